@@ -1,0 +1,3 @@
+"""Ostiary: AWS IAM and STS that you run yourself."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,115 @@
+"""The AWS endpoint as a plain ASGI callable: the request flow, in order.
+
+HTTP → sigv4.parse → authenticate → query.parse → enforce → services.dispatch → xml.serialize
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from ostiary import ids, services
+from ostiary.auth import sigv4
+from ostiary.auth.authenticate import authenticate
+from ostiary.auth.caller import Caller
+from ostiary.errors import AwsError, InternalFailure, MissingAuthenticationToken, RequestEntityTooLarge
+from ostiary.protocol import ApiCall, HttpRequest, query, xml
+from ostiary.settings import Settings
+from ostiary.store.db import Database
+from ostiary.store.keyring import Keyring
+
+log = logging.getLogger("ostiary")
+
+MAX_BODY_BYTES = 1024 * 1024
+_UNSIGNED_OPERATIONS = frozenset({"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"})
+
+
+class OstiaryApp:
+    """The IAM and STS endpoint on one port, over one store."""
+
+    def __init__(self, settings: Settings, db: Database, keyring: Keyring) -> None:
+        self.settings = settings
+        self.db = db
+        self.keyring = keyring
+
+    def handle(self, request: HttpRequest) -> tuple[int, bytes]:
+        """Answer one request: (HTTP status, XML body). Never raises."""
+        request_id = ids.request_id()
+        service = "iam"
+        try:
+            now = datetime.now(UTC)
+            signed = sigv4.parse(request)
+            service = query.service_of(request, signed)
+            call = query.parse(service, request)
+            caller = self._caller(request, signed, call, now)
+            ctx = services.Context(
+                db=self.db, keyring=self.keyring, settings=self.settings, caller=caller,
+                request_id=request_id, now=now, source_ip=request.client_ip,
+            )
+            result = services.dispatch(ctx, call.service, call.operation, call.params)
+            return 200, xml.serialize_result(call.service, call.operation, result, request_id)
+        except AwsError as exc:
+            return exc.status, xml.serialize_error(service, exc, request_id)
+        except Exception:
+            log.exception("internal failure in request %s", request_id)
+            return 500, xml.serialize_error(service, InternalFailure(""), request_id)
+
+    def _caller(self, request: HttpRequest, signed: sigv4.SignedRequest | None, call: ApiCall,
+                now: datetime) -> Caller | None:
+        if signed is None:
+            if call.operation in _UNSIGNED_OPERATIONS:
+                return None
+            raise MissingAuthenticationToken("Request is missing Authentication Token")
+        return authenticate(request, signed, db=self.db, keyring=self.keyring, settings=self.settings, now=now)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        body, too_large = await _read_body(receive)
+        request = HttpRequest(
+            method=scope["method"],
+            path=scope.get("raw_path", scope["path"].encode()).decode("latin-1"),
+            query_string=scope.get("query_string", b"").decode("latin-1"),
+            headers=tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]),
+            body=body,
+            client_ip=(scope.get("client") or ("127.0.0.1", 0))[0],
+            is_secure=scope.get("scheme") == "https",
+        )
+        if too_large:
+            status, payload = 413, xml.serialize_error(
+                "iam", RequestEntityTooLarge("Request body is too large."), ids.request_id())
+        else:
+            status, payload = self.handle(request)
+        await send({
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/xml"), (b"content-length", str(len(payload)).encode())],
+        })
+        await send({"type": "http.response.body", "body": payload})
+
+
+async def _read_body(receive: Any) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size <= MAX_BODY_BYTES:
+            chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks), size > MAX_BODY_BYTES
+
+
+async def _lifespan(receive: Any, send: Any) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,73 @@
+"""Opening the store and making accounts: shared by `ostiary serve` and the admin commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ostiary import ids
+from ostiary.settings import Settings
+from ostiary.store import access_keys, accounts
+from ostiary.store.db import Database
+from ostiary.store.keyring import Keyring
+
+ROOT_CREDENTIALS_FILE = "root-credentials.json"
+
+
+def open_store(settings: Settings, *, pool: bool = True) -> tuple[Database, Keyring]:
+    """The migrated database and the keyring of these settings."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url, pool=pool)
+    db.migrate()
+    return db, Keyring.load(settings.data_dir)
+
+
+def ensure_default_account(settings: Settings, db: Database, keyring: Keyring) -> Path | None:
+    """Create the default account and its root key on first start.
+
+    Root credentials come from the settings when given; otherwise they are generated once and
+    written to a file readable only by the owner, whose path is returned.
+    """
+    now = datetime.now(UTC)
+    account_id = settings.account_id
+    with db.transaction() as conn:
+        if not accounts.exists(conn, account_id):
+            accounts.create(conn, account_id, now)
+        existing = access_keys.root_key_ids(conn, account_id)
+        if settings.root_access_key_id and settings.root_secret_access_key:
+            if settings.root_access_key_id not in existing:
+                access_keys.insert(conn, keyring, access_key_id=settings.root_access_key_id,
+                                   secret=settings.root_secret_access_key, account_id=account_id,
+                                   user_id=None, now=now)
+            return None
+        if existing:
+            path = settings.data_dir / ROOT_CREDENTIALS_FILE
+            return path if path.exists() else None
+        key_id, secret = ids.access_key_id(), ids.secret_access_key()
+        access_keys.insert(conn, keyring, access_key_id=key_id, secret=secret, account_id=account_id,
+                           user_id=None, now=now)
+    path = settings.data_dir / ROOT_CREDENTIALS_FILE
+    _write_private(path, {"AccountId": account_id, "AccessKeyId": key_id, "SecretAccessKey": secret})
+    return path
+
+
+def create_account(db: Database, keyring: Keyring, account_id: str | None = None) -> dict[str, str]:
+    """A new account with a root access key; returns AccountId, AccessKeyId, SecretAccessKey."""
+    now = datetime.now(UTC)
+    account_id = account_id or "".join(secrets.choice("0123456789") for _ in range(12))
+    key_id, secret = ids.access_key_id(), ids.secret_access_key()
+    with db.transaction() as conn:
+        accounts.create(conn, account_id, now)
+        access_keys.insert(conn, keyring, access_key_id=key_id, secret=secret, account_id=account_id,
+                           user_id=None, now=now)
+    return {"AccountId": account_id, "AccessKeyId": key_id, "SecretAccessKey": secret}
+
+
+def _write_private(path: Path, data: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=2)

@@ -1,0 +1,77 @@
+"""The `ostiary` command: serve, policy validate|eval, account and admin commands."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from ostiary.settings import Settings
+
+
+@click.group()
+@click.version_option(package_name="ostiary")
+def main() -> None:
+    """Ostiary: AWS IAM and STS that you run yourself."""
+
+
+def _store_options(fn: click.decorators.FC) -> click.decorators.FC:
+    fn = click.option("--database-url", envvar="OSTIARY_DATABASE_URL", default=None,
+                      help="SQLAlchemy URL; default a SQLite file in the data folder")(fn)
+    fn = click.option("--data-dir", envvar="OSTIARY_DATA_DIR", default="./data", show_default=True,
+                      help="folder for the SQLite file, the keyring and root credentials")(fn)
+    return fn
+
+
+@main.command()
+@click.option("--host", envvar="OSTIARY_HOST", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option("--port", envvar="OSTIARY_PORT", default=4566, show_default=True, type=int, help="port to listen on")
+@_store_options
+@click.option("--account-id", envvar="OSTIARY_ACCOUNT_ID", default="123456789012", show_default=True,
+              help="the default account")
+@click.option("--auth", "auth_mode", envvar="OSTIARY_AUTH", default="strict", show_default=True,
+              type=click.Choice(["strict", "permissive"]),
+              help="strict refuses unknown keys; permissive maps them to the default account's root")
+@click.option("--log-level", default="warning", show_default=True, help="uvicorn log level")
+def serve(host: str, port: int, data_dir: str, database_url: str | None, account_id: str, auth_mode: str,
+          log_level: str) -> None:
+    """Start the IAM and STS endpoint."""
+    import uvicorn
+
+    from ostiary.app import OstiaryApp
+    from ostiary.bootstrap import ensure_default_account, open_store
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings.from_env(host=host, port=port, data_dir=data_dir, database_url=database_url,
+                                 account_id=account_id, auth=auth_mode)
+    db, keyring = open_store(settings)
+    creds = ensure_default_account(settings, db, keyring)
+    endpoint = f"http://{host}:{port}"
+    click.echo(f"Ostiary listening on {endpoint}  (account {settings.account_id}, auth {settings.auth})")
+    if creds is not None:
+        click.echo(f"root credentials: {creds}")
+    elif settings.root_access_key_id:
+        click.echo("root credentials: from OSTIARY_ROOT_ACCESS_KEY_ID / OSTIARY_ROOT_SECRET_ACCESS_KEY")
+    sys.stdout.flush()
+    app = OstiaryApp(settings, db, keyring)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on")
+
+
+@main.group()
+def account() -> None:
+    """Manage accounts."""
+
+
+@account.command("create")
+@_store_options
+@click.option("--account-id", default=None, help="the new account's id (default: random)")
+def account_create(data_dir: str, database_url: str | None, account_id: str | None) -> None:
+    """Create an account; print its id and root credentials as one JSON object."""
+    import json
+
+    from ostiary.bootstrap import create_account, open_store
+
+    settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
+    db, keyring = open_store(settings, pool=False)
+    click.echo(json.dumps(create_account(db, keyring, account_id)))

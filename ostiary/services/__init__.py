@@ -1,0 +1,99 @@
+"""The operations: one plain function per AWS operation, registered with `@operation`.
+
+A handler takes a Context and the operation's input members in snake_case (botocore's xform_name of
+each top-level member; nested values keep AWS's PascalCase keys) and returns the output shape as a
+dict with AWS's member names. It raises AwsError subclasses. It never sees HTTP.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from botocore import xform_name
+
+from ostiary.auth.caller import Caller
+from ostiary.errors import InvalidAction
+from ostiary.settings import Settings
+from ostiary.store.db import Database
+from ostiary.store.keyring import Keyring
+
+Handler = Callable[..., dict[str, Any]]
+_HANDLERS: dict[tuple[str, str], Handler] = {}
+
+
+@dataclass
+class Context:
+    """What a handler may use: the store, the keyring, the settings and who is calling."""
+
+    db: Database
+    keyring: Keyring
+    settings: Settings
+    caller: Caller
+    request_id: str
+    now: datetime
+    source_ip: str = "127.0.0.1"
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def account_id(self) -> str:
+        return self.caller.account_id
+
+
+def operation(name: str, service: str = "iam") -> Callable[[Handler], Handler]:
+    """Register the decorated function as the handler of `service`'s operation `name`."""
+
+    def register(fn: Handler) -> Handler:
+        key = (service, name)
+        if key in _HANDLERS:
+            raise ValueError(f"operation `{service}:{name}` is registered twice")
+        _HANDLERS[key] = fn
+        return fn
+
+    return register
+
+
+def handler_for(service: str, name: str) -> Handler | None:
+    _load_all()
+    return _HANDLERS.get((service, name))
+
+
+def implemented() -> list[tuple[str, str]]:
+    """Every (service, operation) that has a handler."""
+    _load_all()
+    return sorted(_HANDLERS)
+
+
+def dispatch(ctx: Context, service: str, name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Call the handler of one operation with its parameters in snake_case."""
+    fn = handler_for(service, name)
+    if fn is None:
+        raise InvalidAction(f"Ostiary does not implement {service}:{name} yet.")
+    return fn(ctx, **{_snake(k): v for k, v in params.items()})
+
+
+_SNAKE: dict[str, str] = {}
+
+
+def _snake(member: str) -> str:
+    name = _SNAKE.get(member)
+    if name is None:
+        name = _SNAKE[member] = xform_name(member)
+    return name
+
+
+_loaded = False
+
+
+def _load_all() -> None:
+    global _loaded
+    if _loaded:
+        return
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+    _loaded = True

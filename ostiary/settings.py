@@ -1,0 +1,65 @@
+"""Server settings: one frozen dataclass, and SETTINGS naming each flag, its variable and its help."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: str
+    default: str | int | None
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", "OSTIARY_HOST", "127.0.0.1", "address to listen on"),
+    Setting("port", "OSTIARY_PORT", 4566, "port to listen on"),
+    Setting("data_dir", "OSTIARY_DATA_DIR", "./data", "folder for the SQLite file, the keyring and root credentials"),
+    Setting("database_url", "OSTIARY_DATABASE_URL", None,
+            "SQLAlchemy URL; default sqlite in the data folder, postgresql+psycopg://... for PostgreSQL"),
+    Setting("account_id", "OSTIARY_ACCOUNT_ID", "123456789012", "the default account"),
+    Setting("auth", "OSTIARY_AUTH", "strict", "strict refuses unknown keys; permissive maps them to the default root"),
+    Setting("region", "OSTIARY_REGION", "us-east-1", "region reported in ARNs that carry one"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 4566
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    account_id: str = "123456789012"
+    auth: str = "strict"
+    region: str = "us-east-1"
+    root_access_key_id: str | None = field(default=None)
+    root_secret_access_key: str | None = field(default=None, repr=False)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'ostiary.db').resolve()}"
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Settings from OSTIARY_* variables, then explicit overrides (flags) on top."""
+        values: dict[str, object] = {}
+        for s in SETTINGS:
+            if s.env in os.environ:
+                values[s.name] = os.environ[s.env]
+        values["root_access_key_id"] = os.environ.get("OSTIARY_ROOT_ACCESS_KEY_ID")
+        values["root_secret_access_key"] = os.environ.get("OSTIARY_ROOT_SECRET_ACCESS_KEY")
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "port" in values:
+            values["port"] = int(str(values["port"]))
+        if "data_dir" in values:
+            values["data_dir"] = Path(str(values["data_dir"]))
+        if values.get("auth") not in (None, "strict", "permissive"):
+            raise ValueError(f"--auth must be strict or permissive, not `{values['auth']}`")
+        return cls(**values)  # type: ignore[arg-type]  # values were coerced above

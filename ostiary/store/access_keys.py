@@ -1,0 +1,94 @@
+"""Access keys: long-term keys of users and of account roots, secrets sealed by the keyring."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, select, update
+
+from ostiary.store.keyring import Keyring
+from ostiary.store.tables import access_keys, users
+
+_PURPOSE = b"access-key:"
+
+
+@dataclass(frozen=True)
+class KeyOwner:
+    """An access key with its owner: a user (name, path, id) or, when user_id is None, the root."""
+
+    access_key_id: str
+    account_id: str
+    status: str
+    user_id: str | None
+    user_name: str | None
+    user_path: str | None
+    secret: str = field(repr=False)
+
+
+def seal_secret(keyring: Keyring, access_key_id: str, secret: str) -> bytes:
+    return keyring.seal(secret.encode(), _PURPOSE + access_key_id.encode())
+
+
+def open_secret(keyring: Keyring, access_key_id: str, sealed: bytes) -> str:
+    return keyring.open(sealed, _PURPOSE + access_key_id.encode()).decode()
+
+
+def find_owner(conn: Connection, keyring: Keyring, access_key_id: str) -> KeyOwner | None:
+    """The key and its owner, with the secret opened, or None when no such key exists."""
+    row = conn.execute(
+        select(access_keys, users.c.name, users.c.path)
+        .select_from(access_keys.outerjoin(users, users.c.user_id == access_keys.c.user_id))
+        .where(access_keys.c.access_key_id == access_key_id)
+    ).first()
+    if row is None:
+        return None
+    return KeyOwner(
+        access_key_id=row.access_key_id,
+        account_id=row.account_id,
+        status=row.status,
+        user_id=row.user_id,
+        user_name=row.name,
+        user_path=row.path,
+        secret=open_secret(keyring, row.access_key_id, row.secret_sealed),
+    )
+
+
+def insert(
+    conn: Connection,
+    keyring: Keyring,
+    *,
+    access_key_id: str,
+    secret: str,
+    account_id: str,
+    user_id: str | None,
+    now: datetime,
+    status: str = "Active",
+) -> None:
+    conn.execute(
+        access_keys.insert().values(
+            access_key_id=access_key_id,
+            account_id=account_id,
+            user_id=user_id,
+            secret_sealed=seal_secret(keyring, access_key_id, secret),
+            status=status,
+            created_at=now,
+        )
+    )
+
+
+def root_key_ids(conn: Connection, account_id: str) -> list[str]:
+    rows = conn.execute(
+        select(access_keys.c.access_key_id).where(
+            access_keys.c.account_id == account_id, access_keys.c.user_id.is_(None)
+        )
+    )
+    return [r[0] for r in rows]
+
+
+def record_use(conn: Connection, access_key_id: str, service: str, region: str, now: datetime) -> None:
+    conn.execute(
+        update(access_keys)
+        .where(access_keys.c.access_key_id == access_key_id)
+        .values(last_used_at=now, last_used_service=service, last_used_region=region)
+    )

@@ -1,0 +1,202 @@
+"""Every table on one MetaData. Names are stored as given; `*_key` columns hold the lower-cased name
+so that IAM's case-insensitive uniqueness is a database constraint, safe under concurrent writers."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _ts(name: str, nullable: bool = True) -> Column:
+    return Column(name, DateTime(timezone=True), nullable=nullable)
+
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("alias", String(63), unique=True),
+    Column("password_policy", Text),  # JSON of the account password policy, or NULL for none
+    Column("policy_epoch", BigInteger, nullable=False, default=0),  # bumped when any permission changes
+    _ts("created_at", nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", String(32), primary_key=True),  # AIDA...
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("name_key", String(64), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("permissions_boundary", String(2048)),
+    _ts("created_at", nullable=False),
+    _ts("password_last_used_at"),
+    UniqueConstraint("account_id", "name_key", name="uq_users_account_name"),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("group_id", String(32), primary_key=True),  # AGPA...
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("name_key", String(128), nullable=False),
+    Column("path", String(512), nullable=False),
+    _ts("created_at", nullable=False),
+    UniqueConstraint("account_id", "name_key", name="uq_groups_account_name"),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("group_id", String(32), ForeignKey("groups.group_id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", String(32), ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True),
+    Column("position", BigInteger, nullable=False, default=0),
+)
+
+roles = Table(
+    "roles",
+    metadata,
+    Column("role_id", String(32), primary_key=True),  # AROA...
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("name_key", String(64), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("trust_policy", Text, nullable=False),
+    Column("description", String(1000)),
+    Column("max_session_duration", Integer, nullable=False, default=3600),
+    Column("permissions_boundary", String(2048)),
+    Column("service_linked", String(128)),  # the service name for service-linked roles, else NULL
+    _ts("created_at", nullable=False),
+    _ts("last_used_at"),
+    Column("last_used_region", String(32)),
+    UniqueConstraint("account_id", "name_key", name="uq_roles_account_name"),
+)
+
+managed_policies = Table(
+    "managed_policies",
+    metadata,
+    Column("policy_id", String(32), primary_key=True),  # ANPA...
+    Column("account_id", String(12), nullable=False),  # "aws" for AWS managed policies
+    Column("arn", String(2048), nullable=False, unique=True),
+    Column("name", String(128), nullable=False),
+    Column("name_key", String(128), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("description", String(1000)),
+    Column("default_version", String(16), nullable=False),
+    Column("next_version", Integer, nullable=False, default=2),
+    Column("is_attachable", Boolean, nullable=False, default=True),
+    _ts("created_at", nullable=False),
+    _ts("updated_at", nullable=False),
+    UniqueConstraint("account_id", "name_key", name="uq_managed_policies_account_name"),
+)
+
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("policy_id", String(32), ForeignKey("managed_policies.policy_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("version_id", String(16), primary_key=True),  # v1, v2 ...
+    Column("document", Text, nullable=False),
+    _ts("created_at", nullable=False),
+)
+
+# entity_type is "user", "group" or "role"; entity_id its unique id.
+policy_attachments = Table(
+    "policy_attachments",
+    metadata,
+    Column("policy_id", String(32), ForeignKey("managed_policies.policy_id"), primary_key=True),
+    Column("entity_type", String(16), primary_key=True),
+    Column("entity_id", String(32), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("position", BigInteger, nullable=False, default=0),
+)
+
+inline_policies = Table(
+    "inline_policies",
+    metadata,
+    Column("entity_type", String(16), primary_key=True),
+    Column("entity_id", String(32), primary_key=True),
+    Column("name_key", String(128), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("document", Text, nullable=False),
+)
+
+access_keys = Table(
+    "access_keys",
+    metadata,
+    Column("access_key_id", String(32), primary_key=True),  # AKIA...
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), nullable=False),
+    Column("user_id", String(32), ForeignKey("users.user_id", ondelete="CASCADE")),  # NULL: the root
+    Column("secret_sealed", LargeBinary, nullable=False),  # AES-GCM under the keyring
+    Column("status", String(16), nullable=False),
+    _ts("created_at", nullable=False),
+    _ts("last_used_at"),
+    Column("last_used_service", String(64)),
+    Column("last_used_region", String(32)),
+)
+
+login_profiles = Table(
+    "login_profiles",
+    metadata,
+    Column("user_id", String(32), ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True),
+    Column("password_hash", String(256), nullable=False),  # argon2id
+    Column("password_reset_required", Boolean, nullable=False, default=False),
+    _ts("created_at", nullable=False),
+    _ts("password_changed_at", nullable=False),
+)
+
+instance_profiles = Table(
+    "instance_profiles",
+    metadata,
+    Column("instance_profile_id", String(32), primary_key=True),  # AIPA...
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("name_key", String(128), nullable=False),
+    Column("path", String(512), nullable=False),
+    _ts("created_at", nullable=False),
+    UniqueConstraint("account_id", "name_key", name="uq_instance_profiles_account_name"),
+)
+
+instance_profile_roles = Table(
+    "instance_profile_roles",
+    metadata,
+    Column("instance_profile_id", String(32),
+           ForeignKey("instance_profiles.instance_profile_id", ondelete="CASCADE"), primary_key=True),
+    Column("role_id", String(32), ForeignKey("roles.role_id"), primary_key=True),
+)
+
+# Tags of any taggable entity; entity_type is user, role, policy, instance-profile, oidc-provider,
+# saml-provider, mfa, server-certificate; entity_id its unique id (or ARN where it has none).
+tags = Table(
+    "tags",
+    metadata,
+    Column("entity_type", String(32), primary_key=True),
+    Column("entity_id", String(2048), primary_key=True),
+    Column("key_lower", String(128), primary_key=True),
+    Column("key", String(128), nullable=False),
+    Column("value", String(256), nullable=False),
+    Column("position", BigInteger, nullable=False, default=0),
+)

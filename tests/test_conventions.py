@@ -1,0 +1,65 @@
+"""Layering and naming rules of STYLE.md, checked on the source by AST."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent / "ostiary"
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def _modules(folder: str = "") -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", _modules("policy"), ids=str)
+def test_policy_imports_only_stdlib_and_itself(path: Path) -> None:
+    for name in _imports(path):
+        top = name.split(".")[0]
+        assert top == "ostiary" and name.startswith("ostiary.policy") or top in _stdlib(), name
+
+
+@pytest.mark.parametrize("path", _modules(), ids=str)
+def test_sqlalchemy_only_in_store(path: Path) -> None:
+    if "store" in path.relative_to(ROOT).parts:
+        return
+    assert not any(n.split(".")[0] == "sqlalchemy" for n in _imports(path)), path
+
+
+@pytest.mark.parametrize("path", _modules("protocol"), ids=str)
+def test_protocol_never_sees_the_store(path: Path) -> None:
+    assert not any(n.startswith(("ostiary.store", "ostiary.services")) for n in _imports(path))
+
+
+@pytest.mark.parametrize("path", _modules("services"), ids=str)
+def test_services_never_see_http(path: Path) -> None:
+    bad = ("ostiary.protocol", "ostiary.app", "uvicorn", "starlette")
+    assert not any(n.startswith(bad) for n in _imports(path)), path
+
+
+@pytest.mark.parametrize("path", _modules("auth"), ids=str)
+def test_auth_never_imports_services(path: Path) -> None:
+    assert not any(n.startswith("ostiary.services") for n in _imports(path))
+
+
+def test_no_bucket_modules() -> None:
+    names = {p.stem for p in _modules()}
+    assert not names & {"utils", "helpers", "common", "misc"}
+
+
+def _stdlib() -> frozenset[str]:
+    import sys
+
+    return frozenset(sys.stdlib_module_names) | {"__future__"}
