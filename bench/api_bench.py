@@ -1,0 +1,163 @@
+"""Signed IAM requests per second: Ostiary against moto's server, started the same way in one run.
+
+Each server runs on a free loopback port. Clients sign every request with SigV4 (botocore's signer)
+and send it over a kept-alive HTTP connection; the 8-client case uses 8 processes. Prints requests
+per second for GetUser, ListUsers (1,000 users in the account) and CreateUser, and Ostiary/moto.
+
+    python bench/api_bench.py [--seconds 5] [--users 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing as mp
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+KEY, SECRET = "AKIAOSTIARYBENCHROOT", "bench/secret/0123456789abcdefghijklmnopq"
+CREDS = Credentials(KEY, SECRET)
+
+
+@dataclass
+class Target:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(300):
+        if proc.poll() is not None:
+            raise RuntimeError("server exited early")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+def start_ostiary(tmp: str) -> Target:
+    port = _free_port()
+    env = dict(os.environ, OSTIARY_ROOT_ACCESS_KEY_ID=KEY, OSTIARY_ROOT_SECRET_ACCESS_KEY=SECRET)
+    proc = subprocess.Popen([sys.executable, "-m", "ostiary", "serve", "--port", str(port), "--data-dir", tmp],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait(port, proc)
+    return Target("ostiary", port, proc)
+
+
+def start_moto() -> Target:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait(port, proc)
+    return Target("moto", port, proc)
+
+
+class Client:
+    """One kept-alive connection that signs each request afresh."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def call(self, action: str, **params: str) -> int:
+        body = urlencode({"Action": action, "Version": "2010-05-08", **params})
+        req = AWSRequest("POST", f"http://127.0.0.1:{self.port}/", data=body,
+                         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+        SigV4Auth(CREDS, "iam", "us-east-1").add_auth(req)
+        self.conn.request("POST", "/", body=body, headers=dict(req.headers.items()))
+        resp = self.conn.getresponse()
+        resp.read()
+        return resp.status
+
+
+def _operation(name: str, client: Client, i: int, tag: str) -> int:
+    if name == "GetUser":
+        return client.call("GetUser", UserName="bench-user-0001")
+    if name == "ListUsers":
+        return client.call("ListUsers")
+    return client.call("CreateUser", UserName=f"bench-new-{tag}-{i}")
+
+
+def _worker(port: int, name: str, seconds: float, out: mp.Queue, tag: str) -> None:
+    client = Client(port)
+    done = errors = 0
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        status = _operation(name, client, done, tag)
+        done += 1
+        errors += status != 200
+    out.put((done, errors))
+
+
+def measure(port: int, name: str, clients: int, seconds: float) -> tuple[float, int]:
+    """Requests per second over `seconds`, with `clients` processes; also the count of non-200s."""
+    queue: mp.Queue = mp.Queue()
+    procs = [mp.Process(target=_worker, args=(port, name, seconds, queue, f"{uuid.uuid4().hex[:6]}{c}"))
+             for c in range(clients)]
+    start = time.perf_counter()
+    for p in procs:
+        p.start()
+    results = [queue.get() for _ in procs]
+    for p in procs:
+        p.join()
+    elapsed = max(seconds, time.perf_counter() - start - 0.0)
+    total = sum(r[0] for r in results)
+    return total / seconds if elapsed else 0.0, sum(r[1] for r in results)
+
+
+def seed_users(port: int, count: int) -> None:
+    client = Client(port)
+    for i in range(count):
+        status = client.call("CreateUser", UserName=f"bench-user-{i:04d}")
+        if status != 200:
+            raise RuntimeError(f"seeding user {i} failed with HTTP {status}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--users", type=int, default=1000)
+    args = parser.parse_args()
+    cases = [(op, n) for op in ("GetUser", "ListUsers", "CreateUser") for n in (1, 8)]
+    results: dict[str, dict[tuple[str, int], tuple[float, int]]] = {}
+    starters: list[tuple[str, Callable[[], Target]]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        starters = [("ostiary", lambda: start_ostiary(tmp)), ("moto", start_moto)]
+        for name, start in starters:
+            target = start()
+            try:
+                seed_users(target.port, args.users)
+                results[name] = {case: measure(target.port, case[0], case[1], args.seconds) for case in cases}
+            finally:
+                target.process.terminate()
+                target.process.wait(timeout=10)
+    print(f"{'operation':<12}{'clients':>8}{'ostiary req/s':>16}{'moto req/s':>14}{'ratio':>9}")
+    for case in cases:
+        (o, oe), (m, me) = results["ostiary"][case], results["moto"][case]
+        note = f"  (non-200: ostiary {oe}, moto {me})" if oe or me else ""
+        print(f"{case[0]:<12}{case[1]:>8}{o:>16.0f}{m:>14.0f}{o / m if m else float('inf'):>8.1f}x{note}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""`ostiary serve` as a new user starts it: root credentials, permissive mode, graceful shutdown."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from tests.conftest import free_port, _wait_for_port
+
+
+def _serve(data_dir: Path, *extra: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str, Path]:
+    port = free_port()
+    log = data_dir / "serve.log"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith("OSTIARY_")}
+    clean_env.update(env or {})
+    proc = subprocess.Popen([sys.executable, "-m", "ostiary", "serve", "--port", str(port),
+                             "--data-dir", str(data_dir), *extra],
+                            stdout=log.open("wb"), stderr=subprocess.STDOUT, env=clean_env)
+    _wait_for_port(port, proc, log)
+    return proc, f"http://127.0.0.1:{port}", log
+
+
+def _iam(endpoint: str, key: str, secret: str):  # type: ignore[no-untyped-def]  # boto3 client
+    return boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key,
+                        aws_secret_access_key=secret, config=Config(retries={"max_attempts": 1}))
+
+
+def test_first_start_writes_private_root_credentials_that_work(tmp_path: Path) -> None:
+    proc, endpoint, log = _serve(tmp_path / "data")
+    try:
+        path = tmp_path / "data" / "root-credentials.json"
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        creds = json.loads(path.read_text())
+        assert creds["AccountId"] == "123456789012" and creds["AccessKeyId"].startswith("AKIA")
+        assert str(path) in log.read_text()
+        users = _iam(endpoint, creds["AccessKeyId"], creds["SecretAccessKey"]).list_users()
+        assert users["Users"] == []
+        with pytest.raises(ClientError) as err:
+            _iam(endpoint, "AKIAUNKNOWNKEY000000", "x" * 40).list_users()
+        assert err.value.response["Error"]["Code"] == "InvalidClientTokenId"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+
+
+def test_database_holds_no_clear_secret(tmp_path: Path) -> None:
+    proc, endpoint, _ = _serve(tmp_path / "data")
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=15)
+    secret = json.loads((tmp_path / "data" / "root-credentials.json").read_text())["SecretAccessKey"]
+    assert secret.encode() not in (tmp_path / "data" / "ostiary.db").read_bytes()
+
+
+def test_permissive_mode_maps_unknown_keys_to_the_default_root(tmp_path: Path) -> None:
+    env = {"OSTIARY_ROOT_ACCESS_KEY_ID": "AKIAPERMISSIVEROOT01", "OSTIARY_ROOT_SECRET_ACCESS_KEY": "s" * 40,
+           "OSTIARY_ACCOUNT_ID": "210987654321"}
+    proc, endpoint, _ = _serve(tmp_path / "data", "--auth", "permissive", env=env)
+    try:
+        anyone = _iam(endpoint, "AKIAWHATEVERTESTING1", "anything")
+        anyone.create_user(UserName="made-by-anyone")
+        arn = anyone.get_user(UserName="made-by-anyone")["User"]["Arn"]
+        assert arn == "arn:aws:iam::210987654321:user/made-by-anyone"
+        with pytest.raises(ClientError) as err:  # a key that exists is still verified
+            _iam(endpoint, "AKIAPERMISSIVEROOT01", "wrong" * 8).list_users()
+        assert err.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
