@@ -63,3 +63,19 @@ def _stdlib() -> frozenset[str]:
     import sys
 
     return frozenset(sys.stdlib_module_names) | {"__future__"}
+
+
+def test_every_setting_is_documented_and_is_a_serve_flag() -> None:
+    from click.testing import CliRunner
+
+    from ostiary.cli import main
+    from ostiary.settings import SETTINGS
+
+    readme = (ROOT.parent / "README.md").read_text()
+    help_text = CliRunner().invoke(main, ["serve", "--help"]).output
+    for setting in SETTINGS:
+        flag = "--" + setting.name.replace("_", "-")
+        if setting.name == "region":
+            continue  # not a flag: ARNs that carry a region use it
+        assert f"`{flag}`" in readme and f"`{setting.env}`" in readme, setting.name
+        assert flag in help_text, setting.name
