@@ -17,6 +17,7 @@ from ostiary.errors import (
     ValidationError,
 )
 from ostiary.services import Context, operation
+from ostiary.store import accounts
 from ostiary.store import instance_profiles as profile_store
 from ostiary.store import roles as role_store
 from ostiary.store import tags as store
@@ -97,6 +98,7 @@ def tag_user(ctx: Context, user_name: str, tags: list[dict[str, Any]]) -> dict[s
     check_tags(tags, "user")
     with ctx.db.transaction() as conn:
         apply_tags(conn, "user", _user_id(conn, ctx, user_name), tags)
+        accounts.bump_epoch(conn, ctx.account_id)  # aws:PrincipalTag conditions may now match otherwise
     return {}
 
 
@@ -105,6 +107,7 @@ def untag_user(ctx: Context, user_name: str, tag_keys: list[str]) -> dict[str, A
     check_tag_keys(tag_keys)
     with ctx.db.transaction() as conn:
         store.remove(conn, "user", _user_id(conn, ctx, user_name), tag_keys)
+        accounts.bump_epoch(conn, ctx.account_id)
     return {}
 
 
@@ -120,6 +123,7 @@ def tag_role(ctx: Context, role_name: str, tags: list[dict[str, Any]]) -> dict[s
     check_tags(tags, "role")
     with ctx.db.transaction() as conn:
         apply_tags(conn, "role", _role_id(conn, ctx, role_name), tags)
+        accounts.bump_epoch(conn, ctx.account_id)
     return {}
 
 
@@ -128,6 +132,7 @@ def untag_role(ctx: Context, role_name: str, tag_keys: list[str]) -> dict[str, A
     check_tag_keys(tag_keys)
     with ctx.db.transaction() as conn:
         store.remove(conn, "role", _role_id(conn, ctx, role_name), tag_keys)
+        accounts.bump_epoch(conn, ctx.account_id)
     return {}
 
 

@@ -1,0 +1,206 @@
+"""IAM roles: create, read, update, delete, list, trust policies and permissions boundaries."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import Connection
+
+from ostiary import ids
+from ostiary.errors import (
+    DeleteConflictException,
+    EntityAlreadyExistsException,
+    InvalidInputException,
+    NoSuchEntityException,
+)
+from ostiary.services import Context, operation
+from ostiary.services import tags as tagging
+from ostiary.services.documents import TRUST, TRUST_MAX, check_document
+from ostiary.store import accounts
+from ostiary.store import roles as store
+from ostiary.store import tags as tag_store
+
+IN_INSTANCE_PROFILE = "Cannot delete entity, must remove roles from instance profile first."
+_POLICY_ARN = re.compile(r"arn:aws:iam::(\d{12}|aws):policy/[\u0021-\u007e]+")
+
+
+def role_arn(account_id: str, path: str, name: str) -> str:
+    return f"arn:aws:iam::{account_id}:role{path}{name}"
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """A stored timestamp as an aware UTC datetime (SQLite hands them back naive)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def role_shape(row: Any) -> dict[str, Any]:
+    """A Role as CreateRole and instance profiles show it: the trust policy URL-encoded, as AWS sends it."""
+    return {
+        "Path": row.path,
+        "RoleName": row.name,
+        "RoleId": row.role_id,
+        "Arn": role_arn(row.account_id, row.path, row.name),
+        "CreateDate": utc(row.created_at),
+        "AssumeRolePolicyDocument": quote(row.trust_policy, safe=""),
+    }
+
+
+def boundary_shape(arn: str) -> dict[str, str]:
+    return {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": arn}
+
+
+def check_boundary(conn: Connection, account_id: str, arn: str) -> None:
+    """A permissions boundary must name an existing, attachable managed policy (the account's or AWS's)."""
+    match = _POLICY_ARN.fullmatch(arn)
+    if match is None:
+        raise InvalidInputException(f"ARN {arn} is not valid.")
+    if match.group(1) not in (account_id, "aws") or not store.boundary_policy_exists(conn, arn):
+        raise NoSuchEntityException(f"Scope ARN: {arn} does not exist or is not attachable.")
+
+
+def check_trust_policy(document: str) -> str:
+    """Validate a trust policy (grammar and the 2,048-character quota) with AWS's errors."""
+    return check_document(document, TRUST, TRUST_MAX)
+
+
+@operation("CreateRole")
+def create_role(ctx: Context, role_name: str, assume_role_policy_document: str, path: str = "/",
+                description: str | None = None, max_session_duration: int | None = None,
+                permissions_boundary: str | None = None,
+                tags: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    if tags:
+        tagging.check_tags(tags, "role")
+    check_trust_policy(assume_role_policy_document)
+    conflict = EntityAlreadyExistsException(f"Role with name {role_name} already exists.")
+    role_id = ids.unique_id("AROA")
+    with ctx.db.transaction(on_conflict=conflict) as conn:
+        if store.find_by_name(conn, ctx.account_id, role_name) is not None:
+            raise conflict
+        if permissions_boundary is not None:
+            check_boundary(conn, ctx.account_id, permissions_boundary)
+        store.insert(conn, role_id=role_id, account_id=ctx.account_id, name=role_name, path=path,
+                     trust_policy=assume_role_policy_document, description=description,
+                     max_session_duration=max_session_duration or 3600,
+                     permissions_boundary=permissions_boundary, created_at=ctx.now)
+        if tags:
+            tagging.apply_tags(conn, "role", role_id, tags)
+        accounts.bump_epoch(conn, ctx.account_id)
+        row = store.get(conn, ctx.account_id, role_name)
+        return {"Role": _with_boundary(row, tagging.with_tags(conn, "role", role_id, role_shape(row)))}
+
+
+@operation("GetRole")
+def get_role(ctx: Context, role_name: str) -> dict[str, Any]:
+    with ctx.db.read() as conn:
+        row = store.get(conn, ctx.account_id, role_name)
+        shape = _with_boundary(row, _listed(row))
+        shape["RoleLastUsed"] = _last_used(row)
+        return {"Role": tagging.with_tags(conn, "role", row.role_id, shape)}
+
+
+@operation("ListRoles")
+def list_roles(ctx: Context, path_prefix: str | None = None, marker: str | None = None,
+               max_items: int | None = None) -> dict[str, Any]:
+    with ctx.db.read() as conn:
+        page = store.page(conn, ctx.account_id, path_prefix, marker, max_items)
+    return {"Roles": [_listed(row) for row in page.rows], **page.fields()}
+
+
+@operation("UpdateRole")
+def update_role(ctx: Context, role_name: str, description: str | None = None,
+                max_session_duration: int | None = None) -> dict[str, Any]:
+    with ctx.db.transaction() as conn:
+        row = store.get(conn, ctx.account_id, role_name)
+        values: dict[str, Any] = {}
+        if description is not None:
+            values["description"] = description
+        if max_session_duration is not None:
+            values["max_session_duration"] = max_session_duration
+        if values:
+            store.change(conn, row.role_id, **values)
+    return {}
+
+
+@operation("UpdateRoleDescription")
+def update_role_description(ctx: Context, role_name: str, description: str) -> dict[str, Any]:
+    with ctx.db.transaction() as conn:
+        row = store.get(conn, ctx.account_id, role_name)
+        store.change(conn, row.role_id, description=description)
+        row = store.get(conn, ctx.account_id, role_name)
+        shape = _with_boundary(row, role_shape(row))
+        shape["Description"] = row.description
+        return {"Role": tagging.with_tags(conn, "role", row.role_id, shape)}
+
+
+@operation("UpdateAssumeRolePolicy")
+def update_assume_role_policy(ctx: Context, role_name: str, policy_document: str) -> dict[str, Any]:
+    with ctx.db.transaction() as conn:
+        row = store.get(conn, ctx.account_id, role_name)
+        check_trust_policy(policy_document)
+        store.change(conn, row.role_id, trust_policy=policy_document)
+        accounts.bump_epoch(conn, ctx.account_id)
+    return {}
+
+
+@operation("DeleteRole")
+def delete_role(ctx: Context, role_name: str) -> dict[str, Any]:
+    with ctx.db.transaction() as conn:
+        row = store.get(conn, ctx.account_id, role_name)
+        if store.instance_profile_count(conn, row.role_id):
+            raise DeleteConflictException(IN_INSTANCE_PROFILE)
+        if store.attached_policy_count(conn, row.role_id):
+            raise DeleteConflictException("Cannot delete entity, must detach all policies first.")
+        if store.inline_policy_count(conn, row.role_id):
+            raise DeleteConflictException("Cannot delete entity, must delete policies first.")
+        tag_store.remove_all(conn, "role", row.role_id)
+        store.remove(conn, row.role_id)
+        accounts.bump_epoch(conn, ctx.account_id)
+    return {}
+
+
+@operation("PutRolePermissionsBoundary")
+def put_role_permissions_boundary(ctx: Context, role_name: str, permissions_boundary: str) -> dict[str, Any]:
+    with ctx.db.transaction() as conn:
+        row = store.get(conn, ctx.account_id, role_name)
+        check_boundary(conn, ctx.account_id, permissions_boundary)
+        store.change(conn, row.role_id, permissions_boundary=permissions_boundary)
+        accounts.bump_epoch(conn, ctx.account_id)
+    return {}
+
+
+@operation("DeleteRolePermissionsBoundary")
+def delete_role_permissions_boundary(ctx: Context, role_name: str) -> dict[str, Any]:
+    with ctx.db.transaction() as conn:
+        row = store.get(conn, ctx.account_id, role_name)
+        store.change(conn, row.role_id, permissions_boundary=None)
+        accounts.bump_epoch(conn, ctx.account_id)
+    return {}
+
+
+def _listed(row: Any) -> dict[str, Any]:
+    """A Role as ListRoles shows it: with Description and MaxSessionDuration, no tags or boundary."""
+    shape = role_shape(row)
+    if row.description is not None:
+        shape["Description"] = row.description
+    shape["MaxSessionDuration"] = row.max_session_duration
+    return shape
+
+
+def _with_boundary(row: Any, shape: dict[str, Any]) -> dict[str, Any]:
+    if row.permissions_boundary:
+        shape["PermissionsBoundary"] = boundary_shape(row.permissions_boundary)
+    return shape
+
+
+def _last_used(row: Any) -> dict[str, Any]:
+    if row.last_used_at is None:
+        return {}
+    used: dict[str, Any] = {"LastUsedDate": utc(row.last_used_at)}
+    if row.last_used_region:
+        used["Region"] = row.last_used_region
+    return used
