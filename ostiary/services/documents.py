@@ -8,6 +8,7 @@ this module translates its refusals into MalformedPolicyDocument and counts size
 from __future__ import annotations
 
 from ostiary.errors import LimitExceededException, MalformedPolicyDocumentException
+from ostiary.policy import PolicySyntaxError, parse_policy
 
 IDENTITY = "identity"  # managed policies, inline policies, permissions boundaries
 TRUST = "trust"  # a role's assume-role policy
@@ -25,17 +26,18 @@ def policy_size(document: str) -> int:
     return sum(1 for c in document if not c.isspace())
 
 
-def check_document(document: str, kind: str, max_chars: int, *, owner: str | None = None,
-                   used_chars: int = 0) -> str:
+def check_document(document: str, kind: str, max_chars: int, *, managed: bool = False,
+                   owner: str | None = None, used_chars: int = 0) -> str:
     """Validate `document` as a policy of `kind` within `max_chars`; return it unchanged.
 
     `owner` ("user alice", "group admins", "role app") marks an inline policy, whose quota counts
     the entity's other inline policies too (`used_chars`), and picks AWS's inline-policy message.
+    `managed` adds the rule of managed policies (Version 2012-10-17).
     Raises LimitExceeded for an oversized document, MalformedPolicyDocument for an invalid one.
     """
     if used_chars + policy_size(document) > max_chars:
         raise LimitExceededException(_size_message(kind, max_chars, owner))
-    _parse(document, kind)
+    _parse(document, kind, managed)
     return document
 
 
@@ -47,10 +49,8 @@ def _size_message(kind: str, max_chars: int, owner: str | None) -> str:
     return f"Cannot exceed quota for PolicySize: {max_chars}"
 
 
-def _parse(document: str, kind: str) -> None:
-    from ostiary.policy import PolicySyntaxError, parse_policy  # the engine's grammar; imported late
-
+def _parse(document: str, kind: str, managed: bool) -> None:
     try:
-        parse_policy(document, kind)
+        parse_policy(document, kind, managed=managed)
     except PolicySyntaxError as exc:
         raise MalformedPolicyDocumentException(exc.message) from exc
