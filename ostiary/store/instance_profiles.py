@@ -11,15 +11,18 @@ from ostiary.store.pages import Page, fetch_page
 from ostiary.store.tables import instance_profile_roles, instance_profiles
 
 
-def find_by_name(conn: Connection, account_id: str, name: str) -> Row[Any] | None:
+def find_by_name(conn: Connection, account_id: str, name: str, *, lock: bool = False) -> Row[Any] | None:
+    """The instance profile row or None; `lock` holds it (FOR UPDATE) until the transaction ends."""
     stmt = select(instance_profiles).where(instance_profiles.c.account_id == account_id,
                                            instance_profiles.c.name_key == name.lower())
+    if lock:
+        stmt = stmt.with_for_update()
     return conn.execute(stmt).first()
 
 
-def get(conn: Connection, account_id: str, name: str) -> Row[Any]:
+def get(conn: Connection, account_id: str, name: str, *, lock: bool = False) -> Row[Any]:
     """The instance profile row, or AWS's NoSuchEntity."""
-    row = find_by_name(conn, account_id, name)
+    row = find_by_name(conn, account_id, name, lock=lock)
     if row is None:
         raise NoSuchEntityException(f"Instance Profile {name} cannot be found.")
     return row

@@ -1,0 +1,120 @@
+"""Instance profiles: the container that hands one role to EC2 instances."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from ostiary import ids
+from ostiary.errors import (
+    DeleteConflictException,
+    EntityAlreadyExistsException,
+    LimitExceededException,
+    NoSuchEntityException,
+)
+from ostiary.services import Context, operation
+from ostiary.services import tags as tagging
+from ostiary.services.roles import IN_INSTANCE_PROFILE, role_shape, utc
+from ostiary.store import instance_profiles as store
+from ostiary.store import roles as role_store
+from ostiary.store import tags as tag_store
+
+ROLES_PER_PROFILE = 1
+
+
+def profile_arn(account_id: str, path: str, name: str) -> str:
+    return f"arn:aws:iam::{account_id}:instance-profile{path}{name}"
+
+
+def profile_shape(conn: Connection, row: Any) -> dict[str, Any]:
+    """An InstanceProfile with its Roles (no tags: Get and Create add them)."""
+    roles = role_store.by_ids(conn, store.role_ids(conn, row.instance_profile_id))
+    return {
+        "Path": row.path,
+        "InstanceProfileName": row.name,
+        "InstanceProfileId": row.instance_profile_id,
+        "Arn": profile_arn(row.account_id, row.path, row.name),
+        "CreateDate": utc(row.created_at),
+        "Roles": [role_shape(r) for r in roles],
+    }
+
+
+@operation("CreateInstanceProfile")
+def create_instance_profile(ctx: Context, instance_profile_name: str, path: str = "/",
+                            tags: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    if tags:
+        tagging.check_tags(tags, "instance-profile")
+    conflict = EntityAlreadyExistsException(f"Instance Profile {instance_profile_name} already exists.")
+    profile_id = ids.unique_id("AIPA")
+    with ctx.db.transaction(on_conflict=conflict) as conn:
+        if store.find_by_name(conn, ctx.account_id, instance_profile_name) is not None:
+            raise conflict
+        store.insert(conn, instance_profile_id=profile_id, account_id=ctx.account_id,
+                     name=instance_profile_name, path=path, created_at=ctx.now)
+        if tags:
+            tagging.apply_tags(conn, "instance-profile", profile_id, tags)
+        return {"InstanceProfile": _full_shape(conn, store.get(conn, ctx.account_id, instance_profile_name))}
+
+
+@operation("GetInstanceProfile")
+def get_instance_profile(ctx: Context, instance_profile_name: str) -> dict[str, Any]:
+    with ctx.db.read() as conn:
+        return {"InstanceProfile": _full_shape(conn, store.get(conn, ctx.account_id, instance_profile_name))}
+
+
+@operation("DeleteInstanceProfile")
+def delete_instance_profile(ctx: Context, instance_profile_name: str) -> dict[str, Any]:
+    with ctx.db.transaction() as conn:
+        row = store.get(conn, ctx.account_id, instance_profile_name)
+        if store.role_ids(conn, row.instance_profile_id):
+            raise DeleteConflictException(IN_INSTANCE_PROFILE)
+        tag_store.remove_all(conn, "instance-profile", row.instance_profile_id)
+        store.remove(conn, row.instance_profile_id)
+    return {}
+
+
+@operation("ListInstanceProfiles")
+def list_instance_profiles(ctx: Context, path_prefix: str | None = None, marker: str | None = None,
+                           max_items: int | None = None) -> dict[str, Any]:
+    with ctx.db.read() as conn:
+        page = store.page(conn, ctx.account_id, path_prefix, marker, max_items)
+        return {"InstanceProfiles": [profile_shape(conn, row) for row in page.rows], **page.fields()}
+
+
+@operation("AddRoleToInstanceProfile")
+def add_role_to_instance_profile(ctx: Context, instance_profile_name: str, role_name: str) -> dict[str, Any]:
+    limit = LimitExceededException(
+        f"Cannot exceed quota for InstanceSessionsPerInstanceProfile: {ROLES_PER_PROFILE}")
+    with ctx.db.transaction(on_conflict=limit) as conn:
+        profile = store.get(conn, ctx.account_id, instance_profile_name, lock=True)
+        role = role_store.get(conn, ctx.account_id, role_name)
+        if len(store.role_ids(conn, profile.instance_profile_id)) >= ROLES_PER_PROFILE:
+            raise limit
+        store.add_role(conn, profile.instance_profile_id, role.role_id)
+    return {}
+
+
+@operation("RemoveRoleFromInstanceProfile")
+def remove_role_from_instance_profile(ctx: Context, instance_profile_name: str,
+                                      role_name: str) -> dict[str, Any]:
+    with ctx.db.transaction() as conn:
+        profile = store.get(conn, ctx.account_id, instance_profile_name)
+        role = role_store.get(conn, ctx.account_id, role_name)
+        if not store.remove_role(conn, profile.instance_profile_id, role.role_id):
+            raise NoSuchEntityException(
+                f"Role {role_name} in Instance Profile {instance_profile_name} cannot be found.")
+    return {}
+
+
+@operation("ListInstanceProfilesForRole")
+def list_instance_profiles_for_role(ctx: Context, role_name: str, marker: str | None = None,
+                                    max_items: int | None = None) -> dict[str, Any]:
+    with ctx.db.read() as conn:
+        role = role_store.get(conn, ctx.account_id, role_name)
+        page = store.page_for_role(conn, role.role_id, marker, max_items)
+        return {"InstanceProfiles": [profile_shape(conn, row) for row in page.rows], **page.fields()}
+
+
+def _full_shape(conn: Connection, row: Any) -> dict[str, Any]:
+    return tagging.with_tags(conn, "instance-profile", row.instance_profile_id, profile_shape(conn, row))
