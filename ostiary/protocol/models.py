@@ -1,0 +1,177 @@
+"""botocore's service models, loaded once and compiled into small lookup tables for the codec.
+
+A `Node` is one shape reduced to what parsing and serializing need: its kind, its members with their wire
+names, and its constraints (length, range, pattern, enum). Nodes are built once per shape and shared, so
+recursive shapes work and every request walks plain attributes instead of botocore's lazy properties.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+import botocore.session
+from botocore.model import ServiceModel, Shape
+
+SERVICES = ("iam", "sts")
+
+
+@dataclass(eq=False)
+class Node:
+    """One shape as the codec sees it."""
+
+    name: str
+    kind: str  # structure | list | map | string | integer | long | boolean | timestamp | blob | float ...
+    members: dict[str, Node] = field(default_factory=dict)  # structure: member name → node
+    wire_names: dict[str, str] = field(default_factory=dict)  # structure: member name → serialized name
+    required: tuple[str, ...] = ()
+    member: Node | None = None  # list element
+    member_wire: str = "member"
+    key: Node | None = None  # map
+    value: Node | None = None
+    key_wire: str = "key"
+    value_wire: str = "value"
+    flattened: bool = False
+    min: int | float | None = None
+    max: int | float | None = None
+    pattern: str | None = None
+    regex: re.Pattern[str] | None = None
+    enum: frozenset[str] | None = None
+
+    @property
+    def has_constraints(self) -> bool:
+        return any(x is not None for x in (self.min, self.max, self.pattern, self.enum))
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation: its input and output nodes and the XML element that wraps its result."""
+
+    service: str
+    name: str
+    input: Node | None
+    output: Node | None
+    result_wrapper: str | None
+
+
+@dataclass(frozen=True)
+class Service:
+    """One service's model: operations by name, API version and XML namespace."""
+
+    name: str
+    api_version: str
+    namespace: str
+    operations: dict[str, Operation]
+    model: ServiceModel = field(repr=False)
+
+
+@functools.cache
+def _session() -> botocore.session.Session:
+    return botocore.session.get_session()
+
+
+@functools.cache
+def service(name: str) -> Service:
+    """The compiled model of `name` (`iam`, `sts`), built on first use and kept."""
+    model = _session().get_service_model(name)
+    nodes: dict[str, Node] = {}
+    operations = {}
+    for op_name in model.operation_names:
+        op = model.operation_model(op_name)
+        operations[op_name] = Operation(
+            service=name,
+            name=op_name,
+            input=_node(op.input_shape, nodes) if op.input_shape is not None else None,
+            output=_node(op.output_shape, nodes) if op.output_shape is not None else None,
+            result_wrapper=op.output_shape.serialization.get("resultWrapper") if op.output_shape else None,
+        )
+    return Service(
+        name=name,
+        api_version=model.api_version,
+        namespace=model.metadata["xmlNamespace"],
+        operations=operations,
+        model=model,
+    )
+
+
+def operation(service_name: str, name: str) -> Operation | None:
+    """The operation `name` of a service, or None when the model has no such operation."""
+    return service(service_name).operations.get(name)
+
+
+def _node(shape: Shape, nodes: dict[str, Node]) -> Node:
+    found = nodes.get(shape.name)
+    if found is not None:
+        return found
+    meta = shape.metadata
+    node = Node(name=shape.name, kind=shape.type_name, flattened=bool(shape.serialization.get("flattened")))
+    nodes[shape.name] = node  # before recursing, so recursive shapes resolve to this node
+    node.min, node.max = meta.get("min"), meta.get("max")
+    if getattr(shape, "enum", None):
+        node.enum = frozenset(shape.enum)
+    if "pattern" in meta:
+        node.pattern = meta["pattern"]
+        node.regex = compile_pattern(meta["pattern"])
+    if shape.type_name == "structure":
+        for member_name, member in shape.members.items():
+            node.members[member_name] = _node(member, nodes)
+            node.wire_names[member_name] = member.serialization.get("name", member_name)
+        node.required = tuple(meta.get("required", ()))
+    elif shape.type_name == "list":
+        node.member = _node(shape.member, nodes)
+        node.member_wire = shape.member.serialization.get("name", "member")
+    elif shape.type_name == "map":
+        node.key, node.value = _node(shape.key, nodes), _node(shape.value, nodes)
+        node.key_wire = shape.key.serialization.get("name", "key")
+        node.value_wire = shape.value.serialization.get("name", "value")
+    return node
+
+
+_CATEGORY = re.compile(r"\\p\{(L|Z|N)\}")
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """A model pattern (Java syntax) as a Python regex: ASCII `\\w`/`\\d`, and `\\p{L}`, `\\p{Z}`, `\\p{N}`."""
+    translated = _CATEGORY.sub(lambda m: _category_class(m.group(1)), pattern)
+    return re.compile(translated, re.ASCII)
+
+
+@functools.cache
+def _category_class(major: str) -> str:
+    """The code points of a Unicode major category, as ranges for a character class."""
+    ranges: list[str] = []
+    start = prev = -2
+    for cp in range(sys.maxunicode + 1):
+        if unicodedata.category(chr(cp))[0] != major:
+            continue
+        if cp != prev + 1:
+            if start >= 0:
+                ranges.append(_range(start, prev))
+            start = cp
+        prev = cp
+    ranges.append(_range(start, prev))
+    return "".join(ranges)
+
+
+def _range(start: int, end: int) -> str:
+    return re.escape(chr(start)) if start == end else f"{re.escape(chr(start))}-{re.escape(chr(end))}"
+
+
+def model_error_codes(service_name: str) -> dict[str, tuple[str, int]]:
+    """Every error shape of a service: shape name → (code, HTTP status)."""
+    model = service(service_name).model
+    found: dict[str, tuple[str, int]] = {}
+    for op_name in model.operation_names:
+        for shape in model.operation_model(op_name).error_shapes:
+            _add_error(found, shape.name, model)
+    return found
+
+
+def _add_error(found: dict[str, tuple[str, int]], shape_name: str, model: ServiceModel) -> None:
+    shape: Any = model.shape_for(shape_name)
+    error = shape.metadata.get("error", {})
+    found[shape_name] = (error.get("code", shape_name), int(error.get("httpStatusCode", 400)))

@@ -1,0 +1,316 @@
+"""The query protocol (IAM, STS): a form-encoded request → ApiCall, generically from the service model.
+
+Parameters arrive flat (`Tags.member.1.Key=k`); they are gathered into a tree by their dotted names and
+decoded along the operation's input shape. Values are checked against the model's constraints and every
+violation is reported at once in AWS's ValidationError text. Parameters the model does not know are
+ignored, as AWS's query services ignore them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from ostiary.errors import AwsError, InvalidAction, MalformedQueryString, ValidationError
+from ostiary.protocol import ApiCall, HttpRequest, models
+from ostiary.protocol.models import Node
+
+log = logging.getLogger("ostiary.protocol")
+
+_AUTH_PARAMS = frozenset({
+    "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
+    "X-Amz-Signature", "X-Amz-Security-Token",
+})
+_FORM = "application/x-www-form-urlencoded"
+# IAM stopped echoing rejected values in 2025 ("Value at 'path' ..."); STS still shows them.
+_ECHOES_VALUES = {"iam": False, "sts": True}
+Tree = dict[str, Any]
+
+
+def service_of(request: HttpRequest, signed: Any) -> str:
+    """`iam` or `sts`: the signed credential scope's service, else the service that has the Action."""
+    scoped = getattr(signed, "service", None)
+    if scoped in models.SERVICES:
+        return str(scoped)
+    action = dict(_pairs(request)).get("Action", "")
+    for name in models.SERVICES:
+        if models.operation(name, action) is not None:
+            return name
+    return "iam"
+
+
+def parse(service: str, request: HttpRequest) -> ApiCall:
+    """Decode a query-protocol request of `service` into an ApiCall; raise AWS's error when it is bad.
+
+    Any unexpected exception is a parser bug: it is logged and answered as a 400, never a crash.
+    """
+    try:
+        return _parse(service, request)
+    except AwsError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the parser's one guard: a bug here must not become a 500
+        log.exception("query parser failed on a %s request (a parser bug)", service)
+        raise MalformedQueryString("The request could not be parsed.") from exc
+
+
+def _parse(service: str, request: HttpRequest) -> ApiCall:
+    pairs = _pairs(request)
+    tree: Tree = {}
+    action, version = "", None
+    for key, value in pairs:
+        if key == "Action":
+            action = value
+        elif key == "Version":
+            version = value
+        elif key not in _AUTH_PARAMS:
+            _insert(tree, key, value)
+    op = models.operation(service, action)
+    if op is None:
+        version = version or models.service(service).api_version
+        raise InvalidAction(f"Could not find operation {action} for version {version}")
+    if op.input is None:
+        return ApiCall(service, action, {})
+    decoder = _Decoder(_ECHOES_VALUES.get(service, True))
+    params = decoder.structure(op.input, tree, "")
+    if decoder.violations:
+        raise ValidationError(decoder.message())
+    return ApiCall(service, action, params)
+
+
+def _pairs(request: HttpRequest) -> list[tuple[str, str]]:
+    """Every parameter: the query string's, then the form body's."""
+    pairs = parse_qsl(request.query_string, keep_blank_values=True) if request.query_string else []
+    if request.body and (request.header("content-type") or _FORM).startswith(_FORM):
+        pairs += parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)
+    return pairs
+
+
+def _insert(tree: Tree, key: str, value: str) -> None:
+    parts = key.split(".")
+    node = tree
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {} if child is None else {"": child}
+        node = child
+    last = parts[-1]
+    if isinstance(node.get(last), dict):
+        node[last][""] = value
+    else:
+        node[last] = value
+
+
+def _lower_camel(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+class _Decoder:
+    """Decodes one request's tree along a shape and collects constraint violations."""
+
+    def __init__(self, echoes_values: bool) -> None:
+        self.echoes_values = echoes_values
+        self.violations: list[tuple[str, str, str]] = []  # (path, shown value, constraint)
+
+    def message(self) -> str:
+        """AWS's text for the collected violations, in the order AWS lists them."""
+        ordered = _java_hash_order(self.violations)
+        count = len(ordered)
+        head = f"{count} validation error{'s' if count > 1 else ''} detected: "
+        return head + "; ".join(
+            f"Value{shown} at '{path}' failed to satisfy constraint: {constraint}"
+            for path, shown, constraint in ordered
+        )
+
+    def value(self, node: Node, raw: Any, path: str) -> Any:
+        kind = node.kind
+        if kind == "structure":
+            return self.structure(node, raw if isinstance(raw, dict) else {}, path)
+        if kind == "list":
+            return self.list(node, raw, path)
+        if kind == "map":
+            return self.map(node, raw, path)
+        text = raw.get("", "") if isinstance(raw, dict) else raw
+        return self.scalar(node, text, path)
+
+    def structure(self, node: Node, tree: Tree, path: str) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        prefix = f"{path}." if path else ""
+        for name, member in node.members.items():
+            raw = tree.get(node.wire_names[name])
+            if raw is None:
+                continue
+            result[name] = self.value(member, raw, prefix + _lower_camel(name))
+        for name in node.required:
+            if name not in result:
+                self.violations.append((prefix + _lower_camel(name), " null", "Member must not be null"))
+        return result
+
+    def list(self, node: Node, raw: Any, path: str) -> list[Any]:
+        assert node.member is not None  # a list shape always has a member
+        items = raw if node.flattened else (raw.get(node.member_wire) if isinstance(raw, dict) else None)
+        ordered = _indexed(items)
+        element = node.member
+        if element.kind in ("structure", "list", "map"):
+            values = [self.value(element, item, f"{path}.{i}.member") for i, item in ordered]
+        else:
+            values, failed = [], False
+            for _, item in ordered:
+                try:
+                    values.append(self.value(element, item, ""))
+                except _ElementViolation:
+                    failed = True
+                    values.append(item)
+            if failed:
+                self.element_failed(element, path, values)
+        self._check_length(node, len(values), path, values)
+        return values
+
+    def map(self, node: Node, raw: Any, path: str) -> dict[str, Any]:
+        assert node.key is not None and node.value is not None  # a map shape always has both
+        entries = raw if node.flattened else (raw.get("entry") if isinstance(raw, dict) else None)
+        result: dict[str, Any] = {}
+        for i, entry in _indexed(entries):
+            if not isinstance(entry, dict) or node.key_wire not in entry:
+                continue
+            key = self.value(node.key, entry[node.key_wire], f"{path}.{i}.key")
+            result[key] = self.value(node.value, entry.get(node.value_wire, ""), f"{path}.{i}.value")
+        self._check_length(node, len(result), path, result)
+        return result
+
+    def scalar(self, node: Node, text: str, path: str) -> Any:
+        kind = node.kind
+        if kind == "string":
+            self._check_string(node, text, path)
+            return text
+        try:
+            value = _convert(kind, text)
+        except ValueError:
+            self._violation(path, text, f"Member must be a valid {kind}")
+            return None
+        if kind in ("integer", "long", "float", "double"):
+            self._check_range(node, value, text, path)
+        return value
+
+    # -- constraints ---------------------------------------------------------------------------
+
+    def _violation(self, path: str, value: Any, constraint: str) -> None:
+        if not path:  # a list element: the list reports it
+            raise _ElementViolation
+        shown = f" '{_show(value)}'" if self.echoes_values else ""
+        self.violations.append((path, shown, constraint))
+
+    def _check_string(self, node: Node, text: str, path: str) -> None:
+        if node.has_constraints:
+            for constraint in _string_failures(node, text):
+                self._violation(path, text, constraint)
+
+    def _check_range(self, node: Node, value: Any, text: str, path: str) -> None:
+        if node.max is not None and value > node.max:
+            self._violation(path, text, f"Member must have value less than or equal to {node.max}")
+        if node.min is not None and value < node.min:
+            self._violation(path, text, f"Member must have value greater than or equal to {node.min}")
+
+    def _check_length(self, node: Node, length: int, path: str, value: Any) -> None:
+        if node.max is not None and length > node.max:
+            self._violation(path, value, f"Member must have length less than or equal to {node.max}")
+        if node.min is not None and length < node.min:
+            self._violation(path, value, f"Member must have length greater than or equal to {node.min}")
+
+    def element_failed(self, node: Node, path: str, value: Any) -> None:
+        self._violation(path, value, f"Member must satisfy constraint: [{', '.join(_all_constraints(node))}]")
+
+
+class _ElementViolation(Exception):
+    """A scalar inside a list failed a constraint; the list reports all of the element's constraints."""
+
+
+def _string_failures(node: Node, text: str) -> list[str]:
+    failures = []
+    if node.max is not None and len(text) > node.max:
+        failures.append(f"Member must have length less than or equal to {node.max}")
+    if node.min is not None and len(text) < node.min:
+        failures.append(f"Member must have length greater than or equal to {node.min}")
+    if node.regex is not None and node.regex.fullmatch(text) is None:
+        failures.append(f"Member must satisfy regular expression pattern: {node.pattern}")
+    if node.enum is not None and text not in node.enum:
+        failures.append("Member must satisfy enum value set")
+    return failures
+
+
+def _all_constraints(node: Node) -> list[str]:
+    found = []
+    if node.max is not None:
+        found.append(f"Member must have length less than or equal to {node.max}")
+    if node.min is not None:
+        found.append(f"Member must have length greater than or equal to {node.min}")
+    if node.pattern is not None:
+        found.append(f"Member must satisfy regular expression pattern: {node.pattern}")
+        found.append("Member must not be null")
+    if node.enum is not None:
+        found.append("Member must satisfy enum value set")
+    return found
+
+
+def _indexed(items: Any) -> list[tuple[int, Any]]:
+    """The `1`, `2`, ... children of a list or map node, in index order; an empty value is no items."""
+    if not isinstance(items, dict):
+        return []
+    found = [(int(k), v) for k, v in items.items() if k.isdigit()]
+    found.sort(key=lambda pair: pair[0])
+    return found
+
+
+def _convert(kind: str, text: str) -> Any:
+    if kind in ("integer", "long"):
+        return int(text)
+    if kind in ("float", "double"):
+        return float(text)
+    if kind == "boolean":
+        lowered = text.lower()
+        if lowered not in ("true", "false"):
+            raise ValueError(text)
+        return lowered == "true"
+    if kind == "timestamp":
+        return _timestamp(text)
+    if kind == "blob":
+        try:
+            return base64.b64decode(text, validate=True)
+        except binascii.Error as exc:
+            raise ValueError(text) from exc
+    return text
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        return datetime.fromtimestamp(float(text), UTC)
+    except ValueError:
+        pass
+    value = datetime.fromisoformat(text)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={v}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def _java_hash_order(violations: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """Violations in the order AWS lists them: the iteration order of a Java HashSet keyed by path."""
+    capacity = 16
+    while len(violations) > capacity * 3 // 4:
+        capacity *= 2
+
+    def bucket(path: str) -> int:
+        h = 0
+        for ch in path:
+            h = (31 * h + ord(ch)) & 0xFFFFFFFF
+        return (h ^ (h >> 16)) & (capacity - 1)
+
+    return [v for _, _, v in sorted((bucket(v[0]), i, v) for i, v in enumerate(violations))]
