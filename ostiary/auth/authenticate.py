@@ -1,11 +1,17 @@
-"""From a signed request to a Caller: find the credential, verify the signature over the request."""
+"""From a signed request to a Caller: find the credential, verify the signature over the request.
+
+Long-term keys (AKIA) are looked up in the store; temporary keys (ASIA) come with a sealed session
+token that holds their secret and every session fact, so no database read is needed for them.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime
 
-from ostiary.auth import sigv4
-from ostiary.auth.caller import Caller, root_caller, user_caller
+from ostiary.auth import sigv4, tokens
+from ostiary.auth.caller import Caller, root_caller, session_caller, user_caller
 from ostiary.errors import InvalidClientTokenId
 from ostiary.protocol import HttpRequest
 from ostiary.settings import Settings
@@ -13,7 +19,8 @@ from ostiary.store import access_keys
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
 
-_INVALID_TOKEN = "The security token included in the request is invalid."
+_INVALID_TOKEN = tokens.INVALID_MESSAGE
+_LAST_USE_INTERVAL_SECONDS = 60.0
 
 
 def authenticate(
@@ -29,16 +36,48 @@ def authenticate(
 
     In permissive mode a key that does not exist is the root of the default account, unverified.
     """
+    if signed.session_token:
+        return _session(request, signed, keyring, now)
     with db.read() as conn:
         owner = access_keys.find_owner(conn, keyring, signed.access_key_id)
     if owner is None:
-        if settings.auth == "permissive":
+        if settings.auth == "permissive" and not signed.access_key_id.startswith("ASIA"):
             return root_caller(settings.account_id, signed.access_key_id)
         raise InvalidClientTokenId(_INVALID_TOKEN)
     sigv4.verify(request, signed, owner.secret, now)
     if owner.status != "Active":
         raise InvalidClientTokenId(_INVALID_TOKEN)
+    _last_use.record(db, signed, now)
     if owner.user_id is None:
         return root_caller(owner.account_id, owner.access_key_id)
     assert owner.user_name is not None and owner.user_path is not None  # a user key always has its user
     return user_caller(owner.account_id, owner.user_id, owner.user_name, owner.user_path, owner.access_key_id)
+
+
+def _session(request: HttpRequest, signed: sigv4.SignedRequest, keyring: Keyring, now: datetime) -> Caller:
+    session = tokens.open_token(keyring, signed.session_token or "", now)
+    if session.access_key_id != signed.access_key_id:
+        raise InvalidClientTokenId(_INVALID_TOKEN)
+    sigv4.verify(request, signed, session.secret, now)
+    return session_caller(session)
+
+
+class _LastUse:
+    """Records a long-term key's last use at most once a minute per key (in memory, per node)."""
+
+    def __init__(self) -> None:
+        self._recorded: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def record(self, db: Database, signed: sigv4.SignedRequest, now: datetime) -> None:
+        tick = time.monotonic()
+        with self._lock:
+            last = self._recorded.get(signed.access_key_id)
+            if last is not None and tick - last < _LAST_USE_INTERVAL_SECONDS:
+                return
+            self._recorded[signed.access_key_id] = tick
+        with db.transaction() as conn:
+            access_keys.record_use(conn, signed.access_key_id, signed.service, signed.region, now)
+
+
+_last_use = _LastUse()

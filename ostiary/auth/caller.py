@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+
+from ostiary.auth.tokens import Session
 
 
 @dataclass(frozen=True)
@@ -11,8 +12,11 @@ class Caller:
     """An authenticated principal.
 
     `principal_type` is the value of aws:PrincipalType: Account (root), User, AssumedRole,
-    FederatedUser. `user_id` is aws:userid (the account id for root, AIDA... for users,
-    AROA...:session for assumed roles). `session` carries facts of temporary credentials.
+    FederatedUser, or Service (service-principal credentials). `user_id` is aws:userid (the account
+    id for root, AIDA... for users, AROA...:session for assumed roles, account:name for federated
+    users). `session` carries the facts of temporary credentials (None for long-term keys):
+    issue time, MFA, session policies and tags, the role and, for federated users and
+    GetSessionToken sessions, the user whose permissions the session inherits.
     """
 
     account_id: str
@@ -22,11 +26,20 @@ class Caller:
     access_key_id: str
     user_name: str | None = None
     path: str | None = None
-    session: dict[str, Any] | None = field(default=None)
+    session: Session | None = None
 
     @property
     def is_root(self) -> bool:
         return self.principal_type == "Account"
+
+    @property
+    def is_temporary(self) -> bool:
+        return self.session is not None
+
+    @property
+    def role_id(self) -> str | None:
+        """The role an assumed-role caller acts as, else None."""
+        return self.session.role_id if self.session is not None else None
 
 
 def root_caller(account_id: str, access_key_id: str) -> Caller:
@@ -48,4 +61,18 @@ def user_caller(account_id: str, user_id: str, name: str, path: str, access_key_
         access_key_id=access_key_id,
         user_name=name,
         path=path,
+    )
+
+
+def session_caller(session: Session) -> Caller:
+    """The caller that temporary credentials stand for (user name and path only for IAM users)."""
+    return Caller(
+        account_id=session.account_id,
+        arn=session.arn,
+        user_id=session.user_id,
+        principal_type=session.principal_type,
+        access_key_id=session.access_key_id,
+        user_name=session.user_name if session.principal_type == "User" else None,
+        path=session.user_path if session.principal_type == "User" else None,
+        session=session,
     )
