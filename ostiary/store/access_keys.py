@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Row, delete, func, select, update
 
 from ostiary.store.keyring import Keyring
 from ostiary.store.tables import access_keys, users
@@ -92,3 +93,40 @@ def record_use(conn: Connection, access_key_id: str, service: str, region: str, 
         .where(access_keys.c.access_key_id == access_key_id)
         .values(last_used_at=now, last_used_service=service, last_used_region=region)
     )
+
+
+def of_owner(conn: Connection, account_id: str, user_id: str | None) -> list[Row[Any]]:
+    """The keys of a user (or of the root when user_id is None), oldest first, without secrets."""
+    owner = access_keys.c.user_id.is_(None) if user_id is None else access_keys.c.user_id == user_id
+    return list(conn.execute(
+        select(access_keys.c.access_key_id, access_keys.c.status, access_keys.c.created_at)
+        .where(access_keys.c.account_id == account_id, owner)
+        .order_by(access_keys.c.created_at, access_keys.c.access_key_id)
+    ))
+
+
+def count_of_owner(conn: Connection, account_id: str, user_id: str | None) -> int:
+    owner = access_keys.c.user_id.is_(None) if user_id is None else access_keys.c.user_id == user_id
+    return int(conn.execute(select(func.count()).select_from(access_keys).where(
+        access_keys.c.account_id == account_id, owner)).scalar() or 0)
+
+
+def get(conn: Connection, account_id: str, access_key_id: str) -> Row[Any] | None:
+    """A key of this account with its owner's name (None for the root), without opening the secret."""
+    return conn.execute(
+        select(access_keys.c.access_key_id, access_keys.c.user_id, access_keys.c.status,
+               access_keys.c.created_at, access_keys.c.last_used_at, access_keys.c.last_used_service,
+               access_keys.c.last_used_region, users.c.name.label("user_name"))
+        .select_from(access_keys.outerjoin(users, users.c.user_id == access_keys.c.user_id))
+        .where(access_keys.c.access_key_id == access_key_id, access_keys.c.account_id == account_id)
+    ).first()
+
+
+def set_status(conn: Connection, access_key_id: str, status: str) -> None:
+    conn.execute(
+        update(access_keys).where(access_keys.c.access_key_id == access_key_id).values(status=status)
+    )
+
+
+def delete_key(conn: Connection, access_key_id: str) -> None:
+    conn.execute(delete(access_keys).where(access_keys.c.access_key_id == access_key_id))

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Row, func, select, update
 
-from ostiary.store.tables import accounts
+from ostiary.store.tables import (
+    access_keys,
+    accounts,
+    groups,
+    instance_profiles,
+    managed_policies,
+    policy_versions,
+    roles,
+    users,
+)
 
 
 def exists(conn: Connection, account_id: str) -> bool:
@@ -27,3 +38,53 @@ def bump_epoch(conn: Connection, account_id: str) -> None:
 def epoch(conn: Connection, account_id: str) -> int:
     value = conn.execute(select(accounts.c.policy_epoch).where(accounts.c.account_id == account_id)).scalar()
     return int(value or 0)
+
+
+def get(conn: Connection, account_id: str, *, lock: bool = False) -> Row[Any] | None:
+    """The account's row; `lock` holds it until the transaction ends (serialises per-account quotas)."""
+    stmt = select(accounts).where(accounts.c.account_id == account_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return conn.execute(stmt).first()
+
+
+def password_policy(conn: Connection, account_id: str) -> dict[str, Any] | None:
+    """The account password policy as stored (AWS member names), or None when there is none."""
+    stmt = select(accounts.c.password_policy).where(accounts.c.account_id == account_id)
+    text = conn.execute(stmt).scalar()
+    return json.loads(text) if text else None
+
+
+def set_password_policy(conn: Connection, account_id: str, policy: dict[str, Any] | None) -> None:
+    conn.execute(update(accounts).where(accounts.c.account_id == account_id).values(
+        password_policy=json.dumps(policy) if policy is not None else None))
+
+
+def alias(conn: Connection, account_id: str) -> str | None:
+    return conn.execute(select(accounts.c.alias).where(accounts.c.account_id == account_id)).scalar()
+
+
+def set_alias(conn: Connection, account_id: str, value: str | None) -> None:
+    """Give the account an alias (or none); an alias taken by another account breaks its unique constraint."""
+    conn.execute(update(accounts).where(accounts.c.account_id == account_id).values(alias=value))
+
+
+def summary_counts(conn: Connection, account_id: str) -> dict[str, int]:
+    """The entity counts of GetAccountSummary, in one query."""
+    def total(table: Any, *where: Any) -> Any:
+        return select(func.count()).select_from(table).where(*where).scalar_subquery()
+
+    versions = policy_versions.join(
+        managed_policies, managed_policies.c.policy_id == policy_versions.c.policy_id
+    )
+    row = conn.execute(select(
+        total(users, users.c.account_id == account_id).label("Users"),
+        total(groups, groups.c.account_id == account_id).label("Groups"),
+        total(roles, roles.c.account_id == account_id).label("Roles"),
+        total(instance_profiles, instance_profiles.c.account_id == account_id).label("InstanceProfiles"),
+        total(managed_policies, managed_policies.c.account_id == account_id).label("Policies"),
+        total(versions, managed_policies.c.account_id == account_id).label("PolicyVersionsInUse"),
+        total(access_keys, access_keys.c.account_id == account_id,
+              access_keys.c.user_id.is_(None)).label("RootAccessKeys"),
+    )).one()
+    return {key: int(value or 0) for key, value in row._mapping.items()}

@@ -1,0 +1,209 @@
+"""IAM users: create, read, rename, delete, list, and their permissions boundaries."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ostiary import ids
+from ostiary.errors import (
+    DeleteConflictException,
+    EntityAlreadyExistsException,
+    InvalidInputException,
+    NoSuchEntityException,
+    ValidationError,
+)
+from ostiary.services import Context, operation
+from ostiary.store import accounts
+from ostiary.store import users as store
+from ostiary.store.db import Connection
+
+_POLICY_ARN = re.compile(r"arn:aws:iam::(\d{12}|aws):policy/[\u0021-\u007e]+")
+NON_USER_CREDENTIALS = "Must specify userName when calling with non-User credentials"
+
+
+def not_found(name: str) -> NoSuchEntityException:
+    return NoSuchEntityException(f"The user with name {name} cannot be found.")
+
+
+def already_exists(name: str) -> EntityAlreadyExistsException:
+    return EntityAlreadyExistsException(f"User with name {name} already exists.")
+
+
+def require(conn: Connection, account_id: str, name: str, *, lock: bool = False) -> Any:
+    """The user of this name, or AWS's NoSuchEntity."""
+    row = store.find(conn, account_id, name, lock=lock)
+    if row is None:
+        raise not_found(name)
+    return row
+
+
+def own_name(ctx: Context, user_name: str | None) -> str:
+    """`user_name`, or the calling user's own name when omitted (refused for non-user callers)."""
+    if user_name is not None:
+        return user_name
+    if ctx.caller.principal_type != "User" or ctx.caller.user_name is None:
+        raise ValidationError(NON_USER_CREDENTIALS)
+    return ctx.caller.user_name
+
+
+def user_arn(account_id: str, path: str, name: str) -> str:
+    return f"arn:aws:iam::{account_id}:user{path}{name}"
+
+
+def user_shape(row: Any) -> dict[str, Any]:
+    """A User as ListUsers and GetGroup show it (no boundary, no tags)."""
+    shape = {
+        "Path": row.path,
+        "UserName": row.name,
+        "UserId": row.user_id,
+        "Arn": user_arn(row.account_id, row.path, row.name),
+        "CreateDate": store.utc(row.created_at),
+    }
+    if row.password_last_used_at is not None:
+        shape["PasswordLastUsed"] = store.utc(row.password_last_used_at)
+    return shape
+
+
+def check_boundary(conn: Connection, account_id: str, arn: str) -> None:
+    """A permissions boundary must name an existing managed policy, of this account or AWS's."""
+    match = _POLICY_ARN.fullmatch(arn)
+    if match is None:
+        raise InvalidInputException(f"ARN {arn} is not valid.")
+    if match.group(1) not in (account_id, "aws") or not store.managed_policy_exists(conn, arn):
+        raise NoSuchEntityException(f"Scope ARN: {arn} does not exist or is not attachable.")
+
+
+@operation("CreateUser")
+def create_user(
+    ctx: Context,
+    user_name: str,
+    path: str = "/",
+    permissions_boundary: str | None = None,
+    tags: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    if tags:
+        _tags().check_tags(tags, "user")
+    if permissions_boundary is not None and not _POLICY_ARN.fullmatch(permissions_boundary):
+        raise InvalidInputException(f"ARN {permissions_boundary} is not valid.")
+    user_id = ids.unique_id("AIDA")
+    with ctx.db.transaction(on_conflict=already_exists(user_name)) as conn:
+        if permissions_boundary is not None:
+            check_boundary(conn, ctx.account_id, permissions_boundary)
+        store.insert(
+            conn,
+            user_id=user_id,
+            account_id=ctx.account_id,
+            name=user_name,
+            path=path,
+            boundary=permissions_boundary,
+            now=ctx.now,
+        )
+        if tags:
+            _tags().apply_tags(conn, "user", user_id, tags)
+    shape: dict[str, Any] = {
+        "Path": path,
+        "UserName": user_name,
+        "UserId": user_id,
+        "Arn": user_arn(ctx.account_id, path, user_name),
+        "CreateDate": ctx.now,
+    }
+    if permissions_boundary is not None:
+        shape["PermissionsBoundary"] = _boundary_shape(permissions_boundary)
+    if tags:
+        shape["Tags"] = [{"Key": t["Key"], "Value": t["Value"]} for t in tags]
+    return {"User": shape}
+
+
+@operation("GetUser")
+def get_user(ctx: Context, user_name: str | None = None) -> dict[str, Any]:
+    if user_name is None:
+        if ctx.caller.is_root:
+            return {"User": _root_shape(ctx)}
+        user_name = own_name(ctx, None)
+    with ctx.db.read() as conn:
+        row = require(conn, ctx.account_id, user_name)
+        tags = _tags().tag_list(conn, "user", row.user_id)
+    shape = user_shape(row)
+    if row.permissions_boundary:
+        shape["PermissionsBoundary"] = _boundary_shape(row.permissions_boundary)
+    if tags:
+        shape["Tags"] = tags
+    return {"User": shape}
+
+
+@operation("UpdateUser")
+def update_user(
+    ctx: Context, user_name: str, new_path: str | None = None, new_user_name: str | None = None
+) -> dict[str, Any]:
+    conflict = already_exists(new_user_name or user_name)
+    with ctx.db.transaction(on_conflict=conflict) as conn:
+        row = require(conn, ctx.account_id, user_name)
+        name = new_user_name or row.name
+        if name.lower() != row.name_key and store.find(conn, ctx.account_id, name) is not None:
+            raise conflict
+        store.update_user(conn, row.user_id, name=name, path=new_path or row.path)
+        accounts.bump_epoch(conn, ctx.account_id)
+    return {}
+
+
+@operation("DeleteUser")
+def delete_user(ctx: Context, user_name: str) -> dict[str, Any]:
+    with ctx.db.transaction() as conn:
+        row = require(conn, ctx.account_id, user_name, lock=True)
+        conflict = store.delete_conflict(conn, row.user_id)
+        if conflict is not None:
+            raise DeleteConflictException(conflict)
+        store.delete_user(conn, row.user_id)
+        accounts.bump_epoch(conn, ctx.account_id)
+    return {}
+
+
+@operation("ListUsers")
+def list_users(
+    ctx: Context, path_prefix: str | None = None, marker: str | None = None, max_items: int | None = None
+) -> dict[str, Any]:
+    with ctx.db.read() as conn:
+        page = store.page(conn, ctx.account_id, path_prefix, marker, max_items)
+    return {"Users": [user_shape(row) for row in page.rows], **page.fields()}
+
+
+@operation("PutUserPermissionsBoundary")
+def put_user_permissions_boundary(ctx: Context, user_name: str, permissions_boundary: str) -> dict[str, Any]:
+    with ctx.db.transaction() as conn:
+        row = require(conn, ctx.account_id, user_name)
+        check_boundary(conn, ctx.account_id, permissions_boundary)
+        store.set_boundary(conn, row.user_id, permissions_boundary)
+        accounts.bump_epoch(conn, ctx.account_id)
+    return {}
+
+
+@operation("DeleteUserPermissionsBoundary")
+def delete_user_permissions_boundary(ctx: Context, user_name: str) -> dict[str, Any]:
+    with ctx.db.transaction() as conn:
+        row = require(conn, ctx.account_id, user_name)
+        if row.permissions_boundary is not None:
+            store.set_boundary(conn, row.user_id, None)
+            accounts.bump_epoch(conn, ctx.account_id)
+    return {}
+
+
+def _boundary_shape(arn: str) -> dict[str, str]:
+    return {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": arn}
+
+
+def _root_shape(ctx: Context) -> dict[str, Any]:
+    """The account root as GetUser shows it: the account id as UserId, the root ARN, no name or path."""
+    with ctx.db.read() as conn:
+        account = accounts.get(conn, ctx.account_id)
+    shape: dict[str, Any] = {"UserId": ctx.account_id, "Arn": f"arn:aws:iam::{ctx.account_id}:root"}
+    if account is not None:
+        shape["CreateDate"] = store.utc(account.created_at)
+    return shape
+
+
+def _tags() -> Any:
+    """The tags service, imported when first needed so that users load even while tags cannot."""
+    from ostiary.services import tags  # noqa: PLC0415 - tags depends on stores that land separately
+
+    return tags

@@ -1,0 +1,127 @@
+"""Users: rows of the users table, looked up by case-insensitive name within an account."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, delete, exists, func, select, update
+
+from ostiary.store.pages import Page, fetch_page
+from ostiary.store.tables import (
+    access_keys,
+    group_members,
+    inline_policies,
+    login_profiles,
+    managed_policies,
+    policy_attachments,
+    tags,
+    users,
+)
+
+# The conflicts that stop a DeleteUser, in the order they are checked, with AWS's text.
+_DELETE_CONFLICTS = (
+    "Cannot delete entity, must delete login profile first.",
+    "Cannot delete entity, must delete access keys first.",
+    "Cannot delete entity, must delete policies first.",
+    "Cannot delete entity, must detach all policies first.",
+    "Cannot delete entity, must remove users from group first.",
+)
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """A stored timestamp as an aware UTC datetime (SQLite hands them back naive)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def insert(
+    conn: Connection,
+    *,
+    user_id: str,
+    account_id: str,
+    name: str,
+    path: str,
+    boundary: str | None,
+    now: datetime,
+) -> None:
+    """Add a user; a taken name breaks the (account, name_key) constraint."""
+    conn.execute(
+        users.insert().values(
+            user_id=user_id,
+            account_id=account_id,
+            name=name,
+            name_key=name.lower(),
+            path=path,
+            permissions_boundary=boundary,
+            created_at=now,
+        )
+    )
+
+
+def find(conn: Connection, account_id: str, name: str, *, lock: bool = False) -> Row[Any] | None:
+    """The user of this name (any case), or None; `lock` holds its row until the transaction ends."""
+    stmt = select(users).where(users.c.account_id == account_id, users.c.name_key == name.lower())
+    if lock:
+        stmt = stmt.with_for_update()
+    return conn.execute(stmt).first()
+
+
+def find_by_id(conn: Connection, user_id: str) -> Row[Any] | None:
+    return conn.execute(select(users).where(users.c.user_id == user_id)).first()
+
+
+def page(
+    conn: Connection, account_id: str, path_prefix: str | None, marker: str | None, max_items: int | None
+) -> Page:
+    """One page of the account's users, by name, under a path prefix."""
+    stmt = select(users).where(users.c.account_id == account_id)
+    if path_prefix and path_prefix != "/":
+        stmt = stmt.where(users.c.path.startswith(path_prefix, autoescape=True))
+    return fetch_page(conn, stmt, users.c.name_key, marker, max_items)
+
+
+def update_user(conn: Connection, user_id: str, *, name: str, path: str) -> None:
+    """Rename or move a user; a taken name breaks the unique constraint."""
+    conn.execute(
+        update(users).where(users.c.user_id == user_id).values(name=name, name_key=name.lower(), path=path)
+    )
+
+
+def set_boundary(conn: Connection, user_id: str, arn: str | None) -> None:
+    conn.execute(update(users).where(users.c.user_id == user_id).values(permissions_boundary=arn))
+
+
+def delete_conflict(conn: Connection, user_id: str) -> str | None:
+    """AWS's DeleteConflict text when something still hangs on the user, else None (one query)."""
+    checks = (
+        exists().where(login_profiles.c.user_id == user_id),
+        exists().where(access_keys.c.user_id == user_id),
+        exists().where(inline_policies.c.entity_type == "user", inline_policies.c.entity_id == user_id),
+        exists().where(policy_attachments.c.entity_type == "user", policy_attachments.c.entity_id == user_id),
+        exists().where(group_members.c.user_id == user_id),
+    )
+    row = conn.execute(select(*checks)).one()
+    for found, message in zip(row, _DELETE_CONFLICTS, strict=True):
+        if found:
+            return message
+    return None
+
+
+def delete_user(conn: Connection, user_id: str) -> None:
+    """Remove a user and its tags."""
+    conn.execute(delete(tags).where(tags.c.entity_type == "user", tags.c.entity_id == user_id))
+    conn.execute(delete(users).where(users.c.user_id == user_id))
+
+
+def count(conn: Connection, account_id: str) -> int:
+    return int(
+        conn.execute(select(func.count()).select_from(users).where(users.c.account_id == account_id)).scalar()
+        or 0
+    )
+
+
+def managed_policy_exists(conn: Connection, arn: str) -> bool:
+    """Whether a managed policy (customer or AWS) has this ARN: what a permissions boundary must name."""
+    return conn.execute(select(exists().where(managed_policies.c.arn == arn))).scalar() is True
