@@ -56,6 +56,13 @@ _PARAM_KEYS: dict[str, str] = {
     "sts:DurationSeconds": "DurationSeconds",
 }
 
+# List operations are evaluated on the path prefix of what they list, as AWS's AccessDenied shows
+# ("... iam:ListRoles on resource: arn:aws:iam::123456789012:role/").
+_LISTED_KINDS: dict[str, str] = {
+    "ListUsers": "user", "ListRoles": "role", "ListGroups": "group", "ListPolicies": "policy",
+    "ListInstanceProfiles": "instance-profile", "ListServerCertificates": "server-certificate",
+}
+
 _TASK_ID = re.compile(r"^task/(?P<path>aws-service-role/[^/]+/)(?P<name>[^/]+)/")
 
 
@@ -123,6 +130,9 @@ def target_of(service: str, operation: str, params: dict[str, Any],
               self_user: tuple[str, str] | None) -> Target:
     """The resource a call names, from its parameters; `self_user` (name, path) is the calling user."""
     kinds = resource_kinds(service, operation)
+    if service == "iam" and operation in _LISTED_KINDS:
+        prefix = params.get("PathPrefix")
+        return Target(_LISTED_KINDS[operation], name="", path=prefix if isinstance(prefix, str) else "/")
     if not kinds:
         return Target(None)
     special = _special_target(operation, params)

@@ -1,0 +1,335 @@
+"""The one place that asks the engine about an API call: may this caller do iam:X on arn:Y?
+
+Between `query.parse` and `services.dispatch`: the call becomes a policy request (action, resource
+ARN, request context), the caller's policies come from a cache keyed by the account's policy epoch,
+and a refusal is AWS's AccessDenied with AWS's message. The root of an account may do everything in
+its account, so it is let through before anything is read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ostiary import actions
+from ostiary.auth.caller import Caller
+from ostiary.errors import AccessDenied
+from ostiary.services import Context
+from ostiary.store import accounts
+from ostiary.store import principals as store
+from ostiary.store.db import Database
+
+DEFAULT_REGION = "us-east-1"
+
+# Operations that need no permission at all (AWS: "No permissions are required").
+EXEMPT = frozenset({("sts", "GetCallerIdentity"), ("sts", "GetSessionToken")})
+
+# Operations whose handler authorizes, because a resource policy (the trust policy) takes part.
+DEFERRED = frozenset({("sts", "AssumeRole")})
+
+_CACHE_MAX = 4096
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """A principal's policies, parsed and compiled once per account epoch.
+
+    `session` is None when the credentials carry no session policy; an empty tuple means a session
+    policy is required and none allows (a federated user without one). `sources` keep the stored
+    documents, in the same order as `identity`, for the simulator.
+    """
+
+    identity: tuple[Any, ...]
+    boundary: Any | None
+    session: tuple[Any, ...] | None
+    sources: tuple[store.PolicyDocument, ...] = ()
+    boundary_source: store.PolicyDocument | None = None
+    principal_tags: dict[str, str] = field(default_factory=dict)
+    principal_arn: str = ""
+    needs_resource_tags: bool = False
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The resource of one call: its ARN, the word AWS's message uses for it, and its facts."""
+
+    arn: str
+    shown: str
+    context: dict[str, str | list[str]]
+
+
+_cache: dict[tuple[str, str], tuple[int, PolicySet]] = {}
+
+
+def check(ctx: Context, service: str, operation: str, params: dict[str, Any]) -> None:
+    """Authorize one API call for `ctx.caller`, or raise AccessDenied with AWS's message."""
+    caller: Caller | None = ctx.caller
+    if caller is None or caller.is_root or (service, operation) in EXEMPT:
+        return
+    action = actions.action_of(service, operation)
+    with ctx.db.read() as conn:
+        policies = _policies(conn, ctx.db, caller)
+        resolved = _resolve(conn, caller, service, operation, params, policies.needs_resource_tags)
+    context = request_context(ctx, policies, service, operation, params)
+    context.update(resolved.context)
+    ctx.extras["request_context"] = context
+    ctx.extras["resource_arn"] = resolved.arn
+    if (service, operation) in DEFERRED:
+        return
+    decision = _authorize(policies, caller, action, resolved.arn, context)
+    if decision.decision != "Allow":
+        raise access_denied(caller, action, resolved.shown, decision)
+
+
+def principal_policies(db: Database, caller: Caller) -> PolicySet:
+    """The compiled policies of a caller (cached per account epoch)."""
+    with db.read() as conn:
+        return _policies(conn, db, caller)
+
+
+def authorize_call(ctx: Context, action: str, resource: str, extra_context: dict[str, Any] | None = None,
+                   *, resource_policy: Any = None, resource_account: str | None = None) -> Any:
+    """The engine's Decision for the caller of `ctx` doing `action` on `resource`.
+
+    The context is this call's (as `check` built it) plus `extra_context`; `resource_policy` is a
+    compiled resource or trust policy owned by `resource_account`. For AssumeRole across accounts.
+    """
+    caller = ctx.caller
+    policies = principal_policies(ctx.db, caller)
+    context = dict(ctx.extras.get("request_context") or _base_context(ctx, policies))
+    context.update(extra_context or {})
+    return _authorize(policies, caller, action, resource, context, resource_policy, resource_account)
+
+
+def access_denied(caller: Caller, action: str, resource: str, decision: Any) -> AccessDenied:
+    """AWS's AccessDenied for a refused decision, word for word."""
+    return AccessDenied(decision.message(caller.arn, action, resource))
+
+
+# -- the caller's policies --------------------------------------------------------------------------
+
+
+def _policies(conn: Any, db: Database, caller: Caller) -> PolicySet:
+    key = (db.url, _principal_key(caller))
+    epoch = accounts.epoch(conn, caller.account_id)
+    hit = _cache.get(key)
+    if hit is not None and hit[0] == epoch:
+        return hit[1]
+    policies = _load(conn, caller)
+    if len(_cache) >= _CACHE_MAX:
+        _cache.clear()
+    _cache[key] = (epoch, policies)
+    return policies
+
+
+def _principal_key(caller: Caller) -> str:
+    if caller.session is None:
+        return f"{caller.account_id}/{caller.user_id}"
+    return f"{caller.account_id}/{caller.access_key_id}"
+
+
+def _fact(session: Any, name: str, default: Any = None) -> Any:
+    if session is None:
+        return default
+    if isinstance(session, dict):
+        return session.get(name, default)
+    return getattr(session, name, default)
+
+
+def _load(conn: Any, caller: Caller) -> PolicySet:
+    session = caller.session
+    entity = _identity_entity(conn, caller)
+    sources = store.identity_policies(conn, entity.kind, entity.entity_id) if entity else []
+    boundary_doc = store.managed_policy(conn, entity.permissions_boundary) if entity and \
+        entity.permissions_boundary else None
+    tags = store.tags_of(conn, entity.kind, entity.entity_id) if entity else {}
+    session_docs = _session_documents(conn, caller)
+    if session is not None:
+        tags = {**tags, **dict(_fact(session, "tags", ()) or ())}
+    texts = [d.document for d in sources] + ([boundary_doc.document] if boundary_doc else [])
+    return PolicySet(
+        identity=tuple(compile_document(d, "identity") for d in sources),
+        boundary=compile_document(boundary_doc, "boundary") if boundary_doc else None,
+        session=None if session_docs is None else tuple(compile_document(d, "session") for d in session_docs),
+        sources=tuple(sources),
+        boundary_source=boundary_doc,
+        principal_tags=tags,
+        principal_arn=_principal_arn(caller),
+        needs_resource_tags=any("resourcetag" in t.lower() for t in texts),
+    )
+
+
+def _identity_entity(conn: Any, caller: Caller) -> store.Entity | None:
+    """The user or role whose identity policies apply to the caller."""
+    session = caller.session
+    if caller.principal_type == "AssumedRole":
+        role_id = _fact(session, "role_id") or caller.user_id.split(":", 1)[0]
+        return store.find_by_id(conn, "role", role_id)
+    user_id = _fact(session, "source_user_id") or caller.user_id
+    return store.find_by_id(conn, "user", user_id)
+
+
+def _session_documents(conn: Any, caller: Caller) -> list[store.PolicyDocument] | None:
+    session = caller.session
+    federated = caller.principal_type == "FederatedUser"
+    if session is None or not (federated or _fact(session, "has_session_policy", False)):
+        return None
+    docs: list[store.PolicyDocument] = []
+    inline = _fact(session, "policy")
+    if inline:
+        docs.append(store.PolicyDocument("SessionPolicy", "session", inline))
+    for arn in _fact(session, "policy_arns", ()) or ():
+        found = store.managed_policy(conn, arn)
+        if found is not None:
+            docs.append(store.PolicyDocument(found.policy_id, "session", found.document, arn))
+    return docs
+
+
+def _principal_arn(caller: Caller) -> str:
+    """aws:PrincipalArn: the role's ARN for a role session, else the caller's own ARN."""
+    if caller.principal_type == "AssumedRole":
+        return str(_fact(caller.session, "role_arn") or caller.arn)
+    return caller.arn
+
+
+def compile_document(doc: store.PolicyDocument, kind: str) -> Any:
+    """A stored document compiled by the engine, as a policy of `kind` (identity, boundary, session ...)."""
+    from ostiary.policy import compile_policy, parse_policy
+
+    return compile_policy(parse_policy(doc.document, kind), doc.policy_id, kind)
+
+
+# -- the resource and the context -----------------------------------------------------------------
+
+
+def _resolve(conn: Any, caller: Caller, service: str, operation: str, params: dict[str, Any],
+             with_tags: bool) -> Resolved:
+    self_user = (caller.user_name, caller.path or "/") if caller.principal_type == "User" and \
+        caller.user_name else None
+    target = actions.target_of(service, operation, params, self_user)
+    account = target.account or caller.account_id
+    entity = _find_target(conn, account, target)
+    if target.access_key_id is not None and entity is None:
+        return Resolved("*", f"access key {target.access_key_id}", {})
+    if entity is not None:
+        target = actions.Target(target.kind, name=entity.name, path=entity.path)
+    arn = actions.arn_of(service, target, caller.account_id)
+    shown = arn
+    is_create = operation.startswith(("Create", "Upload"))
+    if entity is None and target.kind in actions.NAMED_KINDS and target.name and not is_create:
+        shown = f"{target.kind} {target.name}"
+    return Resolved(arn, shown, _resource_context(conn, service, operation, target, entity, arn, with_tags))
+
+
+def _find_target(conn: Any, account: str, target: actions.Target) -> store.Entity | None:
+    if target.access_key_id is not None:
+        return store.key_owner(conn, target.access_key_id)
+    if target.kind in actions.NAMED_KINDS and target.name:
+        return store.find_named(conn, account, target.kind, target.name)
+    return None
+
+
+def _resource_context(conn: Any, service: str, operation: str, target: actions.Target,
+                      entity: store.Entity | None, arn: str, with_tags: bool) -> dict[str, str | list[str]]:
+    out: dict[str, str | list[str]] = {}
+    if arn.startswith("arn:"):
+        out["aws:ResourceAccount"] = arn.split(":")[4]
+    listed = {k.lower() for k in actions.condition_keys(service, operation)}
+    if entity is not None and entity.permissions_boundary and "iam:permissionsboundary" in listed:
+        out["iam:PermissionsBoundary"] = entity.permissions_boundary
+    if not with_tags:
+        return out
+    tags: dict[str, str] = {}
+    if entity is not None:
+        tags = store.tags_of(conn, entity.kind, entity.entity_id)
+    elif target.kind == "policy" and target.arn:
+        policy_id = store.managed_policy_id(conn, target.arn)
+        tags = store.tags_of(conn, "policy", policy_id) if policy_id else {}
+    elif target.arn and target.kind:
+        tags = store.tags_of(conn, target.kind, target.arn)
+    for key, value in tags.items():
+        out[f"aws:ResourceTag/{key}"] = value
+        if target.kind in ("user", "role"):
+            out[f"iam:ResourceTag/{key}"] = value
+    return out
+
+
+def request_context(ctx: Context, policies: PolicySet, service: str, operation: str,
+                    params: dict[str, Any]) -> dict[str, str | list[str]]:
+    """The request context of a call: the caller's keys, the environment's, and the call's own."""
+    context = _base_context(ctx, policies)
+    context.update(actions.request_keys(service, operation, params))
+    return context
+
+
+def _base_context(ctx: Context, policies: PolicySet) -> dict[str, str | list[str]]:
+    caller = ctx.caller
+    now: datetime = ctx.now
+    out: dict[str, str | list[str]] = {
+        "aws:PrincipalArn": policies.principal_arn or caller.arn,
+        "aws:PrincipalAccount": caller.account_id,
+        "aws:PrincipalType": caller.principal_type,
+        "aws:userid": caller.user_id,
+        "aws:SourceIp": ctx.source_ip,
+        "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(int(now.timestamp())),
+        "aws:SecureTransport": "true" if ctx.extras.get("is_secure") else "false",
+        "aws:RequestedRegion": str(ctx.extras.get("region") or DEFAULT_REGION),
+        "aws:ViaAWSService": "false",
+        "aws:PrincipalIsAWSService": "false",
+    }
+    if caller.principal_type == "User" and caller.user_name:
+        out["aws:username"] = caller.user_name
+    for key, value in policies.principal_tags.items():
+        out[f"aws:PrincipalTag/{key}"] = value
+    out.update(_session_context(caller.session, now))
+    return out
+
+
+def _session_context(session: Any, now: datetime) -> dict[str, str | list[str]]:
+    if session is None:
+        return {}
+    out: dict[str, str | list[str]] = {}
+    issued = _fact(session, "issued_at")
+    if isinstance(issued, datetime):
+        out["aws:TokenIssueTime"] = issued.strftime("%Y-%m-%dT%H:%M:%SZ")
+    is_mfa = bool(_fact(session, "is_mfa_authenticated", False))
+    out["aws:MultiFactorAuthPresent"] = "true" if is_mfa else "false"
+    mfa_at = _fact(session, "mfa_authenticated_at")
+    if is_mfa and isinstance(mfa_at, datetime):
+        out["aws:MultiFactorAuthAge"] = str(max(0, int((now - mfa_at).total_seconds())))
+    source_identity = _fact(session, "source_identity")
+    if source_identity:
+        out["aws:SourceIdentity"] = str(source_identity)
+    return out
+
+
+# -- the engine -----------------------------------------------------------------------------------
+
+
+def _authorize(policies: PolicySet, caller: Caller, action: str, resource: str, context: dict[str, Any],
+               resource_policy: Any = None, resource_account: str | None = None) -> Any:
+    from ostiary.policy import Request, authorize
+
+    request = Request(_engine_principal(caller, policies), action, resource, context)
+    return authorize(request, identity=list(policies.identity), boundary=policies.boundary,
+                     session=None if policies.session is None else list(policies.session),
+                     resource=resource_policy, resource_account=resource_account)
+
+
+_ENGINE_TYPES = {
+    "User": "user", "AssumedRole": "assumed-role", "Account": "root", "FederatedUser": "federated",
+}
+
+
+def _engine_principal(caller: Caller, policies: PolicySet) -> Any:
+    from ostiary.policy import Principal
+
+    session = caller.session
+    return Principal(
+        arn=caller.arn, type=_ENGINE_TYPES.get(caller.principal_type, "user"), account=caller.account_id,
+        user_id=caller.user_id, tags=dict(policies.principal_tags),
+        role_arn=_fact(session, "role_arn"), role_id=_fact(session, "role_id"),
+        session_name=_fact(session, "session_name"),
+    )

@@ -1,0 +1,259 @@
+"""The policy simulator: SimulatePrincipalPolicy, SimulateCustomPolicy and the GetContextKeys* pair.
+
+It answers from the same engine and the same stored policies as enforcement. Only the context
+entries the request gives are in the context; keys that conditions test but were not given come
+back as MissingContextValues, as AWS reports them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ostiary.errors import InvalidInputException, MalformedPolicyDocumentException, NoSuchEntityException
+from ostiary.services import Context, operation
+from ostiary.store import principals as store
+from ostiary.store.pages import page_list
+
+IDENTITY_TYPE = "IAM Policy"  # the SourcePolicyType AWS reports for identity policies
+RESOURCE_TYPE = "Resource Policy"
+_SOURCE_TYPES = {"resource": RESOURCE_TYPE, "trust": RESOURCE_TYPE}
+_DECISIONS = {"Allow": "allowed", "ExplicitDeny": "explicitDeny", "ImplicitDeny": "implicitDeny"}
+_PRINCIPAL_TYPES = {"user": "user", "group": "user", "role": "assumed-role"}
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """Everything one simulation evaluates: compiled policies, the principal, the context."""
+
+    identity: list[Any]
+    boundary: Any | None
+    resource_policy: Any | None
+    resource_owner: str | None
+    principal: Any
+    context: dict[str, list[str]]
+    condition_keys: tuple[str, ...]
+
+
+@operation("SimulatePrincipalPolicy")
+def simulate_principal_policy(ctx: Context, policy_source_arn: str, action_names: list[str],
+                              policy_input_list: list[str] | None = None,
+                              permissions_boundary_policy_input_list: list[str] | None = None,
+                              resource_arns: list[str] | None = None, resource_policy: str | None = None,
+                              resource_owner: str | None = None, caller_arn: str | None = None,
+                              context_entries: list[dict[str, Any]] | None = None,
+                              resource_handling_option: str | None = None, max_items: int | None = None,
+                              marker: str | None = None) -> dict[str, Any]:
+    """Simulate the policies of a stored user, group or role (and any extra ones given)."""
+    kind, stored, boundary = _source_policies(ctx, policy_source_arn)
+    identity = [(d.policy_id, d.document) for d in stored]
+    identity += _inputs("PolicyInputList", policy_input_list)
+    if permissions_boundary_policy_input_list:
+        boundary = _inputs("PermissionsBoundaryPolicyInputList", permissions_boundary_policy_input_list)[0]
+    arn = caller_arn or policy_source_arn
+    sim = _simulation(identity, boundary, resource_policy, resource_owner, arn, kind, context_entries)
+    return _results(sim, action_names, resource_arns, max_items, marker)
+
+
+@operation("SimulateCustomPolicy")
+def simulate_custom_policy(ctx: Context, policy_input_list: list[str], action_names: list[str],
+                           permissions_boundary_policy_input_list: list[str] | None = None,
+                           resource_arns: list[str] | None = None, resource_policy: str | None = None,
+                           resource_owner: str | None = None, caller_arn: str | None = None,
+                           context_entries: list[dict[str, Any]] | None = None,
+                           resource_handling_option: str | None = None, max_items: int | None = None,
+                           marker: str | None = None) -> dict[str, Any]:
+    """Simulate policies given as text."""
+    identity = _inputs("PolicyInputList", policy_input_list)
+    boundary = None
+    if permissions_boundary_policy_input_list:
+        boundary = _inputs("PermissionsBoundaryPolicyInputList", permissions_boundary_policy_input_list)[0]
+    arn = caller_arn or f"arn:aws:iam::{ctx.account_id}:user/SimulatedUser"
+    kind = "user"
+    if caller_arn and ":role/" in caller_arn:
+        kind = "role"
+    sim = _simulation(identity, boundary, resource_policy, resource_owner, arn, kind, context_entries)
+    return _results(sim, action_names, resource_arns, max_items, marker)
+
+
+@operation("GetContextKeysForPrincipalPolicy")
+def get_context_keys_for_principal_policy(ctx: Context, policy_source_arn: str,
+                                          policy_input_list: list[str] | None = None) -> dict[str, Any]:
+    """The context keys that the policies of a user, group or role (and the ones given) test."""
+    _, stored, _ = _source_policies(ctx, policy_source_arn)
+    texts = [d.document for d in stored] + list(policy_input_list or [])
+    return {"ContextKeyNames": _context_keys(texts)}
+
+
+@operation("GetContextKeysForCustomPolicy")
+def get_context_keys_for_custom_policy(ctx: Context, policy_input_list: list[str]) -> dict[str, Any]:
+    """The context keys that the given policies test."""
+    return {"ContextKeyNames": _context_keys(policy_input_list)}
+
+
+# -- inputs ---------------------------------------------------------------------------------------
+
+
+def _source_policies(ctx: Context, arn: str) -> tuple[str, list[store.PolicyDocument],
+                                                      tuple[str, str] | None]:
+    kind, name = _parse_source_arn(arn)
+    with ctx.db.read() as conn:
+        entity = store.find_named(conn, _account_of(arn) or ctx.account_id, kind, name)
+        if entity is None:
+            raise NoSuchEntityException(f"The {kind} with name {name} cannot be found.")
+        if kind == "group":
+            docs = store.group_policies(conn, entity.entity_id)
+        else:
+            docs = store.identity_policies(conn, kind, entity.entity_id)
+        boundary = None
+        if entity.permissions_boundary:
+            found = store.managed_policy(conn, entity.permissions_boundary)
+            boundary = (found.policy_id, found.document) if found else None
+    return kind, docs, boundary
+
+
+def _parse_source_arn(arn: str) -> tuple[str, str]:
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[2] != "iam":
+        raise InvalidInputException(f"Invalid ARN: {arn}")
+    kind, _, rest = parts[5].partition("/")
+    if kind not in ("user", "group", "role") or not rest:
+        raise InvalidInputException(f"Invalid ARN: {arn}")
+    return kind, rest.rsplit("/", 1)[-1]
+
+
+def _account_of(arn: str) -> str | None:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 4 and parts[4] else None
+
+
+def _inputs(label: str, texts: list[str] | None) -> list[tuple[str, str]]:
+    return [(f"{label}.{i}", text) for i, text in enumerate(texts or [], start=1)]
+
+
+def _simulation(identity: list[tuple[str, str]], boundary: tuple[str, str] | None,
+                resource_policy: str | None, resource_owner: str | None, caller_arn: str, kind: str,
+                entries: list[dict[str, Any]] | None) -> Simulation:
+    from ostiary.policy import Principal
+
+    texts = [t for _, t in identity] + ([boundary[1]] if boundary else [])
+    account = _account_of(caller_arn)
+    role_arn = caller_arn if kind == "role" else None
+    principal = Principal(arn=caller_arn, type=_PRINCIPAL_TYPES.get(kind, "user"), account=account,
+                          role_arn=role_arn)
+    return Simulation(
+        identity=[_compile(text, "identity", pid) for pid, text in identity],
+        boundary=_compile(boundary[1], "boundary", boundary[0]) if boundary else None,
+        resource_policy=_compile(resource_policy, "resource", "ResourcePolicy")
+        if resource_policy else None,
+        resource_owner=_account_of(resource_owner or "") if resource_owner else None,
+        principal=principal,
+        context=_context(entries or []),
+        condition_keys=tuple(_context_keys(texts + ([resource_policy] if resource_policy else []))),
+    )
+
+
+def _compile(text: str, kind: str, policy_id: str) -> Any:
+    from ostiary.policy import PolicySyntaxError, compile_policy, parse_policy
+
+    try:
+        return compile_policy(parse_policy(text, kind), policy_id, kind)
+    except PolicySyntaxError as exc:
+        raise MalformedPolicyDocumentException(exc.message) from exc
+
+
+def _context(entries: list[dict[str, Any]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for entry in entries:
+        name = entry.get("ContextKeyName")
+        if not name:
+            continue
+        out[str(name)] = [str(v) for v in entry.get("ContextKeyValues") or []]
+    return out
+
+
+def _context_keys(texts: list[str]) -> list[str]:
+    from ostiary.policy import PolicySyntaxError, parse_policy
+
+    seen: dict[str, str] = {}
+    for text in texts:
+        try:
+            policy = parse_policy(text, "identity")
+        except PolicySyntaxError:
+            try:
+                policy = parse_policy(text, "resource")
+            except PolicySyntaxError as exc:
+                raise MalformedPolicyDocumentException(exc.message) from exc
+        for statement in policy.statements:
+            for condition in statement.conditions:
+                seen.setdefault(condition.key.lower(), condition.key)
+    return list(seen.values())
+
+
+# -- results --------------------------------------------------------------------------------------
+
+
+def _results(sim: Simulation, action_names: list[str], resource_arns: list[str] | None,
+             max_items: int | None, marker: str | None) -> dict[str, Any]:
+    resources = resource_arns or ["*"]
+    results = [_evaluate(sim, action, resource, resource_arns is not None)
+               for action in action_names for resource in resources]
+    keyed = [(f"{i:08d}", r) for i, r in enumerate(results)]
+    page, fields = page_list(keyed, marker, max_items, key=lambda item: item[0])
+    return {"EvaluationResults": [r for _, r in page], **fields}
+
+
+def _evaluate(sim: Simulation, action: str, resource: str, per_resource: bool) -> dict[str, Any]:
+    from ostiary.policy import Request, authorize
+
+    request = Request(sim.principal, action, resource, sim.context)
+    decision = authorize(request, identity=sim.identity, boundary=sim.boundary, resource=sim.resource_policy,
+                         resource_account=sim.resource_owner)
+    word = _DECISIONS.get(str(decision.decision), "implicitDeny")
+    matched = [_statement(m) for m in decision.statements]
+    missing = _missing(sim, decision)
+    result: dict[str, Any] = {
+        "EvalActionName": action,
+        "EvalResourceName": resource,
+        "EvalDecision": word,
+        "MatchedStatements": matched,
+        "MissingContextValues": missing,
+        "OrganizationsDecisionDetail": {"AllowedByOrganizations": True},
+        "EvalDecisionDetails": {},
+    }
+    boundary_detail = None
+    if sim.boundary is not None:
+        reason = str(getattr(decision, "reason", "") or "")
+        boundary_detail = {"AllowedByPermissionsBoundary": "permissions boundary" not in reason}
+        result["PermissionsBoundaryDecisionDetail"] = boundary_detail
+    if per_resource:
+        specific: dict[str, Any] = {"EvalResourceName": resource, "EvalResourceDecision": word,
+                                    "MatchedStatements": matched, "MissingContextValues": missing}
+        if boundary_detail is not None:
+            specific["PermissionsBoundaryDecisionDetail"] = boundary_detail
+        result["ResourceSpecificResults"] = [specific]
+    return result
+
+
+def _statement(matched: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "SourcePolicyId": str(getattr(matched, "policy_id", "")),
+        "SourcePolicyType": _SOURCE_TYPES.get(matched.policy_type, IDENTITY_TYPE),
+    }
+    start, end = matched.start, matched.end
+    if start is not None:
+        out["StartPosition"] = {"Line": start.line, "Column": start.column}
+    if end is not None:
+        out["EndPosition"] = {"Line": end.line, "Column": end.column}
+    return out
+
+
+def _missing(sim: Simulation, decision: Any) -> list[str]:
+    return sorted({_spelled(sim, k) for k in decision.missing_context_keys})
+
+
+def _spelled(sim: Simulation, key: str) -> str:
+    for known in sim.condition_keys:
+        if known.lower() == key.lower():
+            return known
+    return key
