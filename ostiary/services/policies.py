@@ -110,8 +110,8 @@ def create_policy(ctx: Context, policy_name: str, policy_document: str, path: st
             "AttachmentCount": 0, "PermissionsBoundaryUsageCount": 0, "IsAttachable": True,
             "CreateDate": ctx.now, "UpdateDate": ctx.now,
         }
-        if tags:
-            shape["Tags"] = tag_list(conn, "policy", policy_id)
+    if tags:
+        shape["Tags"] = [{"Key": t["Key"], "Value": t["Value"]} for t in tags]  # as given, in order
     return {"Policy": shape}
 
 

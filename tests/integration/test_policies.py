@@ -1,0 +1,237 @@
+"""Managed policies through boto3: create, get, delete, list, versions, attachments, AWS's errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import Server
+
+_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+
+
+def _doc(*actions: str) -> str:
+    return json.dumps({"Version": "2012-10-17",
+                       "Statement": [{"Effect": "Allow", "Action": list(actions) or "s3:*", "Resource": "*"}]})
+
+
+def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
+    err = exc.value.response
+    return err["Error"]["Code"], err["Error"]["Message"], err["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def _local(iam: Any, path: str) -> list[dict[str, Any]]:
+    return list(iam.list_policies(Scope="Local", PathPrefix=path, MaxItems=1000)["Policies"])
+
+
+def test_create_policy_returns_every_field(iam: Any, server: Server, unique: str) -> None:
+    policy = iam.create_policy(PolicyName=f"p-{unique}", PolicyDocument=_doc(), Path=f"/t{unique}/",
+                               Description="testing")["Policy"]
+    assert policy["Arn"] == f"arn:aws:iam::{server.account_id}:policy/t{unique}/p-{unique}"
+    assert policy["PolicyId"].startswith("ANPA") and len(policy["PolicyId"]) == 21
+    assert policy["Path"] == f"/t{unique}/" and policy["DefaultVersionId"] == "v1"
+    assert policy["AttachmentCount"] == 0 and policy["PermissionsBoundaryUsageCount"] == 0
+    assert policy["IsAttachable"] is True
+    assert policy["CreateDate"].tzinfo is not None and policy["UpdateDate"] == policy["CreateDate"]
+    assert "Description" not in policy and "Tags" not in policy  # as AWS answers CreatePolicy
+
+
+def test_get_policy_has_description_and_tags(iam: Any, unique: str) -> None:
+    tags = [{"Key": "b", "Value": "1"}, {"Key": "a", "Value": ""}]
+    created = iam.create_policy(PolicyName=f"g-{unique}", PolicyDocument=_doc(), Description="testing",
+                                Tags=tags)["Policy"]
+    assert created["Tags"] == tags
+    got = iam.get_policy(PolicyArn=created["Arn"])["Policy"]
+    assert got["Description"] == "testing"
+    assert sorted(got["Tags"], key=lambda t: t["Key"]) == sorted(tags, key=lambda t: t["Key"])
+    assert got["PolicyId"] == created["PolicyId"]
+
+
+def test_duplicate_policy_name_is_refused(iam: Any, unique: str) -> None:
+    iam.create_policy(PolicyName=f"d-{unique}", PolicyDocument=_doc())
+    with pytest.raises(ClientError) as exc:
+        iam.create_policy(PolicyName=f"D-{unique}", PolicyDocument=_doc())
+    assert _error(exc) == ("EntityAlreadyExists",
+                           f"A policy called D-{unique} already exists. Duplicate names are not allowed.", 409)
+
+
+@pytest.mark.parametrize(("document", "message"), [
+    ("This is not a json document", "Syntax errors in policy."),
+    (json.dumps({"Statement": {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}}),
+     "Policy document must be version 2012-10-17 or greater."),
+    (json.dumps({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:ListBucket"}}),
+     "Policy statement must contain resources."),
+])
+def test_malformed_policy_is_refused_and_nothing_is_created(iam: Any, unique: str, document: str,
+                                                          message: str) -> None:
+    with pytest.raises(ClientError) as exc:
+        iam.create_policy(PolicyName=f"m-{unique}", PolicyDocument=document, Path=f"/m{unique}/")
+    assert _error(exc) == ("MalformedPolicyDocument", message, 400)
+    assert _local(iam, f"/m{unique}/") == []
+
+
+def test_oversized_policy_is_refused_and_nothing_is_created(iam: Any, unique: str) -> None:
+    big = _doc(*[f"s3:GetObject{i:04d}" for i in range(400)])
+    with pytest.raises(ClientError) as exc:
+        iam.create_policy(PolicyName=f"o-{unique}", PolicyDocument=big, Path=f"/o{unique}/")
+    assert _error(exc) == ("LimitExceeded", "Cannot exceed quota for PolicySize: 6144", 409)
+    assert _local(iam, f"/o{unique}/") == []
+
+
+def test_white_space_does_not_count_toward_the_size_quota(iam: Any, unique: str) -> None:
+    actions = [f"s3:Get{i:03d}" for i in range(300)]  # about 5,100 characters without white space
+    padded = json.dumps(json.loads(_doc(*actions)), indent=8)
+    assert len(padded) > 6144
+    policy = iam.create_policy(PolicyName=f"w-{unique}", PolicyDocument=padded)["Policy"]
+    version = iam.get_policy_version(PolicyArn=policy["Arn"], VersionId="v1")["PolicyVersion"]
+    assert version["Document"] == json.loads(padded)
+
+
+def test_at_most_five_versions(iam: Any, unique: str) -> None:
+    arn = iam.create_policy(PolicyName=f"v-{unique}", PolicyDocument=_doc())["Policy"]["Arn"]
+    for n in range(2, 6):
+        version = iam.create_policy_version(PolicyArn=arn, PolicyDocument=_doc(f"s3:Get{n}"))["PolicyVersion"]
+        assert version["VersionId"] == f"v{n}" and version["IsDefaultVersion"] is False
+    with pytest.raises(ClientError) as exc:
+        iam.create_policy_version(PolicyArn=arn, PolicyDocument=_doc("s3:Get6"))
+    assert _error(exc) == ("LimitExceeded", "A managed policy can have up to 5 versions. Before you create a "
+                           "new version, you must delete an existing version.", 409)
+    versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+    assert [v["VersionId"] for v in versions] == ["v5", "v4", "v3", "v2", "v1"]
+    iam.delete_policy_version(PolicyArn=arn, VersionId="v2")
+    created = iam.create_policy_version(PolicyArn=arn, PolicyDocument=_doc("s3:Get6"), SetAsDefault=True)
+    assert created["PolicyVersion"] == {**created["PolicyVersion"], "VersionId": "v6", "IsDefaultVersion": True}
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"] == "v6"
+
+
+def test_versions_default_and_delete_rules(iam: Any, unique: str) -> None:
+    arn = iam.create_policy(PolicyName=f"s-{unique}", PolicyDocument=_doc())["Policy"]["Arn"]
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=_doc("s3:GetObject"))
+    iam.set_default_policy_version(PolicyArn=arn, VersionId="v2")
+    got = iam.get_policy_version(PolicyArn=arn, VersionId="v2")["PolicyVersion"]
+    assert got["IsDefaultVersion"] is True and got["Document"]["Statement"][0]["Action"] == ["s3:GetObject"]
+    with pytest.raises(ClientError) as exc:
+        iam.delete_policy_version(PolicyArn=arn, VersionId="v2")
+    assert _error(exc) == ("DeleteConflict", "Cannot delete the default version of a policy.", 409)
+    with pytest.raises(ClientError) as exc:
+        iam.get_policy_version(PolicyArn=arn, VersionId="v9")
+    assert _error(exc) == ("NoSuchEntity", f"Policy {arn} version v9 does not exist or is not attachable.", 404)
+    with pytest.raises(ClientError) as exc:
+        iam.set_default_policy_version(PolicyArn=arn, VersionId="v4")
+    assert _error(exc) == ("NoSuchEntity", f"Policy {arn} version v4 does not exist or is not attachable.", 404)
+
+
+def test_delete_policy_needs_no_other_versions(iam: Any, unique: str) -> None:
+    arn = iam.create_policy(PolicyName=f"x-{unique}", PolicyDocument=_doc())["Policy"]["Arn"]
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=_doc("s3:GetObject"))
+    with pytest.raises(ClientError) as exc:
+        iam.delete_policy(PolicyArn=arn)
+    assert _error(exc) == ("DeleteConflict", "This policy has more than one version. Before you delete a policy, "
+                           "you must delete the policy's versions. The default version is deleted with the policy.",
+                           409)
+    iam.delete_policy_version(PolicyArn=arn, VersionId="v2")
+    iam.delete_policy(PolicyArn=arn)
+    with pytest.raises(ClientError) as exc:
+        iam.get_policy(PolicyArn=arn)
+    assert _error(exc) == ("NoSuchEntity", f"Policy {arn} was not found.", 404)
+
+
+def test_delete_unknown_policy(iam: Any, server: Server) -> None:
+    arn = f"arn:aws:iam::{server.account_id}:policy/non-existent-policy"
+    with pytest.raises(ClientError) as exc:
+        iam.delete_policy(PolicyArn=arn)
+    assert _error(exc) == ("NoSuchEntity", f"Policy {arn} was not found.", 404)
+
+
+def test_attachment_counts_and_entities(iam: Any, unique: str) -> None:
+    arn = iam.create_policy(PolicyName=f"a-{unique}", PolicyDocument=_doc())["Policy"]["Arn"]
+    user = iam.create_user(UserName=f"u-{unique}")["User"]
+    group = iam.create_group(GroupName=f"g-{unique}")["Group"]
+    role = iam.create_role(RoleName=f"r-{unique}", AssumeRolePolicyDocument=_TRUST)["Role"]
+    iam.attach_user_policy(UserName=user["UserName"], PolicyArn=arn)
+    iam.attach_user_policy(UserName=user["UserName"], PolicyArn=arn)  # attaching twice changes nothing
+    iam.attach_group_policy(GroupName=group["GroupName"], PolicyArn=arn)
+    iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=arn)
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["AttachmentCount"] == 3
+    entities = iam.list_entities_for_policy(PolicyArn=arn)
+    assert entities["PolicyUsers"] == [{"UserName": user["UserName"], "UserId": user["UserId"]}]
+    assert entities["PolicyGroups"] == [{"GroupName": group["GroupName"], "GroupId": group["GroupId"]}]
+    assert entities["PolicyRoles"] == [{"RoleName": role["RoleName"], "RoleId": role["RoleId"]}]
+    only_roles = iam.list_entities_for_policy(PolicyArn=arn, EntityFilter="Role")
+    assert only_roles["PolicyUsers"] == [] and len(only_roles["PolicyRoles"]) == 1
+    assert iam.list_entities_for_policy(PolicyArn=arn, EntityFilter="LocalManagedPolicy")["PolicyRoles"] == []
+    attached = [{"PolicyName": f"a-{unique}", "PolicyArn": arn}]
+    assert iam.list_attached_user_policies(UserName=user["UserName"])["AttachedPolicies"] == attached
+    assert iam.list_attached_group_policies(GroupName=group["GroupName"])["AttachedPolicies"] == attached
+    assert iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"] == attached
+    with pytest.raises(ClientError) as exc:
+        iam.delete_policy(PolicyArn=arn)
+    assert _error(exc) == ("DeleteConflict", "Cannot delete a policy attached to entities.", 409)
+    iam.detach_role_policy(RoleName=role["RoleName"], PolicyArn=arn)
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["AttachmentCount"] == 2
+    assert iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"] == []
+
+
+def test_boundary_usage_count(iam: Any, unique: str) -> None:
+    arn = iam.create_policy(PolicyName=f"b-{unique}", PolicyDocument=_doc())["Policy"]["Arn"]
+    iam.create_user(UserName=f"bu-{unique}", PermissionsBoundary=arn)
+    policy = iam.get_policy(PolicyArn=arn)["Policy"]
+    assert policy["PermissionsBoundaryUsageCount"] == 1 and policy["AttachmentCount"] == 0
+    used = iam.list_entities_for_policy(PolicyArn=arn, PolicyUsageFilter="PermissionsBoundary")
+    assert [u["UserName"] for u in used["PolicyUsers"]] == [f"bu-{unique}"]
+    assert iam.list_entities_for_policy(PolicyArn=arn, PolicyUsageFilter="PermissionsPolicy")["PolicyUsers"] == []
+
+
+def test_at_most_ten_managed_policies_per_role(iam: Any, unique: str) -> None:
+    role = iam.create_role(RoleName=f"q-{unique}", AssumeRolePolicyDocument=_TRUST)["Role"]["RoleName"]
+    arns = [iam.create_policy(PolicyName=f"q{i}-{unique}", PolicyDocument=_doc())["Policy"]["Arn"]
+            for i in range(11)]
+    for arn in arns[:10]:
+        iam.attach_role_policy(RoleName=role, PolicyArn=arn)
+    with pytest.raises(ClientError) as exc:
+        iam.attach_role_policy(RoleName=role, PolicyArn=arns[10])
+    assert _error(exc) == ("LimitExceeded", "Cannot exceed quota for PoliciesPerRole: 10", 409)
+    assert len(iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]) == 10
+    assert iam.get_policy(PolicyArn=arns[10])["Policy"]["AttachmentCount"] == 0
+
+
+def test_attach_and_detach_errors(iam: Any, server: Server, unique: str) -> None:
+    arn = iam.create_policy(PolicyName=f"e-{unique}", PolicyDocument=_doc())["Policy"]["Arn"]
+    user = iam.create_user(UserName=f"e-{unique}")["User"]["UserName"]
+    with pytest.raises(ClientError) as exc:
+        iam.attach_user_policy(UserName=user, PolicyArn="longpolicynamebutnoarn")
+    assert _error(exc) == ("ValidationError", "ARN longpolicynamebutnoarn is not valid.", 400)
+    with pytest.raises(ClientError) as exc:
+        iam.attach_user_policy(UserName=user, PolicyArn=arn + "123")
+    assert _error(exc) == ("NoSuchEntity", f"Policy {arn}123 does not exist or is not attachable.", 404)
+    with pytest.raises(ClientError) as exc:
+        iam.attach_user_policy(UserName=f"nobody-{unique}", PolicyArn=arn)
+    assert _error(exc) == ("NoSuchEntity", f"The user with name nobody-{unique} cannot be found.", 404)
+    with pytest.raises(ClientError) as exc:
+        iam.detach_user_policy(UserName=user, PolicyArn=arn)
+    assert _error(exc) == ("NoSuchEntity", f"Policy {arn} was not found.", 404)
+    missing = f"arn:aws:iam::{server.account_id}:policy/NonExistentPolicy{unique}"
+    with pytest.raises(ClientError) as exc:
+        iam.list_entities_for_policy(PolicyArn=missing)
+    assert _error(exc) == ("NoSuchEntity", f"Policy {missing} does not exist or is not attachable.", 404)
+
+
+def test_list_policies_filters_and_pages(iam: Any, unique: str) -> None:
+    path = f"/l{unique}/"
+    arns = [iam.create_policy(PolicyName=f"l{i}-{unique}", PolicyDocument=_doc(), Path=path)["Policy"]["Arn"]
+            for i in range(3)]
+    user = iam.create_user(UserName=f"l-{unique}")["User"]["UserName"]
+    iam.attach_user_policy(UserName=user, PolicyArn=arns[1])
+    first = iam.list_policies(Scope="Local", PathPrefix=path, MaxItems=2)
+    assert first["IsTruncated"] is True and len(first["Policies"]) == 2
+    rest = iam.list_policies(Scope="Local", PathPrefix=path, MaxItems=2, Marker=first["Marker"])
+    assert rest["IsTruncated"] is False
+    assert sorted(p["Arn"] for p in first["Policies"] + rest["Policies"]) == sorted(arns)
+    assert "Tags" not in first["Policies"][0] and "Description" not in first["Policies"][0]
+    attached = iam.list_policies(Scope="Local", PathPrefix=path, OnlyAttached=True)["Policies"]
+    assert [p["Arn"] for p in attached] == [arns[1]] and attached[0]["AttachmentCount"] == 1
+    assert iam.list_policies(Scope="AWS", PathPrefix=path)["Policies"] == []
