@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from botocore.exceptions import ClientError
@@ -153,3 +154,24 @@ def test_list_instance_profiles_by_path_and_pages(iam, unique):
     assert [p["InstanceProfileName"] for p in listed] == names
     assert "Tags" not in listed[0] and listed[0]["Roles"] == []
     assert iam.list_instance_profiles(PathPrefix="/nonexistent-path/")["InstanceProfiles"] == []
+
+
+def test_concurrent_adds_leave_one_role(server, unique):
+    profile = f"profile-{unique}"
+    clients = [server.client("iam") for _ in range(8)]
+    clients[0].create_instance_profile(InstanceProfileName=profile)
+    for i in range(8):
+        make_role(clients[0], f"role-{i}-{unique}")
+
+    def add(i: int) -> str:
+        try:
+            clients[i].add_role_to_instance_profile(
+                InstanceProfileName=profile, RoleName=f"role-{i}-{unique}")
+            return "added"
+        except ClientError as exc:
+            return exc.response["Error"]["Code"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(add, range(8)))
+    assert sorted(outcomes) == ["LimitExceeded"] * 7 + ["added"]
+    assert len(clients[0].get_instance_profile(InstanceProfileName=profile)["InstanceProfile"]["Roles"]) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from botocore.exceptions import ClientError
@@ -343,3 +344,21 @@ def test_bad_boundaries_are_refused_and_change_nothing(iam, server, unique):
         )
     assert error(exc)[0] == "NoSuchEntity"
     assert_no_role(iam, f"other-{unique}")
+
+
+def test_concurrent_creates_of_one_role_leave_one(server, unique):
+    name = f"race-{unique}"
+    clients = [server.client("iam") for _ in range(8)]
+
+    def create(client):  # type: ignore[no-untyped-def]  # boto3 client
+        try:
+            client.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST_JSON)
+            return "created"
+        except ClientError as exc:
+            return exc.response["Error"]["Code"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(create, clients))
+    assert sorted(outcomes) == ["EntityAlreadyExists"] * 7 + ["created"]
+    listed = clients[0].list_roles(PathPrefix="/")["Roles"]
+    assert [r["RoleName"] for r in listed].count(name) == 1
