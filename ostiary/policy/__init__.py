@@ -1,20 +1,47 @@
-"""Ostiary's policy engine: parse, compile and evaluate AWS IAM policies. Standard library only."""
+"""Ostiary's policy engine: parse, compile and evaluate AWS IAM policies. Standard library only.
+
+    policy = parse_policy(text, "identity")               # PolicySyntaxError with IAM's message
+    compiled = compile_policy(policy, "arn:…:policy/p", "identity")
+    decision = authorize(Request(principal, "s3:GetObject", arn, context), identity=[compiled])
+"""
 
 from __future__ import annotations
 
+from ostiary.policy.authorize import authorize, authorize_assume_role
+from ostiary.policy.cache import PolicySet, PolicySetCache
+from ostiary.policy.case import decision_line, evaluate_case
+from ostiary.policy.compile import CompiledPolicy, combine_policies, compile_policy
+from ostiary.policy.decision import ALLOW, EXPLICIT_DENY, IMPLICIT_DENY, Decision, MatchedStatement
 from ostiary.policy.errors import PolicyError, PolicySyntaxError
 from ostiary.policy.findings import Finding, validate_policy
 from ostiary.policy.model import Condition, Policy, Position, Statement
 from ostiary.policy.parse import parse_policy
+from ostiary.policy.request import Principal, Request
 
 __all__ = [
+    "ALLOW",
+    "EXPLICIT_DENY",
+    "IMPLICIT_DENY",
+    "CompiledPolicy",
     "Condition",
+    "Decision",
     "Finding",
+    "MatchedStatement",
     "Policy",
     "PolicyError",
+    "PolicySet",
+    "PolicySetCache",
     "PolicySyntaxError",
     "Position",
+    "Principal",
+    "Request",
     "Statement",
+    "authorize",
+    "authorize_assume_role",
+    "combine_policies",
+    "compile_policy",
+    "decision_line",
+    "evaluate_case",
     "parse_policy",
     "validate_policy",
 ]

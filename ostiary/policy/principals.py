@@ -65,3 +65,49 @@ def _is_principal_arn(name: str) -> bool:
 def _is_unique_id(name: str) -> bool:
     """A principal's unique id such as AIDA… or AROA… (IAM stores these for deleted entities)."""
     return len(name) >= 16 and name[0] == "A" and name.isalnum() and name.isupper()
+
+
+def match_level(kind: str, name: str, principal: Any) -> int:
+    """How one Principal entry names the caller: 0 not, 1 its account, 2 its role, 3 itself."""
+    if kind == "*" or (name == "*" and kind == "AWS"):
+        return 3
+    if kind == "AWS":
+        return _aws_level(name, principal)
+    if kind == "Service":
+        return 3 if principal.type == "service" and (principal.arn == name or name == "*") else 0
+    if kind == "Federated":
+        return 3 if principal.federation and _same_provider(name, principal.provider or principal.arn) else 0
+    return 0
+
+
+def _aws_level(name: str, principal: Any) -> int:
+    """The level of an `AWS` entry: account id or root ARN, user, role or session ARN, unique id."""
+    if principal.type in ("service", "anonymous") or principal.federation:
+        return 0
+    if name == principal.arn:
+        return 3
+    account = name if is_account_id(name) else _root_account(name)
+    if account is not None:
+        if account != principal.account:
+            return 0
+        return 3 if principal.type == "root" else 1
+    if principal.type == "assumed-role" and name in (principal.role_arn, principal.role_id):
+        return 2
+    return 3 if name == principal.user_id else 0
+
+
+def _root_account(name: str) -> str | None:
+    """The account of `arn:PARTITION:iam::ACCOUNT:root`, or None."""
+    parts = name.split(":")
+    if len(parts) == 6 and parts[0] == "arn" and parts[2] == "iam" and parts[5] == "root":
+        return parts[4]
+    return None
+
+
+def _same_provider(name: str, provider: str | None) -> bool:
+    """Whether a Federated entry names the provider (by host name or by provider ARN)."""
+    if provider is None:
+        return False
+    if name in ("*", provider):
+        return True
+    return provider.endswith("-provider/" + name) or name.endswith("-provider/" + provider)

@@ -1,0 +1,137 @@
+"""AWS's policy evaluation logic over every policy type, to one Decision (Cedar's authorizer).
+
+Order: an explicit Deny anywhere wins; then SCPs must allow; then, in the caller's account, a
+resource-based policy naming the caller itself allows on its own (naming its role ARN, boundary and
+session policies still apply; naming the account delegates to identity policies); otherwise the
+identity policies, the permissions boundary and the session policies must all allow. Across
+accounts, both the caller's side and the resource-based policy must allow. A trust policy must
+always allow the role assumption.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ostiary.policy.compile import CompiledPolicy
+from ostiary.policy.decision import (
+    ALLOW,
+    EXPLICIT_DENY,
+    IMPLICIT_DENY,
+    Decision,
+    MatchedStatement,
+    explicit_deny_reason,
+    implicit_deny_reason,
+)
+from ostiary.policy.evaluate import Matches, evaluate
+from ostiary.policy.request import Request
+
+Policies = CompiledPolicy | Sequence[CompiledPolicy]
+_DENY_ORDER = ("identity", "resource", "boundary", "session", "scp")
+_EMPTY = Matches()
+
+
+def _as_list(policies: Policies | None) -> list[CompiledPolicy] | None:
+    """None stays None (no such policy type applies); one policy becomes a list."""
+    if policies is None:
+        return None
+    return [policies] if isinstance(policies, CompiledPolicy) else list(policies)
+
+
+def authorize(
+    request: Request,
+    *,
+    identity: Policies = (),
+    boundary: CompiledPolicy | None = None,
+    session: Policies | None = None,
+    scps: Sequence[CompiledPolicy] | None = None,
+    resource: CompiledPolicy | None = None,
+    resource_account: str | None = None,
+    trust: CompiledPolicy | None = None,
+) -> Decision:
+    """Decide one request. `session=None` means no session policy was passed; `scps=None` no organisation.
+
+    `trust` (the role's trust policy) replaces `resource` for a role assumption. Never raises.
+    """
+    principal = request.principal
+    errors: list[str] = []
+    missing: list[str] = []
+    has_identity = principal.has_identity_policies
+    sessions = _as_list(session)
+    if sessions is None and principal.type == "federated" and principal.federation is None:
+        sessions = []  # a federation token without a session policy has no permissions
+    groups: dict[str, list[CompiledPolicy] | None] = {
+        "identity": _as_list(identity) if has_identity and principal.type != "root" else [],
+        "resource": [p for p in (trust or resource,) if p is not None],
+        "boundary": [boundary] if boundary is not None and has_identity and principal.type != "root" else None,
+        "session": sessions if has_identity else None,
+        "scp": list(scps) if scps is not None and has_identity else None,
+    }
+    found = {
+        name: evaluate(policies, request, errors, missing) if policies else _EMPTY for name, policies in groups.items()
+    }
+    decision, reason, statements = _decide(request, groups, found, resource_account, trust is not None)
+    return Decision(decision, reason, statements, tuple(dict.fromkeys(errors)), tuple(dict.fromkeys(missing)))
+
+
+def _decide(
+    request: Request,
+    groups: dict[str, list[CompiledPolicy] | None],
+    found: dict[str, Matches],
+    resource_account: str | None,
+    is_trust: bool,
+) -> tuple[str, str, tuple[MatchedStatement, ...]]:
+    """The evaluation logic proper, on the matched statements of each policy type."""
+    action = request.action
+    resource_type = "trust" if is_trust else "resource"
+    denies = [s for name in _DENY_ORDER for s in found[name].denies]
+    if denies:
+        return EXPLICIT_DENY, explicit_deny_reason(denies[0].policy_type), tuple(denies)
+    allows = tuple(s for name in _DENY_ORDER for s in found[name].allows)
+    principal = request.principal
+    if groups["scp"] is not None and not found["scp"].allows:
+        return IMPLICIT_DENY, implicit_deny_reason("scp", action), ()
+    level = found["resource"].level
+    if not principal.has_identity_policies:
+        return (ALLOW, "", allows) if level >= 3 else (IMPLICIT_DENY, implicit_deny_reason(resource_type, action), ())
+    account = resource_account or principal.account
+    is_cross = account != principal.account
+    if not is_cross and level >= 3 or (level == 2 and not is_cross and _caller_side(groups, found, False) == ""):
+        return ALLOW, "", allows
+    missing_side = _caller_side(groups, found, principal.type != "root")
+    if missing_side:
+        return IMPLICIT_DENY, implicit_deny_reason(missing_side, action), ()
+    if (is_cross or is_trust) and level == 0:
+        return IMPLICIT_DENY, implicit_deny_reason(resource_type, action), ()
+    return ALLOW, "", allows
+
+
+def _caller_side(groups: dict[str, list[CompiledPolicy] | None], found: dict[str, Matches], needs_identity: bool) -> str:
+    """The first of identity, boundary, session that fails to allow, or "" when all allow."""
+    if needs_identity and not found["identity"].allows:
+        return "identity"
+    for name in ("boundary", "session"):
+        if groups[name] is not None and not found[name].allows:
+            return name
+    return ""
+
+
+def authorize_assume_role(
+    request: Request,
+    trust: CompiledPolicy,
+    *,
+    role_account: str,
+    identity: Policies = (),
+    boundary: CompiledPolicy | None = None,
+    session: Policies | None = None,
+    scps: Sequence[CompiledPolicy] | None = None,
+) -> Decision:
+    """Decide a role assumption: the role's trust policy and the caller's own policies."""
+    return authorize(
+        request,
+        identity=identity,
+        boundary=boundary,
+        session=session,
+        scps=scps,
+        trust=trust,
+        resource_account=role_account,
+    )

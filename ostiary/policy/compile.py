@@ -1,0 +1,137 @@
+"""Policies compiled once: wildcards to matchers, statements indexed by action service and name.
+
+A request looks only at the statements its action can match: `CompiledPolicy.candidates(action)`
+finds them through the index the first time and remembers the answer for that action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ostiary.policy.conditions import CompiledCondition
+from ostiary.policy.decision import MatchedStatement
+from ostiary.policy.matchers import Matcher, compile_glob
+from ostiary.policy.model import Policy, Statement
+from ostiary.policy.principals import match_level
+from ostiary.policy.request import Principal, Request
+from ostiary.policy.variables import Part, parse_template, render_matcher
+
+POLICY_TYPES = ("identity", "resource", "boundary", "session", "scp", "trust")
+_MEMO_LIMIT = 4096
+_WILD = frozenset("*?")
+
+
+class CompiledStatement:
+    """One statement ready to run: action, resource and principal matchers, conditions."""
+
+    __slots__ = ("is_deny", "matched", "conditions", "principals", "is_not_principal", "action_patterns",
+                 "is_not_action", "_actions", "_resources", "_templates", "_is_not_resource")  # fmt: skip
+
+    def __init__(self, statement: Statement, policy_id: str, policy_type: str, has_variables: bool) -> None:
+        self.is_deny = statement.effect == "Deny"
+        self.matched = MatchedStatement(
+            policy_id, policy_type, statement.index, statement.effect, statement.sid, statement.start, statement.end
+        )
+        self.action_patterns = tuple(a.lower() for a in statement.actions)
+        self._actions = tuple(compile_glob(a) for a in self.action_patterns)
+        self.is_not_action = statement.is_not_action
+        self._is_not_resource = statement.is_not_resource
+        resources = statement.resources if statement.resources is not None else ("*",)
+        templates = [parse_template(r) if has_variables else None for r in resources]
+        self._templates: tuple[tuple[Part, ...], ...] = tuple(t for t in templates if t is not None)
+        self._resources: tuple[Matcher, ...] = tuple(
+            compile_glob(r) for r, t in zip(resources, templates, strict=True) if t is None
+        )
+        self.principals = statement.principals
+        self.is_not_principal = statement.is_not_principal
+        self.conditions = tuple(CompiledCondition(c, has_variables) for c in statement.conditions)
+
+    def action_applies(self, action: str) -> bool:
+        """Whether the (lowercased) action is covered by Action, or not excluded by NotAction."""
+        return any(m(action) for m in self._actions) != self.is_not_action
+
+    def resource_applies(self, request: Request) -> bool:
+        """Whether the resource is covered by Resource, or not excluded by NotResource."""
+        resource = request.resource
+        hit = any(m(resource) for m in self._resources)
+        if not hit and self._templates:
+            for parts in self._templates:
+                matcher = render_matcher(parts, request)
+                if matcher is not None and matcher(resource):
+                    hit = True
+                    break
+        return hit != self._is_not_resource
+
+    def principal_level(self, principal: Principal) -> int:
+        """How the Principal element names the caller: 0 not, 1 its account, 2 its role, 3 itself."""
+        if self.principals is None:
+            return 3
+        level = max((match_level(kind, name, principal) for kind, name in self.principals), default=0)
+        if self.is_not_principal:
+            return 0 if level >= 2 or (level == 1 and principal.type == "root") else 3
+        return level
+
+    def conditions_hold(self, request: Request, errors: list[str], missing: list[str]) -> bool:
+        """Whether every condition holds (keys and operators are AND-ed)."""
+        for condition in self.conditions:
+            if not condition.test(request, errors, missing):
+                return False
+        return True
+
+
+class CompiledPolicy:
+    """The statements of one or more policies of one type, indexed by action."""
+
+    __slots__ = ("policy_id", "policy_type", "statements", "_exact", "_service", "_any", "_memo")
+
+    def __init__(self, policy_id: str, policy_type: str, statements: Sequence[CompiledStatement]) -> None:
+        self.policy_id = policy_id
+        self.policy_type = policy_type
+        self.statements = tuple(statements)
+        self._exact: dict[str, list[tuple[int, CompiledStatement]]] = {}
+        self._service: dict[str, list[tuple[int, CompiledStatement]]] = {}
+        self._any: list[tuple[int, CompiledStatement]] = []
+        self._memo: dict[str, tuple[CompiledStatement, ...]] = {}
+        for rank, statement in enumerate(self.statements):
+            self._index(rank, statement)
+
+    def _index(self, rank: int, statement: CompiledStatement) -> None:
+        """File the statement under each action it names (NotAction and `*:…` under any)."""
+        if statement.is_not_action:
+            self._any.append((rank, statement))
+            return
+        for action in sorted(set(statement.action_patterns)):
+            service, colon, name = action.partition(":")
+            if not colon or _WILD & set(service):
+                self._any.append((rank, statement))
+            elif _WILD & set(name):
+                self._service.setdefault(service, []).append((rank, statement))
+            else:
+                self._exact.setdefault(action, []).append((rank, statement))
+
+    def candidates(self, action: str) -> tuple[CompiledStatement, ...]:
+        """The statements whose Action/NotAction applies to the (lowercased) action, in order."""
+        found = self._memo.get(action)
+        if found is None:
+            pool = dict(self._exact.get(action, ()))
+            pool.update(self._service.get(action.partition(":")[0], ()))
+            pool.update(self._any)
+            found = tuple(pool[rank] for rank in sorted(pool) if pool[rank].action_applies(action))
+            if len(self._memo) >= _MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[action] = found
+        return found
+
+
+def compile_policy(policy: Policy, policy_id: str, policy_type: str) -> CompiledPolicy:
+    """Compile a parsed policy once; `policy_type` is identity, resource, boundary, session, scp or trust."""
+    if policy_type not in POLICY_TYPES:
+        raise ValueError(f"unknown policy type `{policy_type}`")
+    statements = [CompiledStatement(s, policy_id, policy_type, policy.has_variables) for s in policy.statements]
+    return CompiledPolicy(policy_id, policy_type, statements)
+
+
+def combine_policies(policies: Sequence[CompiledPolicy], policy_type: str = "identity") -> CompiledPolicy:
+    """One indexed policy holding the statements of several (a principal's identity policies)."""
+    statements = [s for policy in policies for s in policy.statements]
+    return CompiledPolicy(",".join(p.policy_id for p in policies), policy_type, statements)

@@ -1,0 +1,40 @@
+"""One policy set against a request: the Allow and Deny statements that apply (Cedar's evaluator)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ostiary.policy.compile import CompiledPolicy
+from ostiary.policy.decision import MatchedStatement
+from ostiary.policy.request import Request
+
+
+class Matches:
+    """What a group of policies said: matched Allows and Denies, and the best principal level."""
+
+    __slots__ = ("allows", "denies", "level")
+
+    def __init__(self) -> None:
+        self.allows: list[MatchedStatement] = []
+        self.denies: list[MatchedStatement] = []
+        self.level = 0
+
+
+def evaluate(policies: Iterable[CompiledPolicy], request: Request, errors: list[str], missing: list[str]) -> Matches:
+    """The statements of these policies that apply to the request; never raises."""
+    found = Matches()
+    action = request.action_lower
+    principal = request.principal
+    for policy in policies:
+        for statement in policy.candidates(action):
+            if not statement.resource_applies(request):
+                continue
+            level = statement.principal_level(principal) if statement.principals is not None else 3
+            if level == 0 or not statement.conditions_hold(request, errors, missing):
+                continue
+            if statement.is_deny:
+                found.denies.append(statement.matched)
+            else:
+                found.allows.append(statement.matched)
+                found.level = max(found.level, level)
+    return found
