@@ -75,3 +75,39 @@ def account_create(data_dir: str, database_url: str | None, account_id: str | No
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
     db, keyring = open_store(settings, pool=False)
     click.echo(json.dumps(create_account(db, keyring, account_id)))
+
+
+@main.command("service-credentials")
+@_store_options
+@click.argument("service")
+@click.option("--account-id", envvar="OSTIARY_ACCOUNT_ID", default="123456789012", show_default=True,
+              help="the account the service acts in")
+@click.option("--duration-seconds", default=365 * 86400, show_default=True, type=click.IntRange(900),
+              help="how long the credentials stay valid")
+@click.option("--credential-process", "as_process", is_flag=True,
+              help="print in the SDKs' credential_process format (Version 1)")
+def service_credentials(data_dir: str, database_url: str | None, service: str, account_id: str,
+                        duration_seconds: int, as_process: bool) -> None:
+    """Print credentials of a service principal (e.g. dynamodb.amazonaws.com) as one JSON object.
+
+    They may assume exactly the roles whose trust policies name SERVICE; they are a sealed session
+    token, so any server sharing this keyring accepts them until they expire.
+    """
+    import json
+    import re
+    from datetime import UTC, datetime
+
+    from ostiary.bootstrap import open_store
+    from ostiary.services.sts import service_session
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*\.[a-z0-9-]+", service):
+        raise click.BadParameter(f"`{service}` is not a service principal name", param_hint="SERVICE")
+    settings = Settings.from_env(data_dir=data_dir, database_url=database_url, account_id=account_id)
+    _db, keyring = open_store(settings, pool=False)
+    creds = service_session(keyring, settings.account_id, service, duration_seconds, datetime.now(UTC))
+    if as_process:
+        creds = {"Version": 1, **{k: v for k, v in creds.items() if k != "AccountId"}}
+    click.echo(json.dumps(creds))
+
+from ostiary.policy_commands import policy as _policy_group
+main.add_command(_policy_group)
