@@ -54,8 +54,9 @@ def _detach(ctx: Context, kind: str, name: str, policy_arn: str) -> dict[str, An
     return {}
 
 
-def _list_attached(ctx: Context, kind: str, name: str, path_prefix: str, marker: str | None,
-                   max_items: int | None) -> dict[str, Any]:
+def _list_attached(
+    ctx: Context, kind: str, name: str, path_prefix: str, marker: str | None, max_items: int | None
+) -> dict[str, Any]:
     with ctx.db.read() as conn:
         entity = find_entity(conn, ctx, kind, name)
         rows = store.attached_policies(conn, kind, entity.entity_id, path_prefix)
@@ -95,34 +96,63 @@ def detach_role_policy(ctx: Context, role_name: str, policy_arn: str) -> dict[st
 
 
 @operation("ListAttachedUserPolicies")
-def list_attached_user_policies(ctx: Context, user_name: str, path_prefix: str = "/", marker: str | None = None,
-                                max_items: int | None = None) -> dict[str, Any]:
+def list_attached_user_policies(
+    ctx: Context,
+    user_name: str,
+    path_prefix: str = "/",
+    marker: str | None = None,
+    max_items: int | None = None,
+) -> dict[str, Any]:
     return _list_attached(ctx, "user", user_name, path_prefix, marker, max_items)
 
 
 @operation("ListAttachedGroupPolicies")
-def list_attached_group_policies(ctx: Context, group_name: str, path_prefix: str = "/",
-                                 marker: str | None = None, max_items: int | None = None) -> dict[str, Any]:
+def list_attached_group_policies(
+    ctx: Context,
+    group_name: str,
+    path_prefix: str = "/",
+    marker: str | None = None,
+    max_items: int | None = None,
+) -> dict[str, Any]:
     return _list_attached(ctx, "group", group_name, path_prefix, marker, max_items)
 
 
 @operation("ListAttachedRolePolicies")
-def list_attached_role_policies(ctx: Context, role_name: str, path_prefix: str = "/", marker: str | None = None,
-                                max_items: int | None = None) -> dict[str, Any]:
+def list_attached_role_policies(
+    ctx: Context,
+    role_name: str,
+    path_prefix: str = "/",
+    marker: str | None = None,
+    max_items: int | None = None,
+) -> dict[str, Any]:
     return _list_attached(ctx, "role", role_name, path_prefix, marker, max_items)
 
 
-_MEMBERS = {"user": ("PolicyUsers", "UserName", "UserId"),
-            "group": ("PolicyGroups", "GroupName", "GroupId"),
-            "role": ("PolicyRoles", "RoleName", "RoleId")}
-_FILTERS = {None: ("user", "group", "role"), "User": ("user",), "Group": ("group",), "Role": ("role",),
-            "LocalManagedPolicy": (), "AWSManagedPolicy": ()}
+_MEMBERS = {
+    "user": ("PolicyUsers", "UserName", "UserId"),
+    "group": ("PolicyGroups", "GroupName", "GroupId"),
+    "role": ("PolicyRoles", "RoleName", "RoleId"),
+}
+_FILTERS = {
+    None: ("user", "group", "role"),
+    "User": ("user",),
+    "Group": ("group",),
+    "Role": ("role",),
+    "LocalManagedPolicy": (),
+    "AWSManagedPolicy": (),
+}
 
 
 @operation("ListEntitiesForPolicy")
-def list_entities_for_policy(ctx: Context, policy_arn: str, entity_filter: str | None = None,
-                             path_prefix: str = "/", policy_usage_filter: str | None = None,
-                             marker: str | None = None, max_items: int | None = None) -> dict[str, Any]:
+def list_entities_for_policy(
+    ctx: Context,
+    policy_arn: str,
+    entity_filter: str | None = None,
+    path_prefix: str = "/",
+    policy_usage_filter: str | None = None,
+    marker: str | None = None,
+    max_items: int | None = None,
+) -> dict[str, Any]:
     with ctx.db.read() as conn:
         policy = find_policy(conn, ctx, policy_arn, _NOT_ATTACHABLE)
         found: dict[tuple[str, str], str] = {}

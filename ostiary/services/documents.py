@@ -26,8 +26,15 @@ def policy_size(document: str) -> int:
     return sum(1 for c in document if not c.isspace())
 
 
-def check_document(document: str, kind: str, max_chars: int, *, managed: bool = False,
-                   owner: str | None = None, used_chars: int = 0) -> str:
+def check_document(
+    document: str,
+    kind: str,
+    max_chars: int,
+    *,
+    managed: bool = False,
+    owner: str | None = None,
+    used_chars: int = 0,
+) -> str:
     """Validate `document` as a policy of `kind` within `max_chars`; return it unchanged.
 
     `owner` ("user alice", "group admins", "role app") marks an inline policy, whose quota counts

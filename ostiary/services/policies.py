@@ -90,25 +90,49 @@ def _own(row: Row[Any], ctx: Context, message: str) -> None:
 
 
 @operation("CreatePolicy")
-def create_policy(ctx: Context, policy_name: str, policy_document: str, path: str = "/",
-                  description: str | None = None, tags: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def create_policy(
+    ctx: Context,
+    policy_name: str,
+    policy_document: str,
+    path: str = "/",
+    description: str | None = None,
+    tags: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     check_document(policy_document, IDENTITY, MANAGED_MAX, managed=True)
     check_tags(tags or [], "policy")
     policy_id = ids.unique_id("ANPA")
     conflict = EntityAlreadyExistsException(
-        f"A policy called {policy_name} already exists. Duplicate names are not allowed.")
+        f"A policy called {policy_name} already exists. Duplicate names are not allowed."
+    )
     with ctx.db.transaction(on_conflict=conflict) as conn:
         if store.name_taken(conn, ctx.account_id, policy_name):
             raise conflict
         if store.count_local(conn, ctx.account_id) >= MAX_POLICIES_PER_ACCOUNT:
-            raise LimitExceededException(f"Cannot exceed quota for PoliciesPerAccount: {MAX_POLICIES_PER_ACCOUNT}")
-        arn = store.insert(conn, policy_id=policy_id, account_id=ctx.account_id, name=policy_name, path=path,
-                           description=description, document=policy_document, now=ctx.now)
+            raise LimitExceededException(
+                f"Cannot exceed quota for PoliciesPerAccount: {MAX_POLICIES_PER_ACCOUNT}"
+            )
+        arn = store.insert(
+            conn,
+            policy_id=policy_id,
+            account_id=ctx.account_id,
+            name=policy_name,
+            path=path,
+            description=description,
+            document=policy_document,
+            now=ctx.now,
+        )
         apply_tags(conn, "policy", policy_id, tags or [])
         shape = {
-            "PolicyName": policy_name, "PolicyId": policy_id, "Arn": arn, "Path": path, "DefaultVersionId": "v1",
-            "AttachmentCount": 0, "PermissionsBoundaryUsageCount": 0, "IsAttachable": True,
-            "CreateDate": ctx.now, "UpdateDate": ctx.now,
+            "PolicyName": policy_name,
+            "PolicyId": policy_id,
+            "Arn": arn,
+            "Path": path,
+            "DefaultVersionId": "v1",
+            "AttachmentCount": 0,
+            "PermissionsBoundaryUsageCount": 0,
+            "IsAttachable": True,
+            "CreateDate": ctx.now,
+            "UpdateDate": ctx.now,
         }
     if tags:
         shape["Tags"] = [{"Key": t["Key"], "Value": t["Value"]} for t in tags]  # as given, in order
@@ -134,25 +158,40 @@ def delete_policy(ctx: Context, policy_arn: str) -> dict[str, Any]:
         if len(store.versions(conn, row.policy_id)) > 1:
             raise DeleteConflictException(
                 "This policy has more than one version. Before you delete a policy, you must delete the "
-                "policy's versions. The default version is deleted with the policy.")
+                "policy's versions. The default version is deleted with the policy."
+            )
         store.delete_policy(conn, row.policy_id)
     return {}
 
 
 @operation("ListPolicies")
-def list_policies(ctx: Context, scope: str = "All", only_attached: bool = False, path_prefix: str = "/",
-                  policy_usage_filter: str | None = None, marker: str | None = None,
-                  max_items: int | None = None) -> dict[str, Any]:
+def list_policies(
+    ctx: Context,
+    scope: str = "All",
+    only_attached: bool = False,
+    path_prefix: str = "/",
+    policy_usage_filter: str | None = None,
+    marker: str | None = None,
+    max_items: int | None = None,
+) -> dict[str, Any]:
     with ctx.db.read() as conn:
-        page = store.list_page(conn, ctx.account_id, scope=scope, only_attached=only_attached,
-                               path_prefix=path_prefix, usage=policy_usage_filter, marker=marker,
-                               max_items=max_items)
+        page = store.list_page(
+            conn,
+            ctx.account_id,
+            scope=scope,
+            only_attached=only_attached,
+            path_prefix=path_prefix,
+            usage=policy_usage_filter,
+            marker=marker,
+            max_items=max_items,
+        )
     return {"Policies": [policy_shape(r, description=False) for r in page.rows], **page.fields()}
 
 
 @operation("CreatePolicyVersion")
-def create_policy_version(ctx: Context, policy_arn: str, policy_document: str,
-                          set_as_default: bool = False) -> dict[str, Any]:
+def create_policy_version(
+    ctx: Context, policy_arn: str, policy_document: str, set_as_default: bool = False
+) -> dict[str, Any]:
     check_document(policy_document, IDENTITY, MANAGED_MAX, managed=True)
     with ctx.db.transaction() as conn:
         row = find_policy(conn, ctx, policy_arn)
@@ -160,7 +199,8 @@ def create_policy_version(ctx: Context, policy_arn: str, policy_document: str,
         if len(store.versions(conn, row.policy_id)) >= MAX_VERSIONS:
             raise LimitExceededException(
                 f"A managed policy can have up to {MAX_VERSIONS} versions. Before you create a new version, "
-                "you must delete an existing version.")
+                "you must delete an existing version."
+            )
         version_id = f"v{row.next_version}"
         store.add_version(conn, row.policy_id, version_id, policy_document, ctx.now)
         values: dict[str, Any] = {"next_version": row.next_version + 1}
@@ -168,7 +208,9 @@ def create_policy_version(ctx: Context, policy_arn: str, policy_document: str,
             values["default_version"] = version_id
             accounts.bump_epoch(conn, ctx.account_id)
         store.touch(conn, row.policy_id, ctx.now, **values)
-    return {"PolicyVersion": {"VersionId": version_id, "IsDefaultVersion": set_as_default, "CreateDate": ctx.now}}
+    return {
+        "PolicyVersion": {"VersionId": version_id, "IsDefaultVersion": set_as_default, "CreateDate": ctx.now}
+    }
 
 
 @operation("GetPolicyVersion")
@@ -179,8 +221,9 @@ def get_policy_version(ctx: Context, policy_arn: str, version_id: str) -> dict[s
 
 
 @operation("ListPolicyVersions")
-def list_policy_versions(ctx: Context, policy_arn: str, marker: str | None = None,
-                         max_items: int | None = None) -> dict[str, Any]:
+def list_policy_versions(
+    ctx: Context, policy_arn: str, marker: str | None = None, max_items: int | None = None
+) -> dict[str, Any]:
     with ctx.db.read() as conn:
         row = find_policy(conn, ctx, policy_arn)
         versions = store.versions(conn, row.policy_id)
@@ -192,8 +235,13 @@ def list_policy_versions(ctx: Context, policy_arn: str, marker: str | None = Non
 @operation("DeletePolicyVersion")
 def delete_policy_version(ctx: Context, policy_arn: str, version_id: str) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
-        row, _ = _find_version(conn, ctx, policy_arn, version_id,
-                               foreign="Cannot delete policy versions for policies outside your own account.")
+        row, _ = _find_version(
+            conn,
+            ctx,
+            policy_arn,
+            version_id,
+            foreign="Cannot delete policy versions for policies outside your own account.",
+        )
         if version_id == row.default_version:
             raise DeleteConflictException("Cannot delete the default version of a policy.")
         store.delete_version(conn, row.policy_id, version_id)
@@ -203,16 +251,18 @@ def delete_policy_version(ctx: Context, policy_arn: str, version_id: str) -> dic
 @operation("SetDefaultPolicyVersion")
 def set_default_policy_version(ctx: Context, policy_arn: str, version_id: str) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
-        row, _ = _find_version(conn, ctx, policy_arn, version_id,
-                               foreign="Cannot update policies outside your own account.")
+        row, _ = _find_version(
+            conn, ctx, policy_arn, version_id, foreign="Cannot update policies outside your own account."
+        )
         if version_id != row.default_version:
             store.touch(conn, row.policy_id, ctx.now, default_version=version_id)
             accounts.bump_epoch(conn, ctx.account_id)
     return {}
 
 
-def _find_version(conn: Connection, ctx: Context, arn: str, version_id: str,
-                  foreign: str | None = None) -> tuple[Row[Any], Row[Any]]:
+def _find_version(
+    conn: Connection, ctx: Context, arn: str, version_id: str, foreign: str | None = None
+) -> tuple[Row[Any], Row[Any]]:
     missing = f"Policy {arn} version {version_id} does not exist or is not attachable."
     check_arn(arn)
     row = store.find(conn, ctx.account_id, arn)
@@ -241,7 +291,9 @@ def seed_aws_managed_policies(db: Database) -> None:
                 policy, version = _aws_rows(arn, name, entry)
                 new_policies.append(policy)
                 new_versions.append(version)
-            elif row.default_version != entry["DefaultVersionId"] or row.description != entry.get("Description"):
+            elif row.default_version != entry["DefaultVersionId"] or row.description != entry.get(
+                "Description"
+            ):
                 _update_aws(conn, row, entry)
         store.insert_many(conn, new_policies, new_versions)
 
@@ -250,13 +302,25 @@ def _aws_rows(arn: str, name: str, entry: dict[str, Any]) -> tuple[dict[str, Any
     """The managed_policies and policy_versions rows of one AWS managed policy."""
     policy_id, version_id = _aws_policy_id(arn), entry["DefaultVersionId"]
     policy = {
-        "policy_id": policy_id, "account_id": store.AWS_ACCOUNT, "arn": arn, "name": name,
-        "name_key": name.lower(), "path": entry["Path"], "description": entry.get("Description"),
-        "default_version": version_id, "next_version": int(version_id[1:]) + 1, "is_attachable": True,
-        "created_at": _date(entry["CreateDate"]), "updated_at": _date(entry["UpdateDate"]),
+        "policy_id": policy_id,
+        "account_id": store.AWS_ACCOUNT,
+        "arn": arn,
+        "name": name,
+        "name_key": name.lower(),
+        "path": entry["Path"],
+        "description": entry.get("Description"),
+        "default_version": version_id,
+        "next_version": int(version_id[1:]) + 1,
+        "is_attachable": True,
+        "created_at": _date(entry["CreateDate"]),
+        "updated_at": _date(entry["UpdateDate"]),
     }
-    version = {"policy_id": policy_id, "version_id": version_id, "document": _aws_document(entry),
-               "created_at": _date(entry["UpdateDate"])}
+    version = {
+        "policy_id": policy_id,
+        "version_id": version_id,
+        "document": _aws_document(entry),
+        "created_at": _date(entry["UpdateDate"]),
+    }
     return policy, version
 
 
@@ -265,8 +329,14 @@ def _update_aws(conn: Connection, row: Row[Any], entry: dict[str, Any]) -> None:
     version_id, updated = entry["DefaultVersionId"], _date(entry["UpdateDate"])
     if store.version(conn, row.policy_id, version_id) is None:
         store.add_version(conn, row.policy_id, version_id, _aws_document(entry), updated)
-    store.touch(conn, row.policy_id, updated, default_version=version_id, description=entry.get("Description"),
-                next_version=max(row.next_version, int(version_id[1:]) + 1))
+    store.touch(
+        conn,
+        row.policy_id,
+        updated,
+        default_version=version_id,
+        description=entry.get("Description"),
+        next_version=max(row.next_version, int(version_id[1:]) + 1),
+    )
     for account_id in store.accounts_attached(conn, row.policy_id):
         accounts.bump_epoch(conn, account_id)
 

@@ -51,16 +51,20 @@ def _with_counts(account_id: str) -> Select[Any]:
     attached = (
         select(func.count())
         .select_from(policy_attachments)
-        .where(policy_attachments.c.policy_id == mp.c.policy_id, policy_attachments.c.account_id == account_id)
+        .where(
+            policy_attachments.c.policy_id == mp.c.policy_id, policy_attachments.c.account_id == account_id
+        )
         .scalar_subquery()
     )
     boundary_users = (
-        select(func.count()).select_from(users)
+        select(func.count())
+        .select_from(users)
         .where(users.c.permissions_boundary == mp.c.arn, users.c.account_id == account_id)
         .scalar_subquery()
     )
     boundary_roles = (
-        select(func.count()).select_from(roles)
+        select(func.count())
+        .select_from(roles)
         .where(roles.c.permissions_boundary == mp.c.arn, roles.c.account_id == account_id)
         .scalar_subquery()
     )
@@ -79,6 +83,11 @@ def find(conn: Connection, account_id: str, arn: str) -> Row[Any] | None:
     return conn.execute(stmt).first()
 
 
+def find_many(conn: Connection, account_id: str, policy_ids: list[str]) -> list[Row[Any]]:
+    """Policies by id, with their counts seen from `account_id`."""
+    return list(conn.execute(_with_counts(account_id).where(managed_policies.c.policy_id.in_(policy_ids))))
+
+
 def name_taken(conn: Connection, account_id: str, name: str) -> bool:
     stmt = select(managed_policies.c.policy_id).where(
         managed_policies.c.account_id == account_id, managed_policies.c.name_key == name.lower()
@@ -87,20 +96,43 @@ def name_taken(conn: Connection, account_id: str, name: str) -> bool:
 
 
 def count_local(conn: Connection, account_id: str) -> int:
-    stmt = select(func.count()).select_from(managed_policies).where(managed_policies.c.account_id == account_id)
+    stmt = (
+        select(func.count()).select_from(managed_policies).where(managed_policies.c.account_id == account_id)
+    )
     return int(conn.execute(stmt).scalar() or 0)
 
 
-def insert(conn: Connection, *, policy_id: str, account_id: str, name: str, path: str,
-           description: str | None, document: str, now: datetime, version_id: str = "v1",
-           next_version: int = 2) -> str:
+def insert(
+    conn: Connection,
+    *,
+    policy_id: str,
+    account_id: str,
+    name: str,
+    path: str,
+    description: str | None,
+    document: str,
+    now: datetime,
+    version_id: str = "v1",
+    next_version: int = 2,
+) -> str:
     """A new managed policy with its first version; returns its ARN."""
     arn = policy_arn(account_id, path, name)
-    conn.execute(managed_policies.insert().values(
-        policy_id=policy_id, account_id=account_id, arn=arn, name=name, name_key=name.lower(), path=path,
-        description=description, default_version=version_id, next_version=next_version,
-        is_attachable=True, created_at=now, updated_at=now,
-    ))
+    conn.execute(
+        managed_policies.insert().values(
+            policy_id=policy_id,
+            account_id=account_id,
+            arn=arn,
+            name=name,
+            name_key=name.lower(),
+            path=path,
+            description=description,
+            default_version=version_id,
+            next_version=next_version,
+            is_attachable=True,
+            created_at=now,
+            updated_at=now,
+        )
+    )
     add_version(conn, policy_id, version_id, document, now)
     return arn
 
@@ -111,12 +143,23 @@ def delete_policy(conn: Connection, policy_id: str) -> None:
     conn.execute(delete(managed_policies).where(managed_policies.c.policy_id == policy_id))
 
 
-def list_page(conn: Connection, account_id: str, *, scope: str, only_attached: bool, path_prefix: str,
-              usage: str | None, marker: str | None, max_items: int | None) -> Page:
+def list_page(
+    conn: Connection,
+    account_id: str,
+    *,
+    scope: str,
+    only_attached: bool,
+    path_prefix: str,
+    usage: str | None,
+    marker: str | None,
+    max_items: int | None,
+) -> Page:
     """One page of ListPolicies, ordered by ARN."""
     mp = managed_policies
     owners = {"All": [account_id, AWS_ACCOUNT], "AWS": [AWS_ACCOUNT], "Local": [account_id]}[scope]
-    inner = _with_counts(account_id).where(mp.c.account_id.in_(owners), mp.c.path.startswith(path_prefix, autoescape=True))
+    inner = _with_counts(account_id).where(
+        mp.c.account_id.in_(owners), mp.c.path.startswith(path_prefix, autoescape=True)
+    )
     sub = inner.subquery()
     stmt = select(sub)
     if usage == "PermissionsBoundary":
@@ -127,23 +170,31 @@ def list_page(conn: Connection, account_id: str, *, scope: str, only_attached: b
 
 
 def policy_tags(conn: Connection, policy_id: str) -> list[dict[str, str]]:
-    stmt = (select(tags.c.key, tags.c.value)
-            .where(tags.c.entity_type == "policy", tags.c.entity_id == policy_id)
-            .order_by(tags.c.position, tags.c.key_lower))
+    stmt = (
+        select(tags.c.key, tags.c.value)
+        .where(tags.c.entity_type == "policy", tags.c.entity_id == policy_id)
+        .order_by(tags.c.position, tags.c.key_lower)
+    )
     return [{"Key": r.key, "Value": r.value} for r in conn.execute(stmt)]
 
 
 def touch(conn: Connection, policy_id: str, now: datetime, **values: Any) -> None:
-    conn.execute(update(managed_policies).where(managed_policies.c.policy_id == policy_id)
-                 .values(updated_at=now, **values))
+    conn.execute(
+        update(managed_policies)
+        .where(managed_policies.c.policy_id == policy_id)
+        .values(updated_at=now, **values)
+    )
 
 
 # -- versions ---------------------------------------------------------------------------------
 
 
 def add_version(conn: Connection, policy_id: str, version_id: str, document: str, now: datetime) -> None:
-    conn.execute(policy_versions.insert().values(
-        policy_id=policy_id, version_id=version_id, document=document, created_at=now))
+    conn.execute(
+        policy_versions.insert().values(
+            policy_id=policy_id, version_id=version_id, document=document, created_at=now
+        )
+    )
 
 
 def versions(conn: Connection, policy_id: str) -> list[Row[Any]]:
@@ -154,13 +205,17 @@ def versions(conn: Connection, policy_id: str) -> list[Row[Any]]:
 
 def version(conn: Connection, policy_id: str, version_id: str) -> Row[Any] | None:
     stmt = select(policy_versions).where(
-        policy_versions.c.policy_id == policy_id, policy_versions.c.version_id == version_id)
+        policy_versions.c.policy_id == policy_id, policy_versions.c.version_id == version_id
+    )
     return conn.execute(stmt).first()
 
 
 def delete_version(conn: Connection, policy_id: str, version_id: str) -> None:
-    conn.execute(delete(policy_versions).where(
-        policy_versions.c.policy_id == policy_id, policy_versions.c.version_id == version_id))
+    conn.execute(
+        delete(policy_versions).where(
+            policy_versions.c.policy_id == policy_id, policy_versions.c.version_id == version_id
+        )
+    )
 
 
 def _version_number(version_id: str) -> int:
@@ -175,7 +230,8 @@ def find_entity(conn: Connection, account_id: str, kind: str, name: str) -> Enti
     """The user, group or role of this account with this name (case-insensitive)."""
     table, id_column = ENTITY_TABLES[kind]
     stmt = select(table.c[id_column], table.c.name, table.c.path).where(
-        table.c.account_id == account_id, table.c.name_key == name.lower())
+        table.c.account_id == account_id, table.c.name_key == name.lower()
+    )
     row = conn.execute(stmt).first()
     return None if row is None else Entity(kind, row[0], row.name, row.path, account_id)
 
@@ -183,73 +239,113 @@ def find_entity(conn: Connection, account_id: str, kind: str, name: str) -> Enti
 def is_attached(conn: Connection, policy_id: str, entity: Entity) -> bool:
     pa = policy_attachments
     stmt = select(pa.c.policy_id).where(
-        pa.c.policy_id == policy_id, pa.c.entity_type == entity.kind, pa.c.entity_id == entity.entity_id)
+        pa.c.policy_id == policy_id, pa.c.entity_type == entity.kind, pa.c.entity_id == entity.entity_id
+    )
     return conn.execute(stmt).first() is not None
 
 
 def count_attached(conn: Connection, entity: Entity) -> int:
     pa = policy_attachments
-    stmt = select(func.count()).select_from(pa).where(
-        pa.c.entity_type == entity.kind, pa.c.entity_id == entity.entity_id)
+    stmt = (
+        select(func.count())
+        .select_from(pa)
+        .where(pa.c.entity_type == entity.kind, pa.c.entity_id == entity.entity_id)
+    )
     return int(conn.execute(stmt).scalar() or 0)
 
 
 def attach(conn: Connection, policy_id: str, entity: Entity) -> None:
     pa = policy_attachments
-    position = conn.execute(select(func.coalesce(func.max(pa.c.position), 0) + 1).where(
-        pa.c.entity_type == entity.kind, pa.c.entity_id == entity.entity_id)).scalar()
-    conn.execute(pa.insert().values(policy_id=policy_id, entity_type=entity.kind, entity_id=entity.entity_id,
-                                    account_id=entity.account_id, position=position))
+    position = conn.execute(
+        select(func.coalesce(func.max(pa.c.position), 0) + 1).where(
+            pa.c.entity_type == entity.kind, pa.c.entity_id == entity.entity_id
+        )
+    ).scalar()
+    conn.execute(
+        pa.insert().values(
+            policy_id=policy_id,
+            entity_type=entity.kind,
+            entity_id=entity.entity_id,
+            account_id=entity.account_id,
+            position=position,
+        )
+    )
 
 
 def detach(conn: Connection, policy_id: str, entity: Entity) -> None:
     pa = policy_attachments
-    conn.execute(delete(pa).where(
-        pa.c.policy_id == policy_id, pa.c.entity_type == entity.kind, pa.c.entity_id == entity.entity_id))
+    conn.execute(
+        delete(pa).where(
+            pa.c.policy_id == policy_id, pa.c.entity_type == entity.kind, pa.c.entity_id == entity.entity_id
+        )
+    )
 
 
 def attached_policies(conn: Connection, kind: str, entity_id: str, path_prefix: str = "/") -> list[Row[Any]]:
     """The managed policies attached to one entity (name, arn, path), in the order attached."""
     mp, pa = managed_policies, policy_attachments
-    stmt = (select(mp.c.name, mp.c.arn, mp.c.path)
-            .select_from(pa.join(mp, mp.c.policy_id == pa.c.policy_id))
-            .where(pa.c.entity_type == kind, pa.c.entity_id == entity_id,
-                   mp.c.path.startswith(path_prefix, autoescape=True))
-            .order_by(pa.c.position, mp.c.arn))
+    stmt = (
+        select(mp.c.name, mp.c.arn, mp.c.path)
+        .select_from(pa.join(mp, mp.c.policy_id == pa.c.policy_id))
+        .where(
+            pa.c.entity_type == kind,
+            pa.c.entity_id == entity_id,
+            mp.c.path.startswith(path_prefix, autoescape=True),
+        )
+        .order_by(pa.c.position, mp.c.arn)
+    )
     return list(conn.execute(stmt))
 
 
-def attached_entities(conn: Connection, policy_id: str, account_id: str, kind: str,
-                      path_prefix: str) -> list[Row[Any]]:
+def attached_entities(
+    conn: Connection, policy_id: str, account_id: str, kind: str, path_prefix: str
+) -> list[Row[Any]]:
     """The users, groups or roles of `account_id` a policy is attached to: (id, name), by name."""
     table, id_column = ENTITY_TABLES[kind]
     pa = policy_attachments
-    stmt = (select(table.c[id_column].label("entity_id"), table.c.name)
-            .select_from(pa.join(table, table.c[id_column] == pa.c.entity_id))
-            .where(pa.c.policy_id == policy_id, pa.c.entity_type == kind, pa.c.account_id == account_id,
-                   table.c.path.startswith(path_prefix, autoescape=True))
-            .order_by(table.c.name_key))
+    stmt = (
+        select(table.c[id_column].label("entity_id"), table.c.name)
+        .select_from(pa.join(table, table.c[id_column] == pa.c.entity_id))
+        .where(
+            pa.c.policy_id == policy_id,
+            pa.c.entity_type == kind,
+            pa.c.account_id == account_id,
+            table.c.path.startswith(path_prefix, autoescape=True),
+        )
+        .order_by(table.c.name_key)
+    )
     return list(conn.execute(stmt))
 
 
-def boundary_entities(conn: Connection, arn: str, account_id: str, kind: str, path_prefix: str) -> list[Row[Any]]:
+def boundary_entities(
+    conn: Connection, arn: str, account_id: str, kind: str, path_prefix: str
+) -> list[Row[Any]]:
     """The users or roles of `account_id` whose permissions boundary is this policy: (id, name)."""
     table, id_column = ENTITY_TABLES[kind]
-    stmt = (select(table.c[id_column].label("entity_id"), table.c.name)
-            .where(table.c.permissions_boundary == arn, table.c.account_id == account_id,
-                   table.c.path.startswith(path_prefix, autoescape=True))
-            .order_by(table.c.name_key))
+    stmt = (
+        select(table.c[id_column].label("entity_id"), table.c.name)
+        .where(
+            table.c.permissions_boundary == arn,
+            table.c.account_id == account_id,
+            table.c.path.startswith(path_prefix, autoescape=True),
+        )
+        .order_by(table.c.name_key)
+    )
     return list(conn.execute(stmt))
 
 
 def accounts_attached(conn: Connection, policy_id: str) -> list[str]:
     """The accounts where a policy is attached or is a boundary: whose permissions change with it."""
     arn = select(managed_policies.c.arn).where(managed_policies.c.policy_id == policy_id).scalar_subquery()
-    found = set(conn.execute(select(policy_attachments.c.account_id).where(
-        policy_attachments.c.policy_id == policy_id)).scalars())
+    found = set(
+        conn.execute(
+            select(policy_attachments.c.account_id).where(policy_attachments.c.policy_id == policy_id)
+        ).scalars()
+    )
     for table in (users, roles):
-        found.update(conn.execute(select(table.c.account_id).where(
-            table.c.permissions_boundary == arn)).scalars())
+        found.update(
+            conn.execute(select(table.c.account_id).where(table.c.permissions_boundary == arn)).scalars()
+        )
     return sorted(found)
 
 

@@ -10,13 +10,23 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import Server
 
-_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
 
 
 def _doc(*actions: str) -> str:
-    return json.dumps({"Version": "2012-10-17",
-                       "Statement": [{"Effect": "Allow", "Action": list(actions) or "s3:*", "Resource": "*"}]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": list(actions) or "s3:*", "Resource": "*"}],
+        }
+    )
 
 
 def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
@@ -29,8 +39,9 @@ def _local(iam: Any, path: str) -> list[dict[str, Any]]:
 
 
 def test_create_policy_returns_every_field(iam: Any, server: Server, unique: str) -> None:
-    policy = iam.create_policy(PolicyName=f"p-{unique}", PolicyDocument=_doc(), Path=f"/t{unique}/",
-                               Description="testing")["Policy"]
+    policy = iam.create_policy(
+        PolicyName=f"p-{unique}", PolicyDocument=_doc(), Path=f"/t{unique}/", Description="testing"
+    )["Policy"]
     assert policy["Arn"] == f"arn:aws:iam::{server.account_id}:policy/t{unique}/p-{unique}"
     assert policy["PolicyId"].startswith("ANPA") and len(policy["PolicyId"]) == 21
     assert policy["Path"] == f"/t{unique}/" and policy["DefaultVersionId"] == "v1"
@@ -42,8 +53,9 @@ def test_create_policy_returns_every_field(iam: Any, server: Server, unique: str
 
 def test_get_policy_has_description_and_tags(iam: Any, unique: str) -> None:
     tags = [{"Key": "b", "Value": "1"}, {"Key": "a", "Value": ""}]
-    created = iam.create_policy(PolicyName=f"g-{unique}", PolicyDocument=_doc(), Description="testing",
-                                Tags=tags)["Policy"]
+    created = iam.create_policy(
+        PolicyName=f"g-{unique}", PolicyDocument=_doc(), Description="testing", Tags=tags
+    )["Policy"]
     assert created["Tags"] == tags
     got = iam.get_policy(PolicyArn=created["Arn"])["Policy"]
     assert got["Description"] == "testing"
@@ -55,19 +67,32 @@ def test_duplicate_policy_name_is_refused(iam: Any, unique: str) -> None:
     iam.create_policy(PolicyName=f"d-{unique}", PolicyDocument=_doc())
     with pytest.raises(ClientError) as exc:
         iam.create_policy(PolicyName=f"D-{unique}", PolicyDocument=_doc())
-    assert _error(exc) == ("EntityAlreadyExists",
-                           f"A policy called D-{unique} already exists. Duplicate names are not allowed.", 409)
+    assert _error(exc) == (
+        "EntityAlreadyExists",
+        f"A policy called D-{unique} already exists. Duplicate names are not allowed.",
+        409,
+    )
 
 
-@pytest.mark.parametrize(("document", "message"), [
-    ("This is not a json document", "Syntax errors in policy."),
-    (json.dumps({"Statement": {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}}),
-     "Policy document must be version 2012-10-17 or greater."),
-    (json.dumps({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:ListBucket"}}),
-     "Policy statement must contain resources."),
-])
-def test_malformed_policy_is_refused_and_nothing_is_created(iam: Any, unique: str, document: str,
-                                                          message: str) -> None:
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ("This is not a json document", "Syntax errors in policy."),
+        (
+            json.dumps({"Statement": {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}}),
+            "Policy document must be version 2012-10-17 or greater.",
+        ),
+        (
+            json.dumps(
+                {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:ListBucket"}}
+            ),
+            "Policy statement must contain resources.",
+        ),
+    ],
+)
+def test_malformed_policy_is_refused_and_nothing_is_created(
+    iam: Any, unique: str, document: str, message: str
+) -> None:
     with pytest.raises(ClientError) as exc:
         iam.create_policy(PolicyName=f"m-{unique}", PolicyDocument=document, Path=f"/m{unique}/")
     assert _error(exc) == ("MalformedPolicyDocument", message, 400)
@@ -98,13 +123,21 @@ def test_at_most_five_versions(iam: Any, unique: str) -> None:
         assert version["VersionId"] == f"v{n}" and version["IsDefaultVersion"] is False
     with pytest.raises(ClientError) as exc:
         iam.create_policy_version(PolicyArn=arn, PolicyDocument=_doc("s3:Get6"))
-    assert _error(exc) == ("LimitExceeded", "A managed policy can have up to 5 versions. Before you create a "
-                           "new version, you must delete an existing version.", 409)
+    assert _error(exc) == (
+        "LimitExceeded",
+        "A managed policy can have up to 5 versions. Before you create a "
+        "new version, you must delete an existing version.",
+        409,
+    )
     versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
     assert [v["VersionId"] for v in versions] == ["v5", "v4", "v3", "v2", "v1"]
     iam.delete_policy_version(PolicyArn=arn, VersionId="v2")
     created = iam.create_policy_version(PolicyArn=arn, PolicyDocument=_doc("s3:Get6"), SetAsDefault=True)
-    assert created["PolicyVersion"] == {**created["PolicyVersion"], "VersionId": "v6", "IsDefaultVersion": True}
+    assert created["PolicyVersion"] == {
+        **created["PolicyVersion"],
+        "VersionId": "v6",
+        "IsDefaultVersion": True,
+    }
     assert iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"] == "v6"
 
 
@@ -119,10 +152,18 @@ def test_versions_default_and_delete_rules(iam: Any, unique: str) -> None:
     assert _error(exc) == ("DeleteConflict", "Cannot delete the default version of a policy.", 409)
     with pytest.raises(ClientError) as exc:
         iam.get_policy_version(PolicyArn=arn, VersionId="v9")
-    assert _error(exc) == ("NoSuchEntity", f"Policy {arn} version v9 does not exist or is not attachable.", 404)
+    assert _error(exc) == (
+        "NoSuchEntity",
+        f"Policy {arn} version v9 does not exist or is not attachable.",
+        404,
+    )
     with pytest.raises(ClientError) as exc:
         iam.set_default_policy_version(PolicyArn=arn, VersionId="v4")
-    assert _error(exc) == ("NoSuchEntity", f"Policy {arn} version v4 does not exist or is not attachable.", 404)
+    assert _error(exc) == (
+        "NoSuchEntity",
+        f"Policy {arn} version v4 does not exist or is not attachable.",
+        404,
+    )
 
 
 def test_delete_policy_needs_no_other_versions(iam: Any, unique: str) -> None:
@@ -130,9 +171,12 @@ def test_delete_policy_needs_no_other_versions(iam: Any, unique: str) -> None:
     iam.create_policy_version(PolicyArn=arn, PolicyDocument=_doc("s3:GetObject"))
     with pytest.raises(ClientError) as exc:
         iam.delete_policy(PolicyArn=arn)
-    assert _error(exc) == ("DeleteConflict", "This policy has more than one version. Before you delete a policy, "
-                           "you must delete the policy's versions. The default version is deleted with the policy.",
-                           409)
+    assert _error(exc) == (
+        "DeleteConflict",
+        "This policy has more than one version. Before you delete a policy, "
+        "you must delete the policy's versions. The default version is deleted with the policy.",
+        409,
+    )
     iam.delete_policy_version(PolicyArn=arn, VersionId="v2")
     iam.delete_policy(PolicyArn=arn)
     with pytest.raises(ClientError) as exc:
@@ -183,13 +227,18 @@ def test_boundary_usage_count(iam: Any, unique: str) -> None:
     assert policy["PermissionsBoundaryUsageCount"] == 1 and policy["AttachmentCount"] == 0
     used = iam.list_entities_for_policy(PolicyArn=arn, PolicyUsageFilter="PermissionsBoundary")
     assert [u["UserName"] for u in used["PolicyUsers"]] == [f"bu-{unique}"]
-    assert iam.list_entities_for_policy(PolicyArn=arn, PolicyUsageFilter="PermissionsPolicy")["PolicyUsers"] == []
+    assert (
+        iam.list_entities_for_policy(PolicyArn=arn, PolicyUsageFilter="PermissionsPolicy")["PolicyUsers"]
+        == []
+    )
 
 
 def test_at_most_ten_managed_policies_per_role(iam: Any, unique: str) -> None:
     role = iam.create_role(RoleName=f"q-{unique}", AssumeRolePolicyDocument=_TRUST)["Role"]["RoleName"]
-    arns = [iam.create_policy(PolicyName=f"q{i}-{unique}", PolicyDocument=_doc())["Policy"]["Arn"]
-            for i in range(11)]
+    arns = [
+        iam.create_policy(PolicyName=f"q{i}-{unique}", PolicyDocument=_doc())["Policy"]["Arn"]
+        for i in range(11)
+    ]
     for arn in arns[:10]:
         iam.attach_role_policy(RoleName=role, PolicyArn=arn)
     with pytest.raises(ClientError) as exc:
@@ -222,8 +271,10 @@ def test_attach_and_detach_errors(iam: Any, server: Server, unique: str) -> None
 
 def test_list_policies_filters_and_pages(iam: Any, unique: str) -> None:
     path = f"/l{unique}/"
-    arns = [iam.create_policy(PolicyName=f"l{i}-{unique}", PolicyDocument=_doc(), Path=path)["Policy"]["Arn"]
-            for i in range(3)]
+    arns = [
+        iam.create_policy(PolicyName=f"l{i}-{unique}", PolicyDocument=_doc(), Path=path)["Policy"]["Arn"]
+        for i in range(3)
+    ]
     user = iam.create_user(UserName=f"l-{unique}")["User"]["UserName"]
     iam.attach_user_policy(UserName=user, PolicyArn=arns[1])
     first = iam.list_policies(Scope="Local", PathPrefix=path, MaxItems=2)
