@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
-
 from ostiary import ids
 from ostiary.errors import (
     DeleteConflictException,
@@ -19,6 +17,7 @@ from ostiary.services.roles import IN_INSTANCE_PROFILE, role_shape, utc
 from ostiary.store import instance_profiles as store
 from ostiary.store import roles as role_store
 from ostiary.store import tags as tag_store
+from ostiary.store.db import Connection
 
 ROLES_PER_PROFILE = 1
 

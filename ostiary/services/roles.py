@@ -7,8 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Connection
-
 from ostiary import ids
 from ostiary.errors import (
     DeleteConflictException,
@@ -22,6 +20,7 @@ from ostiary.services.documents import TRUST, TRUST_MAX, check_document
 from ostiary.store import accounts
 from ostiary.store import roles as store
 from ostiary.store import tags as tag_store
+from ostiary.store.db import Connection
 
 IN_INSTANCE_PROFILE = "Cannot delete entity, must remove roles from instance profile first."
 _POLICY_ARN = re.compile(r"arn:aws:iam::(\d{12}|aws):policy/[\u0021-\u007e]+")

@@ -8,8 +8,6 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from sqlalchemy import Connection
-
 from ostiary.errors import (
     InvalidInputException,
     LimitExceededException,
@@ -21,6 +19,7 @@ from ostiary.store import accounts
 from ostiary.store import instance_profiles as profile_store
 from ostiary.store import roles as role_store
 from ostiary.store import tags as store
+from ostiary.store.db import Connection
 from ostiary.store.pages import page_list
 
 MAX_TAGS = 50
