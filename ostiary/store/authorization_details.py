@@ -1,0 +1,143 @@
+"""What GetAccountAuthorizationDetails reads: every user, group, role and policy of an account, in bulk."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Connection, Row, Table, select
+
+from ostiary.store.policies import AWS_ACCOUNT
+from ostiary.store.tables import (
+    group_members,
+    groups,
+    inline_policies,
+    instance_profile_roles,
+    instance_profiles,
+    managed_policies,
+    policy_attachments,
+    policy_versions,
+    roles,
+    tags,
+    users,
+)
+
+ENTITY_TABLES: dict[str, tuple[Table, str]] = {
+    "user": (users, "user_id"),
+    "group": (groups, "group_id"),
+    "role": (roles, "role_id"),
+}
+
+
+def entity_keys(conn: Connection, account_id: str, kind: str) -> list[tuple[str, str]]:
+    """(lower-cased name, id) of every user, group or role of the account."""
+    table, id_column = ENTITY_TABLES[kind]
+    stmt = select(table.c.name_key, table.c[id_column]).where(table.c.account_id == account_id)
+    return [(r[0], r[1]) for r in conn.execute(stmt)]
+
+
+def policy_keys(conn: Connection, account_id: str, aws: bool) -> list[tuple[str, str]]:
+    """(ARN, id) of the account's own managed policies, or of the AWS ones attached in the account."""
+    mp, pa = managed_policies, policy_attachments
+    if not aws:
+        stmt = select(mp.c.arn, mp.c.policy_id).where(mp.c.account_id == account_id)
+        return [(r[0], r[1]) for r in conn.execute(stmt)]
+    attached = select(pa.c.policy_id).where(pa.c.account_id == account_id)
+    boundaries = [
+        select(t.c.permissions_boundary).where(t.c.account_id == account_id) for t in (users, roles)
+    ]
+    stmt = select(mp.c.arn, mp.c.policy_id).where(
+        mp.c.account_id == AWS_ACCOUNT,
+        mp.c.policy_id.in_(attached) | mp.c.arn.in_(boundaries[0]) | mp.c.arn.in_(boundaries[1]),
+    )
+    return [(r[0], r[1]) for r in conn.execute(stmt)]
+
+
+def entities(conn: Connection, kind: str, ids: list[str]) -> list[Row[Any]]:
+    table, id_column = ENTITY_TABLES[kind]
+    return list(conn.execute(select(table).where(table.c[id_column].in_(ids))))
+
+
+def inline_documents(conn: Connection, kind: str, ids: list[str]) -> dict[str, list[Row[Any]]]:
+    """Inline policies (name, document) per entity id, by name."""
+    ip = inline_policies
+    stmt = (
+        select(ip.c.entity_id, ip.c.name, ip.c.document)
+        .where(ip.c.entity_type == kind, ip.c.entity_id.in_(ids))
+        .order_by(ip.c.name_key)
+    )
+    return _grouped(conn.execute(stmt))
+
+
+def attached(conn: Connection, kind: str, ids: list[str]) -> dict[str, list[Row[Any]]]:
+    """Attached managed policies (name, arn) per entity id, in the order attached."""
+    mp, pa = managed_policies, policy_attachments
+    stmt = (
+        select(pa.c.entity_id, mp.c.name, mp.c.arn)
+        .select_from(pa.join(mp, mp.c.policy_id == pa.c.policy_id))
+        .where(pa.c.entity_type == kind, pa.c.entity_id.in_(ids))
+        .order_by(pa.c.position, mp.c.arn)
+    )
+    return _grouped(conn.execute(stmt))
+
+
+def entity_tags(conn: Connection, kind: str, ids: list[str]) -> dict[str, list[Row[Any]]]:
+    stmt = (
+        select(tags.c.entity_id, tags.c.key, tags.c.value)
+        .where(tags.c.entity_type == kind, tags.c.entity_id.in_(ids))
+        .order_by(tags.c.position, tags.c.key_lower)
+    )
+    return _grouped(conn.execute(stmt))
+
+
+def group_names(conn: Connection, user_ids: list[str]) -> dict[str, list[Row[Any]]]:
+    """The names of each user's groups, in the order the user joined them."""
+    gm = group_members
+    stmt = (
+        select(gm.c.user_id.label("entity_id"), groups.c.name)
+        .select_from(gm.join(groups, groups.c.group_id == gm.c.group_id))
+        .where(gm.c.user_id.in_(user_ids))
+        .order_by(gm.c.position, groups.c.name_key)
+    )
+    return _grouped(conn.execute(stmt))
+
+
+def instance_profiles_of(conn: Connection, role_ids: list[str]) -> dict[str, list[Row[Any]]]:
+    """The instance profiles of each role."""
+    ipr = instance_profile_roles
+    stmt = (
+        select(ipr.c.role_id.label("entity_id"), instance_profiles)
+        .select_from(
+            ipr.join(instance_profiles, instance_profiles.c.instance_profile_id == ipr.c.instance_profile_id)
+        )
+        .where(ipr.c.role_id.in_(role_ids))
+        .order_by(instance_profiles.c.name_key)
+    )
+    return _grouped(conn.execute(stmt))
+
+
+def roles_of_profiles(conn: Connection, profile_ids: list[str]) -> dict[str, list[Row[Any]]]:
+    """The roles in each instance profile."""
+    ipr = instance_profile_roles
+    stmt = (
+        select(ipr.c.instance_profile_id.label("entity_id"), roles)
+        .select_from(ipr.join(roles, roles.c.role_id == ipr.c.role_id))
+        .where(ipr.c.instance_profile_id.in_(profile_ids))
+        .order_by(roles.c.name_key)
+    )
+    return _grouped(conn.execute(stmt))
+
+
+def versions(conn: Connection, policy_ids: list[str]) -> dict[str, list[Row[Any]]]:
+    pv = policy_versions
+    stmt = select(pv.c.policy_id.label("entity_id"), pv.c.version_id, pv.c.document, pv.c.created_at).where(
+        pv.c.policy_id.in_(policy_ids)
+    )
+    return _grouped(conn.execute(stmt))
+
+
+def _grouped(rows: Any) -> dict[str, list[Row[Any]]]:
+    out: dict[str, list[Row[Any]]] = defaultdict(list)
+    for row in rows:
+        out[row.entity_id].append(row)
+    return out
