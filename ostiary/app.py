@@ -1,6 +1,6 @@
 """The AWS endpoint as a plain ASGI callable: the request flow, in order.
 
-HTTP → sigv4.parse → authenticate → query.parse → enforce → services.dispatch → xml.serialize
+HTTP → sigv4.parse → authenticate → query.parse → enforce.check → services.dispatch → xml.serialize
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from ostiary import ids, services
+from ostiary import enforce, ids, services
 from ostiary.auth import sigv4
 from ostiary.auth.authenticate import authenticate
 from ostiary.auth.caller import Caller
@@ -46,7 +46,9 @@ class OstiaryApp:
             ctx = services.Context(
                 db=self.db, keyring=self.keyring, settings=self.settings, caller=caller,
                 request_id=request_id, now=now, source_ip=request.client_ip,
+                extras={"region": signed.region if signed else None, "is_secure": request.is_secure},
             )
+            enforce.check(ctx, call.service, call.operation, call.params)
             result = services.dispatch(ctx, call.service, call.operation, call.params)
             return 200, xml.serialize_result(call.service, call.operation, result, request_id)
         except AwsError as exc:
@@ -61,7 +63,8 @@ class OstiaryApp:
             if call.operation in _UNSIGNED_OPERATIONS:
                 return None
             raise MissingAuthenticationToken("Request is missing Authentication Token")
-        return authenticate(request, signed, db=self.db, keyring=self.keyring, settings=self.settings, now=now)
+        return authenticate(request, signed, db=self.db, keyring=self.keyring, settings=self.settings,
+                            now=now)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":

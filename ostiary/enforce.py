@@ -22,11 +22,9 @@ from ostiary.store.db import Database
 
 DEFAULT_REGION = "us-east-1"
 
-# Operations that need no permission at all (AWS: "No permissions are required").
-EXEMPT = frozenset({("sts", "GetCallerIdentity"), ("sts", "GetSessionToken")})
-
-# Operations whose handler authorizes, because a resource policy (the trust policy) takes part.
-DEFERRED = frozenset({("sts", "AssumeRole")})
+# Services whose handlers authorize each call themselves (AssumeRole needs the trust policy too):
+# they ask this module through `identity_refusal` / `authorize_call`.
+SELF_AUTHORIZING = frozenset({"sts"})
 
 _CACHE_MAX = 4096
 
@@ -48,6 +46,7 @@ class PolicySet:
     principal_tags: dict[str, str] = field(default_factory=dict)
     principal_arn: str = ""
     needs_resource_tags: bool = False
+    combined: tuple[Any, ...] = ()  # the identity policies as one indexed policy, for speed
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ _cache: dict[tuple[str, str], tuple[int, PolicySet]] = {}
 def check(ctx: Context, service: str, operation: str, params: dict[str, Any]) -> None:
     """Authorize one API call for `ctx.caller`, or raise AccessDenied with AWS's message."""
     caller: Caller | None = ctx.caller
-    if caller is None or caller.is_root or (service, operation) in EXEMPT:
+    if caller is None or caller.is_root or service in SELF_AUTHORIZING:
         return
     action = actions.action_of(service, operation)
     with ctx.db.read() as conn:
@@ -74,9 +73,6 @@ def check(ctx: Context, service: str, operation: str, params: dict[str, Any]) ->
     context = request_context(ctx, policies, service, operation, params)
     context.update(resolved.context)
     ctx.extras["request_context"] = context
-    ctx.extras["resource_arn"] = resolved.arn
-    if (service, operation) in DEFERRED:
-        return
     decision = _authorize(policies, caller, action, resolved.arn, context)
     if decision.decision != "Allow":
         raise access_denied(caller, action, resolved.shown, decision)
@@ -100,6 +96,14 @@ def authorize_call(ctx: Context, action: str, resource: str, extra_context: dict
     context = dict(ctx.extras.get("request_context") or _base_context(ctx, policies))
     context.update(extra_context or {})
     return _authorize(policies, caller, action, resource, context, resource_policy, resource_account)
+
+
+def identity_refusal(ctx: Context, action: str, resource: str, context: dict[str, Any]) -> str | None:
+    """None when the caller's own policies allow `action` on `resource`, else the reason (" because ...")."""
+    if ctx.caller.is_root:
+        return None
+    decision = authorize_call(ctx, action, resource, context)
+    return None if decision.decision == "Allow" else f" {decision.reason}"
 
 
 def access_denied(caller: Caller, action: str, resource: str, decision: Any) -> AccessDenied:
@@ -148,8 +152,10 @@ def _load(conn: Any, caller: Caller) -> PolicySet:
     if session is not None:
         tags = {**tags, **dict(_fact(session, "tags", ()) or ())}
     texts = [d.document for d in sources] + ([boundary_doc.document] if boundary_doc else [])
+    identity = tuple(compile_document(d, "identity") for d in sources)
     return PolicySet(
-        identity=tuple(compile_document(d, "identity") for d in sources),
+        identity=identity,
+        combined=(_combine(identity),) if identity else (),
         boundary=compile_document(boundary_doc, "boundary") if boundary_doc else None,
         session=None if session_docs is None else tuple(compile_document(d, "session") for d in session_docs),
         sources=tuple(sources),
@@ -184,6 +190,12 @@ def _session_documents(conn: Any, caller: Caller) -> list[store.PolicyDocument] 
         if found is not None:
             docs.append(store.PolicyDocument(found.policy_id, "session", found.document, arn))
     return docs
+
+
+def _combine(identity: tuple[Any, ...]) -> Any:
+    from ostiary.policy import combine_policies
+
+    return combine_policies(identity)
 
 
 def _principal_arn(caller: Caller) -> str:
@@ -313,7 +325,7 @@ def _authorize(policies: PolicySet, caller: Caller, action: str, resource: str, 
     from ostiary.policy import Request, authorize
 
     request = Request(_engine_principal(caller, policies), action, resource, context)
-    return authorize(request, identity=list(policies.identity), boundary=policies.boundary,
+    return authorize(request, identity=policies.combined, boundary=policies.boundary,
                      session=None if policies.session is None else list(policies.session),
                      resource=resource_policy, resource_account=resource_account)
 
