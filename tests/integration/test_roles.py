@@ -362,3 +362,29 @@ def test_concurrent_creates_of_one_role_leave_one(server, unique):
     assert sorted(outcomes) == ["EntityAlreadyExists"] * 7 + ["created"]
     listed = clients[0].list_roles(PathPrefix="/")["Roles"]
     assert [r["RoleName"] for r in listed].count(name) == 1
+
+
+def test_role_last_used_after_assume_role(iam, sts, server, unique):
+    name = f"role-{unique}"
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{server.account_id}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    assert iam.get_role(RoleName=name)["Role"]["RoleLastUsed"] == {}
+    try:
+        sts.assume_role(RoleArn=arn, RoleSessionName="s1")
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "InvalidAction":
+            pytest.skip("AssumeRole is not implemented yet")
+        raise
+    used = iam.get_role(RoleName=name)["Role"]["RoleLastUsed"]
+    assert used["Region"] == "us-east-1" and used["LastUsedDate"].tzinfo is not None
