@@ -39,8 +39,11 @@ _KNOWN_GAPS = {"MalformedQueryString": "errors.py sends 400; AWS's common-errors
 
 
 def _error_classes() -> list[type[errors.AwsError]]:
-    return [cls for name, cls in inspect.getmembers(errors, inspect.isclass)
-            if issubclass(cls, errors.AwsError) and cls is not errors.AwsError and not name.startswith("_")]
+    return [
+        cls
+        for name, cls in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(cls, errors.AwsError) and cls is not errors.AwsError and not name.startswith("_")
+    ]
 
 
 def _model_errors() -> dict[str, tuple[str, int]]:

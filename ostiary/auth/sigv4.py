@@ -88,14 +88,16 @@ def verify(request: HttpRequest, signed: SignedRequest, secret: str, now: dateti
 def canonical_request(request: HttpRequest, signed: SignedRequest, body_hash: str) -> str:
     """The canonical request of SigV4, rebuilt from the request as received."""
     path, _, _ = request.path.partition("?")
-    return "\n".join((
-        request.method.upper(),
-        _canonical_uri(path),
-        _canonical_query(request.query_string, drop_signature=signed.is_presigned),
-        _canonical_headers(request, signed.signed_headers),
-        ";".join(signed.signed_headers),
-        body_hash,
-    ))
+    return "\n".join(
+        (
+            request.method.upper(),
+            _canonical_uri(path),
+            _canonical_query(request.query_string, drop_signature=signed.is_presigned),
+            _canonical_headers(request, signed.signed_headers),
+            ";".join(signed.signed_headers),
+            body_hash,
+        )
+    )
 
 
 # -- parsing -----------------------------------------------------------------------------------
@@ -110,7 +112,8 @@ def _parse_header(request: HttpRequest, authorization: str) -> SignedRequest:
         name, eq, value = item.strip().partition("=")
         if not eq:
             raise IncompleteSignature(
-                f"Invalid key=value pair (missing equal-sign) in Authorization header (hashed with SHA-256 and "
+                "Invalid key=value pair (missing equal-sign) in Authorization header "
+                "(hashed with SHA-256 and "
                 f"encoded with Base64): '{_b64_sha256(authorization)}'."
             )
         parts[name] = value
@@ -118,15 +121,26 @@ def _parse_header(request: HttpRequest, authorization: str) -> SignedRequest:
     date_header = request.header("date")
     problems = [
         f"Authorization header requires '{name}' parameter."
-        for name in ("Credential", "Signature", "SignedHeaders") if not parts.get(name)
+        for name in ("Credential", "Signature", "SignedHeaders")
+        if not parts.get(name)
     ]
     if amz_date is None and date_header is None:
-        problems.append("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+        problems.append(
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
+        )
     if problems:
         raise IncompleteSignature(" ".join(problems) + f" Authorization={authorization}")
     when, when_text = _date(amz_date) if amz_date is not None else _http_date(date_header or "")
-    return _signed(parts["Credential"], parts["SignedHeaders"], parts["Signature"], when, when_text,
-                   request.header("x-amz-security-token"), presigned=False, expires=None)
+    return _signed(
+        parts["Credential"],
+        parts["SignedHeaders"],
+        parts["Signature"],
+        when,
+        when_text,
+        request.header("x-amz-security-token"),
+        presigned=False,
+        expires=None,
+    )
 
 
 def _parse_presigned(request: HttpRequest, query: dict[str, str]) -> SignedRequest:
@@ -150,12 +164,29 @@ def _parse_presigned(request: HttpRequest, query: dict[str, str]) -> SignedReque
                 f"X-Amz-Expires must be less than a week (in seconds) that is {MAX_PRESIGN_SECONDS}"
             )
     when, when_text = _date(query["X-Amz-Date"])
-    return _signed(query["X-Amz-Credential"], query["X-Amz-SignedHeaders"], query["X-Amz-Signature"], when,
-                   when_text, query.get("X-Amz-Security-Token"), presigned=True, expires=expires)
+    return _signed(
+        query["X-Amz-Credential"],
+        query["X-Amz-SignedHeaders"],
+        query["X-Amz-Signature"],
+        when,
+        when_text,
+        query.get("X-Amz-Security-Token"),
+        presigned=True,
+        expires=expires,
+    )
 
 
-def _signed(credential: str, signed_headers: str, signature: str, when: datetime, when_text: str,
-            token: str | None, *, presigned: bool, expires: int | None) -> SignedRequest:
+def _signed(
+    credential: str,
+    signed_headers: str,
+    signature: str,
+    when: datetime,
+    when_text: str,
+    token: str | None,
+    *,
+    presigned: bool,
+    expires: int | None,
+) -> SignedRequest:
     pieces = credential.split("/")
     if len(pieces) != 5 or not all(pieces):
         raise IncompleteSignature(
@@ -166,9 +197,18 @@ def _signed(credential: str, signed_headers: str, signature: str, when: datetime
     if "host" not in headers:
         raise IncompleteSignature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
     return SignedRequest(
-        access_key_id=pieces[0], session_token=token or None, scope_date=pieces[1], region=pieces[2],
-        service=pieces[3], terminator=pieces[4], signed_headers=headers, signature=signature,
-        amz_date=when, amz_date_text=when_text, is_presigned=presigned, expires_seconds=expires,
+        access_key_id=pieces[0],
+        session_token=token or None,
+        scope_date=pieces[1],
+        region=pieces[2],
+        service=pieces[3],
+        terminator=pieces[4],
+        signed_headers=headers,
+        signature=signature,
+        amz_date=when,
+        amz_date_text=when_text,
+        is_presigned=presigned,
+        expires_seconds=expires,
     )
 
 
@@ -205,7 +245,8 @@ def _check_time(signed: SignedRequest, now: datetime) -> None:
             raise RequestExpired("Request has expired.")
     elif signed.amz_date < now - MAX_SKEW:
         raise RequestExpired(
-            f"Signature expired: {stamp} is now earlier than {_basic(now - MAX_SKEW)} ({_basic(now)} - 15 min.)"
+            f"Signature expired: {stamp} is now earlier than {_basic(now - MAX_SKEW)} "
+            f"({_basic(now)} - 15 min.)"
         )
     if signed.amz_date > now + MAX_SKEW:
         raise RequestExpired(
@@ -220,7 +261,8 @@ def _check_scope(signed: SignedRequest) -> None:
         problems.append("Credential should be scoped to correct service: 'iam'. ")
     if signed.terminator != "aws4_request":
         problems.append(
-            f"Credential should be scoped with a valid terminator: 'aws4_request', not '{signed.terminator}'. "
+            "Credential should be scoped with a valid terminator: 'aws4_request', not "
+            f"'{signed.terminator}'. "
         )
     day = signed.amz_date_text[:8]
     if signed.scope_date != day:

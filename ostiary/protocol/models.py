@@ -135,7 +135,7 @@ _CATEGORY = re.compile(r"\\p\{(L|Z|N)\}")
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:
-    """A model pattern (Java syntax) as a Python regex: ASCII `\\w`/`\\d`, and `\\p{L}`, `\\p{Z}`, `\\p{N}`."""
+    """A model pattern (Java syntax) as a Python regex: ASCII `\\w` and `\\d`; `\\p{L}` and the like."""
     translated = _CATEGORY.sub(lambda m: _category_class(m.group(1)), pattern)
     return re.compile(translated, re.ASCII)
 

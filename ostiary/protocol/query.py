@@ -21,10 +21,17 @@ from ostiary.protocol.models import Node
 
 log = logging.getLogger("ostiary.protocol")
 
-_AUTH_PARAMS = frozenset({
-    "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
-    "X-Amz-Signature", "X-Amz-Security-Token",
-})
+_AUTH_PARAMS = frozenset(
+    {
+        "X-Amz-Algorithm",
+        "X-Amz-Credential",
+        "X-Amz-Date",
+        "X-Amz-Expires",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Signature",
+        "X-Amz-Security-Token",
+    }
+)
 _FORM = "application/x-www-form-urlencoded"
 # IAM stopped echoing rejected values in 2025 ("Value at 'path' ..."); STS still shows them.
 _ECHOES_VALUES = {"iam": False, "sts": True}

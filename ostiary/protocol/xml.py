@@ -15,11 +15,18 @@ from ostiary.errors import AwsError
 from ostiary.protocol import models
 from ostiary.protocol.models import Node
 
-_ESCAPES = str.maketrans({
-    "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#xD;",
-    **{chr(c): "" for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)},  # not allowed in XML 1.0
-    "\ufffe": "", "\uffff": "",
-})
+_ESCAPES = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "\r": "&#xD;",
+        **{chr(c): "" for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)},  # not allowed in XML 1.0
+        "\ufffe": "",
+        "\uffff": "",
+    }
+)
 
 
 def escape(text: str) -> str:

@@ -25,18 +25,21 @@ def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
     return err["Error"]["Code"], err["Error"]["Message"], err["ResponseMetadata"]["HTTPStatusCode"]
 
 
-def _signed(server: Server, body: str, when: datetime | None = None, secret: str | None = None,
-            service: str = "iam") -> AWSRequest:
+def _signed(
+    server: Server, body: str, when: datetime | None = None, secret: str | None = None, service: str = "iam"
+) -> AWSRequest:
     """A POST signed by botocore's signer, optionally as if at another time."""
-    request = AWSRequest(method="POST", url=server.endpoint + "/", data=body.encode(),
-                         headers={"Content-Type": _FORM})
+    request = AWSRequest(
+        method="POST", url=server.endpoint + "/", data=body.encode(), headers={"Content-Type": _FORM}
+    )
     credentials = Credentials(server.access_key_id, secret or server.secret_access_key)
     if when is None:
         SigV4Auth(credentials, service, "us-east-1").add_auth(request)
     else:
         frozen = when.astimezone(UTC).replace(tzinfo=None)
-        with mock.patch("botocore.auth.datetime.datetime",
-                        **{"utcnow.return_value": frozen, "now.return_value": frozen}):
+        with mock.patch(
+            "botocore.auth.datetime.datetime", **{"utcnow.return_value": frozen, "now.return_value": frozen}
+        ):
             SigV4Auth(credentials, service, "us-east-1").add_auth(request)
     return request
 
@@ -74,7 +77,10 @@ def test_unknown_access_key_is_invalid_client_token_id(server: Server) -> None:
     with pytest.raises(ClientError) as caught:
         iam.list_users()
     assert _error(caught) == (
-        "InvalidClientTokenId", "The security token included in the request is invalid.", 403)
+        "InvalidClientTokenId",
+        "The security token included in the request is invalid.",
+        403,
+    )
 
 
 def test_wrong_secret_is_signature_does_not_match(server: Server) -> None:
@@ -83,15 +89,17 @@ def test_wrong_secret_is_signature_does_not_match(server: Server) -> None:
         iam.list_users()
     assert _error(caught) == (
         "SignatureDoesNotMatch",
-        "The request signature we calculated does not match the signature you provided. Check your AWS Secret "
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your AWS Secret "
         "Access Key and signing method. Consult the service documentation for details.",
         403,
     )
 
 
 def test_skewed_clock_is_request_expired(server: Server) -> None:
-    request = _signed(server, "Action=ListUsers&Version=2010-05-08",
-                      when=datetime.now(UTC) - timedelta(minutes=20))
+    request = _signed(
+        server, "Action=ListUsers&Version=2010-05-08", when=datetime.now(UTC) - timedelta(minutes=20)
+    )
     status, payload = _send_signed(request)
     code, message = _code_and_message(payload)
     assert (status, code) == (400, "RequestExpired")
@@ -100,15 +108,18 @@ def test_skewed_clock_is_request_expired(server: Server) -> None:
 
 
 def test_clock_in_the_future_is_refused(server: Server) -> None:
-    request = _signed(server, "Action=ListUsers&Version=2010-05-08",
-                      when=datetime.now(UTC) + timedelta(minutes=20))
+    request = _signed(
+        server, "Action=ListUsers&Version=2010-05-08", when=datetime.now(UTC) + timedelta(minutes=20)
+    )
     status, payload = _send_signed(request)
     assert (status, _code_and_message(payload)[0]) == (400, "RequestExpired")
 
 
 def test_tampered_body_is_signature_does_not_match(server: Server, unique: str) -> None:
     request = _signed(server, f"Action=CreateUser&Version=2010-05-08&UserName=ok-{unique}")
-    status, payload = _send_signed(request, body=f"Action=CreateUser&Version=2010-05-08&UserName=ev-{unique}".encode())
+    status, payload = _send_signed(
+        request, body=f"Action=CreateUser&Version=2010-05-08&UserName=ev-{unique}".encode()
+    )
     assert (status, _code_and_message(payload)[0]) == (403, "SignatureDoesNotMatch")
     iam = server.client("iam")
     assert not [u for u in iam.list_users()["Users"] if u["UserName"].endswith(unique)]
@@ -121,15 +132,26 @@ def test_signed_request_sent_as_is_is_accepted(server: Server) -> None:
 
 
 def test_unsigned_request_is_missing_authentication_token(server: Server) -> None:
-    status, payload = _send(server.endpoint + "/", b"Action=ListUsers&Version=2010-05-08", {"Content-Type": _FORM})
+    status, payload = _send(
+        server.endpoint + "/", b"Action=ListUsers&Version=2010-05-08", {"Content-Type": _FORM}
+    )
     assert status == 403
-    assert _code_and_message(payload) == ("MissingAuthenticationToken", "Request is missing Authentication Token")
+    assert _code_and_message(payload) == (
+        "MissingAuthenticationToken",
+        "Request is missing Authentication Token",
+    )
 
 
 def test_malformed_authorization_is_incomplete_signature(server: Server) -> None:
-    status, payload = _send(server.endpoint + "/", b"Action=ListUsers&Version=2010-05-08", {
-        "Content-Type": _FORM, "X-Amz-Date": "20261130T000000Z",
-        "Authorization": "AWS4-HMAC-SHA256 SignedHeaders=host, Signature=abc"})
+    status, payload = _send(
+        server.endpoint + "/",
+        b"Action=ListUsers&Version=2010-05-08",
+        {
+            "Content-Type": _FORM,
+            "X-Amz-Date": "20261130T000000Z",
+            "Authorization": "AWS4-HMAC-SHA256 SignedHeaders=host, Signature=abc",
+        },
+    )
     assert status == 400
     code, message = _code_and_message(payload)
     assert code == "IncompleteSignature"
@@ -140,7 +162,9 @@ def test_unknown_action_is_invalid_action(server: Server) -> None:
     status, payload = _send_signed(_signed(server, "Action=DescribeEverything&Version=2010-05-08"))
     assert status == 400
     assert _code_and_message(payload) == (
-        "InvalidAction", "Could not find operation DescribeEverything for version 2010-05-08")
+        "InvalidAction",
+        "Could not find operation DescribeEverything for version 2010-05-08",
+    )
 
 
 def test_invalid_parameter_is_validation_error_through_boto3(iam) -> None:
@@ -157,8 +181,9 @@ def test_invalid_parameter_is_validation_error_through_boto3(iam) -> None:
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_presigned_get_user_url_works(server: Server, iam, unique: str, method: str) -> None:
     iam.create_user(UserName=f"pre-{unique}-{method}")
-    url = iam.generate_presigned_url("get_user", Params={"UserName": f"pre-{unique}-{method}"},
-                                     ExpiresIn=300, HttpMethod=method)
+    url = iam.generate_presigned_url(
+        "get_user", Params={"UserName": f"pre-{unique}-{method}"}, ExpiresIn=300, HttpMethod=method
+    )
     status, payload = _send(url, b"" if method == "POST" else None, {}, method=method)
     assert status == 200, payload
     assert f"<UserName>pre-{unique}-{method}</UserName>".encode() in payload

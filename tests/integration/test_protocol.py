@@ -19,13 +19,20 @@ _NS = "{https://iam.amazonaws.com/doc/2010-05-08/}"
 
 def _raw(server: Server, body: str) -> tuple[int, bytes]:
     """A signed POST as sent, and the raw response."""
-    request = AWSRequest(method="POST", url=server.endpoint + "/", data=body.encode(),
-                         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
-    SigV4Auth(Credentials(server.access_key_id, server.secret_access_key), "iam", "us-east-1").add_auth(request)
+    request = AWSRequest(
+        method="POST",
+        url=server.endpoint + "/",
+        data=body.encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
+    SigV4Auth(Credentials(server.access_key_id, server.secret_access_key), "iam", "us-east-1").add_auth(
+        request
+    )
     headers = {k: v if isinstance(v, str) else v.decode() for k, v in request.headers.items()}
     try:
-        with urllib.request.urlopen(urllib.request.Request(request.url, data=request.body, headers=headers),
-                                    timeout=10) as response:
+        with urllib.request.urlopen(
+            urllib.request.Request(request.url, data=request.body, headers=headers), timeout=10
+        ) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -39,8 +46,10 @@ def test_tags_list_of_structures_round_trips(iam, unique: str) -> None:
 
 
 def test_markup_in_values_is_escaped(iam, unique: str) -> None:
-    trust = ('{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},'
-             '"Action":"sts:AssumeRole"}]}')
+    trust = (
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},'
+        '"Action":"sts:AssumeRole"}]}'
+    )
     description = "</Description><Injected>&amp; \"quoted\" 'x'"
     iam.create_role(RoleName=f"esc-{unique}", AssumeRolePolicyDocument=trust, Description=description)
     assert iam.get_role(RoleName=f"esc-{unique}")["Role"]["Description"] == description
@@ -72,8 +81,10 @@ def test_missing_required_parameter_is_validation_error(server: Server) -> None:
     root = ET.fromstring(payload)
     assert root.findtext(f"{_NS}Error/{_NS}Code") == "ValidationError"
     assert root.findtext(f"{_NS}Error/{_NS}Message") == (
-        "1 validation error detected: Value null at 'userName' failed to satisfy constraint: Member must not be "
-        "null")
+        "1 validation error detected: Value null at 'userName' failed to satisfy "
+        "constraint: Member must not be "
+        "null"
+    )
 
 
 def test_unknown_parameters_are_ignored(server: Server, iam, unique: str) -> None:
@@ -84,10 +95,12 @@ def test_unknown_parameters_are_ignored(server: Server, iam, unique: str) -> Non
 
 def test_several_violations_are_reported_together(iam) -> None:
     with pytest.raises(ClientError) as caught:
-        iam.update_account_password_policy(MinimumPasswordLength=129, MaxPasswordAge=1096,
-                                           PasswordReusePrevention=25)
-    assert caught.value.response["Error"]["Message"].startswith("3 validation errors detected: Value at "
-                                                                "'minimumPasswordLength'")
+        iam.update_account_password_policy(
+            MinimumPasswordLength=129, MaxPasswordAge=1096, PasswordReusePrevention=25
+        )
+    assert caught.value.response["Error"]["Message"].startswith(
+        "3 validation errors detected: Value at 'minimumPasswordLength'"
+    )
 
 
 def test_sts_answers_in_its_namespace(server: Server) -> None:

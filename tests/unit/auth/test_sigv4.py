@@ -22,8 +22,10 @@ BODY = "Action=CreateUser&Version=2010-05-08&UserName=alice&Tags.member.1.Key=te
 
 
 def _freeze(when: datetime):  # type: ignore[no-untyped-def]  # a patch context manager
-    return mock.patch("botocore.auth.datetime.datetime", **{"utcnow.return_value": when.replace(tzinfo=None),
-                                                            "now.return_value": when.replace(tzinfo=None)})
+    return mock.patch(
+        "botocore.auth.datetime.datetime",
+        **{"utcnow.return_value": when.replace(tzinfo=None), "now.return_value": when.replace(tzinfo=None)},
+    )
 
 
 def _received(prepared: AWSRequest, body: bytes | None = None) -> HttpRequest:
@@ -35,23 +37,42 @@ def _received(prepared: AWSRequest, body: bytes | None = None) -> HttpRequest:
     raw = prepared.body if body is None else body
     if isinstance(raw, str):
         raw = raw.encode()
-    return HttpRequest(method=prepared.method, path=parts.path or "/", query_string=parts.query,
-                       headers=tuple(headers), body=raw or b"")
+    return HttpRequest(
+        method=prepared.method,
+        path=parts.path or "/",
+        query_string=parts.query,
+        headers=tuple(headers),
+        body=raw or b"",
+    )
 
 
-def _header_signed(body: str = BODY, token: str | None = None, when: datetime = NOW,
-                   service: str = "iam", extra: dict[str, str] | None = None) -> HttpRequest:
-    request = AWSRequest(method="POST", url=ENDPOINT, data=body.encode(), headers={
-        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8", **(extra or {})})
+def _header_signed(
+    body: str = BODY,
+    token: str | None = None,
+    when: datetime = NOW,
+    service: str = "iam",
+    extra: dict[str, str] | None = None,
+) -> HttpRequest:
+    request = AWSRequest(
+        method="POST",
+        url=ENDPOINT,
+        data=body.encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8", **(extra or {})},
+    )
     with _freeze(when):
         SigV4Auth(Credentials(KEY, SECRET, token), service, "us-east-1").add_auth(request)
     return _received(request)
 
 
-def _presigned(method: str = "GET", expires: int = 3600, token: str | None = None,
-               when: datetime = NOW) -> HttpRequest:
-    request = AWSRequest(method=method, url=ENDPOINT, data=dict(parse_qsl(BODY)),
-                         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+def _presigned(
+    method: str = "GET", expires: int = 3600, token: str | None = None, when: datetime = NOW
+) -> HttpRequest:
+    request = AWSRequest(
+        method=method,
+        url=ENDPOINT,
+        data=dict(parse_qsl(BODY)),
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
     with _freeze(when):
         SigV4QueryAuth(Credentials(KEY, SECRET, token), "iam", "us-east-1", expires=expires).add_auth(request)
     return _received(request.prepare(), body=b"")
@@ -78,7 +99,11 @@ def test_header_signed_request_verifies() -> None:
     signed = sigv4.parse(request)
     assert signed is not None
     assert (signed.access_key_id, signed.region, signed.service, signed.scope_date) == (
-        KEY, "us-east-1", "iam", "20261130")
+        KEY,
+        "us-east-1",
+        "iam",
+        "20261130",
+    )
     assert signed.amz_date == NOW and not signed.is_presigned and signed.session_token is None
     assert "host" in signed.signed_headers
     sigv4.verify(request, signed, SECRET, NOW)
@@ -193,14 +218,18 @@ def test_date_skewed_into_the_past_is_expired_with_aws_text() -> None:
     with pytest.raises(RequestExpired) as caught:
         sigv4.verify(request, signed, SECRET, NOW)
     assert caught.value.message == (
-        "Signature expired: 20261130T020043Z is now earlier than 20261130T020143Z (20261130T021643Z - 15 min.)")
+        "Signature expired: 20261130T020043Z is now earlier than 20261130T020143Z "
+        "(20261130T021643Z - 15 min.)"
+    )
 
 
 def test_date_in_the_future_is_not_yet_current() -> None:
     request = _header_signed(when=NOW + timedelta(minutes=16))
     signed = sigv4.parse(request)
     assert signed is not None
-    with pytest.raises(RequestExpired, match="^Signature not yet current: 20261130T023243Z is still later than"):
+    with pytest.raises(
+        RequestExpired, match="^Signature not yet current: 20261130T023243Z is still later than"
+    ):
         sigv4.verify(request, signed, SECRET, NOW)
 
 
@@ -221,8 +250,9 @@ def test_expired_presigned_url_is_refused() -> None:
 
 def test_presign_longer_than_a_week_is_refused() -> None:
     request = _presigned()
-    longer = _replace(request, query_string=request.query_string.replace("X-Amz-Expires=3600",
-                                                                         "X-Amz-Expires=604801"))
+    longer = _replace(
+        request, query_string=request.query_string.replace("X-Amz-Expires=3600", "X-Amz-Expires=604801")
+    )
     with pytest.raises(IncompleteSignature, match="less than a week"):
         sigv4.parse(longer)
 
@@ -252,40 +282,65 @@ def test_unsigned_request_has_no_signature() -> None:
     assert sigv4.parse(request) is None
 
 
-@pytest.mark.parametrize(("authorization", "expected"), [
-    ("AWS4-HMAC-SHA256 SignedHeaders=host, Signature=abc",
-     "Authorization header requires 'Credential' parameter. Authorization=AWS4-HMAC-SHA256 "
-     "SignedHeaders=host, Signature=abc"),
-    ("AWS4-HMAC-SHA256 Credential=A/20261130/us-east-1/iam/aws4_request",
-     "Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' "
-     "parameter. Authorization=AWS4-HMAC-SHA256 Credential=A/20261130/us-east-1/iam/aws4_request"),
-    ("AWS4-HMAC-SHA512 Credential=x", "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA512'"),
-    ("AWS4-HMAC-SHA256 Credential=A/20261130/iam/aws4_request, SignedHeaders=host, Signature=ab",
-     "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, "
-     "got 'A/20261130/iam/aws4_request'"),
-    ("AWS4-HMAC-SHA256 Credential=A/20261130/us-east-1/iam/aws4_request, SignedHeaders=x-amz-date, "
-     "Signature=ab", "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."),
-])
+@pytest.mark.parametrize(
+    ("authorization", "expected"),
+    [
+        (
+            "AWS4-HMAC-SHA256 SignedHeaders=host, Signature=abc",
+            "Authorization header requires 'Credential' parameter. Authorization=AWS4-HMAC-SHA256 "
+            "SignedHeaders=host, Signature=abc",
+        ),
+        (
+            "AWS4-HMAC-SHA256 Credential=A/20261130/us-east-1/iam/aws4_request",
+            "Authorization header requires 'Signature' parameter. Authorization header "
+            "requires 'SignedHeaders' "
+            "parameter. Authorization=AWS4-HMAC-SHA256 Credential=A/20261130/us-east-1/iam/aws4_request",
+        ),
+        ("AWS4-HMAC-SHA512 Credential=x", "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA512'"),
+        (
+            "AWS4-HMAC-SHA256 Credential=A/20261130/iam/aws4_request, SignedHeaders=host, Signature=ab",
+            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, "
+            "got 'A/20261130/iam/aws4_request'",
+        ),
+        (
+            "AWS4-HMAC-SHA256 Credential=A/20261130/us-east-1/iam/aws4_request, SignedHeaders=x-amz-date, "
+            "Signature=ab",
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
+        ),
+    ],
+)
 def test_malformed_authorization_is_incomplete_signature(authorization: str, expected: str) -> None:
-    request = HttpRequest("POST", "/", "", (("host", "x"), ("x-amz-date", "20261130T021643Z"),
-                                            ("authorization", authorization)), b"")
+    request = HttpRequest(
+        "POST",
+        "/",
+        "",
+        (("host", "x"), ("x-amz-date", "20261130T021643Z"), ("authorization", authorization)),
+        b"",
+    )
     with pytest.raises(IncompleteSignature) as caught:
         sigv4.parse(request)
     assert caught.value.message == expected
 
 
 def test_missing_date_is_incomplete_signature() -> None:
-    auth = "AWS4-HMAC-SHA256 Credential=A/20261130/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=ab"
+    auth = (
+        "AWS4-HMAC-SHA256 Credential=A/20261130/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=ab"
+    )
     request = HttpRequest("POST", "/", "", (("host", "x"), ("authorization", auth)), b"")
     with pytest.raises(IncompleteSignature, match="requires existence of either a 'X-Amz-Date' or a 'Date'"):
         sigv4.parse(request)
 
 
 def test_bad_date_format_is_incomplete_signature() -> None:
-    auth = "AWS4-HMAC-SHA256 Credential=A/20261130/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=ab"
-    request = HttpRequest("POST", "/", "", (("host", "x"), ("x-amz-date", "2026-11-30"),
-                                            ("authorization", auth)), b"")
-    with pytest.raises(IncompleteSignature, match="^Date must be in ISO-8601 'basic format'. Got '2026-11-30'"):
+    auth = (
+        "AWS4-HMAC-SHA256 Credential=A/20261130/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=ab"
+    )
+    request = HttpRequest(
+        "POST", "/", "", (("host", "x"), ("x-amz-date", "2026-11-30"), ("authorization", auth)), b""
+    )
+    with pytest.raises(
+        IncompleteSignature, match="^Date must be in ISO-8601 'basic format'. Got '2026-11-30'"
+    ):
         sigv4.parse(request)
 
 

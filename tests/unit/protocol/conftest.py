@@ -12,9 +12,22 @@ from botocore.model import Shape
 
 from ostiary.protocol.models import compile_pattern
 
-_CANDIDATES = ("abc", "a b&c<d>'e\"", "/", "/division/abc/", "v1", "123456789012", "ABCDEFGHIJ",
-               "arn:aws:iam::123456789012:policy/x", "http://example.com", "o-abcdefghij",
-               "o-abcdefghij/r-abcd", "p-abcdefgh", "abcdefghij" * 4, "a1")
+_CANDIDATES = (
+    "abc",
+    "a b&c<d>'e\"",
+    "/",
+    "/division/abc/",
+    "v1",
+    "123456789012",
+    "ABCDEFGHIJ",
+    "arn:aws:iam::123456789012:policy/x",
+    "http://example.com",
+    "o-abcdefghij",
+    "o-abcdefghij/r-abcd",
+    "p-abcdefgh",
+    "abcdefghij" * 4,
+    "a1",
+)
 
 
 def sample_value(shape: Shape, depth: int = 0) -> Any:
@@ -30,7 +43,11 @@ def sample_value(shape: Shape, depth: int = 0) -> Any:
     if kind == "map":
         return {sample_value(shape.key, depth + 1): sample_value(shape.value, depth + 1)}
     if kind in ("integer", "long"):
-        return max(shape.metadata.get("min", 3), 3) if shape.metadata.get("max", 10**9) >= 3 else shape.metadata["max"]
+        return (
+            max(shape.metadata.get("min", 3), 3)
+            if shape.metadata.get("max", 10**9) >= 3
+            else shape.metadata["max"]
+        )
     if kind == "boolean":
         return True
     if kind == "timestamp":

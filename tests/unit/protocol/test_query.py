@@ -43,7 +43,8 @@ def _operations() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("service", "operation"), _operations())
 def test_every_operation_round_trips_botocore_serialized_params(
-        service: str, operation: str, sample: Callable[..., Any]) -> None:
+    service: str, operation: str, sample: Callable[..., Any]
+) -> None:
     shape = _model(service).operation_model(operation).input_shape
     params = sample(shape) if shape is not None else {}
     call = query.parse(service, _botocore_request(service, operation, params))
@@ -57,8 +58,11 @@ def test_nested_lists_and_structures_keep_pascal_case_names() -> None:
         "PolicyInputList": ['{"Version":"2012-10-17"}'],
         "ContextEntries": [
             {"ContextKeyName": "aws:username", "ContextKeyValues": ["a", "b"], "ContextKeyType": "string"},
-            {"ContextKeyName": "aws:MultiFactorAuthPresent", "ContextKeyValues": ["true"],
-             "ContextKeyType": "boolean"},
+            {
+                "ContextKeyName": "aws:MultiFactorAuthPresent",
+                "ContextKeyValues": ["true"],
+                "ContextKeyType": "boolean",
+            },
         ],
         "MaxItems": 5,
     }
@@ -67,15 +71,18 @@ def test_nested_lists_and_structures_keep_pascal_case_names() -> None:
 
 
 def test_presigned_get_params_come_from_the_query_string() -> None:
-    qs = ("Action=GetUser&Version=2010-05-08&UserName=alice&X-Amz-Algorithm=AWS4-HMAC-SHA256"
-          "&X-Amz-Credential=A%2F20261130%2Fus-east-1%2Fiam%2Faws4_request&X-Amz-Signature=ab")
+    qs = (
+        "Action=GetUser&Version=2010-05-08&UserName=alice&X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        "&X-Amz-Credential=A%2F20261130%2Fus-east-1%2Fiam%2Faws4_request&X-Amz-Signature=ab"
+    )
     call = query.parse("iam", HttpRequest("GET", "/", qs, (), b""))
     assert (call.operation, call.params) == ("GetUser", {"UserName": "alice"})
 
 
 def test_empty_list_is_an_empty_list() -> None:
-    call = _form("Action=SimulatePrincipalPolicy&PolicySourceArn=arn:aws:iam::123456789012:user/a"
-                 "&ActionNames=")
+    call = _form(
+        "Action=SimulatePrincipalPolicy&PolicySourceArn=arn:aws:iam::123456789012:user/a&ActionNames="
+    )
     assert call.params["ActionNames"] == []
 
 
@@ -92,20 +99,35 @@ def test_unknown_action_is_invalid_action_with_aws_text() -> None:
         _form("Action=CreateUser&Version=2011-06-15&UserName=a", service="sts")
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ("Action=CreateUser",
-     "1 validation error detected: Value null at 'userName' failed to satisfy constraint: Member must not be "
-     "null"),
-    ("Action=CreateUser&UserName=bad%20name",
-     "1 validation error detected: Value at 'userName' failed to satisfy constraint: Member must satisfy "
-     r"regular expression pattern: [\w+=,.@-]+"),
-    ("Action=UpdateServiceSpecificCredential&ServiceSpecificCredentialId=ACCA1234567890ABCDEFG&Status=Invalid",
-     "1 validation error detected: Value at 'status' failed to satisfy constraint: Member must satisfy enum "
-     "value set"),
-    ("Action=ListUsers&MaxItems=0",
-     "1 validation error detected: Value at 'maxItems' failed to satisfy constraint: Member must have value "
-     "greater than or equal to 1"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "Action=CreateUser",
+            "1 validation error detected: Value null at 'userName' failed to satisfy "
+            "constraint: Member must not be "
+            "null",
+        ),
+        (
+            "Action=CreateUser&UserName=bad%20name",
+            "1 validation error detected: Value at 'userName' failed to satisfy "
+            "constraint: Member must satisfy "
+            r"regular expression pattern: [\w+=,.@-]+",
+        ),
+        (
+            "Action=UpdateServiceSpecificCredential&ServiceSpecificCredentialId=ACCA1234567890ABCDEFG&Status=Invalid",
+            "1 validation error detected: Value at 'status' failed to satisfy constraint: "
+            "Member must satisfy enum "
+            "value set",
+        ),
+        (
+            "Action=ListUsers&MaxItems=0",
+            "1 validation error detected: Value at 'maxItems' failed to satisfy "
+            "constraint: Member must have value "
+            "greater than or equal to 1",
+        ),
+    ],
+)
 def test_constraint_violations_are_aws_validation_errors(body: str, message: str) -> None:
     with pytest.raises(ValidationError) as caught:
         _form(body)
@@ -140,13 +162,17 @@ def _expand(value: Any) -> Any:
         return value
     value = value.replace("<uid>", "uid123")
     value = re.sub(r"<'(.)' \* (\d+): \d+ chars>", lambda m: m.group(1) * int(m.group(2)), value)
-    return re.sub(r"<'(.)' \+ '(.)' \* (\d+) \+ '(.)'>",
-                  lambda m: m.group(1) + m.group(2) * int(m.group(3)) + m.group(4), value)
+    return re.sub(
+        r"<'(.)' \+ '(.)' \* (\d+) \+ '(.)'>",
+        lambda m: m.group(1) + m.group(2) * int(m.group(3)) + m.group(4),
+        value,
+    )
 
 
 @pytest.mark.parametrize(("service", "action", "params", "message"), _recorded_validation_errors())
 def test_recorded_aws_validation_errors_are_reproduced(
-        service: str, action: str, params: dict[str, Any], message: str) -> None:
+    service: str, action: str, params: dict[str, Any], message: str
+) -> None:
     params = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in params.items()}  # documents
     with pytest.raises(ValidationError) as caught:
         query.parse(service, _botocore_request(service, action, params))
@@ -155,39 +181,52 @@ def test_recorded_aws_validation_errors_are_reproduced(
 
 def test_recorded_multi_error_messages_in_aws_order() -> None:
     with pytest.raises(ValidationError) as caught:
-        _form("Action=UpdateAccountPasswordPolicy&MaxPasswordAge=1096&MinimumPasswordLength=129"
-              "&PasswordReusePrevention=25")
+        _form(
+            "Action=UpdateAccountPasswordPolicy&MaxPasswordAge=1096&MinimumPasswordLength=129"
+            "&PasswordReusePrevention=25"
+        )
     assert caught.value.message == (
         "3 validation errors detected: Value at 'minimumPasswordLength' failed to satisfy constraint: Member "
         "must have value less than or equal to 128; Value at 'passwordReusePrevention' failed to satisfy "
         "constraint: Member must have value less than or equal to 24; Value at 'maxPasswordAge' failed to "
-        "satisfy constraint: Member must have value less than or equal to 1095")
+        "satisfy constraint: Member must have value less than or equal to 1095"
+    )
     with pytest.raises(ValidationError) as caught:
-        _form(f"Action=CreateOpenIDConnectProvider&Url={'b' * 256}&ThumbprintList.member.1={'b' * 41}"
-              f"&ClientIDList.member.1={'b' * 256}")
+        _form(
+            f"Action=CreateOpenIDConnectProvider&Url={'b' * 256}&ThumbprintList.member.1={'b' * 41}"
+            f"&ClientIDList.member.1={'b' * 256}"
+        )
     assert caught.value.message == (
         "3 validation errors detected: Value at 'clientIDList' failed to satisfy constraint: Member must "
         "satisfy constraint: [Member must have length less than or equal to 255, Member must have length "
         "greater than or equal to 1]; Value at 'thumbprintList' failed to satisfy constraint: Member must "
         "satisfy constraint: [Member must have length less than or equal to 40, Member must have length "
         "greater than or equal to 40]; Value at 'url' failed to satisfy constraint: Member must have length "
-        "less than or equal to 255")
+        "less than or equal to 255"
+    )
 
 
 def test_recorded_tag_errors_name_the_nested_member() -> None:
     base = "Action=CreatePolicy&PolicyName=p&PolicyDocument=%7B%7D"
-    with pytest.raises(ValidationError, match=r"Value at 'tags.1.member.key' failed .* less than or equal to 128$"):
+    with pytest.raises(
+        ValidationError, match=r"Value at 'tags.1.member.key' failed .* less than or equal to 128$"
+    ):
         _form(f"{base}&Tags.member.1.Key={'0' * 129}&Tags.member.1.Value=")
-    with pytest.raises(ValidationError, match=r"^1 validation error detected: Value at 'tags' failed to satisfy "
-                                              r"constraint: Member must have length less than or equal to 50$"):
+    with pytest.raises(
+        ValidationError,
+        match=r"^1 validation error detected: Value at 'tags' failed to satisfy "
+        r"constraint: Member must have length less than or equal to 50$",
+    ):
         _form(base + "".join(f"&Tags.member.{i}.Key=k{i}&Tags.member.{i}.Value=v" for i in range(1, 52)))
     with pytest.raises(ValidationError) as caught:
         _form(f"Action=UntagPolicy&PolicyArn=arn:aws:iam::123456789012:policy/p&TagKeys.member.1={'0' * 129}")
     assert caught.value.message == (
         "1 validation error detected: Value at 'tagKeys' failed to satisfy constraint: Member must satisfy "
-        "constraint: [Member must have length less than or equal to 128, Member must have length greater than "
+        "constraint: [Member must have length less than or equal to 128, Member must have "
+        "length greater than "
         r"or equal to 1, Member must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+, Member "
-        "must not be null]")
+        "must not be null]"
+    )
 
 
 def test_sts_echoes_the_rejected_value() -> None:
@@ -195,7 +234,8 @@ def test_sts_echoes_the_rejected_value() -> None:
         _form(f"Action=AssumeRole&RoleArn=arn:aws:iam::123456789012:role/r&RoleSessionName={'s' * 65}", "sts")
     assert caught.value.message == (
         f"1 validation error detected: Value '{'s' * 65}' at 'roleSessionName' failed to satisfy constraint: "
-        "Member must have length less than or equal to 64")
+        "Member must have length less than or equal to 64"
+    )
 
 
 def test_bad_integer_and_boolean_are_validation_errors() -> None:
@@ -205,7 +245,9 @@ def test_bad_integer_and_boolean_are_validation_errors() -> None:
         _form("Action=UpdateAccountPasswordPolicy&RequireSymbols=maybe")
 
 
-def test_a_parser_bug_is_a_400_not_a_crash(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_parser_bug_is_a_400_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     def broken(*_: object) -> None:
         raise RuntimeError("boom")
 

@@ -33,7 +33,8 @@ def _operations_with_output() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("service", "operation"), _operations_with_output())
 def test_every_output_shape_reads_back_through_botocore(
-        service: str, operation: str, sample: Callable[..., Any]) -> None:
+    service: str, operation: str, sample: Callable[..., Any]
+) -> None:
     shape = _SESSION.get_service_model(service).operation_model(operation).output_shape
     result = sample(shape)
     parsed = _read_back(service, operation, xml.serialize_result(service, operation, result, "req-1"))
@@ -43,9 +44,20 @@ def test_every_output_shape_reads_back_through_botocore(
 
 
 def test_response_envelope_is_aws_shape() -> None:
-    body = xml.serialize_result("iam", "GetUser", {"User": {
-        "Path": "/", "UserName": "a", "UserId": "AIDAEXAMPLE", "Arn": "arn:aws:iam::123456789012:user/a",
-        "CreateDate": datetime(2026, 11, 30, 2, 16, 43, 123456)}}, "rid")
+    body = xml.serialize_result(
+        "iam",
+        "GetUser",
+        {
+            "User": {
+                "Path": "/",
+                "UserName": "a",
+                "UserId": "AIDAEXAMPLE",
+                "Arn": "arn:aws:iam::123456789012:user/a",
+                "CreateDate": datetime(2026, 11, 30, 2, 16, 43, 123456),
+            }
+        },
+        "rid",
+    )
     root = ET.fromstring(body)
     ns = "{https://iam.amazonaws.com/doc/2010-05-08/}"
     assert root.tag == f"{ns}GetUserResponse"
@@ -60,24 +72,46 @@ def test_sts_uses_its_own_namespace() -> None:
 
 def test_operation_without_output_has_only_metadata() -> None:
     body = xml.serialize_result("iam", "DeleteUser", {}, "rid")
-    assert body == (b'<DeleteUserResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><ResponseMetadata>'
-                    b"<RequestId>rid</RequestId></ResponseMetadata></DeleteUserResponse>")
+    assert body == (
+        b'<DeleteUserResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><ResponseMetadata>'
+        b"<RequestId>rid</RequestId></ResponseMetadata></DeleteUserResponse>"
+    )
 
 
 def test_booleans_lower_case_and_aware_times_in_utc() -> None:
     east = timezone(timedelta(hours=2))
-    body = xml.serialize_result("iam", "GetLoginProfile", {"LoginProfile": {
-        "UserName": "a", "CreateDate": datetime(2026, 11, 30, 4, 16, 43, tzinfo=east),
-        "PasswordResetRequired": False}}, "rid")
+    body = xml.serialize_result(
+        "iam",
+        "GetLoginProfile",
+        {
+            "LoginProfile": {
+                "UserName": "a",
+                "CreateDate": datetime(2026, 11, 30, 4, 16, 43, tzinfo=east),
+                "PasswordResetRequired": False,
+            }
+        },
+        "rid",
+    )
     assert b"<PasswordResetRequired>false</PasswordResetRequired>" in body
     assert b"<CreateDate>2026-11-30T02:16:43Z</CreateDate>" in body
 
 
 def test_hostile_text_is_escaped_and_round_trips() -> None:
     name = "</UserName><Injected>&amp;\"'"
-    body = xml.serialize_result("iam", "GetUser", {"User": {
-        "Path": "/", "UserName": name, "UserId": "x", "Arn": "y", "CreateDate": datetime(2026, 1, 1, tzinfo=UTC)}},
-        "rid")
+    body = xml.serialize_result(
+        "iam",
+        "GetUser",
+        {
+            "User": {
+                "Path": "/",
+                "UserName": name,
+                "UserId": "x",
+                "Arn": "y",
+                "CreateDate": datetime(2026, 1, 1, tzinfo=UTC),
+            }
+        },
+        "rid",
+    )
     assert _read_back("iam", "GetUser", body)["User"]["UserName"] == name
 
 
@@ -87,11 +121,14 @@ def test_map_is_written_as_entries() -> None:
     assert _read_back("iam", "GetAccountSummary", body)["SummaryMap"] == {"Users": 3, "Groups": 1}
 
 
-@pytest.mark.parametrize(("error", "kind", "status"), [
-    (NoSuchEntityException("The user with name a cannot be found."), "Sender", 404),
-    (ValidationError("1 validation error detected: <&>"), "Sender", 400),
-    (InternalFailure("An internal error occurred."), "Receiver", 500),
-])
+@pytest.mark.parametrize(
+    ("error", "kind", "status"),
+    [
+        (NoSuchEntityException("The user with name a cannot be found."), "Sender", 404),
+        (ValidationError("1 validation error detected: <&>"), "Sender", 400),
+        (InternalFailure("An internal error occurred."), "Receiver", 500),
+    ],
+)
 def test_error_response_reads_back_as_aws_error(error: Any, kind: str, status: int) -> None:
     body = xml.serialize_error("iam", error, "rid-9")
     parsed = _read_back("iam", "GetUser", body, status=error.status)
