@@ -95,9 +95,10 @@ def _decide(
         return (ALLOW, "", allows) if level >= 3 else (IMPLICIT_DENY, implicit_deny_reason(resource_type, action), ())
     account = resource_account or principal.account
     is_cross = account != principal.account
-    if not is_cross and level >= 3 or (level == 2 and not is_cross and _caller_side(groups, found, False) == ""):
+    if not is_cross and level >= 3:
         return ALLOW, "", allows
-    missing_side = _caller_side(groups, found, principal.type != "root")
+    needs_identity = principal.type != "root" and (is_cross or level != 2)
+    missing_side = _caller_side(groups, found, needs_identity)
     if missing_side:
         return IMPLICIT_DENY, implicit_deny_reason(missing_side, action), ()
     if (is_cross or is_trust) and level == 0:
