@@ -59,7 +59,16 @@ def _session(request: HttpRequest, signed: sigv4.SignedRequest, keyring: Keyring
     if session.access_key_id != signed.access_key_id:
         raise InvalidClientTokenId(_INVALID_TOKEN)
     sigv4.verify(request, signed, session.secret, now)
+    if signed.service == "iam" and not _may_call_iam(session):
+        raise InvalidClientTokenId(_INVALID_TOKEN)
     return session_caller(session)
+
+
+def _may_call_iam(session: tokens.Session) -> bool:
+    """AWS keeps IAM from federated-user and service sessions, and from GetSessionToken ones without MFA."""
+    if session.principal_type in ("FederatedUser", "Service"):
+        return False
+    return session.principal_type == "AssumedRole" or session.is_mfa_authenticated
 
 
 class _LastUse:

@@ -1,0 +1,418 @@
+"""STS: AssumeRole, GetSessionToken, GetFederationToken, GetCallerIdentity, GetAccessKeyInfo,
+DecodeAuthorizationMessage.
+
+Temporary credentials are sealed session tokens (auth/tokens.py): nothing about a session is
+stored, so every node can open them and they survive a restart. Who may assume a role is decided
+by services/trust.py through the engine.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import zlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from ostiary import ids
+from ostiary.auth import tokens
+from ostiary.auth.caller import Caller
+from ostiary.auth.tokens import Session
+from ostiary.errors import (
+    AccessDenied,
+    InvalidAuthorizationMessageException,
+    InvalidParameterValue,
+    PackedPolicyTooLargeException,
+    ValidationError,
+)
+from ostiary.services import Context, operation, trust
+from ostiary.services.documents import IDENTITY, check_document
+from ostiary.store import access_keys, roles
+from ostiary.store.keyring import Keyring, KeyringError
+
+DEFAULT_ROLE_SECONDS = 3600
+CHAINED_MAX_SECONDS = 3600
+DEFAULT_USER_SECONDS = 43200
+ROOT_MAX_SECONDS = 3600
+_SESSION_POLICY_MAX = 2048
+_PACKED_BUDGET = 870  # deflated bytes of session policies and tags that make 100 %, fitted to AWS's answers
+_ROLE_ARN = re.compile(r"^arn:([^:]+):iam::(\d{12}):role(/(?:[^/]+/)*)([\w+=,.@-]+)$")
+_ANY_ARN = re.compile(r"^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+$")
+_AUTH_MESSAGE_PURPOSE = b"authorization-message:v1"
+
+
+@operation("GetCallerIdentity", "sts")
+def get_caller_identity(ctx: Context) -> dict[str, Any]:
+    """Who is calling: always allowed, whatever the policies say."""
+    caller = ctx.caller
+    return {"UserId": caller.user_id, "Account": caller.account_id, "Arn": caller.arn}
+
+
+@operation("AssumeRole", "sts")
+def assume_role(
+    ctx: Context,
+    role_arn: str,
+    role_session_name: str,
+    policy_arns: list[dict[str, str]] | None = None,
+    policy: str | None = None,
+    duration_seconds: int | None = None,
+    tags: list[dict[str, str]] | None = None,
+    transitive_tag_keys: list[str] | None = None,
+    external_id: str | None = None,
+    serial_number: str | None = None,
+    token_code: str | None = None,
+    source_identity: str | None = None,
+    provided_contexts: list[Any] | None = None,
+) -> dict[str, Any]:
+    """Credentials of a role session, when the trust policy (and the caller's policies) allow it."""
+    caller = ctx.caller
+    _refuse_federated(caller, "AssumeRole")
+    if caller.is_root:
+        raise AccessDenied("Roles may not be assumed by root accounts.")
+    match = _parse_role_arn(role_arn)
+    if match is None:
+        raise AccessDenied(trust.denied_message(caller, role_arn))
+    is_chained = caller.principal_type == "AssumedRole"
+    seconds = duration_seconds or DEFAULT_ROLE_SECONDS
+    session_tags, transitive = _session_tags(caller, tags or [], transitive_tag_keys or [])
+    identity = _source_identity(caller, source_identity)
+    arns = _policy_arns(policy_arns)
+    _check_session_policy(policy)
+    with ctx.db.read() as conn:
+        role = roles.find_by_name(conn, match.group(2), match.group(4))
+    if role is None or role.path != match.group(3):
+        raise AccessDenied(trust.denied_message(caller, role_arn))
+    if seconds > role.max_session_duration:
+        raise ValidationError(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+        )
+    if is_chained and seconds > CHAINED_MAX_SECONDS:
+        raise ValidationError(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role "
+            "chaining."
+        )
+    request = trust.AssumeRequest(
+        role_arn=role_arn,
+        role_account=role.account_id,
+        trust_policy=role.trust_policy,
+        params={
+            "RoleArn": role_arn,
+            "RoleSessionName": role_session_name,
+            "ExternalId": external_id,
+            "SourceIdentity": source_identity,
+            "DurationSeconds": seconds,
+            "TransitiveTagKeys": transitive_tag_keys,
+        },
+        tags=tuple(session_tags),
+        transitive_tag_keys=tuple(transitive),
+        has_new_tags=bool(tags),
+        has_source_identity=source_identity is not None,
+    )
+    trust.authorize_assume(ctx, request)
+    session_arn = f"arn:aws:sts::{role.account_id}:assumed-role/{role.name}/{role_session_name}"
+    session = Session(
+        access_key_id=tokens.temporary_key_id(role.account_id),
+        secret=ids.secret_access_key(),
+        account_id=role.account_id,
+        principal_type="AssumedRole",
+        arn=session_arn,
+        user_id=f"{role.role_id}:{role_session_name}",
+        issued_at=_second(ctx.now),
+        expires_at=_second(ctx.now) + timedelta(seconds=seconds),
+        role_id=role.role_id,
+        role_arn=f"arn:aws:iam::{role.account_id}:role{role.path}{role.name}",
+        session_name=role_session_name,
+        is_mfa_authenticated=_mfa_of(caller),
+        mfa_authenticated_at=_mfa_at(caller),
+        policy=_minified(policy),
+        policy_arns=arns,
+        has_session_policy=policy is not None or bool(arns),
+        tags=tuple(session_tags),
+        transitive_tag_keys=tuple(transitive),
+        source_identity=identity,
+        is_chained=is_chained,
+        source_principal_arn=caller.arn,
+    )
+    with ctx.db.transaction() as conn:
+        roles.record_use(conn, role.role_id, ctx.settings.region, ctx.now)
+    out: dict[str, Any] = {
+        "Credentials": _credentials(ctx, session),
+        "AssumedRoleUser": {"AssumedRoleId": session.user_id, "Arn": session_arn},
+    }
+    if policy is not None or arns or tags:
+        out["PackedPolicySize"] = _packed_size(policy, arns, tags or [])
+    if identity is not None:
+        out["SourceIdentity"] = identity
+    return out
+
+
+@operation("GetSessionToken", "sts")
+def get_session_token(
+    ctx: Context,
+    duration_seconds: int | None = None,
+    serial_number: str | None = None,
+    token_code: str | None = None,
+) -> dict[str, Any]:
+    """Temporary credentials of the calling user (or root) itself, optionally MFA-authenticated.
+
+    Needs no permission: AWS treats it as authentication, which policies do not control.
+    """
+    caller = ctx.caller
+    if caller.is_temporary:
+        raise AccessDenied("Cannot call GetSessionToken with session credentials")
+    seconds = duration_seconds or DEFAULT_USER_SECONDS
+    if caller.is_root:
+        seconds = min(seconds, ROOT_MAX_SECONDS)
+    is_mfa = trust.check_mfa(ctx, serial_number, token_code)
+    session = Session(
+        access_key_id=tokens.temporary_key_id(caller.account_id),
+        secret=ids.secret_access_key(),
+        account_id=caller.account_id,
+        principal_type=caller.principal_type,
+        arn=caller.arn,
+        user_id=caller.user_id,
+        issued_at=_second(ctx.now),
+        expires_at=_second(ctx.now) + timedelta(seconds=seconds),
+        user_name=caller.user_name,
+        user_path=caller.path,
+        source_user_id=caller.user_id,
+        is_mfa_authenticated=is_mfa,
+        mfa_authenticated_at=_second(ctx.now) if is_mfa else None,
+    )
+    return {"Credentials": _credentials(ctx, session)}
+
+
+@operation("GetFederationToken", "sts")
+def get_federation_token(
+    ctx: Context,
+    name: str,
+    policy: str | None = None,
+    policy_arns: list[dict[str, str]] | None = None,
+    duration_seconds: int | None = None,
+    tags: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """A federated-user session: the calling user's permissions narrowed by the session policies."""
+    caller = ctx.caller
+    if caller.is_temporary:
+        raise AccessDenied("Cannot call GetFederationToken with session credentials")
+    trust.authorize_own(
+        ctx, "sts:GetFederationToken", f"arn:aws:sts::{caller.account_id}:federated-user/{name}"
+    )
+    _check_session_policy(policy)
+    arns = _policy_arns(policy_arns)
+    session_tags, _ = _session_tags(caller, tags or [], [])
+    if tags:
+        trust.authorize_own(ctx, "sts:TagSession", f"arn:aws:sts::{caller.account_id}:federated-user/{name}")
+    seconds = duration_seconds or DEFAULT_USER_SECONDS
+    if caller.is_root:
+        seconds = min(seconds, ROOT_MAX_SECONDS)
+    arn = f"arn:aws:sts::{caller.account_id}:federated-user/{name}"
+    session = Session(
+        access_key_id=tokens.temporary_key_id(caller.account_id),
+        secret=ids.secret_access_key(),
+        account_id=caller.account_id,
+        principal_type="FederatedUser",
+        arn=arn,
+        user_id=f"{caller.account_id}:{name}",
+        issued_at=_second(ctx.now),
+        expires_at=_second(ctx.now) + timedelta(seconds=seconds),
+        session_name=name,
+        user_name=caller.user_name,
+        user_path=caller.path,
+        source_user_id=caller.user_id,
+        policy=_minified(policy),
+        policy_arns=arns,
+        has_session_policy=True,
+        tags=tuple(session_tags),
+        source_principal_arn=caller.arn,
+    )
+    return {
+        "Credentials": _credentials(ctx, session),
+        "FederatedUser": {"FederatedUserId": session.user_id, "Arn": arn},
+        "PackedPolicySize": _packed_size(policy, arns, tags or []),
+    }
+
+
+@operation("GetAccessKeyInfo", "sts")
+def get_access_key_info(ctx: Context, access_key_id: str) -> dict[str, Any]:
+    """The account an access key belongs to: from the store, else from the key id's own encoding."""
+    _refuse_federated(ctx.caller, "GetAccessKeyInfo")
+    trust.authorize_own(ctx, "sts:GetAccessKeyInfo")
+    with ctx.db.read() as conn:
+        owner = access_keys.find_owner(conn, ctx.keyring, access_key_id)
+    account = owner.account_id if owner is not None else tokens.account_of_key_id(access_key_id)
+    if account is None:
+        raise ValidationError(f"{access_key_id} is invalid")
+    return {"Account": account}
+
+
+@operation("DecodeAuthorizationMessage", "sts")
+def decode_authorization_message(ctx: Context, encoded_message: str) -> dict[str, Any]:
+    """The decision behind an encoded authorization message that this server sealed."""
+    _refuse_federated(ctx.caller, "DecodeAuthorizationMessage")
+    trust.authorize_own(ctx, "sts:DecodeAuthorizationMessage")
+    try:
+        raw = ctx.keyring.open(_b64decode(encoded_message), _AUTH_MESSAGE_PURPOSE)
+    except (ValueError, KeyringError) as exc:
+        raise InvalidAuthorizationMessageException("Message is invalid") from exc
+    return {"DecodedMessage": raw.decode()}
+
+
+def encode_authorization_message(keyring: Keyring, decision: dict[str, Any]) -> str:
+    """An encoded authorization message that DecodeAuthorizationMessage opens again."""
+    sealed = keyring.seal(json.dumps(decision, separators=(",", ":")).encode(), _AUTH_MESSAGE_PURPOSE)
+    return base64.urlsafe_b64encode(sealed).decode()
+
+
+def service_session(
+    keyring: Keyring, account_id: str, service: str, seconds: int, now: datetime
+) -> dict[str, Any]:
+    """Credentials of the service principal `service`: it may assume the roles whose trust names it.
+
+    Nothing is stored: the sealed token is the credential, valid until it expires (or the keyring
+    changes). Printed by `ostiary service-credentials`.
+    """
+    session = Session(
+        access_key_id=tokens.temporary_key_id(account_id),
+        secret=ids.secret_access_key(),
+        account_id=account_id,
+        principal_type="Service",
+        arn=service,
+        user_id=service,
+        issued_at=_second(now),
+        expires_at=_second(now) + timedelta(seconds=seconds),
+        service=service,
+    )
+    return {
+        "AccountId": account_id,
+        "AccessKeyId": session.access_key_id,
+        "SecretAccessKey": session.secret,
+        "SessionToken": tokens.seal(keyring, session),
+        "Expiration": session.expires_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+# -- parameters ---------------------------------------------------------------------------------
+
+
+def _refuse_federated(caller: Caller, operation_name: str) -> None:
+    """Federated-user sessions may call no STS operation but GetCallerIdentity."""
+    if caller.principal_type == "FederatedUser":
+        raise AccessDenied(f"Cannot call {operation_name} with session credentials")
+
+
+def _parse_role_arn(role_arn: str) -> re.Match[str] | None:
+    if not _ANY_ARN.match(role_arn):
+        raise ValidationError(f"{role_arn} is invalid")
+    return _ROLE_ARN.match(role_arn)
+
+
+def _check_session_policy(policy: str | None) -> None:
+    if policy is None:
+        return
+    if len(policy) > _SESSION_POLICY_MAX:
+        raise ValidationError(
+            f"1 validation error detected: Value '{policy}' at 'policy' failed to satisfy "
+            f"constraint: Member must have length less than or equal to {_SESSION_POLICY_MAX}"
+        )
+    check_document(policy, IDENTITY, _SESSION_POLICY_MAX)
+
+
+def _policy_arns(policy_arns: list[dict[str, str]] | None) -> tuple[str, ...]:
+    found = []
+    for item in policy_arns or []:
+        arn = item.get("arn") or ""
+        if not _ANY_ARN.match(arn) or ":policy/" not in arn:
+            raise InvalidParameterValue(f"The policy ARN {arn} is invalid.")
+        found.append(arn)
+    return tuple(found)
+
+
+def _session_tags(
+    caller: Caller, tags: list[dict[str, str]], transitive_keys: list[str]
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """The session's tags: the caller's transitive tags, then the new ones; and the transitive keys."""
+    lowered = [t["Key"].lower() for t in tags]
+    if len(set(lowered)) != len(lowered):
+        raise InvalidParameterValue(
+            "Duplicate tag keys found. Please note that Tag keys are case insensitive."
+        )
+    if any(k.lower() not in lowered for k in transitive_keys):
+        raise InvalidParameterValue(
+            "The specified transitive tag key must be included in the requested tags."
+        )
+    inherited: list[tuple[str, str]] = []
+    inherited_keys: list[str] = []
+    if caller.session is not None:
+        carried = {k.lower() for k in caller.session.transitive_tag_keys}
+        inherited = [(k, v) for k, v in caller.session.tags if k.lower() in carried]
+        inherited_keys = list(caller.session.transitive_tag_keys)
+    if {k.lower() for k, _ in inherited} & set(lowered):
+        raise InvalidParameterValue(
+            "One of the specified transitive tag keys can't be set because it conflicts "
+            "with a transitive tag key from the calling session."
+        )
+    new = [(t["Key"], t.get("Value", "")) for t in tags]
+    return inherited + new, inherited_keys + list(transitive_keys)
+
+
+def _source_identity(caller: Caller, requested: str | None) -> str | None:
+    """The session's source identity: once set in a chain, it cannot change."""
+    current = caller.session.source_identity if caller.session is not None else None
+    if requested is not None and current is not None and requested != current:
+        raise AccessDenied(
+            f"User: {caller.arn} is not authorized to perform: sts:SetSourceIdentity: "
+            "the source identity of the calling session cannot be changed"
+        )
+    return current or requested
+
+
+def _minified(policy: str | None) -> str | None:
+    if policy is None:
+        return None
+    return json.dumps(json.loads(policy), separators=(",", ":"))
+
+
+def _packed_size(policy: str | None, arns: tuple[str, ...], tags: list[dict[str, str]]) -> int:
+    """The share of the session's packed space its policies and tags use, in percent, as AWS reports."""
+    if policy is None and not arns and not tags:
+        return 0
+    text = (
+        (_minified(policy) or "") + "".join(arns) + "".join(f"{t['Key']}={t.get('Value', '')}" for t in tags)
+    )
+    percent = -(-len(zlib.compress(text.encode(), 9)) * 100 // _PACKED_BUDGET)
+    if percent > 100:
+        raise PackedPolicyTooLargeException(
+            f"Packed policy consumes {percent}% of allotted space, please use smaller policy set."
+        )
+    return percent
+
+
+def _mfa_of(caller: Caller) -> bool:
+    return caller.session.is_mfa_authenticated if caller.session is not None else False
+
+
+def _mfa_at(caller: Caller) -> datetime | None:
+    return caller.session.mfa_authenticated_at if caller.session is not None else None
+
+
+def _second(now: datetime) -> datetime:
+    return now.replace(microsecond=0)
+
+
+def _credentials(ctx: Context, session: Session) -> dict[str, Any]:
+    return {
+        "AccessKeyId": session.access_key_id,
+        "SecretAccessKey": session.secret,
+        "SessionToken": tokens.seal(ctx.keyring, session),
+        "Expiration": session.expires_at,
+    }
+
+
+def _b64decode(text: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("not base64") from exc
