@@ -12,7 +12,7 @@ import base64
 import binascii
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from ostiary.errors import AwsError, InvalidAction, MalformedQueryString, ValidationError
@@ -38,11 +38,17 @@ _ECHOES_VALUES = {"iam": False, "sts": True}
 Tree = dict[str, Any]
 
 
-def service_of(request: HttpRequest, signed: Any) -> str:
+class Scoped(Protocol):
+    """What service_of needs of a signature (auth.sigv4.SignedRequest): its credential scope's service."""
+
+    @property
+    def service(self) -> str: ...
+
+
+def service_of(request: HttpRequest, signed: Scoped | None) -> str:
     """`iam` or `sts`: the signed credential scope's service, else the service that has the Action."""
-    scoped = getattr(signed, "service", None)
-    if scoped in models.SERVICES:
-        return str(scoped)
+    if signed is not None and signed.service in models.SERVICES:
+        return signed.service
     action = dict(_pairs(request)).get("Action", "")
     for name in models.SERVICES:
         if models.operation(name, action) is not None:
