@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
-
 from ostiary.errors import LimitExceededException, NoSuchEntityException
 from ostiary.services import Context, operation
 from ostiary.services.policies import check_arn, find_policy
 from ostiary.store import accounts
 from ostiary.store import policies as store
+from ostiary.store.db import Connection
 from ostiary.store.pages import page_list
 
 MAX_ATTACHED = 10  # managed policies per user, group or role

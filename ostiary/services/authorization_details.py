@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row
-
 from ostiary.services import Context, operation
 from ostiary.services.policies import policy_shape, url_encoded
 from ostiary.store import authorization_details as store
 from ostiary.store import policies as policy_store
+from ostiary.store.db import Connection
 from ostiary.store.pages import page_list
 
 # The sections in the order they are listed and paginated.
@@ -55,19 +54,19 @@ def _keys(conn: Connection, account_id: str, sections: list[str]) -> list[tuple[
     return sorted(keys)
 
 
-def _arn(account_id: str, kind: str, row: Row[Any]) -> str:
+def _arn(account_id: str, kind: str, row: Any) -> str:
     return f"arn:aws:iam::{account_id}:{kind}{row.path}{row.name}"
 
 
-def _policy_list(rows: list[Row[Any]]) -> list[dict[str, Any]]:
+def _policy_list(rows: list[Any]) -> list[dict[str, Any]]:
     return [{"PolicyName": r.name, "PolicyDocument": url_encoded(r.document)} for r in rows]
 
 
-def _attached_list(rows: list[Row[Any]]) -> list[dict[str, str]]:
+def _attached_list(rows: list[Any]) -> list[dict[str, str]]:
     return [{"PolicyName": r.name, "PolicyArn": r.arn} for r in rows]
 
 
-def _tag_list(rows: list[Row[Any]]) -> list[dict[str, str]]:
+def _tag_list(rows: list[Any]) -> list[dict[str, str]]:
     return [{"Key": r.key, "Value": r.value} for r in rows]
 
 
@@ -144,7 +143,7 @@ def _roles(conn: Connection, account_id: str, ids: list[str]) -> list[dict[str, 
     return out
 
 
-def _role_shape(account_id: str, row: Row[Any]) -> dict[str, Any]:
+def _role_shape(account_id: str, row: Any) -> dict[str, Any]:
     return {
         "Path": row.path,
         "RoleName": row.name,
@@ -155,7 +154,7 @@ def _role_shape(account_id: str, row: Row[Any]) -> dict[str, Any]:
     }
 
 
-def _profile_shape(account_id: str, profile: Row[Any], role_rows: list[Row[Any]]) -> dict[str, Any]:
+def _profile_shape(account_id: str, profile: Any, role_rows: list[Any]) -> dict[str, Any]:
     return {
         "Path": profile.path,
         "InstanceProfileName": profile.name,
@@ -166,7 +165,7 @@ def _profile_shape(account_id: str, profile: Row[Any], role_rows: list[Row[Any]]
     }
 
 
-def _last_used(row: Row[Any]) -> dict[str, Any]:
+def _last_used(row: Any) -> dict[str, Any]:
     if row.last_used_at is None:
         return {}
     used: dict[str, Any] = {"LastUsedDate": row.last_used_at}

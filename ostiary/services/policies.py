@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Connection, Row
-
 from ostiary import ids
 from ostiary.errors import (
     AccessDenied,
@@ -25,7 +23,7 @@ from ostiary.services.documents import IDENTITY, MANAGED_MAX, check_document
 from ostiary.services.tags import apply_tags, check_tags, tag_list
 from ostiary.store import accounts
 from ostiary.store import policies as store
-from ostiary.store.db import Database
+from ostiary.store.db import Connection, Database
 from ostiary.store.pages import page_list
 
 MAX_VERSIONS = 5
@@ -45,7 +43,7 @@ def check_arn(arn: str) -> None:
         raise ValidationError(f"ARN {arn} is not valid.")
 
 
-def find_policy(conn: Connection, ctx: Context, arn: str, missing: str = "was not found.") -> Row[Any]:
+def find_policy(conn: Connection, ctx: Context, arn: str, missing: str = "was not found.") -> Any:
     """The policy with this ARN visible to the caller, or NoSuchEntity with `missing` as the tail."""
     check_arn(arn)
     row = store.find(conn, ctx.account_id, arn)
@@ -54,7 +52,7 @@ def find_policy(conn: Connection, ctx: Context, arn: str, missing: str = "was no
     return row
 
 
-def policy_shape(row: Row[Any], *, description: bool = True) -> dict[str, Any]:
+def policy_shape(row: Any, *, description: bool = True) -> dict[str, Any]:
     """The Policy output shape of one row carrying its counts."""
     shape: dict[str, Any] = {
         "PolicyName": row.name,
@@ -73,7 +71,7 @@ def policy_shape(row: Row[Any], *, description: bool = True) -> dict[str, Any]:
     return shape
 
 
-def version_shape(row: Row[Any], default_version: str, *, document: bool) -> dict[str, Any]:
+def version_shape(row: Any, default_version: str, *, document: bool) -> dict[str, Any]:
     shape: dict[str, Any] = {
         "VersionId": row.version_id,
         "IsDefaultVersion": row.version_id == default_version,
@@ -84,7 +82,7 @@ def version_shape(row: Row[Any], default_version: str, *, document: bool) -> dic
     return shape
 
 
-def _own(row: Row[Any], ctx: Context, message: str) -> None:
+def _own(row: Any, ctx: Context, message: str) -> None:
     if row.account_id != ctx.account_id:
         raise AccessDenied(message)
 
@@ -262,7 +260,7 @@ def set_default_policy_version(ctx: Context, policy_arn: str, version_id: str) -
 
 def _find_version(
     conn: Connection, ctx: Context, arn: str, version_id: str, foreign: str | None = None
-) -> tuple[Row[Any], Row[Any]]:
+) -> tuple[Any, Any]:
     missing = f"Policy {arn} version {version_id} does not exist or is not attachable."
     check_arn(arn)
     row = store.find(conn, ctx.account_id, arn)
@@ -324,7 +322,7 @@ def _aws_rows(arn: str, name: str, entry: dict[str, Any]) -> tuple[dict[str, Any
     return policy, version
 
 
-def _update_aws(conn: Connection, row: Row[Any], entry: dict[str, Any]) -> None:
+def _update_aws(conn: Connection, row: Any, entry: dict[str, Any]) -> None:
     """Bring one stored AWS managed policy to the bundled default version and description."""
     version_id, updated = entry["DefaultVersionId"], _date(entry["UpdateDate"])
     if store.version(conn, row.policy_id, version_id) is None:

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from ostiary.services.policies import seed_aws_managed_policies
+from ostiary.store.db import Database
 from tests.conftest import Server
 
 _TRUST = json.dumps(
@@ -286,3 +288,63 @@ def test_list_policies_filters_and_pages(iam: Any, unique: str) -> None:
     attached = iam.list_policies(Scope="Local", PathPrefix=path, OnlyAttached=True)["Policies"]
     assert [p["Arn"] for p in attached] == [arns[1]] and attached[0]["AttachmentCount"] == 1
     assert iam.list_policies(Scope="AWS", PathPrefix=path)["Policies"] == []
+
+
+_ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
+_LAMBDA = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+
+
+@pytest.fixture(scope="module")
+def aws_policies(server: Server) -> None:
+    """The AWS managed policies in the server's store, seeded as the server does at start."""
+    db = Database(server.database_url, pool=False)
+    seed_aws_managed_policies(db)
+    db.dispose()
+
+
+@pytest.mark.usefixtures("aws_policies")
+def test_aws_managed_policy_is_readable(iam: Any) -> None:
+    policy = iam.get_policy(PolicyArn=_ADMIN)["Policy"]
+    assert policy["PolicyName"] == "AdministratorAccess" and policy["Path"] == "/"
+    assert policy["Description"] == "Provides full access to AWS services and resources."
+    assert policy["PolicyId"].startswith("ANPA") and policy["Tags"] == []
+    version = iam.get_policy_version(PolicyArn=_LAMBDA, VersionId="v1")["PolicyVersion"]
+    assert version["IsDefaultVersion"] is True
+    assert version["Document"]["Statement"][0]["Resource"] == "*"
+    page = iam.list_policies(Scope="AWS", MaxItems=5)
+    assert page["IsTruncated"] is True and len(page["Policies"]) == 5
+    assert all(p["Arn"].startswith("arn:aws:iam::aws:policy/") for p in page["Policies"])
+
+
+@pytest.mark.usefixtures("aws_policies")
+def test_aws_managed_policy_attaches_to_a_role(iam: Any, unique: str) -> None:
+    role = iam.create_role(RoleName=f"aws-{unique}", AssumeRolePolicyDocument=_TRUST)["Role"]["RoleName"]
+    iam.attach_role_policy(RoleName=role, PolicyArn=_LAMBDA)
+    attached = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    assert attached == [{"PolicyName": "AWSLambdaBasicExecutionRole", "PolicyArn": _LAMBDA}]
+    assert iam.get_policy(PolicyArn=_LAMBDA)["Policy"]["AttachmentCount"] >= 1
+    in_use = iam.list_policies(Scope="AWS", OnlyAttached=True, PathPrefix="/service-role/")["Policies"]
+    assert _LAMBDA in [p["Arn"] for p in in_use]
+    roles = iam.list_entities_for_policy(PolicyArn=_LAMBDA, EntityFilter="Role")["PolicyRoles"]
+    assert role in [r["RoleName"] for r in roles]
+    iam.detach_role_policy(RoleName=role, PolicyArn=_LAMBDA)
+    with pytest.raises(ClientError) as exc:
+        iam.detach_role_policy(RoleName=role, PolicyArn=_LAMBDA)
+    assert _error(exc) == ("NoSuchEntity", f"Policy {_LAMBDA} was not found.", 404)
+
+
+@pytest.mark.usefixtures("aws_policies")
+def test_aws_managed_policy_cannot_be_changed(iam: Any) -> None:
+    update = "Cannot update policies outside your own account."
+    cases = [
+        (iam.delete_policy, {}, "Cannot delete policies outside your own account."),
+        (iam.delete_policy_version, {"VersionId": "v1"},
+         "Cannot delete policy versions for policies outside your own account."),
+        (iam.set_default_policy_version, {"VersionId": "v1"}, update),
+        (iam.create_policy_version, {"PolicyDocument": _doc()}, update),
+    ]  # fmt: skip
+    for call, params, message in cases:
+        with pytest.raises(ClientError) as exc:
+            call(PolicyArn=_LAMBDA, **params)
+        assert _error(exc) == ("AccessDenied", message, 403)
+    assert iam.get_policy(PolicyArn=_LAMBDA)["Policy"]["DefaultVersionId"] == "v1"
