@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from botocore.exceptions import ClientError
 from sqlalchemy import create_engine, text
 
 from tests.conftest import Server
+
+_IAM_ALL = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}
+)
+
+
+def _grant_iam(iam, name: str) -> None:  # type: ignore[no-untyped-def]  # boto3 client
+    """Let the user call IAM with its own keys (every call is authorized by its policies)."""
+    iam.put_user_policy(UserName=name, PolicyName="iam-all", PolicyDocument=_IAM_ALL)
 
 
 def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
@@ -30,6 +41,7 @@ def test_create_access_key_returns_aws_shape(iam, unique: str) -> None:
 
 def test_a_new_key_signs_requests(iam, server: Server, unique: str) -> None:
     name, key = _user_with_key(iam, unique)
+    _grant_iam(iam, name)
     own = server.client("iam", key["AccessKeyId"], key["SecretAccessKey"])
     assert own.get_user()["User"]["UserName"] == name  # type: ignore[attr-defined]  # boto3 client
 
@@ -60,6 +72,7 @@ def test_list_access_keys_shows_metadata_without_secrets(iam, unique: str) -> No
 
 def test_a_deactivated_key_is_refused_and_can_be_reactivated(iam, server: Server, unique: str) -> None:
     name, key = _user_with_key(iam, unique)
+    _grant_iam(iam, name)
     iam.update_access_key(UserName=name, AccessKeyId=key["AccessKeyId"], Status="Inactive")
     assert iam.list_access_keys(UserName=name)["AccessKeyMetadata"][0]["Status"] == "Inactive"
     own = server.client("iam", key["AccessKeyId"], key["SecretAccessKey"])
@@ -101,6 +114,7 @@ def test_another_users_key_is_not_found_under_this_user(iam, unique: str) -> Non
 
 def test_a_user_manages_its_own_keys_without_naming_itself(iam, server: Server, unique: str) -> None:
     name, key = _user_with_key(iam, unique)
+    _grant_iam(iam, name)
     own = server.client("iam", key["AccessKeyId"], key["SecretAccessKey"])
     second = own.create_access_key()["AccessKey"]  # type: ignore[attr-defined]  # boto3 client
     assert second["UserName"] == name

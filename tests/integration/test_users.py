@@ -9,6 +9,9 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import Server
 
+_IAM_ALL = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}
+)
 _DOC = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
 )
@@ -62,6 +65,7 @@ def test_get_user_without_name_as_root_is_the_root(iam, server: Server) -> None:
 def test_get_user_without_name_as_user_is_that_user(iam, server: Server, unique: str) -> None:
     name = f"self-{unique}"
     iam.create_user(UserName=name, Path="/me/")
+    iam.put_user_policy(UserName=name, PolicyName="iam-all", PolicyDocument=_IAM_ALL)
     key = iam.create_access_key(UserName=name)["AccessKey"]
     own = server.client("iam", key["AccessKeyId"], key["SecretAccessKey"])
     user = own.get_user()["User"]  # type: ignore[attr-defined]  # boto3 client
@@ -115,6 +119,8 @@ def test_delete_user_removes_it(iam, unique: str) -> None:
         ("login_profile", "Cannot delete entity, must delete login profile first."),
         ("access_key", "Cannot delete entity, must delete access keys first."),
         ("group", "Cannot delete entity, must remove users from group first."),
+        ("inline", "Cannot delete entity, must delete policies first."),
+        ("attached", "Cannot delete entity, must detach all policies first."),
     ],
 )
 def test_delete_user_with_dependents_is_a_conflict(iam, unique: str, attach: str, message: str) -> None:
@@ -124,6 +130,10 @@ def test_delete_user_with_dependents_is_a_conflict(iam, unique: str, attach: str
         iam.create_login_profile(UserName=name, Password="Correct-Horse-9")
     elif attach == "access_key":
         iam.create_access_key(UserName=name)
+    elif attach == "inline":
+        iam.put_user_policy(UserName=name, PolicyName="inline", PolicyDocument=_DOC)
+    elif attach == "attached":
+        iam.attach_user_policy(UserName=name, PolicyArn=_policy_arn(iam, f"dep-{unique}"))
     else:
         iam.create_group(GroupName=f"grp-{unique}")
         iam.add_user_to_group(GroupName=f"grp-{unique}", UserName=name)
