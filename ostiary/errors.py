@@ -173,7 +173,11 @@ class InvalidAction(_Sender):
 
 
 class MalformedQueryString(_Sender):
-    code = "MalformedQueryString"
+    code, status = "MalformedQueryString", 404
+
+
+class MissingAction(_Sender):
+    code = "MissingAction"
 
 
 class AccessDenied(_Sender):

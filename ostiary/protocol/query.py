@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
-from ostiary.errors import AwsError, InvalidAction, MalformedQueryString, ValidationError
+from ostiary.errors import AwsError, InvalidAction, MalformedQueryString, MissingAction, ValidationError
 from ostiary.protocol import ApiCall, HttpRequest, models
 from ostiary.protocol.models import Node
 
@@ -81,6 +81,8 @@ def _parse(service: str, request: HttpRequest) -> ApiCall:
             version = value
         elif key not in _AUTH_PARAMS:
             _insert(tree, key, value)
+    if not action:
+        raise MissingAction("The request must contain the parameter Action.")
     op = models.operation(service, action)
     if op is None:
         version = version or models.service(service).api_version
