@@ -8,6 +8,7 @@ back as MissingContextValues, as AWS reports them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any
 
 from ostiary.errors import InvalidInputException, MalformedPolicyDocumentException, NoSuchEntityException
@@ -33,6 +34,7 @@ class Simulation:
     principal: Any
     context: dict[str, list[str]]
     condition_keys: tuple[str, ...]
+    statement_keys: tuple[tuple[tuple[str, ...], bool, tuple[str, ...]], ...] = ()
 
 
 @operation("SimulatePrincipalPolicy")
@@ -150,6 +152,7 @@ def _simulation(identity: list[tuple[str, str]], boundary: tuple[str, str] | Non
         principal=principal,
         context=_context(entries or []),
         condition_keys=tuple(_context_keys(texts + ([resource_policy] if resource_policy else []))),
+        statement_keys=tuple(_statement_keys(texts + ([resource_policy] if resource_policy else []))),
     )
 
 
@@ -173,21 +176,33 @@ def _context(entries: list[dict[str, Any]]) -> dict[str, list[str]]:
 
 
 def _context_keys(texts: list[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for _, _, keys in _statement_keys(texts):
+        for key in keys:
+            seen.setdefault(key.lower(), key)
+    return list(seen.values())
+
+
+def _statement_keys(texts: list[str]) -> list[tuple[tuple[str, ...], bool, tuple[str, ...]]]:
+    """(actions, is NotAction, condition keys) of every statement of the documents."""
+    found = []
+    for text in texts:
+        for statement in _parse_any(text).statements:
+            keys = tuple(c.key for c in statement.conditions)
+            found.append((tuple(a.lower() for a in statement.actions), statement.is_not_action, keys))
+    return found
+
+
+def _parse_any(text: str) -> Any:
     from ostiary.policy import PolicySyntaxError, parse_policy
 
-    seen: dict[str, str] = {}
-    for text in texts:
+    try:
+        return parse_policy(text, "identity")
+    except PolicySyntaxError:
         try:
-            policy = parse_policy(text, "identity")
-        except PolicySyntaxError:
-            try:
-                policy = parse_policy(text, "resource")
-            except PolicySyntaxError as exc:
-                raise MalformedPolicyDocumentException(exc.message) from exc
-        for statement in policy.statements:
-            for condition in statement.conditions:
-                seen.setdefault(condition.key.lower(), condition.key)
-    return list(seen.values())
+            return parse_policy(text, "resource")
+        except PolicySyntaxError as exc:
+            raise MalformedPolicyDocumentException(exc.message) from exc
 
 
 # -- results --------------------------------------------------------------------------------------
@@ -211,7 +226,7 @@ def _evaluate(sim: Simulation, action: str, resource: str, per_resource: bool) -
                          resource_account=sim.resource_owner)
     word = _DECISIONS.get(str(decision.decision), "implicitDeny")
     matched = [_statement(m) for m in decision.statements]
-    missing = _missing(sim, decision)
+    missing = _missing(sim, action, decision)
     result: dict[str, Any] = {
         "EvalActionName": action,
         "EvalResourceName": resource,
@@ -248,8 +263,16 @@ def _statement(matched: Any) -> dict[str, Any]:
     return out
 
 
-def _missing(sim: Simulation, decision: Any) -> list[str]:
-    return sorted({_spelled(sim, k) for k in decision.missing_context_keys})
+def _missing(sim: Simulation, action: str, decision: Any) -> list[str]:
+    """The keys the statements that apply to `action` test but the request did not give."""
+    found = {_spelled(sim, k) for k in decision.missing_context_keys}
+    given = {k.lower() for k in sim.context}
+    wanted = action.lower()
+    for patterns, is_not_action, keys in sim.statement_keys:
+        matches = any(fnmatchcase(wanted, p) for p in patterns)
+        if matches != is_not_action:
+            found.update(k for k in keys if k.lower() not in given)
+    return sorted(found, key=str.lower)
 
 
 def _spelled(sim: Simulation, key: str) -> str:
