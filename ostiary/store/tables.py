@@ -200,3 +200,73 @@ tags = Table(
     Column("value", String(256), nullable=False),
     Column("position", BigInteger, nullable=False, default=0),
 )
+
+# -- MFA devices, identity providers, service-linked role deletions (migration 0002) ----------
+
+# Virtual MFA devices: the TOTP seed sealed with the keyring (purpose b"mfa-seed:" + serial number);
+# last_time_step is the newest accepted TOTP step, so that a code is accepted at most once;
+# drift_steps is the device's clock offset learnt by ResyncMFADevice.
+mfa_devices = Table(
+    "mfa_devices",
+    metadata,
+    Column("serial_number", String(256), primary_key=True),  # arn:aws:iam::ACCT:mfa/path/name
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("name_key", String(256), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("seed_sealed", LargeBinary, nullable=False),
+    Column("user_id", String(32), ForeignKey("users.user_id", ondelete="SET NULL")),  # NULL: unassigned
+    _ts("enabled_at"),
+    Column("last_time_step", BigInteger),
+    Column("drift_steps", Integer, nullable=False, default=0),
+    _ts("created_at", nullable=False),
+    UniqueConstraint("account_id", "name_key", name="uq_mfa_devices_account_name"),
+)
+
+oidc_providers = Table(
+    "oidc_providers",
+    metadata,
+    Column("arn", String(2048), primary_key=True),  # arn:aws:iam::ACCT:oidc-provider/host/path
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), nullable=False),
+    Column("url", String(255), nullable=False),  # as given, with its https:// scheme
+    _ts("created_at", nullable=False),
+)
+
+oidc_client_ids = Table(
+    "oidc_client_ids",
+    metadata,
+    Column("arn", String(2048), ForeignKey("oidc_providers.arn", ondelete="CASCADE"), primary_key=True),
+    Column("client_id", String(255), primary_key=True),
+    Column("position", BigInteger, nullable=False, default=0),
+)
+
+oidc_thumbprints = Table(
+    "oidc_thumbprints",
+    metadata,
+    Column("arn", String(2048), ForeignKey("oidc_providers.arn", ondelete="CASCADE"), primary_key=True),
+    Column("thumbprint", String(40), primary_key=True),
+    Column("position", BigInteger, nullable=False, default=0),
+)
+
+saml_providers = Table(
+    "saml_providers",
+    metadata,
+    Column("arn", String(2048), primary_key=True),  # arn:aws:iam::ACCT:saml-provider/Name
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("provider_uuid", String(64), nullable=False),
+    Column("metadata_document", Text, nullable=False),  # the IdP metadata XML, as given
+    Column("assertion_encryption_mode", String(16), nullable=False, default="Allowed"),
+    _ts("valid_until"),
+    _ts("created_at", nullable=False),
+)
+
+slr_deletion_tasks = Table(
+    "slr_deletion_tasks",
+    metadata,
+    Column("task_id", String(1000), primary_key=True),  # task/aws-service-role/<service>/<role>/<uuid>
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), nullable=False),
+    Column("status", String(16), nullable=False),  # SUCCEEDED, IN_PROGRESS, FAILED, NOT_STARTED
+    Column("reason", Text),  # JSON of the DeletionTaskFailureReasonType when FAILED
+    _ts("created_at", nullable=False),
+)
