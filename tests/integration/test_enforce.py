@@ -161,3 +161,58 @@ def test_policy_variable_username_scopes_self_service(server: Server, iam: Any, 
     assert len(client.list_access_keys()["AccessKeyMetadata"]) == 1
     with pytest.raises(ClientError):
         client.list_access_keys(UserName=f"caller-{unique}")
+
+
+def _role_session(server: Server, iam: Any, unique: str, role_policy: dict[str, Any],
+                  session_policy: str | None = None) -> tuple[Any, str, str]:
+    """A user assumes a new role: (the session's IAM client, the session ARN, the role name)."""
+    user, role = f"assumer-{unique}", f"role-{unique}"
+    arn = iam.create_user(UserName=user)["User"]["Arn"]
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    iam.put_user_policy(UserName=user, PolicyName="assume", PolicyDocument=_doc(_allow("sts:AssumeRole")))
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": arn}, "Action": "sts:AssumeRole"}]})
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)
+    iam.put_role_policy(RoleName=role, PolicyName="perm", PolicyDocument=_doc(role_policy))
+    keys = server.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
+    extra = {"Policy": session_policy} if session_policy else {}
+    creds = keys.assume_role(RoleArn=f"arn:aws:iam::{server.account_id}:role/{role}", RoleSessionName="s1",
+                             **extra)
+    found = creds["Credentials"]
+    session = server.client("iam", found["AccessKeyId"], found["SecretAccessKey"], found["SessionToken"])
+    return session, creds["AssumedRoleUser"]["Arn"], role
+
+
+def test_role_session_gets_the_roles_permissions(server: Server, iam: Any, unique: str) -> None:
+    session, session_arn, role = _role_session(server, iam, unique, _allow("iam:ListRoles"))
+    assert session_arn == f"arn:aws:sts::{server.account_id}:assumed-role/{role}/s1"
+    session.list_roles()
+    with pytest.raises(ClientError) as exc:
+        session.list_users()
+    assert _denied(exc) == (
+        f"User: {session_arn} is not authorized to perform: iam:ListUsers on resource: "
+        f"arn:aws:iam::{server.account_id}:user/ "
+        "because no identity-based policy allows the iam:ListUsers action")
+
+
+def test_session_policy_narrows_the_session(server: Server, iam: Any, unique: str) -> None:
+    session, session_arn, _ = _role_session(server, iam, unique, _allow(["iam:ListRoles", "iam:ListUsers"]),
+                                            session_policy=_doc(_allow("iam:ListRoles")))
+    session.list_roles()
+    with pytest.raises(ClientError) as exc:
+        session.list_users()
+    assert _denied(exc) == (
+        f"User: {session_arn} is not authorized to perform: iam:ListUsers on resource: "
+        f"arn:aws:iam::{server.account_id}:user/ "
+        "because no session policy allows the iam:ListUsers action")
+
+
+def test_principal_tag_condition_follows_the_callers_tags(server: Server, iam: Any, unique: str) -> None:
+    name = f"tagged-{unique}"
+    client, _ = _user(server, iam, name)
+    iam.put_user_policy(UserName=name, PolicyName="by-tag", PolicyDocument=_doc(_allow(
+        "iam:ListUsers", Condition={"StringEquals": {"aws:PrincipalTag/team": "red"}})))
+    with pytest.raises(ClientError):
+        client.list_users()
+    iam.tag_user(UserName=name, Tags=[{"Key": "team", "Value": "red"}])
+    client.list_users()
