@@ -66,31 +66,37 @@ def _list_attached(
 
 @operation("AttachUserPolicy")
 def attach_user_policy(ctx: Context, user_name: str, policy_arn: str) -> dict[str, Any]:
+    """Attach a managed policy to a user (at most ten)."""
     return _attach(ctx, "user", user_name, policy_arn)
 
 
 @operation("AttachGroupPolicy")
 def attach_group_policy(ctx: Context, group_name: str, policy_arn: str) -> dict[str, Any]:
+    """Attach a managed policy to a group (at most ten)."""
     return _attach(ctx, "group", group_name, policy_arn)
 
 
 @operation("AttachRolePolicy")
 def attach_role_policy(ctx: Context, role_name: str, policy_arn: str) -> dict[str, Any]:
+    """Attach a managed policy to a role (at most ten)."""
     return _attach(ctx, "role", role_name, policy_arn)
 
 
 @operation("DetachUserPolicy")
 def detach_user_policy(ctx: Context, user_name: str, policy_arn: str) -> dict[str, Any]:
+    """Detach a managed policy from a user."""
     return _detach(ctx, "user", user_name, policy_arn)
 
 
 @operation("DetachGroupPolicy")
 def detach_group_policy(ctx: Context, group_name: str, policy_arn: str) -> dict[str, Any]:
+    """Detach a managed policy from a group."""
     return _detach(ctx, "group", group_name, policy_arn)
 
 
 @operation("DetachRolePolicy")
 def detach_role_policy(ctx: Context, role_name: str, policy_arn: str) -> dict[str, Any]:
+    """Detach a managed policy from a role."""
     return _detach(ctx, "role", role_name, policy_arn)
 
 
@@ -102,6 +108,7 @@ def list_attached_user_policies(
     marker: str | None = None,
     max_items: int | None = None,
 ) -> dict[str, Any]:
+    """The managed policies attached to a user."""
     return _list_attached(ctx, "user", user_name, path_prefix, marker, max_items)
 
 
@@ -113,6 +120,7 @@ def list_attached_group_policies(
     marker: str | None = None,
     max_items: int | None = None,
 ) -> dict[str, Any]:
+    """The managed policies attached to a group."""
     return _list_attached(ctx, "group", group_name, path_prefix, marker, max_items)
 
 
@@ -124,6 +132,7 @@ def list_attached_role_policies(
     marker: str | None = None,
     max_items: int | None = None,
 ) -> dict[str, Any]:
+    """The managed policies attached to a role."""
     return _list_attached(ctx, "role", role_name, path_prefix, marker, max_items)
 
 
@@ -152,6 +161,7 @@ def list_entities_for_policy(
     marker: str | None = None,
     max_items: int | None = None,
 ) -> dict[str, Any]:
+    """The users, groups and roles of the account that use a managed policy."""
     with ctx.db.read() as conn:
         policy = find_policy(conn, ctx, policy_arn, _NOT_ATTACHABLE)
         found: dict[tuple[str, str], str] = {}

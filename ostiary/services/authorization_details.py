@@ -22,6 +22,7 @@ def get_account_authorization_details(
     max_items: int | None = None,
     marker: str | None = None,
 ) -> dict[str, Any]:
+    """Every user, group, role and policy of the account, with their policies; paginated."""
     wanted = [s for s in _SECTIONS if not filter or s in filter]
     with ctx.db.read() as conn:
         keys = _keys(conn, ctx.account_id, wanted)

@@ -77,31 +77,37 @@ def _delete(ctx: Context, kind: str, name: str, policy_name: str) -> dict[str, A
 
 @operation("PutUserPolicy")
 def put_user_policy(ctx: Context, user_name: str, policy_name: str, policy_document: str) -> dict[str, Any]:
+    """Add or replace an inline policy of a user."""
     return _put(ctx, "user", user_name, policy_name, policy_document)
 
 
 @operation("PutGroupPolicy")
 def put_group_policy(ctx: Context, group_name: str, policy_name: str, policy_document: str) -> dict[str, Any]:
+    """Add or replace an inline policy of a group."""
     return _put(ctx, "group", group_name, policy_name, policy_document)
 
 
 @operation("PutRolePolicy")
 def put_role_policy(ctx: Context, role_name: str, policy_name: str, policy_document: str) -> dict[str, Any]:
+    """Add or replace an inline policy of a role."""
     return _put(ctx, "role", role_name, policy_name, policy_document)
 
 
 @operation("GetUserPolicy")
 def get_user_policy(ctx: Context, user_name: str, policy_name: str) -> dict[str, Any]:
+    """An inline policy of a user, its document URL-encoded."""
     return _get(ctx, "user", user_name, policy_name)
 
 
 @operation("GetGroupPolicy")
 def get_group_policy(ctx: Context, group_name: str, policy_name: str) -> dict[str, Any]:
+    """An inline policy of a group, its document URL-encoded."""
     return _get(ctx, "group", group_name, policy_name)
 
 
 @operation("GetRolePolicy")
 def get_role_policy(ctx: Context, role_name: str, policy_name: str) -> dict[str, Any]:
+    """An inline policy of a role, its document URL-encoded."""
     return _get(ctx, "role", role_name, policy_name)
 
 
@@ -109,6 +115,7 @@ def get_role_policy(ctx: Context, role_name: str, policy_name: str) -> dict[str,
 def list_user_policies(
     ctx: Context, user_name: str, marker: str | None = None, max_items: int | None = None
 ) -> dict[str, Any]:
+    """The names of a user's inline policies."""
     return _list(ctx, "user", user_name, marker, max_items)
 
 
@@ -116,6 +123,7 @@ def list_user_policies(
 def list_group_policies(
     ctx: Context, group_name: str, marker: str | None = None, max_items: int | None = None
 ) -> dict[str, Any]:
+    """The names of a group's inline policies."""
     return _list(ctx, "group", group_name, marker, max_items)
 
 
@@ -123,19 +131,23 @@ def list_group_policies(
 def list_role_policies(
     ctx: Context, role_name: str, marker: str | None = None, max_items: int | None = None
 ) -> dict[str, Any]:
+    """The names of a role's inline policies."""
     return _list(ctx, "role", role_name, marker, max_items)
 
 
 @operation("DeleteUserPolicy")
 def delete_user_policy(ctx: Context, user_name: str, policy_name: str) -> dict[str, Any]:
+    """Delete an inline policy of a user."""
     return _delete(ctx, "user", user_name, policy_name)
 
 
 @operation("DeleteGroupPolicy")
 def delete_group_policy(ctx: Context, group_name: str, policy_name: str) -> dict[str, Any]:
+    """Delete an inline policy of a group."""
     return _delete(ctx, "group", group_name, policy_name)
 
 
 @operation("DeleteRolePolicy")
 def delete_role_policy(ctx: Context, role_name: str, policy_name: str) -> dict[str, Any]:
+    """Delete an inline policy of a role."""
     return _delete(ctx, "role", role_name, policy_name)

@@ -72,6 +72,7 @@ def policy_shape(row: Any, *, description: bool = True) -> dict[str, Any]:
 
 
 def version_shape(row: Any, default_version: str, *, document: bool) -> dict[str, Any]:
+    """The PolicyVersion output shape of one version row."""
     shape: dict[str, Any] = {
         "VersionId": row.version_id,
         "IsDefaultVersion": row.version_id == default_version,
@@ -96,6 +97,7 @@ def create_policy(
     description: str | None = None,
     tags: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """A new customer managed policy with its first version, v1."""
     check_document(policy_document, IDENTITY, MANAGED_MAX, managed=True)
     check_tags(tags or [], "policy")
     policy_id = ids.unique_id("ANPA")
@@ -139,6 +141,7 @@ def create_policy(
 
 @operation("GetPolicy")
 def get_policy(ctx: Context, policy_arn: str) -> dict[str, Any]:
+    """A managed policy with its counts, description and tags."""
     with ctx.db.read() as conn:
         row = find_policy(conn, ctx, policy_arn)
         shape = policy_shape(row)
@@ -148,6 +151,7 @@ def get_policy(ctx: Context, policy_arn: str) -> dict[str, Any]:
 
 @operation("DeletePolicy")
 def delete_policy(ctx: Context, policy_arn: str) -> dict[str, Any]:
+    """Delete a customer managed policy that is unused and has only its default version."""
     with ctx.db.transaction() as conn:
         row = find_policy(conn, ctx, policy_arn)
         _own(row, ctx, "Cannot delete policies outside your own account.")
@@ -172,6 +176,7 @@ def list_policies(
     marker: str | None = None,
     max_items: int | None = None,
 ) -> dict[str, Any]:
+    """One page of the managed policies the caller sees, by scope, path and usage."""
     with ctx.db.read() as conn:
         page = store.list_page(
             conn,
@@ -190,6 +195,7 @@ def list_policies(
 def create_policy_version(
     ctx: Context, policy_arn: str, policy_document: str, set_as_default: bool = False
 ) -> dict[str, Any]:
+    """A new version of a customer managed policy (at most five), optionally the default."""
     check_document(policy_document, IDENTITY, MANAGED_MAX, managed=True)
     with ctx.db.transaction() as conn:
         row = find_policy(conn, ctx, policy_arn)
@@ -213,6 +219,7 @@ def create_policy_version(
 
 @operation("GetPolicyVersion")
 def get_policy_version(ctx: Context, policy_arn: str, version_id: str) -> dict[str, Any]:
+    """One version of a managed policy, its document URL-encoded."""
     with ctx.db.read() as conn:
         row, version = _find_version(conn, ctx, policy_arn, version_id)
     return {"PolicyVersion": version_shape(version, row.default_version, document=True)}
@@ -222,6 +229,7 @@ def get_policy_version(ctx: Context, policy_arn: str, version_id: str) -> dict[s
 def list_policy_versions(
     ctx: Context, policy_arn: str, marker: str | None = None, max_items: int | None = None
 ) -> dict[str, Any]:
+    """The versions of a managed policy, newest first."""
     with ctx.db.read() as conn:
         row = find_policy(conn, ctx, policy_arn)
         versions = store.versions(conn, row.policy_id)
@@ -232,6 +240,7 @@ def list_policy_versions(
 
 @operation("DeletePolicyVersion")
 def delete_policy_version(ctx: Context, policy_arn: str, version_id: str) -> dict[str, Any]:
+    """Delete a version that is not the default."""
     with ctx.db.transaction() as conn:
         row, _ = _find_version(
             conn,
@@ -248,6 +257,7 @@ def delete_policy_version(ctx: Context, policy_arn: str, version_id: str) -> dic
 
 @operation("SetDefaultPolicyVersion")
 def set_default_policy_version(ctx: Context, policy_arn: str, version_id: str) -> dict[str, Any]:
+    """Make a version the one that grants the policy's permissions."""
     with ctx.db.transaction() as conn:
         row, _ = _find_version(
             conn, ctx, policy_arn, version_id, foreign="Cannot update policies outside your own account."
