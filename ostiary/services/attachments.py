@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ostiary.errors import LimitExceededException, NoSuchEntityException
+from ostiary.errors import LimitExceededException, NoSuchEntityException, PolicyNotAttachableException
 from ostiary.services import Context, operation
 from ostiary.services.policies import check_arn, find_policy
 from ostiary.store import accounts
@@ -32,6 +32,8 @@ def _attach(ctx: Context, kind: str, name: str, policy_arn: str) -> dict[str, An
         policy = find_policy(conn, ctx, policy_arn, _NOT_ATTACHABLE)
         if not policy.is_attachable:
             raise NoSuchEntityException(f"Policy {policy_arn} {_NOT_ATTACHABLE}")
+        if _is_service_role_policy(policy) and not store.is_service_linked_role(conn, entity):
+            raise PolicyNotAttachableException("Cannot attach a Service Role Policy to a Customer Role.")
         if store.is_attached(conn, policy.policy_id, entity):
             return {}
         if store.count_attached(conn, entity) >= MAX_ATTACHED:
@@ -39,6 +41,10 @@ def _attach(ctx: Context, kind: str, name: str, policy_arn: str) -> dict[str, An
         store.attach(conn, policy.policy_id, entity)
         accounts.bump_epoch(conn, ctx.account_id)
     return {}
+
+
+def _is_service_role_policy(policy: Any) -> bool:
+    return bool(policy.account_id == store.AWS_ACCOUNT and policy.path.startswith("/aws-service-role/"))
 
 
 def _detach(ctx: Context, kind: str, name: str, policy_arn: str) -> dict[str, Any]:

@@ -236,6 +236,14 @@ def find_entity(conn: Connection, account_id: str, kind: str, name: str) -> Enti
     return None if row is None else Entity(kind, row[0], row.name, row.path, account_id)
 
 
+def is_service_linked_role(conn: Connection, entity: Entity) -> bool:
+    """Whether the entity is a service-linked role (which alone may hold service role policies)."""
+    if entity.kind != "role":
+        return False
+    stmt = select(roles.c.service_linked).where(roles.c.role_id == entity.entity_id)
+    return conn.execute(stmt).scalar() is not None
+
+
 def is_attached(conn: Connection, policy_id: str, entity: Entity) -> bool:
     pa = policy_attachments
     stmt = select(pa.c.policy_id).where(

@@ -348,3 +348,17 @@ def test_aws_managed_policy_cannot_be_changed(iam: Any) -> None:
             call(PolicyArn=_LAMBDA, **params)
         assert _error(exc) == ("AccessDenied", message, 403)
     assert iam.get_policy(PolicyArn=_LAMBDA)["Policy"]["DefaultVersionId"] == "v1"
+
+
+@pytest.mark.usefixtures("aws_policies")
+def test_service_role_policy_does_not_attach_to_a_customer_role(iam: Any, unique: str) -> None:
+    role = iam.create_role(RoleName=f"svc-{unique}", AssumeRolePolicyDocument=_TRUST)["Role"]["RoleName"]
+    arn = "arn:aws:iam::aws:policy/aws-service-role/AmazonElasticsearchServiceRolePolicy"
+    with pytest.raises(ClientError) as exc:
+        iam.attach_role_policy(RoleName=role, PolicyArn=arn)
+    assert _error(exc) == (
+        "PolicyNotAttachable",
+        "Cannot attach a Service Role Policy to a Customer Role.",
+        400,
+    )
+    assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
