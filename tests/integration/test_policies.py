@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from ostiary.services.policies import seed_aws_managed_policies
+from ostiary.store import accounts
 from ostiary.store.db import Database
 from tests.conftest import Server
 
@@ -362,3 +363,29 @@ def test_service_role_policy_does_not_attach_to_a_customer_role(iam: Any, unique
         400,
     )
     assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
+
+
+def test_changes_to_permissions_bump_the_account_epoch(iam: Any, server: Server, unique: str) -> None:
+    db = Database(server.database_url, pool=False)
+
+    def epoch() -> int:
+        with db.read() as conn:
+            return accounts.epoch(conn, server.account_id)
+
+    user = iam.create_user(UserName=f"ep-{unique}")["User"]["UserName"]
+    arn = iam.create_policy(PolicyName=f"ep-{unique}", PolicyDocument=_doc())["Policy"]["Arn"]
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=_doc("s3:GetObject"))
+    changes = [
+        lambda: iam.attach_user_policy(UserName=user, PolicyArn=arn),
+        lambda: iam.set_default_policy_version(PolicyArn=arn, VersionId="v2"),
+        lambda: iam.detach_user_policy(UserName=user, PolicyArn=arn),
+        lambda: iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=_doc()),
+        lambda: iam.delete_user_policy(UserName=user, PolicyName="p"),
+    ]
+    try:
+        for change in changes:
+            before = epoch()
+            change()
+            assert epoch() > before
+    finally:
+        db.dispose()
