@@ -59,6 +59,9 @@ class Resolved:
 
 
 _cache: dict[tuple[str, str], tuple[int, PolicySet]] = {}
+# Users, roles and groups by name: every change of their path, boundary or existence bumps the epoch.
+_entities: dict[tuple[str, str, str, str], tuple[int, store.Entity]] = {}
+_CACHED_KINDS = frozenset({"user", "role", "group"})
 
 
 def check(ctx: Context, service: str, operation: str, params: dict[str, Any]) -> None:
@@ -68,8 +71,10 @@ def check(ctx: Context, service: str, operation: str, params: dict[str, Any]) ->
         return
     action = actions.action_of(service, operation)
     with ctx.db.read() as conn:
-        policies = _policies(conn, ctx.db, caller)
-        resolved = _resolve(conn, caller, service, operation, params, policies.needs_resource_tags)
+        epoch = accounts.epoch(conn, caller.account_id)
+        policies = _policies(conn, ctx.db, caller, epoch)
+        found = _Finder(conn, ctx.db.url, epoch)
+        resolved = _resolve(found, caller, service, operation, params, policies.needs_resource_tags)
     context = request_context(ctx, policies, service, operation, params)
     context.update(resolved.context)
     ctx.extras["request_context"] = context
@@ -81,7 +86,7 @@ def check(ctx: Context, service: str, operation: str, params: dict[str, Any]) ->
 def principal_policies(db: Database, caller: Caller) -> PolicySet:
     """The compiled policies of a caller (cached per account epoch)."""
     with db.read() as conn:
-        return _policies(conn, db, caller)
+        return _policies(conn, db, caller, accounts.epoch(conn, caller.account_id))
 
 
 def authorize_call(ctx: Context, action: str, resource: str, extra_context: dict[str, Any] | None = None,
@@ -114,9 +119,8 @@ def access_denied(caller: Caller, action: str, resource: str, decision: Any) -> 
 # -- the caller's policies --------------------------------------------------------------------------
 
 
-def _policies(conn: Any, db: Database, caller: Caller) -> PolicySet:
+def _policies(conn: Any, db: Database, caller: Caller, epoch: int) -> PolicySet:
     key = (db.url, _principal_key(caller))
-    epoch = accounts.epoch(conn, caller.account_id)
     hit = _cache.get(key)
     if hit is not None and hit[0] == epoch:
         return hit[1]
@@ -215,13 +219,36 @@ def compile_document(doc: store.PolicyDocument, kind: str) -> Any:
 # -- the resource and the context -----------------------------------------------------------------
 
 
-def _resolve(conn: Any, caller: Caller, service: str, operation: str, params: dict[str, Any],
+@dataclass(frozen=True)
+class _Finder:
+    """Store reads for one call, with named entities cached per account epoch."""
+
+    conn: Any
+    db_url: str
+    epoch: int
+
+    def named(self, account: str, kind: str, name: str) -> store.Entity | None:
+        if kind not in _CACHED_KINDS:
+            return store.find_named(self.conn, account, kind, name)
+        key = (self.db_url, account, kind, name.lower())
+        hit = _entities.get(key)
+        if hit is not None and hit[0] == self.epoch:
+            return hit[1]
+        entity = store.find_named(self.conn, account, kind, name)
+        if entity is not None:
+            if len(_entities) >= _CACHE_MAX:
+                _entities.clear()
+            _entities[key] = (self.epoch, entity)
+        return entity
+
+
+def _resolve(found: _Finder, caller: Caller, service: str, operation: str, params: dict[str, Any],
              with_tags: bool) -> Resolved:
     self_user = (caller.user_name, caller.path or "/") if caller.principal_type == "User" and \
         caller.user_name else None
     target = actions.target_of(service, operation, params, self_user)
     account = target.account or caller.account_id
-    entity = _find_target(conn, account, target)
+    entity = _find_target(found, account, target)
     if target.access_key_id is not None and entity is None:
         return Resolved("*", f"access key {target.access_key_id}", {})
     if entity is not None:
@@ -231,14 +258,15 @@ def _resolve(conn: Any, caller: Caller, service: str, operation: str, params: di
     is_create = operation.startswith(("Create", "Upload"))
     if entity is None and target.kind in actions.NAMED_KINDS and target.name and not is_create:
         shown = f"{target.kind} {target.name}"
-    return Resolved(arn, shown, _resource_context(conn, service, operation, target, entity, arn, with_tags))
+    context = _resource_context(found.conn, service, operation, target, entity, arn, with_tags)
+    return Resolved(arn, shown, context)
 
 
-def _find_target(conn: Any, account: str, target: actions.Target) -> store.Entity | None:
+def _find_target(found: _Finder, account: str, target: actions.Target) -> store.Entity | None:
     if target.access_key_id is not None:
-        return store.key_owner(conn, target.access_key_id)
+        return store.key_owner(found.conn, target.access_key_id)
     if target.kind in actions.NAMED_KINDS and target.name:
-        return store.find_named(conn, account, target.kind, target.name)
+        return found.named(account, target.kind, target.name)
     return None
 
 
