@@ -59,16 +59,23 @@ def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
 def start_ostiary(tmp: str) -> Target:
     port = _free_port()
     env = dict(os.environ, OSTIARY_ROOT_ACCESS_KEY_ID=KEY, OSTIARY_ROOT_SECRET_ACCESS_KEY=SECRET)
-    proc = subprocess.Popen([sys.executable, "-m", "ostiary", "serve", "--port", str(port), "--data-dir", tmp],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ostiary", "serve", "--port", str(port), "--data-dir", tmp],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _wait(port, proc)
     return Target("ostiary", port, proc)
 
 
 def start_moto() -> Target:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _wait(port, proc)
     return Target("moto", port, proc)
 
@@ -82,8 +89,12 @@ class Client:
 
     def call(self, action: str, **params: str) -> int:
         body = urlencode({"Action": action, "Version": "2010-05-08", **params})
-        req = AWSRequest("POST", f"http://127.0.0.1:{self.port}/", data=body,
-                         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+        req = AWSRequest(
+            "POST",
+            f"http://127.0.0.1:{self.port}/",
+            data=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        )
         SigV4Auth(CREDS, "iam", "us-east-1").add_auth(req)
         self.conn.request("POST", "/", body=body, headers=dict(req.headers.items()))
         resp = self.conn.getresponse()
@@ -113,8 +124,10 @@ def _worker(port: int, name: str, seconds: float, out: mp.Queue, tag: str) -> No
 def measure(port: int, name: str, clients: int, seconds: float) -> tuple[float, int]:
     """Requests per second over `seconds`, with `clients` processes; also the count of non-200s."""
     queue: mp.Queue = mp.Queue()
-    procs = [mp.Process(target=_worker, args=(port, name, seconds, queue, f"{uuid.uuid4().hex[:6]}{c}"))
-             for c in range(clients)]
+    procs = [
+        mp.Process(target=_worker, args=(port, name, seconds, queue, f"{uuid.uuid4().hex[:6]}{c}"))
+        for c in range(clients)
+    ]
     start = time.perf_counter()
     for p in procs:
         p.start()

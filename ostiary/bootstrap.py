@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ostiary import ids
+from ostiary.services.policies import seed_aws_managed_policies
 from ostiary.settings import Settings
 from ostiary.store import access_keys, accounts
 from ostiary.store.db import Database
@@ -22,6 +23,7 @@ def open_store(settings: Settings, *, pool: bool = True) -> tuple[Database, Keyr
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url, pool=pool)
     db.migrate()
+    seed_aws_managed_policies(db)
     return db, Keyring.load(settings.data_dir)
 
 

@@ -37,10 +37,9 @@ def _store_options(fn: click.decorators.FC) -> click.decorators.FC:
 def serve(host: str, port: int, data_dir: str, database_url: str | None, account_id: str, auth_mode: str,
           log_level: str) -> None:
     """Start the IAM and STS endpoint."""
-    import uvicorn
-
     from ostiary.app import OstiaryApp
     from ostiary.bootstrap import ensure_default_account, open_store
+    from ostiary.server import run_server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings.from_env(host=host, port=port, data_dir=data_dir, database_url=database_url,
@@ -55,7 +54,8 @@ def serve(host: str, port: int, data_dir: str, database_url: str | None, account
         click.echo("root credentials: from OSTIARY_ROOT_ACCESS_KEY_ID / OSTIARY_ROOT_SECRET_ACCESS_KEY")
     sys.stdout.flush()
     app = OstiaryApp(settings, db, keyring)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on")
+    run_server(app, host=host, port=port, log_level=log_level)
+    db.dispose()
 
 
 @main.group()

@@ -1,0 +1,28 @@
+"""Running the ASGI app under uvicorn, with a clean exit on SIGTERM."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn's server, exiting with status 0 after a graceful shutdown on SIGTERM or SIGINT.
+
+    uvicorn re-raises the captured signal once it has shut down; a clean stop is not a failure.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()  # private in uvicorn: the signals it would re-raise
+
+
+def run_server(app: Any, *, host: str, port: int, log_level: str) -> None:
+    """Serve `app` until SIGTERM or SIGINT; in-flight requests finish first."""
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on")
+    GracefulServer(config).run()
