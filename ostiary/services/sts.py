@@ -80,6 +80,7 @@ def assume_role(
     identity = _source_identity(caller, source_identity)
     arns = _policy_arns(policy_arns)
     _check_session_policy(policy)
+    is_new_mfa = trust.check_mfa(ctx, serial_number, token_code)
     with ctx.db.read() as conn:
         role = roles.find_by_name(conn, match.group(2), match.group(4))
     if role is None or role.path != match.group(3):
@@ -109,6 +110,7 @@ def assume_role(
         transitive_tag_keys=tuple(transitive),
         has_new_tags=bool(tags),
         has_source_identity=source_identity is not None,
+        is_mfa_authenticated=is_new_mfa,
     )
     trust.authorize_assume(ctx, request)
     session_arn = f"arn:aws:sts::{role.account_id}:assumed-role/{role.name}/{role_session_name}"
@@ -124,8 +126,8 @@ def assume_role(
         role_id=role.role_id,
         role_arn=f"arn:aws:iam::{role.account_id}:role{role.path}{role.name}",
         session_name=role_session_name,
-        is_mfa_authenticated=_mfa_of(caller),
-        mfa_authenticated_at=_mfa_at(caller),
+        is_mfa_authenticated=is_new_mfa or _mfa_of(caller),
+        mfa_authenticated_at=_second(ctx.now) if is_new_mfa else _mfa_at(caller),
         policy=_minified(policy),
         policy_arns=arns,
         has_session_policy=policy is not None or bool(arns),

@@ -48,6 +48,7 @@ class AssumeRequest:
     transitive_tag_keys: tuple[str, ...]
     has_new_tags: bool
     has_source_identity: bool
+    is_mfa_authenticated: bool = False  # MFA proven by this very call (SerialNumber and TokenCode)
 
 
 def denied_message(caller: Caller, resource: str, action: str = "sts:AssumeRole", reason: str = "") -> str:
@@ -91,15 +92,24 @@ def authorize_own(ctx: Context, action: str, resource: str = "*") -> None:
 
 
 def check_mfa(ctx: Context, serial_number: str | None, token_code: str | None) -> bool:
-    """Whether the call proves MFA; AccessDenied when a code is given that does not verify."""
+    """Whether the call proves MFA; AccessDenied when a device or code is given that does not verify."""
     if serial_number is None and token_code is None:
         return False
     try:
-        from ostiary.services import mfa  # the MFA devices' module, when it exists
+        from ostiary.services import mfa  # MFA devices; imported late, as they are optional to STS
     except ImportError:
         mfa = None  # type: ignore[assignment]  # no MFA devices: no code can verify
-    verify = getattr(mfa, "verify_code", None)
-    if not (verify and serial_number and token_code and verify(ctx, serial_number, token_code)):
+    verify = getattr(mfa, "verify_mfa_code", None)
+    caller = ctx.caller
+    is_valid = False
+    if verify is not None and serial_number and token_code:
+        with ctx.db.transaction() as conn:
+            is_valid = bool(
+                verify(
+                    conn, ctx.keyring, caller.account_id, serial_number, caller.user_id, token_code, ctx.now
+                )
+            )
+    if not is_valid:
         raise AccessDenied("MultiFactorAuthentication failed with invalid MFA one time pass code. ")
     return True
 
@@ -137,6 +147,9 @@ def _context(ctx: Context, policies: Any, request: AssumeRequest) -> dict[str, A
         context.update(_sts_keys(request.params))
     else:
         context = dict(enforce.request_context(ctx, policies, "sts", "AssumeRole", request.params))
+    if request.is_mfa_authenticated:
+        context["aws:MultiFactorAuthPresent"] = "true"
+        context["aws:MultiFactorAuthAge"] = "0"
     if request.tags:
         context["aws:TagKeys"] = [k for k, _ in request.tags]
         for key, value in request.tags:

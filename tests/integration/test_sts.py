@@ -456,3 +456,55 @@ def test_decode_authorization_message_refuses_what_it_did_not_encode(sts: Any) -
     with pytest.raises(ClientError) as exc:
         sts.decode_authorization_message(EncodedMessage="bm90LWEtbWVzc2FnZQ")
     assert error_of(exc)[0] == "InvalidAuthorizationMessageException"
+
+
+def test_session_credentials_survive_a_restart(tmp_path: Any) -> None:
+    from tests.conftest import start_server, stop_server
+
+    url = f"sqlite:///{tmp_path / 'ostiary.db'}"
+    first = start_server(tmp_path, url, "sqlite")
+    try:
+        creds = first.client("sts").get_session_token(DurationSeconds=900)["Credentials"]
+    finally:
+        stop_server(first)
+    second = start_server(tmp_path, url, "sqlite")
+    try:
+        me = sts_of(second, creds).get_caller_identity()
+    finally:
+        stop_server(second)
+    assert me["Arn"] == f"arn:aws:iam::{ACCOUNT}:root"
+
+
+def test_get_session_token_with_mfa_may_call_iam(
+    server: Server, iam: Any, alice: dict[str, str], unique: str
+) -> None:
+    import time
+
+    import pyotp
+
+    name = alice["Arn"].rsplit("/", 1)[1]
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"mfa-{unique}")["VirtualMFADevice"]
+    totp = pyotp.TOTP(device["Base32StringSeed"].decode())
+    now = time.time()
+    iam.enable_mfa_device(
+        UserName=name,
+        SerialNumber=device["SerialNumber"],
+        AuthenticationCode1=totp.at(now - 30),
+        AuthenticationCode2=totp.at(now),
+    )
+    client = sts_of(server, alice)
+    with pytest.raises(ClientError) as exc:
+        client.get_session_token(
+            SerialNumber=device["SerialNumber"],
+            TokenCode="000000" if totp.at(now + 30) != "000000" else "111111",
+        )
+    assert error_of(exc) == (
+        "AccessDenied",
+        "MultiFactorAuthentication failed with invalid MFA one time pass code. ",
+    )
+    creds = client.get_session_token(SerialNumber=device["SerialNumber"], TokenCode=totp.at(now + 30))[
+        "Credentials"
+    ]
+    with pytest.raises(ClientError) as exc:
+        iam_of(server, creds).list_users()
+    assert error_of(exc)[0] == "AccessDenied"  # past authentication: the user's (empty) policies decide
