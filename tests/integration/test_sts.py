@@ -508,3 +508,84 @@ def test_get_session_token_with_mfa_may_call_iam(
     with pytest.raises(ClientError) as exc:
         iam_of(server, creds).list_users()
     assert error_of(exc)[0] == "AccessDenied"  # past authentication: the user's (empty) policies decide
+
+
+def test_older_sessions_are_revoked_by_a_deny_on_token_issue_time(
+    server: Server, iam: Any, alice: dict[str, str], unique: str
+) -> None:
+    name = f"Revoke-{unique}"
+    role_arn = make_role(iam, name, trust({"AWS": alice["Arn"]}))
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="read",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "iam:GetRole", "Resource": "*"}],
+            }
+        ),
+    )
+    creds = sts_of(server, alice).assume_role(RoleArn=role_arn, RoleSessionName="old1", DurationSeconds=900)[
+        "Credentials"
+    ]
+    assert iam_of(server, creds).get_role(RoleName=name)
+    issued = creds["Expiration"] - timedelta(seconds=900)
+    cutoff = (issued + timedelta(seconds=1)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="AWSRevokeOlderSessions",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Action": "*",
+                        "Resource": "*",
+                        "Condition": {"DateLessThan": {"aws:TokenIssueTime": cutoff}},
+                    }
+                ],
+            }
+        ),
+    )
+    with pytest.raises(ClientError) as exc:
+        iam_of(server, creds).get_role(RoleName=name)
+    code, message = error_of(exc)
+    assert code == "AccessDenied"
+    assert message.startswith(
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{name}/old1 is not authorized to perform: "
+        "iam:GetRole on resource: "
+    )
+    assert message.endswith(" with an explicit deny in an identity-based policy")
+
+
+def test_a_session_policy_narrows_the_role(
+    server: Server, iam: Any, alice: dict[str, str], unique: str
+) -> None:
+    name = f"Narrowed-{unique}"
+    role_arn = make_role(iam, name, trust({"AWS": alice["Arn"]}))
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="read",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": ["iam:Get*", "iam:List*"], "Resource": "*"}],
+            }
+        ),
+    )
+    session_policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "iam:GetRole", "Resource": "*"}],
+        }
+    )
+    creds = sts_of(server, alice).assume_role(
+        RoleArn=role_arn, RoleSessionName="narrow", Policy=session_policy
+    )["Credentials"]
+    assert iam_of(server, creds).get_role(RoleName=name)["Role"]["Arn"] == role_arn
+    with pytest.raises(ClientError) as exc:
+        iam_of(server, creds).list_roles()
+    code, message = error_of(exc)
+    assert code == "AccessDenied"
+    assert message.endswith("because no session policy allows the iam:ListRoles action")
