@@ -10,6 +10,10 @@ from typing import Any
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
 NAME = "moto"
+NOTE = (
+    "stops at the first Deny; as it ignores NotIpAddress, the NotAction Deny of the Guardrails policy "
+    "ends most requests early, so its time hardly grows"
+)
 VERSION = version("moto")
 LIMITS = [
     "conditions: only StringEquals is evaluated; Bool, IpAddress, NotIpAddress, StringLike are ignored",

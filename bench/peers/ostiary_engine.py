@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
-from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 NAME = "ostiary"
@@ -12,10 +13,32 @@ LIMITS: list[str] = []
 NOTE = "policies parsed, compiled and combined once (the cached PolicySet form); authorize() per request"
 _API = ("parse_policy", "compile_policy", "combine_policies", "Principal", "Request", "authorize")
 
-try:
-    VERSION = version("ostiary")
-except Exception:  # noqa: BLE001 (not installed as a distribution: run from the checkout)
-    VERSION = "checkout"
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _engine_version() -> str:
+    """The last commit that touched ostiary/policy, with + when the working tree changes it."""
+    try:
+        commit = subprocess.run(
+            ["git", "log", "-1", "--format=%h", "--", "ostiary/policy"],
+            cwd=_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "ostiary/policy"],
+            cwd=_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "checkout"
+    return (commit or "checkout") + ("+" if dirty else "")
+
+
+VERSION = _engine_version()
 
 
 def missing() -> list[str]:
