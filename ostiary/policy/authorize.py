@@ -30,11 +30,13 @@ _DENY_ORDER = ("identity", "resource", "boundary", "session", "scp")
 _EMPTY = Matches()
 
 
-def _as_list(policies: Policies | None) -> list[CompiledPolicy] | None:
-    """None stays None (no such policy type applies); one policy becomes a list."""
-    if policies is None:
-        return None
-    return [policies] if isinstance(policies, CompiledPolicy) else list(policies)
+def _run(policies: Policies | None, request: Request, errors: list[str], missing: list[str]) -> Matches:
+    """The matches of a policy group (one policy or several); no policies match nothing."""
+    if not policies:
+        return _EMPTY
+    if isinstance(policies, CompiledPolicy):
+        return evaluate((policies,), request, errors, missing)
+    return evaluate(policies, request, errors, missing)
 
 
 def authorize(
@@ -55,27 +57,33 @@ def authorize(
     principal = request.principal
     errors: list[str] = []
     missing: list[str] = []
-    has_identity = principal.has_identity_policies
-    sessions = _as_list(session)
-    if sessions is None and principal.type == "federated" and principal.federation is None:
-        sessions = []  # a federation token without a session policy has no permissions
-    groups: dict[str, list[CompiledPolicy] | None] = {
-        "identity": _as_list(identity) if has_identity and principal.type != "root" else [],
-        "resource": [p for p in (trust or resource,) if p is not None],
-        "boundary": [boundary] if boundary is not None and has_identity and principal.type != "root" else None,
-        "session": sessions if has_identity else None,
-        "scp": list(scps) if scps is not None and has_identity else None,
+    caller = principal.has_identity_policies
+    limited = caller and principal.type != "root"
+    if session is None and principal.type == "federated" and principal.federation is None:
+        session = ()  # a federation token without a session policy has no permissions
+    applies = {
+        "identity": limited,
+        "resource": True,
+        "boundary": limited and boundary is not None,
+        "session": caller and session is not None,
+        "scp": caller and scps is not None,
     }
     found = {
-        name: evaluate(policies, request, errors, missing) if policies else _EMPTY for name, policies in groups.items()
+        "identity": _run(identity, request, errors, missing) if limited else _EMPTY,
+        "resource": _run(trust or resource, request, errors, missing),
+        "boundary": _run(boundary, request, errors, missing) if applies["boundary"] else _EMPTY,
+        "session": _run(session, request, errors, missing) if applies["session"] else _EMPTY,
+        "scp": _run(scps, request, errors, missing) if applies["scp"] else _EMPTY,
     }
-    decision, reason, statements = _decide(request, groups, found, resource_account, trust is not None)
+    decision, reason, statements = _decide(request, applies, found, resource_account, trust is not None)
+    if not errors and not missing:
+        return Decision(decision, reason, statements)
     return Decision(decision, reason, statements, tuple(dict.fromkeys(errors)), tuple(dict.fromkeys(missing)))
 
 
 def _decide(
     request: Request,
-    groups: dict[str, list[CompiledPolicy] | None],
+    applies: dict[str, bool],
     found: dict[str, Matches],
     resource_account: str | None,
     is_trust: bool,
@@ -88,7 +96,7 @@ def _decide(
         return EXPLICIT_DENY, explicit_deny_reason(denies[0].policy_type), tuple(denies)
     allows = tuple(s for name in _DENY_ORDER for s in found[name].allows)
     principal = request.principal
-    if groups["scp"] is not None and not found["scp"].allows:
+    if applies["scp"] and not found["scp"].allows:
         return IMPLICIT_DENY, implicit_deny_reason("scp", action), ()
     level = found["resource"].level
     if not principal.has_identity_policies:
@@ -98,7 +106,7 @@ def _decide(
     if not is_cross and level >= 3:
         return ALLOW, "", allows
     needs_identity = principal.type != "root" and (is_cross or level != 2)
-    missing_side = _caller_side(groups, found, needs_identity)
+    missing_side = _caller_side(applies, found, needs_identity)
     if missing_side:
         return IMPLICIT_DENY, implicit_deny_reason(missing_side, action), ()
     if (is_cross or is_trust) and level == 0:
@@ -106,12 +114,12 @@ def _decide(
     return ALLOW, "", allows
 
 
-def _caller_side(groups: dict[str, list[CompiledPolicy] | None], found: dict[str, Matches], needs_identity: bool) -> str:
+def _caller_side(applies: dict[str, bool], found: dict[str, Matches], needs_identity: bool) -> str:
     """The first of identity, boundary, session that fails to allow, or "" when all allow."""
     if needs_identity and not found["identity"].allows:
         return "identity"
     for name in ("boundary", "session"):
-        if groups[name] is not None and not found[name].allows:
+        if applies[name] and not found[name].allows:
             return name
     return ""
 

@@ -38,7 +38,9 @@ class CompiledStatement:
         self._is_not_resource = statement.is_not_resource
         resources = statement.resources if statement.resources is not None else ("*",)
         templates = [parse_template(r) if has_variables else None for r in resources]
-        self._templates: tuple[tuple[Part, ...], ...] = tuple(t for t in templates if t is not None)
+        self._templates: tuple[tuple[str, tuple[Part, ...]], ...] = tuple(
+            (_literal_prefix(t), t) for t in templates if t is not None
+        )
         self._resources: tuple[Matcher, ...] = tuple(
             compile_glob(r) for r, t in zip(resources, templates, strict=True) if t is None
         )
@@ -53,14 +55,15 @@ class CompiledStatement:
     def resource_applies(self, request: Request) -> bool:
         """Whether the resource is covered by Resource, or not excluded by NotResource."""
         resource = request.resource
-        hit = any(m(resource) for m in self._resources)
-        if not hit and self._templates:
-            for parts in self._templates:
-                matcher = render_matcher(parts, request)
-                if matcher is not None and matcher(resource):
-                    hit = True
-                    break
-        return hit != self._is_not_resource
+        for matcher in self._resources:
+            if matcher(resource):
+                return not self._is_not_resource
+        for prefix, parts in self._templates:
+            if resource.startswith(prefix):
+                rendered = render_matcher(parts, request)
+                if rendered is not None and rendered(resource):
+                    return not self._is_not_resource
+        return self._is_not_resource
 
     def principal_level(self, principal: Principal) -> int:
         """How the Principal element names the caller: 0 not, 1 its account, 2 its role, 3 itself."""
@@ -77,6 +80,15 @@ class CompiledStatement:
             if not condition.test(request, errors, missing):
                 return False
         return True
+
+
+def _literal_prefix(parts: tuple[Part, ...]) -> str:
+    """The text every match must start with: the template up to its first wildcard or variable."""
+    first = parts[0]
+    if not isinstance(first, str):
+        return ""
+    cut = min((i for i in (first.find("*"), first.find("?")) if i >= 0), default=len(first))
+    return first[:cut]
 
 
 class CompiledPolicy:

@@ -29,10 +29,15 @@ class Principal:
     user_arn: str | None = None
     federation: str | None = None
     provider: str | None = None
+    derived: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.type not in PRINCIPAL_TYPES:
             raise ValueError(f"unknown principal type `{self.type}`")
+        object.__setattr__(self, "derived", self.derived_context())
+
+    def __hash__(self) -> int:
+        return hash((self.arn, self.type, self.account))
 
     @property
     def has_identity_policies(self) -> bool:
@@ -93,7 +98,7 @@ class Request:
     action_lower: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        keys = self.principal.derived_context()
+        keys = dict(self.principal.derived)
         for name, value in self.context.items():
             keys[name.lower()] = _values(value)
         object.__setattr__(self, "keys", keys)

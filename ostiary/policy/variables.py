@@ -98,22 +98,20 @@ def render_text(parts: tuple[Part, ...], request: Lookup) -> str | None:
 
 def render_matcher(parts: tuple[Part, ...], request: Lookup) -> Matcher | None:
     """The template as a wildcard matcher in which substituted text is literal, or None."""
-    plain: list[str] = []
-    regex: list[str] = []
+    values: list[str] = []
     is_plain = True
     for part in parts:
         if isinstance(part, str):
-            plain.append(part)
-            regex.append(glob_regex(part))
+            values.append(part)
             continue
         value = part.char if isinstance(part, Special) else _value(part, request)
         if value is None:
             return None
         if "*" in value or "?" in value:
             is_plain = False
-        plain.append(value)
-        regex.append(re.escape(value))
+        values.append(value)
     if is_plain:
-        return compile_glob("".join(plain))
-    pattern = re.compile("".join(regex), re.DOTALL)
+        return compile_glob("".join(values))
+    regex = "".join(glob_regex(v) if isinstance(p, str) else re.escape(v) for p, v in zip(parts, values, strict=True))
+    pattern = re.compile(regex, re.DOTALL)
     return lambda text: pattern.fullmatch(text) is not None
