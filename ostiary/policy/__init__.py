@@ -1,8 +1,8 @@
 """Ostiary's policy engine: parse, compile and evaluate AWS IAM policies. Standard library only.
 
-    policy = parse_policy(text, "identity")               # PolicySyntaxError with IAM's message
-    compiled = compile_policy(policy, "arn:…:policy/p", "identity")
-    decision = authorize(Request(principal, "s3:GetObject", arn, context), identity=[compiled])
+policy = parse_policy(text, "identity")               # PolicySyntaxError with IAM's message
+compiled = compile_policy(policy, "arn:…:policy/p", "identity")
+decision = authorize(Request(principal, "s3:GetObject", arn, context), identity=[compiled])
 """
 
 from __future__ import annotations

@@ -100,7 +100,11 @@ def _decide(
         return IMPLICIT_DENY, implicit_deny_reason("scp", action), ()
     level = found["resource"].level
     if not principal.has_identity_policies:
-        return (ALLOW, "", allows) if level >= 3 else (IMPLICIT_DENY, implicit_deny_reason(resource_type, action), ())
+        return (
+            (ALLOW, "", allows)
+            if level >= 3
+            else (IMPLICIT_DENY, implicit_deny_reason(resource_type, action), ())
+        )
     account = resource_account or principal.account
     is_cross = account != principal.account
     if not is_cross and level >= 3:

@@ -84,7 +84,9 @@ def _request(case: dict[str, Any]) -> Request:
         raise CaseError("`principal.tags` and `request.context` must be objects")
     try:
         principal = Principal(tags={str(k): str(v) for k, v in tags.items()}, **fields)
-        return Request(principal, raw_request["action"], str(raw_request.get("resource") or "*"), _context(context))
+        return Request(
+            principal, raw_request["action"], str(raw_request.get("resource") or "*"), _context(context)
+        )
     except (TypeError, ValueError) as error:
         raise CaseError(str(error)) from None
 

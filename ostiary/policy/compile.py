@@ -30,7 +30,13 @@ class CompiledStatement:
     def __init__(self, statement: Statement, policy_id: str, policy_type: str, has_variables: bool) -> None:
         self.is_deny = statement.effect == "Deny"
         self.matched = MatchedStatement(
-            policy_id, policy_type, statement.index, statement.effect, statement.sid, statement.start, statement.end
+            policy_id,
+            policy_type,
+            statement.index,
+            statement.effect,
+            statement.sid,
+            statement.start,
+            statement.end,
         )
         self.action_patterns = tuple(a.lower() for a in statement.actions)
         self._actions = tuple(compile_glob(a) for a in self.action_patterns)
@@ -139,7 +145,9 @@ def compile_policy(policy: Policy, policy_id: str, policy_type: str) -> Compiled
     """Compile a parsed policy once; `policy_type` is identity, resource, boundary, session, scp or trust."""
     if policy_type not in POLICY_TYPES:
         raise ValueError(f"unknown policy type `{policy_type}`")
-    statements = [CompiledStatement(s, policy_id, policy_type, policy.has_variables) for s in policy.statements]
+    statements = [
+        CompiledStatement(s, policy_id, policy_type, policy.has_variables) for s in policy.statements
+    ]
     return CompiledPolicy(policy_id, policy_type, statements)
 
 

@@ -97,7 +97,9 @@ class CompiledCondition:
         """Prepare values holding variables; None when none renders or a value is bad."""
         templates = self._templates or ()
         if self._wild and self._match.__name__ == "_any_glob":
-            matchers = [compile_glob(t) if isinstance(t, str) else render_matcher(t, request) for t in templates]
+            matchers = [
+                compile_glob(t) if isinstance(t, str) else render_matcher(t, request) for t in templates
+            ]
             found = tuple(m for m in matchers if m is not None)
             return found or None
         texts = [t if isinstance(t, str) else render_text(t, request) for t in templates]

@@ -20,7 +20,9 @@ class Matches:
         self.level = 0
 
 
-def evaluate(policies: Iterable[CompiledPolicy], request: Request, errors: list[str], missing: list[str]) -> Matches:
+def evaluate(
+    policies: Iterable[CompiledPolicy], request: Request, errors: list[str], missing: list[str]
+) -> Matches:
     """The statements of these policies that apply to the request; never raises."""
     found = Matches()
     action = request.action_lower

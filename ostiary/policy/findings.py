@@ -31,11 +31,15 @@ def _warnings(policy: Policy) -> list[Finding]:
     """Advice on an accepted document."""
     found: list[Finding] = []
     if policy.version != "2012-10-17":
-        found.append(Finding("warning", "version is not `2012-10-17`: policy variables are not substituted", "Version"))
+        found.append(
+            Finding("warning", "version is not `2012-10-17`: policy variables are not substituted", "Version")
+        )
     for statement in policy.statements:
         path = f"Statement[{statement.index}]"
         if statement.effect == "Allow" and statement.is_not_action and statement.resources == ("*",):
-            found.append(Finding("warning", "allow with NotAction on every resource grants very wide access", path))
+            found.append(
+                Finding("warning", "allow with NotAction on every resource grants very wide access", path)
+            )
         if statement.is_not_principal and statement.effect == "Allow":
             found.append(Finding("warning", "allow with NotPrincipal is not supported by AWS", path))
     return found

@@ -60,7 +60,8 @@ def _partition_error(partition: str, rest: str) -> str:
     second = parts[1] if len(parts) > 1 else "*"
     third = parts[2] if len(parts) > 2 else "*"
     fourth = ":".join(parts[3:]) if len(parts) > 3 else "*"
-    return f'Partition "{partition}" is not valid for resource "arn:{partition}:{first}:{second}:{third}:{fourth}".'
+    shown = f"arn:{partition}:{first}:{second}:{third}:{fourth}"
+    return f'Partition "{partition}" is not valid for resource "{shown}".'
 
 
 def is_legacy_resource(resource: str) -> bool:

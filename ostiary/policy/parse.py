@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from ostiary.policy import grammar as g
-from ostiary.policy.errors import PolicySyntaxError
 from ostiary.policy.model import KINDS, VERSION_2008, VERSION_2012, Condition, Policy, Position, Statement
 from ostiary.policy.principals import principal_pairs
 from ostiary.policy.spans import statement_spans
@@ -18,7 +17,17 @@ TRUST_ACTIONS = "AssumeRole policy may only specify STS AssumeRole actions."
 
 _TOP = frozenset({"Version", "Id", "Statement"})
 _ELEMENTS = frozenset(
-    {"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition"}
+    {
+        "Sid",
+        "Effect",
+        "Principal",
+        "NotPrincipal",
+        "Action",
+        "NotAction",
+        "Resource",
+        "NotResource",
+        "Condition",
+    }
 )
 _WITH_PRINCIPAL = frozenset({"resource", "trust"})
 OPERATORS = frozenset(

@@ -42,7 +42,9 @@ class Principal:
     @property
     def has_identity_policies(self) -> bool:
         """Whether identity-based policies can apply (not a service, a web-identity caller or anonymous)."""
-        return self.type in ("user", "assumed-role", "root") or (self.type == "federated" and self.federation is None)
+        return self.type in ("user", "assumed-role", "root") or (
+            self.type == "federated" and self.federation is None
+        )
 
     @property
     def is_session(self) -> bool:
@@ -53,7 +55,9 @@ class Principal:
         """The global condition keys that follow from the principal (lowercased names)."""
         found: dict[str, tuple[str, ...]] = {}
         if self.type in _AWS_TYPE and not (self.type == "federated" and self.federation):
-            found["aws:principalarn"] = (self.role_arn if self.type == "assumed-role" and self.role_arn else self.arn,)
+            found["aws:principalarn"] = (
+                self.role_arn if self.type == "assumed-role" and self.role_arn else self.arn,
+            )
             found["aws:principaltype"] = (_AWS_TYPE[self.type],)
         if self.account:
             found["aws:principalaccount"] = (self.account,)

@@ -112,6 +112,8 @@ def render_matcher(parts: tuple[Part, ...], request: Lookup) -> Matcher | None:
         values.append(value)
     if is_plain:
         return compile_glob("".join(values))
-    regex = "".join(glob_regex(v) if isinstance(p, str) else re.escape(v) for p, v in zip(parts, values, strict=True))
+    regex = "".join(
+        glob_regex(v) if isinstance(p, str) else re.escape(v) for p, v in zip(parts, values, strict=True)
+    )
     pattern = re.compile(regex, re.DOTALL)
     return lambda text: pattern.fullmatch(text) is not None

@@ -26,10 +26,14 @@ def _context(case: dict[str, Any]) -> dict[str, list[str]]:
 def _policies(case: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]] | None]:
     root = case["principal"]["type"] == "root"
     return {
-        "identity": [] if root else [(f"identity[{i}]", d) for i, d in enumerate(case.get("identity_policies") or [])],
+        "identity": []
+        if root
+        else [(f"identity[{i}]", d) for i, d in enumerate(case.get("identity_policies") or [])],
         "resource": [("resource", case["resource_policy"])] if case.get("resource_policy") else [],
         "boundary": None if root or case.get("boundary") is None else [("boundary", case["boundary"])],
-        "session": None if case.get("session_policies") is None else [(f"session[{i}]", d) for i, d in enumerate(case["session_policies"])],
+        "session": None
+        if case.get("session_policies") is None
+        else [(f"session[{i}]", d) for i, d in enumerate(case["session_policies"])],
         "scp": None if case.get("scps") is None else [(f"scp[{i}]", d) for i, d in enumerate(case["scps"])],
     }
 

@@ -12,9 +12,20 @@ import ipaddress
 import re
 from typing import Any
 
-WORDS = {"identity": "identity-based policy", "resource": "resource-based policy", "boundary": "permissions boundary",
-         "session": "session policy", "scp": "service control policy"}  # fmt: skip
-NEGATED = {"StringNotEquals", "StringNotLike", "NumericNotEquals", "NotIpAddress", "StringNotEqualsIgnoreCase"}
+WORDS = {
+    "identity": "identity-based policy",
+    "resource": "resource-based policy",
+    "boundary": "permissions boundary",
+    "session": "session policy",
+    "scp": "service control policy",
+}
+NEGATED = {
+    "StringNotEquals",
+    "StringNotLike",
+    "NumericNotEquals",
+    "NotIpAddress",
+    "StringNotEqualsIgnoreCase",
+}
 
 
 def wildcard(pattern: str, text: str, case: bool = True) -> bool:
@@ -95,7 +106,9 @@ def positive(operator: str, policy_value: str, value: str) -> bool:
     raise ValueError(operator)
 
 
-def condition_holds(operator: str, key: str, policy_values: list[str], context: dict[str, list[str]], variables: bool) -> bool:
+def condition_holds(
+    operator: str, key: str, policy_values: list[str], context: dict[str, list[str]], variables: bool
+) -> bool:
     """One condition, by AWS's documented rules for set modifiers, IfExists and absent keys."""
     modifier = ""
     if ":" in operator and operator.startswith("For"):
@@ -141,8 +154,13 @@ def principal_level(element: Any, principal: dict[str, Any]) -> int:
     return best
 
 
-def statement_applies(statement: dict[str, Any], request: dict[str, Any], context: dict[str, list[str]],
-                      principal: dict[str, Any], variables: bool) -> int:
+def statement_applies(
+    statement: dict[str, Any],
+    request: dict[str, Any],
+    context: dict[str, list[str]],
+    principal: dict[str, Any],
+    variables: bool,
+) -> int:
     """0 when the statement does not apply, else its principal level (3 when it names none)."""
     action = request["action"]
     if "Action" in statement and not any(wildcard(a, action, False) for a in listed(statement["Action"])):

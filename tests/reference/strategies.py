@@ -9,17 +9,44 @@ from hypothesis import strategies as st
 A, B = "111111111111", "222222222222"
 PRINCIPALS = [
     {"type": "user", "arn": f"arn:aws:iam::{A}:user/alice", "account": A, "tags": {"team": "red"}},
-    {"type": "assumed-role", "arn": f"arn:aws:sts::{A}:assumed-role/dev/s1", "role_arn": f"arn:aws:iam::{A}:role/dev",
-     "role_id": "AROADEVEXAMPLE111", "session_name": "s1", "account": A},
+    {
+        "type": "assumed-role",
+        "arn": f"arn:aws:sts::{A}:assumed-role/dev/s1",
+        "role_arn": f"arn:aws:iam::{A}:role/dev",
+        "role_id": "AROADEVEXAMPLE111",
+        "session_name": "s1",
+        "account": A,
+    },
     {"type": "root", "arn": f"arn:aws:iam::{A}:root", "account": A},
     {"type": "user", "arn": f"arn:aws:iam::{B}:user/bob", "account": B},
 ]
-ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:*", "s3:Get*", "iam:CreateUser", "iam:*", "*", "s3:?etObject", "S3:getobject"]
+ACTIONS = [
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:*",
+    "s3:Get*",
+    "iam:CreateUser",
+    "iam:*",
+    "*",
+    "s3:?etObject",
+    "S3:getobject",
+]
 REQUEST_ACTIONS = ["s3:GetObject", "s3:PutObject", "iam:CreateUser", "ec2:RunInstances"]
-RESOURCES = ["*", "arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/${aws:username}/*", "arn:aws:s3:::other/*",
-             "arn:aws:s3:::bucket/alice/f", "arn:aws:iam::111111111111:user/*", "arn:aws:s3:::bucket/${aws:PrincipalTag/team}/*"]
-REQUEST_RESOURCES = ["arn:aws:s3:::bucket/alice/f", "arn:aws:s3:::other/x", "arn:aws:iam::111111111111:user/u",
-                     "arn:aws:s3:::bucket/red/g"]
+RESOURCES = [
+    "*",
+    "arn:aws:s3:::bucket/*",
+    "arn:aws:s3:::bucket/${aws:username}/*",
+    "arn:aws:s3:::other/*",
+    "arn:aws:s3:::bucket/alice/f",
+    "arn:aws:iam::111111111111:user/*",
+    "arn:aws:s3:::bucket/${aws:PrincipalTag/team}/*",
+]
+REQUEST_RESOURCES = [
+    "arn:aws:s3:::bucket/alice/f",
+    "arn:aws:s3:::other/x",
+    "arn:aws:iam::111111111111:user/u",
+    "arn:aws:s3:::bucket/red/g",
+]
 CONDITIONS = [
     ("StringEquals", "s3:prefix", ["home/", "etc/"]),
     ("StringNotEquals", "s3:prefix", ["home/"]),
@@ -44,8 +71,15 @@ CONTEXT = {
     "aws:SourceIp": ["203.0.113.5", "198.51.100.1", "2001:db8::1"],
     "aws:TagKeys": [[], ["a"], ["a", "b"], ["a", "c"], ["ab"]],
 }
-RESOURCE_PRINCIPALS = ["*", {"AWS": f"arn:aws:iam::{A}:user/alice"}, {"AWS": A}, {"AWS": f"arn:aws:iam::{A}:role/dev"},
-                       {"AWS": B}, {"AWS": f"arn:aws:iam::{B}:user/bob"}, {"AWS": f"arn:aws:sts::{A}:assumed-role/dev/s1"}]
+RESOURCE_PRINCIPALS = [
+    "*",
+    {"AWS": f"arn:aws:iam::{A}:user/alice"},
+    {"AWS": A},
+    {"AWS": f"arn:aws:iam::{A}:role/dev"},
+    {"AWS": B},
+    {"AWS": f"arn:aws:iam::{B}:user/bob"},
+    {"AWS": f"arn:aws:sts::{A}:assumed-role/dev/s1"},
+]
 
 
 @st.composite
@@ -69,8 +103,12 @@ def statements(draw: st.DrawFn, with_principal: bool = False) -> dict[str, Any]:
     if draw(st.booleans()):
         statement["Condition"] = draw(conditions())
     if with_principal:
-        name = "NotPrincipal" if draw(st.integers(0, 5)) == 0 and statement["Effect"] == "Deny" else "Principal"
-        statement[name] = draw(st.sampled_from(RESOURCE_PRINCIPALS[1:] if name == "NotPrincipal" else RESOURCE_PRINCIPALS))
+        name = (
+            "NotPrincipal" if draw(st.integers(0, 5)) == 0 and statement["Effect"] == "Deny" else "Principal"
+        )
+        statement[name] = draw(
+            st.sampled_from(RESOURCE_PRINCIPALS[1:] if name == "NotPrincipal" else RESOURCE_PRINCIPALS)
+        )
     return statement
 
 
@@ -103,6 +141,9 @@ def cases(draw: st.DrawFn) -> dict[str, Any]:
         "scps": draw(st.none() | st.lists(documents(), min_size=1, max_size=2)),
         "resource_policy": draw(st.none() | documents(with_principal=True)),
         "resource_account": draw(st.sampled_from([None, A, B])),
-        "request": {"action": draw(st.sampled_from(REQUEST_ACTIONS)), "resource": draw(st.sampled_from(REQUEST_RESOURCES)),
-                    "context": context},
+        "request": {
+            "action": draw(st.sampled_from(REQUEST_ACTIONS)),
+            "resource": draw(st.sampled_from(REQUEST_RESOURCES)),
+            "context": context,
+        },
     }

@@ -27,7 +27,9 @@ def test_explicit_deny_always_wins(case: dict[str, Any]) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(cases(), statements(), st.sampled_from(["identity_policies", "session_policies", "scps"]))
-def test_adding_a_statement_never_turns_explicit_deny_into_allow(case: dict[str, Any], extra: dict[str, Any], where: str) -> None:
+def test_adding_a_statement_never_turns_explicit_deny_into_allow(
+    case: dict[str, Any], extra: dict[str, Any], where: str
+) -> None:
     before = evaluate_case(case)["decision"]
     grown = copy.deepcopy(case)
     grown[where] = (grown[where] or []) + [{"Version": "2012-10-17", "Statement": [extra]}]
@@ -46,11 +48,38 @@ def test_a_boundary_never_widens_access(case: dict[str, Any]) -> None:
 
 
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8)
-    | st.sampled_from(["*", "Allow", "Deny", "s3:*", "arn:aws:s3:::b", "2012-10-17", "${aws:username}", "StringEquals"]),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-        st.sampled_from(["Version", "Statement", "Effect", "Action", "NotAction", "Resource", "Principal", "AWS",
-                         "Condition", "Sid", "StringLike", "Null", "x"]), inner, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8)
+    | st.sampled_from(
+        ["*", "Allow", "Deny", "s3:*", "arn:aws:s3:::b", "2012-10-17", "${aws:username}", "StringEquals"]
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "Version",
+                    "Statement",
+                    "Effect",
+                    "Action",
+                    "NotAction",
+                    "Resource",
+                    "Principal",
+                    "AWS",
+                    "Condition",
+                    "Sid",
+                    "StringLike",
+                    "Null",
+                    "x",
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
     max_leaves=20,
 )
 
@@ -74,7 +103,13 @@ def test_parser_on_any_text(text: str) -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(cases(), _JSON, st.sampled_from(["identity_policies", "boundary", "resource_policy", "request", "principal"]))
+@given(
+    cases(),
+    _JSON,
+    st.sampled_from(["identity_policies", "boundary", "resource_policy", "request", "principal"]),
+)
 def test_eval_gives_a_decision_or_an_error_line(case: dict[str, Any], junk: Any, field: str) -> None:
     got = evaluate_case({**case, field: junk})
-    assert got.get("decision") in ("Allow", "ExplicitDeny", "ImplicitDeny") or isinstance(got.get("error"), str)
+    assert got.get("decision") in ("Allow", "ExplicitDeny", "ImplicitDeny") or isinstance(
+        got.get("error"), str
+    )

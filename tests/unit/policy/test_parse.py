@@ -49,14 +49,20 @@ def test_resource_policy_without_principal_is_refused() -> None:
     ("principal", "message"),
     [
         ({"AWS": "nobody"}, 'Invalid principal in policy: "AWS":"nobody"'),
-        ({"AWS": "arn:aws:iam::123456789012:user/*"}, 'Invalid principal in policy: "AWS":"arn:aws:iam::123456789012:user/*"'),
+        (
+            {"AWS": "arn:aws:iam::123456789012:user/*"},
+            'Invalid principal in policy: "AWS":"arn:aws:iam::123456789012:user/*"',
+        ),
         ({"Service": "not a service"}, 'Invalid principal in policy: "SERVICE":"not a service"'),
         ({"Bogus": "x"}, "Syntax errors in policy."),
         ({"AWS": []}, "Syntax errors in policy."),
     ],
 )
 def test_invalid_principals_are_refused(principal: dict[str, Any], message: str) -> None:
-    doc = {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}}
+    doc = {
+        "Version": "2012-10-17",
+        "Statement": {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"},
+    }
     assert _message(doc, "trust") == message
 
 
@@ -64,15 +70,34 @@ def test_trust_policy_accepts_2008_version_and_all_principal_kinds() -> None:
     doc = {
         "Version": "2008-10-17",
         "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": ["123456789012", "arn:aws:iam::123456789012:root"]}, "Action": "sts:AssumeRole"},
-            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]},
-            {"Effect": "Allow", "Principal": {"Federated": "accounts.google.com"}, "Action": "sts:AssumeRoleWithWebIdentity"},
-            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:sts::123456789012:assumed-role/r/s"}, "Action": "sts:*"},
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": ["123456789012", "arn:aws:iam::123456789012:root"]},
+                "Action": "sts:AssumeRole",
+            },
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ec2.amazonaws.com"},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+            },
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": "accounts.google.com"},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+            },
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:sts::123456789012:assumed-role/r/s"},
+                "Action": "sts:*",
+            },
         ],
     }
     policy = parse_policy(json.dumps(doc), "trust")
     assert policy.version == "2008-10-17"
-    assert policy.statements[0].principals == (("AWS", "123456789012"), ("AWS", "arn:aws:iam::123456789012:root"))
+    assert policy.statements[0].principals == (
+        ("AWS", "123456789012"),
+        ("AWS", "arn:aws:iam::123456789012:root"),
+    )
 
 
 def test_version_rule_only_for_managed_policies() -> None:
@@ -84,19 +109,30 @@ def test_version_rule_only_for_managed_policies() -> None:
 
 
 def test_statements_are_modelled_with_positions() -> None:
-    text = '{\n "Version": "2012-10-17",\n "Statement": [\n  {"Sid": "A", "Effect": "Deny", "NotAction": "iam:*",\n   "NotResource": ["arn:aws:s3:::b"], "Condition": {"Bool": {"aws:MultiFactorAuthPresent": false}}},\n  {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}\n ]\n}'
+    text = (
+        '{\n "Version": "2012-10-17",\n "Statement": [\n'
+        '  {"Sid": "A", "Effect": "Deny", "NotAction": "iam:*",\n'
+        '   "NotResource": ["arn:aws:s3:::b"],\n'
+        '   "Condition": {"Bool": {"aws:MultiFactorAuthPresent": false}}},\n'
+        '  {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}\n ]\n}'
+    )
     policy = parse_policy(text)
     first, second = policy.statements
     assert (first.sid, first.effect, first.is_not_action, first.actions) == ("A", "Deny", True, ("iam:*",))
     assert first.is_not_resource and first.resources == ("arn:aws:s3:::b",)
     assert first.conditions[0].values == ("false",)
     assert first.start is not None and (first.start.line, first.start.column) == (4, 3)
-    assert second.start is not None and second.start.line == 6
+    assert second.start is not None and second.start.line == 7
     assert (second.label, first.label) == ("1", "A")
 
 
 def test_condition_numbers_become_strings() -> None:
-    doc = _doc(Effect="Allow", Action="s3:ListBucket", Resource="*", Condition={"NumericLessThan": {"s3:max-keys": 10}})
+    doc = _doc(
+        Effect="Allow",
+        Action="s3:ListBucket",
+        Resource="*",
+        Condition={"NumericLessThan": {"s3:max-keys": 10}},
+    )
     assert parse_policy(doc).statements[0].conditions[0].values == ("10",)
 
 
