@@ -13,6 +13,7 @@ import binascii
 import json
 import re
 import zlib
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -71,29 +72,13 @@ def assume_role(
     _refuse_federated(caller, "AssumeRole")
     if caller.is_root:
         raise AccessDenied("Roles may not be assumed by root accounts.")
-    match = _parse_role_arn(role_arn)
-    if match is None:
-        raise AccessDenied(trust.denied_message(caller, role_arn))
-    is_chained = caller.principal_type == "AssumedRole"
     seconds = duration_seconds or DEFAULT_ROLE_SECONDS
     session_tags, transitive = _session_tags(caller, tags or [], transitive_tag_keys or [])
-    identity = _source_identity(caller, source_identity)
+    identity = _source_identity(caller, source_identity, role_arn)
     arns = _policy_arns(policy_arns)
     _check_session_policy(policy)
     is_new_mfa = trust.check_mfa(ctx, serial_number, token_code)
-    with ctx.db.read() as conn:
-        role = roles.find_by_name(conn, match.group(2), match.group(4))
-    if role is None or role.path != match.group(3):
-        raise AccessDenied(trust.denied_message(caller, role_arn))
-    if seconds > role.max_session_duration:
-        raise ValidationError(
-            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
-        )
-    if is_chained and seconds > CHAINED_MAX_SECONDS:
-        raise ValidationError(
-            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role "
-            "chaining."
-        )
+    role = _role_to_assume(ctx, role_arn, seconds)
     request = trust.AssumeRequest(
         role_arn=role_arn,
         role_account=role.account_id,
@@ -113,19 +98,8 @@ def assume_role(
         is_mfa_authenticated=is_new_mfa,
     )
     trust.authorize_assume(ctx, request)
-    session_arn = f"arn:aws:sts::{role.account_id}:assumed-role/{role.name}/{role_session_name}"
-    session = Session(
-        access_key_id=tokens.temporary_key_id(role.account_id),
-        secret=ids.secret_access_key(),
-        account_id=role.account_id,
-        principal_type="AssumedRole",
-        arn=session_arn,
-        user_id=f"{role.role_id}:{role_session_name}",
-        issued_at=_second(ctx.now),
-        expires_at=_second(ctx.now) + timedelta(seconds=seconds),
-        role_id=role.role_id,
-        role_arn=f"arn:aws:iam::{role.account_id}:role{role.path}{role.name}",
-        session_name=role_session_name,
+    session = replace(
+        _role_session(ctx, role, role_session_name, seconds),
         is_mfa_authenticated=is_new_mfa or _mfa_of(caller),
         mfa_authenticated_at=_second(ctx.now) if is_new_mfa else _mfa_at(caller),
         policy=_minified(policy),
@@ -134,20 +108,65 @@ def assume_role(
         tags=tuple(session_tags),
         transitive_tag_keys=tuple(transitive),
         source_identity=identity,
-        is_chained=is_chained,
+        is_chained=caller.principal_type == "AssumedRole",
         source_principal_arn=caller.arn,
     )
     with ctx.db.transaction() as conn:
         roles.record_use(conn, role.role_id, ctx.settings.region, ctx.now)
+    return _assume_role_output(
+        ctx, session, _packed_size(policy, arns, tags or []) if policy or arns or tags else None
+    )
+
+
+def _assume_role_output(ctx: Context, session: Session, packed_size: int | None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "Credentials": _credentials(ctx, session),
-        "AssumedRoleUser": {"AssumedRoleId": session.user_id, "Arn": session_arn},
+        "AssumedRoleUser": {"AssumedRoleId": session.user_id, "Arn": session.arn},
     }
-    if policy is not None or arns or tags:
-        out["PackedPolicySize"] = _packed_size(policy, arns, tags or [])
-    if identity is not None:
-        out["SourceIdentity"] = identity
+    if packed_size is not None:
+        out["PackedPolicySize"] = packed_size
+    if session.source_identity is not None:
+        out["SourceIdentity"] = session.source_identity
     return out
+
+
+def _role_to_assume(ctx: Context, role_arn: str, seconds: int) -> Any:
+    """The role row that `role_arn` names, within the durations AWS allows; AccessDenied when none."""
+    caller = ctx.caller
+    match = _parse_role_arn(role_arn)
+    role = None
+    if match is not None:
+        with ctx.db.read() as conn:
+            role = roles.find_by_name(conn, match.group(2), match.group(4))
+    if role is None or match is None or role.path != match.group(3):
+        raise AccessDenied(trust.denied_message(caller, role_arn))
+    if seconds > role.max_session_duration:
+        raise ValidationError(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+        )
+    if caller.principal_type == "AssumedRole" and seconds > CHAINED_MAX_SECONDS:
+        raise ValidationError(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role "
+            "chaining."
+        )
+    return role
+
+
+def _role_session(ctx: Context, role: Any, session_name: str, seconds: int) -> Session:
+    """A fresh session of `role` named `session_name`, valid `seconds` from now."""
+    return Session(
+        access_key_id=tokens.temporary_key_id(role.account_id),
+        secret=ids.secret_access_key(),
+        account_id=role.account_id,
+        principal_type="AssumedRole",
+        arn=f"arn:aws:sts::{role.account_id}:assumed-role/{role.name}/{session_name}",
+        user_id=f"{role.role_id}:{session_name}",
+        issued_at=_second(ctx.now),
+        expires_at=_second(ctx.now) + timedelta(seconds=seconds),
+        role_id=role.role_id,
+        role_arn=f"arn:aws:iam::{role.account_id}:role{role.path}{role.name}",
+        session_name=session_name,
+    )
 
 
 @operation("GetSessionToken", "sts")
@@ -360,14 +379,11 @@ def _session_tags(
     return inherited + new, inherited_keys + list(transitive_keys)
 
 
-def _source_identity(caller: Caller, requested: str | None) -> str | None:
+def _source_identity(caller: Caller, requested: str | None, role_arn: str) -> str | None:
     """The session's source identity: once set in a chain, it cannot change."""
     current = caller.session.source_identity if caller.session is not None else None
     if requested is not None and current is not None and requested != current:
-        raise AccessDenied(
-            f"User: {caller.arn} is not authorized to perform: sts:SetSourceIdentity: "
-            "the source identity of the calling session cannot be changed"
-        )
+        raise AccessDenied(trust.denied_message(caller, role_arn, "sts:SetSourceIdentity"))
     return current or requested
 
 
