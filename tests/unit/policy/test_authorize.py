@@ -6,9 +6,9 @@ from typing import Any
 
 from ostiary.policy import (
     Decision,
-    Principal,
     PolicySet,
     PolicySetCache,
+    Principal,
     Request,
     authorize,
     authorize_assume_role,
@@ -32,7 +32,10 @@ def _decide(statements: list[dict[str, Any]], action: str = "s3:GetObject", **co
 
 
 def test_allow_names_the_statement_and_its_position() -> None:
-    text = '{"Version": "2012-10-17",\n "Statement": [{"Sid": "Read", "Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]}'
+    text = (
+        '{"Version": "2012-10-17",\n "Statement": '
+        '[{"Sid": "Read", "Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]}'
+    )
     policy = compile_policy(parse_policy(text), "arn:aws:iam::111111111111:policy/read", "identity")
     decision = authorize(Request(ALICE, "s3:GetObject", "arn:aws:s3:::b/k"), identity=policy)
     assert decision.is_allowed and decision.reason == ""
