@@ -1,0 +1,78 @@
+"""`ostiary imds`: boto3 with no credentials gets the instance profile's role credentials from it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import requests
+
+from tests.conftest import Server
+from tests.integration.imds_helpers import identity_from_metadata, running_imds
+
+EC2_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+LAMBDA_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+
+
+def _profile(iam, name: str, trust: str) -> dict:  # type: ignore[no-untyped-def]  # boto3 client
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)
+    profile = iam.create_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
+    return profile
+
+
+def test_boto3_gets_role_credentials_from_imds(server: Server, iam, unique: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    name = f"imds-{unique}"
+    profile = _profile(iam, name, EC2_TRUST)
+    instance = f"i-0{unique}abc"
+    with running_imds(server, name, instance) as endpoint:
+        identity = identity_from_metadata(server, endpoint, tmp_path)
+        info = requests.get(f"{endpoint}/latest/meta-data/iam/info", timeout=5).json()
+        listed = requests.get(f"{endpoint}/latest/meta-data/iam/security-credentials/", timeout=5).text
+        creds = requests.get(f"{endpoint}/latest/meta-data/iam/security-credentials/{name}", timeout=5).json()
+        instance_id = requests.get(f"{endpoint}/latest/meta-data/instance-id", timeout=5).text
+    assert identity["Arn"] == f"arn:aws:sts::{server.account_id}:assumed-role/{name}/{instance}"
+    assert identity["Account"] == server.account_id
+    assert info["Code"] == "Success"
+    assert info["InstanceProfileArn"] == profile["Arn"]
+    assert info["InstanceProfileId"] == profile["InstanceProfileId"]
+    assert listed == name
+    assert instance_id == instance
+    assert creds["Code"] == "Success" and creds["Type"] == "AWS-HMAC"
+    assert creds["AccessKeyId"].startswith("ASIA")
+    assert set(creds) == {"Code", "LastUpdated", "Type", "AccessKeyId", "SecretAccessKey", "Token", "Expiration"}
+
+
+def test_imdsv2_token_flow_and_v2_only_refuses_without_token(server: Server, iam, unique: str,  # type: ignore[no-untyped-def]
+                                                             tmp_path: Path) -> None:
+    name = f"imds2-{unique}"
+    _profile(iam, name, EC2_TRUST)
+    instance = f"i-1{unique}abc"
+    with running_imds(server, name, instance, "--v2-only") as endpoint:
+        url = f"{endpoint}/latest/meta-data/iam/security-credentials/"
+        refused = requests.get(url, timeout=5)
+        no_ttl = requests.put(f"{endpoint}/latest/api/token", timeout=5)
+        token = requests.put(f"{endpoint}/latest/api/token", timeout=5,
+                             headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}).text
+        bad_token = requests.get(url, headers={"X-aws-ec2-metadata-token": "forged"}, timeout=5)
+        allowed = requests.get(url, headers={"X-aws-ec2-metadata-token": token}, timeout=5)
+        identity = identity_from_metadata(server, endpoint, tmp_path)  # boto3 uses IMDSv2 itself
+    assert refused.status_code == 401
+    assert no_ttl.status_code == 400
+    assert bad_token.status_code == 401
+    assert allowed.status_code == 200 and allowed.text == name
+    assert identity["Arn"].endswith(f":assumed-role/{name}/{instance}")
+
+
+def test_role_that_does_not_trust_ec2_gets_no_credentials(server: Server, iam, unique: str,  # type: ignore[no-untyped-def]
+                                                          tmp_path: Path) -> None:
+    name = f"imdsno-{unique}"
+    _profile(iam, name, LAMBDA_TRUST)
+    with running_imds(server, name, f"i-2{unique}abc") as endpoint:
+        doc = requests.get(f"{endpoint}/latest/meta-data/iam/security-credentials/{name}", timeout=5).json()
+        outcome = identity_from_metadata(server, endpoint, tmp_path)
+    assert doc["Code"] == "AssumeRoleUnauthorizedAccess"
+    assert "AccessKeyId" not in doc
+    assert outcome == {"error": "NoCredentialsError"}
