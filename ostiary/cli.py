@@ -111,3 +111,39 @@ def service_credentials(data_dir: str, database_url: str | None, service: str, a
 
 from ostiary.policy_commands import policy as _policy_group
 main.add_command(_policy_group)
+
+
+@main.command()
+@_store_options
+@click.option("--instance-profile", "profile_name", required=True, help="the instance profile the instance runs with")
+@click.option("--port", default=1338, show_default=True, type=int, help="port to listen on")
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option("--instance-id", default=None, help="the instance id (default: a random i-...)")
+@click.option("--v2-only", is_flag=True, help="require IMDSv2 session tokens (refuse IMDSv1)")
+@click.option("--account-id", envvar="OSTIARY_ACCOUNT_ID", default="123456789012", show_default=True,
+              help="the account of the instance profile")
+@click.option("--log-level", default="warning", show_default=True, help="uvicorn log level")
+def imds(data_dir: str, database_url: str | None, profile_name: str, port: int, host: str,
+         instance_id: str | None, v2_only: bool, account_id: str, log_level: str) -> None:
+    """Serve the EC2 instance metadata endpoint with the role credentials of an instance profile."""
+    import secrets
+
+    from ostiary.bootstrap import open_store
+    from ostiary.imds.app import MetadataApp
+    from ostiary.imds.credentials import RoleCredentials
+    from ostiary.server import run_server
+
+    settings = Settings.from_env(data_dir=data_dir, database_url=database_url, account_id=account_id)
+    db, keyring = open_store(settings)
+    instance = instance_id or f"i-{secrets.token_hex(8)[:17]}"
+    creds = RoleCredentials(db, keyring, settings, profile_name, instance)
+    from ostiary.errors import AwsError
+
+    try:
+        creds.profile()  # fail now, not on the first request, when the profile does not exist
+    except AwsError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Instance metadata of {instance} ({profile_name}) on http://{host}:{port}")
+    sys.stdout.flush()
+    run_server(MetadataApp(creds, instance, v2_only=v2_only), host=host, port=port, log_level=log_level)
+    db.dispose()
