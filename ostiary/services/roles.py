@@ -13,6 +13,7 @@ from ostiary.errors import (
     EntityAlreadyExistsException,
     InvalidInputException,
     NoSuchEntityException,
+    UnmodifiableEntityException,
 )
 from ostiary.services import Context, operation
 from ostiary.services import tags as tagging
@@ -60,6 +61,14 @@ def check_boundary(conn: Connection, account_id: str, arn: str) -> None:
         raise InvalidInputException(f"ARN {arn} is not valid.")
     if match.group(1) not in (account_id, "aws") or not store.boundary_policy_exists(conn, arn):
         raise NoSuchEntityException(f"Scope ARN: {arn} does not exist or is not attachable.")
+
+
+def check_modifiable(row: Any) -> None:
+    """Refuse to change a service-linked role's trust, permissions or lifetime: only its service may."""
+    if row.service_linked:
+        raise UnmodifiableEntityException(
+            f"Cannot perform the operation on the protected role '{row.name}' - "
+            "this role is only modifiable by AWS")
 
 
 def check_trust_policy(document: str) -> str:
@@ -115,6 +124,8 @@ def update_role(ctx: Context, role_name: str, description: str | None = None,
                 max_session_duration: int | None = None) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
         row = store.get(conn, ctx.account_id, role_name)
+        if max_session_duration is not None:
+            check_modifiable(row)
         values: dict[str, Any] = {}
         if description is not None:
             values["description"] = description
@@ -140,6 +151,7 @@ def update_role_description(ctx: Context, role_name: str, description: str) -> d
 def update_assume_role_policy(ctx: Context, role_name: str, policy_document: str) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
         row = store.get(conn, ctx.account_id, role_name)
+        check_modifiable(row)
         check_trust_policy(policy_document)
         store.change(conn, row.role_id, trust_policy=policy_document)
         accounts.bump_epoch(conn, ctx.account_id)
@@ -150,6 +162,7 @@ def update_assume_role_policy(ctx: Context, role_name: str, policy_document: str
 def delete_role(ctx: Context, role_name: str) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
         row = store.get(conn, ctx.account_id, role_name)
+        check_modifiable(row)
         if store.instance_profile_count(conn, row.role_id):
             raise DeleteConflictException(IN_INSTANCE_PROFILE)
         if store.attached_policy_count(conn, row.role_id):
@@ -166,6 +179,7 @@ def delete_role(ctx: Context, role_name: str) -> dict[str, Any]:
 def put_role_permissions_boundary(ctx: Context, role_name: str, permissions_boundary: str) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
         row = store.get(conn, ctx.account_id, role_name)
+        check_modifiable(row)
         check_boundary(conn, ctx.account_id, permissions_boundary)
         store.change(conn, row.role_id, permissions_boundary=permissions_boundary)
         accounts.bump_epoch(conn, ctx.account_id)
@@ -176,6 +190,7 @@ def put_role_permissions_boundary(ctx: Context, role_name: str, permissions_boun
 def delete_role_permissions_boundary(ctx: Context, role_name: str) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
         row = store.get(conn, ctx.account_id, role_name)
+        check_modifiable(row)
         store.change(conn, row.role_id, permissions_boundary=None)
         accounts.bump_epoch(conn, ctx.account_id)
     return {}
