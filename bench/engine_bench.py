@@ -260,6 +260,7 @@ def report(results: list[Result], work: engine_workload.Workload, reference: Res
         lines.append(row)
     lines += [
         "",
+        "Times are CPU time of the engine's process (the machine is shared), µs per decision.",
         "growth: µs per decision at the largest size over µs at the base size, on the same requests.",
         f"agree: decisions equal to {reference.name if reference else '(none)'}'s on all "
         f"{len(work.requests)} requests at {base} statements.",
