@@ -21,6 +21,8 @@ from ostiary.store.keyring import Keyring
 
 _INVALID_TOKEN = tokens.INVALID_MESSAGE
 _LAST_USE_INTERVAL_SECONDS = 60.0
+_OWNER_TTL_SECONDS = 1.0
+_OWNER_CACHE_SIZE = 10_000
 
 
 def authenticate(
@@ -38,8 +40,7 @@ def authenticate(
     """
     if signed.session_token:
         return _session(request, signed, keyring, now)
-    with db.read() as conn:
-        owner = access_keys.find_owner(conn, keyring, signed.access_key_id)
+    owner = _owners.get(db, keyring, signed.access_key_id)
     if owner is None:
         if settings.auth == "permissive" and not signed.access_key_id.startswith("ASIA"):
             return root_caller(settings.account_id, signed.access_key_id)
@@ -71,6 +72,30 @@ def _may_call_iam(session: tokens.Session) -> bool:
     return session.principal_type == "AssumedRole" or session.is_mfa_authenticated
 
 
+class _OwnerCache:
+    """Long-term keys with their opened secrets, kept briefly so a request needs no key lookup.
+
+    An entry serves until this process commits any write (exact on one node) and at most
+    `_OWNER_TTL_SECONDS` (the bound on what another node's change may take to reach this one).
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[access_keys.KeyOwner, int, float]] = {}
+
+    def get(self, db: Database, keyring: Keyring, access_key_id: str) -> access_keys.KeyOwner | None:
+        entry = self._entries.get(access_key_id)
+        clock = time.monotonic()
+        if entry is not None and entry[1] == db.generation and clock - entry[2] < _OWNER_TTL_SECONDS:
+            return entry[0]
+        with db.read() as conn:
+            owner = access_keys.find_owner(conn, keyring, access_key_id)
+        if owner is not None:
+            if len(self._entries) > _OWNER_CACHE_SIZE:
+                self._entries.clear()
+            self._entries[access_key_id] = (owner, db.generation, clock)
+        return owner
+
+
 class _LastUse:
     """Records a long-term key's last use at most once a minute per key (in memory, per node)."""
 
@@ -90,3 +115,4 @@ class _LastUse:
 
 
 _last_use = _LastUse()
+_owners = _OwnerCache()

@@ -8,6 +8,7 @@ One generic writer for every operation: structures in model order, lists as `<me
 from __future__ import annotations
 
 import base64
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,22 +16,26 @@ from ostiary.errors import AwsError
 from ostiary.protocol import models
 from ostiary.protocol.models import Node
 
-_ESCAPES = str.maketrans(
-    {
-        "&": "&amp;",
-        "<": "&lt;",
-        ">": "&gt;",
-        '"': "&quot;",
-        "\r": "&#xD;",
-        **{chr(c): "" for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)},  # not allowed in XML 1.0
-        "\ufffe": "",
-        "\uffff": "",
-    }
-)
+_ESCAPES_BY_CHAR = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    '"': "&quot;",
+    "\r": "&#xD;",
+    **{chr(c): "" for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)},  # not allowed in XML 1.0
+    "\ufffe": "",
+    "\uffff": "",
+}
+_ESCAPES = str.maketrans(_ESCAPES_BY_CHAR)
+
+
+_NEEDS_ESCAPE = re.compile("[" + re.escape("".join(_ESCAPES_BY_CHAR)) + "]")
 
 
 def escape(text: str) -> str:
     """Text safe inside an XML element: markup escaped, characters XML 1.0 forbids dropped."""
+    if _NEEDS_ESCAPE.search(text) is None:  # the common case: nothing to translate
+        return text
     return text.translate(_ESCAPES)
 
 
@@ -126,5 +131,5 @@ def iso8601(value: datetime | str) -> str:
     if isinstance(value, str):
         return value
     if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.replace(microsecond=0).isoformat() + "Z"

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, select, update
 
 from ostiary.store.keyring import Keyring
 from ostiary.store.tables import access_keys, users
@@ -35,13 +35,17 @@ def open_secret(keyring: Keyring, access_key_id: str, sealed: bytes) -> str:
     return keyring.open(sealed, _PURPOSE + access_key_id.encode()).decode()
 
 
+# Built once: the request path runs it on every call.
+_FIND_OWNER = (
+    select(access_keys, users.c.name, users.c.path)
+    .select_from(access_keys.outerjoin(users, users.c.user_id == access_keys.c.user_id))
+    .where(access_keys.c.access_key_id == bindparam("key"))
+)
+
+
 def find_owner(conn: Connection, keyring: Keyring, access_key_id: str) -> KeyOwner | None:
     """The key and its owner, with the secret opened, or None when no such key exists."""
-    row = conn.execute(
-        select(access_keys, users.c.name, users.c.path)
-        .select_from(access_keys.outerjoin(users, users.c.user_id == access_keys.c.user_id))
-        .where(access_keys.c.access_key_id == access_key_id)
-    ).first()
+    row = conn.execute(_FIND_OWNER, {"key": access_key_id}).first()
     if row is None:
         return None
     return KeyOwner(
@@ -98,25 +102,38 @@ def record_use(conn: Connection, access_key_id: str, service: str, region: str, 
 def of_owner(conn: Connection, account_id: str, user_id: str | None) -> list[Row[Any]]:
     """The keys of a user (or of the root when user_id is None), oldest first, without secrets."""
     owner = access_keys.c.user_id.is_(None) if user_id is None else access_keys.c.user_id == user_id
-    return list(conn.execute(
-        select(access_keys.c.access_key_id, access_keys.c.status, access_keys.c.created_at)
-        .where(access_keys.c.account_id == account_id, owner)
-        .order_by(access_keys.c.created_at, access_keys.c.access_key_id)
-    ))
+    return list(
+        conn.execute(
+            select(access_keys.c.access_key_id, access_keys.c.status, access_keys.c.created_at)
+            .where(access_keys.c.account_id == account_id, owner)
+            .order_by(access_keys.c.created_at, access_keys.c.access_key_id)
+        )
+    )
 
 
 def count_of_owner(conn: Connection, account_id: str, user_id: str | None) -> int:
     owner = access_keys.c.user_id.is_(None) if user_id is None else access_keys.c.user_id == user_id
-    return int(conn.execute(select(func.count()).select_from(access_keys).where(
-        access_keys.c.account_id == account_id, owner)).scalar() or 0)
+    return int(
+        conn.execute(
+            select(func.count()).select_from(access_keys).where(access_keys.c.account_id == account_id, owner)
+        ).scalar()
+        or 0
+    )
 
 
 def get(conn: Connection, account_id: str, access_key_id: str) -> Row[Any] | None:
     """A key of this account with its owner's name (None for the root), without opening the secret."""
     return conn.execute(
-        select(access_keys.c.access_key_id, access_keys.c.user_id, access_keys.c.status,
-               access_keys.c.created_at, access_keys.c.last_used_at, access_keys.c.last_used_service,
-               access_keys.c.last_used_region, users.c.name.label("user_name"))
+        select(
+            access_keys.c.access_key_id,
+            access_keys.c.user_id,
+            access_keys.c.status,
+            access_keys.c.created_at,
+            access_keys.c.last_used_at,
+            access_keys.c.last_used_service,
+            access_keys.c.last_used_region,
+            users.c.name.label("user_name"),
+        )
         .select_from(access_keys.outerjoin(users, users.c.user_id == access_keys.c.user_id))
         .where(access_keys.c.access_key_id == access_key_id, access_keys.c.account_id == account_id)
     ).first()

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Row, bindparam, func, select, update
 
 from ostiary.store.tables import (
     access_keys,
@@ -21,7 +21,10 @@ from ostiary.store.tables import (
 
 
 def exists(conn: Connection, account_id: str) -> bool:
-    return conn.execute(select(accounts.c.account_id).where(accounts.c.account_id == account_id)).first() is not None
+    return (
+        conn.execute(select(accounts.c.account_id).where(accounts.c.account_id == account_id)).first()
+        is not None
+    )
 
 
 def create(conn: Connection, account_id: str, now: datetime) -> None:
@@ -31,12 +34,17 @@ def create(conn: Connection, account_id: str, now: datetime) -> None:
 def bump_epoch(conn: Connection, account_id: str) -> None:
     """Mark that something changed what principals of this account may do."""
     conn.execute(
-        update(accounts).where(accounts.c.account_id == account_id).values(policy_epoch=accounts.c.policy_epoch + 1)
+        update(accounts)
+        .where(accounts.c.account_id == account_id)
+        .values(policy_epoch=accounts.c.policy_epoch + 1)
     )
 
 
+_EPOCH = select(accounts.c.policy_epoch).where(accounts.c.account_id == bindparam("account"))
+
+
 def epoch(conn: Connection, account_id: str) -> int:
-    value = conn.execute(select(accounts.c.policy_epoch).where(accounts.c.account_id == account_id)).scalar()
+    value = conn.execute(_EPOCH, {"account": account_id}).scalar()
     return int(value or 0)
 
 
@@ -56,8 +64,11 @@ def password_policy(conn: Connection, account_id: str) -> dict[str, Any] | None:
 
 
 def set_password_policy(conn: Connection, account_id: str, policy: dict[str, Any] | None) -> None:
-    conn.execute(update(accounts).where(accounts.c.account_id == account_id).values(
-        password_policy=json.dumps(policy) if policy is not None else None))
+    conn.execute(
+        update(accounts)
+        .where(accounts.c.account_id == account_id)
+        .values(password_policy=json.dumps(policy) if policy is not None else None)
+    )
 
 
 def alias(conn: Connection, account_id: str) -> str | None:
@@ -71,20 +82,24 @@ def set_alias(conn: Connection, account_id: str, value: str | None) -> None:
 
 def summary_counts(conn: Connection, account_id: str) -> dict[str, int]:
     """The entity counts of GetAccountSummary, in one query."""
+
     def total(table: Any, *where: Any) -> Any:
         return select(func.count()).select_from(table).where(*where).scalar_subquery()
 
     versions = policy_versions.join(
         managed_policies, managed_policies.c.policy_id == policy_versions.c.policy_id
     )
-    row = conn.execute(select(
-        total(users, users.c.account_id == account_id).label("Users"),
-        total(groups, groups.c.account_id == account_id).label("Groups"),
-        total(roles, roles.c.account_id == account_id).label("Roles"),
-        total(instance_profiles, instance_profiles.c.account_id == account_id).label("InstanceProfiles"),
-        total(managed_policies, managed_policies.c.account_id == account_id).label("Policies"),
-        total(versions, managed_policies.c.account_id == account_id).label("PolicyVersionsInUse"),
-        total(access_keys, access_keys.c.account_id == account_id,
-              access_keys.c.user_id.is_(None)).label("RootAccessKeys"),
-    )).one()
+    row = conn.execute(
+        select(
+            total(users, users.c.account_id == account_id).label("Users"),
+            total(groups, groups.c.account_id == account_id).label("Groups"),
+            total(roles, roles.c.account_id == account_id).label("Roles"),
+            total(instance_profiles, instance_profiles.c.account_id == account_id).label("InstanceProfiles"),
+            total(managed_policies, managed_policies.c.account_id == account_id).label("Policies"),
+            total(versions, managed_policies.c.account_id == account_id).label("PolicyVersionsInUse"),
+            total(access_keys, access_keys.c.account_id == account_id, access_keys.c.user_id.is_(None)).label(
+                "RootAccessKeys"
+            ),
+        )
+    ).one()
     return {key: int(value or 0) for key, value in row._mapping.items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, exists, func, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, exists, func, select, update
 
 from ostiary.store.pages import Page, fetch_page
 from ostiary.store.tables import (
@@ -60,12 +60,13 @@ def insert(
     )
 
 
+_FIND = select(users).where(users.c.account_id == bindparam("account"), users.c.name_key == bindparam("key"))
+_FIND_LOCKED = _FIND.with_for_update()
+
+
 def find(conn: Connection, account_id: str, name: str, *, lock: bool = False) -> Row[Any] | None:
     """The user of this name (any case), or None; `lock` holds its row until the transaction ends."""
-    stmt = select(users).where(users.c.account_id == account_id, users.c.name_key == name.lower())
-    if lock:
-        stmt = stmt.with_for_update()
-    return conn.execute(stmt).first()
+    return conn.execute(_FIND_LOCKED if lock else _FIND, {"account": account_id, "key": name.lower()}).first()
 
 
 def find_by_id(conn: Connection, user_id: str) -> Row[Any] | None:
