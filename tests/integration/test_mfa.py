@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import struct
 import time
 import zlib
@@ -228,3 +229,24 @@ def test_virtual_devices_paginate(iam, unique):
             break
         marker = page["Marker"]
     assert len(seen) == len(set(seen)) and sum(f"mfa-{unique}-" in s for s in seen) == 3
+
+
+def test_a_user_manages_their_own_device_under_the_self_service_policy(iam, server, unique):
+    user = f"self-{unique}"
+    iam.create_user(UserName=user)
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["iam:CreateVirtualMFADevice", "iam:DeleteVirtualMFADevice"],
+         "Resource": "arn:aws:iam::*:mfa/${aws:username}"},
+        {"Effect": "Allow", "Action": ["iam:EnableMFADevice", "iam:ListMFADevices"],
+         "Resource": "arn:aws:iam::*:user/${aws:username}"}]}
+    iam.put_user_policy(UserName=user, PolicyName="self-mfa", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    own = server.client("iam", key["AccessKeyId"], key["SecretAccessKey"])
+    device = own.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"]
+    one, two = codes(device["Base32StringSeed"].decode())
+    own.enable_mfa_device(UserName=user, SerialNumber=device["SerialNumber"], AuthenticationCode1=one,
+                          AuthenticationCode2=two)
+    assert [d["SerialNumber"] for d in own.list_mfa_devices()["MFADevices"]] == [device["SerialNumber"]]
+    with pytest.raises(ClientError) as exc:
+        own.create_virtual_mfa_device(VirtualMFADeviceName=f"not-{user}")
+    assert error(exc)[0] == "AccessDenied"
