@@ -1,0 +1,166 @@
+"""OpenID Connect issuers: discovery, their signing keys (JWKS), and verifying an ID token against them.
+
+Keys are fetched from `<issuer>/.well-known/openid-configuration` and its `jwks_uri`, kept per
+issuer, and fetched again when a token names a key id the kept set does not hold (the issuer
+rotated its keys). https is required, except http for a loopback issuer (local test issuers).
+Algorithms are pinned to the RSA and EC families: `none` and HMAC are refused, so a public key can
+never be used as an HMAC secret (algorithm confusion).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import jwt
+from jwt import PyJWK
+
+ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+_TIMEOUT_SECONDS = 5
+_MAX_DOCUMENT_BYTES = 512 * 1024
+
+
+class IssuerUnreachable(Exception):
+    """The issuer's discovery document or key set could not be fetched or read."""
+
+
+class UnknownKey(Exception):
+    """The token names a key id (or algorithm) that the issuer does not publish."""
+
+
+class TokenExpired(Exception):
+    """The token's `exp` has passed."""
+
+
+class TokenInvalid(Exception):
+    """Signature, audience, issuer, `nbf` or the token's form is wrong; the message says which."""
+
+
+@dataclass(frozen=True)
+class _KeySet:
+    jwks_uri: str
+    keys: dict[str, dict[str, Any]]  # kid -> JWK
+
+
+_cache: dict[str, _KeySet] = {}
+_lock = threading.Lock()
+
+
+def unverified_issuer(token: str) -> str:
+    """The `iss` claim read without verification, only to find the provider; TokenInvalid if unreadable."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        raise TokenInvalid("not a JWT") from exc
+    issuer = claims.get("iss")
+    if not isinstance(issuer, str) or not issuer:
+        raise TokenInvalid("no iss")
+    return issuer
+
+
+def verify_id_token(token: str, issuer_url: str, audiences: list[str], now: float) -> dict[str, Any]:
+    """The token's claims once its signature, `iss`, `aud` (one of `audiences`), `exp` and `nbf` verify."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise TokenInvalid("not a JWT") from exc
+    algorithm, kid = header.get("alg"), header.get("kid")
+    if algorithm not in ALGORITHMS:
+        raise UnknownKey(f"algorithm {algorithm!r} is not accepted")
+    key = PyJWK(_key(issuer_url, kid), algorithm=algorithm)
+    try:
+        claims = jwt.decode(
+            token,
+            key=key.key,
+            algorithms=[algorithm],
+            audience=audiences,
+            issuer=issuer_url,
+            leeway=0,
+            options={
+                "verify_signature": True,
+                "verify_aud": True,
+                "verify_iss": True,
+                "verify_exp": False,  # checked below against `now`, to tell expiry from other faults
+                "verify_nbf": False,  # likewise
+                "verify_iat": False,
+                "require": ["iss", "aud", "sub", "exp"],
+            },
+        )
+    except jwt.InvalidAudienceError as exc:
+        raise TokenInvalid("audience") from exc
+    except jwt.PyJWTError as exc:
+        raise TokenInvalid(str(exc)) from exc
+    _check_times(claims, now)
+    return claims
+
+
+def _check_times(claims: dict[str, Any], now: float) -> None:
+    """TokenExpired when `exp` <= now; TokenInvalid when `nbf` > now."""
+    exp, nbf = claims.get("exp"), claims.get("nbf")
+    if not isinstance(exp, int | float):
+        raise TokenInvalid("exp")
+    if now >= exp:
+        raise TokenExpired(f"Token expired: current date/time {int(now)} must be before the expiration "
+                           f"date/time {int(exp)}")
+    if nbf is not None and (not isinstance(nbf, int | float) or now < nbf):
+        raise TokenInvalid("nbf")
+
+
+def _key(issuer_url: str, kid: Any) -> dict[str, Any]:
+    """The issuer's JWK named `kid` (the only key when the token names none); refetched once if unknown."""
+    for refresh in (False, True):
+        keys = _keys(issuer_url, refresh=refresh)
+        if kid is None and len(keys.keys) == 1:
+            return next(iter(keys.keys.values()))
+        if isinstance(kid, str) and kid in keys.keys:
+            return keys.keys[kid]
+    raise UnknownKey(f"key id {kid!r} is not published by {issuer_url}")
+
+
+def _keys(issuer_url: str, *, refresh: bool) -> _KeySet:
+    with _lock:
+        kept = _cache.get(issuer_url)
+    if kept is not None and not refresh:
+        return kept
+    discovery = _fetch_json(issuer_url.rstrip("/") + "/.well-known/openid-configuration")
+    if discovery.get("issuer") != issuer_url:
+        raise IssuerUnreachable("discovery document names another issuer")
+    jwks_uri = discovery.get("jwks_uri")
+    if not isinstance(jwks_uri, str):
+        raise IssuerUnreachable("discovery document has no jwks_uri")
+    published = _fetch_json(jwks_uri).get("keys")
+    if not isinstance(published, list):
+        raise IssuerUnreachable("key set has no keys")
+    keys = {str(k.get("kid", "")): k for k in published if isinstance(k, dict) and k.get("use", "sig") == "sig"}
+    found = _KeySet(jwks_uri, keys)
+    with _lock:
+        _cache[issuer_url] = found
+    return found
+
+
+def _fetch_json(url: str) -> dict[str, Any]:
+    """A JSON object over https (or http to loopback); IssuerUnreachable otherwise."""
+    parts = urlsplit(url)
+    if not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)):
+        raise IssuerUnreachable(f"{url} is neither https nor a loopback http URL")
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=_TIMEOUT_SECONDS) as response:  # noqa: S310 - scheme checked above
+            body = response.read(_MAX_DOCUMENT_BYTES + 1)
+    except (urllib.error.URLError, OSError) as exc:
+        raise IssuerUnreachable(f"{url}: {exc}") from exc
+    if len(body) > _MAX_DOCUMENT_BYTES:
+        raise IssuerUnreachable(f"{url}: document too large")
+    try:
+        document = json.loads(body)
+    except ValueError as exc:
+        raise IssuerUnreachable(f"{url}: not JSON") from exc
+    if not isinstance(document, dict):
+        raise IssuerUnreachable(f"{url}: not a JSON object")
+    return document

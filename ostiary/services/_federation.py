@@ -1,0 +1,131 @@
+"""Role sessions for federated callers (web identity, SAML): the trust decision and the credentials.
+
+The caller is the identity provider's user, not an AWS principal: the role's trust policy alone
+decides (no identity policies apply), with the provider's claims as condition keys.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from ostiary import ids
+from ostiary.auth import tokens
+from ostiary.auth.tokens import Session
+from ostiary.errors import AccessDenied, ValidationError
+from ostiary.policy import ALLOW, Principal, Request, authorize_assume_role
+from ostiary.services import Context, sts, trust
+from ostiary.store import roles
+
+DEFAULT_SECONDS = 3600
+_ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role(/(?:[^/]+/)*)([\w+=,.@-]+)$")
+
+
+@dataclass(frozen=True)
+class FederatedRequest:
+    """One AssumeRoleWithWebIdentity or AssumeRoleWithSAML call, once the token or assertion verified."""
+
+    action: str  # sts:AssumeRoleWithWebIdentity or sts:AssumeRoleWithSAML
+    federation: str  # "web-identity" or "saml", as the engine names it
+    provider_arn: str
+    role_arn: str
+    session_name: str
+    claims: dict[str, Any]  # condition keys from the token or assertion, e.g. `<provider>:sub`
+    duration_seconds: int | None = None
+    policy: str | None = None
+    policy_arns: list[dict[str, str]] | None = None
+    source_identity: str | None = None
+
+
+def role_account(role_arn: str) -> str | None:
+    """The account of a role ARN, or None when it is not one."""
+    match = _ROLE_ARN.match(role_arn)
+    return match.group(1) if match else None
+
+
+def denied(action: str) -> AccessDenied:
+    """AWS's refusal of a federated assumption (it names no caller: there is none)."""
+    return AccessDenied(f"Not authorized to perform {action}")
+
+
+def assume(ctx: Context, request: FederatedRequest) -> dict[str, Any]:
+    """Credentials and AssumedRoleUser of the role session, when the trust policy allows the provider."""
+    match = _ROLE_ARN.match(request.role_arn)
+    if match is None:
+        raise ValidationError(f"{request.role_arn} is invalid")
+    with ctx.db.read() as conn:
+        role = roles.find_by_name(conn, match.group(1), match.group(3))
+    if role is None or role.path != match.group(2):
+        raise denied(request.action)
+    seconds = request.duration_seconds or DEFAULT_SECONDS
+    if seconds > role.max_session_duration:
+        raise ValidationError(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+        )
+    sts._check_session_policy(request.policy)  # noqa: SLF001 - sts's own rules for session policies
+    arns = sts._policy_arns(request.policy_arns)  # noqa: SLF001 - likewise
+    _authorize(ctx, request, role.account_id, role.trust_policy, seconds)
+    session_arn = f"arn:aws:sts::{role.account_id}:assumed-role/{role.name}/{request.session_name}"
+    now = ctx.now.replace(microsecond=0)
+    session = Session(
+        access_key_id=tokens.temporary_key_id(role.account_id),
+        secret=ids.secret_access_key(),
+        account_id=role.account_id,
+        principal_type="AssumedRole",
+        arn=session_arn,
+        user_id=f"{role.role_id}:{request.session_name}",
+        issued_at=now,
+        expires_at=now + timedelta(seconds=seconds),
+        role_id=role.role_id,
+        role_arn=f"arn:aws:iam::{role.account_id}:role{role.path}{role.name}",
+        session_name=request.session_name,
+        policy=sts._minified(request.policy),  # noqa: SLF001 - the same minified form AssumeRole seals
+        policy_arns=arns,
+        has_session_policy=request.policy is not None or bool(arns),
+        source_identity=request.source_identity,
+        source_principal_arn=request.provider_arn,
+    )
+    with ctx.db.transaction() as conn:
+        roles.record_use(conn, role.role_id, ctx.settings.region, ctx.now)
+    out: dict[str, Any] = {
+        "Credentials": {
+            "AccessKeyId": session.access_key_id,
+            "SecretAccessKey": session.secret,
+            "SessionToken": tokens.seal(ctx.keyring, session),
+            "Expiration": session.expires_at,
+        },
+        "AssumedRoleUser": {"AssumedRoleId": session.user_id, "Arn": session_arn},
+    }
+    if request.policy is not None or arns:
+        out["PackedPolicySize"] = sts._packed_size(request.policy, arns, [])  # noqa: SLF001 - AWS's percent
+    if request.source_identity is not None:
+        out["SourceIdentity"] = request.source_identity
+    return out
+
+
+def _authorize(ctx: Context, request: FederatedRequest, account: str, trust_policy: str, seconds: int) -> None:
+    principal = Principal(
+        arn=request.provider_arn, type="federated", federation=request.federation,
+        provider=request.provider_arn,
+    )
+    context: dict[str, Any] = {
+        "aws:FederatedProvider": request.provider_arn,
+        "aws:SourceIp": ctx.source_ip,
+        "aws:CurrentTime": ctx.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(int(ctx.now.timestamp())),
+        "aws:SecureTransport": "true" if ctx.extras.get("is_secure") else "false",
+        "sts:RoleSessionName": request.session_name,
+        "sts:DurationSeconds": str(seconds),
+        **request.claims,
+    }
+    if request.source_identity is not None:
+        context["sts:SourceIdentity"] = request.source_identity
+    compiled = trust._compiled_trust(trust_policy)  # noqa: SLF001 - the same compiled trust AssumeRole uses
+    actions = [request.action] + (["sts:SetSourceIdentity"] if request.source_identity is not None else [])
+    for action in actions:
+        decision = authorize_assume_role(Request(principal, action, request.role_arn, context), compiled,
+                                         role_account=account)
+        if decision.decision != ALLOW:
+            raise denied(request.action)

@@ -1,0 +1,214 @@
+"""AssumeRoleWithWebIdentity against a real OIDC issuer on loopback (discovery and JWKS over HTTP)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import boto3
+import jwt
+import pytest
+from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+from tests.conftest import Server
+
+CLIENT_ID = "ostiary-test-app"
+
+
+@dataclass
+class Issuer:
+    """A loopback OpenID Connect issuer: one RSA and one EC key, more keys per issuer path on demand."""
+
+    base: str = ""
+    rsa_key: Any = field(default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    ec_key: Any = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
+    extra: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # path -> more JWKs
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/{path}"
+
+    def jwks(self, path: str) -> dict[str, Any]:
+        keys = [
+            {**json.loads(RSAAlgorithm.to_jwk(self.rsa_key.public_key())), "kid": "rsa1", "use": "sig", "alg": "RS256"},
+            {**json.loads(ECAlgorithm.to_jwk(self.ec_key.public_key())), "kid": "ec1", "use": "sig", "alg": "ES256"},
+        ]
+        return {"keys": keys + self.extra.get(path, [])}
+
+    def token(self, path: str, *, key: Any = None, kid: str = "rsa1", alg: str = "RS256", **claims: Any) -> str:
+        now = int(time.time())
+        body = {"iss": self.url(path), "aud": CLIENT_ID, "sub": "user-1", "iat": now, "exp": now + 600, **claims}
+        return jwt.encode(body, key if key is not None else self.rsa_key, algorithm=alg, headers={"kid": kid})
+
+
+@pytest.fixture(scope="module")
+def issuer() -> Iterator[Issuer]:
+    found = Issuer()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            path, _, tail = self.path.strip("/").partition("/")
+            if tail == ".well-known/openid-configuration":
+                body = {"issuer": found.url(path), "jwks_uri": found.url(path) + "/jwks"}
+            elif tail == "jwks":
+                body = found.jwks(path)
+            else:
+                self.send_error(404)
+                return
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    found.base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield found
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _trust(provider_arn: str, provider: str, sub: str = "user-1") -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": provider_arn}, "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{provider}:aud": CLIENT_ID, f"{provider}:sub": sub}}}]})
+
+
+@pytest.fixture
+def setup(server: Server, iam: Any, issuer: Issuer, unique: str) -> dict[str, str]:
+    """An OIDC provider for the issuer path `unique`, and a role trusting it for sub user-1."""
+    url = issuer.url(unique)
+    arn = iam.create_open_id_connect_provider(Url=url, ClientIDList=[CLIENT_ID],
+                                              ThumbprintList=["a" * 40])["OpenIDConnectProviderArn"]
+    provider = url.split("://", 1)[1]
+    role = iam.create_role(RoleName=f"web-{unique}", AssumeRolePolicyDocument=_trust(arn, provider))["Role"]
+    return {"path": unique, "provider_arn": arn, "provider": provider, "role_arn": role["Arn"],
+            "role_name": role["RoleName"]}
+
+
+def _assume(sts: Any, setup: dict[str, str], token: str, role_arn: str | None = None) -> dict[str, Any]:
+    return sts.assume_role_with_web_identity(RoleArn=role_arn or setup["role_arn"], RoleSessionName="app",
+                                             WebIdentityToken=token)
+
+
+def _error(sts: Any, setup: dict[str, str], token: str, role_arn: str | None = None) -> dict[str, str]:
+    with pytest.raises(ClientError) as caught:
+        _assume(sts, setup, token, role_arn)
+    return caught.value.response["Error"]
+
+
+@pytest.mark.parametrize("kind", ["rsa", "ec"])
+def test_token_signed_by_issuer_key_gives_role_credentials(server: Server, sts: Any, issuer: Issuer,
+                                                           setup: dict[str, str], kind: str) -> None:
+    if kind == "rsa":
+        token = issuer.token(setup["path"])
+    else:
+        token = issuer.token(setup["path"], key=issuer.ec_key, kid="ec1", alg="ES256")
+    out = _assume(sts, setup, token)
+    assert out["SubjectFromWebIdentityToken"] == "user-1"
+    assert out["Audience"] == CLIENT_ID
+    assert out["Provider"] == setup["provider"]
+    arn = f"arn:aws:sts::{server.account_id}:assumed-role/{setup['role_name']}/app"
+    assert out["AssumedRoleUser"]["Arn"] == arn
+    creds = out["Credentials"]
+    session = server.client("sts", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    assert session.get_caller_identity()["Arn"] == arn
+
+
+def test_unsigned_call_needs_no_credentials(server: Server, issuer: Issuer, setup: dict[str, str]) -> None:
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    anonymous = boto3.client("sts", endpoint_url=server.endpoint, region_name="us-east-1",
+                             config=Config(signature_version=UNSIGNED))
+    out = _assume(anonymous, setup, issuer.token(setup["path"]))
+    assert out["Credentials"]["AccessKeyId"].startswith("ASIA")
+
+
+def test_trust_condition_on_sub_refuses_other_subject(sts: Any, issuer: Issuer, setup: dict[str, str]) -> None:
+    error = _error(sts, setup, issuer.token(setup["path"], sub="someone-else"))
+    assert error == {"Type": "Sender", "Code": "AccessDenied",
+                     "Message": "Not authorized to perform sts:AssumeRoleWithWebIdentity"}
+
+
+def test_role_that_does_not_trust_the_provider_refuses(iam: Any, sts: Any, issuer: Issuer, setup: dict[str, str],
+                                                       unique: str) -> None:
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    other = iam.create_role(RoleName=f"noweb-{unique}", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    error = _error(sts, setup, issuer.token(setup["path"]), role_arn=other)
+    assert error["Code"] == "AccessDenied"
+    assert error["Message"] == "Not authorized to perform sts:AssumeRoleWithWebIdentity"
+
+
+def test_wrong_audience_refused(sts: Any, issuer: Issuer, setup: dict[str, str]) -> None:
+    error = _error(sts, setup, issuer.token(setup["path"], aud="another-app"))
+    assert (error["Code"], error["Message"]) == ("InvalidIdentityToken", "Incorrect token audience")
+
+
+def test_expired_token_refused(sts: Any, issuer: Issuer, setup: dict[str, str]) -> None:
+    past = int(time.time()) - 120
+    error = _error(sts, setup, issuer.token(setup["path"], iat=past - 600, exp=past))
+    assert error["Code"] == "ExpiredTokenException"
+    assert error["Message"].startswith("Token expired: current date/time ")
+
+
+def test_token_not_yet_valid_refused(sts: Any, issuer: Issuer, setup: dict[str, str]) -> None:
+    error = _error(sts, setup, issuer.token(setup["path"], nbf=int(time.time()) + 300))
+    assert error["Code"] == "InvalidIdentityToken"
+
+
+def test_unknown_key_id_refused(sts: Any, issuer: Issuer, setup: dict[str, str]) -> None:
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    error = _error(sts, setup, issuer.token(setup["path"], key=stranger, kid="nobody"))
+    assert error["Code"] == "InvalidIdentityToken"
+    assert error["Message"].startswith("Couldn't retrieve verification key from your identity provider")
+
+
+def test_bad_signature_refused(sts: Any, issuer: Issuer, setup: dict[str, str]) -> None:
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = issuer.token(setup["path"], key=stranger, kid="rsa1")
+    error = _error(sts, setup, forged)
+    assert error["Code"] == "InvalidIdentityToken"
+    tampered = issuer.token(setup["path"]).split(".")
+    claims = json.loads(jwt.utils.base64url_decode(tampered[1]))
+    claims["sub"] = "admin"
+    tampered[1] = jwt.utils.base64url_encode(json.dumps(claims).encode()).decode()
+    assert _error(sts, setup, ".".join(tampered))["Code"] == "InvalidIdentityToken"
+
+
+def test_algorithm_confusion_refused(sts: Any, issuer: Issuer, setup: dict[str, str]) -> None:
+    now = int(time.time())
+    body = {"iss": issuer.url(setup["path"]), "aud": CLIENT_ID, "sub": "user-1", "exp": now + 600}
+    unsigned = jwt.encode(body, None, algorithm="none", headers={"kid": "rsa1"})
+    assert _error(sts, setup, unsigned)["Code"] == "InvalidIdentityToken"
+    hmac_token = jwt.encode(body, "shared-secret-that-is-long-enough-for-hs256", algorithm="HS256",
+                            headers={"kid": "rsa1"})
+    assert _error(sts, setup, hmac_token)["Code"] == "InvalidIdentityToken"
+
+
+def test_rotated_key_is_fetched_on_unknown_kid(sts: Any, issuer: Issuer, setup: dict[str, str]) -> None:
+    _assume(sts, setup, issuer.token(setup["path"]))  # the key set is now kept
+    rotated = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    issuer.extra[setup["path"]] = [
+        {**json.loads(RSAAlgorithm.to_jwk(rotated.public_key())), "kid": "rsa2", "use": "sig", "alg": "RS256"}]
+    out = _assume(sts, setup, issuer.token(setup["path"], key=rotated, kid="rsa2"))
+    assert out["SubjectFromWebIdentityToken"] == "user-1"
+
+
+def test_issuer_without_provider_refused(sts: Any, issuer: Issuer, setup: dict[str, str]) -> None:
+    error = _error(sts, setup, issuer.token(setup["path"], iss=issuer.url("no-such-provider")))
+    assert error["Code"] == "InvalidIdentityToken"
+    assert error["Message"] == f"No OpenIDConnect provider found in your account for {issuer.url('no-such-provider')}"
