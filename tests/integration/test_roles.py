@@ -364,7 +364,7 @@ def test_concurrent_creates_of_one_role_leave_one(server, unique):
     assert [r["RoleName"] for r in listed].count(name) == 1
 
 
-def test_role_last_used_after_assume_role(iam, sts, server, unique):
+def test_role_last_used_after_assume_role(iam, server, unique):
     name = f"role-{unique}"
     trust = json.dumps(
         {
@@ -380,11 +380,12 @@ def test_role_last_used_after_assume_role(iam, sts, server, unique):
     )
     arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
     assert iam.get_role(RoleName=name)["Role"]["RoleLastUsed"] == {}
-    try:
-        sts.assume_role(RoleArn=arn, RoleSessionName="s1")
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "InvalidAction":
-            pytest.skip("AssumeRole is not implemented yet")
-        raise
+    user = f"assumer-{unique}"
+    iam.create_user(UserName=user)
+    allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": arn}]}
+    iam.put_user_policy(UserName=user, PolicyName="assume", PolicyDocument=json.dumps(allow))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    sts = server.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
+    assert sts.assume_role(RoleArn=arn, RoleSessionName="s1")["AssumedRoleUser"]["Arn"].endswith(f"/{name}/s1")
     used = iam.get_role(RoleName=name)["Role"]["RoleLastUsed"]
     assert used["Region"] == "us-east-1" and used["LastUsedDate"].tzinfo is not None
