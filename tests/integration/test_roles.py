@@ -382,10 +382,14 @@ def test_role_last_used_after_assume_role(iam, server, unique):
     assert iam.get_role(RoleName=name)["Role"]["RoleLastUsed"] == {}
     user = f"assumer-{unique}"
     iam.create_user(UserName=user)
-    allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": arn}]}
+    allow = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": arn}],
+    }
     iam.put_user_policy(UserName=user, PolicyName="assume", PolicyDocument=json.dumps(allow))
     key = iam.create_access_key(UserName=user)["AccessKey"]
     sts = server.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
-    assert sts.assume_role(RoleArn=arn, RoleSessionName="s1")["AssumedRoleUser"]["Arn"].endswith(f"/{name}/s1")
+    session = sts.assume_role(RoleArn=arn, RoleSessionName="s1")
+    assert session["AssumedRoleUser"]["Arn"].endswith(f"/{name}/s1")
     used = iam.get_role(RoleName=name)["Role"]["RoleLastUsed"]
     assert used["Region"] == "us-east-1" and used["LastUsedDate"].tzinfo is not None
