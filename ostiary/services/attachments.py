@@ -7,8 +7,10 @@ from typing import Any
 from ostiary.errors import LimitExceededException, NoSuchEntityException, PolicyNotAttachableException
 from ostiary.services import Context, operation
 from ostiary.services.policies import check_arn, find_policy
+from ostiary.services.roles import check_modifiable
 from ostiary.store import accounts
 from ostiary.store import policies as store
+from ostiary.store import roles as role_store
 from ostiary.store.db import Connection
 from ostiary.store.pages import page_list
 
@@ -25,10 +27,18 @@ def find_entity(conn: Connection, ctx: Context, kind: str, name: str) -> store.E
     return entity
 
 
+def find_modifiable(conn: Connection, ctx: Context, kind: str, name: str) -> store.Entity:
+    """Like find_entity, but refusing a service-linked role (only its service may change it)."""
+    entity = find_entity(conn, ctx, kind, name)
+    if kind == "role":
+        check_modifiable(role_store.get(conn, ctx.account_id, entity.name))
+    return entity
+
+
 def _attach(ctx: Context, kind: str, name: str, policy_arn: str) -> dict[str, Any]:
     check_arn(policy_arn)
     with ctx.db.transaction() as conn:
-        entity = find_entity(conn, ctx, kind, name)
+        entity = find_modifiable(conn, ctx, kind, name)
         policy = find_policy(conn, ctx, policy_arn, _NOT_ATTACHABLE)
         if not policy.is_attachable:
             raise NoSuchEntityException(f"Policy {policy_arn} {_NOT_ATTACHABLE}")
@@ -50,7 +60,7 @@ def _is_service_role_policy(policy: Any) -> bool:
 def _detach(ctx: Context, kind: str, name: str, policy_arn: str) -> dict[str, Any]:
     check_arn(policy_arn)
     with ctx.db.transaction() as conn:
-        entity = find_entity(conn, ctx, kind, name)
+        entity = find_modifiable(conn, ctx, kind, name)
         policy = store.find(conn, ctx.account_id, policy_arn)
         if policy is None or not store.is_attached(conn, policy.policy_id, entity):
             raise NoSuchEntityException(f"Policy {policy_arn} was not found.")

@@ -6,7 +6,7 @@ from typing import Any
 
 from ostiary.errors import NoSuchEntityException
 from ostiary.services import Context, operation
-from ostiary.services.attachments import find_entity
+from ostiary.services.attachments import find_entity, find_modifiable
 from ostiary.services.documents import (
     GROUP_INLINE_MAX,
     IDENTITY,
@@ -26,7 +26,7 @@ _NAME_MEMBER = {"user": "UserName", "group": "GroupName", "role": "RoleName"}
 
 def _put(ctx: Context, kind: str, name: str, policy_name: str, document: str) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
-        entity = find_entity(conn, ctx, kind, name)
+        entity = find_modifiable(conn, ctx, kind, name)
         others = [
             p.document
             for p in store.all_of(conn, kind, entity.entity_id)
@@ -67,7 +67,7 @@ def _list(ctx: Context, kind: str, name: str, marker: str | None, max_items: int
 
 def _delete(ctx: Context, kind: str, name: str, policy_name: str) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
-        entity = find_entity(conn, ctx, kind, name)
+        entity = find_modifiable(conn, ctx, kind, name)
         if store.get(conn, kind, entity.entity_id, policy_name) is None:
             raise NoSuchEntityException(f"The {kind} policy with name {policy_name} cannot be found.")
         store.remove(conn, kind, entity.entity_id, policy_name)

@@ -144,6 +144,32 @@ def test_ordinary_edits_of_a_service_linked_role_are_refused(iam, unique):
         delete(iam, name)
 
 
+def test_policies_of_a_service_linked_role_are_refused(iam, unique):
+    name = iam.create_service_linked_role(AWSServiceName="connect.amazonaws.com", CustomSuffix=unique)[
+        "Role"
+    ]["RoleName"]
+    attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+    assert attached  # CreateServiceLinkedRole attaches the service's own policy
+    document = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    )
+    refused = [
+        lambda: iam.attach_role_policy(RoleName=name, PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess"),
+        lambda: iam.detach_role_policy(RoleName=name, PolicyArn=attached[0]["PolicyArn"]),
+        lambda: iam.put_role_policy(RoleName=name, PolicyName="extra", PolicyDocument=document),
+        lambda: iam.delete_role_policy(RoleName=name, PolicyName="extra"),
+    ]
+    try:
+        for call in refused:
+            with pytest.raises(ClientError) as exc:
+                call()
+            assert error(exc) == protected(name)
+        assert iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"] == attached
+        assert iam.list_role_policies(RoleName=name)["PolicyNames"] == []
+    finally:
+        delete(iam, name)
+
+
 def test_unknown_service_and_ordinary_role(iam, unique):
     with pytest.raises(ClientError) as exc:
         iam.create_service_linked_role(AWSServiceName=f"nothing-{unique}.amazonaws.com")
