@@ -1,0 +1,180 @@
+"""SAML 2.0 responses: verify the IdP's signature with signxml and read the signed assertion.
+
+Only what the signature covers is read (the element signxml returns), so a second, unsigned
+assertion wrapped around or beside the signed one is never looked at. The XML is parsed with
+entities, DTDs and network access off.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from lxml import etree
+from signxml import DigestAlgorithm, SignatureConfiguration, SignatureMethod, XMLVerifier
+from signxml.exceptions import InvalidInput, InvalidSignature
+
+SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
+SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
+AWS_AUDIENCE = "https://signin.aws.amazon.com/saml"
+ROLE_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/Role"
+SESSION_NAME_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/RoleSessionName"
+DURATION_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/SessionDuration"
+SOURCE_IDENTITY_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/SourceIdentity"
+_NAMEID_FORMAT = "urn:oasis:names:tc:SAML:2.0:nameid-format:"
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+_MAX_RESPONSE_BYTES = 100_000
+# Pinned: public-key signatures with SHA-2 only (no HMAC, no SHA-1); the certificate comes from the
+# provider's metadata, never from the response's own KeyInfo.
+_EXPECT = SignatureConfiguration(
+    require_x509=True,
+    location=".//",
+    expect_references=1,
+    signature_methods=frozenset({
+        SignatureMethod.RSA_SHA256, SignatureMethod.RSA_SHA384, SignatureMethod.RSA_SHA512,
+        SignatureMethod.ECDSA_SHA256, SignatureMethod.ECDSA_SHA384, SignatureMethod.ECDSA_SHA512,
+    }),
+    digest_algorithms=frozenset({DigestAlgorithm.SHA256, DigestAlgorithm.SHA384, DigestAlgorithm.SHA512}),
+    ignore_ambiguous_key_info=True,
+)
+
+
+class SamlRejected(Exception):
+    """The response is refused; the message is AWS's text."""
+
+
+class SamlExpired(SamlRejected):
+    """The assertion's NotOnOrAfter has passed."""
+
+
+@dataclass(frozen=True)
+class SamlAssertion:
+    """What AssumeRoleWithSAML needs from a verified assertion."""
+
+    issuer: str
+    subject: str
+    subject_format: str
+    audiences: tuple[str, ...]
+    roles: tuple[tuple[str, str], ...]  # (role ARN, provider ARN)
+    session_name: str | None
+    session_duration: int | None
+    source_identity: str | None
+
+    @property
+    def subject_type(self) -> str:
+        """`persistent`, `transient`, or the full format URI (AWS's SubjectType)."""
+        short = self.subject_format.removeprefix(_NAMEID_FORMAT)
+        return short if short in ("persistent", "transient") else self.subject_format
+
+
+def decode(saml_response: str) -> bytes:
+    """The XML of a base64 SAMLResponse; SamlRejected when it is not base64."""
+    try:
+        raw = base64.b64decode(saml_response, validate=False)
+    except (binascii.Error, ValueError) as exc:
+        raise SamlRejected("Invalid SAML response") from exc
+    if not raw or len(raw) > _MAX_RESPONSE_BYTES:
+        raise SamlRejected("Invalid SAML response")
+    return raw
+
+
+def verify(xml: bytes, certificates: list[bytes], now: datetime) -> SamlAssertion:
+    """The signed assertion, once its signature verifies with one of the IdP's certificates and it is current."""
+    signed = _signed_element(xml, certificates)
+    assertion = _assertion_of(signed)
+    _check_times(assertion, now)
+    return _read(assertion)
+
+
+def _signed_element(xml: bytes, certificates: list[bytes]) -> Any:
+    try:
+        root = etree.fromstring(xml, parser=_PARSER)
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise SamlRejected("Invalid SAML response") from exc
+    if len(root.findall(f".//{{{SAML}}}Assertion")) + (root.tag == f"{{{SAML}}}Assertion") != 1:
+        raise SamlRejected("Invalid SAML response")  # exactly one assertion: no wrapping games
+    if root.find(".//{http://www.w3.org/2000/09/xmldsig#}Signature") is None:
+        raise SamlRejected("Response signature invalid")
+    for certificate in certificates:
+        try:
+            result = XMLVerifier().verify(root, x509_cert=certificate.decode(), expect_config=_EXPECT)
+        except (InvalidSignature, InvalidInput):
+            continue
+        return result.signed_xml
+    raise SamlRejected("Response signature invalid")
+
+
+def _assertion_of(signed: Any) -> Any:
+    if signed.tag == f"{{{SAML}}}Assertion":
+        return signed
+    if signed.tag == f"{{{SAMLP}}}Response":
+        found = signed.findall(f"{{{SAML}}}Assertion")
+        if len(found) == 1:
+            return found[0]
+    raise SamlRejected("Response signature invalid")
+
+
+def _check_times(assertion: Any, now: datetime) -> None:
+    conditions = assertion.find(f"{{{SAML}}}Conditions")
+    confirmations = assertion.findall(f"{{{SAML}}}Subject/{{{SAML}}}SubjectConfirmation/"
+                                      f"{{{SAML}}}SubjectConfirmationData")
+    limits = [c.get("NotOnOrAfter") for c in confirmations] + (
+        [conditions.get("NotOnOrAfter")] if conditions is not None else [])
+    limits = [t for t in limits if t]
+    if not limits:
+        raise SamlRejected("Invalid SAML response")
+    if any(now >= _time(t) for t in limits):
+        raise SamlExpired("Response is expired")
+    not_before = conditions.get("NotBefore") if conditions is not None else None
+    if not_before and now < _time(not_before):
+        raise SamlRejected("Response is not yet valid")
+
+
+def _read(assertion: Any) -> SamlAssertion:
+    issuer = (assertion.findtext(f"{{{SAML}}}Issuer") or "").strip()
+    name_id = assertion.find(f"{{{SAML}}}Subject/{{{SAML}}}NameID")
+    if not issuer or name_id is None or not (name_id.text or "").strip():
+        raise SamlRejected("Invalid SAML response")
+    audiences = tuple((a.text or "").strip() for a in assertion.findall(
+        f"{{{SAML}}}Conditions/{{{SAML}}}AudienceRestriction/{{{SAML}}}Audience"))
+    attributes = _attributes(assertion)
+    duration = attributes.get(DURATION_ATTRIBUTE, [None])[0]
+    return SamlAssertion(
+        issuer=issuer,
+        subject=name_id.text.strip(),
+        subject_format=name_id.get("Format", _NAMEID_FORMAT + "persistent"),
+        audiences=audiences,
+        roles=tuple(_role_pair(v) for v in attributes.get(ROLE_ATTRIBUTE, []) if _role_pair(v)),
+        session_name=attributes.get(SESSION_NAME_ATTRIBUTE, [None])[0],
+        session_duration=int(duration) if duration and duration.isdigit() else None,
+        source_identity=attributes.get(SOURCE_IDENTITY_ATTRIBUTE, [None])[0],
+    )
+
+
+def _attributes(assertion: Any) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for attribute in assertion.findall(f"{{{SAML}}}AttributeStatement/{{{SAML}}}Attribute"):
+        values = [(v.text or "").strip() for v in attribute.findall(f"{{{SAML}}}AttributeValue")]
+        found.setdefault(attribute.get("Name", ""), []).extend(values)
+    return found
+
+
+def _role_pair(value: str) -> tuple[str, str] | None:
+    """(role ARN, provider ARN) from `role,provider` in either order."""
+    parts = [p.strip() for p in value.split(",")]
+    if len(parts) != 2:
+        return None
+    roles = [p for p in parts if ":role/" in p]
+    providers = [p for p in parts if ":saml-provider/" in p]
+    return (roles[0], providers[0]) if len(roles) == 1 and len(providers) == 1 else None
+
+
+def _time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise SamlRejected("Invalid SAML response") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
