@@ -14,15 +14,18 @@ from ostiary.store.tables import (
     inline_policies,
     login_profiles,
     managed_policies,
+    mfa_devices,
     policy_attachments,
     tags,
     users,
 )
 
-# The conflicts that stop a DeleteUser, in the order they are checked, with AWS's text.
+# The conflicts that stop a DeleteUser, in the order they are checked, with AWS's text (the MFA device
+# after access keys: AWS's documented order of what to remove first; no recorded response orders them).
 _DELETE_CONFLICTS = (
     "Cannot delete entity, must delete login profile first.",
     "Cannot delete entity, must delete access keys first.",
+    "Cannot delete entity, must delete MFA device first.",
     "Cannot delete entity, must delete policies first.",
     "Cannot delete entity, must detach all policies first.",
     "Cannot delete entity, must remove users from group first.",
@@ -99,6 +102,7 @@ def delete_conflict(conn: Connection, user_id: str) -> str | None:
     checks = (
         exists().where(login_profiles.c.user_id == user_id),
         exists().where(access_keys.c.user_id == user_id),
+        exists().where(mfa_devices.c.user_id == user_id),
         exists().where(inline_policies.c.entity_type == "user", inline_policies.c.entity_id == user_id),
         exists().where(policy_attachments.c.entity_type == "user", policy_attachments.c.entity_id == user_id),
         exists().where(group_members.c.user_id == user_id),

@@ -250,3 +250,23 @@ def test_a_user_manages_their_own_device_under_the_self_service_policy(iam, serv
     with pytest.raises(ClientError) as exc:
         own.create_virtual_mfa_device(VirtualMFADeviceName=f"not-{user}")
     assert error(exc)[0] == "AccessDenied"
+
+
+def test_delete_user_with_an_mfa_device_is_a_conflict(iam, unique):
+    user, serial, _ = enabled_device(iam, unique)
+    iam.create_access_key(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="inline", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    for expected in ("Cannot delete entity, must delete access keys first.",
+                     "Cannot delete entity, must delete MFA device first."):
+        with pytest.raises(ClientError) as exc:
+            iam.delete_user(UserName=user)
+        assert error(exc) == ("DeleteConflict", expected)
+        for key in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]:
+            iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
+    iam.deactivate_mfa_device(UserName=user, SerialNumber=serial)
+    with pytest.raises(ClientError) as exc:
+        iam.delete_user(UserName=user)
+    assert error(exc) == ("DeleteConflict", "Cannot delete entity, must delete policies first.")
+    iam.delete_user_policy(UserName=user, PolicyName="inline")
+    iam.delete_user(UserName=user)
