@@ -176,14 +176,12 @@ def get_account_summary(ctx: Context) -> dict[str, Any]:
     summary.update(
         {
             "AccountAccessKeysPresent": 1 if counts.pop("RootAccessKeys") else 0,
-            "AccountMFAEnabled": 0,
-            "AccountPasswordPresent": 0,
+            "AccountMFAEnabled": 0,  # the root user has no MFA device here
+            "AccountPasswordPresent": 0,  # nor a console password
             "AccountSigningCertificatesPresent": 0,
-            "MFADevices": 0,
-            "MFADevicesInUse": 0,
-            "Providers": 0,
+            "Providers": counts.pop("OIDCProviders") + counts.pop("SAMLProviders"),
             "ServerCertificates": 0,
-            **counts,
+            **counts,  # MFADevices (every virtual device) and MFADevicesInUse (those assigned to a user)
         }
     )
     return {"SummaryMap": dict(sorted(summary.items()))}

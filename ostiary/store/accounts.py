@@ -14,8 +14,11 @@ from ostiary.store.tables import (
     groups,
     instance_profiles,
     managed_policies,
+    mfa_devices,
+    oidc_providers,
     policy_versions,
     roles,
+    saml_providers,
     users,
 )
 
@@ -100,6 +103,12 @@ def summary_counts(conn: Connection, account_id: str) -> dict[str, int]:
             total(access_keys, access_keys.c.account_id == account_id, access_keys.c.user_id.is_(None)).label(
                 "RootAccessKeys"
             ),
+            total(mfa_devices, mfa_devices.c.account_id == account_id).label("MFADevices"),
+            total(
+                mfa_devices, mfa_devices.c.account_id == account_id, mfa_devices.c.user_id.is_not(None)
+            ).label("MFADevicesInUse"),
+            total(oidc_providers, oidc_providers.c.account_id == account_id).label("OIDCProviders"),
+            total(saml_providers, saml_providers.c.account_id == account_id).label("SAMLProviders"),
         )
     ).one()
     return {key: int(value or 0) for key, value in row._mapping.items()}

@@ -15,6 +15,8 @@ from ostiary.bootstrap import create_account
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
 from tests.conftest import Server
+from tests.integration.test_mfa import codes
+from tests.integration.test_saml_providers import metadata
 
 
 def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
@@ -191,3 +193,24 @@ def test_account_summary_has_every_key_and_counts(account, unique: str) -> None:
     assert after["Users"] == before["Users"] + 1
     assert after["Groups"] == before["Groups"] + 1
     assert after["Roles"] == before["Roles"]
+
+
+def test_account_summary_counts_mfa_devices_and_providers(account, unique: str) -> None:  # type: ignore[no-untyped-def]
+    _, iam = account
+    before = iam.get_account_summary()["SummaryMap"]
+    assert (before["MFADevices"], before["MFADevicesInUse"], before["Providers"]) == (0, 0, 0)
+    iam.create_user(UserName=f"m-{unique}")
+    used = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"used-{unique}")["VirtualMFADevice"]
+    iam.create_virtual_mfa_device(VirtualMFADeviceName=f"spare-{unique}")
+    one, two = codes(used["Base32StringSeed"].decode())
+    iam.enable_mfa_device(
+        UserName=f"m-{unique}",
+        SerialNumber=used["SerialNumber"],
+        AuthenticationCode1=one,
+        AuthenticationCode2=two,
+    )
+    iam.create_open_id_connect_provider(Url=f"https://oidc-{unique}.example.com", ThumbprintList=["a" * 40])
+    iam.create_saml_provider(Name=f"saml-{unique}", SAMLMetadataDocument=metadata())
+    after = iam.get_account_summary()["SummaryMap"]
+    assert (after["MFADevices"], after["MFADevicesInUse"], after["Providers"]) == (2, 1, 2)
+    assert (after["AccountMFAEnabled"], after["AccountPasswordPresent"]) == (0, 0)
