@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from ostiary.policy_commands import policy as _policy_group
 from ostiary.settings import Settings
 
 
@@ -109,7 +110,6 @@ def service_credentials(data_dir: str, database_url: str | None, service: str, a
         creds = {"Version": 1, **{k: v for k, v in creds.items() if k != "AccountId"}}
     click.echo(json.dumps(creds))
 
-from ostiary.policy_commands import policy as _policy_group
 main.add_command(_policy_group)
 
 
