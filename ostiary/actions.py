@@ -35,7 +35,12 @@ _NAME_PARAMS: dict[str, str] = {
 
 # Parameters that carry the resource's whole ARN, in order of preference.
 _ARN_PARAMS = (
-    "PolicyArn", "OpenIDConnectProviderArn", "SAMLProviderArn", "RoleArn", "PolicySourceArn", "Arn",
+    "PolicyArn",
+    "OpenIDConnectProviderArn",
+    "SAMLProviderArn",
+    "RoleArn",
+    "PolicySourceArn",
+    "Arn",
 )
 
 # Entities whose path the store knows, looked up by name.
@@ -59,8 +64,12 @@ _PARAM_KEYS: dict[str, str] = {
 # List operations are evaluated on the path prefix of what they list, as AWS's AccessDenied shows
 # ("... iam:ListRoles on resource: arn:aws:iam::123456789012:role/").
 _LISTED_KINDS: dict[str, str] = {
-    "ListUsers": "user", "ListRoles": "role", "ListGroups": "group", "ListPolicies": "policy",
-    "ListInstanceProfiles": "instance-profile", "ListServerCertificates": "server-certificate",
+    "ListUsers": "user",
+    "ListRoles": "role",
+    "ListGroups": "group",
+    "ListPolicies": "policy",
+    "ListInstanceProfiles": "instance-profile",
+    "ListServerCertificates": "server-certificate",
 }
 
 _TASK_ID = re.compile(r"^task/(?P<path>aws-service-role/[^/]+/)(?P<name>[^/]+)/")
@@ -126,8 +135,9 @@ def arn_format(service: str, kind: str) -> str | None:
     return None
 
 
-def target_of(service: str, operation: str, params: dict[str, Any],
-              self_user: tuple[str, str] | None) -> Target:
+def target_of(
+    service: str, operation: str, params: dict[str, Any], self_user: tuple[str, str] | None
+) -> Target:
     """The resource a call names, from its parameters; `self_user` (name, path) is the calling user."""
     kinds = resource_kinds(service, operation)
     if service == "iam" and operation in _LISTED_KINDS:

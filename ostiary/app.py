@@ -44,8 +44,13 @@ class OstiaryApp:
             call = query.parse(service, request)
             caller = self._caller(request, signed, call, now)
             ctx = services.Context(
-                db=self.db, keyring=self.keyring, settings=self.settings, caller=caller,
-                request_id=request_id, now=now, source_ip=request.client_ip,
+                db=self.db,
+                keyring=self.keyring,
+                settings=self.settings,
+                caller=caller,
+                request_id=request_id,
+                now=now,
+                source_ip=request.client_ip,
                 extras={"region": signed.region if signed else None, "is_secure": request.is_secure},
             )
             enforce.check(ctx, call.service, call.operation, call.params)
@@ -57,14 +62,16 @@ class OstiaryApp:
             log.exception("internal failure in request %s", request_id)
             return 500, xml.serialize_error(service, InternalFailure(""), request_id)
 
-    def _caller(self, request: HttpRequest, signed: sigv4.SignedRequest | None, call: ApiCall,
-                now: datetime) -> Caller | None:
+    def _caller(
+        self, request: HttpRequest, signed: sigv4.SignedRequest | None, call: ApiCall, now: datetime
+    ) -> Caller | None:
         if signed is None:
             if call.operation in _UNSIGNED_OPERATIONS:
                 return None
             raise MissingAuthenticationToken("Request is missing Authentication Token")
-        return authenticate(request, signed, db=self.db, keyring=self.keyring, settings=self.settings,
-                            now=now)
+        return authenticate(
+            request, signed, db=self.db, keyring=self.keyring, settings=self.settings, now=now
+        )
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -83,15 +90,21 @@ class OstiaryApp:
             is_secure=scope.get("scheme") == "https",
         )
         if too_large:
-            status, payload = 413, xml.serialize_error(
-                "iam", RequestEntityTooLarge("Request body is too large."), ids.request_id())
+            status, payload = (
+                413,
+                xml.serialize_error(
+                    "iam", RequestEntityTooLarge("Request body is too large."), ids.request_id()
+                ),
+            )
         else:
             status, payload = self.handle(request)
-        await send({
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"text/xml"), (b"content-length", str(len(payload)).encode())],
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"text/xml"), (b"content-length", str(len(payload)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
 
 

@@ -41,16 +41,23 @@ def ensure_default_account(settings: Settings, db: Database, keyring: Keyring) -
         existing = access_keys.root_key_ids(conn, account_id)
         if settings.root_access_key_id and settings.root_secret_access_key:
             if settings.root_access_key_id not in existing:
-                access_keys.insert(conn, keyring, access_key_id=settings.root_access_key_id,
-                                   secret=settings.root_secret_access_key, account_id=account_id,
-                                   user_id=None, now=now)
+                access_keys.insert(
+                    conn,
+                    keyring,
+                    access_key_id=settings.root_access_key_id,
+                    secret=settings.root_secret_access_key,
+                    account_id=account_id,
+                    user_id=None,
+                    now=now,
+                )
             return None
         if existing:
             path = settings.data_dir / ROOT_CREDENTIALS_FILE
             return path if path.exists() else None
         key_id, secret = ids.access_key_id(), ids.secret_access_key()
-        access_keys.insert(conn, keyring, access_key_id=key_id, secret=secret, account_id=account_id,
-                           user_id=None, now=now)
+        access_keys.insert(
+            conn, keyring, access_key_id=key_id, secret=secret, account_id=account_id, user_id=None, now=now
+        )
     path = settings.data_dir / ROOT_CREDENTIALS_FILE
     _write_private(path, {"AccountId": account_id, "AccessKeyId": key_id, "SecretAccessKey": secret})
     return path
@@ -63,8 +70,9 @@ def create_account(db: Database, keyring: Keyring, account_id: str | None = None
     key_id, secret = ids.access_key_id(), ids.secret_access_key()
     with db.transaction() as conn:
         accounts.create(conn, account_id, now)
-        access_keys.insert(conn, keyring, access_key_id=key_id, secret=secret, account_id=account_id,
-                           user_id=None, now=now)
+        access_keys.insert(
+            conn, keyring, access_key_id=key_id, secret=secret, account_id=account_id, user_id=None, now=now
+        )
     return {"AccountId": account_id, "AccessKeyId": key_id, "SecretAccessKey": secret}
 
 

@@ -89,8 +89,15 @@ def principal_policies(db: Database, caller: Caller) -> PolicySet:
         return _policies(conn, db, caller, accounts.epoch(conn, caller.account_id))
 
 
-def authorize_call(ctx: Context, action: str, resource: str, extra_context: dict[str, Any] | None = None,
-                   *, resource_policy: Any = None, resource_account: str | None = None) -> Any:
+def authorize_call(
+    ctx: Context,
+    action: str,
+    resource: str,
+    extra_context: dict[str, Any] | None = None,
+    *,
+    resource_policy: Any = None,
+    resource_account: str | None = None,
+) -> Any:
     """The engine's Decision for the caller of `ctx` doing `action` on `resource`.
 
     The context is this call's (as `check` built it) plus `extra_context`; `resource_policy` is a
@@ -149,8 +156,11 @@ def _load(conn: Any, caller: Caller) -> PolicySet:
     session = caller.session
     entity = _identity_entity(conn, caller)
     sources = store.identity_policies(conn, entity.kind, entity.entity_id) if entity else []
-    boundary_doc = store.managed_policy(conn, entity.permissions_boundary) if entity and \
-        entity.permissions_boundary else None
+    boundary_doc = (
+        store.managed_policy(conn, entity.permissions_boundary)
+        if entity and entity.permissions_boundary
+        else None
+    )
     tags = store.tags_of(conn, entity.kind, entity.entity_id) if entity else {}
     session_docs = _session_documents(conn, caller)
     if session is not None:
@@ -242,10 +252,14 @@ class _Finder:
         return entity
 
 
-def _resolve(found: _Finder, caller: Caller, service: str, operation: str, params: dict[str, Any],
-             with_tags: bool) -> Resolved:
-    self_user = (caller.user_name, caller.path or "/") if caller.principal_type == "User" and \
-        caller.user_name else None
+def _resolve(
+    found: _Finder, caller: Caller, service: str, operation: str, params: dict[str, Any], with_tags: bool
+) -> Resolved:
+    self_user = (
+        (caller.user_name, caller.path or "/")
+        if caller.principal_type == "User" and caller.user_name
+        else None
+    )
     target = actions.target_of(service, operation, params, self_user)
     account = target.account or caller.account_id
     entity = _find_target(found, account, target)
@@ -270,8 +284,15 @@ def _find_target(found: _Finder, account: str, target: actions.Target) -> store.
     return None
 
 
-def _resource_context(conn: Any, service: str, operation: str, target: actions.Target,
-                      entity: store.Entity | None, arn: str, with_tags: bool) -> dict[str, str | list[str]]:
+def _resource_context(
+    conn: Any,
+    service: str,
+    operation: str,
+    target: actions.Target,
+    entity: store.Entity | None,
+    arn: str,
+    with_tags: bool,
+) -> dict[str, str | list[str]]:
     out: dict[str, str | list[str]] = {}
     if arn.startswith("arn:"):
         out["aws:ResourceAccount"] = arn.split(":")[4]
@@ -295,8 +316,9 @@ def _resource_context(conn: Any, service: str, operation: str, target: actions.T
     return out
 
 
-def request_context(ctx: Context, policies: PolicySet, service: str, operation: str,
-                    params: dict[str, Any]) -> dict[str, str | list[str]]:
+def request_context(
+    ctx: Context, policies: PolicySet, service: str, operation: str, params: dict[str, Any]
+) -> dict[str, str | list[str]]:
     """The request context of a call: the caller's keys, the environment's, and the call's own."""
     context = _base_context(ctx, policies)
     context.update(actions.request_keys(service, operation, params))
@@ -348,18 +370,33 @@ def _session_context(session: Any, now: datetime) -> dict[str, str | list[str]]:
 # -- the engine -----------------------------------------------------------------------------------
 
 
-def _authorize(policies: PolicySet, caller: Caller, action: str, resource: str, context: dict[str, Any],
-               resource_policy: Any = None, resource_account: str | None = None) -> Any:
+def _authorize(
+    policies: PolicySet,
+    caller: Caller,
+    action: str,
+    resource: str,
+    context: dict[str, Any],
+    resource_policy: Any = None,
+    resource_account: str | None = None,
+) -> Any:
     from ostiary.policy import Request, authorize
 
     request = Request(_engine_principal(caller, policies), action, resource, context)
-    return authorize(request, identity=policies.combined, boundary=policies.boundary,
-                     session=None if policies.session is None else list(policies.session),
-                     resource=resource_policy, resource_account=resource_account)
+    return authorize(
+        request,
+        identity=policies.combined,
+        boundary=policies.boundary,
+        session=None if policies.session is None else list(policies.session),
+        resource=resource_policy,
+        resource_account=resource_account,
+    )
 
 
 _ENGINE_TYPES = {
-    "User": "user", "AssumedRole": "assumed-role", "Account": "root", "FederatedUser": "federated",
+    "User": "user",
+    "AssumedRole": "assumed-role",
+    "Account": "root",
+    "FederatedUser": "federated",
 }
 
 
@@ -368,8 +405,12 @@ def _engine_principal(caller: Caller, policies: PolicySet) -> Any:
 
     session = caller.session
     return Principal(
-        arn=caller.arn, type=_ENGINE_TYPES.get(caller.principal_type, "user"), account=caller.account_id,
-        user_id=caller.user_id, tags=dict(policies.principal_tags),
-        role_arn=_fact(session, "role_arn"), role_id=_fact(session, "role_id"),
+        arn=caller.arn,
+        type=_ENGINE_TYPES.get(caller.principal_type, "user"),
+        account=caller.account_id,
+        user_id=caller.user_id,
+        tags=dict(policies.principal_tags),
+        role_arn=_fact(session, "role_arn"),
+        role_id=_fact(session, "role_id"),
         session_name=_fact(session, "session_name"),
     )

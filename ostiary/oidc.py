@@ -106,8 +106,9 @@ def _check_times(claims: dict[str, Any], now: float) -> None:
     if not isinstance(exp, int | float):
         raise TokenInvalid("exp")
     if now >= exp:
-        raise TokenExpired(f"Token expired: current date/time {int(now)} must be before the expiration "
-                           f"date/time {int(exp)}")
+        raise TokenExpired(
+            f"Token expired: current date/time {int(now)} must be before the expiration date/time {int(exp)}"
+        )
     if nbf is not None and (not isinstance(nbf, int | float) or now < nbf):
         raise TokenInvalid("nbf")
 
@@ -137,7 +138,9 @@ def _keys(issuer_url: str, *, refresh: bool) -> _KeySet:
     published = _fetch_json(jwks_uri).get("keys")
     if not isinstance(published, list):
         raise IssuerUnreachable("key set has no keys")
-    keys = {str(k.get("kid", "")): k for k in published if isinstance(k, dict) and k.get("use", "sig") == "sig"}
+    keys = {
+        str(k.get("kid", "")): k for k in published if isinstance(k, dict) and k.get("use", "sig") == "sig"
+    }
     found = _KeySet(jwks_uri, keys)
     with _lock:
         _cache[issuer_url] = found

@@ -33,10 +33,16 @@ _EXPECT = SignatureConfiguration(
     require_x509=True,
     location=".//",
     expect_references=1,
-    signature_methods=frozenset({
-        SignatureMethod.RSA_SHA256, SignatureMethod.RSA_SHA384, SignatureMethod.RSA_SHA512,
-        SignatureMethod.ECDSA_SHA256, SignatureMethod.ECDSA_SHA384, SignatureMethod.ECDSA_SHA512,
-    }),
+    signature_methods=frozenset(
+        {
+            SignatureMethod.RSA_SHA256,
+            SignatureMethod.RSA_SHA384,
+            SignatureMethod.RSA_SHA512,
+            SignatureMethod.ECDSA_SHA256,
+            SignatureMethod.ECDSA_SHA384,
+            SignatureMethod.ECDSA_SHA512,
+        }
+    ),
     digest_algorithms=frozenset({DigestAlgorithm.SHA256, DigestAlgorithm.SHA384, DigestAlgorithm.SHA512}),
     ignore_ambiguous_key_info=True,
 )
@@ -119,10 +125,12 @@ def _assertion_of(signed: Any) -> Any:
 
 def _check_times(assertion: Any, now: datetime) -> None:
     conditions = assertion.find(f"{{{SAML}}}Conditions")
-    confirmations = assertion.findall(f"{{{SAML}}}Subject/{{{SAML}}}SubjectConfirmation/"
-                                      f"{{{SAML}}}SubjectConfirmationData")
+    confirmations = assertion.findall(
+        f"{{{SAML}}}Subject/{{{SAML}}}SubjectConfirmation/{{{SAML}}}SubjectConfirmationData"
+    )
     limits = [c.get("NotOnOrAfter") for c in confirmations] + (
-        [conditions.get("NotOnOrAfter")] if conditions is not None else [])
+        [conditions.get("NotOnOrAfter")] if conditions is not None else []
+    )
     limits = [t for t in limits if t]
     if not limits:
         raise SamlRejected("Invalid SAML response")
@@ -138,8 +146,10 @@ def _read(assertion: Any) -> SamlAssertion:
     name_id = assertion.find(f"{{{SAML}}}Subject/{{{SAML}}}NameID")
     if not issuer or name_id is None or not (name_id.text or "").strip():
         raise SamlRejected("Invalid SAML response")
-    audiences = tuple((a.text or "").strip() for a in assertion.findall(
-        f"{{{SAML}}}Conditions/{{{SAML}}}AudienceRestriction/{{{SAML}}}Audience"))
+    audiences = tuple(
+        (a.text or "").strip()
+        for a in assertion.findall(f"{{{SAML}}}Conditions/{{{SAML}}}AudienceRestriction/{{{SAML}}}Audience")
+    )
     attributes = _attributes(assertion)
     duration = attributes.get(DURATION_ATTRIBUTE, [None])[0]
     return SamlAssertion(

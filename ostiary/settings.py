@@ -18,11 +18,25 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("host", "OSTIARY_HOST", "127.0.0.1", "address to listen on"),
     Setting("port", "OSTIARY_PORT", 4566, "port to listen on"),
-    Setting("data_dir", "OSTIARY_DATA_DIR", "./data", "folder for the SQLite file, the keyring and root credentials"),
-    Setting("database_url", "OSTIARY_DATABASE_URL", None,
-            "SQLAlchemy URL; default sqlite in the data folder, postgresql+psycopg://... for PostgreSQL"),
+    Setting(
+        "data_dir",
+        "OSTIARY_DATA_DIR",
+        "./data",
+        "folder for the SQLite file, the keyring and root credentials",
+    ),
+    Setting(
+        "database_url",
+        "OSTIARY_DATABASE_URL",
+        None,
+        "SQLAlchemy URL; default sqlite in the data folder, postgresql+psycopg://... for PostgreSQL",
+    ),
     Setting("account_id", "OSTIARY_ACCOUNT_ID", "123456789012", "the default account"),
-    Setting("auth", "OSTIARY_AUTH", "strict", "strict refuses unknown keys; permissive maps them to the default root"),
+    Setting(
+        "auth",
+        "OSTIARY_AUTH",
+        "strict",
+        "strict refuses unknown keys; permissive maps them to the default root",
+    ),
     Setting("region", "OSTIARY_REGION", "us-east-1", "region reported in ARNs that carry one"),
 )
 

@@ -39,8 +39,14 @@ class Server:
     access_key_id: str = ROOT_KEY
     secret_access_key: str = ROOT_SECRET
 
-    def client(self, service: str, access_key_id: str | None = None, secret_access_key: str | None = None,
-               session_token: str | None = None, **config: object) -> object:
+    def client(
+        self,
+        service: str,
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+        session_token: str | None = None,
+        **config: object,
+    ) -> object:
         """A boto3 client of this server, as root unless credentials are given."""
         return boto3.client(
             service,
@@ -79,8 +85,9 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> No
     raise RuntimeError(f"ostiary serve did not start: {log.read_text()}")
 
 
-def start_server(data_dir: Path, database_url: str, backend: str, *extra: str,
-                 env_extra: dict[str, str] | None = None) -> Server:
+def start_server(
+    data_dir: Path, database_url: str, backend: str, *extra: str, env_extra: dict[str, str] | None = None
+) -> Server:
     """Start `ostiary serve` as a subprocess and wait until it listens."""
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -88,9 +95,22 @@ def start_server(data_dir: Path, database_url: str, backend: str, *extra: str,
     env.update(env_extra or {})
     log = data_dir / "server.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "ostiary", "serve", "--port", str(port), "--data-dir", str(data_dir),
-         "--database-url", database_url, *extra],
-        stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "ostiary",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--database-url",
+            database_url,
+            *extra,
+        ],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     _wait_for_port(port, process, log)
     return Server(f"http://127.0.0.1:{port}", backend, data_dir, database_url, process)

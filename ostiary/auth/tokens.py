@@ -27,12 +27,31 @@ _PURPOSE = b"session-token:v1"
 _PREFIX = "Os1"
 # Payload key of each Session field: short, so that a typical token stays well under 2 KB.
 _KEYS = {
-    "access_key_id": "k", "secret": "s", "account_id": "a", "principal_type": "t", "arn": "p",
-    "user_id": "u", "issued_at": "i", "expires_at": "e", "role_id": "ri", "role_arn": "ra",
-    "session_name": "n", "user_name": "un", "user_path": "up", "source_user_id": "su",
-    "service": "sv", "is_mfa_authenticated": "m", "mfa_authenticated_at": "ma", "policy": "pl",
-    "policy_arns": "pa", "has_session_policy": "hp", "tags": "tg", "transitive_tag_keys": "tt",
-    "source_identity": "si", "is_chained": "c", "source_principal_arn": "sp",
+    "access_key_id": "k",
+    "secret": "s",
+    "account_id": "a",
+    "principal_type": "t",
+    "arn": "p",
+    "user_id": "u",
+    "issued_at": "i",
+    "expires_at": "e",
+    "role_id": "ri",
+    "role_arn": "ra",
+    "session_name": "n",
+    "user_name": "un",
+    "user_path": "up",
+    "source_user_id": "su",
+    "service": "sv",
+    "is_mfa_authenticated": "m",
+    "mfa_authenticated_at": "ma",
+    "policy": "pl",
+    "policy_arns": "pa",
+    "has_session_policy": "hp",
+    "tags": "tg",
+    "transitive_tag_keys": "tt",
+    "source_identity": "si",
+    "is_chained": "c",
+    "source_principal_arn": "sp",
 }
 _FIELDS = {short: name for name, short in _KEYS.items()}
 _TIMES = ("issued_at", "expires_at", "mfa_authenticated_at")
@@ -108,7 +127,7 @@ def open_token(keyring: Keyring, token: str, now: datetime) -> Session:
 def _unseal(keyring: Keyring, token: str) -> Session:
     if not token.startswith(_PREFIX) or len(token) > 16384:
         raise InvalidClientTokenId(INVALID_MESSAGE)
-    body = token[len(_PREFIX):]
+    body = token[len(_PREFIX) :]
     try:
         sealed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
         payload = json.loads(zlib.decompress(keyring.open(sealed, _PURPOSE)))
@@ -146,4 +165,3 @@ def account_of_key_id(access_key_id: str) -> str | None:
         return None
     account = (int.from_bytes(raw[:6], "big") & 0x7FFFFFFFFF80) >> 7
     return f"{account:012d}"
-

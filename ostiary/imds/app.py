@@ -40,8 +40,16 @@ class MetadataApp:
             pass
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         status, content_type, body = self.respond(scope["method"], scope["path"], headers)
-        await send({"type": "http.response.start", "status": status, "headers": [
-            (b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", content_type.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     def respond(self, method: str, path: str, headers: dict[str, str]) -> tuple[int, str, bytes]:
@@ -80,7 +88,7 @@ class MetadataApp:
         if path == "/latest/meta-data/iam/info":
             return self._info()
         if path.startswith(_CREDENTIALS):
-            name = path[len(_CREDENTIALS):]
+            name = path[len(_CREDENTIALS) :]
             role_name = self.credentials.profile().role_name
             if role_name is None:
                 return _text(404, "Not Found")
@@ -94,12 +102,14 @@ class MetadataApp:
 
     def _info(self) -> tuple[int, str, bytes]:
         info = self.credentials.profile()
-        return _json({
-            "Code": "Success",
-            "LastUpdated": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "InstanceProfileArn": info.arn,
-            "InstanceProfileId": info.profile_id,
-        })
+        return _json(
+            {
+                "Code": "Success",
+                "LastUpdated": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "InstanceProfileArn": info.arn,
+                "InstanceProfileId": info.profile_id,
+            }
+        )
 
 
 def _text(status: int, body: str) -> tuple[int, str, bytes]:

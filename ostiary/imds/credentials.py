@@ -73,17 +73,21 @@ class RoleCredentials:
         info = self.profile()
         updated = _iso(now)
         if info.role_arn is None or info.role_name is None:
-            return {"Code": "InstanceProfileNotFound", "Message": "Instance profile holds no role.",
-                    "LastUpdated": updated}
+            return {
+                "Code": "InstanceProfileNotFound",
+                "Message": "Instance profile holds no role.",
+                "LastUpdated": updated,
+            }
         seconds = min(SESSION_SECONDS, info.max_session_duration)
         try:
-            result = sts.assume_role(self._context(now), info.role_arn, self.instance_id,
-                                     duration_seconds=seconds)
+            result = sts.assume_role(
+                self._context(now), info.role_arn, self.instance_id, duration_seconds=seconds
+            )
         except AwsError:
             return {
                 "Code": "AssumeRoleUnauthorizedAccess",
                 "Message": f"EC2 cannot assume the role {info.role_name}.  Please see documentation at "
-                           f"{_TROUBLESHOOTING}.",
+                f"{_TROUBLESHOOTING}.",
                 "LastUpdated": updated,
             }
         creds = result["Credentials"]
@@ -104,8 +108,14 @@ class RoleCredentials:
         account = self.settings.account_id
         sealed = sts.service_session(self.keyring, account, EC2_SERVICE, 900, now)["SessionToken"]
         caller = session_caller(tokens.open_token(self.keyring, sealed, now))
-        return Context(db=self.db, keyring=self.keyring, settings=self.settings, caller=caller,
-                       request_id=ids.request_id(), now=now)
+        return Context(
+            db=self.db,
+            keyring=self.keyring,
+            settings=self.settings,
+            caller=caller,
+            request_id=ids.request_id(),
+            now=now,
+        )
 
 
 def public(document: dict[str, Any]) -> dict[str, Any]:

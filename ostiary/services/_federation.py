@@ -105,9 +105,13 @@ def assume(ctx: Context, request: FederatedRequest) -> dict[str, Any]:
     return out
 
 
-def _authorize(ctx: Context, request: FederatedRequest, account: str, trust_policy: str, seconds: int) -> None:
+def _authorize(
+    ctx: Context, request: FederatedRequest, account: str, trust_policy: str, seconds: int
+) -> None:
     principal = Principal(
-        arn=request.provider_arn, type="federated", federation=request.federation,
+        arn=request.provider_arn,
+        type="federated",
+        federation=request.federation,
         provider=request.provider_arn,
     )
     context: dict[str, Any] = {
@@ -125,7 +129,8 @@ def _authorize(ctx: Context, request: FederatedRequest, account: str, trust_poli
     compiled = trust._compiled_trust(trust_policy)  # noqa: SLF001 - the same compiled trust AssumeRole uses
     actions = [request.action] + (["sts:SetSourceIdentity"] if request.source_identity is not None else [])
     for action in actions:
-        decision = authorize_assume_role(Request(principal, action, request.role_arn, context), compiled,
-                                         role_account=account)
+        decision = authorize_assume_role(
+            Request(principal, action, request.role_arn, context), compiled, role_account=account
+        )
         if decision.decision != ALLOW:
             raise denied(request.action)

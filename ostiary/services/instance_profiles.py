@@ -40,8 +40,9 @@ def profile_shape(conn: Connection, row: Any) -> dict[str, Any]:
 
 
 @operation("CreateInstanceProfile")
-def create_instance_profile(ctx: Context, instance_profile_name: str, path: str = "/",
-                            tags: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def create_instance_profile(
+    ctx: Context, instance_profile_name: str, path: str = "/", tags: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     if tags:
         tagging.check_tags(tags, "instance-profile")
     conflict = EntityAlreadyExistsException(f"Instance Profile {instance_profile_name} already exists.")
@@ -49,8 +50,14 @@ def create_instance_profile(ctx: Context, instance_profile_name: str, path: str 
     with ctx.db.transaction(on_conflict=conflict) as conn:
         if store.find_by_name(conn, ctx.account_id, instance_profile_name) is not None:
             raise conflict
-        store.insert(conn, instance_profile_id=profile_id, account_id=ctx.account_id,
-                     name=instance_profile_name, path=path, created_at=ctx.now)
+        store.insert(
+            conn,
+            instance_profile_id=profile_id,
+            account_id=ctx.account_id,
+            name=instance_profile_name,
+            path=path,
+            created_at=ctx.now,
+        )
         if tags:
             tagging.apply_tags(conn, "instance-profile", profile_id, tags)
         return {"InstanceProfile": _full_shape(conn, store.get(conn, ctx.account_id, instance_profile_name))}
@@ -74,8 +81,9 @@ def delete_instance_profile(ctx: Context, instance_profile_name: str) -> dict[st
 
 
 @operation("ListInstanceProfiles")
-def list_instance_profiles(ctx: Context, path_prefix: str | None = None, marker: str | None = None,
-                           max_items: int | None = None) -> dict[str, Any]:
+def list_instance_profiles(
+    ctx: Context, path_prefix: str | None = None, marker: str | None = None, max_items: int | None = None
+) -> dict[str, Any]:
     with ctx.db.read() as conn:
         page = store.page(conn, ctx.account_id, path_prefix, marker, max_items)
         return {"InstanceProfiles": [profile_shape(conn, row) for row in page.rows], **page.fields()}
@@ -84,7 +92,8 @@ def list_instance_profiles(ctx: Context, path_prefix: str | None = None, marker:
 @operation("AddRoleToInstanceProfile")
 def add_role_to_instance_profile(ctx: Context, instance_profile_name: str, role_name: str) -> dict[str, Any]:
     limit = LimitExceededException(
-        f"Cannot exceed quota for InstanceSessionsPerInstanceProfile: {ROLES_PER_PROFILE}")
+        f"Cannot exceed quota for InstanceSessionsPerInstanceProfile: {ROLES_PER_PROFILE}"
+    )
     with ctx.db.transaction(on_conflict=limit) as conn:
         profile = store.get(conn, ctx.account_id, instance_profile_name, lock=True)
         role = role_store.get(conn, ctx.account_id, role_name)
@@ -95,20 +104,23 @@ def add_role_to_instance_profile(ctx: Context, instance_profile_name: str, role_
 
 
 @operation("RemoveRoleFromInstanceProfile")
-def remove_role_from_instance_profile(ctx: Context, instance_profile_name: str,
-                                      role_name: str) -> dict[str, Any]:
+def remove_role_from_instance_profile(
+    ctx: Context, instance_profile_name: str, role_name: str
+) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
         profile = store.get(conn, ctx.account_id, instance_profile_name)
         role = role_store.get(conn, ctx.account_id, role_name)
         if not store.remove_role(conn, profile.instance_profile_id, role.role_id):
             raise NoSuchEntityException(
-                f"Role {role_name} in Instance Profile {instance_profile_name} cannot be found.")
+                f"Role {role_name} in Instance Profile {instance_profile_name} cannot be found."
+            )
     return {}
 
 
 @operation("ListInstanceProfilesForRole")
-def list_instance_profiles_for_role(ctx: Context, role_name: str, marker: str | None = None,
-                                    max_items: int | None = None) -> dict[str, Any]:
+def list_instance_profiles_for_role(
+    ctx: Context, role_name: str, marker: str | None = None, max_items: int | None = None
+) -> dict[str, Any]:
     with ctx.db.read() as conn:
         role = role_store.get(conn, ctx.account_id, role_name)
         page = store.page_for_role(conn, role.role_id, marker, max_items)

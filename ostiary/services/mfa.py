@@ -50,8 +50,15 @@ def serial_number(account_id: str, path: str, name: str) -> str:
     return f"arn:aws:iam::{account_id}:mfa{path}{name}"
 
 
-def verify_mfa_code(conn: Connection, keyring: Keyring, account_id: str, serial_number: str, user_id: str,
-                    code: str, now: datetime) -> bool:
+def verify_mfa_code(
+    conn: Connection,
+    keyring: Keyring,
+    account_id: str,
+    serial_number: str,
+    user_id: str,
+    code: str,
+    now: datetime,
+) -> bool:
     """Whether `code` is a valid TOTP code of the device enabled for this user, accepted at most once.
 
     Call it inside the caller's write transaction: an accepted code's time step is remembered, so
@@ -71,8 +78,9 @@ def verify_mfa_code(conn: Connection, keyring: Keyring, account_id: str, serial_
 
 
 @operation("CreateVirtualMFADevice")
-def create_virtual_mfa_device(ctx: Context, virtual_mfa_device_name: str, path: str = "/",
-                              tags: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def create_virtual_mfa_device(
+    ctx: Context, virtual_mfa_device_name: str, path: str = "/", tags: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     if tags:
         tagging.check_tags(tags, "mfa")
     serial = serial_number(ctx.account_id, path, virtual_mfa_device_name)
@@ -81,14 +89,23 @@ def create_virtual_mfa_device(ctx: Context, virtual_mfa_device_name: str, path: 
     with ctx.db.transaction(on_conflict=conflict) as conn:
         if store.name_taken(conn, ctx.account_id, virtual_mfa_device_name):
             raise conflict
-        store.insert(conn, serial_number=serial, account_id=ctx.account_id, name=virtual_mfa_device_name,
-                     path=path, seed_sealed=ctx.keyring.seal(seed.encode(), store.seed_purpose(serial)),
-                     created_at=ctx.now)
+        store.insert(
+            conn,
+            serial_number=serial,
+            account_id=ctx.account_id,
+            name=virtual_mfa_device_name,
+            path=path,
+            seed_sealed=ctx.keyring.seal(seed.encode(), store.seed_purpose(serial)),
+            created_at=ctx.now,
+        )
         if tags:
             tagging.apply_tags(conn, "mfa", serial, tags)
         label = accounts.alias(conn, ctx.account_id) or ctx.account_id
-    device: dict[str, Any] = {"SerialNumber": serial, "Base32StringSeed": seed.encode(),
-                              "QRCodePNG": qr_code_png(seed, f"{virtual_mfa_device_name}@{label}")}
+    device: dict[str, Any] = {
+        "SerialNumber": serial,
+        "Base32StringSeed": seed.encode(),
+        "QRCodePNG": qr_code_png(seed, f"{virtual_mfa_device_name}@{label}"),
+    }
     if tags:
         device["Tags"] = [{"Key": t["Key"], "Value": t["Value"]} for t in tags]
     return {"VirtualMFADevice": device}
@@ -96,16 +113,16 @@ def create_virtual_mfa_device(ctx: Context, virtual_mfa_device_name: str, path: 
 
 def qr_code_png(seed: str, account_name: str) -> bytes:
     """A PNG QR code of the otpauth:// URI that authenticator apps scan."""
-    uri = (f"otpauth://totp/{quote(ISSUER)}:{quote(account_name)}?secret={seed}"
-           f"&issuer={quote(ISSUER)}")
+    uri = f"otpauth://totp/{quote(ISSUER)}:{quote(account_name)}?secret={seed}&issuer={quote(ISSUER)}"
     out = io.BytesIO()
     segno.make(uri, error="m").save(out, kind="png", scale=4, border=4)
     return out.getvalue()
 
 
 @operation("EnableMFADevice")
-def enable_mfa_device(ctx: Context, user_name: str, serial_number: str, authentication_code1: str,
-                      authentication_code2: str) -> dict[str, Any]:
+def enable_mfa_device(
+    ctx: Context, user_name: str, serial_number: str, authentication_code1: str, authentication_code2: str
+) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
         user = user_service.require(conn, ctx.account_id, user_name)
         row = _device(conn, ctx, serial_number, lock=True)
@@ -113,23 +130,32 @@ def enable_mfa_device(ctx: Context, user_name: str, serial_number: str, authenti
             raise EntityAlreadyExistsException(_IN_USE)
         if store.count_for_user(conn, user.user_id) >= MAX_DEVICES_PER_USER:
             raise LimitExceededException(f"Cannot exceed quota for MFADevicesPerUser: {MAX_DEVICES_PER_USER}")
-        step = _consecutive(ctx.keyring, row, authentication_code1, authentication_code2, _step(ctx.now),
-                            _ENABLE_WINDOW)
-        store.change(conn, row.serial_number, user_id=user.user_id, enabled_at=ctx.now, last_time_step=step,
-                     drift_steps=0)
+        step = _consecutive(
+            ctx.keyring, row, authentication_code1, authentication_code2, _step(ctx.now), _ENABLE_WINDOW
+        )
+        store.change(
+            conn,
+            row.serial_number,
+            user_id=user.user_id,
+            enabled_at=ctx.now,
+            last_time_step=step,
+            drift_steps=0,
+        )
         accounts.bump_epoch(conn, ctx.account_id)
     return {}
 
 
 @operation("ResyncMFADevice")
-def resync_mfa_device(ctx: Context, user_name: str, serial_number: str, authentication_code1: str,
-                      authentication_code2: str) -> dict[str, Any]:
+def resync_mfa_device(
+    ctx: Context, user_name: str, serial_number: str, authentication_code1: str, authentication_code2: str
+) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
         user = user_service.require(conn, ctx.account_id, user_name)
         row = _assigned(conn, ctx, serial_number, user.user_id)
         now_step = _step(ctx.now)
-        step = _consecutive(ctx.keyring, row, authentication_code1, authentication_code2, now_step,
-                            _RESYNC_WINDOW, drift=0)
+        step = _consecutive(
+            ctx.keyring, row, authentication_code1, authentication_code2, now_step, _RESYNC_WINDOW, drift=0
+        )
         store.change(conn, row.serial_number, last_time_step=step, drift_steps=step - now_step)
     return {}
 
@@ -156,21 +182,25 @@ def delete_virtual_mfa_device(ctx: Context, serial_number: str) -> dict[str, Any
 
 
 @operation("ListMFADevices")
-def list_mfa_devices(ctx: Context, user_name: str | None = None, marker: str | None = None,
-                     max_items: int | None = None) -> dict[str, Any]:
+def list_mfa_devices(
+    ctx: Context, user_name: str | None = None, marker: str | None = None, max_items: int | None = None
+) -> dict[str, Any]:
     if user_name is None and ctx.caller.principal_type == "Account":
         return {"MFADevices": [], "IsTruncated": False}  # the root's own devices are not kept here
     with ctx.db.read() as conn:
         user = user_service.require(conn, ctx.account_id, user_service.own_name(ctx, user_name))
         page = store.user_page(conn, user.user_id, marker, max_items)
-    devices = [{"UserName": user.name, "SerialNumber": r.serial_number, "EnableDate": utc(r.enabled_at)}
-               for r in page.rows]
+    devices = [
+        {"UserName": user.name, "SerialNumber": r.serial_number, "EnableDate": utc(r.enabled_at)}
+        for r in page.rows
+    ]
     return {"MFADevices": devices, **page.fields()}
 
 
 @operation("ListVirtualMFADevices")
-def list_virtual_mfa_devices(ctx: Context, assignment_status: str = "Any", marker: str | None = None,
-                             max_items: int | None = None) -> dict[str, Any]:
+def list_virtual_mfa_devices(
+    ctx: Context, assignment_status: str = "Any", marker: str | None = None, max_items: int | None = None
+) -> dict[str, Any]:
     if marker is not None:
         try:
             decode_marker(marker)
@@ -212,14 +242,16 @@ def untag_mfa_device(ctx: Context, serial_number: str, tag_keys: list[str]) -> d
 
 
 @operation("ListMFADeviceTags")
-def list_mfa_device_tags(ctx: Context, serial_number: str, marker: str | None = None,
-                         max_items: int | None = None) -> dict[str, Any]:
+def list_mfa_device_tags(
+    ctx: Context, serial_number: str, marker: str | None = None, max_items: int | None = None
+) -> dict[str, Any]:
     with ctx.db.read() as conn:
         return tag_page(conn, "mfa", _device(conn, ctx, serial_number).serial_number, marker, max_items)
 
 
-def tag_page(conn: Connection, entity_type: str, entity_id: str, marker: str | None,
-             max_items: int | None) -> dict[str, Any]:
+def tag_page(
+    conn: Connection, entity_type: str, entity_id: str, marker: str | None, max_items: int | None
+) -> dict[str, Any]:
     """One page of an entity's tags in the order they were added: Tags, IsTruncated, Marker."""
     keyed = [(f"{i:08d}", tag) for i, tag in enumerate(tagging.tag_list(conn, entity_type, entity_id))]
     items, fields = page_list(keyed, marker, max_items, key=lambda item: item[0])
@@ -269,8 +301,9 @@ def _matches(totp: pyotp.TOTP, step: int, code: str) -> bool:
     return hmac.compare_digest(totp.generate_otp(step), code)
 
 
-def _consecutive(keyring: Keyring, row: Any, code1: str, code2: str, now_step: int, window: int,
-                 drift: int | None = None) -> int:
+def _consecutive(
+    keyring: Keyring, row: Any, code1: str, code2: str, now_step: int, window: int, drift: int | None = None
+) -> int:
     """The time step of `code2` when `code1` is the step before it, near now and newer than any accepted
     code; else AWS's InvalidAuthenticationCode."""
     totp = _totp(keyring, row)

@@ -68,7 +68,8 @@ def check_modifiable(row: Any) -> None:
     if row.service_linked:
         raise UnmodifiableEntityException(
             f"Cannot perform the operation on the protected role '{row.name}' - "
-            "this role is only modifiable by AWS")
+            "this role is only modifiable by AWS"
+        )
 
 
 def check_trust_policy(document: str) -> str:
@@ -77,10 +78,16 @@ def check_trust_policy(document: str) -> str:
 
 
 @operation("CreateRole")
-def create_role(ctx: Context, role_name: str, assume_role_policy_document: str, path: str = "/",
-                description: str | None = None, max_session_duration: int | None = None,
-                permissions_boundary: str | None = None,
-                tags: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def create_role(
+    ctx: Context,
+    role_name: str,
+    assume_role_policy_document: str,
+    path: str = "/",
+    description: str | None = None,
+    max_session_duration: int | None = None,
+    permissions_boundary: str | None = None,
+    tags: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     if tags:
         tagging.check_tags(tags, "role")
     check_trust_policy(assume_role_policy_document)
@@ -91,10 +98,18 @@ def create_role(ctx: Context, role_name: str, assume_role_policy_document: str, 
             raise conflict
         if permissions_boundary is not None:
             check_boundary(conn, ctx.account_id, permissions_boundary)
-        store.insert(conn, role_id=role_id, account_id=ctx.account_id, name=role_name, path=path,
-                     trust_policy=assume_role_policy_document, description=description,
-                     max_session_duration=max_session_duration or 3600,
-                     permissions_boundary=permissions_boundary, created_at=ctx.now)
+        store.insert(
+            conn,
+            role_id=role_id,
+            account_id=ctx.account_id,
+            name=role_name,
+            path=path,
+            trust_policy=assume_role_policy_document,
+            description=description,
+            max_session_duration=max_session_duration or 3600,
+            permissions_boundary=permissions_boundary,
+            created_at=ctx.now,
+        )
         if tags:
             tagging.apply_tags(conn, "role", role_id, tags)
         accounts.bump_epoch(conn, ctx.account_id)
@@ -112,16 +127,18 @@ def get_role(ctx: Context, role_name: str) -> dict[str, Any]:
 
 
 @operation("ListRoles")
-def list_roles(ctx: Context, path_prefix: str | None = None, marker: str | None = None,
-               max_items: int | None = None) -> dict[str, Any]:
+def list_roles(
+    ctx: Context, path_prefix: str | None = None, marker: str | None = None, max_items: int | None = None
+) -> dict[str, Any]:
     with ctx.db.read() as conn:
         page = store.page(conn, ctx.account_id, path_prefix, marker, max_items)
     return {"Roles": [_listed(row) for row in page.rows], **page.fields()}
 
 
 @operation("UpdateRole")
-def update_role(ctx: Context, role_name: str, description: str | None = None,
-                max_session_duration: int | None = None) -> dict[str, Any]:
+def update_role(
+    ctx: Context, role_name: str, description: str | None = None, max_session_duration: int | None = None
+) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
         row = store.get(conn, ctx.account_id, role_name)
         if max_session_duration is not None:

@@ -48,18 +48,21 @@ def assume_role_with_saml(
         raise denied(ACTION)
     session_name = _session_name(assertion)
     qualifier = name_qualifier(assertion.issuer, account, principal_arn)
-    result = assume(ctx, FederatedRequest(
-        action=ACTION,
-        federation="saml",
-        provider_arn=principal_arn,
-        role_arn=role_arn,
-        session_name=session_name,
-        claims=_condition_keys(assertion, account, principal_arn, qualifier),
-        duration_seconds=duration_seconds or assertion.session_duration,
-        policy=policy,
-        policy_arns=policy_arns,
-        source_identity=assertion.source_identity,
-    ))
+    result = assume(
+        ctx,
+        FederatedRequest(
+            action=ACTION,
+            federation="saml",
+            provider_arn=principal_arn,
+            role_arn=role_arn,
+            session_name=session_name,
+            claims=_condition_keys(assertion, account, principal_arn, qualifier),
+            duration_seconds=duration_seconds or assertion.session_duration,
+            policy=policy,
+            policy_arns=policy_arns,
+            source_identity=assertion.source_identity,
+        ),
+    )
     return {
         **result,
         "Subject": assertion.subject,
@@ -79,7 +82,8 @@ def name_qualifier(issuer: str, account_id: str, provider_arn: str) -> str:
 def _verified(response: str, provider: dict[str, Any], ctx: Context) -> SamlAssertion:
     try:
         assertion = saml_response.verify(
-            saml_response.decode(response), provider["SigningCertificates"], ctx.now)
+            saml_response.decode(response), provider["SigningCertificates"], ctx.now
+        )
     except saml_response.SamlExpired as exc:
         raise ExpiredTokenException(str(exc)) from exc
     except saml_response.SamlRejected as exc:
@@ -96,11 +100,15 @@ def _session_name(assertion: SamlAssertion) -> str:
     if not name:
         raise InvalidIdentityTokenException("RoleSessionName is required in AuthnResponse")
     if not _SESSION_NAME.fullmatch(name):
-        raise InvalidIdentityTokenException("RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}")
+        raise InvalidIdentityTokenException(
+            "RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}"
+        )
     return name
 
 
-def _condition_keys(assertion: SamlAssertion, account: str, provider_arn: str, qualifier: str) -> dict[str, Any]:
+def _condition_keys(
+    assertion: SamlAssertion, account: str, provider_arn: str, qualifier: str
+) -> dict[str, Any]:
     return {
         "SAML:sub": assertion.subject,
         "SAML:sub_type": assertion.subject_type,

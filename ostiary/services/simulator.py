@@ -38,14 +38,21 @@ class Simulation:
 
 
 @operation("SimulatePrincipalPolicy")
-def simulate_principal_policy(ctx: Context, policy_source_arn: str, action_names: list[str],
-                              policy_input_list: list[str] | None = None,
-                              permissions_boundary_policy_input_list: list[str] | None = None,
-                              resource_arns: list[str] | None = None, resource_policy: str | None = None,
-                              resource_owner: str | None = None, caller_arn: str | None = None,
-                              context_entries: list[dict[str, Any]] | None = None,
-                              resource_handling_option: str | None = None, max_items: int | None = None,
-                              marker: str | None = None) -> dict[str, Any]:
+def simulate_principal_policy(
+    ctx: Context,
+    policy_source_arn: str,
+    action_names: list[str],
+    policy_input_list: list[str] | None = None,
+    permissions_boundary_policy_input_list: list[str] | None = None,
+    resource_arns: list[str] | None = None,
+    resource_policy: str | None = None,
+    resource_owner: str | None = None,
+    caller_arn: str | None = None,
+    context_entries: list[dict[str, Any]] | None = None,
+    resource_handling_option: str | None = None,
+    max_items: int | None = None,
+    marker: str | None = None,
+) -> dict[str, Any]:
     """Simulate the policies of a stored user, group or role (and any extra ones given)."""
     kind, stored, boundary = _source_policies(ctx, policy_source_arn)
     identity = [(d.policy_id, d.document) for d in stored]
@@ -58,13 +65,20 @@ def simulate_principal_policy(ctx: Context, policy_source_arn: str, action_names
 
 
 @operation("SimulateCustomPolicy")
-def simulate_custom_policy(ctx: Context, policy_input_list: list[str], action_names: list[str],
-                           permissions_boundary_policy_input_list: list[str] | None = None,
-                           resource_arns: list[str] | None = None, resource_policy: str | None = None,
-                           resource_owner: str | None = None, caller_arn: str | None = None,
-                           context_entries: list[dict[str, Any]] | None = None,
-                           resource_handling_option: str | None = None, max_items: int | None = None,
-                           marker: str | None = None) -> dict[str, Any]:
+def simulate_custom_policy(
+    ctx: Context,
+    policy_input_list: list[str],
+    action_names: list[str],
+    permissions_boundary_policy_input_list: list[str] | None = None,
+    resource_arns: list[str] | None = None,
+    resource_policy: str | None = None,
+    resource_owner: str | None = None,
+    caller_arn: str | None = None,
+    context_entries: list[dict[str, Any]] | None = None,
+    resource_handling_option: str | None = None,
+    max_items: int | None = None,
+    marker: str | None = None,
+) -> dict[str, Any]:
     """Simulate policies given as text."""
     identity = _inputs("PolicyInputList", policy_input_list)
     boundary = None
@@ -79,8 +93,9 @@ def simulate_custom_policy(ctx: Context, policy_input_list: list[str], action_na
 
 
 @operation("GetContextKeysForPrincipalPolicy")
-def get_context_keys_for_principal_policy(ctx: Context, policy_source_arn: str,
-                                          policy_input_list: list[str] | None = None) -> dict[str, Any]:
+def get_context_keys_for_principal_policy(
+    ctx: Context, policy_source_arn: str, policy_input_list: list[str] | None = None
+) -> dict[str, Any]:
     """The context keys that the policies of a user, group or role (and the ones given) test."""
     _, stored, _ = _source_policies(ctx, policy_source_arn)
     texts = [d.document for d in stored] + list(policy_input_list or [])
@@ -96,8 +111,9 @@ def get_context_keys_for_custom_policy(ctx: Context, policy_input_list: list[str
 # -- inputs ---------------------------------------------------------------------------------------
 
 
-def _source_policies(ctx: Context, arn: str) -> tuple[str, list[store.PolicyDocument],
-                                                      tuple[str, str] | None]:
+def _source_policies(
+    ctx: Context, arn: str
+) -> tuple[str, list[store.PolicyDocument], tuple[str, str] | None]:
     kind, name = _parse_source_arn(arn)
     with ctx.db.read() as conn:
         entity = store.find_named(conn, _account_of(arn) or ctx.account_id, kind, name)
@@ -133,21 +149,27 @@ def _inputs(label: str, texts: list[str] | None) -> list[tuple[str, str]]:
     return [(f"{label}.{i}", text) for i, text in enumerate(texts or [], start=1)]
 
 
-def _simulation(identity: list[tuple[str, str]], boundary: tuple[str, str] | None,
-                resource_policy: str | None, resource_owner: str | None, caller_arn: str, kind: str,
-                entries: list[dict[str, Any]] | None) -> Simulation:
+def _simulation(
+    identity: list[tuple[str, str]],
+    boundary: tuple[str, str] | None,
+    resource_policy: str | None,
+    resource_owner: str | None,
+    caller_arn: str,
+    kind: str,
+    entries: list[dict[str, Any]] | None,
+) -> Simulation:
     from ostiary.policy import Principal
 
     texts = [t for _, t in identity] + ([boundary[1]] if boundary else [])
     account = _account_of(caller_arn)
     role_arn = caller_arn if kind == "role" else None
-    principal = Principal(arn=caller_arn, type=_PRINCIPAL_TYPES.get(kind, "user"), account=account,
-                          role_arn=role_arn)
+    principal = Principal(
+        arn=caller_arn, type=_PRINCIPAL_TYPES.get(kind, "user"), account=account, role_arn=role_arn
+    )
     return Simulation(
         identity=[_compile(text, "identity", pid) for pid, text in identity],
         boundary=_compile(boundary[1], "boundary", boundary[0]) if boundary else None,
-        resource_policy=_compile(resource_policy, "resource", "ResourcePolicy")
-        if resource_policy else None,
+        resource_policy=_compile(resource_policy, "resource", "ResourcePolicy") if resource_policy else None,
         resource_owner=_account_of(resource_owner or "") if resource_owner else None,
         principal=principal,
         context=_context(entries or []),
@@ -208,11 +230,19 @@ def _parse_any(text: str) -> Any:
 # -- results --------------------------------------------------------------------------------------
 
 
-def _results(sim: Simulation, action_names: list[str], resource_arns: list[str] | None,
-             max_items: int | None, marker: str | None) -> dict[str, Any]:
+def _results(
+    sim: Simulation,
+    action_names: list[str],
+    resource_arns: list[str] | None,
+    max_items: int | None,
+    marker: str | None,
+) -> dict[str, Any]:
     resources = resource_arns or ["*"]
-    results = [_evaluate(sim, action, resource, resource_arns is not None)
-               for action in action_names for resource in resources]
+    results = [
+        _evaluate(sim, action, resource, resource_arns is not None)
+        for action in action_names
+        for resource in resources
+    ]
     keyed = [(f"{i:08d}", r) for i, r in enumerate(results)]
     page, fields = page_list(keyed, marker, max_items, key=lambda item: item[0])
     return {"EvaluationResults": [r for _, r in page], **fields}
@@ -222,8 +252,13 @@ def _evaluate(sim: Simulation, action: str, resource: str, per_resource: bool) -
     from ostiary.policy import Request, authorize
 
     request = Request(sim.principal, action, resource, sim.context)
-    decision = authorize(request, identity=sim.identity, boundary=sim.boundary, resource=sim.resource_policy,
-                         resource_account=sim.resource_owner)
+    decision = authorize(
+        request,
+        identity=sim.identity,
+        boundary=sim.boundary,
+        resource=sim.resource_policy,
+        resource_account=sim.resource_owner,
+    )
     word = _DECISIONS.get(str(decision.decision), "implicitDeny")
     matched = [_statement(m) for m in decision.statements]
     missing = _missing(sim, action, decision)
@@ -242,8 +277,12 @@ def _evaluate(sim: Simulation, action: str, resource: str, per_resource: bool) -
         boundary_detail = {"AllowedByPermissionsBoundary": "permissions boundary" not in reason}
         result["PermissionsBoundaryDecisionDetail"] = boundary_detail
     if per_resource:
-        specific: dict[str, Any] = {"EvalResourceName": resource, "EvalResourceDecision": word,
-                                    "MatchedStatements": matched, "MissingContextValues": missing}
+        specific: dict[str, Any] = {
+            "EvalResourceName": resource,
+            "EvalResourceDecision": word,
+            "MatchedStatements": matched,
+            "MissingContextValues": missing,
+        }
         if boundary_detail is not None:
             specific["PermissionsBoundaryDecisionDetail"] = boundary_detail
         result["ResourceSpecificResults"] = [specific]

@@ -47,7 +47,8 @@ def check_tags(tags: list[dict[str, Any]], entity_type: str | None = None) -> No
         if entity_type in store.CASE_SENSITIVE:
             raise InvalidInputException("Duplicate tag keys found.")
         raise InvalidInputException(
-            "Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+            "Duplicate tag keys found. Please note that Tag keys are case insensitive."
+        )
     if any(k.lower().startswith("aws:") for k in keys):
         raise InvalidInputException("Tag keys beginning with aws: are reserved for system use.")
 
@@ -81,8 +82,10 @@ def check_tag_keys(keys: list[str]) -> None:
     """Validate the TagKeys of an Untag* call."""
     problems = []
     if len(keys) > MAX_TAGS:
-        problems.append(f"Value at 'tagKeys' failed to satisfy constraint: Member must have length less than "
-                        f"or equal to {MAX_TAGS}")
+        problems.append(
+            f"Value at 'tagKeys' failed to satisfy constraint: Member must have length less than "
+            f"or equal to {MAX_TAGS}"
+        )
     if any(k is None or not 1 <= len(k) <= 128 or not _allowed(k) for k in keys):
         problems.append(f"Value at 'tagKeys' failed to satisfy constraint: {_BAD_KEY}")
     if problems:
@@ -111,8 +114,9 @@ def untag_user(ctx: Context, user_name: str, tag_keys: list[str]) -> dict[str, A
 
 
 @operation("ListUserTags")
-def list_user_tags(ctx: Context, user_name: str, marker: str | None = None,
-                   max_items: int | None = None) -> dict[str, Any]:
+def list_user_tags(
+    ctx: Context, user_name: str, marker: str | None = None, max_items: int | None = None
+) -> dict[str, Any]:
     with ctx.db.read() as conn:
         return _page(conn, "user", _user_id(conn, ctx, user_name), marker, max_items)
 
@@ -136,8 +140,9 @@ def untag_role(ctx: Context, role_name: str, tag_keys: list[str]) -> dict[str, A
 
 
 @operation("ListRoleTags")
-def list_role_tags(ctx: Context, role_name: str, marker: str | None = None,
-                   max_items: int | None = None) -> dict[str, Any]:
+def list_role_tags(
+    ctx: Context, role_name: str, marker: str | None = None, max_items: int | None = None
+) -> dict[str, Any]:
     with ctx.db.read() as conn:
         return _page(conn, "role", _role_id(conn, ctx, role_name), marker, max_items)
 
@@ -159,15 +164,17 @@ def untag_policy(ctx: Context, policy_arn: str, tag_keys: list[str]) -> dict[str
 
 
 @operation("ListPolicyTags")
-def list_policy_tags(ctx: Context, policy_arn: str, marker: str | None = None,
-                     max_items: int | None = None) -> dict[str, Any]:
+def list_policy_tags(
+    ctx: Context, policy_arn: str, marker: str | None = None, max_items: int | None = None
+) -> dict[str, Any]:
     with ctx.db.read() as conn:
         return _page(conn, "policy", _policy_id(conn, ctx, policy_arn), marker, max_items)
 
 
 @operation("TagInstanceProfile")
-def tag_instance_profile(ctx: Context, instance_profile_name: str,
-                         tags: list[dict[str, Any]]) -> dict[str, Any]:
+def tag_instance_profile(
+    ctx: Context, instance_profile_name: str, tags: list[dict[str, Any]]
+) -> dict[str, Any]:
     check_tags(tags, "instance-profile")
     with ctx.db.transaction() as conn:
         apply_tags(conn, "instance-profile", _profile_id(conn, ctx, instance_profile_name), tags)
@@ -183,8 +190,9 @@ def untag_instance_profile(ctx: Context, instance_profile_name: str, tag_keys: l
 
 
 @operation("ListInstanceProfileTags")
-def list_instance_profile_tags(ctx: Context, instance_profile_name: str, marker: str | None = None,
-                               max_items: int | None = None) -> dict[str, Any]:
+def list_instance_profile_tags(
+    ctx: Context, instance_profile_name: str, marker: str | None = None, max_items: int | None = None
+) -> dict[str, Any]:
     with ctx.db.read() as conn:
         profile_id = _profile_id(conn, ctx, instance_profile_name)
         return _page(conn, "instance-profile", profile_id, marker, max_items)
@@ -201,8 +209,9 @@ def _ordered(conn: Connection, entity_type: str, entity_id: str) -> list[tuple[s
     return [(f"{p:020d}", k, v) for k, v, p in found]
 
 
-def _page(conn: Connection, entity_type: str, entity_id: str, marker: str | None,
-          max_items: int | None) -> dict[str, Any]:
+def _page(
+    conn: Connection, entity_type: str, entity_id: str, marker: str | None, max_items: int | None
+) -> dict[str, Any]:
     items, fields = page_list(_ordered(conn, entity_type, entity_id), marker, max_items, key=lambda i: i[0])
     return {"Tags": [{"Key": k, "Value": v} for _, k, v in items], **fields}
 
@@ -234,8 +243,10 @@ def _policy_id(conn: Connection, ctx: Context, arn: str) -> str:
 def _tag_problems(tags: list[dict[str, Any]]) -> list[str]:
     problems = []
     if len(tags) > MAX_TAGS:
-        problems.append(f"Value at 'tags' failed to satisfy constraint: Member must have length less than or "
-                        f"equal to {MAX_TAGS}")
+        problems.append(
+            f"Value at 'tags' failed to satisfy constraint: Member must have length less than or "
+            f"equal to {MAX_TAGS}"
+        )
     for i, tag in enumerate(tags, start=1):
         problems += _member_problems(tag.get("Key"), f"tags.{i}.member.key", 1, 128, _KEY_PATTERN)
         problems += _member_problems(tag.get("Value"), f"tags.{i}.member.value", 0, 256, _VALUE_PATTERN)

@@ -11,21 +11,29 @@ from __future__ import annotations
 from typing import Any
 
 from ostiary import oidc
-from ostiary.errors import ExpiredTokenException, IDPCommunicationErrorException, InvalidIdentityTokenException
+from ostiary.errors import (
+    ExpiredTokenException,
+    IDPCommunicationErrorException,
+    InvalidIdentityTokenException,
+)
 from ostiary.services import Context, operation
 from ostiary.services._federation import FederatedRequest, assume, denied, role_account
 from ostiary.services.oidc_providers import find_oidc_provider
 
 ACTION = "sts:AssumeRoleWithWebIdentity"
 _NOT_JWT = "The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)"
-_NO_KEY = ("Couldn't retrieve verification key from your identity provider,  please reference "
-           "AssumeRoleWithWebIdentity documentation for requirements")
+_NO_KEY = (
+    "Couldn't retrieve verification key from your identity provider,  please reference "
+    "AssumeRoleWithWebIdentity documentation for requirements"
+)
 _UNREACHABLE = (
     "The request could not be fulfilled because the identity provider (IDP) that was asked to verify the "
     "incoming identity token could not be reached. Retry the request."
 )
-_NOT_VALID = ("The web identity token that was passed could not be validated by AWS. Get a new identity "
-              "token from the identity provider and then retry the request.")
+_NOT_VALID = (
+    "The web identity token that was passed could not be validated by AWS. Get a new identity "
+    "token from the identity provider and then retry the request."
+)
 
 
 @operation("AssumeRoleWithWebIdentity", "sts")
@@ -53,17 +61,20 @@ def assume_role_with_web_identity(
         raise InvalidIdentityTokenException(f"No OpenIDConnect provider found in your account for {issuer}")
     claims = _verified_claims(web_identity_token, provider, ctx.now.timestamp())
     audience = _matched_audience(claims, provider["ClientIDList"])
-    result = assume(ctx, FederatedRequest(
-        action=ACTION,
-        federation="web-identity",
-        provider_arn=provider["Arn"],
-        role_arn=role_arn,
-        session_name=role_session_name,
-        claims=condition_keys(provider["Url"], claims, audience),
-        duration_seconds=duration_seconds,
-        policy=policy,
-        policy_arns=policy_arns,
-    ))
+    result = assume(
+        ctx,
+        FederatedRequest(
+            action=ACTION,
+            federation="web-identity",
+            provider_arn=provider["Arn"],
+            role_arn=role_arn,
+            session_name=role_session_name,
+            claims=condition_keys(provider["Url"], claims, audience),
+            duration_seconds=duration_seconds,
+            policy=policy,
+            policy_arns=policy_arns,
+        ),
+    )
     return {
         **result,
         "SubjectFromWebIdentityToken": claims["sub"],

@@ -13,8 +13,9 @@ from ostiary.store.tables import instance_profile_roles, instance_profiles
 
 def find_by_name(conn: Connection, account_id: str, name: str, *, lock: bool = False) -> Row[Any] | None:
     """The instance profile row or None; `lock` holds it (FOR UPDATE) until the transaction ends."""
-    stmt = select(instance_profiles).where(instance_profiles.c.account_id == account_id,
-                                           instance_profiles.c.name_key == name.lower())
+    stmt = select(instance_profiles).where(
+        instance_profiles.c.account_id == account_id, instance_profiles.c.name_key == name.lower()
+    )
     if lock:
         stmt = stmt.with_for_update()
     return conn.execute(stmt).first()
@@ -40,7 +41,8 @@ def remove(conn: Connection, profile_id: str) -> None:
 
 def role_ids(conn: Connection, profile_id: str) -> list[str]:
     stmt = select(instance_profile_roles.c.role_id).where(
-        instance_profile_roles.c.instance_profile_id == profile_id)
+        instance_profile_roles.c.instance_profile_id == profile_id
+    )
     return [r[0] for r in conn.execute(stmt)]
 
 
@@ -51,13 +53,15 @@ def add_role(conn: Connection, profile_id: str, role_id: str) -> None:
 def remove_role(conn: Connection, profile_id: str, role_id: str) -> bool:
     """Take the role out of the profile; False when it was not in it."""
     link = instance_profile_roles.c
-    result = conn.execute(delete(instance_profile_roles).where(
-        link.instance_profile_id == profile_id, link.role_id == role_id))
+    result = conn.execute(
+        delete(instance_profile_roles).where(link.instance_profile_id == profile_id, link.role_id == role_id)
+    )
     return result.rowcount > 0
 
 
-def page(conn: Connection, account_id: str, path_prefix: str | None, marker: str | None,
-         max_items: int | None) -> Page:
+def page(
+    conn: Connection, account_id: str, path_prefix: str | None, marker: str | None, max_items: int | None
+) -> Page:
     """One page of the account's instance profiles under `path_prefix`, in name order."""
     stmt = select(instance_profiles).where(instance_profiles.c.account_id == account_id)
     if path_prefix:
@@ -67,8 +71,12 @@ def page(conn: Connection, account_id: str, path_prefix: str | None, marker: str
 
 def page_for_role(conn: Connection, role_id: str, marker: str | None, max_items: int | None) -> Page:
     """One page of the instance profiles that hold a role, in name order."""
-    stmt = select(instance_profiles).join(
-        instance_profile_roles,
-        instance_profile_roles.c.instance_profile_id == instance_profiles.c.instance_profile_id,
-    ).where(instance_profile_roles.c.role_id == role_id)
+    stmt = (
+        select(instance_profiles)
+        .join(
+            instance_profile_roles,
+            instance_profile_roles.c.instance_profile_id == instance_profiles.c.instance_profile_id,
+        )
+        .where(instance_profile_roles.c.role_id == role_id)
+    )
     return fetch_page(conn, stmt, instance_profiles.c.name_key, marker, max_items)

@@ -22,14 +22,16 @@ def insert(conn: Connection, **values: Any) -> None:
 
 def name_taken(conn: Connection, account_id: str, name: str) -> bool:
     stmt = select(mfa_devices.c.serial_number).where(
-        mfa_devices.c.account_id == account_id, mfa_devices.c.name_key == name.lower())
+        mfa_devices.c.account_id == account_id, mfa_devices.c.name_key == name.lower()
+    )
     return conn.execute(stmt).first() is not None
 
 
 def find(conn: Connection, account_id: str, serial_number: str, *, lock: bool = False) -> Row[Any] | None:
     """One of the account's devices by serial number, or None."""
-    stmt = select(mfa_devices).where(mfa_devices.c.account_id == account_id,
-                                     mfa_devices.c.serial_number == serial_number)
+    stmt = select(mfa_devices).where(
+        mfa_devices.c.account_id == account_id, mfa_devices.c.serial_number == serial_number
+    )
     if lock:
         stmt = stmt.with_for_update()
     return conn.execute(stmt).first()
@@ -51,7 +53,8 @@ def accept_step(conn: Connection, serial_number: str, step: int) -> bool:
     result = conn.execute(
         update(mfa_devices)
         .where(mfa_devices.c.serial_number == serial_number, (last.is_(None)) | (last < step))
-        .values(last_time_step=step))
+        .values(last_time_step=step)
+    )
     return bool(result.rowcount == 1)
 
 
@@ -59,8 +62,9 @@ def remove(conn: Connection, serial_number: str) -> None:
     conn.execute(delete(mfa_devices).where(mfa_devices.c.serial_number == serial_number))
 
 
-def virtual_page(conn: Connection, account_id: str, assignment: str, marker: str | None,
-                 max_items: int | None) -> Page:
+def virtual_page(
+    conn: Connection, account_id: str, assignment: str, marker: str | None, max_items: int | None
+) -> Page:
     """One page of the account's devices filtered by Assigned/Unassigned/Any."""
     stmt = select(mfa_devices).where(mfa_devices.c.account_id == account_id)
     if assignment == "Assigned":
@@ -74,4 +78,3 @@ def user_page(conn: Connection, user_id: str, marker: str | None, max_items: int
     """One page of the devices enabled for one user."""
     stmt = select(mfa_devices).where(mfa_devices.c.user_id == user_id)
     return fetch_page(conn, stmt, mfa_devices.c.serial_number, marker, max_items)
-

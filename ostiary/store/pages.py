@@ -39,8 +39,9 @@ def decode_marker(marker: str) -> str:
         raise InvalidInputException("Invalid Marker.") from exc
 
 
-def fetch_page(conn: Connection, stmt: Select[Any], key: Column[Any], marker: str | None,
-               max_items: int | None) -> Page:
+def fetch_page(
+    conn: Connection, stmt: Select[Any], key: Column[Any], marker: str | None, max_items: int | None
+) -> Page:
     """One page of `stmt` ordered by the unique `key`, starting at `marker`."""
     limit = max_items or DEFAULT_MAX_ITEMS
     if marker:
@@ -51,7 +52,9 @@ def fetch_page(conn: Connection, stmt: Select[Any], key: Column[Any], marker: st
     return Page(rows, False, None)
 
 
-def page_list(items: list[Any], marker: str | None, max_items: int | None, key: Any = str) -> tuple[list[Any], dict[str, Any]]:
+def page_list(
+    items: list[Any], marker: str | None, max_items: int | None, key: Any = str
+) -> tuple[list[Any], dict[str, Any]]:
     """Paginate an in-memory list already sorted by `key(item)`; returns the page and its fields."""
     limit = max_items or DEFAULT_MAX_ITEMS
     if marker:

@@ -88,7 +88,8 @@ def _entity(kind: str, row: RowMapping, id_column: str) -> Entity:
 def key_owner(conn: Connection, access_key_id: str) -> Entity | None:
     """The user who owns a long-term access key (None for unknown keys and root keys)."""
     row = conn.execute(
-        select(users).select_from(access_keys.join(users, users.c.user_id == access_keys.c.user_id))
+        select(users)
+        .select_from(access_keys.join(users, users.c.user_id == access_keys.c.user_id))
         .where(access_keys.c.access_key_id == access_key_id)
     ).first()
     return None if row is None else _entity("user", row._mapping, "user_id")
@@ -102,8 +103,9 @@ def managed_policy_id(conn: Connection, arn: str) -> str | None:
 def tags_of(conn: Connection, entity_type: str, entity_id: str) -> dict[str, str]:
     """Every tag of one entity as {key: value}."""
     rows = conn.execute(
-        select(tags.c.key, tags.c.value)
-        .where(tags.c.entity_type == entity_type, tags.c.entity_id == entity_id)
+        select(tags.c.key, tags.c.value).where(
+            tags.c.entity_type == entity_type, tags.c.entity_id == entity_id
+        )
     )
     return {r.key: r.value for r in rows}
 
@@ -111,7 +113,8 @@ def tags_of(conn: Connection, entity_type: str, entity_id: str) -> dict[str, str
 def group_ids(conn: Connection, user_id: str) -> list[str]:
     """The groups a user belongs to, in the order it joined them."""
     rows = conn.execute(
-        select(group_members.c.group_id).where(group_members.c.user_id == user_id)
+        select(group_members.c.group_id)
+        .where(group_members.c.user_id == user_id)
         .order_by(group_members.c.position, group_members.c.group_id)
     )
     return [r[0] for r in rows]
@@ -172,4 +175,3 @@ def managed_policy(conn: Connection, arn: str) -> PolicyDocument | None:
 def _default_version() -> Any:
     mp, pv = managed_policies, policy_versions
     return (pv.c.policy_id == mp.c.policy_id) & (pv.c.version_id == mp.c.default_version)
-

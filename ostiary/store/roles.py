@@ -58,8 +58,9 @@ def record_use(conn: Connection, role_id: str, region: str, now: datetime) -> No
     change(conn, role_id, last_used_at=now, last_used_region=region)
 
 
-def page(conn: Connection, account_id: str, path_prefix: str | None, marker: str | None,
-         max_items: int | None) -> Page:
+def page(
+    conn: Connection, account_id: str, path_prefix: str | None, marker: str | None, max_items: int | None
+) -> Page:
     """One page of the account's roles under `path_prefix`, in name order."""
     stmt = select(roles).where(roles.c.account_id == account_id)
     if path_prefix:
@@ -68,13 +69,18 @@ def page(conn: Connection, account_id: str, path_prefix: str | None, marker: str
 
 
 def attached_policy_count(conn: Connection, role_id: str) -> int:
-    return _count(conn, policy_attachments, policy_attachments.c.entity_id == role_id,
-                  policy_attachments.c.entity_type == "role")
+    return _count(
+        conn,
+        policy_attachments,
+        policy_attachments.c.entity_id == role_id,
+        policy_attachments.c.entity_type == "role",
+    )
 
 
 def inline_policy_count(conn: Connection, role_id: str) -> int:
-    return _count(conn, inline_policies, inline_policies.c.entity_id == role_id,
-                  inline_policies.c.entity_type == "role")
+    return _count(
+        conn, inline_policies, inline_policies.c.entity_id == role_id, inline_policies.c.entity_type == "role"
+    )
 
 
 def instance_profile_count(conn: Connection, role_id: str) -> int:

@@ -116,8 +116,12 @@ managed_policies = Table(
 policy_versions = Table(
     "policy_versions",
     metadata,
-    Column("policy_id", String(32), ForeignKey("managed_policies.policy_id", ondelete="CASCADE"),
-           primary_key=True),
+    Column(
+        "policy_id",
+        String(32),
+        ForeignKey("managed_policies.policy_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     Column("version_id", String(16), primary_key=True),  # v1, v2 ...
     Column("document", Text, nullable=False),
     _ts("created_at", nullable=False),
@@ -183,8 +187,12 @@ instance_profiles = Table(
 instance_profile_roles = Table(
     "instance_profile_roles",
     metadata,
-    Column("instance_profile_id", String(32),
-           ForeignKey("instance_profiles.instance_profile_id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "instance_profile_id",
+        String(32),
+        ForeignKey("instance_profiles.instance_profile_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     Column("role_id", String(32), ForeignKey("roles.role_id"), primary_key=True),
 )
 

@@ -30,9 +30,22 @@ def running_imds(server: Server, profile: str, instance_id: str, *extra: str) ->
     port = free_port()
     log = server.data_dir / f"imds-{port}.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "ostiary", "imds", "--instance-profile", profile, "--port", str(port),
-         "--instance-id", instance_id, *extra],
-        stdout=log.open("wb"), stderr=subprocess.STDOUT, env=server.cli_env(),
+        [
+            sys.executable,
+            "-m",
+            "ostiary",
+            "imds",
+            "--instance-profile",
+            profile,
+            "--port",
+            str(port),
+            "--instance-id",
+            instance_id,
+            *extra,
+        ],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env=server.cli_env(),
     )
     try:
         _wait_for_port(port, process, log)
@@ -45,14 +58,25 @@ def running_imds(server: Server, profile: str, instance_id: str, *extra: str) ->
 def clean_env(metadata_endpoint: str, home: Path) -> dict[str, str]:
     """An environment with no AWS credentials anywhere, the metadata endpoint set."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(HOME=str(home), AWS_CONFIG_FILE=str(home / "none"), AWS_SHARED_CREDENTIALS_FILE=str(home / "none"),
-               AWS_EC2_METADATA_SERVICE_ENDPOINT=metadata_endpoint, AWS_EC2_METADATA_DISABLED="false",
-               PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    env.update(
+        HOME=str(home),
+        AWS_CONFIG_FILE=str(home / "none"),
+        AWS_SHARED_CREDENTIALS_FILE=str(home / "none"),
+        AWS_EC2_METADATA_SERVICE_ENDPOINT=metadata_endpoint,
+        AWS_EC2_METADATA_DISABLED="false",
+        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+    )
     return env
 
 
 def identity_from_metadata(server: Server, metadata_endpoint: str, home: Path) -> dict[str, str]:
     """GetCallerIdentity from boto3 in a subprocess whose only credentials are the metadata endpoint's."""
-    out = subprocess.run([sys.executable, "-c", _PROBE, server.endpoint], env=clean_env(metadata_endpoint, home),
-                         capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, server.endpoint],
+        env=clean_env(metadata_endpoint, home),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return json.loads(out.stdout)

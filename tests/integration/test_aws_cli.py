@@ -11,11 +11,22 @@ from tests.conftest import Server
 
 
 def _aws(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=server.access_key_id, AWS_SECRET_ACCESS_KEY=server.secret_access_key,
-               AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    env = dict(
+        os.environ,
+        AWS_ACCESS_KEY_ID=server.access_key_id,
+        AWS_SECRET_ACCESS_KEY=server.secret_access_key,
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    )
     env.pop("AWS_PROFILE", None)
-    return subprocess.run([sys.executable, "-m", "awscli", "--endpoint-url", server.endpoint, "--output", "json",
-                           *args], capture_output=True, text=True, env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "awscli", "--endpoint-url", server.endpoint, "--output", "json", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
 
 
 def test_cli_creates_lists_and_reports_errors(sqlite_server: Server, unique: str) -> None:

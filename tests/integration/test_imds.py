@@ -10,10 +10,22 @@ import requests
 from tests.conftest import Server
 from tests.integration.imds_helpers import identity_from_metadata, running_imds
 
-EC2_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
-LAMBDA_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+EC2_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+LAMBDA_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
 
 
 def _profile(iam, name: str, trust: str) -> dict:  # type: ignore[no-untyped-def]  # boto3 client
@@ -42,11 +54,23 @@ def test_boto3_gets_role_credentials_from_imds(server: Server, iam, unique: str,
     assert instance_id == instance
     assert creds["Code"] == "Success" and creds["Type"] == "AWS-HMAC"
     assert creds["AccessKeyId"].startswith("ASIA")
-    assert set(creds) == {"Code", "LastUpdated", "Type", "AccessKeyId", "SecretAccessKey", "Token", "Expiration"}
+    assert set(creds) == {
+        "Code",
+        "LastUpdated",
+        "Type",
+        "AccessKeyId",
+        "SecretAccessKey",
+        "Token",
+        "Expiration",
+    }
 
 
-def test_imdsv2_token_flow_and_v2_only_refuses_without_token(server: Server, iam, unique: str,  # type: ignore[no-untyped-def]
-                                                             tmp_path: Path) -> None:
+def test_imdsv2_token_flow_and_v2_only_refuses_without_token(
+    server: Server,
+    iam,
+    unique: str,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
     name = f"imds2-{unique}"
     _profile(iam, name, EC2_TRUST)
     instance = f"i-1{unique}abc"
@@ -54,8 +78,9 @@ def test_imdsv2_token_flow_and_v2_only_refuses_without_token(server: Server, iam
         url = f"{endpoint}/latest/meta-data/iam/security-credentials/"
         refused = requests.get(url, timeout=5)
         no_ttl = requests.put(f"{endpoint}/latest/api/token", timeout=5)
-        token = requests.put(f"{endpoint}/latest/api/token", timeout=5,
-                             headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}).text
+        token = requests.put(
+            f"{endpoint}/latest/api/token", timeout=5, headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}
+        ).text
         bad_token = requests.get(url, headers={"X-aws-ec2-metadata-token": "forged"}, timeout=5)
         allowed = requests.get(url, headers={"X-aws-ec2-metadata-token": token}, timeout=5)
         identity = identity_from_metadata(server, endpoint, tmp_path)  # boto3 uses IMDSv2 itself
@@ -66,8 +91,12 @@ def test_imdsv2_token_flow_and_v2_only_refuses_without_token(server: Server, iam
     assert identity["Arn"].endswith(f":assumed-role/{name}/{instance}")
 
 
-def test_role_that_does_not_trust_ec2_gets_no_credentials(server: Server, iam, unique: str,  # type: ignore[no-untyped-def]
-                                                          tmp_path: Path) -> None:
+def test_role_that_does_not_trust_ec2_gets_no_credentials(
+    server: Server,
+    iam,
+    unique: str,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
     name = f"imdsno-{unique}"
     _profile(iam, name, LAMBDA_TRUST)
     with running_imds(server, name, f"i-2{unique}abc") as endpoint:

@@ -166,7 +166,8 @@ def test_concurrent_adds_leave_one_role(server, unique):
     def add(i: int) -> str:
         try:
             clients[i].add_role_to_instance_profile(
-                InstanceProfileName=profile, RoleName=f"role-{i}-{unique}")
+                InstanceProfileName=profile, RoleName=f"role-{i}-{unique}"
+            )
             return "added"
         except ClientError as exc:
             return exc.response["Error"]["Code"]

@@ -38,9 +38,9 @@ def png_pixels(png: bytes) -> tuple[int, int, list[bytes]]:
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     pos, chunks = 8, {}
     while pos < len(png):
-        (length,) = struct.unpack(">I", png[pos:pos + 4])
-        kind, data = png[pos + 4:pos + 8], png[pos + 8:pos + 8 + length]
-        (crc,) = struct.unpack(">I", png[pos + 8 + length:pos + 12 + length])
+        (length,) = struct.unpack(">I", png[pos : pos + 4])
+        kind, data = png[pos + 4 : pos + 8], png[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", png[pos + 8 + length : pos + 12 + length])
         assert zlib.crc32(kind + data) == crc
         chunks[kind] = chunks.get(kind, b"") + data
         pos += 12 + length
@@ -50,7 +50,7 @@ def png_pixels(png: bytes) -> tuple[int, int, list[bytes]]:
     rows: list[bytes] = []
     previous = bytes(stride - 1)
     for i in range(height):
-        kind, line = raw[i * stride], bytearray(raw[i * stride + 1:(i + 1) * stride])
+        kind, line = raw[i * stride], bytearray(raw[i * stride + 1 : (i + 1) * stride])
         for x in range(len(line)):
             left, up = line[x - 1] if x else 0, previous[x]
             upleft = previous[x - 1] if x else 0
@@ -79,8 +79,9 @@ def enabled_device(iam, unique: str) -> tuple[str, str, str]:  # type: ignore[no
     device = create(iam, f"mfa-{unique}")
     seed = device["Base32StringSeed"].decode()
     one, two = codes(seed)
-    iam.enable_mfa_device(UserName=user, SerialNumber=device["SerialNumber"], AuthenticationCode1=one,
-                          AuthenticationCode2=two)
+    iam.enable_mfa_device(
+        UserName=user, SerialNumber=device["SerialNumber"], AuthenticationCode1=one, AuthenticationCode2=two
+    )
     return user, device["SerialNumber"], seed
 
 
@@ -91,8 +92,10 @@ def test_create_returns_seed_and_a_qr_code_of_the_otpauth_uri(iam, server, uniqu
     seed = device["Base32StringSeed"].decode()
     assert len(seed) == 64 and len(base64.b32decode(seed)) == 40
     width, height, rows = png_pixels(device["QRCodePNG"])
-    uri = (f"otpauth://totp/Amazon%20Web%20Services:{quote(name)}%40{server.account_id}?secret={seed}"
-           "&issuer=Amazon%20Web%20Services")
+    uri = (
+        f"otpauth://totp/Amazon%20Web%20Services:{quote(name)}%40{server.account_id}?secret={seed}"
+        "&issuer=Amazon%20Web%20Services"
+    )
     expected = segno.make(uri, error="m")
     assert (width, height) == expected.symbol_size(scale=4, border=4)
     for r, line in enumerate(expected.matrix):
@@ -139,8 +142,9 @@ def test_wrong_or_non_consecutive_codes_are_refused(iam, unique):
     one, two = codes(seed)
     for first, second in ((two, one), (one, one), ("000000", "000000")):
         with pytest.raises(ClientError) as exc:
-            iam.enable_mfa_device(UserName=user, SerialNumber=serial, AuthenticationCode1=first,
-                                  AuthenticationCode2=second)
+            iam.enable_mfa_device(
+                UserName=user, SerialNumber=serial, AuthenticationCode1=first, AuthenticationCode2=second
+            )
         assert error(exc) == INVALID_CODE
     assert iam.list_mfa_devices(UserName=user)["MFADevices"] == []
 
@@ -151,12 +155,14 @@ def test_enable_errors(iam, server, unique):
     iam.create_user(UserName=other)
     one, two = codes(seed, offset=1)
     with pytest.raises(ClientError) as exc:
-        iam.enable_mfa_device(UserName=other, SerialNumber=serial, AuthenticationCode1=one,
-                              AuthenticationCode2=two)
+        iam.enable_mfa_device(
+            UserName=other, SerialNumber=serial, AuthenticationCode1=one, AuthenticationCode2=two
+        )
     assert error(exc) == ("EntityAlreadyExists", "MFA Device is already in use.")
     with pytest.raises(ClientError) as exc:
-        iam.enable_mfa_device(UserName="nonexistent-user", SerialNumber=serial, AuthenticationCode1=one,
-                              AuthenticationCode2=two)
+        iam.enable_mfa_device(
+            UserName="nonexistent-user", SerialNumber=serial, AuthenticationCode1=one, AuthenticationCode2=two
+        )
     assert error(exc) == ("NoSuchEntity", "The user with name nonexistent-user cannot be found.")
     missing = f"arn:aws:iam::{server.account_id}:mfa/nonexistent-{unique}"
     with pytest.raises(ClientError) as exc:
@@ -167,11 +173,13 @@ def test_enable_errors(iam, server, unique):
 def test_resync_learns_the_devices_drift(iam, unique):
     user, serial, seed = enabled_device(iam, unique)
     one, two = codes(seed, offset=8)  # the device's clock runs four minutes ahead
-    iam.resync_mfa_device(UserName=user, SerialNumber=serial, AuthenticationCode1=one,
-                          AuthenticationCode2=two)
+    iam.resync_mfa_device(
+        UserName=user, SerialNumber=serial, AuthenticationCode1=one, AuthenticationCode2=two
+    )
     with pytest.raises(ClientError) as exc:  # the same codes cannot be used again
-        iam.resync_mfa_device(UserName=user, SerialNumber=serial, AuthenticationCode1=one,
-                              AuthenticationCode2=two)
+        iam.resync_mfa_device(
+            UserName=user, SerialNumber=serial, AuthenticationCode1=one, AuthenticationCode2=two
+        )
     assert error(exc) == INVALID_CODE
 
 
@@ -210,7 +218,9 @@ def test_tags_and_invalid_marker(iam, unique):
     serial = create(iam, f"mfa-{unique}", Tags=[{"Key": "team", "Value": "a"}])["SerialNumber"]
     iam.tag_mfa_device(SerialNumber=serial, Tags=[{"Key": "env", "Value": "prod"}])
     assert iam.list_mfa_device_tags(SerialNumber=serial)["Tags"] == [
-        {"Key": "team", "Value": "a"}, {"Key": "env", "Value": "prod"}]
+        {"Key": "team", "Value": "a"},
+        {"Key": "env", "Value": "prod"},
+    ]
     iam.untag_mfa_device(SerialNumber=serial, TagKeys=["team"])
     assert iam.list_mfa_device_tags(SerialNumber=serial)["Tags"] == [{"Key": "env", "Value": "prod"}]
     with pytest.raises(ClientError) as exc:
@@ -234,18 +244,29 @@ def test_virtual_devices_paginate(iam, unique):
 def test_a_user_manages_their_own_device_under_the_self_service_policy(iam, server, unique):
     user = f"self-{unique}"
     iam.create_user(UserName=user)
-    policy = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["iam:CreateVirtualMFADevice", "iam:DeleteVirtualMFADevice"],
-         "Resource": "arn:aws:iam::*:mfa/${aws:username}"},
-        {"Effect": "Allow", "Action": ["iam:EnableMFADevice", "iam:ListMFADevices"],
-         "Resource": "arn:aws:iam::*:user/${aws:username}"}]}
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["iam:CreateVirtualMFADevice", "iam:DeleteVirtualMFADevice"],
+                "Resource": "arn:aws:iam::*:mfa/${aws:username}",
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["iam:EnableMFADevice", "iam:ListMFADevices"],
+                "Resource": "arn:aws:iam::*:user/${aws:username}",
+            },
+        ],
+    }
     iam.put_user_policy(UserName=user, PolicyName="self-mfa", PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName=user)["AccessKey"]
     own = server.client("iam", key["AccessKeyId"], key["SecretAccessKey"])
     device = own.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"]
     one, two = codes(device["Base32StringSeed"].decode())
-    own.enable_mfa_device(UserName=user, SerialNumber=device["SerialNumber"], AuthenticationCode1=one,
-                          AuthenticationCode2=two)
+    own.enable_mfa_device(
+        UserName=user, SerialNumber=device["SerialNumber"], AuthenticationCode1=one, AuthenticationCode2=two
+    )
     assert [d["SerialNumber"] for d in own.list_mfa_devices()["MFADevices"]] == [device["SerialNumber"]]
     with pytest.raises(ClientError) as exc:
         own.create_virtual_mfa_device(VirtualMFADeviceName=f"not-{user}")
@@ -255,10 +276,17 @@ def test_a_user_manages_their_own_device_under_the_self_service_policy(iam, serv
 def test_delete_user_with_an_mfa_device_is_a_conflict(iam, unique):
     user, serial, _ = enabled_device(iam, unique)
     iam.create_access_key(UserName=user)
-    iam.put_user_policy(UserName=user, PolicyName="inline", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
-    for expected in ("Cannot delete entity, must delete access keys first.",
-                     "Cannot delete entity, must delete MFA device first."):
+    iam.put_user_policy(
+        UserName=user,
+        PolicyName="inline",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+        ),
+    )
+    for expected in (
+        "Cannot delete entity, must delete access keys first.",
+        "Cannot delete entity, must delete MFA device first.",
+    ):
         with pytest.raises(ClientError) as exc:
             iam.delete_user(UserName=user)
         assert error(exc) == ("DeleteConflict", expected)

@@ -29,11 +29,22 @@ def _idp_key() -> tuple[bytes, bytes, str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "idp.ostiary.test")])
     now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=365)).sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
     key_pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    return key_pem, cert.public_bytes(Encoding.PEM), base64.b64encode(cert.public_bytes(Encoding.DER)).decode()
+    return (
+        key_pem,
+        cert.public_bytes(Encoding.PEM),
+        base64.b64encode(cert.public_bytes(Encoding.DER)).decode(),
+    )
 
 
 IDP_KEY, IDP_CERT, IDP_CERT_B64 = _idp_key()
@@ -52,17 +63,27 @@ def _metadata() -> str:
 </md:EntityDescriptor>"""
 
 
-def saml_response(roles: list[str], *, subject: str = "alice@example.com", issuer: str = ENTITY_ID,
-                  audience: str = AUDIENCE, session_name: str | None = "alice", expires_in: int = 300,
-                  sign_with: tuple[bytes, bytes] | None = (IDP_KEY, IDP_CERT)) -> str:
+def saml_response(
+    roles: list[str],
+    *,
+    subject: str = "alice@example.com",
+    issuer: str = ENTITY_ID,
+    audience: str = AUDIENCE,
+    session_name: str | None = "alice",
+    expires_in: int = 300,
+    sign_with: tuple[bytes, bytes] | None = (IDP_KEY, IDP_CERT),
+) -> str:
     """A base64 SAMLResponse whose assertion is signed (or not) with the given key and certificate."""
     now = datetime.now(UTC)
     stamp = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731 - a local formatter
     until = stamp(now + timedelta(seconds=expires_in))
     values = "".join(f"<saml:AttributeValue>{r}</saml:AttributeValue>" for r in roles)
-    name = ("" if session_name is None else
-            f'<saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/RoleSessionName">'
-            f"<saml:AttributeValue>{session_name}</saml:AttributeValue></saml:Attribute>")
+    name = (
+        ""
+        if session_name is None
+        else f'<saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/RoleSessionName">'
+        f"<saml:AttributeValue>{session_name}</saml:AttributeValue></saml:Attribute>"
+    )
     assertion = f"""<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_{uuid.uuid4().hex}"
  Version="2.0" IssueInstant="{stamp(now)}"><saml:Issuer>{issuer}</saml:Issuer>
 <saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">{subject}</saml:NameID>
@@ -75,30 +96,51 @@ def saml_response(roles: list[str], *, subject: str = "alice@example.com", issue
     element = etree.fromstring(assertion.encode())
     if sign_with is not None:
         element = XMLSigner(c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#").sign(
-            element, key=sign_with[0], cert=sign_with[1].decode())
+            element, key=sign_with[0], cert=sign_with[1].decode()
+        )
     response = etree.fromstring(
-        b'<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r" Version="2.0"/>')
+        b'<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r" Version="2.0"/>'
+    )
     response.append(element)
     return base64.b64encode(etree.tostring(response)).decode()
 
 
 def _trust(provider_arn: str, subject: str = "alice@example.com") -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Federated": provider_arn}, "Action": "sts:AssumeRoleWithSAML",
-        "Condition": {"StringEquals": {"SAML:aud": AUDIENCE, "SAML:sub": subject, "SAML:iss": ENTITY_ID,
-                                       "SAML:sub_type": "persistent"}}}]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": provider_arn},
+                    "Action": "sts:AssumeRoleWithSAML",
+                    "Condition": {
+                        "StringEquals": {
+                            "SAML:aud": AUDIENCE,
+                            "SAML:sub": subject,
+                            "SAML:iss": ENTITY_ID,
+                            "SAML:sub_type": "persistent",
+                        }
+                    },
+                }
+            ],
+        }
+    )
 
 
 @pytest.fixture
 def setup(iam: Any, unique: str) -> dict[str, str]:
-    provider = iam.create_saml_provider(Name=f"idp-{unique}", SAMLMetadataDocument=_metadata())["SAMLProviderArn"]
+    provider = iam.create_saml_provider(Name=f"idp-{unique}", SAMLMetadataDocument=_metadata())[
+        "SAMLProviderArn"
+    ]
     role = iam.create_role(RoleName=f"saml-{unique}", AssumeRolePolicyDocument=_trust(provider))["Role"]
     return {"provider": provider, "role": role["Arn"], "role_name": role["RoleName"]}
 
 
 def _assume(sts: Any, setup: dict[str, str], response: str, role: str | None = None) -> dict[str, Any]:
-    return sts.assume_role_with_saml(RoleArn=role or setup["role"], PrincipalArn=setup["provider"],
-                                     SAMLAssertion=response)
+    return sts.assume_role_with_saml(
+        RoleArn=role or setup["role"], PrincipalArn=setup["provider"], SAMLAssertion=response
+    )
 
 
 def _error(sts: Any, setup: dict[str, str], response: str, role: str | None = None) -> dict[str, str]:
@@ -108,8 +150,14 @@ def _error(sts: Any, setup: dict[str, str], response: str, role: str | None = No
 
 
 @pytest.mark.parametrize("order", ["role,provider", "provider,role"])
-def test_signed_response_gives_role_credentials(server: Server, sts: Any, setup: dict[str, str], order: str) -> None:
-    pair = f"{setup['role']},{setup['provider']}" if order == "role,provider" else f"{setup['provider']},{setup['role']}"
+def test_signed_response_gives_role_credentials(
+    server: Server, sts: Any, setup: dict[str, str], order: str
+) -> None:
+    pair = (
+        f"{setup['role']},{setup['provider']}"
+        if order == "role,provider"
+        else f"{setup['provider']},{setup['role']}"
+    )
     out = _assume(sts, setup, saml_response([pair]))
     arn = f"arn:aws:sts::{server.account_id}:assumed-role/{setup['role_name']}/alice"
     assert out["AssumedRoleUser"]["Arn"] == arn
@@ -119,7 +167,10 @@ def test_signed_response_gives_role_credentials(server: Server, sts: Any, setup:
     assert out["Audience"] == AUDIENCE
     name = setup["provider"].rsplit("/", 1)[1]
     import hashlib
-    expected = base64.b64encode(hashlib.sha1(f"{ENTITY_ID}{server.account_id}/{name}".encode()).digest()).decode()
+
+    expected = base64.b64encode(
+        hashlib.sha1(f"{ENTITY_ID}{server.account_id}/{name}".encode()).digest()
+    ).decode()
     assert out["NameQualifier"] == expected
     creds = out["Credentials"]
     session = server.client("sts", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
@@ -151,7 +202,10 @@ def test_expired_response_refused(sts: Any, setup: dict[str, str]) -> None:
 def test_foreign_issuer_and_audience_refused(sts: Any, setup: dict[str, str]) -> None:
     pair = [f"{setup['role']},{setup['provider']}"]
     error = _error(sts, setup, saml_response(pair, issuer="https://evil.example.com/saml"))
-    assert (error["Code"], error["Message"]) == ("InvalidIdentityToken", "Issuer not present in specified provider")
+    assert (error["Code"], error["Message"]) == (
+        "InvalidIdentityToken",
+        "Issuer not present in specified provider",
+    )
     error = _error(sts, setup, saml_response(pair, audience="https://other.example.com/acs"))
     assert error["Message"] == "Response does not contain the required audience"
 
@@ -160,29 +214,49 @@ def test_role_attribute_must_name_this_role(iam: Any, sts: Any, setup: dict[str,
     other = iam.create_role(RoleName=f"saml2-{unique}", AssumeRolePolicyDocument=_trust(setup["provider"]))
     response = saml_response([f"{other['Role']['Arn']},{setup['provider']}"])
     error = _error(sts, setup, response)
-    assert (error["Code"], error["Message"]) == ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML")
+    assert (error["Code"], error["Message"]) == (
+        "AccessDenied",
+        "Not authorized to perform sts:AssumeRoleWithSAML",
+    )
 
 
-def test_trust_policy_conditions_and_untrusting_role(iam: Any, sts: Any, setup: dict[str, str], unique: str) -> None:
+def test_trust_policy_conditions_and_untrusting_role(
+    iam: Any, sts: Any, setup: dict[str, str], unique: str
+) -> None:
     pair = [f"{setup['role']},{setup['provider']}"]
     assert _error(sts, setup, saml_response(pair, subject="bob@example.com"))["Code"] == "AccessDenied"
-    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
     role = iam.create_role(RoleName=f"nosaml-{unique}", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
     error = _error(sts, setup, saml_response([f"{role},{setup['provider']}"]), role=role)
-    assert (error["Code"], error["Message"]) == ("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML")
+    assert (error["Code"], error["Message"]) == (
+        "AccessDenied",
+        "Not authorized to perform sts:AssumeRoleWithSAML",
+    )
 
 
 def test_session_name_required(sts: Any, setup: dict[str, str]) -> None:
     error = _error(sts, setup, saml_response([f"{setup['role']},{setup['provider']}"], session_name=None))
-    assert (error["Code"], error["Message"]) == ("InvalidIdentityToken", "RoleSessionName is required in AuthnResponse")
+    assert (error["Code"], error["Message"]) == (
+        "InvalidIdentityToken",
+        "RoleSessionName is required in AuthnResponse",
+    )
 
 
 def test_unknown_provider_refused(server: Server, sts: Any, setup: dict[str, str]) -> None:
     missing = f"arn:aws:iam::{server.account_id}:saml-provider/none-{uuid.uuid4().hex[:8]}"
     with pytest.raises(ClientError) as caught:
-        sts.assume_role_with_saml(RoleArn=setup["role"], PrincipalArn=missing,
-                                  SAMLAssertion=saml_response([f"{setup['role']},{missing}"]))
+        sts.assume_role_with_saml(
+            RoleArn=setup["role"],
+            PrincipalArn=missing,
+            SAMLAssertion=saml_response([f"{setup['role']},{missing}"]),
+        )
     assert caught.value.response["Error"]["Message"] == "Specified provider doesn't exist"
 
 

@@ -18,22 +18,33 @@ from botocore.exceptions import ClientError
 from tests.conftest import free_port, _wait_for_port
 
 
-def _serve(data_dir: Path, *extra: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str, Path]:
+def _serve(
+    data_dir: Path, *extra: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str, Path]:
     port = free_port()
     log = data_dir / "serve.log"
     data_dir.mkdir(parents=True, exist_ok=True)
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith("OSTIARY_")}
     clean_env.update(env or {})
-    proc = subprocess.Popen([sys.executable, "-m", "ostiary", "serve", "--port", str(port),
-                             "--data-dir", str(data_dir), *extra],
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT, env=clean_env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ostiary", "serve", "--port", str(port), "--data-dir", str(data_dir), *extra],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env=clean_env,
+    )
     _wait_for_port(port, proc, log)
     return proc, f"http://127.0.0.1:{port}", log
 
 
 def _iam(endpoint: str, key: str, secret: str):  # type: ignore[no-untyped-def]  # boto3 client
-    return boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key,
-                        aws_secret_access_key=secret, config=Config(retries={"max_attempts": 1}))
+    return boto3.client(
+        "iam",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        config=Config(retries={"max_attempts": 1}),
+    )
 
 
 def test_first_start_writes_private_root_credentials_that_work(tmp_path: Path) -> None:
@@ -63,8 +74,11 @@ def test_database_holds_no_clear_secret(tmp_path: Path) -> None:
 
 
 def test_permissive_mode_maps_unknown_keys_to_the_default_root(tmp_path: Path) -> None:
-    env = {"OSTIARY_ROOT_ACCESS_KEY_ID": "AKIAPERMISSIVEROOT01", "OSTIARY_ROOT_SECRET_ACCESS_KEY": "s" * 40,
-           "OSTIARY_ACCOUNT_ID": "210987654321"}
+    env = {
+        "OSTIARY_ROOT_ACCESS_KEY_ID": "AKIAPERMISSIVEROOT01",
+        "OSTIARY_ROOT_SECRET_ACCESS_KEY": "s" * 40,
+        "OSTIARY_ACCOUNT_ID": "210987654321",
+    }
     proc, endpoint, _ = _serve(tmp_path / "data", "--auth", "permissive", env=env)
     try:
         anyone = _iam(endpoint, "AKIAWHATEVERTESTING1", "anything")

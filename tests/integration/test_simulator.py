@@ -10,19 +10,38 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import Server
 
-LIST_AND_DENY = json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Sid": "List", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetObject"], "Resource": "*"},
-        {"Sid": "NoSecrets", "Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::secret/*"},
-    ],
-}, indent=2)
+LIST_AND_DENY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "List", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetObject"], "Resource": "*"},
+            {
+                "Sid": "NoSecrets",
+                "Effect": "Deny",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::secret/*",
+            },
+        ],
+    },
+    indent=2,
+)
 
-TAGGED = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Action": "ec2:StartInstances", "Resource": "*",
-    "Condition": {"StringEquals": {"aws:PrincipalTag/team": "red"},
-                  "Bool": {"aws:MultiFactorAuthPresent": "true"}},
-}]})
+TAGGED = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "ec2:StartInstances",
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"aws:PrincipalTag/team": "red"},
+                    "Bool": {"aws:MultiFactorAuthPresent": "true"},
+                },
+            }
+        ],
+    }
+)
 
 
 def _by_action(response: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -30,14 +49,23 @@ def _by_action(response: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]
 
 
 def test_custom_policy_allowed_explicit_and_implicit_deny(iam: Any) -> None:
-    out = _by_action(iam.simulate_custom_policy(
-        PolicyInputList=[LIST_AND_DENY], ActionNames=["s3:ListBucket", "s3:GetObject", "s3:PutObject"],
-        ResourceArns=["arn:aws:s3:::secret/key"]))
+    out = _by_action(
+        iam.simulate_custom_policy(
+            PolicyInputList=[LIST_AND_DENY],
+            ActionNames=["s3:ListBucket", "s3:GetObject", "s3:PutObject"],
+            ResourceArns=["arn:aws:s3:::secret/key"],
+        )
+    )
     listed = out[("s3:ListBucket", "arn:aws:s3:::secret/key")]
     assert listed["EvalDecision"] == "allowed"
-    assert listed["MatchedStatements"] == [{
-        "SourcePolicyId": "PolicyInputList.1", "SourcePolicyType": "IAM Policy",
-        "StartPosition": {"Line": 4, "Column": 5}, "EndPosition": {"Line": 12, "Column": 6}}]
+    assert listed["MatchedStatements"] == [
+        {
+            "SourcePolicyId": "PolicyInputList.1",
+            "SourcePolicyType": "IAM Policy",
+            "StartPosition": {"Line": 4, "Column": 5},
+            "EndPosition": {"Line": 12, "Column": 6},
+        }
+    ]
     assert listed["ResourceSpecificResults"][0]["EvalResourceDecision"] == "allowed"
     denied = out[("s3:GetObject", "arn:aws:s3:::secret/key")]
     assert denied["EvalDecision"] == "explicitDeny"
@@ -54,11 +82,15 @@ def test_missing_context_values_and_context_entries(iam: Any) -> None:
     assert sorted(first["MissingContextValues"]) == ["aws:MultiFactorAuthPresent", "aws:PrincipalTag/team"]
     entries = [
         {"ContextKeyName": "aws:PrincipalTag/team", "ContextKeyValues": ["red"], "ContextKeyType": "string"},
-        {"ContextKeyName": "aws:MultiFactorAuthPresent", "ContextKeyValues": ["true"],
-         "ContextKeyType": "boolean"},
+        {
+            "ContextKeyName": "aws:MultiFactorAuthPresent",
+            "ContextKeyValues": ["true"],
+            "ContextKeyType": "boolean",
+        },
     ]
-    allowed = iam.simulate_custom_policy(PolicyInputList=[TAGGED], ActionNames=["ec2:StartInstances"],
-                                         ContextEntries=entries)["EvaluationResults"][0]
+    allowed = iam.simulate_custom_policy(
+        PolicyInputList=[TAGGED], ActionNames=["ec2:StartInstances"], ContextEntries=entries
+    )["EvaluationResults"][0]
     assert allowed["EvalDecision"] == "allowed" and allowed["MissingContextValues"] == []
 
 
@@ -67,12 +99,22 @@ def test_principal_policy_uses_stored_user_and_group_policies(iam: Any, unique: 
     arn = iam.create_user(UserName=user)["User"]["Arn"]
     iam.put_user_policy(UserName=user, PolicyName="inline-list", PolicyDocument=LIST_AND_DENY)
     iam.create_group(GroupName=group)
-    iam.put_group_policy(GroupName=group, PolicyName="group-put", PolicyDocument=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}]}))
+    iam.put_group_policy(
+        GroupName=group,
+        PolicyName="group-put",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}],
+            }
+        ),
+    )
     iam.add_user_to_group(GroupName=group, UserName=user)
-    out = _by_action(iam.simulate_principal_policy(
-        PolicySourceArn=arn, ActionNames=["s3:ListBucket", "s3:PutObject", "s3:DeleteObject"]))
+    out = _by_action(
+        iam.simulate_principal_policy(
+            PolicySourceArn=arn, ActionNames=["s3:ListBucket", "s3:PutObject", "s3:DeleteObject"]
+        )
+    )
     assert out[("s3:ListBucket", "*")]["EvalDecision"] == "allowed"
     assert out[("s3:ListBucket", "*")]["MatchedStatements"][0]["SourcePolicyId"] == "inline-list"
     assert out[("s3:PutObject", "*")]["MatchedStatements"][0]["SourcePolicyId"] == "group-put"
@@ -83,29 +125,56 @@ def test_principal_policy_reports_the_permissions_boundary(iam: Any, unique: str
     user = f"simbound-{unique}"
     arn = iam.create_user(UserName=user)["User"]["Arn"]
     iam.put_user_policy(UserName=user, PolicyName="list", PolicyDocument=LIST_AND_DENY)
-    boundary = json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
-    out = _by_action(iam.simulate_principal_policy(
-        PolicySourceArn=arn, ActionNames=["s3:ListBucket", "s3:GetObject"],
-        PermissionsBoundaryPolicyInputList=[boundary]))
+    boundary = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+        }
+    )
+    out = _by_action(
+        iam.simulate_principal_policy(
+            PolicySourceArn=arn,
+            ActionNames=["s3:ListBucket", "s3:GetObject"],
+            PermissionsBoundaryPolicyInputList=[boundary],
+        )
+    )
     assert out[("s3:ListBucket", "*")]["EvalDecision"] == "implicitDeny"
     assert out[("s3:ListBucket", "*")]["PermissionsBoundaryDecisionDetail"] == {
-        "AllowedByPermissionsBoundary": False}
+        "AllowedByPermissionsBoundary": False
+    }
     assert out[("s3:GetObject", "*")]["EvalDecision"] == "allowed"
     assert out[("s3:GetObject", "*")]["PermissionsBoundaryDecisionDetail"] == {
-        "AllowedByPermissionsBoundary": True}
+        "AllowedByPermissionsBoundary": True
+    }
 
 
 def test_resource_policy_can_allow_for_the_caller(iam: Any, server: Server) -> None:
     caller = f"arn:aws:iam::{server.account_id}:user/somebody"
-    bucket_policy = json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": caller}, "Action": "s3:GetObject",
-        "Resource": "arn:aws:s3:::b/*"}]})
-    nothing = json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]})
+    bucket_policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": caller},
+                    "Action": "s3:GetObject",
+                    "Resource": "arn:aws:s3:::b/*",
+                }
+            ],
+        }
+    )
+    nothing = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}],
+        }
+    )
     result = iam.simulate_custom_policy(
-        PolicyInputList=[nothing], ActionNames=["s3:GetObject"], ResourceArns=["arn:aws:s3:::b/k"],
-        ResourcePolicy=bucket_policy, CallerArn=caller,
+        PolicyInputList=[nothing],
+        ActionNames=["s3:GetObject"],
+        ResourceArns=["arn:aws:s3:::b/k"],
+        ResourcePolicy=bucket_policy,
+        CallerArn=caller,
         ResourceOwner=f"arn:aws:iam::{server.account_id}:root",
     )["EvaluationResults"][0]
     assert result["EvalDecision"] == "allowed"
@@ -116,8 +185,9 @@ def test_pagination_of_results(iam: Any) -> None:
     actions = ["s3:ListBucket", "s3:GetObject", "s3:PutObject"]
     first = iam.simulate_custom_policy(PolicyInputList=[LIST_AND_DENY], ActionNames=actions, MaxItems=2)
     assert first["IsTruncated"] is True and len(first["EvaluationResults"]) == 2
-    rest = iam.simulate_custom_policy(PolicyInputList=[LIST_AND_DENY], ActionNames=actions, MaxItems=2,
-                                      Marker=first["Marker"])
+    rest = iam.simulate_custom_policy(
+        PolicyInputList=[LIST_AND_DENY], ActionNames=actions, MaxItems=2, Marker=first["Marker"]
+    )
     assert rest["IsTruncated"] is False
     assert [r["EvalActionName"] for r in first["EvaluationResults"] + rest["EvaluationResults"]] == actions
 
@@ -134,8 +204,10 @@ def test_context_keys_for_custom_and_principal_policies(iam: Any, unique: str) -
 
 def test_unknown_principal_is_no_such_entity(iam: Any, server: Server, unique: str) -> None:
     with pytest.raises(ClientError) as exc:
-        iam.simulate_principal_policy(PolicySourceArn=f"arn:aws:iam::{server.account_id}:user/nobody-{unique}",
-                                      ActionNames=["s3:GetObject"])
+        iam.simulate_principal_policy(
+            PolicySourceArn=f"arn:aws:iam::{server.account_id}:user/nobody-{unique}",
+            ActionNames=["s3:GetObject"],
+        )
     assert exc.value.response["Error"]["Code"] == "NoSuchEntity"
 
 

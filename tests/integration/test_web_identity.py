@@ -27,7 +27,9 @@ class Issuer:
     """A loopback OpenID Connect issuer: one RSA and one EC key, more keys per issuer path on demand."""
 
     base: str = ""
-    rsa_key: Any = field(default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    rsa_key: Any = field(
+        default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
     ec_key: Any = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
     extra: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # path -> more JWKs
 
@@ -36,14 +38,33 @@ class Issuer:
 
     def jwks(self, path: str) -> dict[str, Any]:
         keys = [
-            {**json.loads(RSAAlgorithm.to_jwk(self.rsa_key.public_key())), "kid": "rsa1", "use": "sig", "alg": "RS256"},
-            {**json.loads(ECAlgorithm.to_jwk(self.ec_key.public_key())), "kid": "ec1", "use": "sig", "alg": "ES256"},
+            {
+                **json.loads(RSAAlgorithm.to_jwk(self.rsa_key.public_key())),
+                "kid": "rsa1",
+                "use": "sig",
+                "alg": "RS256",
+            },
+            {
+                **json.loads(ECAlgorithm.to_jwk(self.ec_key.public_key())),
+                "kid": "ec1",
+                "use": "sig",
+                "alg": "ES256",
+            },
         ]
         return {"keys": keys + self.extra.get(path, [])}
 
-    def token(self, path: str, *, key: Any = None, kid: str = "rsa1", alg: str = "RS256", **claims: Any) -> str:
+    def token(
+        self, path: str, *, key: Any = None, kid: str = "rsa1", alg: str = "RS256", **claims: Any
+    ) -> str:
         now = int(time.time())
-        body = {"iss": self.url(path), "aud": CLIENT_ID, "sub": "user-1", "iat": now, "exp": now + 600, **claims}
+        body = {
+            "iss": self.url(path),
+            "aud": CLIENT_ID,
+            "sub": "user-1",
+            "iat": now,
+            "exp": now + 600,
+            **claims,
+        }
         return jwt.encode(body, key if key is not None else self.rsa_key, algorithm=alg, headers={"kid": kid})
 
 
@@ -81,26 +102,43 @@ def issuer() -> Iterator[Issuer]:
 
 
 def _trust(provider_arn: str, provider: str, sub: str = "user-1") -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Federated": provider_arn}, "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {f"{provider}:aud": CLIENT_ID, f"{provider}:sub": sub}}}]})
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {"StringEquals": {f"{provider}:aud": CLIENT_ID, f"{provider}:sub": sub}},
+                }
+            ],
+        }
+    )
 
 
 @pytest.fixture
 def setup(server: Server, iam: Any, issuer: Issuer, unique: str) -> dict[str, str]:
     """An OIDC provider for the issuer path `unique`, and a role trusting it for sub user-1."""
     url = issuer.url(unique)
-    arn = iam.create_open_id_connect_provider(Url=url, ClientIDList=[CLIENT_ID],
-                                              ThumbprintList=["a" * 40])["OpenIDConnectProviderArn"]
+    arn = iam.create_open_id_connect_provider(Url=url, ClientIDList=[CLIENT_ID], ThumbprintList=["a" * 40])[
+        "OpenIDConnectProviderArn"
+    ]
     provider = url.split("://", 1)[1]
     role = iam.create_role(RoleName=f"web-{unique}", AssumeRolePolicyDocument=_trust(arn, provider))["Role"]
-    return {"path": unique, "provider_arn": arn, "provider": provider, "role_arn": role["Arn"],
-            "role_name": role["RoleName"]}
+    return {
+        "path": unique,
+        "provider_arn": arn,
+        "provider": provider,
+        "role_arn": role["Arn"],
+        "role_name": role["RoleName"],
+    }
 
 
 def _assume(sts: Any, setup: dict[str, str], token: str, role_arn: str | None = None) -> dict[str, Any]:
-    return sts.assume_role_with_web_identity(RoleArn=role_arn or setup["role_arn"], RoleSessionName="app",
-                                             WebIdentityToken=token)
+    return sts.assume_role_with_web_identity(
+        RoleArn=role_arn or setup["role_arn"], RoleSessionName="app", WebIdentityToken=token
+    )
 
 
 def _error(sts: Any, setup: dict[str, str], token: str, role_arn: str | None = None) -> dict[str, str]:
@@ -110,8 +148,9 @@ def _error(sts: Any, setup: dict[str, str], token: str, role_arn: str | None = N
 
 
 @pytest.mark.parametrize("kind", ["rsa", "ec"])
-def test_token_signed_by_issuer_key_gives_role_credentials(server: Server, sts: Any, issuer: Issuer,
-                                                           setup: dict[str, str], kind: str) -> None:
+def test_token_signed_by_issuer_key_gives_role_credentials(
+    server: Server, sts: Any, issuer: Issuer, setup: dict[str, str], kind: str
+) -> None:
     if kind == "rsa":
         token = issuer.token(setup["path"])
     else:
@@ -131,22 +170,38 @@ def test_unsigned_call_needs_no_credentials(server: Server, issuer: Issuer, setu
     from botocore import UNSIGNED
     from botocore.config import Config
 
-    anonymous = boto3.client("sts", endpoint_url=server.endpoint, region_name="us-east-1",
-                             config=Config(signature_version=UNSIGNED))
+    anonymous = boto3.client(
+        "sts",
+        endpoint_url=server.endpoint,
+        region_name="us-east-1",
+        config=Config(signature_version=UNSIGNED),
+    )
     out = _assume(anonymous, setup, issuer.token(setup["path"]))
     assert out["Credentials"]["AccessKeyId"].startswith("ASIA")
 
 
-def test_trust_condition_on_sub_refuses_other_subject(sts: Any, issuer: Issuer, setup: dict[str, str]) -> None:
+def test_trust_condition_on_sub_refuses_other_subject(
+    sts: Any, issuer: Issuer, setup: dict[str, str]
+) -> None:
     error = _error(sts, setup, issuer.token(setup["path"], sub="someone-else"))
-    assert error == {"Type": "Sender", "Code": "AccessDenied",
-                     "Message": "Not authorized to perform sts:AssumeRoleWithWebIdentity"}
+    assert error == {
+        "Type": "Sender",
+        "Code": "AccessDenied",
+        "Message": "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+    }
 
 
-def test_role_that_does_not_trust_the_provider_refuses(iam: Any, sts: Any, issuer: Issuer, setup: dict[str, str],
-                                                       unique: str) -> None:
-    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+def test_role_that_does_not_trust_the_provider_refuses(
+    iam: Any, sts: Any, issuer: Issuer, setup: dict[str, str], unique: str
+) -> None:
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
     other = iam.create_role(RoleName=f"noweb-{unique}", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
     error = _error(sts, setup, issuer.token(setup["path"]), role_arn=other)
     assert error["Code"] == "AccessDenied"
@@ -194,8 +249,9 @@ def test_algorithm_confusion_refused(sts: Any, issuer: Issuer, setup: dict[str, 
     body = {"iss": issuer.url(setup["path"]), "aud": CLIENT_ID, "sub": "user-1", "exp": now + 600}
     unsigned = jwt.encode(body, None, algorithm="none", headers={"kid": "rsa1"})
     assert _error(sts, setup, unsigned)["Code"] == "InvalidIdentityToken"
-    hmac_token = jwt.encode(body, "shared-secret-that-is-long-enough-for-hs256", algorithm="HS256",
-                            headers={"kid": "rsa1"})
+    hmac_token = jwt.encode(
+        body, "shared-secret-that-is-long-enough-for-hs256", algorithm="HS256", headers={"kid": "rsa1"}
+    )
     assert _error(sts, setup, hmac_token)["Code"] == "InvalidIdentityToken"
 
 
@@ -203,7 +259,8 @@ def test_rotated_key_is_fetched_on_unknown_kid(sts: Any, issuer: Issuer, setup: 
     _assume(sts, setup, issuer.token(setup["path"]))  # the key set is now kept
     rotated = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     issuer.extra[setup["path"]] = [
-        {**json.loads(RSAAlgorithm.to_jwk(rotated.public_key())), "kid": "rsa2", "use": "sig", "alg": "RS256"}]
+        {**json.loads(RSAAlgorithm.to_jwk(rotated.public_key())), "kid": "rsa2", "use": "sig", "alg": "RS256"}
+    ]
     out = _assume(sts, setup, issuer.token(setup["path"], key=rotated, kid="rsa2"))
     assert out["SubjectFromWebIdentityToken"] == "user-1"
 
@@ -211,4 +268,7 @@ def test_rotated_key_is_fetched_on_unknown_kid(sts: Any, issuer: Issuer, setup: 
 def test_issuer_without_provider_refused(sts: Any, issuer: Issuer, setup: dict[str, str]) -> None:
     error = _error(sts, setup, issuer.token(setup["path"], iss=issuer.url("no-such-provider")))
     assert error["Code"] == "InvalidIdentityToken"
-    assert error["Message"] == f"No OpenIDConnect provider found in your account for {issuer.url('no-such-provider')}"
+    assert (
+        error["Message"]
+        == f"No OpenIDConnect provider found in your account for {issuer.url('no-such-provider')}"
+    )

@@ -35,8 +35,14 @@ def _role_session(**overrides: object) -> Session:
         session_name="build-42",
         is_mfa_authenticated=True,
         mfa_authenticated_at=NOW - timedelta(minutes=5),
-        policy=json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket/*"}]}),
+        policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket/*"}
+                ],
+            }
+        ),
         policy_arns=("arn:aws:iam::aws:policy/ReadOnlyAccess",),
         has_session_policy=True,
         tags=(("Project", "Apollo"), ("CostCenter", "42")),
@@ -54,11 +60,23 @@ def test_every_fact_survives_the_round_trip() -> None:
 
 
 def test_a_minimal_session_round_trips_with_defaults() -> None:
-    session = _role_session(role_id=None, role_arn=None, session_name=None, is_mfa_authenticated=False,
-                            mfa_authenticated_at=None, policy=None, policy_arns=(), has_session_policy=False,
-                            tags=(), transitive_tag_keys=(), source_identity=None, is_chained=False,
-                            principal_type="User", arn="arn:aws:iam::123456789012:user/alice",
-                            user_id="AIDAEXAMPLEEXAMPLE123")
+    session = _role_session(
+        role_id=None,
+        role_arn=None,
+        session_name=None,
+        is_mfa_authenticated=False,
+        mfa_authenticated_at=None,
+        policy=None,
+        policy_arns=(),
+        has_session_policy=False,
+        tags=(),
+        transitive_tag_keys=(),
+        source_identity=None,
+        is_chained=False,
+        principal_type="User",
+        arn="arn:aws:iam::123456789012:user/alice",
+        user_id="AIDAEXAMPLEEXAMPLE123",
+    )
     assert tokens.open_token(_keyring(), tokens.seal(_keyring(), session), NOW) == session
 
 
@@ -91,7 +109,7 @@ def test_a_tampered_token_is_invalid(position: int) -> None:
     index = position % len(token)
     flipped = "A" if token[index] != "A" else "B"
     with pytest.raises(InvalidClientTokenId) as err:
-        tokens.open_token(_keyring(), token[:index] + flipped + token[index + 1:], NOW)
+        tokens.open_token(_keyring(), token[:index] + flipped + token[index + 1 :], NOW)
     assert err.value.message == "The security token included in the request is invalid."
 
 
