@@ -18,33 +18,70 @@ def main() -> None:
 
 
 def _store_options(fn: click.decorators.FC) -> click.decorators.FC:
-    fn = click.option("--database-url", envvar="OSTIARY_DATABASE_URL", default=None,
-                      help="SQLAlchemy URL; default a SQLite file in the data folder")(fn)
-    fn = click.option("--data-dir", envvar="OSTIARY_DATA_DIR", default="./data", show_default=True,
-                      help="folder for the SQLite file, the keyring and root credentials")(fn)
+    fn = click.option(
+        "--database-url",
+        envvar="OSTIARY_DATABASE_URL",
+        default=None,
+        help="SQLAlchemy URL; default a SQLite file in the data folder",
+    )(fn)
+    fn = click.option(
+        "--data-dir",
+        envvar="OSTIARY_DATA_DIR",
+        default="./data",
+        show_default=True,
+        help="folder for the SQLite file, the keyring and root credentials",
+    )(fn)
     return fn
 
 
 @main.command()
-@click.option("--host", envvar="OSTIARY_HOST", default="127.0.0.1", show_default=True, help="address to listen on")
-@click.option("--port", envvar="OSTIARY_PORT", default=4566, show_default=True, type=int, help="port to listen on")
+@click.option(
+    "--host", envvar="OSTIARY_HOST", default="127.0.0.1", show_default=True, help="address to listen on"
+)
+@click.option(
+    "--port", envvar="OSTIARY_PORT", default=4566, show_default=True, type=int, help="port to listen on"
+)
 @_store_options
-@click.option("--account-id", envvar="OSTIARY_ACCOUNT_ID", default="123456789012", show_default=True,
-              help="the default account")
-@click.option("--auth", "auth_mode", envvar="OSTIARY_AUTH", default="strict", show_default=True,
-              type=click.Choice(["strict", "permissive"]),
-              help="strict refuses unknown keys; permissive maps them to the default account's root")
+@click.option(
+    "--account-id",
+    envvar="OSTIARY_ACCOUNT_ID",
+    default="123456789012",
+    show_default=True,
+    help="the default account",
+)
+@click.option(
+    "--auth",
+    "auth_mode",
+    envvar="OSTIARY_AUTH",
+    default="strict",
+    show_default=True,
+    type=click.Choice(["strict", "permissive"]),
+    help="strict refuses unknown keys; permissive maps them to the default account's root",
+)
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn log level")
-def serve(host: str, port: int, data_dir: str, database_url: str | None, account_id: str, auth_mode: str,
-          log_level: str) -> None:
+def serve(
+    host: str,
+    port: int,
+    data_dir: str,
+    database_url: str | None,
+    account_id: str,
+    auth_mode: str,
+    log_level: str,
+) -> None:
     """Start the IAM and STS endpoint."""
     from ostiary.app import OstiaryApp
     from ostiary.bootstrap import ensure_default_account, open_store
     from ostiary.server import run_server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = Settings.from_env(host=host, port=port, data_dir=data_dir, database_url=database_url,
-                                 account_id=account_id, auth=auth_mode)
+    settings = Settings.from_env(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        database_url=database_url,
+        account_id=account_id,
+        auth=auth_mode,
+    )
     db, keyring = open_store(settings)
     creds = ensure_default_account(settings, db, keyring)
     endpoint = f"http://{host}:{port}"
@@ -81,14 +118,34 @@ def account_create(data_dir: str, database_url: str | None, account_id: str | No
 @main.command("service-credentials")
 @_store_options
 @click.argument("service")
-@click.option("--account-id", envvar="OSTIARY_ACCOUNT_ID", default="123456789012", show_default=True,
-              help="the account the service acts in")
-@click.option("--duration-seconds", default=365 * 86400, show_default=True, type=click.IntRange(900),
-              help="how long the credentials stay valid")
-@click.option("--credential-process", "as_process", is_flag=True,
-              help="print in the SDKs' credential_process format (Version 1)")
-def service_credentials(data_dir: str, database_url: str | None, service: str, account_id: str,
-                        duration_seconds: int, as_process: bool) -> None:
+@click.option(
+    "--account-id",
+    envvar="OSTIARY_ACCOUNT_ID",
+    default="123456789012",
+    show_default=True,
+    help="the account the service acts in",
+)
+@click.option(
+    "--duration-seconds",
+    default=365 * 86400,
+    show_default=True,
+    type=click.IntRange(900),
+    help="how long the credentials stay valid",
+)
+@click.option(
+    "--credential-process",
+    "as_process",
+    is_flag=True,
+    help="print in the SDKs' credential_process format (Version 1)",
+)
+def service_credentials(
+    data_dir: str,
+    database_url: str | None,
+    service: str,
+    account_id: str,
+    duration_seconds: int,
+    as_process: bool,
+) -> None:
     """Print credentials of a service principal (e.g. dynamodb.amazonaws.com) as one JSON object.
 
     They may assume exactly the roles whose trust policies name SERVICE; they are a sealed session
@@ -110,21 +167,38 @@ def service_credentials(data_dir: str, database_url: str | None, service: str, a
         creds = {"Version": 1, **{k: v for k, v in creds.items() if k != "AccountId"}}
     click.echo(json.dumps(creds))
 
+
 main.add_command(_policy_group)
 
 
 @main.command()
 @_store_options
-@click.option("--instance-profile", "profile_name", required=True, help="the instance profile the instance runs with")
+@click.option(
+    "--instance-profile", "profile_name", required=True, help="the instance profile the instance runs with"
+)
 @click.option("--port", default=1338, show_default=True, type=int, help="port to listen on")
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
 @click.option("--instance-id", default=None, help="the instance id (default: a random i-...)")
 @click.option("--v2-only", is_flag=True, help="require IMDSv2 session tokens (refuse IMDSv1)")
-@click.option("--account-id", envvar="OSTIARY_ACCOUNT_ID", default="123456789012", show_default=True,
-              help="the account of the instance profile")
+@click.option(
+    "--account-id",
+    envvar="OSTIARY_ACCOUNT_ID",
+    default="123456789012",
+    show_default=True,
+    help="the account of the instance profile",
+)
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn log level")
-def imds(data_dir: str, database_url: str | None, profile_name: str, port: int, host: str,
-         instance_id: str | None, v2_only: bool, account_id: str, log_level: str) -> None:
+def imds(
+    data_dir: str,
+    database_url: str | None,
+    profile_name: str,
+    port: int,
+    host: str,
+    instance_id: str | None,
+    v2_only: bool,
+    account_id: str,
+    log_level: str,
+) -> None:
     """Serve the EC2 instance metadata endpoint with the role credentials of an instance profile."""
     import secrets
 
