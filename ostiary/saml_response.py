@@ -88,7 +88,7 @@ def decode(saml_response: str) -> bytes:
 
 
 def verify(xml: bytes, certificates: list[bytes], now: datetime) -> SamlAssertion:
-    """The signed assertion, once its signature verifies with one of the IdP's certificates and it is current."""
+    """The signed assertion, once its signature verifies with an IdP certificate and it is current."""
     signed = _signed_element(xml, certificates)
     assertion = _assertion_of(signed)
     _check_times(assertion, now)
