@@ -221,3 +221,27 @@ def imds(
     sys.stdout.flush()
     run_server(MetadataApp(creds, instance, v2_only=v2_only), host=host, port=port, log_level=log_level)
     db.dispose()
+
+
+@main.command()
+@_store_options
+@click.option("--user-name", required=True, help="the IAM user signing in")
+@click.option("--account-id", envvar="OSTIARY_ACCOUNT_ID", default="123456789012", show_default=True,
+              help="the user's account")
+@click.option("--password", envvar="OSTIARY_PASSWORD", prompt=True, hide_input=True,
+              help="the console password (prompted for when not given; or OSTIARY_PASSWORD)")
+@click.option("--mfa-code", default=None, help="the current code of the user's MFA device, if it has one")
+def signin(data_dir: str, database_url: str | None, user_name: str, account_id: str, password: str,
+           mfa_code: str | None) -> None:
+    """Sign in with a console password (and MFA code); print the session's credentials as JSON."""
+    import json
+
+    from ostiary.bootstrap import open_store
+    from ostiary.signin import SignInRefused, sign_in
+
+    settings = Settings.from_env(data_dir=data_dir, database_url=database_url, account_id=account_id)
+    db, keyring = open_store(settings, pool=False)
+    try:
+        click.echo(json.dumps(sign_in(db, keyring, settings.account_id, user_name, password, mfa_code)))
+    except SignInRefused as exc:
+        raise click.ClickException(str(exc)) from exc

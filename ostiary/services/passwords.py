@@ -1,0 +1,56 @@
+"""ChangePassword: an IAM user changes their own console password.
+
+The old password is checked with argon2; the new one must satisfy the account's password policy
+and, when the policy prevents reuse, differ from the current one (no older passwords are stored,
+so only the current one is compared). A change clears PasswordResetRequired.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from ostiary.errors import (
+    InvalidUserTypeException,
+    NoSuchEntityException,
+    PasswordPolicyViolationException,
+)
+from ostiary.services import Context, operation
+from ostiary.services.account import check_password
+from ostiary.store import accounts
+from ostiary.store import login_profiles as store
+
+_hasher = PasswordHasher()  # argon2id; slow by design, so only on password paths
+_POLICY_VIOLATION = "Password does not conform to the account password policy."
+
+
+def password_matches(password_hash: str, password: str) -> bool:
+    """Whether `password` is the one hashed in `password_hash` (argon2id)."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@operation("ChangePassword")
+def change_password(ctx: Context, old_password: str, new_password: str) -> dict[str, Any]:
+    """Change the calling IAM user's own console password."""
+    caller = ctx.caller
+    if caller.principal_type != "User" or caller.user_name is None:
+        raise InvalidUserTypeException("Only IAM Users can change their own password.")
+    with ctx.db.read() as conn:
+        profile = store.get(conn, caller.user_id)
+        policy = accounts.password_policy(conn, ctx.account_id) or {}
+    if profile is None:
+        raise NoSuchEntityException(f"Login Profile for User {caller.user_name} cannot be found.")
+    if not password_matches(profile.password_hash, old_password):
+        raise InvalidUserTypeException("The old password is incorrect.")
+    check_password(ctx, new_password)
+    if policy.get("PasswordReusePrevention") and password_matches(profile.password_hash, new_password):
+        raise PasswordPolicyViolationException(_POLICY_VIOLATION)
+    new_hash = _hasher.hash(new_password)  # outside the write transaction: it takes a while
+    with ctx.db.transaction() as conn:
+        store.update_profile(conn, caller.user_id, password_hash=new_hash, reset_required=False, now=ctx.now)
+    return {}

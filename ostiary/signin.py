@@ -1,0 +1,123 @@
+"""Console sign-in: an IAM user's password (and MFA code, when the user has a device) yields a session.
+
+The session is what GetSessionToken gives the user (their own permissions, sealed token), marked
+MFA-authenticated when a code was verified. A password that must be changed (PasswordResetRequired,
+or older than the policy's MaxPasswordAge) yields a session narrowed to changing it, as the AWS
+console does; with HardExpiry an expired password signs in no more.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ostiary import ids
+from ostiary.auth import tokens
+from ostiary.auth.tokens import Session
+from ostiary.services.mfa import verify_mfa_code
+from ostiary.services.passwords import password_matches
+from ostiary.store import accounts, login_profiles, mfa, users
+from ostiary.store.db import Database
+from ostiary.store.keyring import Keyring
+
+CONSOLE_SESSION_SECONDS = 12 * 3600
+_CHANGE_ONLY = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Action": ["iam:ChangePassword", "iam:GetAccountPasswordPolicy"], "Resource": "*"}]},
+    separators=(",", ":"))
+
+
+class SignInRefused(Exception):
+    """The sign-in failed; the message is the console's (it never says which part was wrong)."""
+
+
+class MfaRequired(SignInRefused):
+    """The password was right, but the user has an MFA device and no valid code was given."""
+
+
+@dataclass(frozen=True)
+class _Account:
+    user: Any
+    profile: Any
+    policy: dict[str, Any]
+    serials: list[str]
+
+
+_INCORRECT = "Your authentication information is incorrect. Please try again."
+
+
+def sign_in(db: Database, keyring: Keyring, account: str, user_name: str, password: str,
+            mfa_code: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Credentials of a console session for the user, or SignInRefused/MfaRequired."""
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    found = _load(db, account, user_name)
+    if found is None or not password_matches(found.profile.password_hash, password):
+        raise SignInRefused(_INCORRECT)
+    is_mfa = _check_mfa(db, keyring, account, found, mfa_code, now)
+    must_change = _must_change(found, now)
+    session = Session(
+        access_key_id=tokens.temporary_key_id(account),
+        secret=ids.secret_access_key(),
+        account_id=account,
+        principal_type="User",
+        arn=f"arn:aws:iam::{account}:user{found.user.path}{found.user.name}",
+        user_id=found.user.user_id,
+        issued_at=now,
+        expires_at=now + timedelta(seconds=CONSOLE_SESSION_SECONDS),
+        user_name=found.user.name,
+        user_path=found.user.path,
+        source_user_id=found.user.user_id,
+        is_mfa_authenticated=is_mfa,
+        mfa_authenticated_at=now if is_mfa else None,
+        policy=_CHANGE_ONLY if must_change else None,
+        has_session_policy=must_change,
+    )
+    return {
+        "AccountId": account,
+        "UserName": found.user.name,
+        "Arn": session.arn,
+        "AccessKeyId": session.access_key_id,
+        "SecretAccessKey": session.secret,
+        "SessionToken": tokens.seal(keyring, session),
+        "Expiration": session.expires_at.isoformat().replace("+00:00", "Z"),
+        "MultiFactorAuthPresent": is_mfa,
+        "PasswordResetRequired": must_change,
+    }
+
+
+def _load(db: Database, account: str, user_name: str) -> _Account | None:
+    with db.read() as conn:
+        user = users.find(conn, account, user_name)
+        if user is None:
+            return None
+        profile = login_profiles.get(conn, user.user_id)
+        if profile is None:
+            return None
+        serials = [row.serial_number for row in mfa.user_page(conn, user.user_id, None, 100).rows]
+        return _Account(user, profile, accounts.password_policy(conn, account) or {}, serials)
+
+
+def _check_mfa(db: Database, keyring: Keyring, account: str, found: _Account, code: str | None,
+               now: datetime) -> bool:
+    """True when the user has a device and a code verified; MfaRequired when one has but none did."""
+    if not found.serials:
+        return False
+    if code:
+        with db.transaction() as conn:
+            for serial in found.serials:
+                if verify_mfa_code(conn, keyring, account, serial, found.user.user_id, code, now):
+                    return True
+    raise MfaRequired("Your authentication information is incorrect. Please try again.")
+
+
+def _must_change(found: _Account, now: datetime) -> bool:
+    """Whether the password must be changed now; SignInRefused when it expired under HardExpiry."""
+    max_age = found.policy.get("MaxPasswordAge")
+    changed = found.profile.password_changed_at
+    if changed is not None and changed.tzinfo is None:
+        changed = changed.replace(tzinfo=UTC)
+    expired = bool(max_age) and changed is not None and now >= changed + timedelta(days=int(max_age))
+    if expired and found.policy.get("HardExpiry"):
+        raise SignInRefused("Your password has expired. Contact your administrator.")
+    return expired or bool(found.profile.password_reset_required)
