@@ -84,11 +84,13 @@ def saml_response(
         else f'<saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/RoleSessionName">'
         f"<saml:AttributeValue>{session_name}</saml:AttributeValue></saml:Attribute>"
     )
-    assertion = f"""<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_{uuid.uuid4().hex}"
- Version="2.0" IssueInstant="{stamp(now)}"><saml:Issuer>{issuer}</saml:Issuer>
-<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">{subject}</saml:NameID>
+    assertion = f"""<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"
+ ID="_{uuid.uuid4().hex}" Version="2.0" IssueInstant="{stamp(now)}"><saml:Issuer>{issuer}</saml:Issuer>
+<saml:Subject>
+<saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">{subject}</saml:NameID>
 <saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">
-<saml:SubjectConfirmationData NotOnOrAfter="{until}" Recipient="{AUDIENCE}"/></saml:SubjectConfirmation></saml:Subject>
+<saml:SubjectConfirmationData NotOnOrAfter="{until}" Recipient="{AUDIENCE}"/>
+</saml:SubjectConfirmation></saml:Subject>
 <saml:Conditions NotBefore="{stamp(now - timedelta(seconds=60))}" NotOnOrAfter="{until}">
 <saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions>
 <saml:AttributeStatement><saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/Role">{values}</saml:Attribute>

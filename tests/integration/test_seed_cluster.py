@@ -16,7 +16,7 @@ from typing import Any
 from tests.conftest import Server
 from tests.integration.imds_helpers import clean_env, running_imds
 
-VERIFICATION_SCRIPT = r'''
+VERIFICATION_SCRIPT = r"""
 import os
 import boto3
 import requests
@@ -43,26 +43,54 @@ try:
         print(f"\n✅ Instance Profile Role: {role_name}")
 except Exception as e:
     print(f"\n❌ Cannot access metadata: {str(e)}")
-'''
+"""
 
-EXPORT_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": ["s3:PutObject", "s3:ListBucket"],
-     "Resource": ["arn:aws:s3:::my-export-bucket", "arn:aws:s3:::my-export-bucket/*"]},
-    {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
-     "Resource": "arn:aws:kms:us-east-1:123456789012:key/abcd-efgh-1234-5678"}]})
-EC2_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+EXPORT_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:ListBucket"],
+                "Resource": ["arn:aws:s3:::my-export-bucket", "arn:aws:s3:::my-export-bucket/*"],
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": "arn:aws:kms:us-east-1:123456789012:key/abcd-efgh-1234-5678",
+            },
+        ],
+    }
+)
+EC2_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
 
 
 def _run_script(server: Server, metadata: str, home: Path) -> str:
-    env = clean_env(metadata, home) | {"AWS_ENDPOINT_URL_STS": server.endpoint, "AWS_DEFAULT_REGION": "us-east-1"}
-    done = subprocess.run([sys.executable, "-c", VERIFICATION_SCRIPT], env=env, capture_output=True, text=True,
-                          timeout=60, check=True)
+    env = clean_env(metadata, home) | {
+        "AWS_ENDPOINT_URL_STS": server.endpoint,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", VERIFICATION_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return done.stdout
 
 
-def test_cluster_verification_script_reports_role_and_identity(server: Server, iam: Any, unique: str,
-                                                               tmp_path: Path) -> None:
+def test_cluster_verification_script_reports_role_and_identity(
+    server: Server, iam: Any, unique: str, tmp_path: Path
+) -> None:
     role = f"databricks-ec2-role-{unique}"
     profile = f"databricks-instance-profile-{unique}"
     iam.create_role(RoleName=role, AssumeRolePolicyDocument=EC2_TRUST)
@@ -80,7 +108,9 @@ def test_cluster_verification_script_reports_role_and_identity(server: Server, i
     assert "❌" not in output
 
 
-def test_cluster_without_a_trusted_role_reports_none(server: Server, iam: Any, unique: str, tmp_path: Path) -> None:
+def test_cluster_without_a_trusted_role_reports_none(
+    server: Server, iam: Any, unique: str, tmp_path: Path
+) -> None:
     role = f"not-for-ec2-{unique}"
     trust = EC2_TRUST.replace("ec2.amazonaws.com", "dynamodb.amazonaws.com")
     iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)

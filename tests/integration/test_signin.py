@@ -16,19 +16,32 @@ from tests.conftest import Server
 
 PASSWORD = "Initial-Passw0rd!"
 NEW_PASSWORD = "Changed-Passw0rd!"
-SELF_SERVICE = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": ["iam:ChangePassword", "iam:GetUser"], "Resource": "*"},
-    {"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"}]})
+SELF_SERVICE = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["iam:ChangePassword", "iam:GetUser"], "Resource": "*"},
+            {"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"},
+        ],
+    }
+)
 
 
 def _new_account(server: Server) -> dict[str, str]:
-    out = subprocess.run([sys.executable, "-m", "ostiary", "account", "create"], env=server.cli_env(),
-                         capture_output=True, text=True, check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "ostiary", "account", "create"],
+        env=server.cli_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     return json.loads(out.stdout)
 
 
-def signin(server: Server, account: str, user: str, password: str, mfa_code: str | None = None
-           ) -> subprocess.CompletedProcess[str]:
+def signin(
+    server: Server, account: str, user: str, password: str, mfa_code: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run `ostiary signin`; the password comes from OSTIARY_PASSWORD, as a console backend would pass it."""
     args = [sys.executable, "-m", "ostiary", "signin", "--user-name", user, "--account-id", account]
     if mfa_code is not None:
@@ -55,7 +68,9 @@ def _session(server: Server, creds: dict[str, Any], service: str = "iam") -> Any
     return server.client(service, creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
 
 
-def test_password_signin_yields_a_session_of_the_user(server: Server, account: dict[str, Any], unique: str) -> None:
+def test_password_signin_yields_a_session_of_the_user(
+    server: Server, account: dict[str, Any], unique: str
+) -> None:
     name = f"console-{unique}"
     _user(account["iam"], name)
     done = signin(server, account["id"], name, PASSWORD)
@@ -70,12 +85,18 @@ def test_password_signin_yields_a_session_of_the_user(server: Server, account: d
     assert signin(server, account["id"], f"nobody-{unique}", PASSWORD).returncode != 0
 
 
-def test_change_password_checks_old_password_and_policy(server: Server, account: dict[str, Any], unique: str) -> None:
+def test_change_password_checks_old_password_and_policy(
+    server: Server, account: dict[str, Any], unique: str
+) -> None:
     iam = account["iam"]
     name = f"changer-{unique}"
     _user(iam, name)
-    iam.update_account_password_policy(MinimumPasswordLength=12, RequireNumbers=True, PasswordReusePrevention=3,
-                                       AllowUsersToChangePassword=True)
+    iam.update_account_password_policy(
+        MinimumPasswordLength=12,
+        RequireNumbers=True,
+        PasswordReusePrevention=3,
+        AllowUsersToChangePassword=True,
+    )
     key = iam.create_access_key(UserName=name)["AccessKey"]
     user = server.client("iam", key["AccessKeyId"], key["SecretAccessKey"])
     with pytest.raises(ClientError) as wrong_old:
@@ -84,8 +105,10 @@ def test_change_password_checks_old_password_and_policy(server: Server, account:
     with pytest.raises(ClientError) as weak:
         user.change_password(OldPassword=PASSWORD, NewPassword="short1")
     assert weak.value.response["Error"] == {
-        "Type": "Sender", "Code": "PasswordPolicyViolation",
-        "Message": "Password does not conform to the account password policy."}
+        "Type": "Sender",
+        "Code": "PasswordPolicyViolation",
+        "Message": "Password does not conform to the account password policy.",
+    }
     with pytest.raises(ClientError) as reused:
         user.change_password(OldPassword=PASSWORD, NewPassword=PASSWORD)
     assert reused.value.response["Error"]["Code"] == "PasswordPolicyViolation"
@@ -100,13 +123,18 @@ def _enable_mfa(iam: Any, name: str, unique: str) -> pyotp.TOTP:
     seed = device["Base32StringSeed"]
     totp = pyotp.TOTP(seed.decode() if isinstance(seed, bytes) else seed)
     now = time.time()
-    iam.enable_mfa_device(UserName=name, SerialNumber=device["SerialNumber"],
-                          AuthenticationCode1=totp.at(now - 60), AuthenticationCode2=totp.at(now - 30))
+    iam.enable_mfa_device(
+        UserName=name,
+        SerialNumber=device["SerialNumber"],
+        AuthenticationCode1=totp.at(now - 60),
+        AuthenticationCode2=totp.at(now - 30),
+    )
     return totp
 
 
-def test_reset_required_session_may_only_change_the_password(server: Server, account: dict[str, Any],
-                                                             unique: str) -> None:
+def test_reset_required_session_may_only_change_the_password(
+    server: Server, account: dict[str, Any], unique: str
+) -> None:
     name = f"reset-{unique}"
     _user(account["iam"], name, PasswordResetRequired=True)
     totp = _enable_mfa(account["iam"], name, unique)
