@@ -16,7 +16,8 @@ from botocore.serialize import create_serializer
 from ostiary.errors import AwsError, InvalidAction, MalformedQueryString, ValidationError
 from ostiary.protocol import HttpRequest, query
 
-RECORDED = Path(__file__).resolve().parents[4] / "shared" / "aws-recorded" / "aws_recorded.jsonl"
+# ValidationErrors as AWS answered them, taken from shared/aws-recorded (LocalStack's snapshots, Apache-2.0).
+RECORDED = Path(__file__).with_name("aws_validation_errors.jsonl")
 _SESSION = botocore.session.get_session()
 _FORM = (("content-type", "application/x-www-form-urlencoded; charset=utf-8"),)
 
@@ -137,18 +138,13 @@ def test_constraint_violations_are_aws_validation_errors(body: str, message: str
 
 def _recorded_validation_errors() -> list[tuple[str, str, dict[str, Any], str]]:
     """Recorded AWS ValidationErrors whose inputs are literal (no placeholders), with their exact text."""
-    if not RECORDED.exists():
-        return []
     cases = []
     for line in RECORDED.read_text().splitlines():
         row = json.loads(line)
-        error = row["aws_response"].get("error") or {}
-        if "validation error" not in error.get("Message", ""):
-            continue
-        params = _expand(row["request_summary"]["params"])
-        if "<" in json.dumps(params) or "<" in error["Message"]:
+        params = _expand(row["params"])
+        if "<" in json.dumps(params) or "<" in row["message"]:
             continue  # a value taken from an earlier response: not reproducible alone
-        cases.append((row["service"], row["action"], params, error["Message"]))
+        cases.append((row["service"], row["action"], params, row["message"]))
     return cases
 
 
