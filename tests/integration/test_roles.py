@@ -269,12 +269,7 @@ def test_delete_role_with_attached_policy_conflicts(iam, unique):
 def test_delete_role_with_inline_policy_conflicts(iam, unique):
     name = f"role-{unique}"
     iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST_JSON)
-    try:
-        iam.put_role_policy(RoleName=name, PolicyName="inline", PolicyDocument=BOUNDARY_DOC)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "InvalidAction":
-            pytest.skip("PutRolePolicy is not implemented yet")
-        raise
+    iam.put_role_policy(RoleName=name, PolicyName="inline", PolicyDocument=BOUNDARY_DOC)
     with pytest.raises(ClientError) as exc:
         iam.delete_role(RoleName=name)
     assert error(exc) == ("DeleteConflict", "Cannot delete entity, must delete policies first.")
@@ -317,10 +312,7 @@ def test_permissions_boundary_lifecycle(iam, unique):
 def test_aws_managed_policy_can_be_a_boundary(iam, unique):
     name = f"role-{unique}"
     arn = "arn:aws:iam::aws:policy/ReadOnlyAccess"
-    try:
-        iam.get_policy(PolicyArn=arn)
-    except ClientError:
-        pytest.skip("AWS managed policies are not loaded yet")
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["Arn"] == arn  # seeded at start
     iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST_JSON)
     iam.put_role_permissions_boundary(RoleName=name, PermissionsBoundary=arn)
     assert iam.get_role(RoleName=name)["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == arn
