@@ -23,6 +23,7 @@ from ostiary.policy.decision import (
     implicit_deny_reason,
 )
 from ostiary.policy.evaluate import Matches, evaluate
+from ostiary.policy.fast import identity_only
 from ostiary.policy.request import Request
 
 Policies = CompiledPolicy | Sequence[CompiledPolicy]
@@ -54,6 +55,10 @@ def authorize(
 
     `trust` (the role's trust policy) replaces `resource` for a role assumption. Never raises.
     """
+    if session is None and scps is None and resource is None and trust is None:
+        fast = identity_only(request, identity, boundary, resource_account)
+        if fast is not None:
+            return fast
     principal = request.principal
     errors: list[str] = []
     missing: list[str] = []

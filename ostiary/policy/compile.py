@@ -12,6 +12,7 @@ from ostiary.policy.conditions import CompiledCondition
 from ostiary.policy.decision import MatchedStatement
 from ostiary.policy.matchers import Matcher, compile_glob
 from ostiary.policy.model import Policy, Statement
+from ostiary.policy.plan import Run, statement_runner
 from ostiary.policy.principals import match_level
 from ostiary.policy.request import Principal, Request
 from ostiary.policy.variables import Part, parse_template, render_matcher
@@ -19,13 +20,15 @@ from ostiary.policy.variables import Part, parse_template, render_matcher
 POLICY_TYPES = ("identity", "resource", "boundary", "session", "scp", "trust")
 _MEMO_LIMIT = 4096
 _WILD = frozenset("*?")
+Plan = tuple[tuple[bool, MatchedStatement, Run], ...]
 
 
 class CompiledStatement:
     """One statement ready to run: action, resource and principal matchers, conditions."""
 
     __slots__ = ("is_deny", "matched", "conditions", "principals", "is_not_principal", "action_patterns",
-                 "is_not_action", "_actions", "_resources", "_templates", "_is_not_resource")  # fmt: skip
+                 "is_not_action", "_actions", "_resources", "_templates", "_is_not_resource",
+                 "_run")  # fmt: skip
 
     def __init__(self, statement: Statement, policy_id: str, policy_type: str, has_variables: bool) -> None:
         self.is_deny = statement.effect == "Deny"
@@ -53,6 +56,13 @@ class CompiledStatement:
         self.principals = statement.principals
         self.is_not_principal = statement.is_not_principal
         self.conditions = tuple(CompiledCondition(c, has_variables) for c in statement.conditions)
+        self._run: Run | None = None
+
+    def runner(self) -> Run:
+        """The statement as one closure (built on first use): its level for a request, 0 when not."""
+        if self._run is None:
+            self._run = statement_runner(self)
+        return self._run
 
     def action_applies(self, action: str) -> bool:
         """Whether the (lowercased) action is covered by Action, or not excluded by NotAction."""
@@ -60,7 +70,7 @@ class CompiledStatement:
 
     def resource_applies(self, request: Request) -> bool:
         """Whether the resource is covered by Resource, or not excluded by NotResource."""
-        resource = request.resource
+        resource = request._resource
         for matcher in self._resources:
             if matcher(resource):
                 return not self._is_not_resource
@@ -100,7 +110,7 @@ def _literal_prefix(parts: tuple[Part, ...]) -> str:
 class CompiledPolicy:
     """The statements of one or more policies of one type, indexed by action."""
 
-    __slots__ = ("policy_id", "policy_type", "statements", "_exact", "_service", "_any", "_memo")
+    __slots__ = ("policy_id", "policy_type", "statements", "_exact", "_service", "_any", "_memo", "_plans")
 
     def __init__(self, policy_id: str, policy_type: str, statements: Sequence[CompiledStatement]) -> None:
         self.policy_id = policy_id
@@ -110,6 +120,7 @@ class CompiledPolicy:
         self._service: dict[str, list[tuple[int, CompiledStatement]]] = {}
         self._any: list[tuple[int, CompiledStatement]] = []
         self._memo: dict[str, tuple[CompiledStatement, ...]] = {}
+        self._plans: dict[str, Plan] = {}
         for rank, statement in enumerate(self.statements):
             self._index(rank, statement)
 
@@ -138,6 +149,16 @@ class CompiledPolicy:
             if len(self._memo) >= _MEMO_LIMIT:
                 self._memo.clear()
             self._memo[action] = found
+        return found
+
+    def plan(self, action: str) -> Plan:
+        """(is Deny, MatchedStatement, run) of each candidate statement for the action (any case)."""
+        found = self._plans.get(action)
+        if found is None:
+            found = tuple((s.is_deny, s.matched, s.runner()) for s in self.candidates(action.lower()))
+            if len(self._plans) >= _MEMO_LIMIT:
+                self._plans.clear()
+            self._plans[action] = found
         return found
 
 

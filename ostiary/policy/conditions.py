@@ -67,7 +67,7 @@ class CompiledCondition:
         if self._error:
             errors.append(self._error)
             return False
-        values = request.keys.get(self.key)
+        values = request.values(self.key)
         if self.is_null:
             absent = not values
             return ("true" in self._prepared and absent) or ("false" in self._prepared and not absent)

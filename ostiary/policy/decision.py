@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ostiary.policy.model import Position
 
@@ -87,3 +88,35 @@ def implicit_deny_reason(policy_type: str, action: str) -> str:
 def _article(words: str) -> str:
     """`an identity-based policy`, `a service control policy`."""
     return ("an " if words[0] in "aeiou" else "a ") + words
+
+
+_new = object.__new__
+
+
+def _slot(name: str) -> Any:
+    """The setter of one of Decision's slots (bypassing the frozen `__setattr__`)."""
+    return getattr(Decision, name).__set__
+
+
+_set_decision = _slot("decision")
+_set_reason = _slot("reason")
+_set_statements = _slot("statements")
+_set_errors = _slot("errors")
+_set_missing = _slot("missing_context_keys")
+
+
+def make_decision(
+    decision: str,
+    reason: str,
+    statements: tuple[MatchedStatement, ...],
+    errors: tuple[str, ...] = (),
+    missing: tuple[str, ...] = (),
+) -> Decision:
+    """`Decision(...)` without the frozen dataclass's per-field `object.__setattr__` (the hot path's)."""
+    found = _new(Decision)
+    _set_decision(found, decision)
+    _set_reason(found, reason)
+    _set_statements(found, statements)
+    _set_errors(found, errors)
+    _set_missing(found, missing)
+    return found

@@ -25,18 +25,17 @@ def evaluate(
 ) -> Matches:
     """The statements of these policies that apply to the request; never raises."""
     found = Matches()
-    action = request.action_lower
-    principal = request.principal
+    action = request.action
+    keys = request.lookup()
     for policy in policies:
-        for statement in policy.candidates(action):
-            if not statement.resource_applies(request):
+        for is_deny, matched, run in policy.plan(action):
+            level = run(request, keys, errors, missing)
+            if not level:
                 continue
-            level = statement.principal_level(principal) if statement.principals is not None else 3
-            if level == 0 or not statement.conditions_hold(request, errors, missing):
-                continue
-            if statement.is_deny:
-                found.denies.append(statement.matched)
+            if is_deny:
+                found.denies.append(matched)
             else:
-                found.allows.append(statement.matched)
-                found.level = max(found.level, level)
+                found.allows.append(matched)
+                if level > found.level:
+                    found.level = level
     return found

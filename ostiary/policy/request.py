@@ -30,11 +30,14 @@ class Principal:
     federation: str | None = None
     provider: str | None = None
     derived: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+    flat: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.type not in PRINCIPAL_TYPES:
             raise ValueError(f"unknown principal type `{self.type}`")
-        object.__setattr__(self, "derived", self.derived_context())
+        derived = self.derived_context()
+        object.__setattr__(self, "derived", derived)
+        object.__setattr__(self, "flat", {key: values[0] for key, values in derived.items()})
 
     def __hash__(self) -> int:
         return hash((self.arn, self.type, self.account))
@@ -86,28 +89,102 @@ def _values(value: str | Iterable[str]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
 
 
-@dataclass(frozen=True, slots=True)
+_LOWERED: dict[tuple[str, ...], tuple[str, ...]] = {}
+_LOWERED_LIMIT = 1024
+
+
+def _lowered(context: Mapping[str, object]) -> tuple[str, ...]:
+    """The context's key names lowercased, in order; remembered per set of names."""
+    names = tuple(context)
+    found = _LOWERED.get(names)
+    if found is None:
+        found = tuple(name.lower() for name in names)
+        if len(_LOWERED) >= _LOWERED_LIMIT:
+            _LOWERED.clear()
+        _LOWERED[names] = found
+    return found
+
+
 class Request:
-    """One question to the engine; context key names are case-insensitive (stored lowercased).
+    """One question to the engine; context key names are case-insensitive.
 
     Keys that follow from the principal (aws:PrincipalArn, aws:username, aws:PrincipalTag/…) are
-    added when the caller did not give them.
+    added when the caller did not give them. The context is read when the request is decided.
     """
 
-    principal: Principal
-    action: str
-    resource: str = "*"
-    context: Mapping[str, str | Iterable[str]] = field(default_factory=dict)
-    keys: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
-    action_lower: str = field(init=False, repr=False, compare=False)
+    __slots__ = ("_principal", "_action", "_resource", "_context", "_flat", "_keys")
 
-    def __post_init__(self) -> None:
-        keys = dict(self.principal.derived)
-        for name, value in self.context.items():
-            keys[name.lower()] = _values(value)
-        object.__setattr__(self, "keys", keys)
-        object.__setattr__(self, "action_lower", self.action.lower())
+    def __init__(
+        self,
+        principal: Principal,
+        action: str,
+        resource: str = "*",
+        context: Mapping[str, str | Iterable[str]] | None = None,
+    ) -> None:
+        self._principal = principal
+        self._action = action
+        self._resource = resource
+        self._context = {} if context is None else context
+        self._flat: dict[str, object] | None = None
+        self._keys: dict[str, tuple[str, ...]] | None = None
+
+    principal = property(lambda self: self._principal, doc="Who asks.")
+    action = property(lambda self: self._action, doc="The action as given.")
+    resource = property(lambda self: self._resource, doc="The resource ARN (or `*`).")
+    context = property(lambda self: self._context, doc="The context keys as given.")
+
+    @property
+    def action_lower(self) -> str:
+        """The action, lowercased."""
+        return self._action.lower()
+
+    @property
+    def keys(self) -> dict[str, tuple[str, ...]]:
+        """Every context key (lowercased name) with its values, the principal's keys included."""
+        if self._keys is None:
+            keys = dict(self._principal.derived)
+            for name, value in self._context.items():
+                keys[name.lower()] = _values(value)
+            self._keys = keys
+        return self._keys
+
+    def lookup(self) -> dict[str, object]:
+        """Every context key (lowercased name) with its value as given: a string or strings."""
+        if self._flat is not None:
+            return self._flat
+        found: dict[str, object] = dict(self._principal.flat)
+        context = self._context
+        if context:
+            found.update(zip(_lowered(context), context.values(), strict=True))
+        self._flat = found
+        return found
+
+    def raw(self, key: str) -> object:
+        """A (lowercased) key's value as given, or None when absent."""
+        return self.lookup().get(key)
+
+    def values(self, key: str) -> tuple[str, ...] | None:
+        """The values of a (lowercased) context key, or None when absent."""
+        value = self.raw(key)
+        if value is None:
+            return None
+        return (value,) if value.__class__ is str else _values(value)  # type: ignore[arg-type]
 
     def get(self, key: str) -> tuple[str, ...] | None:
         """The values of a context key (any case), or None when absent."""
-        return self.keys.get(key.lower())
+        return self.values(key.lower())
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self._principal, self._action, self._resource, self._context)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Request) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return (
+            f"Request(principal={self._principal!r}, action={self._action!r}, "
+            f"resource={self._resource!r}, context={self._context!r})"
+        )

@@ -1,0 +1,164 @@
+"""Conditions specialised per operator into small closures for the common case: one string value.
+
+A check is `check(request, keys, errors, missing) -> bool` (`keys` is `request.lookup()`) and
+answers exactly as `CompiledCondition.test`; it handles a single-valued key (the usual case)
+itself and hands any other case (several values, variables it does not render, Null, a bad
+policy value) to `test`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from ostiary.policy.conditions import _ERRORS, CompiledCondition
+from ostiary.policy.memo import remembered
+from ostiary.policy.operators import (
+    _any_glob,
+    _in_lower_set,
+    _in_network,
+    _in_set,
+    _lower_set,
+)
+from ostiary.policy.request import Request
+
+Check = Callable[[Request, dict[str, object], list[str], list[str]], bool]
+Hit = Callable[[str, list[str]], bool]
+
+
+@lru_cache(maxsize=8192)
+def parse_ip(text: str) -> tuple[int, int] | None:
+    """An address as (version, integer), or None when it is not one, as `ipaddress.ip_address` reads it.
+
+    A dotted quad goes through `inet_pton` (as strict as `ipaddress`: four decimal octets, no
+    leading zeros); anything else through `ipaddress`.
+    """
+    text = text.strip()
+    try:
+        return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
+    except (OSError, ValueError):
+        pass
+    try:
+        address = ipaddress.ip_address(text)
+    except _ERRORS:
+        return None
+    return address.version, int(address)
+
+
+def compile_check(condition: CompiledCondition) -> Check:
+    """The fastest exact form of one condition."""
+    if condition._error or condition.is_null:
+        return _general(condition)
+    if condition._templates is not None:
+        return _template_check(condition)
+    return _single_check(condition, _hit(condition))
+
+
+def _general(condition: CompiledCondition) -> Check:
+    """The condition's own test as a check."""
+    test = condition.test
+    return lambda request, keys, errors, missing: test(request, errors, missing)
+
+
+def _absent(condition: CompiledCondition) -> bool:
+    """What the condition answers when its key is absent."""
+    if condition.if_exists or condition.modifier == "ForAllValues":
+        return True
+    return condition.negated and condition.modifier != "ForAnyValue"
+
+
+def _single_check(condition: CompiledCondition, hit: Hit) -> Check:
+    """A check on `hit`: a single value answers `hit != negated` whatever the set modifier."""
+    key, name, negated, absent, general = (
+        condition.key,
+        condition.name,
+        condition.negated,
+        _absent(condition),
+        condition.test,
+    )
+
+    def check(request: Request, keys: dict[str, object], errors: list[str], missing: list[str]) -> bool:
+        value = keys.get(key)
+        if value.__class__ is str:
+            return hit(value, errors) != negated
+        if value is None:
+            missing.append(name)
+            return absent
+        return general(request, errors, missing)
+
+    return check
+
+
+def _hit(condition: CompiledCondition) -> Hit:
+    """The positive operator on one request value, specialised for the common operators."""
+    match, prepared, label = condition._match, condition._prepared, condition.label
+    if match is _in_set:
+        return lambda value, errors: value in prepared
+    if match is _in_lower_set:
+        return lambda value, errors: value.lower() in prepared
+    if match is _any_glob:
+        if len(prepared) == 1:
+            only = prepared[0]
+            return lambda value, errors: bool(only(value))
+        return lambda value, errors: any(m(value) for m in prepared)
+    if match is _in_network:
+        return _network_hit(prepared, label)
+    return lambda value, errors: condition._hit(prepared, value, errors)
+
+
+def _network_hit(networks: tuple[Any, ...], label: str) -> Hit:
+    """IpAddress on one value: the address parsed once per distinct text, networks as masks."""
+    masks = tuple((n.version, int(n.network_address), int(n.netmask)) for n in networks)
+
+    def hit(value: str, errors: list[str]) -> bool:
+        parsed = parse_ip(value)
+        if parsed is None:
+            errors.append(f"{label}: request value `{value}` cannot be compared")
+            return False
+        version, number = parsed
+        for net_version, network, mask in masks:
+            if net_version == version and number & mask == network:
+                return True
+        return False
+
+    return hit
+
+
+def _template_check(condition: CompiledCondition) -> Check:
+    """String operators with variables in their values: rendered once per variable values."""
+    hit = _PREPARED_HITS.get(condition._match)
+    if hit is None or (condition._match is _in_lower_set and condition._prepare is not _lower_set):
+        return _general(condition)
+    key, name, negated, absent, general = (
+        condition.key,
+        condition.name,
+        condition.negated,
+        _absent(condition),
+        condition.test,
+    )
+    render = remembered(condition._templates or (), lambda request: condition._render(request, []))
+
+    def check(request: Request, keys: dict[str, object], errors: list[str], missing: list[str]) -> bool:
+        value = keys.get(key)
+        if value.__class__ is not str:
+            if value is None:
+                missing.append(name)
+                return absent
+            return general(request, errors, missing)
+        prepared = render(request, keys)
+        if prepared is None:
+            return False
+        return hit(prepared, value) != negated
+
+    return check
+
+
+# match → the same test on prepared values, for the operators whose rendering cannot fail
+_PREPARED_HITS: dict[object, Callable[[Any, str], bool]] = {
+    _in_set: lambda prepared, value: value in prepared,
+    _in_lower_set: lambda prepared, value: value.lower() in prepared,
+    _any_glob: lambda prepared, value: any(m(value) for m in prepared),
+}

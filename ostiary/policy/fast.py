@@ -1,0 +1,72 @@
+"""The common case decided directly: a user or role session with identity policies and maybe a boundary.
+
+No resource, session or organisation policy, in the caller's own account: `authorize` would find
+an explicit Deny in the identity policies or the boundary, else require an Allow in each. The
+answer here is the same Decision, without the general path's groups and dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ostiary.policy.compile import CompiledPolicy
+from ostiary.policy.decision import (
+    ALLOW,
+    EXPLICIT_DENY,
+    IMPLICIT_DENY,
+    Decision,
+    MatchedStatement,
+    explicit_deny_reason,
+    implicit_deny_reason,
+    make_decision,
+)
+from ostiary.policy.request import Request
+
+_TYPES = frozenset(("user", "assumed-role"))
+_DENY_REASONS = {t: explicit_deny_reason(t) for t in ("identity", "resource", "boundary", "session", "scp")}
+
+
+def identity_only(
+    request: Request,
+    identity: CompiledPolicy | Sequence[CompiledPolicy],
+    boundary: CompiledPolicy | None,
+    resource_account: str | None,
+) -> Decision | None:
+    """The Decision for identity policies (and a boundary) alone; None when the case is not this one."""
+    principal = request._principal
+    if principal.type not in _TYPES:
+        return None
+    if resource_account is not None and resource_account != principal.account:
+        return None
+    errors: list[str] = []
+    missing: list[str] = []
+    denies: list[MatchedStatement] = []
+    allows: list[MatchedStatement] = []
+    action = request._action
+    keys = request.lookup()
+    for policy in (identity,) if isinstance(identity, CompiledPolicy) else identity:
+        for is_deny, matched, run in policy.plan(action):
+            if run(request, keys, errors, missing):
+                (denies if is_deny else allows).append(matched)
+    bounded: list[MatchedStatement] = []
+    if boundary is not None:
+        for is_deny, matched, run in boundary.plan(action):
+            if run(request, keys, errors, missing):
+                (denies if is_deny else bounded).append(matched)
+    if denies:
+        found = (EXPLICIT_DENY, _deny_reason(denies[0].policy_type), tuple(denies))
+    elif not allows:
+        found = (IMPLICIT_DENY, implicit_deny_reason("identity", action), ())
+    elif boundary is not None and not bounded:
+        found = (IMPLICIT_DENY, implicit_deny_reason("boundary", action), ())
+    else:
+        found = (ALLOW, "", tuple(allows + bounded) if bounded else tuple(allows))
+    if not errors and not missing:
+        return make_decision(*found)
+    return make_decision(*found, tuple(dict.fromkeys(errors)), tuple(dict.fromkeys(missing)))
+
+
+def _deny_reason(policy_type: str) -> str:
+    """AWS's phrase for an explicit deny in this type of policy."""
+    reason = _DENY_REASONS.get(policy_type)
+    return reason if reason is not None else explicit_deny_reason(policy_type)

@@ -1,0 +1,102 @@
+"""A statement as one closure, `run(request, keys, errors, missing) -> level` (0: it does not apply).
+
+It answers as `CompiledStatement.resource_applies`, `principal_level` and `conditions_hold` in
+that order (conditions stop at the first that fails), with the resource test and the conditions
+specialised for the statement's shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ostiary.policy.checks import Check, compile_check
+from ostiary.policy.matchers import Matcher, _always
+from ostiary.policy.memo import Render, remembered
+from ostiary.policy.request import Request
+from ostiary.policy.variables import Part, render_matcher
+
+if TYPE_CHECKING:
+    from ostiary.policy.compile import CompiledStatement
+
+Run = Callable[[Request, dict[str, object], list[str], list[str]], int]
+Test = Callable[[Request, dict[str, object]], bool]
+
+
+def statement_runner(statement: CompiledStatement) -> Run:
+    """The statement's closure."""
+    resource = _resource_test(statement)
+    checks = tuple(compile_check(c) for c in statement.conditions)
+    if statement.principals is not None:
+        return _general(statement, resource, checks)
+    if not checks:
+        if resource is None:
+            return lambda request, keys, errors, missing: 3
+        return lambda request, keys, errors, missing: 3 if resource(request, keys) else 0
+    if len(checks) == 1:
+        only = checks[0]
+        if resource is None:
+            return lambda request, keys, errors, missing: 3 if only(request, keys, errors, missing) else 0
+        return lambda request, keys, errors, missing: (
+            3 if resource(request, keys) and only(request, keys, errors, missing) else 0
+        )
+    return _general(statement, resource, checks)
+
+
+def _general(statement: CompiledStatement, resource: Test | None, checks: tuple[Check, ...]) -> Run:
+    """Any shape: resource, principal, then every condition."""
+    has_principals = statement.principals is not None
+    principal_level = statement.principal_level
+
+    def run(request: Request, keys: dict[str, object], errors: list[str], missing: list[str]) -> int:
+        if resource is not None and not resource(request, keys):
+            return 0
+        level = principal_level(request._principal) if has_principals else 3
+        if level == 0:
+            return 0
+        for check in checks:
+            if not check(request, keys, errors, missing):
+                return 0
+        return level
+
+    return run
+
+
+def _resource_test(statement: CompiledStatement) -> Test | None:
+    """The Resource/NotResource test, or None when every resource applies."""
+    matchers, is_not = statement._resources, statement._is_not_resource
+    if statement._templates:
+        return _template_test(statement)
+    if len(matchers) != 1:
+        return lambda request, keys: statement.resource_applies(request)
+    only = matchers[0]
+    if only is _always:
+        return None if not is_not else (lambda request, keys: False)
+    if is_not:
+        return lambda request, keys: not only(request._resource)
+    return lambda request, keys: bool(only(request._resource))
+
+
+def _template_test(statement: CompiledStatement) -> Test:
+    """Resources with variables: each template's matcher rendered once per variable values."""
+    matchers, is_not = statement._resources, statement._is_not_resource
+    templates = tuple((prefix, _remembered_matcher(parts)) for prefix, parts in statement._templates)
+
+    def test(request: Request, keys: dict[str, object]) -> bool:
+        resource = request._resource
+        for matcher in matchers:
+            if matcher(resource):
+                return not is_not
+        for prefix, render in templates:
+            if resource.startswith(prefix):
+                rendered = render(request, keys)
+                if rendered is not None and rendered(resource):
+                    return not is_not
+        return is_not
+
+    return test
+
+
+def _remembered_matcher(parts: tuple[Part, ...]) -> Render[Matcher | None]:
+    """One resource template's matcher, rendered once per variable values."""
+    return remembered((parts,), lambda request: render_matcher(parts, request))

@@ -1,0 +1,183 @@
+"""The fast paths give the general path's answers: authorize()'s identity-only path, the specialised
+condition checks, the IP parser and the Request's key lookup."""
+
+from __future__ import annotations
+
+import importlib
+import ipaddress
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ostiary.policy import (
+    Decision,
+    Principal,
+    Request,
+    authorize,
+    compile_policy,
+    evaluate_case,
+    parse_policy,
+)
+from ostiary.policy.checks import compile_check, parse_ip
+from ostiary.policy.conditions import CompiledCondition
+from ostiary.policy.model import Condition
+from tests.reference.strategies import cases
+
+authorize_module = importlib.import_module("ostiary.policy.authorize")
+
+A = "111111111111"
+ALICE = Principal(f"arn:aws:iam::{A}:user/alice", "user", A, "AIDAALICE", {"Team": "red", "dept": "eng"})
+OFFICE = ["10.0.0.0/8", "192.168.0.0/16", "2001:db8::/32"]
+STATEMENTS: list[dict[str, Any]] = [
+    {"Sid": "Own", "Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::home/${aws:username}/*"},
+    {"Sid": "Team", "Effect": "Allow", "Action": "s3:Get*",
+     "Resource": "arn:aws:s3:::t-${aws:PrincipalTag/team}/*",
+     "Condition": {"StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}}},
+    {"Sid": "Office", "Effect": "Deny", "NotAction": "iam:GetUser", "Resource": "*",
+     "Condition": {"NotIpAddress": {"aws:SourceIp": OFFICE}}},
+    {"Sid": "Mfa", "Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*",
+     "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}},
+    {"Sid": "Prefix", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::home",
+     "Condition": {"StringLike": {"s3:prefix": ["${aws:username}/*", "${aws:username}"]}}},
+    {"Sid": "Kept", "Effect": "Deny", "Action": "s3:*", "NotResource": "arn:aws:s3:::home*",
+     "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": ["keep"]}}},
+]  # fmt: skip
+BOUNDARY: list[dict[str, Any]] = [
+    {"Sid": "S3Only", "Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+    {"Sid": "NoList", "Effect": "Deny", "Action": "s3:ListBucket", "Resource": "*",
+     "Condition": {"StringEqualsIgnoreCase": {"s3:prefix": "SECRET"}}},
+]  # fmt: skip
+ACTIONS = ["s3:GetObject", "S3:getobject", "s3:DeleteObject", "s3:ListBucket", "iam:GetUser", "ec2:Run"]
+RESOURCES = ["arn:aws:s3:::home/alice/x", "arn:aws:s3:::t-red/k", "arn:aws:s3:::home", "arn:aws:s3:::o", "*"]
+CONTEXT_VALUES = {
+    "aws:SourceIp": ["10.1.2.3", "203.0.113.9", "2001:db8::1", "not-an-ip", ["10.1.1.1", "8.8.8.8"], []],
+    "AWS:multifactorauthpresent": ["true", "false", "TRUE", ["false"]],
+    "aws:ResourceTag/team": ["red", "blue", ["red", "blue"]],
+    "s3:prefix": ["alice/", "alice", "bob/x", "secret", ["alice/a", "x"]],
+    "aws:TagKeys": ["keep", ["a", "keep"], []],
+    "aws:username": ["alice", "mallory"],
+}
+
+
+def _compiled(statements: list[dict[str, Any]], kind: str) -> Any:
+    return compile_policy(parse_policy({"Version": "2012-10-17", "Statement": statements}, kind), kind, kind)
+
+
+def _general(monkeypatch: pytest.MonkeyPatch, request: Request, **policies: Any) -> Decision:
+    """The Decision the general path gives (the fast path switched off)."""
+    with monkeypatch.context() as patch:
+        patch.setattr(authorize_module, "identity_only", lambda *args: None)
+        return authorize(request, **policies)
+
+
+contexts = st.dictionaries(
+    st.sampled_from(sorted(CONTEXT_VALUES)), st.none(), max_size=len(CONTEXT_VALUES)
+).flatmap(lambda keys: st.fixed_dictionaries({k: st.sampled_from(CONTEXT_VALUES[k]) for k in keys}))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(ACTIONS), st.sampled_from(RESOURCES), contexts, st.booleans())
+def test_identity_only_path_gives_the_general_decision(
+    action: str, resource: str, context: dict[str, Any], with_boundary: bool
+) -> None:
+    identity = _compiled(STATEMENTS, "identity")
+    boundary = _compiled(BOUNDARY, "boundary") if with_boundary else None
+    request = Request(ALICE, action, resource, context)
+    fast = authorize(request, identity=identity, boundary=boundary)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(authorize_module, "identity_only", lambda *args: None)
+        general = authorize(Request(ALICE, action, resource, context), identity=identity, boundary=boundary)
+    assert fast == general
+
+
+@pytest.mark.parametrize("resource_account", [None, A, "222222222222"])
+def test_identity_only_path_in_and_out_of_the_callers_account(
+    monkeypatch: pytest.MonkeyPatch, resource_account: str | None
+) -> None:
+    identity = [_compiled(STATEMENTS, "identity")]
+    request = Request(ALICE, "s3:GetObject", "arn:aws:s3:::home/alice/x", {"aws:SourceIp": "10.0.0.1"})
+    fast = authorize(request, identity=identity, resource_account=resource_account)
+    assert fast == _general(monkeypatch, request, identity=identity, resource_account=resource_account)
+    assert fast.decision == ("Allow" if resource_account != "222222222222" else "ImplicitDeny")
+
+
+@settings(max_examples=200, deadline=None)
+@given(cases())
+def test_eval_cases_agree_with_the_fast_path_off(case: dict[str, Any]) -> None:
+    fast = evaluate_case(case)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(authorize_module, "identity_only", lambda *args: None)
+        assert evaluate_case(case) == fast
+
+
+OPERATORS = [
+    ("StringEquals", ["a", "B"]),
+    ("StringNotEquals", ["a"]),
+    ("StringEqualsIgnoreCase", ["A"]),
+    ("ForAllValues:StringNotEqualsIgnoreCase", ["a"]),
+    ("StringLike", ["a*"]),
+    ("ForAnyValue:StringNotLike", ["a?", "*z"]),
+    ("StringEqualsIfExists", ["a"]),
+    ("Bool", ["true"]),
+    ("BoolIfExists", ["false"]),
+    ("IpAddress", ["10.0.0.0/8", "::1/128"]),
+    ("NotIpAddressIfExists", ["10.0.0.0/8"]),
+    ("NumericLessThan", ["5"]),
+    ("DateGreaterThan", ["2020-01-01T00:00:00Z"]),
+    ("ArnLike", ["arn:aws:s3:::a*"]),
+    ("Null", ["true"]),
+    ("Bool", ["maybe"]),
+    ("StringEquals", ["${aws:username}", "x-${aws:PrincipalTag/team}"]),
+    ("StringNotEqualsIgnoreCase", ["${aws:username}"]),
+    ("StringLike", ["${aws:username}*"]),
+    ("ForAllValues:StringLike", ["${aws:nokey}*"]),
+    ("Bool", ["${aws:username}"]),
+]
+VALUES = ["a", "A", "alice", "az", "x-red", "true", "FALSE", "10.1.1.1", " ::1 ", "01.1.1.1", "3", "7", "x",
+          "2021-06-01T00:00:00Z", "arn:aws:s3:::ab", ["a", "b"], ["A"], [], ["10.0.0.1", "bad"]]  # fmt: skip
+
+
+@pytest.mark.parametrize(("operator", "values"), OPERATORS)
+def test_condition_checks_answer_as_the_general_test(operator: str, values: list[str]) -> None:
+    condition = CompiledCondition(Condition(operator, "Aws:Key", tuple(values)), True)
+    check = compile_check(condition)
+    for value in [*VALUES, None]:
+        request = Request(ALICE, "s3:GetObject", "*", {} if value is None else {"aws:key": value})
+        errors: list[str] = []
+        missing: list[str] = []
+        got = check(request, request.lookup(), errors, missing)
+        expected_errors: list[str] = []
+        expected_missing: list[str] = []
+        expected = condition.test(request, expected_errors, expected_missing)
+        assert (got, errors, missing) == (expected, expected_errors, expected_missing), value
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["10.1.2.3", " 10.1.2.3\n", "010.1.2.3", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.4/32", "::1",
+     "::ffff:1.2.3.4", "fe80::1%eth0", "", "x", "1.2.3.+4", "١.2.3.4", "0.0.0.0", "255.255.255.255"],
+)  # fmt: skip
+def test_parse_ip_reads_as_ipaddress(text: str) -> None:
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        assert parse_ip(text) is None
+    else:
+        assert parse_ip(text) == (address.version, int(address))
+
+
+def test_request_keys_are_case_insensitive_and_the_last_spelling_wins() -> None:
+    request = Request(ALICE, "s3:GetObject", "*", {"aws:SourceIp": "1.1.1.1", "AWS:SOURCEIP": "2.2.2.2",
+                                                   "aws:PrincipalTag/team": ["blue", 3]})  # fmt: skip
+    assert request.get("aws:sourceip") == ("2.2.2.2",)
+    assert request.keys["aws:sourceip"] == ("2.2.2.2",)
+    assert request.get("aws:principaltag/team") == ("blue", "3")
+    assert request.get("aws:PrincipalTag/dept") == ("eng",)
+    assert request.get("aws:username") == ("alice",)
+    assert request.get("aws:nothing") is None
+    assert request == Request(ALICE, "s3:GetObject", "*", dict(request.context))
+    assert request.action_lower == "s3:getobject"
+    with pytest.raises(AttributeError):
+        request.action = "s3:PutObject"  # type: ignore[misc]
