@@ -79,8 +79,23 @@ def check(ctx: Context, service: str, operation: str, params: dict[str, Any]) ->
     context.update(resolved.context)
     ctx.extras["request_context"] = context
     decision = _authorize(policies, caller, action, resolved.arn, context)
+    if decision.decision == "ImplicitDeny" and _self_service(ctx, caller, action):
+        return
     if decision.decision != "Allow":
         raise access_denied(caller, action, resolved.shown, decision)
+
+
+# What AllowUsersToChangePassword lets every IAM user do on themselves without any identity policy.
+_SELF_SERVICE = frozenset({"iam:ChangePassword", "iam:GetAccountPasswordPolicy"})
+
+
+def _self_service(ctx: Context, caller: Caller, action: str) -> bool:
+    """Whether the account password policy lets this IAM user do `action` (only on themselves)."""
+    if action not in _SELF_SERVICE or caller.principal_type != "User":
+        return False
+    with ctx.db.read() as conn:
+        policy = accounts.password_policy(conn, caller.account_id) or {}
+    return bool(policy.get("AllowUsersToChangePassword"))
 
 
 def principal_policies(db: Database, caller: Caller) -> PolicySet:

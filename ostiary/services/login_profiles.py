@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from ostiary.errors import EntityAlreadyExistsException, NoSuchEntityException, ValidationError
 from ostiary.services import Context, operation
 from ostiary.services.account import check_password
+from ostiary.services.passwords import check_reuse
 from ostiary.services.users import own_name
 from ostiary.services.users import require as require_user
 from ostiary.store import login_profiles as store
@@ -17,11 +18,12 @@ from ostiary.store.users import utc
 _hasher = PasswordHasher()  # argon2id with argon2-cffi's defaults; slow by design, so only here
 
 
-def _hash(ctx: Context, password: str | None) -> str:
-    """The argon2id hash of a password that the account policy accepts."""
+def _hash(ctx: Context, user_id: str, password: str | None) -> str:
+    """The argon2id hash of a password that the account policy accepts (reuse prevention included)."""
     if password is None:
         raise ValidationError("Password is required.")
     check_password(ctx, password)
+    check_reuse(ctx, user_id, password)
     return _hasher.hash(password)
 
 
@@ -38,8 +40,8 @@ def create_login_profile(
 ) -> dict[str, Any]:
     name = own_name(ctx, user_name)
     with ctx.db.read() as conn:
-        require_user(conn, ctx.account_id, name)
-    password_hash = _hash(ctx, password)  # outside the write transaction: it takes a while
+        user = require_user(conn, ctx.account_id, name)
+    password_hash = _hash(ctx, user.user_id, password)  # outside the write transaction: it takes a while
     taken = EntityAlreadyExistsException(f"Login Profile for user {name} already exists.")
     with ctx.db.transaction(on_conflict=taken) as conn:
         user = require_user(conn, ctx.account_id, name)
@@ -80,7 +82,7 @@ def update_login_profile(
         user = require_user(conn, ctx.account_id, user_name)
         if store.get(conn, user.user_id) is None:
             raise _not_found(user.name)
-    password_hash = _hash(ctx, password) if password is not None else None
+    password_hash = _hash(ctx, user.user_id, password) if password is not None else None
     with ctx.db.transaction() as conn:
         user = require_user(conn, ctx.account_id, user_name)
         if store.get(conn, user.user_id) is None:
@@ -102,5 +104,5 @@ def delete_login_profile(ctx: Context, user_name: str | None = None) -> dict[str
         user = require_user(conn, ctx.account_id, name)
         if store.get(conn, user.user_id) is None:
             raise _not_found(user.name)
-        store.delete_profile(conn, user.user_id)
+        store.delete_profile(conn, user.user_id, ctx.now)
     return {}

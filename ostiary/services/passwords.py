@@ -1,8 +1,8 @@
 """ChangePassword: an IAM user changes their own console password.
 
 The old password is checked with argon2; the new one must satisfy the account's password policy
-and, when the policy prevents reuse, differ from the current one (no older passwords are stored,
-so only the current one is compared). A change clears PasswordResetRequired.
+and, when the policy prevents reuse, differ from each of the user's last N passwords (the current one
+and the history kept by the store). A change clears PasswordResetRequired.
 """
 
 from __future__ import annotations
@@ -34,6 +34,15 @@ def password_matches(password_hash: str, password: str) -> bool:
         return False
 
 
+def check_reuse(ctx: Context, user_id: str, password: str) -> None:
+    """Refuse a password equal to one of the user's last N, N being the policy's PasswordReusePrevention."""
+    with ctx.db.read() as conn:
+        count = (accounts.password_policy(conn, ctx.account_id) or {}).get("PasswordReusePrevention") or 0
+        hashes = store.recent_hashes(conn, user_id, count) if count else []
+    if any(password_matches(old, password) for old in hashes):
+        raise PasswordPolicyViolationException(_POLICY_VIOLATION)
+
+
 @operation("ChangePassword")
 def change_password(ctx: Context, old_password: str, new_password: str) -> dict[str, Any]:
     """Change the calling IAM user's own console password."""
@@ -42,14 +51,12 @@ def change_password(ctx: Context, old_password: str, new_password: str) -> dict[
         raise InvalidUserTypeException("Only IAM Users can change their own password.")
     with ctx.db.read() as conn:
         profile = store.get(conn, caller.user_id)
-        policy = accounts.password_policy(conn, ctx.account_id) or {}
     if profile is None:
         raise NoSuchEntityException(f"Login Profile for User {caller.user_name} cannot be found.")
     if not password_matches(profile.password_hash, old_password):
         raise InvalidUserTypeException("The old password is incorrect.")
     check_password(ctx, new_password)
-    if policy.get("PasswordReusePrevention") and password_matches(profile.password_hash, new_password):
-        raise PasswordPolicyViolationException(_POLICY_VIOLATION)
+    check_reuse(ctx, caller.user_id, new_password)
     new_hash = _hasher.hash(new_password)  # outside the write transaction: it takes a while
     with ctx.db.transaction() as conn:
         store.update_profile(conn, caller.user_id, password_hash=new_hash, reset_required=False, now=ctx.now)

@@ -172,6 +172,17 @@ login_profiles = Table(
     _ts("password_changed_at", nullable=False),
 )
 
+password_history = Table(  # a user's previous password hashes, for PasswordReusePrevention (24 at most)
+    "password_history",
+    metadata,
+    Column("history_id", Integer, primary_key=True, autoincrement=True),  # newest is highest
+    Column(
+        "user_id", String(32), ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("password_hash", String(256), nullable=False),  # argon2id
+    _ts("changed_at", nullable=False),
+)
+
 instance_profiles = Table(
     "instance_profiles",
     metadata,
