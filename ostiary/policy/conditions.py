@@ -13,7 +13,7 @@ from typing import Any
 from ostiary.policy.matchers import compile_glob
 from ostiary.policy.model import Condition
 from ostiary.policy.operators import OPERATORS
-from ostiary.policy.request import Request
+from ostiary.policy.request import Request, reference_key
 from ostiary.policy.variables import Part, parse_template, render_matcher, render_text
 
 _ERRORS = (ValueError, OverflowError, TypeError)
@@ -27,6 +27,7 @@ class CompiledCondition:
 
     def __init__(self, condition: Condition, has_variables: bool) -> None:
         self.key = condition.key.lower()
+        reference_key(self.key)
         self.name = condition.key
         self.label = f"{condition.operator} {condition.key}"
         name = condition.operator

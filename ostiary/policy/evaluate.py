@@ -32,6 +32,8 @@ def evaluate(
             level = run(request, keys, errors, missing)
             if not level:
                 continue
+            if level is True:
+                level = 3
             if is_deny:
                 found.denies.append(matched)
             else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ostiary.policy.compile import CompiledPolicy
+from ostiary.policy.compile import CompiledPolicy, Plan
 from ostiary.policy.decision import (
     ALLOW,
     EXPLICIT_DENY,
@@ -23,6 +23,7 @@ from ostiary.policy.decision import (
 from ostiary.policy.request import Request
 
 _TYPES = frozenset(("user", "assumed-role"))
+_IMPLICIT: dict[tuple[str, str], str] = {}
 _DENY_REASONS = {t: explicit_deny_reason(t) for t in ("identity", "resource", "boundary", "session", "scp")}
 
 
@@ -38,32 +39,55 @@ def identity_only(
         return None
     if resource_account is not None and resource_account != principal.account:
         return None
+    action = request._action
+    plan = identity.plan(action) if isinstance(identity, CompiledPolicy) else _joined(identity, action)
     errors: list[str] = []
     missing: list[str] = []
     denies: list[MatchedStatement] = []
     allows: list[MatchedStatement] = []
-    action = request._action
-    keys = request.lookup()
-    for policy in (identity,) if isinstance(identity, CompiledPolicy) else identity:
-        for is_deny, matched, run in policy.plan(action):
+    if plan:
+        keys = request.lookup()
+        for is_deny, matched, run in plan:
             if run(request, keys, errors, missing):
                 (denies if is_deny else allows).append(matched)
     bounded: list[MatchedStatement] = []
     if boundary is not None:
+        keys = request.lookup()
         for is_deny, matched, run in boundary.plan(action):
             if run(request, keys, errors, missing):
                 (denies if is_deny else bounded).append(matched)
     if denies:
         found = (EXPLICIT_DENY, _deny_reason(denies[0].policy_type), tuple(denies))
     elif not allows:
-        found = (IMPLICIT_DENY, implicit_deny_reason("identity", action), ())
+        found = (IMPLICIT_DENY, _implicit_reason("identity", action), ())
     elif boundary is not None and not bounded:
-        found = (IMPLICIT_DENY, implicit_deny_reason("boundary", action), ())
+        found = (IMPLICIT_DENY, _implicit_reason("boundary", action), ())
     else:
         found = (ALLOW, "", tuple(allows + bounded) if bounded else tuple(allows))
     if not errors and not missing:
         return make_decision(*found)
-    return make_decision(*found, tuple(dict.fromkeys(errors)), tuple(dict.fromkeys(missing)))
+    return make_decision(*found, _unique(errors), _unique(missing))
+
+
+def _joined(policies: Sequence[CompiledPolicy], action: str) -> Plan:
+    """The plans of several policies, one after the other."""
+    return tuple(entry for policy in policies for entry in policy.plan(action))
+
+
+def _unique(items: list[str]) -> tuple[str, ...]:
+    """The items without repeats, in order."""
+    return tuple(items) if len(items) < 2 else tuple(dict.fromkeys(items))
+
+
+def _implicit_reason(policy_type: str, action: str) -> str:
+    """AWS's phrase for a missing allow, remembered per action."""
+    key = (policy_type, action)
+    reason = _IMPLICIT.get(key)
+    if reason is None:
+        if len(_IMPLICIT) >= 4096:
+            _IMPLICIT.clear()
+        reason = _IMPLICIT[key] = implicit_deny_reason(policy_type, action)
+    return reason
 
 
 def _deny_reason(policy_type: str) -> str:

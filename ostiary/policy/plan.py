@@ -1,4 +1,5 @@
-"""A statement as one closure, `run(request, keys, errors, missing) -> level` (0: it does not apply).
+"""A statement as one closure, `run(request, keys, errors, missing) -> level` (0 or False: it does not
+apply; True: level 3).
 
 It answers as `CompiledStatement.resource_applies`, `principal_level` and `conditions_hold` in
 that order (conditions stop at the first that fails), with the resource test and the conditions
@@ -19,28 +20,26 @@ from ostiary.policy.variables import Part, render_matcher
 if TYPE_CHECKING:
     from ostiary.policy.compile import CompiledStatement
 
-Run = Callable[[Request, dict[str, object], list[str], list[str]], int]
+Run = Callable[[Request, dict[str, object], list[str], list[str]], int | bool]
 Test = Callable[[Request, dict[str, object]], bool]
 
 
 def statement_runner(statement: CompiledStatement) -> Run:
-    """The statement's closure."""
+    """The statement's closure; it answers True for level 3 when it has no Principal element."""
     resource = _resource_test(statement)
     checks = tuple(compile_check(c) for c in statement.conditions)
-    if statement.principals is not None:
+    if statement.principals is not None or len(checks) > 1:
         return _general(statement, resource, checks)
     if not checks:
         if resource is None:
-            return lambda request, keys, errors, missing: 3
-        return lambda request, keys, errors, missing: 3 if resource(request, keys) else 0
-    if len(checks) == 1:
-        only = checks[0]
-        if resource is None:
-            return lambda request, keys, errors, missing: 3 if only(request, keys, errors, missing) else 0
-        return lambda request, keys, errors, missing: (
-            3 if resource(request, keys) and only(request, keys, errors, missing) else 0
-        )
-    return _general(statement, resource, checks)
+            return lambda request, keys, errors, missing: True
+        return lambda request, keys, errors, missing: resource(request, keys)
+    only = checks[0]
+    if resource is None:
+        return only
+    return lambda request, keys, errors, missing: (
+        resource(request, keys) and only(request, keys, errors, missing)
+    )
 
 
 def _general(statement: CompiledStatement, resource: Test | None, checks: tuple[Check, ...]) -> Run:

@@ -89,20 +89,39 @@ def _values(value: str | Iterable[str]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
 
 
-_LOWERED: dict[tuple[str, ...], tuple[str, ...]] = {}
-_LOWERED_LIMIT = 1024
+_REFERENCED: set[str] = set()
+_version = 0
+_PICKS: dict[tuple[str, ...], tuple[int, tuple[tuple[str, str], ...]]] = {}
+_PICKS_LIMIT = 1024
 
 
-def _lowered(context: Mapping[str, object]) -> tuple[str, ...]:
-    """The context's key names lowercased, in order; remembered per set of names."""
+def reference_key(key: str) -> None:
+    """Note a (lowercased) key that a compiled condition or a policy variable reads.
+
+    The engine looks up only such keys in a request's context (`Request.lookup`).
+    """
+    global _version
+    if key not in _REFERENCED:
+        _REFERENCED.add(key)
+        _version += 1
+
+
+def _picks(context: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
+    """(lowercased name, name as given) of the context's referenced keys (the last spelling wins)."""
     names = tuple(context)
-    found = _LOWERED.get(names)
-    if found is None:
-        found = tuple(name.lower() for name in names)
-        if len(_LOWERED) >= _LOWERED_LIMIT:
-            _LOWERED.clear()
-        _LOWERED[names] = found
-    return found
+    found = _PICKS.get(names)
+    if found is None or found[0] != _version:
+        version = _version
+        picked: dict[str, str] = {}
+        for name in names:
+            lowered = name.lower()
+            if lowered in _REFERENCED:
+                picked[lowered] = name
+        found = (version, tuple(picked.items()))
+        if len(_PICKS) >= _PICKS_LIMIT:
+            _PICKS.clear()
+        _PICKS[names] = found
+    return found[1]
 
 
 class Request:
@@ -112,7 +131,7 @@ class Request:
     added when the caller did not give them. The context is read when the request is decided.
     """
 
-    __slots__ = ("_principal", "_action", "_resource", "_context", "_flat", "_keys")
+    __slots__ = ("_principal", "_action", "_resource", "_context", "_flat", "_version", "_keys")
 
     def __init__(
         self,
@@ -126,6 +145,7 @@ class Request:
         self._resource = resource
         self._context = {} if context is None else context
         self._flat: dict[str, object] | None = None
+        self._version = -1
         self._keys: dict[str, tuple[str, ...]] | None = None
 
     principal = property(lambda self: self._principal, doc="Who asks.")
@@ -149,22 +169,24 @@ class Request:
         return self._keys
 
     def lookup(self) -> dict[str, object]:
-        """Every context key (lowercased name) with its value as given: a string or strings."""
-        if self._flat is not None:
+        """The keys compiled policies read (lowercased names) with their values as given."""
+        if self._version == _version and self._flat is not None:
             return self._flat
         found: dict[str, object] = dict(self._principal.flat)
         context = self._context
         if context:
-            found.update(zip(_lowered(context), context.values(), strict=True))
+            for lowered, name in _picks(context):
+                found[lowered] = context[name]
         self._flat = found
+        self._version = _version
         return found
 
     def raw(self, key: str) -> object:
-        """A (lowercased) key's value as given, or None when absent."""
+        """A (lowercased) referenced key's value as given, or None when absent."""
         return self.lookup().get(key)
 
     def values(self, key: str) -> tuple[str, ...] | None:
-        """The values of a (lowercased) context key, or None when absent."""
+        """The values of a (lowercased) key that compiled policies read, or None when absent."""
         value = self.raw(key)
         if value is None:
             return None
@@ -172,7 +194,7 @@ class Request:
 
     def get(self, key: str) -> tuple[str, ...] | None:
         """The values of a context key (any case), or None when absent."""
-        return self.values(key.lower())
+        return self.keys.get(key.lower())
 
     def _fields(self) -> tuple[object, ...]:
         return (self._principal, self._action, self._resource, self._context)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ostiary.policy.matchers import Matcher, compile_glob, glob_regex
+from ostiary.policy.request import reference_key
 
 _SPECIAL = {"*": "*", "?": "?", "$": "$"}
 
@@ -29,6 +30,9 @@ class Variable:
 
     key: str
     default: str | None = None
+
+    def __post_init__(self) -> None:
+        reference_key(self.key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -181,3 +181,14 @@ def test_request_keys_are_case_insensitive_and_the_last_spelling_wins() -> None:
     assert request.action_lower == "s3:getobject"
     with pytest.raises(AttributeError):
         request.action = "s3:PutObject"  # type: ignore[misc]
+
+
+def test_a_request_sees_keys_of_policies_compiled_after_it_was_first_decided() -> None:
+    request = Request(ALICE, "s3:GetObject", "*", {"Test:KeyNamedOnlyHere": "yes"})
+    assert authorize(request, identity=_compiled(STATEMENTS, "identity")).decision == "ImplicitDeny"
+    later = _compiled(
+        [{"Effect": "Allow", "Action": "s3:*", "Resource": "*",
+          "Condition": {"StringEquals": {"test:keynamedonlyhere": "yes"}}}],
+        "identity",
+    )  # fmt: skip
+    assert authorize(request, identity=later).decision == "Allow"
