@@ -110,7 +110,8 @@ def _literal_prefix(parts: tuple[Part, ...]) -> str:
 class CompiledPolicy:
     """The statements of one or more policies of one type, indexed by action."""
 
-    __slots__ = ("policy_id", "policy_type", "statements", "_exact", "_service", "_any", "_memo", "_plans")
+    __slots__ = ("policy_id", "policy_type", "statements", "_exact", "_service", "_any", "_memo", "_plans",
+                 "decisions")  # fmt: skip
 
     def __init__(self, policy_id: str, policy_type: str, statements: Sequence[CompiledStatement]) -> None:
         self.policy_id = policy_id
@@ -121,6 +122,7 @@ class CompiledPolicy:
         self._any: list[tuple[int, CompiledStatement]] = []
         self._memo: dict[str, tuple[CompiledStatement, ...]] = {}
         self._plans: dict[str, Plan] = {}
+        self.decisions: dict[tuple[object, ...], object] = {}  # the identity-only path's, by what matched
         for rank, statement in enumerate(self.statements):
             self._index(rank, statement)
 

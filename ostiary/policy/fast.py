@@ -24,6 +24,7 @@ from ostiary.policy.request import Request
 
 _TYPES = frozenset(("user", "assumed-role"))
 _IMPLICIT: dict[tuple[str, str], str] = {}
+_MEMO_LIMIT = 4096
 _DENY_REASONS = {t: explicit_deny_reason(t) for t in ("identity", "resource", "boundary", "session", "scp")}
 
 
@@ -40,6 +41,8 @@ def identity_only(
     if resource_account is not None and resource_account != principal.account:
         return None
     action = request._action
+    if boundary is None and isinstance(identity, CompiledPolicy):
+        return _remembered(request, identity, action)
     plan = identity.plan(action) if isinstance(identity, CompiledPolicy) else _joined(identity, action)
     errors: list[str] = []
     missing: list[str] = []
@@ -67,6 +70,43 @@ def identity_only(
     if not errors and not missing:
         return make_decision(*found)
     return make_decision(*found, _unique(errors), _unique(missing))
+
+
+def _remembered(request: Request, policy: CompiledPolicy, action: str) -> Decision:
+    """One policy alone: Decisions remembered by action, statements matched, errors and missing keys."""
+    plan = policy.plan(action)
+    errors: list[str] = []
+    missing: list[str] = []
+    mask = 0
+    if plan:
+        keys = request.lookup()
+        bit = 1
+        for _, _, run in plan:
+            if run(request, keys, errors, missing):
+                mask |= bit
+            bit <<= 1
+    key = (action, mask, tuple(errors), tuple(missing))
+    found = policy.decisions.get(key)
+    if found is None:
+        found = _decision(plan, mask, action, errors, missing)
+        if len(policy.decisions) >= _MEMO_LIMIT:
+            policy.decisions.clear()
+        policy.decisions[key] = found
+    return found  # type: ignore[return-value]
+
+
+def _decision(plan: Plan, mask: int, action: str, errors: list[str], missing: list[str]) -> Decision:
+    """The Decision of one identity policy whose statements in `mask` (bits in plan order) apply."""
+    chosen = [(is_deny, matched) for i, (is_deny, matched, _) in enumerate(plan) if mask >> i & 1]
+    denies = tuple(matched for is_deny, matched in chosen if is_deny)
+    allows = tuple(matched for is_deny, matched in chosen if not is_deny)
+    if denies:
+        found = (EXPLICIT_DENY, _deny_reason(denies[0].policy_type), denies)
+    elif not allows:
+        found = (IMPLICIT_DENY, implicit_deny_reason("identity", action), ())
+    else:
+        found = (ALLOW, "", allows)
+    return Decision(*found, _unique(errors), _unique(missing))
 
 
 def _joined(policies: Sequence[CompiledPolicy], action: str) -> Plan:

@@ -65,6 +65,9 @@ def _compiled(statements: list[dict[str, Any]], kind: str) -> Any:
     return compile_policy(parse_policy({"Version": "2012-10-17", "Statement": statements}, kind), kind, kind)
 
 
+IDENTITY = _compiled(STATEMENTS, "identity")
+
+
 def _general(monkeypatch: pytest.MonkeyPatch, request: Request, **policies: Any) -> Decision:
     """The Decision the general path gives (the fast path switched off)."""
     with monkeypatch.context() as patch:
@@ -82,7 +85,7 @@ contexts = st.dictionaries(
 def test_identity_only_path_gives_the_general_decision(
     action: str, resource: str, context: dict[str, Any], with_boundary: bool
 ) -> None:
-    identity = _compiled(STATEMENTS, "identity")
+    identity = IDENTITY  # compiled once: remembered Decisions are reused across examples
     boundary = _compiled(BOUNDARY, "boundary") if with_boundary else None
     request = Request(ALICE, action, resource, context)
     fast = authorize(request, identity=identity, boundary=boundary)
