@@ -25,22 +25,26 @@ from ostiary.policy.operators import (
 )
 from ostiary.policy.request import Request
 
+_inet_pton, _AF_INET, _from_bytes = socket.inet_pton, socket.AF_INET, int.from_bytes
 Check = Callable[[Request, dict[str, object], list[str], list[str]], bool]
 Hit = Callable[[str, list[str]], bool]
 
 
-@lru_cache(maxsize=8192)
 def parse_ip(text: str) -> tuple[int, int] | None:
     """An address as (version, integer), or None when it is not one, as `ipaddress.ip_address` reads it.
 
     A dotted quad goes through `inet_pton` (as strict as `ipaddress`: four decimal octets, no
     leading zeros); anything else through `ipaddress`.
     """
-    text = text.strip()
     try:
-        return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
+        return 4, _from_bytes(_inet_pton(_AF_INET, text.strip()), "big")
     except (OSError, ValueError):
-        pass
+        return _parse_other(text.strip())
+
+
+@lru_cache(maxsize=1024)
+def _parse_other(text: str) -> tuple[int, int] | None:
+    """An IPv6 address (or a bad one) through `ipaddress`."""
     try:
         address = ipaddress.ip_address(text)
     except _ERRORS:
@@ -54,6 +58,10 @@ def compile_check(condition: CompiledCondition) -> Check:
         return _general(condition)
     if condition._templates is not None:
         return _template_check(condition)
+    if condition._match is _in_set:
+        return _set_check(condition)
+    if condition._match is _in_network:
+        return _network_check(condition)
     return _single_check(condition, _hit(condition))
 
 
@@ -92,9 +100,32 @@ def _single_check(condition: CompiledCondition, hit: Hit) -> Check:
     return check
 
 
+def _set_check(condition: CompiledCondition) -> Check:
+    """String(Not)Equals on static values: the set test inline (the commonest condition)."""
+    key, name, negated, absent, general, prepared = (
+        condition.key,
+        condition.name,
+        condition.negated,
+        _absent(condition),
+        condition.test,
+        condition._prepared,
+    )
+
+    def check(request: Request, keys: dict[str, object], errors: list[str], missing: list[str]) -> bool:
+        value = keys.get(key)
+        if value.__class__ is str:
+            return (value in prepared) != negated
+        if value is None:
+            missing.append(name)
+            return absent
+        return general(request, errors, missing)
+
+    return check
+
+
 def _hit(condition: CompiledCondition) -> Hit:
     """The positive operator on one request value, specialised for the common operators."""
-    match, prepared, label = condition._match, condition._prepared, condition.label
+    match, prepared = condition._match, condition._prepared
     if match is _in_set:
         return lambda value, errors: value in prepared
     if match is _in_lower_set:
@@ -104,27 +135,39 @@ def _hit(condition: CompiledCondition) -> Hit:
             only = prepared[0]
             return lambda value, errors: bool(only(value))
         return lambda value, errors: any(m(value) for m in prepared)
-    if match is _in_network:
-        return _network_hit(prepared, label)
     return lambda value, errors: condition._hit(prepared, value, errors)
 
 
-def _network_hit(networks: tuple[Any, ...], label: str) -> Hit:
-    """IpAddress on one value: the address parsed once per distinct text, networks as masks."""
-    masks = tuple((n.version, int(n.network_address), int(n.netmask)) for n in networks)
+def _network_check(condition: CompiledCondition) -> Check:
+    """(Not)IpAddress: the address read once, networks as (version, network, mask) integers."""
+    key, name, negated, absent, general, label = (
+        condition.key,
+        condition.name,
+        condition.negated,
+        _absent(condition),
+        condition.test,
+        condition.label,
+    )
+    masks = tuple((n.version, int(n.network_address), int(n.netmask)) for n in condition._prepared)
 
-    def hit(value: str, errors: list[str]) -> bool:
+    def check(request: Request, keys: dict[str, object], errors: list[str], missing: list[str]) -> bool:
+        value = keys.get(key)
+        if value.__class__ is not str:
+            if value is None:
+                missing.append(name)
+                return absent
+            return general(request, errors, missing)
         parsed = parse_ip(value)
         if parsed is None:
             errors.append(f"{label}: request value `{value}` cannot be compared")
-            return False
+            return negated
         version, number = parsed
         for net_version, network, mask in masks:
             if net_version == version and number & mask == network:
-                return True
-        return False
+                return not negated
+        return negated
 
-    return hit
+    return check
 
 
 def _template_check(condition: CompiledCondition) -> Check:
