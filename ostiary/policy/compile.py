@@ -12,7 +12,7 @@ from ostiary.policy.conditions import CompiledCondition
 from ostiary.policy.decision import MatchedStatement
 from ostiary.policy.matchers import Matcher, compile_glob
 from ostiary.policy.model import Policy, Statement
-from ostiary.policy.plan import Run, statement_runner
+from ostiary.policy.plan import Fused, Run, fuse, statement_runner
 from ostiary.policy.principals import match_level
 from ostiary.policy.request import Principal, Request
 from ostiary.policy.variables import Part, parse_template, render_matcher
@@ -111,7 +111,7 @@ class CompiledPolicy:
     """The statements of one or more policies of one type, indexed by action."""
 
     __slots__ = ("policy_id", "policy_type", "statements", "_exact", "_service", "_any", "_memo", "_plans",
-                 "decisions")  # fmt: skip
+                 "decisions", "_fused")  # fmt: skip
 
     def __init__(self, policy_id: str, policy_type: str, statements: Sequence[CompiledStatement]) -> None:
         self.policy_id = policy_id
@@ -122,6 +122,7 @@ class CompiledPolicy:
         self._any: list[tuple[int, CompiledStatement]] = []
         self._memo: dict[str, tuple[CompiledStatement, ...]] = {}
         self._plans: dict[str, Plan] = {}
+        self._fused: dict[str, tuple[Plan, Fused]] = {}
         self.decisions: dict[tuple[object, ...], object] = {}  # the identity-only path's, by what matched
         for rank, statement in enumerate(self.statements):
             self._index(rank, statement)
@@ -161,6 +162,17 @@ class CompiledPolicy:
             if len(self._plans) >= _MEMO_LIMIT:
                 self._plans.clear()
             self._plans[action] = found
+        return found
+
+    def fused(self, action: str) -> tuple[Plan, Fused]:
+        """The action's plan and its statements fused into one function (`plan.fuse`)."""
+        found = self._fused.get(action)
+        if found is None:
+            plan = self.plan(action)
+            found = (plan, fuse([run for _, _, run in plan]))
+            if len(self._fused) >= _MEMO_LIMIT:
+                self._fused.clear()
+            self._fused[action] = found
         return found
 
 

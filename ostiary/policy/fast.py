@@ -74,17 +74,10 @@ def identity_only(
 
 def _remembered(request: Request, policy: CompiledPolicy, action: str) -> Decision:
     """One policy alone: Decisions remembered by action, statements matched, errors and missing keys."""
-    plan = policy.plan(action)
+    plan, fused = policy.fused(action)
     errors: list[str] = []
     missing: list[str] = []
-    mask = 0
-    if plan:
-        keys = request.lookup()
-        bit = 1
-        for _, _, run in plan:
-            if run(request, keys, errors, missing):
-                mask |= bit
-            bit <<= 1
+    mask = fused(request, request.lookup(), errors, missing) if plan else 0
     key = (action, mask, tuple(errors), tuple(missing))
     found = policy.decisions.get(key)
     if found is None:

@@ -8,8 +8,8 @@ specialised for the statement's shape.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ostiary.policy.checks import Check, compile_check
 from ostiary.policy.matchers import Matcher, _always
@@ -99,3 +99,37 @@ def _template_test(statement: CompiledStatement) -> Test:
 def _remembered_matcher(parts: tuple[Part, ...]) -> Render[Matcher | None]:
     """One resource template's matcher, rendered once per variable values."""
     return remembered((parts,), lambda request: render_matcher(parts, request))
+
+
+Fused = Callable[[Request, dict[str, object], list[str], list[str]], int]
+_FUSE_LIMIT = 256
+
+
+def fuse(runs: Sequence[Run]) -> Fused:
+    """One function running the statements in order: bit i of its answer is set when statement i applies.
+
+    Generated source (names and bit values only, no policy text), so that a request pays no loop.
+    """
+    if len(runs) > _FUSE_LIMIT:
+        return _looped(tuple(runs))
+    lines = ["def fused(request, keys, errors, missing):", "    mask = 0"]
+    for i in range(len(runs)):
+        lines += [f"    if r{i}(request, keys, errors, missing):", f"        mask |= {1 << i}"]
+    lines.append("    return mask")
+    namespace: dict[str, Any] = {f"r{i}": run for i, run in enumerate(runs)}
+    exec("\n".join(lines), namespace)  # noqa: S102 (the source above holds no input)
+    fused: Fused = namespace["fused"]
+    return fused
+
+
+def _looped(runs: tuple[Run, ...]) -> Fused:
+    """`fuse` for long lists: the same answer from a loop."""
+
+    def fused(request: Request, keys: dict[str, object], errors: list[str], missing: list[str]) -> int:
+        mask = 0
+        for i, run in enumerate(runs):
+            if run(request, keys, errors, missing):
+                mask |= 1 << i
+        return mask
+
+    return fused

@@ -23,6 +23,7 @@ from ostiary.policy import (
 from ostiary.policy.checks import compile_check, parse_ip
 from ostiary.policy.conditions import CompiledCondition
 from ostiary.policy.model import Condition
+from ostiary.policy.plan import fuse
 from tests.reference.strategies import cases
 
 authorize_module = importlib.import_module("ostiary.policy.authorize")
@@ -196,3 +197,17 @@ def test_a_request_sees_keys_of_policies_compiled_after_it_was_first_decided() -
         "identity",
     )  # fmt: skip
     assert authorize(request, identity=later).decision == "Allow"
+
+
+@pytest.mark.parametrize("size", [0, 1, 5, 300])
+def test_fused_statements_answer_as_each_statement(size: int) -> None:
+    answers = [i % 3 == 0 for i in range(size)]
+    calls: list[int] = []
+
+    def run(i: int) -> Any:
+        return lambda request, keys, errors, missing: calls.append(i) or answers[i]
+
+    fused = fuse([run(i) for i in range(size)])
+    mask = fused(Request(ALICE, "s3:GetObject"), {}, [], [])
+    assert mask == sum(1 << i for i, hit in enumerate(answers) if hit)
+    assert calls == list(range(size))
