@@ -25,6 +25,15 @@ MAX_BODY_BYTES = 1024 * 1024
 _UNSIGNED_OPERATIONS = frozenset({"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"})
 
 
+def app_from_environment() -> OstiaryApp:
+    """The app of a worker process, from the OSTIARY_* variables its parent set (`serve --workers`)."""
+    from ostiary.bootstrap import open_store
+
+    settings = Settings.from_env()
+    db, keyring = open_store(settings)
+    return OstiaryApp(settings, db, keyring)
+
+
 class OstiaryApp:
     """The IAM and STS endpoint on one port, over one store."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import click
@@ -58,6 +59,14 @@ def _store_options(fn: click.decorators.FC) -> click.decorators.FC:
     type=click.Choice(["strict", "permissive"]),
     help="strict refuses unknown keys; permissive maps them to the default account's root",
 )
+@click.option(
+    "--workers",
+    envvar="OSTIARY_WORKERS",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="server processes sharing the port (each a node: see README)",
+)
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn log level")
 def serve(
     host: str,
@@ -66,12 +75,13 @@ def serve(
     database_url: str | None,
     account_id: str,
     auth_mode: str,
+    workers: int,
     log_level: str,
 ) -> None:
     """Start the IAM and STS endpoint."""
     from ostiary.app import OstiaryApp
     from ostiary.bootstrap import ensure_default_account, open_store
-    from ostiary.server import run_server
+    from ostiary.server import run_server, run_workers
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings.from_env(
@@ -91,6 +101,11 @@ def serve(
     elif settings.root_access_key_id:
         click.echo("root credentials: from OSTIARY_ROOT_ACCESS_KEY_ID / OSTIARY_ROOT_SECRET_ACCESS_KEY")
     sys.stdout.flush()
+    if workers > 1:
+        db.dispose()
+        os.environ.update(settings.environment())
+        run_workers("ostiary.app:app_from_environment", workers, host=host, port=port, log_level=log_level)
+        return
     app = OstiaryApp(settings, db, keyring)
     run_server(app, host=host, port=port, log_level=log_level)
     db.dispose()
@@ -226,13 +241,29 @@ def imds(
 @main.command()
 @_store_options
 @click.option("--user-name", required=True, help="the IAM user signing in")
-@click.option("--account-id", envvar="OSTIARY_ACCOUNT_ID", default="123456789012", show_default=True,
-              help="the user's account")
-@click.option("--password", envvar="OSTIARY_PASSWORD", prompt=True, hide_input=True,
-              help="the console password (prompted for when not given; or OSTIARY_PASSWORD)")
+@click.option(
+    "--account-id",
+    envvar="OSTIARY_ACCOUNT_ID",
+    default="123456789012",
+    show_default=True,
+    help="the user's account",
+)
+@click.option(
+    "--password",
+    envvar="OSTIARY_PASSWORD",
+    prompt=True,
+    hide_input=True,
+    help="the console password (prompted for when not given; or OSTIARY_PASSWORD)",
+)
 @click.option("--mfa-code", default=None, help="the current code of the user's MFA device, if it has one")
-def signin(data_dir: str, database_url: str | None, user_name: str, account_id: str, password: str,
-           mfa_code: str | None) -> None:
+def signin(
+    data_dir: str,
+    database_url: str | None,
+    user_name: str,
+    account_id: str,
+    password: str,
+    mfa_code: str | None,
+) -> None:
     """Sign in with a console password (and MFA code); print the session's credentials as JSON."""
     import json
 

@@ -22,6 +22,20 @@ class GracefulServer(uvicorn.Server):
             self._captured_signals.clear()  # private in uvicorn: the signals it would re-raise
 
 
+def run_workers(factory: str, workers: int, *, host: str, port: int, log_level: str) -> None:
+    """Serve the app that `factory` (module:function) builds, in `workers` processes on one port."""
+    uvicorn.run(
+        factory,
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        lifespan="on",
+    )
+
+
 def run_server(app: Any, *, host: str, port: int, log_level: str) -> None:
     """Serve `app` until SIGTERM or SIGINT; in-flight requests finish first."""
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on")

@@ -37,6 +37,7 @@ SETTINGS: tuple[Setting, ...] = (
         "strict",
         "strict refuses unknown keys; permissive maps them to the default root",
     ),
+    Setting("workers", "OSTIARY_WORKERS", 1, "server processes sharing the port"),
     Setting("region", "OSTIARY_REGION", "us-east-1", "region reported in ARNs that carry one"),
 )
 
@@ -49,6 +50,7 @@ class Settings:
     database_url: str | None = None
     account_id: str = "123456789012"
     auth: str = "strict"
+    workers: int = 1
     region: str = "us-east-1"
     root_access_key_id: str | None = field(default=None)
     root_secret_access_key: str | None = field(default=None, repr=False)
@@ -60,6 +62,12 @@ class Settings:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'ostiary.db').resolve()}"
 
+    def environment(self) -> dict[str, str]:
+        """These settings as OSTIARY_* variables, for worker processes that rebuild them with from_env."""
+        env = {s.env: str(getattr(self, s.name)) for s in SETTINGS if getattr(self, s.name) is not None}
+        env["OSTIARY_DATA_DIR"] = str(self.data_dir.resolve())
+        return env
+
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         """Settings from OSTIARY_* variables, then explicit overrides (flags) on top."""
@@ -70,8 +78,9 @@ class Settings:
         values["root_access_key_id"] = os.environ.get("OSTIARY_ROOT_ACCESS_KEY_ID")
         values["root_secret_access_key"] = os.environ.get("OSTIARY_ROOT_SECRET_ACCESS_KEY")
         values.update({k: v for k, v in overrides.items() if v is not None})
-        if "port" in values:
-            values["port"] = int(str(values["port"]))
+        for name in ("port", "workers"):
+            if name in values:
+                values[name] = int(str(values[name]))
         if "data_dir" in values:
             values["data_dir"] = Path(str(values["data_dir"]))
         if values.get("auth") not in (None, "strict", "permissive"):

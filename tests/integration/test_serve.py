@@ -91,3 +91,16 @@ def test_permissive_mode_maps_unknown_keys_to_the_default_root(tmp_path: Path) -
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
+
+
+def test_several_workers_share_one_store(tmp_path: Path) -> None:
+    env = {"OSTIARY_ROOT_ACCESS_KEY_ID": "AKIAWORKERSROOT00001", "OSTIARY_ROOT_SECRET_ACCESS_KEY": "w" * 40}
+    proc, endpoint, _ = _serve(tmp_path / "data", "--workers", "2", env=env)
+    try:
+        iam = _iam(endpoint, "AKIAWORKERSROOT00001", "w" * 40)
+        for i in range(6):  # new connections: the kernel spreads them over both workers
+            _iam(endpoint, "AKIAWORKERSROOT00001", "w" * 40).create_user(UserName=f"worker-user-{i}")
+        assert len(iam.list_users()["Users"]) == 6
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
