@@ -111,7 +111,7 @@ class CompiledPolicy:
     """The statements of one or more policies of one type, indexed by action."""
 
     __slots__ = ("policy_id", "policy_type", "statements", "_exact", "_service", "_any", "_memo", "_plans",
-                 "decisions", "_fused")  # fmt: skip
+                 "decisions", "_fused", "inlined")  # fmt: skip
 
     def __init__(self, policy_id: str, policy_type: str, statements: Sequence[CompiledStatement]) -> None:
         self.policy_id = policy_id
@@ -124,6 +124,7 @@ class CompiledPolicy:
         self._plans: dict[str, Plan] = {}
         self._fused: dict[str, tuple[Plan, Fused]] = {}
         self.decisions: dict[tuple[object, ...], object] = {}  # the identity-only path's, by what matched
+        self.inlined: dict[str, object] = {}  # the identity-only path's generated functions, by action
         for rank, statement in enumerate(self.statements):
             self._index(rank, statement)
 

@@ -20,11 +20,13 @@ from ostiary.policy.decision import (
     implicit_deny_reason,
     make_decision,
 )
+from ostiary.policy.inline import Decide, inline
 from ostiary.policy.request import Request
 
 _TYPES = frozenset(("user", "assumed-role"))
 _IMPLICIT: dict[tuple[str, str], str] = {}
 _MEMO_LIMIT = 4096
+_MISS = object()
 _DENY_REASONS = {t: explicit_deny_reason(t) for t in ("identity", "resource", "boundary", "session", "scp")}
 
 
@@ -74,6 +76,13 @@ def identity_only(
 
 def _remembered(request: Request, policy: CompiledPolicy, action: str) -> Decision:
     """One policy alone: Decisions remembered by action, statements matched, errors and missing keys."""
+    decide = policy.inlined.get(action, _MISS)
+    if decide is _MISS:
+        decide = _inline(policy, action)
+    if decide is not None:
+        answer = decide(request)  # type: ignore[operator]
+        if answer is not None:
+            return answer  # type: ignore[no-any-return]
     plan, fused = policy.fused(action)
     errors: list[str] = []
     missing: list[str] = []
@@ -86,6 +95,17 @@ def _remembered(request: Request, policy: CompiledPolicy, action: str) -> Decisi
             policy.decisions.clear()
         policy.decisions[key] = found
     return found  # type: ignore[return-value]
+
+
+def _inline(policy: CompiledPolicy, action: str) -> Decide | None:
+    """The action's generated function (`inline`), remembered on the policy; None when not inlinable."""
+    plan = policy.plan(action)
+    candidates = policy.candidates(action.lower())
+    found = inline(candidates, lambda mask, missing: _decision(plan, mask, action, [], missing))
+    if len(policy.inlined) >= _MEMO_LIMIT:
+        policy.inlined.clear()
+    policy.inlined[action] = found
+    return found
 
 
 def _decision(plan: Plan, mask: int, action: str, errors: list[str], missing: list[str]) -> Decision:

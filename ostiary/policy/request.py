@@ -124,6 +124,24 @@ def _picks(context: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
     return found[1]
 
 
+_NAMES: dict[tuple[str, ...], dict[str, str]] = {}
+_NO_NAMES: dict[str, str] = {}
+
+
+def context_names(context: Mapping[str, object]) -> dict[str, str]:
+    """Lowercased name → name as given for every key of the context (the last spelling wins)."""
+    if not context:
+        return _NO_NAMES
+    names = tuple(context)
+    found = _NAMES.get(names)
+    if found is None:
+        found = {name.lower(): name for name in names}
+        if len(_NAMES) >= _PICKS_LIMIT:
+            _NAMES.clear()
+        _NAMES[names] = found
+    return found
+
+
 class Request:
     """One question to the engine; context key names are case-insensitive.
 

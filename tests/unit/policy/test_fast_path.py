@@ -211,3 +211,43 @@ def test_fused_statements_answer_as_each_statement(size: int) -> None:
     mask = fused(Request(ALICE, "s3:GetObject"), {}, [], [])
     assert mask == sum(1 << i for i, hit in enumerate(answers) if hit)
     assert calls == list(range(size))
+
+
+@pytest.mark.parametrize(("operator", "values"), OPERATORS)
+def test_inlined_conditions_give_the_general_decision(operator: str, values: list[str]) -> None:
+    statements = [
+        {"Sid": "C", "Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b/${aws:username}/*",
+         "Condition": {operator: {"Aws:Key": values}, "StringEquals": {"aws:PrincipalTag/dept": "eng"}}},
+        {"Sid": "D", "Effect": "Deny", "NotAction": "iam:*", "Resource": "*",
+         "Condition": {"NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8"]}}},
+    ]  # fmt: skip
+    identity = _compiled(statements, "identity")
+    for value in [*VALUES, None]:
+        for ip in ["10.0.0.1", "8.8.8.8", "bad", None]:
+            context: dict[str, Any] = {} if value is None else {"aws:key": value}
+            if ip is not None:
+                context["AWS:SourceIP"] = ip
+            request = Request(ALICE, "s3:GetObject", "arn:aws:s3:::b/alice/k", context)
+            fast = authorize(request, identity=identity)
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(authorize_module, "identity_only", lambda *args: None)
+                general = authorize(Request(ALICE, "s3:GetObject", "arn:aws:s3:::b/alice/k", context),
+                                    identity=identity)  # fmt: skip
+            assert fast == general, (value, ip)
+
+
+def test_inlined_path_reads_the_last_spelling_of_a_key() -> None:
+    identity = _compiled(
+        [{"Effect": "Deny", "Action": "s3:*", "Resource": "*",
+          "Condition": {"NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8"]}}},
+         {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+        "identity",
+    )  # fmt: skip
+    inside = {"aws:sourceip": "8.8.8.8", "AWS:SOURCEIP": "10.1.1.1"}
+    outside = {"AWS:SOURCEIP": "10.1.1.1", "aws:sourceip": "8.8.8.8"}
+    assert authorize(Request(ALICE, "s3:GetObject", "*", inside), identity=identity).decision == "Allow"
+    denied = authorize(Request(ALICE, "s3:GetObject", "*", outside), identity=identity)
+    assert denied.decision == "ExplicitDeny"
+    assert identity.inlined["s3:GetObject"] is not None
+    missing = authorize(Request(ALICE, "s3:GetObject", "*"), identity=identity)
+    assert missing.missing_context_keys == ("aws:SourceIp",)
