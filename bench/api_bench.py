@@ -58,11 +58,22 @@ def _wait(port: int, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("server did not start")
 
 
-def start_ostiary(tmp: str) -> Target:
+def start_ostiary(tmp: str, workers: int = 1) -> Target:
     port = _free_port()
     env = dict(os.environ, OSTIARY_ROOT_ACCESS_KEY_ID=KEY, OSTIARY_ROOT_SECRET_ACCESS_KEY=SECRET)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ostiary", "serve", "--port", str(port), "--data-dir", tmp],
+        [
+            sys.executable,
+            "-m",
+            "ostiary",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            tmp,
+            "--workers",
+            str(workers),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -169,12 +180,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=1, help="Ostiary's server processes (moto has one)")
     args = parser.parse_args()
     cases = [(op, n) for op in ("GetUser", "ListUsers", "CreateUser") for n in (1, 8)]
     results: dict[str, dict[tuple[str, int], tuple[float, int]]] = {}
     starters: list[tuple[str, Callable[[], Target]]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        starters = [("ostiary", lambda: start_ostiary(tmp)), ("moto", start_moto)]
+        starters = [("ostiary", lambda: start_ostiary(tmp, args.workers)), ("moto", start_moto)]
         for name, start in starters:
             target = start()
             try:

@@ -75,8 +75,9 @@ def _may_call_iam(session: tokens.Session) -> bool:
 class _OwnerCache:
     """Long-term keys with their opened secrets, kept briefly so a request needs no key lookup.
 
-    An entry serves until this process commits any write (exact on one node) and at most
-    `_OWNER_TTL_SECONDS` (the bound on what another node's change may take to reach this one).
+    An entry serves until this process changes any key or key owner (exact on one node: requests are
+    handled one at a time) and at most `_OWNER_TTL_SECONDS`, the bound on what another node's change
+    may take to reach this one.
     """
 
     def __init__(self) -> None:
@@ -85,14 +86,15 @@ class _OwnerCache:
     def get(self, db: Database, keyring: Keyring, access_key_id: str) -> access_keys.KeyOwner | None:
         entry = self._entries.get(access_key_id)
         clock = time.monotonic()
-        if entry is not None and entry[1] == db.generation and clock - entry[2] < _OWNER_TTL_SECONDS:
+        if entry is not None and entry[1] == access_keys.changes() and clock - entry[2] < _OWNER_TTL_SECONDS:
             return entry[0]
+        version = access_keys.changes()
         with db.read() as conn:
             owner = access_keys.find_owner(conn, keyring, access_key_id)
         if owner is not None:
             if len(self._entries) > _OWNER_CACHE_SIZE:
                 self._entries.clear()
-            self._entries[access_key_id] = (owner, db.generation, clock)
+            self._entries[access_key_id] = (owner, version, clock)
         return owner
 
 

@@ -27,6 +27,20 @@ class KeyOwner:
     secret: str = field(repr=False)
 
 
+_changes = 0
+
+
+def changes() -> int:
+    """How many times this process changed a key or a key's owner: caches of key owners compare it."""
+    return _changes
+
+
+def note_change() -> None:
+    """Record a change to a key or its owner (status, deletion, the user's name or path)."""
+    global _changes
+    _changes += 1
+
+
 def seal_secret(keyring: Keyring, access_key_id: str, secret: str) -> bytes:
     return keyring.seal(secret.encode(), _PURPOSE + access_key_id.encode())
 
@@ -140,10 +154,12 @@ def get(conn: Connection, account_id: str, access_key_id: str) -> Row[Any] | Non
 
 
 def set_status(conn: Connection, access_key_id: str, status: str) -> None:
+    note_change()
     conn.execute(
         update(access_keys).where(access_keys.c.access_key_id == access_key_id).values(status=status)
     )
 
 
 def delete_key(conn: Connection, access_key_id: str) -> None:
+    note_change()
     conn.execute(delete(access_keys).where(access_keys.c.access_key_id == access_key_id))

@@ -32,7 +32,6 @@ class Database:
         if not pool:
             kwargs = {"poolclass": NullPool, "connect_args": kwargs.get("connect_args", {})}
         self.engine = create_engine(url, **kwargs)
-        self.generation = 0  # bumped by every write this process commits: local caches compare it
         if self.is_sqlite:
             _tune_sqlite(self.engine)
 
@@ -47,7 +46,6 @@ class Database:
             with self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
                 with conn.begin():
                     yield conn
-            self.generation += 1
         except IntegrityError as exc:
             raise (
                 on_conflict

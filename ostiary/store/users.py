@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, exists, func, select, update
 
+from ostiary.store import access_keys as access_keys_store
 from ostiary.store.pages import Page, fetch_page
 from ostiary.store.tables import (
     access_keys,
@@ -39,6 +40,9 @@ def utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+_INSERT = users.insert()  # built once: `.values(...)` per call costs more than the insert
+
+
 def insert(
     conn: Connection,
     *,
@@ -51,15 +55,16 @@ def insert(
 ) -> None:
     """Add a user; a taken name breaks the (account, name_key) constraint."""
     conn.execute(
-        users.insert().values(
-            user_id=user_id,
-            account_id=account_id,
-            name=name,
-            name_key=name.lower(),
-            path=path,
-            permissions_boundary=boundary,
-            created_at=now,
-        )
+        _INSERT,
+        {
+            "user_id": user_id,
+            "account_id": account_id,
+            "name": name,
+            "name_key": name.lower(),
+            "path": path,
+            "permissions_boundary": boundary,
+            "created_at": now,
+        },
     )
 
 
@@ -87,6 +92,7 @@ def page(
 
 
 def update_user(conn: Connection, user_id: str, *, name: str, path: str) -> None:
+    access_keys_store.note_change()  # the user's keys now sign as another ARN
     """Rename or move a user; a taken name breaks the unique constraint."""
     conn.execute(
         update(users).where(users.c.user_id == user_id).values(name=name, name_key=name.lower(), path=path)
@@ -115,6 +121,7 @@ def delete_conflict(conn: Connection, user_id: str) -> str | None:
 
 
 def delete_user(conn: Connection, user_id: str) -> None:
+    access_keys_store.note_change()
     """Remove a user and its tags."""
     conn.execute(delete(tags).where(tags.c.entity_type == "user", tags.c.entity_id == user_id))
     conn.execute(delete(users).where(users.c.user_id == user_id))
