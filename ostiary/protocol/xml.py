@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,7 +47,7 @@ def serialize_result(service: str, operation: str, result: dict[str, Any] | None
     parts = [f'<{operation}Response xmlns="{model.namespace}">']
     if op.output is not None and op.result_wrapper:
         parts.append(f"<{op.result_wrapper}>")
-        _structure(op.output, result or {}, parts)
+        _writer(op.output)(result or {}, parts)
         parts.append(f"</{op.result_wrapper}>")
     parts.append(f"<ResponseMetadata><RequestId>{escape(request_id)}</RequestId></ResponseMetadata>")
     parts.append(f"</{operation}Response>")
@@ -64,56 +65,96 @@ def serialize_error(service: str, error: AwsError, request_id: str) -> bytes:
     ).encode()
 
 
-def _structure(node: Node, value: dict[str, Any], parts: list[str]) -> None:
-    wire = node.wire_names
-    for name, member in node.members.items():
-        item = value.get(name)
-        if item is None:
-            continue
-        tag = wire[name]
-        if member.kind == "list" and member.flattened:
-            _flattened_list(member, tag, item, parts)
-            continue
-        parts.append(f"<{tag}>")
-        _value(member, item, parts)
-        parts.append(f"</{tag}>")
+Writer = Callable[[Any, list[str]], None]
+_WRITERS: dict[int, Writer] = {}
 
 
-def _value(node: Node, value: Any, parts: list[str]) -> None:
+def _writer(node: Node) -> Writer:
+    """The function that writes a value of this shape; built once per shape, then reused."""
+    found = _WRITERS.get(id(node))
+    if found is None:
+        built: list[Writer] = []
+        _WRITERS[id(node)] = lambda value, parts: built[0](value, parts)  # for shapes that nest themselves
+        built.append(_build(node))
+        found = _WRITERS[id(node)] = built[0]
+    return found
+
+
+def _build(node: Node) -> Writer:
     kind = node.kind
-    if kind == "string":
-        parts.append(escape(value if isinstance(value, str) else str(value)))
-    elif kind == "structure":
-        _structure(node, value, parts)
-    elif kind == "list":
+    if kind == "structure":
+        return _structure_writer(node)
+    if kind == "list":
         assert node.member is not None  # a list shape always has a member
-        tag = node.member_wire
+        return _list_writer(_writer(node.member), f"<{node.member_wire}>", f"</{node.member_wire}>")
+    if kind == "map":
+        return _map_writer(node)
+    text = _text(kind)
+    return lambda value, parts: parts.append(text(value))
+
+
+def _text(kind: str) -> Callable[[Any], str]:
+    """How a scalar of this kind reads as element text."""
+    if kind == "string":
+        return lambda value: escape(value if isinstance(value, str) else str(value))
+    return lambda value: escape(_scalar(kind, value))
+
+
+def _structure_writer(node: Node) -> Writer:
+    # (member, open tag, close tag, text of a scalar member or None, writer of any other member)
+    fields: list[tuple[str, str, str, Callable[[Any], str] | None, Writer | None]] = []
+    for name, member in node.members.items():
+        tag = node.wire_names[name]
+        if member.kind == "list" and member.flattened:
+            assert member.member is not None  # a list shape always has a member
+            fields.append((name, "", "", None, _list_writer(_writer(member.member), f"<{tag}>", f"</{tag}>")))
+        elif member.kind in ("structure", "list", "map"):
+            fields.append((name, f"<{tag}>", f"</{tag}>", None, _writer(member)))
+        else:
+            fields.append((name, f"<{tag}>", f"</{tag}>", _text(member.kind), None))
+
+    def write(value: dict[str, Any], parts: list[str]) -> None:
+        get = value.get
+        for name, opening, closing, text, nested in fields:
+            item = get(name)
+            if item is None:
+                continue
+            if text is not None:
+                parts.append(opening + text(item) + closing)
+            else:
+                assert nested is not None  # every field has a text or a writer
+                parts.append(opening)
+                nested(item, parts)
+                parts.append(closing)
+
+    return write
+
+
+def _list_writer(item_writer: Writer, opening: str, closing: str) -> Writer:
+    def write(value: list[Any], parts: list[str]) -> None:
         for item in value:
-            parts.append(f"<{tag}>")
-            _value(node.member, item, parts)
-            parts.append(f"</{tag}>")
-    elif kind == "map":
-        _map(node, value, parts)
-    else:
-        parts.append(escape(_scalar(kind, value)))
+            parts.append(opening)
+            item_writer(item, parts)
+            parts.append(closing)
+
+    return write
 
 
-def _flattened_list(node: Node, tag: str, value: list[Any], parts: list[str]) -> None:
-    assert node.member is not None  # a list shape always has a member
-    for item in value:
-        parts.append(f"<{tag}>")
-        _value(node.member, item, parts)
-        parts.append(f"</{tag}>")
-
-
-def _map(node: Node, value: dict[str, Any], parts: list[str]) -> None:
+def _map_writer(node: Node) -> Writer:
     assert node.key is not None and node.value is not None  # a map shape always has both
-    for key, item in value.items():
-        parts.append(f"<entry><{node.key_wire}>")
-        _value(node.key, key, parts)
-        parts.append(f"</{node.key_wire}><{node.value_wire}>")
-        _value(node.value, item, parts)
-        parts.append(f"</{node.value_wire}></entry>")
+    key_writer, value_writer = _writer(node.key), _writer(node.value)
+    key_open, between = f"<entry><{node.key_wire}>", f"</{node.key_wire}><{node.value_wire}>"
+    value_close = f"</{node.value_wire}></entry>"
+
+    def write(value: dict[str, Any], parts: list[str]) -> None:
+        for key, item in value.items():
+            parts.append(key_open)
+            key_writer(key, parts)
+            parts.append(between)
+            value_writer(item, parts)
+            parts.append(value_close)
+
+    return write
 
 
 def _scalar(kind: str, value: Any) -> str:
@@ -131,5 +172,7 @@ def iso8601(value: datetime | str) -> str:
     if isinstance(value, str):
         return value
     if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.replace(microsecond=0).isoformat() + "Z"
+        if value.utcoffset():
+            value = value.astimezone(UTC)
+        value = value.replace(tzinfo=None)
+    return value.isoformat(timespec="seconds") + "Z"
