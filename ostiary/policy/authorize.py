@@ -29,6 +29,7 @@ from ostiary.policy.request import Request
 Policies = CompiledPolicy | Sequence[CompiledPolicy]
 _DENY_ORDER = ("identity", "resource", "boundary", "session", "scp")
 _EMPTY = Matches()
+_FAST_TYPES = frozenset(("user", "assumed-role"))  # `identity_only`'s callers
 
 
 def _run(policies: Policies | None, request: Request, errors: list[str], missing: list[str]) -> Matches:
@@ -56,6 +57,12 @@ def authorize(
     `trust` (the role's trust policy) replaces `resource` for a role assumption. Never raises.
     """
     if session is None and scps is None and resource is None and trust is None:
+        if boundary is None and resource_account is None and identity.__class__ is CompiledPolicy:
+            decide = identity.inlined.get(request._action)
+            if decide is not None and request._principal.type in _FAST_TYPES:
+                found = decide(request)  # type: ignore[operator]
+                if found is not None:
+                    return found  # type: ignore[no-any-return]
         fast = identity_only(request, identity, boundary, resource_account)
         if fast is not None:
             return fast

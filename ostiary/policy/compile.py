@@ -28,7 +28,7 @@ class CompiledStatement:
 
     __slots__ = ("is_deny", "matched", "conditions", "principals", "is_not_principal", "action_patterns",
                  "is_not_action", "_actions", "_resources", "_templates", "_is_not_resource",
-                 "_run")  # fmt: skip
+                 "_run", "resource_patterns")  # fmt: skip
 
     def __init__(self, statement: Statement, policy_id: str, policy_type: str, has_variables: bool) -> None:
         self.is_deny = statement.effect == "Deny"
@@ -50,9 +50,8 @@ class CompiledStatement:
         self._templates: tuple[tuple[str, tuple[Part, ...]], ...] = tuple(
             (_literal_prefix(t), t) for t in templates if t is not None
         )
-        self._resources: tuple[Matcher, ...] = tuple(
-            compile_glob(r) for r, t in zip(resources, templates, strict=True) if t is None
-        )
+        self.resource_patterns = tuple(r for r, t in zip(resources, templates, strict=True) if t is None)
+        self._resources: tuple[Matcher, ...] = tuple(compile_glob(r) for r in self.resource_patterns)
         self.principals = statement.principals
         self.is_not_principal = statement.is_not_principal
         self.conditions = tuple(CompiledCondition(c, has_variables) for c in statement.conditions)

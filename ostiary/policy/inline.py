@@ -13,17 +13,17 @@ The source holds names, bit values and network integers only, no policy text.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ostiary.policy.checks import _PREPARED_HITS, _absent, parse_ip
+from ostiary.policy.checks import _PREPARED_HITS, _absent
 from ostiary.policy.decision import Decision
-from ostiary.policy.matchers import _always
-from ostiary.policy.memo import remembered
+from ostiary.policy.matchers import Matcher, _always
 from ostiary.policy.operators import _any_glob, _in_lower_set, _in_network, _in_set, _lower_set
-from ostiary.policy.plan import _resource_test
 from ostiary.policy.request import Request, context_names
-from ostiary.policy.variables import Variable
+from ostiary.policy.variables import Part, Variable, render_matcher
 
 if TYPE_CHECKING:
     from ostiary.policy.compile import CompiledStatement
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 Decide = Callable[[Request], Decision | None]
 Build = Callable[[int, list[str]], Decision]
 _LIMIT = 64
+_UNREAD = object()
 _MEMO_LIMIT = 1024
 
 
@@ -43,10 +44,8 @@ class _Source:
     """The generated function's lines, names and the keys it reads."""
 
     def __init__(self) -> None:
-        self.lines: list[str] = []
         self.names: dict[str, Any] = {}
         self.keys: dict[str, int] = {}  # lowercased key → local index
-        self.template_keys: set[str] = set()
         self.missing: list[str] = []  # bit → the condition's key as written
 
     def name(self, value: Any) -> str:
@@ -55,9 +54,17 @@ class _Source:
         self.names[label] = value
         return label
 
-    def key(self, key: str) -> str:
-        """The local holding a key's value."""
-        return f"v{self.keys.setdefault(key, len(self.keys))}"
+    def read(self, key: str) -> tuple[str, list[str]]:
+        """The local holding a key's value, and the lines that read it on first use."""
+        local = f"v{self.keys.setdefault(key, len(self.keys))}"
+        label = self.name(key)
+        return local, [
+            f"if {local} is U:",
+            f"    n = names.get({label})",
+            f"    {local} = flat.get({label}) if n is None else ctx[n]",
+            f"    if {local}.__class__ is not str and {local} is not None:",
+            "        return None",
+        ]
 
 
 def inline(statements: Sequence[CompiledStatement], build: Build) -> Decide | None:
@@ -75,7 +82,7 @@ def inline(statements: Sequence[CompiledStatement], build: Build) -> Decide | No
 
 
 def _assemble(source: _Source, body: list[str], count: int, build: Build) -> Decide:
-    """The function around the statements' code: key reads first, the remembered Decision last."""
+    """The function around the statements' code: the remembered Decision last."""
     memo: dict[int, Decision] = {}
     missing = tuple(source.missing)
 
@@ -87,33 +94,25 @@ def _assemble(source: _Source, body: list[str], count: int, build: Build) -> Dec
         memo[key] = found
         return found
 
-    head = [
-        "def decide(request):",
-        "    ctx = request._context",
-        "    names = NAMES(ctx)",
-        "    flat = request._principal.flat",
-        "    res = request._resource",
-        "    mask = 0",
-        "    miss = 0",
-    ]
-    for key, index in source.keys.items():
-        label = source.name(key)
-        head += [
-            f"    n = names.get({label})",
-            f"    v{index} = flat.get({label}) if n is None else ctx[n]",
-            f"    if v{index}.__class__ is not str and v{index} is not None:",
-            "        return None",
-            f"    ip{index} = None",
-        ]
-    if source.template_keys:
-        pairs = ", ".join(f"{source.name(k)}: v{source.keys[k]}" for k in sorted(source.template_keys))
-        head.append(f"    K = {{{pairs}}}")
+    head = ["def decide(request):", "    res = request._resource", "    mask = 0", "    miss = 0"]
+    if source.keys:
+        head += ["    ctx = request._context", "    names = NAMES(ctx)", "    flat = request._principal.flat"]
+        head += [f"    v{i} = ip{i} = U" for i in source.keys.values()]
     tail = [
         f"    key = mask | miss << {count}",
         "    found = MEMO.get(key)",
         "    return REMEMBER(key) if found is None else found",
     ]
-    namespace = dict(source.names, NAMES=context_names, MEMO=memo, REMEMBER=remember, PARSE=parse_ip)
+    namespace = dict(
+        source.names,
+        NAMES=context_names,
+        MEMO=memo,
+        REMEMBER=remember,
+        U=_UNREAD,
+        FROM=int.from_bytes,
+        PTON=socket.inet_pton,
+        AF4=socket.AF_INET,
+    )
     exec("\n".join(head + body + tail), namespace)  # noqa: S102 (the source holds no policy text)
     decide: Decide = namespace["decide"]
     return decide
@@ -123,46 +122,65 @@ def _statement(source: _Source, statement: CompiledStatement, bit: int) -> list[
     """One statement's lines: `ok` from its resource test, then each condition while `ok`."""
     if statement.principals is not None:
         raise _Unsupported
-    lines = [f"    ok = {_resource(source, statement)}"]
+    resource = _resource(source, statement)
+    if resource == ["ok = False"]:
+        return []  # no resource applies: the statement never does, its conditions are not read
+    lines = [] if resource == ["ok = True"] else ["    " + line for line in resource]
     depth = "    "
     for condition in statement.conditions:
-        lines.append(f"{depth}if ok:")
-        depth += "    "
+        if lines:
+            lines.append(f"{depth}if ok:")
+            depth += "    "
         lines += [depth + line for line in _condition(source, condition)]
+    if not lines:
+        return [f"    mask |= {bit}"]
     return [*lines, "    if ok:", f"        mask |= {bit}"]
 
 
-def _resource(source: _Source, statement: CompiledStatement) -> str:
-    """The resource test as an expression."""
-    matchers, is_not = statement._resources, statement._is_not_resource
-    if statement._templates:
-        for _, parts in statement._templates:
-            _template_keys(source, parts)
-        return f"{source.name(_resource_test(statement))}(request, K)"
-    if len(matchers) != 1:
-        return f"{source.name(statement.resource_applies)}(request)"
-    if matchers[0] is _always:
-        return "False" if is_not else "True"
-    return f"{'not ' if is_not else 'bool('}{source.name(matchers[0])}(res){'' if is_not else ')'}"
+def _resource(source: _Source, statement: CompiledStatement) -> list[str]:
+    """Lines that set `ok` to the resource test."""
+    is_not = statement._is_not_resource
+    plain = [_glob(source, pattern, matcher) for pattern, matcher in
+             zip(statement.resource_patterns, statement._resources, strict=True)]  # fmt: skip
+    if "True" in plain:
+        return [f"ok = {not is_not}"]
+    lines = [f"ok = {' or '.join(plain) or 'False'}"]
+    for prefix, parts in statement._templates:
+        values, reads = _variables(source, (parts,))
+        build = _rendered(partial(_render_matcher, parts))
+        lines += [f"if not ok and res.startswith({source.name(prefix)}):", *("    " + r for r in reads),
+                  *("    " + r for r in _render_lines(source, build, values, "m")),
+                  "    ok = m is not None and bool(m(res))"]  # fmt: skip
+    if is_not:
+        lines.append("ok = not ok")
+    return lines
 
 
-def _template_keys(source: _Source, parts: Sequence[object]) -> None:
-    """Note the keys a template's variables read (they go in `K`)."""
-    for part in parts:
-        if isinstance(part, Variable):
-            source.key(part.key)
-            source.template_keys.add(part.key)
+def _glob(source: _Source, pattern: str, matcher: Matcher) -> str:
+    """A resource pattern's test on `res` as an expression."""
+    if matcher is _always:
+        return "True"
+    if "*" not in pattern and "?" not in pattern:
+        return f"res == {source.name(pattern)}"
+    if "?" not in pattern and pattern.count("*") == 1:
+        head, _, tail = pattern.partition("*")
+        if not tail:
+            return f"res.startswith({source.name(head)})"
+        if not head:
+            return f"res.endswith({source.name(tail)})"
+    return f"bool({source.name(matcher)}(res))"
 
 
 def _condition(source: _Source, condition: CompiledCondition) -> list[str]:
     """Lines that set `ok` to whether the condition holds (a missing key sets its bit in `miss`)."""
     if condition._error or condition.is_null:
         raise _Unsupported
-    value = source.key(condition.key)
+    value, read = source.read(condition.key)
     bit = 1 << len(source.missing)
     source.missing.append(condition.name)
     hit = _hit(source, condition, value)
     return [
+        *read,
         f"if {value} is None:",
         f"    miss |= {bit}",
         f"    ok = {_absent(condition)}",
@@ -182,27 +200,42 @@ def _hit(source: _Source, condition: CompiledCondition, value: str) -> list[str]
     if match is _in_lower_set:
         return [f"ok = {value}.lower() {'not in' if negated else 'in'} {prepared}"]
     if match is _any_glob:
-        test = source.name(lambda text, found=condition._prepared: any(m(text) for m in found))
-        return [f"ok = {'not ' if negated else ''}{test}({value})"]
+        matchers: tuple[Matcher, ...] = condition._prepared
+        tests = " or ".join(f"{source.name(m)}({value})" for m in matchers)
+        return [f"ok = {'not ' if negated else ''}bool({tests or 'False'})"]
     if match is _in_network:
         return _network_hit(condition, value)
     raise _Unsupported
 
 
 def _network_hit(condition: CompiledCondition, value: str) -> list[str]:
-    """(Not)IpAddress: the address parsed once per request, the networks as integers."""
+    """(Not)IpAddress on a dotted quad, read once per request as an integer (anything else: None)."""
     ip = "ip" + value[1:]
     tests = " or ".join(
-        f"({ip}[0] == {n.version} and {ip}[1] & {int(n.netmask)} == {int(n.network_address)})"
-        for n in condition._prepared
+        f"{ip} & {int(n.netmask)} == {int(n.network_address)}" for n in condition._prepared if n.version == 4
     )
     return [
-        f"if {ip} is None:",
-        f"    {ip} = PARSE({value})",
-        f"    if {ip} is None:",
+        f"if {ip} is U:",
+        "    try:",
+        f"        {ip} = FROM(PTON(AF4, {value}), 'big')",
+        "    except (OSError, ValueError):",
         "        return None",
         f"ok = {'not ' if condition.negated else ''}({tests or 'False'})",
     ]
+
+
+def _variables(source: _Source, templates: Sequence[Sequence[object] | str]) -> tuple[str, list[str]]:
+    """The expression of the templates' variable values (as `memo.resolve` reads them), and their reads."""
+    values: list[str] = []
+    reads: list[str] = []
+    for variable in (p for t in templates if not isinstance(t, str) for p in t if isinstance(p, Variable)):
+        local, read = source.read(variable.key)
+        reads += read
+        if variable.default is None:
+            values.append(local)
+        else:
+            values.append(f"({local} if {local} is not None else {source.name(variable.default)})")
+    return (values[0] if len(values) == 1 else f"({', '.join(values)},)"), reads
 
 
 def _template_hit(source: _Source, condition: CompiledCondition, value: str) -> list[str]:
@@ -210,13 +243,42 @@ def _template_hit(source: _Source, condition: CompiledCondition, value: str) -> 
     hit = _PREPARED_HITS.get(condition._match)
     if hit is None or (condition._match is _in_lower_set and condition._prepare is not _lower_set):
         raise _Unsupported
-    templates = condition._templates or ()
-    for template in templates:
-        if not isinstance(template, str):
-            _template_keys(source, template)
-    render = source.name(remembered(templates, lambda request: condition._render(request, [])))
-    test = source.name(hit)
+    values, reads = _variables(source, condition._templates or ())
+    build = _rendered(lambda request: condition._render(request, []))
     return [
-        f"p = {render}(request, K)",
-        f"ok = False if p is None else {test}(p, {value}) != {condition.negated}",
+        *reads,
+        *_render_lines(source, build, values, "p"),
+        f"ok = False if p is None else {source.name(hit)}(p, {value}) != {condition.negated}",
+    ]
+
+
+def _render_matcher(parts: tuple[Part, ...], request: Request) -> Matcher | None:
+    """A resource template rendered for the request (`render_matcher` with the arguments swapped)."""
+    return render_matcher(parts, request)
+
+
+Rendered = tuple[dict[object, Any], Callable[[object, Request], Any]]
+
+
+def _rendered(build: Callable[[Request], Any]) -> Rendered:
+    """A memo of `build(request)` per variable values, and the function that fills it."""
+    memo: dict[object, Any] = {}
+
+    def fill(values: object, request: Request) -> Any:
+        found = build(request)
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[values] = found
+        return found
+
+    return memo, fill
+
+
+def _render_lines(source: _Source, rendered: Rendered, values: str, target: str) -> list[str]:
+    """Lines that set `target` to the rendering for `values`, from the memo when it is there."""
+    memo, fill = source.name(rendered[0]), source.name(rendered[1])
+    return [
+        f"{target} = {memo}.get({values}, U)",
+        f"if {target} is U:",
+        f"    {target} = {fill}({values}, request)",
     ]

@@ -73,6 +73,7 @@ def _general(monkeypatch: pytest.MonkeyPatch, request: Request, **policies: Any)
     """The Decision the general path gives (the fast path switched off)."""
     with monkeypatch.context() as patch:
         patch.setattr(authorize_module, "identity_only", lambda *args: None)
+        patch.setattr(authorize_module, "_FAST_TYPES", frozenset())
         return authorize(request, **policies)
 
 
@@ -92,6 +93,7 @@ def test_identity_only_path_gives_the_general_decision(
     fast = authorize(request, identity=identity, boundary=boundary)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(authorize_module, "identity_only", lambda *args: None)
+        patch.setattr(authorize_module, "_FAST_TYPES", frozenset())
         general = authorize(Request(ALICE, action, resource, context), identity=identity, boundary=boundary)
     assert fast == general
 
@@ -113,6 +115,7 @@ def test_eval_cases_agree_with_the_fast_path_off(case: dict[str, Any]) -> None:
     fast = evaluate_case(case)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(authorize_module, "identity_only", lambda *args: None)
+        patch.setattr(authorize_module, "_FAST_TYPES", frozenset())
         assert evaluate_case(case) == fast
 
 
@@ -231,6 +234,7 @@ def test_inlined_conditions_give_the_general_decision(operator: str, values: lis
             fast = authorize(request, identity=identity)
             with pytest.MonkeyPatch.context() as patch:
                 patch.setattr(authorize_module, "identity_only", lambda *args: None)
+                patch.setattr(authorize_module, "_FAST_TYPES", frozenset())
                 general = authorize(Request(ALICE, "s3:GetObject", "arn:aws:s3:::b/alice/k", context),
                                     identity=identity)  # fmt: skip
             assert fast == general, (value, ip)
