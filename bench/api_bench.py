@@ -11,7 +11,6 @@ per second for GetUser, ListUsers (1,000 users in the account) and CreateUser, a
 from __future__ import annotations
 
 import argparse
-import http.client
 import multiprocessing as mp
 import os
 import socket
@@ -94,35 +93,60 @@ def start_moto() -> Target:
 
 
 class Client:
-    """One kept-alive connection sending requests signed beforehand (a load generator that signs
-    inside the timed loop measures its own signing, not the server)."""
+    """A light load generator: one kept-alive socket sending requests signed and serialized
+    beforehand, so the timed loop costs the client little and the servers set the pace."""
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.sock: socket.socket | None = None
 
-    def sign(self, action: str, **params: str) -> tuple[str, dict[str, str]]:
+    def sign(self, action: str, **params: str) -> bytes:
+        """The whole HTTP request, signed with SigV4 now."""
         body = urlencode({"Action": action, "Version": "2010-05-08", **params})
+        host = f"127.0.0.1:{self.port}"
         req = AWSRequest(
             "POST",
-            f"http://127.0.0.1:{self.port}/",
+            f"http://{host}/",
             data=body,
-            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8", "Host": host},
         )
         SigV4Auth(CREDS, "iam", "us-east-1").add_auth(req)
-        return body, dict(req.headers.items())
+        head = "".join(f"{k}: {v}\r\n" for k, v in req.headers.items())
+        return f"POST / HTTP/1.1\r\n{head}Content-Length: {len(body)}\r\n\r\n{body}".encode()
 
-    def send(self, signed: tuple[str, dict[str, str]]) -> int:
-        self.conn.request("POST", "/", body=signed[0], headers=signed[1])
-        resp = self.conn.getresponse()
-        resp.read()
-        return resp.status
+    def send(self, request: bytes) -> int:
+        """Send one request and read its whole response; the HTTP status."""
+        if self.sock is None:
+            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += self._recv()
+        head, _, rest = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        length = int(headers.get("content-length", "0"))
+        while len(rest) < length:
+            rest += self._recv()
+        keep = lines[0].startswith("HTTP/1.1") and headers.get("connection", "").lower() != "close"
+        if not keep:
+            self.sock.close()
+            self.sock = None
+        return int(lines[0].split()[1])
+
+    def _recv(self) -> bytes:
+        assert self.sock is not None  # send() connects first
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        return chunk
 
     def call(self, action: str, **params: str) -> int:
         return self.send(self.sign(action, **params))
 
 
-def _signed(name: str, client: Client, i: int, tag: str) -> tuple[str, dict[str, str]]:
+def _signed(name: str, client: Client, i: int, tag: str) -> bytes:
     if name == "GetUser":
         return client.sign("GetUser", UserName="bench-user-0001")
     if name == "ListUsers":
