@@ -110,16 +110,18 @@ def _inline(policy: CompiledPolicy, action: str) -> Decide | None:
 
 def _decision(plan: Plan, mask: int, action: str, errors: list[str], missing: list[str]) -> Decision:
     """The Decision of one identity policy whose statements in `mask` (bits in plan order) apply."""
-    chosen = [(is_deny, matched) for i, (is_deny, matched, _) in enumerate(plan) if mask >> i & 1]
-    denies = tuple(matched for is_deny, matched in chosen if is_deny)
-    allows = tuple(matched for is_deny, matched in chosen if not is_deny)
+    denies: list[MatchedStatement] = []
+    allows: list[MatchedStatement] = []
+    for i, (is_deny, matched, _) in enumerate(plan):
+        if mask >> i & 1:
+            (denies if is_deny else allows).append(matched)
     if denies:
-        found = (EXPLICIT_DENY, _deny_reason(denies[0].policy_type), denies)
+        found = (EXPLICIT_DENY, _deny_reason(denies[0].policy_type), tuple(denies))
     elif not allows:
-        found = (IMPLICIT_DENY, implicit_deny_reason("identity", action), ())
+        found = (IMPLICIT_DENY, _implicit_reason("identity", action), ())
     else:
-        found = (ALLOW, "", allows)
-    return Decision(*found, _unique(errors), _unique(missing))
+        found = (ALLOW, "", tuple(allows))
+    return make_decision(*found, _unique(errors), _unique(missing))
 
 
 def _joined(policies: Sequence[CompiledPolicy], action: str) -> Plan:

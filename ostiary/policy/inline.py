@@ -16,6 +16,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Sequence
 from functools import partial
+from types import CodeType
 from typing import TYPE_CHECKING, Any
 
 from ostiary.policy.checks import _PREPARED_HITS, _absent
@@ -33,6 +34,8 @@ Decide = Callable[[Request], Decision | None]
 Build = Callable[[int, list[str]], Decision]
 _LIMIT = 64
 _UNREAD = object()
+_CODE: dict[str, CodeType] = {}
+_CODE_LIMIT = 1024
 _MEMO_LIMIT = 1024
 
 
@@ -109,13 +112,25 @@ def _assemble(source: _Source, body: list[str], count: int, build: Build) -> Dec
         MEMO=memo,
         REMEMBER=remember,
         U=_UNREAD,
+        ANY=_any_match,
         FROM=int.from_bytes,
         PTON=socket.inet_pton,
         AF4=socket.AF_INET,
     )
-    exec("\n".join(head + body + tail), namespace)  # noqa: S102 (the source holds no policy text)
+    exec(_compiled("\n".join(head + body + tail)), namespace)  # noqa: S102 (the source holds no policy text)
     decide: Decide = namespace["decide"]
     return decide
+
+
+def _compiled(source: str) -> CodeType:
+    """The source compiled, remembered: actions and principals with statements of one shape share it."""
+    code = _CODE.get(source)
+    if code is None:
+        code = compile(source, "<ostiary.policy.inline>", "exec")
+        if len(_CODE) >= _CODE_LIMIT:
+            _CODE.clear()
+        _CODE[source] = code
+    return code
 
 
 def _statement(source: _Source, statement: CompiledStatement, bit: int) -> list[str]:
@@ -244,12 +259,25 @@ def _template_hit(source: _Source, condition: CompiledCondition, value: str) -> 
     if hit is None or (condition._match is _in_lower_set and condition._prepare is not _lower_set):
         raise _Unsupported
     values, reads = _variables(source, condition._templates or ())
+    test = _PREPARED_TESTS[condition._match]
     build = _rendered(lambda request: condition._render(request, []))
     return [
         *reads,
         *_render_lines(source, build, values, "p"),
-        f"ok = False if p is None else {source.name(hit)}(p, {value}) != {condition.negated}",
+        f"ok = False if p is None else {test.format(value)} != {condition.negated}",
     ]
+
+
+def _any_match(matchers: Sequence[Matcher], value: str) -> bool:
+    """Whether any of the matchers matches the value."""
+    for matcher in matchers:
+        if matcher(value):
+            return True
+    return False
+
+
+# match → the test of a present value `{}` against rendered values `p` (as `checks._PREPARED_HITS`)
+_PREPARED_TESTS = {_in_set: "({} in p)", _in_lower_set: "({}.lower() in p)", _any_glob: "ANY(p, {})"}
 
 
 def _render_matcher(parts: tuple[Part, ...], request: Request) -> Matcher | None:
