@@ -12,7 +12,6 @@ from typing import Any
 from ostiary import enforce, ids, services
 from ostiary.auth import sigv4
 from ostiary.auth.authenticate import authenticate
-from ostiary.auth.caller import Caller
 from ostiary.errors import AwsError, InternalFailure, MissingAuthenticationToken, RequestEntityTooLarge
 from ostiary.protocol import ApiCall, HttpRequest, query, xml
 from ostiary.settings import Settings
@@ -50,8 +49,14 @@ class OstiaryApp:
             now = datetime.now(UTC)
             signed = sigv4.parse(request)
             service = query.service_of(request, signed)
-            call = query.parse(service, request)
-            caller = self._caller(request, signed, call, now)
+            if signed is None:  # only the operation can tell whether that is allowed
+                call = query.parse(service, request)
+                caller = _anonymous(call)
+            else:  # a bad signature is refused before any parameter is read
+                caller = authenticate(
+                    request, signed, db=self.db, keyring=self.keyring, settings=self.settings, now=now
+                )
+                call = query.parse(service, request)
             ctx = services.Context(
                 db=self.db,
                 keyring=self.keyring,
@@ -69,18 +74,10 @@ class OstiaryApp:
             return exc.status, xml.serialize_error(service, exc, request_id)
         except Exception:
             log.exception("internal failure in request %s", request_id)
-            return 500, xml.serialize_error(service, InternalFailure(""), request_id)
-
-    def _caller(
-        self, request: HttpRequest, signed: sigv4.SignedRequest | None, call: ApiCall, now: datetime
-    ) -> Caller | None:
-        if signed is None:
-            if call.operation in _UNSIGNED_OPERATIONS:
-                return None
-            raise MissingAuthenticationToken("Request is missing Authentication Token")
-        return authenticate(
-            request, signed, db=self.db, keyring=self.keyring, settings=self.settings, now=now
-        )
+            failure = InternalFailure(
+                "The request processing has failed because of an unknown error, exception or failure."
+            )
+            return 500, xml.serialize_error(service, failure, request_id)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -115,6 +112,12 @@ class OstiaryApp:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+def _anonymous(call: ApiCall) -> None:
+    """No caller: allowed for the operations AWS takes unsigned, refused for every other."""
+    if call.operation not in _UNSIGNED_OPERATIONS:
+        raise MissingAuthenticationToken("Request is missing Authentication Token")
 
 
 async def _read_body(receive: Any) -> tuple[bytes, bool]:

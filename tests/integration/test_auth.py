@@ -199,3 +199,11 @@ def test_sts_scope_routes_to_sts(server: Server) -> None:
     sts = server.client("sts")
     identity = sts.get_caller_identity()
     assert identity["Account"] == server.account_id
+
+
+def test_signature_is_checked_before_parameters(server: Server) -> None:
+    body = "Action=CreateUser&Version=2010-05-08&UserName=" + "x" * 300  # too long a name, wrongly signed
+    status, payload = _send_signed(_signed(server, body, secret=server.secret_access_key + "x"))
+    assert status == 403 and _code_and_message(payload)[0] == "SignatureDoesNotMatch"
+    status, payload = _send_signed(_signed(server, body))
+    assert status == 400 and _code_and_message(payload)[0] == "ValidationError"
