@@ -23,7 +23,7 @@ from ostiary.policy.checks import _PREPARED_HITS, _absent
 from ostiary.policy.decision import Decision
 from ostiary.policy.matchers import Matcher, _always
 from ostiary.policy.operators import _any_glob, _in_lower_set, _in_network, _in_set, _lower_set
-from ostiary.policy.request import Request, context_names
+from ostiary.policy.request import _NAMES, Request, context_names
 from ostiary.policy.variables import Part, Variable, render_matcher
 
 if TYPE_CHECKING:
@@ -99,7 +99,11 @@ def _assemble(source: _Source, body: list[str], count: int, build: Build) -> Dec
 
     head = ["def decide(request):", "    res = request._resource", "    mask = 0", "    miss = 0"]
     if source.keys:
-        head += ["    ctx = request._context", "    names = NAMES(ctx)", "    flat = request._principal.flat"]
+        head += [
+            "    ctx = request._context",
+            "    names = SHAPES.get(tuple(ctx)) or NAMES(ctx)",
+            "    flat = request._principal.flat",
+        ]
         head += [f"    v{i} = ip{i} = U" for i in source.keys.values()]
     tail = [
         f"    key = mask | miss << {count}",
@@ -109,6 +113,7 @@ def _assemble(source: _Source, body: list[str], count: int, build: Build) -> Dec
     namespace = dict(
         source.names,
         NAMES=context_names,
+        SHAPES=_NAMES,
         MEMO=memo,
         REMEMBER=remember,
         U=_UNREAD,

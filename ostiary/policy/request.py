@@ -162,9 +162,7 @@ class Request:
         self._action = action
         self._resource = resource
         self._context = {} if context is None else context
-        self._flat: dict[str, object] | None = None
-        self._version = -1
-        self._keys: dict[str, tuple[str, ...]] | None = None
+        # _flat, _version and _keys are set on first use (`lookup`, `keys`)
 
     principal = property(lambda self: self._principal, doc="Who asks.")
     action = property(lambda self: self._action, doc="The action as given.")
@@ -179,24 +177,29 @@ class Request:
     @property
     def keys(self) -> dict[str, tuple[str, ...]]:
         """Every context key (lowercased name) with its values, the principal's keys included."""
-        if self._keys is None:
+        try:
+            return self._keys
+        except AttributeError:
             keys = dict(self._principal.derived)
             for name, value in self._context.items():
                 keys[name.lower()] = _values(value)
-            self._keys = keys
-        return self._keys
+            self._keys: dict[str, tuple[str, ...]] = keys
+            return keys
 
     def lookup(self) -> dict[str, object]:
         """The keys compiled policies read (lowercased names) with their values as given."""
-        if self._version == _version and self._flat is not None:
-            return self._flat
+        try:
+            if self._version == _version:
+                return self._flat
+        except AttributeError:
+            pass
         found: dict[str, object] = dict(self._principal.flat)
         context = self._context
         if context:
             for lowered, name in _picks(context):
                 found[lowered] = context[name]
-        self._flat = found
-        self._version = _version
+        self._flat: dict[str, object] = found
+        self._version: int = _version
         return found
 
     def raw(self, key: str) -> object:
