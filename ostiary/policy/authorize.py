@@ -66,6 +66,22 @@ def authorize(
         fast = identity_only(request, identity, boundary, resource_account)
         if fast is not None:
             return fast
+    return _general(
+        request, identity, boundary, session, scps, trust or resource, resource_account, trust is not None
+    )
+
+
+def _general(
+    request: Request,
+    identity: Policies,
+    boundary: CompiledPolicy | None,
+    session: Policies | None,
+    scps: Sequence[CompiledPolicy] | None,
+    resource: CompiledPolicy | None,
+    resource_account: str | None,
+    is_trust: bool,
+) -> Decision:
+    """Every policy type through `evaluate`, then the evaluation logic (`_decide`)."""
     principal = request.principal
     errors: list[str] = []
     missing: list[str] = []
@@ -82,12 +98,12 @@ def authorize(
     }
     found = {
         "identity": _run(identity, request, errors, missing) if limited else _EMPTY,
-        "resource": _run(trust or resource, request, errors, missing),
+        "resource": _run(resource, request, errors, missing),
         "boundary": _run(boundary, request, errors, missing) if applies["boundary"] else _EMPTY,
         "session": _run(session, request, errors, missing) if applies["session"] else _EMPTY,
         "scp": _run(scps, request, errors, missing) if applies["scp"] else _EMPTY,
     }
-    decision, reason, statements = _decide(request, applies, found, resource_account, trust is not None)
+    decision, reason, statements = _decide(request, applies, found, resource_account, is_trust)
     if not errors and not missing:
         return Decision(decision, reason, statements)
     return Decision(decision, reason, statements, tuple(dict.fromkeys(errors)), tuple(dict.fromkeys(missing)))
