@@ -3,7 +3,9 @@
 `inline(statements, build)` gives `decide(request) -> Decision | None`: it reads each context key
 the statements test once, straight from the caller's mapping (case-insensitive, through
 `context_names`), runs the resource tests and the conditions in the general path's order, and
-returns the Decision remembered for (statements that apply, keys found missing). It answers None,
+returns the Decision remembered for (statements that apply, keys found missing). Which
+statements' resource patterns match is remembered per resource (a bounded memo per function;
+templates with variables are tested on every request). It answers None,
 and the caller takes the general path, for anything unusual: a key with several values, an
 address it cannot read. Shapes it does not inline (a Principal element, Null, a policy value
 error, operators that can report errors) make `inline` itself answer None.
@@ -50,6 +52,7 @@ class _Source:
         self.names: dict[str, Any] = {}
         self.keys: dict[str, int] = {}  # lowercased key → local index
         self.missing: list[str] = []  # bit → the condition's key as written
+        self.plain: list[str] = []  # bit → a statement's resource patterns as one expression on `res`
 
     def name(self, value: Any) -> str:
         """A namespace name for a value the source refers to."""
@@ -97,14 +100,8 @@ def _assemble(source: _Source, body: list[str], count: int, build: Build) -> Dec
         memo[key] = found
         return found
 
-    head = ["def decide(request):", "    res = request._resource", "    mask = 0", "    miss = 0"]
-    if source.keys:
-        head += [
-            "    ctx = request._context",
-            "    names = SHAPES.get(tuple(ctx)) or NAMES(ctx)",
-            "    flat = request._principal.flat",
-        ]
-        head += [f"    v{i} = ip{i} = U" for i in source.keys.values()]
+    head = _head(source)
+    resources: dict[str, int] = {}
     tail = [
         f"    key = mask | miss << {count}",
         "    found = MEMO.get(key)",
@@ -115,6 +112,7 @@ def _assemble(source: _Source, body: list[str], count: int, build: Build) -> Dec
         NAMES=context_names,
         SHAPES=_NAMES,
         MEMO=memo,
+        RES=resources,
         REMEMBER=remember,
         U=_UNREAD,
         ANY=_any_match,
@@ -125,6 +123,24 @@ def _assemble(source: _Source, body: list[str], count: int, build: Build) -> Dec
     exec(_compiled("\n".join(head + body + tail)), namespace)  # noqa: S102 (the source holds no policy text)
     decide: Decide = namespace["decide"]
     return decide
+
+
+def _head(source: _Source) -> list[str]:
+    """The function's first lines: the request's parts, and which resource patterns match (remembered)."""
+    head = ["def decide(request):", "    res = request._resource", "    mask = 0", "    miss = 0"]
+    if source.keys:
+        head += [
+            "    ctx = request._context",
+            "    names = SHAPES.get(tuple(ctx)) or NAMES(ctx)",
+            "    flat = request._principal.flat",
+        ]
+        head += [f"    v{i} = ip{i} = U" for i in source.keys.values()]
+    if source.plain:
+        head += ["    rm = RES.get(res)", "    if rm is None:", "        rm = 0"]
+        for i, test in enumerate(source.plain):
+            head += [f"        if {test}:", f"            rm |= {1 << i}"]
+        head += [f"        if len(RES) >= {_MEMO_LIMIT}:", "            RES.clear()", "        RES[res] = rm"]
+    return head
 
 
 def _compiled(source: str) -> CodeType:
@@ -164,7 +180,10 @@ def _resource(source: _Source, statement: CompiledStatement) -> list[str]:
              zip(statement.resource_patterns, statement._resources, strict=True)]  # fmt: skip
     if "True" in plain:
         return [f"ok = {not is_not}"]
-    lines = [f"ok = {' or '.join(plain) or 'False'}"]
+    lines = ["ok = False"]
+    if plain:
+        lines = [f"ok = rm & {1 << len(source.plain)}"]
+        source.plain.append(" or ".join(plain))
     for prefix, parts in statement._templates:
         values, reads = _variables(source, (parts,))
         build = _rendered(partial(_render_matcher, parts))
