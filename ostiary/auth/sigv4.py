@@ -12,6 +12,7 @@ import functools
 import hashlib
 import hmac
 import posixpath
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -212,9 +213,15 @@ def _signed(
     )
 
 
+_BASIC_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
+
+
 def _date(text: str) -> tuple[datetime, str]:
+    match = _BASIC_DATE.fullmatch(text)  # strptime costs several µs on every request
     try:
-        return datetime.strptime(text, _BASIC_FORMAT).replace(tzinfo=UTC), text
+        if match is None:
+            raise ValueError(text)
+        return datetime(*map(int, match.groups()), tzinfo=UTC), text
     except ValueError:
         raise IncompleteSignature(
             f"Date must be in ISO-8601 'basic format'. Got '{text}'. See http://en.wikipedia.org/wiki/ISO_8601"
