@@ -221,7 +221,8 @@ def _date(text: str) -> tuple[datetime, str]:
     try:
         if match is None:
             raise ValueError(text)
-        return datetime(*map(int, match.groups()), tzinfo=UTC), text
+        year, month, day, hour, minute, second = (int(g) for g in match.groups())
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC), text
     except ValueError:
         raise IncompleteSignature(
             f"Date must be in ISO-8601 'basic format'. Got '{text}'. See http://en.wikipedia.org/wiki/ISO_8601"

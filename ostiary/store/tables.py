@@ -3,6 +3,8 @@ so that IAM's case-insensitive uniqueness is a database constraint, safe under c
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -28,7 +30,7 @@ metadata = MetaData(
 )
 
 
-def _ts(name: str, nullable: bool = True) -> Column:
+def _ts(name: str, nullable: bool = True) -> Column[Any]:
     return Column(name, DateTime(timezone=True), nullable=nullable)
 
 
