@@ -18,6 +18,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Sequence
 from functools import partial
+from ipaddress import IPv4Network
 from types import CodeType
 from typing import TYPE_CHECKING, Any
 
@@ -116,7 +117,6 @@ def _assemble(source: _Source, body: list[str], count: int, build: Build) -> Dec
         REMEMBER=remember,
         U=_UNREAD,
         ANY=_any_match,
-        FROM=int.from_bytes,
         PTON=socket.inet_pton,
         AF4=socket.AF_INET,
     )
@@ -248,19 +248,27 @@ def _hit(source: _Source, condition: CompiledCondition, value: str) -> list[str]
 
 
 def _network_hit(condition: CompiledCondition, value: str) -> list[str]:
-    """(Not)IpAddress on a dotted quad, read once per request as an integer (anything else: None)."""
+    """(Not)IpAddress on a dotted quad, packed once per request and compared byte by byte (else None)."""
     ip = "ip" + value[1:]
-    tests = " or ".join(
-        f"{ip} & {int(n.netmask)} == {int(n.network_address)}" for n in condition._prepared if n.version == 4
-    )
+    tests = " or ".join(_network_test(ip, n) for n in condition._prepared if n.version == 4)
     return [
         f"if {ip} is U:",
         "    try:",
-        f"        {ip} = FROM(PTON(AF4, {value}), 'big')",
+        f"        {ip} = PTON(AF4, {value})",
         "    except (OSError, ValueError):",
         "        return None",
         f"ok = {'not ' if condition.negated else ''}({tests or 'False'})",
     ]
+
+
+def _network_test(ip: str, network: IPv4Network) -> str:
+    """Whether the packed address `ip` is in the network: its whole bytes, then the masked one."""
+    packed, full, rest = network.network_address.packed, network.prefixlen // 8, network.prefixlen % 8
+    tests = [f"{ip}[{i}] == {packed[i]}" for i in range(full)]
+    if rest:
+        mask = (0xFF << (8 - rest)) & 0xFF
+        tests.append(f"{ip}[{full}] & {mask} == {packed[full]}")
+    return f"({' and '.join(tests) or 'True'})"
 
 
 def _variables(source: _Source, templates: Sequence[Sequence[object] | str]) -> tuple[str, list[str]]:

@@ -222,11 +222,11 @@ def test_inlined_conditions_give_the_general_decision(operator: str, values: lis
         {"Sid": "C", "Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::b/${aws:username}/*",
          "Condition": {operator: {"Aws:Key": values}, "StringEquals": {"aws:PrincipalTag/dept": "eng"}}},
         {"Sid": "D", "Effect": "Deny", "NotAction": "iam:*", "Resource": "*",
-         "Condition": {"NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8"]}}},
+         "Condition": {"NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8", "172.16.0.0/12", "::1/128"]}}},
     ]  # fmt: skip
     identity = _compiled(statements, "identity")
     for value in [*VALUES, None]:
-        for ip in ["10.0.0.1", "8.8.8.8", "bad", None]:
+        for ip in ["10.0.0.1", "8.8.8.8", "172.20.1.1", "172.32.0.1", "::1", " 10.0.0.1", "bad", None]:
             context: dict[str, Any] = {} if value is None else {"aws:key": value}
             if ip is not None:
                 context["AWS:SourceIP"] = ip
