@@ -23,9 +23,19 @@ from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
 
 CONSOLE_SESSION_SECONDS = 12 * 3600
-_CHANGE_ONLY = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Action": ["iam:ChangePassword", "iam:GetAccountPasswordPolicy"], "Resource": "*"}]},
-    separators=(",", ":"))
+_CHANGE_ONLY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["iam:ChangePassword", "iam:GetAccountPasswordPolicy"],
+                "Resource": "*",
+            }
+        ],
+    },
+    separators=(",", ":"),
+)
 
 
 class SignInRefused(Exception):
@@ -47,8 +57,15 @@ class _Account:
 _INCORRECT = "Your authentication information is incorrect. Please try again."
 
 
-def sign_in(db: Database, keyring: Keyring, account: str, user_name: str, password: str,
-            mfa_code: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+def sign_in(
+    db: Database,
+    keyring: Keyring,
+    account: str,
+    user_name: str,
+    password: str,
+    mfa_code: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Credentials of a console session for the user, or SignInRefused/MfaRequired."""
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     found = _load(db, account, user_name)
@@ -98,8 +115,9 @@ def _load(db: Database, account: str, user_name: str) -> _Account | None:
         return _Account(user, profile, accounts.password_policy(conn, account) or {}, serials)
 
 
-def _check_mfa(db: Database, keyring: Keyring, account: str, found: _Account, code: str | None,
-               now: datetime) -> bool:
+def _check_mfa(
+    db: Database, keyring: Keyring, account: str, found: _Account, code: str | None, now: datetime
+) -> bool:
     """True when the user has a device and a code verified; MfaRequired when one has but none did."""
     if not found.serials:
         return False

@@ -15,7 +15,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.conftest import free_port, _wait_for_port
+from tests.conftest import _wait_for_port, free_port
 
 
 def _serve(
