@@ -5,6 +5,7 @@ HTTP → sigv4.parse → authenticate → query.parse → enforce.check → serv
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +41,7 @@ class OstiaryApp:
         self.settings = settings
         self.db = db
         self.keyring = keyring
+        self._blocking = services.blocking_operations()
 
     def handle(self, request: HttpRequest) -> tuple[int, bytes]:
         """Answer one request: (HTTP status, XML body). Never raises."""
@@ -102,6 +104,8 @@ class OstiaryApp:
                     "iam", RequestEntityTooLarge("Request body is too large."), ids.request_id()
                 ),
             )
+        elif query.action_name(request) in self._blocking:  # slow by design: off the event loop
+            status, payload = await asyncio.to_thread(self.handle, request)
         else:
             status, payload = self.handle(request)
         await send(

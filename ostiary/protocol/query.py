@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
@@ -68,6 +69,18 @@ def parse(service: str, request: HttpRequest) -> ApiCall:
     except Exception as exc:  # noqa: BLE001 - the parser's one guard: a bug here must not become a 500
         log.exception("query parser failed on a %s request (a parser bug)", service)
         raise MalformedQueryString("The request could not be parsed.") from exc
+
+
+_ACTION = re.compile(rb"(?:^|&)Action=([A-Za-z0-9]+)")
+
+
+def action_name(request: HttpRequest) -> str | None:
+    """The Action parameter, read cheaply before parsing (to choose where to run the request)."""
+    for source in (request.body, request.query_string.encode("latin-1")):
+        match = _ACTION.search(source)
+        if match is not None:
+            return match.group(1).decode()
+    return None
 
 
 def _parse(service: str, request: HttpRequest) -> ApiCall:

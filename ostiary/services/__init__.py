@@ -24,6 +24,7 @@ from ostiary.store.keyring import Keyring
 
 Handler = Callable[..., dict[str, Any]]
 _HANDLERS: dict[tuple[str, str], Handler] = {}
+_BLOCKING: set[str] = set()
 
 
 @dataclass
@@ -44,14 +45,20 @@ class Context:
         return self.caller.account_id
 
 
-def operation(name: str, service: str = "iam") -> Callable[[Handler], Handler]:
-    """Register the decorated function as the handler of `service`'s operation `name`."""
+def operation(name: str, service: str = "iam", *, blocking: bool = False) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the handler of `service`'s operation `name`.
+
+    `blocking` marks an operation that may take long (argon2, an identity provider's keys fetched):
+    the server runs it off its event loop so that it holds up no other request.
+    """
 
     def register(fn: Handler) -> Handler:
         key = (service, name)
         if key in _HANDLERS:
             raise ValueError(f"operation `{service}:{name}` is registered twice")
         _HANDLERS[key] = fn
+        if blocking:
+            _BLOCKING.add(name)
         return fn
 
     return register
@@ -60,6 +67,12 @@ def operation(name: str, service: str = "iam") -> Callable[[Handler], Handler]:
 def handler_for(service: str, name: str) -> Handler | None:
     _load_all()
     return _HANDLERS.get((service, name))
+
+
+def blocking_operations() -> frozenset[str]:
+    """The names of the operations registered as blocking."""
+    _load_all()
+    return frozenset(_BLOCKING)
 
 
 def implemented() -> list[tuple[str, str]]:

@@ -31,7 +31,7 @@ def _not_found(name: str) -> NoSuchEntityException:
     return NoSuchEntityException(f"Login Profile for User {name} cannot be found.")
 
 
-@operation("CreateLoginProfile")
+@operation("CreateLoginProfile", blocking=True)  # argon2
 def create_login_profile(
     ctx: Context,
     user_name: str | None = None,
@@ -74,7 +74,7 @@ def get_login_profile(ctx: Context, user_name: str | None = None) -> dict[str, A
     }
 
 
-@operation("UpdateLoginProfile")
+@operation("UpdateLoginProfile", blocking=True)
 def update_login_profile(
     ctx: Context, user_name: str, password: str | None = None, password_reset_required: bool | None = None
 ) -> dict[str, Any]:

@@ -43,7 +43,7 @@ def check_reuse(ctx: Context, user_id: str, password: str) -> None:
         raise PasswordPolicyViolationException(_POLICY_VIOLATION)
 
 
-@operation("ChangePassword")
+@operation("ChangePassword", blocking=True)  # argon2
 def change_password(ctx: Context, old_password: str, new_password: str) -> dict[str, Any]:
     """Change the calling IAM user's own console password."""
     caller = ctx.caller

@@ -25,7 +25,7 @@ ACTION = "sts:AssumeRoleWithSAML"
 _SESSION_NAME = re.compile(r"[a-zA-Z_0-9+=,.@-]{2,64}")
 
 
-@operation("AssumeRoleWithSAML", "sts")
+@operation("AssumeRoleWithSAML", "sts", blocking=True)  # XML signature checks
 def assume_role_with_saml(
     ctx: Context,
     role_arn: str,

@@ -79,7 +79,7 @@ def parse_metadata(document: str) -> IdpMetadata:
     return IdpMetadata(root.get("entityID"), certificates, _valid_until(root, idp))
 
 
-@operation("CreateSAMLProvider")
+@operation("CreateSAMLProvider", blocking=True)  # metadata parsing
 def create_saml_provider(
     ctx: Context,
     saml_metadata_document: str,
@@ -138,7 +138,7 @@ def list_saml_providers(ctx: Context) -> dict[str, Any]:
     }
 
 
-@operation("UpdateSAMLProvider")
+@operation("UpdateSAMLProvider", blocking=True)
 def update_saml_provider(
     ctx: Context,
     saml_provider_arn: str,

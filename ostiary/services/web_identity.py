@@ -36,7 +36,7 @@ _NOT_VALID = (
 )
 
 
-@operation("AssumeRoleWithWebIdentity", "sts")
+@operation("AssumeRoleWithWebIdentity", "sts", blocking=True)  # fetches the issuer's keys
 def assume_role_with_web_identity(
     ctx: Context,
     role_arn: str,

@@ -32,6 +32,8 @@ class Issuer:
     )
     ec_key: Any = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
     extra: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # path -> more JWKs
+    # path -> (set when a request for it arrives, the answer waits until this is set)
+    holds: dict[str, tuple[threading.Event, threading.Event]] = field(default_factory=dict)
 
     def url(self, path: str) -> str:
         return f"{self.base}/{path}"
@@ -75,6 +77,10 @@ def issuer() -> Iterator[Issuer]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
             path, _, tail = self.path.strip("/").partition("/")
+            if path in found.holds:
+                arrived, release = found.holds[path]
+                arrived.set()
+                release.wait(30)
             if tail == ".well-known/openid-configuration":
                 body = {"issuer": found.url(path), "jwks_uri": found.url(path) + "/jwks"}
             elif tail == "jwks":
@@ -272,3 +278,26 @@ def test_issuer_without_provider_refused(sts: Any, issuer: Issuer, setup: dict[s
         error["Message"]
         == f"No OpenIDConnect provider found in your account for {issuer.url('no-such-provider')}"
     )
+
+
+def test_a_slow_issuer_holds_up_no_other_request(
+    server: Server, issuer: Issuer, setup: dict[str, str]
+) -> None:
+    arrived, release = threading.Event(), threading.Event()
+    issuer.holds[setup["path"]] = (arrived, release)
+    outcome: dict[str, Any] = {}
+    token = issuer.token(setup["path"])
+    worker = threading.Thread(target=lambda: outcome.update(out=_assume(server.client("sts"), setup, token)))
+    worker.start()
+    try:
+        assert arrived.wait(15)  # the server is now waiting for the issuer's discovery document
+        # and still answers others meanwhile, long before it would give up on the issuer (5 s): a
+        # server that waited on the issuer in its event loop would answer only after that
+        started = time.monotonic()
+        assert server.client("iam").get_user()["User"]["Arn"].endswith(":root")
+        assert time.monotonic() - started < 4
+        assert worker.is_alive() and "out" not in outcome
+    finally:
+        release.set()
+        worker.join(30)
+    assert outcome["out"]["SubjectFromWebIdentityToken"] == "user-1"
