@@ -79,3 +79,27 @@ def test_every_setting_is_documented_and_is_a_serve_flag() -> None:
             continue  # not a flag: ARNs that carry a region use it
         assert f"`{flag}`" in readme and f"`{setting.env}`" in readme, setting.name
         assert flag in help_text, setting.name
+
+
+def _handlers() -> list[tuple[str, str]]:
+    from ostiary import services
+
+    return services.implemented()
+
+
+@pytest.mark.parametrize(("service", "operation"), _handlers())
+def test_handler_takes_exactly_the_models_members(service: str, operation: str) -> None:
+    import inspect
+
+    import botocore.session
+    from botocore import xform_name
+
+    from ostiary import services
+
+    handler = services.handler_for(service, operation)
+    assert handler is not None
+    model = botocore.session.get_session().get_service_model(service)
+    shape = model.operation_model(operation).input_shape
+    members = {xform_name(m) for m in (shape.members if shape else {})}
+    parameters = set(inspect.signature(handler).parameters) - {"ctx"}
+    assert parameters == members
