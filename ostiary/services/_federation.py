@@ -64,8 +64,8 @@ def assume(ctx: Context, request: FederatedRequest) -> dict[str, Any]:
         raise ValidationError(
             "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
         )
-    sts._check_session_policy(request.policy)  # noqa: SLF001 - sts's own rules for session policies
-    arns = sts._policy_arns(request.policy_arns)  # noqa: SLF001 - likewise
+    sts.check_session_policy(request.policy)
+    arns = sts.session_policy_arns(request.policy_arns)
     _authorize(ctx, request, role.account_id, role.trust_policy, seconds)
     session_arn = f"arn:aws:sts::{role.account_id}:assumed-role/{role.name}/{request.session_name}"
     now = ctx.now.replace(microsecond=0)
@@ -81,7 +81,7 @@ def assume(ctx: Context, request: FederatedRequest) -> dict[str, Any]:
         role_id=role.role_id,
         role_arn=f"arn:aws:iam::{role.account_id}:role{role.path}{role.name}",
         session_name=request.session_name,
-        policy=sts._minified(request.policy),  # noqa: SLF001 - the same minified form AssumeRole seals
+        policy=sts.minified(request.policy),
         policy_arns=arns,
         has_session_policy=request.policy is not None or bool(arns),
         source_identity=request.source_identity,
@@ -99,7 +99,7 @@ def assume(ctx: Context, request: FederatedRequest) -> dict[str, Any]:
         "AssumedRoleUser": {"AssumedRoleId": session.user_id, "Arn": session_arn},
     }
     if request.policy is not None or arns:
-        out["PackedPolicySize"] = sts._packed_size(request.policy, arns, [])  # noqa: SLF001 - AWS's percent
+        out["PackedPolicySize"] = sts.packed_size(request.policy, arns, [])
     if request.source_identity is not None:
         out["SourceIdentity"] = request.source_identity
     return out
@@ -126,7 +126,7 @@ def _authorize(
     }
     if request.source_identity is not None:
         context["sts:SourceIdentity"] = request.source_identity
-    compiled = trust._compiled_trust(trust_policy)  # noqa: SLF001 - the same compiled trust AssumeRole uses
+    compiled = trust.compiled_trust(trust_policy)
     actions = [request.action] + (["sts:SetSourceIdentity"] if request.source_identity is not None else [])
     for action in actions:
         decision = authorize_assume_role(

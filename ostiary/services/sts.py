@@ -75,8 +75,8 @@ def assume_role(
     seconds = duration_seconds or DEFAULT_ROLE_SECONDS
     session_tags, transitive = _session_tags(caller, tags or [], transitive_tag_keys or [])
     identity = _source_identity(caller, source_identity, role_arn)
-    arns = _policy_arns(policy_arns)
-    _check_session_policy(policy)
+    arns = session_policy_arns(policy_arns)
+    check_session_policy(policy)
     is_new_mfa = trust.check_mfa(ctx, serial_number, token_code)
     role = _role_to_assume(ctx, role_arn, seconds)
     request = trust.AssumeRequest(
@@ -102,7 +102,7 @@ def assume_role(
         _role_session(ctx, role, role_session_name, seconds),
         is_mfa_authenticated=is_new_mfa or _mfa_of(caller),
         mfa_authenticated_at=_second(ctx.now) if is_new_mfa else _mfa_at(caller),
-        policy=_minified(policy),
+        policy=minified(policy),
         policy_arns=arns,
         has_session_policy=policy is not None or bool(arns),
         tags=tuple(session_tags),
@@ -114,7 +114,7 @@ def assume_role(
     with ctx.db.transaction() as conn:
         roles.record_use(conn, role.role_id, ctx.settings.region, ctx.now)
     return _assume_role_output(
-        ctx, session, _packed_size(policy, arns, tags or []) if policy or arns or tags else None
+        ctx, session, packed_size(policy, arns, tags or []) if policy or arns or tags else None
     )
 
 
@@ -221,8 +221,8 @@ def get_federation_token(
     trust.authorize_own(
         ctx, "sts:GetFederationToken", f"arn:aws:sts::{caller.account_id}:federated-user/{name}"
     )
-    _check_session_policy(policy)
-    arns = _policy_arns(policy_arns)
+    check_session_policy(policy)
+    arns = session_policy_arns(policy_arns)
     session_tags, _ = _session_tags(caller, tags or [], [])
     if tags:
         trust.authorize_own(ctx, "sts:TagSession", f"arn:aws:sts::{caller.account_id}:federated-user/{name}")
@@ -243,7 +243,7 @@ def get_federation_token(
         user_name=caller.user_name,
         user_path=caller.path,
         source_user_id=caller.user_id,
-        policy=_minified(policy),
+        policy=minified(policy),
         policy_arns=arns,
         has_session_policy=True,
         tags=tuple(session_tags),
@@ -252,7 +252,7 @@ def get_federation_token(
     return {
         "Credentials": _credentials(ctx, session),
         "FederatedUser": {"FederatedUserId": session.user_id, "Arn": arn},
-        "PackedPolicySize": _packed_size(policy, arns, tags or []),
+        "PackedPolicySize": packed_size(policy, arns, tags or []),
     }
 
 
@@ -330,7 +330,7 @@ def _parse_role_arn(role_arn: str) -> re.Match[str] | None:
     return _ROLE_ARN.match(role_arn)
 
 
-def _check_session_policy(policy: str | None) -> None:
+def check_session_policy(policy: str | None) -> None:
     if policy is None:
         return
     if len(policy) > _SESSION_POLICY_MAX:
@@ -341,7 +341,7 @@ def _check_session_policy(policy: str | None) -> None:
     check_document(policy, IDENTITY, _SESSION_POLICY_MAX)
 
 
-def _policy_arns(policy_arns: list[dict[str, str]] | None) -> tuple[str, ...]:
+def session_policy_arns(policy_arns: list[dict[str, str]] | None) -> tuple[str, ...]:
     found = []
     for item in policy_arns or []:
         arn = item.get("arn") or ""
@@ -387,18 +387,18 @@ def _source_identity(caller: Caller, requested: str | None, role_arn: str) -> st
     return current or requested
 
 
-def _minified(policy: str | None) -> str | None:
+def minified(policy: str | None) -> str | None:
     if policy is None:
         return None
     return json.dumps(json.loads(policy), separators=(",", ":"))
 
 
-def _packed_size(policy: str | None, arns: tuple[str, ...], tags: list[dict[str, str]]) -> int:
+def packed_size(policy: str | None, arns: tuple[str, ...], tags: list[dict[str, str]]) -> int:
     """The share of the session's packed space its policies and tags use, in percent, as AWS reports."""
     if policy is None and not arns and not tags:
         return 0
     text = (
-        (_minified(policy) or "") + "".join(arns) + "".join(f"{t['Key']}={t.get('Value', '')}" for t in tags)
+        (minified(policy) or "") + "".join(arns) + "".join(f"{t['Key']}={t.get('Value', '')}" for t in tags)
     )
     percent = -(-len(zlib.compress(text.encode(), 9)) * 100 // _PACKED_BUDGET)
     if percent > 100:

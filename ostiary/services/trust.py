@@ -59,7 +59,7 @@ def denied_message(caller: Caller, resource: str, action: str = "sts:AssumeRole"
 def authorize_assume(ctx: Context, request: AssumeRequest) -> None:
     """AccessDenied unless the caller may assume the role with these tags and source identity."""
     caller = ctx.caller
-    trust = _compiled_trust(request.trust_policy)
+    trust = compiled_trust(request.trust_policy)
     is_service = caller.principal_type == "Service"
     policies = None if is_service else enforce.principal_policies(ctx.db, caller)
     context = _context(ctx, policies, request)
@@ -124,7 +124,7 @@ def _actions(request: AssumeRequest) -> list[str]:
 
 
 @lru_cache(maxsize=1024)
-def _compiled_trust(document: str) -> CompiledPolicy:
+def compiled_trust(document: str) -> CompiledPolicy:
     policy = parse_policy(document, "trust")
     # A trust statement has no Resource: it applies to the role itself. The parser marks that as
     # `is_not_resource` with no resources, which the compiler reads as "NotResource: *"; say "all".

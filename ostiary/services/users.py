@@ -14,6 +14,7 @@ from ostiary.errors import (
     ValidationError,
 )
 from ostiary.services import Context, operation
+from ostiary.services import tags as tag_service
 from ostiary.store import accounts
 from ostiary.store import users as store
 from ostiary.store.db import Connection
@@ -83,7 +84,7 @@ def create_user(
     tags: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     if tags:
-        _tags().check_tags(tags, "user")
+        tag_service.check_tags(tags, "user")
     if permissions_boundary is not None and not _POLICY_ARN.fullmatch(permissions_boundary):
         raise InvalidInputException(f"ARN {permissions_boundary} is not valid.")
     user_id = ids.unique_id("AIDA")
@@ -100,7 +101,7 @@ def create_user(
             now=ctx.now,
         )
         if tags:
-            _tags().apply_tags(conn, "user", user_id, tags)
+            tag_service.apply_tags(conn, "user", user_id, tags)
     shape: dict[str, Any] = {
         "Path": path,
         "UserName": user_name,
@@ -123,7 +124,7 @@ def get_user(ctx: Context, user_name: str | None = None) -> dict[str, Any]:
         user_name = own_name(ctx, None)
     with ctx.db.read() as conn:
         row = require(conn, ctx.account_id, user_name)
-        tags = _tags().tag_list(conn, "user", row.user_id)
+        tags = tag_service.tag_list(conn, "user", row.user_id)
     shape = user_shape(row)
     if row.permissions_boundary:
         shape["PermissionsBoundary"] = _boundary_shape(row.permissions_boundary)
@@ -200,10 +201,3 @@ def _root_shape(ctx: Context) -> dict[str, Any]:
     if account is not None:
         shape["CreateDate"] = store.utc(account.created_at)
     return shape
-
-
-def _tags() -> Any:
-    """The tags service, imported when first needed so that users load even while tags cannot."""
-    from ostiary.services import tags  # noqa: PLC0415 - tags depends on stores that land separately
-
-    return tags
