@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, select
+from sqlalchemy import Connection, Row, select
 
 from ostiary.store.policies import AWS_ACCOUNT
 from ostiary.store.tables import (
+    NAMED_ENTITIES,
     group_members,
     groups,
     inline_policies,
@@ -22,16 +23,10 @@ from ostiary.store.tables import (
     users,
 )
 
-ENTITY_TABLES: dict[str, tuple[Table, str]] = {
-    "user": (users, "user_id"),
-    "group": (groups, "group_id"),
-    "role": (roles, "role_id"),
-}
-
 
 def entity_keys(conn: Connection, account_id: str, kind: str) -> list[tuple[str, str]]:
     """(lower-cased name, id) of every user, group or role of the account."""
-    table, id_column = ENTITY_TABLES[kind]
+    table, id_column = NAMED_ENTITIES[kind]
     stmt = select(table.c.name_key, table.c[id_column]).where(table.c.account_id == account_id)
     return [(r[0], r[1]) for r in conn.execute(stmt)]
 
@@ -54,7 +49,7 @@ def policy_keys(conn: Connection, account_id: str, aws: bool) -> list[tuple[str,
 
 
 def entities(conn: Connection, kind: str, ids: list[str]) -> list[Row[Any]]:
-    table, id_column = ENTITY_TABLES[kind]
+    table, id_column = NAMED_ENTITIES[kind]
     return list(conn.execute(select(table).where(table.c[id_column].in_(ids))))
 
 

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, Table, delete, func, select, update
+from sqlalchemy import Connection, Row, Select, delete, func, select, update
 
 from ostiary.store.pages import Page, fetch_page
 from ostiary.store.tables import (
-    groups,
+    NAMED_ENTITIES,
     managed_policies,
     policy_attachments,
     policy_versions,
@@ -20,11 +20,6 @@ from ostiary.store.tables import (
 )
 
 AWS_ACCOUNT = "aws"
-ENTITY_TABLES: dict[str, tuple[Table, str]] = {
-    "user": (users, "user_id"),
-    "group": (groups, "group_id"),
-    "role": (roles, "role_id"),
-}
 
 
 @dataclass(frozen=True)
@@ -228,7 +223,7 @@ def _version_number(version_id: str) -> int:
 
 def find_entity(conn: Connection, account_id: str, kind: str, name: str) -> Entity | None:
     """The user, group or role of this account with this name (case-insensitive)."""
-    table, id_column = ENTITY_TABLES[kind]
+    table, id_column = NAMED_ENTITIES[kind]
     stmt = select(table.c[id_column], table.c.name, table.c.path).where(
         table.c.account_id == account_id, table.c.name_key == name.lower()
     )
@@ -309,7 +304,7 @@ def attached_entities(
     conn: Connection, policy_id: str, account_id: str, kind: str, path_prefix: str
 ) -> list[Row[Any]]:
     """The users, groups or roles of `account_id` a policy is attached to: (id, name), by name."""
-    table, id_column = ENTITY_TABLES[kind]
+    table, id_column = NAMED_ENTITIES[kind]
     pa = policy_attachments
     stmt = (
         select(table.c[id_column].label("entity_id"), table.c.name)
@@ -329,7 +324,7 @@ def boundary_entities(
     conn: Connection, arn: str, account_id: str, kind: str, path_prefix: str
 ) -> list[Row[Any]]:
     """The users or roles of `account_id` whose permissions boundary is this policy: (id, name)."""
-    table, id_column = ENTITY_TABLES[kind]
+    table, id_column = NAMED_ENTITIES[kind]
     stmt = (
         select(table.c[id_column].label("entity_id"), table.c.name)
         .where(

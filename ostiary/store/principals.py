@@ -9,29 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Table, select
+from sqlalchemy import Connection, RowMapping, select
 
 from ostiary.store.tables import (
+    NAMED_ENTITIES,
     access_keys,
     group_members,
-    groups,
     inline_policies,
-    instance_profiles,
     managed_policies,
     policy_attachments,
     policy_versions,
-    roles,
     tags,
     users,
 )
-
-# Kinds whose entities are found by (account, lower-cased name), with their table and id column.
-_NAMED: dict[str, tuple[Table, str]] = {
-    "user": (users, "user_id"),
-    "group": (groups, "group_id"),
-    "role": (roles, "role_id"),
-    "instance-profile": (instance_profiles, "instance_profile_id"),
-}
 
 
 @dataclass(frozen=True)
@@ -61,7 +51,7 @@ class PolicyDocument:
 
 def find_named(conn: Connection, account_id: str, kind: str, name: str) -> Entity | None:
     """The user, group, role or instance profile of that name in the account, or None."""
-    spec = _NAMED.get(kind)
+    spec = NAMED_ENTITIES.get(kind)
     if spec is None:
         return None
     table, id_column = spec
@@ -73,7 +63,7 @@ def find_named(conn: Connection, account_id: str, kind: str, name: str) -> Entit
 
 def find_by_id(conn: Connection, kind: str, entity_id: str) -> Entity | None:
     """The user or role with that unique id, or None."""
-    spec = _NAMED.get(kind)
+    spec = NAMED_ENTITIES.get(kind)
     if spec is None:
         return None
     table, id_column = spec

@@ -291,3 +291,12 @@ slr_deletion_tasks = Table(
     Column("reason", Text),  # JSON of the DeletionTaskFailureReasonType when FAILED
     _ts("created_at", nullable=False),
 )
+
+
+# Entities found by (account, lower-cased name): each kind's table and unique-id column.
+NAMED_ENTITIES: dict[str, tuple[Table, str]] = {
+    "user": (users, "user_id"),
+    "group": (groups, "group_id"),
+    "role": (roles, "role_id"),
+    "instance-profile": (instance_profiles, "instance_profile_id"),
+}
