@@ -15,6 +15,7 @@ from ostiary.auth import sigv4
 from ostiary.auth.authenticate import authenticate
 from ostiary.errors import AwsError, InternalFailure, MissingAuthenticationToken, RequestEntityTooLarge
 from ostiary.protocol import ApiCall, HttpRequest, query, xml
+from ostiary.server import answer_lifespan
 from ostiary.settings import Settings
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
@@ -83,7 +84,7 @@ class OstiaryApp:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await answer_lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -135,13 +136,3 @@ async def _read_body(receive: Any) -> tuple[bytes, bool]:
             chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks), size > MAX_BODY_BYTES
-
-
-async def _lifespan(receive: Any, send: Any) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

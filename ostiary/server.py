@@ -40,3 +40,14 @@ def run_server(app: Any, *, host: str, port: int, log_level: str) -> None:
     """Serve `app` until SIGTERM or SIGINT; in-flight requests finish first."""
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on")
     GracefulServer(config).run()
+
+
+async def answer_lifespan(receive: Any, send: Any) -> None:
+    """Answer ASGI's lifespan messages: nothing to start or stop beyond what the app was given."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ostiary.imds.credentials import RoleCredentials, public
+from ostiary.server import answer_lifespan
 
 TOKEN_HEADER = "x-aws-ec2-metadata-token"
 TTL_HEADER = "x-aws-ec2-metadata-token-ttl-seconds"
@@ -32,7 +33,7 @@ class MetadataApp:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await answer_lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -118,13 +119,3 @@ def _text(status: int, body: str) -> tuple[int, str, bytes]:
 
 def _json(document: dict[str, Any]) -> tuple[int, str, bytes]:
     return 200, "text/plain", json.dumps(document, indent=2).encode()
-
-
-async def _lifespan(receive: Any, send: Any) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
