@@ -86,9 +86,9 @@ class _OwnerCache:
     def get(self, db: Database, keyring: Keyring, access_key_id: str) -> access_keys.KeyOwner | None:
         entry = self._entries.get(access_key_id)
         clock = time.monotonic()
-        if entry is not None and entry[1] == access_keys.changes() and clock - entry[2] < _OWNER_TTL_SECONDS:
-            return entry[0]
         version = access_keys.changes()
+        if entry is not None and entry[1] == version and clock - entry[2] < _OWNER_TTL_SECONDS:
+            return entry[0]
         with db.read() as conn:
             owner = access_keys.find_owner(conn, keyring, access_key_id)
         if owner is not None:

@@ -36,11 +36,6 @@ class Caller:
     def is_temporary(self) -> bool:
         return self.session is not None
 
-    @property
-    def role_id(self) -> str | None:
-        """The role an assumed-role caller acts as, else None."""
-        return self.session.role_id if self.session is not None else None
-
 
 def root_caller(account_id: str, access_key_id: str) -> Caller:
     return Caller(

@@ -94,11 +94,6 @@ class Session:
     is_chained: bool = False
     source_principal_arn: str | None = None
 
-    @property
-    def tag_map(self) -> dict[str, str]:
-        """Session tags as a dict (keys as given)."""
-        return dict(self.tags)
-
     def is_expired(self, now: datetime) -> bool:
         return now >= self.expires_at
 
