@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import string
+import uuid
 
 _BASE32 = string.ascii_uppercase + "234567"
 _SECRET_CHARS = string.ascii_letters + string.digits + "+/"
@@ -26,6 +27,4 @@ def secret_access_key() -> str:
 
 def request_id() -> str:
     """A request id in AWS's UUID form."""
-    import uuid
-
     return str(uuid.uuid4())

@@ -42,10 +42,6 @@ class Node:
     regex: re.Pattern[str] | None = None
     enum: frozenset[str] | None = None
 
-    @property
-    def has_constraints(self) -> bool:
-        return any(x is not None for x in (self.min, self.max, self.pattern, self.enum))
-
 
 @dataclass(frozen=True)
 class Operation:

@@ -50,7 +50,7 @@ def service_of(request: HttpRequest, signed: Scoped | None) -> str:
     """`iam` or `sts`: the signed credential scope's service, else the service that has the Action."""
     if signed is not None and signed.service in models.SERVICES:
         return signed.service
-    action = dict(_pairs(request)).get("Action", "")
+    action = action_name(request) or ""
     for name in models.SERVICES:
         if models.operation(name, action) is not None:
             return name
@@ -194,7 +194,7 @@ class _Decoder:
                     values.append(item)
             if failed:
                 self.element_failed(element, path, values)
-        self._check_length(node, len(values), path, values)
+        self._check_bounds(node, len(values), path, values, "length")
         return values
 
     def map(self, node: Node, raw: Any, path: str) -> dict[str, Any]:
@@ -206,7 +206,7 @@ class _Decoder:
                 continue
             key = self.value(node.key, entry[node.key_wire], f"{path}.{i}.key")
             result[key] = self.value(node.value, entry.get(node.value_wire, ""), f"{path}.{i}.value")
-        self._check_length(node, len(result), path, result)
+        self._check_bounds(node, len(result), path, result, "length")
         return result
 
     def scalar(self, node: Node, text: str, path: str) -> Any:
@@ -220,7 +220,7 @@ class _Decoder:
             self._violation(path, text, f"Member must be a valid {kind}")
             return None
         if kind in ("integer", "long", "float", "double"):
-            self._check_range(node, value, text, path)
+            self._check_bounds(node, value, path, text, "value")
         return value
 
     # -- constraints ---------------------------------------------------------------------------
@@ -232,21 +232,18 @@ class _Decoder:
         self.violations.append((path, shown, constraint))
 
     def _check_string(self, node: Node, text: str, path: str) -> None:
-        if node.has_constraints:
-            for constraint in _string_failures(node, text):
-                self._violation(path, text, constraint)
+        self._check_bounds(node, len(text), path, text, "length")
+        if node.regex is not None and node.regex.fullmatch(text) is None:
+            self._violation(path, text, f"Member must satisfy regular expression pattern: {node.pattern}")
+        if node.enum is not None and text not in node.enum:
+            self._violation(path, text, "Member must satisfy enum value set")
 
-    def _check_range(self, node: Node, value: Any, text: str, path: str) -> None:
-        if node.max is not None and value > node.max:
-            self._violation(path, text, f"Member must have value less than or equal to {node.max}")
-        if node.min is not None and value < node.min:
-            self._violation(path, text, f"Member must have value greater than or equal to {node.min}")
-
-    def _check_length(self, node: Node, length: int, path: str, value: Any) -> None:
-        if node.max is not None and length > node.max:
-            self._violation(path, value, f"Member must have length less than or equal to {node.max}")
-        if node.min is not None and length < node.min:
-            self._violation(path, value, f"Member must have length greater than or equal to {node.min}")
+    def _check_bounds(self, node: Node, measure: Any, path: str, shown: Any, what: str) -> None:
+        """The model's max and min on a number's value or on a string's, list's or map's length."""
+        if node.max is not None and measure > node.max:
+            self._violation(path, shown, f"Member must have {what} less than or equal to {node.max}")
+        if node.min is not None and measure < node.min:
+            self._violation(path, shown, f"Member must have {what} greater than or equal to {node.min}")
 
     def element_failed(self, node: Node, path: str, value: Any) -> None:
         self._violation(path, value, f"Member must satisfy constraint: [{', '.join(_all_constraints(node))}]")
@@ -254,19 +251,6 @@ class _Decoder:
 
 class _ElementViolation(Exception):
     """A scalar inside a list failed a constraint; the list reports all of the element's constraints."""
-
-
-def _string_failures(node: Node, text: str) -> list[str]:
-    failures = []
-    if node.max is not None and len(text) > node.max:
-        failures.append(f"Member must have length less than or equal to {node.max}")
-    if node.min is not None and len(text) < node.min:
-        failures.append(f"Member must have length greater than or equal to {node.min}")
-    if node.regex is not None and node.regex.fullmatch(text) is None:
-        failures.append(f"Member must satisfy regular expression pattern: {node.pattern}")
-    if node.enum is not None and text not in node.enum:
-        failures.append("Member must satisfy enum value set")
-    return failures
 
 
 def _all_constraints(node: Node) -> list[str]:

@@ -56,7 +56,7 @@ def serialize_result(service: str, operation: str, result: dict[str, Any] | None
 
 def serialize_error(service: str, error: AwsError, request_id: str) -> bytes:
     """AWS's `<ErrorResponse>`: Type (Sender or Receiver), Code, Message, RequestId."""
-    namespace = models.service(service if service in models.SERVICES else "iam").namespace
+    namespace = models.service(service).namespace
     kind = "Sender" if error.sender_fault else "Receiver"
     return (
         f'<ErrorResponse xmlns="{namespace}"><Error><Type>{kind}</Type><Code>{escape(error.code)}</Code>'

@@ -7,6 +7,7 @@ dict with AWS's member names. It raises AwsError subclasses. It never sees HTTP.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from collections.abc import Callable
@@ -89,14 +90,7 @@ def dispatch(ctx: Context, service: str, name: str, params: dict[str, Any]) -> d
     return fn(ctx, **{_snake(k): v for k, v in params.items()})
 
 
-_SNAKE: dict[str, str] = {}
-
-
-def _snake(member: str) -> str:
-    name = _SNAKE.get(member)
-    if name is None:
-        name = _SNAKE[member] = xform_name(member)
-    return name
+_snake = functools.cache(xform_name)  # a member name → its parameter name, worked out once per name
 
 
 _loaded = False
