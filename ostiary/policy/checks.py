@@ -12,7 +12,6 @@ import ipaddress
 import socket
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
 
 from ostiary.policy.conditions import _ERRORS, CompiledCondition
 from ostiary.policy.memo import remembered
@@ -71,20 +70,13 @@ def _general(condition: CompiledCondition) -> Check:
     return lambda request, keys, errors, missing: test(request, errors, missing)
 
 
-def _absent(condition: CompiledCondition) -> bool:
-    """What the condition answers when its key is absent."""
-    if condition.if_exists or condition.modifier == "ForAllValues":
-        return True
-    return condition.negated and condition.modifier != "ForAnyValue"
-
-
 def _single_check(condition: CompiledCondition, hit: Hit) -> Check:
     """A check on `hit`: a single value answers `hit != negated` whatever the set modifier."""
     key, name, negated, absent, general = (
         condition.key,
         condition.name,
         condition.negated,
-        _absent(condition),
+        condition.absent,
         condition.test,
     )
 
@@ -106,7 +98,7 @@ def _set_check(condition: CompiledCondition) -> Check:
         condition.key,
         condition.name,
         condition.negated,
-        _absent(condition),
+        condition.absent,
         condition.test,
         condition._prepared,
     )
@@ -126,15 +118,13 @@ def _set_check(condition: CompiledCondition) -> Check:
 def _hit(condition: CompiledCondition) -> Hit:
     """The positive operator on one request value, specialised for the common operators."""
     match, prepared = condition._match, condition._prepared
-    if match is _in_set:
-        return lambda value, errors: value in prepared
     if match is _in_lower_set:
         return lambda value, errors: value.lower() in prepared
     if match is _any_glob:
         if len(prepared) == 1:
             only = prepared[0]
             return lambda value, errors: bool(only(value))
-        return lambda value, errors: any(m(value) for m in prepared)
+        return lambda value, errors: _any_glob(prepared, value)
     return lambda value, errors: condition._hit(prepared, value, errors)
 
 
@@ -144,7 +134,7 @@ def _network_check(condition: CompiledCondition) -> Check:
         condition.key,
         condition.name,
         condition.negated,
-        _absent(condition),
+        condition.absent,
         condition.test,
         condition.label,
     )
@@ -172,14 +162,14 @@ def _network_check(condition: CompiledCondition) -> Check:
 
 def _template_check(condition: CompiledCondition) -> Check:
     """String operators with variables in their values: rendered once per variable values."""
-    hit = _PREPARED_HITS.get(condition._match)
-    if hit is None or (condition._match is _in_lower_set and condition._prepare is not _lower_set):
+    if not renders_safely(condition):
         return _general(condition)
+    hit = condition._match
     key, name, negated, absent, general = (
         condition.key,
         condition.name,
         condition.negated,
-        _absent(condition),
+        condition.absent,
         condition.test,
     )
     render = remembered(condition._templates or (), lambda request: condition._render(request, []))
@@ -199,9 +189,7 @@ def _template_check(condition: CompiledCondition) -> Check:
     return check
 
 
-# match → the same test on prepared values, for the operators whose rendering cannot fail
-_PREPARED_HITS: dict[object, Callable[[Any, str], bool]] = {
-    _in_set: lambda prepared, value: value in prepared,
-    _in_lower_set: lambda prepared, value: value.lower() in prepared,
-    _any_glob: lambda prepared, value: any(m(value) for m in prepared),
-}
+def renders_safely(condition: CompiledCondition) -> bool:
+    """Whether rendering the condition's variables cannot fail: string operators (not Bool's values)."""
+    match = condition._match
+    return match in (_in_set, _any_glob) or (match is _in_lower_set and condition._prepare is _lower_set)

@@ -12,7 +12,7 @@ from typing import Any
 
 from ostiary.policy.matchers import compile_glob
 from ostiary.policy.model import Condition
-from ostiary.policy.operators import OPERATORS
+from ostiary.policy.operators import OPERATORS, _any_glob
 from ostiary.policy.request import Request, reference_key
 from ostiary.policy.variables import Part, parse_template, render_matcher, render_text
 
@@ -22,8 +22,8 @@ _ERRORS = (ValueError, OverflowError, TypeError)
 class CompiledCondition:
     """One key test, ready to run against a request; `test` never raises."""
 
-    __slots__ = ("key", "name", "label", "modifier", "if_exists", "negated", "is_null", "_match", "_prepared",
-                 "_prepare", "_templates", "_wild", "_error")  # fmt: skip
+    __slots__ = ("key", "name", "label", "modifier", "if_exists", "negated", "is_null", "absent", "_match",
+                 "_prepared", "_prepare", "_templates", "_error")  # fmt: skip
 
     def __init__(self, condition: Condition, has_variables: bool) -> None:
         self.key = condition.key.lower()
@@ -44,7 +44,13 @@ class CompiledCondition:
         if self.is_null:
             self._null_values(condition.values)
             return
-        prepare, self._match, self.negated, self._wild = OPERATORS[name]
+        prepare, self._match, self.negated = OPERATORS[name]
+        # what the test answers when the key is absent
+        self.absent = (
+            self.if_exists
+            or self.modifier == "ForAllValues"
+            or (self.negated and self.modifier != "ForAnyValue")
+        )
         self._prepare = prepare
         templates = tuple(parse_template(v) or v for v in condition.values) if has_variables else ()
         if any(not isinstance(t, str) for t in templates):
@@ -74,9 +80,7 @@ class CompiledCondition:
             return ("true" in self._prepared and absent) or ("false" in self._prepared and not absent)
         if values is None:
             missing.append(self.name)
-            if self.if_exists or self.modifier == "ForAllValues":
-                return True
-            return self.negated and self.modifier != "ForAnyValue"
+            return self.absent
         prepared = self._prepared if self._templates is None else self._render(request, errors)
         if prepared is None:
             return False
@@ -97,7 +101,7 @@ class CompiledCondition:
     def _render(self, request: Request, errors: list[str]) -> Any:
         """Prepare values holding variables; None when none renders or a value is bad."""
         templates = self._templates or ()
-        if self._wild and self._match.__name__ == "_any_glob":
+        if self._match is _any_glob:
             matchers = [
                 compile_glob(t) if isinstance(t, str) else render_matcher(t, request) for t in templates
             ]

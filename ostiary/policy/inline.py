@@ -22,12 +22,12 @@ from ipaddress import IPv4Network
 from types import CodeType
 from typing import TYPE_CHECKING, Any
 
-from ostiary.policy.checks import _PREPARED_HITS, _absent
+from ostiary.policy.checks import renders_safely
 from ostiary.policy.decision import Decision
 from ostiary.policy.matchers import Matcher, _always
-from ostiary.policy.operators import _any_glob, _in_lower_set, _in_network, _in_set, _lower_set
+from ostiary.policy.operators import _any_glob, _in_lower_set, _in_network, _in_set
 from ostiary.policy.request import _NAMES, Request, context_names
-from ostiary.policy.variables import Part, Variable, render_matcher
+from ostiary.policy.variables import Variable, render_matcher
 
 if TYPE_CHECKING:
     from ostiary.policy.compile import CompiledStatement
@@ -116,7 +116,7 @@ def _assemble(source: _Source, body: list[str], count: int, build: Build) -> Dec
         RES=resources,
         REMEMBER=remember,
         U=_UNREAD,
-        ANY=_any_match,
+        ANY=_any_glob,
         PTON=socket.inet_pton,
         AF4=socket.AF_INET,
     )
@@ -186,7 +186,7 @@ def _resource(source: _Source, statement: CompiledStatement) -> list[str]:
         source.plain.append(" or ".join(plain))
     for prefix, parts in statement._templates:
         values, reads = _variables(source, (parts,))
-        build = _rendered(partial(_render_matcher, parts))
+        build = _rendered(partial(render_matcher, parts))
         lines += [f"if not ok and res.startswith({source.name(prefix)}):", *("    " + r for r in reads),
                   *("    " + r for r in _render_lines(source, build, values, "m")),
                   "    ok = m is not None and bool(m(res))"]  # fmt: skip
@@ -222,7 +222,7 @@ def _condition(source: _Source, condition: CompiledCondition) -> list[str]:
         *read,
         f"if {value} is None:",
         f"    miss |= {bit}",
-        f"    ok = {_absent(condition)}",
+        f"    ok = {condition.absent}",
         "else:",
         *("    " + line for line in hit),
     ]
@@ -287,8 +287,7 @@ def _variables(source: _Source, templates: Sequence[Sequence[object] | str]) -> 
 
 def _template_hit(source: _Source, condition: CompiledCondition, value: str) -> list[str]:
     """String operators with variables in their values, rendered once per variable values."""
-    hit = _PREPARED_HITS.get(condition._match)
-    if hit is None or (condition._match is _in_lower_set and condition._prepare is not _lower_set):
+    if not renders_safely(condition):
         raise _Unsupported
     values, reads = _variables(source, condition._templates or ())
     test = _PREPARED_TESTS[condition._match]
@@ -300,21 +299,8 @@ def _template_hit(source: _Source, condition: CompiledCondition, value: str) -> 
     ]
 
 
-def _any_match(matchers: Sequence[Matcher], value: str) -> bool:
-    """Whether any of the matchers matches the value."""
-    for matcher in matchers:
-        if matcher(value):
-            return True
-    return False
-
-
-# match → the test of a present value `{}` against rendered values `p` (as `checks._PREPARED_HITS`)
+# match → the test of a present value `{}` against rendered values `p` (the operator, inline)
 _PREPARED_TESTS = {_in_set: "({} in p)", _in_lower_set: "({}.lower() in p)", _any_glob: "ANY(p, {})"}
-
-
-def _render_matcher(parts: tuple[Part, ...], request: Request) -> Matcher | None:
-    """A resource template rendered for the request (`render_matcher` with the arguments swapped)."""
-    return render_matcher(parts, request)
 
 
 Rendered = tuple[dict[object, Any], Callable[[object, Request], Any]]

@@ -41,7 +41,10 @@ def _globs(values: tuple[str, ...]) -> tuple[Any, ...]:
 
 
 def _any_glob(prepared: tuple[Any, ...], value: str) -> bool:
-    return any(m(value) for m in prepared)
+    for matcher in prepared:
+        if matcher(value):
+            return True
+    return False
 
 
 def number(text: str) -> float:
@@ -125,32 +128,32 @@ _DATE_EQ = _ordered(date, operator.eq)
 _ARN = (_arns, _arn_like)
 _LIKE = (_globs, _any_glob)
 
-# name → (prepare, match, negated, uses wildcards)
-OPERATORS: dict[str, tuple[Prepare, Match, bool, bool]] = {
-    "StringEquals": (*_STRING, False, False),
-    "StringNotEquals": (*_STRING, True, False),
-    "StringEqualsIgnoreCase": (_lower_set, _in_lower_set, False, False),
-    "StringNotEqualsIgnoreCase": (_lower_set, _in_lower_set, True, False),
-    "StringLike": (*_LIKE, False, True),
-    "StringNotLike": (*_LIKE, True, True),
-    "NumericEquals": (*_NUMERIC_EQ, False, False),
-    "NumericNotEquals": (*_NUMERIC_EQ, True, False),
-    "NumericLessThan": (*_ordered(number, operator.lt), False, False),
-    "NumericLessThanEquals": (*_ordered(number, operator.le), False, False),
-    "NumericGreaterThan": (*_ordered(number, operator.gt), False, False),
-    "NumericGreaterThanEquals": (*_ordered(number, operator.ge), False, False),
-    "DateEquals": (*_DATE_EQ, False, False),
-    "DateNotEquals": (*_DATE_EQ, True, False),
-    "DateLessThan": (*_ordered(date, operator.lt), False, False),
-    "DateLessThanEquals": (*_ordered(date, operator.le), False, False),
-    "DateGreaterThan": (*_ordered(date, operator.gt), False, False),
-    "DateGreaterThanEquals": (*_ordered(date, operator.ge), False, False),
-    "Bool": (_bools, _in_lower_set, False, False),
-    "BinaryEquals": (_binaries, _in_binaries, False, False),
-    "IpAddress": (_networks, _in_network, False, False),
-    "NotIpAddress": (_networks, _in_network, True, False),
-    "ArnEquals": (*_ARN, False, True),
-    "ArnLike": (*_ARN, False, True),
-    "ArnNotEquals": (*_ARN, True, True),
-    "ArnNotLike": (*_ARN, True, True),
+# name → (prepare, match, negated)
+OPERATORS: dict[str, tuple[Prepare, Match, bool]] = {
+    "StringEquals": (*_STRING, False),
+    "StringNotEquals": (*_STRING, True),
+    "StringEqualsIgnoreCase": (_lower_set, _in_lower_set, False),
+    "StringNotEqualsIgnoreCase": (_lower_set, _in_lower_set, True),
+    "StringLike": (*_LIKE, False),
+    "StringNotLike": (*_LIKE, True),
+    "NumericEquals": (*_NUMERIC_EQ, False),
+    "NumericNotEquals": (*_NUMERIC_EQ, True),
+    "NumericLessThan": (*_ordered(number, operator.lt), False),
+    "NumericLessThanEquals": (*_ordered(number, operator.le), False),
+    "NumericGreaterThan": (*_ordered(number, operator.gt), False),
+    "NumericGreaterThanEquals": (*_ordered(number, operator.ge), False),
+    "DateEquals": (*_DATE_EQ, False),
+    "DateNotEquals": (*_DATE_EQ, True),
+    "DateLessThan": (*_ordered(date, operator.lt), False),
+    "DateLessThanEquals": (*_ordered(date, operator.le), False),
+    "DateGreaterThan": (*_ordered(date, operator.gt), False),
+    "DateGreaterThanEquals": (*_ordered(date, operator.ge), False),
+    "Bool": (_bools, _in_lower_set, False),
+    "BinaryEquals": (_binaries, _in_binaries, False),
+    "IpAddress": (_networks, _in_network, False),
+    "NotIpAddress": (_networks, _in_network, True),
+    "ArnEquals": (*_ARN, False),
+    "ArnLike": (*_ARN, False),
+    "ArnNotEquals": (*_ARN, True),
+    "ArnNotLike": (*_ARN, True),
 }
