@@ -117,10 +117,11 @@ def resource_kinds(service: str, operation: str) -> tuple[str, ...]:
     return tuple(r["name"] for r in details["resourceTypes"])
 
 
-def condition_keys(service: str, operation: str) -> tuple[str, ...]:
-    """The action-specific condition keys AWS's reference lists for an action."""
+@lru_cache(maxsize=1024)
+def listed_keys(service: str, operation: str) -> frozenset[str]:
+    """The action-specific condition keys AWS's reference lists for an action, lowercased."""
     details = _details(service, operation)
-    return tuple(details["conditionKeys"]) if details else ()
+    return frozenset(k.lower() for k in details["conditionKeys"]) if details else frozenset()
 
 
 @lru_cache(maxsize=256)
@@ -217,7 +218,7 @@ def _fill(fmt: str, account: str, last: str) -> str:
 
 def request_keys(service: str, operation: str, params: dict[str, Any]) -> dict[str, str | list[str]]:
     """The context keys this call's own parameters supply: request tags, tag keys, service keys."""
-    listed = {k.lower() for k in condition_keys(service, operation)}
+    listed = listed_keys(service, operation)
     out: dict[str, str | list[str]] = {}
     tags = params.get("Tags")
     if isinstance(tags, list) and tags:

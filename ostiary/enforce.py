@@ -14,7 +14,17 @@ from typing import Any
 
 from ostiary import actions
 from ostiary.auth.caller import Caller
+from ostiary.auth.tokens import Session
 from ostiary.errors import AccessDenied
+from ostiary.policy import (
+    PolicySetCache,
+    Principal,
+    Request,
+    authorize,
+    combine_policies,
+    compile_policy,
+    parse_policy,
+)
 from ostiary.services import Context
 from ostiary.store import accounts
 from ostiary.store import principals as store
@@ -58,7 +68,7 @@ class Resolved:
     context: dict[str, str | list[str]]
 
 
-_cache: dict[tuple[str, str], tuple[int, PolicySet]] = {}
+_policy_sets = PolicySetCache(max_size=_CACHE_MAX)
 # Users, roles and groups by name: every change of their path, boundary or existence bumps the epoch.
 _entities: dict[tuple[str, str, str, str], tuple[int, store.Entity]] = {}
 _CACHED_KINDS = frozenset({"user", "role", "group"})
@@ -142,29 +152,13 @@ def access_denied(caller: Caller, action: str, resource: str, decision: Any) -> 
 
 
 def _policies(conn: Any, db: Database, caller: Caller, epoch: int) -> PolicySet:
-    key = (db.url, _principal_key(caller))
-    hit = _cache.get(key)
-    if hit is not None and hit[0] == epoch:
-        return hit[1]
-    policies = _load(conn, caller)
-    if len(_cache) >= _CACHE_MAX:
-        _cache.clear()
-    _cache[key] = (epoch, policies)
-    return policies
+    return _policy_sets.get((db.url, _principal_key(caller)), epoch, lambda: _load(conn, caller))
 
 
 def _principal_key(caller: Caller) -> str:
     if caller.session is None:
         return f"{caller.account_id}/{caller.user_id}"
     return f"{caller.account_id}/{caller.access_key_id}"
-
-
-def _fact(session: Any, name: str, default: Any = None) -> Any:
-    if session is None:
-        return default
-    if isinstance(session, dict):
-        return session.get(name, default)
-    return getattr(session, name, default)
 
 
 def _load(conn: Any, caller: Caller) -> PolicySet:
@@ -179,12 +173,12 @@ def _load(conn: Any, caller: Caller) -> PolicySet:
     tags = store.tags_of(conn, entity.kind, entity.entity_id) if entity else {}
     session_docs = _session_documents(conn, caller)
     if session is not None:
-        tags = {**tags, **dict(_fact(session, "tags", ()) or ())}
+        tags = {**tags, **dict(session.tags)}
     texts = [d.document for d in sources] + ([boundary_doc.document] if boundary_doc else [])
     identity = tuple(compile_document(d, "identity") for d in sources)
     return PolicySet(
         identity=identity,
-        combined=(_combine(identity),) if identity else (),
+        combined=(combine_policies(identity),) if identity else (),
         boundary=compile_document(boundary_doc, "boundary") if boundary_doc else None,
         session=None if session_docs is None else tuple(compile_document(d, "session") for d in session_docs),
         sources=tuple(sources),
@@ -199,45 +193,36 @@ def _identity_entity(conn: Any, caller: Caller) -> store.Entity | None:
     """The user or role whose identity policies apply to the caller."""
     session = caller.session
     if caller.principal_type == "AssumedRole":
-        role_id = _fact(session, "role_id") or caller.user_id.split(":", 1)[0]
+        role_id = (session.role_id if session else None) or caller.user_id.split(":", 1)[0]
         return store.find_by_id(conn, "role", role_id)
-    user_id = _fact(session, "source_user_id") or caller.user_id
+    user_id = (session.source_user_id if session else None) or caller.user_id
     return store.find_by_id(conn, "user", user_id)
 
 
 def _session_documents(conn: Any, caller: Caller) -> list[store.PolicyDocument] | None:
     session = caller.session
     federated = caller.principal_type == "FederatedUser"
-    if session is None or not (federated or _fact(session, "has_session_policy", False)):
+    if session is None or not (federated or session.has_session_policy):
         return None
     docs: list[store.PolicyDocument] = []
-    inline = _fact(session, "policy")
-    if inline:
-        docs.append(store.PolicyDocument("SessionPolicy", "session", inline))
-    for arn in _fact(session, "policy_arns", ()) or ():
+    if session.policy:
+        docs.append(store.PolicyDocument("SessionPolicy", "session", session.policy))
+    for arn in session.policy_arns:
         found = store.managed_policy(conn, arn)
         if found is not None:
             docs.append(store.PolicyDocument(found.policy_id, "session", found.document, arn))
     return docs
 
 
-def _combine(identity: tuple[Any, ...]) -> Any:
-    from ostiary.policy import combine_policies
-
-    return combine_policies(identity)
-
-
 def _principal_arn(caller: Caller) -> str:
     """aws:PrincipalArn: the role's ARN for a role session, else the caller's own ARN."""
-    if caller.principal_type == "AssumedRole":
-        return str(_fact(caller.session, "role_arn") or caller.arn)
+    if caller.principal_type == "AssumedRole" and caller.session is not None:
+        return caller.session.role_arn or caller.arn
     return caller.arn
 
 
 def compile_document(doc: store.PolicyDocument, kind: str) -> Any:
     """A stored document compiled by the engine, as a policy of `kind` (identity, boundary, session ...)."""
-    from ostiary.policy import compile_policy, parse_policy
-
     return compile_policy(parse_policy(doc.document, kind), doc.policy_id, kind)
 
 
@@ -311,8 +296,11 @@ def _resource_context(
     out: dict[str, str | list[str]] = {}
     if arn.startswith("arn:"):
         out["aws:ResourceAccount"] = arn.split(":")[4]
-    listed = {k.lower() for k in actions.condition_keys(service, operation)}
-    if entity is not None and entity.permissions_boundary and "iam:permissionsboundary" in listed:
+    if (
+        entity is not None
+        and entity.permissions_boundary
+        and "iam:permissionsboundary" in actions.listed_keys(service, operation)
+    ):
         out["iam:PermissionsBoundary"] = entity.permissions_boundary
     if not with_tags:
         return out
@@ -364,21 +352,18 @@ def _base_context(ctx: Context, policies: PolicySet) -> dict[str, str | list[str
     return out
 
 
-def _session_context(session: Any, now: datetime) -> dict[str, str | list[str]]:
+def _session_context(session: Session | None, now: datetime) -> dict[str, str | list[str]]:
     if session is None:
         return {}
-    out: dict[str, str | list[str]] = {}
-    issued = _fact(session, "issued_at")
-    if isinstance(issued, datetime):
-        out["aws:TokenIssueTime"] = issued.strftime("%Y-%m-%dT%H:%M:%SZ")
-    is_mfa = bool(_fact(session, "is_mfa_authenticated", False))
-    out["aws:MultiFactorAuthPresent"] = "true" if is_mfa else "false"
-    mfa_at = _fact(session, "mfa_authenticated_at")
-    if is_mfa and isinstance(mfa_at, datetime):
+    out: dict[str, str | list[str]] = {
+        "aws:TokenIssueTime": session.issued_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:MultiFactorAuthPresent": "true" if session.is_mfa_authenticated else "false",
+    }
+    mfa_at = session.mfa_authenticated_at
+    if session.is_mfa_authenticated and mfa_at is not None:
         out["aws:MultiFactorAuthAge"] = str(max(0, int((now - mfa_at).total_seconds())))
-    source_identity = _fact(session, "source_identity")
-    if source_identity:
-        out["aws:SourceIdentity"] = str(source_identity)
+    if session.source_identity:
+        out["aws:SourceIdentity"] = session.source_identity
     return out
 
 
@@ -394,9 +379,7 @@ def _authorize(
     resource_policy: Any = None,
     resource_account: str | None = None,
 ) -> Any:
-    from ostiary.policy import Request, authorize
-
-    request = Request(_engine_principal(caller, policies), action, resource, context)
+    request = Request(engine_principal(caller, policies.principal_tags), action, resource, context)
     return authorize(
         request,
         identity=policies.combined,
@@ -412,20 +395,22 @@ _ENGINE_TYPES = {
     "AssumedRole": "assumed-role",
     "Account": "root",
     "FederatedUser": "federated",
+    "Service": "service",
 }
 
 
-def _engine_principal(caller: Caller, policies: PolicySet) -> Any:
-    from ostiary.policy import Principal
-
+def engine_principal(caller: Caller, tags: dict[str, str]) -> Principal:
+    """The caller as the engine's Principal, with its principal tags."""
     session = caller.session
+    is_federated = caller.principal_type == "FederatedUser"
     return Principal(
         arn=caller.arn,
         type=_ENGINE_TYPES.get(caller.principal_type, "user"),
         account=caller.account_id,
         user_id=caller.user_id,
-        tags=dict(policies.principal_tags),
-        role_arn=_fact(session, "role_arn"),
-        role_id=_fact(session, "role_id"),
-        session_name=_fact(session, "session_name"),
+        tags=dict(tags),
+        role_arn=session.role_arn if session is not None else None,
+        role_id=session.role_id if session is not None else None,
+        session_name=session.session_name if session is not None else None,
+        user_arn=session.source_principal_arn if is_federated and session is not None else None,
     )
