@@ -13,11 +13,12 @@ from ostiary.errors import (
 )
 from ostiary.services import Context, operation
 from ostiary.services import tags as tagging
-from ostiary.services.roles import IN_INSTANCE_PROFILE, role_shape, utc
+from ostiary.services.roles import IN_INSTANCE_PROFILE, role_shape
 from ostiary.store import instance_profiles as store
 from ostiary.store import roles as role_store
 from ostiary.store import tags as tag_store
 from ostiary.store.db import Connection
+from ostiary.store.users import utc
 
 ROLES_PER_PROFILE = 1
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -11,31 +9,22 @@ from ostiary import ids
 from ostiary.errors import (
     DeleteConflictException,
     EntityAlreadyExistsException,
-    InvalidInputException,
-    NoSuchEntityException,
     UnmodifiableEntityException,
 )
 from ostiary.services import Context, operation
 from ostiary.services import tags as tagging
 from ostiary.services.documents import TRUST, TRUST_MAX, check_document
+from ostiary.services.users import boundary_shape, check_boundary
 from ostiary.store import accounts
 from ostiary.store import roles as store
 from ostiary.store import tags as tag_store
-from ostiary.store.db import Connection
+from ostiary.store.users import utc
 
 IN_INSTANCE_PROFILE = "Cannot delete entity, must remove roles from instance profile first."
-_POLICY_ARN = re.compile(r"arn:aws:iam::(\d{12}|aws):policy/[\u0021-\u007e]+")
 
 
 def role_arn(account_id: str, path: str, name: str) -> str:
     return f"arn:aws:iam::{account_id}:role{path}{name}"
-
-
-def utc(value: datetime | None) -> datetime | None:
-    """A stored timestamp as an aware UTC datetime (SQLite hands them back naive)."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 def role_shape(row: Any) -> dict[str, Any]:
@@ -48,19 +37,6 @@ def role_shape(row: Any) -> dict[str, Any]:
         "CreateDate": utc(row.created_at),
         "AssumeRolePolicyDocument": quote(row.trust_policy, safe=""),
     }
-
-
-def boundary_shape(arn: str) -> dict[str, str]:
-    return {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": arn}
-
-
-def check_boundary(conn: Connection, account_id: str, arn: str) -> None:
-    """A permissions boundary must name an existing, attachable managed policy (the account's or AWS's)."""
-    match = _POLICY_ARN.fullmatch(arn)
-    if match is None:
-        raise InvalidInputException(f"ARN {arn} is not valid.")
-    if match.group(1) not in (account_id, "aws") or not store.boundary_policy_exists(conn, arn):
-        raise NoSuchEntityException(f"Scope ARN: {arn} does not exist or is not attachable.")
 
 
 def check_modifiable(row: Any) -> None:

@@ -19,6 +19,7 @@ from ostiary.store import accounts
 from ostiary.store import instance_profiles as profile_store
 from ostiary.store import roles as role_store
 from ostiary.store import tags as store
+from ostiary.store import users as user_store
 from ostiary.store.db import Connection
 from ostiary.store.pages import page_list
 
@@ -54,15 +55,17 @@ def check_tags(tags: list[dict[str, Any]], entity_type: str | None = None) -> No
 
 
 def apply_tags(conn: Connection, entity_type: str, entity_id: str, tags: list[dict[str, Any]]) -> None:
-    """Merge `tags` into the entity's tags (a matching key takes the new value); at most 50 in all."""
+    """Merge `tags` into the entity's tags (a matching key takes the new value); at most 50 in all.
+
+    The caller has validated `tags` with `check_tags`, before its transaction.
+    """
     if not tags:
         return
-    check_tags(tags, entity_type)
     have = store.existing_keys(conn, entity_type, entity_id)
     added = {store.match_key(entity_type, str(t["Key"])) for t in tags} - have
     if len(have) + len(added) > MAX_TAGS:
         raise LimitExceededException("The number of tags has reached the maximum limit.")
-    store.upsert(conn, entity_type, entity_id, [(str(t["Key"]), str(t["Value"])) for t in tags])
+    store.upsert(conn, entity_type, entity_id, [(str(t["Key"]), str(t["Value"])) for t in tags], have)
 
 
 def tag_list(conn: Connection, entity_type: str, entity_id: str) -> list[dict[str, str]]:
@@ -217,10 +220,10 @@ def _page(
 
 
 def _user_id(conn: Connection, ctx: Context, name: str) -> str:
-    found = store.user_id_by_name(conn, ctx.account_id, name)
-    if found is None:
+    row = user_store.find(conn, ctx.account_id, name)
+    if row is None:  # services.users.require's text; that module imports this one
         raise NoSuchEntityException(f"The user with name {name} cannot be found.")
-    return found
+    return str(row.user_id)
 
 
 def _role_id(conn: Connection, ctx: Context, name: str) -> str:

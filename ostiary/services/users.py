@@ -16,6 +16,7 @@ from ostiary.errors import (
 from ostiary.services import Context, operation
 from ostiary.services import tags as tag_service
 from ostiary.store import accounts
+from ostiary.store import policies as policy_store
 from ostiary.store import users as store
 from ostiary.store.db import Connection
 
@@ -67,12 +68,16 @@ def user_shape(row: Any) -> dict[str, Any]:
 
 
 def check_boundary(conn: Connection, account_id: str, arn: str) -> None:
-    """A permissions boundary must name an existing managed policy, of this account or AWS's."""
+    """A permissions boundary must name an existing, attachable managed policy (the account's or AWS's)."""
     match = _POLICY_ARN.fullmatch(arn)
     if match is None:
         raise InvalidInputException(f"ARN {arn} is not valid.")
-    if match.group(1) not in (account_id, "aws") or not store.managed_policy_exists(conn, arn):
+    if match.group(1) not in (account_id, "aws") or not policy_store.attachable_policy_exists(conn, arn):
         raise NoSuchEntityException(f"Scope ARN: {arn} does not exist or is not attachable.")
+
+
+def boundary_shape(arn: str) -> dict[str, str]:
+    return {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": arn}
 
 
 @operation("CreateUser")
@@ -85,8 +90,6 @@ def create_user(
 ) -> dict[str, Any]:
     if tags:
         tag_service.check_tags(tags, "user")
-    if permissions_boundary is not None and not _POLICY_ARN.fullmatch(permissions_boundary):
-        raise InvalidInputException(f"ARN {permissions_boundary} is not valid.")
     user_id = ids.unique_id("AIDA")
     with ctx.db.transaction(on_conflict=already_exists(user_name)) as conn:
         if permissions_boundary is not None:
@@ -110,7 +113,7 @@ def create_user(
         "CreateDate": ctx.now,
     }
     if permissions_boundary is not None:
-        shape["PermissionsBoundary"] = _boundary_shape(permissions_boundary)
+        shape["PermissionsBoundary"] = boundary_shape(permissions_boundary)
     if tags:
         shape["Tags"] = [{"Key": t["Key"], "Value": t["Value"]} for t in tags]
     return {"User": shape}
@@ -127,7 +130,7 @@ def get_user(ctx: Context, user_name: str | None = None) -> dict[str, Any]:
         tags = tag_service.tag_list(conn, "user", row.user_id)
     shape = user_shape(row)
     if row.permissions_boundary:
-        shape["PermissionsBoundary"] = _boundary_shape(row.permissions_boundary)
+        shape["PermissionsBoundary"] = boundary_shape(row.permissions_boundary)
     if tags:
         shape["Tags"] = tags
     return {"User": shape}
@@ -187,10 +190,6 @@ def delete_user_permissions_boundary(ctx: Context, user_name: str) -> dict[str, 
             store.set_boundary(conn, row.user_id, None)
             accounts.bump_epoch(conn, ctx.account_id)
     return {}
-
-
-def _boundary_shape(arn: str) -> dict[str, str]:
-    return {"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": arn}
 
 
 def _root_shape(ctx: Context) -> dict[str, Any]:

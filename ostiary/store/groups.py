@@ -122,12 +122,3 @@ def remove_member(conn: Connection, group_id: str, user_id: str) -> None:
     conn.execute(
         delete(group_members).where(group_members.c.group_id == group_id, group_members.c.user_id == user_id)
     )
-
-
-def count(conn: Connection, account_id: str) -> int:
-    return int(
-        conn.execute(
-            select(func.count()).select_from(groups).where(groups.c.account_id == account_id)
-        ).scalar()
-        or 0
-    )

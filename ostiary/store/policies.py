@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, delete, func, select, update
+from sqlalchemy import Connection, Row, Select, delete, exists, func, select, update
 
 from ostiary.store.pages import Page, fetch_page
 from ostiary.store.tables import (
@@ -90,6 +90,12 @@ def name_taken(conn: Connection, account_id: str, name: str) -> bool:
     return conn.execute(stmt).first() is not None
 
 
+def attachable_policy_exists(conn: Connection, arn: str) -> bool:
+    """Whether an attachable managed policy (customer or AWS) has this ARN: what a boundary must name."""
+    stmt = select(exists().where(managed_policies.c.arn == arn, managed_policies.c.is_attachable.is_(True)))
+    return conn.execute(stmt).scalar() is True
+
+
 def count_local(conn: Connection, account_id: str) -> int:
     stmt = (
         select(func.count()).select_from(managed_policies).where(managed_policies.c.account_id == account_id)
@@ -162,15 +168,6 @@ def list_page(
     elif only_attached:
         stmt = stmt.where(sub.c.attachment_count > 0)
     return fetch_page(conn, stmt, sub.c.arn, marker, max_items)
-
-
-def policy_tags(conn: Connection, policy_id: str) -> list[dict[str, str]]:
-    stmt = (
-        select(tags.c.key, tags.c.value)
-        .where(tags.c.entity_type == "policy", tags.c.entity_id == policy_id)
-        .order_by(tags.c.position, tags.c.key_lower)
-    )
-    return [{"Key": r.key, "Value": r.value} for r in conn.execute(stmt)]
 
 
 def touch(conn: Connection, policy_id: str, now: datetime, **values: Any) -> None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, exists, func, select, update
+from sqlalchemy import Connection, Row, delete, func, select, update
 
 from ostiary.errors import NoSuchEntityException
 from ostiary.store.pages import Page, fetch_page
 from ostiary.store.tables import (
     inline_policies,
     instance_profile_roles,
-    managed_policies,
     policy_attachments,
     roles,
 )
@@ -85,12 +84,6 @@ def inline_policy_count(conn: Connection, role_id: str) -> int:
 
 def instance_profile_count(conn: Connection, role_id: str) -> int:
     return _count(conn, instance_profile_roles, instance_profile_roles.c.role_id == role_id)
-
-
-def boundary_policy_exists(conn: Connection, arn: str) -> bool:
-    """Whether an attachable managed policy (customer or AWS) has this ARN."""
-    stmt = select(exists().where(managed_policies.c.arn == arn, managed_policies.c.is_attachable.is_(True)))
-    return conn.execute(stmt).scalar() is True
 
 
 def _count(conn: Connection, table: Any, *where: Any) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
-from ostiary.store.tables import managed_policies, tags, users
+from ostiary.store.tables import managed_policies, tags
 
 CASE_SENSITIVE = frozenset({"policy"})  # entity types whose tag keys match case-sensitively
 
@@ -32,15 +32,6 @@ def rows(conn: Connection, entity_type: str, entity_id: str) -> list[tuple[str, 
     return [(r.key, r.value, r.position) for r in result]
 
 
-def count(conn: Connection, entity_type: str, entity_id: str) -> int:
-    stmt = (
-        select(func.count())
-        .select_from(tags)
-        .where(tags.c.entity_type == entity_type, tags.c.entity_id == entity_id)
-    )
-    return int(conn.execute(stmt).scalar() or 0)
-
-
 def existing_keys(conn: Connection, entity_type: str, entity_id: str) -> set[str]:
     """The matched keys (`key_lower`) an entity already has."""
     result = conn.execute(
@@ -49,9 +40,14 @@ def existing_keys(conn: Connection, entity_type: str, entity_id: str) -> set[str
     return {r[0] for r in result}
 
 
-def upsert(conn: Connection, entity_type: str, entity_id: str, new: list[tuple[str, str]]) -> None:
-    """Set each (key, value): replace the value (and the key's spelling) of a matching key, or add it."""
-    have = existing_keys(conn, entity_type, entity_id)
+def upsert(
+    conn: Connection, entity_type: str, entity_id: str, new: list[tuple[str, str]], have: set[str]
+) -> None:
+    """Set each (key, value): replace the value (and the key's spelling) of a matching key, or add it.
+
+    `have` is the entity's `existing_keys`, as the caller read them in this transaction.
+    """
+    have = set(have)
     top = conn.execute(
         select(func.max(tags.c.position)).where(
             tags.c.entity_type == entity_type, tags.c.entity_id == entity_id
@@ -98,13 +94,6 @@ def remove(conn: Connection, entity_type: str, entity_id: str, keys: list[str]) 
 def remove_all(conn: Connection, entity_type: str, entity_id: str) -> None:
     """Drop every tag of an entity (when the entity itself is deleted)."""
     conn.execute(delete(tags).where(tags.c.entity_type == entity_type, tags.c.entity_id == entity_id))
-
-
-def user_id_by_name(conn: Connection, account_id: str, name: str) -> str | None:
-    """The unique id of a user, by its name (case-insensitive), or None."""
-    stmt = select(users.c.user_id).where(users.c.account_id == account_id, users.c.name_key == name.lower())
-    value = conn.execute(stmt).scalar()
-    return None if value is None else str(value)
 
 
 def policy_id_by_arn(conn: Connection, account_id: str, arn: str) -> str | None:

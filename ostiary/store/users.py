@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, exists, func, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, exists, select, update
 
 from ostiary.store import access_keys as access_keys_store
 from ostiary.store.pages import Page, fetch_page
@@ -14,7 +14,6 @@ from ostiary.store.tables import (
     group_members,
     inline_policies,
     login_profiles,
-    managed_policies,
     mfa_devices,
     policy_attachments,
     tags,
@@ -92,8 +91,8 @@ def page(
 
 
 def update_user(conn: Connection, user_id: str, *, name: str, path: str) -> None:
-    access_keys_store.note_change()  # the user's keys now sign as another ARN
     """Rename or move a user; a taken name breaks the unique constraint."""
+    access_keys_store.note_change()  # the user's keys now sign as another ARN
     conn.execute(
         update(users).where(users.c.user_id == user_id).values(name=name, name_key=name.lower(), path=path)
     )
@@ -121,19 +120,7 @@ def delete_conflict(conn: Connection, user_id: str) -> str | None:
 
 
 def delete_user(conn: Connection, user_id: str) -> None:
-    access_keys_store.note_change()
     """Remove a user and its tags."""
+    access_keys_store.note_change()
     conn.execute(delete(tags).where(tags.c.entity_type == "user", tags.c.entity_id == user_id))
     conn.execute(delete(users).where(users.c.user_id == user_id))
-
-
-def count(conn: Connection, account_id: str) -> int:
-    return int(
-        conn.execute(select(func.count()).select_from(users).where(users.c.account_id == account_id)).scalar()
-        or 0
-    )
-
-
-def managed_policy_exists(conn: Connection, arn: str) -> bool:
-    """Whether a managed policy (customer or AWS) has this ARN: what a permissions boundary must name."""
-    return conn.execute(select(exists().where(managed_policies.c.arn == arn))).scalar() is True
