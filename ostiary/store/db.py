@@ -10,7 +10,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, create_engine, event
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
 from ostiary.errors import AwsError, ConcurrentModificationException
@@ -23,16 +23,16 @@ class Database:
 
     def __init__(self, url: str, *, pool: bool = True) -> None:
         self.url = url
-        self.is_sqlite = url.startswith("sqlite")
+        is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
-        if self.is_sqlite:
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-        else:
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+        if is_sqlite:
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}  # the busy timeout
         if not pool:
-            kwargs = {"poolclass": NullPool, "connect_args": kwargs.get("connect_args", {})}
+            kwargs["poolclass"] = NullPool
+        elif not is_sqlite:
+            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine = create_engine(url, **kwargs)
-        if self.is_sqlite:
+        if is_sqlite:
             _tune_sqlite(self.engine)
 
     @contextmanager
@@ -78,7 +78,7 @@ def _tune_sqlite(engine: Any) -> None:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
         cur = dbapi_conn.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=30000"):
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
             try:
                 cur.execute(f"PRAGMA {pragma}")
             except Exception:  # noqa: BLE001 - WAL may be refused on some file systems; go on without it
@@ -90,6 +90,3 @@ def _tune_sqlite(engine: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         if mode is not None:
             conn.exec_driver_sql(f"BEGIN {mode}")
-
-
-__all__ = ["Database", "OperationalError"]

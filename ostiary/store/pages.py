@@ -17,18 +17,18 @@ DEFAULT_MAX_ITEMS = 100
 @dataclass(frozen=True)
 class Page:
     rows: list[Row[Any]]
-    is_truncated: bool
-    marker: str | None  # the Marker to send for the next page, when truncated
+    marker: str | None  # the Marker to send for the next page; None when this is the last
 
     def fields(self) -> dict[str, Any]:
         """IsTruncated and, when truncated, Marker: the members every IAM list output has."""
-        out: dict[str, Any] = {"IsTruncated": self.is_truncated}
-        if self.is_truncated:
-            out["Marker"] = self.marker
-        return out
+        return _fields(self.marker)
 
 
-def encode_marker(key: str) -> str:
+def _fields(marker: str | None) -> dict[str, Any]:
+    return {"IsTruncated": True, "Marker": marker} if marker is not None else {"IsTruncated": False}
+
+
+def _encode_marker(key: str) -> str:
     return base64.urlsafe_b64encode(key.encode()).decode()
 
 
@@ -48,8 +48,8 @@ def fetch_page(
         stmt = stmt.where(key >= decode_marker(marker))
     rows = list(conn.execute(stmt.order_by(key).limit(limit + 1)))
     if len(rows) > limit:
-        return Page(rows[:limit], True, encode_marker(str(rows[limit]._mapping[key.name])))
-    return Page(rows, False, None)
+        return Page(rows[:limit], _encode_marker(str(rows[limit]._mapping[key.name])))
+    return Page(rows, None)
 
 
 def page_list(
@@ -61,5 +61,5 @@ def page_list(
         start = decode_marker(marker)
         items = [i for i in items if key(i) >= start]
     if len(items) > limit:
-        return items[:limit], {"IsTruncated": True, "Marker": encode_marker(key(items[limit]))}
-    return items, {"IsTruncated": False}
+        return items[:limit], _fields(_encode_marker(key(items[limit])))
+    return items, _fields(None)
