@@ -11,13 +11,12 @@ from collections.abc import Sequence
 from ostiary.policy.conditions import CompiledCondition
 from ostiary.policy.decision import MatchedStatement
 from ostiary.policy.matchers import Matcher, compile_glob
-from ostiary.policy.model import Policy, Statement
+from ostiary.policy.model import KINDS, Policy, Statement
 from ostiary.policy.plan import Fused, Run, fuse, statement_runner
 from ostiary.policy.principals import match_level
 from ostiary.policy.request import Principal, Request
 from ostiary.policy.variables import Part, parse_template, render_matcher
 
-POLICY_TYPES = ("identity", "resource", "boundary", "session", "scp", "trust")
 _MEMO_LIMIT = 4096
 _WILD = frozenset("*?")
 Plan = tuple[tuple[bool, MatchedStatement, Run], ...]
@@ -88,13 +87,6 @@ class CompiledStatement:
         if self.is_not_principal:
             return 0 if level >= 2 or (level == 1 and principal.type == "root") else 3
         return level
-
-    def conditions_hold(self, request: Request, errors: list[str], missing: list[str]) -> bool:
-        """Whether every condition holds (keys and operators are AND-ed)."""
-        for condition in self.conditions:
-            if not condition.test(request, errors, missing):
-                return False
-        return True
 
 
 def _literal_prefix(parts: tuple[Part, ...]) -> str:
@@ -178,7 +170,7 @@ class CompiledPolicy:
 
 def compile_policy(policy: Policy, policy_id: str, policy_type: str) -> CompiledPolicy:
     """Compile a parsed policy once; `policy_type` is identity, resource, boundary, session, scp or trust."""
-    if policy_type not in POLICY_TYPES:
+    if policy_type not in KINDS:
         raise ValueError(f"unknown policy type `{policy_type}`")
     statements = [
         CompiledStatement(s, policy_id, policy_type, policy.has_variables) for s in policy.statements

@@ -14,6 +14,7 @@ from ostiary.policy.decision import (
     ALLOW,
     EXPLICIT_DENY,
     IMPLICIT_DENY,
+    TYPE_WORDS,
     Decision,
     MatchedStatement,
     explicit_deny_reason,
@@ -27,7 +28,7 @@ _TYPES = frozenset(("user", "assumed-role"))
 _IMPLICIT: dict[tuple[str, str], str] = {}
 _MEMO_LIMIT = 4096
 _MISS = object()
-_DENY_REASONS = {t: explicit_deny_reason(t) for t in ("identity", "resource", "boundary", "session", "scp")}
+_DENY_REASONS = {t: explicit_deny_reason(t) for t in TYPE_WORDS}
 
 
 def identity_only(
@@ -62,7 +63,7 @@ def identity_only(
             if run(request, keys, errors, missing):
                 (denies if is_deny else bounded).append(matched)
     if denies:
-        found = (EXPLICIT_DENY, _deny_reason(denies[0].policy_type), tuple(denies))
+        found = (EXPLICIT_DENY, _DENY_REASONS[denies[0].policy_type], tuple(denies))
     elif not allows:
         found = (IMPLICIT_DENY, _implicit_reason("identity", action), ())
     elif boundary is not None and not bounded:
@@ -116,7 +117,7 @@ def _decision(plan: Plan, mask: int, action: str, errors: list[str], missing: li
         if mask >> i & 1:
             (denies if is_deny else allows).append(matched)
     if denies:
-        found = (EXPLICIT_DENY, _deny_reason(denies[0].policy_type), tuple(denies))
+        found = (EXPLICIT_DENY, _DENY_REASONS[denies[0].policy_type], tuple(denies))
     elif not allows:
         found = (IMPLICIT_DENY, _implicit_reason("identity", action), ())
     else:
@@ -139,13 +140,7 @@ def _implicit_reason(policy_type: str, action: str) -> str:
     key = (policy_type, action)
     reason = _IMPLICIT.get(key)
     if reason is None:
-        if len(_IMPLICIT) >= 4096:
+        if len(_IMPLICIT) >= _MEMO_LIMIT:
             _IMPLICIT.clear()
         reason = _IMPLICIT[key] = implicit_deny_reason(policy_type, action)
     return reason
-
-
-def _deny_reason(policy_type: str) -> str:
-    """AWS's phrase for an explicit deny in this type of policy."""
-    reason = _DENY_REASONS.get(policy_type)
-    return reason if reason is not None else explicit_deny_reason(policy_type)

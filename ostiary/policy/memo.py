@@ -34,11 +34,12 @@ def resolve(keys: dict[str, object], variable: Variable) -> str | None:
 def remembered(templates: Sequence[tuple[Part, ...] | str], build: Callable[[Request], T]) -> Render[T]:
     """`build(request)`, remembered per the values of the templates' variables."""
     variables = tuple(p for t in templates if not isinstance(t, str) for p in t if isinstance(p, Variable))
+    only = variables[0] if len(variables) == 1 else None  # the values' key is then the value itself
     memo: dict[object, T] = {}
 
     def render(request: Request, keys: dict[str, object]) -> T:
-        if len(variables) == 1:
-            values: object = resolve(keys, variables[0])
+        if only is not None:
+            values: object = resolve(keys, only)
         else:
             values = tuple([resolve(keys, v) for v in variables])
         found = memo.get(values, _MISS)

@@ -1,7 +1,7 @@
 """A statement as one closure, `run(request, keys, errors, missing) -> level` (0 or False: it does not
 apply; True: level 3).
 
-It answers as `CompiledStatement.resource_applies`, `principal_level` and `conditions_hold` in
+It answers as `CompiledStatement.resource_applies`, `principal_level` and each condition's `test` in
 that order (conditions stop at the first that fails), with the resource test and the conditions
 specialised for the statement's shape.
 """

@@ -202,13 +202,9 @@ class Request:
         self._version: int = _version
         return found
 
-    def raw(self, key: str) -> object:
-        """A (lowercased) referenced key's value as given, or None when absent."""
-        return self.lookup().get(key)
-
     def values(self, key: str) -> tuple[str, ...] | None:
         """The values of a (lowercased) key that compiled policies read, or None when absent."""
-        value = self.raw(key)
+        value = self.lookup().get(key)
         if value is None:
             return None
         return (value,) if value.__class__ is str else _values(value)  # type: ignore[arg-type]
