@@ -10,7 +10,6 @@ from ostiary.services.policies import check_arn, find_policy
 from ostiary.services.roles import check_modifiable
 from ostiary.store import accounts
 from ostiary.store import policies as store
-from ostiary.store import roles as role_store
 from ostiary.store.db import Connection
 from ostiary.store.pages import page_list
 
@@ -30,8 +29,7 @@ def find_entity(conn: Connection, ctx: Context, kind: str, name: str) -> store.E
 def find_modifiable(conn: Connection, ctx: Context, kind: str, name: str) -> store.Entity:
     """Like find_entity, but refusing a service-linked role (only its service may change it)."""
     entity = find_entity(conn, ctx, kind, name)
-    if kind == "role":
-        check_modifiable(role_store.get(conn, ctx.account_id, entity.name))
+    check_modifiable(entity)
     return entity
 
 
@@ -42,7 +40,7 @@ def _attach(ctx: Context, kind: str, name: str, policy_arn: str) -> dict[str, An
         policy = find_policy(conn, ctx, policy_arn, _NOT_ATTACHABLE)
         if not policy.is_attachable:
             raise NoSuchEntityException(f"Policy {policy_arn} {_NOT_ATTACHABLE}")
-        if _is_service_role_policy(policy) and not store.is_service_linked_role(conn, entity):
+        if _is_service_role_policy(policy) and entity.service_linked is None:
             raise PolicyNotAttachableException("Cannot attach a Service Role Policy to a Customer Role.")
         if store.is_attached(conn, policy.policy_id, entity):
             return {}

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from ostiary.services import Context, operation
+from ostiary.services.instance_profiles import profile_shape
 from ostiary.services.policies import policy_shape, url_encoded
+from ostiary.services.roles import last_used, role_shape
 from ostiary.store import authorization_details as store
+from ostiary.store import instance_profiles as profile_store
 from ostiary.store import policies as policy_store
 from ostiary.store.db import Connection
 from ostiary.store.pages import page_list
@@ -127,52 +130,20 @@ def _roles(conn: Connection, account_id: str, ids: list[str]) -> list[dict[str, 
     inline, attached = store.inline_documents(conn, "role", ids), store.attached(conn, "role", ids)
     tags, profiles = store.entity_tags(conn, "role", ids), store.instance_profiles_of(conn, ids)
     profile_ids = sorted({p.instance_profile_id for rows in profiles.values() for p in rows})
-    profile_roles = store.roles_of_profiles(conn, profile_ids) if profile_ids else {}
+    profile_roles = profile_store.roles_by_profile(conn, profile_ids)
     out = []
     for row in sorted(store.entities(conn, "role", ids), key=lambda r: r.name_key):
-        shape = _role_shape(account_id, row)
+        shape = role_shape(row)
         shape["InstanceProfileList"] = [
-            _profile_shape(account_id, p, profile_roles.get(p.instance_profile_id, []))
-            for p in profiles.get(row.role_id, [])
+            profile_shape(p, profile_roles[p.instance_profile_id]) for p in profiles.get(row.role_id, [])
         ]
         shape["RolePolicyList"] = _policy_list(inline.get(row.role_id, []))
         shape["AttachedManagedPolicies"] = _attached_list(attached.get(row.role_id, []))
         _boundary(shape, row.permissions_boundary)
         shape["Tags"] = _tag_list(tags.get(row.role_id, []))
-        shape["RoleLastUsed"] = _last_used(row)
+        shape["RoleLastUsed"] = last_used(row)
         out.append(shape)
     return out
-
-
-def _role_shape(account_id: str, row: Any) -> dict[str, Any]:
-    return {
-        "Path": row.path,
-        "RoleName": row.name,
-        "RoleId": row.role_id,
-        "Arn": _arn(account_id, "role", row),
-        "CreateDate": row.created_at,
-        "AssumeRolePolicyDocument": url_encoded(row.trust_policy),
-    }
-
-
-def _profile_shape(account_id: str, profile: Any, role_rows: list[Any]) -> dict[str, Any]:
-    return {
-        "Path": profile.path,
-        "InstanceProfileName": profile.name,
-        "InstanceProfileId": profile.instance_profile_id,
-        "Arn": _arn(account_id, "instance-profile", profile),
-        "CreateDate": profile.created_at,
-        "Roles": [_role_shape(account_id, r) for r in role_rows],
-    }
-
-
-def _last_used(row: Any) -> dict[str, Any]:
-    if row.last_used_at is None:
-        return {}
-    used: dict[str, Any] = {"LastUsedDate": row.last_used_at}
-    if row.last_used_region:
-        used["Region"] = row.last_used_region
-    return used
 
 
 def _policies(conn: Connection, account_id: str, ids: list[str]) -> list[dict[str, Any]]:

@@ -27,9 +27,8 @@ def profile_arn(account_id: str, path: str, name: str) -> str:
     return f"arn:aws:iam::{account_id}:instance-profile{path}{name}"
 
 
-def profile_shape(conn: Connection, row: Any) -> dict[str, Any]:
+def profile_shape(row: Any, roles: list[Any]) -> dict[str, Any]:
     """An InstanceProfile with its Roles (no tags: Get and Create add them)."""
-    roles = role_store.by_ids(conn, store.role_ids(conn, row.instance_profile_id))
     return {
         "Path": row.path,
         "InstanceProfileName": row.name,
@@ -38,6 +37,12 @@ def profile_shape(conn: Connection, row: Any) -> dict[str, Any]:
         "CreateDate": utc(row.created_at),
         "Roles": [role_shape(r) for r in roles],
     }
+
+
+def _page_shapes(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
+    """The InstanceProfile shapes of a page, their roles read in one query."""
+    roles = store.roles_by_profile(conn, [row.instance_profile_id for row in rows])
+    return [profile_shape(row, roles[row.instance_profile_id]) for row in rows]
 
 
 @operation("CreateInstanceProfile")
@@ -87,7 +92,7 @@ def list_instance_profiles(
 ) -> dict[str, Any]:
     with ctx.db.read() as conn:
         page = store.page(conn, ctx.account_id, path_prefix, marker, max_items)
-        return {"InstanceProfiles": [profile_shape(conn, row) for row in page.rows], **page.fields()}
+        return {"InstanceProfiles": _page_shapes(conn, page.rows), **page.fields()}
 
 
 @operation("AddRoleToInstanceProfile")
@@ -125,8 +130,9 @@ def list_instance_profiles_for_role(
     with ctx.db.read() as conn:
         role = role_store.get(conn, ctx.account_id, role_name)
         page = store.page_for_role(conn, role.role_id, marker, max_items)
-        return {"InstanceProfiles": [profile_shape(conn, row) for row in page.rows], **page.fields()}
+        return {"InstanceProfiles": _page_shapes(conn, page.rows), **page.fields()}
 
 
 def _full_shape(conn: Connection, row: Any) -> dict[str, Any]:
-    return tagging.with_tags(conn, "instance-profile", row.instance_profile_id, profile_shape(conn, row))
+    shape = _page_shapes(conn, [row])[0]
+    return tagging.with_tags(conn, "instance-profile", row.instance_profile_id, shape)

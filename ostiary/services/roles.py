@@ -40,7 +40,10 @@ def role_shape(row: Any) -> dict[str, Any]:
 
 
 def check_modifiable(row: Any) -> None:
-    """Refuse to change a service-linked role's trust, permissions or lifetime: only its service may."""
+    """Refuse to change a service-linked role's trust, permissions or lifetime: only its service may.
+
+    `row` is a role's row or a store.policies.Entity (whose service_linked is None unless a role's).
+    """
     if row.service_linked:
         raise UnmodifiableEntityException(
             f"Cannot perform the operation on the protected role '{row.name}' - "
@@ -98,7 +101,7 @@ def get_role(ctx: Context, role_name: str) -> dict[str, Any]:
     with ctx.db.read() as conn:
         row = store.get(conn, ctx.account_id, role_name)
         shape = _with_boundary(row, _listed(row))
-        shape["RoleLastUsed"] = _last_used(row)
+        shape["RoleLastUsed"] = last_used(row)
         return {"Role": tagging.with_tags(conn, "role", row.role_id, shape)}
 
 
@@ -204,7 +207,8 @@ def _with_boundary(row: Any, shape: dict[str, Any]) -> dict[str, Any]:
     return shape
 
 
-def _last_used(row: Any) -> dict[str, Any]:
+def last_used(row: Any) -> dict[str, Any]:
+    """A role's RoleLastUsed: when and in which region it was last assumed (empty when never)."""
     if row.last_used_at is None:
         return {}
     used: dict[str, Any] = {"LastUsedDate": utc(row.last_used_at)}

@@ -111,18 +111,6 @@ def instance_profiles_of(conn: Connection, role_ids: list[str]) -> dict[str, lis
     return _grouped(conn.execute(stmt))
 
 
-def roles_of_profiles(conn: Connection, profile_ids: list[str]) -> dict[str, list[Row[Any]]]:
-    """The roles in each instance profile."""
-    ipr = instance_profile_roles
-    stmt = (
-        select(ipr.c.instance_profile_id.label("entity_id"), roles)
-        .select_from(ipr.join(roles, roles.c.role_id == ipr.c.role_id))
-        .where(ipr.c.instance_profile_id.in_(profile_ids))
-        .order_by(roles.c.name_key)
-    )
-    return _grouped(conn.execute(stmt))
-
-
 def versions(conn: Connection, policy_ids: list[str]) -> dict[str, list[Row[Any]]]:
     pv = policy_versions
     stmt = select(pv.c.policy_id.label("entity_id"), pv.c.version_id, pv.c.document, pv.c.created_at).where(

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, Row, delete, func, select
 
 from ostiary.errors import NoSuchEntityException
 from ostiary.store.pages import Page, fetch_page
-from ostiary.store.tables import instance_profile_roles, instance_profiles
+from ostiary.store.tables import instance_profile_roles, instance_profiles, roles
 
 
 def find_by_name(conn: Connection, account_id: str, name: str, *, lock: bool = False) -> Row[Any] | None:
@@ -44,6 +44,21 @@ def role_ids(conn: Connection, profile_id: str) -> list[str]:
         instance_profile_roles.c.instance_profile_id == profile_id
     )
     return [r[0] for r in conn.execute(stmt)]
+
+
+def roles_by_profile(conn: Connection, profile_ids: list[str]) -> dict[str, list[Row[Any]]]:
+    """The roles in each of these instance profiles, by name (one query for a whole page)."""
+    ipr = instance_profile_roles
+    stmt = (
+        select(ipr.c.instance_profile_id.label("profile_id"), roles)
+        .select_from(ipr.join(roles, roles.c.role_id == ipr.c.role_id))
+        .where(ipr.c.instance_profile_id.in_(profile_ids))
+        .order_by(roles.c.name_key)
+    )
+    found: dict[str, list[Row[Any]]] = {profile_id: [] for profile_id in profile_ids}
+    for row in conn.execute(stmt):
+        found[row.profile_id].append(row)
+    return found
 
 
 def add_role(conn: Connection, profile_id: str, role_id: str) -> None:

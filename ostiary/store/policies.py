@@ -24,13 +24,14 @@ AWS_ACCOUNT = "aws"
 
 @dataclass(frozen=True)
 class Entity:
-    """A user, group or role, as found by name."""
+    """A user, group or role, as found by name; `service_linked` names a service-linked role's service."""
 
     kind: str
     entity_id: str
     name: str
     path: str
     account_id: str
+    service_linked: str | None = None
 
 
 def policy_arn(account_id: str, path: str, name: str) -> str:
@@ -221,19 +222,14 @@ def _version_number(version_id: str) -> int:
 def find_entity(conn: Connection, account_id: str, kind: str, name: str) -> Entity | None:
     """The user, group or role of this account with this name (case-insensitive)."""
     table, id_column = NAMED_ENTITIES[kind]
-    stmt = select(table.c[id_column], table.c.name, table.c.path).where(
-        table.c.account_id == account_id, table.c.name_key == name.lower()
-    )
+    columns = [table.c[id_column], table.c.name, table.c.path]
+    if kind == "role":
+        columns.append(roles.c.service_linked)
+    stmt = select(*columns).where(table.c.account_id == account_id, table.c.name_key == name.lower())
     row = conn.execute(stmt).first()
-    return None if row is None else Entity(kind, row[0], row.name, row.path, account_id)
-
-
-def is_service_linked_role(conn: Connection, entity: Entity) -> bool:
-    """Whether the entity is a service-linked role (which alone may hold service role policies)."""
-    if entity.kind != "role":
-        return False
-    stmt = select(roles.c.service_linked).where(roles.c.role_id == entity.entity_id)
-    return conn.execute(stmt).scalar() is not None
+    if row is None:
+        return None
+    return Entity(kind, row[0], row.name, row.path, account_id, row[3] if kind == "role" else None)
 
 
 def is_attached(conn: Connection, policy_id: str, entity: Entity) -> bool:
