@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
+from click.decorators import FC
 
 from ostiary.policy_commands import policy as _policy_group
-from ostiary.settings import Settings
+from ostiary.settings import SETTINGS, Settings
 
 
 @click.group()
@@ -18,55 +21,29 @@ def main() -> None:
     """Ostiary: AWS IAM and STS that you run yourself."""
 
 
-def _store_options(fn: click.decorators.FC) -> click.decorators.FC:
-    fn = click.option(
-        "--database-url",
-        envvar="OSTIARY_DATABASE_URL",
-        default=None,
-        help="SQLAlchemy URL; default a SQLite file in the data folder",
-    )(fn)
-    fn = click.option(
-        "--data-dir",
-        envvar="OSTIARY_DATA_DIR",
-        default="./data",
-        show_default=True,
-        help="folder for the SQLite file, the keyring and root credentials",
-    )(fn)
-    return fn
+def _setting(name: str, *param_decls: str, **overrides: Any) -> Callable[[FC], FC]:
+    """The option of a setting: its flag, variable, default and help as SETTINGS names them."""
+    setting = next(s for s in SETTINGS if s.name == name)
+    options: dict[str, Any] = {
+        "envvar": setting.env,
+        "default": setting.default,
+        "show_default": setting.default is not None,
+        "help": setting.help,
+    }
+    return click.option("--" + name.replace("_", "-"), *param_decls, **(options | overrides))
+
+
+def _store_options(fn: FC) -> FC:
+    return _setting("data_dir")(_setting("database_url")(fn))
 
 
 @main.command()
-@click.option(
-    "--host", envvar="OSTIARY_HOST", default="127.0.0.1", show_default=True, help="address to listen on"
-)
-@click.option(
-    "--port", envvar="OSTIARY_PORT", default=4566, show_default=True, type=int, help="port to listen on"
-)
+@_setting("host")
+@_setting("port", type=int)
 @_store_options
-@click.option(
-    "--account-id",
-    envvar="OSTIARY_ACCOUNT_ID",
-    default="123456789012",
-    show_default=True,
-    help="the default account",
-)
-@click.option(
-    "--auth",
-    "auth_mode",
-    envvar="OSTIARY_AUTH",
-    default="strict",
-    show_default=True,
-    type=click.Choice(["strict", "permissive"]),
-    help="strict refuses unknown keys; permissive maps them to the default account's root",
-)
-@click.option(
-    "--workers",
-    envvar="OSTIARY_WORKERS",
-    default=1,
-    show_default=True,
-    type=click.IntRange(1, 64),
-    help="server processes sharing the port (each a node: see README)",
-)
+@_setting("account_id")
+@_setting("auth", type=click.Choice(["strict", "permissive"]))
+@_setting("workers", type=click.IntRange(1, 64))
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn log level")
 def serve(
     host: str,
@@ -74,7 +51,7 @@ def serve(
     data_dir: str,
     database_url: str | None,
     account_id: str,
-    auth_mode: str,
+    auth: str,
     workers: int,
     log_level: str,
 ) -> None:
@@ -90,7 +67,8 @@ def serve(
         data_dir=data_dir,
         database_url=database_url,
         account_id=account_id,
-        auth=auth_mode,
+        auth=auth,
+        workers=workers,
     )
     db, keyring = open_store(settings)
     creds = ensure_default_account(settings, db, keyring)
@@ -133,13 +111,7 @@ def account_create(data_dir: str, database_url: str | None, account_id: str | No
 @main.command("service-credentials")
 @_store_options
 @click.argument("service")
-@click.option(
-    "--account-id",
-    envvar="OSTIARY_ACCOUNT_ID",
-    default="123456789012",
-    show_default=True,
-    help="the account the service acts in",
-)
+@_setting("account_id", help="the account the service acts in")
 @click.option(
     "--duration-seconds",
     default=365 * 86400,
@@ -195,13 +167,7 @@ main.add_command(_policy_group)
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
 @click.option("--instance-id", default=None, help="the instance id (default: a random i-...)")
 @click.option("--v2-only", is_flag=True, help="require IMDSv2 session tokens (refuse IMDSv1)")
-@click.option(
-    "--account-id",
-    envvar="OSTIARY_ACCOUNT_ID",
-    default="123456789012",
-    show_default=True,
-    help="the account of the instance profile",
-)
+@_setting("account_id", help="the account of the instance profile")
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn log level")
 def imds(
     data_dir: str,
@@ -241,13 +207,7 @@ def imds(
 @main.command()
 @_store_options
 @click.option("--user-name", required=True, help="the IAM user signing in")
-@click.option(
-    "--account-id",
-    envvar="OSTIARY_ACCOUNT_ID",
-    default="123456789012",
-    show_default=True,
-    help="the user's account",
-)
+@_setting("account_id", help="the user's account")
 @click.option(
     "--password",
     envvar="OSTIARY_PASSWORD",

@@ -28,16 +28,16 @@ SETTINGS: tuple[Setting, ...] = (
         "database_url",
         "OSTIARY_DATABASE_URL",
         None,
-        "SQLAlchemy URL; default sqlite in the data folder, postgresql+psycopg://... for PostgreSQL",
+        "SQLAlchemy URL; default a SQLite file in the data folder, postgresql+psycopg://... for PostgreSQL",
     ),
     Setting("account_id", "OSTIARY_ACCOUNT_ID", "123456789012", "the default account"),
     Setting(
         "auth",
         "OSTIARY_AUTH",
         "strict",
-        "strict refuses unknown keys; permissive maps them to the default root",
+        "strict refuses unknown keys; permissive maps them to the default account's root",
     ),
-    Setting("workers", "OSTIARY_WORKERS", 1, "server processes sharing the port"),
+    Setting("workers", "OSTIARY_WORKERS", 1, "server processes sharing the port (each a node: see README)"),
     Setting("region", "OSTIARY_REGION", "us-east-1", "region reported in ARNs that carry one"),
 )
 
