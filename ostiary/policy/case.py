@@ -10,7 +10,7 @@ from ostiary.policy.authorize import authorize
 from ostiary.policy.compile import CompiledPolicy, compile_policy
 from ostiary.policy.decision import Decision
 from ostiary.policy.errors import PolicySyntaxError
-from ostiary.policy.parse import parse_policy
+from ostiary.policy.parse import parse_policy, scalar_text
 from ostiary.policy.request import Principal, Request
 
 _PRINCIPAL_FIELDS = ("arn", "type", "account", "user_id", "role_arn", "role_id", "session_name", "user_arn",
@@ -58,12 +58,12 @@ def _evaluate(case: Any, case_id: Any) -> dict[str, Any]:
         resource_account = _account_of(case.get("role_arn") or request.resource)
     decision = authorize(
         request,
-        identity=_many(case.get("identity_policies"), "identity", "identity") or (),
-        boundary=_one(case.get("boundary"), "boundary", "boundary"),
-        session=_many(case.get("session_policies"), "session", "session"),
-        scps=_many(case.get("scps"), "scp", "scp"),
-        resource=_one(case.get("resource_policy"), "resource", "resource"),
-        trust=_one(trust, "trust", "trust"),
+        identity=_many(case.get("identity_policies"), "identity") or (),
+        boundary=_one(case.get("boundary"), "boundary"),
+        session=_many(case.get("session_policies"), "session"),
+        scps=_many(case.get("scps"), "scp"),
+        resource=_one(case.get("resource_policy"), "resource"),
+        trust=_one(trust, "trust"),
         resource_account=resource_account or None,
     )
     return decision_line(case_id, decision)
@@ -96,14 +96,8 @@ def _context(context: dict[str, Any]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for key, value in context.items():
         items = value if isinstance(value, list) else [value]
-        out[str(key)] = [_text(v) for v in items]
+        out[str(key)] = [scalar_text(v) for v in items]
     return out
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _account_of(arn: str) -> str | None:
@@ -111,17 +105,18 @@ def _account_of(arn: str) -> str | None:
     return parts[4] if len(parts) > 5 and parts[4] else None
 
 
-def _many(documents: Any, kind: str, prefix: str) -> list[CompiledPolicy] | None:
-    """A list of documents compiled, or None when the field is null."""
+def _many(documents: Any, kind: str) -> list[CompiledPolicy] | None:
+    """A list of documents of one kind compiled (ids `kind[i]`), or None when the field is null."""
     if documents is None:
         return None
     if not isinstance(documents, list):
-        raise CaseError(f"`{prefix}` policies must be a list")
-    return [_compiled(_key(d), kind, f"{prefix}[{i}]") for i, d in enumerate(documents)]
+        raise CaseError(f"`{kind}` policies must be a list")
+    return [_compiled(_key(d), kind, f"{kind}[{i}]") for i, d in enumerate(documents)]
 
 
-def _one(document: Any, kind: str, name: str) -> CompiledPolicy | None:
-    return None if document is None else _compiled(_key(document), kind, name)
+def _one(document: Any, kind: str) -> CompiledPolicy | None:
+    """One document compiled (its id is its kind), or None when the field is null."""
+    return None if document is None else _compiled(_key(document), kind, kind)
 
 
 def _key(document: Any) -> str:

@@ -6,7 +6,9 @@ import json
 from typing import Any
 
 from ostiary.policy import grammar as g
+from ostiary.policy.matchers import glob_matches
 from ostiary.policy.model import KINDS, VERSION_2008, VERSION_2012, Condition, Policy, Position, Statement
+from ostiary.policy.operators import OPERATORS as CONDITION_OPERATORS
 from ostiary.policy.principals import principal_pairs
 from ostiary.policy.spans import statement_spans
 
@@ -30,16 +32,7 @@ _ELEMENTS = frozenset(
     }
 )
 _WITH_PRINCIPAL = frozenset({"resource", "trust"})
-OPERATORS = frozenset(
-    {
-        "StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase",
-        "StringLike", "StringNotLike", "NumericEquals", "NumericNotEquals", "NumericLessThan",
-        "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals", "DateEquals",
-        "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals",
-        "Bool", "BinaryEquals", "IpAddress", "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals",
-        "ArnNotLike", "Null",
-    }
-)  # fmt: skip
+OPERATORS = frozenset({*CONDITION_OPERATORS, "Null"})
 TRUST_ACTION_NAMES = (
     "sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity", "sts:tagsession",
     "sts:setsourceidentity", "sts:setcontext",
@@ -174,7 +167,7 @@ def _check_legacy(statements: list[dict[str, Any]]) -> str:
             if strip_operator(operator).startswith("Date"):
                 for value in tests.values():
                     for item in value if isinstance(value, list) else [value]:
-                        if not g.is_legacy_date(_scalar(item)):
+                        if not g.is_legacy_date(scalar_text(item)):
                             raise g.fail(g.LEGACY, f"Statement[{index}].Condition")
     error = ""
     for index, statement in enumerate(statements):
@@ -223,8 +216,6 @@ def _check_action_vendors(statements: list[dict[str, Any]]) -> None:
 
 def _check_trust(statements: list[dict[str, Any]]) -> None:
     """A trust policy: only STS assume actions, no Resource, a Principal in every statement."""
-    from ostiary.policy.matchers import glob_matches
-
     for index, statement in enumerate(statements):
         actions = g.as_list(statement.get("Action", []))
         if "Action" not in statement or not all(
@@ -245,8 +236,8 @@ def _check_principals_present(statements: list[dict[str, Any]]) -> None:
             raise g.fail(MISSING_PRINCIPAL, f"Statement[{index}]")
 
 
-def _scalar(value: Any) -> str:
-    """A condition value as the string IAM compares: JSON true → "true", 10 → "10"."""
+def scalar_text(value: Any) -> str:
+    """A condition (or context) value as the string IAM compares: JSON true → "true", 10 → "10"."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return value if isinstance(value, str) else json.dumps(value)
@@ -267,7 +258,9 @@ def _statement(index: int, raw: dict[str, Any], span: tuple[Position | None, Pos
     resource_key = "Resource" if "Resource" in raw else "NotResource"
     principal_key = "Principal" if "Principal" in raw else "NotPrincipal"
     conditions = tuple(
-        Condition(operator, key, tuple(_scalar(v) for v in (value if isinstance(value, list) else [value])))
+        Condition(
+            operator, key, tuple(scalar_text(v) for v in (value if isinstance(value, list) else [value]))
+        )
         for operator, tests in raw.get("Condition", {}).items()
         for key, value in tests.items()
     )

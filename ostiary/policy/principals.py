@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ostiary.policy.errors import PolicySyntaxError
+from ostiary.policy.grammar import SYNTAX
 
 _KINDS = ("AWS", "Service", "Federated", "CanonicalUser")
-_SYNTAX = "Syntax errors in policy."
 _IAM_TYPES = ("user/", "role/", "federated-user/")
 _STS_TYPES = ("assumed-role/", "federated-user/")
 _SERVICE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
@@ -18,12 +18,12 @@ def principal_pairs(value: Any, path: str) -> tuple[tuple[str, str], ...]:
     if value == "*":
         return (("*", "*"),)
     if not isinstance(value, dict) or not value or not set(value) <= set(_KINDS):
-        raise PolicySyntaxError(_SYNTAX, path)
+        raise PolicySyntaxError(SYNTAX, path)
     pairs: list[tuple[str, str]] = []
     for kind, items in value.items():
         names = [items] if isinstance(items, str) else items
         if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-            raise PolicySyntaxError(_SYNTAX, f"{path}.{kind}")
+            raise PolicySyntaxError(SYNTAX, f"{path}.{kind}")
         for name in names:
             if not is_valid_principal(kind, name):
                 raise PolicySyntaxError(f'Invalid principal in policy: "{kind.upper()}":"{name}"', path)
