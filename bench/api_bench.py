@@ -208,9 +208,11 @@ def main() -> None:
     args = parser.parse_args()
     cases = [(op, n) for op in ("GetUser", "ListUsers", "CreateUser") for n in (1, 8)]
     results: dict[str, dict[tuple[str, int], tuple[float, int]]] = {}
-    starters: list[tuple[str, Callable[[], Target]]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        starters = [("ostiary", lambda: start_ostiary(tmp, args.workers)), ("moto", start_moto)]
+        starters: list[tuple[str, Callable[[], Target]]] = [
+            ("ostiary", lambda: start_ostiary(tmp, args.workers)),
+            ("moto", start_moto),
+        ]
         for name, start in starters:
             target = start()
             try:

@@ -99,12 +99,8 @@ class OstiaryApp:
             is_secure=scope.get("scheme") == "https",
         )
         if too_large:
-            status, payload = (
-                413,
-                xml.serialize_error(
-                    "iam", RequestEntityTooLarge("Request body is too large."), ids.request_id()
-                ),
-            )
+            refusal = RequestEntityTooLarge("Request body is too large.")
+            status, payload = refusal.status, xml.serialize_error("iam", refusal, ids.request_id())
         elif query.action_name(request) in self._blocking:  # slow by design: off the event loop
             status, payload = await asyncio.to_thread(self.handle, request)
         else:

@@ -35,6 +35,7 @@ def ensure_default_account(settings: Settings, db: Database, keyring: Keyring) -
     """
     now = datetime.now(UTC)
     account_id = settings.account_id
+    path = settings.data_dir / ROOT_CREDENTIALS_FILE
     with db.transaction() as conn:
         if not accounts.exists(conn, account_id):
             accounts.create(conn, account_id, now)
@@ -52,13 +53,11 @@ def ensure_default_account(settings: Settings, db: Database, keyring: Keyring) -
                 )
             return None
         if existing:
-            path = settings.data_dir / ROOT_CREDENTIALS_FILE
             return path if path.exists() else None
         key_id, secret = ids.access_key_id(), ids.secret_access_key()
         access_keys.insert(
             conn, keyring, access_key_id=key_id, secret=secret, account_id=account_id, user_id=None, now=now
         )
-    path = settings.data_dir / ROOT_CREDENTIALS_FILE
     _write_private(path, {"AccountId": account_id, "AccessKeyId": key_id, "SecretAccessKey": secret})
     return path
 
