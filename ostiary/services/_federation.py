@@ -7,13 +7,9 @@ decides (no identity policies apply), with the provider's claims as condition ke
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ostiary import ids
-from ostiary.auth import tokens
-from ostiary.auth.tokens import Session
 from ostiary.errors import AccessDenied, ValidationError
 from ostiary.policy import ALLOW, Principal, Request, authorize_assume_role
 from ostiary.services import Context, sts, trust
@@ -67,42 +63,20 @@ def assume(ctx: Context, request: FederatedRequest) -> dict[str, Any]:
     sts.check_session_policy(request.policy)
     arns = sts.session_policy_arns(request.policy_arns)
     _authorize(ctx, request, role.account_id, role.trust_policy, seconds)
-    session_arn = f"arn:aws:sts::{role.account_id}:assumed-role/{role.name}/{request.session_name}"
-    now = ctx.now.replace(microsecond=0)
-    session = Session(
-        access_key_id=tokens.temporary_key_id(role.account_id),
-        secret=ids.secret_access_key(),
-        account_id=role.account_id,
-        principal_type="AssumedRole",
-        arn=session_arn,
-        user_id=f"{role.role_id}:{request.session_name}",
-        issued_at=now,
-        expires_at=now + timedelta(seconds=seconds),
-        role_id=role.role_id,
-        role_arn=f"arn:aws:iam::{role.account_id}:role{role.path}{role.name}",
-        session_name=request.session_name,
+    has_policy = request.policy is not None or bool(arns)
+    session = replace(
+        sts.role_session(ctx, role, request.session_name, seconds),
         policy=sts.minified(request.policy),
         policy_arns=arns,
-        has_session_policy=request.policy is not None or bool(arns),
+        has_session_policy=has_policy,
         source_identity=request.source_identity,
         source_principal_arn=request.provider_arn,
     )
     with ctx.db.transaction() as conn:
         roles.record_use(conn, role.role_id, ctx.settings.region, ctx.now)
-    out: dict[str, Any] = {
-        "Credentials": {
-            "AccessKeyId": session.access_key_id,
-            "SecretAccessKey": session.secret,
-            "SessionToken": tokens.seal(ctx.keyring, session),
-            "Expiration": session.expires_at,
-        },
-        "AssumedRoleUser": {"AssumedRoleId": session.user_id, "Arn": session_arn},
-    }
-    if request.policy is not None or arns:
-        out["PackedPolicySize"] = sts.packed_size(request.policy, arns, [])
-    if request.source_identity is not None:
-        out["SourceIdentity"] = request.source_identity
-    return out
+    return sts.assume_role_output(
+        ctx, session, sts.packed_size(request.policy, arns, []) if has_policy else None
+    )
 
 
 def _authorize(

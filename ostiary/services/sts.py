@@ -99,7 +99,7 @@ def assume_role(
     )
     trust.authorize_assume(ctx, request)
     session = replace(
-        _role_session(ctx, role, role_session_name, seconds),
+        role_session(ctx, role, role_session_name, seconds),
         is_mfa_authenticated=is_new_mfa or _mfa_of(caller),
         mfa_authenticated_at=_second(ctx.now) if is_new_mfa else _mfa_at(caller),
         policy=minified(policy),
@@ -113,12 +113,13 @@ def assume_role(
     )
     with ctx.db.transaction() as conn:
         roles.record_use(conn, role.role_id, ctx.settings.region, ctx.now)
-    return _assume_role_output(
+    return assume_role_output(
         ctx, session, packed_size(policy, arns, tags or []) if policy or arns or tags else None
     )
 
 
-def _assume_role_output(ctx: Context, session: Session, packed_size: int | None) -> dict[str, Any]:
+def assume_role_output(ctx: Context, session: Session, packed_size: int | None) -> dict[str, Any]:
+    """The result of an AssumeRole* call: credentials, AssumedRoleUser, and what the session carries."""
     out: dict[str, Any] = {
         "Credentials": _credentials(ctx, session),
         "AssumedRoleUser": {"AssumedRoleId": session.user_id, "Arn": session.arn},
@@ -152,7 +153,7 @@ def _role_to_assume(ctx: Context, role_arn: str, seconds: int) -> Any:
     return role
 
 
-def _role_session(ctx: Context, role: Any, session_name: str, seconds: int) -> Session:
+def role_session(ctx: Context, role: Any, session_name: str, seconds: int) -> Session:
     """A fresh session of `role` named `session_name`, valid `seconds` from now."""
     return Session(
         access_key_id=tokens.temporary_key_id(role.account_id),

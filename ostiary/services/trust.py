@@ -19,21 +19,12 @@ from ostiary.errors import AccessDenied
 from ostiary.policy import (
     ALLOW,
     CompiledPolicy,
-    Principal,
     Request,
     authorize_assume_role,
     compile_policy,
     parse_policy,
 )
-from ostiary.services import Context
-
-_ENGINE_TYPES = {
-    "User": "user",
-    "AssumedRole": "assumed-role",
-    "Account": "root",
-    "FederatedUser": "federated",
-    "Service": "service",
-}
+from ostiary.services import Context, mfa
 
 
 @dataclass(frozen=True)
@@ -63,7 +54,7 @@ def authorize_assume(ctx: Context, request: AssumeRequest) -> None:
     is_service = caller.principal_type == "Service"
     policies = None if is_service else enforce.principal_policies(ctx.db, caller)
     context = _context(ctx, policies, request)
-    principal = _principal(caller, policies)
+    principal = enforce.engine_principal(caller, policies.principal_tags if policies is not None else {})
     for action in _actions(request):
         engine_request = Request(principal, action, request.role_arn, context)
         if policies is None:
@@ -95,19 +86,12 @@ def check_mfa(ctx: Context, serial_number: str | None, token_code: str | None) -
     """Whether the call proves MFA; AccessDenied when a device or code is given that does not verify."""
     if serial_number is None and token_code is None:
         return False
-    try:
-        from ostiary.services import mfa  # MFA devices; imported late, as they are optional to STS
-    except ImportError:
-        mfa = None  # type: ignore[assignment]  # no MFA devices: no code can verify
-    verify = getattr(mfa, "verify_mfa_code", None)
     caller = ctx.caller
     is_valid = False
-    if verify is not None and serial_number and token_code:
+    if serial_number and token_code:
         with ctx.db.transaction() as conn:
-            is_valid = bool(
-                verify(
-                    conn, ctx.keyring, caller.account_id, serial_number, caller.user_id, token_code, ctx.now
-                )
+            is_valid = mfa.verify_mfa_code(
+                conn, ctx.keyring, caller.account_id, serial_number, caller.user_id, token_code, ctx.now
             )
     if not is_valid:
         raise AccessDenied("MultiFactorAuthentication failed with invalid MFA one time pass code. ")
@@ -167,19 +151,3 @@ def _sts_keys(params: dict[str, Any]) -> dict[str, Any]:
         "DurationSeconds": "sts:DurationSeconds",
     }
     return {key: str(params[member]) for member, key in names.items() if params.get(member) is not None}
-
-
-def _principal(caller: Caller, policies: Any) -> Principal:
-    session = caller.session
-    is_federated = caller.principal_type == "FederatedUser"
-    return Principal(
-        arn=caller.arn,
-        type=_ENGINE_TYPES.get(caller.principal_type, "user"),
-        account=caller.account_id,
-        user_id=caller.user_id,
-        tags=dict(policies.principal_tags) if policies is not None else {},
-        role_arn=session.role_arn if session is not None else None,
-        role_id=session.role_id if session is not None else None,
-        session_name=session.session_name if session is not None else None,
-        user_arn=session.source_principal_arn if is_federated and session is not None else None,
-    )
