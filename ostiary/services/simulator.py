@@ -12,6 +12,16 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from ostiary.errors import InvalidInputException, MalformedPolicyDocumentException, NoSuchEntityException
+from ostiary.policy import (
+    Decision,
+    MatchedStatement,
+    PolicySyntaxError,
+    Principal,
+    Request,
+    authorize,
+    compile_policy,
+    parse_policy,
+)
 from ostiary.services import Context, operation
 from ostiary.store import principals as store
 from ostiary.store.pages import page_list
@@ -158,9 +168,8 @@ def _simulation(
     kind: str,
     entries: list[dict[str, Any]] | None,
 ) -> Simulation:
-    from ostiary.policy import Principal
-
     texts = [t for _, t in identity] + ([boundary[1]] if boundary else [])
+    statement_keys = _statement_keys(texts + ([resource_policy] if resource_policy else []))
     account = _account_of(caller_arn)
     role_arn = caller_arn if kind == "role" else None
     principal = Principal(
@@ -173,14 +182,12 @@ def _simulation(
         resource_owner=_account_of(resource_owner or "") if resource_owner else None,
         principal=principal,
         context=_context(entries or []),
-        condition_keys=tuple(_context_keys(texts + ([resource_policy] if resource_policy else []))),
-        statement_keys=tuple(_statement_keys(texts + ([resource_policy] if resource_policy else []))),
+        condition_keys=tuple(_keys_of(statement_keys)),
+        statement_keys=tuple(statement_keys),
     )
 
 
 def _compile(text: str, kind: str, policy_id: str) -> Any:
-    from ostiary.policy import PolicySyntaxError, compile_policy, parse_policy
-
     try:
         return compile_policy(parse_policy(text, kind), policy_id, kind)
     except PolicySyntaxError as exc:
@@ -198,8 +205,13 @@ def _context(entries: list[dict[str, Any]]) -> dict[str, list[str]]:
 
 
 def _context_keys(texts: list[str]) -> list[str]:
+    return _keys_of(_statement_keys(texts))
+
+
+def _keys_of(statement_keys: list[tuple[tuple[str, ...], bool, tuple[str, ...]]]) -> list[str]:
+    """The condition keys of the statements, first spelling kept, without case duplicates."""
     seen: dict[str, str] = {}
-    for _, _, keys in _statement_keys(texts):
+    for _, _, keys in statement_keys:
         for key in keys:
             seen.setdefault(key.lower(), key)
     return list(seen.values())
@@ -216,8 +228,6 @@ def _statement_keys(texts: list[str]) -> list[tuple[tuple[str, ...], bool, tuple
 
 
 def _parse_any(text: str) -> Any:
-    from ostiary.policy import PolicySyntaxError, parse_policy
-
     try:
         return parse_policy(text, "identity")
     except PolicySyntaxError:
@@ -249,8 +259,6 @@ def _results(
 
 
 def _evaluate(sim: Simulation, action: str, resource: str, per_resource: bool) -> dict[str, Any]:
-    from ostiary.policy import Request, authorize
-
     request = Request(sim.principal, action, resource, sim.context)
     decision = authorize(
         request,
@@ -273,8 +281,7 @@ def _evaluate(sim: Simulation, action: str, resource: str, per_resource: bool) -
     }
     boundary_detail = None
     if sim.boundary is not None:
-        reason = str(getattr(decision, "reason", "") or "")
-        boundary_detail = {"AllowedByPermissionsBoundary": "permissions boundary" not in reason}
+        boundary_detail = {"AllowedByPermissionsBoundary": "permissions boundary" not in decision.reason}
         result["PermissionsBoundaryDecisionDetail"] = boundary_detail
     if per_resource:
         specific: dict[str, Any] = {
@@ -289,9 +296,9 @@ def _evaluate(sim: Simulation, action: str, resource: str, per_resource: bool) -
     return result
 
 
-def _statement(matched: Any) -> dict[str, Any]:
+def _statement(matched: MatchedStatement) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "SourcePolicyId": str(getattr(matched, "policy_id", "")),
+        "SourcePolicyId": matched.policy_id,
         "SourcePolicyType": _SOURCE_TYPES.get(matched.policy_type, IDENTITY_TYPE),
     }
     start, end = matched.start, matched.end
@@ -302,7 +309,7 @@ def _statement(matched: Any) -> dict[str, Any]:
     return out
 
 
-def _missing(sim: Simulation, action: str, decision: Any) -> list[str]:
+def _missing(sim: Simulation, action: str, decision: Decision) -> list[str]:
     """The keys the statements that apply to `action` test but the request did not give."""
     found = {_spelled(sim, k) for k in decision.missing_context_keys}
     given = {k.lower() for k in sim.context}
