@@ -157,7 +157,7 @@ def _read(assertion: Any) -> SamlAssertion:
         subject=name_id.text.strip(),
         subject_format=name_id.get("Format", _NAMEID_FORMAT + "persistent"),
         audiences=audiences,
-        roles=tuple(_role_pair(v) for v in attributes.get(ROLE_ATTRIBUTE, []) if _role_pair(v)),
+        roles=tuple(pair for pair in map(_role_pair, attributes.get(ROLE_ATTRIBUTE, [])) if pair is not None),
         session_name=attributes.get(SESSION_NAME_ATTRIBUTE, [None])[0],
         session_duration=int(duration) if duration and duration.isdigit() else None,
         source_identity=attributes.get(SOURCE_IDENTITY_ATTRIBUTE, [None])[0],

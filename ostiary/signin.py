@@ -126,7 +126,7 @@ def _check_mfa(
             for serial in found.serials:
                 if verify_mfa_code(conn, keyring, account, serial, found.user.user_id, code, now):
                     return True
-    raise MfaRequired("Your authentication information is incorrect. Please try again.")
+    raise MfaRequired(_INCORRECT)
 
 
 def _must_change(found: _Account, now: datetime) -> bool:
