@@ -117,8 +117,6 @@ def documents(draw: st.DrawFn, with_principal: bool = False) -> dict[str, Any]:
     found = draw(st.lists(statements(with_principal), min_size=1, max_size=3))
     sids = [s.get("Sid") for s in found if s.get("Sid")]
     if len(sids) != len(set(sids)):
-        for index, statement in enumerate(found):
-            statement.pop("Sid", None) if index else None
         for statement in found[1:]:
             statement.pop("Sid", None)
     document: dict[str, Any] = {"Statement": found}

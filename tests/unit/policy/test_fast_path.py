@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib
 import ipaddress
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -69,11 +71,18 @@ def _compiled(statements: list[dict[str, Any]], kind: str) -> Any:
 IDENTITY = _compiled(STATEMENTS, "identity")
 
 
-def _general(monkeypatch: pytest.MonkeyPatch, request: Request, **policies: Any) -> Decision:
-    """The Decision the general path gives (the fast path switched off)."""
-    with monkeypatch.context() as patch:
+@contextmanager
+def _fast_path_off() -> Iterator[None]:
+    """authorize() takes its general path inside the block."""
+    with pytest.MonkeyPatch.context() as patch:
         patch.setattr(authorize_module, "identity_only", lambda *args: None)
         patch.setattr(authorize_module, "_FAST_TYPES", frozenset())
+        yield
+
+
+def _general(request: Request, **policies: Any) -> Decision:
+    """The Decision the general path gives (the fast path switched off)."""
+    with _fast_path_off():
         return authorize(request, **policies)
 
 
@@ -91,21 +100,16 @@ def test_identity_only_path_gives_the_general_decision(
     boundary = _compiled(BOUNDARY, "boundary") if with_boundary else None
     request = Request(ALICE, action, resource, context)
     fast = authorize(request, identity=identity, boundary=boundary)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(authorize_module, "identity_only", lambda *args: None)
-        patch.setattr(authorize_module, "_FAST_TYPES", frozenset())
-        general = authorize(Request(ALICE, action, resource, context), identity=identity, boundary=boundary)
+    general = _general(Request(ALICE, action, resource, context), identity=identity, boundary=boundary)
     assert fast == general
 
 
 @pytest.mark.parametrize("resource_account", [None, A, "222222222222"])
-def test_identity_only_path_in_and_out_of_the_callers_account(
-    monkeypatch: pytest.MonkeyPatch, resource_account: str | None
-) -> None:
+def test_identity_only_path_in_and_out_of_the_callers_account(resource_account: str | None) -> None:
     identity = [_compiled(STATEMENTS, "identity")]
     request = Request(ALICE, "s3:GetObject", "arn:aws:s3:::home/alice/x", {"aws:SourceIp": "10.0.0.1"})
     fast = authorize(request, identity=identity, resource_account=resource_account)
-    assert fast == _general(monkeypatch, request, identity=identity, resource_account=resource_account)
+    assert fast == _general(request, identity=identity, resource_account=resource_account)
     assert fast.decision == ("Allow" if resource_account != "222222222222" else "ImplicitDeny")
 
 
@@ -113,9 +117,7 @@ def test_identity_only_path_in_and_out_of_the_callers_account(
 @given(cases())
 def test_eval_cases_agree_with_the_fast_path_off(case: dict[str, Any]) -> None:
     fast = evaluate_case(case)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(authorize_module, "identity_only", lambda *args: None)
-        patch.setattr(authorize_module, "_FAST_TYPES", frozenset())
+    with _fast_path_off():
         assert evaluate_case(case) == fast
 
 
@@ -232,11 +234,9 @@ def test_inlined_conditions_give_the_general_decision(operator: str, values: lis
                 context["AWS:SourceIP"] = ip
             request = Request(ALICE, "s3:GetObject", "arn:aws:s3:::b/alice/k", context)
             fast = authorize(request, identity=identity)
-            with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(authorize_module, "identity_only", lambda *args: None)
-                patch.setattr(authorize_module, "_FAST_TYPES", frozenset())
-                general = authorize(Request(ALICE, "s3:GetObject", "arn:aws:s3:::b/alice/k", context),
-                                    identity=identity)  # fmt: skip
+            general = _general(
+                Request(ALICE, "s3:GetObject", "arn:aws:s3:::b/alice/k", context), identity=identity
+            )
             assert fast == general, (value, ip)
 
 
