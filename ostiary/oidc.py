@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from jwt import PyJWK
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _TIMEOUT_SECONDS = 5
+_KEEP_SECONDS = 3600  # kept keys are fetched again after this, so a key the issuer withdrew stops working
+_REFETCH_SECONDS = 1.0  # an unknown key id fetches an issuer's keys again at most this often
 _MAX_DOCUMENT_BYTES = 512 * 1024
 
 
@@ -46,6 +49,7 @@ class TokenInvalid(Exception):
 class _KeySet:
     jwks_uri: str
     keys: dict[str, dict[str, Any]]  # kid -> JWK
+    fetched_at: float  # time.monotonic()
 
 
 _cache: dict[str, _KeySet] = {}
@@ -114,7 +118,10 @@ def _check_times(claims: dict[str, Any], now: float) -> None:
 
 
 def _key(issuer_url: str, kid: Any) -> dict[str, Any]:
-    """The issuer's JWK named `kid` (the only key when the token names none); refetched once if unknown."""
+    """The issuer's JWK named `kid` (the only key when the token names none).
+
+    An unknown `kid` fetches the issuer's keys again (a rotation), at most once a second per issuer,
+    so tokens naming made-up keys cannot make us fetch at their pace."""
     for refresh in (False, True):
         keys = _keys(issuer_url, refresh=refresh)
         if kid is None and len(keys.keys) == 1:
@@ -127,8 +134,10 @@ def _key(issuer_url: str, kid: Any) -> dict[str, Any]:
 def _keys(issuer_url: str, *, refresh: bool) -> _KeySet:
     with _lock:
         kept = _cache.get(issuer_url)
-    if kept is not None and not refresh:
-        return kept
+    if kept is not None:
+        age = time.monotonic() - kept.fetched_at
+        if age < _KEEP_SECONDS and (not refresh or age < _REFETCH_SECONDS):
+            return kept
     discovery = _fetch_json(issuer_url.rstrip("/") + "/.well-known/openid-configuration")
     if discovery.get("issuer") != issuer_url:
         raise IssuerUnreachable("discovery document names another issuer")
@@ -141,7 +150,7 @@ def _keys(issuer_url: str, *, refresh: bool) -> _KeySet:
     keys = {
         str(k.get("kid", "")): k for k in published if isinstance(k, dict) and k.get("use", "sig") == "sig"
     }
-    found = _KeySet(jwks_uri, keys)
+    found = _KeySet(jwks_uri, keys, time.monotonic())
     with _lock:
         _cache[issuer_url] = found
     return found

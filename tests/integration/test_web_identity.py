@@ -32,6 +32,7 @@ class Issuer:
     )
     ec_key: Any = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
     extra: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # path -> more JWKs
+    fetches: dict[str, int] = field(default_factory=dict)  # path -> discovery documents served
     # path -> (set when a request for it arrives, the answer waits until this is set)
     holds: dict[str, tuple[threading.Event, threading.Event]] = field(default_factory=dict)
 
@@ -82,6 +83,7 @@ def issuer() -> Iterator[Issuer]:
                 arrived.set()
                 release.wait(30)
             if tail == ".well-known/openid-configuration":
+                found.fetches[path] = found.fetches.get(path, 0) + 1
                 body = {"issuer": found.url(path), "jwks_uri": found.url(path) + "/jwks"}
             elif tail == "jwks":
                 body = found.jwks(path)
@@ -263,6 +265,7 @@ def test_algorithm_confusion_refused(sts: Any, issuer: Issuer, setup: dict[str, 
 
 def test_rotated_key_is_fetched_on_unknown_kid(sts: Any, issuer: Issuer, setup: dict[str, str]) -> None:
     _assume(sts, setup, issuer.token(setup["path"]))  # the key set is now kept
+    time.sleep(1.1)  # an unknown key id fetches the keys again at most once a second per issuer
     rotated = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     issuer.extra[setup["path"]] = [
         {**json.loads(RSAAlgorithm.to_jwk(rotated.public_key())), "kid": "rsa2", "use": "sig", "alg": "RS256"}
@@ -301,3 +304,16 @@ def test_a_slow_issuer_holds_up_no_other_request(
         release.set()
         worker.join(30)
     assert outcome["out"]["SubjectFromWebIdentityToken"] == "user-1"
+
+
+def test_made_up_key_ids_do_not_make_the_server_fetch_at_their_pace(
+    sts: Any, issuer: Issuer, setup: dict[str, str]
+) -> None:
+    _assume(sts, setup, issuer.token(setup["path"]))  # the key set is now kept
+    fetched = issuer.fetches[setup["path"]]
+    for n in range(5):
+        assert (
+            _error(sts, setup, issuer.token(setup["path"], kid=f"made-up-{n}"))["Code"]
+            == "InvalidIdentityToken"
+        )
+    assert issuer.fetches[setup["path"]] <= fetched + 1
