@@ -23,13 +23,13 @@ from ostiary.policy.decision import (
     implicit_deny_reason,
 )
 from ostiary.policy.evaluate import Matches, evaluate
-from ostiary.policy.fast import identity_only
+from ostiary.policy.fast import IDENTITY_ONLY_TYPES, identity_only
 from ostiary.policy.request import Request
 
 Policies = CompiledPolicy | Sequence[CompiledPolicy]
 _DENY_ORDER = ("identity", "resource", "boundary", "session", "scp")
 _EMPTY = Matches()
-_FAST_TYPES = frozenset(("user", "assumed-role"))  # `identity_only`'s callers
+_FAST_TYPES = IDENTITY_ONLY_TYPES  # the inlined shortcut's callers (a name of its own: tests switch it off)
 
 
 def _run(policies: Policies | None, request: Request, errors: list[str], missing: list[str]) -> Matches:

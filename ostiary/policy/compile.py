@@ -14,8 +14,8 @@ from ostiary.policy.matchers import Matcher, compile_glob
 from ostiary.policy.model import KINDS, Policy, Statement
 from ostiary.policy.plan import Fused, Run, fuse, statement_runner
 from ostiary.policy.principals import match_level
-from ostiary.policy.request import Principal, Request
-from ostiary.policy.variables import Part, parse_template, render_matcher
+from ostiary.policy.request import Principal
+from ostiary.policy.variables import Part, parse_template
 
 _MEMO_LIMIT = 4096
 _WILD = frozenset("*?")
@@ -65,19 +65,6 @@ class CompiledStatement:
     def action_applies(self, action: str) -> bool:
         """Whether the (lowercased) action is covered by Action, or not excluded by NotAction."""
         return any(m(action) for m in self._actions) != self.is_not_action
-
-    def resource_applies(self, request: Request) -> bool:
-        """Whether the resource is covered by Resource, or not excluded by NotResource."""
-        resource = request._resource
-        for matcher in self._resources:
-            if matcher(resource):
-                return not self._is_not_resource
-        for prefix, parts in self._templates:
-            if resource.startswith(prefix):
-                rendered = render_matcher(parts, request)
-                if rendered is not None and rendered(resource):
-                    return not self._is_not_resource
-        return self._is_not_resource
 
     def principal_level(self, principal: Principal) -> int:
         """How the Principal element names the caller: 0 not, 1 its account, 2 its role, 3 itself."""

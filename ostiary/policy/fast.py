@@ -24,7 +24,7 @@ from ostiary.policy.decision import (
 from ostiary.policy.inline import Decide, inline
 from ostiary.policy.request import Request
 
-_TYPES = frozenset(("user", "assumed-role"))
+IDENTITY_ONLY_TYPES = frozenset(("user", "assumed-role"))  # the callers this path decides
 _IMPLICIT: dict[tuple[str, str], str] = {}
 _MEMO_LIMIT = 4096
 _MISS = object()
@@ -39,7 +39,7 @@ def identity_only(
 ) -> Decision | None:
     """The Decision for identity policies (and a boundary) alone; None when the case is not this one."""
     principal = request._principal
-    if principal.type not in _TYPES:
+    if principal.type not in IDENTITY_ONLY_TYPES:
         return None
     if resource_account is not None and resource_account != principal.account:
         return None

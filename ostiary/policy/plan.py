@@ -1,9 +1,9 @@
 """A statement as one closure, `run(request, keys, errors, missing) -> level` (0 or False: it does not
 apply; True: level 3).
 
-It answers as `CompiledStatement.resource_applies`, `principal_level` and each condition's `test` in
-that order (conditions stop at the first that fails), with the resource test and the conditions
-specialised for the statement's shape.
+It tests the resource (Resource, or NotResource), then `CompiledStatement.principal_level`, then
+each condition's `test`, in that order (conditions stop at the first that fails), with the resource
+test and the conditions specialised for the statement's shape.
 """
 
 from __future__ import annotations
@@ -64,10 +64,8 @@ def _general(statement: CompiledStatement, resource: Test | None, checks: tuple[
 def _resource_test(statement: CompiledStatement) -> Test | None:
     """The Resource/NotResource test, or None when every resource applies."""
     matchers, is_not = statement._resources, statement._is_not_resource
-    if statement._templates:
-        return _template_test(statement)
-    if len(matchers) != 1:
-        return lambda request, keys: statement.resource_applies(request)
+    if statement._templates or len(matchers) != 1:
+        return _patterns_test(statement)
     only = matchers[0]
     if only is _always:
         return None if not is_not else (lambda request, keys: False)
@@ -76,8 +74,8 @@ def _resource_test(statement: CompiledStatement) -> Test | None:
     return lambda request, keys: bool(only(request._resource))
 
 
-def _template_test(statement: CompiledStatement) -> Test:
-    """Resources with variables: each template's matcher rendered once per variable values."""
+def _patterns_test(statement: CompiledStatement) -> Test:
+    """Several resource patterns, or templates: each template's matcher rendered once per variable values."""
     matchers, is_not = statement._resources, statement._is_not_resource
     templates = tuple((prefix, _remembered_matcher(parts)) for prefix, parts in statement._templates)
 
