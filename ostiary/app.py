@@ -68,7 +68,8 @@ class OstiaryApp:
                 request_id=request_id,
                 now=now,
                 source_ip=request.client_ip,
-                extras={"region": signed.region if signed else None, "is_secure": request.is_secure},
+                region=signed.region if signed else None,
+                is_secure=request.is_secure,
             )
             enforce.check(ctx, call.service, call.operation, call.params)
             result = services.dispatch(ctx, call.service, call.operation, call.params)

@@ -87,7 +87,6 @@ def check(ctx: Context, service: str, operation: str, params: dict[str, Any]) ->
         resolved = _resolve(found, caller, service, operation, params, policies.needs_resource_tags)
     context = request_context(ctx, policies, service, operation, params)
     context.update(resolved.context)
-    ctx.extras["request_context"] = context
     decision = _authorize(policies, caller, action, resolved.arn, context)
     if decision.decision == "ImplicitDeny" and _self_service(ctx, caller, action):
         return
@@ -125,12 +124,12 @@ def authorize_call(
 ) -> Any:
     """The engine's Decision for the caller of `ctx` doing `action` on `resource`.
 
-    The context is this call's (as `check` built it) plus `extra_context`; `resource_policy` is a
+    The context is the caller's and the request's keys plus `extra_context`; `resource_policy` is a
     compiled resource or trust policy owned by `resource_account`. For AssumeRole across accounts.
     """
     caller = ctx.caller
     policies = principal_policies(ctx.db, caller)
-    context = dict(ctx.extras.get("request_context") or _base_context(ctx, policies))
+    context = dict(_base_context(ctx, policies))
     context.update(extra_context or {})
     return _authorize(policies, caller, action, resource, context, resource_policy, resource_account)
 
@@ -339,8 +338,8 @@ def _base_context(ctx: Context, policies: PolicySet) -> dict[str, str | list[str
         "aws:SourceIp": ctx.source_ip,
         "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "aws:EpochTime": str(int(now.timestamp())),
-        "aws:SecureTransport": "true" if ctx.extras.get("is_secure") else "false",
-        "aws:RequestedRegion": str(ctx.extras.get("region") or DEFAULT_REGION),
+        "aws:SecureTransport": "true" if ctx.is_secure else "false",
+        "aws:RequestedRegion": ctx.region or DEFAULT_REGION,
         "aws:ViaAWSService": "false",
         "aws:PrincipalIsAWSService": "false",
     }

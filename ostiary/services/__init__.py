@@ -11,7 +11,7 @@ import functools
 import importlib
 import pkgutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,21 +28,28 @@ _HANDLERS: dict[tuple[str, str], Handler] = {}
 _BLOCKING: set[str] = set()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Context:
-    """What a handler may use: the store, the keyring, the settings and who is calling."""
+    """What a handler may use: the store, the keyring, the settings and who is calling.
+
+    `caller` is None only for the operations AWS takes unsigned (AssumeRoleWithWebIdentity/SAML).
+    """
 
     db: Database
     keyring: Keyring
     settings: Settings
-    caller: Caller
+    caller: Caller | None
     request_id: str
     now: datetime
     source_ip: str = "127.0.0.1"
-    extras: dict[str, Any] = field(default_factory=dict)
+    region: str | None = None  # the region the request was signed for
+    is_secure: bool = False  # whether it came over TLS
 
     @property
     def account_id(self) -> str:
+        """The caller's account; an unsigned call has none (its handler takes the role's)."""
+        if self.caller is None:
+            raise TypeError("an unsigned call has no caller account")
         return self.caller.account_id
 
 

@@ -93,7 +93,7 @@ def _authorize(
         "aws:SourceIp": ctx.source_ip,
         "aws:CurrentTime": ctx.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "aws:EpochTime": str(int(ctx.now.timestamp())),
-        "aws:SecureTransport": "true" if ctx.extras.get("is_secure") else "false",
+        "aws:SecureTransport": "true" if ctx.is_secure else "false",
         "sts:RoleSessionName": request.session_name,
         "sts:DurationSeconds": str(seconds),
         **request.claims,
