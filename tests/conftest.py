@@ -72,7 +72,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -112,7 +112,7 @@ def start_server(
         stderr=subprocess.STDOUT,
         env=env,
     )
-    _wait_for_port(port, process, log)
+    wait_for_port(port, process, log)
     return Server(f"http://127.0.0.1:{port}", backend, data_dir, database_url, process)
 
 

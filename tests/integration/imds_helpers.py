@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.conftest import Server, _wait_for_port, free_port
+from tests.conftest import Server, free_port, wait_for_port
 
 _PROBE = r"""
 import json, os, sys
@@ -48,7 +48,7 @@ def running_imds(server: Server, profile: str, instance_id: str, *extra: str) ->
         env=server.cli_env(),
     )
     try:
-        _wait_for_port(port, process, log)
+        wait_for_port(port, process, log)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()

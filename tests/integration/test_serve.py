@@ -15,7 +15,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.conftest import _wait_for_port, free_port
+from tests.conftest import free_port, wait_for_port
 
 
 def _serve(
@@ -32,7 +32,7 @@ def _serve(
         stderr=subprocess.STDOUT,
         env=clean_env,
     )
-    _wait_for_port(port, proc, log)
+    wait_for_port(port, proc, log)
     return proc, f"http://127.0.0.1:{port}", log
 
 
