@@ -71,7 +71,7 @@ def test_missing_instance_profile_errors(iam, unique):
 
 
 def test_roles_in_an_instance_profile(iam, unique):
-    profile, other = f"profile-{unique}", f"profile-2-{unique}"
+    profile, other = f"profile-b-{unique}", f"profile-a-{unique}"  # `other` sorts first
     role = make_role(iam, f"role-{unique}")
     make_role(iam, f"role-2-{unique}")
     iam.create_instance_profile(InstanceProfileName=profile)
