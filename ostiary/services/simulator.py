@@ -126,7 +126,9 @@ def _source_policies(
 ) -> tuple[str, list[store.PolicyDocument], tuple[str, str] | None]:
     kind, name = _parse_source_arn(arn)
     with ctx.db.read() as conn:
-        entity = store.find_named(conn, _account_of(arn) or ctx.account_id, kind, name)
+        # only the caller's own account: another account's principals are not found, as in AWS
+        own = _account_of(arn) in (None, ctx.account_id)
+        entity = store.find_named(conn, ctx.account_id, kind, name) if own else None
         if entity is None:
             raise NoSuchEntityException(f"The {kind} with name {name} cannot be found.")
         if kind == "group":

@@ -215,3 +215,30 @@ def test_malformed_input_policy_is_refused(iam: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iam.simulate_custom_policy(PolicyInputList=["{not json"], ActionNames=["s3:GetObject"])
     assert exc.value.response["Error"]["Code"] == "MalformedPolicyDocument"
+
+
+def test_another_accounts_principals_are_not_found(iam: Any, server: Server, unique: str) -> None:
+    import subprocess
+    import sys
+
+    name = f"sim-private-{unique}"
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="private", PolicyDocument=LIST_AND_DENY)
+    out = subprocess.run(
+        [sys.executable, "-m", "ostiary", "account", "create"],
+        env=server.cli_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    other = json.loads(out.stdout)
+    outsider = server.client("iam", other["AccessKeyId"], other["SecretAccessKey"])
+    source = f"arn:aws:iam::{server.account_id}:user/{name}"
+    for call in (
+        lambda: outsider.simulate_principal_policy(PolicySourceArn=source, ActionNames=["s3:ListBucket"]),
+        lambda: outsider.get_context_keys_for_principal_policy(PolicySourceArn=source),
+    ):
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert exc.value.response["Error"]["Code"] == "NoSuchEntity"
