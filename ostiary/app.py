@@ -14,7 +14,7 @@ from ostiary import enforce, ids, services
 from ostiary.auth import sigv4
 from ostiary.auth.authenticate import authenticate
 from ostiary.errors import AwsError, InternalFailure, MissingAuthenticationToken, RequestEntityTooLarge
-from ostiary.protocol import ApiCall, HttpRequest, query, xml
+from ostiary.protocol import ApiCall, HttpRequest, models, query, xml
 from ostiary.server import answer_lifespan
 from ostiary.settings import Settings
 from ostiary.store.db import Database
@@ -43,6 +43,8 @@ class OstiaryApp:
         self.db = db
         self.keyring = keyring
         self._blocking = services.blocking_operations()
+        for service in ("iam", "sts"):  # compile the models now, not in the first requests
+            models.service(service)
 
     def handle(self, request: HttpRequest) -> tuple[int, bytes]:
         """Answer one request: (HTTP status, XML body). Never raises."""

@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
-import secrets
-import string
+import base64
+import os
 import uuid
 
-_BASE32 = string.ascii_uppercase + "234567"
-_SECRET_CHARS = string.ascii_letters + string.digits + "+/"
+
+def _base32(count: int) -> str:
+    """`count` random characters of A-Z and 2-7: the leading characters of random bytes in base 32
+    (each character is 5 random bits, so all 32 are equally likely)."""
+    return base64.b32encode(os.urandom((count * 5 + 7) // 8)).decode()[:count]
 
 
 def unique_id(prefix: str) -> str:
     """A unique id as IAM writes it: a 4-letter prefix and 17 base-32 characters (21 in all)."""
-    return prefix + "".join(secrets.choice(_BASE32) for _ in range(17))
+    return prefix + _base32(17)
 
 
 def access_key_id(prefix: str = "AKIA") -> str:
     """An access key id: AKIA (long-term) or ASIA (temporary), then 16 base-32 characters."""
-    return prefix + "".join(secrets.choice(_BASE32) for _ in range(16))
+    return prefix + _base32(16)
 
 
 def secret_access_key() -> str:
-    """A 40-character secret access key."""
-    return "".join(secrets.choice(_SECRET_CHARS) for _ in range(40))
+    """A 40-character secret access key: 30 random bytes in base 64 (letters, digits, + and /)."""
+    return base64.b64encode(os.urandom(30)).decode()
 
 
 def request_id() -> str:

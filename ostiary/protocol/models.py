@@ -136,21 +136,25 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(translated, re.ASCII)
 
 
-@functools.cache
 def _category_class(major: str) -> str:
     """The code points of a Unicode major category, as ranges for a character class."""
-    ranges: list[str] = []
-    start = prev = -2
+    return _category_classes()[major]
+
+
+@functools.cache
+def _category_classes() -> dict[str, str]:
+    """Every major category's code points as character-class ranges, found in one pass (the pass
+    over all of Unicode, not the regex, is what costs: about 0.3 s)."""
+    runs: dict[str, list[list[int]]] = {}
+    category = unicodedata.category
     for cp in range(sys.maxunicode + 1):
-        if unicodedata.category(chr(cp))[0] != major:
-            continue
-        if cp != prev + 1:
-            if start >= 0:
-                ranges.append(_range(start, prev))
-            start = cp
-        prev = cp
-    ranges.append(_range(start, prev))
-    return "".join(ranges)
+        major = category(chr(cp))[0]
+        ranges = runs.setdefault(major, [])
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp])
+    return {major: "".join(_range(a, b) for a, b in ranges) for major, ranges in runs.items()}
 
 
 def _range(start: int, end: int) -> str:

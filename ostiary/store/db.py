@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
@@ -29,11 +30,22 @@ class Database:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}  # the busy timeout
         if not pool:
             kwargs["poolclass"] = NullPool
-        elif not is_sqlite:
+        elif is_sqlite:  # room for the connections the threads keep (below) and for nested uses
+            kwargs.update(pool_size=20, max_overflow=20)
+        else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine = create_engine(url, **kwargs)
         if is_sqlite:
             _tune_sqlite(self.engine)
+        # built once: deriving options per call costs more than a prepared read
+        self._reader = self.engine.execution_options(sqlite_begin=None)
+        self._writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        # SQLite: each thread keeps its reader and writer connections between requests, as checking
+        # one out of the pool and back costs more than a request's reads. PostgreSQL's connections
+        # go back to the pool, where other requests need them.
+        self._kept = _KeptConnections() if is_sqlite and pool else None
+        self._all_kept: set[Connection] = set()
+        self._kept_lock = threading.Lock()
 
     @contextmanager
     def transaction(self, on_conflict: AwsError | None = None) -> Iterator[Connection]:
@@ -43,7 +55,7 @@ class Database:
         ConcurrentModification), so the loser of a race gets AWS's error and changes nothing.
         """
         try:
-            with self.engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn:
+            with self._connection(self._writer, "writer") as conn:
                 with conn.begin():
                     yield conn
         except IntegrityError as exc:
@@ -55,10 +67,36 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read. On SQLite each statement reads the newest commit (no BEGIN: it costs more than the
-        reads of a request); on PostgreSQL the reads share one transaction."""
-        with self.engine.connect().execution_options(sqlite_begin=None) as conn:
-            with conn.begin():
-                yield conn
+        reads of a request); on PostgreSQL the reads share the transaction the driver begins at the
+        first statement, rolled back when the connection goes back to the pool."""
+        with self._connection(self._reader, "reader") as conn:
+            yield conn
+
+    @contextmanager
+    def _connection(self, engine: Engine, role: str) -> Iterator[Connection]:
+        """A connection for one read or transaction: the one this thread keeps for `role` when it
+        has one free (a nested use gets another), else one from the pool."""
+        kept = self._kept
+        if kept is None:
+            with engine.connect() as pooled:
+                yield pooled
+            return
+        conn = kept.free.pop(role, None)
+        if conn is None:
+            conn = engine.connect()
+            with self._kept_lock:
+                self._all_kept.add(conn)
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction():  # SQLAlchemy began one for a read: end it
+                conn.rollback()
+            if role in kept.free or conn.invalidated:
+                with self._kept_lock:
+                    self._all_kept.discard(conn)
+                conn.close()
+            else:
+                kept.free[role] = conn
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration."""
@@ -70,7 +108,18 @@ class Database:
             conn.commit()
 
     def dispose(self) -> None:
+        with self._kept_lock:
+            kept, self._all_kept = self._all_kept, set()
+        for conn in kept:
+            conn.close()
         self.engine.dispose()
+
+
+class _KeptConnections(threading.local):
+    """The connections a thread keeps between uses, by role ("reader", "writer")."""
+
+    def __init__(self) -> None:
+        self.free: dict[str, Connection] = {}
 
 
 def _tune_sqlite(engine: Any) -> None:
@@ -88,5 +137,6 @@ def _tune_sqlite(engine: Any) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        if mode is not None:
-            conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode is not None:  # on the driver's cursor: exec_driver_sql would cost as much again
+            driver: Any = conn.connection.driver_connection
+            driver.execute(f"BEGIN {mode}")

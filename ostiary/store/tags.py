@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
+from ostiary.store.prepared import Prepared
 from ostiary.store.tables import managed_policies, tags
 
 CASE_SENSITIVE = frozenset({"policy"})  # entity types whose tag keys match case-sensitively
@@ -19,7 +20,7 @@ def match_key(entity_type: str, key: str) -> str:
     return key if entity_type in CASE_SENSITIVE else key.lower()
 
 
-_ROWS = (
+_ROWS = Prepared(
     select(tags.c.key, tags.c.value, tags.c.position)
     .where(tags.c.entity_type == bindparam("type"), tags.c.entity_id == bindparam("id"))
     .order_by(tags.c.position, tags.c.key_lower)
@@ -28,8 +29,7 @@ _ROWS = (
 
 def rows(conn: Connection, entity_type: str, entity_id: str) -> list[tuple[str, str, int]]:
     """(key, value, position) of every tag of one entity, in position order."""
-    result = conn.execute(_ROWS, {"type": entity_type, "id": entity_id})
-    return [(r.key, r.value, r.position) for r in result]
+    return [(r.key, r.value, r.position) for r in _ROWS.all(conn, {"type": entity_type, "id": entity_id})]
 
 
 def existing_keys(conn: Connection, entity_type: str, entity_id: str) -> set[str]:

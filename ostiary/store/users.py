@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Row, bindparam, delete, exists, select, updat
 
 from ostiary.store import access_keys as access_keys_store
 from ostiary.store.pages import Page, fetch_page
+from ostiary.store.prepared import Prepared
 from ostiary.store.tables import (
     access_keys,
     group_members,
@@ -39,7 +40,9 @@ def utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-_INSERT = users.insert()  # built once: `.values(...)` per call costs more than the insert
+_INSERT = Prepared(
+    users.insert().values({c: bindparam(c.key) for c in users.c if c.key != "password_last_used_at"})
+)
 
 
 def insert(
@@ -53,8 +56,8 @@ def insert(
     now: datetime,
 ) -> None:
     """Add a user; a taken name breaks the (account, name_key) constraint."""
-    conn.execute(
-        _INSERT,
+    _INSERT.run(
+        conn,
         {
             "user_id": user_id,
             "account_id": account_id,
@@ -67,13 +70,15 @@ def insert(
     )
 
 
-_FIND = select(users).where(users.c.account_id == bindparam("account"), users.c.name_key == bindparam("key"))
-_FIND_LOCKED = _FIND.with_for_update()
+_FIND = Prepared(
+    select(users).where(users.c.account_id == bindparam("account"), users.c.name_key == bindparam("key"))
+)
+_FIND_LOCKED = Prepared(_FIND.statement.with_for_update())
 
 
-def find(conn: Connection, account_id: str, name: str, *, lock: bool = False) -> Row[Any] | None:
+def find(conn: Connection, account_id: str, name: str, *, lock: bool = False) -> Any | None:
     """The user of this name (any case), or None; `lock` holds its row until the transaction ends."""
-    return conn.execute(_FIND_LOCKED if lock else _FIND, {"account": account_id, "key": name.lower()}).first()
+    return (_FIND_LOCKED if lock else _FIND).first(conn, {"account": account_id, "key": name.lower()})
 
 
 def find_by_id(conn: Connection, user_id: str) -> Row[Any] | None:
