@@ -33,12 +33,15 @@ def run_workers(factory: str, workers: int, *, host: str, port: int, log_level: 
         log_level=log_level,
         access_log=False,
         lifespan="on",
+        server_header=False,
     )
 
 
 def run_server(app: Any, *, host: str, port: int, log_level: str) -> None:
     """Serve `app` until SIGTERM or SIGINT; in-flight requests finish first."""
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on", server_header=False
+    )
     GracefulServer(config).run()
 
 
