@@ -4,8 +4,10 @@ Each server runs on a free loopback port. Each client process signs its requests
 (botocore's signer) before the clock starts, then sends them over a kept-alive HTTP connection, so
 the servers, not the load generator, set the pace; the 8-client case uses 8 processes. Prints requests
 per second for GetUser, ListUsers (1,000 users in the account) and CreateUser, and Ostiary/moto.
+Both servers run at once and take turns, case by case, `--rounds` times; each figure is the median of
+its measurements, so a slow spell of a shared machine does not land on one server only.
 
-    python bench/api_bench.py [--seconds 5] [--users 1000]
+    python bench/api_bench.py [--seconds 3] [--rounds 3] [--users 1000] [--workers 1]
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ import argparse
 import multiprocessing as mp
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -208,30 +210,38 @@ def seed_users(port: int, count: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of one measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="measurements of each case on each server")
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=1, help="Ostiary's server processes (moto has one)")
     args = parser.parse_args()
     cases = [(op, n) for op in ("GetUser", "ListUsers", "CreateUser") for n in (1, 8)]
-    results: dict[str, dict[tuple[str, int], tuple[float, int]]] = {}
+    runs: dict[str, dict[tuple[str, int], list[float]]] = {"ostiary": {}, "moto": {}}
+    errors = {"ostiary": 0, "moto": 0}
     with tempfile.TemporaryDirectory() as tmp:
-        starters: list[tuple[str, Callable[[], Target]]] = [
-            ("ostiary", lambda: start_ostiary(tmp, args.workers)),
-            ("moto", start_moto),
-        ]
-        for name, start in starters:
-            target = start()
-            try:
+        targets: dict[str, Target] = {}
+        try:
+            targets["ostiary"] = start_ostiary(tmp, args.workers)
+            targets["moto"] = start_moto()
+            for target in targets.values():
                 seed_users(target.port, args.users)
-                results[name] = {case: measure(target.port, case[0], case[1], args.seconds) for case in cases}
-            finally:
+            for case in cases:  # the servers take turns, so a slow spell of the machine hits both
+                for _ in range(args.rounds):
+                    for name, target in targets.items():
+                        rate, failed = measure(target.port, case[0], case[1], args.seconds)
+                        runs[name].setdefault(case, []).append(rate)
+                        errors[name] += failed
+        finally:
+            for target in targets.values():
                 target.process.terminate()
                 target.process.wait(timeout=10)
+    print(f"median of {args.rounds} measurements of {args.seconds:g} s each, the servers taking turns")
     print(f"{'operation':<12}{'clients':>8}{'ostiary req/s':>16}{'moto req/s':>14}{'ratio':>9}")
     for case in cases:
-        (o, oe), (m, me) = results["ostiary"][case], results["moto"][case]
-        note = f"  (non-200: ostiary {oe}, moto {me})" if oe or me else ""
-        print(f"{case[0]:<12}{case[1]:>8}{o:>16.0f}{m:>14.0f}{o / m if m else float('inf'):>8.1f}x{note}")
+        o, m = statistics.median(runs["ostiary"][case]), statistics.median(runs["moto"][case])
+        print(f"{case[0]:<12}{case[1]:>8}{o:>16.0f}{m:>14.0f}{o / m if m else float('inf'):>8.1f}x")
+    if errors["ostiary"] or errors["moto"]:
+        print(f"non-200 answers: ostiary {errors['ostiary']}, moto {errors['moto']}")
 
 
 if __name__ == "__main__":

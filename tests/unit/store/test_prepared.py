@@ -154,3 +154,23 @@ def test_a_failed_transaction_leaves_the_next_one_working(db: Database, unique_n
 @pytest.fixture
 def unique_name() -> str:
     return f"u{uuid.uuid4().hex[:12]}"
+
+
+def test_a_transaction_of_prepared_statements_only_rolls_back_on_failure(
+    db: Database, unique_name: str
+) -> None:
+    with pytest.raises(RuntimeError), db.transaction() as conn:
+        users.insert(
+            conn,
+            user_id="AIDAROLLEDBACKROLLED",
+            account_id=_ACCOUNT,
+            name=unique_name,
+            path="/",
+            boundary=None,
+            now=datetime.now(UTC),
+        )
+        assert users.find(conn, _ACCOUNT, unique_name) is not None
+        raise RuntimeError("the handler failed after its insert")
+    with db.read() as conn:
+        assert users.find(conn, _ACCOUNT, unique_name) is None
+    _add_user(db, unique_name, datetime.now(UTC))  # the connection is usable again
