@@ -44,6 +44,7 @@ def _store_options(fn: FC) -> FC:
 @_setting("account_id")
 @_setting("auth", type=click.Choice(["strict", "permissive"]))
 @_setting("workers", type=click.IntRange(1, 64))
+@_setting("trusted_proxies")
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn log level")
 def serve(
     host: str,
@@ -53,6 +54,7 @@ def serve(
     account_id: str,
     auth: str,
     workers: int,
+    trusted_proxies: str | None,
     log_level: str,
 ) -> None:
     """Start the IAM and STS endpoint."""
@@ -69,6 +71,7 @@ def serve(
         account_id=account_id,
         auth=auth,
         workers=workers,
+        trusted_proxies=trusted_proxies,
     )
     db, keyring = open_store(settings)
     creds = ensure_default_account(settings, db, keyring)
@@ -82,10 +85,17 @@ def serve(
     if workers > 1:
         db.dispose()
         os.environ.update(settings.environment())
-        run_workers("ostiary.app:app_from_environment", workers, host=host, port=port, log_level=log_level)
+        run_workers(
+            "ostiary.app:app_from_environment",
+            workers,
+            host=host,
+            port=port,
+            log_level=log_level,
+            trusted_proxies=trusted_proxies,
+        )
         return
     app = OstiaryApp(settings, db, keyring)
-    run_server(app, host=host, port=port, log_level=log_level)
+    run_server(app, host=host, port=port, log_level=log_level, trusted_proxies=trusted_proxies)
     db.dispose()
 
 

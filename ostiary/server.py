@@ -22,7 +22,9 @@ class GracefulServer(uvicorn.Server):
             self._captured_signals.clear()  # private in uvicorn: the signals it would re-raise
 
 
-def run_workers(factory: str, workers: int, *, host: str, port: int, log_level: str) -> None:
+def run_workers(
+    factory: str, workers: int, *, host: str, port: int, log_level: str, trusted_proxies: str | None = None
+) -> None:
     """Serve the app that `factory` (module:function) builds, in `workers` processes on one port."""
     uvicorn.run(
         factory,
@@ -31,18 +33,26 @@ def run_workers(factory: str, workers: int, *, host: str, port: int, log_level: 
         host=host,
         port=port,
         log_level=log_level,
-        access_log=False,
-        lifespan="on",
-        server_header=False,
+        **_options(trusted_proxies),
     )
 
 
-def run_server(app: Any, *, host: str, port: int, log_level: str) -> None:
+def run_server(app: Any, *, host: str, port: int, log_level: str, trusted_proxies: str | None = None) -> None:
     """Serve `app` until SIGTERM or SIGINT; in-flight requests finish first."""
-    config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on", server_header=False
-    )
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, **_options(trusted_proxies))
     GracefulServer(config).run()
+
+
+def _options(trusted_proxies: str | None) -> dict[str, Any]:
+    """uvicorn's options: no access log (the app logs what matters), no Server header (AWS sends none,
+    and it would name our software); X-Forwarded-For and -Proto believed only from `trusted_proxies`."""
+    return {
+        "access_log": False,
+        "lifespan": "on",
+        "server_header": False,
+        "proxy_headers": bool(trusted_proxies),
+        "forwarded_allow_ips": trusted_proxies or None,
+    }
 
 
 async def answer_lifespan(receive: Any, send: Any) -> None:

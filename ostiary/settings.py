@@ -38,6 +38,13 @@ SETTINGS: tuple[Setting, ...] = (
         "strict refuses unknown keys; permissive maps them to the default account's root",
     ),
     Setting("workers", "OSTIARY_WORKERS", 1, "server processes sharing the port (each a node: see README)"),
+    Setting(
+        "trusted_proxies",
+        "OSTIARY_TRUSTED_PROXIES",
+        None,
+        "comma-separated addresses of reverse proxies whose X-Forwarded-For gives the client's address "
+        "(aws:SourceIp); none by default, so no client can claim another address",
+    ),
     Setting("region", "OSTIARY_REGION", "us-east-1", "region reported in ARNs that carry one"),
 )
 
@@ -52,6 +59,7 @@ class Settings:
     auth: str = "strict"
     workers: int = 1
     region: str = "us-east-1"
+    trusted_proxies: str | None = None
     root_access_key_id: str | None = field(default=None)
     root_secret_access_key: str | None = field(default=None, repr=False)
 
