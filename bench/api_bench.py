@@ -170,7 +170,7 @@ def _worker(
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         if unique and done == size:
-            raise RuntimeError("the client ran out of signed requests: raise _MAX_RATE")
+            raise RuntimeError(f"the client ran out of signed requests ({errors} not 200): raise _MAX_RATE")
         status = client.send(batch[done % size])
         done += 1
         errors += status != 200

@@ -216,6 +216,7 @@ def _signed(
 _BASIC_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
 
 
+@functools.lru_cache(maxsize=64)  # the requests of one second share their X-Amz-Date
 def _date(text: str) -> tuple[datetime, str]:
     match = _BASIC_DATE.fullmatch(text)  # strptime costs several µs on every request
     try:
