@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 
 from ostiary.errors import EntityAlreadyExistsException
 from ostiary.store import accounts, users
@@ -17,7 +17,7 @@ from ostiary.store.prepared import Prepared
 from ostiary.store.tables import tags
 from ostiary.store.tables import users as users_table
 
-_ACCOUNT = "123456789012"
+_ACCOUNT = f"{uuid.uuid4().int % 10**12:012d}"  # its own account: PostgreSQL's database is the run's
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -35,13 +35,23 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     database.dispose()
 
 
-def _add_user(db: Database, name: str, when: datetime) -> str:
+def _insert(conn: Connection, name: str, when: datetime | None = None) -> str:
     user_id = f"AIDA{name.upper():0<17}"[:21]
-    with db.transaction() as conn:
-        users.insert(
-            conn, user_id=user_id, account_id=_ACCOUNT, name=name, path="/p/", boundary=None, now=when
-        )
+    users.insert(
+        conn,
+        user_id=user_id,
+        account_id=_ACCOUNT,
+        name=name,
+        path="/p/",
+        boundary=None,
+        now=when or datetime.now(UTC),
+    )
     return user_id
+
+
+def _add_user(db: Database, name: str, when: datetime) -> str:
+    with db.transaction() as conn:
+        return _insert(conn, name, when)
 
 
 def test_rows_equal_what_sqlalchemy_returns_types_included(db: Database, unique_name: str) -> None:
@@ -123,15 +133,7 @@ def test_a_statement_expanding_parameters_at_run_time_is_refused(db: Database) -
 
 def test_reads_nested_in_a_transaction_or_a_read_leave_it_alone(db: Database, unique_name: str) -> None:
     with db.transaction() as conn:
-        users.insert(
-            conn,
-            user_id="AIDANESTEDNESTEDNEST",
-            account_id=_ACCOUNT,
-            name=unique_name,
-            path="/",
-            boundary=None,
-            now=datetime.now(UTC),
-        )
+        _insert(conn, unique_name)
         with db.read() as outer:
             with db.read() as inner:  # SQLAlchemy begins (and at the end rolls back) a transaction here
                 inner.execute(select(users_table.c.user_id).limit(1)).all()
@@ -160,15 +162,7 @@ def test_a_transaction_of_prepared_statements_only_rolls_back_on_failure(
     db: Database, unique_name: str
 ) -> None:
     with pytest.raises(RuntimeError), db.transaction() as conn:
-        users.insert(
-            conn,
-            user_id="AIDAROLLEDBACKROLLED",
-            account_id=_ACCOUNT,
-            name=unique_name,
-            path="/",
-            boundary=None,
-            now=datetime.now(UTC),
-        )
+        _insert(conn, unique_name)
         assert users.find(conn, _ACCOUNT, unique_name) is not None
         raise RuntimeError("the handler failed after its insert")
     with db.read() as conn:
