@@ -45,6 +45,7 @@ def _store_options(fn: FC) -> FC:
 @_setting("auth", type=click.Choice(["strict", "permissive"]))
 @_setting("workers", type=click.IntRange(1, 64))
 @_setting("trusted_proxies")
+@_setting("head_timeout", type=click.IntRange(1, 3600))
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn log level")
 def serve(
     host: str,
@@ -55,6 +56,7 @@ def serve(
     auth: str,
     workers: int,
     trusted_proxies: str | None,
+    head_timeout: int,
     log_level: str,
 ) -> None:
     """Start the IAM and STS endpoint."""
@@ -72,6 +74,7 @@ def serve(
         auth=auth,
         workers=workers,
         trusted_proxies=trusted_proxies,
+        head_timeout=head_timeout,
     )
     db, keyring = open_store(settings)
     creds = ensure_default_account(settings, db, keyring)
@@ -92,10 +95,18 @@ def serve(
             port=port,
             log_level=log_level,
             trusted_proxies=trusted_proxies,
+            head_timeout=head_timeout,
         )
         return
     app = OstiaryApp(settings, db, keyring)
-    run_server(app, host=host, port=port, log_level=log_level, trusted_proxies=trusted_proxies)
+    run_server(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        trusted_proxies=trusted_proxies,
+        head_timeout=head_timeout,
+    )
     db.dispose()
 
 

@@ -1,12 +1,124 @@
-"""Running the ASGI app under uvicorn, with a clean exit on SIGTERM."""
+"""Running the ASGI app under uvicorn, with a clean exit on SIGTERM and bounds on each request's head."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+MAX_HEAD_BYTES = 64 * 1024  # request line and headers
+_DISCARD_BYTES = 1024 * 1024  # what a refused connection may still send while its refusal is read
+_DISCARD_SECONDS = 2.0
+_TOO_LARGE = b"Request header fields too large."
+_REFUSAL = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(_TOO_LARGE), _TOO_LARGE)
+)
+
+
+class HttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, with the two bounds on a request's head that httptools lacks.
+
+    httptools buffers a head however long it grows, and waits for it however slowly it comes: one
+    connection could fill the memory, a few thousand idle ones the file descriptors. Here a head
+    longer than MAX_HEAD_BYTES is refused with 431 and its connection closed (one still arriving is
+    cut off once the reads after its first exceed the bound), and a connection whose head has not
+    fully arrived `head_timeout` seconds after it began (or after the connection opened) is closed.
+    """
+
+    def __init__(self, *args: Any, head_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_timeout = head_timeout
+        self._head_since: float | None = None  # when the head now arriving began; None between heads
+        self._head_bytes = 0  # bytes of that head in the reads after the one it began in
+        self._head_began = False  # whether a head began in the read being parsed
+        self._read_bytes = 0  # the length of the read being parsed
+        self._too_long = False
+        self._discarded: int | None = None  # once refused: the bytes read and dropped since
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_since = self.loop.time()
+        self._head_timer = self.loop.call_later(self._head_timeout, self._check_head_time)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._discarded is not None:
+            self._discarded += len(data)
+            if self._discarded > _DISCARD_BYTES:
+                self.transport.close()
+            return
+        self._read_bytes = len(data)
+        self._head_began = False
+        super().data_received(data)
+        if (
+            self._head_since is None
+            or self._head_began
+            or self._discarded is not None
+            or self.transport.is_closing()
+        ):
+            return
+        self._head_bytes += len(data)  # a read wholly inside a head still arriving
+        if self._head_bytes > MAX_HEAD_BYTES:
+            self._refuse()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_since = self.loop.time()
+        self._head_bytes = 0
+        self._head_began = True
+
+    def on_headers_complete(self) -> None:
+        # The head is at most what came before this read and this read: measure it only when that
+        # bound is over the limit (a raise here ends the parse; uvicorn then calls send_400_response).
+        if (
+            self._head_bytes + self._read_bytes > MAX_HEAD_BYTES
+            and _head_size(self.url, self.headers) > MAX_HEAD_BYTES
+        ):
+            self._too_long = True
+            raise ValueError("request head too long")
+        self._head_since = None
+        super().on_headers_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        if self._too_long:
+            self._refuse()
+        else:
+            super().send_400_response(msg)
+
+    def _refuse(self) -> None:
+        """Answer 431 and close, gently: closing with the client's bytes unread would reset the
+        connection and could destroy the answer before the client reads it, so the rest of what it
+        sends is read and dropped (up to a bound, for a while) after our side is shut."""
+        self.transport.write(_REFUSAL)
+        self._discarded = 0
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(_DISCARD_SECONDS, self.transport.close)
+
+    def _check_head_time(self) -> None:
+        """One timer a connection, not one a request: it looks again while the connection lives."""
+        since = self._head_since
+        if since is not None and self.loop.time() - since >= self._head_timeout:
+            self.transport.close()
+            return
+        wait = self._head_timeout if since is None else since + self._head_timeout - self.loop.time()
+        self._head_timer = self.loop.call_later(wait, self._check_head_time)
+
+
+def _head_size(url: bytes, headers: list[tuple[bytes, bytes]]) -> int:
+    """The length of a request's line and headers, near enough (separators counted, not the method)."""
+    return len(url) + 16 + sum(len(name) + len(value) + 4 for name, value in headers)
 
 
 class GracefulServer(uvicorn.Server):
@@ -23,7 +135,14 @@ class GracefulServer(uvicorn.Server):
 
 
 def run_workers(
-    factory: str, workers: int, *, host: str, port: int, log_level: str, trusted_proxies: str | None = None
+    factory: str,
+    workers: int,
+    *,
+    host: str,
+    port: int,
+    log_level: str,
+    trusted_proxies: str | None = None,
+    head_timeout: float = 30.0,
 ) -> None:
     """Serve the app that `factory` (module:function) builds, in `workers` processes on one port."""
     uvicorn.run(
@@ -33,25 +152,35 @@ def run_workers(
         host=host,
         port=port,
         log_level=log_level,
-        **_options(trusted_proxies),
+        **_options(trusted_proxies, head_timeout),
     )
 
 
-def run_server(app: Any, *, host: str, port: int, log_level: str, trusted_proxies: str | None = None) -> None:
+def run_server(
+    app: Any,
+    *,
+    host: str,
+    port: int,
+    log_level: str,
+    trusted_proxies: str | None = None,
+    head_timeout: float = 30.0,
+) -> None:
     """Serve `app` until SIGTERM or SIGINT; in-flight requests finish first."""
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, **_options(trusted_proxies))
-    GracefulServer(config).run()
+    options = _options(trusted_proxies, head_timeout)
+    GracefulServer(uvicorn.Config(app, host=host, port=port, log_level=log_level, **options)).run()
 
 
-def _options(trusted_proxies: str | None) -> dict[str, Any]:
+def _options(trusted_proxies: str | None, head_timeout: float) -> dict[str, Any]:
     """uvicorn's options: no access log (the app logs what matters), no Server header (AWS sends none,
-    and it would name our software); X-Forwarded-For and -Proto believed only from `trusted_proxies`."""
+    and it would name our software); X-Forwarded-For and -Proto believed only from `trusted_proxies`;
+    heads bounded by `HttpProtocol`."""
     return {
         "access_log": False,
         "lifespan": "on",
         "server_header": False,
         "proxy_headers": bool(trusted_proxies),
         "forwarded_allow_ips": trusted_proxies or None,
+        "http": functools.partial(HttpProtocol, head_timeout=head_timeout),
     }
 
 

@@ -45,6 +45,12 @@ SETTINGS: tuple[Setting, ...] = (
         "comma-separated addresses of reverse proxies whose X-Forwarded-For gives the client's address "
         "(aws:SourceIp); none by default, so no client can claim another address",
     ),
+    Setting(
+        "head_timeout",
+        "OSTIARY_HEAD_TIMEOUT",
+        30,
+        "seconds a request's line and headers may take to arrive before the connection is closed",
+    ),
     Setting("region", "OSTIARY_REGION", "us-east-1", "region reported in ARNs that carry one"),
 )
 
@@ -60,6 +66,7 @@ class Settings:
     workers: int = 1
     region: str = "us-east-1"
     trusted_proxies: str | None = None
+    head_timeout: int = 30
     root_access_key_id: str | None = field(default=None)
     root_secret_access_key: str | None = field(default=None, repr=False)
 
@@ -86,7 +93,7 @@ class Settings:
         values["root_access_key_id"] = os.environ.get("OSTIARY_ROOT_ACCESS_KEY_ID")
         values["root_secret_access_key"] = os.environ.get("OSTIARY_ROOT_SECRET_ACCESS_KEY")
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for name in ("port", "workers"):
+        for name in ("port", "workers", "head_timeout"):
             if name in values:
                 values[name] = int(str(values[name]))
         if "data_dir" in values:
