@@ -45,7 +45,7 @@ def _store_options(fn: FC) -> FC:
 @_setting("auth", type=click.Choice(["strict", "permissive"]))
 @_setting("workers", type=click.IntRange(1, 64))
 @_setting("trusted_proxies")
-@_setting("head_timeout", type=click.IntRange(1, 3600))
+@_setting("request_timeout", type=click.IntRange(1, 3600))
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn log level")
 def serve(
     host: str,
@@ -56,7 +56,7 @@ def serve(
     auth: str,
     workers: int,
     trusted_proxies: str | None,
-    head_timeout: int,
+    request_timeout: int,
     log_level: str,
 ) -> None:
     """Start the IAM and STS endpoint."""
@@ -74,7 +74,7 @@ def serve(
         auth=auth,
         workers=workers,
         trusted_proxies=trusted_proxies,
-        head_timeout=head_timeout,
+        request_timeout=request_timeout,
     )
     db, keyring = open_store(settings)
     creds = ensure_default_account(settings, db, keyring)
@@ -95,7 +95,7 @@ def serve(
             port=port,
             log_level=log_level,
             trusted_proxies=trusted_proxies,
-            head_timeout=head_timeout,
+            request_timeout=request_timeout,
         )
         return
     app = OstiaryApp(settings, db, keyring)
@@ -105,7 +105,7 @@ def serve(
         port=port,
         log_level=log_level,
         trusted_proxies=trusted_proxies,
-        head_timeout=head_timeout,
+        request_timeout=request_timeout,
     )
     db.dispose()
 

@@ -22,34 +22,36 @@ _REFUSAL = (
 
 
 class HttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, with the two bounds on a request's head that httptools lacks.
+    """uvicorn's httptools protocol, with the two bounds on a request that httptools lacks.
 
-    httptools buffers a head however long it grows, and waits for it however slowly it comes: one
-    connection could fill the memory, a few thousand idle ones the file descriptors. Here a head
-    longer than MAX_HEAD_BYTES is refused with 431 and its connection closed (one still arriving is
-    cut off once the reads after its first exceed the bound), and a connection whose head has not
-    fully arrived `head_timeout` seconds after it began (or after the connection opened) is closed.
+    httptools buffers a head however long it grows, and waits for a request however slowly it comes:
+    one connection could fill the memory, a few thousand trickling ones the file descriptors. Here a
+    head longer than MAX_HEAD_BYTES is refused with 431 and its connection closed (one still arriving
+    is cut off once the reads after its first exceed the bound), and a connection whose request has
+    not fully arrived `request_timeout` seconds after it began (or after the connection opened) is
+    closed. Between requests, uvicorn's keep-alive timeout applies.
     """
 
-    def __init__(self, *args: Any, head_timeout: float, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, request_timeout: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._head_timeout = head_timeout
-        self._head_since: float | None = None  # when the head now arriving began; None between heads
+        self._request_timeout = request_timeout
+        self._arriving_since: float | None = None  # when the request now arriving began, if one is
+        self._in_head = False  # whether that request's head is still arriving
         self._head_bytes = 0  # bytes of that head in the reads after the one it began in
         self._head_began = False  # whether a head began in the read being parsed
         self._read_bytes = 0  # the length of the read being parsed
         self._too_long = False
         self._discarded: int | None = None  # once refused: the bytes read and dropped since
-        self._head_timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._head_since = self.loop.time()
-        self._head_timer = self.loop.call_later(self._head_timeout, self._check_head_time)
+        self._arriving_since, self._in_head = self.loop.time(), True
+        self._timer = self.loop.call_later(self._request_timeout, self._check_time)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -62,7 +64,7 @@ class HttpProtocol(HttpToolsProtocol):
         self._head_began = False
         super().data_received(data)
         if (
-            self._head_since is None
+            not self._in_head
             or self._head_began
             or self._discarded is not None
             or self.transport.is_closing()
@@ -74,7 +76,7 @@ class HttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._head_since = self.loop.time()
+        self._arriving_since, self._in_head = self.loop.time(), True
         self._head_bytes = 0
         self._head_began = True
 
@@ -87,8 +89,12 @@ class HttpProtocol(HttpToolsProtocol):
         ):
             self._too_long = True
             raise ValueError("request head too long")
-        self._head_since = None
+        self._in_head = False
         super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._arriving_since = None
+        super().on_message_complete()
 
     def send_400_response(self, msg: str) -> None:
         if self._too_long:
@@ -106,14 +112,14 @@ class HttpProtocol(HttpToolsProtocol):
             self.transport.write_eof()
         self.loop.call_later(_DISCARD_SECONDS, self.transport.close)
 
-    def _check_head_time(self) -> None:
+    def _check_time(self) -> None:
         """One timer a connection, not one a request: it looks again while the connection lives."""
-        since = self._head_since
-        if since is not None and self.loop.time() - since >= self._head_timeout:
+        since, limit = self._arriving_since, self._request_timeout
+        if since is not None and self.loop.time() - since >= limit:
             self.transport.close()
             return
-        wait = self._head_timeout if since is None else since + self._head_timeout - self.loop.time()
-        self._head_timer = self.loop.call_later(wait, self._check_head_time)
+        wait = limit if since is None else since + limit - self.loop.time()
+        self._timer = self.loop.call_later(wait, self._check_time)
 
 
 def _head_size(url: bytes, headers: list[tuple[bytes, bytes]]) -> int:
@@ -142,7 +148,7 @@ def run_workers(
     port: int,
     log_level: str,
     trusted_proxies: str | None = None,
-    head_timeout: float = 30.0,
+    request_timeout: float = 30.0,
 ) -> None:
     """Serve the app that `factory` (module:function) builds, in `workers` processes on one port."""
     uvicorn.run(
@@ -152,7 +158,7 @@ def run_workers(
         host=host,
         port=port,
         log_level=log_level,
-        **_options(trusted_proxies, head_timeout),
+        **_options(trusted_proxies, request_timeout),
     )
 
 
@@ -163,14 +169,14 @@ def run_server(
     port: int,
     log_level: str,
     trusted_proxies: str | None = None,
-    head_timeout: float = 30.0,
+    request_timeout: float = 30.0,
 ) -> None:
     """Serve `app` until SIGTERM or SIGINT; in-flight requests finish first."""
-    options = _options(trusted_proxies, head_timeout)
+    options = _options(trusted_proxies, request_timeout)
     GracefulServer(uvicorn.Config(app, host=host, port=port, log_level=log_level, **options)).run()
 
 
-def _options(trusted_proxies: str | None, head_timeout: float) -> dict[str, Any]:
+def _options(trusted_proxies: str | None, request_timeout: float) -> dict[str, Any]:
     """uvicorn's options: no access log (the app logs what matters), no Server header (AWS sends none,
     and it would name our software); X-Forwarded-For and -Proto believed only from `trusted_proxies`;
     heads bounded by `HttpProtocol`."""
@@ -180,7 +186,7 @@ def _options(trusted_proxies: str | None, head_timeout: float) -> dict[str, Any]
         "server_header": False,
         "proxy_headers": bool(trusted_proxies),
         "forwarded_allow_ips": trusted_proxies or None,
-        "http": functools.partial(HttpProtocol, head_timeout=head_timeout),
+        "http": functools.partial(HttpProtocol, request_timeout=request_timeout),
     }
 
 

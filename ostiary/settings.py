@@ -46,10 +46,10 @@ SETTINGS: tuple[Setting, ...] = (
         "(aws:SourceIp); none by default, so no client can claim another address",
     ),
     Setting(
-        "head_timeout",
-        "OSTIARY_HEAD_TIMEOUT",
+        "request_timeout",
+        "OSTIARY_REQUEST_TIMEOUT",
         30,
-        "seconds a request's line and headers may take to arrive before the connection is closed",
+        "seconds a request (line, headers and body) may take to arrive before the connection is closed",
     ),
     Setting("region", "OSTIARY_REGION", "us-east-1", "region reported in ARNs that carry one"),
 )
@@ -66,7 +66,7 @@ class Settings:
     workers: int = 1
     region: str = "us-east-1"
     trusted_proxies: str | None = None
-    head_timeout: int = 30
+    request_timeout: int = 30
     root_access_key_id: str | None = field(default=None)
     root_secret_access_key: str | None = field(default=None, repr=False)
 
@@ -93,7 +93,7 @@ class Settings:
         values["root_access_key_id"] = os.environ.get("OSTIARY_ROOT_ACCESS_KEY_ID")
         values["root_secret_access_key"] = os.environ.get("OSTIARY_ROOT_SECRET_ACCESS_KEY")
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for name in ("port", "workers", "head_timeout"):
+        for name in ("port", "workers", "request_timeout"):
             if name in values:
                 values[name] = int(str(values[name]))
         if "data_dir" in values:
