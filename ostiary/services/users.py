@@ -126,13 +126,15 @@ def get_user(ctx: Context, user_name: str | None = None) -> dict[str, Any]:
             return {"User": _root_shape(ctx)}
         user_name = own_name(ctx, None)
     with ctx.db.read() as conn:
-        row = require(conn, ctx.account_id, user_name)
-        tags = tag_service.tag_list(conn, "user", row.user_id)
+        found = store.find_with_tags(conn, ctx.account_id, user_name)
+    if found is None:
+        raise not_found(user_name)
+    row, tags = found
     shape = user_shape(row)
     if row.permissions_boundary:
         shape["PermissionsBoundary"] = boundary_shape(row.permissions_boundary)
     if tags:
-        shape["Tags"] = tags
+        shape["Tags"] = [{"Key": key, "Value": value} for key, value in tags]
     return {"User": shape}
 
 

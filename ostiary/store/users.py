@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, exists, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, delete, exists, select, update
 
 from ostiary.store import access_keys as access_keys_store
 from ostiary.store.pages import Page, fetch_page
@@ -79,6 +79,25 @@ _FIND_LOCKED = Prepared(_FIND.statement.with_for_update())
 def find(conn: Connection, account_id: str, name: str, *, lock: bool = False) -> Any | None:
     """The user of this name (any case), or None; `lock` holds its row until the transaction ends."""
     return (_FIND_LOCKED if lock else _FIND).first(conn, {"account": account_id, "key": name.lower()})
+
+
+_FIND_WITH_TAGS = Prepared(
+    select(users, tags.c.key.label("tag_key"), tags.c.value.label("tag_value"))
+    .select_from(
+        users.outerjoin(tags, and_(tags.c.entity_type == "user", tags.c.entity_id == users.c.user_id))
+    )
+    .where(users.c.account_id == bindparam("account"), users.c.name_key == bindparam("key"))
+    .order_by(tags.c.position, tags.c.key_lower)
+)
+
+
+def find_with_tags(conn: Connection, account_id: str, name: str) -> tuple[Any, list[tuple[str, str]]] | None:
+    """The user of this name (any case) and its tags as (key, value) in the order they were added,
+    in one query (GetUser's); or None."""
+    found = _FIND_WITH_TAGS.all(conn, {"account": account_id, "key": name.lower()})
+    if not found:
+        return None
+    return found[0], [(r.tag_key, r.tag_value) for r in found if r.tag_key is not None]
 
 
 def find_by_id(conn: Connection, user_id: str) -> Row[Any] | None:

@@ -80,6 +80,17 @@ def test_create_user_with_tags_shows_them_on_get(iam, unique: str) -> None:
     assert iam.get_user(UserName=f"t-{unique}")["User"]["Tags"] == tags
 
 
+def test_get_user_shows_the_tags_list_user_tags_shows(iam, unique: str) -> None:
+    name = f"tl-{unique}"
+    iam.create_user(UserName=name, Tags=[{"Key": "b", "Value": "1"}, {"Key": "a", "Value": "2"}])
+    iam.tag_user(UserName=name, Tags=[{"Key": "B", "Value": "3"}, {"Key": "c", "Value": "4"}])
+    listed = iam.list_user_tags(UserName=name)["Tags"]
+    assert sorted(t["Key"] for t in listed) == ["B", "a", "c"]  # keys match case-insensitively
+    assert iam.get_user(UserName=name)["User"]["Tags"] == listed
+    iam.create_user(UserName=f"{name}-untagged")
+    assert "Tags" not in iam.get_user(UserName=f"{name}-untagged")["User"]
+
+
 def test_update_user_renames_and_moves(iam, server: Server, unique: str) -> None:
     iam.create_user(UserName=f"old-{unique}")
     iam.update_user(UserName=f"old-{unique}", NewUserName=f"new-{unique}", NewPath="/moved/")
