@@ -1,4 +1,4 @@
-"""Running the ASGI app under uvicorn, with a clean exit on SIGTERM and bounds on each request's head."""
+"""Running the ASGI app under uvicorn: a clean exit on SIGTERM, and bounds on each request."""
 
 from __future__ import annotations
 
