@@ -56,6 +56,23 @@ def test_a_head_over_64_kib_is_refused_with_431_and_the_connection_closed(limite
     _still_serving(limited_server)
 
 
+def test_a_complete_head_of_many_headers_over_the_bound_is_refused(limited_server: Server) -> None:
+    headers = b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 60) for i in range(1200))  # about 80 KiB
+    with _connect(limited_server) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\n" + headers + b"Content-Length: 0\r\n\r\n")
+        assert _read_all(sock).startswith(b"HTTP/1.1 431 ")
+
+
+def test_a_head_under_the_bound_is_served(limited_server: Server) -> None:
+    iam: Any = limited_server.client("iam")
+
+    def _add_header(request: Any, **_: Any) -> None:
+        request.headers["X-Padding"] = "p" * 60_000
+
+    iam.meta.events.register("before-send.iam.GetUser", _add_header)
+    assert iam.get_user()["User"]["Arn"] == f"arn:aws:iam::{limited_server.account_id}:root"
+
+
 def _rss_mib(server: Server) -> float:
     status = Path(f"/proc/{server.process.pid}/status").read_text()
     return int(status.split("VmRSS:")[1].split()[0]) / 1024
