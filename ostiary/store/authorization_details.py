@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
+from ostiary.store import tags as tag_store
 from ostiary.store.policies import AWS_ACCOUNT
 from ostiary.store.tables import (
     NAMED_ENTITIES,
@@ -80,7 +81,7 @@ def entity_tags(conn: Connection, kind: str, ids: list[str]) -> dict[str, list[R
     stmt = (
         select(tags.c.entity_id, tags.c.key, tags.c.value)
         .where(tags.c.entity_type == kind, tags.c.entity_id.in_(ids))
-        .order_by(tags.c.position, tags.c.key_lower)
+        .order_by(*tag_store.ADDED_ORDER)
     )
     return _grouped(conn.execute(stmt))
 

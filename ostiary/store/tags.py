@@ -20,10 +20,12 @@ def match_key(entity_type: str, key: str) -> str:
     return key if entity_type in CASE_SENSITIVE else key.lower()
 
 
+ADDED_ORDER = (tags.c.position, tags.c.key_lower)  # the order an entity's tags were added in
+
 _ROWS = Prepared(
     select(tags.c.key, tags.c.value, tags.c.position)
     .where(tags.c.entity_type == bindparam("type"), tags.c.entity_id == bindparam("id"))
-    .order_by(tags.c.position, tags.c.key_lower)
+    .order_by(*ADDED_ORDER)
 )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, bindparam, delete, exists, select, update
 
 from ostiary.store import access_keys as access_keys_store
+from ostiary.store import tags as tag_store
 from ostiary.store.pages import Page, fetch_page
 from ostiary.store.prepared import Prepared
 from ostiary.store.tables import (
@@ -87,7 +88,7 @@ _FIND_WITH_TAGS = Prepared(
         users.outerjoin(tags, and_(tags.c.entity_type == "user", tags.c.entity_id == users.c.user_id))
     )
     .where(users.c.account_id == bindparam("account"), users.c.name_key == bindparam("key"))
-    .order_by(tags.c.position, tags.c.key_lower)
+    .order_by(*tag_store.ADDED_ORDER)
 )
 
 
