@@ -272,3 +272,29 @@ def test_service_of_follows_the_scope_then_the_action() -> None:
 def test_form_pairs_decode_as_parse_qsl_does(text: str) -> None:
     # the fast path skips unquoting; the escapes, pluses, blanks and broken escapes must read the same
     assert query._form_pairs(text) == parse_qsl(text, keep_blank_values=True)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Action=CreateRole&RoleName=r&AssumeRolePolicyDocument=%7B%7D&Path=test%2F",  # cfn-lint #722
+        "Action=CreateUser&UserName=u&Path=%2Fno-end",
+        "Action=UpdateGroup&GroupName=g&NewPath=no-start%2F",
+    ],
+)
+def test_an_entity_path_off_its_pattern_gets_iams_own_text(body: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        _form(body)
+    assert caught.value.message == (
+        "The specified value for path is invalid. It must begin and end with / and contain only "
+        "alphanumeric characters and/or / characters."
+    )
+
+
+def test_a_path_too_long_and_other_violations_keep_the_constraint_text() -> None:
+    with pytest.raises(ValidationError) as caught:
+        _form("Action=CreateUser&UserName=u&Path=%2F" + "a" * 512 + "%2F")
+    assert caught.value.message.startswith("1 validation error detected: Value at 'path' failed")
+    with pytest.raises(ValidationError) as caught:  # a prefix is not an entity's path
+        _form("Action=ListEntitiesForPolicy&PolicyArn=arn:aws:iam::aws:policy/x&PathPrefix=x")
+    assert "regular expression pattern" in caught.value.message
