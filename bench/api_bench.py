@@ -5,7 +5,9 @@ Each server runs on a free loopback port. Each client process signs its requests
 the servers, not the load generator, set the pace; the 8-client case uses 8 processes. Prints requests
 per second for GetUser, ListUsers (1,000 users in the account) and CreateUser, and Ostiary/moto.
 Both servers run at once and take turns, case by case, `--rounds` times; each figure is the median of
-its measurements, so a slow spell of a shared machine does not land on one server only.
+its measurements, so a slow spell of a shared machine does not land on one server only. A third
+server, uvicorn answering a constant (`floor_app.py`), takes its turn too: the rate no server on
+Ostiary's HTTP stack can pass on this machine.
 
     python bench/api_bench.py [--seconds 3] [--rounds 3] [--users 1000] [--workers 1]
 """
@@ -82,6 +84,18 @@ def start_ostiary(tmp: str, workers: int = 1) -> Target:
     )
     _wait(port, proc)
     return Target("ostiary", port, proc)
+
+
+def start_floor() -> Target:
+    """uvicorn answering a constant with Ostiary's server options (`floor_app.py`)."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "floor_app.py"), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _wait(port, proc)
+    return Target("floor", port, proc)
 
 
 def start_moto() -> Target:
@@ -216,8 +230,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="Ostiary's server processes (moto has one)")
     args = parser.parse_args()
     cases = [(op, n) for op in ("GetUser", "ListUsers", "CreateUser") for n in (1, 8)]
-    runs: dict[str, dict[tuple[str, int], list[float]]] = {"ostiary": {}, "moto": {}}
-    errors = {"ostiary": 0, "moto": 0}
+    runs: dict[str, dict[tuple[str, int], list[float]]] = {"ostiary": {}, "moto": {}, "floor": {}}
+    errors = {"ostiary": 0, "moto": 0, "floor": 0}
     with tempfile.TemporaryDirectory() as tmp:
         targets: dict[str, Target] = {}
         try:
@@ -225,6 +239,7 @@ def main() -> None:
             targets["moto"] = start_moto()
             for target in targets.values():
                 seed_users(target.port, args.users)
+            targets["floor"] = start_floor()
             for case in cases:  # the servers take turns, so a slow spell of the machine hits both
                 for _ in range(args.rounds):
                     for name, target in targets.items():
@@ -236,12 +251,21 @@ def main() -> None:
                 target.process.terminate()
                 target.process.wait(timeout=10)
     print(f"median of {args.rounds} measurements of {args.seconds:g} s each, the servers taking turns")
-    print(f"{'operation':<12}{'clients':>8}{'ostiary req/s':>16}{'moto req/s':>14}{'ratio':>9}")
+    print("floor: uvicorn with Ostiary's options answering a constant, and that rate over moto's")
+    print(
+        f"{'operation':<12}{'clients':>8}{'ostiary req/s':>16}{'moto req/s':>14}{'ratio':>9}"
+        f"{'floor req/s':>14}{'floor/moto':>12}"
+    )
     for case in cases:
-        o, m = statistics.median(runs["ostiary"][case]), statistics.median(runs["moto"][case])
-        print(f"{case[0]:<12}{case[1]:>8}{o:>16.0f}{m:>14.0f}{o / m if m else float('inf'):>8.1f}x")
-    if errors["ostiary"] or errors["moto"]:
-        print(f"non-200 answers: ostiary {errors['ostiary']}, moto {errors['moto']}")
+        o, m, f = (statistics.median(runs[name][case]) for name in ("ostiary", "moto", "floor"))
+        ratios = f"{_ratio(o, m):>8.1f}x{f:>14.0f}{_ratio(f, m):>11.1f}x"
+        print(f"{case[0]:<12}{case[1]:>8}{o:>16.0f}{m:>14.0f}{ratios}")
+    if any(errors.values()):
+        print("non-200 answers: " + ", ".join(f"{name} {count}" for name, count in errors.items()))
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else float("inf")
 
 
 if __name__ == "__main__":
