@@ -13,12 +13,16 @@ from botocore.credentials import Credentials
 from tests.conftest import Server
 
 
-def _signed(server: Server, body: str, *, method: str = "POST", expect: bool = False) -> tuple[bytes, bytes]:
+def _signed(
+    server: Server, body: str, *, method: str = "POST", expect: bool = False, close: bool = False
+) -> tuple[bytes, bytes]:
     """A request signed as the root: (request line and headers, body)."""
     host = urlsplit(server.endpoint).netloc
     headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8", "Host": host}
     if expect:
         headers["Expect"] = "100-continue"
+    if close:
+        headers["Connection"] = "close"
     req = AWSRequest(method, f"http://{host}/", data=body, headers=headers)
     SigV4Auth(Credentials(server.access_key_id, server.secret_access_key), "iam", "us-east-1").add_auth(req)
     lines = "".join(f"{k}: {v}\r\n" for k, v in req.headers.items())
@@ -79,6 +83,15 @@ def test_expect_100_continue_is_answered_before_the_body_is_sent(server: Server)
     conn.sock.sendall(body)
     status, answer = conn.answer()
     assert status == 200 and b"<GetUserResponse" in answer
+
+
+def test_an_answer_before_the_server_closes_the_connection_arrives_whole(server: Server) -> None:
+    conn = _Connection(server)
+    conn.sock.sendall(b"".join(_signed(server, urlencode({"Action": "GetUser"}), close=True)))
+    received = b""
+    while chunk := conn.sock.recv(65536):
+        received += chunk
+    assert received.startswith(b"HTTP/1.1 200 OK\r\n") and received.endswith(b"</GetUserResponse>")
 
 
 def test_pipelined_requests_are_answered_in_order(server: Server, unique: str) -> None:
