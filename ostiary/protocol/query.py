@@ -296,16 +296,23 @@ def _all_constraints(node: Node) -> list[str]:
 
 
 def _indexed(items: Any) -> list[tuple[int, Any]]:
-    """The `1`, `2`, ... children of a list or map node, in index order; an empty value is no items."""
+    """The `1`, `2`, ... children of a list or map node, in index order; an empty value is no items.
+
+    Only up to 10 ASCII digits make an index: `²`, `١` or 5,000 nines is a name like any other, ignored."""
     if not isinstance(items, dict):
         return []
-    found = [(int(k), v) for k, v in items.items() if k.isdigit()]
+    found = [(int(k), v) for k, v in items.items() if len(k) <= 10 and k.isascii() and k.isdigit()]
     found.sort(key=lambda pair: pair[0])
     return found
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
 def _convert(kind: str, text: str) -> Any:
     if kind in ("integer", "long"):
+        if _INTEGER.fullmatch(text) is None:  # int() would also take `1_000`, ` 5 ` and `١`
+            raise ValueError(text)
         return int(text)
     if kind in ("float", "double"):
         return float(text)

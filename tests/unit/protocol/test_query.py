@@ -243,6 +243,28 @@ def test_bad_integer_and_boolean_are_validation_errors() -> None:
         _form("Action=UpdateAccountPasswordPolicy&RequireSymbols=maybe")
 
 
+@pytest.mark.parametrize(
+    "index",
+    ["%C2%B2", "%D9%A1", "%EF%BC%91", "9" * 5000],
+    ids=["superscript two", "arabic one", "wide one", "5000 nines"],
+)
+def test_an_index_not_of_ascii_digits_or_too_long_is_an_unknown_name_not_a_parser_bug(
+    index: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    call = _form(f"Action=TagUser&UserName=a&Tags.member.{index}.Key=k&Tags.member.{index}.Value=v")
+    assert call.params == {"UserName": "a", "Tags": []}
+    assert "parser bug" not in caplog.text
+
+
+@pytest.mark.parametrize("text", ["1_0", "+5+", "%D9%A1"])
+def test_an_integer_is_ascii_digits_only(text: str) -> None:
+    with pytest.raises(
+        ValidationError, match="'maxItems' failed to satisfy constraint: Member must be a valid integer"
+    ):
+        _form(f"Action=ListUsers&MaxItems={text}")
+    assert _form("Action=ListUsers&MaxItems=%2B7").params == {"MaxItems": 7}
+
+
 def test_a_parser_bug_is_a_400_not_a_crash(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
