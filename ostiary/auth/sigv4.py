@@ -157,9 +157,10 @@ def _parse_presigned(request: HttpRequest, query: dict[str, str]) -> SignedReque
     expires_text = query.get("X-Amz-Expires")
     expires = None
     if expires_text is not None:
-        if not expires_text.isdigit():
+        if not (expires_text.isascii() and expires_text.isdigit()):
             raise IncompleteSignature("X-Amz-Expires should be a number")
-        expires = int(expires_text)
+        digits = expires_text.lstrip("0") or "0"  # a long one is over a week: no int() of 5,000 digits
+        expires = int(digits) if len(digits) <= len(str(MAX_PRESIGN_SECONDS)) else MAX_PRESIGN_SECONDS + 1
         if expires > MAX_PRESIGN_SECONDS:
             raise IncompleteSignature(
                 f"X-Amz-Expires must be less than a week (in seconds) that is {MAX_PRESIGN_SECONDS}"
@@ -233,7 +234,7 @@ def _date(text: str) -> tuple[datetime, str]:
 def _http_date(text: str) -> tuple[datetime, str]:
     try:
         when = parsedate_to_datetime(text).astimezone(UTC)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a year 1 date east of UTC
         raise IncompleteSignature(
             f"Date must be in ISO-8601 'basic format'. Got '{text}'. See http://en.wikipedia.org/wiki/ISO_8601"
         ) from None
@@ -250,7 +251,7 @@ def _b64_sha256(text: str) -> str:
 def _check_time(signed: SignedRequest, now: datetime) -> None:
     stamp = signed.amz_date_text
     if signed.is_presigned and signed.expires_seconds is not None:
-        if now > signed.amz_date + timedelta(seconds=signed.expires_seconds):
+        if now - signed.amz_date > timedelta(seconds=signed.expires_seconds):  # no sum past year 9999
             raise RequestExpired("Request has expired.")
     elif signed.amz_date < now - MAX_SKEW:
         raise RequestExpired(

@@ -257,6 +257,45 @@ def test_presign_longer_than_a_week_is_refused() -> None:
         sigv4.parse(longer)
 
 
+@pytest.mark.parametrize(
+    "expires", ["9" * 5000, "0" * 5000 + "604801", "%D9%A1"]
+)  # the last: Arabic-Indic one
+def test_presign_expiry_of_many_or_foreign_digits_is_refused_without_a_crash(expires: str) -> None:
+    request = _presigned()
+    odd = _replace(
+        request, query_string=request.query_string.replace("X-Amz-Expires=3600", f"X-Amz-Expires={expires}")
+    )
+    with pytest.raises(IncompleteSignature, match="less than a week|should be a number"):
+        sigv4.parse(odd)
+
+
+def test_presigned_date_in_year_9999_is_refused_without_a_crash() -> None:
+    request = _presigned()
+    late = _replace(
+        request, query_string=request.query_string.replace(NOW.strftime("%Y%m%dT%H%M%SZ"), "99991231T235959Z")
+    )
+    signed = sigv4.parse(late)
+    assert signed is not None and signed.amz_date.year == 9999
+    with pytest.raises(RequestExpired, match="not yet current"):
+        sigv4.verify(late, signed, SECRET, NOW)
+
+
+def test_http_date_past_year_9999_in_utc_is_incomplete_signature() -> None:
+    auth = (
+        "AWS4-HMAC-SHA256 Credential=A/99991231/us-east-1/iam/aws4_request, SignedHeaders=host;date, "
+        "Signature=ab"
+    )
+    request = HttpRequest(
+        "POST",
+        "/",
+        "",
+        (("host", "x"), ("date", "Fri, 31 Dec 9999 23:59:59 -0100"), ("authorization", auth)),
+        b"",
+    )
+    with pytest.raises(IncompleteSignature, match="^Date must be in ISO-8601 'basic format'"):
+        sigv4.parse(request)
+
+
 def test_scope_date_must_match_the_request_date() -> None:
     request = _header_signed()
     request = _with_header(request, "x-amz-date", "20261201T021643Z")
