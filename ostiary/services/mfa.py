@@ -36,6 +36,7 @@ from ostiary.store.pages import decode_marker, page_list
 from ostiary.store.users import utc
 
 MAX_DEVICES_PER_USER = 8
+MAX_SERIAL_NUMBER_LENGTH = 256  # serialNumberType's max: the bound of every call that names a device
 STEP_SECONDS = 30
 ISSUER = "Amazon Web Services"
 _ENABLE_WINDOW = 2  # steps either side of now where EnableMFADevice looks for the second code
@@ -84,6 +85,12 @@ def create_virtual_mfa_device(
     if tags:
         tagging.check_tags(tags, "mfa")
     serial = serial_number(ctx.account_id, path, virtual_mfa_device_name)
+    if len(serial) > MAX_SERIAL_NUMBER_LENGTH:  # the model bounds no name; no call could name this device
+        longest = MAX_SERIAL_NUMBER_LENGTH - len(serial) + len(virtual_mfa_device_name)
+        raise ValidationError(  # not recorded: AWS's text, in its constraint wording (226 under the path `/`)
+            "1 validation error detected: Value at 'virtualMFADeviceName' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {longest}"
+        )
     seed = base64.b32encode(os.urandom(40)).decode()  # 64 characters, as AWS's seeds
     conflict = EntityAlreadyExistsException("MFA device already exists.")
     with ctx.db.transaction(on_conflict=conflict) as conn:
@@ -101,11 +108,10 @@ def create_virtual_mfa_device(
         if tags:
             tagging.apply_tags(conn, "mfa", serial, tags)
         label = accounts.alias(conn, ctx.account_id) or ctx.account_id
-    device: dict[str, Any] = {
-        "SerialNumber": serial,
-        "Base32StringSeed": seed.encode(),
-        "QRCodePNG": qr_code_png(seed, f"{virtual_mfa_device_name}@{label}"),
-    }
+        qr_code = qr_code_png(
+            seed, f"{virtual_mfa_device_name}@{label}"
+        )  # inside: a failure leaves no device
+    device: dict[str, Any] = {"SerialNumber": serial, "Base32StringSeed": seed.encode(), "QRCodePNG": qr_code}
     if tags:
         device["Tags"] = [{"Key": t["Key"], "Value": t["Value"]} for t in tags]
     return {"VirtualMFADevice": device}

@@ -112,6 +112,23 @@ def test_duplicate_name_is_refused(iam, unique):
     assert error(exc) == ("EntityAlreadyExists", "MFA device already exists.")
 
 
+def test_a_name_too_long_for_any_serial_number_is_refused_and_leaves_no_device(iam, server, unique):
+    # the model bounds no name: 3,000 characters made a QR code too large for segno (a 500, after the commit)
+    long_name = f"mfa-{unique}-" + "a" * 3000
+    with pytest.raises(ClientError) as exc:
+        create(iam, long_name, Path="/p/")
+    assert error(exc) == (
+        "ValidationError",
+        "1 validation error detected: Value at 'virtualMFADeviceName' failed to satisfy constraint: "
+        "Member must have length less than or equal to 224",
+    )
+    assert not any(unique in d["SerialNumber"] for d in iam.list_virtual_mfa_devices()["VirtualMFADevices"])
+    longest = f"mfa-{unique}-".ljust(226, "a")
+    serial = create(iam, longest)["SerialNumber"]
+    assert serial == f"arn:aws:iam::{server.account_id}:mfa/{longest}"
+    iam.delete_virtual_mfa_device(SerialNumber=serial)
+
+
 def test_enable_list_deactivate_delete(iam, server, unique):
     user, serial, _ = enabled_device(iam, unique)
     listed = iam.list_mfa_devices(UserName=user)
