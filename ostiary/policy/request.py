@@ -90,6 +90,8 @@ def _values(value: str | Iterable[str]) -> tuple[str, ...]:
 
 
 _REFERENCED: set[str] = set()
+_REFERENCED_LIMIT = 10_000  # past this many distinct keys, every key of a context is looked up
+_every_key = False  # whether the limit was passed: policies' keys are then no longer remembered
 _version = 0
 _PICKS: dict[tuple[str, ...], tuple[int, tuple[tuple[str, str], ...]]] = {}
 _PICKS_LIMIT = 1024
@@ -98,12 +100,19 @@ _PICKS_LIMIT = 1024
 def reference_key(key: str) -> None:
     """Note a (lowercased) key that a compiled condition or a policy variable reads.
 
-    The engine looks up only such keys in a request's context (`Request.lookup`).
+    The engine looks up only such keys in a request's context (`Request.lookup`). Policies with ever
+    new keys (simulated, session or stored ones) must not grow the set without bound: past
+    `_REFERENCED_LIMIT` keys it is dropped and every key of a context is looked up instead.
     """
-    global _version
-    if key not in _REFERENCED:
+    global _version, _every_key
+    if _every_key or key in _REFERENCED:
+        return
+    if len(_REFERENCED) >= _REFERENCED_LIMIT:
+        _every_key = True  # before the clear: a lookup in between picks more keys, never fewer
+        _REFERENCED.clear()
+    else:
         _REFERENCED.add(key)
-        _version += 1
+    _version += 1
 
 
 def _picks(context: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
@@ -115,7 +124,7 @@ def _picks(context: Mapping[str, object]) -> tuple[tuple[str, str], ...]:
         picked: dict[str, str] = {}
         for name in names:
             lowered = name.lower()
-            if lowered in _REFERENCED:
+            if _every_key or lowered in _REFERENCED:
                 picked[lowered] = name
         found = (version, tuple(picked.items()))
         if len(_PICKS) >= _PICKS_LIMIT:

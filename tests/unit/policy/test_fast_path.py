@@ -29,6 +29,7 @@ from ostiary.policy.plan import fuse
 from tests.reference.strategies import cases
 
 authorize_module = importlib.import_module("ostiary.policy.authorize")
+request_module = importlib.import_module("ostiary.policy.request")
 
 A = "111111111111"
 ALICE = Principal(f"arn:aws:iam::{A}:user/alice", "user", A, "AIDAALICE", {"Team": "red", "dept": "eng"})
@@ -202,6 +203,24 @@ def test_a_request_sees_keys_of_policies_compiled_after_it_was_first_decided() -
         "identity",
     )  # fmt: skip
     assert authorize(request, identity=later).decision == "Allow"
+
+
+def test_keys_of_ever_new_policies_do_not_grow_memory_and_still_match(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # simulated and session policies can name a new key on every request; the engine kept them all
+    monkeypatch.setattr(request_module, "_REFERENCED", set())
+    monkeypatch.setattr(request_module, "_every_key", False)
+    monkeypatch.setattr(request_module, "_REFERENCED_LIMIT", 50)
+    for i in range(200):
+        condition = {"StringEquals": {f"test:flood{i}": "yes"}}
+        policy = _compiled(
+            [{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": condition}], "identity"
+        )
+        request = Request(ALICE, "s3:GetObject", "*", {f"Test:Flood{i}": "yes"})
+        assert authorize(request, identity=policy).decision == "Allow"
+        assert len(request_module._REFERENCED) <= 50
+    assert request_module._every_key
 
 
 @pytest.mark.parametrize("size", [0, 1, 5, 300])
