@@ -1,17 +1,26 @@
-"""Pagination as IAM does it: Marker, MaxItems, IsTruncated, over a stable sort key."""
+"""Pagination as IAM does it: Marker, MaxItems, IsTruncated, over a stable sort key.
+
+A Marker holds the sort key of the next page's first item, in base 64. AWS takes Markers of at most
+320 characters, so a key too long for one (a policy ARN on a long path, a long serial number) is
+held as a prefix of it and the count of items from that prefix up to the key, skipped again.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Connection, Row, Select
+from sqlalchemy import Column, Connection, Row, Select, func, select
 
 from ostiary.errors import InvalidInputException
 
 DEFAULT_MAX_ITEMS = 100
+_MAX_KEY_BYTES = 240  # the longest key whose base 64 fits a Marker (markerType: 320 characters)
+_PREFIX_BYTES = 200  # how much of a longer key its Marker keeps, with the count to skip after it
+_SKIPPED = "\0"  # opens a Marker of a prefix and a count (no sort key holds a NUL)
 
 
 @dataclass(frozen=True)
@@ -28,15 +37,28 @@ def _fields(marker: str | None) -> dict[str, Any]:
     return {"IsTruncated": True, "Marker": marker} if marker is not None else {"IsTruncated": False}
 
 
-def _encode_marker(key: str) -> str:
-    return base64.urlsafe_b64encode(key.encode()).decode()
+def _encode_marker(key: str, skipped: Callable[[str], int]) -> str:
+    """The Marker of the page that starts at `key`; `skipped(prefix)` counts the items from `prefix`
+    up to `key`, for a key too long to be held whole."""
+    raw = key.encode()
+    if len(raw) > _MAX_KEY_BYTES:
+        prefix = raw[:_PREFIX_BYTES].decode(errors="ignore")  # whole characters only
+        raw = f"{_SKIPPED}{skipped(prefix)}{_SKIPPED}{prefix}".encode()
+    return base64.urlsafe_b64encode(raw).decode()
 
 
-def decode_marker(marker: str) -> str:
+def decode_marker(marker: str) -> tuple[str, int]:
+    """Where a Marker's page starts: the first key at or after the start, after skipping a count."""
     try:
-        return base64.urlsafe_b64decode(marker.encode()).decode()
+        text = base64.urlsafe_b64decode(marker.encode()).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise InvalidInputException("Invalid Marker.") from exc
+    if not text.startswith(_SKIPPED):
+        return text, 0
+    count, _, start = text[1:].partition(_SKIPPED)
+    if not (count.isascii() and count.isdigit() and len(count) < 10):
+        raise InvalidInputException("Invalid Marker.")
+    return start, int(count)
 
 
 def fetch_page(
@@ -44,12 +66,20 @@ def fetch_page(
 ) -> Page:
     """One page of `stmt` ordered by the unique `key`, starting at `marker`."""
     limit = max_items or DEFAULT_MAX_ITEMS
+    page, skip = stmt, 0
     if marker:
-        stmt = stmt.where(key >= decode_marker(marker))
-    rows = list(conn.execute(stmt.order_by(key).limit(limit + 1)))
-    if len(rows) > limit:
-        return Page(rows[:limit], _encode_marker(str(rows[limit]._mapping[key.name])))
-    return Page(rows, None)
+        start, skip = decode_marker(marker)
+        page = page.where(key >= start)
+    rows = list(conn.execute(page.order_by(key).limit(limit + 1).offset(skip or None)))
+    if len(rows) <= limit:
+        return Page(rows, None)
+    following = str(rows[limit]._mapping[key.name])
+
+    def skipped(prefix: str) -> int:
+        between = stmt.where(key >= prefix, key < following).subquery()
+        return int(conn.execute(select(func.count()).select_from(between)).scalar_one())
+
+    return Page(rows[:limit], _encode_marker(following, skipped))
 
 
 def page_list(
@@ -57,9 +87,15 @@ def page_list(
 ) -> tuple[list[Any], dict[str, Any]]:
     """Paginate an in-memory list already sorted by `key(item)`; returns the page and its fields."""
     limit = max_items or DEFAULT_MAX_ITEMS
+    page = items
     if marker:
-        start = decode_marker(marker)
-        items = [i for i in items if key(i) >= start]
-    if len(items) > limit:
-        return items[:limit], _fields(_encode_marker(key(items[limit])))
-    return items, _fields(None)
+        start, skip = decode_marker(marker)
+        page = [i for i in items if key(i) >= start][skip:]
+    if len(page) <= limit:
+        return page, _fields(None)
+    following = key(page[limit])
+
+    def skipped(prefix: str) -> int:
+        return sum(1 for i in items if prefix <= key(i) < following)
+
+    return page[:limit], _fields(_encode_marker(following, skipped))

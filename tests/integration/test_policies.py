@@ -389,3 +389,14 @@ def test_changes_to_permissions_bump_the_account_epoch(iam: Any, server: Server,
             assert epoch() > before
     finally:
         db.dispose()
+
+
+def test_policies_on_long_paths_page_through_markers_aws_accepts(iam: Any, unique: str) -> None:
+    # a policy ARN on a 500-character path is longer than a Marker may be (320 characters)
+    path = f"/{unique}/" + "p" * 480 + "/"
+    names = [f"long-{unique}-{i}" for i in range(4)]
+    for name in names:
+        iam.create_policy(PolicyName=name, Path=path, PolicyDocument=_doc("s3:GetObject"))
+    pages = list(iam.get_paginator("list_policies").paginate(Scope="Local", PathPrefix=path, MaxItems=1))
+    assert [p["PolicyName"] for page in pages for p in page["Policies"]] == names
+    assert all(len(page.get("Marker", "")) <= 320 for page in pages)
