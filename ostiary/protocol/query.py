@@ -114,9 +114,14 @@ def _parse(service: str, request: HttpRequest) -> ApiCall:
 def _pairs(request: HttpRequest) -> list[tuple[str, str]]:
     """Every parameter: the query string's, then the form body's."""
     pairs = _form_pairs(request.query_string)
-    if request.body and (request.header("content-type") or _FORM).startswith(_FORM):
+    if request.body and _media_type(request.header("content-type") or _FORM) == _FORM:
         pairs += _form_pairs(request.body.decode("utf-8", "replace"))
     return pairs
+
+
+def _media_type(content_type: str) -> str:
+    """`type/subtype` of a Content-Type, in lower case (media types ignore case), without parameters."""
+    return content_type.partition(";")[0].strip().lower()
 
 
 def _form_pairs(text: str) -> list[tuple[str, str]]:

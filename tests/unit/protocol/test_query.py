@@ -320,3 +320,22 @@ def test_a_path_too_long_and_other_violations_keep_the_constraint_text() -> None
     with pytest.raises(ValidationError) as caught:  # a prefix is not an entity's path
         _form("Action=ListEntitiesForPolicy&PolicyArn=arn:aws:iam::aws:policy/x&PathPrefix=x")
     assert "regular expression pattern" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("content_type", "is_form"),
+    [
+        ("application/x-www-form-urlencoded", True),
+        ("APPLICATION/X-WWW-FORM-URLENCODED; Charset=UTF-8", True),
+        (" application/x-www-form-urlencoded ;charset=utf-8", True),
+        ("application/x-www-form-urlencodedX", False),
+        ("application/json", False),
+    ],
+)
+def test_a_body_is_read_as_a_form_by_its_media_type_in_any_case(content_type: str, is_form: bool) -> None:
+    request = HttpRequest("POST", "/", "", (("content-type", content_type),), b"Action=ListUsers")
+    if is_form:
+        assert query.parse("iam", request).operation == "ListUsers"
+    else:
+        with pytest.raises(AwsError, match="must contain the parameter Action"):
+            query.parse("iam", request)
