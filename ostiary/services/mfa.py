@@ -108,9 +108,8 @@ def create_virtual_mfa_device(
         if tags:
             tagging.apply_tags(conn, "mfa", serial, tags)
         label = accounts.alias(conn, ctx.account_id) or ctx.account_id
-        qr_code = qr_code_png(
-            seed, f"{virtual_mfa_device_name}@{label}"
-        )  # inside: a failure leaves no device
+        # drawn inside the transaction: a failure leaves no device
+        qr_code = qr_code_png(seed, f"{virtual_mfa_device_name}@{label}")
     device: dict[str, Any] = {"SerialNumber": serial, "Base32StringSeed": seed.encode(), "QRCodePNG": qr_code}
     if tags:
         device["Tags"] = [{"Key": t["Key"], "Value": t["Value"]} for t in tags]
