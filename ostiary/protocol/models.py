@@ -109,9 +109,10 @@ def _node(shape: Shape, nodes: dict[str, Node]) -> Node:
     node.min, node.max = meta.get("min"), meta.get("max")
     if getattr(shape, "enum", None):
         node.enum = frozenset(shape.enum)
-    if "pattern" in meta:
-        node.pattern = meta["pattern"]
-        node.regex = compile_pattern(meta["pattern"])
+    pattern = meta.get("pattern") or _SERVICE_PATTERNS.get(shape.name)
+    if pattern is not None:
+        node.pattern = pattern
+        node.regex = compile_pattern(pattern)
     if shape.type_name == "structure":
         for member_name, member in shape.members.items():
             node.members[member_name] = _node(member, nodes)
@@ -127,7 +128,13 @@ def _node(shape: Shape, nodes: dict[str, Node]) -> Node:
     return node
 
 
-_CATEGORY = re.compile(r"\\p\{(L|Z|N)\}")
+_CATEGORY = re.compile(r"\\p\{(L|M|Z|S|N|P)\}")
+
+# Patterns the service checks that botocore's model leaves out, as AWS's messages show them.
+_SERVICE_PATTERNS = {
+    # CreatePolicy's Description: a newline was refused with it (cfn-lint issue 345)
+    "policyDescriptionType": r"[\p{L}\p{M}\p{Z}\p{S}\p{N}\p{P}]*",
+}
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:

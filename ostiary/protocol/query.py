@@ -165,6 +165,10 @@ _INVALID_PATH = (
 )
 
 
+# Ostiary's own constraint: AWS's text for a NUL in a string without a pattern is not recorded.
+_NO_NUL = "Member must not contain the character U+0000"
+
+
 class _Decoder:
     """Decodes one request's tree along a shape and collects constraint violations."""
 
@@ -268,6 +272,8 @@ class _Decoder:
                 self.has_invalid_path = True
                 return
             self._violation(path, text, f"Member must satisfy regular expression pattern: {node.pattern}")
+        elif "\x00" in text:  # no pattern refused it; no store can hold it (PostgreSQL's text cannot)
+            self._violation(path, text, _NO_NUL)
         if node.enum is not None and text not in node.enum:
             self._violation(path, text, "Member must satisfy enum value set")
 

@@ -400,3 +400,17 @@ def test_policies_on_long_paths_page_through_markers_aws_accepts(iam: Any, uniqu
     pages = list(iam.get_paginator("list_policies").paginate(Scope="Local", PathPrefix=path, MaxItems=1))
     assert [p["PolicyName"] for page in pages for p in page["Policies"]] == names
     assert all(len(page.get("Marker", "")) <= 320 for page in pages)
+
+
+def test_a_nul_in_an_arn_is_refused_alike_on_every_store(iam: Any) -> None:
+    # PostgreSQL's text cannot hold a NUL: it answered 500 there, NoSuchEntity on SQLite
+    for call in (
+        lambda: iam.get_policy(PolicyArn="arn:aws:iam::123456789012:policy/a\x00b"),
+        lambda: iam.tag_policy(
+            PolicyArn="arn:aws:iam::123456789012:policy/a\x00b", Tags=[{"Key": "k", "Value": "v"}]
+        ),
+    ):
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert exc.value.response["Error"]["Code"] == "ValidationError"
+        assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

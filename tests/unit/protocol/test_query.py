@@ -339,3 +339,22 @@ def test_a_body_is_read_as_a_form_by_its_media_type_in_any_case(content_type: st
     else:
         with pytest.raises(AwsError, match="must contain the parameter Action"):
             query.parse("iam", request)
+
+
+def test_a_policy_description_outside_awss_character_classes_is_refused() -> None:
+    # the service's own pattern, not in botocore's model: AWS refused a newline with it (cfn-lint #345)
+    with pytest.raises(ValidationError) as caught:
+        _form("Action=CreatePolicy&PolicyName=p&PolicyDocument=%7B%7D&Description=a%0Ab")
+    assert caught.value.message == (
+        "1 validation error detected: Value at 'description' failed to satisfy constraint: Member must "
+        "satisfy regular expression pattern: [\\p{L}\\p{M}\\p{Z}\\p{S}\\p{N}\\p{P}]*"
+    )
+    call = _form(
+        "Action=CreatePolicy&PolicyName=p&PolicyDocument=%7B%7D&Description=%C3%A9t%C3%A9+%E2%9C%93+%281%29"
+    )
+    assert call.params["Description"] == "été ✓ (1)"
+
+
+def test_a_nul_where_no_pattern_refuses_it_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError, match="'policyArn' failed to satisfy constraint: Member must not"):
+        _form("Action=GetPolicy&PolicyArn=arn:aws:iam::123456789012:policy/a%00b")
