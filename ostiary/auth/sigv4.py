@@ -157,6 +157,8 @@ def _parse_presigned(request: HttpRequest, query: dict[str, str]) -> SignedReque
     expires_text = query.get("X-Amz-Expires")
     expires = None
     if expires_text is not None:
+        if expires_text.startswith("-") and expires_text[1:].isascii() and expires_text[1:].isdigit():
+            raise IncompleteSignature("X-Amz-Expires must be non-negative")  # S3's text; the same signer
         if not (expires_text.isascii() and expires_text.isdigit()):
             raise IncompleteSignature("X-Amz-Expires should be a number")
         digits = expires_text.lstrip("0") or "0"  # a long one is over a week: no int() of 5,000 digits

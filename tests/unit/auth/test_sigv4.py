@@ -269,6 +269,18 @@ def test_presign_expiry_of_many_or_foreign_digits_is_refused_without_a_crash(exp
         sigv4.parse(odd)
 
 
+@pytest.mark.parametrize(
+    ("expires", "message"), [("-5", "must be non-negative"), ("-x", "should be a number")]
+)
+def test_a_negative_presign_expiry_is_refused_as_aws_refuses_it(expires: str, message: str) -> None:
+    request = _presigned()
+    odd = _replace(
+        request, query_string=request.query_string.replace("X-Amz-Expires=3600", f"X-Amz-Expires={expires}")
+    )
+    with pytest.raises(IncompleteSignature, match=f"^X-Amz-Expires {message}$"):
+        sigv4.parse(odd)
+
+
 def test_presigned_date_in_year_9999_is_refused_without_a_crash() -> None:
     request = _presigned()
     late = _replace(
