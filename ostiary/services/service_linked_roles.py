@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ostiary import ids
-from ostiary.errors import InvalidInputException, NoSuchEntityException
+from ostiary.errors import InvalidInputException, NoSuchEntityException, ValidationError
 from ostiary.services import Context, operation
 from ostiary.services.roles import role_shape
 from ostiary.store import accounts
@@ -22,6 +22,7 @@ from ostiary.store.db import Connection
 
 _CATALOGUE = Path(__file__).parent / "data" / "service_linked_roles.json"
 _IN_INSTANCE_PROFILE = "The role is attached to an instance profile; remove it from the profile first."
+_MAX_ROLE_NAME_LENGTH = 64  # roleNameType's max: the bound of every call that names the role
 
 
 @cache
@@ -40,6 +41,12 @@ def create_service_linked_role(
     if custom_suffix is not None and not service["CustomSuffixAllowed"]:
         raise InvalidInputException(f"Custom suffix is not allowed for {aws_service_name}")
     name = service["RoleName"] + (f"_{custom_suffix}" if custom_suffix else "")
+    if len(name) > _MAX_ROLE_NAME_LENGTH:  # the model bounds the suffix alone; no call could name this role
+        longest = _MAX_ROLE_NAME_LENGTH - len(name) + len(custom_suffix or "")
+        raise ValidationError(  # not recorded: AWS's text, in its constraint wording
+            "1 validation error detected: Value at 'customSuffix' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {longest}"
+        )
     taken = InvalidInputException(
         f"Service role name {name} has been taken in this account, please try a different suffix."
     )

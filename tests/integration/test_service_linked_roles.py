@@ -187,3 +187,27 @@ def test_unknown_service_and_ordinary_role(iam, unique):
         iam.delete_service_linked_role(RoleName=f"plain-{unique}")
     assert error(exc)[0] == "InvalidInput"
     iam.get_role(RoleName=f"plain-{unique}")
+
+
+def test_custom_suffix_too_long_for_a_role_name_is_refused(iam, unique):
+    # AWSServiceRoleForAutoScaling_ leaves 35 of roleNameType's 64 characters; PostgreSQL answered 500
+    suffix = unique + "s" * 50
+    with pytest.raises(ClientError) as exc:
+        iam.create_service_linked_role(AWSServiceName="autoscaling.amazonaws.com", CustomSuffix=suffix)
+    assert error(exc) == (
+        "ValidationError",
+        "1 validation error detected: Value at 'customSuffix' failed to satisfy constraint: "
+        "Member must have length less than or equal to 35",
+    )
+    names = [
+        r["RoleName"]
+        for r in iam.list_roles(PathPrefix="/aws-service-role/autoscaling.amazonaws.com/")["Roles"]
+    ]
+    assert f"AWSServiceRoleForAutoScaling_{suffix}" not in names
+    longest = iam.create_service_linked_role(
+        AWSServiceName="autoscaling.amazonaws.com", CustomSuffix=unique + "s" * 25
+    )["Role"]["RoleName"]
+    try:
+        assert len(longest) == 64
+    finally:
+        delete(iam, longest)
