@@ -216,7 +216,7 @@ tags = Table(
     metadata,
     Column("entity_type", String(32), primary_key=True),
     Column("entity_id", String(2048), primary_key=True),
-    Column("key_lower", String(128), primary_key=True),
+    Column("key_lower", String(256), primary_key=True),  # a key of 128 `İ` lower-cases to 256 characters
     Column("key", String(128), nullable=False),
     Column("value", String(256), nullable=False),
     Column("position", BigInteger, nullable=False, default=0),

@@ -188,6 +188,20 @@ def test_user_tags(iam, unique):
     assert iam.list_user_tags(UserName=name)["Tags"] == [{"Key": "key-1", "Value": "value-1"}]
 
 
+def test_a_key_that_lower_cases_longer_is_held_and_matched(iam, unique):
+    # `İ`.lower() is two characters: the matched key of 128 of them outgrew PostgreSQL's column (500)
+    name = f"user-{unique}"
+    key = "\u0130" * 128
+    iam.create_user(UserName=name, Tags=[{"Key": key, "Value": "v1"}])
+    iam.tag_user(UserName=name, Tags=[{"Key": key, "Value": "v2"}, {"Key": "\u0130" * 64, "Value": "v3"}])
+    assert iam.list_user_tags(UserName=name)["Tags"] == [
+        {"Key": key, "Value": "v2"},
+        {"Key": "\u0130" * 64, "Value": "v3"},
+    ]
+    iam.untag_user(UserName=name, TagKeys=[key])
+    assert iam.list_user_tags(UserName=name)["Tags"] == [{"Key": "\u0130" * 64, "Value": "v3"}]
+
+
 def test_instance_profile_tags(iam, unique):
     name = f"profile-{unique}"
     iam.create_instance_profile(InstanceProfileName=name)
