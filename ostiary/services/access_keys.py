@@ -67,6 +67,10 @@ def create_access_key(ctx: Context, user_name: str | None = None) -> dict[str, A
     return {"AccessKey": _with_user(shape, name)}
 
 
+def _creation_key(row: Any) -> str:
+    return f"{utc(row.created_at):%Y%m%d%H%M%S%f}{row.access_key_id}"  # stored in UTC
+
+
 @operation("ListAccessKeys")
 def list_access_keys(
     ctx: Context, user_name: str | None = None, marker: str | None = None, max_items: int | None = None
@@ -74,7 +78,9 @@ def list_access_keys(
     with ctx.db.read() as conn:
         user_id, name = _owner(ctx, conn, user_name)
         rows = store.of_owner(conn, ctx.account_id, user_id)
-    items, fields = page_list(rows, marker, max_items, key=lambda r: r.access_key_id)
+    # in creation order, and a Marker must sort with it: a key's id alone sorts apart (a Marker looped)
+    ordered = sorted(rows, key=_creation_key)
+    items, fields = page_list(ordered, marker, max_items, key=_creation_key)
     keys = [
         _with_user(
             {"AccessKeyId": r.access_key_id, "Status": r.status, "CreateDate": utc(r.created_at)}, name

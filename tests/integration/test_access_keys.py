@@ -55,6 +55,23 @@ def test_at_most_two_keys_per_user(iam, unique: str) -> None:
     assert len(iam.list_access_keys(UserName=name)["AccessKeyMetadata"]) == 2
 
 
+def test_keys_page_in_creation_order_when_the_newer_id_sorts_first(iam, unique: str) -> None:
+    # a Marker held the next key's id, compared against keys in creation order: the same page came back
+    name = f"pager-{unique}"
+    iam.create_user(UserName=name)
+    for _ in range(60):
+        first, second = (iam.create_access_key(UserName=name)["AccessKey"]["AccessKeyId"] for _ in range(2))
+        if second < first:
+            break
+        for key in (first, second):
+            iam.delete_access_key(UserName=name, AccessKeyId=key)
+    assert second < first
+    listed, pages = [], iam.get_paginator("list_access_keys").paginate(UserName=name, MaxItems=1)
+    for page in pages.build_full_result()["AccessKeyMetadata"]:
+        listed.append(page["AccessKeyId"])
+    assert listed == [first, second]
+
+
 def test_create_key_for_unknown_user_is_no_such_entity(iam, unique: str) -> None:
     with pytest.raises(ClientError) as exc:
         iam.create_access_key(UserName=f"ghost-{unique}")
