@@ -3,6 +3,9 @@
 A Marker holds the sort key of the next page's first item, in base 64. AWS takes Markers of at most
 320 characters, so a key too long for one (a policy ARN on a long path, a long serial number) is
 held as a prefix of it and the count of items from that prefix up to the key, skipped again.
+
+Keys compare in code-point order on every store (on PostgreSQL whatever the database's collation: an
+en-US collation and Python's comparison of a Marker disagreed, and a page could come back forever).
 """
 
 from __future__ import annotations
@@ -66,17 +69,18 @@ def fetch_page(
 ) -> Page:
     """One page of `stmt` ordered by the unique `key`, starting at `marker`."""
     limit = max_items or DEFAULT_MAX_ITEMS
+    order: Any = key.collate("C") if conn.dialect.name == "postgresql" else key  # code points
     page, skip = stmt, 0
     if marker:
         start, skip = decode_marker(marker)
-        page = page.where(key >= start)
-    rows = list(conn.execute(page.order_by(key).limit(limit + 1).offset(skip or None)))
+        page = page.where(order >= start)
+    rows = list(conn.execute(page.order_by(order).limit(limit + 1).offset(skip or None)))
     if len(rows) <= limit:
         return Page(rows, None)
     following = str(rows[limit]._mapping[key.name])
 
     def skipped(prefix: str) -> int:
-        between = stmt.where(key >= prefix, key < following).subquery()
+        between = stmt.where(order >= prefix, order < following).subquery()
         return int(conn.execute(select(func.count()).select_from(between)).scalar_one())
 
     return Page(rows[:limit], _encode_marker(following, skipped))
@@ -85,8 +89,10 @@ def fetch_page(
 def page_list(
     items: list[Any], marker: str | None, max_items: int | None, key: Any = str
 ) -> tuple[list[Any], dict[str, Any]]:
-    """Paginate an in-memory list already sorted by `key(item)`; returns the page and its fields."""
+    """Paginate an in-memory list by `key(item)`; returns the page and its fields. The list is sorted
+    here (stably), so rows a database sorted by its own collation page in the Markers' order."""
     limit = max_items or DEFAULT_MAX_ITEMS
+    items = sorted(items, key=key)
     page = items
     if marker:
         start, skip = decode_marker(marker)

@@ -12,6 +12,7 @@ from sqlalchemy import Column, MetaData, String, Table, create_engine, select
 
 from ostiary.errors import InvalidInputException
 from ostiary.store.pages import decode_marker, fetch_page, page_list
+from tests.conftest import PG_ADMIN_URL, _pg_admin
 
 _MAX_MARKER = 320
 _LONG = "/" + "p" * 400 + "/"  # a path as long as a policy's may be
@@ -78,6 +79,74 @@ def test_in_memory_pages_give_every_item_once_in_order(max_items: int) -> None:
         marker = fields["Marker"]
         assert len(marker) <= _MAX_MARKER
     assert seen == _KEYS
+
+
+_MIXED = [
+    "a-c",
+    "a_b",
+    "aa",
+    "ab",
+    "B",
+    "Ab",
+    "\u00e9t\u00e9",
+    "zz",
+    "a b",
+    "A-C",
+]  # an en-US collation sorts these otherwise
+
+
+@pytest.fixture
+def icu_table() -> Iterator[tuple[object, Table]]:
+    """A table in a database whose collation is ICU's en-US, where code-point order is not the database's."""
+    try:
+        admin = _pg_admin()
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means: skip, and say why
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+    name = f"ostiary_icu_{uuid.uuid4().hex[:12]}"
+    icu = "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+    admin.execute(f'CREATE DATABASE "{name}" {icu}')
+    engine = create_engine(
+        PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    )
+    items = Table("items", MetaData(), Column("key", String(100), primary_key=True))
+    try:
+        items.create(engine)
+        with engine.begin() as conn:
+            conn.execute(items.insert(), [{"key": k} for k in _MIXED])
+            database_order = [r.key for r in conn.execute(select(items).order_by(items.c.key))]
+        assert database_order != sorted(_MIXED)  # else this database shows nothing
+        yield engine, items
+    finally:
+        engine.dispose()
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def test_pages_follow_code_points_whatever_the_databases_collation(icu_table: tuple[object, Table]) -> None:
+    engine, items = icu_table
+    seen: list[str] = []
+    marker = None
+    with engine.connect() as conn:  # type: ignore[attr-defined]
+        for _ in range(len(_MIXED) + 1):
+            page = fetch_page(conn, select(items), items.c.key, marker, 1)
+            seen += [r.key for r in page.rows]
+            if page.marker is None:
+                break
+            marker = page.marker
+    assert seen == sorted(_MIXED)  # every key once, in the order SQLite and Python give
+
+
+def test_in_memory_pages_sort_what_a_database_sorted_otherwise() -> None:
+    given = sorted(_MIXED, key=str.lower)  # as a case-insensitive collation returns rows
+    seen: list[str] = []
+    marker = None
+    for _ in range(len(_MIXED) + 1):
+        page, fields = page_list(given, marker, 1)
+        seen += page
+        if not fields["IsTruncated"]:
+            break
+        marker = fields["Marker"]
+    assert seen == sorted(_MIXED)
 
 
 @pytest.mark.parametrize("marker", ["not base 64!", "AABhYmM=", "ADEyMzQ1Njc4OTAxAGE="])
