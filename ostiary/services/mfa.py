@@ -86,10 +86,15 @@ def create_virtual_mfa_device(
         tagging.check_tags(tags, "mfa")
     serial = serial_number(ctx.account_id, path, virtual_mfa_device_name)
     if len(serial) > MAX_SERIAL_NUMBER_LENGTH:  # the model bounds no name; no call could name this device
-        longest = MAX_SERIAL_NUMBER_LENGTH - len(serial) + len(virtual_mfa_device_name)
-        raise ValidationError(  # not recorded: AWS's text, in its constraint wording (226 under the path `/`)
-            "1 validation error detected: Value at 'virtualMFADeviceName' failed to satisfy constraint: "
-            f"Member must have length less than or equal to {longest}"
+        # not recorded: AWS's text, in its constraint wording (a name of 226 under the path `/`); the
+        # path is named when even a one-character name would not fit under it
+        over, member = len(serial) - MAX_SERIAL_NUMBER_LENGTH, "virtualMFADeviceName"
+        value = virtual_mfa_device_name
+        if len(value) - over < 1:
+            member, value = "path", path
+        raise ValidationError(
+            f"1 validation error detected: Value at '{member}' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {len(value) - over}"
         )
     seed = base64.b32encode(os.urandom(40)).decode()  # 64 characters, as AWS's seeds
     conflict = EntityAlreadyExistsException("MFA device already exists.")

@@ -129,6 +129,18 @@ def test_a_name_too_long_for_any_serial_number_is_refused_and_leaves_no_device(i
     iam.delete_virtual_mfa_device(SerialNumber=serial)
 
 
+def test_a_path_too_long_for_any_serial_number_is_named_with_its_own_bound(iam, server, unique):
+    name = f"mfa-{unique}"
+    with pytest.raises(ClientError) as exc:
+        create(iam, name, Path="/" + "p" * 510 + "/")  # the longest path the model admits
+    longest_path = 256 - len(f"arn:aws:iam::{server.account_id}:mfa{name}")  # the serial number's bound
+    assert error(exc) == (
+        "ValidationError",
+        "1 validation error detected: Value at 'path' failed to satisfy constraint: "
+        f"Member must have length less than or equal to {longest_path}",
+    )
+
+
 def test_enable_list_deactivate_delete(iam, server, unique):
     user, serial, _ = enabled_device(iam, unique)
     listed = iam.list_mfa_devices(UserName=user)
