@@ -79,8 +79,7 @@ def list_access_keys(
         user_id, name = _owner(ctx, conn, user_name)
         rows = store.of_owner(conn, ctx.account_id, user_id)
     # in creation order, and a Marker must sort with it: a key's id alone sorts apart (a Marker looped)
-    ordered = sorted(rows, key=_creation_key)
-    items, fields = page_list(ordered, marker, max_items, key=_creation_key)
+    items, fields = page_list(rows, marker, max_items, key=_creation_key)
     keys = [
         _with_user(
             {"AccessKeyId": r.access_key_id, "Status": r.status, "CreateDate": utc(r.created_at)}, name
