@@ -9,7 +9,6 @@ numeric, Bool, IpAddress and Null operators with ForAllValues / ForAnyValue and 
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Any
 
 WORDS = {
@@ -30,8 +29,24 @@ NEGATED = {
 
 def wildcard(pattern: str, text: str, case: bool = True) -> bool:
     """`*` is any run of characters and `?` exactly one."""
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, text, 0 if case else re.IGNORECASE | re.DOTALL) is not None
+    if not case:
+        pattern, text = pattern.lower(), text.lower()
+    return glob_tokens(["" if c == "*" else None if c == "?" else c for c in pattern], text)
+
+
+def glob_tokens(tokens: list[str | None], text: str) -> bool:
+    """Glob by dynamic programming, O(n·m): a token is one literal character, "" for `*`, None for `?`.
+
+    `row[j]` says whether the tokens read so far match `text[:j]`.
+    """
+    row = [True] + [False] * len(text)
+    for token in tokens:
+        if token == "":
+            for j in range(1, len(text) + 1):
+                row[j] = row[j] or row[j - 1]
+        else:
+            row = [False] + [row[j] and (token is None or text[j] == token) for j in range(len(text))]
+    return row[-1]
 
 
 def listed(value: Any) -> list[Any]:
@@ -64,17 +79,17 @@ def substitute(text: str, context: dict[str, list[str]]) -> str | None:
 
 def glob_with_literals(pattern: str, text: str) -> bool:
     """Wildcard match where characters prefixed by NUL are literal."""
-    regex = ""
+    tokens: list[str | None] = []
     index = 0
     while index < len(pattern):
         char = pattern[index]
         if char == "\0":
-            regex += re.escape(pattern[index + 1])
+            tokens.append(pattern[index + 1])
             index += 2
             continue
-        regex += ".*" if char == "*" else "." if char == "?" else re.escape(char)
+        tokens.append("" if char == "*" else None if char == "?" else char)
         index += 1
-    return re.fullmatch(regex, text, re.DOTALL) is not None
+    return glob_tokens(tokens, text)
 
 
 def plain(pattern: str) -> str:
