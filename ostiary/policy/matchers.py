@@ -114,6 +114,10 @@ def _matcher(segments: list[Segment]) -> Matcher:
 
 def _plain(head: str, middle: tuple[str, ...], tail: str) -> Matcher:
     """Segments of literal text only: prefix, suffix and one `str.find` for each segment between."""
+    if len(middle) == 1:
+        return _one_between(head, middle[0], tail)
+    if len(middle) == 2:
+        return _two_between(head, middle, tail)
     least = len(head) + len(tail) + sum(len(text) for text in middle)
     start, after = len(head), len(tail)
     steps = tuple((text, len(text)) for text in middle)
@@ -130,6 +134,31 @@ def _plain(head: str, middle: tuple[str, ...], tail: str) -> Matcher:
         return True
 
     return match
+
+
+def _one_between(head: str, text: str, tail: str) -> Matcher:
+    """`head*text*tail` (the commonest shape after prefix and suffix) as one expression.
+
+    `text` is searched between the head and the tail, so a value too short for all three fails.
+    """
+    start, after = len(head), len(tail)
+    if not tail:
+        return lambda value: value.startswith(head) and value.find(text, start) >= 0
+    return lambda value: (
+        value.startswith(head) and value.endswith(tail) and value.find(text, start, len(value) - after) >= 0
+    )
+
+
+def _two_between(head: str, middle: tuple[str, ...], tail: str) -> Matcher:
+    """`head*first*second*tail` (`arn:aws:ec2:*:*:instance/*`) as one expression."""
+    (first, second), start, after = middle, len(head), len(tail)
+    size = len(first)
+    return lambda value: (
+        value.startswith(head)
+        and value.endswith(tail)
+        and (found := value.find(first, start, len(value) - after)) >= 0
+        and value.find(second, found + size, len(value) - after) >= 0
+    )
 
 
 def _general(head: Segment, middle: tuple[Segment, ...], tail: Segment) -> Matcher:
