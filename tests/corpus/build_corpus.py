@@ -975,6 +975,65 @@ def trust_cases() -> list[dict[str, Any]]:
     ]
 
 
+def documented_cases() -> list[dict[str, Any]]:
+    """Rules AWS documents that the engine once got wrong (issue 10, finding 18), one case or two each."""
+    return _unresolved_variable_cases()
+
+
+UNTAGGED = {**ALICE, "tags": {}}
+
+
+def _unresolved_variable_cases() -> list[dict[str, Any]]:
+    """Policy variables with no value: StringEquals/StringLike do not match, StringNotEquals/StringNotLike do.
+
+    reference_policies_variables.html#policy-vars-no-value; the Deny is AWS's own example there.
+    """
+    s3 = doc(allow("s3:*", "*", Sid="S3"))
+    team = "${aws:PrincipalTag/Team}"
+    not_team = doc(
+        deny(
+            "s3:GetObject", "*", Sid="OtherTeam", **cond("StringNotEquals", "s3:ExistingObjectTag/Team", team)
+        )
+    )
+    not_like = doc(
+        allow("s3:GetObject", "*", Sid="NotLike", **cond("StringNotLike", "s3:prefix", f"{team}/*"))
+    )
+    equals = doc(allow("s3:GetObject", "*", Sid="Equals", **cond("StringEquals", "s3:prefix", [team, "x"])))
+    return [
+        case(
+            "documented/variables/string-not-equals-matches-a-variable-without-value",
+            "ExplicitDeny",
+            ["identity[1]:OtherTeam", ID_DENY],
+            principal=UNTAGGED,
+            context={"s3:ExistingObjectTag/Team": "red"},
+            identity=[s3, not_team],
+        ),
+        case(
+            "documented/variables/string-not-equals-with-the-variable-resolved",
+            "Allow",
+            ["identity[0]:S3"],
+            context={"s3:ExistingObjectTag/Team": "red"},
+            identity=[s3, not_team],
+        ),
+        case(
+            "documented/variables/string-not-like-matches-a-variable-without-value",
+            "Allow",
+            ["identity[0]:NotLike"],
+            principal=UNTAGGED,
+            context={"s3:prefix": "red/x"},
+            identity=[not_like],
+        ),
+        case(
+            "documented/variables/string-equals-does-not-match-a-variable-without-value",
+            "ImplicitDeny",
+            [no_id()],
+            principal=UNTAGGED,
+            context={"s3:prefix": ""},
+            identity=[equals],
+        ),
+    ]
+
+
 def main() -> None:
     here = Path(__file__).parent
     for name, cases in (
@@ -982,6 +1041,7 @@ def main() -> None:
         ("variables", variable_cases()),
         ("evaluation", evaluation_cases()),
         ("trust", trust_cases()),
+        ("documented", documented_cases()),
     ):
         with (here / f"{name}.jsonl").open("w") as out:
             for line in cases:

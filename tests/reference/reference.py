@@ -139,9 +139,7 @@ def condition_holds(
             return True
         return operator in NEGATED and modifier != "ForAnyValue"
     rendered = [substitute(v, context) if variables else v.replace("\0", "") for v in policy_values]
-    rendered = [r for r in rendered if r is not None]
-    if not rendered:
-        return False
+    rendered = [r for r in rendered if r is not None]  # a value with an unresolved variable matches nothing
     negated = operator in NEGATED
 
     def hit(value: str) -> bool:
