@@ -975,9 +975,22 @@ def trust_cases() -> list[dict[str, Any]]:
     ]
 
 
+def _resource_statement(
+    sid: str, effect: str, principal: Any, action: Any = "s3:*", **extra: Any
+) -> dict[str, Any]:
+    key = extra.pop("key", "Principal")
+    return {
+        "Sid": sid,
+        "Effect": effect,
+        key: principal,
+        "Action": action,
+        "Resource": extra.pop("resource", BUCKET),
+    }
+
+
 def documented_cases() -> list[dict[str, Any]]:
     """Rules AWS documents that the engine once got wrong (issue 10, finding 18), one case or two each."""
-    return _unresolved_variable_cases()
+    return _unresolved_variable_cases() + _federating_user_cases()
 
 
 UNTAGGED = {**ALICE, "tags": {}}
@@ -1030,6 +1043,47 @@ def _unresolved_variable_cases() -> list[dict[str, Any]]:
             principal=UNTAGGED,
             context={"s3:prefix": ""},
             identity=[equals],
+        ),
+    ]
+
+
+def _federating_user_cases() -> list[dict[str, Any]]:
+    """A resource-based policy naming the IAM user who called GetFederationToken: its permissions join
+    the user's identity policies, and the session policy limits both; one naming the federated user
+    session is not limited by the session policy.
+
+    access_policies.html#policies_session, id_credentials_temp_control-access_getfederationtoken.html.
+    """
+    read = doc(allow("s3:GetObject", "*", Sid="Read"))
+    iam_only = doc(allow("iam:*", "*", Sid="Iam"))
+    names_user = doc(_resource_statement("User", "Allow", {"AWS": ALICE["arn"]}, "s3:GetObject"))
+    names_session = doc(_resource_statement("Session", "Allow", {"AWS": FED["arn"]}, "s3:GetObject"))
+    return [
+        case(
+            "documented/federated-user-resource-policy-naming-the-federating-user-with-session-policy",
+            "Allow",
+            ["resource:User", "session[0]:Read"],
+            principal=FED,
+            resource_policy=names_user,
+            resource_account=A,
+            session_policies=[read],
+        ),
+        case(
+            "documented/federated-user-resource-policy-naming-the-federating-user-limited-by-session-policy",
+            "ImplicitDeny",
+            ["because no session policy allows the s3:GetObject action"],
+            principal=FED,
+            resource_policy=names_user,
+            resource_account=A,
+            session_policies=[iam_only],
+        ),
+        case(
+            "documented/federated-user-resource-policy-naming-the-session-needs-no-session-policy",
+            "Allow",
+            ["resource:Session"],
+            principal=FED,
+            resource_policy=names_session,
+            resource_account=A,
         ),
     ]
 

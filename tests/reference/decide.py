@@ -31,11 +31,17 @@ def _policies(case: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]
         else [(f"identity[{i}]", d) for i, d in enumerate(case.get("identity_policies") or [])],
         "resource": [("resource", case["resource_policy"])] if case.get("resource_policy") else [],
         "boundary": None if root or case.get("boundary") is None else [("boundary", case["boundary"])],
-        "session": None
-        if case.get("session_policies") is None
-        else [(f"session[{i}]", d) for i, d in enumerate(case["session_policies"])],
+        "session": _sessions(case),
         "scp": None if case.get("scps") is None else [(f"scp[{i}]", d) for i, d in enumerate(case["scps"])],
     }
+
+
+def _sessions(case: dict[str, Any]) -> list[tuple[str, dict[str, Any]]] | None:
+    """Session policies; a GetFederationToken session without any has none allowing anything."""
+    if case.get("session_policies") is not None:
+        return [(f"session[{i}]", d) for i, d in enumerate(case["session_policies"])]
+    principal = case["principal"]
+    return [] if principal["type"] == "federated" and principal.get("user_arn") else None
 
 
 def _label(policy_id: str, index: int, statement: dict[str, Any]) -> str:

@@ -162,8 +162,8 @@ def principal_level(element: Any, principal: dict[str, Any]) -> int:
             best = max(best, 3)
         elif name in (principal.get("account"), f"arn:aws:iam::{principal.get('account')}:root"):
             best = max(best, 3 if principal["type"] == "root" else 1)
-        elif name == principal.get("role_arn"):
-            best = max(best, 2)
+        elif name == principal.get("role_arn") or name == principal.get("user_arn"):
+            best = max(best, 2)  # the session's role, or the IAM user who called GetFederationToken
     return best
 
 

@@ -19,6 +19,12 @@ PRINCIPALS = [
     },
     {"type": "root", "arn": f"arn:aws:iam::{A}:root", "account": A},
     {"type": "user", "arn": f"arn:aws:iam::{B}:user/bob", "account": B},
+    {
+        "type": "federated",
+        "arn": f"arn:aws:sts::{A}:federated-user/fred",
+        "user_arn": f"arn:aws:iam::{A}:user/alice",
+        "account": A,
+    },
 ]
 ACTIONS = [
     "s3:GetObject",
@@ -82,6 +88,7 @@ RESOURCE_PRINCIPALS = [
     {"AWS": B},
     {"AWS": f"arn:aws:iam::{B}:user/bob"},
     {"AWS": f"arn:aws:sts::{A}:assumed-role/dev/s1"},
+    {"AWS": f"arn:aws:sts::{A}:federated-user/fred"},
 ]
 
 
