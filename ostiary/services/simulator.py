@@ -268,6 +268,7 @@ def _evaluate(sim: Simulation, action: str, resource: str, per_resource: bool) -
         boundary=sim.boundary,
         resource=sim.resource_policy,
         resource_account=sim.resource_owner,
+        resource_known=sim.resource_policy is not None,  # as AWS's simulator: no key policy, none required
     )
     word = _DECISIONS.get(str(decision.decision), "implicitDeny")
     matched = [_statement(m) for m in decision.statements]

@@ -990,7 +990,7 @@ def _resource_statement(
 
 def documented_cases() -> list[dict[str, Any]]:
     """Rules AWS documents that the engine once got wrong (issue 10, finding 18), one case or two each."""
-    return _unresolved_variable_cases() + _federating_user_cases()
+    return _unresolved_variable_cases() + _federating_user_cases() + _key_policy_cases()
 
 
 UNTAGGED = {**ALICE, "tags": {}}
@@ -1084,6 +1084,74 @@ def _federating_user_cases() -> list[dict[str, Any]]:
             principal=FED,
             resource_policy=names_session,
             resource_account=A,
+        ),
+    ]
+
+
+KEY = f"arn:aws:kms:us-east-1:{A}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def _key_policy_cases() -> list[dict[str, Any]]:
+    """KMS: without the key policy's permission an identity policy's Allow has no effect; the default key
+    policy names the account (`…:root`), which lets IAM policies grant.
+
+    kms/latest/developerguide/key-policies.html,
+    key-policy-default.html#key-policy-default-allow-root-enable-iam.
+    """
+    kms = doc(allow("kms:*", "*", Sid="Kms"))
+    enable_iam = doc(
+        _resource_statement("EnableIam", "Allow", {"AWS": f"arn:aws:iam::{A}:root"}, "kms:*", resource="*")
+    )
+    names_alice = doc(
+        _resource_statement("Alice", "Allow", {"AWS": ALICE["arn"]}, "kms:Decrypt", resource="*")
+    )
+    names_bob = doc(_resource_statement("Bob", "Allow", {"AWS": BOB_B["arn"]}, "kms:Decrypt", resource="*"))
+    common: dict[str, Any] = {"action": "kms:Decrypt", "resource": KEY, "resource_account": A}
+    no_key_policy = "because no resource-based policy allows the kms:Decrypt action"
+    return [
+        case(
+            "documented/kms-identity-allow-alone-does-not-grant",
+            "ImplicitDeny",
+            [no_key_policy],
+            identity=[kms],
+            **common,
+        ),
+        case(
+            "documented/kms-key-policy-not-naming-the-account-does-not-enable-iam-policies",
+            "ImplicitDeny",
+            [no_key_policy],
+            identity=[kms],
+            resource_policy=names_bob,
+            **common,
+        ),
+        case(
+            "documented/kms-default-key-policy-enables-iam-policies",
+            "Allow",
+            ["identity[0]:Kms", "resource:EnableIam"],
+            identity=[kms],
+            resource_policy=enable_iam,
+            **common,
+        ),
+        case(
+            "documented/kms-default-key-policy-alone-grants-nothing",
+            "ImplicitDeny",
+            [no_id("kms:Decrypt")],
+            resource_policy=enable_iam,
+            **common,
+        ),
+        case(
+            "documented/kms-key-policy-naming-the-user-grants-alone",
+            "Allow",
+            ["resource:Alice"],
+            resource_policy=names_alice,
+            **common,
+        ),
+        case(
+            "documented/kms-root-needs-the-key-policy-too",
+            "ImplicitDeny",
+            [no_key_policy],
+            principal=ROOT,
+            **common,
         ),
     ]
 

@@ -89,6 +89,7 @@ def decide(case: dict[str, Any]) -> tuple[str, list[str]]:
     for name in needed:
         if not allows[name]:
             return "ImplicitDeny", [f"because no {WORDS[name]} allows the {action} action"]
-    if not same_account and level == 0:
+    key_policy = action.lower().startswith("kms:")  # a KMS key policy must allow, in any account
+    if (not same_account or key_policy) and level == 0:
         return "ImplicitDeny", [f"because no resource-based policy allows the {action} action"]
     return "Allow", everything

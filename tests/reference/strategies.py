@@ -33,11 +33,12 @@ ACTIONS = [
     "s3:Get*",
     "iam:CreateUser",
     "iam:*",
+    "kms:*",
     "*",
     "s3:?etObject",
     "S3:getobject",
 ]
-REQUEST_ACTIONS = ["s3:GetObject", "s3:PutObject", "iam:CreateUser", "ec2:RunInstances"]
+REQUEST_ACTIONS = ["s3:GetObject", "s3:PutObject", "iam:CreateUser", "ec2:RunInstances", "kms:Decrypt"]
 RESOURCES = [
     "*",
     "arn:aws:s3:::bucket/*",
