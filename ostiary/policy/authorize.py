@@ -5,12 +5,14 @@ resource-based policy naming the caller itself allows on its own (naming its rol
 session policies still apply; naming the account delegates to identity policies); otherwise the
 identity policies, the permissions boundary and the session policies must all allow. Across
 accounts, both the caller's side and the resource-based policy must allow. A trust policy must
-always allow the role assumption, and a KMS key policy any use of its key.
+always allow the role assumption, and a KMS key policy any use of its key. A Deny with
+NotPrincipal applies to every caller with a permissions boundary.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from ostiary.policy.compile import CompiledPolicy
 from ostiary.policy.decision import (
@@ -97,10 +99,13 @@ def _general(
     `kind` is (whether `resource` is a trust policy, whether it must allow even in the caller's account).
     """
     principal = request.principal
-    errors: list[str] = []
-    missing: list[str] = []
     caller = principal.has_identity_policies
     limited = caller and principal.type != "root"
+    if limited and boundary is not None and resource is not None and not principal.has_boundary:
+        principal = replace(principal, has_boundary=True)  # NotPrincipal spares no bounded caller
+        request = Request(principal, request.action, request.resource, request.context)
+    errors: list[str] = []
+    missing: list[str] = []
     if session is None and principal.type == "federated" and principal.federation is None:
         session = ()  # a federation token without a session policy has no permissions
     applies = {

@@ -990,7 +990,13 @@ def _resource_statement(
 
 def documented_cases() -> list[dict[str, Any]]:
     """Rules AWS documents that the engine once got wrong (issue 10, finding 18), one case or two each."""
-    return _unresolved_variable_cases() + _federating_user_cases() + _key_policy_cases()
+    return (
+        _unresolved_variable_cases()
+        + _bounded_not_principal_cases()
+        + _federating_user_cases()
+        + _key_policy_cases()
+        + _session_not_principal_cases()
+    )
 
 
 UNTAGGED = {**ALICE, "tags": {}}
@@ -1043,6 +1049,38 @@ def _unresolved_variable_cases() -> list[dict[str, Any]]:
             principal=UNTAGGED,
             context={"s3:prefix": ""},
             identity=[equals],
+        ),
+    ]
+
+
+def _bounded_not_principal_cases() -> list[dict[str, Any]]:
+    """A Deny with NotPrincipal denies any IAM principal with a permissions boundary, whatever it lists.
+
+    access_policies_boundaries.html, reference_policies_elements_notprincipal.html (key points).
+    """
+    s3 = doc(allow("s3:*", "*", Sid="S3"))
+    spared = doc(
+        _resource_statement(
+            "NotAlice", "Deny", {"AWS": [ALICE["arn"], f"arn:aws:iam::{A}:root"]}, key="NotPrincipal"
+        )
+    )
+    return [
+        case(
+            "documented/not-principal-deny-hits-a-listed-caller-with-a-boundary",
+            "ExplicitDeny",
+            ["resource:NotAlice", "with an explicit deny in a resource-based policy"],
+            identity=[s3],
+            boundary=s3,
+            resource_policy=spared,
+            resource_account=A,
+        ),
+        case(
+            "documented/not-principal-deny-spares-the-listed-caller-without-a-boundary",
+            "Allow",
+            ["identity[0]:S3"],
+            identity=[s3],
+            resource_policy=spared,
+            resource_account=A,
         ),
     ]
 
@@ -1151,6 +1189,42 @@ def _key_policy_cases() -> list[dict[str, Any]]:
             "ImplicitDeny",
             [no_key_policy],
             principal=ROOT,
+            **common,
+        ),
+    ]
+
+
+def _session_not_principal_cases() -> list[dict[str, Any]]:
+    """NotPrincipal listing a role session, its role and its account spares that session only: another
+    session of the role is denied (a session is named by its session ARN; no wildcard for all sessions).
+
+    reference_policies_elements_notprincipal.html, "IAM role in the same or different account".
+    """
+    audit = {
+        **SESSION,
+        "arn": f"arn:aws:sts::{A}:assumed-role/dev/audit-app",
+        "session_name": "audit-app",
+    }
+    s3 = doc(allow("s3:*", "*", Sid="S3"))
+    listed = [audit["arn"], SESSION["role_arn"], f"arn:aws:iam::{A}:root"]
+    bucket = doc(
+        _resource_statement("OnlyAudit", "Deny", {"AWS": listed}, key="NotPrincipal"),
+        _resource_statement("Role", "Allow", {"AWS": SESSION["role_arn"]}, "s3:GetObject"),
+    )
+    common: dict[str, Any] = {"identity": [s3], "resource_policy": bucket, "resource_account": B}
+    return [
+        case(
+            "documented/not-principal-listing-session-role-and-root-spares-that-session",
+            "Allow",
+            ["identity[0]:S3", "resource:Role"],
+            principal=audit,
+            **common,
+        ),
+        case(
+            "documented/not-principal-listing-session-role-and-root-denies-another-session-of-the-role",
+            "ExplicitDeny",
+            ["resource:OnlyAudit", "with an explicit deny in a resource-based policy"],
+            principal=SESSION,
             **common,
         ),
     ]

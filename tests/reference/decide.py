@@ -50,7 +50,8 @@ def _label(policy_id: str, index: int, statement: dict[str, Any]) -> str:
 
 def decide(case: dict[str, Any]) -> tuple[str, list[str]]:
     """(decision, reasons) for a case, in the eval format's terms."""
-    principal = case["principal"]
+    bounded = case.get("boundary") is not None and case["principal"]["type"] != "root"
+    principal = dict(case["principal"], has_boundary=bounded)
     context = _context(case)
     groups = _policies(case)
     allows: dict[str, list[str]] = {name: [] for name in _ORDER}

@@ -192,8 +192,9 @@ def statement_applies(
     if "Principal" in statement:
         level = principal_level(statement["Principal"], principal)
     elif "NotPrincipal" in statement:
+        # spared only when named itself (a session by its session ARN), and never when bounded
         excluded = principal_level(statement["NotPrincipal"], principal)
-        level = 0 if excluded >= 2 or (excluded == 1 and principal["type"] == "root") else 3
+        level = 0 if excluded == 3 and not principal.get("has_boundary") else 3
     if level == 0:
         return 0
     for operator, tests in statement.get("Condition", {}).items():

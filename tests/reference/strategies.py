@@ -20,6 +20,14 @@ PRINCIPALS = [
     {"type": "root", "arn": f"arn:aws:iam::{A}:root", "account": A},
     {"type": "user", "arn": f"arn:aws:iam::{B}:user/bob", "account": B},
     {
+        "type": "assumed-role",
+        "arn": f"arn:aws:sts::{A}:assumed-role/dev/s2",
+        "role_arn": f"arn:aws:iam::{A}:role/dev",
+        "role_id": "AROADEVEXAMPLE111",
+        "session_name": "s2",
+        "account": A,
+    },
+    {
         "type": "federated",
         "arn": f"arn:aws:sts::{A}:federated-user/fred",
         "user_arn": f"arn:aws:iam::{A}:user/alice",
@@ -89,6 +97,13 @@ RESOURCE_PRINCIPALS = [
     {"AWS": B},
     {"AWS": f"arn:aws:iam::{B}:user/bob"},
     {"AWS": f"arn:aws:sts::{A}:assumed-role/dev/s1"},
+    {
+        "AWS": [
+            f"arn:aws:sts::{A}:assumed-role/dev/s1",
+            f"arn:aws:iam::{A}:role/dev",
+            f"arn:aws:iam::{A}:root",
+        ]
+    },
     {"AWS": f"arn:aws:sts::{A}:federated-user/fred"},
 ]
 
