@@ -62,7 +62,10 @@ def assume(ctx: Context, request: FederatedRequest) -> dict[str, Any]:
         )
     sts.check_session_policy(request.policy)
     arns = sts.session_policy_arns(request.policy_arns)
-    _authorize(ctx, request, role.account_id, role.trust_policy, seconds)
+    sts.check_session_policy_arns(ctx, arns, role.account_id)
+    # decided on the role's own ARN and tags, never on the spelling of the request
+    canonical = replace(request, role_arn=sts.stored_role_arn(role))
+    _authorize(ctx, canonical, role, seconds)
     has_policy = request.policy is not None or bool(arns)
     session = replace(
         sts.role_session(ctx, role, request.session_name, seconds),
@@ -79,9 +82,7 @@ def assume(ctx: Context, request: FederatedRequest) -> dict[str, Any]:
     )
 
 
-def _authorize(
-    ctx: Context, request: FederatedRequest, account: str, trust_policy: str, seconds: int
-) -> None:
+def _authorize(ctx: Context, request: FederatedRequest, role: Any, seconds: int) -> None:
     principal = Principal(
         arn=request.provider_arn,
         type="federated",
@@ -96,15 +97,16 @@ def _authorize(
         "aws:SecureTransport": "true" if ctx.is_secure else "false",
         "sts:RoleSessionName": request.session_name,
         "sts:DurationSeconds": str(seconds),
+        **trust.resource_tag_keys(sts.role_tags(ctx, role)),
         **request.claims,
     }
     if request.source_identity is not None:
         context["sts:SourceIdentity"] = request.source_identity
-    compiled = trust.compiled_trust(trust_policy)
+    compiled = trust.compiled_trust(role.trust_policy)
     actions = [request.action] + (["sts:SetSourceIdentity"] if request.source_identity is not None else [])
     for action in actions:
         decision = authorize_assume_role(
-            Request(principal, action, request.role_arn, context), compiled, role_account=account
+            Request(principal, action, request.role_arn, context), compiled, role_account=role.account_id
         )
         if decision.decision != ALLOW:
             raise denied(request.action)
