@@ -16,7 +16,8 @@ from ostiary.services import Context, sts, trust
 from ostiary.store import roles
 
 DEFAULT_SECONDS = 3600
-_ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role(/(?:[^/]+/)*)([\w+=,.@-]+)$")
+# Role names are ASCII: a character that merely lower-cases to a letter of one names no role.
+_ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role(/(?:[^/]+/)*)([\w+=,.@-]+)$", re.ASCII)
 
 
 @dataclass(frozen=True)

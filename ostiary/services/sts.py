@@ -41,7 +41,8 @@ DEFAULT_USER_SECONDS = 43200
 ROOT_MAX_SECONDS = 3600
 _SESSION_POLICY_MAX = 2048
 _PACKED_BUDGET = 870  # deflated bytes of session policies and tags that make 100 %, fitted to AWS's answers
-_ROLE_ARN = re.compile(r"^arn:([^:]+):iam::(\d{12}):role(/(?:[^/]+/)*)([\w+=,.@-]+)$")
+# Role names are ASCII: a character that merely lower-cases to a letter of one names no role.
+_ROLE_ARN = re.compile(r"^arn:([^:]+):iam::(\d{12}):role(/(?:[^/]+/)*)([\w+=,.@-]+)$", re.ASCII)
 _ANY_ARN = re.compile(r"^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+$")
 _AUTH_MESSAGE_PURPOSE = b"authorization-message:v1"
 
