@@ -251,3 +251,23 @@ def test_pass_role_for_an_instance_profile_carries_awss_context(
     with pytest.raises(ClientError) as exc:
         ops.iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=role.upper())
     assert f"iam:PassRole on resource: arn:aws:iam::{server.account_id}:role/{role} " in denied(exc)
+
+
+def test_update_user_needs_the_permission_on_the_new_name_and_path(
+    server: Server, iam: Any, unique: str
+) -> None:
+    """AWS: renaming or moving a user needs the permission on the source and on the target."""
+    team = f"arn:aws:iam::{server.account_id}:user/team/*"
+    mover = Principal(server, iam, f"mover-{unique}", allow("iam:UpdateUser", team))
+    name = f"bob-{unique}"
+    iam.create_user(UserName=name, Path="/team/")
+    with pytest.raises(ClientError) as exc:
+        mover.iam.update_user(UserName=name, NewPath="/admins/")
+    assert denied(exc) == (
+        f"User: {mover.arn} is not authorized to perform: iam:UpdateUser on resource: "
+        f"arn:aws:iam::{server.account_id}:user/admins/{name} "
+        "because no identity-based policy allows the iam:UpdateUser action"
+    )
+    assert iam.get_user(UserName=name)["User"]["Path"] == "/team/"
+    mover.iam.update_user(UserName=name, NewUserName=f"robert-{unique}")
+    assert iam.get_user(UserName=f"robert-{unique}")["User"]["Path"] == "/team/"
