@@ -22,6 +22,7 @@ from tests.integration.authz_helpers import (
     error_of,
     role_clients,
 )
+from tests.integration.test_web_identity import Issuer, issuer, setup  # noqa: F401 - the issuer's fixtures
 
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 
@@ -132,3 +133,37 @@ def test_get_federation_token_applies_and_checks_policy_arns(server: Server, iam
         with pytest.raises(ClientError) as exc:
             user.sts.get_federation_token(Name=f"fed-{unique}", PolicyArns=[{"arn": arn}])
         assert error_of(exc) == ("NoSuchEntity", f"Policy {arn} does not exist or is not attachable.", 404)
+
+
+def test_a_web_identity_session_takes_managed_session_policies(
+    server: Server,
+    iam: Any,
+    sts: Any,
+    issuer: Issuer,  # noqa: F811 - the fixture imported above
+    setup: dict[str, str],  # noqa: F811 - the fixture imported above
+    unique: str,
+) -> None:
+    iam.put_role_policy(RoleName=setup["role_name"], PolicyName="all", PolicyDocument=doc(allow("iam:*")))
+    only_get = _managed(iam, f"get-{unique}", allow("iam:GetRole"))
+    token = issuer.token(setup["path"])
+    missing = f"arn:aws:iam::{server.account_id}:policy/missing-{unique}"
+    with pytest.raises(ClientError) as exc:
+        sts.assume_role_with_web_identity(
+            RoleArn=setup["role_arn"],
+            RoleSessionName="app",
+            WebIdentityToken=token,
+            PolicyArns=[{"arn": missing}],
+        )
+    assert error_of(exc) == ("NoSuchEntity", f"Policy {missing} does not exist or is not attachable.", 404)
+    out = sts.assume_role_with_web_identity(
+        RoleArn=setup["role_arn"].lower(),
+        RoleSessionName="app",
+        WebIdentityToken=token,
+        PolicyArns=[{"arn": only_get}],
+    )
+    assert out["AssumedRoleUser"]["Arn"].endswith(f":assumed-role/{setup['role_name']}/app")
+    session, _ = role_clients(server, out["Credentials"])
+    session.get_role(RoleName=setup["role_name"])
+    with pytest.raises(ClientError) as exc:
+        session.list_roles()
+    assert denied(exc).endswith("because no session policy allows the iam:ListRoles action")
