@@ -253,16 +253,12 @@ def get_federation_token(
     if caller.is_temporary:
         raise AccessDenied("Cannot call GetFederationToken with session credentials")
     arn = f"arn:aws:sts::{caller.account_id}:federated-user/{name}"
-    keys = actions.request_keys("sts", "GetFederationToken", {"Tags": tags})
-    trust.authorize_own(ctx, "sts:GetFederationToken", arn, keys)
+    for action in ("GetFederationToken", "TagSession") if tags else ("GetFederationToken",):
+        trust.authorize_own(ctx, f"sts:{action}", arn, actions.request_keys("sts", action, {"Tags": tags}))
     check_session_policy(policy)
     arns = session_policy_arns(policy_arns)
     check_session_policy_arns(ctx, arns, caller.account_id)
     session_tags, _ = _session_tags(caller, tags or [], [])
-    if tags:
-        trust.authorize_own(
-            ctx, "sts:TagSession", arn, actions.request_keys("sts", "TagSession", {"Tags": tags})
-        )
     seconds = duration_seconds or DEFAULT_USER_SECONDS
     if caller.is_root:
         seconds = min(seconds, ROOT_MAX_SECONDS)
