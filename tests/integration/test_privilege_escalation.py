@@ -271,3 +271,23 @@ def test_update_user_needs_the_permission_on_the_new_name_and_path(
     assert iam.get_user(UserName=name)["User"]["Path"] == "/team/"
     mover.iam.update_user(UserName=name, NewUserName=f"robert-{unique}")
     assert iam.get_user(UserName=f"robert-{unique}")["User"]["Path"] == "/team/"
+
+
+def test_update_group_needs_the_permission_on_the_new_name_and_path(
+    server: Server, iam: Any, unique: str
+) -> None:
+    """AWS: renaming or moving a group needs the permission on the source and on the target."""
+    team = f"arn:aws:iam::{server.account_id}:group/team/*"
+    mover = Principal(server, iam, f"gmover-{unique}", allow("iam:UpdateGroup", team))
+    name = f"devs-{unique}"
+    iam.create_group(GroupName=name, Path="/team/")
+    with pytest.raises(ClientError) as exc:
+        mover.iam.update_group(GroupName=name, NewPath="/admins/")
+    assert denied(exc) == (
+        f"User: {mover.arn} is not authorized to perform: iam:UpdateGroup on resource: "
+        f"arn:aws:iam::{server.account_id}:group/admins/{name} "
+        "because no identity-based policy allows the iam:UpdateGroup action"
+    )
+    assert iam.get_group(GroupName=name)["Group"]["Path"] == "/team/"
+    mover.iam.update_group(GroupName=name, NewGroupName=f"developers-{unique}")
+    assert iam.get_group(GroupName=f"developers-{unique}")["Group"]["Path"] == "/team/"
