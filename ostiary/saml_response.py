@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from lxml import etree
 from signxml import DigestAlgorithm, SignatureConfiguration, SignatureMethod, XMLVerifier
-from signxml.exceptions import InvalidInput, InvalidSignature
+from signxml.exceptions import SignXMLException
 
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
@@ -27,6 +28,7 @@ SOURCE_IDENTITY_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/SourceIdenti
 _NAMEID_FORMAT = "urn:oasis:names:tc:SAML:2.0:nameid-format:"
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 _MAX_RESPONSE_BYTES = 100_000
+_DIGITS = re.compile(r"[0-9]{1,9}")  # ASCII digits only: str.isdigit() takes `²`, which int() refuses
 # Pinned: public-key signatures with SHA-2 only (no HMAC, no SHA-1); the certificate comes from the
 # provider's metadata, never from the response's own KeyInfo.
 _EXPECT = SignatureConfiguration(
@@ -96,10 +98,9 @@ def verify(xml: bytes, certificates: list[bytes], now: datetime) -> SamlAssertio
 
 
 def _signed_element(xml: bytes, certificates: list[bytes]) -> Any:
-    try:
-        root = etree.fromstring(xml, parser=_PARSER)
-    except (etree.XMLSyntaxError, ValueError) as exc:
-        raise SamlRejected("Invalid SAML response") from exc
+    root = parse_xml(xml)
+    if root is None:
+        raise SamlRejected("Invalid SAML response")
     if len(root.findall(f".//{{{SAML}}}Assertion")) + (root.tag == f"{{{SAML}}}Assertion") != 1:
         raise SamlRejected("Invalid SAML response")  # exactly one assertion: no wrapping games
     if root.find(".//{http://www.w3.org/2000/09/xmldsig#}Signature") is None:
@@ -107,10 +108,26 @@ def _signed_element(xml: bytes, certificates: list[bytes]) -> Any:
     for certificate in certificates:
         try:
             result = XMLVerifier().verify(root, x509_cert=certificate.decode(), expect_config=_EXPECT)
-        except (InvalidSignature, InvalidInput):
+        except (SignXMLException, etree.LxmlError):  # a bad signature, or XML signxml cannot read
             continue
         return result.signed_xml
     raise SamlRejected("Response signature invalid")
+
+
+def parse_xml(xml: bytes) -> Any:
+    """The root element of a document without a DOCTYPE, or None when it is not one.
+
+    A DTD is never read (entities, network off), but a document that carries one is refused
+    outright: SAML has no use for it, and its entity references reach signxml unexpanded."""
+    try:
+        tree = etree.fromstring(xml, parser=_PARSER).getroottree()
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        return None
+    if any(node.tag is etree.Entity for node in tree.iter()):  # an entity reference left unexpanded
+        return None
+    return tree.getroot()
 
 
 def _assertion_of(signed: Any) -> Any:
@@ -159,7 +176,7 @@ def _read(assertion: Any) -> SamlAssertion:
         audiences=audiences,
         roles=tuple(pair for pair in map(_role_pair, attributes.get(ROLE_ATTRIBUTE, [])) if pair is not None),
         session_name=attributes.get(SESSION_NAME_ATTRIBUTE, [None])[0],
-        session_duration=int(duration) if duration and duration.isdigit() else None,
+        session_duration=int(duration) if duration and _DIGITS.fullmatch(duration) else None,
         source_identity=attributes.get(SOURCE_IDENTITY_ATTRIBUTE, [None])[0],
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import requests
@@ -10,6 +11,8 @@ import requests
 from tests.conftest import Server
 from tests.integration.imds_helpers import identity_from_metadata, running_imds
 
+TTL = "X-aws-ec2-metadata-token-ttl-seconds"
+TOKEN = "X-aws-ec2-metadata-token"
 EC2_TRUST = json.dumps(
     {
         "Version": "2012-10-17",
@@ -117,3 +120,51 @@ def test_credentials_are_renewed_before_they_expire() -> None:
     assert not _needs_renewal(kept, issued + timedelta(hours=4))
     assert _needs_renewal(kept, issued + timedelta(hours=5))  # within the last fifth of the lifetime
     assert _needs_renewal({"Code": "AssumeRoleUnauthorizedAccess"}, issued)  # a refusal is retried
+
+
+def test_token_ttl_of_non_ascii_digits_is_a_bad_request(
+    server: Server,
+    iam,
+    unique: str,  # type: ignore[no-untyped-def]
+) -> None:
+    name = f"imdsttl-{unique}"
+    _profile(iam, name, EC2_TRUST)
+    with running_imds(server, name, f"i-3{unique}abc") as endpoint:
+        answers = {
+            ttl: requests.put(f"{endpoint}/latest/api/token", timeout=5, headers={TTL: ttl}).status_code
+            for ttl in ("\u00b2", "1\u00b2", "\u00b9\u00b2\u00b3", "+60", "60.0", "0", "21601")
+        }
+        good = requests.put(f"{endpoint}/latest/api/token", timeout=5, headers={TTL: "21600"})
+    assert answers == dict.fromkeys(answers, 400)
+    assert good.status_code == 200
+
+
+def test_session_tokens_are_sealed_and_expire(
+    server: Server,
+    iam,
+    unique: str,  # type: ignore[no-untyped-def]
+) -> None:
+    name = f"imdstok-{unique}"
+    _profile(iam, name, EC2_TRUST)
+    with running_imds(server, name, f"i-4{unique}abc", "--v2-only") as endpoint:
+        url = f"{endpoint}/latest/meta-data/instance-id"
+        token = requests.put(f"{endpoint}/latest/api/token", timeout=5, headers={TTL: "1"}).text
+        fresh = requests.get(url, headers={TOKEN: token}, timeout=5)
+        stamp, _, mac = token.partition(".")
+        later = requests.get(url, headers={TOKEN: f"{int(stamp) + 10**12}.{mac}"}, timeout=5)
+        time.sleep(1.2)
+        expired = requests.get(url, headers={TOKEN: token}, timeout=5)
+    assert fresh.status_code == 200
+    assert later.status_code == 401  # a token whose expiry was moved is not one this endpoint sealed
+    assert expired.status_code == 401
+
+
+def test_the_endpoint_keeps_no_state_per_session_token() -> None:
+    from ostiary.imds.app import MetadataApp
+
+    app = MetadataApp(credentials=None, instance_id="i-0", v2_only=True)  # type: ignore[arg-type]  # unused
+    before = dict(vars(app))
+    tokens = {app.respond("PUT", "/latest/api/token", {TTL.lower(): "21600"})[2] for _ in range(10_000)}
+    assert vars(app) == before  # ten thousand tokens later, nothing was kept
+    answer = app.respond("GET", "/latest/meta-data/instance-id", {TOKEN.lower(): tokens.pop().decode()})
+    assert answer[0] == 200

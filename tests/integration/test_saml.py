@@ -72,6 +72,7 @@ def saml_response(
     session_name: str | None = "alice",
     expires_in: int = 300,
     sign_with: tuple[bytes, bytes] | None = (IDP_KEY, IDP_CERT),
+    attributes: str = "",
 ) -> str:
     """A base64 SAMLResponse whose assertion is signed (or not) with the given key and certificate."""
     now = datetime.now(UTC)
@@ -94,7 +95,7 @@ def saml_response(
 <saml:Conditions NotBefore="{stamp(now - timedelta(seconds=60))}" NotOnOrAfter="{until}">
 <saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions>
 <saml:AttributeStatement><saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/Role">{values}</saml:Attribute>
-{name}</saml:AttributeStatement></saml:Assertion>"""
+{name}{attributes}</saml:AttributeStatement></saml:Assertion>"""
     element = etree.fromstring(assertion.encode())
     if sign_with is not None:
         element = XMLSigner(c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#").sign(
@@ -269,3 +270,35 @@ def test_wrapped_second_assertion_refused(sts: Any, setup: dict[str, str]) -> No
     signed.insert(0, forged)  # an unsigned assertion ahead of the signed one
     error = _error(sts, setup, base64.b64encode(etree.tostring(signed)).decode())
     assert error["Code"] == "InvalidIdentityToken"
+
+
+def test_a_doctype_with_an_entity_reference_is_refused_not_a_crash(sts: Any, setup: dict[str, str]) -> None:
+    signed = base64.b64decode(saml_response([f"{setup['role']},{setup['provider']}"]))
+    hostile = b'<!DOCTYPE r [<!ENTITY who "alice">]>' + signed.replace(
+        b"<saml:AttributeValue>alice<", b"<saml:AttributeValue>&who;<"
+    )
+    for document in (hostile, b"<!DOCTYPE r>" + signed):
+        error = _error(sts, setup, base64.b64encode(document).decode())
+        assert (error["Code"], error["Message"]) == ("InvalidIdentityToken", "Invalid SAML response")
+
+
+def test_a_session_duration_of_non_ascii_digits_is_ignored_not_a_crash(
+    sts: Any, setup: dict[str, str]
+) -> None:
+    duration = (
+        '<saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/SessionDuration">'
+        "<saml:AttributeValue>\u00b2\u00b3</saml:AttributeValue></saml:Attribute>"
+    )
+    out = _assume(sts, setup, saml_response([f"{setup['role']},{setup['provider']}"], attributes=duration))
+    lifetime = out["Credentials"]["Expiration"] - datetime.now(UTC)
+    assert timedelta(minutes=55) < lifetime <= timedelta(hours=1)  # the default hour
+
+
+def test_metadata_with_a_doctype_is_refused(iam: Any, unique: str) -> None:
+    document = '<!DOCTYPE m [<!ENTITY id "https://idp.ostiary.test/saml">]>' + _metadata().replace(
+        f'entityID="{ENTITY_ID}"', 'entityID="&id;"'
+    )
+    with pytest.raises(ClientError) as caught:
+        iam.create_saml_provider(Name=f"dtd-{unique}", SAMLMetadataDocument=document)
+    error = caught.value.response["Error"]
+    assert (error["Code"], error["Message"]) == ("InvalidInput", "Could not parse metadata")

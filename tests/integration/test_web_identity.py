@@ -20,6 +20,10 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from tests.conftest import Server
 
 CLIENT_ID = "ostiary-test-app"
+_NO_KEY = (
+    "Couldn't retrieve verification key from your identity provider,  please reference "
+    "AssumeRoleWithWebIdentity documentation for requirements"
+)
 
 
 @dataclass
@@ -33,6 +37,8 @@ class Issuer:
     ec_key: Any = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
     extra: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # path -> more JWKs
     fetches: dict[str, int] = field(default_factory=dict)  # path -> discovery documents served
+    withdrawn: dict[str, set[str]] = field(default_factory=dict)  # path -> key ids no longer published
+    max_age: dict[str, int] = field(default_factory=dict)  # path -> Cache-Control max-age of its JWKS
     # path -> (set when a request for it arrives, the answer waits until this is set)
     holds: dict[str, tuple[threading.Event, threading.Event]] = field(default_factory=dict)
 
@@ -54,7 +60,8 @@ class Issuer:
                 "alg": "ES256",
             },
         ]
-        return {"keys": keys + self.extra.get(path, [])}
+        gone = self.withdrawn.get(path, set())
+        return {"keys": [k for k in keys + self.extra.get(path, []) if k["kid"] not in gone]}
 
     def token(
         self, path: str, *, key: Any = None, kid: str = "rsa1", alg: str = "RS256", **claims: Any
@@ -93,6 +100,8 @@ def issuer() -> Iterator[Issuer]:
             data = json.dumps(body).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
+            if tail == "jwks" and path in found.max_age:
+                self.send_header("Cache-Control", f"public, max-age={found.max_age[path]}")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -317,3 +326,35 @@ def test_made_up_key_ids_do_not_make_the_server_fetch_at_their_pace(
             == "InvalidIdentityToken"
         )
     assert issuer.fetches[setup["path"]] <= fetched + 1
+
+
+def test_key_of_another_family_than_the_algorithm_is_refused_not_a_crash(
+    sts: Any, issuer: Issuer, setup: dict[str, str]
+) -> None:
+    # the token names the issuer's EC key but says RS256 (and the reverse): the key cannot serve it
+    for kid, alg, key in (("ec1", "RS256", issuer.rsa_key), ("rsa1", "ES256", issuer.ec_key)):
+        error = _error(sts, setup, issuer.token(setup["path"], key=key, kid=kid, alg=alg))
+        assert (error["Code"], error["Message"]) == ("InvalidIdentityToken", _NO_KEY)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("-inf"), float("inf")])
+def test_exp_or_nbf_that_is_not_a_finite_number_is_refused(
+    sts: Any, issuer: Issuer, setup: dict[str, str], value: float
+) -> None:
+    # json reads NaN and Infinity: NaN compares false both ways, so it would never expire
+    assert _error(sts, setup, issuer.token(setup["path"], exp=value))["Code"] == "InvalidIdentityToken"
+    assert _error(sts, setup, issuer.token(setup["path"], nbf=value))["Code"] == "InvalidIdentityToken"
+
+
+def test_a_key_the_issuer_withdrew_stops_working_when_its_key_set_expires(
+    sts: Any, issuer: Issuer, setup: dict[str, str]
+) -> None:
+    issuer.max_age[setup["path"]] = 1
+    token = issuer.token(setup["path"])
+    assert _assume(sts, setup, token)["SubjectFromWebIdentityToken"] == "user-1"  # the key set is kept
+    issuer.withdrawn[setup["path"]] = {"rsa1"}
+    time.sleep(1.2)  # the key set's max-age has passed: it is fetched again, without rsa1
+    error = _error(sts, setup, token)
+    assert (error["Code"], error["Message"]) == ("InvalidIdentityToken", _NO_KEY)
+    ec_token = issuer.token(setup["path"], key=issuer.ec_key, kid="ec1", alg="ES256")
+    assert _assume(sts, setup, ec_token)["SubjectFromWebIdentityToken"] == "user-1"
