@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ostiary.imds.credentials import RoleCredentials, public
+from ostiary.imds.credentials import ProfileInfo, RoleCredentials, public
 from ostiary.server import answer_lifespan
 
 TOKEN_HEADER = "x-aws-ec2-metadata-token"
@@ -104,23 +104,26 @@ class MetadataApp:
     def _metadata(self, path: str) -> tuple[int, str, bytes]:
         if path == "/latest/meta-data/instance-id":
             return _text(200, self.instance_id)
+        if not path.startswith("/latest/meta-data/iam"):
+            return _text(404, "Not Found")
+        info = self.credentials.find_profile()  # read on every request: the profile may have changed
+        if info is None:
+            return _text(404, "Not Found")  # the instance profile was deleted
         if path == "/latest/meta-data/iam/info":
-            return self._info()
+            return self._info(info)
         if path.startswith(_CREDENTIALS):
             name = path[len(_CREDENTIALS) :]
-            role_name = self.credentials.profile().role_name
-            if role_name is None:
+            if info.role_name is None:
                 return _text(404, "Not Found")
             if name == "":
-                return _text(200, role_name)
-            if name == role_name:
-                return _json(public(self.credentials.current()))
+                return _text(200, info.role_name)
+            if name == info.role_name:
+                return _json(public(self.credentials.current(info)))
         if path in ("/latest/meta-data/iam", "/latest/meta-data/iam/"):
             return _text(200, "info\nsecurity-credentials/")
         return _text(404, "Not Found")
 
-    def _info(self) -> tuple[int, str, bytes]:
-        info = self.credentials.profile()
+    def _info(self, info: ProfileInfo) -> tuple[int, str, bytes]:
         return _json(
             {
                 "Code": "Success",

@@ -168,3 +168,58 @@ def test_the_endpoint_keeps_no_state_per_session_token() -> None:
     assert vars(app) == before  # ten thousand tokens later, nothing was kept
     answer = app.respond("GET", "/latest/meta-data/instance-id", {TOKEN.lower(): tokens.pop().decode()})
     assert answer[0] == 200
+
+
+def _identity_of(server: Server, creds: dict) -> str:  # type: ignore[type-arg]  # the IMDS document
+    session = server.client("sts", creds["AccessKeyId"], creds["SecretAccessKey"], creds["Token"])
+    return session.get_caller_identity()["Arn"]  # type: ignore[attr-defined, no-any-return]  # boto3 client
+
+
+def test_credentials_follow_the_role_the_profile_holds_now(
+    server: Server,
+    iam,
+    unique: str,  # type: ignore[no-untyped-def]
+) -> None:
+    name, first, second = f"imdsrole-{unique}", f"imdsA-{unique}", f"imdsB-{unique}"
+    iam.create_instance_profile(InstanceProfileName=name)
+    for role in (first, second):
+        iam.create_role(RoleName=role, AssumeRolePolicyDocument=EC2_TRUST)
+    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=first)
+    instance = f"i-5{unique}abc"
+    with running_imds(server, name, instance) as endpoint:
+        base = f"{endpoint}/latest/meta-data/iam/security-credentials/"
+        as_first = requests.get(base + first, timeout=5).json()
+        iam.remove_role_from_instance_profile(InstanceProfileName=name, RoleName=first)
+        iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=second)
+        listed = requests.get(base, timeout=5).text
+        as_second = requests.get(base + second, timeout=5).json()
+        old_name = requests.get(base + first, timeout=5).status_code
+        # the same name again, but another role: new credentials, not the deleted role's
+        iam.remove_role_from_instance_profile(InstanceProfileName=name, RoleName=second)
+        iam.delete_role(RoleName=second)
+        iam.create_role(RoleName=second, AssumeRolePolicyDocument=EC2_TRUST)
+        iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=second)
+        as_new_second = requests.get(base + second, timeout=5).json()
+    assert _identity_of(server, as_first).endswith(f":assumed-role/{first}/{instance}")
+    assert listed == second
+    assert _identity_of(server, as_second).endswith(f":assumed-role/{second}/{instance}")
+    assert old_name == 404
+    assert as_new_second["AccessKeyId"] != as_second["AccessKeyId"]
+    assert _identity_of(server, as_new_second).endswith(f":assumed-role/{second}/{instance}")
+
+
+def test_a_deleted_profile_answers_404(server: Server, iam, unique: str) -> None:  # type: ignore[no-untyped-def]
+    name = f"imdsgone-{unique}"
+    _profile(iam, name, EC2_TRUST)
+    with running_imds(server, name, f"i-6{unique}abc") as endpoint:
+        base = f"{endpoint}/latest/meta-data/iam"
+        assert requests.get(f"{base}/security-credentials/{name}", timeout=5).status_code == 200
+        iam.remove_role_from_instance_profile(InstanceProfileName=name, RoleName=name)
+        iam.delete_instance_profile(InstanceProfileName=name)
+        answers = [
+            requests.get(f"{base}{tail}", timeout=5).status_code
+            for tail in ("/info", "/security-credentials/", f"/security-credentials/{name}", "/")
+        ]
+        instance = requests.get(f"{endpoint}/latest/meta-data/instance-id", timeout=5).status_code
+    assert answers == [404, 404, 404, 404]
+    assert instance == 200
