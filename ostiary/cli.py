@@ -46,6 +46,7 @@ def _store_options(fn: FC) -> FC:
 @_setting("workers", type=click.IntRange(1, 64))
 @_setting("trusted_proxies")
 @_setting("request_timeout", type=click.IntRange(1, 3600))
+@_setting("oidc_private_targets")
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn log level")
 def serve(
     host: str,
@@ -57,6 +58,7 @@ def serve(
     workers: int,
     trusted_proxies: str | None,
     request_timeout: int,
+    oidc_private_targets: str | None,
     log_level: str,
 ) -> None:
     """Start the IAM and STS endpoint."""
@@ -75,6 +77,7 @@ def serve(
         workers=workers,
         trusted_proxies=trusted_proxies,
         request_timeout=request_timeout,
+        oidc_private_targets=oidc_private_targets,
     )
     db, keyring = open_store(settings)
     creds = ensure_default_account(settings, db, keyring)

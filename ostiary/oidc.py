@@ -3,8 +3,9 @@
 Keys are fetched from `<issuer>/.well-known/openid-configuration` and its `jwks_uri`, kept per
 issuer for five minutes at most (less when the key set's Cache-Control says so), and fetched again
 when a token names a key id the kept set does not hold (the issuer rotated its keys): a key the
-issuer withdrew stops working at the next fetch. https is required, except http for a loopback
-issuer (local test issuers).
+issuer withdrew stops working at the next fetch. Every fetch, and every redirect hop, obeys
+ostiary/egress.py's rule (https, http to loopback only, no private address unless configured); an
+issuer that could not be fetched is not asked again for 30 seconds.
 Algorithms are pinned to the RSA and EC families: `none` and HMAC are refused, so a public key can
 never be used as an HMAC secret (algorithm confusion).
 """
@@ -16,23 +17,22 @@ import math
 import re
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import jwt
 from jwt import PyJWK
 
+from ostiary import egress
+
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _TIMEOUT_SECONDS = 5
 _KEEP_SECONDS = 300  # kept keys are fetched again after this (or the key set's shorter max-age), so a
 # key the issuer withdrew stops working within minutes
 _REFETCH_SECONDS = 1.0  # an unknown key id fetches an issuer's keys again at most this often
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?([0-9]{1,10})\"?\s*(?:,|$)", re.IGNORECASE)
 _MAX_DOCUMENT_BYTES = 512 * 1024
+_FAILURE_SECONDS = 30.0  # an issuer that could not be fetched is not asked again for this long
 
 
 class IssuerUnreachable(Exception):
@@ -60,6 +60,7 @@ class _KeySet:
 
 
 _cache: dict[str, _KeySet] = {}
+_failures: dict[str, tuple[float, str]] = {}  # issuer -> (monotonic time until which it is not asked, why)
 _lock = threading.Lock()
 
 
@@ -75,8 +76,12 @@ def unverified_issuer(token: str) -> str:
     return issuer
 
 
-def verify_id_token(token: str, issuer_url: str, audiences: list[str], now: float) -> dict[str, Any]:
-    """The token's claims once its signature, `iss`, `aud` (one of `audiences`), `exp` and `nbf` verify."""
+def verify_id_token(
+    token: str, issuer_url: str, audiences: list[str], now: float, private: tuple[egress.Network, ...] = ()
+) -> dict[str, Any]:
+    """The token's claims once its signature, `iss`, `aud` (one of `audiences`), `exp` and `nbf` verify.
+
+    `private`: the private networks the issuer's documents may be fetched from (see ostiary/egress.py)."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -84,7 +89,7 @@ def verify_id_token(token: str, issuer_url: str, audiences: list[str], now: floa
     algorithm, kid = header.get("alg"), header.get("kid")
     if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
         raise UnknownKey(f"algorithm {algorithm!r} is not accepted")
-    key = _verification_key(_key(issuer_url, kid), algorithm)
+    key = _verification_key(_key(issuer_url, kid, private), algorithm)
     try:
         claims = jwt.decode(
             token,
@@ -145,13 +150,13 @@ def _is_time(value: Any) -> bool:
     return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
-def _key(issuer_url: str, kid: Any) -> dict[str, Any]:
+def _key(issuer_url: str, kid: Any, private: tuple[egress.Network, ...]) -> dict[str, Any]:
     """The issuer's JWK named `kid` (the only key when the token names none).
 
     An unknown `kid` fetches the issuer's keys again (a rotation), at most once a second per issuer,
     so tokens naming made-up keys cannot make us fetch at their pace."""
     for refresh in (False, True):
-        keys = _keys(issuer_url, refresh=refresh)
+        keys = _keys(issuer_url, private, refresh=refresh)
         if kid is None and len(keys.keys) == 1:
             return next(iter(keys.keys.values()))
         if isinstance(kid, str) and kid in keys.keys:
@@ -159,20 +164,38 @@ def _key(issuer_url: str, kid: Any) -> dict[str, Any]:
     raise UnknownKey(f"key id {kid!r} is not published by {issuer_url}")
 
 
-def _keys(issuer_url: str, *, refresh: bool) -> _KeySet:
+def _keys(issuer_url: str, private: tuple[egress.Network, ...], *, refresh: bool) -> _KeySet:
+    """The issuer's key set: the kept one while it is fresh, else fetched (a failure is kept a while too)."""
+    now = time.monotonic()
     with _lock:
-        kept = _cache.get(issuer_url)
+        kept, failed = _cache.get(issuer_url), _failures.get(issuer_url)
     if kept is not None:
-        age = time.monotonic() - kept.fetched_at
+        age = now - kept.fetched_at
         if age < kept.keep_seconds and (not refresh or age < _REFETCH_SECONDS):
             return kept
-    discovery, _ = _fetch_json(issuer_url.rstrip("/") + "/.well-known/openid-configuration")
+    if failed is not None and now < failed[0]:
+        raise IssuerUnreachable(failed[1])  # asked again too soon: no fetch at an anonymous caller's pace
+    try:
+        found = _fetch_keys(issuer_url, private)
+    except IssuerUnreachable as exc:
+        with _lock:
+            _failures[issuer_url] = (time.monotonic() + _FAILURE_SECONDS, str(exc))
+        raise
+    with _lock:
+        _cache[issuer_url] = found
+        _failures.pop(issuer_url, None)
+    return found
+
+
+def _fetch_keys(issuer_url: str, private: tuple[egress.Network, ...]) -> _KeySet:
+    """The discovery document, then the key set it names; IssuerUnreachable when either fails."""
+    discovery, _ = _fetch_json(issuer_url.rstrip("/") + "/.well-known/openid-configuration", private)
     if discovery.get("issuer") != issuer_url:
         raise IssuerUnreachable("discovery document names another issuer")
     jwks_uri = discovery.get("jwks_uri")
     if not isinstance(jwks_uri, str):
         raise IssuerUnreachable("discovery document has no jwks_uri")
-    key_set, max_age = _fetch_json(jwks_uri)
+    key_set, max_age = _fetch_json(jwks_uri, private)
     published = key_set.get("keys")
     if not isinstance(published, list):
         raise IssuerUnreachable("key set has no keys")
@@ -180,33 +203,22 @@ def _keys(issuer_url: str, *, refresh: bool) -> _KeySet:
         str(k.get("kid", "")): k for k in published if isinstance(k, dict) and k.get("use", "sig") == "sig"
     }
     keep = _KEEP_SECONDS if max_age is None else max(_REFETCH_SECONDS, min(_KEEP_SECONDS, max_age))
-    found = _KeySet(jwks_uri, keys, time.monotonic(), keep)
-    with _lock:
-        _cache[issuer_url] = found
-    return found
+    return _KeySet(jwks_uri, keys, time.monotonic(), keep)
 
 
-def _fetch_json(url: str) -> tuple[dict[str, Any], int | None]:
-    """A JSON object over https (or http to loopback), and its max-age; IssuerUnreachable otherwise."""
-    parts = urlsplit(url)
-    if not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)):
-        raise IssuerUnreachable(f"{url} is neither https nor a loopback http URL")
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+def _fetch_json(url: str, private: tuple[egress.Network, ...]) -> tuple[dict[str, Any], int | None]:
+    """A JSON object fetched under egress's rule, and its max-age; IssuerUnreachable otherwise."""
     try:
-        with urllib.request.urlopen(request, timeout=_TIMEOUT_SECONDS) as response:  # noqa: S310 - scheme checked above
-            body = response.read(_MAX_DOCUMENT_BYTES + 1)
-            cache_control = response.headers.get("Cache-Control", "")
-    except (urllib.error.URLError, OSError) as exc:
-        raise IssuerUnreachable(f"{url}: {exc}") from exc
-    if len(body) > _MAX_DOCUMENT_BYTES:
-        raise IssuerUnreachable(f"{url}: document too large")
+        fetched = egress.fetch(url, private=private, max_bytes=_MAX_DOCUMENT_BYTES, timeout=_TIMEOUT_SECONDS)
+    except (egress.Refused, egress.Unreachable) as exc:
+        raise IssuerUnreachable(str(exc)) from exc
     try:
-        document = json.loads(body)
+        document = json.loads(fetched.body)
     except ValueError as exc:
         raise IssuerUnreachable(f"{url}: not JSON") from exc
     if not isinstance(document, dict):
         raise IssuerUnreachable(f"{url}: not a JSON object")
-    return document, _max_age(cache_control)
+    return document, _max_age(fetched.cache_control)
 
 
 def _max_age(cache_control: str) -> int | None:
