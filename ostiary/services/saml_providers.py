@@ -35,7 +35,9 @@ def saml_provider_arn(account_id: str, name: str) -> str:
 
 
 def find_saml_provider(conn: Connection, provider_arn: str) -> dict[str, Any] | None:
-    """The provider: Arn, AccountId, EntityId, SigningCertificates (PEM bytes), ValidUntil, Metadata."""
+    """The provider as AssumeRoleWithSAML reads it, or None.
+
+    Arn, AccountId, ProviderUUID, EntityId, SigningCertificates (PEM), ValidUntil, Metadata."""
     row = store.find_saml(conn, provider_arn)
     if row is None:
         return None
@@ -43,6 +45,7 @@ def find_saml_provider(conn: Connection, provider_arn: str) -> dict[str, Any] | 
     return {
         "Arn": row.arn,
         "AccountId": row.account_id,
+        "ProviderUUID": row.provider_uuid,
         "EntityId": metadata.entity_id,
         "SigningCertificates": [c.public_bytes(Encoding.PEM) for c in metadata.certificates],
         "ValidUntil": utc(row.valid_until),
