@@ -50,6 +50,7 @@ class RoleCredentials:
     settings: Settings
     profile_name: str
     instance_id: str
+    session_seconds: int = SESSION_SECONDS
     # (role ARN, role id) -> its credentials document; only the profile's current role is kept
     _cached: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -98,7 +99,7 @@ class RoleCredentials:
                 "Message": "Instance profile holds no role.",
                 "LastUpdated": updated,
             }
-        seconds = min(SESSION_SECONDS, info.max_session_duration)
+        seconds = min(self.session_seconds, info.max_session_duration)
         try:
             result = sts.assume_role(
                 self._context(now), info.role_arn, self.instance_id, duration_seconds=seconds

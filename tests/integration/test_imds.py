@@ -110,18 +110,6 @@ def test_role_that_does_not_trust_ec2_gets_no_credentials(
     assert outcome == {"error": "NoCredentialsError"}
 
 
-def test_credentials_are_renewed_before_they_expire() -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from ostiary.imds.credentials import _needs_renewal
-
-    issued = datetime(2026, 1, 1, tzinfo=UTC)
-    kept = {"Code": "Success", "_issued": issued, "_expires": issued + timedelta(hours=6)}
-    assert not _needs_renewal(kept, issued + timedelta(hours=4))
-    assert _needs_renewal(kept, issued + timedelta(hours=5))  # within the last fifth of the lifetime
-    assert _needs_renewal({"Code": "AssumeRoleUnauthorizedAccess"}, issued)  # a refusal is retried
-
-
 def test_token_ttl_of_non_ascii_digits_is_a_bad_request(
     server: Server,
     iam,
