@@ -29,6 +29,7 @@ SESSION_NAME_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/RoleSessionName
 DURATION_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/SessionDuration"
 SOURCE_IDENTITY_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/SourceIdentity"
 _NAMEID_FORMAT = "urn:oasis:names:tc:SAML:2.0:nameid-format:"
+_BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 _MAX_RESPONSE_BYTES = 100_000
 _DIGITS = re.compile(r"[0-9]{1,9}")  # ASCII digits only: str.isdigit() takes `²`, which int() refuses
@@ -190,7 +191,9 @@ def _check_times(assertion: Any, now: datetime) -> _Times:
     conditions = assertion.find(f"{{{SAML}}}Conditions")
     confirmations = assertion.findall(f"{{{SAML}}}Subject/{{{SAML}}}SubjectConfirmation")
     data = confirmations[0].find(f"{{{SAML}}}SubjectConfirmationData") if len(confirmations) == 1 else None
-    if data is None or not data.get("NotOnOrAfter") or not data.get("Recipient"):
+    if data is None or confirmations[0].get("Method") != _BEARER:
+        raise SamlRejected("Invalid SAML response")  # a holder-of-key confirmation, say, proves nothing here
+    if not data.get("NotOnOrAfter") or not data.get("Recipient"):
         raise SamlRejected("Invalid SAML response")
     limits = [_time(data.get("NotOnOrAfter"))]
     if conditions is not None and conditions.get("NotOnOrAfter"):

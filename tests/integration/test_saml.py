@@ -77,6 +77,7 @@ def saml_response(
     attributes: str = "",
     recipient: str = AUDIENCE,
     session_ends_in: int | None = None,
+    confirmation: str = "urn:oasis:names:tc:SAML:2.0:cm:bearer",
 ) -> str:
     """A base64 SAMLResponse whose assertion is signed (or not) with the given key and certificate."""
     now = datetime.now(UTC)
@@ -101,7 +102,7 @@ def saml_response(
  ID="_{uuid.uuid4().hex}" Version="2.0" IssueInstant="{stamp(now)}"><saml:Issuer>{issuer}</saml:Issuer>
 <saml:Subject>
 <saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">{subject}</saml:NameID>
-<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">
+<saml:SubjectConfirmation Method="{confirmation}">
 <saml:SubjectConfirmationData NotOnOrAfter="{until}" Recipient="{recipient}"/>
 </saml:SubjectConfirmation></saml:Subject>
 <saml:Conditions NotBefore="{stamp(now - timedelta(seconds=60))}" NotOnOrAfter="{until}">
@@ -359,6 +360,16 @@ def test_recipient_must_be_the_aws_sign_in_endpoint(iam: Any, sts: Any, setup: d
         f"https://us-gov-west-1.signin.aws.amazon.com/saml/acs/{uuid_of}",
     ):
         assert _assume(sts, setup, saml_response(pair, recipient=recipient))["Subject"] == "alice@example.com"
+
+
+def test_only_one_bearer_subject_confirmation_is_accepted(sts: Any, setup: dict[str, str]) -> None:
+    pair = [f"{setup['role']},{setup['provider']}"]
+    holder = saml_response(pair, confirmation="urn:oasis:names:tc:SAML:2.0:cm:holder-of-key")
+    assert _error(sts, setup, holder) == {
+        "Type": "Sender",
+        "Code": "InvalidIdentityToken",
+        "Message": "Invalid SAML response",
+    }
 
 
 def test_a_provider_whose_metadata_expired_issues_nothing(iam: Any, sts: Any, unique: str) -> None:
