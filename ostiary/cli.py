@@ -46,6 +46,7 @@ def _store_options(fn: FC) -> FC:
 @_setting("workers", type=click.IntRange(1, 64))
 @_setting("trusted_proxies")
 @_setting("request_timeout", type=click.IntRange(1, 3600))
+@_setting("oidc_private_targets")
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn log level")
 def serve(
     host: str,
@@ -57,6 +58,7 @@ def serve(
     workers: int,
     trusted_proxies: str | None,
     request_timeout: int,
+    oidc_private_targets: str | None,
     log_level: str,
 ) -> None:
     """Start the IAM and STS endpoint."""
@@ -75,6 +77,7 @@ def serve(
         workers=workers,
         trusted_proxies=trusted_proxies,
         request_timeout=request_timeout,
+        oidc_private_targets=oidc_private_targets,
     )
     db, keyring = open_store(settings)
     creds = ensure_default_account(settings, db, keyring)
@@ -188,6 +191,14 @@ main.add_command(_policy_group)
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
 @click.option("--instance-id", default=None, help="the instance id (default: a random i-...)")
 @click.option("--v2-only", is_flag=True, help="require IMDSv2 session tokens (refuse IMDSv1)")
+@click.option(
+    "--session-seconds",
+    default=21600,
+    show_default=True,
+    type=click.IntRange(1, 43200),
+    help="length of the role sessions handed out, as EC2's (capped by the role's MaxSessionDuration); "
+    "short ones show a client renewing its credentials",
+)
 @_setting("account_id", help="the account of the instance profile")
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn log level")
 def imds(
@@ -198,6 +209,7 @@ def imds(
     host: str,
     instance_id: str | None,
     v2_only: bool,
+    session_seconds: int,
     account_id: str,
     log_level: str,
 ) -> None:
@@ -219,6 +231,7 @@ def imds(
         creds.profile()  # fail now, not on the first request, when the profile does not exist
     except AwsError as exc:
         raise click.ClickException(exc.message) from exc
+    creds.session_seconds = session_seconds
     click.echo(f"Instance metadata of {instance} ({profile_name}) on http://{host}:{port}")
     sys.stdout.flush()
     run_server(MetadataApp(creds, instance, v2_only=v2_only), host=host, port=port, log_level=log_level)

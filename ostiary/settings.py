@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ostiary.egress import Network, parse_networks
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -52,6 +54,13 @@ SETTINGS: tuple[Setting, ...] = (
         "seconds a request (line, headers and body) may take to arrive before the connection is closed",
     ),
     Setting("region", "OSTIARY_REGION", "us-east-1", "region reported in ARNs that carry one"),
+    Setting(
+        "oidc_private_targets",
+        "OSTIARY_OIDC_PRIVATE_TARGETS",
+        None,
+        "comma-separated private networks (CIDR) an OIDC issuer's documents may be fetched from; "
+        "none by default: only public addresses, and loopback (http too) for local issuers",
+    ),
 )
 
 
@@ -67,8 +76,14 @@ class Settings:
     region: str = "us-east-1"
     trusted_proxies: str | None = None
     request_timeout: int = 30
+    oidc_private_targets: str | None = None
     root_access_key_id: str | None = field(default=None)
     root_secret_access_key: str | None = field(default=None, repr=False)
+
+    @property
+    def oidc_private_networks(self) -> tuple[Network, ...]:
+        """The networks of `oidc_private_targets`."""
+        return parse_networks(self.oidc_private_targets)
 
     @property
     def resolved_database_url(self) -> str:
@@ -98,6 +113,7 @@ class Settings:
                 values[name] = int(str(values[name]))
         if "data_dir" in values:
             values["data_dir"] = Path(str(values["data_dir"]))
+        parse_networks(str(values.get("oidc_private_targets") or ""))  # ValueError names a bad one
         if values.get("auth") not in (None, "strict", "permissive"):
             raise ValueError(f"--auth must be strict or permissive, not `{values['auth']}`")
         return cls(**values)  # type: ignore[arg-type]  # values were coerced above

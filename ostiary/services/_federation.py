@@ -6,8 +6,10 @@ decides (no identity policies apply), with the provider's claims as condition ke
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from ostiary.errors import AccessDenied, ValidationError
@@ -34,6 +36,7 @@ class FederatedRequest:
     policy: str | None = None
     policy_arns: list[dict[str, str]] | None = None
     source_identity: str | None = None
+    ends_at: datetime | None = None  # the identity provider's end of the session (SAML SessionNotOnOrAfter)
 
 
 def role_account(role_arn: str) -> str | None:
@@ -69,7 +72,7 @@ def assume(ctx: Context, request: FederatedRequest) -> dict[str, Any]:
     _authorize(ctx, canonical, role, seconds)
     has_policy = request.policy is not None or bool(arns)
     session = replace(
-        sts.role_session(ctx, role, request.session_name, seconds),
+        sts.role_session(ctx, role, request.session_name, _capped(ctx, request, seconds)),
         policy=sts.minified(request.policy),
         policy_arns=arns,
         has_session_policy=has_policy,
@@ -81,6 +84,13 @@ def assume(ctx: Context, request: FederatedRequest) -> dict[str, Any]:
     return sts.assume_role_output(
         ctx, session, sts.packed_size(request.policy, arns, []) if has_policy else None
     )
+
+
+def _capped(ctx: Context, request: FederatedRequest, seconds: int) -> int:
+    """The session's length: `seconds`, or less when the identity provider ends the session sooner."""
+    if request.ends_at is None:
+        return seconds
+    return max(1, min(seconds, math.ceil((request.ends_at - ctx.now).total_seconds())))
 
 
 def _authorize(ctx: Context, request: FederatedRequest, role: Any, seconds: int) -> None:
