@@ -6,13 +6,18 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.decorators import FC
 
 from ostiary.policy_commands import policy as _policy_group
 from ostiary.settings import SETTINGS, Settings
+
+if TYPE_CHECKING:
+    from ostiary.store.db import Database
+    from ostiary.store.keyring import Keyring
 
 
 @click.group()
@@ -35,6 +40,32 @@ def _setting(name: str, *param_decls: str, **overrides: Any) -> Callable[[FC], F
 
 def _store_options(fn: FC) -> FC:
     return _setting("data_dir")(_setting("database_url")(fn))
+
+
+def _existing_store(settings: Settings, *, pool: bool = True) -> tuple[Database, Keyring]:
+    """The store `ostiary serve` made at these settings' location; a click error naming the location
+    when it holds none (credentials sealed with a new keyring would be refused by the server)."""
+    from ostiary.bootstrap import open_store
+    from ostiary.store.db import Database
+    from ostiary.store.schema import is_created
+
+    where = f"`{settings.data_dir.resolve()}`"
+    hint = "run it where `ostiary serve` keeps its store, or give that --data-dir (OSTIARY_DATA_DIR)"
+    if not os.environ.get("OSTIARY_KEYRING_KEY") and not (settings.data_dir / "keyring").is_file():
+        raise click.ClickException(f"{where} holds no Ostiary store (no keyring there): {hint}")
+    url = settings.resolved_database_url
+    sqlite_file = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
+    if sqlite_file is not None and not Path(sqlite_file).is_file():
+        raise click.ClickException(f"{where} holds no Ostiary store (no `{sqlite_file}`): {hint}")
+    probe = Database(url, pool=False)
+    try:
+        if not is_created(probe):
+            raise click.ClickException(
+                f"the database of {where} holds no Ostiary store (`ostiary serve` never ran on it): {hint}"
+            )
+    finally:
+        probe.dispose()
+    return open_store(settings, pool=pool)
 
 
 @main.command()
@@ -122,10 +153,10 @@ def account_create(data_dir: str, database_url: str | None, account_id: str | No
     """Create an account; print its id and root credentials as one JSON object."""
     import json
 
-    from ostiary.bootstrap import create_account, open_store
+    from ostiary.bootstrap import create_account
 
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
-    db, keyring = open_store(settings, pool=False)
+    db, keyring = _existing_store(settings, pool=False)
     click.echo(json.dumps(create_account(db, keyring, account_id)))
 
 
@@ -163,13 +194,12 @@ def service_credentials(
     import re
     from datetime import UTC, datetime
 
-    from ostiary.bootstrap import open_store
     from ostiary.services.sts import service_session
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*\.[a-z0-9-]+", service):
         raise click.BadParameter(f"`{service}` is not a service principal name", param_hint="SERVICE")
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, account_id=account_id)
-    _db, keyring = open_store(settings, pool=False)
+    _db, keyring = _existing_store(settings, pool=False)
     creds = service_session(keyring, settings.account_id, service, duration_seconds, datetime.now(UTC))
     if as_process:
         creds = {"Version": 1, **{k: v for k, v in creds.items() if k != "AccountId"}}
@@ -204,13 +234,12 @@ def imds(
     """Serve the EC2 instance metadata endpoint with the role credentials of an instance profile."""
     import secrets
 
-    from ostiary.bootstrap import open_store
     from ostiary.imds.app import MetadataApp
     from ostiary.imds.credentials import RoleCredentials
     from ostiary.server import run_server
 
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, account_id=account_id)
-    db, keyring = open_store(settings)
+    db, keyring = _existing_store(settings)
     instance = instance_id or f"i-{secrets.token_hex(8)[:17]}"
     creds = RoleCredentials(db, keyring, settings, profile_name, instance)
     from ostiary.errors import AwsError
@@ -248,11 +277,10 @@ def signin(
     """Sign in with a console password (and MFA code); print the session's credentials as JSON."""
     import json
 
-    from ostiary.bootstrap import open_store
     from ostiary.signin import SignInRefused, sign_in
 
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, account_id=account_id)
-    db, keyring = open_store(settings, pool=False)
+    db, keyring = _existing_store(settings, pool=False)
     try:
         click.echo(json.dumps(sign_in(db, keyring, settings.account_id, user_name, password, mfa_code)))
     except SignInRefused as exc:
