@@ -141,6 +141,89 @@ def serve(
     db.dispose()
 
 
+@main.command("root-credentials")
+@_setting("data_dir")
+@_setting("host", help="the address `ostiary serve` listens on (for AWS_ENDPOINT_URL)")
+@_setting("port", type=int, help="the port `ostiary serve` listens on (for AWS_ENDPOINT_URL)")
+@_setting("region")
+@click.option(
+    "--profile",
+    default=None,
+    help="write them as this AWS profile (~/.aws/credentials and ~/.aws/config) instead of printing",
+)
+def root_credentials(data_dir: str, host: str, port: int, region: str, profile: str | None) -> None:
+    """Print the default account's root credentials as `export` lines for a shell.
+
+    \b
+    eval "$(ostiary root-credentials)"     sets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+                                           AWS_ENDPOINT_URL and AWS_DEFAULT_REGION
+    ostiary root-credentials --profile ostiary   then: aws --profile ostiary iam list-users
+
+    They come from OSTIARY_ROOT_ACCESS_KEY_ID / OSTIARY_ROOT_SECRET_ACCESS_KEY when set, else from
+    the root-credentials.json that the first `ostiary serve` wrote in the data folder.
+    """
+    import json
+    import shlex
+
+    from ostiary.bootstrap import ROOT_CREDENTIALS_FILE
+
+    settings = Settings.from_env(data_dir=data_dir, host=host, port=port, region=region)
+    key_id, secret = settings.root_access_key_id, settings.root_secret_access_key
+    if not (key_id and secret):
+        path = settings.data_dir / ROOT_CREDENTIALS_FILE
+        if not path.is_file():
+            raise click.ClickException(
+                f"`{path.resolve()}` does not exist: run it where `ostiary serve` keeps its store, "
+                "or give that --data-dir (OSTIARY_DATA_DIR)"
+            )
+        stored = json.loads(path.read_text())
+        key_id, secret = stored["AccessKeyId"], stored["SecretAccessKey"]
+    values = {
+        "AWS_ACCESS_KEY_ID": key_id,
+        "AWS_SECRET_ACCESS_KEY": secret,
+        "AWS_ENDPOINT_URL": f"http://{settings.host}:{settings.port}",
+        "AWS_DEFAULT_REGION": settings.region,
+    }
+    if profile is None:
+        for name, value in values.items():
+            click.echo(f"export {name}={shlex.quote(value)}")
+        return
+    _write_profile(profile, values)
+    click.echo(f"profile `{profile}` written: aws --profile {profile} sts get-caller-identity")
+
+
+def _write_profile(profile: str, values: dict[str, str]) -> None:
+    """Write an AWS profile where the SDKs look (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE)."""
+    import configparser
+
+    home = Path.home() / ".aws"
+    credentials = Path(os.environ.get("AWS_SHARED_CREDENTIALS_FILE", home / "credentials"))
+    config = Path(os.environ.get("AWS_CONFIG_FILE", home / "config"))
+    section = "default" if profile == "default" else f"profile {profile}"
+    for path, name, entries in (
+        (
+            credentials,
+            profile,
+            {
+                "aws_access_key_id": values["AWS_ACCESS_KEY_ID"],
+                "aws_secret_access_key": values["AWS_SECRET_ACCESS_KEY"],
+            },
+        ),
+        (
+            config,
+            section,
+            {"endpoint_url": values["AWS_ENDPOINT_URL"], "region": values["AWS_DEFAULT_REGION"]},
+        ),
+    ):
+        parser = configparser.RawConfigParser()
+        parser.read(path)
+        parser[name] = entries
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            parser.write(f)
+
+
 @main.group()
 def account() -> None:
     """Manage accounts."""

@@ -74,3 +74,22 @@ def test_the_servers_own_store_is_used(tmp_path: Path, server: Server) -> None:
     creds = json.loads(done.stdout)
     sts = server.client("sts", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
     assert sts.get_caller_identity()["Account"] == server.account_id  # the server accepts them
+
+
+def test_root_credentials_where_no_store_is_refuses_naming_the_file(tmp_path: Path) -> None:
+    done = _ostiary(tmp_path, "root-credentials")
+    assert done.returncode == 1
+    assert f"`{tmp_path / 'data' / 'root-credentials.json'}` does not exist" in done.stderr
+
+
+def test_root_credentials_from_the_environment_are_quoted_for_the_shell(tmp_path: Path) -> None:
+    env = {"OSTIARY_ROOT_ACCESS_KEY_ID": "AKIAEXAMPLE", "OSTIARY_ROOT_SECRET_ACCESS_KEY": "a b'$c"}
+    done = _ostiary(tmp_path, "root-credentials", "--port", "4567", env=env)
+    assert done.returncode == 0, done.stderr
+    shown = subprocess.run(
+        ["bash", "-c", done.stdout + 'printf "%s|" "$AWS_SECRET_ACCESS_KEY" "$AWS_ENDPOINT_URL"'],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert shown == "a b'$c|http://127.0.0.1:4567|"
