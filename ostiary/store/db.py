@@ -153,11 +153,14 @@ def _tune_sqlite(engine: Any) -> None:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
         cur = dbapi_conn.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
-            try:
-                cur.execute(f"PRAGMA {pragma}")
-            except Exception:  # noqa: BLE001 - WAL may be refused on some file systems; go on without it
-                pass
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+        except Exception:  # noqa: BLE001 - WAL may be refused on some file systems; go on without it
+            pass
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")  # never optional: the schema's cascades depend on it
+        if cur.execute("PRAGMA foreign_keys").fetchone() != (1,):
+            raise RuntimeError("SQLite refused foreign keys (PRAGMA foreign_keys=ON)")
         cur.close()
 
     @event.listens_for(engine, "begin")
