@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ostiary import ids
 from ostiary.services.policies import seed_aws_managed_policies
-from ostiary.settings import Settings
+from ostiary.settings import Settings, ThrottleLimits
 from ostiary.store import access_keys, accounts
 from ostiary.store.db import Database, owner_only
 from ostiary.store.keyring import Keyring
@@ -20,6 +20,7 @@ ROOT_CREDENTIALS_FILE = "root-credentials.json"
 
 def open_store(settings: Settings, *, pool: bool = True) -> tuple[Database, Keyring]:
     """The migrated database and the keyring of these settings."""
+    ThrottleLimits.from_env()  # a bad OSTIARY_THROTTLE_* stops the start, not a later sign-in
     private_data_dir(settings.data_dir)
     db = Database(settings.resolved_database_url, pool=pool)
     db.migrate()
