@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,7 +21,7 @@ from botocore.exceptions import ClientError
 from ostiary.signin import SignInRefused, sign_in
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
-from tests.conftest import Server, start_server, stop_server
+from tests.conftest import PG_ADMIN_URL, Server, start_server, stop_server
 
 FAILURES, DELAY_SECONDS = 5, 10
 THROTTLE_ENV = {
@@ -47,14 +48,31 @@ SELF_SERVICE = json.dumps(
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def throttled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A server whose throttle pauses for DELAY_SECONDS after FAILURES failures (a short window)."""
+    """A server whose throttle pauses for DELAY_SECONDS after FAILURES failures (a short window).
+
+    Over PostgreSQL it has a database of its own: another server's rows are sealed with its keyring.
+    """
     data_dir = tmp_path_factory.mktemp(f"throttled-{request.param}")
-    url = f"sqlite:///{data_dir / 'ostiary.db'}"
-    if request.param == "postgresql":
-        url = request.getfixturevalue("pg_database")
-    server = start_server(data_dir, url, request.param, env_extra=THROTTLE_ENV)
-    yield server
-    stop_server(server)
+    if request.param == "sqlite":
+        server = start_server(
+            data_dir, f"sqlite:///{data_dir / 'ostiary.db'}", "sqlite", env_extra=THROTTLE_ENV
+        )
+        yield server
+        stop_server(server)
+        return
+    request.getfixturevalue("pg_database")  # skips, saying why, when PostgreSQL is not reachable
+    import psycopg
+
+    name = f"ostiary_throttle_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+        try:
+            server = start_server(data_dir, f"{base}/{name}", "postgresql", env_extra=THROTTLE_ENV)
+            yield server
+            stop_server(server)
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _refusal(call: Callable[[], Any]) -> tuple[str, str, int]:
