@@ -8,10 +8,14 @@ console does; with HardExpiry an expired password signs in no more.
 
 from __future__ import annotations
 
+import functools
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from argon2 import PasswordHasher
 
 from ostiary import ids
 from ostiary.auth import tokens
@@ -143,10 +147,18 @@ def _check_password(
         if found is not None and found.serials:
             throttle.check(conn, throttle.mfa_subjects(found.user.user_id, found.serials), now)
         throttle.attempt(conn, subjects, now)
-    if found is None or not password_matches(found.profile.password_hash, password):
+    password_hash = found.profile.password_hash if found is not None else _no_user_hash()
+    if not password_matches(password_hash, password) or found is None:
         raise SignInRefused(_INCORRECT)
     with db.transaction() as conn:
         throttle.succeeded(conn, subjects)
+
+
+@functools.cache
+def _no_user_hash() -> str:
+    """A hash no password matches, checked for a name with no user (or no password): refusing it takes
+    as long as refusing a wrong password, so the time does not tell which names exist."""
+    return PasswordHasher().hash(secrets.token_urlsafe(32))
 
 
 def _check_mfa(
