@@ -93,6 +93,8 @@ def attempt(
         raise Throttling(RATE_EXCEEDED)
     for subject, counter in counters.items():
         attempts.save(conn, subject, **asdict(counted(counter, now, limits)))
+    # names tried at sign-in need not exist: forget quiet subjects, so the table holds recent ones only
+    attempts.forget_quiet(conn, now - timedelta(seconds=limits.window_seconds + limits.max_delay_seconds))
 
 
 def succeeded(conn: Connection, subjects: list[str]) -> None:

@@ -46,6 +46,13 @@ def save(conn: Connection, subject: str, **values: Any) -> None:
     conn.execute(update(failed_attempts).where(failed_attempts.c.subject == subject).values(**values))
 
 
+def forget_quiet(conn: Connection, before: datetime) -> None:
+    """Drop the subjects with no failure and no pause since `before`: they would start over anyway."""
+    quiet = failed_attempts.c.last_failure_at < before
+    unpaused = failed_attempts.c.blocked_until.is_(None) | (failed_attempts.c.blocked_until < before)
+    conn.execute(delete(failed_attempts).where(quiet, unpaused))
+
+
 def clear(conn: Connection, subjects: list[str]) -> None:
     """Forget the subjects' failures: a right code or password resets them."""
     conn.execute(delete(failed_attempts).where(failed_attempts.c.subject.in_(subjects)))

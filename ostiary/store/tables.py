@@ -301,7 +301,7 @@ failed_attempts = Table(
     Column("failures", Integer, nullable=False, default=0),  # in the window that started at window_started_at
     Column("blocks", Integer, nullable=False, default=0),  # pauses in a row: each doubles the next
     _ts("window_started_at"),
-    _ts("last_failure_at"),
+    Column("last_failure_at", DateTime(timezone=True), index=True),  # quiet subjects are dropped
     _ts("blocked_until"),
 )
 

@@ -25,7 +25,11 @@ def upgrade() -> None:
         sa.Column("blocked_until", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("subject", name=op.f("pk_failed_attempts")),
     )
+    op.create_index(
+        op.f("ix_failed_attempts_last_failure_at"), "failed_attempts", ["last_failure_at"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_failed_attempts_last_failure_at"), table_name="failed_attempts")
     op.drop_table("failed_attempts")
