@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -63,3 +64,11 @@ def test_quiet_subjects_are_forgotten_and_paused_ones_kept(db: Database) -> None
     with db.read() as conn:
         stored = {row.subject for row in conn.execute(failed_attempts.select())}
     assert quiet not in stored and paused in stored
+
+
+def test_concurrent_attempts_cannot_outrun_the_count(db: Database) -> None:
+    """Twenty attempts at once, each in its own transaction: as many are counted as one at a time."""
+    subject = f"mfa-device:{uuid.uuid4().hex}"
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda _: _attempt(db, [subject], NOW), range(20)))
+    assert sorted(answers) == sorted(["counted"] * LIMITS.failures + ["Throttling: Rate exceeded (400)"] * 17)
