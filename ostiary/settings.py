@@ -64,6 +64,42 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+# The throttle of failed MFA codes and passwords: variables only, no `serve` flag (tests shorten them).
+THROTTLE_SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "failures",
+        "OSTIARY_THROTTLE_FAILURES",
+        5,
+        "failed MFA codes or passwords of one user or device, within the window, before a pause",
+    ),
+    Setting("window_seconds", "OSTIARY_THROTTLE_WINDOW_SECONDS", 900, "the window those failures count in"),
+    Setting("delay_seconds", "OSTIARY_THROTTLE_DELAY_SECONDS", 60, "the first pause; each next one doubles"),
+    Setting("max_delay_seconds", "OSTIARY_THROTTLE_MAX_DELAY_SECONDS", 3600, "the longest pause"),
+)
+
+
+@dataclass(frozen=True)
+class ThrottleLimits:
+    """How failed MFA codes and passwords are throttled (THROTTLE_SETTINGS)."""
+
+    failures: int = 5
+    window_seconds: int = 900
+    delay_seconds: int = 60
+    max_delay_seconds: int = 3600  # a guesser gets 5 codes an hour: a 6-digit code takes years
+
+    @classmethod
+    def from_env(cls) -> ThrottleLimits:
+        """The limits from OSTIARY_THROTTLE_* variables, each a positive integer, else the defaults."""
+        values: dict[str, int] = {}
+        for s in THROTTLE_SETTINGS:
+            text = os.environ.get(s.env)
+            if text is not None:
+                if not (text.isascii() and text.isdigit() and int(text) > 0):
+                    raise ValueError(f"{s.env} must be a positive integer, not `{text}`")
+                values[s.name] = int(text)
+        return cls(**values)
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
