@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, unquote_plus
 
+import botocore.loaders
+
 from ostiary.errors import IncompleteSignature, RequestExpired, SignatureDoesNotMatch
 from ostiary.protocol import HttpRequest
 
@@ -25,6 +27,7 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW = timedelta(minutes=15)
 MAX_PRESIGN_SECONDS = 604800
 SERVICES = frozenset({"iam", "sts"})
+PARTITION = "aws"
 
 _MISMATCH = (
     "The request signature we calculated does not match the signature you provided. Check your AWS Secret "
@@ -32,6 +35,11 @@ _MISMATCH = (
 )
 _QUERY_AUTH = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date")
 _BASIC_FORMAT = "%Y%m%dT%H%M%SZ"
+# AWS's texts as its endpoints answer them: IAM names the region, STS (since 2022 at least) does not.
+_INVALID_REGION = {
+    "iam": "Credential should be scoped to a valid region, not '{region}'. ",
+    "sts": "Credential should be scoped to a valid region. ",
+}
 
 
 @dataclass(frozen=True)
@@ -71,7 +79,7 @@ def parse(request: HttpRequest) -> SignedRequest | None:
 def verify(request: HttpRequest, signed: SignedRequest, secret: str, now: datetime) -> None:
     """Check the signature against `secret`, the clock and the scope; raise AWS's error when it fails."""
     _check_time(signed, now)
-    _check_scope(signed)
+    check_scope(signed)
     body_hash = hashlib.sha256(request.body).hexdigest()
     declared = request.header("x-amz-content-sha256")
     if declared is not None and declared != body_hash:
@@ -267,10 +275,28 @@ def _check_time(signed: SignedRequest, now: datetime) -> None:
         )
 
 
-def _check_scope(signed: SignedRequest) -> None:
+@functools.cache
+def regions() -> frozenset[str]:
+    """The regions of the `aws` partition, from botocore's endpoint data (the pinned botocore's list)."""
+    endpoints = botocore.loaders.Loader().load_data("endpoints")
+    for partition in endpoints["partitions"]:
+        if partition["partition"] == PARTITION:
+            return frozenset(partition["regions"])
+    raise ValueError(f"botocore names no partition `{PARTITION}`")
+
+
+def check_scope(signed: SignedRequest) -> None:
+    """Refuse a credential scope of another service, region name, terminator or day, with AWS's text.
+
+    AWS's IAM endpoint takes us-east-1 only, but Ostiary's one endpoint stands for IAM and every
+    regional STS endpoint, and an SDK given an endpoint URL signs IAM with its own region: any region
+    of the partition is taken, a name that is no region (`xx`, `aws-global`) is refused.
+    """
     problems = []
     if signed.service not in SERVICES:
         problems.append("Credential should be scoped to correct service: 'iam'. ")
+    elif signed.region not in regions():
+        problems.append(_INVALID_REGION[signed.service].format(region=signed.region))
     if signed.terminator != "aws4_request":
         problems.append(
             "Credential should be scoped with a valid terminator: 'aws4_request', not "
