@@ -8,6 +8,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import boto3
@@ -163,6 +164,14 @@ def test_permissive_user_is_made_once_and_left_as_the_operator_set_it(tmp_path: 
         with pytest.raises(ClientError) as err:
             narrowed.create_user(UserName="now-refused")
         assert err.value.response["Error"]["Code"] == "AccessDenied"
+        root = _iam(endpoint, "AKIAPERMISSIVEROOT01", "s" * 40)
+        root.detach_user_policy(
+            UserName="ostiary-permissive", PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess"
+        )
+        root.delete_user(UserName="ostiary-permissive")
+        time.sleep(1.1)  # the user is looked up at most once a second
+        gone = _client("sts", endpoint, "test", "test").get_caller_identity()
+        assert gone["Arn"] == "arn:aws:iam::210987654321:root"  # without the user, unknown keys are root
     finally:
         _stop(proc, log)
 
