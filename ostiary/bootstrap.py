@@ -10,10 +10,11 @@ from pathlib import Path
 
 from ostiary import ids
 from ostiary.auth.authenticate import PERMISSIVE_USER
+from ostiary.errors import ConcurrentModificationException
 from ostiary.services.policies import seed_aws_managed_policies
 from ostiary.settings import Settings, ThrottleLimits
 from ostiary.store import access_keys, accounts, policies, users
-from ostiary.store.db import Database, owner_only
+from ostiary.store.db import Connection, Database, owner_only
 from ostiary.store.keyring import Keyring
 
 ROOT_CREDENTIALS_FILE = "root-credentials.json"
@@ -73,24 +74,29 @@ def ensure_permissive_user(settings: Settings, db: Database) -> None:
     """
     if settings.auth != "permissive":
         return
-    with db.transaction() as conn:
-        if users.find(conn, settings.account_id, PERMISSIVE_USER) is not None:
-            return
-        user_id = ids.unique_id("AIDA")
-        users.insert(
-            conn,
-            user_id=user_id,
-            account_id=settings.account_id,
-            name=PERMISSIVE_USER,
-            path="/",
-            boundary=None,
-            now=datetime.now(UTC),
-        )
-        admin = policies.find(conn, settings.account_id, _ADMINISTRATOR_ACCESS)
-        entity = policies.find_entity(conn, settings.account_id, "user", PERMISSIVE_USER)
-        assert admin is not None and entity is not None  # seeded by open_store, inserted above
-        policies.attach(conn, admin.policy_id, entity)
-        accounts.bump_epoch(conn, settings.account_id)
+    try:
+        with db.transaction() as conn:
+            if users.find(conn, settings.account_id, PERMISSIVE_USER) is None:
+                _insert_permissive_user(conn, settings.account_id)
+    except ConcurrentModificationException:
+        pass  # another node, starting at the same moment, made it
+
+
+def _insert_permissive_user(conn: Connection, account_id: str) -> None:
+    users.insert(
+        conn,
+        user_id=ids.unique_id("AIDA"),
+        account_id=account_id,
+        name=PERMISSIVE_USER,
+        path="/",
+        boundary=None,
+        now=datetime.now(UTC),
+    )
+    admin = policies.find(conn, account_id, _ADMINISTRATOR_ACCESS)
+    entity = policies.find_entity(conn, account_id, "user", PERMISSIVE_USER)
+    assert admin is not None and entity is not None  # seeded by open_store, inserted above
+    policies.attach(conn, admin.policy_id, entity)
+    accounts.bump_epoch(conn, account_id)
 
 
 def create_account(db: Database, keyring: Keyring, account_id: str | None = None) -> dict[str, str]:
