@@ -373,6 +373,27 @@ def test_aws_managed_policy_is_readable(iam: Any) -> None:
 
 
 @pytest.mark.usefixtures("aws_policies")
+def test_aws_managed_policies_are_listed_in_the_order_aws_made_them(iam: Any) -> None:
+    """AWS-recorded ListPolicies Scope=AWS MaxItems=5 (517): v1, v12, v1xx, AWSCloudFormation..., v14."""
+    page = iam.list_policies(Scope="AWS", MaxItems=5)
+    assert [p["PolicyName"] for p in page["Policies"]] == [
+        "AdministratorAccess",
+        "PowerUserAccess",
+        "ReadOnlyAccess",
+        "AWSCloudFormationReadOnlyAccess",
+        "CloudFrontFullAccess",
+    ]
+    seen, marker = list(page["Policies"]), page["Marker"]
+    while marker:
+        page = iam.list_policies(Scope="AWS", MaxItems=400, Marker=marker)
+        seen += page["Policies"]
+        marker = page.get("Marker")
+    assert len(seen) == len({p["Arn"] for p in seen}) == 1485
+    dates = [p["CreateDate"] for p in seen]
+    assert dates == sorted(dates)
+
+
+@pytest.mark.usefixtures("aws_policies")
 def test_aws_managed_policy_attaches_to_a_role(iam: Any, unique: str) -> None:
     role = iam.create_role(RoleName=f"aws-{unique}", AssumeRolePolicyDocument=_TRUST)["Role"]["RoleName"]
     iam.attach_role_policy(RoleName=role, PolicyArn=_LAMBDA)
