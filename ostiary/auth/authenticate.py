@@ -105,16 +105,16 @@ class _PermissiveUser:
     """The user that unknown keys stand for in permissive mode, looked up at most once per TTL."""
 
     def __init__(self) -> None:
-        self._entry: tuple[str, principals.Entity | None, float] | None = None
+        self._entry: tuple[Database, str, principals.Entity | None, float] | None = None
 
     def caller(self, db: Database, account_id: str, access_key_id: str) -> Caller:
         clock = time.monotonic()
         entry = self._entry
-        if entry is None or entry[0] != account_id or clock - entry[2] >= _OWNER_TTL_SECONDS:
+        if entry is None or entry[:2] != (db, account_id) or clock - entry[3] >= _OWNER_TTL_SECONDS:
             with db.read() as conn:
-                entry = (account_id, principals.find_named(conn, account_id, "user", PERMISSIVE_USER), clock)
-            self._entry = entry
-        user = entry[1]
+                user = principals.find_named(conn, account_id, "user", PERMISSIVE_USER)
+            entry = self._entry = (db, account_id, user, clock)
+        user = entry[2]
         if user is None:
             return root_caller(account_id, access_key_id)
         return user_caller(account_id, user.entity_id, user.name, user.path, access_key_id)

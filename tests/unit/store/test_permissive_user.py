@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 
 from ostiary import bootstrap
+from ostiary.auth.authenticate import authenticate
 from ostiary.settings import Settings
 from ostiary.store import principals
 from ostiary.store.db import Database
+from tests.unit.auth.test_sigv4_region import NOW, _signed
 
 
 @pytest.fixture
@@ -54,3 +56,18 @@ def test_strict_mode_makes_no_user(store: tuple[Settings, Database]) -> None:
     settings, db = store
     bootstrap.ensure_permissive_user(Settings(auth="strict", data_dir=settings.data_dir), db)
     assert _users(settings, db) == []
+
+
+def test_unknown_keys_are_each_stores_own_permissive_user_or_its_root(tmp_path: Path) -> None:
+    """Two stores in one process, asked within the same second: each answers from its own users."""
+    request, signed = _signed("sts", "eu-west-1")
+    callers = []
+    for name, auth in (("with", "permissive"), ("without", "strict")):
+        settings = Settings(auth="permissive", data_dir=tmp_path / name)
+        db, keyring = bootstrap.open_store(settings, pool=False)
+        bootstrap.ensure_default_account(settings, db, keyring)
+        bootstrap.ensure_permissive_user(Settings(auth=auth, data_dir=tmp_path / name), db)
+        callers.append(authenticate(request, signed, db=db, keyring=keyring, settings=settings, now=NOW).arn)
+        db.dispose()
+    account = Settings().account_id
+    assert callers == [f"arn:aws:iam::{account}:user/ostiary-permissive", f"arn:aws:iam::{account}:root"]
