@@ -330,8 +330,10 @@ signing_certificates = Table(
     Column("account_id", String(12), ForeignKey("accounts.account_id"), nullable=False),
     Column("user_id", String(32), ForeignKey("users.user_id", ondelete="CASCADE"), index=True),  # NULL: root
     Column("body", Text, nullable=False),  # PEM, as uploaded
+    Column("fingerprint", String(64), nullable=False),  # SHA-256 of the DER: one upload per account
     Column("status", String(16), nullable=False),
     _ts("uploaded_at", nullable=False),
+    UniqueConstraint("account_id", "fingerprint", name="uq_signing_certificates_account_fingerprint"),
 )
 
 # The password sealed with the keyring (purpose b"service-credential:" + credential id).

@@ -68,6 +68,7 @@ def upgrade() -> None:
         sa.Column("account_id", sa.String(length=12), nullable=False),
         sa.Column("user_id", sa.String(length=32), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("uploaded_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -80,6 +81,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("certificate_id", name=op.f("pk_signing_certificates")),
+        sa.UniqueConstraint("account_id", "fingerprint", name="uq_signing_certificates_account_fingerprint"),
     )
     with op.batch_alter_table("signing_certificates", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_signing_certificates_user_id"), ["user_id"], unique=False)
