@@ -377,4 +377,5 @@ NAMED_ENTITIES: dict[str, tuple[Table, str]] = {
     "group": (groups, "group_id"),
     "role": (roles, "role_id"),
     "instance-profile": (instance_profiles, "instance_profile_id"),
+    "server-certificate": (server_certificates, "server_certificate_id"),
 }

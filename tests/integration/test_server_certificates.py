@@ -3,6 +3,7 @@ and sealed at rest, expiry, paths, renaming, tags, AWS's quota and recorded refu
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -233,3 +234,42 @@ def test_a_user_without_permission_is_denied(server: Server, iam: Any, unique: s
         )
     resource = f"arn:aws:iam::{server.account_id}:server-certificate/cert-{unique}"
     assert error(exc) == ("AccessDenied", denied_text(arn, "UploadServerCertificate", resource), 403)
+
+
+def _allowed_user(server: Server, iam: Any, name: str, statement: dict[str, Any]) -> Any:
+    own, _ = unprivileged(server, iam, name)
+    document = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", **statement}]})
+    iam.put_user_policy(UserName=name, PolicyName="certs", PolicyDocument=document)
+    return own
+
+
+def test_a_policy_sees_the_stored_path_and_tags(server: Server, iam: Any, unique: str) -> None:
+    moved, tagged, plain = f"m-{unique}", f"t-{unique}", f"p-{unique}"
+    _upload(iam, moved, Path=f"/moved{unique}/")
+    _upload(iam, tagged, Tags=[{"Key": "team", "Value": "web"}])
+    _upload(iam, plain)
+    by_path = _allowed_user(
+        server,
+        iam,
+        f"path-{unique}",
+        {
+            "Action": "iam:GetServerCertificate",
+            "Resource": f"arn:aws:iam::*:server-certificate/moved{unique}/*",
+        },
+    )
+    by_tag = _allowed_user(
+        server,
+        iam,
+        f"tag-{unique}",
+        {
+            "Action": "iam:GetServerCertificate",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:ResourceTag/team": "web"}},
+        },
+    )
+    assert by_path.get_server_certificate(ServerCertificateName=moved)["ServerCertificate"]
+    assert by_tag.get_server_certificate(ServerCertificateName=tagged)["ServerCertificate"]
+    for caller in (by_path, by_tag):
+        with pytest.raises(ClientError) as exc:
+            caller.get_server_certificate(ServerCertificateName=plain)
+        assert error(exc)[0::2] == ("AccessDenied", 403)
