@@ -21,6 +21,7 @@ from ostiary.errors import (
 from ostiary.services import Context, operation
 from ostiary.services import tags as tagging
 from ostiary.services.signing_certificates import load_certificate
+from ostiary.store import accounts
 from ostiary.store import server_certificates as store
 from ostiary.store import tags as tag_store
 from ostiary.store.db import Connection
@@ -117,6 +118,7 @@ def upload_server_certificate(
         tagging.check_tags(tags, _TAGGED)
     certificate_id = ids.unique_id("ASCA")
     with ctx.db.transaction(on_conflict=_already_exists(server_certificate_name)) as conn:
+        accounts.get(conn, ctx.account_id, lock=True)  # serialises the per-account quota
         if store.find(conn, ctx.account_id, server_certificate_name) is not None:
             raise _already_exists(server_certificate_name)
         if store.count(conn, ctx.account_id) >= CERTIFICATES_PER_ACCOUNT:

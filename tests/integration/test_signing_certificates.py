@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import Server
 from tests.integration.credential_helpers import certificate, denied_text, error, rsa_key, unprivileged
+from tests.integration.test_accounts import client, ostiary
 
 
 def _user(iam: Any, unique: str) -> str:
@@ -154,3 +155,15 @@ def test_a_user_without_permission_is_denied(server: Server, iam: Any, unique: s
         client.list_signing_certificates(UserName=target)
     resource = f"arn:aws:iam::{server.account_id}:user/{target}"
     assert error(exc) == ("AccessDenied", denied_text(arn, "ListSigningCertificates", resource), 403)
+
+
+def test_the_root_has_its_own_certificates(server: Server) -> None:
+    root = {k: str(v) for k, v in ostiary(server, "account", "create").items()}
+    iam = client(server, "iam", root)
+    cert = iam.upload_signing_certificate(CertificateBody=certificate(rsa_key()))["Certificate"]
+    listed = iam.list_signing_certificates()["Certificates"]
+    assert [c["CertificateId"] for c in listed] == [cert["CertificateId"]]
+    iam.update_signing_certificate(CertificateId=cert["CertificateId"], Status="Inactive")
+    assert iam.list_signing_certificates()["Certificates"][0]["Status"] == "Inactive"
+    iam.delete_signing_certificate(CertificateId=cert["CertificateId"])
+    assert iam.list_signing_certificates()["Certificates"] == []

@@ -187,3 +187,17 @@ def test_a_user_without_permission_is_denied(server: Server, iam: Any, unique: s
         client.upload_ssh_public_key(UserName=target, SSHPublicKeyBody=ssh_text(rsa_key()))
     resource = f"arn:aws:iam::{server.account_id}:user/{target}"
     assert error(exc) == ("AccessDenied", denied_text(arn, "UploadSSHPublicKey", resource), 403)
+
+
+def test_keys_page_in_upload_order(iam: Any, unique: str) -> None:
+    name = _user(iam, unique)
+    made = [
+        iam.upload_ssh_public_key(
+            UserName=name, SSHPublicKeyBody=ssh_text(ed25519.Ed25519PrivateKey.generate())
+        )["SSHPublicKey"]["SSHPublicKeyId"]
+        for _ in range(3)
+    ]
+    first = iam.list_ssh_public_keys(UserName=name, MaxItems=2)
+    assert first["IsTruncated"] is True
+    rest = iam.list_ssh_public_keys(UserName=name, Marker=first["Marker"])
+    assert [k["SSHPublicKeyId"] for k in first["SSHPublicKeys"] + rest["SSHPublicKeys"]] == made
