@@ -20,6 +20,7 @@ from ostiary.services import Context, operation
 from ostiary.services.users import own_name
 from ostiary.services.users import require as require_user
 from ostiary.store import service_specific_credentials as store
+from ostiary.store.db import Connection
 from ostiary.store.pages import page_list
 from ostiary.store.users import utc
 
@@ -123,7 +124,7 @@ def _creation_key(row: Any) -> str:
     return f"{utc(row.created_at):%Y%m%d%H%M%S%f}{row.credential_id}"
 
 
-def _owned(ctx: Context, conn: Any, user_name: str | None, credential_id: str) -> tuple[Any, Any]:
+def _owned(ctx: Context, conn: Connection, user_name: str | None, credential_id: str) -> tuple[Any, Any]:
     """(user, credential): the credential of the named user (or of the calling user), or NoSuchEntity."""
     user = require_user(conn, ctx.account_id, own_name(ctx, user_name))
     row = store.get(conn, user.user_id, credential_id)
