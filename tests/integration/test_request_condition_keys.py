@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from ostiary import actions, services
 from tests.conftest import Server
 from tests.integration.authz_helpers import ADMIN_POLICY, Principal, account_trust, allow, denied, doc
+from tests.integration.credential_helpers import certificate, private_pem, rsa_key
 from tests.integration.test_saml_providers import metadata
 
 
@@ -136,7 +137,20 @@ _TAGGABLE: dict[str, tuple[str, Callable[[World], dict[str, str]]]] = {
     "mfa_device": ("MFADevice", lambda w: {"SerialNumber": _mfa_device(w)}),
     "open_id_connect_provider": ("OpenIDConnectProvider", lambda w: {"OpenIDConnectProviderArn": _oidc(w)}),
     "saml_provider": ("SAMLProvider", lambda w: {"SAMLProviderArn": _saml(w)}),
+    "server_certificate": ("ServerCertificate", lambda w: {"ServerCertificateName": _server_certificate(w)}),
 }
+
+
+def _upload_server_certificate(w: World, iam: Any, **extra: Any) -> str:
+    name, key = w.fresh("cert"), rsa_key()
+    iam.upload_server_certificate(
+        ServerCertificateName=name, CertificateBody=certificate(key), PrivateKey=private_pem(key), **extra
+    )
+    return name
+
+
+def _server_certificate(w: World) -> str:
+    return _upload_server_certificate(w, w.root)
 
 
 def _profile(w: World) -> str:
@@ -234,6 +248,11 @@ ROWS = [
     *[Row(f"Untag{op}-TagKeys", f"iam:Untag{op}", "aws:TagKeys", _untag(k),
           operator="ForAllValues:StringEquals") for k, (op, _) in _TAGGABLE.items()],
     Row("TagUser-TagKeys", "iam:TagUser", "aws:TagKeys", _tag("user", _key_tags),
+        operator="ForAllValues:StringEquals"),
+    Row("UploadServerCertificate-RequestTag", "iam:UploadServerCertificate", "aws:RequestTag/team",
+        lambda w, v: _upload_server_certificate(w, _iam(w), Tags=_tags(v))),
+    Row("UploadServerCertificate-TagKeys", "iam:UploadServerCertificate", "aws:TagKeys",
+        lambda w, v: _upload_server_certificate(w, _iam(w), Tags=_key_tags(v)),
         operator="ForAllValues:StringEquals"),
     Row("CreateVirtualMFADevice-RequestTag", "iam:CreateVirtualMFADevice", "aws:RequestTag/team",
         lambda w, v: _iam(w).create_virtual_mfa_device(VirtualMFADeviceName=w.fresh("mfa"), Tags=_tags(v))),
