@@ -46,6 +46,13 @@ def _store_options(fn: FC) -> FC:
 @_setting("workers", type=click.IntRange(1, 64))
 @_setting("trusted_proxies")
 @_setting("request_timeout", type=click.IntRange(1, 3600))
+@click.option(
+    "--backend",
+    "backend",
+    multiple=True,
+    help="SERVICE=URL: authorize SERVICE's requests here and forward them to URL (repeatable; `*=URL` "
+    "for every other service; default from OSTIARY_BACKENDS, comma-separated)",
+)
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn log level")
 def serve(
     host: str,
@@ -57,11 +64,13 @@ def serve(
     workers: int,
     trusted_proxies: str | None,
     request_timeout: int,
+    backend: tuple[str, ...],
     log_level: str,
 ) -> None:
     """Start the IAM and STS endpoint."""
     from ostiary.app import OstiaryApp
     from ostiary.bootstrap import ensure_default_account, open_store
+    from ostiary.gateway.backends import export_backends
     from ostiary.server import run_server, run_workers
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -76,6 +85,10 @@ def serve(
         trusted_proxies=trusted_proxies,
         request_timeout=request_timeout,
     )
+    try:  # the app, and every worker, reads them from OSTIARY_BACKENDS
+        export_backends(backend)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--backend") from exc
     db, keyring = open_store(settings)
     creds = ensure_default_account(settings, db, keyring)
     endpoint = f"http://{host}:{port}"

@@ -68,10 +68,17 @@ def parse(request: HttpRequest) -> SignedRequest | None:
     return None
 
 
-def verify(request: HttpRequest, signed: SignedRequest, secret: str, now: datetime) -> None:
-    """Check the signature against `secret`, the clock and the scope; raise AWS's error when it fails."""
+def verify(
+    request: HttpRequest,
+    signed: SignedRequest,
+    secret: str,
+    now: datetime,
+    services: frozenset[str] = SERVICES,
+) -> None:
+    """Check the signature against `secret`, the clock and the scope (one of `services`); raise AWS's error
+    when it fails."""
     _check_time(signed, now)
-    _check_scope(signed)
+    _check_scope(signed, services)
     body_hash = hashlib.sha256(request.body).hexdigest()
     declared = request.header("x-amz-content-sha256")
     if declared is not None and declared != body_hash:
@@ -267,9 +274,9 @@ def _check_time(signed: SignedRequest, now: datetime) -> None:
         )
 
 
-def _check_scope(signed: SignedRequest) -> None:
+def _check_scope(signed: SignedRequest, services: frozenset[str]) -> None:
     problems = []
-    if signed.service not in SERVICES:
+    if signed.service not in services:
         problems.append("Credential should be scoped to correct service: 'iam'. ")
     if signed.terminator != "aws4_request":
         problems.append(

@@ -1,0 +1,264 @@
+"""The gateway end to end: boto3 against `ostiary serve --backend dynamodb=... --backend kms=...`, with
+moto's server as the backend. Callers are Ostiary's users and role sessions; the engine decides."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from tests.conftest import ACCOUNT, Server, free_port, start_server, stop_server, wait_for_port
+
+pytest.importorskip(
+    "moto.server", reason="moto's server is the gateway's test backend (pip install moto[server])"
+)
+
+TABLE = "Music"
+TABLE_ARN = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{TABLE}"
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto's server on a free loopback port: DynamoDB, KMS and the rest in one process."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    env = dict(os.environ, MOTO_ALLOW_NONEXISTENT_REGION="true")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    wait_for_port(port, process, log)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def gateway(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp("ostiary-gateway")
+    server = start_server(
+        data_dir,
+        f"sqlite:///{data_dir / 'ostiary.db'}",
+        "sqlite",
+        "--backend",
+        f"dynamodb={backend}",
+        "--backend",
+        f"kms={backend}",
+    )
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def key_arn(gateway: Server) -> str:
+    """A KMS key in the backend, created through the gateway by the account's root."""
+    kms = gateway.client("kms")
+    return str(kms.create_key(Description="gateway test key")["KeyMetadata"]["Arn"])
+
+
+@pytest.fixture(scope="module")
+def table(gateway: Server) -> str:
+    """The Music table with one item, created through the gateway by the account's root."""
+    dynamodb = gateway.client("dynamodb")
+    dynamodb.create_table(
+        TableName=TABLE,
+        KeySchema=[
+            {"AttributeName": "Artist", "KeyType": "HASH"},
+            {"AttributeName": "Song", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "Artist", "AttributeType": "S"},
+            {"AttributeName": "Song", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.put_item(TableName=TABLE, Item={"Artist": {"S": "Acme"}, "Song": {"S": "Happy Day"}})
+    return TABLE
+
+
+def _user(gateway: Server, statements: list[dict[str, Any]]) -> tuple[str, Any]:
+    """A new IAM user with one inline policy of `statements`: (its ARN, a session of its keys)."""
+    iam = gateway.client("iam")
+    name = f"gw-{uuid.uuid4().hex[:8]}"
+    arn = iam.create_user(UserName=name)["User"]["Arn"]
+    document = {"Version": "2012-10-17", "Statement": statements}
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(document))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return arn, (key["AccessKeyId"], key["SecretAccessKey"])
+
+
+def _client(gateway: Server, service: str, keys: tuple[str, ...]) -> Any:
+    return gateway.client(service, *keys)
+
+
+def _refusal(error: ClientError) -> tuple[str, str, int]:
+    response = error.response
+    return (
+        response["Error"]["Code"],
+        response["Error"]["Message"],
+        response["ResponseMetadata"]["HTTPStatusCode"],
+    )
+
+
+def test_a_reader_scans_and_gets_items_but_is_refused_put_item_with_awss_message(
+    gateway: Server, table: str
+) -> None:
+    arn, keys = _user(
+        gateway, [{"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Scan"], "Resource": TABLE_ARN}]
+    )
+    dynamodb = _client(gateway, "dynamodb", keys)
+    assert dynamodb.scan(TableName=table)["Items"] == [{"Artist": {"S": "Acme"}, "Song": {"S": "Happy Day"}}]
+    got = dynamodb.get_item(TableName=table, Key={"Artist": {"S": "Acme"}, "Song": {"S": "Happy Day"}})
+    assert got["Item"]["Song"] == {"S": "Happy Day"}
+    with pytest.raises(ClientError) as refused:
+        dynamodb.put_item(TableName=table, Item={"Artist": {"S": "Intruder"}, "Song": {"S": "x"}})
+    assert _refusal(refused.value) == (
+        "AccessDeniedException",
+        f"User: {arn} is not authorized to perform: dynamodb:PutItem on resource: {TABLE_ARN} "
+        "because no identity-based policy allows the dynamodb:PutItem action",
+        400,
+    )
+    root = gateway.client("dynamodb")
+    assert "Item" not in root.get_item(TableName=table, Key={"Artist": {"S": "Intruder"}, "Song": {"S": "x"}})
+
+
+def test_a_policy_on_another_table_allows_nothing_on_this_one(gateway: Server, table: str) -> None:
+    other = TABLE_ARN.replace(":table/Music", ":table/Other")
+    arn, keys = _user(gateway, [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": other}])
+    with pytest.raises(ClientError) as refused:
+        _client(gateway, "dynamodb", keys).scan(TableName=table)
+    assert _refusal(refused.value)[1] == (
+        f"User: {arn} is not authorized to perform: dynamodb:Scan on resource: {TABLE_ARN} "
+        "because no identity-based policy allows the dynamodb:Scan action"
+    )
+
+
+def test_an_explicit_deny_refuses_with_its_own_words(gateway: Server, table: str) -> None:
+    arn, keys = _user(
+        gateway,
+        [
+            {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "dynamodb:DeleteTable", "Resource": TABLE_ARN},
+        ],
+    )
+    dynamodb = _client(gateway, "dynamodb", keys)
+    assert TABLE in dynamodb.list_tables()["TableNames"]
+    with pytest.raises(ClientError) as refused:
+        dynamodb.delete_table(TableName=table)
+    assert _refusal(refused.value)[1] == (
+        f"User: {arn} is not authorized to perform: dynamodb:DeleteTable on resource: {TABLE_ARN} "
+        "with an explicit deny in an identity-based policy"
+    )
+    assert gateway.client("dynamodb").describe_table(TableName=table)["Table"]["TableName"] == TABLE
+
+
+def test_leading_keys_conditions_decide_per_item(gateway: Server, table: str) -> None:
+    condition = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["Acme"]}}
+    _, keys = _user(
+        gateway,
+        [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": TABLE_ARN, "Condition": condition}],
+    )
+    dynamodb = _client(gateway, "dynamodb", keys)
+    # Without a key schema lookup every key value is a leading key: only a key whose values all match passes.
+    with pytest.raises(ClientError):
+        dynamodb.get_item(TableName=table, Key={"Artist": {"S": "Other"}, "Song": {"S": "Acme"}})
+    with pytest.raises(ClientError):
+        dynamodb.get_item(TableName=table, Key={"Artist": {"S": "Acme"}, "Song": {"S": "Happy Day"}})
+
+
+def test_kms_encrypt_is_allowed_on_the_key_and_decrypt_refused(gateway: Server, key_arn: str) -> None:
+    arn, keys = _user(gateway, [{"Effect": "Allow", "Action": "kms:Encrypt", "Resource": key_arn}])
+    kms = _client(gateway, "kms", keys)
+    blob = kms.encrypt(KeyId=key_arn, Plaintext=b"secret")["CiphertextBlob"]
+    with pytest.raises(ClientError) as refused:
+        kms.decrypt(KeyId=key_arn, CiphertextBlob=blob)
+    assert _refusal(refused.value) == (
+        "AccessDeniedException",
+        f"User: {arn} is not authorized to perform: kms:Decrypt on resource: {key_arn} "
+        "because no identity-based policy allows the kms:Decrypt action",
+        400,
+    )
+    assert gateway.client("kms").decrypt(KeyId=key_arn, CiphertextBlob=blob)["Plaintext"] == b"secret"
+
+
+def test_kms_encryption_context_conditions_are_enforced(gateway: Server, key_arn: str) -> None:
+    condition = {"StringEquals": {"kms:EncryptionContext:app": "ledger"}}
+    _, keys = _user(
+        gateway, [{"Effect": "Allow", "Action": "kms:Encrypt", "Resource": key_arn, "Condition": condition}]
+    )
+    kms = _client(gateway, "kms", keys)
+    assert kms.encrypt(KeyId=key_arn, Plaintext=b"x", EncryptionContext={"app": "ledger"})["KeyId"]
+    with pytest.raises(ClientError):
+        kms.encrypt(KeyId=key_arn, Plaintext=b"x", EncryptionContext={"app": "other"})
+
+
+def test_a_role_session_is_authorized_by_the_roles_policies(gateway: Server, table: str) -> None:
+    iam, name = gateway.client("iam"), f"gw-role-{uuid.uuid4().hex[:8]}"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}],
+    }
+    role_arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    scan_only = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "dynamodb:Scan", "Resource": TABLE_ARN}],
+    }
+    iam.put_role_policy(RoleName=name, PolicyName="scan", PolicyDocument=json.dumps(scan_only))
+    _, keys = _user(gateway, [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn}])
+    creds = _client(gateway, "sts", keys).assume_role(RoleArn=role_arn, RoleSessionName="job")["Credentials"]
+    session = (creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    dynamodb = _client(gateway, "dynamodb", session)
+    assert dynamodb.scan(TableName=table)["Count"] >= 1
+    with pytest.raises(ClientError) as refused:
+        dynamodb.get_item(TableName=table, Key={"Artist": {"S": "Acme"}, "Song": {"S": "Happy Day"}})
+    assert _refusal(refused.value)[1].startswith(
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{name}/job is not authorized to perform: dynamodb:GetItem"
+    )
+
+
+def test_a_bad_signature_is_refused_in_the_services_protocol(gateway: Server, table: str) -> None:
+    _, (key_id, _secret) = _user(gateway, [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}])
+    with pytest.raises(ClientError) as refused:
+        _client(gateway, "dynamodb", (key_id, "not-the-secret")).scan(TableName=table)
+    code, _, status = _refusal(refused.value)
+    assert (code, status) == ("InvalidSignatureException", 400)
+    with pytest.raises(ClientError) as unknown:
+        _client(gateway, "dynamodb", ("AKIANOSUCHKEY0000000", "x")).scan(TableName=table)
+    assert _refusal(unknown.value)[0] == "UnrecognizedClientException"
+
+
+def test_a_service_without_a_backend_names_the_flag(gateway: Server) -> None:
+    with pytest.raises(ClientError) as refused:
+        gateway.client("kinesis").list_streams()
+    code, message, status = _refusal(refused.value)
+    assert (code, status) == ("ServiceUnavailableException", 503)
+    assert "--backend kinesis=URL" in message
+
+
+def test_iam_and_sts_are_still_served_here(gateway: Server) -> None:
+    assert gateway.client("sts").get_caller_identity()["Account"] == ACCOUNT
+
+
+def test_the_backend_answers_unchanged(gateway: Server, backend: str, table: str) -> None:
+    direct = boto3.client(
+        "dynamodb",
+        endpoint_url=backend,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 1}),
+    )
+    through = gateway.client("dynamodb")
+    strip = lambda r: {k: v for k, v in r.items() if k != "ResponseMetadata"}  # noqa: E731
+    assert strip(through.describe_table(TableName=table)) == strip(direct.describe_table(TableName=table))
