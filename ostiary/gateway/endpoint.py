@@ -8,8 +8,10 @@ HTTP → sigv4.parse → authenticate → operations.identify → permissions_of
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
@@ -19,11 +21,12 @@ from ostiary.auth import sigv4
 from ostiary.auth.authenticate import authenticate
 from ostiary.auth.caller import Caller
 from ostiary.errors import AwsError, MissingAuthenticationToken
-from ostiary.gateway import refusals
+from ostiary.gateway import kms, refusals
 from ostiary.gateway.backends import SERVED_HERE, Backends
 from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder
+from ostiary.gateway.lookups import BackendLookups
 from ostiary.gateway.operations import Operation, UnknownOperation, identify, service_model
-from ostiary.gateway.permissions import Facts, permissions_of
+from ostiary.gateway.permissions import Facts, Permission, permissions_of
 from ostiary.protocol import HttpRequest
 from ostiary.settings import Settings
 from ostiary.store.db import Database
@@ -55,6 +58,7 @@ class Gateway:
         self.keyring = keyring
         self.backends = backends
         self.forwarder = Forwarder(backends.access_key_id, backends.secret_access_key)
+        self.lookups = BackendLookups(self.forwarder, backends.url_for)
 
     def takes(self, scope: dict[str, Any]) -> bool:
         """Whether a request is the gateway's: signed for a service Ostiary does not serve itself."""
@@ -103,8 +107,8 @@ class Gateway:
             operation = identify(service, request)
             if isinstance(operation, UnknownOperation):
                 return _refusal(service, *refusals.UNKNOWN_OPERATION, operation.reason, request_id)
-            self._authorize(request, caller, operation, signed.region, request_id, now)
-            return self.forwarder.forward(backend, request, service, signed.region)
+            pending = self._authorize(request, caller, operation, signed.region, request_id, now)
+            return self._forward(backend, request, service, signed.region, pending)
         except AwsError as exc:
             return _aws_refusal(service, exc, request_id)
         except BackendUnavailable as exc:
@@ -124,10 +128,13 @@ class Gateway:
         region: str,
         request_id: str,
         now: datetime,
-    ) -> None:
-        """Ask the engine about every permission the operation needs; AccessDenied at the first refusal."""
+    ) -> _Pending:
+        """Ask the engine about every permission the operation needs; AccessDenied at the first refusal.
+
+        Returns the permissions only the answer can name the resource of (KMS Decrypt of a ciphertext).
+        """
         if caller.is_root:  # the root of an account may do everything to its own resources
-            return
+            return _Pending(None, ())
         ctx = services.Context(
             db=self.db,
             keyring=self.keyring,
@@ -139,14 +146,58 @@ class Gateway:
             region=region,
             is_secure=request.is_secure,
         )
-        facts = Facts(account=caller.account_id, region=region, caller_account=caller.account_id)
+        facts = Facts(
+            account=caller.account_id,
+            region=region,
+            caller_account=caller.account_id,
+            key_schema=lambda table, index: self.lookups.key_schema(region, table, index),
+            resolve_alias=lambda alias: self.lookups.resolve_alias(region, alias),
+        )
+        later = []
         for permission in permissions_of(operation, facts):
-            context: dict[str, str | list[str]] = dict(permission.context)
-            if permission.resource.startswith("arn:") and permission.resource.split(":")[4]:
-                context["aws:ResourceAccount"] = permission.resource.split(":")[4]
-            decision = enforce.authorize_call(ctx, permission.action, permission.resource, context)
-            if decision.decision != "Allow":
-                raise enforce.access_denied(caller, permission.action, permission.resource, decision)
+            member = kms.key_in_answer(operation, permission)
+            if member is not None:
+                later.append((permission, member))
+            else:
+                _decide(ctx, permission)
+        return _Pending(ctx, tuple(later))
+
+    def _forward(
+        self, backend: str, request: HttpRequest, service: str, region: str, pending: _Pending
+    ) -> Answer:
+        """The backend's answer, once the permissions that needed it are allowed too."""
+        answer = self.forwarder.forward(backend, request, service, region)
+        if not pending.permissions or pending.ctx is None or answer.status != 200:
+            return answer
+        try:
+            named = json.loads(answer.body)
+        except ValueError:
+            named = {}
+        for permission, member in pending.permissions:
+            resource = named.get(member) if isinstance(named, dict) else None
+            resource = resource if isinstance(resource, str) and resource.startswith("arn:") else "*"
+            _decide(pending.ctx, Permission(permission.action, resource, permission.context))
+        return answer
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """The caller's context, and the permissions to ask once the backend has answered."""
+
+    ctx: services.Context | None
+    permissions: tuple[tuple[Permission, str], ...]
+
+
+def _decide(ctx: services.Context, permission: Permission) -> None:
+    """AccessDenied, with AWS's message, unless the engine allows the caller this permission."""
+    context: dict[str, str | list[str]] = dict(permission.context)
+    if permission.resource.startswith("arn:") and permission.resource.split(":")[4]:
+        context["aws:ResourceAccount"] = permission.resource.split(":")[4]
+    decision = enforce.authorize_call(ctx, permission.action, permission.resource, context)
+    if decision.decision != "Allow":
+        if ctx.caller is None:
+            raise TypeError("the gateway authorizes signed callers only")
+        raise enforce.access_denied(ctx.caller, permission.action, permission.resource, decision)
 
 
 def _json_version(service: str) -> str | None:

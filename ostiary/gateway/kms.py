@@ -44,6 +44,9 @@ _REENCRYPT = {
     "kms:ReEncryptFrom": ("SourceKeyId", "SourceEncryptionContext", "SourceEncryptionAlgorithm"),
     "kms:ReEncryptTo": ("DestinationKeyId", "DestinationEncryptionContext", "DestinationEncryptionAlgorithm"),
 }
+# Permissions whose key only the answer names (a symmetric ciphertext carries its key's id): the
+# gateway asks them once the backend has answered, on the key the answer names, and drops a refused one.
+_KEY_IN_ANSWER = {("Decrypt", "kms:Decrypt"): "KeyId", ("ReEncrypt", "kms:ReEncryptFrom"): "SourceKeyId"}
 _ALIAS_OPERATIONS = frozenset({"CreateAlias", "UpdateAlias", "DeleteAlias"})
 _KEY_FORMAT = "arn:${Partition}:kms:${Region}:${Account}:key/${KeyId}"
 _ALIAS_FORMAT = "arn:${Partition}:kms:${Region}:${Account}:alias/${Alias}"
@@ -61,6 +64,13 @@ def permissions(operation: Operation, facts: Facts) -> list[Permission]:
             keys = {**context, "kms:RequestAlias": alias} if alias else context
             out.append(Permission(action, resource, listed_only(action, keys)))
     return out
+
+
+def key_in_answer(operation: Operation, permission: Permission) -> str | None:
+    """The member of the answer that names the key of `permission`, when the request named none."""
+    if operation.service != "kms" or permission.resource != "*":
+        return None
+    return _KEY_IN_ANSWER.get((operation.name, permission.action))
 
 
 def _actions(operation: str, params: Mapping[str, Any]) -> list[str]:

@@ -163,18 +163,20 @@ def test_an_explicit_deny_refuses_with_its_own_words(gateway: Server, table: str
     assert gateway.client("dynamodb").describe_table(TableName=table)["Table"]["TableName"] == TABLE
 
 
-def test_leading_keys_conditions_decide_per_item(gateway: Server, table: str) -> None:
+def test_leading_keys_conditions_decide_per_item_with_the_tables_key_schema(
+    gateway: Server, table: str
+) -> None:
     condition = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["Acme"]}}
     _, keys = _user(
         gateway,
         [{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": TABLE_ARN, "Condition": condition}],
     )
     dynamodb = _client(gateway, "dynamodb", keys)
-    # Without a key schema lookup every key value is a leading key: only a key whose values all match passes.
-    with pytest.raises(ClientError):
+    got = dynamodb.get_item(TableName=table, Key={"Artist": {"S": "Acme"}, "Song": {"S": "Happy Day"}})
+    assert got["Item"]["Artist"] == {"S": "Acme"}  # the partition key (from DescribeTable) is Artist
+    with pytest.raises(ClientError) as refused:
         dynamodb.get_item(TableName=table, Key={"Artist": {"S": "Other"}, "Song": {"S": "Acme"}})
-    with pytest.raises(ClientError):
-        dynamodb.get_item(TableName=table, Key={"Artist": {"S": "Acme"}, "Song": {"S": "Happy Day"}})
+    assert _refusal(refused.value)[0] == "AccessDeniedException"
 
 
 def test_kms_encrypt_is_allowed_on_the_key_and_decrypt_refused(gateway: Server, key_arn: str) -> None:
@@ -190,6 +192,30 @@ def test_kms_encrypt_is_allowed_on_the_key_and_decrypt_refused(gateway: Server, 
         400,
     )
     assert gateway.client("kms").decrypt(KeyId=key_arn, CiphertextBlob=blob)["Plaintext"] == b"secret"
+
+
+def test_decrypt_without_a_key_id_is_decided_on_the_key_the_ciphertext_names(
+    gateway: Server, key_arn: str
+) -> None:
+    blob = gateway.client("kms").encrypt(KeyId=key_arn, Plaintext=b"payload")["CiphertextBlob"]
+    _, allowed = _user(gateway, [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn}])
+    assert _client(gateway, "kms", allowed).decrypt(CiphertextBlob=blob)["Plaintext"] == b"payload"
+    other = key_arn.rsplit("/", 1)[0] + "/00000000-0000-0000-0000-000000000000"
+    arn, refused_keys = _user(gateway, [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": other}])
+    with pytest.raises(ClientError) as refused:
+        _client(gateway, "kms", refused_keys).decrypt(CiphertextBlob=blob)
+    assert _refusal(refused.value)[1] == (
+        f"User: {arn} is not authorized to perform: kms:Decrypt on resource: {key_arn} "
+        "because no identity-based policy allows the kms:Decrypt action"
+    )
+    assert b"payload" not in json.dumps(refused.value.response, default=str).encode()
+
+
+def test_an_alias_is_authorized_as_the_key_it_points_to(gateway: Server, key_arn: str) -> None:
+    alias = f"alias/gw-{uuid.uuid4().hex[:8]}"
+    gateway.client("kms").create_alias(AliasName=alias, TargetKeyId=key_arn)
+    _, keys = _user(gateway, [{"Effect": "Allow", "Action": "kms:Encrypt", "Resource": key_arn}])
+    assert _client(gateway, "kms", keys).encrypt(KeyId=alias, Plaintext=b"x")["KeyId"] == key_arn
 
 
 def test_kms_encryption_context_conditions_are_enforced(gateway: Server, key_arn: str) -> None:
