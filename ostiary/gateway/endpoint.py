@@ -106,7 +106,8 @@ class Gateway:
             )
             operation = identify(service, request)
             if isinstance(operation, UnknownOperation):
-                return _refusal(service, *refusals.UNKNOWN_OPERATION, operation.reason, request_id)
+                kind = refusals.UNKNOWN_OPERATION if operation.operation is None else refusals.SERIALIZATION
+                return _refusal(service, *kind, operation.reason, request_id)
             pending = self._authorize(request, caller, operation, signed.region, request_id, now)
             return self._forward(backend, request, service, signed.region, pending)
         except AwsError as exc:

@@ -56,10 +56,14 @@ class Operation:
 
 @dataclass(frozen=True)
 class UnknownOperation:
-    """A request that is no operation of the service's model, and why (our own words)."""
+    """A request that is no operation of the service's model, and why (our own words).
+
+    `operation` is set when the request names a known operation whose input cannot be read.
+    """
 
     service: str
     reason: str
+    operation: str | None = None
 
 
 def identify(
@@ -110,7 +114,7 @@ def _identify_json(model: ServiceModel, request: HttpRequest) -> Operation | Unk
         return UnknownOperation(service, f"unknown target `{target}`")
     params = _json_body(request.body)
     if params is None:
-        return UnknownOperation(service, "the body is not a JSON object")
+        return UnknownOperation(service, "the body is not a JSON object", name)
     return Operation(service, name, params)
 
 

@@ -9,11 +9,16 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+import urllib3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from tests.conftest import ACCOUNT, Server, free_port, start_server, stop_server, wait_for_port
@@ -288,3 +293,62 @@ def test_the_backend_answers_unchanged(gateway: Server, backend: str, table: str
     through = gateway.client("dynamodb")
     strip = lambda r: {k: v for k, v in r.items() if k != "ResponseMetadata"}  # noqa: E731
     assert strip(through.describe_table(TableName=table)) == strip(direct.describe_table(TableName=table))
+
+
+def _raw(gateway: Server, target: str, body: bytes, service: str = "dynamodb") -> tuple[int, dict[str, Any]]:
+    """A request signed by botocore with the root's keys but built by hand: (status, JSON answer)."""
+    request = AWSRequest(
+        method="POST",
+        url=gateway.endpoint + "/",
+        data=body,
+        headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.0"},
+    )
+    SigV4Auth(Credentials(gateway.access_key_id, gateway.secret_access_key), service, "us-east-1").add_auth(
+        request
+    )
+    response = urllib3.request(
+        "POST", request.url, body=body, headers=dict(request.headers.items()), retries=False
+    )
+    return response.status, json.loads(response.data)
+
+
+def test_an_unknown_target_is_an_unknown_operation(gateway: Server) -> None:
+    status, answer = _raw(gateway, "DynamoDB_20120810.DropEverything", b"{}")
+    assert (status, answer["__type"]) == (400, "com.amazon.coral.service#UnknownOperationException")
+
+
+def test_a_body_that_is_not_json_is_refused_before_the_backend(gateway: Server) -> None:
+    status, answer = _raw(gateway, "DynamoDB_20120810.Scan", b"[1, 2]")
+    assert (status, answer["__type"]) == (400, "com.amazon.coral.service#SerializationException")
+
+
+def test_a_body_over_the_limit_is_refused_with_413(gateway: Server) -> None:
+    status, answer = _raw(gateway, "DynamoDB_20120810.PutItem", b" " * (16 * 1024 * 1024 + 1))
+    assert (status, answer["__type"]) == (413, "com.amazon.coral.service#RequestEntityTooLargeException")
+
+
+def test_a_backend_that_does_not_answer_is_a_503_not_a_hang(tmp_path_factory: pytest.TempPathFactory) -> None:
+    data_dir = tmp_path_factory.mktemp("ostiary-gateway-down")
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    server = start_server(
+        data_dir, f"sqlite:///{data_dir / 'ostiary.db'}", "sqlite", "--backend", f"dynamodb={dead}"
+    )
+    try:
+        with pytest.raises(ClientError) as refused:
+            server.client("dynamodb").list_tables()
+        code, message, status = _refusal(refused.value)
+        assert (code, status) == ("ServiceUnavailableException", 503)
+        assert "did not answer" in message
+    finally:
+        stop_server(server)
+
+
+def test_a_malformed_backend_flag_stops_serve_with_a_clear_message(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ostiary", "serve", "--data-dir", str(tmp_path), "--backend", "iam=http://x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "`iam` is served by Ostiary itself and takes no backend" in result.stderr
