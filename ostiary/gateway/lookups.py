@@ -71,7 +71,7 @@ class BackendLookups:
                 described.get("LocalSecondaryIndexes") or []
             )
             schema = next((i.get("KeySchema") for i in indexes if i.get("IndexName") == index), None)
-        return _key_names(schema)
+        return key_names(schema)
 
     def _alias(self, region: str, alias: str) -> str | None:
         found = self._call("kms", region, "TrentService.DescribeKey", {"KeyId": alias}, "1.1")
@@ -97,7 +97,8 @@ class BackendLookups:
             return None
 
 
-def _key_names(schema: Any) -> tuple[str, ...] | None:
+def key_names(schema: Any) -> tuple[str, ...] | None:
+    """(partition key, sort key) names of a DynamoDB KeySchema, or None when it has no partition key."""
     if not isinstance(schema, list):
         return None
     order = {"HASH": 0, "RANGE": 1}

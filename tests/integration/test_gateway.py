@@ -352,3 +352,56 @@ def test_a_malformed_backend_flag_stops_serve_with_a_clear_message(tmp_path: Pat
     )
     assert result.returncode != 0
     assert "`iam` is served by Ostiary itself and takes no backend" in result.stderr
+
+
+def test_a_permissions_boundary_limits_what_the_gateway_allows(gateway: Server, table: str) -> None:
+    iam = gateway.client("iam")
+    name = f"gw-boundary-{uuid.uuid4().hex[:8]}"
+    read_only = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "dynamodb:Scan", "Resource": "*"}],
+    }
+    boundary = iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(read_only))["Policy"]["Arn"]
+    arn, keys = _user(gateway, [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}])
+    iam.put_user_permissions_boundary(UserName=arn.rsplit("/", 1)[1], PermissionsBoundary=boundary)
+    dynamodb = _client(gateway, "dynamodb", keys)
+    assert dynamodb.scan(TableName=table)["Count"] >= 1
+    with pytest.raises(ClientError) as refused:
+        dynamodb.put_item(TableName=table, Item={"Artist": {"S": "b"}, "Song": {"S": "b"}})
+    assert _refusal(refused.value)[1] == (
+        f"User: {arn} is not authorized to perform: dynamodb:PutItem on resource: {TABLE_ARN} "
+        "because no permissions boundary allows the dynamodb:PutItem action"
+    )
+
+
+def test_a_session_policy_limits_a_role_session_at_the_gateway(gateway: Server, table: str) -> None:
+    iam, name = gateway.client("iam"), f"gw-session-{uuid.uuid4().hex[:8]}"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}],
+    }
+    role_arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    everything = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}],
+    }
+    iam.put_role_policy(RoleName=name, PolicyName="all", PolicyDocument=json.dumps(everything))
+    _, keys = _user(gateway, [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn}])
+    scan_only = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "dynamodb:Scan", "Resource": "*"}],
+    }
+    creds = _client(gateway, "sts", keys).assume_role(
+        RoleArn=role_arn, RoleSessionName="narrow", Policy=json.dumps(scan_only)
+    )["Credentials"]
+    dynamodb = _client(
+        gateway, "dynamodb", (creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    )
+    assert dynamodb.scan(TableName=table)["Count"] >= 1
+    with pytest.raises(ClientError) as refused:
+        dynamodb.delete_item(TableName=table, Key={"Artist": {"S": "Acme"}, "Song": {"S": "Happy Day"}})
+    assert _refusal(refused.value)[1] == (
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{name}/narrow is not authorized to perform: "
+        f"dynamodb:DeleteItem on resource: {TABLE_ARN} "
+        "because no session policy allows the dynamodb:DeleteItem action"
+    )

@@ -94,3 +94,13 @@ def test_refusals_take_each_json_versions_shape() -> None:
         "InvalidSignatureException",
         "application/x-amz-json-1.1",
     )
+
+
+def test_a_key_schema_is_read_partition_key_first() -> None:
+    from ostiary.gateway.lookups import key_names
+
+    schema = [{"AttributeName": "Song", "KeyType": "RANGE"}, {"AttributeName": "Artist", "KeyType": "HASH"}]
+    assert key_names(schema) == ("Artist", "Song")
+    assert key_names([{"AttributeName": "Id", "KeyType": "HASH"}]) == ("Id",)
+    assert key_names([{"AttributeName": "Song", "KeyType": "RANGE"}]) is None
+    assert key_names("not a schema") is None
