@@ -94,6 +94,11 @@ class Gateway:
             if backend is None:
                 message = f"no backend serves `{service}`: start ostiary serve with --backend {service}=URL"
                 return _refusal(service, *refusals.SERVICE_UNAVAILABLE, message, request_id)
+            if _json_version(service) is None:
+                message = (
+                    f"the gateway forwards JSON-protocol services only so far: `{service}` is not served yet"
+                )
+                return _refusal(service, *refusals.NOT_IMPLEMENTED, message, request_id)
             now = datetime.now(UTC)
             caller = authenticate(
                 request,

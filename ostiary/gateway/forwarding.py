@@ -83,6 +83,7 @@ class Forwarder:
                 headers=dict(signed.headers.items()),
                 redirect=False,
                 preload_content=True,
+                decode_content=False,  # a gzip answer stays gzip, as its content-encoding says
             )
         except urllib3.exceptions.HTTPError as exc:
             raise BackendUnavailable(f"{type(exc).__name__}: {exc}") from exc

@@ -60,6 +60,8 @@ def gateway(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         f"dynamodb={backend}",
         "--backend",
         f"kms={backend}",
+        "--backend",
+        f"s3={backend}",
     )
     yield server
     stop_server(server)
@@ -275,6 +277,14 @@ def test_a_service_without_a_backend_names_the_flag(gateway: Server) -> None:
     code, message, status = _refusal(refused.value)
     assert (code, status) == ("ServiceUnavailableException", 503)
     assert "--backend kinesis=URL" in message
+
+
+def test_s3_is_refused_as_not_implemented_yet(gateway: Server) -> None:
+    with pytest.raises(ClientError) as refused:
+        gateway.client("s3").list_buckets()
+    code, message, status = _refusal(refused.value)
+    assert (code, status) == ("NotImplemented", 501)
+    assert "`s3` is not served yet" in message
 
 
 def test_iam_and_sts_are_still_served_here(gateway: Server) -> None:
