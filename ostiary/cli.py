@@ -6,13 +6,18 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.decorators import FC
 
 from ostiary.policy_commands import policy as _policy_group
 from ostiary.settings import SETTINGS, Settings
+
+if TYPE_CHECKING:
+    from ostiary.store.db import Database
+    from ostiary.store.keyring import Keyring
 
 
 @click.group()
@@ -37,6 +42,32 @@ def _store_options(fn: FC) -> FC:
     return _setting("data_dir")(_setting("database_url")(fn))
 
 
+def _existing_store(settings: Settings, *, pool: bool = True) -> tuple[Database, Keyring]:
+    """The store `ostiary serve` made at these settings' location; a click error naming the location
+    when it holds none (credentials sealed with a new keyring would be refused by the server)."""
+    from ostiary.bootstrap import open_store
+    from ostiary.store.db import Database
+    from ostiary.store.schema import is_created
+
+    where = f"`{settings.data_dir.resolve()}`"
+    hint = "run it where `ostiary serve` keeps its store, or give that --data-dir (OSTIARY_DATA_DIR)"
+    if not os.environ.get("OSTIARY_KEYRING_KEY") and not (settings.data_dir / "keyring").is_file():
+        raise click.ClickException(f"{where} holds no Ostiary store (no keyring there): {hint}")
+    url = settings.resolved_database_url
+    sqlite_file = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
+    if sqlite_file is not None and not Path(sqlite_file).is_file():
+        raise click.ClickException(f"{where} holds no Ostiary store (no `{sqlite_file}`): {hint}")
+    probe = Database(url, pool=False)
+    try:
+        if not is_created(probe):
+            raise click.ClickException(
+                f"the database of {where} holds no Ostiary store (`ostiary serve` never ran on it): {hint}"
+            )
+    finally:
+        probe.dispose()
+    return open_store(settings, pool=pool)
+
+
 @main.command()
 @_setting("host")
 @_setting("port", type=int)
@@ -46,6 +77,7 @@ def _store_options(fn: FC) -> FC:
 @_setting("workers", type=click.IntRange(1, 64))
 @_setting("trusted_proxies")
 @_setting("request_timeout", type=click.IntRange(1, 3600))
+@_setting("oidc_private_targets")
 @click.option(
     "--backend",
     "backend",
@@ -64,6 +96,7 @@ def serve(
     workers: int,
     trusted_proxies: str | None,
     request_timeout: int,
+    oidc_private_targets: str | None,
     backend: tuple[str, ...],
     log_level: str,
 ) -> None:
@@ -84,6 +117,7 @@ def serve(
         workers=workers,
         trusted_proxies=trusted_proxies,
         request_timeout=request_timeout,
+        oidc_private_targets=oidc_private_targets,
     )
     try:  # the app, and every worker, reads them from OSTIARY_BACKENDS
         export_backends(backend)
@@ -123,6 +157,89 @@ def serve(
     db.dispose()
 
 
+@main.command("root-credentials")
+@_setting("data_dir")
+@_setting("host", help="the address `ostiary serve` listens on (for AWS_ENDPOINT_URL)")
+@_setting("port", type=int, help="the port `ostiary serve` listens on (for AWS_ENDPOINT_URL)")
+@_setting("region")
+@click.option(
+    "--profile",
+    default=None,
+    help="write them as this AWS profile (~/.aws/credentials and ~/.aws/config) instead of printing",
+)
+def root_credentials(data_dir: str, host: str, port: int, region: str, profile: str | None) -> None:
+    """Print the default account's root credentials as `export` lines for a shell.
+
+    \b
+    eval "$(ostiary root-credentials)"     sets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+                                           AWS_ENDPOINT_URL and AWS_DEFAULT_REGION
+    ostiary root-credentials --profile ostiary   then: aws --profile ostiary iam list-users
+
+    They come from OSTIARY_ROOT_ACCESS_KEY_ID / OSTIARY_ROOT_SECRET_ACCESS_KEY when set, else from
+    the root-credentials.json that the first `ostiary serve` wrote in the data folder.
+    """
+    import json
+    import shlex
+
+    from ostiary.bootstrap import ROOT_CREDENTIALS_FILE
+
+    settings = Settings.from_env(data_dir=data_dir, host=host, port=port, region=region)
+    key_id, secret = settings.root_access_key_id, settings.root_secret_access_key
+    if not (key_id and secret):
+        path = settings.data_dir / ROOT_CREDENTIALS_FILE
+        if not path.is_file():
+            raise click.ClickException(
+                f"`{path.resolve()}` does not exist: run it where `ostiary serve` keeps its store, "
+                "or give that --data-dir (OSTIARY_DATA_DIR)"
+            )
+        stored = json.loads(path.read_text())
+        key_id, secret = stored["AccessKeyId"], stored["SecretAccessKey"]
+    values = {
+        "AWS_ACCESS_KEY_ID": key_id,
+        "AWS_SECRET_ACCESS_KEY": secret,
+        "AWS_ENDPOINT_URL": f"http://{settings.host}:{settings.port}",
+        "AWS_DEFAULT_REGION": settings.region,
+    }
+    if profile is None:
+        for name, value in values.items():
+            click.echo(f"export {name}={shlex.quote(value)}")
+        return
+    _write_profile(profile, values)
+    click.echo(f"profile `{profile}` written: aws --profile {profile} sts get-caller-identity")
+
+
+def _write_profile(profile: str, values: dict[str, str]) -> None:
+    """Write an AWS profile where the SDKs look (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE)."""
+    import configparser
+
+    home = Path.home() / ".aws"
+    credentials = Path(os.environ.get("AWS_SHARED_CREDENTIALS_FILE", home / "credentials"))
+    config = Path(os.environ.get("AWS_CONFIG_FILE", home / "config"))
+    section = "default" if profile == "default" else f"profile {profile}"
+    for path, name, entries in (
+        (
+            credentials,
+            profile,
+            {
+                "aws_access_key_id": values["AWS_ACCESS_KEY_ID"],
+                "aws_secret_access_key": values["AWS_SECRET_ACCESS_KEY"],
+            },
+        ),
+        (
+            config,
+            section,
+            {"endpoint_url": values["AWS_ENDPOINT_URL"], "region": values["AWS_DEFAULT_REGION"]},
+        ),
+    ):
+        parser = configparser.RawConfigParser()
+        parser.read(path)
+        parser[name] = entries
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            parser.write(f)
+
+
 @main.group()
 def account() -> None:
     """Manage accounts."""
@@ -135,10 +252,10 @@ def account_create(data_dir: str, database_url: str | None, account_id: str | No
     """Create an account; print its id and root credentials as one JSON object."""
     import json
 
-    from ostiary.bootstrap import create_account, open_store
+    from ostiary.bootstrap import create_account
 
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
-    db, keyring = open_store(settings, pool=False)
+    db, keyring = _existing_store(settings, pool=False)
     click.echo(json.dumps(create_account(db, keyring, account_id)))
 
 
@@ -176,13 +293,12 @@ def service_credentials(
     import re
     from datetime import UTC, datetime
 
-    from ostiary.bootstrap import open_store
     from ostiary.services.sts import service_session
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*\.[a-z0-9-]+", service):
         raise click.BadParameter(f"`{service}` is not a service principal name", param_hint="SERVICE")
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, account_id=account_id)
-    _db, keyring = open_store(settings, pool=False)
+    _db, keyring = _existing_store(settings, pool=False)
     creds = service_session(keyring, settings.account_id, service, duration_seconds, datetime.now(UTC))
     if as_process:
         creds = {"Version": 1, **{k: v for k, v in creds.items() if k != "AccountId"}}
@@ -201,6 +317,14 @@ main.add_command(_policy_group)
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
 @click.option("--instance-id", default=None, help="the instance id (default: a random i-...)")
 @click.option("--v2-only", is_flag=True, help="require IMDSv2 session tokens (refuse IMDSv1)")
+@click.option(
+    "--session-seconds",
+    default=21600,
+    show_default=True,
+    type=click.IntRange(1, 43200),
+    help="length of the role sessions handed out, as EC2's (capped by the role's MaxSessionDuration); "
+    "short ones show a client renewing its credentials",
+)
 @_setting("account_id", help="the account of the instance profile")
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn log level")
 def imds(
@@ -211,19 +335,19 @@ def imds(
     host: str,
     instance_id: str | None,
     v2_only: bool,
+    session_seconds: int,
     account_id: str,
     log_level: str,
 ) -> None:
     """Serve the EC2 instance metadata endpoint with the role credentials of an instance profile."""
     import secrets
 
-    from ostiary.bootstrap import open_store
     from ostiary.imds.app import MetadataApp
     from ostiary.imds.credentials import RoleCredentials
     from ostiary.server import run_server
 
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, account_id=account_id)
-    db, keyring = open_store(settings)
+    db, keyring = _existing_store(settings)
     instance = instance_id or f"i-{secrets.token_hex(8)[:17]}"
     creds = RoleCredentials(db, keyring, settings, profile_name, instance)
     from ostiary.errors import AwsError
@@ -232,6 +356,7 @@ def imds(
         creds.profile()  # fail now, not on the first request, when the profile does not exist
     except AwsError as exc:
         raise click.ClickException(exc.message) from exc
+    creds.session_seconds = session_seconds
     click.echo(f"Instance metadata of {instance} ({profile_name}) on http://{host}:{port}")
     sys.stdout.flush()
     run_server(MetadataApp(creds, instance, v2_only=v2_only), host=host, port=port, log_level=log_level)
@@ -261,11 +386,10 @@ def signin(
     """Sign in with a console password (and MFA code); print the session's credentials as JSON."""
     import json
 
-    from ostiary.bootstrap import open_store
     from ostiary.signin import SignInRefused, sign_in
 
     settings = Settings.from_env(data_dir=data_dir, database_url=database_url, account_id=account_id)
-    db, keyring = open_store(settings, pool=False)
+    db, keyring = _existing_store(settings, pool=False)
     try:
         click.echo(json.dumps(sign_in(db, keyring, settings.account_id, user_name, password, mfa_code)))
     except SignInRefused as exc:

@@ -8,6 +8,7 @@ its account, so it is let through before anything is read.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -85,8 +86,7 @@ def check(ctx: Context, service: str, operation: str, params: dict[str, Any]) ->
         policies = _policies(conn, ctx.db, caller, epoch)
         found = _Finder(conn, ctx.db.url, epoch)
         resolved = _resolve(found, caller, service, operation, params, policies.needs_resource_tags)
-    context = request_context(ctx, policies, service, operation, params)
-    context.update(resolved.context)
+    context = request_context(ctx, policies, service, operation, params, resolved.context)
     decision = _authorize(policies, caller, action, resolved.arn, context)
     if decision.decision == "ImplicitDeny" and _self_service(ctx, caller, action):
         return
@@ -134,6 +134,16 @@ def authorize_call(
     return _authorize(policies, caller, action, resource, context, resource_policy, resource_account)
 
 
+def require(ctx: Context, action: str, resource: str, extra_context: dict[str, Any]) -> None:
+    """AccessDenied with AWS's message unless the caller may also do `action` (iam:PassRole) on `resource`."""
+    caller = ctx.caller
+    if caller is None or caller.is_root:
+        return
+    decision = authorize_call(ctx, action, resource, extra_context)
+    if decision.decision != "Allow":
+        raise access_denied(caller, action, resource, decision)
+
+
 def identity_refusal(ctx: Context, action: str, resource: str, context: dict[str, Any]) -> str | None:
     """None when the caller's own policies allow `action` on `resource`, else the reason (" because ...")."""
     if ctx.caller.is_root:
@@ -173,7 +183,8 @@ def _load(conn: Any, caller: Caller) -> PolicySet:
     session_docs = _session_documents(conn, caller)
     if session is not None:
         tags = {**tags, **dict(session.tags)}
-    texts = [d.document for d in sources] + ([boundary_doc.document] if boundary_doc else [])
+    # Whatever policy of the evaluation reads a resource tag (identity, boundary, session), tags are loaded.
+    read = [*sources, *([boundary_doc] if boundary_doc else []), *(session_docs or [])]
     identity = tuple(compile_document(d, "identity") for d in sources)
     return PolicySet(
         identity=identity,
@@ -184,8 +195,17 @@ def _load(conn: Any, caller: Caller) -> PolicySet:
         boundary_source=boundary_doc,
         principal_tags=tags,
         principal_arn=_principal_arn(caller),
-        needs_resource_tags=any("resourcetag" in t.lower() for t in texts),
+        needs_resource_tags=any(_reads_resource_tags(d.document) for d in read),
     )
+
+
+def _reads_resource_tags(document: str) -> bool:
+    """Whether a policy mentions aws:ResourceTag or iam:ResourceTag, however its JSON escapes them."""
+    try:
+        text = json.dumps(json.loads(document))
+    except ValueError:
+        text = document
+    return "resourcetag" in text.lower()
 
 
 def _identity_entity(conn: Any, caller: Caller) -> store.Entity | None:
@@ -276,11 +296,20 @@ def _resolve(
 
 
 def _find_target(found: _Finder, account: str, target: actions.Target) -> store.Entity | None:
+    """The stored entity a call acts on, found as the services find it (names ignore case).
+
+    The decision is then made on the entity's own ARN, never on the spelling the caller typed.
+    """
     if target.access_key_id is not None:
         return store.key_owner(found.conn, target.access_key_id)
-    if target.kind in actions.NAMED_KINDS and target.name:
-        return found.named(account, target.kind, target.name)
-    return None
+    if target.kind not in actions.NAMED_KINDS:
+        return None
+    if target.arn is not None:
+        named = actions.named_in_arn(target.arn)
+        if named is None or named[0] != account:
+            return None
+        return found.named(account, target.kind, named[1])
+    return found.named(account, target.kind, target.name) if target.name else None
 
 
 def _resource_context(
@@ -299,6 +328,7 @@ def _resource_context(
         entity is not None
         and entity.permissions_boundary
         and "iam:permissionsboundary" in actions.listed_keys(service, operation)
+        and not actions.request_sets(service, operation, "iam:PermissionsBoundary")
     ):
         out["iam:PermissionsBoundary"] = entity.permissions_boundary
     if not with_tags:
@@ -319,10 +349,19 @@ def _resource_context(
 
 
 def request_context(
-    ctx: Context, policies: PolicySet, service: str, operation: str, params: dict[str, Any]
+    ctx: Context,
+    policies: PolicySet,
+    service: str,
+    operation: str,
+    params: dict[str, Any],
+    resource_context: dict[str, str | list[str]] | None = None,
 ) -> dict[str, str | list[str]]:
-    """The request context of a call: the caller's keys, the environment's, and the call's own."""
+    """The request context of a call: the caller's keys, the environment's, the resource's, the call's own.
+
+    The call's own keys come last: a value the request sets is never replaced by a stored one.
+    """
     context = _base_context(ctx, policies)
+    context.update(resource_context or {})
     context.update(actions.request_keys(service, operation, params))
     return context
 

@@ -180,6 +180,12 @@ class MissingAction(_Sender):
     code = "MissingAction"
 
 
+class Throttling(_Sender):
+    """AWS's throttling refusal of IAM and STS ("Rate exceeded"), which SDKs retry with backoff."""
+
+    code = "Throttling"
+
+
 class AccessDenied(_Sender):
     code, status = "AccessDenied", 403
 

@@ -36,7 +36,14 @@ def validate(file: click.utils.LazyFile, kind: str) -> None:
 @policy.command("eval")
 @click.argument("file", type=click.File("r"), default="-")
 def eval_(file: click.utils.LazyFile) -> None:
-    """Read one JSON request a line; print one JSON decision a line."""
+    """Read one JSON request a line; print one JSON decision a line.
+
+    \b
+    The line format is docs/eval-format.md in Ostiary's source tree. In: {"id", "account",
+    "principal", "identity_policies", "boundary", "session_policies", "scps", "resource_policy"
+    (or "trust_policy" and "role_arn"), "request": {"action", "resource", "context"}}.
+    Out: {"id", "decision": Allow | ExplicitDeny | ImplicitDeny, "reasons"}, or {"id", "error"}.
+    """
     for number, line in enumerate(file, start=1):
         if not line.strip():
             continue

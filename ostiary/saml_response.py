@@ -2,20 +2,24 @@
 
 Only what the signature covers is read (the element signxml returns), so a second, unsigned
 assertion wrapped around or beside the signed one is never looked at. The XML is parsed with
-entities, DTDs and network access off.
+entities, DTDs and network access off, and a document carrying a DOCTYPE is refused. `REPLAYS`
+remembers the assertions accepted, so the same one is not accepted twice.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from lxml import etree
 from signxml import DigestAlgorithm, SignatureConfiguration, SignatureMethod, XMLVerifier
-from signxml.exceptions import InvalidInput, InvalidSignature
+from signxml.exceptions import SignXMLException
 
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
@@ -25,8 +29,10 @@ SESSION_NAME_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/RoleSessionName
 DURATION_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/SessionDuration"
 SOURCE_IDENTITY_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/SourceIdentity"
 _NAMEID_FORMAT = "urn:oasis:names:tc:SAML:2.0:nameid-format:"
+_BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 _MAX_RESPONSE_BYTES = 100_000
+_DIGITS = re.compile(r"[0-9]{1,9}")  # ASCII digits only: str.isdigit() takes `²`, which int() refuses
 # Pinned: public-key signatures with SHA-2 only (no HMAC, no SHA-1); the certificate comes from the
 # provider's metadata, never from the response's own KeyInfo.
 _EXPECT = SignatureConfiguration(
@@ -60,20 +66,52 @@ class SamlExpired(SamlRejected):
 class SamlAssertion:
     """What AssumeRoleWithSAML needs from a verified assertion."""
 
+    assertion_id: str
     issuer: str
     subject: str
     subject_format: str
     audiences: tuple[str, ...]
+    recipient: str  # SubjectConfirmationData's Recipient: where the IdP meant the response to go
     roles: tuple[tuple[str, str], ...]  # (role ARN, provider ARN)
     session_name: str | None
     session_duration: int | None
     source_identity: str | None
+    not_on_or_after: datetime  # the assertion is not accepted from then on (nor again before then)
+    session_not_on_or_after: datetime | None  # the IdP's end of the session (AuthnStatement)
 
     @property
     def subject_type(self) -> str:
         """`persistent`, `transient`, or the full format URI (AWS's SubjectType)."""
         short = self.subject_format.removeprefix(_NAMEID_FORMAT)
         return short if short in ("persistent", "transient") else self.subject_format
+
+
+class ReplayCache:
+    """Assertions already accepted, each kept until its NotOnOrAfter, so none is accepted twice.
+
+    In this process's memory, bounded: the oldest entries go when expired, or when `limit` is reached.
+    A cluster's nodes (or `--workers` processes) each keep their own: a response replayed to
+    another node within its few minutes of validity is not caught there."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._seen: OrderedDict[tuple[str, str], datetime] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def claim(self, key: tuple[str, str], until: datetime, now: datetime) -> bool:
+        """True the first time `key` is claimed before `until`; False while an earlier claim holds."""
+        with self._lock:
+            kept = self._seen.get(key)
+            if kept is not None and now < kept:
+                return False
+            while self._seen and (len(self._seen) >= self._limit or now >= next(iter(self._seen.values()))):
+                self._seen.popitem(last=False)  # the oldest: expired ones first, as they come first
+            self._seen.pop(key, None)
+            self._seen[key] = until
+            return True
+
+
+REPLAYS = ReplayCache(100_000)
 
 
 def decode(saml_response: str) -> bytes:
@@ -91,15 +129,14 @@ def verify(xml: bytes, certificates: list[bytes], now: datetime) -> SamlAssertio
     """The signed assertion, once its signature verifies with an IdP certificate and it is current."""
     signed = _signed_element(xml, certificates)
     assertion = _assertion_of(signed)
-    _check_times(assertion, now)
-    return _read(assertion)
+    times = _check_times(assertion, now)
+    return _read(assertion, times)
 
 
 def _signed_element(xml: bytes, certificates: list[bytes]) -> Any:
-    try:
-        root = etree.fromstring(xml, parser=_PARSER)
-    except (etree.XMLSyntaxError, ValueError) as exc:
-        raise SamlRejected("Invalid SAML response") from exc
+    root = parse_xml(xml)
+    if root is None:
+        raise SamlRejected("Invalid SAML response")
     if len(root.findall(f".//{{{SAML}}}Assertion")) + (root.tag == f"{{{SAML}}}Assertion") != 1:
         raise SamlRejected("Invalid SAML response")  # exactly one assertion: no wrapping games
     if root.find(".//{http://www.w3.org/2000/09/xmldsig#}Signature") is None:
@@ -107,10 +144,26 @@ def _signed_element(xml: bytes, certificates: list[bytes]) -> Any:
     for certificate in certificates:
         try:
             result = XMLVerifier().verify(root, x509_cert=certificate.decode(), expect_config=_EXPECT)
-        except (InvalidSignature, InvalidInput):
+        except (SignXMLException, etree.LxmlError):  # a bad signature, or XML signxml cannot read
             continue
         return result.signed_xml
     raise SamlRejected("Response signature invalid")
+
+
+def parse_xml(xml: bytes) -> Any:
+    """The root element of a document without a DOCTYPE, or None when it is not one.
+
+    A DTD is never read (entities, network off), but a document that carries one is refused
+    outright: SAML has no use for it, and its entity references reach signxml unexpanded."""
+    try:
+        tree = etree.fromstring(xml, parser=_PARSER).getroottree()
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        return None
+    if any(node.tag is etree.Entity for node in tree.iter()):  # an entity reference left unexpanded
+        return None
+    return tree.getroot()
 
 
 def _assertion_of(signed: Any) -> Any:
@@ -123,28 +176,45 @@ def _assertion_of(signed: Any) -> Any:
     raise SamlRejected("Response signature invalid")
 
 
-def _check_times(assertion: Any, now: datetime) -> None:
+@dataclass(frozen=True)
+class _Times:
+    not_on_or_after: datetime  # the earliest of the assertion's NotOnOrAfter limits
+    session_not_on_or_after: datetime | None
+    recipient: str
+
+
+def _check_times(assertion: Any, now: datetime) -> _Times:
+    """The assertion's limits, once they all lie ahead (SamlExpired otherwise).
+
+    AWS requires exactly one SubjectConfirmation whose data has NotOnOrAfter and Recipient; the
+    AuthnStatement's SessionNotOnOrAfter, when given, ends the session and must lie ahead too."""
     conditions = assertion.find(f"{{{SAML}}}Conditions")
-    confirmations = assertion.findall(
-        f"{{{SAML}}}Subject/{{{SAML}}}SubjectConfirmation/{{{SAML}}}SubjectConfirmationData"
-    )
-    limits = [c.get("NotOnOrAfter") for c in confirmations] + (
-        [conditions.get("NotOnOrAfter")] if conditions is not None else []
-    )
-    limits = [t for t in limits if t]
-    if not limits:
+    confirmations = assertion.findall(f"{{{SAML}}}Subject/{{{SAML}}}SubjectConfirmation")
+    data = confirmations[0].find(f"{{{SAML}}}SubjectConfirmationData") if len(confirmations) == 1 else None
+    if data is None or confirmations[0].get("Method") != _BEARER:
+        raise SamlRejected("Invalid SAML response")  # a holder-of-key confirmation, say, proves nothing here
+    if not data.get("NotOnOrAfter") or not data.get("Recipient"):
         raise SamlRejected("Invalid SAML response")
-    if any(now >= _time(t) for t in limits):
+    limits = [_time(data.get("NotOnOrAfter"))]
+    if conditions is not None and conditions.get("NotOnOrAfter"):
+        limits.append(_time(conditions.get("NotOnOrAfter")))
+    sessions = [
+        _time(s.get("SessionNotOnOrAfter"))
+        for s in assertion.findall(f"{{{SAML}}}AuthnStatement")
+        if s.get("SessionNotOnOrAfter")
+    ]
+    if any(now >= t for t in limits + sessions):
         raise SamlExpired("Response is expired")
     not_before = conditions.get("NotBefore") if conditions is not None else None
     if not_before and now < _time(not_before):
         raise SamlRejected("Response is not yet valid")
+    return _Times(min(limits), min(sessions, default=None), data.get("Recipient").strip())
 
 
-def _read(assertion: Any) -> SamlAssertion:
+def _read(assertion: Any, times: _Times) -> SamlAssertion:
     issuer = (assertion.findtext(f"{{{SAML}}}Issuer") or "").strip()
     name_id = assertion.find(f"{{{SAML}}}Subject/{{{SAML}}}NameID")
-    if not issuer or name_id is None or not (name_id.text or "").strip():
+    if not issuer or name_id is None or not (name_id.text or "").strip() or not assertion.get("ID"):
         raise SamlRejected("Invalid SAML response")
     audiences = tuple(
         (a.text or "").strip()
@@ -153,14 +223,18 @@ def _read(assertion: Any) -> SamlAssertion:
     attributes = _attributes(assertion)
     duration = attributes.get(DURATION_ATTRIBUTE, [None])[0]
     return SamlAssertion(
+        assertion_id=assertion.get("ID"),
         issuer=issuer,
         subject=name_id.text.strip(),
         subject_format=name_id.get("Format", _NAMEID_FORMAT + "persistent"),
         audiences=audiences,
+        recipient=times.recipient,
         roles=tuple(pair for pair in map(_role_pair, attributes.get(ROLE_ATTRIBUTE, [])) if pair is not None),
         session_name=attributes.get(SESSION_NAME_ATTRIBUTE, [None])[0],
-        session_duration=int(duration) if duration and duration.isdigit() else None,
+        session_duration=int(duration) if duration and _DIGITS.fullmatch(duration) else None,
         source_identity=attributes.get(SOURCE_IDENTITY_ATTRIBUTE, [None])[0],
+        not_on_or_after=times.not_on_or_after,
+        session_not_on_or_after=times.session_not_on_or_after,
     )
 
 

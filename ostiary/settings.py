@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ostiary.egress import Network, parse_networks
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -52,7 +54,50 @@ SETTINGS: tuple[Setting, ...] = (
         "seconds a request (line, headers and body) may take to arrive before the connection is closed",
     ),
     Setting("region", "OSTIARY_REGION", "us-east-1", "region reported in ARNs that carry one"),
+    Setting(
+        "oidc_private_targets",
+        "OSTIARY_OIDC_PRIVATE_TARGETS",
+        None,
+        "comma-separated private networks (CIDR) an OIDC issuer's documents may be fetched from; "
+        "none by default: only public addresses, and loopback (http too) for local issuers",
+    ),
 )
+
+
+# The throttle of failed MFA codes and passwords: variables only, no `serve` flag (tests shorten them).
+THROTTLE_SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "failures",
+        "OSTIARY_THROTTLE_FAILURES",
+        5,
+        "failed MFA codes or passwords of one user or device, within the window, before a pause",
+    ),
+    Setting("window_seconds", "OSTIARY_THROTTLE_WINDOW_SECONDS", 900, "the window those failures count in"),
+    Setting("delay_seconds", "OSTIARY_THROTTLE_DELAY_SECONDS", 60, "the first pause; each next one doubles"),
+    Setting("max_delay_seconds", "OSTIARY_THROTTLE_MAX_DELAY_SECONDS", 3600, "the longest pause"),
+)
+
+
+@dataclass(frozen=True)
+class ThrottleLimits:
+    """How failed MFA codes and passwords are throttled (THROTTLE_SETTINGS)."""
+
+    failures: int = 5
+    window_seconds: int = 900
+    delay_seconds: int = 60
+    max_delay_seconds: int = 3600  # a guesser gets 5 codes an hour: a 6-digit code takes years
+
+    @classmethod
+    def from_env(cls) -> ThrottleLimits:
+        """The limits from OSTIARY_THROTTLE_* variables, each a positive integer, else the defaults."""
+        values: dict[str, int] = {}
+        for s in THROTTLE_SETTINGS:
+            text = os.environ.get(s.env)
+            if text is not None:
+                if not (text.isascii() and text.isdigit() and int(text) > 0):
+                    raise ValueError(f"{s.env} must be a positive integer, not `{text}`")
+                values[s.name] = int(text)
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -67,8 +112,14 @@ class Settings:
     region: str = "us-east-1"
     trusted_proxies: str | None = None
     request_timeout: int = 30
+    oidc_private_targets: str | None = None
     root_access_key_id: str | None = field(default=None)
     root_secret_access_key: str | None = field(default=None, repr=False)
+
+    @property
+    def oidc_private_networks(self) -> tuple[Network, ...]:
+        """The networks of `oidc_private_targets`."""
+        return parse_networks(self.oidc_private_targets)
 
     @property
     def resolved_database_url(self) -> str:
@@ -98,6 +149,7 @@ class Settings:
                 values[name] = int(str(values[name]))
         if "data_dir" in values:
             values["data_dir"] = Path(str(values["data_dir"]))
+        parse_networks(str(values.get("oidc_private_targets") or ""))  # ValueError names a bad one
         if values.get("auth") not in (None, "strict", "permissive"):
             raise ValueError(f"--auth must be strict or permissive, not `{values['auth']}`")
         return cls(**values)  # type: ignore[arg-type]  # values were coerced above

@@ -8,15 +8,21 @@ console does; with HardExpiry an expired password signs in no more.
 
 from __future__ import annotations
 
+import functools
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from argon2 import PasswordHasher
+
 from ostiary import ids
 from ostiary.auth import tokens
 from ostiary.auth.tokens import Session
-from ostiary.services.mfa import verify_mfa_code
+from ostiary.errors import Throttling
+from ostiary.services import throttle
+from ostiary.services.mfa import accepts_code
 from ostiary.services.passwords import password_matches
 from ostiary.store import accounts, login_profiles, mfa, users
 from ostiary.store.db import Database
@@ -66,13 +72,25 @@ def sign_in(
     mfa_code: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Credentials of a console session for the user, or SignInRefused/MfaRequired."""
+    """Credentials of a console session for the user, or SignInRefused/MfaRequired.
+
+    Failed passwords and codes are throttled per user, name and device; while paused, every sign-in
+    of the user is refused with AWS's throttling text, before the password is looked at.
+    """
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     found = _load(db, account, user_name)
-    if found is None or not password_matches(found.profile.password_hash, password):
-        raise SignInRefused(_INCORRECT)
-    is_mfa = _check_mfa(db, keyring, account, found, mfa_code, now)
-    must_change = _must_change(found, now)
+    try:
+        _check_password(db, account, user_name, password, found, now)
+        assert found is not None  # a right password has its user
+        is_mfa = _check_mfa(db, keyring, account, found, mfa_code, now)
+    except Throttling as exc:
+        raise SignInRefused(exc.message) from exc
+    return _credentials(keyring, account, found, is_mfa, _must_change(found, now), now)
+
+
+def _credentials(
+    keyring: Keyring, account: str, found: _Account, is_mfa: bool, must_change: bool, now: datetime
+) -> dict[str, Any]:
     session = Session(
         access_key_id=tokens.temporary_key_id(account),
         secret=ids.secret_access_key(),
@@ -115,17 +133,53 @@ def _load(db: Database, account: str, user_name: str) -> _Account | None:
         return _Account(user, profile, accounts.password_policy(conn, account) or {}, serials)
 
 
+def _check_password(
+    db: Database, account: str, user_name: str, password: str, found: _Account | None, now: datetime
+) -> None:
+    """SignInRefused unless the password is right; Throttling while the user or its devices are paused.
+
+    The devices are checked first too, so that a pause after the password would not tell that the
+    password was right.
+    """
+    user_id = found.user.user_id if found is not None else None
+    subjects = throttle.password_subjects(user_id, account, user_name)
+    with db.transaction() as conn:
+        if found is not None and found.serials:
+            throttle.check(conn, throttle.mfa_subjects(found.user.user_id, found.serials), now)
+        throttle.attempt(conn, subjects, now)
+    password_hash = found.profile.password_hash if found is not None else _no_user_hash()
+    if not password_matches(password_hash, password) or found is None:
+        raise SignInRefused(_INCORRECT)
+    with db.transaction() as conn:
+        throttle.succeeded(conn, subjects)
+
+
+@functools.cache
+def _no_user_hash() -> str:
+    """A hash no password matches, checked for a name with no user (or no password): refusing it takes
+    as long as refusing a wrong password, so the time does not tell which names exist."""
+    return PasswordHasher().hash(secrets.token_urlsafe(32))
+
+
 def _check_mfa(
     db: Database, keyring: Keyring, account: str, found: _Account, code: str | None, now: datetime
 ) -> bool:
-    """True when the user has a device and a code verified; MfaRequired when one has but none did."""
+    """True when the user has a device and a code verified; MfaRequired when one has but none did.
+
+    One code is one attempt, however many devices it is checked against.
+    """
     if not found.serials:
         return False
     if code:
+        subjects = throttle.mfa_subjects(found.user.user_id, found.serials)
         with db.transaction() as conn:
+            throttle.attempt(conn, subjects, now)
             for serial in found.serials:
-                if verify_mfa_code(conn, keyring, account, serial, found.user.user_id, code, now):
-                    return True
+                row = mfa.find(conn, account, serial, lock=True)
+                if row is not None and row.user_id == found.user.user_id:
+                    if accepts_code(conn, keyring, row, code, now):
+                        throttle.succeeded(conn, subjects)
+                        return True
     raise MfaRequired(_INCORRECT)
 
 

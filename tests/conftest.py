@@ -117,11 +117,21 @@ def start_server(
 
 
 def stop_server(server: Server) -> None:
+    """Stop the server; fail the run, printing its log, when it logged a traceback."""
     server.process.terminate()
     try:
         server.process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         server.process.kill()
+        server.process.wait(timeout=10)
+    assert_no_traceback(server.data_dir / "server.log")
+
+
+def assert_no_traceback(log: Path) -> None:
+    """Fail when a server's log holds a traceback: a crash the client may not have seen."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    if "Traceback" in text:
+        pytest.fail(f"{log} holds a traceback:\n{text[-20000:]}", pytrace=False)
 
 
 def _pg_admin():  # type: ignore[no-untyped-def]  # psycopg connection
@@ -130,13 +140,25 @@ def _pg_admin():  # type: ignore[no-untyped-def]  # psycopg connection
     return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
 
 
+def skip_without_pg(exc: Exception) -> None:
+    """Skip the test, saying why PostgreSQL is missing; fail it under OSTIARY_TEST_REQUIRE_PG=1 (CI)."""
+    reason = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}"
+    if os.environ.get("OSTIARY_TEST_REQUIRE_PG") == "1":
+        pytest.fail(f"{reason} (OSTIARY_TEST_REQUIRE_PG=1)", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for this run, dropped afterwards; skips when none is reachable."""
+    """A fresh PostgreSQL database for this run, dropped afterwards.
+
+    Skips, saying why, when none is reachable; fails instead under OSTIARY_TEST_REQUIRE_PG=1 (CI), so
+    that half the suite cannot be skipped unnoticed.
+    """
     try:
         admin = _pg_admin()
-    except Exception as exc:  # noqa: BLE001 - any failure to connect means: skip, and say why
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means: skip (or fail), and say why
+        skip_without_pg(exc)
     name = f"ostiary_test_{uuid.uuid4().hex[:12]}"
     admin.execute(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)

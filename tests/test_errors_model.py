@@ -33,6 +33,7 @@ COMMON_ERRORS = {
     "ServiceUnavailable": 503,
     "SignatureDoesNotMatch": 403,
     "ThrottlingException": 400,
+    "Throttling": 400,  # the code IAM and STS send on the wire for the page's ThrottlingException
     "ValidationError": 400,
 }
 _KNOWN_GAPS: dict[str, str] = {}

@@ -45,6 +45,9 @@ def authenticate(
     owner = _owners.get(db, keyring, signed.access_key_id)
     if owner is None:
         if settings.auth == "permissive" and not signed.access_key_id.startswith("ASIA"):
+            sigv4.check_scope(
+                signed, services
+            )  # unverified, but its region still becomes aws:RequestedRegion
             return root_caller(settings.account_id, signed.access_key_id)
         raise InvalidClientTokenId(_INVALID_TOKEN)
     sigv4.verify(request, signed, owner.secret, now, services)

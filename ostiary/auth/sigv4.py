@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, unquote_plus
 
+import botocore.loaders
+
 from ostiary.errors import IncompleteSignature, RequestExpired, SignatureDoesNotMatch
 from ostiary.protocol import HttpRequest
 
@@ -25,6 +27,7 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW = timedelta(minutes=15)
 MAX_PRESIGN_SECONDS = 604800
 SERVICES = frozenset({"iam", "sts"})
+PARTITION = "aws"
 
 _MISMATCH = (
     "The request signature we calculated does not match the signature you provided. Check your AWS Secret "
@@ -32,6 +35,11 @@ _MISMATCH = (
 )
 _QUERY_AUTH = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date")
 _BASIC_FORMAT = "%Y%m%dT%H%M%SZ"
+# AWS's texts as its endpoints answer them: IAM names the region, STS (since 2022 at least) does not.
+_INVALID_REGION = {
+    "iam": "Credential should be scoped to a valid region, not '{region}'. ",
+    "sts": "Credential should be scoped to a valid region. ",
+}
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,7 @@ def verify(
     """Check the signature against `secret`, the clock and the scope (one of `services`); raise AWS's error
     when it fails."""
     _check_time(signed, now)
-    _check_scope(signed, services)
+    check_scope(signed, services)
     body_hash = hashlib.sha256(request.body).hexdigest()
     declared = request.header("x-amz-content-sha256")
     if declared is not None and declared != body_hash:
@@ -274,10 +282,30 @@ def _check_time(signed: SignedRequest, now: datetime) -> None:
         )
 
 
-def _check_scope(signed: SignedRequest, services: frozenset[str]) -> None:
+@functools.cache
+def regions() -> frozenset[str]:
+    """The regions of the `aws` partition, from botocore's endpoint data (the pinned botocore's list)."""
+    endpoints = botocore.loaders.Loader().load_data("endpoints")
+    for partition in endpoints["partitions"]:
+        if partition["partition"] == PARTITION:
+            return frozenset(partition["regions"])
+    raise ValueError(f"botocore names no partition `{PARTITION}`")
+
+
+def check_scope(signed: SignedRequest, services: frozenset[str] = SERVICES) -> None:
+    """Refuse a credential scope of another service (than `services`), region name, terminator or day,
+    with AWS's text.
+
+    AWS's IAM endpoint takes us-east-1 only, but Ostiary's one endpoint stands for IAM and every
+    regional STS endpoint, and an SDK given an endpoint URL signs IAM with its own region: any region
+    of the partition is taken, a name that is no region (`xx`, `aws-global`) is refused.
+    """
     problems = []
     if signed.service not in services:
         problems.append("Credential should be scoped to correct service: 'iam'. ")
+    elif signed.region not in regions():
+        text = _INVALID_REGION.get(signed.service, _INVALID_REGION["sts"])  # the gateway's: STS's words
+        problems.append(text.format(region=signed.region))
     if signed.terminator != "aws4_request":
         problems.append(
             "Credential should be scoped with a valid terminator: 'aws4_request', not "

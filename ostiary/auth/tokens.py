@@ -124,11 +124,23 @@ def _unseal(keyring: Keyring, token: str) -> Session:
         raise InvalidClientTokenId(INVALID_MESSAGE)
     body = token[len(_PREFIX) :]
     try:
-        sealed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        sealed = _decode(body)
         payload = json.loads(zlib.decompress(keyring.open(sealed, _PURPOSE)))
         return _session(payload)
     except (KeyringError, binascii.Error, ValueError, zlib.error, KeyError, TypeError) as exc:
         raise InvalidClientTokenId(INVALID_MESSAGE) from exc
+
+
+def _decode(body: str) -> bytes:
+    """The bytes of `body`, which must be their one spelling: URL-safe base64, unpadded, spare bits zero.
+
+    Python's decoder also takes padding, `+/`, stray characters and non-zero spare bits; a token has
+    one spelling, as every other credential does, so re-encoding must give back what was sent.
+    """
+    sealed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    if base64.urlsafe_b64encode(sealed).decode().rstrip("=") != body:
+        raise ValueError("not the canonical spelling")
+    return sealed
 
 
 def _session(payload: dict[str, Any]) -> Session:

@@ -22,7 +22,7 @@ from ostiary.auth.authenticate import authenticate
 from ostiary.auth.caller import Caller
 from ostiary.errors import AwsError, MissingAuthenticationToken
 from ostiary.gateway import kms, refusals
-from ostiary.gateway.backends import SERVED_HERE, Backends
+from ostiary.gateway.backends import Backends
 from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder
 from ostiary.gateway.lookups import BackendLookups
 from ostiary.gateway.operations import Operation, UnknownOperation, identify, service_model
@@ -61,9 +61,12 @@ class Gateway:
         self.lookups = BackendLookups(self.forwarder, backends.url_for)
 
     def takes(self, scope: dict[str, Any]) -> bool:
-        """Whether a request is the gateway's: signed for a service Ostiary does not serve itself."""
+        """Whether a request is the gateway's: signed for a service that has a backend.
+
+        Requests for other services are left to the IAM endpoint, which refuses them in their protocol.
+        """
         service = scope_service(scope)
-        return service is not None and service not in SERVED_HERE
+        return service is not None and self.backends.url_for(service) is not None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         body, too_large = await _read_body(receive)

@@ -1,7 +1,10 @@
 """Role credentials of an instance profile, obtained as EC2 does: assuming the role as ec2.amazonaws.com.
 
 The role's trust policy decides, as in AWS: a role that does not trust `ec2.amazonaws.com` gives no
-credentials. Credentials are kept and renewed when less than a fifth of their lifetime is left.
+credentials. Credentials are kept for the role the profile holds (by ARN and role id), and renewed
+when less than a fifth of their lifetime is left. The profile is read on every request, so when its
+role is replaced (or removed and created again) the next request gets the new role's credentials,
+never the old one's.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 from ostiary import ids
 from ostiary.auth import tokens
 from ostiary.auth.caller import session_caller
-from ostiary.errors import AwsError
+from ostiary.errors import AwsError, NoSuchEntityException
 from ostiary.services import Context, sts
 from ostiary.settings import Settings
 from ostiary.store import instance_profiles, roles
@@ -35,6 +38,7 @@ class ProfileInfo:
     role_name: str | None
     role_arn: str | None
     max_session_duration: int = 3600
+    role_id: str | None = None
 
 
 @dataclass
@@ -46,31 +50,48 @@ class RoleCredentials:
     settings: Settings
     profile_name: str
     instance_id: str
-    _cached: dict[str, Any] | None = field(default=None, repr=False)
+    session_seconds: int = SESSION_SECONDS
+    # (role ARN, role id) -> its credentials document; only the profile's current role is kept
+    _cached: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def profile(self) -> ProfileInfo:
-        """The instance profile as stored now (it may change while the endpoint runs)."""
+        """The instance profile as stored now (it may change while running); NoSuchEntity if gone."""
+        info = self.find_profile()
+        if info is None:
+            raise NoSuchEntityException(f"Instance Profile {self.profile_name} cannot be found.")
+        return info
+
+    def find_profile(self) -> ProfileInfo | None:
+        """The instance profile as stored now, or None when it was deleted."""
         with self.db.read() as conn:
-            row = instance_profiles.get(conn, self.settings.account_id, self.profile_name)
+            row = instance_profiles.find_by_name(conn, self.settings.account_id, self.profile_name)
+            if row is None:
+                return None
             held = roles.by_ids(conn, instance_profiles.role_ids(conn, row.instance_profile_id))
         arn = f"arn:aws:iam::{row.account_id}:instance-profile{row.path}{row.name}"
         if not held:
             return ProfileInfo(arn, row.instance_profile_id, None, None)
         role = held[0]
         role_arn = f"arn:aws:iam::{role.account_id}:role{role.path}{role.name}"
-        return ProfileInfo(arn, row.instance_profile_id, role.name, role_arn, role.max_session_duration)
+        return ProfileInfo(
+            arn, row.instance_profile_id, role.name, role_arn, role.max_session_duration, role.role_id
+        )
 
-    def current(self, now: datetime | None = None) -> dict[str, Any]:
-        """The credentials document of the role: fresh ones when the kept ones are near expiry."""
+    def current(self, info: ProfileInfo, now: datetime | None = None) -> dict[str, Any]:
+        """The credentials document of the role `info` holds: fresh ones when the kept ones are near expiry.
+
+        Only this role's document is kept: one of a role the profile no longer holds is dropped."""
         now = now or datetime.now(UTC)
+        key = (info.role_arn or "", info.role_id or "")
         with self._lock:
-            if self._cached is None or _needs_renewal(self._cached, now):
-                self._cached = self._assume(now)
-            return self._cached
+            kept = self._cached.get(key)
+            if kept is None or _needs_renewal(kept, now):
+                kept = self._assume(info, now)
+            self._cached = {key: kept}
+            return kept
 
-    def _assume(self, now: datetime) -> dict[str, Any]:
-        info = self.profile()
+    def _assume(self, info: ProfileInfo, now: datetime) -> dict[str, Any]:
         updated = _iso(now)
         if info.role_arn is None or info.role_name is None:
             return {
@@ -78,7 +99,7 @@ class RoleCredentials:
                 "Message": "Instance profile holds no role.",
                 "LastUpdated": updated,
             }
-        seconds = min(SESSION_SECONDS, info.max_session_duration)
+        seconds = min(self.session_seconds, info.max_session_duration)
         try:
             result = sts.assume_role(
                 self._context(now), info.role_arn, self.instance_id, duration_seconds=seconds

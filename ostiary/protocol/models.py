@@ -1,4 +1,9 @@
-"""botocore's service models, loaded once and compiled into small lookup tables for the codec.
+"""The service models Ostiary serves, loaded once and compiled into small lookup tables for the codec.
+
+The models are botocore's IAM and STS models, copied into `data/` from the botocore version the suite
+was run with (DATA_SOURCE): the API served does not change with whatever botocore is installed. A newer
+client's members that these models lack are ignored by the parser, as AWS's query services ignore
+parameters they do not know.
 
 A `Node` is one shape reduced to what parsing and serializing need: its kind, its members with their wire
 names, and its constraints (length, range, pattern, enum). Nodes are built once per shape and shared, so
@@ -8,16 +13,20 @@ recursive shapes work and every request walks plain attributes instead of botoco
 from __future__ import annotations
 
 import functools
+import gzip
+import json
 import re
 import sys
 import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import botocore.session
 from botocore.model import ServiceModel, Shape
 
 SERVICES = ("iam", "sts")
+DATA_SOURCE = "botocore 1.43.11"  # where data/<service>.json.gz were copied from (service-2.json.gz)
+_DATA = Path(__file__).with_name("data")
 
 
 @dataclass(eq=False)
@@ -65,15 +74,17 @@ class Service:
     model: ServiceModel = field(repr=False)
 
 
-@functools.cache
-def _session() -> botocore.session.Session:
-    return botocore.session.get_session()
+def _load(name: str) -> ServiceModel:
+    with gzip.open(_DATA / f"{name}.json.gz", "rt", encoding="utf-8") as f:
+        return ServiceModel(json.load(f), service_name=name)
 
 
 @functools.cache
 def service(name: str) -> Service:
     """The compiled model of `name` (`iam`, `sts`), built on first use and kept."""
-    model = _session().get_service_model(name)
+    if name not in SERVICES:
+        raise ValueError(f"`{name}` is not a service Ostiary serves")
+    model = _load(name)
     nodes: dict[str, Node] = {}
     operations = {}
     for op_name in model.operation_names:

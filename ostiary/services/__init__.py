@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
+import logging
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +24,8 @@ from ostiary.errors import InvalidAction
 from ostiary.settings import Settings
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
+
+log = logging.getLogger("ostiary.services")
 
 Handler = Callable[..., dict[str, Any]]
 _HANDLERS: dict[tuple[str, str], Handler] = {}
@@ -90,14 +94,31 @@ def implemented() -> list[tuple[str, str]]:
 
 
 def dispatch(ctx: Context, service: str, name: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Call the handler of one operation with its parameters in snake_case."""
+    """Call the handler of one operation with its parameters in snake_case.
+
+    A member the handler does not take is left out, as AWS's query services ignore a parameter they
+    do not know, never a crash: test_conventions holds every handler to its served model's members, so
+    only a model newer than the handlers could bring one.
+    """
     fn = handler_for(service, name)
     if fn is None:
         raise InvalidAction(f"Ostiary does not implement {service}:{name} yet.")
-    return fn(ctx, **{_snake(k): v for k, v in params.items()})
+    taken = _parameters(fn)
+    arguments = {_snake(k): v for k, v in params.items()}
+    ignored = arguments.keys() - taken
+    if ignored:
+        log.warning("%s:%s ignored members its handler does not take: %s", service, name, sorted(ignored))
+        arguments = {k: v for k, v in arguments.items() if k in taken}
+    return fn(ctx, **arguments)
 
 
 _snake = functools.cache(xform_name)  # a member name → its parameter name, worked out once per name
+
+
+@functools.cache
+def _parameters(fn: Handler) -> frozenset[str]:
+    """The names a handler takes besides its context."""
+    return frozenset(inspect.signature(fn).parameters) - {"ctx"}
 
 
 _loaded = False

@@ -6,8 +6,10 @@ decides (no identity policies apply), with the provider's claims as condition ke
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from ostiary.errors import AccessDenied, ValidationError
@@ -16,7 +18,8 @@ from ostiary.services import Context, sts, trust
 from ostiary.store import roles
 
 DEFAULT_SECONDS = 3600
-_ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role(/(?:[^/]+/)*)([\w+=,.@-]+)$")
+# Role names are ASCII: a character that merely lower-cases to a letter of one names no role.
+_ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role(/(?:[^/]+/)*)([\w+=,.@-]+)$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class FederatedRequest:
     policy: str | None = None
     policy_arns: list[dict[str, str]] | None = None
     source_identity: str | None = None
+    ends_at: datetime | None = None  # the identity provider's end of the session (SAML SessionNotOnOrAfter)
 
 
 def role_account(role_arn: str) -> str | None:
@@ -62,10 +66,13 @@ def assume(ctx: Context, request: FederatedRequest) -> dict[str, Any]:
         )
     sts.check_session_policy(request.policy)
     arns = sts.session_policy_arns(request.policy_arns)
-    _authorize(ctx, request, role.account_id, role.trust_policy, seconds)
+    sts.check_session_policy_arns(ctx, arns, role.account_id)
+    # decided on the role's own ARN and tags, never on the spelling of the request
+    canonical = replace(request, role_arn=sts.stored_role_arn(role))
+    _authorize(ctx, canonical, role, seconds)
     has_policy = request.policy is not None or bool(arns)
     session = replace(
-        sts.role_session(ctx, role, request.session_name, seconds),
+        sts.role_session(ctx, role, request.session_name, _capped(ctx, request, seconds)),
         policy=sts.minified(request.policy),
         policy_arns=arns,
         has_session_policy=has_policy,
@@ -79,9 +86,14 @@ def assume(ctx: Context, request: FederatedRequest) -> dict[str, Any]:
     )
 
 
-def _authorize(
-    ctx: Context, request: FederatedRequest, account: str, trust_policy: str, seconds: int
-) -> None:
+def _capped(ctx: Context, request: FederatedRequest, seconds: int) -> int:
+    """The session's length: `seconds`, or less when the identity provider ends the session sooner."""
+    if request.ends_at is None:
+        return seconds
+    return max(1, min(seconds, math.ceil((request.ends_at - ctx.now).total_seconds())))
+
+
+def _authorize(ctx: Context, request: FederatedRequest, role: Any, seconds: int) -> None:
     principal = Principal(
         arn=request.provider_arn,
         type="federated",
@@ -96,15 +108,16 @@ def _authorize(
         "aws:SecureTransport": "true" if ctx.is_secure else "false",
         "sts:RoleSessionName": request.session_name,
         "sts:DurationSeconds": str(seconds),
+        **trust.resource_tag_keys(sts.role_tags(ctx, role)),
         **request.claims,
     }
     if request.source_identity is not None:
         context["sts:SourceIdentity"] = request.source_identity
-    compiled = trust.compiled_trust(trust_policy)
+    compiled = trust.compiled_trust(role.trust_policy)
     actions = [request.action] + (["sts:SetSourceIdentity"] if request.source_identity is not None else [])
     for action in actions:
         decision = authorize_assume_role(
-            Request(principal, action, request.role_arn, context), compiled, role_account=account
+            Request(principal, action, request.role_arn, context), compiled, role_account=role.account_id
         )
         if decision.decision != ALLOW:
             raise denied(request.action)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ostiary import ids
+from ostiary import enforce, ids
 from ostiary.errors import (
     DeleteConflictException,
     EntityAlreadyExistsException,
@@ -77,6 +77,12 @@ def update_group(
     ctx: Context, group_name: str, new_path: str | None = None, new_group_name: str | None = None
 ) -> dict[str, Any]:
     conflict = _already_exists(new_group_name or group_name)
+    if new_path is not None or new_group_name is not None:
+        with ctx.db.read() as conn:
+            row = require(conn, ctx.account_id, group_name)
+        # AWS: a rename or move needs the permission on the source and on the target alike
+        target = f"arn:aws:iam::{ctx.account_id}:group{new_path or row.path}{new_group_name or row.name}"
+        enforce.require(ctx, "iam:UpdateGroup", target, {})
     with ctx.db.transaction(on_conflict=conflict) as conn:
         row = require(conn, ctx.account_id, group_name)
         name = new_group_name or row.name

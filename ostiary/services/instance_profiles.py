@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ostiary import ids
+from ostiary import enforce, ids
 from ostiary.errors import (
     DeleteConflictException,
     EntityAlreadyExistsException,
@@ -13,8 +13,10 @@ from ostiary.errors import (
 )
 from ostiary.services import Context, operation
 from ostiary.services import tags as tagging
-from ostiary.services.roles import IN_INSTANCE_PROFILE, role_shape
+from ostiary.services.roles import IN_INSTANCE_PROFILE, role_arn, role_shape
+from ostiary.services.trust import resource_tag_keys
 from ostiary.store import instance_profiles as store
+from ostiary.store import principals
 from ostiary.store import roles as role_store
 from ostiary.store import tags as tag_store
 from ostiary.store.db import Connection
@@ -100,6 +102,11 @@ def add_role_to_instance_profile(ctx: Context, instance_profile_name: str, role_
     limit = LimitExceededException(
         f"Cannot exceed quota for InstanceSessionsPerInstanceProfile: {ROLES_PER_PROFILE}"
     )
+    with ctx.db.read() as conn:
+        store.get(conn, ctx.account_id, instance_profile_name)
+        role = role_store.get(conn, ctx.account_id, role_name)
+        tags = tuple(principals.tags_of(conn, "role", role.role_id).items())
+    _require_pass_role(ctx, role, tags)
     with ctx.db.transaction(on_conflict=limit) as conn:
         profile = store.get(conn, ctx.account_id, instance_profile_name, lock=True)
         role = role_store.get(conn, ctx.account_id, role_name)
@@ -107,6 +114,19 @@ def add_role_to_instance_profile(ctx: Context, instance_profile_name: str, role_
             raise limit
         store.add_role(conn, profile.instance_profile_id, role.role_id)
     return {}
+
+
+def _require_pass_role(ctx: Context, role: Any, tags: tuple[tuple[str, str], ...]) -> None:
+    """AWS requires iam:PassRole on the role: a profile hands the role's credentials to EC2 instances.
+
+    The context is AWS's for this call: passed to EC2, associated with any instance of the account.
+    """
+    context: dict[str, Any] = {
+        "iam:PassedToService": "ec2.amazonaws.com",
+        "iam:AssociatedResourceArn": f"arn:aws:ec2:*:{ctx.account_id}:instance/*",
+        **resource_tag_keys(tags),
+    }
+    enforce.require(ctx, "iam:PassRole", role_arn(role.account_id, role.path, role.name), context)
 
 
 @operation("RemoveRoleFromInstanceProfile")

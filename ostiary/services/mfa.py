@@ -23,7 +23,7 @@ from ostiary.errors import (
     NoSuchEntityException,
     ValidationError,
 )
-from ostiary.services import Context, operation
+from ostiary.services import Context, operation, throttle
 from ostiary.services import tags as tagging
 from ostiary.services import users as user_service
 from ostiary.store import accounts
@@ -63,12 +63,24 @@ def verify_mfa_code(
     """Whether `code` is a valid TOTP code of the device enabled for this user, accepted at most once.
 
     Call it inside the caller's write transaction: an accepted code's time step is remembered, so
-    the same code (or an older one) is refused afterwards.
+    the same code (or an older one) is refused afterwards, and every attempt is throttled per user
+    and per device (Throttling while paused, whatever the code).
     """
-    if not (len(code) == 6 and code.isdigit()):
-        return False
     row = store.find(conn, account_id, serial_number, lock=True)
-    if row is None or row.user_id is None or row.user_id != user_id:
+    is_own = row is not None and row.user_id is not None and row.user_id == user_id
+    # another user's device is not counted on: naming it must not pause its owner
+    subjects = throttle.mfa_subjects(user_id, [row.serial_number] if is_own else [])
+    throttle.attempt(conn, subjects, now)
+    if not is_own or not accepts_code(conn, keyring, row, code, now):
+        return False
+    throttle.succeeded(conn, subjects)
+    return True
+
+
+def accepts_code(conn: Connection, keyring: Keyring, row: Any, code: str, now: datetime) -> bool:
+    """Whether `code` is the device's code for now (a step either side), newer than any accepted one;
+    an accepted code's step is remembered. Not throttled: the caller counts the attempt."""
+    if not (len(code) == 6 and code.isdigit()):
         return False
     totp = _totp(keyring, row)
     base = _step(now) + row.drift_steps
@@ -140,18 +152,24 @@ def enable_mfa_device(
             raise EntityAlreadyExistsException(_IN_USE)
         if store.count_for_user(conn, user.user_id) >= MAX_DEVICES_PER_USER:
             raise LimitExceededException(f"Cannot exceed quota for MFADevicesPerUser: {MAX_DEVICES_PER_USER}")
+        subjects = throttle.mfa_subjects(user.user_id, [row.serial_number])
+        throttle.attempt(conn, subjects, ctx.now)
         step = _consecutive(
             ctx.keyring, row, authentication_code1, authentication_code2, _step(ctx.now), _ENABLE_WINDOW
         )
-        store.change(
-            conn,
-            row.serial_number,
-            user_id=user.user_id,
-            enabled_at=ctx.now,
-            last_time_step=step,
-            drift_steps=0,
-        )
-        accounts.bump_epoch(conn, ctx.account_id)
+        if step is not None:
+            store.change(
+                conn,
+                row.serial_number,
+                user_id=user.user_id,
+                enabled_at=ctx.now,
+                last_time_step=step,
+                drift_steps=0,
+            )
+            accounts.bump_epoch(conn, ctx.account_id)
+            throttle.succeeded(conn, subjects)
+    if step is None:  # raised once the failed attempt is committed
+        raise InvalidAuthenticationCodeException(_INVALID_CODE)
     return {}
 
 
@@ -162,11 +180,17 @@ def resync_mfa_device(
     with ctx.db.transaction() as conn:
         user = user_service.require(conn, ctx.account_id, user_name)
         row = _assigned(conn, ctx, serial_number, user.user_id)
+        subjects = throttle.mfa_subjects(user.user_id, [row.serial_number])
+        throttle.attempt(conn, subjects, ctx.now)
         now_step = _step(ctx.now)
         step = _consecutive(
             ctx.keyring, row, authentication_code1, authentication_code2, now_step, _RESYNC_WINDOW, drift=0
         )
-        store.change(conn, row.serial_number, last_time_step=step, drift_steps=step - now_step)
+        if step is not None:
+            store.change(conn, row.serial_number, last_time_step=step, drift_steps=step - now_step)
+            throttle.succeeded(conn, subjects)
+    if step is None:  # raised once the failed attempt is committed
+        raise InvalidAuthenticationCodeException(_INVALID_CODE)
     return {}
 
 
@@ -313,9 +337,9 @@ def _matches(totp: pyotp.TOTP, step: int, code: str) -> bool:
 
 def _consecutive(
     keyring: Keyring, row: Any, code1: str, code2: str, now_step: int, window: int, drift: int | None = None
-) -> int:
+) -> int | None:
     """The time step of `code2` when `code1` is the step before it, near now and newer than any accepted
-    code; else AWS's InvalidAuthenticationCode."""
+    code; else None."""
     totp = _totp(keyring, row)
     center = now_step + (row.drift_steps if drift is None else drift)
     last = row.last_time_step
@@ -324,4 +348,4 @@ def _consecutive(
             continue
         if _matches(totp, step - 1, code1) and _matches(totp, step, code2):
             return step
-    raise InvalidAuthenticationCodeException(_INVALID_CODE)
+    return None

@@ -9,6 +9,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from ostiary import egress
 from ostiary.errors import (
     EntityAlreadyExistsException,
     InvalidInputException,
@@ -26,7 +27,6 @@ from ostiary.store.users import utc
 
 MAX_CLIENT_IDS = 100
 MAX_THUMBPRINTS = 5
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})  # http is allowed for these only (local issuers)
 _ARN = re.compile(r"arn:aws:iam::\d{12}:oidc-provider/.+")
 
 
@@ -57,7 +57,7 @@ def create_open_id_connect_provider(
     thumbprint_list: list[str] | None = None,
     tags: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    _check_url(url)
+    _check_url(url, ctx.settings.oidc_private_networks)
     _check_thumbprints(thumbprint_list or [])
     clients = list(dict.fromkeys(client_id_list or []))
     if len(clients) > MAX_CLIENT_IDS:
@@ -186,11 +186,17 @@ def _scheme(url: str) -> str:
     return url.split("://", 1)[0].lower()
 
 
-def _check_url(url: str) -> None:
-    """AWS accepts an https URL with a host and no query or fragment; http only for a loopback issuer."""
+def _check_url(url: str, private: tuple[egress.Network, ...]) -> None:
+    """AWS accepts an https URL with a host and no query or fragment; http only for a loopback issuer.
+
+    An address that keys could never be fetched from (link-local, private unless configured,
+    multicast, unspecified) is refused now rather than at every AssumeRoleWithWebIdentity."""
     parts = urlsplit(url)
-    secure = parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK)
-    if not secure or not parts.hostname or parts.query or parts.fragment or "://" not in url:
+    try:
+        egress.check_url(url, private)
+    except (egress.Refused, ValueError) as exc:
+        raise ValidationError("Invalid Open ID Connect Provider URL") from exc
+    if not parts.hostname or parts.query or parts.fragment or "://" not in url:
         raise ValidationError("Invalid Open ID Connect Provider URL")
 
 

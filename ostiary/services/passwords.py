@@ -17,7 +17,7 @@ from ostiary.errors import (
     NoSuchEntityException,
     PasswordPolicyViolationException,
 )
-from ostiary.services import Context, operation
+from ostiary.services import Context, operation, throttle
 from ostiary.services.account import check_password
 from ostiary.store import accounts
 from ostiary.store import login_profiles as store
@@ -53,8 +53,13 @@ def change_password(ctx: Context, old_password: str, new_password: str) -> dict[
         profile = store.get(conn, caller.user_id)
     if profile is None:
         raise NoSuchEntityException(f"Login Profile for User {caller.user_name} cannot be found.")
+    subjects = throttle.password_subjects(caller.user_id)  # else a guessing oracle for the password
+    with ctx.db.transaction() as conn:
+        throttle.attempt(conn, subjects, ctx.now)
     if not password_matches(profile.password_hash, old_password):
         raise InvalidUserTypeException("The old password is incorrect.")
+    with ctx.db.transaction() as conn:
+        throttle.succeeded(conn, subjects)
     check_password(ctx, new_password)
     check_reuse(ctx, caller.user_id, new_password)
     new_hash = _hasher.hash(new_password)  # outside the write transaction: it takes a while

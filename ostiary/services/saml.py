@@ -3,8 +3,10 @@
 No AWS credentials are needed, as in AWS. The response's signature is verified with the provider
 metadata's signing certificates (ostiary/saml_response.py); the issuer must be the provider's
 entity id, the audience AWS's sign-in endpoint, and the Role attribute must pair this role with
-this provider. The trust policy then sees `SAML:sub`, `SAML:aud`, `SAML:iss`, `SAML:sub_type`,
-`SAML:namequalifier` and `SAML:doc`.
+this provider; the response must be addressed (Recipient) to AWS's sign-in endpoint, the provider's
+metadata still valid, and the assertion never accepted before. The session ends at the IdP's
+SessionNotOnOrAfter when that comes before DurationSeconds. The trust policy then sees `SAML:sub`,
+`SAML:aud`, `SAML:iss`, `SAML:sub_type`, `SAML:namequalifier` and `SAML:doc`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ from ostiary.services.saml_providers import find_saml_provider
 
 ACTION = "sts:AssumeRoleWithSAML"
 _SESSION_NAME = re.compile(r"[a-zA-Z_0-9+=,.@-]{2,64}")
+_INVALID = "Invalid SAML response"  # AWS's text for these cases is not recorded
+_RECIPIENT = re.compile(
+    r"https://(?:[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}\.)?signin\.aws\.amazon\.com/saml(?:/acs/([A-Za-z0-9-]{1,64}))?",
+    re.ASCII,
+)
 
 
 @operation("AssumeRoleWithSAML", "sts", blocking=True)  # XML signature checks
@@ -47,6 +54,10 @@ def assume_role_with_saml(
     if (role_arn, principal_arn) not in assertion.roles:
         raise denied(ACTION)
     session_name = _session_name(assertion)
+    if not saml_response.REPLAYS.claim(
+        (principal_arn, assertion.assertion_id), assertion.not_on_or_after, ctx.now
+    ):
+        raise InvalidIdentityTokenException(_INVALID)  # this assertion was accepted once already
     qualifier = name_qualifier(assertion.issuer, account, principal_arn)
     result = assume(
         ctx,
@@ -61,6 +72,7 @@ def assume_role_with_saml(
             policy=policy,
             policy_arns=policy_arns,
             source_identity=assertion.source_identity,
+            ends_at=assertion.session_not_on_or_after,
         ),
     )
     return {
@@ -88,11 +100,21 @@ def _verified(response: str, provider: dict[str, Any], ctx: Context) -> SamlAsse
         raise ExpiredTokenException(str(exc)) from exc
     except saml_response.SamlRejected as exc:
         raise InvalidIdentityTokenException(str(exc)) from exc
+    if ctx.now >= provider["ValidUntil"]:
+        raise InvalidIdentityTokenException(_INVALID)  # the provider's metadata is past its validUntil
     if assertion.issuer != provider["EntityId"]:
         raise InvalidIdentityTokenException("Issuer not present in specified provider")
     if AWS_AUDIENCE not in assertion.audiences:
         raise InvalidIdentityTokenException("Response does not contain the required audience")
+    if not _is_aws_recipient(assertion.recipient, provider["ProviderUUID"]):
+        raise InvalidIdentityTokenException(_INVALID)  # meant for another service provider
     return assertion
+
+
+def _is_aws_recipient(recipient: str, provider_uuid: str) -> bool:
+    """AWS's sign-in endpoint, global or regional, optionally with `/acs/<the provider's id>`."""
+    match = _RECIPIENT.fullmatch(recipient)
+    return match is not None and match.group(1) in (None, provider_uuid)
 
 
 def _session_name(assertion: SamlAssertion) -> str:

@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from ostiary import ids
+from ostiary import actions, ids
 from ostiary.auth import tokens
 from ostiary.auth.caller import Caller
 from ostiary.auth.tokens import Session
@@ -25,12 +25,14 @@ from ostiary.errors import (
     AccessDenied,
     InvalidAuthorizationMessageException,
     InvalidParameterValue,
+    NoSuchEntityException,
     PackedPolicyTooLargeException,
     ValidationError,
 )
 from ostiary.services import Context, operation, trust
 from ostiary.services.documents import IDENTITY, check_document
-from ostiary.store import access_keys, roles
+from ostiary.store import access_keys, principals, roles
+from ostiary.store import policies as policy_store
 from ostiary.store.keyring import Keyring, KeyringError
 
 DEFAULT_ROLE_SECONDS = 3600
@@ -39,7 +41,8 @@ DEFAULT_USER_SECONDS = 43200
 ROOT_MAX_SECONDS = 3600
 _SESSION_POLICY_MAX = 2048
 _PACKED_BUDGET = 870  # deflated bytes of session policies and tags that make 100 %, fitted to AWS's answers
-_ROLE_ARN = re.compile(r"^arn:([^:]+):iam::(\d{12}):role(/(?:[^/]+/)*)([\w+=,.@-]+)$")
+# Role names are ASCII: a character that merely lower-cases to a letter of one names no role.
+_ROLE_ARN = re.compile(r"^arn:([^:]+):iam::(\d{12}):role(/(?:[^/]+/)*)([\w+=,.@-]+)$", re.ASCII)
 _ANY_ARN = re.compile(r"^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+$")
 _AUTH_MESSAGE_PURPOSE = b"authorization-message:v1"
 
@@ -79,25 +82,18 @@ def assume_role(
     check_session_policy(policy)
     is_new_mfa = trust.check_mfa(ctx, serial_number, token_code)
     role = _role_to_assume(ctx, role_arn, seconds)
-    request = trust.AssumeRequest(
-        role_arn=role_arn,
-        role_account=role.account_id,
-        trust_policy=role.trust_policy,
-        params={
-            "RoleArn": role_arn,
-            "RoleSessionName": role_session_name,
-            "ExternalId": external_id,
-            "SourceIdentity": source_identity,
-            "DurationSeconds": seconds,
-            "TransitiveTagKeys": transitive_tag_keys,
-        },
-        tags=tuple(session_tags),
-        transitive_tag_keys=tuple(transitive),
-        has_new_tags=bool(tags),
-        has_source_identity=source_identity is not None,
-        is_mfa_authenticated=is_new_mfa,
+    check_session_policy_arns(ctx, arns, role.account_id)
+    params = {
+        "RoleSessionName": role_session_name,
+        "ExternalId": external_id,
+        "SourceIdentity": source_identity,
+        "DurationSeconds": seconds,
+        "TransitiveTagKeys": transitive_tag_keys,
+    }
+    trust.authorize_assume(
+        ctx, _trust_request(ctx, role, params, session_tags, transitive, bool(tags), is_new_mfa)
     )
-    trust.authorize_assume(ctx, request)
+    size = packed_size(policy, arns, tags or []) if policy or arns or tags else None
     session = replace(
         role_session(ctx, role, role_session_name, seconds),
         is_mfa_authenticated=is_new_mfa or _mfa_of(caller),
@@ -113,8 +109,34 @@ def assume_role(
     )
     with ctx.db.transaction() as conn:
         roles.record_use(conn, role.role_id, ctx.settings.region, ctx.now)
-    return assume_role_output(
-        ctx, session, packed_size(policy, arns, tags or []) if policy or arns or tags else None
+    return assume_role_output(ctx, session, size)
+
+
+def _trust_request(
+    ctx: Context,
+    role: Any,
+    params: dict[str, Any],
+    session_tags: list[tuple[str, str]],
+    transitive: list[str],
+    has_new_tags: bool,
+    is_mfa: bool,
+) -> trust.AssumeRequest:
+    """The trust decision's view of one AssumeRole call, on the role's own ARN and with its tags.
+
+    The ARN is the stored role's, never the spelling of the request: names are found ignoring case.
+    """
+    canonical = stored_role_arn(role)
+    return trust.AssumeRequest(
+        role_arn=canonical,
+        role_account=role.account_id,
+        trust_policy=role.trust_policy,
+        role_tags=role_tags(ctx, role),
+        params={"RoleArn": canonical, **params},
+        tags=tuple(session_tags),
+        transitive_tag_keys=tuple(transitive),
+        has_new_tags=has_new_tags,
+        has_source_identity=params.get("SourceIdentity") is not None,
+        is_mfa_authenticated=is_mfa,
     )
 
 
@@ -153,6 +175,17 @@ def _role_to_assume(ctx: Context, role_arn: str, seconds: int) -> Any:
     return role
 
 
+def stored_role_arn(role: Any) -> str:
+    """The ARN of a stored role, in its own spelling (names are found ignoring case)."""
+    return f"arn:aws:iam::{role.account_id}:role{role.path}{role.name}"
+
+
+def role_tags(ctx: Context, role: Any) -> tuple[tuple[str, str], ...]:
+    """The tags of a stored role: aws:ResourceTag/* and iam:ResourceTag/* when it is assumed."""
+    with ctx.db.read() as conn:
+        return tuple(principals.tags_of(conn, "role", role.role_id).items())
+
+
 def role_session(ctx: Context, role: Any, session_name: str, seconds: int) -> Session:
     """A fresh session of `role` named `session_name`, valid `seconds` from now."""
     return Session(
@@ -165,7 +198,7 @@ def role_session(ctx: Context, role: Any, session_name: str, seconds: int) -> Se
         issued_at=_second(ctx.now),
         expires_at=_second(ctx.now) + timedelta(seconds=seconds),
         role_id=role.role_id,
-        role_arn=f"arn:aws:iam::{role.account_id}:role{role.path}{role.name}",
+        role_arn=stored_role_arn(role),
         session_name=session_name,
     )
 
@@ -219,18 +252,16 @@ def get_federation_token(
     caller = ctx.caller
     if caller.is_temporary:
         raise AccessDenied("Cannot call GetFederationToken with session credentials")
-    trust.authorize_own(
-        ctx, "sts:GetFederationToken", f"arn:aws:sts::{caller.account_id}:federated-user/{name}"
-    )
+    arn = f"arn:aws:sts::{caller.account_id}:federated-user/{name}"
+    for action in ("GetFederationToken", "TagSession") if tags else ("GetFederationToken",):
+        trust.authorize_own(ctx, f"sts:{action}", arn, actions.request_keys("sts", action, {"Tags": tags}))
     check_session_policy(policy)
     arns = session_policy_arns(policy_arns)
+    check_session_policy_arns(ctx, arns, caller.account_id)
     session_tags, _ = _session_tags(caller, tags or [], [])
-    if tags:
-        trust.authorize_own(ctx, "sts:TagSession", f"arn:aws:sts::{caller.account_id}:federated-user/{name}")
     seconds = duration_seconds or DEFAULT_USER_SECONDS
     if caller.is_root:
         seconds = min(seconds, ROOT_MAX_SECONDS)
-    arn = f"arn:aws:sts::{caller.account_id}:federated-user/{name}"
     session = Session(
         access_key_id=tokens.temporary_key_id(caller.account_id),
         secret=ids.secret_access_key(),
@@ -350,6 +381,17 @@ def session_policy_arns(policy_arns: list[dict[str, str]] | None) -> tuple[str, 
             raise InvalidParameterValue(f"The policy ARN {arn} is invalid.")
         found.append(arn)
     return tuple(found)
+
+
+def check_session_policy_arns(ctx: Context, arns: tuple[str, ...], account_id: str) -> None:
+    """Each managed session policy must exist, in the account of the session (or be AWS's)."""
+    if not arns:
+        return
+    with ctx.db.read() as conn:
+        for arn in arns:
+            owner = arn.split(":")[4]
+            if owner not in (account_id, "aws") or not policy_store.attachable_policy_exists(conn, arn):
+                raise NoSuchEntityException(f"Policy {arn} does not exist or is not attachable.")
 
 
 def _session_tags(

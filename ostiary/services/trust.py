@@ -40,6 +40,7 @@ class AssumeRequest:
     has_new_tags: bool
     has_source_identity: bool
     is_mfa_authenticated: bool = False  # MFA proven by this very call (SerialNumber and TokenCode)
+    role_tags: tuple[tuple[str, str], ...] = ()  # the role's own tags: aws:ResourceTag/*, iam:ResourceTag/*
 
 
 def denied_message(caller: Caller, resource: str, action: str = "sts:AssumeRole", reason: str = "") -> str:
@@ -72,12 +73,17 @@ def authorize_assume(ctx: Context, request: AssumeRequest) -> None:
             raise AccessDenied(denied_message(caller, request.role_arn, action))
 
 
-def authorize_own(ctx: Context, action: str, resource: str = "*") -> None:
-    """AccessDenied unless the caller's own policies allow `action` (STS calls without a trust side)."""
+def authorize_own(
+    ctx: Context, action: str, resource: str = "*", request_keys: dict[str, Any] | None = None
+) -> None:
+    """AccessDenied unless the caller's own policies allow `action` (STS calls without a trust side).
+
+    `request_keys` are the context keys the call's own parameters set (aws:RequestTag/*, aws:TagKeys).
+    """
     caller = ctx.caller
     if caller.principal_type == "Service":
         raise AccessDenied(denied_message(caller, resource, action))
-    reason = enforce.identity_refusal(ctx, action, resource, {})
+    reason = enforce.identity_refusal(ctx, action, resource, request_keys or {})
     if reason is not None:
         raise AccessDenied(denied_message(caller, resource, action, reason))
 
@@ -128,9 +134,11 @@ def _context(ctx: Context, policies: Any, request: AssumeRequest) -> dict[str, A
             "aws:CurrentTime": ctx.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "aws:EpochTime": str(int(ctx.now.timestamp())),
         }
+        context.update(resource_tag_keys(request.role_tags))
         context.update(_sts_keys(request.params))
     else:
-        context = dict(enforce.request_context(ctx, policies, "sts", "AssumeRole", request.params))
+        resource = resource_tag_keys(request.role_tags)
+        context = dict(enforce.request_context(ctx, policies, "sts", "AssumeRole", request.params, resource))
     if request.is_mfa_authenticated:
         context["aws:MultiFactorAuthPresent"] = "true"
         context["aws:MultiFactorAuthAge"] = "0"
@@ -141,6 +149,15 @@ def _context(ctx: Context, policies: Any, request: AssumeRequest) -> dict[str, A
     if request.transitive_tag_keys:
         context["sts:TransitiveTagKeys"] = list(request.transitive_tag_keys)
     return context
+
+
+def resource_tag_keys(tags: tuple[tuple[str, str], ...]) -> dict[str, str | list[str]]:
+    """A role's tags as the context keys that name them: aws:ResourceTag/<key> and iam:ResourceTag/<key>."""
+    out: dict[str, str | list[str]] = {}
+    for key, value in tags:
+        out[f"aws:ResourceTag/{key}"] = value
+        out[f"iam:ResourceTag/{key}"] = value
+    return out
 
 
 def _sts_keys(params: dict[str, Any]) -> dict[str, Any]:

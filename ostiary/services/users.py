@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ostiary import ids
+from ostiary import enforce, ids
 from ostiary.errors import (
     DeleteConflictException,
     EntityAlreadyExistsException,
@@ -143,6 +143,12 @@ def update_user(
     ctx: Context, user_name: str, new_path: str | None = None, new_user_name: str | None = None
 ) -> dict[str, Any]:
     conflict = already_exists(new_user_name or user_name)
+    if new_path is not None or new_user_name is not None:
+        with ctx.db.read() as conn:
+            row = require(conn, ctx.account_id, user_name)
+        # AWS: a rename or move needs the permission on the source and on the target alike
+        target = user_arn(ctx.account_id, new_path or row.path, new_user_name or row.name)
+        enforce.require(ctx, "iam:UpdateUser", target, {})
     with ctx.db.transaction(on_conflict=conflict) as conn:
         row = require(conn, ctx.account_id, user_name)
         name = new_user_name or row.name

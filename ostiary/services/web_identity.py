@@ -59,7 +59,7 @@ def assume_role_with_web_identity(
         provider = find_oidc_provider(conn, account, issuer)
     if provider is None:
         raise InvalidIdentityTokenException(f"No OpenIDConnect provider found in your account for {issuer}")
-    claims = _verified_claims(web_identity_token, provider, ctx.now.timestamp())
+    claims = _verified_claims(web_identity_token, provider, ctx)
     audience = _matched_audience(claims, provider["ClientIDList"])
     result = assume(
         ctx,
@@ -101,10 +101,11 @@ def condition_keys(provider_url: str, claims: dict[str, Any], audience: str) -> 
     return keys
 
 
-def _verified_claims(token: str, provider: dict[str, Any], now: float) -> dict[str, Any]:
+def _verified_claims(token: str, provider: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """The token's claims, verified against the provider's issuer; AWS's error for each fault."""
+    now, private = ctx.now.timestamp(), ctx.settings.oidc_private_networks
     try:
-        return oidc.verify_id_token(token, provider["Url"], provider["ClientIDList"], now)
+        return oidc.verify_id_token(token, provider["Url"], provider["ClientIDList"], now, private)
     except oidc.TokenExpired as exc:
         raise ExpiredTokenException(str(exc)) from exc
     except oidc.UnknownKey as exc:

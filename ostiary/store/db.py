@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +38,7 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine = create_engine(url, **kwargs)
         if is_sqlite:
+            _private_sqlite_files(self.engine.url.database)
             _tune_sqlite(self.engine)
         # built once: deriving options per call costs more than a prepared read
         self._reader = self.engine.execution_options(sqlite_begin=None)
@@ -148,16 +151,47 @@ class _KeptConnections(threading.local):
         self.free: dict[str, Connection] = {}
 
 
+def _private_sqlite_files(database: str | None) -> None:
+    """Make the SQLite file, and the journal files SQLite makes beside it, readable by the owner only.
+
+    SQLite gives a -wal, -shm or -journal file the mode of its database file, so a database created
+    0600 here before SQLite opens it keeps every later file 0600; older files are narrowed too.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        owner_only(path.with_name(path.name + suffix))
+
+
+def owner_only(path: Path) -> None:
+    """Take group and others' permissions off `path`, a file or folder of ours (never through a link)."""
+    try:
+        status = path.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(status.st_mode) or status.st_uid != os.geteuid():
+        return
+    if status.st_mode & 0o077:
+        os.chmod(path, stat.S_IMODE(status.st_mode) & 0o700)
+
+
 def _tune_sqlite(engine: Any) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
         cur = dbapi_conn.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
-            try:
-                cur.execute(f"PRAGMA {pragma}")
-            except Exception:  # noqa: BLE001 - WAL may be refused on some file systems; go on without it
-                pass
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+        except Exception:  # noqa: BLE001 - WAL may be refused on some file systems; go on without it
+            pass
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")  # never optional: the schema's cascades depend on it
+        if cur.execute("PRAGMA foreign_keys").fetchone() != (1,):
+            raise RuntimeError("SQLite refused foreign keys (PRAGMA foreign_keys=ON)")
         cur.close()
 
     @event.listens_for(engine, "begin")

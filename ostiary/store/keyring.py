@@ -34,7 +34,7 @@ class Keyring:
             return cls(base64.b64decode(env))
         path = data_dir / "keyring"
         if not path.exists():
-            data_dir.mkdir(parents=True, exist_ok=True)
+            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as f:
                 f.write(base64.b64encode(AESGCM.generate_key(bit_length=256)))

@@ -292,6 +292,18 @@ slr_deletion_tasks = Table(
     _ts("created_at", nullable=False),
 )
 
+# Failed MFA codes and passwords per subject (`mfa-device:<serial>`, `mfa-user:<user id>`,
+# `password:<user id>`, `console:<account>:<name>`), shared by every node; see services/throttle.py.
+failed_attempts = Table(
+    "failed_attempts",
+    metadata,
+    Column("subject", String(400), primary_key=True),
+    Column("failures", Integer, nullable=False, default=0),  # in the window that started at window_started_at
+    Column("blocks", Integer, nullable=False, default=0),  # pauses in a row: each doubles the next
+    _ts("window_started_at"),
+    Column("last_failure_at", DateTime(timezone=True), index=True),  # quiet subjects are dropped
+    _ts("blocked_until"),
+)
 
 # Entities found by (account, lower-cased name): each kind's table and unique-id column.
 NAMED_ENTITIES: dict[str, tuple[Table, str]] = {

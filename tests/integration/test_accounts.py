@@ -144,8 +144,9 @@ def test_same_account_trust_naming_only_the_account_needs_the_identity_policy(
         {"AccessKeyId": server.access_key_id, "SecretAccessKey": server.secret_access_key},
         f"erin-{unique}",
     )
-    with pytest.raises(ClientError):
+    with pytest.raises(ClientError) as exc:
         client(server, "sts", erin).assume_role(RoleArn=role_arn, RoleSessionName="x1")
+    assert exc.value.response["Error"]["Code"] == "AccessDenied"
     iam.put_user_policy(UserName=f"erin-{unique}", PolicyName="assume", PolicyDocument=allow_assume(role_arn))
     assert client(server, "sts", erin).assume_role(RoleArn=role_arn, RoleSessionName="x1")["Credentials"]
 

@@ -70,8 +70,9 @@ def test_group_and_managed_policies_apply(server: Server, iam: Any, unique: str)
     ]["Arn"]
     iam.create_group(GroupName=group)
     iam.attach_group_policy(GroupName=group, PolicyArn=policy_arn)
-    with pytest.raises(ClientError):
+    with pytest.raises(ClientError) as exc:
         client.get_user(UserName=name)
+    _denied(exc)
     iam.add_user_to_group(GroupName=group, UserName=name)
     assert client.get_user(UserName=name)["User"]["Arn"] == arn
 
@@ -144,20 +145,23 @@ def test_request_tag_condition(server: Server, iam: Any, unique: str) -> None:
     with pytest.raises(ClientError) as exc:
         client.create_user(UserName=f"untagged-{unique}")
     _denied(exc)
-    with pytest.raises(ClientError):
+    with pytest.raises(ClientError) as exc:
         client.create_user(UserName=f"wrongtag-{unique}", Tags=[{"Key": "team", "Value": "blue"}])
+    _denied(exc)
 
 
 def test_policy_change_takes_effect_on_the_next_call(server: Server, iam: Any, unique: str) -> None:
     name = f"changing-{unique}"
     client, _ = _user(server, iam, name)
-    with pytest.raises(ClientError):
+    with pytest.raises(ClientError) as exc:
         client.get_user(UserName=name)
+    _denied(exc)
     iam.put_user_policy(UserName=name, PolicyName="get", PolicyDocument=_doc(_allow("iam:GetUser")))
     client.get_user(UserName=name)
     iam.delete_user_policy(UserName=name, PolicyName="get")
-    with pytest.raises(ClientError):
+    with pytest.raises(ClientError) as exc:
         client.get_user(UserName=name)
+    _denied(exc)
 
 
 def test_resource_arn_carries_the_stored_path(server: Server, iam: Any, unique: str) -> None:
@@ -171,8 +175,9 @@ def test_resource_arn_carries_the_stored_path(server: Server, iam: Any, unique: 
     iam.create_user(UserName=name, Path="/eng/")
     iam.create_user(UserName=f"plain-{unique}")
     assert client.get_user(UserName=name)["User"]["Path"] == "/eng/"
-    with pytest.raises(ClientError):
+    with pytest.raises(ClientError) as exc:
         client.get_user(UserName=f"plain-{unique}")
+    _denied(exc)
 
 
 def test_policy_variable_username_scopes_self_service(server: Server, iam: Any, unique: str) -> None:
@@ -186,8 +191,9 @@ def test_policy_variable_username_scopes_self_service(server: Server, iam: Any, 
         ),
     )
     assert len(client.list_access_keys()["AccessKeyMetadata"]) == 1
-    with pytest.raises(ClientError):
+    with pytest.raises(ClientError) as exc:
         client.list_access_keys(UserName=f"caller-{unique}")
+    _denied(exc)
 
 
 def _role_session(
@@ -257,7 +263,8 @@ def test_principal_tag_condition_follows_the_callers_tags(server: Server, iam: A
             _allow("iam:ListUsers", Condition={"StringEquals": {"aws:PrincipalTag/team": "red"}})
         ),
     )
-    with pytest.raises(ClientError):
+    with pytest.raises(ClientError) as exc:
         client.list_users()
+    _denied(exc)
     iam.tag_user(UserName=name, Tags=[{"Key": "team", "Value": "red"}])
     client.list_users()

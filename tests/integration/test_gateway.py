@@ -271,12 +271,12 @@ def test_a_bad_signature_is_refused_in_the_services_protocol(gateway: Server, ta
     assert _refusal(unknown.value)[0] == "UnrecognizedClientException"
 
 
-def test_a_service_without_a_backend_names_the_flag(gateway: Server) -> None:
+def test_a_service_without_a_backend_is_left_to_the_iam_endpoints_refusal(gateway: Server) -> None:
     with pytest.raises(ClientError) as refused:
         gateway.client("kinesis").list_streams()
     code, message, status = _refusal(refused.value)
-    assert (code, status) == ("ServiceUnavailableException", 503)
-    assert "--backend kinesis=URL" in message
+    assert (code, status) == ("InvalidAction", 400)
+    assert "the request is for `kinesis`" in message
 
 
 def test_s3_is_refused_as_not_implemented_yet(gateway: Server) -> None:

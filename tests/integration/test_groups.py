@@ -136,6 +136,7 @@ def test_refused_user_delete_keeps_the_membership(iam, unique: str) -> None:
     iam.create_group(GroupName=f"s-{unique}")
     iam.create_user(UserName=f"s-{unique}")
     iam.add_user_to_group(GroupName=f"s-{unique}", UserName=f"s-{unique}")
-    with pytest.raises(ClientError):
+    with pytest.raises(ClientError) as exc:
         iam.delete_user(UserName=f"s-{unique}")
+    assert _error(exc)[0] == "DeleteConflict"
     assert [u["UserName"] for u in iam.get_group(GroupName=f"s-{unique}")["Users"]] == [f"s-{unique}"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import requests
@@ -10,6 +11,8 @@ import requests
 from tests.conftest import Server
 from tests.integration.imds_helpers import identity_from_metadata, running_imds
 
+TTL = "X-aws-ec2-metadata-token-ttl-seconds"
+TOKEN = "X-aws-ec2-metadata-token"
 EC2_TRUST = json.dumps(
     {
         "Version": "2012-10-17",
@@ -107,13 +110,104 @@ def test_role_that_does_not_trust_ec2_gets_no_credentials(
     assert outcome == {"error": "NoCredentialsError"}
 
 
-def test_credentials_are_renewed_before_they_expire() -> None:
-    from datetime import UTC, datetime, timedelta
+def test_token_ttl_of_non_ascii_digits_is_a_bad_request(
+    server: Server,
+    iam,
+    unique: str,  # type: ignore[no-untyped-def]
+) -> None:
+    name = f"imdsttl-{unique}"
+    _profile(iam, name, EC2_TRUST)
+    with running_imds(server, name, f"i-3{unique}abc") as endpoint:
+        answers = {
+            ttl: requests.put(f"{endpoint}/latest/api/token", timeout=5, headers={TTL: ttl}).status_code
+            for ttl in ("\u00b2", "1\u00b2", "\u00b9\u00b2\u00b3", "+60", "60.0", "0", "21601")
+        }
+        good = requests.put(f"{endpoint}/latest/api/token", timeout=5, headers={TTL: "21600"})
+    assert answers == dict.fromkeys(answers, 400)
+    assert good.status_code == 200
 
-    from ostiary.imds.credentials import _needs_renewal
 
-    issued = datetime(2026, 1, 1, tzinfo=UTC)
-    kept = {"Code": "Success", "_issued": issued, "_expires": issued + timedelta(hours=6)}
-    assert not _needs_renewal(kept, issued + timedelta(hours=4))
-    assert _needs_renewal(kept, issued + timedelta(hours=5))  # within the last fifth of the lifetime
-    assert _needs_renewal({"Code": "AssumeRoleUnauthorizedAccess"}, issued)  # a refusal is retried
+def test_session_tokens_are_sealed_and_expire(
+    server: Server,
+    iam,
+    unique: str,  # type: ignore[no-untyped-def]
+) -> None:
+    name = f"imdstok-{unique}"
+    _profile(iam, name, EC2_TRUST)
+    with running_imds(server, name, f"i-4{unique}abc", "--v2-only") as endpoint:
+        url = f"{endpoint}/latest/meta-data/instance-id"
+        token = requests.put(f"{endpoint}/latest/api/token", timeout=5, headers={TTL: "1"}).text
+        fresh = requests.get(url, headers={TOKEN: token}, timeout=5)
+        stamp, _, mac = token.partition(".")
+        later = requests.get(url, headers={TOKEN: f"{int(stamp) + 10**12}.{mac}"}, timeout=5)
+        time.sleep(1.2)
+        expired = requests.get(url, headers={TOKEN: token}, timeout=5)
+    assert fresh.status_code == 200
+    assert later.status_code == 401  # a token whose expiry was moved is not one this endpoint sealed
+    assert expired.status_code == 401
+
+
+def test_the_endpoint_keeps_no_state_per_session_token() -> None:
+    from ostiary.imds.app import MetadataApp
+
+    app = MetadataApp(credentials=None, instance_id="i-0", v2_only=True)  # type: ignore[arg-type]  # unused
+    before = dict(vars(app))
+    tokens = {app.respond("PUT", "/latest/api/token", {TTL.lower(): "21600"})[2] for _ in range(10_000)}
+    assert vars(app) == before  # ten thousand tokens later, nothing was kept
+    answer = app.respond("GET", "/latest/meta-data/instance-id", {TOKEN.lower(): tokens.pop().decode()})
+    assert answer[0] == 200
+
+
+def _identity_of(server: Server, creds: dict) -> str:  # type: ignore[type-arg]  # the IMDS document
+    session = server.client("sts", creds["AccessKeyId"], creds["SecretAccessKey"], creds["Token"])
+    return session.get_caller_identity()["Arn"]  # type: ignore[attr-defined, no-any-return]  # boto3 client
+
+
+def test_credentials_follow_the_role_the_profile_holds_now(
+    server: Server,
+    iam,
+    unique: str,  # type: ignore[no-untyped-def]
+) -> None:
+    name, first, second = f"imdsrole-{unique}", f"imdsA-{unique}", f"imdsB-{unique}"
+    iam.create_instance_profile(InstanceProfileName=name)
+    for role in (first, second):
+        iam.create_role(RoleName=role, AssumeRolePolicyDocument=EC2_TRUST)
+    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=first)
+    instance = f"i-5{unique}abc"
+    with running_imds(server, name, instance) as endpoint:
+        base = f"{endpoint}/latest/meta-data/iam/security-credentials/"
+        as_first = requests.get(base + first, timeout=5).json()
+        iam.remove_role_from_instance_profile(InstanceProfileName=name, RoleName=first)
+        iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=second)
+        listed = requests.get(base, timeout=5).text
+        as_second = requests.get(base + second, timeout=5).json()
+        old_name = requests.get(base + first, timeout=5).status_code
+        # the same name again, but another role: new credentials, not the deleted role's
+        iam.remove_role_from_instance_profile(InstanceProfileName=name, RoleName=second)
+        iam.delete_role(RoleName=second)
+        iam.create_role(RoleName=second, AssumeRolePolicyDocument=EC2_TRUST)
+        iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=second)
+        as_new_second = requests.get(base + second, timeout=5).json()
+    assert _identity_of(server, as_first).endswith(f":assumed-role/{first}/{instance}")
+    assert listed == second
+    assert _identity_of(server, as_second).endswith(f":assumed-role/{second}/{instance}")
+    assert old_name == 404
+    assert as_new_second["AccessKeyId"] != as_second["AccessKeyId"]
+    assert _identity_of(server, as_new_second).endswith(f":assumed-role/{second}/{instance}")
+
+
+def test_a_deleted_profile_answers_404(server: Server, iam, unique: str) -> None:  # type: ignore[no-untyped-def]
+    name = f"imdsgone-{unique}"
+    _profile(iam, name, EC2_TRUST)
+    with running_imds(server, name, f"i-6{unique}abc") as endpoint:
+        base = f"{endpoint}/latest/meta-data/iam"
+        assert requests.get(f"{base}/security-credentials/{name}", timeout=5).status_code == 200
+        iam.remove_role_from_instance_profile(InstanceProfileName=name, RoleName=name)
+        iam.delete_instance_profile(InstanceProfileName=name)
+        answers = [
+            requests.get(f"{base}{tail}", timeout=5).status_code
+            for tail in ("/info", "/security-credentials/", f"/security-credentials/{name}", "/")
+        ]
+        instance = requests.get(f"{endpoint}/latest/meta-data/instance-id", timeout=5).status_code
+    assert answers == [404, 404, 404, 404]
+    assert instance == 200

@@ -136,8 +136,9 @@ def test_delete_instance_profile_with_a_role_conflicts(iam, unique):
     assert iam.get_instance_profile(InstanceProfileName=profile)["InstanceProfile"]["Roles"]
     iam.remove_role_from_instance_profile(InstanceProfileName=profile, RoleName=f"role-{unique}")
     iam.delete_instance_profile(InstanceProfileName=profile)
-    with pytest.raises(ClientError):
+    with pytest.raises(ClientError) as exc:
         iam.get_instance_profile(InstanceProfileName=profile)
+    assert error(exc) == ("NoSuchEntity", f"Instance Profile {profile} cannot be found.")
     iam.create_instance_profile(InstanceProfileName=profile)
     assert iam.list_instance_profile_tags(InstanceProfileName=profile)["Tags"] == []
 

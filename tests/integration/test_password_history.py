@@ -93,8 +93,9 @@ def test_login_profile_paths_check_the_history(server: Server, account: dict[str
     with pytest.raises(ClientError) as recreated:
         iam.create_login_profile(UserName=name, Password=PASSWORDS[1])
     assert recreated.value.response["Error"] == VIOLATION
-    with pytest.raises(ClientError):
+    with pytest.raises(ClientError) as missing:
         iam.get_login_profile(UserName=name)
+    assert missing.value.response["Error"]["Code"] == "NoSuchEntity"
     iam.create_login_profile(UserName=name, Password=PASSWORDS[2])
     iam.update_login_profile(UserName=name, Password=PASSWORDS[0])  # 3rd-last with N=2: allowed
 

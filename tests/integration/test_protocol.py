@@ -98,6 +98,7 @@ def test_several_violations_are_reported_together(iam) -> None:
         iam.update_account_password_policy(
             MinimumPasswordLength=129, MaxPasswordAge=1096, PasswordReusePrevention=25
         )
+    assert caught.value.response["Error"]["Code"] == "ValidationError"
     assert caught.value.response["Error"]["Message"].startswith(
         "3 validation errors detected: Value at 'minimumPasswordLength'"
     )

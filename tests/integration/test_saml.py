@@ -51,8 +51,10 @@ IDP_KEY, IDP_CERT, IDP_CERT_B64 = _idp_key()
 OTHER_KEY, OTHER_CERT, _ = _idp_key()
 
 
-def _metadata() -> str:
-    return f"""<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{ENTITY_ID}">
+def _metadata(valid_until: str = "") -> str:
+    until = f' validUntil="{valid_until}"' if valid_until else ""
+    md = "urn:oasis:names:tc:SAML:2.0:metadata"
+    return f"""<md:EntityDescriptor xmlns:md="{md}" entityID="{ENTITY_ID}"{until}>
   <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
     <md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">
       <ds:X509Data><ds:X509Certificate>{IDP_CERT_B64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>
@@ -72,12 +74,24 @@ def saml_response(
     session_name: str | None = "alice",
     expires_in: int = 300,
     sign_with: tuple[bytes, bytes] | None = (IDP_KEY, IDP_CERT),
+    attributes: str = "",
+    recipient: str = AUDIENCE,
+    session_ends_in: int | None = None,
+    confirmation: str = "urn:oasis:names:tc:SAML:2.0:cm:bearer",
 ) -> str:
     """A base64 SAMLResponse whose assertion is signed (or not) with the given key and certificate."""
     now = datetime.now(UTC)
     stamp = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731 - a local formatter
     until = stamp(now + timedelta(seconds=expires_in))
     values = "".join(f"<saml:AttributeValue>{r}</saml:AttributeValue>" for r in roles)
+    authn = (
+        ""
+        if session_ends_in is None
+        else f'<saml:AuthnStatement AuthnInstant="{stamp(now)}" '
+        f'SessionNotOnOrAfter="{stamp(now + timedelta(seconds=session_ends_in))}"><saml:AuthnContext>'
+        "<saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:Password</saml:AuthnContextClassRef>"
+        "</saml:AuthnContext></saml:AuthnStatement>"
+    )
     name = (
         ""
         if session_name is None
@@ -88,13 +102,13 @@ def saml_response(
  ID="_{uuid.uuid4().hex}" Version="2.0" IssueInstant="{stamp(now)}"><saml:Issuer>{issuer}</saml:Issuer>
 <saml:Subject>
 <saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">{subject}</saml:NameID>
-<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">
-<saml:SubjectConfirmationData NotOnOrAfter="{until}" Recipient="{AUDIENCE}"/>
+<saml:SubjectConfirmation Method="{confirmation}">
+<saml:SubjectConfirmationData NotOnOrAfter="{until}" Recipient="{recipient}"/>
 </saml:SubjectConfirmation></saml:Subject>
 <saml:Conditions NotBefore="{stamp(now - timedelta(seconds=60))}" NotOnOrAfter="{until}">
 <saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions>
-<saml:AttributeStatement><saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/Role">{values}</saml:Attribute>
-{name}</saml:AttributeStatement></saml:Assertion>"""
+{authn}<saml:AttributeStatement><saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/Role">{values}</saml:Attribute>
+{name}{attributes}</saml:AttributeStatement></saml:Assertion>"""
     element = etree.fromstring(assertion.encode())
     if sign_with is not None:
         element = XMLSigner(c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#").sign(
@@ -269,3 +283,107 @@ def test_wrapped_second_assertion_refused(sts: Any, setup: dict[str, str]) -> No
     signed.insert(0, forged)  # an unsigned assertion ahead of the signed one
     error = _error(sts, setup, base64.b64encode(etree.tostring(signed)).decode())
     assert error["Code"] == "InvalidIdentityToken"
+
+
+def test_a_doctype_with_an_entity_reference_is_refused_not_a_crash(sts: Any, setup: dict[str, str]) -> None:
+    signed = base64.b64decode(saml_response([f"{setup['role']},{setup['provider']}"]))
+    hostile = b'<!DOCTYPE r [<!ENTITY who "alice">]>' + signed.replace(
+        b"<saml:AttributeValue>alice<", b"<saml:AttributeValue>&who;<"
+    )
+    for document in (hostile, b"<!DOCTYPE r>" + signed):
+        error = _error(sts, setup, base64.b64encode(document).decode())
+        assert (error["Code"], error["Message"]) == ("InvalidIdentityToken", "Invalid SAML response")
+
+
+def test_a_session_duration_of_non_ascii_digits_is_ignored_not_a_crash(
+    sts: Any, setup: dict[str, str]
+) -> None:
+    duration = (
+        '<saml:Attribute Name="https://aws.amazon.com/SAML/Attributes/SessionDuration">'
+        "<saml:AttributeValue>\u00b2\u00b3</saml:AttributeValue></saml:Attribute>"
+    )
+    out = _assume(sts, setup, saml_response([f"{setup['role']},{setup['provider']}"], attributes=duration))
+    lifetime = out["Credentials"]["Expiration"] - datetime.now(UTC)
+    assert timedelta(minutes=55) < lifetime <= timedelta(hours=1)  # the default hour
+
+
+def test_metadata_with_a_doctype_is_refused(iam: Any, unique: str) -> None:
+    document = '<!DOCTYPE m [<!ENTITY id "https://idp.ostiary.test/saml">]>' + _metadata().replace(
+        f'entityID="{ENTITY_ID}"', 'entityID="&id;"'
+    )
+    with pytest.raises(ClientError) as caught:
+        iam.create_saml_provider(Name=f"dtd-{unique}", SAMLMetadataDocument=document)
+    error = caught.value.response["Error"]
+    assert (error["Code"], error["Message"]) == ("InvalidInput", "Could not parse metadata")
+
+
+def _lifetime(out: dict[str, Any]) -> float:
+    return (out["Credentials"]["Expiration"] - datetime.now(UTC)).total_seconds()
+
+
+def test_session_not_on_or_after_ends_the_session(sts: Any, setup: dict[str, str]) -> None:
+    pair = [f"{setup['role']},{setup['provider']}"]
+    past = _error(sts, setup, saml_response(pair, session_ends_in=-5))
+    assert (past["Code"], past["Message"]) == ("ExpiredTokenException", "Response is expired")
+    sooner = sts.assume_role_with_saml(
+        RoleArn=setup["role"],
+        PrincipalArn=setup["provider"],
+        SAMLAssertion=saml_response(pair, session_ends_in=600),
+        DurationSeconds=3600,
+    )
+    assert 590 <= _lifetime(sooner) <= 601  # the IdP's limit, not DurationSeconds
+    later = sts.assume_role_with_saml(
+        RoleArn=setup["role"],
+        PrincipalArn=setup["provider"],
+        SAMLAssertion=saml_response(pair, session_ends_in=7200),
+        DurationSeconds=900,
+    )
+    assert 890 <= _lifetime(later) <= 901  # DurationSeconds, the shorter
+
+
+def test_recipient_must_be_the_aws_sign_in_endpoint(iam: Any, sts: Any, setup: dict[str, str]) -> None:
+    pair = [f"{setup['role']},{setup['provider']}"]
+    uuid_of = iam.get_saml_provider(SAMLProviderArn=setup["provider"])["SAMLProviderUUID"]
+    for recipient in (
+        "https://sp.example.com/acs",
+        "https://signin.aws.amazon.com.evil.example/saml",
+        "https://signin.aws.amazon.com/saml/acs/another-provider",
+        "http://signin.aws.amazon.com/saml",
+    ):
+        error = _error(sts, setup, saml_response(pair, recipient=recipient))
+        assert (error["Code"], error["Message"]) == ("InvalidIdentityToken", "Invalid SAML response"), (
+            recipient
+        )
+    for recipient in (
+        "https://eu-west-1.signin.aws.amazon.com/saml",
+        f"https://signin.aws.amazon.com/saml/acs/{uuid_of}",
+        f"https://us-gov-west-1.signin.aws.amazon.com/saml/acs/{uuid_of}",
+    ):
+        assert _assume(sts, setup, saml_response(pair, recipient=recipient))["Subject"] == "alice@example.com"
+
+
+def test_only_one_bearer_subject_confirmation_is_accepted(sts: Any, setup: dict[str, str]) -> None:
+    pair = [f"{setup['role']},{setup['provider']}"]
+    holder = saml_response(pair, confirmation="urn:oasis:names:tc:SAML:2.0:cm:holder-of-key")
+    assert _error(sts, setup, holder) == {
+        "Type": "Sender",
+        "Code": "InvalidIdentityToken",
+        "Message": "Invalid SAML response",
+    }
+
+
+def test_a_provider_whose_metadata_expired_issues_nothing(iam: Any, sts: Any, unique: str) -> None:
+    expired = iam.create_saml_provider(
+        Name=f"old-{unique}", SAMLMetadataDocument=_metadata(valid_until="2020-01-01T00:00:00Z")
+    )["SAMLProviderArn"]
+    role = iam.create_role(RoleName=f"saml-old-{unique}", AssumeRolePolicyDocument=_trust(expired))["Role"]
+    setup = {"provider": expired, "role": role["Arn"]}
+    error = _error(sts, setup, saml_response([f"{role['Arn']},{expired}"]))
+    assert (error["Code"], error["Message"]) == ("InvalidIdentityToken", "Invalid SAML response")
+
+
+def test_the_same_response_is_not_accepted_twice(sts: Any, setup: dict[str, str]) -> None:
+    response = saml_response([f"{setup['role']},{setup['provider']}"])
+    assert _assume(sts, setup, response)["Subject"] == "alice@example.com"
+    error = _error(sts, setup, response)
+    assert (error["Code"], error["Message"]) == ("InvalidIdentityToken", "Invalid SAML response")

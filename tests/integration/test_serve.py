@@ -15,7 +15,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.conftest import free_port, wait_for_port
+from tests.conftest import assert_no_traceback, free_port, wait_for_port
 
 
 def _serve(
@@ -34,6 +34,13 @@ def _serve(
     )
     wait_for_port(port, proc, log)
     return proc, f"http://127.0.0.1:{port}", log
+
+
+def _stop(proc: subprocess.Popen[bytes], log: Path, timeout: float = 15) -> None:
+    """Stop the server gracefully: exit code 0, and no traceback in its log."""
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=timeout) == 0
+    assert_no_traceback(log)
 
 
 def _iam(endpoint: str, key: str, secret: str):  # type: ignore[no-untyped-def]  # boto3 client
@@ -61,14 +68,12 @@ def test_first_start_writes_private_root_credentials_that_work(tmp_path: Path) -
             _iam(endpoint, "AKIAUNKNOWNKEY000000", "x" * 40).list_users()
         assert err.value.response["Error"]["Code"] == "InvalidClientTokenId"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=15) == 0
+        _stop(proc, log)
 
 
 def test_database_holds_no_clear_secret(tmp_path: Path) -> None:
-    proc, endpoint, _ = _serve(tmp_path / "data")
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=15)
+    proc, endpoint, log = _serve(tmp_path / "data")
+    _stop(proc, log)
     secret = json.loads((tmp_path / "data" / "root-credentials.json").read_text())["SecretAccessKey"]
     assert secret.encode() not in (tmp_path / "data" / "ostiary.db").read_bytes()
 
@@ -79,7 +84,7 @@ def test_permissive_mode_maps_unknown_keys_to_the_default_root(tmp_path: Path) -
         "OSTIARY_ROOT_SECRET_ACCESS_KEY": "s" * 40,
         "OSTIARY_ACCOUNT_ID": "210987654321",
     }
-    proc, endpoint, _ = _serve(tmp_path / "data", "--auth", "permissive", env=env)
+    proc, endpoint, log = _serve(tmp_path / "data", "--auth", "permissive", env=env)
     try:
         anyone = _iam(endpoint, "AKIAWHATEVERTESTING1", "anything")
         anyone.create_user(UserName="made-by-anyone")
@@ -89,18 +94,25 @@ def test_permissive_mode_maps_unknown_keys_to_the_default_root(tmp_path: Path) -
             _iam(endpoint, "AKIAPERMISSIVEROOT01", "wrong" * 8).list_users()
         assert err.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=15) == 0
+        _stop(proc, log)
 
 
 def test_several_workers_share_one_store(tmp_path: Path) -> None:
     env = {"OSTIARY_ROOT_ACCESS_KEY_ID": "AKIAWORKERSROOT00001", "OSTIARY_ROOT_SECRET_ACCESS_KEY": "w" * 40}
-    proc, endpoint, _ = _serve(tmp_path / "data", "--workers", "2", env=env)
+    proc, endpoint, log = _serve(tmp_path / "data", "--workers", "2", env=env)
     try:
         iam = _iam(endpoint, "AKIAWORKERSROOT00001", "w" * 40)
         for i in range(6):  # new connections: the kernel spreads them over both workers
             _iam(endpoint, "AKIAWORKERSROOT00001", "w" * 40).create_user(UserName=f"worker-user-{i}")
         assert len(iam.list_users()["Users"]) == 6
     finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0
+        _stop(proc, log, timeout=20)
+
+
+def test_a_traceback_in_a_server_log_fails_the_run(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    log.write_text("INFO started\n")
+    assert_no_traceback(log)
+    log.write_text('ERROR internal failure\nTraceback (most recent call last):\n  File "x.py"\n')
+    with pytest.raises(pytest.fail.Exception, match="holds a traceback"):
+        assert_no_traceback(log)

@@ -204,12 +204,14 @@ def test_boundary_must_be_an_existing_managed_policy(iam, server: Server, unique
 
 def test_failed_create_user_changes_nothing(iam, server: Server, unique: str) -> None:
     missing = f"arn:aws:iam::{server.account_id}:policy/missing-{unique}"
-    with pytest.raises(ClientError):
+    with pytest.raises(ClientError) as exc:
         iam.create_user(UserName=f"fb-{unique}", PermissionsBoundary=missing)
-    with pytest.raises(ClientError):
+    assert _error(exc)[0] == "NoSuchEntity"
+    with pytest.raises(ClientError) as exc:
         iam.create_user(
             UserName=f"ft-{unique}", Tags=[{"Key": "k", "Value": "1"}, {"Key": "K", "Value": "2"}]
         )
+    assert _error(exc)[0] == "InvalidInput"
     for name in (f"fb-{unique}", f"ft-{unique}"):
         with pytest.raises(ClientError) as exc:
             iam.get_user(UserName=name)

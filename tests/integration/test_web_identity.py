@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -17,9 +19,13 @@ from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from tests.conftest import Server
+from tests.conftest import Server, start_server, stop_server
 
 CLIENT_ID = "ostiary-test-app"
+_NO_KEY = (
+    "Couldn't retrieve verification key from your identity provider,  please reference "
+    "AssumeRoleWithWebIdentity documentation for requirements"
+)
 
 
 @dataclass
@@ -33,6 +39,10 @@ class Issuer:
     ec_key: Any = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
     extra: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # path -> more JWKs
     fetches: dict[str, int] = field(default_factory=dict)  # path -> discovery documents served
+    withdrawn: dict[str, set[str]] = field(default_factory=dict)  # path -> key ids no longer published
+    max_age: dict[str, int] = field(default_factory=dict)  # path -> Cache-Control max-age of its JWKS
+    redirects: dict[str, str] = field(default_factory=dict)  # request path -> where it is sent (302)
+    requests: dict[str, int] = field(default_factory=dict)  # path -> requests of any kind
     # path -> (set when a request for it arrives, the answer waits until this is set)
     holds: dict[str, tuple[threading.Event, threading.Event]] = field(default_factory=dict)
 
@@ -54,7 +64,8 @@ class Issuer:
                 "alg": "ES256",
             },
         ]
-        return {"keys": keys + self.extra.get(path, [])}
+        gone = self.withdrawn.get(path, set())
+        return {"keys": [k for k in keys + self.extra.get(path, []) if k["kid"] not in gone]}
 
     def token(
         self, path: str, *, key: Any = None, kid: str = "rsa1", alg: str = "RS256", **claims: Any
@@ -78,6 +89,13 @@ def issuer() -> Iterator[Issuer]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
             path, _, tail = self.path.strip("/").partition("/")
+            found.requests[path] = found.requests.get(path, 0) + 1
+            if self.path.strip("/") in found.redirects:
+                self.send_response(302)
+                self.send_header("Location", found.redirects[self.path.strip("/")])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if path in found.holds:
                 arrived, release = found.holds[path]
                 arrived.set()
@@ -85,7 +103,7 @@ def issuer() -> Iterator[Issuer]:
             if tail == ".well-known/openid-configuration":
                 found.fetches[path] = found.fetches.get(path, 0) + 1
                 body = {"issuer": found.url(path), "jwks_uri": found.url(path) + "/jwks"}
-            elif tail == "jwks":
+            elif tail.startswith("jwks"):
                 body = found.jwks(path)
             else:
                 self.send_error(404)
@@ -93,6 +111,8 @@ def issuer() -> Iterator[Issuer]:
             data = json.dumps(body).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
+            if tail == "jwks" and path in found.max_age:
+                self.send_header("Cache-Control", f"public, max-age={found.max_age[path]}")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -317,3 +337,197 @@ def test_made_up_key_ids_do_not_make_the_server_fetch_at_their_pace(
             == "InvalidIdentityToken"
         )
     assert issuer.fetches[setup["path"]] <= fetched + 1
+
+
+def test_key_of_another_family_than_the_algorithm_is_refused_not_a_crash(
+    sts: Any, issuer: Issuer, setup: dict[str, str]
+) -> None:
+    # the token names the issuer's EC key but says RS256 (and the reverse): the key cannot serve it
+    for kid, alg, key in (("ec1", "RS256", issuer.rsa_key), ("rsa1", "ES256", issuer.ec_key)):
+        error = _error(sts, setup, issuer.token(setup["path"], key=key, kid=kid, alg=alg))
+        assert (error["Code"], error["Message"]) == ("InvalidIdentityToken", _NO_KEY)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("-inf"), float("inf")])
+def test_exp_or_nbf_that_is_not_a_finite_number_is_refused(
+    sts: Any, issuer: Issuer, setup: dict[str, str], value: float
+) -> None:
+    # json reads NaN and Infinity: NaN compares false both ways, so it would never expire
+    assert _error(sts, setup, issuer.token(setup["path"], exp=value))["Code"] == "InvalidIdentityToken"
+    assert _error(sts, setup, issuer.token(setup["path"], nbf=value))["Code"] == "InvalidIdentityToken"
+
+
+def test_a_key_the_issuer_withdrew_stops_working_when_its_key_set_expires(
+    sts: Any, issuer: Issuer, setup: dict[str, str]
+) -> None:
+    issuer.max_age[setup["path"]] = 1
+    token = issuer.token(setup["path"])
+    assert _assume(sts, setup, token)["SubjectFromWebIdentityToken"] == "user-1"  # the key set is kept
+    issuer.withdrawn[setup["path"]] = {"rsa1"}
+    time.sleep(1.2)  # the key set's max-age has passed: it is fetched again, without rsa1
+    error = _error(sts, setup, token)
+    assert (error["Code"], error["Message"]) == ("InvalidIdentityToken", _NO_KEY)
+    ec_token = issuer.token(setup["path"], key=issuer.ec_key, kid="ec1", alg="ES256")
+    assert _assume(sts, setup, ec_token)["SubjectFromWebIdentityToken"] == "user-1"
+
+
+# -- what the server fetches: every hop under the rule (ostiary/egress.py) ----------------------------
+
+
+@dataclass
+class Trap:
+    """A listener on this machine's non-loopback (private) address that counts connections."""
+
+    address: str
+    port: int
+    hits: list[int]
+
+
+@pytest.fixture(scope="module")
+def trap() -> Iterator[Trap]:
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.123", 9))  # no packet is sent: this only picks the outgoing address
+        address = probe.getsockname()[0]
+    except OSError:
+        pytest.skip("this machine has no non-loopback IPv4 address to listen on")
+    finally:
+        probe.close()
+    if ipaddress.ip_address(address).is_global or ipaddress.ip_address(address).is_loopback:
+        pytest.skip(f"{address} is not a private address")
+    listener = socket.create_server((address, 0))
+    listener.settimeout(0.2)
+    hits: list[int] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            hits.append(1)
+            connection.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield Trap(address, listener.getsockname()[1], hits)
+    stop.set()
+    thread.join(5)
+    listener.close()
+
+
+_UNREACHABLE = (
+    "The request could not be fulfilled because the identity provider (IDP) that was asked to verify the "
+    "incoming identity token could not be reached. Retry the request."
+)
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_redirect_to_a_private_address_is_not_followed(
+    sts: Any, issuer: Issuer, setup: dict[str, str], trap: Trap, scheme: str
+) -> None:
+    discovery = f"{setup['path']}/.well-known/openid-configuration"
+    issuer.redirects[discovery] = f"{scheme}://{trap.address}:{trap.port}/latest/meta-data/iam/"
+    before = len(trap.hits)
+    error = _error(sts, setup, issuer.token(setup["path"]))
+    assert (error["Code"], error["Message"]) == ("IDPCommunicationError", _UNREACHABLE)
+    time.sleep(0.3)
+    assert len(trap.hits) == before  # the server never connected to it
+
+
+def test_redirects_are_followed_three_hops_each_checked(
+    iam: Any, sts: Any, issuer: Issuer, setup: dict[str, str], unique: str
+) -> None:
+    path = setup["path"]
+    hops = [f"{path}/jwks", f"{path}/hop1", f"{path}/hop2", f"{path}/jwks-final"]
+    for here, there in zip(hops, hops[1:], strict=False):
+        issuer.redirects[here] = issuer.url(there)
+    assert _assume(sts, setup, issuer.token(path))["SubjectFromWebIdentityToken"] == "user-1"
+    other = _provider_and_role(iam, issuer, f"{unique}-far")
+    far = [
+        f"{other['path']}/jwks",
+        *(f"{other['path']}/hop{n}" for n in range(1, 4)),
+        f"{other['path']}/jwksx",
+    ]
+    for here, there in zip(far, far[1:], strict=False):
+        issuer.redirects[here] = issuer.url(there)
+    error = _error(sts, other, issuer.token(other["path"]))
+    assert (error["Code"], error["Message"]) == ("IDPCommunicationError", _UNREACHABLE)
+    assert issuer.requests[other["path"]] == 5  # discovery and 3 redirects followed; the 4th was not
+
+
+def test_an_issuer_that_failed_is_not_asked_again_at_the_callers_pace(
+    sts: Any, issuer: Issuer, setup: dict[str, str], trap: Trap
+) -> None:
+    discovery = f"{setup['path']}/.well-known/openid-configuration"
+    issuer.redirects[discovery] = f"http://{trap.address}:1/"  # refused: http to a private address
+    for _ in range(5):
+        error = _error(sts, setup, issuer.token(setup["path"]))
+        assert (error["Code"], error["Message"]) == ("IDPCommunicationError", _UNREACHABLE)
+    assert issuer.requests[setup["path"]] == 1  # the failure was kept
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://169.254.169.254",
+        "https://169.254.169.254/latest/meta-data",
+        "https://10.0.0.1/issuer",
+        "https://192.168.1.1",
+        "https://[fe80::1]",
+        "https://[::ffff:169.254.169.254]",
+        "https://[fd00::1]",
+        "https://0.0.0.0",
+        "https://224.0.0.1",
+        "https://100.64.0.1",
+        "http://192.0.2.2",
+    ],
+)
+def test_a_provider_url_at_a_private_or_link_local_address_is_refused(iam: Any, url: str) -> None:
+    with pytest.raises(ClientError) as caught:
+        iam.create_open_id_connect_provider(Url=url, ClientIDList=[CLIENT_ID], ThumbprintList=["a" * 40])
+    error = caught.value.response["Error"]
+    assert (error["Code"], error["Message"]) == ("ValidationError", "Invalid Open ID Connect Provider URL")
+
+
+@pytest.fixture(scope="module")
+def private_server(tmp_path_factory: pytest.TempPathFactory, trap: Trap) -> Iterator[Server]:
+    data = tmp_path_factory.mktemp("private-oidc")
+    found = start_server(
+        data,
+        f"sqlite:///{data / 'ostiary.db'}",
+        "sqlite",
+        env_extra={"OSTIARY_OIDC_PRIVATE_TARGETS": f"{trap.address}/32, fd00::/8"},
+    )
+    yield found
+    stop_server(found)
+
+
+def test_a_configured_private_network_may_be_fetched_from(
+    private_server: Server, issuer: Issuer, trap: Trap, unique: str
+) -> None:
+    iam, sts = private_server.client("iam"), private_server.client("sts")
+    url = f"https://{trap.address}:{trap.port}/{unique}"  # registering it is allowed too
+    iam.create_open_id_connect_provider(Url=url, ClientIDList=[CLIENT_ID], ThumbprintList=["a" * 40])  # type: ignore[attr-defined]  # boto3 client
+    setup = _provider_and_role(iam, issuer, unique)
+    discovery = f"{setup['path']}/.well-known/openid-configuration"
+    issuer.redirects[discovery] = f"https://{trap.address}:{trap.port}/"
+    before = len(trap.hits)
+    error = _error(sts, setup, issuer.token(setup["path"]))
+    assert error["Code"] == "IDPCommunicationError"  # the trap speaks no TLS
+    time.sleep(0.3)
+    assert len(trap.hits) == before + 1  # but it was reached: its network is configured
+
+
+def _provider_and_role(iam: Any, issuer: Issuer, path: str) -> dict[str, str]:
+    """What the `setup` fixture makes, for another issuer path (on the server of `iam`)."""
+    url = issuer.url(path)
+    arn = iam.create_open_id_connect_provider(Url=url, ClientIDList=[CLIENT_ID], ThumbprintList=["a" * 40])[
+        "OpenIDConnectProviderArn"
+    ]
+    provider = url.split("://", 1)[1]
+    role = iam.create_role(RoleName=f"web-{path}"[:64], AssumeRolePolicyDocument=_trust(arn, provider))[
+        "Role"
+    ]
+    return {"path": path, "provider_arn": arn, "provider": provider, "role_arn": role["Arn"]}

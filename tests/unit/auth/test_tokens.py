@@ -146,3 +146,43 @@ def test_aws_documented_key_id_decodes_to_its_account() -> None:
 
 def test_temporary_key_ids_are_unique() -> None:
     assert len({tokens.temporary_key_id("123456789012") for _ in range(200)}) == 200
+
+
+def _token_with_spare_bits_and_url_safe_characters() -> str:
+    for attempt in range(400):
+        token = tokens.seal(_keyring(), _role_session(session_name="s" * (1 + attempt % 40)))
+        if "-" in token and "_" in token and len(token[3:]) % 4 in (2, 3):
+            return token
+    raise AssertionError("no token held `-`, `_` and spare bits")
+
+
+def _other_spellings(token: str) -> list[str]:
+    """Every other spelling of the same bytes that a lenient base64 decoder reads."""
+    body = token[3:]
+    assert len(body) % 4 in (2, 3)  # spare bits in the last character
+    last = body[-1]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    spare = 0b1111 if len(body) % 4 == 2 else 0b11
+    return [
+        token + "=" * (-len(body) % 4),  # padded
+        token + "==",
+        token.replace("-", "+").replace("_", "/"),  # standard alphabet
+        token.replace("-", "+"),
+        token.replace("_", "/"),
+        token[:20] + "\n" + token[20:],  # stray characters are skipped by a lenient decoder
+        token[:20] + "." + token[20:],
+        token[:20] + "=" + token[20:],
+        token[:-1] + alphabet[alphabet.index(last) | spare],  # non-zero spare bits
+    ]
+
+
+def test_a_token_has_one_spelling() -> None:
+    token = _token_with_spare_bits_and_url_safe_characters()
+    assert tokens.open_token(_keyring(), token, NOW).session_name is not None
+    for spelling in _other_spellings(token):
+        assert spelling != token
+        decoded = base64.urlsafe_b64decode(spelling[3:].replace("+", "-").replace("/", "_") + "===")
+        assert decoded == base64.urlsafe_b64decode(token[3:] + "==="), spelling  # the same bytes
+        with pytest.raises(InvalidClientTokenId) as err:
+            tokens.open_token(_keyring(), spelling, NOW)
+        assert err.value.message == "The security token included in the request is invalid."

@@ -9,23 +9,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import botocore.session
 import pytest
 from botocore.serialize import create_serializer
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ostiary.errors import AwsError, InvalidAction, MalformedQueryString, ValidationError
-from ostiary.protocol import HttpRequest, query
+from ostiary.protocol import HttpRequest, models, query
 
 # ValidationErrors as AWS answered them, taken from shared/aws-recorded (LocalStack's snapshots, Apache-2.0).
 RECORDED = Path(__file__).with_name("aws_validation_errors.jsonl")
-_SESSION = botocore.session.get_session()
 _FORM = (("content-type", "application/x-www-form-urlencoded; charset=utf-8"),)
 
 
 def _model(service: str):  # type: ignore[no-untyped-def]  # botocore ServiceModel
-    return _SESSION.get_service_model(service)
+    return models.service(service).model  # the model served, not the installed botocore's
 
 
 def _botocore_request(service: str, operation: str, params: dict[str, Any]) -> HttpRequest:

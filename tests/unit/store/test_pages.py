@@ -12,7 +12,7 @@ from sqlalchemy import Column, MetaData, String, Table, create_engine, select
 
 from ostiary.errors import InvalidInputException
 from ostiary.store.pages import decode_marker, fetch_page, page_list
-from tests.conftest import PG_ADMIN_URL, _pg_admin
+from tests.conftest import PG_ADMIN_URL, _pg_admin, skip_without_pg
 
 _MAX_MARKER = 320
 _LONG = "/" + "p" * 400 + "/"  # a path as long as a policy's may be
@@ -101,7 +101,7 @@ def icu_table() -> Iterator[tuple[object, Table]]:
     try:
         admin = _pg_admin()
     except Exception as exc:  # noqa: BLE001 - any failure to connect means: skip, and say why
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
+        skip_without_pg(exc)
     name = f"ostiary_icu_{uuid.uuid4().hex[:12]}"
     icu = "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
     admin.execute(f'CREATE DATABASE "{name}" {icu}')

@@ -1,0 +1,167 @@
+"""A client whose botocore is newer than the models Ostiary serves: every implemented operation, called
+with every member of the newer model's input shape filled, gets an answer and never a 500.
+
+The newer models are botocore 1.44.8's IAM and STS models, kept in tests/data so that the test does not
+depend on which botocore is installed. Their members the served models lack (`MinimumSessionTokenSize`,
+`MaxSigninSessionDuration`, `ContextProvider`...) are ignored, as AWS's query services ignore parameters
+they do not know.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.session
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from botocore.model import Shape
+
+from ostiary import services
+from ostiary.protocol import models
+from ostiary.protocol.models import compile_pattern
+from tests.conftest import Server
+
+NEWER_MODELS = Path(__file__).parents[1] / "data" / "botocore-1.44.8"
+_CANDIDATES = (
+    "abc",
+    "/",
+    "/division/abc/",
+    "v1",
+    "123456789012",
+    "ABCDEFGHIJ",
+    "arn:aws:iam::123456789012:policy/x",
+    "http://example.com",
+    "o-abcdefghij",
+    "o-abcdefghij/r-abcd",
+    "p-abcdefgh",
+    "abcdefghij" * 4,
+    "a1",
+)
+
+
+def _newer_session() -> botocore.session.Session:
+    """A botocore session that finds the newer models before its own."""
+    core = botocore.session.get_session()
+    core.get_component("data_loader").search_paths.insert(0, str(NEWER_MODELS))
+    return core
+
+
+def newer_client(server: Server, service: str, creds: dict[str, str]) -> Any:
+    """A boto3 client of `service` that knows the newer model, signed with `creds`."""
+    return boto3.Session(botocore_session=_newer_session()).client(
+        service,
+        endpoint_url=server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+def full_input(shape: Shape, depth: int = 0) -> Any:
+    """A value of `shape` with every member filled (one of a union's), within the shape's constraints."""
+    kind = shape.type_name
+    if kind == "structure":
+        members = list(shape.members.items())
+        if shape.metadata.get("union"):
+            members = members[:1]
+        return {} if depth > 4 else {name: full_input(member, depth + 1) for name, member in members}
+    if kind == "list":
+        count = max(1, min(2, shape.metadata.get("max", 2)))
+        return [full_input(shape.member, depth + 1) for _ in range(count)]
+    if kind == "map":
+        return {full_input(shape.key, depth + 1): full_input(shape.value, depth + 1)}
+    if kind in ("integer", "long"):
+        low, high = shape.metadata.get("min", 3), shape.metadata.get("max", 10**9)
+        return min(max(low, 3), high)
+    if kind == "boolean":
+        return True
+    if kind == "timestamp":
+        return datetime(2026, 11, 30, 2, 16, 43, tzinfo=UTC)
+    if kind == "blob":
+        return b"blob"
+    if kind in ("float", "double"):
+        return 1.5
+    return _string(shape)
+
+
+def _string(shape: Shape) -> str:
+    enum = getattr(shape, "enum", None)
+    if enum:
+        return str(enum[0])
+    low, high = shape.metadata.get("min", 0), shape.metadata.get("max", 10**6)
+    pattern = shape.metadata.get("pattern")
+    regex = compile_pattern(pattern) if pattern else re.compile(".*", re.S)
+    for candidate in _CANDIDATES:
+        for text in (candidate, candidate * 8, (candidate * 300)[:high]):
+            if low <= len(text) <= high and regex.fullmatch(text):
+                return text
+    raise AssertionError(f"no sample for {shape.name} pattern {pattern!r} length {low}..{high}")
+
+
+@pytest.fixture(scope="module")
+def account(server: Server) -> dict[str, str]:
+    """A fresh account's root credentials: the calls below change account-wide settings."""
+    out = subprocess.run(
+        [sys.executable, "-m", "ostiary", "account", "create"],
+        env=server.cli_env(),
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return {k: str(v) for k, v in json.loads(out.stdout).items()}
+
+
+def test_the_newer_models_add_members_the_served_ones_lack() -> None:
+    newer = _newer_session().get_service_model("sts")
+    assert "MinimumSessionTokenSize" in newer.operation_model("GetSessionToken").input_shape.members
+    served = models.service("sts").model.operation_model("GetSessionToken").input_shape.members
+    assert "MinimumSessionTokenSize" not in served
+
+
+@pytest.mark.parametrize(("service", "operation"), services.implemented())
+def test_every_operation_with_the_newer_full_input_gets_no_500(
+    server: Server, account: dict[str, str], service: str, operation: str
+) -> None:
+    client = newer_client(server, service, account)
+    shape = client.meta.service_model.operation_model(operation).input_shape
+    params = full_input(shape) if shape is not None else {}
+    method = getattr(client, botocore.xform_name(operation))
+    try:
+        method(**params)
+    except ClientError as exc:
+        error = exc.response["Error"]
+        assert exc.response["ResponseMetadata"]["HTTPStatusCode"] < 500, error
+        assert error["Code"] != "InternalFailure", error
+    assert "Traceback" not in (server.data_dir / "server.log").read_text(errors="replace")
+
+
+def test_newer_members_are_ignored_as_aws_ignores_unknown_parameters(
+    server: Server, account: dict[str, str], unique: str
+) -> None:
+    sts = newer_client(server, "sts", account)
+    creds = sts.get_session_token(MinimumSessionTokenSize=2048)["Credentials"]
+    assert creds["AccessKeyId"].startswith("ASIA")
+    iam = newer_client(server, "iam", account)
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
+    iam.create_role(RoleName=f"newer-{unique}", AssumeRolePolicyDocument=trust, MaxSigninSessionDuration=7200)
+    iam.update_role(RoleName=f"newer-{unique}", MaxSigninSessionDuration=3600, Description="d")
+    role = iam.get_role(RoleName=f"newer-{unique}")["Role"]
+    assert role["Description"] == "d"
+    assert "MaxSigninSessionDuration" not in role
