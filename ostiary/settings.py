@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ostiary.egress import Network, parse_networks
+from ostiary.federation.egress import Network, parse_networks
 
 
 @dataclass(frozen=True)

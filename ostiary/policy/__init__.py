@@ -14,6 +14,7 @@ from ostiary.policy.compile import CompiledPolicy, combine_policies, compile_pol
 from ostiary.policy.decision import ALLOW, EXPLICIT_DENY, IMPLICIT_DENY, Decision, MatchedStatement
 from ostiary.policy.errors import PolicyError, PolicySyntaxError
 from ostiary.policy.findings import Finding, validate_policy
+from ostiary.policy.matchers import glob_matches
 from ostiary.policy.model import Condition, Policy, Position, Statement
 from ostiary.policy.parse import parse_policy
 from ostiary.policy.request import Principal, Request
@@ -42,6 +43,7 @@ __all__ = [
     "compile_policy",
     "decision_line",
     "evaluate_case",
+    "glob_matches",
     "parse_policy",
     "validate_policy",
 ]

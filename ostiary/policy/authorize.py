@@ -5,12 +5,14 @@ resource-based policy naming the caller itself allows on its own (naming its rol
 session policies still apply; naming the account delegates to identity policies); otherwise the
 identity policies, the permissions boundary and the session policies must all allow. Across
 accounts, both the caller's side and the resource-based policy must allow. A trust policy must
-always allow the role assumption.
+always allow the role assumption, and a KMS key policy any use of its key. A Deny with
+NotPrincipal applies to every caller with a permissions boundary.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from ostiary.policy.compile import CompiledPolicy
 from ostiary.policy.decision import (
@@ -23,7 +25,7 @@ from ostiary.policy.decision import (
     implicit_deny_reason,
 )
 from ostiary.policy.evaluate import Matches, evaluate
-from ostiary.policy.fast import IDENTITY_ONLY_TYPES, identity_only
+from ostiary.policy.fast import IDENTITY_ONLY_TYPES, identity_only, requires_resource_policy
 from ostiary.policy.request import Request
 
 Policies = CompiledPolicy | Sequence[CompiledPolicy]
@@ -51,10 +53,13 @@ def authorize(
     resource: CompiledPolicy | None = None,
     resource_account: str | None = None,
     trust: CompiledPolicy | None = None,
+    resource_known: bool = True,
 ) -> Decision:
     """Decide one request. `session=None` means no session policy was passed; `scps=None` no organisation.
 
-    `trust` (the role's trust policy) replaces `resource` for a role assumption. Never raises.
+    `trust` (the role's trust policy) replaces `resource` for a role assumption. `resource_known=False`
+    says the resource's own policy is unknown rather than absent (the policy simulator, given none):
+    then no KMS key policy is required. Never raises.
     """
     if session is None and scps is None and resource is None and trust is None:
         if boundary is None and resource_account is None and identity.__class__ is CompiledPolicy:
@@ -66,8 +71,16 @@ def authorize(
         fast = identity_only(request, identity, boundary, resource_account)
         if fast is not None:
             return fast
+    required = trust is not None or (resource_known and requires_resource_policy(request.action))
     return _general(
-        request, identity, boundary, session, scps, trust or resource, resource_account, trust is not None
+        request,
+        identity,
+        boundary,
+        session,
+        scps,
+        trust or resource,
+        resource_account,
+        (trust is not None, required),
     )
 
 
@@ -79,14 +92,20 @@ def _general(
     scps: Sequence[CompiledPolicy] | None,
     resource: CompiledPolicy | None,
     resource_account: str | None,
-    is_trust: bool,
+    kind: tuple[bool, bool],
 ) -> Decision:
-    """Every policy type through `evaluate`, then the evaluation logic (`_decide`)."""
+    """Every policy type through `evaluate`, then the evaluation logic (`_decide`).
+
+    `kind` is (whether `resource` is a trust policy, whether it must allow even in the caller's account).
+    """
     principal = request.principal
-    errors: list[str] = []
-    missing: list[str] = []
     caller = principal.has_identity_policies
     limited = caller and principal.type != "root"
+    if limited and boundary is not None and resource is not None and not principal.has_boundary:
+        principal = replace(principal, has_boundary=True)  # NotPrincipal spares no bounded caller
+        request = Request(principal, request.action, request.resource, request.context)
+    errors: list[str] = []
+    missing: list[str] = []
     if session is None and principal.type == "federated" and principal.federation is None:
         session = ()  # a federation token without a session policy has no permissions
     applies = {
@@ -103,7 +122,7 @@ def _general(
         "session": _run(session, request, errors, missing) if applies["session"] else _EMPTY,
         "scp": _run(scps, request, errors, missing) if applies["scp"] else _EMPTY,
     }
-    decision, reason, statements = _decide(request, applies, found, resource_account, is_trust)
+    decision, reason, statements = _decide(request, applies, found, resource_account, kind)
     if not errors and not missing:
         return Decision(decision, reason, statements)
     return Decision(decision, reason, statements, tuple(dict.fromkeys(errors)), tuple(dict.fromkeys(missing)))
@@ -114,10 +133,11 @@ def _decide(
     applies: dict[str, bool],
     found: dict[str, Matches],
     resource_account: str | None,
-    is_trust: bool,
+    kind: tuple[bool, bool],
 ) -> tuple[str, str, tuple[MatchedStatement, ...]]:
     """The evaluation logic proper, on the matched statements of each policy type."""
     action = request.action
+    is_trust, is_required = kind
     resource_type = "trust" if is_trust else "resource"
     denies = [s for name in _DENY_ORDER for s in found[name].denies]
     if denies:
@@ -141,7 +161,7 @@ def _decide(
     missing_side = _caller_side(applies, found, needs_identity)
     if missing_side:
         return IMPLICIT_DENY, implicit_deny_reason(missing_side, action), ()
-    if (is_cross or is_trust) and level == 0:
+    if (is_cross or is_required) and level == 0:
         return IMPLICIT_DENY, implicit_deny_reason(resource_type, action), ()
     return ALLOW, "", allows
 

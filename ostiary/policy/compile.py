@@ -67,12 +67,18 @@ class CompiledStatement:
         return any(m(action) for m in self._actions) != self.is_not_action
 
     def principal_level(self, principal: Principal) -> int:
-        """How the Principal element names the caller: 0 not, 1 its account, 2 its role, 3 itself."""
+        """How the Principal element names the caller: 0 not, 1 its account, 2 its role, 3 itself.
+
+        NotPrincipal spares only a caller it names itself: a role session by its session ARN (naming
+        the role and the account is not enough), and never a caller with a permissions boundary.
+        """
         if self.principals is None:
+            return 3
+        if self.is_not_principal and principal.has_boundary:
             return 3
         level = max((match_level(kind, name, principal) for kind, name in self.principals), default=0)
         if self.is_not_principal:
-            return 0 if level >= 2 or (level == 1 and principal.type == "root") else 3
+            return 0 if level == 3 else 3
         return level
 
 

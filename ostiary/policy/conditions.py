@@ -2,6 +2,7 @@
 
 What an operator means when the key is absent (AWS's documented rules): a positive operator is
 false, a negated one (StringNotEquals, NotIpAddress, ArnNotLike…) true; `…IfExists` is true;
+a policy value whose variable has no value matches no request value (a negated operator is true);
 ForAllValues is true and ForAnyValue false; Null tests presence itself. A key present with no
 values counts as absent for Null, is true for ForAllValues and false for ForAnyValue.
 """
@@ -99,18 +100,19 @@ class CompiledCondition:
             return False
 
     def _render(self, request: Request, errors: list[str]) -> Any:
-        """Prepare values holding variables; None when none renders or a value is bad."""
+        """Prepare values holding variables; None when a value is bad.
+
+        A value whose variable has no value is left out: it equals and is like nothing, so a
+        positive operator does not match it and a negated one (StringNotEquals…) does.
+        """
         templates = self._templates or ()
         if self._match is _any_glob:
             matchers = [
                 compile_glob(t) if isinstance(t, str) else render_matcher(t, request) for t in templates
             ]
-            found = tuple(m for m in matchers if m is not None)
-            return found or None
+            return tuple(m for m in matchers if m is not None)
         texts = [t if isinstance(t, str) else render_text(t, request) for t in templates]
         rendered = tuple(t for t in texts if t is not None)
-        if not rendered:
-            return None
         try:
             return self._prepare(rendered)
         except _ERRORS as error:

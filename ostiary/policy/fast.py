@@ -25,6 +25,8 @@ from ostiary.policy.inline import Decide, inline
 from ostiary.policy.request import Request
 
 IDENTITY_ONLY_TYPES = frozenset(("user", "assumed-role"))  # the callers this path decides
+_KEY_PREFIX = "kms:"
+_RESOURCE_REQUIRED: dict[str, bool] = {}
 _IMPLICIT: dict[tuple[str, str], str] = {}
 _MEMO_LIMIT = 4096
 _MISS = object()
@@ -44,6 +46,8 @@ def identity_only(
     if resource_account is not None and resource_account != principal.account:
         return None
     action = request._action
+    if requires_resource_policy(action):
+        return None
     if boundary is None and isinstance(identity, CompiledPolicy):
         return _remembered(request, identity, action)
     plan = identity.plan(action) if isinstance(identity, CompiledPolicy) else _joined(identity, action)
@@ -73,6 +77,20 @@ def identity_only(
     if not errors and not missing:
         return make_decision(*found)
     return make_decision(*found, _unique(errors), _unique(missing))
+
+
+def requires_resource_policy(action: str) -> bool:
+    """Whether a resource-based policy must allow the action even in the caller's own account.
+
+    KMS: a key policy must allow, itself or by naming the account (which lets identity policies
+    grant); without it an identity policy's Allow has no effect.
+    """
+    found = _RESOURCE_REQUIRED.get(action)
+    if found is None:
+        if len(_RESOURCE_REQUIRED) >= _MEMO_LIMIT:
+            _RESOURCE_REQUIRED.clear()
+        found = _RESOURCE_REQUIRED[action] = action[:4].lower() == _KEY_PREFIX
+    return found
 
 
 def _remembered(request: Request, policy: CompiledPolicy, action: str) -> Decision:

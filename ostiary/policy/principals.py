@@ -68,7 +68,10 @@ def _is_unique_id(name: str) -> bool:
 
 
 def match_level(kind: str, name: str, principal: Any) -> int:
-    """How one Principal entry names the caller: 0 not, 1 its account, 2 its role, 3 itself."""
+    """How one Principal entry names the caller: 0 not, 1 its account, 2 its role or user, 3 itself.
+
+    A role session's role, or the IAM user who called GetFederationToken, is level 2.
+    """
     if kind == "*" or (name == "*" and kind == "AWS"):
         return 3
     if kind == "AWS":
@@ -93,6 +96,8 @@ def _aws_level(name: str, principal: Any) -> int:
         return 3 if principal.type == "root" else 1
     if principal.type == "assumed-role" and name in (principal.role_arn, principal.role_id):
         return 2
+    if principal.type == "federated" and name == principal.user_arn:
+        return 2  # the IAM user who called GetFederationToken: the session policy still limits
     return 3 if name == principal.user_id else 0
 
 

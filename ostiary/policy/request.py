@@ -15,7 +15,8 @@ class Principal:
 
     `type` is user, assumed-role, root, service, federated or anonymous. A GetFederationToken
     session is `federated` with `user_arn`; a web-identity or SAML caller is `federated` with
-    `federation` ("web-identity" or "saml") and `provider`.
+    `federation` ("web-identity" or "saml") and `provider`. `has_boundary` says a permissions
+    boundary applies to the caller (`authorize` sets it when given one).
     """
 
     arn: str
@@ -29,6 +30,7 @@ class Principal:
     user_arn: str | None = None
     federation: str | None = None
     provider: str | None = None
+    has_boundary: bool = False
     derived: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
     flat: dict[str, str] = field(init=False, repr=False, compare=False)
 

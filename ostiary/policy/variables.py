@@ -8,11 +8,10 @@ default renders to None: the element does not match.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from ostiary.policy.matchers import Matcher, compile_glob, glob_regex
+from ostiary.policy.matchers import Matcher, compile_glob, compile_pieces
 from ostiary.policy.request import reference_key
 
 _SPECIAL = {"*": "*", "?": "?", "$": "$"}
@@ -116,8 +115,4 @@ def render_matcher(parts: tuple[Part, ...], request: Lookup) -> Matcher | None:
         values.append(value)
     if is_plain:
         return compile_glob("".join(values))
-    regex = "".join(
-        glob_regex(v) if isinstance(p, str) else re.escape(v) for p, v in zip(parts, values, strict=True)
-    )
-    pattern = re.compile(regex, re.DOTALL)
-    return lambda text: pattern.fullmatch(text) is not None
+    return compile_pieces(tuple((v, not isinstance(p, str)) for p, v in zip(parts, values, strict=True)))

@@ -9,7 +9,6 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from ostiary import egress
 from ostiary.errors import (
     EntityAlreadyExistsException,
     InvalidInputException,
@@ -17,6 +16,7 @@ from ostiary.errors import (
     NoSuchEntityException,
     ValidationError,
 )
+from ostiary.federation import egress
 from ostiary.services import Context, operation
 from ostiary.services import tags as tagging
 from ostiary.services.mfa import tag_page

@@ -16,9 +16,9 @@ import hashlib
 import re
 from typing import Any
 
-from ostiary import saml_response
 from ostiary.errors import ExpiredTokenException, InvalidIdentityTokenException
-from ostiary.saml_response import AWS_AUDIENCE, SamlAssertion
+from ostiary.federation import saml_response
+from ostiary.federation.saml_response import AWS_AUDIENCE, SamlAssertion
 from ostiary.services import Context, operation
 from ostiary.services._federation import FederatedRequest, assume, denied, role_account
 from ostiary.services.saml_providers import find_saml_provider

@@ -15,7 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ostiary.errors import EntityAlreadyExistsException, InvalidInputException, NoSuchEntityException
-from ostiary.saml_response import parse_xml
+from ostiary.federation.saml_response import parse_xml
 from ostiary.services import Context, operation
 from ostiary.services import tags as tagging
 from ostiary.services.mfa import tag_page

@@ -8,7 +8,6 @@ back as MissingContextValues, as AWS reports them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import Any
 
 from ostiary.errors import InvalidInputException, MalformedPolicyDocumentException, NoSuchEntityException
@@ -20,6 +19,7 @@ from ostiary.policy import (
     Request,
     authorize,
     compile_policy,
+    glob_matches,
     parse_policy,
 )
 from ostiary.services import Context, operation
@@ -268,6 +268,7 @@ def _evaluate(sim: Simulation, action: str, resource: str, per_resource: bool) -
         boundary=sim.boundary,
         resource=sim.resource_policy,
         resource_account=sim.resource_owner,
+        resource_known=sim.resource_policy is not None,  # as AWS's simulator: no key policy, none required
     )
     word = _DECISIONS.get(str(decision.decision), "implicitDeny")
     matched = [_statement(m) for m in decision.statements]
@@ -317,7 +318,7 @@ def _missing(sim: Simulation, action: str, decision: Decision) -> list[str]:
     given = {k.lower() for k in sim.context}
     wanted = action.lower()
     for patterns, is_not_action, keys in sim.statement_keys:
-        matches = any(fnmatchcase(wanted, p) for p in patterns)
+        matches = any(glob_matches(p, wanted) for p in patterns)
         if matches != is_not_action:
             found.update(k for k in keys if k.lower() not in given)
     return sorted(found, key=str.lower)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ostiary import oidc
 from ostiary.errors import (
     ExpiredTokenException,
     IDPCommunicationErrorException,
     InvalidIdentityTokenException,
 )
+from ostiary.federation import oidc
 from ostiary.services import Context, operation
 from ostiary.services._federation import FederatedRequest, assume, denied, role_account
 from ostiary.services.oidc_providers import find_oidc_provider

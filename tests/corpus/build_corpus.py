@@ -975,6 +975,261 @@ def trust_cases() -> list[dict[str, Any]]:
     ]
 
 
+def _resource_statement(
+    sid: str, effect: str, principal: Any, action: Any = "s3:*", **extra: Any
+) -> dict[str, Any]:
+    key = extra.pop("key", "Principal")
+    return {
+        "Sid": sid,
+        "Effect": effect,
+        key: principal,
+        "Action": action,
+        "Resource": extra.pop("resource", BUCKET),
+    }
+
+
+def documented_cases() -> list[dict[str, Any]]:
+    """Rules AWS documents that the engine once got wrong (issue 10, finding 18), one case or two each."""
+    return (
+        _unresolved_variable_cases()
+        + _bounded_not_principal_cases()
+        + _federating_user_cases()
+        + _key_policy_cases()
+        + _session_not_principal_cases()
+    )
+
+
+UNTAGGED = {**ALICE, "tags": {}}
+
+
+def _unresolved_variable_cases() -> list[dict[str, Any]]:
+    """Policy variables with no value: StringEquals/StringLike do not match, StringNotEquals/StringNotLike do.
+
+    reference_policies_variables.html#policy-vars-no-value; the Deny is AWS's own example there.
+    """
+    s3 = doc(allow("s3:*", "*", Sid="S3"))
+    team = "${aws:PrincipalTag/Team}"
+    not_team = doc(
+        deny(
+            "s3:GetObject", "*", Sid="OtherTeam", **cond("StringNotEquals", "s3:ExistingObjectTag/Team", team)
+        )
+    )
+    not_like = doc(
+        allow("s3:GetObject", "*", Sid="NotLike", **cond("StringNotLike", "s3:prefix", f"{team}/*"))
+    )
+    equals = doc(allow("s3:GetObject", "*", Sid="Equals", **cond("StringEquals", "s3:prefix", [team, "x"])))
+    return [
+        case(
+            "documented/variables/string-not-equals-matches-a-variable-without-value",
+            "ExplicitDeny",
+            ["identity[1]:OtherTeam", ID_DENY],
+            principal=UNTAGGED,
+            context={"s3:ExistingObjectTag/Team": "red"},
+            identity=[s3, not_team],
+        ),
+        case(
+            "documented/variables/string-not-equals-with-the-variable-resolved",
+            "Allow",
+            ["identity[0]:S3"],
+            context={"s3:ExistingObjectTag/Team": "red"},
+            identity=[s3, not_team],
+        ),
+        case(
+            "documented/variables/string-not-like-matches-a-variable-without-value",
+            "Allow",
+            ["identity[0]:NotLike"],
+            principal=UNTAGGED,
+            context={"s3:prefix": "red/x"},
+            identity=[not_like],
+        ),
+        case(
+            "documented/variables/string-equals-does-not-match-a-variable-without-value",
+            "ImplicitDeny",
+            [no_id()],
+            principal=UNTAGGED,
+            context={"s3:prefix": ""},
+            identity=[equals],
+        ),
+    ]
+
+
+def _bounded_not_principal_cases() -> list[dict[str, Any]]:
+    """A Deny with NotPrincipal denies any IAM principal with a permissions boundary, whatever it lists.
+
+    access_policies_boundaries.html, reference_policies_elements_notprincipal.html (key points).
+    """
+    s3 = doc(allow("s3:*", "*", Sid="S3"))
+    spared = doc(
+        _resource_statement(
+            "NotAlice", "Deny", {"AWS": [ALICE["arn"], f"arn:aws:iam::{A}:root"]}, key="NotPrincipal"
+        )
+    )
+    return [
+        case(
+            "documented/not-principal-deny-hits-a-listed-caller-with-a-boundary",
+            "ExplicitDeny",
+            ["resource:NotAlice", "with an explicit deny in a resource-based policy"],
+            identity=[s3],
+            boundary=s3,
+            resource_policy=spared,
+            resource_account=A,
+        ),
+        case(
+            "documented/not-principal-deny-spares-the-listed-caller-without-a-boundary",
+            "Allow",
+            ["identity[0]:S3"],
+            identity=[s3],
+            resource_policy=spared,
+            resource_account=A,
+        ),
+    ]
+
+
+def _federating_user_cases() -> list[dict[str, Any]]:
+    """A resource-based policy naming the IAM user who called GetFederationToken: its permissions join
+    the user's identity policies, and the session policy limits both; one naming the federated user
+    session is not limited by the session policy.
+
+    access_policies.html#policies_session, id_credentials_temp_control-access_getfederationtoken.html.
+    """
+    read = doc(allow("s3:GetObject", "*", Sid="Read"))
+    iam_only = doc(allow("iam:*", "*", Sid="Iam"))
+    names_user = doc(_resource_statement("User", "Allow", {"AWS": ALICE["arn"]}, "s3:GetObject"))
+    names_session = doc(_resource_statement("Session", "Allow", {"AWS": FED["arn"]}, "s3:GetObject"))
+    return [
+        case(
+            "documented/federated-user-resource-policy-naming-the-federating-user-with-session-policy",
+            "Allow",
+            ["resource:User", "session[0]:Read"],
+            principal=FED,
+            resource_policy=names_user,
+            resource_account=A,
+            session_policies=[read],
+        ),
+        case(
+            "documented/federated-user-resource-policy-naming-the-federating-user-limited-by-session-policy",
+            "ImplicitDeny",
+            ["because no session policy allows the s3:GetObject action"],
+            principal=FED,
+            resource_policy=names_user,
+            resource_account=A,
+            session_policies=[iam_only],
+        ),
+        case(
+            "documented/federated-user-resource-policy-naming-the-session-needs-no-session-policy",
+            "Allow",
+            ["resource:Session"],
+            principal=FED,
+            resource_policy=names_session,
+            resource_account=A,
+        ),
+    ]
+
+
+KEY = f"arn:aws:kms:us-east-1:{A}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def _key_policy_cases() -> list[dict[str, Any]]:
+    """KMS: without the key policy's permission an identity policy's Allow has no effect; the default key
+    policy names the account (`…:root`), which lets IAM policies grant.
+
+    kms/latest/developerguide/key-policies.html,
+    key-policy-default.html#key-policy-default-allow-root-enable-iam.
+    """
+    kms = doc(allow("kms:*", "*", Sid="Kms"))
+    enable_iam = doc(
+        _resource_statement("EnableIam", "Allow", {"AWS": f"arn:aws:iam::{A}:root"}, "kms:*", resource="*")
+    )
+    names_alice = doc(
+        _resource_statement("Alice", "Allow", {"AWS": ALICE["arn"]}, "kms:Decrypt", resource="*")
+    )
+    names_bob = doc(_resource_statement("Bob", "Allow", {"AWS": BOB_B["arn"]}, "kms:Decrypt", resource="*"))
+    common: dict[str, Any] = {"action": "kms:Decrypt", "resource": KEY, "resource_account": A}
+    no_key_policy = "because no resource-based policy allows the kms:Decrypt action"
+    return [
+        case(
+            "documented/kms-identity-allow-alone-does-not-grant",
+            "ImplicitDeny",
+            [no_key_policy],
+            identity=[kms],
+            **common,
+        ),
+        case(
+            "documented/kms-key-policy-not-naming-the-account-does-not-enable-iam-policies",
+            "ImplicitDeny",
+            [no_key_policy],
+            identity=[kms],
+            resource_policy=names_bob,
+            **common,
+        ),
+        case(
+            "documented/kms-default-key-policy-enables-iam-policies",
+            "Allow",
+            ["identity[0]:Kms", "resource:EnableIam"],
+            identity=[kms],
+            resource_policy=enable_iam,
+            **common,
+        ),
+        case(
+            "documented/kms-default-key-policy-alone-grants-nothing",
+            "ImplicitDeny",
+            [no_id("kms:Decrypt")],
+            resource_policy=enable_iam,
+            **common,
+        ),
+        case(
+            "documented/kms-key-policy-naming-the-user-grants-alone",
+            "Allow",
+            ["resource:Alice"],
+            resource_policy=names_alice,
+            **common,
+        ),
+        case(
+            "documented/kms-root-needs-the-key-policy-too",
+            "ImplicitDeny",
+            [no_key_policy],
+            principal=ROOT,
+            **common,
+        ),
+    ]
+
+
+def _session_not_principal_cases() -> list[dict[str, Any]]:
+    """NotPrincipal listing a role session, its role and its account spares that session only: another
+    session of the role is denied (a session is named by its session ARN; no wildcard for all sessions).
+
+    reference_policies_elements_notprincipal.html, "IAM role in the same or different account".
+    """
+    audit = {
+        **SESSION,
+        "arn": f"arn:aws:sts::{A}:assumed-role/dev/audit-app",
+        "session_name": "audit-app",
+    }
+    s3 = doc(allow("s3:*", "*", Sid="S3"))
+    listed = [audit["arn"], SESSION["role_arn"], f"arn:aws:iam::{A}:root"]
+    bucket = doc(
+        _resource_statement("OnlyAudit", "Deny", {"AWS": listed}, key="NotPrincipal"),
+        _resource_statement("Role", "Allow", {"AWS": SESSION["role_arn"]}, "s3:GetObject"),
+    )
+    common: dict[str, Any] = {"identity": [s3], "resource_policy": bucket, "resource_account": B}
+    return [
+        case(
+            "documented/not-principal-listing-session-role-and-root-spares-that-session",
+            "Allow",
+            ["identity[0]:S3", "resource:Role"],
+            principal=audit,
+            **common,
+        ),
+        case(
+            "documented/not-principal-listing-session-role-and-root-denies-another-session-of-the-role",
+            "ExplicitDeny",
+            ["resource:OnlyAudit", "with an explicit deny in a resource-based policy"],
+            principal=SESSION,
+            **common,
+        ),
+    ]
+
+
 def main() -> None:
     here = Path(__file__).parent
     for name, cases in (
@@ -982,6 +1237,7 @@ def main() -> None:
         ("variables", variable_cases()),
         ("evaluation", evaluation_cases()),
         ("trust", trust_cases()),
+        ("documented", documented_cases()),
     ):
         with (here / f"{name}.jsonl").open("w") as out:
             for line in cases:

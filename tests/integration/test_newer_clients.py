@@ -10,10 +10,8 @@ they do not know.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,29 +20,13 @@ import botocore.session
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from botocore.model import Shape
 
 from ostiary import services
 from ostiary.protocol import models
-from ostiary.protocol.models import compile_pattern
 from tests.conftest import Server
+from tests.model_samples import sample_value
 
 NEWER_MODELS = Path(__file__).parents[1] / "data" / "botocore-1.44.8"
-_CANDIDATES = (
-    "abc",
-    "/",
-    "/division/abc/",
-    "v1",
-    "123456789012",
-    "ABCDEFGHIJ",
-    "arn:aws:iam::123456789012:policy/x",
-    "http://example.com",
-    "o-abcdefghij",
-    "o-abcdefghij/r-abcd",
-    "p-abcdefgh",
-    "abcdefghij" * 4,
-    "a1",
-)
 
 
 def _newer_session() -> botocore.session.Session:
@@ -64,47 +46,6 @@ def newer_client(server: Server, service: str, creds: dict[str, str]) -> Any:
         aws_secret_access_key=creds["SecretAccessKey"],
         config=Config(retries={"max_attempts": 1}),
     )
-
-
-def full_input(shape: Shape, depth: int = 0) -> Any:
-    """A value of `shape` with every member filled (one of a union's), within the shape's constraints."""
-    kind = shape.type_name
-    if kind == "structure":
-        members = list(shape.members.items())
-        if shape.metadata.get("union"):
-            members = members[:1]
-        return {} if depth > 4 else {name: full_input(member, depth + 1) for name, member in members}
-    if kind == "list":
-        count = max(1, min(2, shape.metadata.get("max", 2)))
-        return [full_input(shape.member, depth + 1) for _ in range(count)]
-    if kind == "map":
-        return {full_input(shape.key, depth + 1): full_input(shape.value, depth + 1)}
-    if kind in ("integer", "long"):
-        low, high = shape.metadata.get("min", 3), shape.metadata.get("max", 10**9)
-        return min(max(low, 3), high)
-    if kind == "boolean":
-        return True
-    if kind == "timestamp":
-        return datetime(2026, 11, 30, 2, 16, 43, tzinfo=UTC)
-    if kind == "blob":
-        return b"blob"
-    if kind in ("float", "double"):
-        return 1.5
-    return _string(shape)
-
-
-def _string(shape: Shape) -> str:
-    enum = getattr(shape, "enum", None)
-    if enum:
-        return str(enum[0])
-    low, high = shape.metadata.get("min", 0), shape.metadata.get("max", 10**6)
-    pattern = shape.metadata.get("pattern")
-    regex = compile_pattern(pattern) if pattern else re.compile(".*", re.S)
-    for candidate in _CANDIDATES:
-        for text in (candidate, candidate * 8, (candidate * 300)[:high]):
-            if low <= len(text) <= high and regex.fullmatch(text):
-                return text
-    raise AssertionError(f"no sample for {shape.name} pattern {pattern!r} length {low}..{high}")
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +75,7 @@ def test_every_operation_with_the_newer_full_input_gets_no_500(
 ) -> None:
     client = newer_client(server, service, account)
     shape = client.meta.service_model.operation_model(operation).input_shape
-    params = full_input(shape) if shape is not None else {}
+    params = sample_value(shape) if shape is not None else {}
     method = getattr(client, botocore.xform_name(operation))
     try:
         method(**params)

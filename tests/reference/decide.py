@@ -31,11 +31,17 @@ def _policies(case: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]
         else [(f"identity[{i}]", d) for i, d in enumerate(case.get("identity_policies") or [])],
         "resource": [("resource", case["resource_policy"])] if case.get("resource_policy") else [],
         "boundary": None if root or case.get("boundary") is None else [("boundary", case["boundary"])],
-        "session": None
-        if case.get("session_policies") is None
-        else [(f"session[{i}]", d) for i, d in enumerate(case["session_policies"])],
+        "session": _sessions(case),
         "scp": None if case.get("scps") is None else [(f"scp[{i}]", d) for i, d in enumerate(case["scps"])],
     }
+
+
+def _sessions(case: dict[str, Any]) -> list[tuple[str, dict[str, Any]]] | None:
+    """Session policies; a GetFederationToken session without any has none allowing anything."""
+    if case.get("session_policies") is not None:
+        return [(f"session[{i}]", d) for i, d in enumerate(case["session_policies"])]
+    principal = case["principal"]
+    return [] if principal["type"] == "federated" and principal.get("user_arn") else None
 
 
 def _label(policy_id: str, index: int, statement: dict[str, Any]) -> str:
@@ -44,7 +50,8 @@ def _label(policy_id: str, index: int, statement: dict[str, Any]) -> str:
 
 def decide(case: dict[str, Any]) -> tuple[str, list[str]]:
     """(decision, reasons) for a case, in the eval format's terms."""
-    principal = case["principal"]
+    bounded = case.get("boundary") is not None and case["principal"]["type"] != "root"
+    principal = dict(case["principal"], has_boundary=bounded)
     context = _context(case)
     groups = _policies(case)
     allows: dict[str, list[str]] = {name: [] for name in _ORDER}
@@ -83,6 +90,7 @@ def decide(case: dict[str, Any]) -> tuple[str, list[str]]:
     for name in needed:
         if not allows[name]:
             return "ImplicitDeny", [f"because no {WORDS[name]} allows the {action} action"]
-    if not same_account and level == 0:
+    key_policy = action.lower().startswith("kms:")  # a KMS key policy must allow, in any account
+    if (not same_account or key_policy) and level == 0:
         return "ImplicitDeny", [f"because no resource-based policy allows the {action} action"]
     return "Allow", everything

@@ -9,7 +9,6 @@ numeric, Bool, IpAddress and Null operators with ForAllValues / ForAnyValue and 
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Any
 
 WORDS = {
@@ -30,8 +29,24 @@ NEGATED = {
 
 def wildcard(pattern: str, text: str, case: bool = True) -> bool:
     """`*` is any run of characters and `?` exactly one."""
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, text, 0 if case else re.IGNORECASE | re.DOTALL) is not None
+    if not case:
+        pattern, text = pattern.lower(), text.lower()
+    return glob_tokens(["" if c == "*" else None if c == "?" else c for c in pattern], text)
+
+
+def glob_tokens(tokens: list[str | None], text: str) -> bool:
+    """Glob by dynamic programming, O(n·m): a token is one literal character, "" for `*`, None for `?`.
+
+    `row[j]` says whether the tokens read so far match `text[:j]`.
+    """
+    row = [True] + [False] * len(text)
+    for token in tokens:
+        if token == "":
+            for j in range(1, len(text) + 1):
+                row[j] = row[j] or row[j - 1]
+        else:
+            row = [False] + [row[j] and (token is None or text[j] == token) for j in range(len(text))]
+    return row[-1]
 
 
 def listed(value: Any) -> list[Any]:
@@ -64,17 +79,17 @@ def substitute(text: str, context: dict[str, list[str]]) -> str | None:
 
 def glob_with_literals(pattern: str, text: str) -> bool:
     """Wildcard match where characters prefixed by NUL are literal."""
-    regex = ""
+    tokens: list[str | None] = []
     index = 0
     while index < len(pattern):
         char = pattern[index]
         if char == "\0":
-            regex += re.escape(pattern[index + 1])
+            tokens.append(pattern[index + 1])
             index += 2
             continue
-        regex += ".*" if char == "*" else "." if char == "?" else re.escape(char)
+        tokens.append("" if char == "*" else None if char == "?" else char)
         index += 1
-    return re.fullmatch(regex, text, re.DOTALL) is not None
+    return glob_tokens(tokens, text)
 
 
 def plain(pattern: str) -> str:
@@ -124,9 +139,7 @@ def condition_holds(
             return True
         return operator in NEGATED and modifier != "ForAnyValue"
     rendered = [substitute(v, context) if variables else v.replace("\0", "") for v in policy_values]
-    rendered = [r for r in rendered if r is not None]
-    if not rendered:
-        return False
+    rendered = [r for r in rendered if r is not None]  # a value with an unresolved variable matches nothing
     negated = operator in NEGATED
 
     def hit(value: str) -> bool:
@@ -149,8 +162,8 @@ def principal_level(element: Any, principal: dict[str, Any]) -> int:
             best = max(best, 3)
         elif name in (principal.get("account"), f"arn:aws:iam::{principal.get('account')}:root"):
             best = max(best, 3 if principal["type"] == "root" else 1)
-        elif name == principal.get("role_arn"):
-            best = max(best, 2)
+        elif name == principal.get("role_arn") or name == principal.get("user_arn"):
+            best = max(best, 2)  # the session's role, or the IAM user who called GetFederationToken
     return best
 
 
@@ -179,8 +192,9 @@ def statement_applies(
     if "Principal" in statement:
         level = principal_level(statement["Principal"], principal)
     elif "NotPrincipal" in statement:
+        # spared only when named itself (a session by its session ARN), and never when bounded
         excluded = principal_level(statement["NotPrincipal"], principal)
-        level = 0 if excluded >= 2 or (excluded == 1 and principal["type"] == "root") else 3
+        level = 0 if excluded == 3 and not principal.get("has_boundary") else 3
     if level == 0:
         return 0
     for operator, tests in statement.get("Condition", {}).items():

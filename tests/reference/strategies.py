@@ -19,6 +19,20 @@ PRINCIPALS = [
     },
     {"type": "root", "arn": f"arn:aws:iam::{A}:root", "account": A},
     {"type": "user", "arn": f"arn:aws:iam::{B}:user/bob", "account": B},
+    {
+        "type": "assumed-role",
+        "arn": f"arn:aws:sts::{A}:assumed-role/dev/s2",
+        "role_arn": f"arn:aws:iam::{A}:role/dev",
+        "role_id": "AROADEVEXAMPLE111",
+        "session_name": "s2",
+        "account": A,
+    },
+    {
+        "type": "federated",
+        "arn": f"arn:aws:sts::{A}:federated-user/fred",
+        "user_arn": f"arn:aws:iam::{A}:user/alice",
+        "account": A,
+    },
 ]
 ACTIONS = [
     "s3:GetObject",
@@ -27,11 +41,12 @@ ACTIONS = [
     "s3:Get*",
     "iam:CreateUser",
     "iam:*",
+    "kms:*",
     "*",
     "s3:?etObject",
     "S3:getobject",
 ]
-REQUEST_ACTIONS = ["s3:GetObject", "s3:PutObject", "iam:CreateUser", "ec2:RunInstances"]
+REQUEST_ACTIONS = ["s3:GetObject", "s3:PutObject", "iam:CreateUser", "ec2:RunInstances", "kms:Decrypt"]
 RESOURCES = [
     "*",
     "arn:aws:s3:::bucket/*",
@@ -54,6 +69,9 @@ CONDITIONS = [
     ("StringNotLike", "s3:prefix", ["h?me/*"]),
     ("StringEqualsIgnoreCase", "s3:prefix", ["HOME/"]),
     ("StringEquals", "s3:prefix", ["${aws:username}"]),
+    ("StringNotEquals", "s3:prefix", ["${aws:PrincipalTag/team}"]),
+    ("StringNotLike", "s3:prefix", ["${aws:PrincipalTag/dept}*", "x"]),
+    ("StringNotEqualsIgnoreCase", "s3:prefix", ["${aws:username}"]),
     ("NumericLessThan", "s3:max-keys", ["10"]),
     ("NumericEquals", "s3:max-keys", ["5", "20"]),
     ("Bool", "aws:MultiFactorAuthPresent", ["true"]),
@@ -79,6 +97,14 @@ RESOURCE_PRINCIPALS = [
     {"AWS": B},
     {"AWS": f"arn:aws:iam::{B}:user/bob"},
     {"AWS": f"arn:aws:sts::{A}:assumed-role/dev/s1"},
+    {
+        "AWS": [
+            f"arn:aws:sts::{A}:assumed-role/dev/s1",
+            f"arn:aws:iam::{A}:role/dev",
+            f"arn:aws:iam::{A}:root",
+        ]
+    },
+    {"AWS": f"arn:aws:sts::{A}:federated-user/fred"},
 ]
 
 

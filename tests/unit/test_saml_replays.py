@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ostiary.saml_response import ReplayCache
+from ostiary.federation.saml_response import ReplayCache
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -166,3 +166,17 @@ def test_policy_set_cache_reuses_until_version_changes() -> None:
     assert len(cache) == 1
     cache.invalidate()
     assert len(cache) == 0
+
+
+def test_kms_needs_the_key_policy_unless_it_is_unknown() -> None:
+    key = f"arn:aws:kms:us-east-1:{A}:key/k"
+    request = Request(ALICE, "kms:Decrypt", key)
+    identity = [_compiled([{"Sid": "Kms", "Effect": "Allow", "Action": "kms:*", "Resource": "*"}])]
+    refused = authorize(request, identity=identity)
+    assert (refused.decision, refused.reason, refused.statements) == (
+        "ImplicitDeny",
+        "because no resource-based policy allows the kms:Decrypt action",
+        (),
+    )
+    simulated = authorize(request, identity=identity, resource_known=False)
+    assert simulated.decision == "Allow" and [s.sid for s in simulated.statements] == ["Kms"]

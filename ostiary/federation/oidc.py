@@ -23,7 +23,7 @@ from typing import Any
 import jwt
 from jwt import PyJWK
 
-from ostiary import egress
+from ostiary.federation import egress
 
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 _TIMEOUT_SECONDS = 5
