@@ -21,7 +21,7 @@ from ostiary.auth import sigv4
 from ostiary.auth.authenticate import authenticate
 from ostiary.auth.caller import Caller
 from ostiary.errors import AwsError, MissingAuthenticationToken
-from ostiary.gateway import kms, refusals
+from ostiary.gateway import keypolicies, kms, refusals
 from ostiary.gateway.backends import Backends
 from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder
 from ostiary.gateway.lookups import BackendLookups
@@ -168,8 +168,22 @@ class Gateway:
             if member is not None:
                 later.append((permission, member))
             else:
-                _decide(ctx, permission)
+                _decide(ctx, permission, self._resource_policy(permission, caller.account_id, region))
         return _Pending(ctx, tuple(later))
+
+    def _resource_policy(self, permission: Permission, caller_account: str, region: str) -> Any:
+        """The key policy a KMS permission is also decided by (None for other services).
+
+        A key's own policy comes from the backend; a key it cannot tell of, and a call on no key (CreateKey,
+        ListKeys), take AWS's default key policy, which lets the account's identity policies decide.
+        """
+        if not permission.action.startswith("kms:"):
+            return None
+        resource = permission.resource
+        is_key = resource.startswith("arn:") and ":key/" in resource
+        account = resource.split(":")[4] if is_key else caller_account
+        text = self.lookups.key_policy(region, resource) if is_key else None
+        return keypolicies.compiled(text, account)
 
     def _forward(
         self, backend: str, request: HttpRequest, service: str, region: str, pending: _Pending
@@ -185,7 +199,8 @@ class Gateway:
         for permission, member in pending.permissions:
             resource = named.get(member) if isinstance(named, dict) else None
             resource = resource if isinstance(resource, str) and resource.startswith("arn:") else "*"
-            _decide(pending.ctx, Permission(permission.action, resource, permission.context))
+            found = Permission(permission.action, resource, permission.context)
+            _decide(pending.ctx, found, self._resource_policy(found, pending.ctx.account_id, region))
         return answer
 
 
@@ -197,12 +212,23 @@ class _Pending:
     permissions: tuple[tuple[Permission, str], ...]
 
 
-def _decide(ctx: services.Context, permission: Permission) -> None:
-    """AccessDenied, with AWS's message, unless the engine allows the caller this permission."""
+def _decide(ctx: services.Context, permission: Permission, resource_policy: Any = None) -> None:
+    """AccessDenied, with AWS's message, unless the engine allows the caller this permission.
+
+    `resource_policy` is the compiled policy of the resource (a KMS key's key policy), if it has one.
+    """
     context: dict[str, str | list[str]] = dict(permission.context)
-    if permission.resource.startswith("arn:") and permission.resource.split(":")[4]:
-        context["aws:ResourceAccount"] = permission.resource.split(":")[4]
-    decision = enforce.authorize_call(ctx, permission.action, permission.resource, context)
+    account = permission.resource.split(":")[4] if permission.resource.startswith("arn:") else ""
+    if account:
+        context["aws:ResourceAccount"] = account
+    decision = enforce.authorize_call(
+        ctx,
+        permission.action,
+        permission.resource,
+        context,
+        resource_policy=resource_policy,
+        resource_account=(account or None) if resource_policy is not None else None,
+    )
     if decision.decision != "Allow":
         if ctx.caller is None:
             raise TypeError("the gateway authorizes signed callers only")

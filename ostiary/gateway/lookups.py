@@ -60,6 +60,19 @@ class BackendLookups:
         found: str | None = self._cache.get(("alias", region, alias), lambda: self._alias(region, alias))
         return found
 
+    def key_policy(self, region: str, key_arn: str) -> str | None:
+        """The key policy of a key (its `default` policy, as the backend holds it), or None."""
+        found: str | None = self._cache.get(
+            ("policy", region, key_arn), lambda: self._policy(region, key_arn)
+        )
+        return found
+
+    def _policy(self, region: str, key_arn: str) -> str | None:
+        params = {"KeyId": key_arn, "PolicyName": "default"}
+        found = self._call("kms", region, "TrentService.GetKeyPolicy", params, "1.1")
+        policy = found.get("Policy") if isinstance(found, dict) else None
+        return policy if isinstance(policy, str) else None
+
     def _schema(self, region: str, table: str, index: str | None) -> tuple[str, ...] | None:
         found = self._call("dynamodb", region, "DynamoDB_20120810.DescribeTable", {"TableName": table}, "1.0")
         described = found.get("Table") if isinstance(found, dict) else None

@@ -225,6 +225,35 @@ def test_an_alias_is_authorized_as_the_key_it_points_to(gateway: Server, key_arn
     assert _client(gateway, "kms", keys).encrypt(KeyId=alias, Plaintext=b"x")["KeyId"] == key_arn
 
 
+def test_a_key_policy_that_does_not_name_the_account_decides_alone(gateway: Server) -> None:
+    named, named_keys = _user(
+        gateway, [{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}]
+    )
+    other, other_keys = _user(gateway, [{"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*"}])
+    statement = {"Effect": "Allow", "Principal": {"AWS": named}, "Action": "kms:Encrypt", "Resource": "*"}
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    key = gateway.client("kms").create_key(Policy=policy)["KeyMetadata"]["Arn"]
+    assert _client(gateway, "kms", named_keys).encrypt(KeyId=key, Plaintext=b"x")["KeyId"] == key
+    with pytest.raises(ClientError) as refused:
+        _client(gateway, "kms", other_keys).encrypt(KeyId=key, Plaintext=b"x")
+    assert _refusal(refused.value)[1] == (
+        f"User: {other} is not authorized to perform: kms:Encrypt on resource: {key} "
+        "because no resource-based policy allows the kms:Encrypt action"
+    )
+
+
+def test_creating_a_key_is_decided_by_identity_policies(gateway: Server) -> None:
+    arn, keys = _user(gateway, [{"Effect": "Allow", "Action": "kms:ListKeys", "Resource": "*"}])
+    kms = _client(gateway, "kms", keys)
+    assert isinstance(kms.list_keys()["Keys"], list)
+    with pytest.raises(ClientError) as refused:
+        kms.create_key()
+    assert _refusal(refused.value)[1] == (
+        f"User: {arn} is not authorized to perform: kms:CreateKey on resource: * "
+        "because no identity-based policy allows the kms:CreateKey action"
+    )
+
+
 def test_kms_encryption_context_conditions_are_enforced(gateway: Server, key_arn: str) -> None:
     condition = {"StringEquals": {"kms:EncryptionContext:app": "ledger"}}
     _, keys = _user(
