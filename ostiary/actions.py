@@ -46,7 +46,7 @@ _ARN_PARAMS = (
 )
 
 # Entities whose path the store knows, looked up by name.
-NAMED_KINDS = frozenset({"user", "group", "role", "instance-profile"})
+NAMED_KINDS = frozenset({"user", "group", "role", "instance-profile", "server-certificate"})
 
 # Request-specific condition keys, each from one parameter, set when the action lists the key.
 _PARAM_KEYS: dict[str, str] = {

@@ -9,13 +9,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ostiary import ids
+from ostiary.auth.authenticate import PERMISSIVE_USER
+from ostiary.errors import ConcurrentModificationException
 from ostiary.services.policies import seed_aws_managed_policies
 from ostiary.settings import Settings, ThrottleLimits
-from ostiary.store import access_keys, accounts
-from ostiary.store.db import Database, owner_only
+from ostiary.store import access_keys, accounts, policies, users
+from ostiary.store.db import Connection, Database, owner_only
 from ostiary.store.keyring import Keyring
 
 ROOT_CREDENTIALS_FILE = "root-credentials.json"
+_ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
 def open_store(settings: Settings, *, pool: bool = True) -> tuple[Database, Keyring]:
@@ -61,6 +64,39 @@ def ensure_default_account(settings: Settings, db: Database, keyring: Keyring) -
         )
     _write_private(path, {"AccountId": account_id, "AccessKeyId": key_id, "SecretAccessKey": secret})
     return path
+
+
+def ensure_permissive_user(settings: Settings, db: Database) -> None:
+    """In permissive mode, the IAM user that unknown keys stand for: AdministratorAccess, made once.
+
+    Unknown keys (LocalStack's and moto's `test`/`test`) act as this user, not as root: AWS lets no root
+    assume a role. A user that exists is left as it is, so an operator may narrow its permissions.
+    """
+    if settings.auth != "permissive":
+        return
+    try:
+        with db.transaction() as conn:
+            if users.find(conn, settings.account_id, PERMISSIVE_USER) is None:
+                _insert_permissive_user(conn, settings.account_id)
+    except ConcurrentModificationException:
+        pass  # another node, starting at the same moment, made it
+
+
+def _insert_permissive_user(conn: Connection, account_id: str) -> None:
+    users.insert(
+        conn,
+        user_id=ids.unique_id("AIDA"),
+        account_id=account_id,
+        name=PERMISSIVE_USER,
+        path="/",
+        boundary=None,
+        now=datetime.now(UTC),
+    )
+    admin = policies.find(conn, account_id, _ADMINISTRATOR_ACCESS)
+    entity = policies.find_entity(conn, account_id, "user", PERMISSIVE_USER)
+    assert admin is not None and entity is not None  # seeded by open_store, inserted above
+    policies.attach(conn, admin.policy_id, entity)
+    accounts.bump_epoch(conn, account_id)
 
 
 def create_account(db: Database, keyring: Keyring, account_id: str | None = None) -> dict[str, str]:

@@ -102,7 +102,7 @@ def serve(
 ) -> None:
     """Start the IAM and STS endpoint."""
     from ostiary.app import OstiaryApp
-    from ostiary.bootstrap import ensure_default_account, open_store
+    from ostiary.bootstrap import PERMISSIVE_USER, ensure_default_account, ensure_permissive_user, open_store
     from ostiary.gateway.backends import export_backends
     from ostiary.server import run_server, run_workers
 
@@ -125,8 +125,11 @@ def serve(
         raise click.BadParameter(str(exc), param_hint="--backend") from exc
     db, keyring = open_store(settings)
     creds = ensure_default_account(settings, db, keyring)
+    ensure_permissive_user(settings, db)
     endpoint = f"http://{host}:{port}"
     click.echo(f"Ostiary listening on {endpoint}  (account {settings.account_id}, auth {settings.auth})")
+    if settings.auth == "permissive":
+        click.echo(f"unknown access keys act as arn:aws:iam::{settings.account_id}:user/{PERMISSIVE_USER}")
     if creds is not None:
         click.echo(f"root credentials: {creds}")
     elif settings.root_access_key_id:

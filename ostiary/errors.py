@@ -54,6 +54,14 @@ class DeleteConflictException(_Sender):
     code, status = "DeleteConflict", 409
 
 
+class DuplicateCertificateException(_Sender):
+    code, status = "DuplicateCertificate", 409
+
+
+class DuplicateSSHPublicKeyException(_Sender):
+    code = "DuplicateSSHPublicKey"
+
+
 class EntityAlreadyExistsException(_Sender):
     code, status = "EntityAlreadyExists", 409
 
@@ -66,12 +74,24 @@ class InvalidAuthenticationCodeException(_Sender):
     code, status = "InvalidAuthenticationCode", 403
 
 
+class InvalidCertificateException(_Sender):
+    code = "InvalidCertificate"
+
+
 class InvalidInputException(_Sender):
     code = "InvalidInput"
 
 
+class InvalidPublicKeyException(_Sender):
+    code = "InvalidPublicKey"
+
+
 class InvalidUserTypeException(_Sender):
     code = "InvalidUserType"
+
+
+class KeyPairMismatchException(_Sender):
+    code = "KeyPairMismatch"
 
 
 class LimitExceededException(_Sender):
@@ -112,6 +132,10 @@ class ServiceFailureException(AwsError):
 
 class ServiceNotSupportedException(_Sender):
     code, status = "NotSupportedService", 404
+
+
+class UnrecognizedPublicKeyEncodingException(_Sender):
+    code = "UnrecognizedPublicKeyEncoding"
 
 
 class UnmodifiableEntityException(_Sender):

@@ -37,7 +37,7 @@ SETTINGS: tuple[Setting, ...] = (
         "auth",
         "OSTIARY_AUTH",
         "strict",
-        "strict refuses unknown keys; permissive maps them to the default account's root",
+        "strict refuses unknown keys; permissive maps them to the administrator user ostiary-permissive",
     ),
     Setting("workers", "OSTIARY_WORKERS", 1, "server processes sharing the port (each a node: see README)"),
     Setting(

@@ -15,7 +15,7 @@ from ostiary.auth.caller import Caller, root_caller, session_caller, user_caller
 from ostiary.errors import InvalidClientTokenId
 from ostiary.protocol import HttpRequest
 from ostiary.settings import Settings
-from ostiary.store import access_keys
+from ostiary.store import access_keys, principals
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
 
@@ -23,6 +23,7 @@ _INVALID_TOKEN = tokens.INVALID_MESSAGE
 _LAST_USE_INTERVAL_SECONDS = 60.0
 _OWNER_TTL_SECONDS = 1.0
 _OWNER_CACHE_SIZE = 10_000
+PERMISSIVE_USER = "ostiary-permissive"
 
 
 def authenticate(
@@ -37,18 +38,17 @@ def authenticate(
 ) -> Caller:
     """The caller of a signed request, after checking its signature with the key's secret.
 
-    In permissive mode a key that does not exist is the root of the default account, unverified.
-    `services` are those the credential scope may name (the gateway's add to IAM and STS).
+    In permissive mode a key that does not exist is, unverified, the default account's permissive user
+    (`ostiary serve` makes it), or its root when that user is gone. `services` are those the credential
+    scope may name (the gateway's add to IAM and STS).
     """
     if signed.session_token:
         return _session(request, signed, keyring, now, services)
     owner = _owners.get(db, keyring, signed.access_key_id)
     if owner is None:
         if settings.auth == "permissive" and not signed.access_key_id.startswith("ASIA"):
-            sigv4.check_scope(
-                signed, services
-            )  # unverified, but its region still becomes aws:RequestedRegion
-            return root_caller(settings.account_id, signed.access_key_id)
+            sigv4.check_scope(signed, services)  # unverified, but its region becomes aws:RequestedRegion
+            return _permissive.caller(db, settings.account_id, signed.access_key_id)
         raise InvalidClientTokenId(_INVALID_TOKEN)
     sigv4.verify(request, signed, owner.secret, now, services)
     if owner.status != "Active":
@@ -109,6 +109,25 @@ class _OwnerCache:
         return owner
 
 
+class _PermissiveUser:
+    """The user that unknown keys stand for in permissive mode, looked up at most once per TTL."""
+
+    def __init__(self) -> None:
+        self._entry: tuple[Database, str, principals.Entity | None, float] | None = None
+
+    def caller(self, db: Database, account_id: str, access_key_id: str) -> Caller:
+        clock = time.monotonic()
+        entry = self._entry
+        if entry is None or entry[:2] != (db, account_id) or clock - entry[3] >= _OWNER_TTL_SECONDS:
+            with db.read() as conn:
+                user = principals.find_named(conn, account_id, "user", PERMISSIVE_USER)
+            entry = self._entry = (db, account_id, user, clock)
+        user = entry[2]
+        if user is None:
+            return root_caller(account_id, access_key_id)
+        return user_caller(account_id, user.entity_id, user.name, user.path, access_key_id)
+
+
 class _LastUse:
     """Records a long-term key's last use at most once a minute per key (in memory, per node)."""
 
@@ -129,3 +148,4 @@ class _LastUse:
 
 _last_use = _LastUse()
 _owners = _OwnerCache()
+_permissive = _PermissiveUser()

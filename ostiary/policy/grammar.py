@@ -45,12 +45,21 @@ def resource_format_error(resource: str) -> str:
     if not colon:
         return "Resource vendor must be fully qualified and cannot contain regexes."
     service, _, rest = rest.partition(":")
-    if service in _REGION_ERRORS and not rest.startswith(":"):
+    has_region = not rest.startswith(":")
+    account, _, path = rest.partition(":")[2].partition(":")
+    if has_region and _is_global(service, account):
         return _REGION_ERRORS[service].format(resource=resource)
-    path = rest.partition(":")[2].partition(":")[2]
     if service == "iam" and not (path == "root" or path.startswith("*") or path.startswith(_IAM_PATHS)):
         return _IAM_PATH_ERROR
     return ""
+
+
+def _is_global(service: str, account: str) -> bool:
+    """Whether a resource of this service has no region: IAM's, and S3's without an account.
+
+    S3's access points, jobs and Storage Lens configurations carry a region and an account.
+    """
+    return service == "iam" or (service == "s3" and not account)
 
 
 def _partition_error(partition: str, rest: str) -> str:

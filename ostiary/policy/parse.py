@@ -144,7 +144,10 @@ def _is_strings(value: Any) -> bool:
 
 
 def _check_condition_syntax(block: Any, path: str) -> None:
-    """A Condition block: operator → {key: scalar or list of scalars}, operators known."""
+    """A Condition block: operator → {key: scalar or list of scalars}; an operator that tests keys is known.
+
+    IAM accepts an operator whose map is empty, even an unknown one (`{"a": {}}`): it tests nothing.
+    """
     if not isinstance(block, dict):
         raise g.fail(g.SYNTAX, path)
     for operator, tests in block.items():
@@ -154,7 +157,7 @@ def _check_condition_syntax(block: Any, path: str) -> None:
             items = value if isinstance(value, list) else [value]
             if not all(isinstance(v, str | bool | int | float) for v in items):
                 raise g.fail(g.SYNTAX, f"{path}.{operator}")
-        if strip_operator(operator) not in OPERATORS:
+        if tests and strip_operator(operator) not in OPERATORS:
             raise g.fail(g.SYNTAX, f"{path}.{operator}")
 
 
@@ -182,8 +185,8 @@ def _check_legacy(statements: list[dict[str, Any]]) -> str:
 
 
 def _check_sids(statements: list[dict[str, Any]]) -> None:
-    """Sids, when given, are unique within the document."""
-    sids = [s["Sid"] for s in statements if "Sid" in s]
+    """Sids, when given and not empty, are unique within the document (IAM repeats `"Sid": ""` freely)."""
+    sids = [s["Sid"] for s in statements if s.get("Sid")]
     if len(sids) != len(set(sids)):
         raise g.fail(g.SID)
 

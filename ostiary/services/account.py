@@ -178,10 +178,9 @@ def get_account_summary(ctx: Context) -> dict[str, Any]:
             "AccountAccessKeysPresent": 1 if counts.pop("RootAccessKeys") else 0,
             "AccountMFAEnabled": 0,  # the root user has no MFA device here
             "AccountPasswordPresent": 0,  # nor a console password
-            "AccountSigningCertificatesPresent": 0,
+            "AccountSigningCertificatesPresent": 1 if counts.pop("RootSigningCertificates") else 0,
             "Providers": counts.pop("OIDCProviders") + counts.pop("SAMLProviders"),
-            "ServerCertificates": 0,
-            **counts,  # MFADevices (every virtual device) and MFADevicesInUse (those assigned to a user)
+            **counts,  # MFADevices (every one), MFADevicesInUse (those assigned), ServerCertificates
         }
     )
     return {"SummaryMap": dict(sorted(summary.items()))}

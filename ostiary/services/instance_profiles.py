@@ -74,7 +74,9 @@ def create_instance_profile(
 @operation("GetInstanceProfile")
 def get_instance_profile(ctx: Context, instance_profile_name: str) -> dict[str, Any]:
     with ctx.db.read() as conn:
-        return {"InstanceProfile": _full_shape(conn, store.get(conn, ctx.account_id, instance_profile_name))}
+        shape = _full_shape(conn, store.get(conn, ctx.account_id, instance_profile_name))
+    shape.setdefault("Tags", [])  # AWS's GetInstanceProfile lists no tags as `Tags: []`; Create omits them
+    return {"InstanceProfile": shape}
 
 
 @operation("DeleteInstanceProfile")

@@ -19,6 +19,8 @@ from ostiary.store.tables import (
     policy_versions,
     roles,
     saml_providers,
+    server_certificates,
+    signing_certificates,
     users,
 )
 
@@ -109,6 +111,14 @@ def summary_counts(conn: Connection, account_id: str) -> dict[str, int]:
             ).label("MFADevicesInUse"),
             total(oidc_providers, oidc_providers.c.account_id == account_id).label("OIDCProviders"),
             total(saml_providers, saml_providers.c.account_id == account_id).label("SAMLProviders"),
+            total(server_certificates, server_certificates.c.account_id == account_id).label(
+                "ServerCertificates"
+            ),
+            total(
+                signing_certificates,
+                signing_certificates.c.account_id == account_id,
+                signing_certificates.c.user_id.is_(None),
+            ).label("RootSigningCertificates"),
         )
     ).one()
     return {key: int(value or 0) for key, value in row._mapping.items()}

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, delete, exists, func, select, update
 
-from ostiary.store.pages import Page, fetch_page
+from ostiary.store.pages import Page, fetch_page, page_list
 from ostiary.store.tables import (
     NAMED_ENTITIES,
     managed_policies,
@@ -156,7 +156,7 @@ def list_page(
     marker: str | None,
     max_items: int | None,
 ) -> Page:
-    """One page of ListPolicies, ordered by ARN."""
+    """One page of ListPolicies: AWS's own (Scope=AWS) in the order AWS made them, others by ARN."""
     mp = managed_policies
     owners = {"All": [account_id, AWS_ACCOUNT], "AWS": [AWS_ACCOUNT], "Local": [account_id]}[scope]
     inner = _with_counts(account_id).where(
@@ -168,7 +168,17 @@ def list_page(
         stmt = stmt.where(sub.c.boundary_count > 0)
     elif only_attached:
         stmt = stmt.where(sub.c.attachment_count > 0)
+    if scope == "AWS":  # AWS-recorded ListPolicies 517: AdministratorAccess, PowerUserAccess, ReadOnlyAccess
+        rows, fields = page_list(list(conn.execute(stmt)), marker, max_items, key=_creation_key)
+        return Page(rows, fields.get("Marker"))
     return fetch_page(conn, stmt, sub.c.arn, marker, max_items)
+
+
+def _creation_key(row: Row[Any]) -> str:
+    """A policy's place in creation order, its ARN breaking ties: a string, as a Marker holds."""
+    created: datetime = row.created_at
+    when = (created if created.tzinfo else created.replace(tzinfo=UTC)).astimezone(UTC)
+    return f"{when:%Y-%m-%dT%H:%M:%S.%f} {row.arn}"
 
 
 def touch(conn: Connection, policy_id: str, now: datetime, **values: Any) -> None:

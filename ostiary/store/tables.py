@@ -305,10 +305,77 @@ failed_attempts = Table(
     _ts("blocked_until"),
 )
 
+# -- SSH public keys, signing certificates, service-specific credentials, server certificates
+# (migration 0006). A user's rows follow its user_id, so a renamed user keeps them.
+
+ssh_public_keys = Table(
+    "ssh_public_keys",
+    metadata,
+    Column("ssh_public_key_id", String(32), primary_key=True),  # APKA...
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), nullable=False),
+    Column(
+        "user_id", String(32), ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("body", Text, nullable=False),  # the key as uploaded, in its SSH encoding
+    Column("fingerprint", String(64), nullable=False),  # MD5 of the key blob, colon-separated hex
+    Column("status", String(16), nullable=False),
+    _ts("uploaded_at", nullable=False),
+    UniqueConstraint("user_id", "fingerprint", name="uq_ssh_public_keys_user_fingerprint"),
+)
+
+signing_certificates = Table(
+    "signing_certificates",
+    metadata,
+    Column("certificate_id", String(128), primary_key=True),
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), nullable=False),
+    Column("user_id", String(32), ForeignKey("users.user_id", ondelete="CASCADE"), index=True),  # NULL: root
+    Column("body", Text, nullable=False),  # PEM, as uploaded
+    Column("fingerprint", String(64), nullable=False),  # SHA-256 of the DER: one upload per account
+    Column("status", String(16), nullable=False),
+    _ts("uploaded_at", nullable=False),
+    UniqueConstraint("account_id", "fingerprint", name="uq_signing_certificates_account_fingerprint"),
+)
+
+# The password sealed with the keyring (purpose b"service-credential:" + credential id).
+service_specific_credentials = Table(
+    "service_specific_credentials",
+    metadata,
+    Column("credential_id", String(32), primary_key=True),  # ACCA...
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), nullable=False),
+    Column(
+        "user_id", String(32), ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("service_name", String(128), nullable=False),
+    Column("service_user_name", String(200), nullable=False),  # fixed at creation: a rename keeps it
+    Column("secret_sealed", LargeBinary, nullable=False),
+    Column("status", String(16), nullable=False),
+    _ts("created_at", nullable=False),
+    _ts("expires_at"),
+)
+
+# The private key sealed with the keyring (purpose b"server-certificate:" + certificate id); tags
+# live in `tags` (entity_type server-certificate, entity_id the certificate id).
+server_certificates = Table(
+    "server_certificates",
+    metadata,
+    Column("server_certificate_id", String(32), primary_key=True),  # ASCA...
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("name_key", String(128), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("chain", Text),
+    Column("private_key_sealed", LargeBinary, nullable=False),
+    _ts("expires_at", nullable=False),
+    _ts("uploaded_at", nullable=False),
+    UniqueConstraint("account_id", "name_key", name="uq_server_certificates_account_name"),
+)
+
 # Entities found by (account, lower-cased name): each kind's table and unique-id column.
 NAMED_ENTITIES: dict[str, tuple[Table, str]] = {
     "user": (users, "user_id"),
     "group": (groups, "group_id"),
     "role": (roles, "role_id"),
     "instance-profile": (instance_profiles, "instance_profile_id"),
+    "server-certificate": (server_certificates, "server_certificate_id"),
 }

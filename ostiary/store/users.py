@@ -18,15 +18,22 @@ from ostiary.store.tables import (
     login_profiles,
     mfa_devices,
     policy_attachments,
+    service_specific_credentials,
+    signing_certificates,
+    ssh_public_keys,
     tags,
     users,
 )
 
-# The conflicts that stop a DeleteUser, in the order they are checked, with AWS's text (the MFA device
-# after access keys: AWS's documented order of what to remove first; no recorded response orders them).
+# The conflicts that stop a DeleteUser, in the order they are checked, with AWS's text (AWS's documented
+# order of what to remove first; no recorded response orders them). The service-specific credential's
+# text is recorded; the SSH key's and signing certificate's are AWS's as users report them.
 _DELETE_CONFLICTS = (
     "Cannot delete entity, must delete login profile first.",
     "Cannot delete entity, must delete access keys first.",
+    "Cannot delete entity, must delete certificates first.",  # signing certificates
+    "Cannot delete entity, must remove referenced objects first.",  # SSH public keys
+    "Cannot delete entity, must remove referenced objects first.",  # service-specific credentials
     "Cannot delete entity, must delete MFA device first.",
     "Cannot delete entity, must delete policies first.",
     "Cannot delete entity, must detach all policies first.",
@@ -132,6 +139,9 @@ def delete_conflict(conn: Connection, user_id: str) -> str | None:
     checks = (
         exists().where(login_profiles.c.user_id == user_id),
         exists().where(access_keys.c.user_id == user_id),
+        exists().where(signing_certificates.c.user_id == user_id),
+        exists().where(ssh_public_keys.c.user_id == user_id),
+        exists().where(service_specific_credentials.c.user_id == user_id),
         exists().where(mfa_devices.c.user_id == user_id),
         exists().where(inline_policies.c.entity_type == "user", inline_policies.c.entity_id == user_id),
         exists().where(policy_attachments.c.entity_type == "user", policy_attachments.c.entity_id == user_id),

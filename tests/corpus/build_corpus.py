@@ -996,6 +996,7 @@ def documented_cases() -> list[dict[str, Any]]:
         + _federating_user_cases()
         + _key_policy_cases()
         + _session_not_principal_cases()
+        + _recorded_grammar_cases()
     )
 
 
@@ -1226,6 +1227,49 @@ def _session_not_principal_cases() -> list[dict[str, Any]]:
             ["resource:OnlyAudit", "with an explicit deny in a resource-based policy"],
             principal=SESSION,
             **common,
+        ),
+    ]
+
+
+ACCESS_POINT = f"arn:aws:s3:us-west-2:{A}:accesspoint/ap"
+
+
+def _recorded_grammar_cases() -> list[dict[str, Any]]:
+    """Documents IAM accepts (AWS-recorded CreatePolicy answers 748, 760, 778, 779) evaluate as written.
+
+    An operator with an empty map tests nothing (conditions are ANDed, reference_policies_elements_condition
+    .html); statements with `"Sid": ""` are statements without a Sid; an access-point ARN carries its region
+    and account (reference_policies_elements_resource.html, S3's resource types).
+    """
+    empty = doc(allow("s3:GetObject", "*", Sid="Empty", Condition={"StringEquals": {}, "a": {}}))
+    no_sids = doc(allow("s3:PutObject", "*", Sid=""), allow("s3:GetObject", "*", Sid=""))
+    access_point = doc(allow("s3:*", [ACCESS_POINT, f"{ACCESS_POINT}/object/*"], Sid="AccessPoint"))
+    return [
+        case(
+            "documented/condition-operator-with-an-empty-map-tests-nothing",
+            "Allow",
+            ["identity[0]:Empty"],
+            identity=[empty],
+        ),
+        case(
+            "documented/statements-with-empty-sids-are-statements-without-sid",
+            "Allow",
+            ["identity[0]:#1"],
+            identity=[no_sids],
+        ),
+        case(
+            "documented/s3-access-point-arn-with-region-and-account-matches-its-objects",
+            "Allow",
+            ["identity[0]:AccessPoint"],
+            resource=f"{ACCESS_POINT}/object/key",
+            identity=[access_point],
+        ),
+        case(
+            "documented/s3-access-point-arn-does-not-match-another-region",
+            "ImplicitDeny",
+            [no_id()],
+            resource=f"arn:aws:s3:us-east-1:{A}:accesspoint/ap/object/key",
+            identity=[access_point],
         ),
     ]
 

@@ -15,6 +15,7 @@ from ostiary.bootstrap import create_account
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
 from tests.conftest import Server
+from tests.integration.credential_helpers import certificate, private_pem, rsa_key
 from tests.integration.test_mfa import codes
 from tests.integration.test_saml_providers import metadata
 
@@ -214,3 +215,22 @@ def test_account_summary_counts_mfa_devices_and_providers(account, unique: str) 
     after = iam.get_account_summary()["SummaryMap"]
     assert (after["MFADevices"], after["MFADevicesInUse"], after["Providers"]) == (2, 1, 2)
     assert (after["AccountMFAEnabled"], after["AccountPasswordPresent"]) == (0, 0)
+
+
+def test_account_summary_counts_server_certificates_and_roots_signing_certificates(  # type: ignore[no-untyped-def]
+    account, unique: str
+) -> None:
+    _, iam = account
+    before = iam.get_account_summary()["SummaryMap"]
+    assert (before["ServerCertificates"], before["AccountSigningCertificatesPresent"]) == (0, 0)
+    key = rsa_key()
+    iam.upload_server_certificate(
+        ServerCertificateName=f"web-{unique}", CertificateBody=certificate(key), PrivateKey=private_pem(key)
+    )
+    iam.create_user(UserName=f"c-{unique}")
+    iam.upload_signing_certificate(UserName=f"c-{unique}", CertificateBody=certificate(rsa_key()))
+    middle = iam.get_account_summary()["SummaryMap"]
+    assert (middle["ServerCertificates"], middle["AccountSigningCertificatesPresent"]) == (1, 0)
+    iam.upload_signing_certificate(CertificateBody=certificate(rsa_key()))  # the root's own
+    after = iam.get_account_summary()["SummaryMap"]
+    assert after["AccountSigningCertificatesPresent"] == 1

@@ -37,6 +37,17 @@ def test_create_and_get_instance_profile(iam, server, unique):
     assert got == created
 
 
+def test_get_lists_no_tags_as_an_empty_list_and_create_omits_them(iam, unique):
+    """AWS-recorded CreateInstanceProfile 468 (no Tags) and GetInstanceProfile 469, 484 (`Tags: []`)."""
+    name = f"profile-{unique}"
+    created = iam.create_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+    assert "Tags" not in created
+    got = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+    assert got == {**created, "Tags": []}
+    listed = iam.list_instance_profiles(PathPrefix="/")["InstanceProfiles"]
+    assert all("Tags" not in profile for profile in listed)  # as AWS's ListInstanceProfiles 476, 479
+
+
 def test_duplicate_name_is_refused(iam, unique):
     name = f"profile-{unique}"
     iam.create_instance_profile(InstanceProfileName=name)

@@ -102,6 +102,61 @@ def test_malformed_policy_is_refused_and_nothing_is_created(
     assert _local(iam, f"/m{unique}/") == []
 
 
+_RECORDED_ACCEPTED = {
+    "748-unknown-operator-with-empty-map": {
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": "*",
+        "Condition": {"a": {}},
+    },
+    "760-two-empty-maps": {
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": "*",
+        "Condition": {"x": {}, "y": {}},
+    },
+    "string-equals-with-empty-map": {
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": "*",
+        "Condition": {"StringEquals": {}},
+    },
+    "779-access-point-with-empty-sid": {
+        "Sid": "",
+        "Effect": "Allow",
+        "Action": ["s3:*"],
+        "Resource": [
+            "arn:aws:s3:us-west-2:123456789012:accesspoint/my-access-point",
+            "arn:aws:s3:us-west-2:123456789012:accesspoint/my-access-point/object/*",
+        ],
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(_RECORDED_ACCEPTED))
+def test_documents_aws_accepted_are_accepted(iam: Any, unique: str, name: str) -> None:
+    """AWS-recorded CreatePolicy successes (ids in the names) that Ostiary once refused."""
+    document = {"Version": "2012-10-17", "Statement": [_RECORDED_ACCEPTED[name]]}
+    policy = iam.create_policy(PolicyName=f"acc-{unique}", PolicyDocument=json.dumps(document))["Policy"]
+    version = iam.get_policy_version(PolicyArn=policy["Arn"], VersionId="v1")["PolicyVersion"]
+    assert version["Document"] == document
+
+
+def test_several_statements_with_an_empty_sid_are_accepted(iam: Any, unique: str) -> None:
+    """AWS-recorded CreatePolicy 778: two statements with `"Sid": ""`; a repeated non-empty Sid is refused."""
+    one = {"Effect": "Allow", "Action": "rds:Describe*", "Resource": "*"}
+    document = {"Version": "2012-10-17", "Statement": [{"Sid": "", **one}, {"Sid": "", **one}]}
+    iam.create_policy(PolicyName=f"sids-{unique}", PolicyDocument=json.dumps(document))
+    twice = {"Version": "2012-10-17", "Statement": [{"Sid": "a", **one}, {"Sid": "a", **one}]}
+    with pytest.raises(ClientError) as raised:
+        iam.create_policy(PolicyName=f"sids2-{unique}", PolicyDocument=json.dumps(twice))
+    assert _error(raised) == (
+        "MalformedPolicyDocument",
+        "Statement IDs (SID) in a single policy must be unique.",
+        400,
+    )
+
+
 def test_oversized_policy_is_refused_and_nothing_is_created(iam: Any, unique: str) -> None:
     big = _doc(*[f"s3:GetObject{i:04d}" for i in range(400)])
     with pytest.raises(ClientError) as exc:
@@ -315,6 +370,27 @@ def test_aws_managed_policy_is_readable(iam: Any) -> None:
     page = iam.list_policies(Scope="AWS", MaxItems=5)
     assert page["IsTruncated"] is True and len(page["Policies"]) == 5
     assert all(p["Arn"].startswith("arn:aws:iam::aws:policy/") for p in page["Policies"])
+
+
+@pytest.mark.usefixtures("aws_policies")
+def test_aws_managed_policies_are_listed_in_the_order_aws_made_them(iam: Any) -> None:
+    """AWS-recorded ListPolicies Scope=AWS MaxItems=5 (517): v1, v12, v1xx, AWSCloudFormation..., v14."""
+    page = iam.list_policies(Scope="AWS", MaxItems=5)
+    assert [p["PolicyName"] for p in page["Policies"]] == [
+        "AdministratorAccess",
+        "PowerUserAccess",
+        "ReadOnlyAccess",
+        "AWSCloudFormationReadOnlyAccess",
+        "CloudFrontFullAccess",
+    ]
+    seen, marker = list(page["Policies"]), page["Marker"]
+    while marker:
+        page = iam.list_policies(Scope="AWS", MaxItems=400, Marker=marker)
+        seen += page["Policies"]
+        marker = page.get("Marker")
+    assert len(seen) == len({p["Arn"] for p in seen}) == 1485
+    dates = [p["CreateDate"] for p in seen]
+    assert dates == sorted(dates)
 
 
 @pytest.mark.usefixtures("aws_policies")

@@ -148,3 +148,49 @@ def test_trust_policy_invalid_json_message() -> None:
 def test_unknown_kind_is_a_programming_error() -> None:
     with pytest.raises(ValueError):
         parse_policy("{}", "nonsense")
+
+
+_ACCEPTED = [json.loads(line) for line in (Path(__file__).parent / "aws_accepted.jsonl").open()]
+
+
+@pytest.mark.parametrize("case", _ACCEPTED, ids=lambda c: str(c["id"]))
+def test_recorded_aws_acceptances_parse(case: dict[str, Any]) -> None:
+    """Every distinct document AWS accepted in shared/aws-recorded (CreatePolicy, CreateRole, Put*Policy)."""
+    parse_policy(case["document"], case["kind"], managed=case["managed"])
+
+
+def test_operator_with_empty_map_is_accepted_even_unknown_but_tests_nothing() -> None:
+    policy = parse_policy(_doc(Effect="Allow", Action="s3:*", Resource="*", Condition={"a": {}, "Bool": {}}))
+    assert policy.statements[0].conditions == ()
+    unknown = _doc(Effect="Allow", Action="s3:*", Resource="*", Condition={"a": {"k": "v"}})
+    assert _message(unknown) == "Syntax errors in policy."
+
+
+def test_empty_sids_may_repeat_but_other_sids_may_not() -> None:
+    one = {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}
+    parse_policy({"Version": "2012-10-17", "Statement": [{**one, "Sid": ""}, {**one, "Sid": ""}]})
+    twice = {"Version": "2012-10-17", "Statement": [{**one, "Sid": "A"}, {**one, "Sid": "A"}]}
+    assert _message(twice) == "Statement IDs (SID) in a single policy must be unique."
+
+
+@pytest.mark.parametrize(
+    ("resource", "message"),
+    [
+        ("arn:aws:s3:us-west-2:123456789012:accesspoint/ap/object/*", ""),
+        ("arn:aws:s3:us-west-2:123456789012:job/*", ""),
+        (
+            "arn:aws:s3:us-east-1::bucket",
+            "Resource arn:aws:s3:us-east-1::bucket can not contain region information.",
+        ),
+        (
+            "arn:aws:iam:us-east-1:123456789012:role/r",
+            "IAM resource arn:aws:iam:us-east-1:123456789012:role/r cannot contain region information.",
+        ),
+    ],
+)
+def test_s3_resources_with_an_account_may_carry_a_region(resource: str, message: str) -> None:
+    doc = _doc(Effect="Allow", Action="s3:*", Resource=resource)
+    if message:
+        assert _message(doc) == message
+    else:
+        parse_policy(doc)
