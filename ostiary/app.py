@@ -14,6 +14,7 @@ from ostiary import enforce, ids, services
 from ostiary.auth import sigv4
 from ostiary.auth.authenticate import authenticate
 from ostiary.errors import AwsError, InternalFailure, MissingAuthenticationToken, RequestEntityTooLarge
+from ostiary.gateway import backends, endpoint
 from ostiary.protocol import ApiCall, HttpRequest, models, query, unserved, xml
 from ostiary.server import answer_lifespan
 from ostiary.settings import Settings
@@ -44,6 +45,7 @@ class OstiaryApp:
         self.db = db
         self.keyring = keyring
         self._blocking = services.blocking_operations()
+        self.gateway = endpoint.Gateway(settings, db, keyring, backends.from_environment())
         for service in ("iam", "sts"):  # compile the models now, not in the first requests
             models.service(service)
 
@@ -96,6 +98,9 @@ class OstiaryApp:
             await answer_lifespan(receive, send)
             return
         if scope["type"] != "http":
+            return
+        if self.gateway.takes(scope):  # signed for another service: authorized here, served by a backend
+            await self.gateway(scope, receive, send)
             return
         body, too_large = await _read_body(receive)
         request = HttpRequest(

@@ -78,6 +78,13 @@ def _existing_store(settings: Settings, *, pool: bool = True) -> tuple[Database,
 @_setting("trusted_proxies")
 @_setting("request_timeout", type=click.IntRange(1, 3600))
 @_setting("oidc_private_targets")
+@click.option(
+    "--backend",
+    "backend",
+    multiple=True,
+    help="SERVICE=URL: authorize SERVICE's requests here and forward them to URL (repeatable; `*=URL` "
+    "for every other service; default from OSTIARY_BACKENDS, comma-separated)",
+)
 @click.option("--log-level", default="warning", show_default=True, help="uvicorn log level")
 def serve(
     host: str,
@@ -90,11 +97,13 @@ def serve(
     trusted_proxies: str | None,
     request_timeout: int,
     oidc_private_targets: str | None,
+    backend: tuple[str, ...],
     log_level: str,
 ) -> None:
     """Start the IAM and STS endpoint."""
     from ostiary.app import OstiaryApp
     from ostiary.bootstrap import PERMISSIVE_USER, ensure_default_account, ensure_permissive_user, open_store
+    from ostiary.gateway.backends import export_backends
     from ostiary.server import run_server, run_workers
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -110,6 +119,10 @@ def serve(
         request_timeout=request_timeout,
         oidc_private_targets=oidc_private_targets,
     )
+    try:  # the app, and every worker, reads them from OSTIARY_BACKENDS
+        export_backends(backend)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--backend") from exc
     db, keyring = open_store(settings)
     creds = ensure_default_account(settings, db, keyring)
     ensure_permissive_user(settings, db)

@@ -34,21 +34,23 @@ def authenticate(
     keyring: Keyring,
     settings: Settings,
     now: datetime,
+    services: frozenset[str] = sigv4.SERVICES,
 ) -> Caller:
     """The caller of a signed request, after checking its signature with the key's secret.
 
     In permissive mode a key that does not exist is, unverified, the default account's permissive user
-    (`ostiary serve` makes it), or its root when that user is gone.
+    (`ostiary serve` makes it), or its root when that user is gone. `services` are those the credential
+    scope may name (the gateway's add to IAM and STS).
     """
     if signed.session_token:
-        return _session(request, signed, keyring, now)
+        return _session(request, signed, keyring, now, services)
     owner = _owners.get(db, keyring, signed.access_key_id)
     if owner is None:
         if settings.auth == "permissive" and not signed.access_key_id.startswith("ASIA"):
-            sigv4.check_scope(signed)  # unverified, but its region still becomes aws:RequestedRegion
+            sigv4.check_scope(signed, services)  # unverified, but its region becomes aws:RequestedRegion
             return _permissive.caller(db, settings.account_id, signed.access_key_id)
         raise InvalidClientTokenId(_INVALID_TOKEN)
-    sigv4.verify(request, signed, owner.secret, now)
+    sigv4.verify(request, signed, owner.secret, now, services)
     if owner.status != "Active":
         raise InvalidClientTokenId(_INVALID_TOKEN)
     _last_use.record(db, signed, now)
@@ -58,11 +60,17 @@ def authenticate(
     return user_caller(owner.account_id, owner.user_id, owner.user_name, owner.user_path, owner.access_key_id)
 
 
-def _session(request: HttpRequest, signed: sigv4.SignedRequest, keyring: Keyring, now: datetime) -> Caller:
+def _session(
+    request: HttpRequest,
+    signed: sigv4.SignedRequest,
+    keyring: Keyring,
+    now: datetime,
+    services: frozenset[str],
+) -> Caller:
     session = tokens.open_token(keyring, signed.session_token or "", now)
     if session.access_key_id != signed.access_key_id:
         raise InvalidClientTokenId(_INVALID_TOKEN)
-    sigv4.verify(request, signed, session.secret, now)
+    sigv4.verify(request, signed, session.secret, now, services)
     if signed.service == "iam" and not _may_call_iam(session):
         raise InvalidClientTokenId(_INVALID_TOKEN)
     return session_caller(session)

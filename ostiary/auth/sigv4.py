@@ -76,10 +76,17 @@ def parse(request: HttpRequest) -> SignedRequest | None:
     return None
 
 
-def verify(request: HttpRequest, signed: SignedRequest, secret: str, now: datetime) -> None:
-    """Check the signature against `secret`, the clock and the scope; raise AWS's error when it fails."""
+def verify(
+    request: HttpRequest,
+    signed: SignedRequest,
+    secret: str,
+    now: datetime,
+    services: frozenset[str] = SERVICES,
+) -> None:
+    """Check the signature against `secret`, the clock and the scope (one of `services`); raise AWS's error
+    when it fails."""
     _check_time(signed, now)
-    check_scope(signed)
+    check_scope(signed, services)
     body_hash = hashlib.sha256(request.body).hexdigest()
     declared = request.header("x-amz-content-sha256")
     if declared is not None and declared != body_hash:
@@ -285,18 +292,20 @@ def regions() -> frozenset[str]:
     raise ValueError(f"botocore names no partition `{PARTITION}`")
 
 
-def check_scope(signed: SignedRequest) -> None:
-    """Refuse a credential scope of another service, region name, terminator or day, with AWS's text.
+def check_scope(signed: SignedRequest, services: frozenset[str] = SERVICES) -> None:
+    """Refuse a credential scope of another service (than `services`), region name, terminator or day,
+    with AWS's text.
 
     AWS's IAM endpoint takes us-east-1 only, but Ostiary's one endpoint stands for IAM and every
     regional STS endpoint, and an SDK given an endpoint URL signs IAM with its own region: any region
     of the partition is taken, a name that is no region (`xx`, `aws-global`) is refused.
     """
     problems = []
-    if signed.service not in SERVICES:
+    if signed.service not in services:
         problems.append("Credential should be scoped to correct service: 'iam'. ")
     elif signed.region not in regions():
-        problems.append(_INVALID_REGION[signed.service].format(region=signed.region))
+        text = _INVALID_REGION.get(signed.service, _INVALID_REGION["sts"])  # the gateway's: STS's words
+        problems.append(text.format(region=signed.region))
     if signed.terminator != "aws4_request":
         problems.append(
             "Credential should be scoped with a valid terminator: 'aws4_request', not "

@@ -1,0 +1,76 @@
+"""Which backend serves which service: `--backend SERVICE=URL` (repeatable, `*=URL` for every other
+service) or `OSTIARY_BACKENDS` (comma-separated), and the backend's own credentials."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+ENV = "OSTIARY_BACKENDS"
+ACCESS_KEY_ENV = "OSTIARY_BACKEND_ACCESS_KEY_ID"
+SECRET_KEY_ENV = "OSTIARY_BACKEND_SECRET_ACCESS_KEY"
+ANY_SERVICE = "*"
+# Services Ostiary serves itself: a backend for them is refused.
+SERVED_HERE = frozenset({"iam", "sts"})
+_SERVICE = re.compile(r"^(?:\*|[a-z0-9][a-z0-9-]{0,62})$")
+
+
+@dataclass(frozen=True)
+class Backends:
+    """Backend URLs by service (`*`: any service without its own) and the credentials to sign with."""
+
+    urls: Mapping[str, str] = field(default_factory=dict)
+    access_key_id: str = "test"
+    secret_access_key: str = field(default="test", repr=False)
+
+    def url_for(self, service: str) -> str | None:
+        """The backend URL of `service`, or None when no backend serves it."""
+        if service in SERVED_HERE:
+            return None
+        return self.urls.get(service) or self.urls.get(ANY_SERVICE)
+
+    @property
+    def services(self) -> frozenset[str]:
+        """The services named with a backend of their own (not `*`)."""
+        return frozenset(self.urls) - {ANY_SERVICE}
+
+
+def parse_backends(specs: Iterable[str]) -> dict[str, str]:
+    """`SERVICE=URL` specs as a dict; ValueError (our own words) for a malformed one."""
+    urls: dict[str, str] = {}
+    for spec in specs:
+        spec = spec.strip()
+        if not spec:
+            continue
+        service, sep, url = spec.partition("=")
+        service, url = service.strip().lower(), url.strip().rstrip("/")
+        if not sep or not _SERVICE.match(service):
+            raise ValueError(f"`{spec}` is not SERVICE=URL")
+        if service in SERVED_HERE:
+            raise ValueError(f"`{service}` is served by Ostiary itself and takes no backend")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError(f"`{url}` is not an http(s) URL of a backend")
+        urls[service] = url
+    return urls
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> Backends:
+    """The backends `OSTIARY_BACKENDS` names, with `OSTIARY_BACKEND_*` credentials (default test/test)."""
+    env = os.environ if environ is None else environ
+    return Backends(
+        urls=parse_backends(env.get(ENV, "").split(",")),
+        access_key_id=env.get(ACCESS_KEY_ENV) or "test",
+        secret_access_key=env.get(SECRET_KEY_ENV) or "test",
+    )
+
+
+def export_backends(specs: Iterable[str]) -> None:
+    """`--backend` flags (when any, else `OSTIARY_BACKENDS` as it is) checked and put in `OSTIARY_BACKENDS`,
+    where the app and every worker process read them; ValueError for a malformed one."""
+    specs = tuple(specs) or tuple(os.environ.get(ENV, "").split(","))
+    parse_backends(specs)
+    os.environ[ENV] = ",".join(s.strip() for s in specs if s.strip())

@@ -1,0 +1,268 @@
+"""What DynamoDB operations need: table and index ARNs, one permission per table of a batch or a
+transaction, PartiQL statements by verb, and the fine-grained keys `dynamodb:LeadingKeys` and
+`dynamodb:Attributes` read from keys, items and expressions.
+
+A table's partition key comes from `Facts.key_schema`; when it is unknown, every key attribute's value
+(every scalar attribute of an item) is a leading key, which can only make a `ForAllValues` condition
+harder to meet, never easier.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from ostiary.gateway.mapping import Facts, Permission, listed_only, mapped, resources
+from ostiary.gateway.operations import Operation
+
+_SCALAR_TYPES = ("S", "N", "B")
+_PARTIQL = re.compile(
+    r"""(?:\bFROM|\bINTO|^\s*UPDATE)\s+(?:"(?P<quoted>[^"]+)"|(?P<bare>[A-Za-z0-9_.-]+))(?:\."(?P<index>[^"]+)")?""",
+    re.IGNORECASE,
+)
+_PARTIQL_VERBS = ("SELECT", "INSERT", "UPDATE", "DELETE")
+_KEY_EQUALS = re.compile(r"(#?[A-Za-z0-9_]+)\s*=\s*(:[A-Za-z0-9_]+)")
+_UPDATE_CLAUSE = re.compile(r"\b(SET|REMOVE|ADD|DELETE)\b", re.IGNORECASE)
+_REQUEST_KEYS = {
+    "dynamodb:Select": "Select",
+    "dynamodb:ReturnValues": "ReturnValues",
+    "dynamodb:ReturnConsumedCapacity": "ReturnConsumedCapacity",
+}
+_TRANSACT_WRITE_ACTIONS = {
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+}
+
+
+def permissions(operation: Operation, facts: Facts) -> list[Permission]:
+    """Every (action, resource, keys) a DynamoDB operation needs."""
+    name, params = operation.name, operation.params
+    if name in ("BatchGetItem", "BatchWriteItem"):
+        found = _merged(_batch(name, params, facts))
+    elif name in ("TransactGetItems", "TransactWriteItems"):
+        found = _merged(_transaction(name, params, facts))
+    elif name in ("ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"):
+        found = _merged(_partiql(params, facts))
+    elif isinstance(params.get("TableName"), str):
+        found = [_on_table(f"dynamodb:{name}", params, facts)]
+    else:
+        found = list(mapped("dynamodb", name, params, facts))
+    keys = request_keys(params)
+    return [Permission(p.action, p.resource, listed_only(p.action, {**keys, **p.context})) for p in found]
+
+
+def table_arn(table: str, facts: Facts, index: str | None = None) -> str:
+    """A table's ARN (a table named by its ARN keeps it), or its index's: `.../table/T/index/I`."""
+    base = (
+        table if table.startswith("arn:") else resources("dynamodb:GetItem", {"TableName": table}, facts)[0]
+    )
+    return f"{base}/index/{index}" if index else base
+
+
+def _table_name(table: str) -> str:
+    return table.split(":table/", 1)[1].split("/", 1)[0] if table.startswith("arn:") else table
+
+
+def _on_table(action: str, request: Mapping[str, Any], facts: Facts) -> Permission:
+    """One item or table request on its table, or on its index (Query and Scan with `IndexName`)."""
+    table = str(request["TableName"])
+    index = request.get("IndexName") if isinstance(request.get("IndexName"), str) else None
+    context: dict[str, str | list[str]] = {}
+    leading = _leading_keys(request, facts.key_schema(_table_name(table), index))
+    if leading is not None:
+        context["dynamodb:LeadingKeys"] = leading
+    attributes = _attributes(request)
+    if attributes:
+        context["dynamodb:Attributes"] = attributes
+    return Permission(action, table_arn(table, facts, index), context)
+
+
+def _batch(name: str, params: Mapping[str, Any], facts: Facts) -> Iterator[Permission]:
+    items = params.get("RequestItems")
+    for table, request in (items or {}).items() if isinstance(items, dict) else ():
+        if name == "BatchGetItem" and isinstance(request, dict):
+            keys = request.get("Keys") if isinstance(request.get("Keys"), list) else []
+            for key in keys or [{}]:
+                yield _on_table("dynamodb:BatchGetItem", {**request, "TableName": table, "Key": key}, facts)
+        elif isinstance(request, list):
+            for write in request:
+                put = (write.get("PutRequest") or {}) if isinstance(write, dict) else {}
+                delete = (write.get("DeleteRequest") or {}) if isinstance(write, dict) else {}
+                item = {"TableName": table, "Item": put.get("Item"), "Key": delete.get("Key")}
+                yield _on_table("dynamodb:BatchWriteItem", item, facts)
+
+
+def _transaction(name: str, params: Mapping[str, Any], facts: Facts) -> Iterator[Permission]:
+    items = params.get("TransactItems")
+    for item in items if isinstance(items, list) else ():
+        if not isinstance(item, dict):
+            continue
+        kinds = {"Get": "dynamodb:GetItem"} if name == "TransactGetItems" else _TRANSACT_WRITE_ACTIONS
+        for kind, action in kinds.items():
+            request = item.get(kind)
+            if isinstance(request, dict) and isinstance(request.get("TableName"), str):
+                found = _on_table(action, request, facts)
+                context = {**found.context, "dynamodb:EnclosingOperation": name}
+                yield Permission(found.action, found.resource, context)
+
+
+def _partiql(params: Mapping[str, Any], facts: Facts) -> Iterator[Permission]:
+    """A PartiQL statement is dynamodb:PartiQL<Verb> on the table (or index) it names; one that cannot
+    be read needs every PartiQL action on "*" (it is refused unless the caller may do them all)."""
+    statements = [params.get("Statement")]
+    for name in ("Statements", "TransactStatements"):
+        listed = params.get(name)
+        statements += [s.get("Statement") for s in listed or [] if isinstance(s, dict)]
+    for statement in statements:
+        if statement is None:
+            continue
+        words = statement.split() if isinstance(statement, str) else []
+        verb = words[0].upper().split("(")[0] if words else ""
+        verb = "SELECT" if verb == "EXISTS" else verb
+        found = _PARTIQL.search(statement) if isinstance(statement, str) else None
+        if verb not in _PARTIQL_VERBS or found is None:
+            yield from (Permission(f"dynamodb:PartiQL{v.capitalize()}", "*") for v in _PARTIQL_VERBS)
+            continue
+        resource = table_arn(found["quoted"] or found["bare"], facts, found["index"])
+        yield Permission(f"dynamodb:PartiQL{verb.capitalize()}", resource)
+
+
+def _merged(found: Iterable[Permission]) -> list[Permission]:
+    """One permission per (action, resource), the list keys of its requests joined."""
+    out: dict[tuple[str, str], Permission] = {}
+    for permission in found:
+        key = (permission.action, permission.resource)
+        if key not in out:
+            out[key] = permission
+            continue
+        context = dict(out[key].context)
+        for name, value in permission.context.items():
+            old = context.get(name)
+            if isinstance(old, list) and isinstance(value, list):
+                context[name] = old + [v for v in value if v not in old]
+            else:
+                context.setdefault(name, value)
+        out[key] = Permission(permission.action, permission.resource, context)
+    return list(out.values())
+
+
+# -- dynamodb:LeadingKeys ---------------------------------------------------------------------------
+
+
+def _leading_keys(request: Mapping[str, Any], schema: tuple[str, ...] | None) -> list[str] | None:
+    """The partition key values a request names; None when it names none (Scan, CreateTable ...)."""
+    items: list[dict[str, Any]] = [i for s in ("Key", "Item") if isinstance(i := request.get(s), dict)]
+    has_condition = request.get("KeyConditionExpression") or request.get("KeyConditions")
+    if not items and not has_condition:
+        return None
+    partition = schema[0] if schema else None
+    values = [v for item in items for v in _values(item, partition)]
+    values += _key_condition_values(request, partition)
+    return list(dict.fromkeys(values))
+
+
+def _values(item: Mapping[str, Any], partition: str | None) -> list[str]:
+    names = [partition] if partition else list(item)
+    return [v for n in names if (v := _scalar(item.get(n))) is not None]
+
+
+def _scalar(value: Any) -> str | None:
+    """The text of a scalar AttributeValue ({"S": "x"}, {"N": "1"}, {"B": "base64"}), else None."""
+    if isinstance(value, dict) and len(value) == 1:
+        kind, text = next(iter(value.items()))
+        if kind in _SCALAR_TYPES and isinstance(text, str):
+            return text
+    return None
+
+
+def _key_condition_values(request: Mapping[str, Any], partition: str | None) -> list[str]:
+    names = request.get("ExpressionAttributeNames") or {}
+    values = request.get("ExpressionAttributeValues") or {}
+    out = []
+    expression = request.get("KeyConditionExpression")
+    if isinstance(expression, str) and isinstance(values, dict):
+        for name, placeholder in _KEY_EQUALS.findall(expression):
+            attribute = names.get(name, name) if isinstance(names, dict) else name
+            if partition is None or attribute == partition:
+                out.append(_scalar(values.get(placeholder)))
+    conditions = request.get("KeyConditions")
+    for attribute, condition in conditions.items() if isinstance(conditions, dict) else ():
+        if (partition is None or attribute == partition) and isinstance(condition, dict):
+            if condition.get("ComparisonOperator") == "EQ":
+                out += [_scalar(v) for v in condition.get("AttributeValueList") or []]
+    return [v for v in out if v is not None]
+
+
+# -- dynamodb:Attributes ----------------------------------------------------------------------------
+
+
+def _attributes(request: Mapping[str, Any]) -> list[str]:
+    """The top-level attribute names a request reads (projection) or writes (item, update)."""
+    names = request.get("ExpressionAttributeNames")
+    aliases = names if isinstance(names, dict) else {}
+    found: list[str] = []
+    projection = request.get("ProjectionExpression")
+    if isinstance(projection, str):
+        found += [_top_level(p, aliases) for p in _split_top_level(projection)]
+    for listed in (request.get("AttributesToGet"), list(request.get("AttributeUpdates") or {})):
+        found += [str(a) for a in listed or [] if isinstance(a, str)]
+    item = request.get("Item")
+    if isinstance(item, dict):
+        found += [str(k) for k in item]
+    update = request.get("UpdateExpression")
+    if isinstance(update, str):
+        found += [_top_level(p, aliases) for p in _update_targets(update)]
+    return list(dict.fromkeys(a for a in found if a))
+
+
+def _split_top_level(expression: str) -> list[str]:
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for char in expression:
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _top_level(path: str, aliases: Mapping[str, Any]) -> str:
+    first = re.split(r"[.\[]", path.strip(), maxsplit=1)[0].strip()
+    return str(aliases.get(first, first))
+
+
+def _update_targets(expression: str) -> list[str]:
+    pieces = _UPDATE_CLAUSE.split(expression)
+    targets = []
+    for clause, body in zip(pieces[1::2], pieces[2::2], strict=False):
+        for action in _split_top_level(body):
+            if clause.upper() == "SET":
+                targets.append(action.split("=", 1)[0])
+            elif clause.upper() == "REMOVE":
+                targets.append(action)
+            elif action.split():
+                targets.append(action.split()[0])
+    return targets
+
+
+def request_keys(params: Mapping[str, Any]) -> dict[str, str | list[str]]:
+    """The request keys of DynamoDB that any of its actions may list: Select, ReturnValues, tags."""
+    out: dict[str, str | list[str]] = {}
+    for key, member in _REQUEST_KEYS.items():
+        if isinstance(params.get(member), str):
+            out[key] = params[member]
+    tags = params.get("Tags")
+    if isinstance(tags, list):
+        pairs = [(t.get("Key"), t.get("Value")) for t in tags if isinstance(t, dict)]
+        out.update({f"aws:RequestTag/{k}": str(v) for k, v in pairs if isinstance(k, str)})
+        out["aws:TagKeys"] = [k for k, _ in pairs if isinstance(k, str)]
+    if isinstance(params.get("TagKeys"), list):
+        out["aws:TagKeys"] = [str(k) for k in params["TagKeys"]]
+    return out

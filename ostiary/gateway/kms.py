@@ -1,0 +1,180 @@
+"""What KMS operations need: the key's ARN however the call names it (key id, key ARN, alias name,
+alias ARN: aliases resolved through `Facts.resolve_alias`), alias ARNs for the alias operations, and
+KMS's request keys: `kms:EncryptionContext:*`, `kms:CallerAccount`, `kms:ViaService`, grants' keys ...
+
+A call that names no key (Decrypt of a symmetric ciphertext without `KeyId`) is asked on "*": the
+key is inside the ciphertext, which only the backend can open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from ostiary.gateway.mapping import Facts, Permission, entries, fill, listed_only, resource_types
+from ostiary.gateway.operations import Operation
+
+_MEMBER_KEYS = {
+    "kms:EncryptionAlgorithm": "EncryptionAlgorithm",
+    "kms:SigningAlgorithm": "SigningAlgorithm",
+    "kms:MacAlgorithm": "MacAlgorithm",
+    "kms:MessageType": "MessageType",
+    "kms:KeySpec": "KeySpec",
+    "kms:KeyUsage": "KeyUsage",
+    "kms:KeyOrigin": "Origin",
+    "kms:MultiRegion": "MultiRegion",
+    "kms:BypassPolicyLockoutSafetyCheck": "BypassPolicyLockoutSafetyCheck",
+    "kms:DataKeyPairSpec": "KeyPairSpec",
+    "kms:KeyAgreementAlgorithm": "KeyAgreementAlgorithm",
+    "kms:ScheduleKeyDeletionPendingWindowInDays": "PendingWindowInDays",
+    "kms:RotationPeriodInDays": "RotationPeriodInDays",
+    "kms:ReplicaRegion": "ReplicaRegion",
+    "kms:PrimaryRegion": "PrimaryRegion",
+    "kms:WrappingAlgorithm": "WrappingAlgorithm",
+    "kms:WrappingKeySpec": "WrappingKeySpec",
+    "kms:ExpirationModel": "ExpirationModel",
+    "kms:GrantOperations": "Operations",
+    "kms:GranteePrincipal": "GranteePrincipal",
+    "kms:RetiringPrincipal": "RetiringPrincipal",
+    "kms:CustomerMasterKeySpec": "CustomerMasterKeySpec",
+    "kms:CustomerMasterKeyUsage": "KeyUsage",
+}
+# The members naming the key (and its context and algorithm) of each half of ReEncrypt.
+_REENCRYPT = {
+    "kms:ReEncryptFrom": ("SourceKeyId", "SourceEncryptionContext", "SourceEncryptionAlgorithm"),
+    "kms:ReEncryptTo": ("DestinationKeyId", "DestinationEncryptionContext", "DestinationEncryptionAlgorithm"),
+}
+# Permissions whose key only the answer names (a symmetric ciphertext carries its key's id): the
+# gateway asks them once the backend has answered, on the key the answer names, and drops a refused one.
+_KEY_IN_ANSWER = {("Decrypt", "kms:Decrypt"): "KeyId", ("ReEncrypt", "kms:ReEncryptFrom"): "SourceKeyId"}
+_ALIAS_OPERATIONS = frozenset({"CreateAlias", "UpdateAlias", "DeleteAlias"})
+_KEY_FORMAT = "arn:${Partition}:kms:${Region}:${Account}:key/${KeyId}"
+_ALIAS_FORMAT = "arn:${Partition}:kms:${Region}:${Account}:alias/${Alias}"
+
+
+def permissions(operation: Operation, facts: Facts) -> list[Permission]:
+    """Every (action, resource, keys) a KMS operation needs."""
+    params = operation.params
+    out = []
+    for action in _actions(operation.name, params):
+        key_member, context_member, algorithm_member = _REENCRYPT.get(action, ("KeyId", "", ""))
+        context = request_keys(params, facts)
+        context.update(_context_keys(params, context_member, algorithm_member))
+        for resource, alias in _resources(operation.name, action, params, key_member, facts):
+            keys = {**context, "kms:RequestAlias": alias} if alias else context
+            out.append(Permission(action, resource, listed_only(action, keys)))
+    return out
+
+
+def key_in_answer(operation: Operation, permission: Permission) -> str | None:
+    """The member of the answer that names the key of `permission`, when the request named none."""
+    if operation.service != "kms" or permission.resource != "*":
+        return None
+    return _KEY_IN_ANSWER.get((operation.name, permission.action))
+
+
+def _actions(operation: str, params: Mapping[str, Any]) -> list[str]:
+    found = entries("kms", operation)
+    if found is None:
+        return [f"kms:{operation}"]
+    return [str(e["action"]) for e in found if "action" in e and e["action"].startswith("kms:")]
+
+
+def _resources(
+    operation: str, action: str, params: Mapping[str, Any], key_member: str, facts: Facts
+) -> Iterator[tuple[str, str | None]]:
+    """(ARN, the alias the call named the key by) of every resource `action` is asked on."""
+    if operation in _ALIAS_OPERATIONS and isinstance(params.get("AliasName"), str):
+        alias = params["AliasName"]
+        yield fill(_ALIAS_FORMAT, {"Alias": alias.removeprefix("alias/")}, facts), None
+        target = params.get("TargetKeyId") if operation != "DeleteAlias" else alias
+        if isinstance(target, str):
+            yield key_arn(target, facts)[0], None
+        return
+    if action == "kms:CreateKey" or not resource_types(action):
+        yield "*", None
+        return
+    value = params.get(key_member)
+    if isinstance(value, str) and value:
+        yield key_arn(value, facts)
+    else:
+        yield "*", None
+
+
+def key_arn(value: str, facts: Facts) -> tuple[str, str | None]:
+    """The key ARN a `KeyId` names, and the alias it was named by (`alias/x`), if any.
+
+    An alias that points nowhere stays an alias ARN: no key policy or key grant matches it.
+    """
+    if value.startswith("arn:"):
+        parts = value.split(":", 5)
+        if len(parts) < 6 or not parts[5].startswith("alias/"):
+            return value, None
+        alias, region, account = parts[5], parts[3], parts[4]
+    elif value.startswith("alias/"):
+        alias, region, account = value, facts.region, facts.account
+    else:
+        return fill(_KEY_FORMAT, {"KeyId": value}, facts), None
+    target = facts.resolve_alias(alias)
+    scoped = Facts(account=account, region=region)
+    if target is None:
+        return fill(_ALIAS_FORMAT, {"Alias": alias.removeprefix("alias/")}, scoped), alias
+    if target.startswith("arn:"):
+        return target, alias
+    return fill(_KEY_FORMAT, {"KeyId": target}, scoped), alias
+
+
+def request_keys(params: Mapping[str, Any], facts: Facts) -> dict[str, str | list[str]]:
+    """KMS's keys from the caller and the request's members (each action keeps those it lists)."""
+    out: dict[str, str | list[str]] = {"kms:CallerAccount": facts.caller_account or facts.account}
+    if facts.via_service:
+        out["kms:ViaService"] = facts.via_service
+    out["kms:GrantIsForAWSResource"] = "true" if facts.via_service else "false"
+    for key, member in _MEMBER_KEYS.items():
+        value = params.get(member)
+        if value is not None and value != "" and not isinstance(value, dict):
+            out[key] = [str(v) for v in value] if isinstance(value, list) else _text(value)
+    if isinstance(params.get("SourceKeyId"), str) and isinstance(params.get("DestinationKeyId"), str):
+        out["kms:ReEncryptOnSameKey"] = _text(params["SourceKeyId"] == params["DestinationKeyId"])
+    tags = params.get("Tags")
+    if isinstance(tags, list):
+        pairs = [(t.get("TagKey"), t.get("TagValue")) for t in tags if isinstance(t, dict)]
+        out.update({f"aws:RequestTag/{k}": str(v) for k, v in pairs if isinstance(k, str)})
+        out["aws:TagKeys"] = [k for k, _ in pairs if isinstance(k, str)]
+    if isinstance(params.get("TagKeys"), list):
+        out["aws:TagKeys"] = [str(k) for k in params["TagKeys"]]
+    out.update(_grant_keys(params))
+    return out
+
+
+def _context_keys(params: Mapping[str, Any], context_member: str, algorithm_member: str) -> dict[str, Any]:
+    """`kms:EncryptionContext:K` and `kms:EncryptionContextKeys` (of ReEncrypt's side, when one is named)."""
+    out: dict[str, str | list[str]] = {}
+    context = params.get(context_member or "EncryptionContext")
+    if isinstance(context, dict) and context:
+        out.update({f"kms:EncryptionContext:{k}": str(v) for k, v in context.items()})
+        out["kms:EncryptionContextKeys"] = [str(k) for k in context]
+    if algorithm_member and isinstance(params.get(algorithm_member), str):
+        out["kms:EncryptionAlgorithm"] = params[algorithm_member]
+    return out
+
+
+def _grant_keys(params: Mapping[str, Any]) -> dict[str, str | list[str]]:
+    """CreateGrant's constraint: its type, and its encryption context as `kms:EncryptionContext:K`."""
+    constraints = params.get("Constraints")
+    if not isinstance(constraints, dict):
+        return {}
+    for kind in ("EncryptionContextEquals", "EncryptionContextSubset"):
+        context = constraints.get(kind)
+        if isinstance(context, dict):
+            out: dict[str, str | list[str]] = {"kms:GrantConstraintType": kind}
+            out.update({f"kms:EncryptionContext:{k}": str(v) for k, v in context.items()})
+            out["kms:EncryptionContextKeys"] = [str(k) for k in context]
+            return out
+    return {}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,123 @@
+"""Facts only the backend knows, asked of it with the backend's credentials and kept briefly: a table's
+key schema (for `dynamodb:LeadingKeys`) and the key an alias points to (for KMS key ARNs).
+
+A lookup that fails (no such table or alias, backend down) is None: the permission is then asked on
+what the request said (every key value a leading key; the alias's own ARN), never on more.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ostiary.gateway.forwarding import BackendUnavailable, Forwarder
+from ostiary.protocol import HttpRequest
+
+TTL_SECONDS = 10.0
+MAX_ENTRIES = 4096
+
+
+class _Cache:
+    """Values by key for `TTL_SECONDS`, at most `MAX_ENTRIES` (all dropped when full)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, ...], tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, ...], compute: Callable[[], Any]) -> Any:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+        if hit is not None and now - hit[0] < TTL_SECONDS:
+            return hit[1]
+        value = compute()
+        with self._lock:
+            if len(self._entries) >= MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[key] = (now, value)
+        return value
+
+
+class BackendLookups:
+    """Key schemas and alias targets, read from the backends of DynamoDB and KMS."""
+
+    def __init__(self, forwarder: Forwarder, url_for: Callable[[str], str | None]) -> None:
+        self._forwarder = forwarder
+        self._url_for = url_for
+        self._cache = _Cache()
+
+    def key_schema(self, region: str, table: str, index: str | None) -> tuple[str, ...] | None:
+        """(partition key, sort key) of a table or one of its indexes, or None when unknown."""
+        key = ("schema", region, table, index or "")
+        found: tuple[str, ...] | None = self._cache.get(key, lambda: self._schema(region, table, index))
+        return found
+
+    def resolve_alias(self, region: str, alias: str) -> str | None:
+        """The ARN of the key an alias (`alias/x` or its ARN) points to, or None."""
+        found: str | None = self._cache.get(("alias", region, alias), lambda: self._alias(region, alias))
+        return found
+
+    def key_policy(self, region: str, key_arn: str) -> str | None:
+        """The key policy of a key (its `default` policy, as the backend holds it), or None."""
+        found: str | None = self._cache.get(
+            ("policy", region, key_arn), lambda: self._policy(region, key_arn)
+        )
+        return found
+
+    def _policy(self, region: str, key_arn: str) -> str | None:
+        params = {"KeyId": key_arn, "PolicyName": "default"}
+        found = self._call("kms", region, "TrentService.GetKeyPolicy", params, "1.1")
+        policy = found.get("Policy") if isinstance(found, dict) else None
+        return policy if isinstance(policy, str) else None
+
+    def _schema(self, region: str, table: str, index: str | None) -> tuple[str, ...] | None:
+        found = self._call("dynamodb", region, "DynamoDB_20120810.DescribeTable", {"TableName": table}, "1.0")
+        described = found.get("Table") if isinstance(found, dict) else None
+        if not isinstance(described, dict):
+            return None
+        schema = described.get("KeySchema")
+        if index is not None:
+            indexes = (described.get("GlobalSecondaryIndexes") or []) + (
+                described.get("LocalSecondaryIndexes") or []
+            )
+            schema = next((i.get("KeySchema") for i in indexes if i.get("IndexName") == index), None)
+        return key_names(schema)
+
+    def _alias(self, region: str, alias: str) -> str | None:
+        found = self._call("kms", region, "TrentService.DescribeKey", {"KeyId": alias}, "1.1")
+        metadata = found.get("KeyMetadata") if isinstance(found, dict) else None
+        arn = metadata.get("Arn") if isinstance(metadata, dict) else None
+        return arn if isinstance(arn, str) else None
+
+    def _call(self, service: str, region: str, target: str, params: dict[str, Any], version: str) -> Any:
+        url = self._url_for(service)
+        if url is None:
+            return None
+        request = HttpRequest(
+            method="POST",
+            path="/",
+            query_string="",
+            headers=(("x-amz-target", target), ("content-type", f"application/x-amz-json-{version}")),
+            body=json.dumps(params).encode(),
+        )
+        try:
+            answer = self._forwarder.forward(url, request, service, region)
+            return json.loads(answer.body) if answer.status == 200 else None
+        except (BackendUnavailable, ValueError):
+            return None
+
+
+def key_names(schema: Any) -> tuple[str, ...] | None:
+    """(partition key, sort key) names of a DynamoDB KeySchema, or None when it has no partition key."""
+    if not isinstance(schema, list):
+        return None
+    order = {"HASH": 0, "RANGE": 1}
+    keys = sorted(
+        (k for k in schema if isinstance(k, dict) and k.get("KeyType") in order),
+        key=lambda k: order[k["KeyType"]],
+    )
+    names = tuple(str(k.get("AttributeName")) for k in keys)
+    return names if names and keys[0]["KeyType"] == "HASH" else None

@@ -1,0 +1,365 @@
+"""Which AWS operation an HTTP request is, read with botocore's service models.
+
+S3 (REST-XML) is routed as its model describes each operation: the HTTP method, the request URI (bucket
+and key in the path, or the bucket in a virtual host) and the query sub-resources, required query
+members and required headers, the most specific match winning. DynamoDB (JSON 1.0), KMS (JSON 1.1)
+and every other JSON service name the operation in `X-Amz-Target`. No request makes `identify` raise:
+what cannot be identified is an `UnknownOperation` that says why.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+import botocore.session
+from botocore.model import OperationModel, ServiceModel, Shape
+
+from ostiary.protocol import HttpRequest
+
+MAX_TARGET_CHARS = 256
+MAX_QUERY_FIELDS = 1000
+MAX_XML_BODY_BYTES = 1024 * 1024
+MAX_KEY_BYTES = 1024
+DEFAULT_VIRTUAL_HOSTS = ("localhost",)
+
+# A bucket in a virtual host of AWS's own S3 endpoints: bucket.s3.amazonaws.com, bucket.s3.REGION..., ...
+_AWS_VIRTUAL_HOST = re.compile(
+    r"^(?P<bucket>.+)\.s3(?:-[a-z0-9-]+|\.dualstack\.[a-z0-9-]+|\.[a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?$"
+)
+# Bucket names as S3 has ever accepted them (legacy us-east-1 names: capitals, `_`, up to 255)
+_BUCKET = re.compile(r"[A-Za-z0-9._-]{1,255}")
+_IP_HOST = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\])$")
+
+# Operations that are the same request on the wire as another: the general one is meant.
+_SAME_ON_THE_WIRE = frozenset({"ListDirectoryBuckets"})  # only on S3 Express zonal endpoints
+
+
+@dataclass(frozen=True)
+class Operation:
+    """An identified call: the service's model name (`s3`), the operation (`GetObject`), its input members.
+
+    `params` holds the members the request carries, by model name: for S3 the URI, query and header
+    members (numbers as ints, booleans as bools) and an XML payload's structure; for JSON services the
+    body as sent (blobs stay base64 text).
+    """
+
+    service: str
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UnknownOperation:
+    """A request that is no operation of the service's model, and why (our own words).
+
+    `operation` is set when the request names a known operation whose input cannot be read.
+    """
+
+    service: str
+    reason: str
+    operation: str | None = None
+
+
+def identify(
+    service: str, request: HttpRequest, *, virtual_hosts: tuple[str, ...] = DEFAULT_VIRTUAL_HOSTS
+) -> Operation | UnknownOperation:
+    """The operation a request for `service` calls, or UnknownOperation; never raises.
+
+    `virtual_hosts` are the host names under which `BUCKET.HOST` names a bucket (besides AWS's own).
+    """
+    model = service_model(service)
+    if model is None:
+        return UnknownOperation(service, f"no model of service `{service[:64]}`")
+    protocol = model.metadata.get("protocol")
+    if protocol == "rest-xml":
+        return _identify_rest(model, request, virtual_hosts)
+    if protocol == "json":
+        return _identify_json(model, request)
+    return UnknownOperation(service, f"protocol `{protocol}` is not read by the gateway")
+
+
+@functools.cache
+def _session() -> botocore.session.Session:
+    return botocore.session.get_session()
+
+
+@functools.lru_cache(maxsize=64)
+def service_model(service: str) -> ServiceModel | None:
+    """botocore's model of a service (`s3`, `dynamodb`, `kms` ...), or None when botocore has none."""
+    if not re.fullmatch(r"[a-z0-9-]{1,64}", service):
+        return None
+    if service not in _session().get_available_services():
+        return None
+    return _session().get_service_model(service)
+
+
+# -- JSON services ---------------------------------------------------------------------------------
+
+
+def _identify_json(model: ServiceModel, request: HttpRequest) -> Operation | UnknownOperation:
+    service = model.service_name
+    target = request.header("x-amz-target")
+    if target is None:
+        return UnknownOperation(service, "the request has no `X-Amz-Target` header")
+    if len(target) > MAX_TARGET_CHARS:
+        return UnknownOperation(service, "the `X-Amz-Target` header is too long")
+    prefix, _, name = target.partition(".")
+    if prefix != model.metadata.get("targetPrefix") or name not in _operation_names(model):
+        return UnknownOperation(service, f"unknown target `{target}`")
+    params = _json_body(request.body)
+    if params is None:
+        return UnknownOperation(service, "the body is not a JSON object", name)
+    return Operation(service, name, params)
+
+
+@functools.lru_cache(maxsize=64)
+def _operation_names(model: ServiceModel) -> frozenset[str]:
+    return frozenset(model.operation_names)
+
+
+def _json_body(body: bytes) -> dict[str, Any] | None:
+    if not body.strip():
+        return {}
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+# -- S3: REST-XML routing --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Route:
+    """One operation's request line, as its model gives it."""
+
+    operation: str
+    method: str
+    literal_path: str | None  # "/WriteGetObjectResponse": no bucket in the path
+    has_bucket: bool
+    has_key: bool
+    query: tuple[tuple[str, str | None], ...]  # sub-resources: ("uploads", None), ("list-type", "2")
+    required_query: tuple[str, ...]
+    required_headers: tuple[str, ...]
+    rank: tuple[int, int]  # specificity, then the general operation before its deprecated twin
+
+
+@functools.lru_cache(maxsize=8)
+def _routes(model: ServiceModel) -> tuple[_Route, ...]:
+    return tuple(_route(model.operation_model(name)) for name in model.operation_names)
+
+
+def _route(op: OperationModel) -> _Route:
+    path, _, query_text = op.http["requestUri"].partition("?")
+    query = tuple(
+        (name, value if sep else None)
+        for name, sep, value in (item.partition("=") for item in query_text.split("&") if item)
+        if name != "x-id"
+    )
+    shape = op.input_shape
+    required = set(shape.required_members) if shape is not None else set()
+    members = shape.members.items() if shape is not None else ()
+    required_query = tuple(
+        m.serialization.get("name", n) for n, m in members if n in required and _location(m) == "querystring"
+    )
+    required_headers = tuple(
+        m.serialization.get("name", n).lower()
+        for n, m in members
+        if n in required and _location(m) == "header"
+    )
+    literal = None if "{" in path or path == "/" else path
+    specificity = len(query) + len(required_query) + len(required_headers) + (literal is not None)
+    is_general = not (op.deprecated or op.name in _SAME_ON_THE_WIRE)
+    return _Route(
+        operation=op.name,
+        method=op.http["method"],
+        literal_path=literal,
+        has_bucket="{Bucket}" in path,
+        has_key="{Key+}" in path,
+        query=query,
+        required_query=required_query,
+        required_headers=required_headers,
+        rank=(specificity, int(is_general)),
+    )
+
+
+def _location(member: Shape) -> str | None:
+    location: str | None = member.serialization.get("location")
+    return location
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where an S3 request points: its bucket and key (decoded), its raw path and its query."""
+
+    bucket: str | None
+    key: str | None
+    path: str
+    is_virtual_host: bool
+    query: dict[str, str]
+
+
+def _identify_rest(
+    model: ServiceModel, request: HttpRequest, virtual_hosts: tuple[str, ...]
+) -> Operation | UnknownOperation:
+    service = model.service_name
+    target = _target(request, virtual_hosts)
+    if isinstance(target, str):
+        return UnknownOperation(service, target)
+    matches = [route for route in _routes(model) if _matches(route, request, target)]
+    if not matches:
+        return UnknownOperation(service, f"no {service} operation is `{request.method[:16]}` on this path")
+    best = max(matches, key=lambda route: route.rank)
+    op = model.operation_model(best.operation)
+    return Operation(service, best.operation, _rest_params(op, request, target))
+
+
+def _target(request: HttpRequest, virtual_hosts: tuple[str, ...]) -> _Target | str:
+    path = request.path
+    if not path.startswith("/"):
+        return "the path does not start with `/`"
+    try:
+        query = dict(parse_qsl(request.query_string, keep_blank_values=True, max_num_fields=MAX_QUERY_FIELDS))
+        host_bucket = _virtual_bucket(request.header("host") or "", virtual_hosts)
+        if host_bucket is not None:
+            bucket, key = host_bucket, unquote(path[1:], errors="strict")
+        else:
+            first, _, rest = path[1:].partition("/")
+            bucket, key = unquote(first, errors="strict"), unquote(rest, errors="strict")
+    except (ValueError, UnicodeDecodeError):
+        return "the path or query string is malformed"
+    if bucket and not _BUCKET.fullmatch(bucket):
+        return "the bucket name is malformed"
+    if len(key.encode()) > MAX_KEY_BYTES:
+        return f"the key is longer than {MAX_KEY_BYTES} bytes"
+    return _Target(bucket or None, key or None, path, host_bucket is not None, query)
+
+
+def _virtual_bucket(host: str, virtual_hosts: tuple[str, ...]) -> str | None:
+    """The bucket a Host header names (`bucket.s3.amazonaws.com`, `bucket.localhost:9000`), or None."""
+    name = host.strip().lower()
+    if name.startswith("["):  # an IPv6 literal, maybe with a port
+        return None
+    name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
+    if not name or _IP_HOST.match(name):
+        return None
+    found = _AWS_VIRTUAL_HOST.match(name)
+    if found:
+        return found["bucket"]
+    for suffix in virtual_hosts:
+        if name.endswith("." + suffix.lower()) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix) - 1]
+    return None
+
+
+def _matches(route: _Route, request: HttpRequest, target: _Target) -> bool:
+    if route.method != request.method:
+        return False
+    if route.literal_path is not None:  # an endpoint host prefix may look like a virtual host
+        if target.path != route.literal_path:
+            return False
+    elif (target.bucket is not None) != route.has_bucket or (target.key is not None) != route.has_key:
+        return False
+    for name, value in route.query:
+        if name not in target.query or (value is not None and target.query[name] != value):
+            return False
+    if any(name not in target.query for name in route.required_query):
+        return False
+    return all(request.header(name) is not None for name in route.required_headers)
+
+
+# -- S3: the members a request carries -----------------------------------------------------------
+
+
+def _rest_params(op: OperationModel, request: HttpRequest, target: _Target) -> dict[str, Any]:
+    shape = op.input_shape
+    if shape is None:
+        return {}
+    params: dict[str, Any] = {}
+    for name, member in shape.members.items():
+        value = _member_value(member, request, target)
+        if value is not None:
+            params[name] = value
+    payload = shape.serialization.get("payload")
+    if payload and shape.members[payload].type_name == "structure" and request.body:
+        parsed = _xml_payload(shape.members[payload], request.body)
+        if parsed is not None:
+            params[payload] = parsed
+    return params
+
+
+def _member_value(member: Shape, request: HttpRequest, target: _Target) -> Any:
+    location = _location(member)
+    wire = member.serialization.get("name", member.name)
+    if location == "uri":
+        return target.bucket if wire == "Bucket" else target.key
+    if location == "querystring" and member.type_name != "map":
+        raw = target.query.get(wire)
+        return None if raw is None else _scalar(member, raw)
+    if location == "header":
+        raw = request.header(wire.lower())
+        return None if raw is None else _scalar(member, raw)
+    if location == "headers":
+        prefix = wire.lower()
+        found = {
+            k[len(prefix) :]: v for k, v in request.headers if k.startswith(prefix) and len(k) > len(prefix)
+        }
+        return found or None
+    return None
+
+
+def _scalar(member: Shape, raw: str) -> Any:
+    kind = member.type_name
+    if kind in ("integer", "long") and re.fullmatch(r"-?\d{1,19}", raw.strip()):
+        return int(raw)
+    if kind == "boolean" and raw.strip().lower() in ("true", "false"):
+        return raw.strip().lower() == "true"
+    if kind == "list":
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    return raw
+
+
+def _xml_payload(shape: Shape, body: bytes) -> dict[str, Any] | None:
+    """An XML payload read by its model shape; None when it is too large or not XML."""
+    if len(body) > MAX_XML_BODY_BYTES:
+        return None
+    try:
+        root = ElementTree.fromstring(body)  # expat: no external entities, bounded entity expansion
+    except (ElementTree.ParseError, ValueError, RecursionError):
+        return None
+    value = _xml_value(shape, root, depth=0)
+    return value if isinstance(value, dict) else None
+
+
+def _xml_value(shape: Shape, element: ElementTree.Element, depth: int) -> Any:
+    if depth > 32:
+        return None
+    if shape.type_name == "structure":
+        out: dict[str, Any] = {}
+        members: dict[str, Shape] = getattr(shape, "members", {})
+        for name, member in members.items():
+            wire = member.serialization.get("name", name)
+            children = [c for c in element if _local(c.tag) == wire]
+            if not children:
+                continue
+            if member.type_name == "list" and member.serialization.get("flattened"):
+                out[name] = [_xml_value(member.member, c, depth + 1) for c in children]
+            else:
+                out[name] = _xml_value(member, children[0], depth + 1)
+        return out
+    if shape.type_name == "list":
+        item: Shape = shape.member
+        item_wire = item.serialization.get("name", "member")
+        return [_xml_value(item, c, depth + 1) for c in element if _local(c.tag) == item_wire]
+    return _scalar(shape, element.text or "") if shape.type_name != "map" else None
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]

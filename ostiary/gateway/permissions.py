@@ -1,0 +1,46 @@
+"""What an identified operation needs in policy terms: each (IAM action, resource ARN, request keys).
+
+S3, DynamoDB and KMS have their own modules (their ARNs and keys are AWS's, down to the batch and
+copy cases); any other service is mapped generically, the operation's name in its IAM prefix on the
+resource its parameters name, else "*". Pure: `Facts` brings what only the store knows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ostiary.gateway import dynamodb, kms, s3
+from ostiary.gateway.mapping import Facts, Permission, is_permissionless, listed_only, mapped
+from ostiary.gateway.operations import Operation
+
+__all__ = ["Facts", "Permission", "permissions_of"]
+
+_SERVICES: dict[str, Callable[[Operation, Facts], list[Permission]]] = {
+    "s3": s3.permissions,
+    "dynamodb": dynamodb.permissions,
+    "kms": kms.permissions,
+}
+
+
+def permissions_of(operation: Operation, facts: Facts) -> tuple[Permission, ...]:
+    """Every permission `operation` needs, without duplicates, in the order AWS would ask them.
+
+    Only an operation AWS asks no permission for needs none: one whose parameters name nothing this
+    module can read needs its own name as an action on "*" (refused unless granted wholesale).
+    """
+    if is_permissionless(operation.service, operation.name):
+        return ()
+    special = _SERVICES.get(operation.service)
+    if special is not None:
+        found = special(operation, facts)
+    else:
+        found = [
+            Permission(p.action, p.resource, listed_only(p.action, p.context))
+            for p in mapped(operation.service, operation.name, operation.params, facts)
+        ]
+    unique: dict[tuple[str, str], Permission] = {}
+    for permission in found:
+        unique.setdefault((permission.action, permission.resource), permission)
+    if not unique:
+        return (Permission(f"{operation.service}:{operation.name}", "*"),)
+    return tuple(unique.values())

@@ -1,0 +1,184 @@
+"""What S3 operations need beyond the map: copy sources, batch deletes, versions, and S3's request keys.
+
+AWS's S3 documentation ("Required permissions for Amazon S3 API operations") decides where the map
+lists more than a call needs: CopyObject and UploadPartCopy need s3:GetObject on the source and
+s3:PutObject on the target; ACL and tagging headers add s3:PutObjectAcl and s3:PutObjectTagging; a
+`versionId` turns an object action into its `...Version...` twin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from ostiary.gateway.mapping import Facts, Permission, listed_only, mapped, resources
+from ostiary.gateway.operations import Operation
+
+# Condition keys read from one member of the request.
+_MEMBER_KEYS = {
+    "s3:x-amz-acl": "ACL",
+    "s3:x-amz-copy-source": "CopySource",
+    "s3:x-amz-metadata-directive": "MetadataDirective",
+    "s3:x-amz-server-side-encryption": "ServerSideEncryption",
+    "s3:x-amz-server-side-encryption-aws-kms-key-id": "SSEKMSKeyId",
+    "s3:x-amz-server-side-encryption-customer-algorithm": "SSECustomerAlgorithm",
+    "s3:x-amz-storage-class": "StorageClass",
+    "s3:x-amz-website-redirect-location": "WebsiteRedirectLocation",
+    "s3:x-amz-grant-full-control": "GrantFullControl",
+    "s3:x-amz-grant-read": "GrantRead",
+    "s3:x-amz-grant-read-acp": "GrantReadACP",
+    "s3:x-amz-grant-write": "GrantWrite",
+    "s3:x-amz-grant-write-acp": "GrantWriteACP",
+    "s3:x-amz-object-ownership": "ObjectOwnership",
+    "s3:object-lock-mode": "ObjectLockMode",
+    "s3:object-lock-retain-until-date": "ObjectLockRetainUntilDate",
+    "s3:object-lock-legal-hold": "ObjectLockLegalHoldStatus",
+    "s3:if-match": "IfMatch",
+    "s3:if-none-match": "IfNoneMatch",
+    "s3:versionid": "VersionId",
+    "s3:prefix": "Prefix",
+    "s3:delimiter": "Delimiter",
+    "s3:max-keys": "MaxKeys",
+}
+_ACL_MEMBERS = ("ACL", "GrantFullControl", "GrantRead", "GrantReadACP", "GrantWrite", "GrantWriteACP")
+_WRITES_OBJECT = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
+# Object actions whose `versionId` makes them act on one version.
+_VERSIONED = {
+    "s3:GetObject": "s3:GetObjectVersion",
+    "s3:GetObjectAcl": "s3:GetObjectVersionAcl",
+    "s3:GetObjectTagging": "s3:GetObjectVersionTagging",
+    "s3:GetObjectAttributes": "s3:GetObjectVersionAttributes",
+    "s3:GetObjectTorrent": "s3:GetObjectVersionTorrent",
+    "s3:PutObjectAcl": "s3:PutObjectVersionAcl",
+    "s3:PutObjectTagging": "s3:PutObjectVersionTagging",
+    "s3:DeleteObject": "s3:DeleteObjectVersion",
+    "s3:DeleteObjectTagging": "s3:DeleteObjectVersionTagging",
+}
+
+
+def permissions(operation: Operation, facts: Facts) -> list[Permission]:
+    """Every (action, resource, keys) an S3 operation needs."""
+    params = operation.params
+    name = operation.name
+    if name in ("CopyObject", "UploadPartCopy"):
+        found = list(_copy(params, facts))
+    elif name == "DeleteObjects":
+        found = list(_delete_objects(params, facts))
+    else:
+        found = [p for p in mapped("s3", name, params, facts) if not _is_listed_only_maybe(name, p)]
+        found = [_versioned(p) for p in found] if params.get("VersionId") else found
+    if name in _WRITES_OBJECT:
+        found.extend(_header_writes(params, facts))
+    keys = request_keys(params)
+    return [Permission(p.action, p.resource, listed_only(p.action, {**keys, **p.context})) for p in found]
+
+
+def _is_listed_only_maybe(operation: str, permission: Permission) -> bool:
+    """Map entries AWS does not ask for: DeleteBucketReplication's iam:PassRole on "*"."""
+    return operation == "DeleteBucketReplication" and permission.action == "iam:PassRole"
+
+
+def _versioned(permission: Permission) -> Permission:
+    return Permission(_VERSIONED.get(permission.action, permission.action), permission.resource)
+
+
+def object_arn(bucket: str, key: str, facts: Facts) -> str:
+    """The ARN of an object (`arn:aws:s3:::bucket/key`)."""
+    return resources("s3:GetObject", {"BucketName": bucket, "ObjectName": key}, facts)[0]
+
+
+def copy_source(value: str) -> tuple[str, str, str | None] | None:
+    """(bucket, key, version) of an `x-amz-copy-source` (`/bucket/key?versionId=v`, URL-encoded)."""
+    path, _, query = value.partition("?")
+    bucket, _, key = unquote(path).lstrip("/").partition("/")
+    if not bucket or not key:
+        return None
+    version = dict(parse_qsl(query)).get("versionId")
+    return bucket, key, version
+
+
+def _copy(params: Mapping[str, Any], facts: Facts) -> Iterator[Permission]:
+    source = copy_source(str(params.get("CopySource", "")))
+    if source is None:
+        yield Permission("s3:GetObject", "*")
+    else:
+        bucket, key, version = source
+        action = "s3:GetObjectVersion" if version else "s3:GetObject"
+        context = {"s3:versionid": version} if version else {}
+        yield Permission(action, object_arn(bucket, key, facts), dict(context))
+    yield Permission("s3:PutObject", _target(params, facts))
+
+
+def _target(params: Mapping[str, Any], facts: Facts) -> str:
+    bucket, key = params.get("Bucket"), params.get("Key")
+    if isinstance(bucket, str) and isinstance(key, str):
+        return object_arn(bucket, key, facts)
+    return "*"
+
+
+def _delete_objects(params: Mapping[str, Any], facts: Facts) -> Iterator[Permission]:
+    """s3:DeleteObject (s3:DeleteObjectVersion) on every key listed; on `bucket/*` when none is read."""
+    bucket = str(params.get("Bucket", ""))
+    listed = (params.get("Delete") or {}).get("Objects")
+    if not isinstance(listed, list) or not listed:
+        yield Permission("s3:DeleteObject", object_arn(bucket, "*", facts))
+        return
+    for item in listed:
+        if not isinstance(item, dict) or not isinstance(item.get("Key"), str):
+            continue
+        version = item.get("VersionId")
+        action = "s3:DeleteObjectVersion" if version else "s3:DeleteObject"
+        context = {"s3:versionid": str(version)} if version else {}
+        yield Permission(action, object_arn(bucket, item["Key"], facts), dict(context))
+
+
+def _header_writes(params: Mapping[str, Any], facts: Facts) -> Iterator[Permission]:
+    """ACL headers need s3:PutObjectAcl, a tagging header s3:PutObjectTagging, on the written object."""
+    target = _target(params, facts)
+    if any(params.get(m) for m in _ACL_MEMBERS):
+        yield Permission("s3:PutObjectAcl", target)
+    replaces = params.get("TaggingDirective", "REPLACE") == "REPLACE"
+    if params.get("Tagging") and replaces:
+        yield Permission("s3:PutObjectTagging", target)
+
+
+def request_keys(params: Mapping[str, Any]) -> dict[str, str | list[str]]:
+    """S3's condition keys that the request's own members supply (each action keeps those it lists)."""
+    out: dict[str, str | list[str]] = {}
+    for key, member in _MEMBER_KEYS.items():
+        value = params.get(member)
+        if value is not None and value != "":
+            out[key] = _text(value)
+    tags = _object_tags(params)
+    if tags is not None:
+        out.update({f"s3:RequestObjectTag/{k}": v for k, v in tags.items()})
+        out["s3:RequestObjectTagKeys"] = list(tags)
+    bucket_tags = _tag_set(params.get("Tagging")) if "Tagging" in params else None
+    if bucket_tags is not None:
+        out.update({f"aws:RequestTag/{k}": v for k, v in bucket_tags.items()})
+        out["aws:TagKeys"] = list(bucket_tags)
+    location = (params.get("CreateBucketConfiguration") or {}).get("LocationConstraint")
+    if isinstance(location, str):
+        out["s3:locationconstraint"] = location
+    return out
+
+
+def _object_tags(params: Mapping[str, Any]) -> dict[str, str] | None:
+    tagging = params.get("Tagging")
+    if isinstance(tagging, str):  # the x-amz-tagging header: URL-encoded `k1=v1&k2=v2`
+        return dict(parse_qsl(tagging, keep_blank_values=True))
+    return _tag_set(tagging)
+
+
+def _tag_set(tagging: Any) -> dict[str, str] | None:
+    if not isinstance(tagging, dict) or not isinstance(tagging.get("TagSet"), list):
+        return None
+    tags = [t for t in tagging["TagSet"] if isinstance(t, dict) and isinstance(t.get("Key"), str)]
+    return {t["Key"]: str(t.get("Value", "")) for t in tags}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
