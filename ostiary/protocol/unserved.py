@@ -50,7 +50,8 @@ def refusal(service: str) -> InvalidAction:
     served = ", ".join(models.SERVICES)
     return InvalidAction(
         f"This endpoint serves only {served} (AWS IAM and STS); the request is for `{service}`. "
-        "Send it to that service's own endpoint."
+        f"Start the server with `--backend {service}=URL` to forward it to a backend, "
+        "or send it to that service's own endpoint."
     )
 
 

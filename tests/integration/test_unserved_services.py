@@ -33,7 +33,8 @@ def test_an_unserved_service_is_told_which_services_are_served(
     response = caught.value.response
     assert response["Error"]["Code"] == "InvalidAction"
     assert response["Error"]["Message"] == (
-        f"{_SERVED}; the request is for `{service}`. Send it to that service's own endpoint."
+        f"{_SERVED}; the request is for `{service}`. Start the server with `--backend {service}=URL` "
+        "to forward it to a backend, or send it to that service's own endpoint."
     )
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
     content_type = response["ResponseMetadata"]["HTTPHeaders"]["content-type"]
