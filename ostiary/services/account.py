@@ -1,4 +1,4 @@
-"""The account: its password policy, its alias and its summary of entities and quotas."""
+"""The account: its password policy, its alias, its STS preferences and its summary of entities and quotas."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ _QUOTAS = {
     "AttachedPoliciesPerGroupQuota": 10,
     "AttachedPoliciesPerRoleQuota": 10,
     "AttachedPoliciesPerUserQuota": 10,
-    "GlobalEndpointTokenVersion": 1,
     "GroupPolicySizeQuota": 5120,
     "GroupsPerUserQuota": 10,
     "GroupsQuota": 300,
@@ -38,6 +37,8 @@ _QUOTAS = {
     "UsersQuota": 5000,
     "VersionsPerPolicyQuota": 5,
 }
+# SetSecurityTokenServicePreferences' values → GlobalEndpointTokenVersion in GetAccountSummary.
+_TOKEN_VERSIONS = {"v1Token": 1, "v2Token": 2}
 # Characters IAM counts as symbols in a password.
 _SYMBOLS = frozenset("!@#$%^&*()_+-=[]{}|'")
 _POLICY_VIOLATION = "Password does not conform to the account password policy."
@@ -172,9 +173,11 @@ def delete_account_alias(ctx: Context, account_alias: str) -> dict[str, Any]:
 def get_account_summary(ctx: Context) -> dict[str, Any]:
     with ctx.db.read() as conn:
         counts = store.summary_counts(conn, ctx.account_id)
+        token_version = store.token_version(conn, ctx.account_id)
     summary = dict(_QUOTAS)
     summary.update(
         {
+            "GlobalEndpointTokenVersion": token_version,
             "AccountAccessKeysPresent": 1 if counts.pop("RootAccessKeys") else 0,
             "AccountMFAEnabled": 0,  # the root user has no MFA device here
             "AccountPasswordPresent": 0,  # nor a console password
@@ -184,3 +187,17 @@ def get_account_summary(ctx: Context) -> dict[str, Any]:
         }
     )
     return {"SummaryMap": dict(sorted(summary.items()))}
+
+
+@operation("SetSecurityTokenServicePreferences")
+def set_security_token_service_preferences(
+    ctx: Context, global_endpoint_token_version: str
+) -> dict[str, Any]:
+    """Set the version of the session tokens the global STS endpoint issues for the account.
+
+    Only GetAccountSummary shows it: Ostiary's tokens are valid in every region whatever the version.
+    """
+    version = _TOKEN_VERSIONS[global_endpoint_token_version]  # the codec has checked the enum
+    with ctx.db.transaction() as conn:
+        store.set_token_version(conn, ctx.account_id, version)
+    return {}

@@ -85,6 +85,20 @@ def set_alias(conn: Connection, account_id: str, value: str | None) -> None:
     conn.execute(update(accounts).where(accounts.c.account_id == account_id).values(alias=value))
 
 
+def token_version(conn: Connection, account_id: str) -> int:
+    """The version of the session tokens the global STS endpoint issues for the account (AWS's default 1)."""
+    stmt = select(accounts.c.global_endpoint_token_version).where(accounts.c.account_id == account_id)
+    return int(conn.execute(stmt).scalar() or 1)
+
+
+def set_token_version(conn: Connection, account_id: str, version: int) -> None:
+    conn.execute(
+        update(accounts)
+        .where(accounts.c.account_id == account_id)
+        .values(global_endpoint_token_version=version)
+    )
+
+
 def summary_counts(conn: Connection, account_id: str) -> dict[str, int]:
     """The entity counts of GetAccountSummary, in one query."""
 

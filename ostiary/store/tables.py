@@ -42,6 +42,8 @@ accounts = Table(
     Column("password_policy", Text),  # JSON of the account password policy, or NULL for none
     Column("policy_epoch", BigInteger, nullable=False, default=0),  # bumped when any permission changes
     _ts("created_at", nullable=False),
+    # SetSecurityTokenServicePreferences: the global endpoint's token version, NULL for AWS's default 1
+    Column("global_endpoint_token_version", Integer),
 )
 
 users = Table(

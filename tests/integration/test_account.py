@@ -15,6 +15,7 @@ from ostiary.bootstrap import create_account
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
 from tests.conftest import Server
+from tests.integration.authz_helpers import Principal, allow, denied, doc
 from tests.integration.credential_helpers import certificate, private_pem, rsa_key
 from tests.integration.test_mfa import codes
 from tests.integration.test_saml_providers import metadata
@@ -234,3 +235,56 @@ def test_account_summary_counts_server_certificates_and_roots_signing_certificat
     iam.upload_signing_certificate(CertificateBody=certificate(rsa_key()))  # the root's own
     after = iam.get_account_summary()["SummaryMap"]
     assert after["AccountSigningCertificatesPresent"] == 1
+
+
+def test_sts_preferences_set_the_summarys_global_endpoint_token_version(account) -> None:  # type: ignore[no-untyped-def]
+    _, iam = account
+    assert iam.get_account_summary()["SummaryMap"]["GlobalEndpointTokenVersion"] == 1  # AWS's default
+    iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v2Token")
+    assert iam.get_account_summary()["SummaryMap"]["GlobalEndpointTokenVersion"] == 2
+    iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v2Token")  # idempotent
+    assert iam.get_account_summary()["SummaryMap"]["GlobalEndpointTokenVersion"] == 2
+    iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v1Token")
+    assert iam.get_account_summary()["SummaryMap"]["GlobalEndpointTokenVersion"] == 1
+
+
+def test_sts_preferences_are_per_account(server: Server, account) -> None:  # type: ignore[no-untyped-def]
+    _, iam = account
+    iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v2Token")
+    db = Database(server.database_url, pool=False)
+    try:
+        other = create_account(db, Keyring.load(server.data_dir))
+    finally:
+        db.dispose()
+    others = server.client("iam", other["AccessKeyId"], other["SecretAccessKey"])
+    assert others.get_account_summary()["SummaryMap"]["GlobalEndpointTokenVersion"] == 1
+
+
+def test_sts_preferences_refuse_an_unknown_version(account) -> None:  # type: ignore[no-untyped-def]
+    _, iam = account
+    with pytest.raises(ClientError) as exc:
+        iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v3Token")
+    code, message, status = _error(exc)
+    assert (code, status) == ("ValidationError", 400)
+    assert message == (
+        "1 validation error detected: Value at 'globalEndpointTokenVersion' failed to satisfy "
+        "constraint: Member must satisfy enum value set"
+    )
+    assert iam.get_account_summary()["SummaryMap"]["GlobalEndpointTokenVersion"] == 1
+
+
+def test_sts_preferences_need_their_iam_action(server: Server, account, unique: str) -> None:  # type: ignore[no-untyped-def]
+    _, iam = account
+    user = Principal(server, iam, f"prefs-{unique}", allow("iam:GetAccountSummary"))
+    with pytest.raises(ClientError) as exc:
+        user.iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v2Token")
+    assert denied(exc) == (
+        f"User: {user.arn} is not authorized to perform: iam:SetSecurityTokenServicePreferences "
+        "on resource: * because no identity-based policy allows the "
+        "iam:SetSecurityTokenServicePreferences action"
+    )
+    iam.put_user_policy(
+        UserName=user.name, PolicyName="p", PolicyDocument=doc(allow("iam:*SecurityTokenServicePreferences"))
+    )
+    user.iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v2Token")
+    assert iam.get_account_summary()["SummaryMap"]["GlobalEndpointTokenVersion"] == 2
