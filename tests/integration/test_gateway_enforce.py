@@ -198,6 +198,21 @@ def test_soft_mode_still_enforces_iam(soft: Server) -> None:
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
 
 
+def test_soft_mode_reaches_every_worker_process(backend: str, tmp_path: Path) -> None:
+    server = _serve(backend, tmp_path / "workers", "--enforce", "soft", "--workers", "2")
+    try:
+        table_arn = _table(server)
+        _, keys = _reader(server, table_arn)
+        items = [_intruder() for _ in range(6)]  # new connections: the port's workers share them
+        for item in items:
+            dynamodb: Any = server.client("dynamodb", *keys)
+            dynamodb.put_item(TableName=table_arn.rsplit("/", 1)[1], Item=item)
+        assert all(_stored(server, table_arn, item) for item in items)
+        assert len(_let_through(server)) == len(items)
+    finally:
+        stop_server(server)
+
+
 def test_off_mode_forwards_a_put_item_no_policy_allows_and_logs_nothing(off: Server) -> None:
     table_arn = _table(off)
     _, keys = _reader(off, table_arn)  # GetItem only
