@@ -13,7 +13,7 @@ import click
 from click.decorators import FC
 
 from ostiary.policy_commands import policy as _policy_group
-from ostiary.settings import SETTINGS, Settings
+from ostiary.settings import ENFORCE_MODES, ENFORCED, OFF, SETTINGS, Settings
 
 if TYPE_CHECKING:
     from ostiary.store.db import Database
@@ -74,6 +74,7 @@ def _existing_store(settings: Settings, *, pool: bool = True) -> tuple[Database,
 @_store_options
 @_setting("account_id")
 @_setting("auth", type=click.Choice(["strict", "permissive"]))
+@_setting("enforce", type=click.Choice(ENFORCE_MODES))
 @_setting("workers", type=click.IntRange(1, 64))
 @_setting("trusted_proxies")
 @_setting("request_timeout", type=click.IntRange(1, 3600))
@@ -93,6 +94,7 @@ def serve(
     database_url: str | None,
     account_id: str,
     auth: str,
+    enforce: str,
     workers: int,
     trusted_proxies: str | None,
     request_timeout: int,
@@ -102,7 +104,7 @@ def serve(
 ) -> None:
     """Start the IAM and STS endpoint."""
     from ostiary.app import OstiaryApp
-    from ostiary.bootstrap import PERMISSIVE_USER, ensure_default_account, ensure_permissive_user, open_store
+    from ostiary.bootstrap import ensure_default_account, ensure_permissive_user, open_store
     from ostiary.gateway.backends import export_backends
     from ostiary.server import run_server, run_workers
 
@@ -114,6 +116,7 @@ def serve(
         database_url=database_url,
         account_id=account_id,
         auth=auth,
+        enforce=enforce,
         workers=workers,
         trusted_proxies=trusted_proxies,
         request_timeout=request_timeout,
@@ -126,15 +129,7 @@ def serve(
     db, keyring = open_store(settings)
     creds = ensure_default_account(settings, db, keyring)
     ensure_permissive_user(settings, db)
-    endpoint = f"http://{host}:{port}"
-    click.echo(f"Ostiary listening on {endpoint}  (account {settings.account_id}, auth {settings.auth})")
-    if settings.auth == "permissive":
-        click.echo(f"unknown access keys act as arn:aws:iam::{settings.account_id}:user/{PERMISSIVE_USER}")
-    if creds is not None:
-        click.echo(f"root credentials: {creds}")
-    elif settings.root_access_key_id:
-        click.echo("root credentials: from OSTIARY_ROOT_ACCESS_KEY_ID / OSTIARY_ROOT_SECRET_ACCESS_KEY")
-    sys.stdout.flush()
+    _announce(settings, creds)
     if workers > 1:
         db.dispose()
         os.environ.update(settings.environment())
@@ -158,6 +153,24 @@ def serve(
         request_timeout=request_timeout,
     )
     db.dispose()
+
+
+def _announce(settings: Settings, creds: Path | None) -> None:
+    """Say where the server listens, in which modes, and where the root credentials are."""
+    from ostiary.bootstrap import PERMISSIVE_USER
+
+    endpoint = f"http://{settings.host}:{settings.port}"
+    click.echo(f"Ostiary listening on {endpoint}  (account {settings.account_id}, auth {settings.auth})")
+    if settings.auth == "permissive":
+        click.echo(f"unknown access keys act as arn:aws:iam::{settings.account_id}:user/{PERMISSIVE_USER}")
+    if settings.enforce != ENFORCED:
+        what = "skips authorization" if settings.enforce == OFF else "logs its refusals and lets them through"
+        click.echo(f"the gateway {what} (--enforce {settings.enforce}); IAM and STS are enforced")
+    if creds is not None:
+        click.echo(f"root credentials: {creds}")
+    elif settings.root_access_key_id:
+        click.echo("root credentials: from OSTIARY_ROOT_ACCESS_KEY_ID / OSTIARY_ROOT_SECRET_ACCESS_KEY")
+    sys.stdout.flush()
 
 
 @main.command("root-credentials")

@@ -8,6 +8,10 @@ from pathlib import Path
 
 from ostiary.federation.egress import Network, parse_networks
 
+# How the gateway applies its decisions (`--enforce`): refuse, log and let through, or not decide at all.
+ENFORCED, SOFT, OFF = "enforced", "soft", "off"
+ENFORCE_MODES = (ENFORCED, SOFT, OFF)
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -38,6 +42,13 @@ SETTINGS: tuple[Setting, ...] = (
         "OSTIARY_AUTH",
         "strict",
         "strict refuses unknown keys; permissive maps them to the administrator user ostiary-permissive",
+    ),
+    Setting(
+        "enforce",
+        "OSTIARY_ENFORCE",
+        ENFORCED,
+        "the gateway's decisions: enforced refuses; soft logs each would-be refusal and lets it through; "
+        "off skips authorization (authentication still required); IAM and STS are always enforced",
     ),
     Setting("workers", "OSTIARY_WORKERS", 1, "server processes sharing the port (each a node: see README)"),
     Setting(
@@ -108,6 +119,7 @@ class Settings:
     database_url: str | None = None
     account_id: str = "123456789012"
     auth: str = "strict"
+    enforce: str = ENFORCED
     workers: int = 1
     region: str = "us-east-1"
     trusted_proxies: str | None = None
@@ -152,4 +164,6 @@ class Settings:
         parse_networks(str(values.get("oidc_private_targets") or ""))  # ValueError names a bad one
         if values.get("auth") not in (None, "strict", "permissive"):
             raise ValueError(f"--auth must be strict or permissive, not `{values['auth']}`")
+        if values.get("enforce") not in (None, *ENFORCE_MODES):
+            raise ValueError(f"--enforce must be enforced, soft or off, not `{values['enforce']}`")
         return cls(**values)  # type: ignore[arg-type]  # values were coerced above

@@ -3,6 +3,9 @@ Ostiary's credentials, authorized by the engine for every permission its operati
 with the backend's credentials and forwarded; the backend's answer goes back unchanged.
 
 HTTP → sigv4.parse → authenticate → operations.identify → permissions_of → enforce → forward
+
+`--enforce soft` logs each refusal and forwards the request all the same; `--enforce off` forwards what
+authenticates without asking the engine (rollout modes; IAM and STS are always enforced).
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder
 from ostiary.gateway.lookups import BackendLookups
 from ostiary.gateway.operations import Operation, UnknownOperation, identify, service_model
 from ostiary.gateway.permissions import Facts, Permission, permissions_of
+from ostiary.policy import Decision
 from ostiary.protocol import HttpRequest
-from ostiary.settings import Settings
+from ostiary.settings import OFF, SOFT, Settings
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
 
@@ -36,6 +40,7 @@ log = logging.getLogger("ostiary.gateway")
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # DynamoDB's largest request (BatchWriteItem)
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/([^/,\s]+)/")
+_BARE = re.compile(r"[!-~]+")  # printable, no space: logged as it is
 
 
 def scope_service(scope: dict[str, Any]) -> str | None:
@@ -59,6 +64,7 @@ class Gateway:
         self.backends = backends
         self.forwarder = Forwarder(backends.access_key_id, backends.secret_access_key)
         self.lookups = BackendLookups(self.forwarder, backends.url_for)
+        self.is_soft = settings.enforce == SOFT
 
     def takes(self, scope: dict[str, Any]) -> bool:
         """Whether a request is the gateway's: signed for a service that has a backend.
@@ -142,7 +148,8 @@ class Gateway:
 
         Returns the permissions only the answer can name the resource of (KMS Decrypt of a ciphertext).
         """
-        if caller.is_root:  # the root of an account may do everything to its own resources
+        # the root of an account may do everything to its own resources; `--enforce off` decides nothing
+        if caller.is_root or self.settings.enforce == OFF:
             return _Pending(None, ())
         ctx = services.Context(
             db=self.db,
@@ -168,7 +175,8 @@ class Gateway:
             if member is not None:
                 later.append((permission, member))
             else:
-                _decide(ctx, permission, self._resource_policy(permission, caller.account_id, region))
+                policy = self._resource_policy(permission, caller.account_id, region)
+                _decide(ctx, permission, policy, is_soft=self.is_soft)
         return _Pending(ctx, tuple(later))
 
     def _resource_policy(self, permission: Permission, caller_account: str, region: str) -> Any:
@@ -200,7 +208,8 @@ class Gateway:
             resource = named.get(member) if isinstance(named, dict) else None
             resource = resource if isinstance(resource, str) and resource.startswith("arn:") else "*"
             found = Permission(permission.action, resource, permission.context)
-            _decide(pending.ctx, found, self._resource_policy(found, pending.ctx.account_id, region))
+            policy = self._resource_policy(found, pending.ctx.account_id, region)
+            _decide(pending.ctx, found, policy, is_soft=self.is_soft)
         return answer
 
 
@@ -212,10 +221,13 @@ class _Pending:
     permissions: tuple[tuple[Permission, str], ...]
 
 
-def _decide(ctx: services.Context, permission: Permission, resource_policy: Any = None) -> None:
+def _decide(
+    ctx: services.Context, permission: Permission, resource_policy: Any = None, *, is_soft: bool = False
+) -> None:
     """AccessDenied, with AWS's message, unless the engine allows the caller this permission.
 
     `resource_policy` is the compiled policy of the resource (a KMS key's key policy), if it has one.
+    `is_soft` (`--enforce soft`): a refusal is logged instead of raised.
     """
     context: dict[str, str | list[str]] = dict(permission.context)
     account = permission.resource.split(":")[4] if permission.resource.startswith("arn:") else ""
@@ -229,10 +241,39 @@ def _decide(ctx: services.Context, permission: Permission, resource_policy: Any 
         resource_policy=resource_policy,
         resource_account=(account or None) if resource_policy is not None else None,
     )
-    if decision.decision != "Allow":
-        if ctx.caller is None:
-            raise TypeError("the gateway authorizes signed callers only")
-        raise enforce.access_denied(ctx.caller, permission.action, permission.resource, decision)
+    if decision.is_allowed:
+        return
+    if ctx.caller is None:
+        raise TypeError("the gateway authorizes signed callers only")
+    if is_soft:
+        _log_let_through(ctx.request_id, ctx.caller.arn, permission, decision)
+        return
+    raise enforce.access_denied(ctx.caller, permission.action, permission.resource, decision)
+
+
+def _log_let_through(request_id: str, principal_arn: str, permission: Permission, decision: Decision) -> None:
+    """One log line for a refusal `--enforce soft` let through: who, what, on what, and why.
+
+    Names and policy ids only: never a signature, a session token or a key.
+    """
+    statements = [f"{s.effect} {s.label} ({s.policy_type})" for s in decision.statements]
+    log.warning(
+        "soft mode let a refused request through: request=%s principal=%s action=%s resource=%s "
+        "decision=%s reason=%s statements=%s",
+        request_id,
+        _field(principal_arn),
+        _field(permission.action),
+        _field(permission.resource),
+        decision.decision,
+        _field(decision.reason or "none"),
+        _field("; ".join(statements) or "none"),
+    )
+
+
+def _field(text: str) -> str:
+    """A value for a `key=value` log line: as it is when printable without spaces, else a JSON string
+    (so no value can break the line or pose as another key)."""
+    return text if _BARE.fullmatch(text) and '"' not in text and "=" not in text else json.dumps(text)
 
 
 def _json_version(service: str) -> str | None:
