@@ -34,7 +34,7 @@ from botocore.credentials import Credentials
 
 KEY, SECRET = "AKIAOSTIARYBENCHROOT", "bench/secret/0123456789abcdefghijklmnopq"
 CREDS = Credentials(KEY, SECRET)
-_MAX_RATE = 20_000  # requests/s no server here reaches: sizes the batch each client signs beforehand
+_MAX_RATE = 40_000  # requests/s no server here reaches: sizes the batch each client signs beforehand
 
 
 @dataclass
