@@ -16,7 +16,7 @@ from ostiary.auth.authenticate import authenticate
 from ostiary.errors import AwsError, InternalFailure, MissingAuthenticationToken, RequestEntityTooLarge
 from ostiary.gateway import backends, endpoint
 from ostiary.protocol import ApiCall, HttpRequest, models, query, unserved, xml
-from ostiary.server import answer_lifespan
+from ostiary.server import answer_lifespan, http_request, read_body
 from ostiary.settings import Settings
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
@@ -102,16 +102,8 @@ class OstiaryApp:
         if self.gateway.takes(scope):  # signed for another service: authorized here, served by a backend
             await self.gateway(scope, receive, send)
             return
-        body, too_large = await _read_body(receive)
-        request = HttpRequest(
-            method=scope["method"],
-            path=scope.get("raw_path", scope["path"].encode()).decode("latin-1"),
-            query_string=scope.get("query_string", b"").decode("latin-1"),
-            headers=tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]),
-            body=body,
-            client_ip=(scope.get("client") or ("127.0.0.1", 0))[0],
-            is_secure=scope.get("scheme") == "https",
-        )
+        body, too_large = await read_body(receive, MAX_BODY_BYTES)
+        request = http_request(scope, body)
         if too_large:
             refusal = RequestEntityTooLarge("Request body is too large.")
             status, payload, content_type = (
@@ -137,16 +129,3 @@ def _anonymous(call: ApiCall) -> None:
     """No caller: allowed for the operations AWS takes unsigned, refused for every other."""
     if call.operation not in _UNSIGNED_OPERATIONS:
         raise MissingAuthenticationToken("Request is missing Authentication Token")
-
-
-async def _read_body(receive: Any) -> tuple[bytes, bool]:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size <= MAX_BODY_BYTES:
-            chunks.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(chunks), size > MAX_BODY_BYTES

@@ -11,6 +11,8 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from ostiary.protocol import HttpRequest
+
 MAX_HEAD_BYTES = 64 * 1024  # request line and headers
 _DISCARD_BYTES = 1024 * 1024  # what a refused connection may still send while its refusal is read
 _DISCARD_SECONDS = 2.0
@@ -237,3 +239,30 @@ async def answer_lifespan(receive: Any, send: Any) -> None:
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+def http_request(scope: dict[str, Any], body: bytes) -> HttpRequest:
+    """An ASGI HTTP scope and its body as the request the protocol layer reads."""
+    return HttpRequest(
+        method=scope["method"],
+        path=scope.get("raw_path", scope["path"].encode()).decode("latin-1"),
+        query_string=scope.get("query_string", b"").decode("latin-1"),
+        headers=tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]),
+        body=body,
+        client_ip=(scope.get("client") or ("127.0.0.1", 0))[0],
+        is_secure=scope.get("scheme") == "https",
+    )
+
+
+async def read_body(receive: Any, limit: int) -> tuple[bytes, bool]:
+    """The request's body up to `limit` bytes, and whether it was longer (the rest is read and dropped)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size <= limit:
+            chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks), size > limit

@@ -32,6 +32,7 @@ from ostiary.gateway.operations import Operation, UnknownOperation, identify, se
 from ostiary.gateway.permissions import Facts, Permission, permissions_of
 from ostiary.policy import Decision
 from ostiary.protocol import HttpRequest
+from ostiary.server import http_request, read_body
 from ostiary.settings import OFF, SOFT, Settings
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
@@ -75,8 +76,8 @@ class Gateway:
         return service is not None and self.backends.url_for(service) is not None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        body, too_large = await _read_body(receive)
-        request = _http_request(scope, body)
+        body, too_large = await read_body(receive, MAX_BODY_BYTES)
+        request = http_request(scope, body)
         if too_large:
             answer = _refusal(
                 scope_service(scope) or "", *refusals.REQUEST_TOO_LARGE, "the request body is too large"
@@ -300,28 +301,3 @@ def _aws_refusal(service: str, error: AwsError, request_id: str) -> Answer:
         return _refusal(service, error.code, error.status, error.message, request_id)
     status, body, content_type = refusals.json_refusal(error, version)
     return Answer(status, (("content-type", content_type), ("x-amzn-requestid", request_id)), body)
-
-
-def _http_request(scope: dict[str, Any], body: bytes) -> HttpRequest:
-    return HttpRequest(
-        method=scope["method"],
-        path=scope.get("raw_path", scope["path"].encode()).decode("latin-1"),
-        query_string=scope.get("query_string", b"").decode("latin-1"),
-        headers=tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]),
-        body=body,
-        client_ip=(scope.get("client") or ("127.0.0.1", 0))[0],
-        is_secure=scope.get("scheme") == "https",
-    )
-
-
-async def _read_body(receive: Any) -> tuple[bytes, bool]:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size <= MAX_BODY_BYTES:
-            chunks.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(chunks), size > MAX_BODY_BYTES
