@@ -4,7 +4,6 @@ moto's server as the backend. Callers are Ostiary's users and role sessions; the
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -21,7 +20,8 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from tests.conftest import ACCOUNT, Server, free_port, start_server, stop_server, wait_for_port
+from tests.conftest import ACCOUNT, Server, free_port, start_server, stop_server
+from tests.integration.gateway_helpers import moto_backend
 
 pytest.importorskip(
     "moto.server", reason="moto's server is the gateway's test backend (pip install moto[server])"
@@ -34,19 +34,7 @@ TABLE_ARN = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{TABLE}"
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's server on a free loopback port: DynamoDB, KMS and the rest in one process."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    env = dict(os.environ, MOTO_ALLOW_NONEXISTENT_REGION="true")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    wait_for_port(port, process, log)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
+    yield from moto_backend(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import ACCOUNT, Server, free_port, start_server, stop_server, wait_for_port
+from tests.conftest import ACCOUNT, Server, start_server, stop_server
+from tests.integration.gateway_helpers import moto_backend
 
 pytest.importorskip(
     "moto.server", reason="moto's server is the gateway's test backend (pip install moto[server])"
@@ -29,19 +30,7 @@ KEY = {"Artist": {"S": "Acme"}, "Song": {"S": "Happy Day"}}
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's server on a free loopback port, shared by the servers of every mode."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    env = dict(os.environ, MOTO_ALLOW_NONEXISTENT_REGION="true")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    wait_for_port(port, process, log)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
+    yield from moto_backend(tmp_path_factory)
 
 
 def _serve(backend: str, data_dir: Path, *flags: str, env: dict[str, str] | None = None) -> Server:
