@@ -11,29 +11,25 @@ authenticates without asking the engine (rollout modes; IAM and STS are always e
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-from ostiary import enforce, ids, services
+from ostiary import ids
 from ostiary.auth import sigv4
 from ostiary.auth.authenticate import authenticate
-from ostiary.auth.caller import Caller
 from ostiary.errors import AwsError, MissingAuthenticationToken
-from ostiary.gateway import keypolicies, kms, refusals
+from ostiary.gateway import refusals
 from ostiary.gateway.backends import Backends
+from ostiary.gateway.decide import Authorizer, Pending
 from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder
 from ostiary.gateway.lookups import BackendLookups
-from ostiary.gateway.operations import Operation, UnknownOperation, identify, service_model
-from ostiary.gateway.permissions import Facts, Permission, permissions_of
-from ostiary.policy import Decision
+from ostiary.gateway.operations import UnknownOperation, identify, service_model
 from ostiary.protocol import HttpRequest
 from ostiary.server import http_request, read_body
-from ostiary.settings import OFF, SOFT, Settings
+from ostiary.settings import Settings
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
 
@@ -41,7 +37,6 @@ log = logging.getLogger("ostiary.gateway")
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # DynamoDB's largest request (BatchWriteItem)
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/([^/,\s]+)/")
-_BARE = re.compile(r"[!-~]+")  # printable, no space: logged as it is
 
 
 def scope_service(scope: dict[str, Any]) -> str | None:
@@ -64,8 +59,7 @@ class Gateway:
         self.keyring = keyring
         self.backends = backends
         self.forwarder = Forwarder(backends.access_key_id, backends.secret_access_key)
-        self.lookups = BackendLookups(self.forwarder, backends.url_for)
-        self.is_soft = settings.enforce == SOFT
+        self.authorizer = Authorizer(settings, db, keyring, BackendLookups(self.forwarder, backends.url_for))
 
     def takes(self, scope: dict[str, Any]) -> bool:
         """Whether a request is the gateway's: signed for a service that has a backend.
@@ -123,7 +117,7 @@ class Gateway:
             if isinstance(operation, UnknownOperation):
                 kind = refusals.UNKNOWN_OPERATION if operation.operation is None else refusals.SERIALIZATION
                 return _refusal(service, *kind, operation.reason, request_id)
-            pending = self._authorize(request, caller, operation, signed.region, request_id, now)
+            pending = self.authorizer.authorize(request, caller, operation, signed.region, request_id, now)
             return self._forward(backend, request, service, signed.region, pending)
         except AwsError as exc:
             return _aws_refusal(service, exc, request_id)
@@ -136,145 +130,14 @@ class Gateway:
             message = "The request processing has failed because of an unknown error, exception or failure."
             return _refusal(service, "InternalFailure", 500, message, request_id)
 
-    def _authorize(
-        self,
-        request: HttpRequest,
-        caller: Caller,
-        operation: Operation,
-        region: str,
-        request_id: str,
-        now: datetime,
-    ) -> _Pending:
-        """Ask the engine about every permission the operation needs; AccessDenied at the first refusal.
-
-        Returns the permissions only the answer can name the resource of (KMS Decrypt of a ciphertext).
-        """
-        # the root of an account may do everything to its own resources; `--enforce off` decides nothing
-        if caller.is_root or self.settings.enforce == OFF:
-            return _Pending(None, ())
-        ctx = services.Context(
-            db=self.db,
-            keyring=self.keyring,
-            settings=self.settings,
-            caller=caller,
-            request_id=request_id,
-            now=now,
-            source_ip=request.client_ip,
-            region=region,
-            is_secure=request.is_secure,
-        )
-        facts = Facts(
-            account=caller.account_id,
-            region=region,
-            caller_account=caller.account_id,
-            key_schema=lambda table, index: self.lookups.key_schema(region, table, index),
-            resolve_alias=lambda alias: self.lookups.resolve_alias(region, alias),
-        )
-        later = []
-        for permission in permissions_of(operation, facts):
-            member = kms.key_in_answer(operation, permission)
-            if member is not None:
-                later.append((permission, member))
-            else:
-                policy = self._resource_policy(permission, caller.account_id, region)
-                _decide(ctx, permission, policy, is_soft=self.is_soft)
-        return _Pending(ctx, tuple(later))
-
-    def _resource_policy(self, permission: Permission, caller_account: str, region: str) -> Any:
-        """The key policy a KMS permission is also decided by (None for other services).
-
-        A key's own policy comes from the backend; a key it cannot tell of, and a call on no key (CreateKey,
-        ListKeys), take AWS's default key policy, which lets the account's identity policies decide.
-        """
-        if not permission.action.startswith("kms:"):
-            return None
-        resource = permission.resource
-        is_key = resource.startswith("arn:") and ":key/" in resource
-        account = resource.split(":")[4] if is_key else caller_account
-        text = self.lookups.key_policy(region, resource) if is_key else None
-        return keypolicies.compiled(text, account)
-
     def _forward(
-        self, backend: str, request: HttpRequest, service: str, region: str, pending: _Pending
+        self, backend: str, request: HttpRequest, service: str, region: str, pending: Pending
     ) -> Answer:
         """The backend's answer, once the permissions that needed it are allowed too."""
         answer = self.forwarder.forward(backend, request, service, region)
-        if not pending.permissions or pending.ctx is None or answer.status != 200:
-            return answer
-        try:
-            named = json.loads(answer.body)
-        except ValueError:
-            named = {}
-        for permission, member in pending.permissions:
-            resource = named.get(member) if isinstance(named, dict) else None
-            resource = resource if isinstance(resource, str) and resource.startswith("arn:") else "*"
-            found = Permission(permission.action, resource, permission.context)
-            policy = self._resource_policy(found, pending.ctx.account_id, region)
-            _decide(pending.ctx, found, policy, is_soft=self.is_soft)
+        if answer.status == 200:
+            self.authorizer.after_answer(pending, region, lambda: answer.body)
         return answer
-
-
-@dataclass(frozen=True)
-class _Pending:
-    """The caller's context, and the permissions to ask once the backend has answered."""
-
-    ctx: services.Context | None
-    permissions: tuple[tuple[Permission, str], ...]
-
-
-def _decide(
-    ctx: services.Context, permission: Permission, resource_policy: Any = None, *, is_soft: bool = False
-) -> None:
-    """AccessDenied, with AWS's message, unless the engine allows the caller this permission.
-
-    `resource_policy` is the compiled policy of the resource (a KMS key's key policy), if it has one.
-    `is_soft` (`--enforce soft`): a refusal is logged instead of raised.
-    """
-    context: dict[str, str | list[str]] = dict(permission.context)
-    account = permission.resource.split(":")[4] if permission.resource.startswith("arn:") else ""
-    if account:
-        context["aws:ResourceAccount"] = account
-    decision = enforce.authorize_call(
-        ctx,
-        permission.action,
-        permission.resource,
-        context,
-        resource_policy=resource_policy,
-        resource_account=(account or None) if resource_policy is not None else None,
-    )
-    if decision.is_allowed:
-        return
-    if ctx.caller is None:
-        raise TypeError("the gateway authorizes signed callers only")
-    if is_soft:
-        _log_let_through(ctx.request_id, ctx.caller.arn, permission, decision)
-        return
-    raise enforce.access_denied(ctx.caller, permission.action, permission.resource, decision)
-
-
-def _log_let_through(request_id: str, principal_arn: str, permission: Permission, decision: Decision) -> None:
-    """One log line for a refusal `--enforce soft` let through: who, what, on what, and why.
-
-    Names and policy ids only: never a signature, a session token or a key.
-    """
-    statements = [f"{s.effect} {s.label} ({s.policy_type})" for s in decision.statements]
-    log.warning(
-        "soft mode let a refused request through: request=%s principal=%s action=%s resource=%s "
-        "decision=%s reason=%s statements=%s",
-        request_id,
-        _field(principal_arn),
-        _field(permission.action),
-        _field(permission.resource),
-        decision.decision,
-        _field(decision.reason or "none"),
-        _field("; ".join(statements) or "none"),
-    )
-
-
-def _field(text: str) -> str:
-    """A value for a `key=value` log line: as it is when printable without spaces, else a JSON string
-    (so no value can break the line or pose as another key)."""
-    return text if _BARE.fullmatch(text) and '"' not in text and "=" not in text else json.dumps(text)
 
 
 def _json_version(service: str) -> str | None:
