@@ -1,8 +1,18 @@
 """The gateway's decisions: every permission an operation needs asked of the engine, with the resource's
-own policy (a KMS key policy) where it has one; AccessDenied with AWS's message at the first refusal.
+own policy (a KMS key policy, an S3 bucket policy) and its owner's account; AccessDenied with AWS's
+message at the first refusal.
 
-`--enforce soft` logs each refusal (who, what, on what, the deciding statements) and lets it through;
-`--enforce off` decides nothing. The root of an account may do everything to its own resources.
+All accounts share one backend, so each bucket, table and key belongs to the account that created it
+through the gateway (`ownership.py`, `store/resources.py`): a permission on it is decided with that
+account as the resource's (its ARN rewritten to carry it), which makes any other account's access
+cross-account (both its identity policy and the resource policy must allow; a table has no resource
+policy, so never). The root of the owning account may do anything to its resources but what an
+explicit Deny of the bucket policy refuses (never the bucket-policy calls themselves). An unsigned
+request is anonymous: only a bucket policy allowing `"*"` lets it through.
+
+`--enforce soft` logs each refusal of a signed caller (who, what, on what, the deciding statements) and
+lets it through; `--enforce off` decides nothing for signed callers. Anonymous requests are always
+decided.
 """
 
 from __future__ import annotations
@@ -12,24 +22,29 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ostiary import enforce, services
 from ostiary.auth.caller import Caller
-from ostiary.gateway import keypolicies, kms
+from ostiary.errors import AccessDenied
+from ostiary.gateway import bucketpolicies, keypolicies, kms, ownership
 from ostiary.gateway.lookups import BackendLookups
 from ostiary.gateway.operations import Operation
+from ostiary.gateway.ownership import BUCKET_POLICY_ACTIONS, CREATING_ACTIONS, Resource
 from ostiary.gateway.permissions import Facts, Permission, permissions_of
-from ostiary.policy import Decision
+from ostiary.policy import Decision, Principal, Request, authorize
 from ostiary.protocol import HttpRequest
 from ostiary.settings import OFF, SOFT, Settings
+from ostiary.store import resources as store
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
 
 log = logging.getLogger("ostiary.gateway")
 
 _BARE = re.compile(r"[!-~]+")  # printable, no space: logged as it is
+ANONYMOUS_DENIED = "Access Denied"  # S3's refusal of an anonymous caller, word for word
+_ANONYMOUS = Principal(arn="*", type="anonymous")
 
 
 @dataclass(frozen=True)
@@ -39,6 +54,17 @@ class Pending:
 
     ctx: services.Context | None
     permissions: tuple[tuple[Permission, str], ...]
+
+
+@dataclass(frozen=True)
+class Owned:
+    """A permission as decided: its resource ARN carrying the owner's account, the owner (None when the
+    permission names no one resource) and the resource's own stored policy text."""
+
+    permission: Permission
+    owner: str | None
+    resource: Resource | None
+    policy_text: str | None = None
 
 
 class Authorizer:
@@ -54,7 +80,7 @@ class Authorizer:
     def authorize(
         self,
         request: HttpRequest,
-        caller: Caller,
+        caller: Caller | None,
         operation: Operation,
         region: str,
         request_id: str,
@@ -62,9 +88,13 @@ class Authorizer:
     ) -> Pending:
         """Ask the engine about every permission the operation needs; AccessDenied at the first refusal.
 
-        Returns the permissions only the answer can name the resource of.
+        `caller` None is an unsigned request. Returns the permissions only the answer can name the
+        resource of.
         """
-        if caller.is_root or self.settings.enforce == OFF:
+        if caller is None:
+            self._authorize_anonymous(request, operation, region, now)
+            return Pending(None, ())
+        if self.settings.enforce == OFF:
             return Pending(None, ())
         ctx = services.Context(
             db=self.db,
@@ -77,14 +107,10 @@ class Authorizer:
             region=region,
             is_secure=request.is_secure,
         )
-        facts = Facts(
-            account=caller.account_id,
-            region=region,
-            caller_account=caller.account_id,
-            key_schema=lambda table, index: self.lookups.key_schema(region, table, index),
-            resolve_alias=lambda alias: self.lookups.resolve_alias(region, alias),
-        )
         later = []
+        # A root's decisions never read a table's key schema (no resource policy of a table names keys):
+        # not asked, so a CreateTable does not look its table up before it exists.
+        facts = self._facts(caller.account_id, region, with_key_schema=not caller.is_root)
         for permission in permissions_of(operation, facts):
             member = kms.key_in_answer(operation, permission)
             if member is not None:
@@ -92,6 +118,23 @@ class Authorizer:
             else:
                 self.decide(ctx, permission, region)
         return Pending(ctx, tuple(later))
+
+    def _facts(self, account: str, region: str, *, with_key_schema: bool = True) -> Facts:
+        """What `permissions_of` needs to know from the backend, for a caller of `account`."""
+        if not with_key_schema:
+            return Facts(
+                account=account,
+                region=region,
+                caller_account=account,
+                resolve_alias=lambda alias: self.lookups.resolve_alias(region, alias),
+            )
+        return Facts(
+            account=account,
+            region=region,
+            caller_account=account,
+            key_schema=lambda table, index: self.lookups.key_schema(region, table, index),
+            resolve_alias=lambda alias: self.lookups.resolve_alias(region, alias),
+        )
 
     def after_answer(self, pending: Pending, region: str, answer_body: Callable[[], bytes]) -> None:
         """Decide the permissions whose resource the backend's (successful) answer names."""
@@ -107,46 +150,237 @@ class Authorizer:
             self.decide(pending.ctx, Permission(permission.action, resource, permission.context), region)
 
     def decide(self, ctx: services.Context, permission: Permission, region: str) -> None:
-        """AccessDenied, with AWS's message, unless the engine allows the caller this permission (soft
-        mode: logged instead)."""
-        account_id = ctx.caller.account_id if ctx.caller is not None else ""
-        policy = self._resource_policy(permission, account_id, region)
-        _decide(ctx, permission, policy, is_soft=self.is_soft)
+        """AccessDenied, with AWS's message, unless the engine allows the caller this permission on the
+        resource of its owner (soft mode: logged instead); MethodNotAllowed for another account's
+        allowed bucket-policy call."""
+        caller = ctx.caller
+        if caller is None:
+            raise TypeError("decide takes a signed caller")
+        owned = self.owned(permission, caller.account_id, region)
+        policy = self._resource_policy(owned, caller.account_id, region)
+        is_own = owned.owner in (None, caller.account_id)
+        if caller.is_root and is_own and not _bucket_policy_applies(owned, policy):
+            return
+        _decide(ctx, owned.permission, policy, owned.owner, is_soft=self.is_soft)
+        if not is_own and owned.permission.action in BUCKET_POLICY_ACTIONS and not self.is_soft:
+            raise ownership.MethodNotAllowed(ownership.METHOD_NOT_ALLOWED)
 
-    def _resource_policy(self, permission: Permission, caller_account: str, region: str) -> Any:
-        """The key policy a KMS permission is also decided by (None for other services).
+    def owned(self, permission: Permission, caller_account: str, region: str) -> Owned:
+        """The permission on its owner's resource: the ARN rewritten to the owner's account, and the
+        resource's stored policy. A resource Ostiary never saw created is the default account's."""
+        # The alias a CreateAlias makes points nowhere yet: not looked up (nor its absence kept).
+        resolve = _no_alias if permission.action == "kms:CreateAlias" else self.lookups.resolve_alias
+        named = ownership.named_by(permission.resource, resolve)
+        resource = named.resource
+        if resource is None:
+            return Owned(permission, named.account or None, None)
+        if permission.action in CREATING_ACTIONS:
+            return Owned(permission, caller_account, resource)
+        with self.db.read() as conn:
+            found = store.find(conn, resource.service, resource.region, resource.name)
+        owner, text = found if found is not None else (self.settings.account_id, None)
+        arn = ownership.with_account(permission.resource, owner)
+        return Owned(Permission(permission.action, arn, permission.context), owner, resource, text)
+
+    def _resource_policy(self, owned: Owned, caller_account: str, region: str) -> Any:
+        """The resource policy a permission is also decided by: a bucket's stored policy, a KMS key's
+        policy (None for tables, and for buckets without one).
 
         A key's own policy comes from the backend; a key it cannot tell of, and a call on no key (CreateKey,
         ListKeys), take AWS's default key policy, which lets the account's identity policies decide.
         """
-        if not permission.action.startswith("kms:"):
+        action = owned.permission.action
+        if action.startswith("s3:"):
+            return bucketpolicies.compiled(owned.policy_text) if owned.policy_text else None
+        if not action.startswith("kms:"):
             return None
-        resource = permission.resource
-        is_key = resource.startswith("arn:") and ":key/" in resource
-        account = resource.split(":")[4] if is_key else caller_account
-        text = self.lookups.key_policy(region, resource) if is_key else None
-        return keypolicies.compiled(text, account)
+        resource = owned.resource
+        is_key = resource is not None and resource.service == "kms"
+        text = self.lookups.key_policy(region, resource.name) if resource is not None and is_key else None
+        return keypolicies.compiled(text, owned.owner or caller_account)
+
+    def before_forward(
+        self, operation: Operation, caller: Caller | None, region: str, request_body: bytes | None = None
+    ) -> None:
+        """Refuse, with the service's own error, what the backend must not see: a bucket policy S3 would
+        refuse (MalformedPolicy), and a bucket or table created over another account's.
+
+        The policy text is the operation's `Policy` member, else `request_body` (PutBucketPolicy's payload).
+        """
+        if (operation.service, operation.name) == ("s3", "PutBucketPolicy"):
+            bucketpolicies.validate(
+                _policy_text(operation, request_body), str(operation.params.get("Bucket", ""))
+            )
+        created = ownership.target(operation, region)
+        if created is None:
+            return
+        account = caller.account_id if caller is not None else self.settings.account_id
+        with self.db.read() as conn:
+            owner = store.owner(conn, created.service, created.region, created.name)
+        if owner is None or owner == account:
+            return
+        if created.service == "s3":
+            raise ownership.BucketAlreadyExists(ownership.BUCKET_TAKEN)
+        raise ownership.ResourceInUseException(f"Table already exists: {created.name}")
+
+    def needs_answer(self, operation: Operation) -> bool:
+        """Whether `after_success` reads the answer's body (list answers, CreateKey's): small answers only."""
+        kind = (operation.service, operation.name)
+        return kind in ownership.LISTS or kind == ("kms", "CreateKey")
+
+    def after_success(
+        self,
+        operation: Operation,
+        caller: Caller | None,
+        region: str,
+        body: bytes | None,
+        request_body: bytes | None = None,
+        now: datetime | None = None,
+    ) -> bytes | None:
+        """Once the backend answered 2xx: record who created what, forget what was deleted, store or
+        drop a bucket policy; return the list answer cut to the caller's own resources (None: the
+        backend's body as it is)."""
+        account = caller.account_id if caller is not None else self.settings.account_id
+        at = now or datetime.now(UTC)
+        self._remember(operation, account, region, body, request_body, at)
+        if body is None or (operation.service, operation.name) not in ownership.LISTS:
+            return None
+        default = self.settings.account_id
+
+        def visible(service: str, in_region: str, names: list[str]) -> set[str]:
+            with self.db.read() as conn:
+                known = store.owners(conn, service, in_region, names)
+            return {n for n in names if known.get(n, default) == account}
+
+        return ownership.visible_answer(operation, region, body, visible)
+
+    def _remember(
+        self,
+        operation: Operation,
+        account: str,
+        region: str,
+        body: bytes | None,
+        request_body: bytes | None,
+        now: datetime,
+    ) -> None:
+        """The store's side of a successful call: ownership made or dropped, a bucket policy kept or not."""
+        kind = (operation.service, operation.name)
+        answer = _json(body) if kind == ("kms", "CreateKey") else None
+        made = ownership.created(operation, region, answer)
+        gone = ownership.deleted(operation, region)
+        bucket = str(operation.params.get("Bucket", ""))
+        text: str | None = None
+        if kind == ("s3", "PutBucketPolicy"):
+            text = bucketpolicies.validate(_policy_text(operation, request_body), bucket)
+        if (
+            made is None
+            and gone is None
+            and kind not in (("s3", "PutBucketPolicy"), ("s3", "DeleteBucketPolicy"))
+        ):
+            return
+        with self.db.transaction() as conn:
+            if made is not None:
+                store.record(conn, made.service, made.region, made.name, account, now)
+            if gone is not None:
+                store.forget(conn, gone.service, gone.region, gone.name)
+            if kind in (("s3", "PutBucketPolicy"), ("s3", "DeleteBucketPolicy")) and bucket:
+                store.set_policy(
+                    conn,
+                    "s3",
+                    store.GLOBAL_REGION,
+                    bucket,
+                    text,
+                    default_owner=self.settings.account_id,
+                    now=now,
+                )
+
+    def _authorize_anonymous(
+        self, request: HttpRequest, operation: Operation, region: str, now: datetime
+    ) -> None:
+        """S3's AccessDenied unless a bucket policy allows `"*"` every permission of an unsigned request."""
+        if operation.service != "s3":
+            raise AccessDenied(ANONYMOUS_DENIED)
+        context = _anonymous_context(request, region, now)
+        for permission in permissions_of(operation, self._facts(self.settings.account_id, region)):
+            owned = self.owned(permission, self.settings.account_id, region)
+            policy = self._resource_policy(owned, self.settings.account_id, region)
+            if policy is None or owned.owner is None or permission.action in BUCKET_POLICY_ACTIONS:
+                raise AccessDenied(ANONYMOUS_DENIED)
+            keys = {**context, **permission.context, "aws:ResourceAccount": owned.owner}
+            asked = Request(_ANONYMOUS, permission.action, owned.permission.resource, keys)
+            if not authorize(asked, resource=policy, resource_account=owned.owner).is_allowed:
+                raise AccessDenied(ANONYMOUS_DENIED)
+
+
+def _no_alias(region: str, alias: str) -> str | None:
+    return None
+
+
+def _policy_text(operation: Operation, request_body: bytes | None) -> str:
+    """PutBucketPolicy's policy: its `Policy` member, else the request's payload (undecodable: not JSON)."""
+    text = operation.params.get("Policy")
+    if isinstance(text, str):
+        return text
+    try:
+        return (request_body or b"").decode("utf-8")
+    except UnicodeDecodeError:
+        return ""
+
+
+def _json(body: bytes | None) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return None
+
+
+def _bucket_policy_applies(owned: Owned, policy: Any) -> bool:
+    """Whether the owner's root is still decided: a bucket policy (its explicit Denies) binds the root
+    too, except on the bucket-policy calls, which the owner's root may always make."""
+    return (
+        policy is not None
+        and owned.permission.action.startswith("s3:")
+        and (owned.permission.action not in BUCKET_POLICY_ACTIONS)
+    )
+
+
+def _anonymous_context(request: HttpRequest, region: str, now: datetime) -> dict[str, str | list[str]]:
+    """The request context of an unsigned request: what the connection and the clock say."""
+    return {
+        "aws:PrincipalType": "Anonymous",
+        "aws:SourceIp": request.client_ip,
+        "aws:SecureTransport": "true" if request.is_secure else "false",
+        "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(int(now.timestamp())),
+        "aws:RequestedRegion": region or enforce.DEFAULT_REGION,
+        "aws:ViaAWSService": "false",
+    }
 
 
 def _decide(
-    ctx: services.Context, permission: Permission, resource_policy: Any = None, *, is_soft: bool = False
+    ctx: services.Context,
+    permission: Permission,
+    resource_policy: Any = None,
+    owner: str | None = None,
+    *,
+    is_soft: bool = False,
 ) -> None:
     """AccessDenied, with AWS's message, unless the engine allows the caller this permission.
 
-    `resource_policy` is the compiled policy of the resource (a KMS key's key policy), if it has one.
+    `resource_policy` is the compiled policy of the resource (a key policy, a bucket policy), if it has
+    one; `owner` the resource's account (aws:ResourceAccount), when the permission names one resource.
     `is_soft` (`--enforce soft`): a refusal is logged instead of raised.
     """
     context: dict[str, str | list[str]] = dict(permission.context)
-    account = permission.resource.split(":")[4] if permission.resource.startswith("arn:") else ""
-    if account:
-        context["aws:ResourceAccount"] = account
+    if owner:
+        context["aws:ResourceAccount"] = owner
     decision = enforce.authorize_call(
         ctx,
         permission.action,
         permission.resource,
         context,
         resource_policy=resource_policy,
-        resource_account=(account or None) if resource_policy is not None else None,
+        resource_account=owner,
     )
     if decision.is_allowed:
         return

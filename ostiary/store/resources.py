@@ -1,0 +1,117 @@
+"""Who owns each bucket, table and key that the gateway forwards to a shared backend, and the S3 bucket
+policies written through it.
+
+A row is (service, region, name): S3 buckets are global (region ''), DynamoDB tables are named per
+region, KMS keys by key id per region. A name with no row belongs to the default account: the backend
+has it from before Ostiary, or someone made it on the backend directly. Names are exact (S3 and
+DynamoDB names are case-sensitive).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Connection, DateTime, Index, String, Table, Text, delete, select, update
+
+from ostiary.store.tables import metadata
+
+GLOBAL_REGION = ""  # the region of S3 buckets, whose names are global
+
+gateway_resources = Table(
+    "gateway_resources",
+    metadata,
+    Column("service", String(32), primary_key=True),  # s3, dynamodb, kms
+    Column("region", String(32), primary_key=True),  # '' for S3 buckets
+    Column("name", String(255), primary_key=True),  # bucket name, table name, key id
+    Column("owner_account", String(12), nullable=False),
+    Column("policy", Text),  # a bucket's policy as stored: validated, canonical JSON; NULL for none
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("policy_updated_at", DateTime(timezone=True)),
+    Index("ix_gateway_resources_owner_account", "owner_account"),
+)
+_t = gateway_resources
+
+
+def _key(service: str, region: str, name: str) -> Any:
+    return (_t.c.service == service) & (_t.c.region == region) & (_t.c.name == name)
+
+
+def owner(conn: Connection, service: str, region: str, name: str) -> str | None:
+    """The account that created the resource through the gateway, or None when Ostiary never saw it."""
+    found = conn.execute(select(_t.c.owner_account).where(_key(service, region, name))).scalar()
+    return str(found) if found is not None else None
+
+
+def owners(conn: Connection, service: str, region: str, names: Iterable[str]) -> dict[str, str]:
+    """The known owners of several resources of one service and region, by name."""
+    wanted = sorted(set(names))
+    out: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):  # bounded IN lists
+        chunk = wanted[start : start + 500]
+        rows = conn.execute(
+            select(_t.c.name, _t.c.owner_account).where(
+                (_t.c.service == service) & (_t.c.region == region) & _t.c.name.in_(chunk)
+            )
+        )
+        out.update({str(row.name): str(row.owner_account) for row in rows})
+    return out
+
+
+def record(conn: Connection, service: str, region: str, name: str, owner_account: str, now: datetime) -> None:
+    """The resource was created by `owner_account`: a row made afresh (a stale one, with its policy, goes)."""
+    conn.execute(delete(_t).where(_key(service, region, name)))
+    conn.execute(
+        _t.insert().values(
+            service=service, region=region, name=name, owner_account=owner_account, created_at=now
+        )
+    )
+
+
+def forget(conn: Connection, service: str, region: str, name: str) -> None:
+    """The resource was deleted: its owner and policy go with it."""
+    conn.execute(delete(_t).where(_key(service, region, name)))
+
+
+def policy(conn: Connection, service: str, region: str, name: str) -> str | None:
+    """The resource policy stored for a resource (an S3 bucket policy), or None."""
+    found = conn.execute(select(_t.c.policy).where(_key(service, region, name))).scalar()
+    return str(found) if found is not None else None
+
+
+def set_policy(
+    conn: Connection,
+    service: str,
+    region: str,
+    name: str,
+    text: str | None,
+    *,
+    default_owner: str,
+    now: datetime,
+) -> None:
+    """Store (or, with None, drop) a resource's policy; a resource Ostiary never saw gets a row owned by
+    `default_owner` (the account such resources belong to)."""
+    changed = conn.execute(
+        update(_t).where(_key(service, region, name)).values(policy=text, policy_updated_at=now)
+    ).rowcount
+    if not changed and text is not None:
+        conn.execute(
+            _t.insert().values(
+                service=service,
+                region=region,
+                name=name,
+                owner_account=default_owner,
+                policy=text,
+                created_at=now,
+                policy_updated_at=now,
+            )
+        )
+
+
+def find(conn: Connection, service: str, region: str, name: str) -> tuple[str, str | None] | None:
+    """(owner account, stored policy) of a resource Ostiary saw created or gave a policy, else None."""
+    row = conn.execute(select(_t.c.owner_account, _t.c.policy).where(_key(service, region, name))).first()
+    if row is None:
+        return None
+    return str(row.owner_account), (str(row.policy) if row.policy is not None else None)
