@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -200,6 +201,19 @@ def visible_answer(operation: Operation, region: str, body: bytes, visible: Visi
         kept = [a for a in aliases if not a.get("TargetKeyId") or str(a["TargetKeyId"]) in own]
         return _replaced(answer, "Aliases", kept)
     return None
+
+
+def headers_for(headers: tuple[tuple[str, str], ...], body: bytes) -> tuple[tuple[str, str], ...]:
+    """An answer's headers once its body is replaced: DynamoDB's `x-amz-crc32` (which SDKs check) and
+    `content-length` of the new body."""
+    out: list[tuple[str, str]] = []
+    for name, value in headers:
+        if name == "x-amz-crc32":
+            value = str(zlib.crc32(body))
+        elif name == "content-length":
+            value = str(len(body))
+        out.append((name, value))
+    return tuple(out)
 
 
 def _replaced(answer: dict[str, Any], member: str, kept: list[Any]) -> bytes | None:
