@@ -10,6 +10,7 @@ server; boto3 clients reach it through botocore's `before-send`, as real request
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import subprocess
@@ -17,6 +18,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,7 +28,11 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ostiary.gateway import ownership
+from ostiary import ids
+from ostiary.auth import sigv4
+from ostiary.auth.authenticate import authenticate
+from ostiary.errors import AwsError
+from ostiary.gateway import ownership, refusals
 from ostiary.gateway.backends import Backends
 from ostiary.gateway.decide import Pending
 from ostiary.gateway.endpoint import Gateway
@@ -65,15 +71,48 @@ class OwnedGateway(Gateway):
                 answer = Answer(answer.status, ownership.headers_for(answer.headers, body), body)
         return answer
 
+    def handle_s3(self, request: HttpRequest) -> Answer:
+        """An S3 request as the endpoint is to answer it (signed or anonymous), until it serves S3 itself."""
+        request_id = ids.request_id()
+        backend = self.backends.url_for("s3")
+        assert backend is not None
+        try:
+            signed = sigv4.parse(request)
+            now = datetime.now(UTC)
+            caller = None
+            if signed is not None:
+                settings, services = self.settings, frozenset({"s3"})
+                caller = authenticate(
+                    request,
+                    signed,
+                    db=self.db,
+                    keyring=self.keyring,
+                    settings=settings,
+                    now=now,
+                    services=services,
+                )
+            operation = identify("s3", request)
+            assert isinstance(operation, Operation)
+            region = signed.region if signed is not None else REGION
+            pending = self.authorizer.authorize(request, caller, operation, region, request_id, now)
+            self.authorizer.before_forward(operation, caller, region, request.body)
+            answer = self.forwarder.forward(backend, request, "s3", region)
+            if 200 <= answer.status < 300:
+                self.authorizer.after_answer(pending, region, lambda: answer.body)
+                body = self.authorizer.after_success(operation, caller, region, answer.body, request.body)
+                if body is not None:
+                    answer = Answer(answer.status, ownership.headers_for(answer.headers, body), body)
+            return answer
+        except AwsError as exc:
+            status, body, content_type = refusals.xml_error(exc.code, exc.status, exc.message, request_id)
+            return Answer(status, (("content-type", content_type),), body)
 
-class _Raw:
-    """What botocore reads an answer's body from."""
 
-    def __init__(self, body: bytes) -> None:
-        self._body = io.BytesIO(body)
+class _Raw(io.BytesIO):
+    """What botocore reads an answer's body from (whole, or as a stream)."""
 
     def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._body.read()
+        yield self.read()
 
 
 @dataclass
@@ -98,10 +137,10 @@ class Harness:
             aws_session_token=creds.get("SessionToken"),
             config=Config(retries={"max_attempts": 1}, **config),
         )
-        made.meta.events.register("before-send", self._answer)
+        made.meta.events.register("before-send", functools.partial(self._answer, service))
         return made
 
-    def _answer(self, request: Any, **_: Any) -> AWSResponse:
+    def _answer(self, service: str, request: Any, **_: Any) -> AWSResponse:
         url = urlsplit(request.url)
         body = request.body
         if hasattr(body, "read"):
@@ -111,7 +150,8 @@ class Harness:
         headers = tuple(
             (k.lower(), v.decode() if isinstance(v, bytes) else str(v)) for k, v in request.headers.items()
         )
-        answer = self.gateway.handle(
+        handle = self.gateway.handle_s3 if service == "s3" else self.gateway.handle
+        answer = handle(
             HttpRequest(
                 method=request.method,
                 path=url.path or "/",
@@ -158,8 +198,8 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield from moto_backend(tmp_path_factory)
 
 
-@pytest.fixture(scope="module")
-def harness(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+def running_harness(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    """A real server (IAM, the store) and the in-process gateway over its store, forwarding to `backend`."""
     data_dir = tmp_path_factory.mktemp("ostiary-ownership")
     urls = {"dynamodb": backend, "kms": backend, "s3": backend}
     server = start_server(data_dir, f"sqlite:///{data_dir / 'ostiary.db'}", "sqlite")
@@ -169,6 +209,11 @@ def harness(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     yield Harness(server, gateway)
     db.dispose()
     stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def harness(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    yield from running_harness(backend, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
