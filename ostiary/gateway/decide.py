@@ -217,6 +217,11 @@ class Authorizer:
         account = caller.account_id if caller is not None else self.settings.account_id
         with self.db.read() as conn:
             owner = store.owner(conn, created.service, created.region, created.name)
+        if owner is None and created.service == "s3" and account != self.settings.account_id:
+            # A bucket Ostiary never saw created is the default account's, and S3 answers a CreateBucket of
+            # an existing bucket in us-east-1 with success: another account would take it over.
+            exists = self.lookups.bucket_exists(region, created.name)
+            owner = self.settings.account_id if exists is not False else None
         if owner is None or owner == account:
             return
         if created.service == "s3":

@@ -7,16 +7,19 @@ what the request said (every key value a leading key; the alias's own ARN), neve
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from ostiary.gateway.forwarding import BackendUnavailable, Forwarder
 from ostiary.protocol import HttpRequest
 
 TTL_SECONDS = 10.0
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 MAX_ENTRIES = 4096
 
 
@@ -66,6 +69,24 @@ class BackendLookups:
             ("policy", region, key_arn), lambda: self._policy(region, key_arn)
         )
         return found
+
+    def bucket_exists(self, region: str, bucket: str) -> bool | None:
+        """Whether the S3 backend has a bucket (HeadBucket, never kept), None when it cannot tell."""
+        url = self._url_for("s3")
+        if url is None:
+            return None
+        request = HttpRequest(
+            method="HEAD",
+            path="/" + quote(bucket, safe=""),
+            query_string="",
+            headers=(("x-amz-content-sha256", _EMPTY_SHA256),),
+            body=b"",
+        )
+        try:
+            status = self._forwarder.forward(url, request, "s3", region).status
+        except BackendUnavailable:
+            return None
+        return True if status in (200, 301, 403) else False if status == 404 else None
 
     def _policy(self, region: str, key_arn: str) -> str | None:
         params = {"KeyId": key_arn, "PolicyName": "default"}

@@ -60,7 +60,10 @@ def owners(conn: Connection, service: str, region: str, names: Iterable[str]) ->
 
 
 def record(conn: Connection, service: str, region: str, name: str, owner_account: str, now: datetime) -> None:
-    """The resource was created by `owner_account`: a row made afresh (a stale one, with its policy, goes)."""
+    """The resource was created by `owner_account`: its row is kept when it was already theirs (S3's
+    CreateBucket of one's own bucket succeeds again in us-east-1), else made afresh."""
+    if owner(conn, service, region, name) == owner_account:
+        return
     conn.execute(delete(_t).where(_key(service, region, name)))
     conn.execute(
         _t.insert().values(

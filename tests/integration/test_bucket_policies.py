@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import pytest
 from botocore import UNSIGNED
 from botocore.exceptions import ClientError
@@ -342,3 +343,32 @@ def test_a_deleted_bucket_is_forgotten_with_its_policy(harness: Harness, other: 
         _anonymous(harness).get_object(Bucket=bucket, Key="a.txt")
     assert _refusal(refused.value) == ("AccessDenied", "Access Denied", 403)
     assert ACCOUNT != other["AccountId"]
+
+
+def test_a_bucket_made_on_the_backend_directly_is_the_default_accounts_and_cannot_be_taken(
+    harness: Harness, other: dict[str, str]
+) -> None:
+    url = harness.gateway.backends.url_for("s3")
+    direct = boto3.client(
+        "s3",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    bucket = f"own-{uuid.uuid4().hex[:12]}"
+    direct.create_bucket(Bucket=bucket)
+    for creds in (other, harness.user([{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}], other)[1]):
+        with pytest.raises(ClientError) as taking:
+            harness.client("s3", creds).create_bucket(Bucket=bucket)
+        assert _refusal(taking.value)[0] == "BucketAlreadyExists"
+        with pytest.raises(ClientError) as reading:
+            harness.client("s3", creds).list_objects_v2(Bucket=bucket)
+        assert _refusal(reading.value)[0] == "AccessDenied"
+    assert harness.client("s3").list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+
+
+def test_creating_ones_own_bucket_again_keeps_its_policy(harness: Harness) -> None:
+    bucket = _public_bucket(harness)
+    harness.client("s3").create_bucket(Bucket=bucket)
+    assert _anonymous(harness).get_object(Bucket=bucket, Key="hello.txt")["Body"].read() == b"hello"
