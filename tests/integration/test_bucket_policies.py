@@ -372,3 +372,19 @@ def test_creating_ones_own_bucket_again_keeps_its_policy(harness: Harness) -> No
     bucket = _public_bucket(harness)
     harness.client("s3").create_bucket(Bucket=bucket)
     assert _anonymous(harness).get_object(Bucket=bucket, Key="hello.txt")["Body"].read() == b"hello"
+
+
+def test_a_policy_naming_a_user_that_does_not_exist_is_refused(
+    harness: Harness, other: dict[str, str]
+) -> None:
+    s3 = harness.client("s3")
+    bucket = _bucket(s3)
+    existing, _ = harness.user([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}], other)
+    missing = f"arn:aws:iam::{other['AccountId']}:user/nobody-{uuid.uuid4().hex[:6]}"
+    with pytest.raises(ClientError) as refused:
+        s3.put_bucket_policy(
+            Bucket=bucket, Policy=_policy(_statement(bucket, {"AWS": missing}, "s3:GetObject"))
+        )
+    assert _refusal(refused.value) == ("MalformedPolicy", "Invalid principal in policy", 400)
+    s3.put_bucket_policy(Bucket=bucket, Policy=_policy(_statement(bucket, {"AWS": existing}, "s3:GetObject")))
+    assert existing in s3.get_bucket_policy(Bucket=bucket)["Policy"]

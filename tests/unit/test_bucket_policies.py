@@ -164,3 +164,17 @@ def test_an_action_pattern_names_s3_actions_case_insensitively() -> None:
     assert "s3:GetObject" in bucketpolicies.s3_actions_matching("S3:get*")
     assert bucketpolicies.s3_actions_matching("s3:Nope*") == ()
     assert bucketpolicies.s3_actions_matching("kms:*") == ()
+
+
+def test_a_user_or_role_a_principal_names_must_exist_and_an_account_is_not_looked_up() -> None:
+    user = "arn:aws:iam::111122223333:user/team/alice"
+    ghost = "arn:aws:iam::111122223333:role/ghost"
+    root = "arn:aws:iam::111122223333:root"
+
+    def exists(arn: str) -> bool:
+        return arn == user  # the root, were it asked, would be refused
+
+    assert validate(_policy(_allow(Principal={"AWS": [user, root, "111122223333"]})), BUCKET, exists)
+    with pytest.raises(MalformedPolicy) as refused:
+        validate(_policy(_allow(Principal={"AWS": [user, ghost]})), BUCKET, exists)
+    assert refused.value.message == bucketpolicies.BAD_PRINCIPAL
