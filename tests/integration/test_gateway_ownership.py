@@ -198,11 +198,15 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield from moto_backend(tmp_path_factory)
 
 
-def running_harness(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    """A real server (IAM, the store) and the in-process gateway over its store, forwarding to `backend`."""
+def running_harness(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, database_url: str | None = None
+) -> Iterator[Harness]:
+    """A real server (IAM, the store: SQLite unless `database_url` says) and the in-process gateway over
+    its store, forwarding to `backend`."""
     data_dir = tmp_path_factory.mktemp("ostiary-ownership")
     urls = {"dynamodb": backend, "kms": backend, "s3": backend}
-    server = start_server(data_dir, f"sqlite:///{data_dir / 'ostiary.db'}", "sqlite")
+    url = database_url or f"sqlite:///{data_dir / 'ostiary.db'}"
+    server = start_server(data_dir, url, "postgresql" if database_url else "sqlite")
     db = Database(server.database_url, pool=False)
     settings = Settings(data_dir=data_dir, database_url=server.database_url)
     gateway = OwnedGateway(settings, db, Keyring.load(data_dir), Backends(urls=urls))
@@ -211,9 +215,13 @@ def running_harness(backend: str, tmp_path_factory: pytest.TempPathFactory) -> I
     stop_server(server)
 
 
-@pytest.fixture(scope="module")
-def harness(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    yield from running_harness(backend, tmp_path_factory)
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def harness(
+    request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Harness]:
+    """The harness over SQLite, then over PostgreSQL (the run's own database, as the `server` fixture's)."""
+    database_url = request.getfixturevalue("pg_database") if request.param == "postgresql" else None
+    yield from running_harness(backend, tmp_path_factory, database_url)
 
 
 @pytest.fixture(scope="module")
