@@ -240,6 +240,33 @@ def test_unsigned_requests_are_refused_without_a_policy(gateway: Server, bucket:
     assert answer.status == 403 and b"<Code>AccessDenied</Code>" in answer.data
 
 
+def _cli_env(gateway: Server) -> dict[str, str]:
+    return {
+        "AWS_ACCESS_KEY_ID": ROOT_KEY,
+        "AWS_SECRET_ACCESS_KEY": ROOT_SECRET,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": gateway.endpoint,
+        "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
+    }
+
+
+@pytest.mark.slow
+def test_the_aws_cli_copies_100_mb_up_and_down(gateway: Server, bucket: str, tmp_path: Path) -> None:
+    """`aws s3 cp` uploads in parts, in parallel, and downloads in ranges: all through the gateway."""
+    source = tmp_path / "100mb.bin"
+    with source.open("wb") as out:
+        for index in range(100):
+            out.write(hashlib.sha256(b"%d" % index).digest() * (1024 * 1024 // 32))
+    env = _cli_env(gateway)
+    subprocess.run(
+        ["aws", "s3", "cp", str(source), f"s3://{bucket}/big.bin"], check=True, env=env, timeout=300
+    )
+    back = tmp_path / "back.bin"
+    subprocess.run(["aws", "s3", "cp", f"s3://{bucket}/big.bin", str(back)], check=True, env=env, timeout=300)
+    assert back.stat().st_size == 100 * 1024 * 1024
+    assert hashlib.sha256(back.read_bytes()).digest() == hashlib.sha256(source.read_bytes()).digest()
+
+
 def test_the_aws_cli_copies_and_syncs(gateway: Server, bucket: str, tmp_path: Path) -> None:
     folder = tmp_path / "tree"
     (folder / "sub").mkdir(parents=True)
