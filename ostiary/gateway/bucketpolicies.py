@@ -44,6 +44,22 @@ class MalformedPolicy(AwsError):
     code, status, sender_fault = "MalformedPolicy", 400, True
 
 
+class NoSuchBucketPolicy(AwsError):
+    """S3's answer to GetBucketPolicy of a bucket without one (404)."""
+
+    code, status, sender_fault = "NoSuchBucketPolicy", 404, True
+
+
+class NoSuchBucket(AwsError):
+    """S3's answer to a call on a bucket that does not exist (404)."""
+
+    code, status, sender_fault = "NoSuchBucket", 404, True
+
+
+NO_POLICY = "The bucket policy does not exist"
+NO_BUCKET = "The specified bucket does not exist"
+
+
 def validate(text: str, bucket: str, principal_exists: Callable[[str], bool] | None = None) -> str:
     """The policy `text` for `bucket` in canonical form (compact JSON), or MalformedPolicy with S3's text.
 

@@ -29,6 +29,7 @@ from ostiary import enforce, services
 from ostiary.auth.caller import Caller
 from ostiary.errors import AccessDenied
 from ostiary.gateway import bucketpolicies, keypolicies, kms, ownership
+from ostiary.gateway.forwarding import Answer
 from ostiary.gateway.lookups import BackendLookups
 from ostiary.gateway.operations import Operation
 from ostiary.gateway.ownership import BUCKET_POLICY_ACTIONS, CREATING_ACTIONS, Resource
@@ -44,6 +45,9 @@ from ostiary.store.keyring import Keyring
 log = logging.getLogger("ostiary.gateway")
 
 _BARE = re.compile(r"[!-~]+")  # printable, no space: logged as it is
+_POLICY_CALLS = frozenset(
+    {("s3", "GetBucketPolicy"), ("s3", "PutBucketPolicy"), ("s3", "DeleteBucketPolicy")}
+)
 ANONYMOUS_DENIED = "Access Denied"  # S3's refusal of an anonymous caller, word for word
 _ANONYMOUS = Principal(arn="*", type="anonymous")
 
@@ -241,6 +245,51 @@ class Authorizer:
         """Whether `after_success` reads the answer's body (list answers, CreateKey's): small answers only."""
         kind = (operation.service, operation.name)
         return kind in ownership.LISTS or kind == ("kms", "CreateKey")
+
+    def answer_here(
+        self,
+        operation: Operation,
+        caller: Caller | None,
+        region: str,
+        request_body: bytes | None = None,
+        now: datetime | None = None,
+    ) -> Answer | None:
+        """The gateway's own answer to an (authorized, validated) bucket-policy call, or None: forward.
+
+        Bucket policies live in Ostiary's store and never reach the backend, which would enforce them
+        on the gateway's own credentials (moto refuses everyone any action a Deny statement names).
+        S3's answers: 204 for PutBucketPolicy and DeleteBucketPolicy, the policy for GetBucketPolicy,
+        NoSuchBucketPolicy or NoSuchBucket (404).
+        """
+        kind = (operation.service, operation.name)
+        if kind not in _POLICY_CALLS:
+            return None
+        bucket = str(operation.params.get("Bucket", ""))
+        with self.db.read() as conn:
+            found = store.find(conn, "s3", store.GLOBAL_REGION, bucket)
+        if found is None and self.lookups.bucket_exists(region, bucket) is not True:
+            raise bucketpolicies.NoSuchBucket(bucketpolicies.NO_BUCKET)
+        if kind == ("s3", "GetBucketPolicy"):
+            text = found[1] if found is not None else None
+            if text is None:
+                raise bucketpolicies.NoSuchBucketPolicy(bucketpolicies.NO_POLICY)
+            return Answer(200, (("content-type", "application/json"),), text.encode("utf-8"))
+        stored = None
+        if kind == ("s3", "PutBucketPolicy"):
+            stored = bucketpolicies.validate(
+                _policy_text(operation, request_body), bucket, self._principal_exists
+            )
+        with self.db.transaction() as conn:
+            store.set_policy(
+                conn,
+                "s3",
+                store.GLOBAL_REGION,
+                bucket,
+                stored,
+                default_owner=self.settings.account_id,
+                now=now or datetime.now(UTC),
+            )
+        return Answer(204, (), b"")
 
     def after_success(
         self,

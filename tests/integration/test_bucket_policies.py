@@ -388,3 +388,70 @@ def test_a_policy_naming_a_user_that_does_not_exist_is_refused(
     assert _refusal(refused.value) == ("MalformedPolicy", "Invalid principal in policy", 400)
     s3.put_bucket_policy(Bucket=bucket, Policy=_policy(_statement(bucket, {"AWS": existing}, "s3:GetObject")))
     assert existing in s3.get_bucket_policy(Bucket=bucket)["Policy"]
+
+
+# -- the real server's own gateway: it reads the same store (ownership, bucket policies) ------------
+
+
+def test_the_real_servers_gateway_refuses_another_account_a_bucket_it_does_not_own(
+    harness: Harness, other: dict[str, str]
+) -> None:
+    bucket = _bucket(harness.served("s3"))
+    arn, keys = harness.user([{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}], other)
+    with pytest.raises(ClientError) as refused:
+        harness.served("s3", keys).list_objects_v2(Bucket=bucket)
+    assert _refusal(refused.value) == (
+        "AccessDenied",
+        f"User: {arn} is not authorized to perform: s3:ListBucket on resource: arn:aws:s3:::{bucket} "
+        "because no resource-based policy allows the s3:ListBucket action",
+        403,
+    )
+
+
+def test_the_real_servers_gateway_decides_with_the_stored_bucket_policy(
+    harness: Harness, other: dict[str, str]
+) -> None:
+    s3 = harness.client("s3")
+    bucket = _bucket(s3)
+    s3.put_object(Bucket=bucket, Key="shared.txt", Body=b"shared")
+    _, reader = harness.user([{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}], other)
+    denied, denied_keys = harness.user([{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}])
+    grant = _statement(bucket, {"AWS": f"arn:aws:iam::{other['AccountId']}:root"}, "s3:GetObject")
+    deny = _statement(bucket, {"AWS": denied}, "s3:GetObject", "Deny")
+    s3.put_bucket_policy(Bucket=bucket, Policy=_policy(grant, deny))
+    assert (
+        harness.served("s3", reader).get_object(Bucket=bucket, Key="shared.txt")["Body"].read() == b"shared"
+    )
+    with pytest.raises(ClientError) as refused:
+        harness.served("s3", denied_keys).get_object(Bucket=bucket, Key="shared.txt")
+    assert _refusal(refused.value)[1].endswith("with an explicit deny in a resource-based policy")
+
+
+def test_a_deny_naming_one_user_leaves_everyone_else_their_access(harness: Harness) -> None:
+    s3 = harness.client("s3")
+    bucket = _bucket(s3)
+    s3.put_object(Bucket=bucket, Key="a.txt", Body=b"a")
+    denied, _ = harness.user([{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}])
+    _, allowed = harness.user([{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}])
+    text = _policy(_statement(bucket, {"AWS": denied}, ["s3:GetObject", "s3:PutObject"], "Deny"))
+    s3.put_bucket_policy(Bucket=bucket, Policy=text)
+    assert json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]) == json.loads(text)
+    assert s3.get_object(Bucket=bucket, Key="a.txt")["Body"].read() == b"a"
+    harness.client("s3", allowed).put_object(Bucket=bucket, Key="b.txt", Body=b"b")
+    assert harness.served("s3", allowed).get_object(Bucket=bucket, Key="b.txt")["Body"].read() == b"b"
+
+
+def test_bucket_policy_calls_on_a_bucket_that_does_not_exist_answer_no_such_bucket(harness: Harness) -> None:
+    s3 = harness.client("s3")
+    bucket = f"own-{uuid.uuid4().hex[:12]}"
+    for call in (
+        lambda: s3.put_bucket_policy(Bucket=bucket, Policy=_policy(_statement(bucket, "*", "s3:GetObject"))),
+        lambda: s3.get_bucket_policy(Bucket=bucket),
+        lambda: s3.delete_bucket_policy(Bucket=bucket),
+    ):
+        with pytest.raises(ClientError) as refused:
+            call()
+        assert _refusal(refused.value) == ("NoSuchBucket", "The specified bucket does not exist", 404)
+    with pytest.raises(ClientError) as no_policy:
+        s3.get_bucket_policy(Bucket=_bucket(s3))
+    assert _refusal(no_policy.value) == ("NoSuchBucketPolicy", "The bucket policy does not exist", 404)

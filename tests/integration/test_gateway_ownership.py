@@ -96,6 +96,9 @@ class OwnedGateway(Gateway):
             region = signed.region if signed is not None else REGION
             pending = self.authorizer.authorize(request, caller, operation, region, request_id, now)
             self.authorizer.before_forward(operation, caller, region, request.body)
+            here = self.authorizer.answer_here(operation, caller, region, request.body)
+            if here is not None:
+                return here
             answer = self.forwarder.forward(backend, request, "s3", region)
             if 200 <= answer.status < 300:
                 self.authorizer.after_answer(pending, region, lambda: answer.body)
@@ -121,6 +124,14 @@ class Harness:
 
     server: Server
     gateway: OwnedGateway
+
+    def served(self, service: str, creds: dict[str, str] | None = None) -> Any:
+        """A boto3 client of the real server's own gateway (as the server's root by default)."""
+        if creds is None:
+            return self.server.client(service)
+        return self.server.client(
+            service, creds["AccessKeyId"], creds["SecretAccessKey"], creds.get("SessionToken")
+        )
 
     def client(self, service: str, creds: dict[str, str] | None = None, **config: Any) -> Any:
         """A boto3 client whose requests the in-process gateway answers (as the server's root by default)."""
@@ -206,7 +217,8 @@ def running_harness(
     data_dir = tmp_path_factory.mktemp("ostiary-ownership")
     urls = {"dynamodb": backend, "kms": backend, "s3": backend}
     url = database_url or f"sqlite:///{data_dir / 'ostiary.db'}"
-    server = start_server(data_dir, url, "postgresql" if database_url else "sqlite")
+    backends = [f"--backend={service}={backend}" for service in urls]
+    server = start_server(data_dir, url, "postgresql" if database_url else "sqlite", *backends)
     db = Database(server.database_url, pool=False)
     settings = Settings(data_dir=data_dir, database_url=server.database_url)
     gateway = OwnedGateway(settings, db, Keyring.load(data_dir), Backends(urls=urls))
@@ -378,6 +390,23 @@ def test_a_deleted_table_is_forgotten_and_its_name_free_for_another_account(
     with pytest.raises(ClientError) as refused:
         dynamodb.scan(TableName=table)
     assert _refusal(refused.value)[0] == "AccessDeniedException"
+
+
+def test_the_real_servers_gateway_decides_another_accounts_access_as_cross_account(
+    harness: Harness, other: dict[str, str]
+) -> None:
+    table = _table(harness.served("dynamodb"))
+    arn, keys = harness.user(EVERYTHING, other)
+    with pytest.raises(ClientError) as refused:
+        harness.served("dynamodb", keys).scan(TableName=table)
+    assert _refusal(refused.value) == _denied(
+        arn, "dynamodb:Scan", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}"
+    )
+    with pytest.raises(ClientError) as root_refused:
+        harness.served("dynamodb", other).delete_table(TableName=table)
+    assert _refusal(root_refused.value)[0] == "AccessDeniedException"
+    _, same_account = harness.user(EVERYTHING)
+    assert harness.served("dynamodb", same_account).scan(TableName=table)["Items"] == []
 
 
 # -- KMS -----------------------------------------------------------------------------------------
