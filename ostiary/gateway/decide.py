@@ -8,7 +8,8 @@ account as the resource's (its ARN rewritten to carry it), which makes any other
 cross-account (both its identity policy and the resource policy must allow; a table has no resource
 policy, so never). The root of the owning account may do anything to its resources but what an
 explicit Deny of the bucket policy refuses (never the bucket-policy calls themselves). An unsigned
-request is anonymous: only a bucket policy allowing `"*"` lets it through.
+request is anonymous: only a bucket policy allowing `"*"` lets it through. Bucket policies are kept in
+the store, validated as S3 does, and answered from there (`answer_here`): the backend never sees them.
 
 `--enforce soft` logs each refusal of a signed caller (who, what, on what, the deciding statements) and
 lets it through; `--enforce off` decides nothing for signed callers. Anonymous requests are always
@@ -297,16 +298,23 @@ class Authorizer:
         caller: Caller | None,
         region: str,
         body: bytes | None,
-        request_body: bytes | None = None,
         now: datetime | None = None,
     ) -> bytes | None:
-        """Once the backend answered 2xx: record who created what, forget what was deleted, store or
-        drop a bucket policy; return the list answer cut to the caller's own resources (None: the
-        backend's body as it is)."""
+        """Once the backend answered 2xx: record who created what and forget what was deleted; return
+        a list answer cut to the caller's own resources (None: the backend's body as it is)."""
         account = caller.account_id if caller is not None else self.settings.account_id
-        at = now or datetime.now(UTC)
-        self._remember(operation, account, region, body, request_body, at)
-        if body is None or (operation.service, operation.name) not in ownership.LISTS:
+        kind = (operation.service, operation.name)
+        made = ownership.created(operation, region, _json(body) if kind == ("kms", "CreateKey") else None)
+        gone = ownership.deleted(operation, region)
+        if made is not None or gone is not None:
+            with self.db.transaction() as conn:
+                if made is not None:
+                    store.record(
+                        conn, made.service, made.region, made.name, account, now or datetime.now(UTC)
+                    )
+                if gone is not None:
+                    store.forget(conn, gone.service, gone.region, gone.name)
+        if body is None or kind not in ownership.LISTS:
             return None
         default = self.settings.account_id
 
@@ -316,46 +324,6 @@ class Authorizer:
             return {n for n in names if known.get(n, default) == account}
 
         return ownership.visible_answer(operation, region, body, visible)
-
-    def _remember(
-        self,
-        operation: Operation,
-        account: str,
-        region: str,
-        body: bytes | None,
-        request_body: bytes | None,
-        now: datetime,
-    ) -> None:
-        """The store's side of a successful call: ownership made or dropped, a bucket policy kept or not."""
-        kind = (operation.service, operation.name)
-        answer = _json(body) if kind == ("kms", "CreateKey") else None
-        made = ownership.created(operation, region, answer)
-        gone = ownership.deleted(operation, region)
-        bucket = str(operation.params.get("Bucket", ""))
-        text: str | None = None
-        if kind == ("s3", "PutBucketPolicy"):
-            text = bucketpolicies.validate(_policy_text(operation, request_body), bucket)
-        if (
-            made is None
-            and gone is None
-            and kind not in (("s3", "PutBucketPolicy"), ("s3", "DeleteBucketPolicy"))
-        ):
-            return
-        with self.db.transaction() as conn:
-            if made is not None:
-                store.record(conn, made.service, made.region, made.name, account, now)
-            if gone is not None:
-                store.forget(conn, gone.service, gone.region, gone.name)
-            if kind in (("s3", "PutBucketPolicy"), ("s3", "DeleteBucketPolicy")) and bucket:
-                store.set_policy(
-                    conn,
-                    "s3",
-                    store.GLOBAL_REGION,
-                    bucket,
-                    text,
-                    default_owner=self.settings.account_id,
-                    now=now,
-                )
 
     def _authorize_anonymous(
         self, request: HttpRequest, operation: Operation, region: str, now: datetime

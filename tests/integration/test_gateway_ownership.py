@@ -4,8 +4,9 @@ policy, so never allowed; a key only through its key policy). Lists show an acco
 
 The store and IAM are a real `ostiary serve`'s (accounts and users made through it, with boto3 and
 `ostiary account create`); the gateway is the endpoint's own `Gateway`, in this process, wired the way
-the endpoint is to call the Authorizer (`before_forward`, `after_success`), forwarding to moto's
-server; boto3 clients reach it through botocore's `before-send`, as real requests, signed.
+the endpoint is to call the Authorizer (`before_forward`, `answer_here`, `after_success`), forwarding
+to moto's server; boto3 clients reach it through botocore's `before-send`, as real requests, signed.
+A few tests go through the real server's own gateway, which reads the same store.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class OwnedGateway(Gateway):
         answer = self.forwarder.forward(backend, request, service, region)
         if 200 <= answer.status < 300:
             self.authorizer.after_answer(pending, region, lambda: answer.body)
-            body = self.authorizer.after_success(operation, caller, region, answer.body, request.body)
+            body = self.authorizer.after_success(operation, caller, region, answer.body)
             if body is not None:
                 answer = Answer(answer.status, ownership.headers_for(answer.headers, body), body)
         return answer
@@ -102,7 +103,7 @@ class OwnedGateway(Gateway):
             answer = self.forwarder.forward(backend, request, "s3", region)
             if 200 <= answer.status < 300:
                 self.authorizer.after_answer(pending, region, lambda: answer.body)
-                body = self.authorizer.after_success(operation, caller, region, answer.body, request.body)
+                body = self.authorizer.after_success(operation, caller, region, answer.body)
                 if body is not None:
                     answer = Answer(answer.status, ownership.headers_for(answer.headers, body), body)
             return answer
