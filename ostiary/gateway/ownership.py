@@ -10,6 +10,7 @@ Pure apart from the `owner_of` callables the callers pass in.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import zlib
@@ -178,6 +179,7 @@ def visible_answer(operation: Operation, region: str, body: bytes, visible: Visi
     """A list answer without the resources of other accounts; None when nothing was removed (or the
     body cannot be read: then it is not a list this module knows, and nothing is shown of it)."""
     kind = (operation.service, operation.name)
+    body = _plain(body)
     if kind == ("s3", "ListBuckets"):
         return _bucket_list(body, visible)
     try:
@@ -203,11 +205,23 @@ def visible_answer(operation: Operation, region: str, body: bytes, visible: Visi
     return None
 
 
+def _plain(body: bytes) -> bytes:
+    """A body as its bytes, gunzipped when the backend gzipped it (a replacement is never compressed)."""
+    if body[:2] != b"\x1f\x8b":
+        return body
+    try:
+        return gzip.decompress(body)
+    except (OSError, EOFError):
+        return body
+
+
 def headers_for(headers: tuple[tuple[str, str], ...], body: bytes) -> tuple[tuple[str, str], ...]:
     """An answer's headers once its body is replaced: DynamoDB's `x-amz-crc32` (which SDKs check) and
-    `content-length` of the new body."""
+    `content-length` of the new body, which is never compressed (`content-encoding` goes)."""
     out: list[tuple[str, str]] = []
     for name, value in headers:
+        if name == "content-encoding":
+            continue
         if name == "x-amz-crc32":
             value = str(zlib.crc32(body))
         elif name == "content-length":
