@@ -1,15 +1,19 @@
 """S3 bucket policies as PutBucketPolicy validates them: S3's MalformedPolicy texts, one row each, and the
-canonical text that is stored; the compiled policy the engine decides with."""
+canonical text that is stored; the compiled policy the engine decides with; ListBuckets cut to the
+caller's own buckets."""
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
 from typing import Any
 
 import pytest
 
-from ostiary.gateway import bucketpolicies
+from ostiary.gateway import bucketpolicies, ownership
 from ostiary.gateway.bucketpolicies import MalformedPolicy, validate
+from ostiary.gateway.operations import Operation
 from ostiary.policy import Principal, Request, authorize
 
 BUCKET = "amzn-bucket"
@@ -178,3 +182,43 @@ def test_a_user_or_role_a_principal_names_must_exist_and_an_account_is_not_looke
     with pytest.raises(MalformedPolicy) as refused:
         validate(_policy(_allow(Principal={"AWS": [user, ghost]})), BUCKET, exists)
     assert refused.value.message == bucketpolicies.BAD_PRINCIPAL
+
+
+# -- ListBuckets cut to the caller's own buckets ----------------------------------------------------
+
+_LIST_BUCKETS = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b'<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>x</ID></Owner>'
+    b"<Buckets><Bucket><Name>mine</Name><CreationDate>2026-12-04T00:00:00.000Z</CreationDate></Bucket>"
+    b"<Bucket><Name>theirs</Name><CreationDate>2026-12-04T00:00:00.000Z</CreationDate></Bucket>"
+    b"<Bucket><Name>a&amp;b</Name><CreationDate>2026-12-04T00:00:00.000Z</CreationDate></Bucket>"
+    b"</Buckets></ListAllMyBucketsResult>"
+)
+
+
+def _own(*names: str) -> ownership.Visible:
+    return lambda service, region, listed: {n for n in listed if n in names}
+
+
+def test_list_buckets_keeps_only_the_callers_buckets_and_the_rest_of_the_document() -> None:
+    operation = Operation("s3", "ListBuckets", {})
+    cut = ownership.visible_answer(operation, "us-east-1", _LIST_BUCKETS, _own("mine", "a&b"))
+    assert cut is not None
+    assert b"<Name>mine</Name>" in cut and b"<Name>a&amp;b</Name>" in cut
+    assert b"theirs" not in cut
+    assert cut.startswith(b'<?xml version="1.0" encoding="UTF-8"?>') and b"<Owner><ID>x</ID></Owner>" in cut
+    assert (
+        ownership.visible_answer(operation, "us-east-1", _LIST_BUCKETS, _own("mine", "theirs", "a&b")) is None
+    )
+
+
+def test_a_gzipped_list_is_cut_too_and_its_headers_follow_the_plain_body() -> None:
+    operation = Operation("s3", "ListBuckets", {})
+    cut = ownership.visible_answer(operation, "us-east-1", gzip.compress(_LIST_BUCKETS), _own("mine"))
+    assert cut is not None and b"theirs" not in cut and b"<Name>mine</Name>" in cut
+    headers = (("content-encoding", "gzip"), ("content-length", "1"), ("x-amz-crc32", "1"), ("etag", "e"))
+    assert ownership.headers_for(headers, cut) == (
+        ("content-length", str(len(cut))),
+        ("x-amz-crc32", str(zlib.crc32(cut))),
+        ("etag", "e"),
+    )
