@@ -124,18 +124,11 @@ def table_name(value: Any) -> str | None:
 
 def created(operation: Operation, region: str, answer: Any) -> Resource | None:
     """The resource a successful operation created (CreateBucket, CreateTable, CreateKey), or None."""
-    params = operation.params
-    name = (operation.service, operation.name)
-    if name == ("s3", "CreateBucket") and isinstance(params.get("Bucket"), str):
-        return Resource("s3", GLOBAL_REGION, params["Bucket"])
-    if name == ("dynamodb", "CreateTable"):
-        table = table_name(params.get("TableName"))
-        return Resource("dynamodb", region, table) if table else None
-    if name == ("kms", "CreateKey") and isinstance(answer, dict):
+    if (operation.service, operation.name) == ("kms", "CreateKey") and isinstance(answer, dict):
         metadata = answer.get("KeyMetadata")
         key_id = metadata.get("KeyId") if isinstance(metadata, dict) else None
         return Resource("kms", region, key_id) if isinstance(key_id, str) and key_id else None
-    return None
+    return target(operation, region)
 
 
 def deleted(operation: Operation, region: str) -> Resource | None:
@@ -155,7 +148,7 @@ def deleted(operation: Operation, region: str) -> Resource | None:
 
 
 def target(operation: Operation, region: str) -> Resource | None:
-    """The bucket or table an operation creates, named by the request (to refuse creating over another's)."""
+    """The bucket or table an operation creates, as the request names it (a key's id is the answer's)."""
     params = operation.params
     if (operation.service, operation.name) == ("s3", "CreateBucket") and isinstance(
         params.get("Bucket"), str
