@@ -77,12 +77,6 @@ def forget(conn: Connection, service: str, region: str, name: str) -> None:
     conn.execute(delete(_t).where(_key(service, region, name)))
 
 
-def policy(conn: Connection, service: str, region: str, name: str) -> str | None:
-    """The resource policy stored for a resource (an S3 bucket policy), or None."""
-    found = conn.execute(select(_t.c.policy).where(_key(service, region, name))).scalar()
-    return str(found) if found is not None else None
-
-
 def set_policy(
     conn: Connection,
     service: str,
