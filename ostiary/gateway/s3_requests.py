@@ -15,14 +15,13 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, urlencode
 
-import urllib3
-
 from ostiary import ids
 from ostiary.auth import payload, sigv4
 from ostiary.auth.authenticate import authenticate_with_key
 from ostiary.auth.caller import Caller
 from ostiary.errors import AccessDenied, AwsError
 from ostiary.gateway import refusals
+from ostiary.gateway.backend_http import BackendResponse
 from ostiary.gateway.decide import Authorizer
 from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder, answer_headers
 from ostiary.gateway.operations import Operation, UnknownOperation, identify, needs_body
@@ -161,7 +160,7 @@ class S3Requests:
         try:
             _stream_answer(response, bridge)
         finally:
-            response.release_conn()
+            response.release()
 
     def _refuse(self, bridge: Bridge, code: str, status: int, message: str, request_id: str) -> None:
         if bridge.started:  # the answer is under way: nothing left to say but to stop
@@ -233,9 +232,9 @@ def _verified(pieces: Iterable[bytes], reader: payload.PayloadReader) -> Iterato
         yield held
 
 
-def _stream_answer(response: urllib3.BaseHTTPResponse, bridge: Bridge) -> None:
+def _stream_answer(response: BackendResponse, bridge: Bridge) -> None:
     bridge.start(response.status, answer_headers(response))
-    for piece in response.stream(ANSWER_PIECE_BYTES, decode_content=False):
+    for piece in response.stream(ANSWER_PIECE_BYTES):
         if piece:
             bridge.piece(piece)
     bridge.piece(b"", more=False)
