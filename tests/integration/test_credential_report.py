@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -95,6 +96,14 @@ def test_first_generation_starts_then_the_report_is_complete(account: dict[str, 
     assert got["GeneratedTime"].tzinfo is not None
     assert abs(got["GeneratedTime"] - datetime.now(UTC)) < timedelta(minutes=5)
     assert got["Content"].decode().split("\n", 1)[0] == HEADER
+
+
+def test_concurrent_generations_make_one_report(server: Server, account: dict[str, Any]) -> None:
+    clients = [client(server, "iam", account["creds"]) for _ in range(6)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda iam: iam.generate_credential_report(), clients))
+    assert sorted(a["State"] for a in answers) == ["COMPLETE"] * 5 + ["STARTED"]
+    assert [a["Description"] for a in answers if "Description" in a] == [FIRST_DESCRIPTION]
 
 
 def test_the_root_row_comes_first_with_awss_not_supported_columns(
@@ -205,6 +214,9 @@ def test_every_user_column(server: Server, account: dict[str, Any], unique: str)
         "N/A",
     ]
     assert (keys["access_key_2_last_used_region"], keys["access_key_2_last_used_service"]) == ("N/A", "N/A")
+
+    content = iam.get_credential_report()["Content"].decode()
+    assert used_key["SecretAccessKey"] not in content and "argon2" not in content  # no secret leaves
 
     certs_row = report["e-certificates"]
     assert [certs_row[c] for c in COLUMNS[18:]] == ["true", iso(certs[0]["UploadDate"]), "false", "N/A"]
