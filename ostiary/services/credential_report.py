@@ -154,16 +154,18 @@ def _password_columns(user: Any, profile: Any, max_age: Any) -> list[str]:
 
 
 def _key_columns(keys: list[Any]) -> list[str]:
-    """The five columns of each of the first two access keys (oldest first)."""
+    """The five columns of each of the first two access keys (oldest first).
+
+    An inactive key keeps its dates: AWS's reports show `false` beside the key's last_rotated.
+    """
     columns: list[str] = []
     for key in (keys + [None, None])[:2]:
         if key is None:
             columns += [_flag(False), *[_NOT_APPLICABLE] * 4]
             continue
-        is_active = key.status == "Active"
         columns += [
-            _flag(is_active),
-            _iso(key.created_at) if is_active else _NOT_APPLICABLE,
+            _flag(key.status == "Active"),
+            _iso(key.created_at),
             _iso(key.last_used_at) if key.last_used_at is not None else _NOT_APPLICABLE,
             key.last_used_region or _NOT_APPLICABLE,
             key.last_used_service or _NOT_APPLICABLE,
@@ -172,11 +174,14 @@ def _key_columns(keys: list[Any]) -> list[str]:
 
 
 def _certificate_columns(certificates: list[Any]) -> list[str]:
-    """cert_N_active and cert_N_last_rotated of the first two signing certificates (oldest first)."""
+    """cert_N_active and cert_N_last_rotated of the first two signing certificates (oldest first),
+    dated like keys whatever their status."""
     columns: list[str] = []
     for cert in (certificates + [None, None])[:2]:
-        is_active = cert is not None and cert.status == "Active"
-        columns += [_flag(is_active), _iso(cert.uploaded_at) if is_active else _NOT_APPLICABLE]
+        if cert is None:
+            columns += [_flag(False), _NOT_APPLICABLE]
+        else:
+            columns += [_flag(cert.status == "Active"), _iso(cert.uploaded_at)]
     return columns
 
 

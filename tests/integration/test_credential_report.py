@@ -210,7 +210,7 @@ def test_every_user_column(server: Server, account: dict[str, Any], unique: str)
     )
     assert [keys[f"access_key_2_{c}"] for c in ("active", "last_rotated", "last_used_date")] == [
         "false",
-        "N/A",
+        iso(idle_key["CreateDate"]),
         "N/A",
     ]
     assert (keys["access_key_2_last_used_region"], keys["access_key_2_last_used_service"]) == ("N/A", "N/A")
@@ -219,7 +219,12 @@ def test_every_user_column(server: Server, account: dict[str, Any], unique: str)
     assert used_key["SecretAccessKey"] not in content and "argon2" not in content  # no secret leaves
 
     certs_row = report["e-certificates"]
-    assert [certs_row[c] for c in COLUMNS[18:]] == ["true", iso(certs[0]["UploadDate"]), "false", "N/A"]
+    assert [certs_row[c] for c in COLUMNS[18:]] == [
+        "true",
+        iso(certs[0]["UploadDate"]),
+        "false",
+        iso(certs[1]["UploadDate"]),
+    ]
 
 
 def test_next_rotation_is_na_without_a_max_password_age(account: dict[str, Any]) -> None:
