@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from tests.conftest import Server, start_server, stop_server
 from tests.integration.authz_helpers import Principal, account_trust, allow, doc
@@ -114,6 +115,16 @@ def test_an_old_session_never_marks_a_new_role_of_the_same_name(
     _role(iam, name, server.account_id)
     _client(server, "sts", creds, "eu-west-1").get_caller_identity()  # the sealed token still opens
     assert iam.get_role(RoleName=name)["Role"]["RoleLastUsed"] == {}
+
+
+def test_a_request_whose_signature_fails_is_no_use(server: Server, iam: Any, unique: str) -> None:
+    role = _role(iam, f"forged-{unique}", server.account_id)
+    creds = _assume(server, iam, unique, role["Arn"])
+    forged = creds | {"SecretAccessKey": "x" * 40}
+    with pytest.raises(ClientError) as refused:
+        _client(server, "sts", forged, "eu-west-1").get_caller_identity()
+    assert refused.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+    assert iam.get_role(RoleName=role["RoleName"])["Role"]["RoleLastUsed"]["Region"] == "us-east-1"
 
 
 def test_a_users_session_token_marks_no_role(server: Server, iam: Any, unique: str) -> None:
