@@ -10,7 +10,7 @@ import threading
 import time
 from datetime import datetime
 
-from ostiary.auth import sigv4, tokens
+from ostiary.auth import role_use, sigv4, tokens
 from ostiary.auth.caller import Caller, root_caller, session_caller, user_caller
 from ostiary.errors import InvalidClientTokenId
 from ostiary.protocol import HttpRequest
@@ -60,7 +60,7 @@ def authenticate_with_key(
     scope may name (the gateway's add to IAM and STS).
     """
     if signed.session_token:
-        return _session(request, signed, keyring, now, services)
+        return role_use.noted(db, signed, now, _session(request, signed, keyring, now, services))
     owner = _owners.get(db, keyring, signed.access_key_id)
     if owner is None:
         if settings.auth == "permissive" and not signed.access_key_id.startswith("ASIA"):
