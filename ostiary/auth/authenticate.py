@@ -42,22 +42,44 @@ def authenticate(
     (`ostiary serve` makes it), or its root when that user is gone. `services` are those the credential
     scope may name (the gateway's add to IAM and STS).
     """
+    caller, _ = authenticate_with_key(
+        request, signed, db=db, keyring=keyring, settings=settings, now=now, services=services
+    )
+    return caller
+
+
+def authenticate_with_key(
+    request: HttpRequest,
+    signed: sigv4.SignedRequest,
+    *,
+    db: Database,
+    keyring: Keyring,
+    settings: Settings,
+    now: datetime,
+    services: frozenset[str] = sigv4.SERVICES,
+) -> tuple[Caller, bytes | None]:
+    """As `authenticate`, with the signing key that verified the request: the seed of an aws-chunked
+    payload's chunk signatures (`ostiary.auth.payload`). None when nothing was verified (permissive
+    mode's unknown keys)."""
     if signed.session_token:
         return _session(request, signed, keyring, now, services)
     owner = _owners.get(db, keyring, signed.access_key_id)
     if owner is None:
         if settings.auth == "permissive" and not signed.access_key_id.startswith("ASIA"):
             sigv4.check_scope(signed, services)  # unverified, but its region becomes aws:RequestedRegion
-            return _permissive.caller(db, settings.account_id, signed.access_key_id)
+            return _permissive.caller(db, settings.account_id, signed.access_key_id), None
         raise InvalidClientTokenId(_INVALID_TOKEN)
-    sigv4.verify(request, signed, owner.secret, now, services)
+    key = sigv4.verify(request, signed, owner.secret, now, services)
     if owner.status != "Active":
         raise InvalidClientTokenId(_INVALID_TOKEN)
     _last_use.record(db, signed, now)
     if owner.user_id is None:
-        return root_caller(owner.account_id, owner.access_key_id)
+        return root_caller(owner.account_id, owner.access_key_id), key
     assert owner.user_name is not None and owner.user_path is not None  # a user key always has its user
-    return user_caller(owner.account_id, owner.user_id, owner.user_name, owner.user_path, owner.access_key_id)
+    caller = user_caller(
+        owner.account_id, owner.user_id, owner.user_name, owner.user_path, owner.access_key_id
+    )
+    return caller, key
 
 
 def _session(
@@ -66,14 +88,14 @@ def _session(
     keyring: Keyring,
     now: datetime,
     services: frozenset[str],
-) -> Caller:
+) -> tuple[Caller, bytes]:
     session = tokens.open_token(keyring, signed.session_token or "", now)
     if session.access_key_id != signed.access_key_id:
         raise InvalidClientTokenId(_INVALID_TOKEN)
-    sigv4.verify(request, signed, session.secret, now, services)
+    key = sigv4.verify(request, signed, session.secret, now, services)
     if signed.service == "iam" and not _may_call_iam(session):
         raise InvalidClientTokenId(_INVALID_TOKEN)
-    return session_caller(session)
+    return session_caller(session), key
 
 
 def _may_call_iam(session: tokens.Session) -> bool:
