@@ -37,7 +37,7 @@ _MISMATCH = (
     "Access Key and signing method. Consult the service documentation for details."
 )
 # S3's own texts (measured against s3.us-east-1.amazonaws.com, as recorded by S3 emulators that compared).
-_S3_MISMATCH = (
+S3_MISMATCH = (
     "The request signature we calculated does not match the signature you provided. Check your key and "
     "signing method."
 )
@@ -165,7 +165,7 @@ def verify(
     key = _signing_key(secret, signed.scope_date, signed.region, signed.service)
     expected = hmac.digest(key, string_to_sign.encode(), "sha256").hex()
     if not hmac.compare_digest(expected.encode(), signed.signature.encode()):
-        raise SignatureDoesNotMatch(_S3_MISMATCH if is_s3 else _MISMATCH)
+        raise SignatureDoesNotMatch(S3_MISMATCH if is_s3 else _MISMATCH)
     return key
 
 
