@@ -113,7 +113,7 @@ class S3NotImplemented(AwsError):
     """A payload this gateway cannot verify (SigV4a chunks, CRC32C, CRC64NVME): refused, never passed on
     unverified."""
 
-    code, status, sender_fault = "NotImplemented", 501, True
+    code, status = "NotImplemented", 501
 
 
 # -- the interface -----------------------------------------------------------------------------
@@ -470,7 +470,8 @@ class _ChunkedPayload(PayloadReader):
                 if self._signer is not None:
                     self._signer.check_trailer(given, b"".join(self._trailer_lines) or b"\n")
             if self._checksum is not None and self._trailer_name is not None:
-                if not hmac.compare_digest(self._checksum.b64digest(), self._trailers[self._trailer_name]):
+                sent = self._trailers[self._trailer_name].encode("latin-1")
+                if not hmac.compare_digest(self._checksum.b64digest().encode(), sent):
                     algorithm = self._trailer_name.removeprefix(checksums.PREFIX).upper()
                     raise BadDigest(f"The {algorithm} you specified did not match the calculated checksum.")
         self._state = _DONE

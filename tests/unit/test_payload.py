@@ -358,6 +358,12 @@ def test_a_trailer_that_is_not_the_declared_one_is_refused(edit: Callable[[bytes
     assert isinstance(error, MalformedTrailerError) and never_whole(forwarded, data)
 
 
+def test_a_trailing_checksum_that_is_not_text_is_bad_digest() -> None:
+    body = unsigned_body(b"q" * 10).replace(_crc32(b"q" * 10).encode(), b"\xff\xfe==")
+    error, _ = refused(reader_for(unsigned_request(10)), body)
+    assert isinstance(error, BadDigest)
+
+
 def test_an_endless_trailer_is_refused() -> None:
     body = b"0\r\n" + b"x-amz-checksum-crc32:" + b"A" * 10_000
     error, _ = refused(reader_for(unsigned_request(0)), body)
