@@ -8,6 +8,9 @@ forwards what it returns: a byte comes out only once the part it belongs to veri
 the payload only once everything verified (hash, every chunk signature, the trailer, its signature, its
 checksum, the decoded length). As the backend is told the decoded length, it cannot take an object whose
 payload failed: the gateway aborts the backend request on the first error and its last byte never left.
+Two cases have no last byte to hold: an empty payload (`decoded_length` 0: an empty plain body is checked
+by `payload_reader` itself; an aws-chunked one only by `finish`, so read and finish it before sending) and
+an unknown length (`decoded_length` None: end the backend's body only after `finish`).
 
 Memory per reader is one chunk at most (`MAX_CHUNK_BYTES`) plus a line; no per-byte Python loop runs.
 """
