@@ -10,6 +10,7 @@ import hmac
 import io
 import zlib
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum, Sha1Checksum, Sha256Checksum
@@ -29,7 +30,16 @@ from ostiary.auth.payload import (
 )
 from ostiary.errors import AwsError, SignatureDoesNotMatch
 from ostiary.protocol import HttpRequest
-from tests.unit.test_sigv4_s3 import EXAMPLE_SECRET, EXAMPLE_SEED, example_request
+from tests.unit.test_sigv4_s3 import (
+    EXAMPLE_SECRET,
+    EXAMPLE_SEED,
+    S3,
+    SECRET,
+    _Captured,
+    _client,
+    _received,
+    example_request,
+)
 
 KEY = sigv4._signing_key(EXAMPLE_SECRET, "20130524", "us-east-1", "s3")
 SCOPE = "20130524/us-east-1/s3/aws4_request"
@@ -316,6 +326,26 @@ def test_a_signed_trailer_without_its_signature_is_refused() -> None:
 
 
 # -- botocore's unsigned chunks with a trailing checksum ---------------------------------------
+
+
+@pytest.mark.parametrize("size", [0, 5, 3 * 1024 * 1024 + 1])
+def test_a_boto3_upload_over_tls_verifies_end_to_end(size: int) -> None:
+    """What boto3 sends by default over https (STREAMING-UNSIGNED-PAYLOAD-TRAILER, CRC32): its signature
+    verified, its aws-chunked body decoded and checked, the payload and its checksum out."""
+    data = b"0123456789abcdef" * (size // 16) + b"!" * (size % 16)
+    client = _client(scheme="https")
+    try:
+        client.put_object(Bucket="amzn-bucket", Key="dir/a b.bin", Body=data)
+    except _Captured:
+        pass
+    sent = client.sent.pop()
+    request = _received(sent.method, sent.url, sent.headers)
+    signed = sigv4.parse(request)
+    assert signed is not None
+    key = sigv4.verify(request, signed, SECRET, datetime.now(UTC), S3)
+    reader = payload_reader(request, signed, key)
+    assert reader.decoded_length == size
+    assert stream(reader, sent.body.read(), 65536) == (data, {"x-amz-checksum-crc32": _crc32(data)})
 
 
 @pytest.mark.parametrize("algorithm", ["crc32", "sha1", "sha256"])
