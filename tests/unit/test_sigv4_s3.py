@@ -123,6 +123,30 @@ def test_the_path_is_signed_as_sent_never_normalized(path: str) -> None:
     assert sigv4.canonical_request(received, signed, "UNSIGNED-PAYLOAD").split("\n")[1] == path
 
 
+class _KeepCanonical(S3SigV4Auth):
+    """botocore's S3 signer, keeping the canonical request it signed."""
+
+    kept = ""
+
+    def canonical_request(self, request: AWSRequest) -> str:
+        self.kept = super().canonical_request(request)
+        return self.kept
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_the_canonical_request_is_botocores_own(key: str) -> None:
+    url = _client().generate_presigned_url("get_object", Params={"Bucket": "b", "Key": key})
+    path = urlsplit(url).path  # the key as botocore encodes it on the wire
+    request = AWSRequest(
+        method="PUT", url=f"http://localhost:9000{path}?tagging", headers={"X-Amz-Meta-A": " x  y "}
+    )
+    signer = _KeepCanonical(Credentials(KEY, SECRET), "s3", "us-east-1")
+    signer.add_auth(request)
+    received = _received("PUT", request.url, request.headers)
+    signed = _parsed(received)
+    assert sigv4.canonical_request(received, signed, sigv4.s3_payload_hash(received, signed)) == signer.kept
+
+
 def test_iam_still_normalizes_the_path() -> None:
     request = HttpRequest("GET", "/b/../x//y", "", (("host", "h"),), b"")
     signed = sigv4.SignedRequest(
