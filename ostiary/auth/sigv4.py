@@ -257,10 +257,14 @@ def _parse_header(request: HttpRequest, authorization: str) -> SignedRequest:
 
 
 def _parse_presigned(request: HttpRequest, query: dict[str, str]) -> SignedRequest:
+    is_s3 = query.get("X-Amz-Credential", "").split("/")[3:4] == ["s3"]  # S3 words its refusals its own way
+    refusal = AuthorizationQueryParametersError if is_s3 else IncompleteSignature
     missing = [name for name in _QUERY_AUTH if not query.get(name)]
     if missing:
-        raise IncompleteSignature(
-            "AWS query-string parameters must include "
+        raise refusal(
+            _S3_QUERY_PARAMETERS
+            if is_s3
+            else "AWS query-string parameters must include "
             + ", ".join(f"'{name}'" for name in missing)
             + ". Re-examine the query-string parameters."
         )
@@ -270,14 +274,17 @@ def _parse_presigned(request: HttpRequest, query: dict[str, str]) -> SignedReque
     expires = None
     if expires_text is not None:
         if expires_text.startswith("-") and expires_text[1:].isascii() and expires_text[1:].isdigit():
-            raise IncompleteSignature("X-Amz-Expires must be non-negative")  # S3's text; the same signer
+            raise refusal("X-Amz-Expires must be non-negative")  # S3's text; the same signer
         if not (expires_text.isascii() and expires_text.isdigit()):
-            raise IncompleteSignature("X-Amz-Expires should be a number")
+            raise refusal("X-Amz-Expires should be a number")
         digits = expires_text.lstrip("0") or "0"  # a long one is over a week: no int() of 5,000 digits
         expires = int(digits) if len(digits) <= len(str(MAX_PRESIGN_SECONDS)) else MAX_PRESIGN_SECONDS + 1
         if expires > MAX_PRESIGN_SECONDS:
-            raise IncompleteSignature(
-                f"X-Amz-Expires must be less than a week (in seconds) that is {MAX_PRESIGN_SECONDS}"
+            week = "X-Amz-Expires must be less than a week (in seconds)"
+            raise refusal(
+                f"{week}; that is, the given X-Amz-Expires must be less than {MAX_PRESIGN_SECONDS} seconds"
+                if is_s3
+                else f"{week} that is {MAX_PRESIGN_SECONDS}"
             )
     when, when_text = _date(query["X-Amz-Date"])
     return _signed(

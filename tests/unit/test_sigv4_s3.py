@@ -260,6 +260,25 @@ def test_a_presigned_url_must_say_when_it_expires() -> None:
         _verify(request)
 
 
+@pytest.mark.parametrize(
+    ("expires", "message"),
+    [
+        (
+            "604801",
+            "^X-Amz-Expires must be less than a week .in seconds.; that is, the given X-Amz-Expires must",
+        ),
+        ("-1", "^X-Amz-Expires must be non-negative$"),
+        ("1e3", "^X-Amz-Expires should be a number$"),
+    ],
+)
+def test_a_presigned_url_with_a_bad_expiry_is_refused_in_s3s_words(expires: str, message: str) -> None:
+    url = _client().generate_presigned_url("get_object", Params={"Bucket": "b", "Key": "k"}, ExpiresIn=300)
+    parts = urlsplit(url)
+    query = parts.query.replace("X-Amz-Expires=300", f"X-Amz-Expires={expires}")
+    with pytest.raises(sigv4.AuthorizationQueryParametersError, match=message):
+        sigv4.parse(HttpRequest("GET", parts.path, query, (("host", parts.netloc),), b""))
+
+
 def test_an_expired_presigned_url_is_refused_as_s3_does() -> None:
     url = _client().generate_presigned_url("get_object", Params={"Bucket": "b", "Key": "k"}, ExpiresIn=60)
     request = _received("GET", url, {})
