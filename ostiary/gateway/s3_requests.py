@@ -55,18 +55,6 @@ class EntityTooLarge(AwsError):
     code, status = "MaxMessageLengthExceeded", 400
 
 
-class MissingContentLength(AwsError):
-    code, status = "MissingContentLength", 411
-
-
-class IncompleteBody(AwsError):
-    code, status = "IncompleteBody", 400
-
-
-class InvalidRequest(AwsError):
-    code, status = "InvalidRequest", 400
-
-
 class MethodNotAllowed(AwsError):
     code, status = "MethodNotAllowed", 405
 
@@ -114,7 +102,7 @@ class S3Requests:
     def _serve(self, head: HttpRequest, bridge: Bridge, request_id: str) -> None:
         now = datetime.now(UTC)
         if _is_signature_v2(head):
-            raise InvalidRequest(
+            raise sigv4.InvalidRequest(
                 "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
             )
         signed = sigv4.parse(head)
@@ -152,7 +140,7 @@ class S3Requests:
             headers = [(k, v) for k, v in headers if k != "content-length"]
             headers.append(("content-length", str(len(body))))
         elif length is None:
-            raise MissingContentLength("You must provide the Content-Length HTTP header.")
+            raise payload.MissingContentLength("You must provide the Content-Length HTTP header.")
         sent: bytes | Iterable[bytes] = body if body is not None else _verified(bridge.body(), reader)
         response = self.forwarder.open_stream(
             self.backend, head.method, backend_target(head, operation), headers, sent, SERVICE, region
@@ -225,7 +213,7 @@ def _verified(pieces: Iterable[bytes], reader: payload.PayloadReader) -> Iterato
             held = ready
     reader.finish()
     if reader.decoded_length is not None and sent + len(held) != reader.decoded_length:
-        raise IncompleteBody(
+        raise payload.IncompleteBody(
             "You did not provide the number of bytes specified by the Content-Length HTTP header"
         )
     if held:
