@@ -54,6 +54,8 @@ def permissions(operation: Operation, facts: Facts) -> list[Permission]:
         found = _merged(_partiql(params, facts))
     elif name == "ExportTableToPointInTime":
         return export_permissions(params, facts)
+    elif name == "ListTables":  # AWS names every table of the account in its refusal: `...:table/*`
+        found = [Permission("dynamodb:ListTables", table_arn("*", facts))]
     elif isinstance(params.get("TableName"), str):
         found = [_on_table(f"dynamodb:{name}", params, facts)]
     else:

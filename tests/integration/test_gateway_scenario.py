@@ -1,0 +1,388 @@
+"""The reference scenario end to end through the gateway (shared/seeds/000_…txt), moto as the backend.
+
+Michael, in the Developers group (read DynamoDB, read S3), scans and gets items but may not write or
+export; he assumes DynamoDBExportRole and exports the table to `my-export-bucket` encrypted with the
+scenario's KMS key, and the export lands in the bucket. Without the role's KMS permissions the export is
+refused with AWS's message. The cluster's permission test script, run with IMDS credentials, reports
+which of DynamoDB, S3 and STS its role may use; a service principal's role credentials work as any other.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import ACCOUNT, Server, start_server, stop_server
+from tests.integration.gateway_helpers import moto_backend
+from tests.integration.imds_helpers import clean_env, running_imds
+
+pytest.importorskip(
+    "moto.server", reason="moto's server is the gateway's test backend (pip install moto[server])"
+)
+
+TABLE = "Orders"
+TABLE_ARN = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{TABLE}"
+BUCKET = "my-export-bucket"
+ALIAS = "alias/scenario-export"
+ITEMS = [{"OrderId": {"S": "o-1"}, "Total": {"N": "12"}}, {"OrderId": {"S": "o-2"}, "Total": {"N": "30"}}]
+
+
+def _doc(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+EXPORT_S3 = {
+    "Effect": "Allow",
+    "Action": ["s3:AbortMultipartUpload", "s3:PutObject", "s3:PutObjectAcl", "s3:ListBucket"],
+    "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
+}
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from moto_backend(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def gateway(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp("ostiary-scenario")
+    backends = [arg for service in ("dynamodb", "kms", "s3") for arg in ("--backend", f"{service}={backend}")]
+    server = start_server(data_dir, f"sqlite:///{data_dir / 'ostiary.db'}", "sqlite", *backends)
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def moto_s3(backend: str) -> Any:
+    """moto's S3 itself: where the export lands (read directly, beside the gateway)."""
+    return boto3.client(
+        "s3", endpoint_url=backend, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+
+
+@pytest.fixture(scope="module")
+def world(gateway: Server, moto_s3: Any) -> dict[str, str]:
+    """The scenario's resources, made by the account's root: the table (PITR on), the key and its
+    alias, the bucket; the Developers group, Michael, and DynamoDBExportRole."""
+    dynamodb = gateway.client("dynamodb")
+    dynamodb.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "OrderId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "OrderId", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.update_continuous_backups(
+        TableName=TABLE, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    for item in ITEMS:
+        dynamodb.put_item(TableName=TABLE, Item=item)
+    kms = gateway.client("kms")
+    key_arn = kms.create_key(Description="scenario export key")["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName=ALIAS, TargetKeyId=key_arn)
+    moto_s3.create_bucket(Bucket=BUCKET)
+
+    iam = gateway.client("iam")
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/DynamoDBExportRole"
+    iam.create_group(GroupName="Developers")
+    for name in ("AmazonDynamoDBReadOnlyAccess", "AmazonS3ReadOnlyAccess"):
+        iam.attach_group_policy(GroupName="Developers", PolicyArn=f"arn:aws:iam::aws:policy/{name}")
+    iam.put_group_policy(
+        GroupName="Developers",
+        PolicyName="assume-export",
+        PolicyDocument=_doc({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}),
+    )
+    iam.create_user(UserName="Michael")
+    iam.add_user_to_group(GroupName="Developers", UserName="Michael")
+    key = iam.create_access_key(UserName="Michael")["AccessKey"]
+    trust = _doc(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"},
+        {"Effect": "Allow", "Principal": {"Service": "dynamodb.amazonaws.com"}, "Action": "sts:AssumeRole"},
+    )
+    iam.create_role(RoleName="DynamoDBExportRole", AssumeRolePolicyDocument=trust)
+    iam.put_role_policy(
+        RoleName="DynamoDBExportRole",
+        PolicyName="export",
+        PolicyDocument=_doc(
+            {"Effect": "Allow", "Action": "dynamodb:*", "Resource": [TABLE_ARN, f"{TABLE_ARN}/*"]},
+            EXPORT_S3,
+            {
+                "Effect": "Allow",
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": key_arn,
+            },
+        ),
+    )
+    return {
+        "key_arn": key_arn,
+        "role_arn": role_arn,
+        "michael_key": key["AccessKeyId"],
+        "michael_secret": key["SecretAccessKey"],
+    }
+
+
+def _refusal(error: ClientError) -> tuple[str, str, int]:
+    response = error.response
+    return (
+        response["Error"]["Code"],
+        response["Error"]["Message"],
+        response["ResponseMetadata"]["HTTPStatusCode"],
+    )
+
+
+def _assume(gateway: Server, keys: tuple[str, ...], role_arn: str, session: str) -> tuple[str, str, str]:
+    creds = gateway.client("sts", *keys).assume_role(RoleArn=role_arn, RoleSessionName=session)["Credentials"]
+    return creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
+
+
+def _landed(moto_s3: Any, prefix: str) -> list[str]:
+    """The keys under `prefix` once the export has written them (moto writes on a thread of its own)."""
+    for _ in range(100):
+        found = moto_s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
+        if found:
+            return [str(o["Key"]) for o in found]
+        time.sleep(0.1)
+    return []
+
+
+def _export(dynamodb: Any, prefix: str, key: str | None) -> dict[str, Any]:
+    extra = {"S3SseAlgorithm": "KMS", "S3SseKmsKeyId": key} if key else {}
+    described: dict[str, Any] = dynamodb.export_table_to_point_in_time(
+        TableArn=TABLE_ARN, S3Bucket=BUCKET, S3Prefix=prefix, **extra
+    )["ExportDescription"]
+    return described
+
+
+def test_michael_scans_with_the_cli_and_gets_items_but_may_not_write_or_export(
+    gateway: Server, world: dict[str, str], tmp_path: Path
+) -> None:
+    env = {
+        k: v
+        for k, v in clean_env("http://127.0.0.1:9", tmp_path).items()
+        if k != "AWS_EC2_METADATA_SERVICE_ENDPOINT"
+    }
+    env |= {
+        "AWS_ACCESS_KEY_ID": world["michael_key"],
+        "AWS_SECRET_ACCESS_KEY": world["michael_secret"],
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    scan = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "awscli",
+            "dynamodb",
+            "scan",
+            "--table-name",
+            TABLE,
+            "--endpoint-url",
+            gateway.endpoint,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert sorted(i["OrderId"]["S"] for i in json.loads(scan.stdout)["Items"]) == ["o-1", "o-2"]
+
+    michael = gateway.client("dynamodb", world["michael_key"], world["michael_secret"])
+    assert michael.get_item(TableName=TABLE, Key={"OrderId": {"S": "o-1"}})["Item"]["Total"] == {"N": "12"}
+    arn = f"arn:aws:iam::{ACCOUNT}:user/Michael"
+    with pytest.raises(ClientError) as refused:
+        michael.put_item(TableName=TABLE, Item={"OrderId": {"S": "o-3"}})
+    assert _refusal(refused.value) == (
+        "AccessDeniedException",
+        f"User: {arn} is not authorized to perform: dynamodb:PutItem on resource: {TABLE_ARN} "
+        "because no identity-based policy allows the dynamodb:PutItem action",
+        400,
+    )
+    with pytest.raises(ClientError) as refused:
+        _export(michael, "by-michael", None)
+    assert _refusal(refused.value)[1] == (
+        f"User: {arn} is not authorized to perform: dynamodb:ExportTableToPointInTime on resource: "
+        f"{TABLE_ARN} because no identity-based policy allows the dynamodb:ExportTableToPointInTime action"
+    )
+
+
+def test_michael_exports_through_the_role_with_the_scenarios_key_and_the_export_lands(
+    gateway: Server, world: dict[str, str], moto_s3: Any
+) -> None:
+    session = _assume(gateway, (world["michael_key"], world["michael_secret"]), world["role_arn"], "nightly")
+    dynamodb = gateway.client("dynamodb", *session)
+    described = _export(dynamodb, "nightly", ALIAS)
+    assert described["S3Bucket"] == BUCKET
+    landed = _landed(moto_s3, "nightly/AWSDynamoDB/")
+    assert landed, "the export wrote nothing into the bucket"
+
+
+def test_without_the_roles_kms_permissions_the_export_is_refused_with_awss_message(
+    gateway: Server, world: dict[str, str], moto_s3: Any
+) -> None:
+    iam = gateway.client("iam")
+    name = f"NoKmsExport-{uuid.uuid4().hex[:6]}"
+    trust = _doc(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}
+    )
+    role_arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="export",
+        PolicyDocument=_doc(
+            {"Effect": "Allow", "Action": "dynamodb:ExportTableToPointInTime", "Resource": TABLE_ARN},
+            EXPORT_S3,
+        ),
+    )
+    dynamodb = gateway.client(
+        "dynamodb", *_assume(gateway, (world["michael_key"], world["michael_secret"]), role_arn, "night")
+    )
+    with pytest.raises(ClientError) as refused:
+        _export(dynamodb, "no-kms", ALIAS)
+    assert _refusal(refused.value) == (
+        "AccessDeniedException",
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{name}/night is not authorized to perform: "
+        f"kms:GenerateDataKey on resource: {world['key_arn']} because no identity-based policy allows the "
+        "kms:GenerateDataKey action",
+        400,
+    )
+    assert moto_s3.list_objects_v2(Bucket=BUCKET, Prefix="no-kms/").get("KeyCount") == 0
+    # The same role may export without SSE-KMS: the key was all it lacked.
+    assert _export(dynamodb, "no-kms-sse-s3", None)["S3Bucket"] == BUCKET
+    assert _landed(moto_s3, "no-kms-sse-s3/AWSDynamoDB/")
+
+
+def test_the_dynamodb_service_principals_role_credentials_work_through_the_gateway(
+    gateway: Server, world: dict[str, str]
+) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "ostiary", "service-credentials", "dynamodb.amazonaws.com"],
+        env=gateway.cli_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    service = json.loads(out.stdout)
+    keys = (service["AccessKeyId"], service["SecretAccessKey"], service["SessionToken"])
+    session = _assume(gateway, keys, world["role_arn"], "export-job")
+    me = gateway.client("sts", *session).get_caller_identity()
+    assert me["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/DynamoDBExportRole/export-job"
+    dynamodb = gateway.client("dynamodb", *session)
+    assert len(dynamodb.scan(TableName=TABLE)["Items"]) >= 2
+    with pytest.raises(ClientError) as refused:
+        dynamodb.describe_table(TableName="SomeoneElses")
+    assert _refusal(refused.value)[1] == (
+        f"User: {me['Arn']} is not authorized to perform: dynamodb:DescribeTable on resource: "
+        f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/SomeoneElses because no identity-based policy allows "
+        "the dynamodb:DescribeTable action"
+    )
+
+
+# -- the cluster's permission test script (seed, "Method 5"), with IMDS credentials --------------------
+
+PERMISSION_TEST_SCRIPT = r"""
+import boto3
+
+def test_iam_permissions():
+    tests = []
+    try:
+        dynamodb = boto3.client('dynamodb', region_name='us-east-1')
+        dynamodb.list_tables(Limit=1)
+        tests.append(("✅ DynamoDB", "Can list tables"))
+    except Exception as e:
+        tests.append(("❌ DynamoDB", str(e)))
+    try:
+        s3 = boto3.client('s3')
+        s3.list_buckets()
+        tests.append(("✅ S3", "Can list buckets"))
+    except Exception as e:
+        tests.append(("❌ S3", str(e)))
+    try:
+        sts = boto3.client('sts')
+        identity = sts.get_caller_identity()
+        tests.append(("✅ STS", f"Identity: {identity['Arn']}"))
+    except Exception as e:
+        tests.append(("❌ STS", str(e)))
+    print("IAM Role Permission Tests:")
+    print("=" * 60)
+    for service, result in tests:
+        print(f"{service}: {result}")
+
+test_iam_permissions()
+"""
+EC2_TRUST = _doc(
+    {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+)
+
+
+def _cluster_report(gateway: Server, tmp_path: Path, role_policy: str, managed: list[str]) -> dict[str, str]:
+    iam = gateway.client("iam")
+    name = f"databricks-ec2-role-{uuid.uuid4().hex[:6]}"
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=EC2_TRUST)
+    iam.put_role_policy(RoleName=name, PolicyName="DynamoDBExport", PolicyDocument=role_policy)
+    for policy in managed:
+        iam.attach_role_policy(RoleName=name, PolicyArn=f"arn:aws:iam::aws:policy/{policy}")
+    iam.create_instance_profile(InstanceProfileName=name)
+    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
+    with running_imds(gateway, name, "i-0123456789abcdef0") as metadata:
+        env = clean_env(metadata, tmp_path) | {
+            "AWS_ENDPOINT_URL": gateway.endpoint,
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", PERMISSION_TEST_SCRIPT],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+    print(done.stdout)
+    lines = [line for line in done.stdout.splitlines() if line.startswith(("✅", "❌"))]
+    return {line.split(":", 1)[0].split(" ", 1)[1]: line for line in lines} | {"role": name}
+
+
+def test_the_cluster_script_reports_what_the_seed_export_role_may_use(
+    gateway: Server, world: dict[str, str], tmp_path: Path
+) -> None:
+    seed_policy = _doc(
+        {
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:ListBucket"],
+            "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": world["key_arn"],
+        },
+    )
+    report = _cluster_report(gateway, tmp_path, seed_policy, [])
+    role = report["role"]
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/i-0123456789abcdef0"
+    assert report["DynamoDB"] == (
+        "❌ DynamoDB: An error occurred (AccessDeniedException) when calling the ListTables operation: "
+        f"User: {session} is not authorized to perform: dynamodb:ListTables on resource: "
+        f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/* because no identity-based policy allows the "
+        "dynamodb:ListTables action"
+    )
+    assert report["S3"].startswith("❌ S3: ")
+    assert report["STS"] == f"✅ STS: Identity: {session}"
+
+
+def test_the_cluster_script_reports_dynamodb_once_the_role_may_read_it(
+    gateway: Server, world: dict[str, str], tmp_path: Path
+) -> None:
+    policy = _doc(EXPORT_S3)
+    report = _cluster_report(gateway, tmp_path, policy, ["AmazonDynamoDBReadOnlyAccess"])
+    assert report["DynamoDB"] == "✅ DynamoDB: Can list tables"
+    assert report["STS"].startswith("✅ STS: Identity: ")
