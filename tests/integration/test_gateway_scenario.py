@@ -386,3 +386,142 @@ def test_the_cluster_script_reports_dynamodb_once_the_role_may_read_it(
     report = _cluster_report(gateway, tmp_path, policy, ["AmazonDynamoDBReadOnlyAccess"])
     assert report["DynamoDB"] == "✅ DynamoDB: Can list tables"
     assert report["STS"].startswith("✅ STS: Identity: ")
+
+
+# -- abuse: what a caller might try with an export ------------------------------------------------------
+
+
+def _export_role(gateway: Server, world: dict[str, str], *statements: dict[str, Any]) -> tuple[str, Any]:
+    """A role Michael may assume with `statements` besides the export on the table: (its session ARN, a
+    DynamoDB client of a session)."""
+    iam = gateway.client("iam")
+    name = f"Export-{uuid.uuid4().hex[:8]}"
+    trust = _doc(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}
+    )
+    role_arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    export = {"Effect": "Allow", "Action": "dynamodb:ExportTableToPointInTime", "Resource": TABLE_ARN}
+    iam.put_role_policy(RoleName=name, PolicyName="export", PolicyDocument=_doc(export, *statements))
+    session = _assume(gateway, (world["michael_key"], world["michael_secret"]), role_arn, "abuse")
+    return f"arn:aws:sts::{ACCOUNT}:assumed-role/{name}/abuse", session
+
+
+def test_an_export_to_a_bucket_the_caller_may_not_write_is_refused_on_its_objects(
+    gateway: Server, world: dict[str, str], moto_s3: Any
+) -> None:
+    moto_s3.create_bucket(Bucket="not-yours")
+    arn, session = _export_role(gateway, world, EXPORT_S3)
+    dynamodb = gateway.client("dynamodb", *session)
+    with pytest.raises(ClientError) as refused:
+        dynamodb.export_table_to_point_in_time(TableArn=TABLE_ARN, S3Bucket="not-yours", S3Prefix="steal")
+    assert _refusal(refused.value) == (
+        "AccessDeniedException",
+        f"User: {arn} is not authorized to perform: s3:AbortMultipartUpload on resource: "
+        "arn:aws:s3:::not-yours/steal/AWSDynamoDB/* because no identity-based policy allows the "
+        "s3:AbortMultipartUpload action",
+        400,
+    )
+    assert moto_s3.list_objects_v2(Bucket="not-yours").get("KeyCount") == 0
+
+
+def test_a_prefix_outside_the_granted_one_is_refused(gateway: Server, world: dict[str, str]) -> None:
+    narrow = {**EXPORT_S3, "Resource": f"arn:aws:s3:::{BUCKET}/exports/*"}
+    arn, session = _export_role(gateway, world, narrow)
+    dynamodb = gateway.client("dynamodb", *session)
+    assert _export(dynamodb, "exports", None)["S3Bucket"] == BUCKET
+    with pytest.raises(ClientError) as refused:
+        _export(dynamodb, "elsewhere", None)
+    assert (
+        "s3:AbortMultipartUpload on resource: arn:aws:s3:::my-export-bucket/elsewhere/AWSDynamoDB/*"
+        in (_refusal(refused.value)[1])
+    )
+
+
+def test_the_key_however_spelled_is_the_same_key_and_another_keys_alias_is_refused(
+    gateway: Server, world: dict[str, str]
+) -> None:
+    kms = gateway.client("kms")
+    other = kms.create_key(Description="not for exports")["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName="alias/not-for-exports", TargetKeyId=other)
+    grant = {"Effect": "Allow", "Action": "kms:GenerateDataKey", "Resource": world["key_arn"]}
+    arn, session = _export_role(gateway, world, EXPORT_S3, grant)
+    dynamodb = gateway.client("dynamodb", *session)
+    key_id = world["key_arn"].rsplit("/", 1)[1]
+    alias_arn = f"arn:aws:kms:us-east-1:{ACCOUNT}:{ALIAS}"
+    for spelling in (key_id, world["key_arn"], ALIAS, alias_arn):
+        assert _export(dynamodb, "spelled", spelling)["S3Bucket"] == BUCKET
+    for spelling in ("alias/not-for-exports", other, "alias/no-such-alias"):
+        with pytest.raises(ClientError) as refused:
+            _export(dynamodb, "other-key", spelling)
+        message = _refusal(refused.value)[1]
+        assert message.startswith(
+            f"User: {arn} is not authorized to perform: kms:GenerateDataKey on resource: "
+        )
+        assert world["key_arn"] not in message
+
+
+def test_via_service_conditions_hold_for_the_export_and_never_for_the_caller_directly(
+    gateway: Server, world: dict[str, str]
+) -> None:
+    via_s3 = {
+        "Effect": "Allow",
+        "Action": "kms:GenerateDataKey",
+        "Resource": world["key_arn"],
+        "Condition": {
+            "StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"},
+            "ForAnyValue:StringEquals": {"aws:CalledVia": "dynamodb.amazonaws.com"},
+            "Bool": {"aws:ViaAWSService": "true"},
+        },
+    }
+    arn, session = _export_role(gateway, world, EXPORT_S3, via_s3)
+    assert _export(gateway.client("dynamodb", *session), "via", ALIAS)["S3Bucket"] == BUCKET
+    kms = gateway.client("kms", *session)
+    with pytest.raises(ClientError) as refused:
+        kms.generate_data_key(KeyId=world["key_arn"], KeySpec="AES_256")
+    assert _refusal(refused.value)[1] == (
+        f"User: {arn} is not authorized to perform: kms:GenerateDataKey on resource: {world['key_arn']} "
+        "because no identity-based policy allows the kms:GenerateDataKey action"
+    )
+    # A header naming a service is only a header: the caller is still not S3.
+    events = kms.meta.events
+    events.register("before-sign.kms.GenerateDataKey", _claim_via_s3)
+    with pytest.raises(ClientError):
+        kms.generate_data_key(KeyId=world["key_arn"], KeySpec="AES_256")
+    events.unregister("before-sign.kms.GenerateDataKey", _claim_via_s3)
+
+
+def _claim_via_s3(request: Any, **_: Any) -> None:
+    request.headers["x-amz-via-service"] = "s3.us-east-1.amazonaws.com"
+    request.headers["x-amz-source-service"] = "dynamodb.amazonaws.com"
+
+
+def test_a_key_policy_that_denies_export_writes_refuses_the_export_in_its_own_words(
+    gateway: Server, world: dict[str, str]
+) -> None:
+    kms = gateway.client("kms")
+    policy = _doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "kms:GenerateDataKey",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}},
+        },
+    )
+    guarded = kms.create_key(Policy=policy)["KeyMetadata"]["Arn"]
+    grant = {"Effect": "Allow", "Action": "kms:GenerateDataKey", "Resource": guarded}
+    arn, session = _export_role(gateway, world, EXPORT_S3, grant)
+    with pytest.raises(ClientError) as refused:
+        _export(gateway.client("dynamodb", *session), "guarded", guarded)
+    assert _refusal(refused.value)[1] == (
+        f"User: {arn} is not authorized to perform: kms:GenerateDataKey on resource: {guarded} "
+        "with an explicit deny in a resource-based policy"
+    )
+    # The same key for the caller's own direct use: the key policy's deny is for S3's use only.
+    assert gateway.client("kms", *session).generate_data_key(KeyId=guarded, KeySpec="AES_256")["KeyId"]
