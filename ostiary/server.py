@@ -14,6 +14,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from ostiary.protocol import HttpRequest
 
 MAX_HEAD_BYTES = 64 * 1024  # request line and headers
+MIN_BODY_BYTES_PER_SECOND = 64 * 1024  # each body byte adds 1/this seconds to the request's time
 _DISCARD_BYTES = 1024 * 1024  # what a refused connection may still send while its refusal is read
 _DISCARD_SECONDS = 2.0
 _TOO_LARGE = b"Request header fields too large."
@@ -31,7 +32,9 @@ class HttpProtocol(HttpToolsProtocol):
     head longer than MAX_HEAD_BYTES is refused with 431 and its connection closed (one still arriving
     is cut off once the reads after its first exceed the bound), and a connection whose request has
     not fully arrived `request_timeout` seconds after it began (or after the connection opened) is
-    closed. Between requests, uvicorn's keep-alive timeout applies.
+    closed, plus a second for every MIN_BODY_BYTES_PER_SECOND bytes of its body that arrived (an upload
+    of any size goes through at that average rate or faster; a trickle is still cut off). Between
+    requests, uvicorn's keep-alive timeout applies.
     """
 
     def __init__(self, *args: Any, request_timeout: float, **kwargs: Any) -> None:
@@ -64,6 +67,8 @@ class HttpProtocol(HttpToolsProtocol):
             return
         self._read_bytes = len(data)
         self._head_began = False
+        if not self._in_head and self._arriving_since is not None:  # a body arriving earns its time
+            self._arriving_since += len(data) / MIN_BODY_BYTES_PER_SECOND
         super().data_received(data)
         if (
             not self._in_head

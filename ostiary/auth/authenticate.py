@@ -36,7 +36,24 @@ def authenticate(
     now: datetime,
     services: frozenset[str] = sigv4.SERVICES,
 ) -> Caller:
-    """The caller of a signed request, after checking its signature with the key's secret.
+    """The caller of a signed request, after checking its signature with the key's secret."""
+    caller, _ = authenticate_with_key(
+        request, signed, db=db, keyring=keyring, settings=settings, now=now, services=services
+    )
+    return caller
+
+
+def authenticate_with_key(
+    request: HttpRequest,
+    signed: sigv4.SignedRequest,
+    *,
+    db: Database,
+    keyring: Keyring,
+    settings: Settings,
+    now: datetime,
+    services: frozenset[str] = sigv4.SERVICES,
+) -> tuple[Caller, bytes | None]:
+    """The caller of a signed request and the signing key that verified it (None when nothing was).
 
     In permissive mode a key that does not exist is, unverified, the default account's permissive user
     (`ostiary serve` makes it), or its root when that user is gone. `services` are those the credential
@@ -48,16 +65,17 @@ def authenticate(
     if owner is None:
         if settings.auth == "permissive" and not signed.access_key_id.startswith("ASIA"):
             sigv4.check_scope(signed, services)  # unverified, but its region becomes aws:RequestedRegion
-            return _permissive.caller(db, settings.account_id, signed.access_key_id)
+            return _permissive.caller(db, settings.account_id, signed.access_key_id), None
         raise InvalidClientTokenId(_INVALID_TOKEN)
-    sigv4.verify(request, signed, owner.secret, now, services)
+    key = sigv4.verify(request, signed, owner.secret, now, services)
     if owner.status != "Active":
         raise InvalidClientTokenId(_INVALID_TOKEN)
     _last_use.record(db, signed, now)
     if owner.user_id is None:
-        return root_caller(owner.account_id, owner.access_key_id)
+        return root_caller(owner.account_id, owner.access_key_id), key
     assert owner.user_name is not None and owner.user_path is not None  # a user key always has its user
-    return user_caller(owner.account_id, owner.user_id, owner.user_name, owner.user_path, owner.access_key_id)
+    user = user_caller(owner.account_id, owner.user_id, owner.user_name, owner.user_path, owner.access_key_id)
+    return user, key
 
 
 def _session(
@@ -66,14 +84,14 @@ def _session(
     keyring: Keyring,
     now: datetime,
     services: frozenset[str],
-) -> Caller:
+) -> tuple[Caller, bytes]:
     session = tokens.open_token(keyring, signed.session_token or "", now)
     if session.access_key_id != signed.access_key_id:
         raise InvalidClientTokenId(_INVALID_TOKEN)
-    sigv4.verify(request, signed, session.secret, now, services)
+    key = sigv4.verify(request, signed, session.secret, now, services)
     if signed.service == "iam" and not _may_call_iam(session):
         raise InvalidClientTokenId(_INVALID_TOKEN)
-    return session_caller(session)
+    return session_caller(session), key
 
 
 def _may_call_iam(session: tokens.Session) -> bool:

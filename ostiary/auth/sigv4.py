@@ -82,15 +82,21 @@ def verify(
     secret: str,
     now: datetime,
     services: frozenset[str] = SERVICES,
-) -> None:
+) -> bytes:
     """Check the signature against `secret`, the clock and the scope (one of `services`); raise AWS's error
-    when it fails."""
+    when it fails. Returns the signing key (what verifies an S3 body's chunks).
+
+    S3 signs the payload hash its `x-amz-content-sha256` header declares and its body streams: the body is
+    not read here but checked as it arrives (`payload.py`)."""
     _check_time(signed, now)
     check_scope(signed, services)
-    body_hash = hashlib.sha256(request.body).hexdigest()
     declared = request.header("x-amz-content-sha256")
-    if declared is not None and declared != body_hash:
-        raise SignatureDoesNotMatch(_MISMATCH)
+    if signed.service == "s3":
+        body_hash = declared or "UNSIGNED-PAYLOAD"
+    else:
+        body_hash = hashlib.sha256(request.body).hexdigest()
+        if declared is not None and declared != body_hash:
+            raise SignatureDoesNotMatch(_MISMATCH)
     canonical = canonical_request(request, signed, body_hash)
     string_to_sign = "\n".join(
         (ALGORITHM, signed.amz_date_text, signed.scope, hashlib.sha256(canonical.encode()).hexdigest())
@@ -99,6 +105,7 @@ def verify(
     expected = hmac.digest(key, string_to_sign.encode(), "sha256").hex()
     if not hmac.compare_digest(expected.encode(), signed.signature.encode()):
         raise SignatureDoesNotMatch(_MISMATCH)
+    return key
 
 
 def canonical_request(request: HttpRequest, signed: SignedRequest, body_hash: str) -> str:
@@ -107,7 +114,7 @@ def canonical_request(request: HttpRequest, signed: SignedRequest, body_hash: st
     return "\n".join(
         (
             request.method.upper(),
-            _canonical_uri(path),
+            path or "/" if signed.service == "s3" else _canonical_uri(path),  # S3: the path as sent
             _canonical_query(request.query_string, drop_signature=signed.is_presigned),
             _canonical_headers(request, signed.signed_headers),
             ";".join(signed.signed_headers),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
@@ -27,6 +28,8 @@ from ostiary.gateway.decide import Authorizer, Pending
 from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder
 from ostiary.gateway.lookups import BackendLookups
 from ostiary.gateway.operations import UnknownOperation, identify, service_model
+from ostiary.gateway.s3_requests import S3Requests
+from ostiary.gateway.streaming import Bridge, ClientGone
 from ostiary.protocol import HttpRequest
 from ostiary.server import http_request, read_body
 from ostiary.settings import Settings
@@ -36,6 +39,7 @@ from ostiary.store.keyring import Keyring
 log = logging.getLogger("ostiary.gateway")
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # DynamoDB's largest request (BatchWriteItem)
+MAX_CONCURRENT_REQUESTS = 64  # forwarded at once by one process; more wait for a thread
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/([^/,\s]+)/")
 
 
@@ -50,6 +54,15 @@ def scope_service(scope: dict[str, Any]) -> str | None:
     return found[1] if found else None
 
 
+def is_unsigned_s3(scope: dict[str, Any]) -> bool:
+    """Whether an unsigned request is S3's: anything but the query protocol's POST to `/` and
+    `?Action=` calls (IAM's and STS's unsigned operations)."""
+    query = scope.get("query_string", b"")
+    if b"Action=" in query:
+        return False
+    return not (scope["method"] == "POST" and scope.get("path", "/") == "/")
+
+
 class Gateway:
     """Authorizes and forwards the requests of services that have a backend."""
 
@@ -60,16 +73,35 @@ class Gateway:
         self.backends = backends
         self.forwarder = Forwarder(backends.access_key_id, backends.secret_access_key)
         self.authorizer = Authorizer(settings, db, keyring, BackendLookups(self.forwarder, backends.url_for))
+        s3_backend = backends.url_for("s3")
+        self._s3 = (
+            None
+            if s3_backend is None
+            else S3Requests(settings, db, keyring, self.forwarder, self.authorizer, s3_backend)
+        )
+        # The gateway's own threads: a slow upload holds one, and never one the IAM endpoint needs.
+        self._threads = ThreadPoolExecutor(MAX_CONCURRENT_REQUESTS, thread_name_prefix="ostiary-gateway")
 
     def takes(self, scope: dict[str, Any]) -> bool:
-        """Whether a request is the gateway's: signed for a service that has a backend.
+        """Whether a request is the gateway's: signed for a service that has a backend, or an unsigned
+        S3 request (no IAM or STS call) when S3 has one.
 
         Requests for other services are left to the IAM endpoint, which refuses them in their protocol.
         """
         service = scope_service(scope)
-        return service is not None and self.backends.url_for(service) is not None
+        if service is None:
+            return self._s3 is not None and is_unsigned_s3(scope)
+        return self.backends.url_for(service) is not None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        loop = asyncio.get_running_loop()
+        if self._s3 is not None and (scope_service(scope) or "s3") == "s3":
+            bridge = Bridge(loop, receive, send)
+            try:
+                await loop.run_in_executor(self._threads, self._s3.serve, http_request(scope, b""), bridge)
+            except ClientGone:
+                pass  # nothing to answer: the client left, or our answer broke off (the connection closes)
+            return
         body, too_large = await read_body(receive, MAX_BODY_BYTES)
         request = http_request(scope, body)
         if too_large:
@@ -77,7 +109,7 @@ class Gateway:
                 scope_service(scope) or "", *refusals.REQUEST_TOO_LARGE, "the request body is too large"
             )
         else:
-            answer = await asyncio.to_thread(self.handle, request)
+            answer = await loop.run_in_executor(self._threads, self.handle, request)
         headers = [
             (k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers if k != "content-length"
         ]

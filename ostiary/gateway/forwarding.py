@@ -1,12 +1,17 @@
 """Forwarding: a request re-signed with the backend's credentials (botocore's SigV4Auth) and sent over a
-pooled, kept-alive connection; the backend's answer comes back unchanged but for hop-by-hop headers."""
+pooled, kept-alive connection; the backend's answer comes back unchanged but for hop-by-hop headers.
+
+`forward` sends a body held in memory and reads the whole answer (JSON services, small lookups);
+`open_stream` sends a body as it arrives and hands back the answer unread, to be streamed (S3).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import urllib3
-from botocore.auth import SigV4Auth
+from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
@@ -45,8 +50,21 @@ class Answer:
     body: bytes
 
 
+def answer_headers(response: urllib3.BaseHTTPResponse) -> tuple[tuple[str, str], ...]:
+    """A backend answer's headers as the client gets them: names in lower case, hop-by-hop ones dropped."""
+    return tuple((k.lower(), v) for k, v in response.headers.items() if k.lower() not in _HOP_BY_HOP)
+
+
 class BackendUnavailable(Exception):
     """The backend did not answer: refused, reset or timed out."""
+
+
+class _UnsignedPayloadAuth(S3SigV4Auth):  # type: ignore[misc]
+    """S3's signer with `UNSIGNED-PAYLOAD`: a streamed body cannot be hashed before it is sent (and it was
+    verified on its way in)."""
+
+    def _should_sha256_sign_payload(self, request: AWSRequest) -> bool:
+        return False
 
 
 class Forwarder:
@@ -87,8 +105,46 @@ class Forwarder:
             )
         except urllib3.exceptions.HTTPError as exc:
             raise BackendUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        kept = tuple((k.lower(), v) for k, v in response.headers.items() if k.lower() not in _HOP_BY_HOP)
-        return Answer(response.status, kept, response.data)
+        return Answer(response.status, answer_headers(response), response.data)
+
+    def open_stream(
+        self,
+        backend_url: str,
+        method: str,
+        target: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes | Iterable[bytes] | None,
+        service: str,
+        region: str,
+    ) -> urllib3.BaseHTTPResponse:
+        """Send a request whose body arrives piece by piece (`target`: the raw path and query); the answer
+        is returned with its body unread (stream it, then `release_conn`).
+
+        `headers` must hold the body's `content-length`. An exception raised by `body` stops the request
+        before its body is complete: the connection is dropped, so the backend never gets a whole body.
+        """
+        url = backend_url + target
+        kept = {k: v for k, v in headers if k not in _NOT_FORWARDED}
+        signed = AWSRequest(method=method, url=url, data=b"", headers=kept)
+        _UnsignedPayloadAuth(self._credentials, service, region).add_auth(signed)
+        sent = dict(signed.headers.items())
+        for name, value in headers:
+            if name == "content-length":
+                sent["Content-Length"] = value
+        try:
+            return self._pool.urlopen(
+                method,
+                url,
+                body=body,
+                headers=sent,
+                redirect=False,
+                retries=False,
+                preload_content=False,
+                decode_content=False,
+                chunked=False,
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise BackendUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
     def close(self) -> None:
         """Close every pooled connection."""

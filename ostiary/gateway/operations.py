@@ -292,6 +292,8 @@ def _rest_params(op: OperationModel, request: HttpRequest, target: _Target) -> d
         parsed = _xml_payload(shape.members[payload], request.body)
         if parsed is not None:
             params[payload] = parsed
+    elif payload and shape.members[payload].type_name == "string" and request.body:  # PutBucketPolicy
+        params[payload] = request.body.decode("utf-8", errors="replace")
     return params
 
 
@@ -363,3 +365,21 @@ def _xml_value(shape: Shape, element: ElementTree.Element, depth: int) -> Any:
 
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
+
+
+def needs_body(operation: Operation) -> bool:
+    """Whether the operation's input is read from its body (an XML document: DeleteObjects,
+    PutBucketPolicy...), as opposed to a body that is data and streams through (PutObject, UploadPart)."""
+    model = service_model(operation.service)
+    if model is None or model.metadata.get("protocol") != "rest-xml":
+        return True
+    shape = model.operation_model(operation.name).input_shape
+    payload = shape.serialization.get("payload") if shape is not None else None
+    if not payload:
+        return False
+    member = shape.members[payload]
+    return member.type_name == "structure" or (member.type_name == "string" and not _is_streaming(member))
+
+
+def _is_streaming(member: Shape) -> bool:
+    return bool(member.serialization.get("eventstream") or member.metadata.get("streaming"))

@@ -296,14 +296,6 @@ def test_a_service_without_a_backend_is_left_to_the_iam_endpoints_refusal(gatewa
     assert "the request is for `kinesis`" in message
 
 
-def test_s3_is_refused_as_not_implemented_yet(gateway: Server) -> None:
-    with pytest.raises(ClientError) as refused:
-        gateway.client("s3").list_buckets()
-    code, message, status = _refusal(refused.value)
-    assert (code, status) == ("NotImplemented", 501)
-    assert "`s3` is not served yet" in message
-
-
 def test_iam_and_sts_are_still_served_here(gateway: Server) -> None:
     assert gateway.client("sts").get_caller_identity()["Account"] == ACCOUNT
 

@@ -147,3 +147,42 @@ def test_requests_on_a_kept_alive_connection_are_not_timed_between_requests(limi
     iam.get_user()
     time.sleep(_REQUEST_TIMEOUT + 0.5)
     iam.get_user()  # on the same pooled connection, unless the server closed it (then a new one)
+
+
+def test_a_body_arriving_steadily_may_take_longer_than_the_request_timeout(limited_server: Server) -> None:
+    """Each 64 KiB of body earns a second: an upload at a sane rate is not cut off, however long."""
+    size = 4 * 128 * 1024
+    with _connect(limited_server) as sock:
+        started = time.monotonic()
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % size)
+        for _ in range(4):
+            sock.sendall(b"a" * (128 * 1024))
+            time.sleep(_REQUEST_TIMEOUT * 0.75)
+        answer = _read_all(sock)
+    assert time.monotonic() - started > _REQUEST_TIMEOUT * 2
+    assert answer.startswith(b"HTTP/1.1 ")  # answered (a refusal of the body's content), not cut off
+
+
+def test_a_trickling_body_is_still_closed(limited_server: Server) -> None:
+    with _connect(limited_server) as sock:
+        started = time.monotonic()
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+        closed = False
+        for _ in range(int(_REQUEST_TIMEOUT * 10) + 20):
+            try:
+                sock.sendall(b"a")
+            except OSError:
+                closed = True
+                break
+            time.sleep(0.1)
+            sock.setblocking(False)
+            try:
+                closed = sock.recv(1) == b""
+            except BlockingIOError:
+                pass
+            finally:
+                sock.setblocking(True)
+            if closed:
+                break
+    assert closed
+    assert time.monotonic() - started < _REQUEST_TIMEOUT + 2

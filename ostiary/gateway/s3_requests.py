@@ -1,0 +1,251 @@
+"""S3's requests, streamed: authenticated from the head, identified, authorized, and forwarded with the
+body checked as it flows (its declared SHA-256 or its chunk signatures); the backend's answer flows back.
+
+A body that does not verify never becomes whole in the backend: the last verified piece is held back
+until the body's end has been checked, and a failed check drops the backend connection before it.
+Bodies up to `MAX_BUFFERED_BYTES`, and XML documents the operation is read from (DeleteObjects,
+PutBucketPolicy...), are read whole and checked before anything is sent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, quote, urlencode
+
+import urllib3
+
+from ostiary import ids
+from ostiary.auth import payload, sigv4
+from ostiary.auth.authenticate import authenticate_with_key
+from ostiary.auth.caller import Caller
+from ostiary.errors import AccessDenied, AwsError
+from ostiary.gateway import refusals
+from ostiary.gateway.decide import Authorizer
+from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder, answer_headers
+from ostiary.gateway.operations import Operation, UnknownOperation, identify, needs_body
+from ostiary.gateway.streaming import Bridge, ClientGone
+from ostiary.protocol import HttpRequest
+from ostiary.settings import Settings
+from ostiary.store.db import Database
+from ostiary.store.keyring import Keyring
+
+log = logging.getLogger("ostiary.gateway")
+
+SERVICE = "s3"
+MAX_BUFFERED_BYTES = 1024 * 1024  # bodies up to this are checked whole before they are sent
+MAX_DOCUMENT_BYTES = 2 * 1024 * 1024  # an XML document an operation is read from (DeleteObjects: 1,000 keys)
+ANSWER_PIECE_BYTES = 256 * 1024
+# Presigned URLs' signature: ours, never the backend's.
+_QUERY_AUTH = frozenset(
+    {
+        "X-Amz-Algorithm",
+        "X-Amz-Credential",
+        "X-Amz-Date",
+        "X-Amz-Expires",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Signature",
+        "X-Amz-Security-Token",
+    }
+)
+
+
+class EntityTooLarge(AwsError):
+    code, status = "MaxMessageLengthExceeded", 400
+
+
+class MissingContentLength(AwsError):
+    code, status = "MissingContentLength", 411
+
+
+class IncompleteBody(AwsError):
+    code, status = "IncompleteBody", 400
+
+
+class InvalidRequest(AwsError):
+    code, status = "InvalidRequest", 400
+
+
+class MethodNotAllowed(AwsError):
+    code, status = "MethodNotAllowed", 405
+
+
+class MalformedXML(AwsError):
+    code, status = "MalformedXML", 400
+
+
+class S3Requests:
+    """Serves S3 requests over one worker thread each."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        keyring: Keyring,
+        forwarder: Forwarder,
+        authorizer: Authorizer,
+        backend: str,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.keyring = keyring
+        self.forwarder = forwarder
+        self.authorizer = authorizer
+        self.backend = backend
+
+    def serve(self, head: HttpRequest, bridge: Bridge) -> None:
+        """Answer one request (its body still unread in `bridge`). Never raises but ClientGone."""
+        request_id = ids.request_id()
+        try:
+            self._serve(head, bridge, request_id)
+        except ClientGone:
+            raise
+        except AwsError as exc:
+            self._refuse(bridge, exc.code, exc.status, exc.message, request_id)
+        except BackendUnavailable as exc:
+            log.warning("backend of s3 unavailable in request %s: %s", request_id, exc)
+            self._refuse(bridge, "ServiceUnavailable", 503, "Please reduce your request rate.", request_id)
+        except Exception:  # noqa: BLE001 - the outer guard: never a traceback on the wire
+            log.exception("internal failure in gateway request %s", request_id)
+            message = "We encountered an internal error. Please try again."
+            self._refuse(bridge, "InternalError", 500, message, request_id)
+
+    def _serve(self, head: HttpRequest, bridge: Bridge, request_id: str) -> None:
+        now = datetime.now(UTC)
+        if _is_signature_v2(head):
+            raise InvalidRequest(
+                "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
+            )
+        signed = sigv4.parse(head)
+        caller: Caller | None = None
+        key: bytes | None = None
+        if signed is not None:
+            caller, key = authenticate_with_key(
+                head,
+                signed,
+                db=self.db,
+                keyring=self.keyring,
+                settings=self.settings,
+                now=now,
+                services=frozenset({SERVICE}),
+            )
+        region = signed.region if signed is not None else self.settings.region
+        reader = payload.payload_reader(head, signed, key)
+        operation = identify(SERVICE, head)
+        if isinstance(operation, UnknownOperation):
+            raise _unknown(operation)
+        body: bytes | None = None
+        length = reader.decoded_length
+        reads_body = needs_body(operation)
+        if reads_body or length is None or length <= MAX_BUFFERED_BYTES:
+            body = _whole(bridge.body(), reader, MAX_DOCUMENT_BYTES if reads_body else MAX_BUFFERED_BYTES)
+            if reads_body:
+                operation = identify(SERVICE, dataclasses.replace(head, body=body))
+                if isinstance(operation, UnknownOperation):
+                    raise _unknown(operation)
+        if caller is None:
+            raise AccessDenied("Access Denied")
+        self.authorizer.authorize(head, caller, operation, region, request_id, now)
+        headers = reader.forward_headers(head.headers)
+        if body is not None:
+            headers = [(k, v) for k, v in headers if k != "content-length"]
+            headers.append(("content-length", str(len(body))))
+        elif length is None:
+            raise MissingContentLength("You must provide the Content-Length HTTP header.")
+        sent: bytes | Iterable[bytes] = body if body is not None else _verified(bridge.body(), reader)
+        response = self.forwarder.open_stream(
+            self.backend, head.method, backend_target(head, operation), headers, sent, SERVICE, region
+        )
+        try:
+            _stream_answer(response, bridge)
+        finally:
+            response.release_conn()
+
+    def _refuse(self, bridge: Bridge, code: str, status: int, message: str, request_id: str) -> None:
+        if bridge.started:  # the answer is under way: nothing left to say but to stop
+            log.warning("s3 request %s failed after its answer began: %s", request_id, code)
+            raise ClientGone(code)
+        status, body, content_type = refusals.xml_error(code, status, message, request_id)
+        headers = (("content-type", content_type), ("x-amz-request-id", request_id))
+        bridge.whole(Answer(status, headers, body))
+
+
+def backend_target(head: HttpRequest, operation: Operation) -> str:
+    """The path and query the backend gets: path-style (a virtual-host bucket moves into the path) and
+    without a presigned URL's signature."""
+    path = head.path
+    bucket = operation.params.get("Bucket")
+    host_bucket = _first_label(head.header("host") or "")
+    if bucket and host_bucket == bucket and not path.startswith(f"/{quote(bucket, safe='')}"):
+        path = f"/{quote(bucket, safe='')}{path}"
+    query = head.query_string
+    if query and "X-Amz-" in query:
+        kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in _QUERY_AUTH]
+        query = urlencode(kept, quote_via=quote)
+    return path + (f"?{query}" if query else "")
+
+
+def _is_signature_v2(head: HttpRequest) -> bool:
+    """Signed with AWS's version 2 (`Authorization: AWS ...`, or `AWSAccessKeyId` and `Signature` in the
+    query), which S3 refuses for every bucket created since June 2020."""
+    authorization = head.header("authorization") or ""
+    query = head.query_string
+    return authorization.startswith("AWS ") or ("AWSAccessKeyId=" in query and "Signature=" in query)
+
+
+def _first_label(host: str) -> str:
+    return host.split(".", 1)[0] if "." in host else ""
+
+
+def _whole(pieces: Iterable[bytes], reader: payload.PayloadReader, limit: int) -> bytes:
+    """The whole body, checked; EntityTooLarge past `limit`."""
+    parts: list[bytes] = []
+    size = 0
+    for piece in pieces:
+        ready = reader.feed(piece)
+        size += len(ready)
+        if size > limit:
+            raise EntityTooLarge(f"Your request was too big (over {limit} bytes here).")
+        parts.append(ready)
+    reader.finish()
+    return b"".join(parts)
+
+
+def _verified(pieces: Iterable[bytes], reader: payload.PayloadReader) -> Iterator[bytes]:
+    """The body as it is checked, the last piece held back until the whole body has been."""
+    held = b""
+    sent = 0
+    for piece in pieces:
+        ready = reader.feed(piece)
+        if ready:
+            if held:
+                yield held
+                sent += len(held)
+            held = ready
+    reader.finish()
+    if reader.decoded_length is not None and sent + len(held) != reader.decoded_length:
+        raise IncompleteBody(
+            "You did not provide the number of bytes specified by the Content-Length HTTP header"
+        )
+    if held:
+        yield held
+
+
+def _stream_answer(response: urllib3.BaseHTTPResponse, bridge: Bridge) -> None:
+    bridge.start(response.status, answer_headers(response))
+    for piece in response.stream(ANSWER_PIECE_BYTES, decode_content=False):
+        if piece:
+            bridge.piece(piece)
+    bridge.piece(b"", more=False)
+
+
+def _unknown(operation: UnknownOperation) -> AwsError:
+    if operation.operation is None:
+        return MethodNotAllowed(
+            f"The specified method is not allowed against this resource: {operation.reason}."
+        )
+    return MalformedXML(
+        "The XML you provided was not well-formed or did not validate against our published schema"
+    )
