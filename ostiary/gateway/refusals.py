@@ -73,16 +73,17 @@ _S3_INVALID_TOKEN = ("InvalidToken", 400, "The provided token is malformed or ot
 _TOKEN_MESSAGE = "The security token included in the request is invalid."
 # AWS's AccessDenied text; S3 quotes the resource ARN in it ("on resource: \"arn:aws:s3:::b/k\" because").
 _ON_RESOURCE = re.compile(
-    r"^(User: \S+ is not authorized to perform: \S+ on resource: )(\S+)(.*)$", re.DOTALL
+    r"^(User: \S+ is not authorized to perform: (\S+) on resource: )(\S+)(.*)$", re.DOTALL
 )
 
 
 def s3_message(message: str) -> str:
-    """An AccessDenied text as S3 words it: the resource ARN in double quotes."""
+    """An AccessDenied text as S3 words it: the resource ARN of an S3 action in double quotes (a KMS
+    refusal S3 met while encrypting for the caller is KMS's text, passed on as KMS words it)."""
     found = _ON_RESOURCE.match(message)
-    if found is None or found[2].startswith('"'):
+    if found is None or not found[2].startswith("s3:") or found[3].startswith('"'):
         return message
-    return f'{found[1]}"{found[2]}"{found[3]}'
+    return f'{found[1]}"{found[3]}"{found[4]}'
 
 
 def xml_refusal(error: AwsError, request_id: str, has_session_token: bool = False) -> tuple[int, bytes, str]:

@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -63,11 +62,9 @@ def gateway(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 @pytest.fixture(scope="module")
-def moto_s3(backend: str) -> Any:
-    """moto's S3 itself: where the export lands (read directly, beside the gateway)."""
-    return boto3.client(
-        "s3", endpoint_url=backend, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
-    )
+def moto_s3(gateway: Server) -> Any:
+    """S3 through the gateway as the account's root: where the export lands."""
+    return gateway.client("s3")
 
 
 @pytest.fixture(scope="module")
@@ -224,6 +221,20 @@ def test_michael_exports_through_the_role_with_the_scenarios_key_and_the_export_
     landed = _landed(moto_s3, "nightly/AWSDynamoDB/")
     assert landed, "the export wrote nothing into the bucket"
 
+    # Michael reads the export through the gateway with his group's S3 read access, and may not write.
+    s3 = gateway.client("s3", world["michael_key"], world["michael_secret"])
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="nightly/")["Contents"]
+    assert sorted(o["Key"] for o in listed) == sorted(landed)
+    assert s3.get_object(Bucket=BUCKET, Key=landed[0])["Body"].read()
+    with pytest.raises(ClientError) as refused:
+        s3.put_object(Bucket=BUCKET, Key="nightly/forged.json", Body=b"{}")
+    code, message, status = _refusal(refused.value)
+    assert (code, status) == ("AccessDenied", 403)
+    assert message.startswith(
+        f"User: arn:aws:iam::{ACCOUNT}:user/Michael is not authorized to perform: s3:PutObject on resource: "
+    )
+    assert message.endswith("because no identity-based policy allows the s3:PutObject action")
+
 
 def test_without_the_roles_kms_permissions_the_export_is_refused_with_awss_message(
     gateway: Server, world: dict[str, str], moto_s3: Any
@@ -375,16 +386,22 @@ def test_the_cluster_script_reports_what_the_seed_export_role_may_use(
         f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/* because no identity-based policy allows the "
         "dynamodb:ListTables action"
     )
-    assert report["S3"].startswith("❌ S3: ")
+    assert report["S3"].startswith(
+        "❌ S3: An error occurred (AccessDenied) when calling the ListBuckets operation: "
+        f"User: {session} is not authorized to perform: s3:ListAllMyBuckets on resource: "
+    )
     assert report["STS"] == f"✅ STS: Identity: {session}"
 
 
-def test_the_cluster_script_reports_dynamodb_once_the_role_may_read_it(
+def test_the_cluster_script_reports_dynamodb_and_s3_once_the_role_may_read_them(
     gateway: Server, world: dict[str, str], tmp_path: Path
 ) -> None:
     policy = _doc(EXPORT_S3)
-    report = _cluster_report(gateway, tmp_path, policy, ["AmazonDynamoDBReadOnlyAccess"])
+    report = _cluster_report(
+        gateway, tmp_path, policy, ["AmazonDynamoDBReadOnlyAccess", "AmazonS3ReadOnlyAccess"]
+    )
     assert report["DynamoDB"] == "✅ DynamoDB: Can list tables"
+    assert report["S3"] == "✅ S3: Can list buckets"
     assert report["STS"].startswith("✅ STS: Identity: ")
 
 

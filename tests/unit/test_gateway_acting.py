@@ -237,3 +237,12 @@ def test_s3s_authentication_errors_are_s3s_own(
     error: Any, has_token: bool, expected: tuple[int, str, str]
 ) -> None:
     assert _xml(refusals.xml_refusal(error, "req-2", has_session_token=has_token)) == expected
+
+
+def test_a_kms_refusal_met_by_s3_keeps_kmss_unquoted_text() -> None:
+    message = (
+        f"User: arn:aws:iam::{ACCOUNT}:user/Michael is not authorized to perform: kms:GenerateDataKey on "
+        f"resource: {KEY_ARN} because no identity-based policy allows the kms:GenerateDataKey action"
+    )
+    assert refusals.s3_message(message) == message
+    assert _xml(refusals.xml_refusal(AccessDenied(message), "req-3"))[2] == message
