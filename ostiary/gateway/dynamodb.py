@@ -69,7 +69,8 @@ def export_permissions(params: Mapping[str, Any], facts: Facts) -> list[Permissi
     credentials: S3's writes on the objects under `S3Prefix` (`bucket/prefix/AWSDynamoDB/*`), and with
     `S3SseAlgorithm: KMS` the key S3 encrypts them with (kms:GenerateDataKey via S3 in the key's region).
 
-    The bucket's owner (`S3BucketOwner`) is the objects' resource account: its bucket policy decides too.
+    The bucket's owner (`S3BucketOwner`, else the caller's account, as DynamoDB assumes) is the objects'
+    resource account; another account's bucket policy must allow as well (`Permission.resource_account`).
     """
     table = params.get("TableArn")
     found = [Permission("dynamodb:ExportTableToPointInTime", table_arn(table, facts) if table else "*")]
@@ -79,7 +80,9 @@ def export_permissions(params: Mapping[str, Any], facts: Facts) -> list[Permissi
     prefix = params.get("S3Prefix")
     key = f"{prefix}/AWSDynamoDB/*" if isinstance(prefix, str) and prefix else "AWSDynamoDB/*"
     objects = resources("s3:PutObject", {"BucketName": bucket, "ObjectName": key}, facts)[0]
-    owner = params.get("S3BucketOwner") if isinstance(params.get("S3BucketOwner"), str) else None
+    named = params.get("S3BucketOwner")
+    owner = named if isinstance(named, str) and named else facts.caller_account or facts.account
+    other = owner if owner != (facts.caller_account or facts.account) else None
     algorithm = _S3_SSE.get(str(params.get("S3SseAlgorithm", "")))
     key_id = params.get("S3SseKmsKeyId") if isinstance(params.get("S3SseKmsKeyId"), str) else None
     s3_keys: dict[str, str | list[str]] = {}
@@ -87,14 +90,11 @@ def export_permissions(params: Mapping[str, Any], facts: Facts) -> list[Permissi
         s3_keys["s3:x-amz-server-side-encryption"] = algorithm
     if algorithm == "aws:kms" and key_id:
         s3_keys["s3:x-amz-server-side-encryption-aws-kms-key-id"] = key_id
-    if owner:
-        s3_keys["s3:ResourceAccount"] = owner
+    s3_keys["s3:ResourceAccount"] = owner
     forwarded = on_behalf((DYNAMODB_PRINCIPAL,))
     for action in EXPORT_S3_ACTIONS:
-        context = {**listed_only(action, s3_keys), **forwarded}
-        if owner:
-            context["aws:ResourceAccount"] = owner
-        found.append(Permission(action, objects, context, owner))
+        context = {**listed_only(action, s3_keys), **forwarded, "aws:ResourceAccount": owner}
+        found.append(Permission(action, objects, context, other))
     if algorithm == "aws:kms":
         encryption = {"aws:s3:arn": objects}
         found += kms.for_service(

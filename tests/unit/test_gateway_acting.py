@@ -55,7 +55,9 @@ def test_an_export_needs_the_export_on_the_table_and_s3s_writes_on_the_prefix_vi
         ("s3:PutObjectAcl", objects),
     ]
     assert found[0].context == {}
-    assert all(p.context == FAS for p in found[1:])
+    for permission in found[1:]:
+        assert permission.context == {**FAS, "aws:ResourceAccount": ACCOUNT, "s3:ResourceAccount": ACCOUNT}
+        assert permission.resource_account is None  # the caller's own account: no bucket policy needed
 
 
 def test_an_export_without_a_prefix_writes_under_awsdynamodb_at_the_bucket_root() -> None:
