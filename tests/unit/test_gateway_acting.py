@@ -14,6 +14,7 @@ from ostiary.errors import AccessDenied, ExpiredToken, InvalidClientTokenId, Sig
 from ostiary.gateway import refusals, s3
 from ostiary.gateway.operations import Operation, identify
 from ostiary.gateway.permissions import Facts, Permission, permissions_of
+from ostiary.policy import Principal, Request, authorize, compile_policy, parse_policy
 from tests.unit.gateway.botocore_requests import built_request
 
 ACCOUNT = "123456789012"
@@ -248,3 +249,32 @@ def test_a_kms_refusal_met_by_s3_keeps_kmss_unquoted_text() -> None:
     )
     assert refusals.s3_message(message) == message
     assert _xml(refusals.xml_refusal(AccessDenied(message), "req-3"))[2] == message
+
+
+# -- the engine's refusal texts for the kinds of policy no server path exercises yet (SCPs) -----------
+
+
+def _compiled(kind: str, name: str, *statements: dict[str, Any]) -> Any:
+    text = json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+    return compile_policy(parse_policy(text, kind), name, kind)
+
+
+@pytest.mark.parametrize(
+    ("scp_effect", "reason"),
+    [
+        ("Allow", "because no service control policy allows the dynamodb:ExportTableToPointInTime action"),
+        ("Deny", "with an explicit deny in a service control policy"),
+    ],
+)
+def test_scp_refusals_are_worded_as_aws_words_them(scp_effect: str, reason: str) -> None:
+    action = "dynamodb:ExportTableToPointInTime"
+    identity = _compiled("identity", "export", {"Effect": "Allow", "Action": action, "Resource": "*"})
+    scp_action = "dynamodb:GetItem" if scp_effect == "Allow" else action
+    scp = _compiled("scp", "guardrail", {"Effect": scp_effect, "Action": scp_action, "Resource": "*"})
+    arn = f"arn:aws:iam::{ACCOUNT}:user/Michael"
+    decision = authorize(
+        Request(Principal(arn, "user", ACCOUNT), action, TABLE, {}), identity=[identity], scps=[scp]
+    )
+    assert decision.message(arn, action, TABLE) == (
+        f"User: {arn} is not authorized to perform: {action} on resource: {TABLE} {reason}"
+    )
