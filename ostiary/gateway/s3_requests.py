@@ -20,10 +20,11 @@ from ostiary.auth import payload, sigv4
 from ostiary.auth.authenticate import authenticate_with_key
 from ostiary.auth.caller import Caller
 from ostiary.errors import AccessDenied, AwsError
-from ostiary.gateway import refusals
+from ostiary.gateway import refusals, s3
 from ostiary.gateway.backend_http import BackendResponse
-from ostiary.gateway.decide import Authorizer
+from ostiary.gateway.decide import Authorizer, Pending
 from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder, answer_headers
+from ostiary.gateway.mapping import Facts
 from ostiary.gateway.operations import Operation, UnknownOperation, identify, needs_body
 from ostiary.gateway.streaming import Bridge, ClientGone
 from ostiary.protocol import HttpRequest
@@ -90,14 +91,22 @@ class S3Requests:
         except ClientGone:
             raise
         except AwsError as exc:
-            self._refuse(bridge, exc.code, exc.status, exc.message, request_id)
+            has_token = head.header("x-amz-security-token") is not None or "X-Amz-Security-Token=" in (
+                head.query_string
+            )
+            self._refuse(
+                bridge, refusals.xml_refusal(exc, request_id, has_session_token=has_token), request_id
+            )
         except BackendUnavailable as exc:
             log.warning("backend of s3 unavailable in request %s: %s", request_id, exc)
-            self._refuse(bridge, "ServiceUnavailable", 503, "Please reduce your request rate.", request_id)
+            refusal = refusals.xml_error(
+                "ServiceUnavailable", 503, "Please reduce your request rate.", request_id
+            )
+            self._refuse(bridge, refusal, request_id)
         except Exception:  # noqa: BLE001 - the outer guard: never a traceback on the wire
             log.exception("internal failure in gateway request %s", request_id)
             message = "We encountered an internal error. Please try again."
-            self._refuse(bridge, "InternalError", 500, message, request_id)
+            self._refuse(bridge, refusals.xml_error("InternalError", 500, message, request_id), request_id)
 
     def _serve(self, head: HttpRequest, bridge: Bridge, request_id: str) -> None:
         now = datetime.now(UTC)
@@ -134,7 +143,7 @@ class S3Requests:
                     raise _unknown(operation)
         if caller is None:
             raise AccessDenied("Access Denied")
-        self.authorizer.authorize(head, caller, operation, region, request_id, now)
+        pending = self.authorizer.authorize(head, caller, operation, region, request_id, now)
         headers = reader.forward_headers(head.headers)
         if body is not None:
             headers = [(k, v) for k, v in headers if k != "content-length"]
@@ -146,15 +155,33 @@ class S3Requests:
             self.backend, head.method, backend_target(head, operation), headers, sent, SERVICE, region
         )
         try:
+            self._decide_answer(pending, caller, operation, response, region)
             _stream_answer(response, bridge)
         finally:
             response.release()
 
-    def _refuse(self, bridge: Bridge, code: str, status: int, message: str, request_id: str) -> None:
+    def _decide_answer(
+        self, pending: Pending, caller: Caller, operation: Operation, response: BackendResponse, region: str
+    ) -> None:
+        """Decide what only the answer's headers name (the KMS key of an SSE-KMS object read), before
+        any of its body is sent; AccessDenied drops the answer."""
+        if pending.ctx is None:
+            return
+        lookups = self.authorizer.lookups
+        facts = Facts(
+            account=caller.account_id,
+            region=region,
+            caller_account=caller.account_id,
+            resolve_alias=lambda alias: lookups.resolve_alias(region, alias),
+        )
+        for permission in s3.answer_permissions(operation, response.status, dict(response.headers), facts):
+            self.authorizer.decide(pending.ctx, permission, region)
+
+    def _refuse(self, bridge: Bridge, refusal: tuple[int, bytes, str], request_id: str) -> None:
+        status, body, content_type = refusal
         if bridge.started:  # the answer is under way: nothing left to say but to stop
-            log.warning("s3 request %s failed after its answer began: %s", request_id, code)
-            raise ClientGone(code)
-        status, body, content_type = refusals.xml_error(code, status, message, request_id)
+            log.warning("s3 request %s failed after its answer began (status %d)", request_id, status)
+            raise ClientGone(str(status))
         headers = (("content-type", content_type), ("x-amz-request-id", request_id))
         bridge.whole(Answer(status, headers, body))
 

@@ -240,7 +240,6 @@ def test_an_unknown_key_or_a_forged_token_is_unrecognized_client(gateway: Server
 # -- S3 (REST-XML): AccessDenied, 403 ---------------------------------------------------------------
 
 BUCKET = "refusals-bucket"
-WIRING = "the integrator wires refusals.xml_refusal into s3_requests' refusals (S3's own codes and texts)"
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +260,6 @@ def test_s3_refuses_with_access_denied_403_and_awss_reason(gateway: Server, buck
     assert message.endswith(" because no identity-based policy allows the s3:PutObject action")
 
 
-@pytest.mark.xfail(strict=True, reason=WIRING)
 def test_s3_quotes_the_resource_in_its_refusal(gateway: Server, bucket: str) -> None:
     arn, keys = _user(gateway, {"Effect": "Deny", "Action": "s3:*", "Resource": "*"})
     assert _refused(gateway.client("s3", *keys).get_object, Bucket=bucket, Key="a.txt")[1] == (
@@ -318,7 +316,6 @@ def test_an_sse_kms_upload_needs_the_key_and_may_be_limited_to_s3s_use_of_it(
     )
 
 
-@pytest.mark.xfail(strict=True, reason="the integrator wires s3.answer_permissions before the answer's body")
 def test_reading_an_sse_kms_object_needs_decrypt_on_its_key(gateway: Server, bucket: str) -> None:
     key_arn = gateway.client("kms").create_key()["KeyMetadata"]["Arn"]
     gateway.client("s3").put_object(
@@ -336,7 +333,6 @@ def test_reading_an_sse_kms_object_needs_decrypt_on_its_key(gateway: Server, buc
     )
 
 
-@pytest.mark.xfail(strict=True, reason=WIRING)
 def test_s3s_authentication_errors_are_s3s_own(gateway: Server, bucket: str) -> None:
     _, (key_id, _) = _user(gateway, ALL_DYNAMODB)
     assert _refused(gateway.client("s3", key_id, "not-the-secret").list_objects_v2, Bucket=bucket) == (
