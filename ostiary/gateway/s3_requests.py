@@ -156,7 +156,7 @@ class S3Requests:
         )
         try:
             self._decide_answer(pending, caller, operation, response, region)
-            _stream_answer(response, bridge)
+            _stream_answer(response, bridge, head.method)
         finally:
             response.release()
 
@@ -247,7 +247,11 @@ def _verified(pieces: Iterable[bytes], reader: payload.PayloadReader) -> Iterato
         yield held
 
 
-def _stream_answer(response: BackendResponse, bridge: Bridge) -> None:
+def _stream_answer(response: BackendResponse, bridge: Bridge, method: str) -> None:
+    length = response.header("content-length")
+    if method != "HEAD" and length is not None and length.isdigit() and int(length) <= ANSWER_PIECE_BYTES:
+        bridge.whole(Answer(response.status, answer_headers(response), response.read()))
+        return
     bridge.start(response.status, answer_headers(response))
     for piece in response.stream(ANSWER_PIECE_BYTES):
         if piece:
