@@ -27,7 +27,7 @@ import uuid
 from typing import Any
 
 import boto3
-from api_bench import Client, Target, _free_port, _wait
+from api_bench import Client, Target, _free_port, _wait, start_floor
 from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
@@ -216,12 +216,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         backend = start_backend()
         gateway = start_gateway(tmp, backend.port)
+        floor = start_floor()
         try:
             keys = bench_user(gateway.port)
             for case in CASES:
                 for clients in (1, 8):
-                    for _ in range(args.rounds):  # the two take turns: a slow spell hits both
-                        for target in (gateway, backend):
+                    for _ in range(args.rounds):  # they take turns: a slow spell hits all
+                        for target in (gateway, backend, floor):
                             rate, cpu, failed = measure(target, case, clients, args.seconds, keys)
                             runs.setdefault((case, target.name, clients), []).append((rate, cpu))
                             errors += failed
@@ -234,11 +235,16 @@ def main() -> None:
                 for signed_payload in (False, True)
             }
         finally:
-            for target in (gateway, backend):
+            for target in (gateway, backend, floor):
                 target.process.terminate()
                 target.process.wait(timeout=10)
     print(f"median of {args.rounds} measurements of {args.seconds:g} s each; backend: constant_backend.py")
-    print(f"{'case':<22}{'clients':>8}{'gateway req/s':>15}{'direct req/s':>14}{'gateway CPU µs/req':>20}")
+    print("floor: uvicorn with Ostiary's options answering a constant (floor_app.py), the HTTP stack's own")
+    print("CPU per request; gateway CPU is the whole Ostiary process's (user + system) per request")
+    print(
+        f"{'case':<22}{'clients':>8}{'gateway req/s':>15}{'direct req/s':>14}{'gateway CPU µs/req':>20}"
+        f"{'floor CPU µs/req':>18}"
+    )
     for case in CASES:
         for clients in (1, 8):
             through = runs[(case, "gateway", clients)]
@@ -246,7 +252,8 @@ def main() -> None:
             rate = statistics.median(r for r, _ in through)
             cpu = statistics.median(c for _, c in through)
             direct_rate = statistics.median(r for r, _ in direct)
-            print(f"{case:<22}{clients:>8}{rate:>15.0f}{direct_rate:>14.0f}{cpu:>20.0f}")
+            floor_cpu = statistics.median(c for _, c in runs[(case, "floor", clients)])
+            print(f"{case:<22}{clients:>8}{rate:>15.0f}{direct_rate:>14.0f}{cpu:>20.0f}{floor_cpu:>18.0f}")
     print(f"\n{args.stream_mib} MiB streamed, MB/s     up (UNSIGNED-PAYLOAD)  up (SHA-256 declared)     down")
     for name in ("gateway", "backend"):
         unsigned_up, down = streamed[(name, False)]
