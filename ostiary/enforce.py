@@ -108,9 +108,15 @@ def _self_service(ctx: Context, caller: Caller, action: str) -> bool:
 
 
 def principal_policies(db: Database, caller: Caller) -> PolicySet:
-    """The compiled policies of a caller (cached per account epoch)."""
-    with db.read() as conn:
-        return _policies(conn, db, caller, accounts.epoch(conn, caller.account_id))
+    """The compiled policies of a caller (cached per account epoch, the epoch read at most a second ago:
+    `accounts.recent_epoch`)."""
+    epoch = accounts.recent_epoch(db, caller.account_id)
+
+    def load() -> PolicySet:
+        with db.read() as conn:
+            return _load(conn, caller)
+
+    return _policy_sets.get((db.url, _principal_key(caller)), epoch, load)
 
 
 def authorize_call(

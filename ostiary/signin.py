@@ -24,7 +24,7 @@ from ostiary.errors import Throttling
 from ostiary.services import throttle
 from ostiary.services.mfa import accepts_code
 from ostiary.services.passwords import password_matches
-from ostiary.store import accounts, login_profiles, mfa, users
+from ostiary.store import accounts, last_use, login_profiles, mfa, users
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
 
@@ -85,6 +85,8 @@ def sign_in(
         is_mfa = _check_mfa(db, keyring, account, found, mfa_code, now)
     except Throttling as exc:
         raise SignInRefused(exc.message) from exc
+    with db.transaction() as conn:
+        last_use.record_password_use(conn, found.user.user_id, now)  # PasswordLastUsed
     return _credentials(keyring, account, found, is_mfa, _must_change(found, now), now)
 
 

@@ -10,7 +10,7 @@ import threading
 import time
 from datetime import datetime
 
-from ostiary.auth import sigv4, tokens
+from ostiary.auth import role_use, sigv4, tokens
 from ostiary.auth.caller import Caller, root_caller, session_caller, user_caller
 from ostiary.errors import InvalidClientTokenId
 from ostiary.protocol import HttpRequest
@@ -36,7 +36,12 @@ def authenticate(
     now: datetime,
     services: frozenset[str] = sigv4.SERVICES,
 ) -> Caller:
-    """The caller of a signed request, after checking its signature with the key's secret."""
+    """The caller of a signed request, after checking its signature with the key's secret.
+
+    In permissive mode a key that does not exist is, unverified, the default account's permissive user
+    (`ostiary serve` makes it), or its root when that user is gone. `services` are those the credential
+    scope may name (the gateway's add to IAM and STS).
+    """
     caller, _ = authenticate_with_key(
         request, signed, db=db, keyring=keyring, settings=settings, now=now, services=services
     )
@@ -53,14 +58,12 @@ def authenticate_with_key(
     now: datetime,
     services: frozenset[str] = sigv4.SERVICES,
 ) -> tuple[Caller, bytes | None]:
-    """The caller of a signed request and the signing key that verified it (None when nothing was).
-
-    In permissive mode a key that does not exist is, unverified, the default account's permissive user
-    (`ostiary serve` makes it), or its root when that user is gone. `services` are those the credential
-    scope may name (the gateway's add to IAM and STS).
-    """
+    """As `authenticate`, with the signing key that verified the request: the seed of an aws-chunked
+    payload's chunk signatures (`ostiary.auth.payload`). None when nothing was verified (permissive
+    mode's unknown keys)."""
     if signed.session_token:
-        return _session(request, signed, keyring, now, services)
+        caller, key = _session(request, signed, keyring, now, services)
+        return role_use.noted(db, signed, now, caller), key
     owner = _owners.get(db, keyring, signed.access_key_id)
     if owner is None:
         if settings.auth == "permissive" and not signed.access_key_id.startswith("ASIA"):

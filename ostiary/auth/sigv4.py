@@ -1,8 +1,11 @@
 """AWS Signature Version 4, verified over the request as received: header form and presigned query form.
 
 `parse` reads the signature's parts (no secret needed: the access key id says whose secret to fetch);
-`verify` recomputes the signature with that secret. The body is always hashed here, never trusted from
-`X-Amz-Content-SHA256`, and signatures are compared in constant time.
+`verify` recomputes the signature with that secret and returns the signing key. Signatures are compared
+in constant time. For every service but S3 the body is hashed here, never trusted from
+`X-Amz-Content-SHA256`. S3 signs as S3 does: the path as sent (each segment encoded once, never
+normalized) and the payload line as the client declared it in `x-amz-content-sha256`; its body is not
+read here but streams later through `ostiary.auth.payload`, which checks it against that declaration.
 """
 
 from __future__ import annotations
@@ -16,11 +19,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote, unquote_plus, unquote_to_bytes
 
 import botocore.loaders
 
-from ostiary.errors import IncompleteSignature, RequestExpired, SignatureDoesNotMatch
+from ostiary.errors import AccessDenied, AwsError, IncompleteSignature, RequestExpired, SignatureDoesNotMatch
 from ostiary.protocol import HttpRequest
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -33,6 +36,35 @@ _MISMATCH = (
     "The request signature we calculated does not match the signature you provided. Check your AWS Secret "
     "Access Key and signing method. Consult the service documentation for details."
 )
+# S3's own texts (measured against s3.us-east-1.amazonaws.com, as recorded by S3 emulators that compared).
+S3_MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. Check your key and "
+    "signing method."
+)
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+# The values S3 takes in `x-amz-content-sha256` besides 64 hex digits (of either case), spelt as written.
+PAYLOAD_KEYWORDS = frozenset(
+    {
+        UNSIGNED_PAYLOAD,
+        "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+        "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD",
+        "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER",
+    }
+)
+_BAD_PAYLOAD_HASH = (
+    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, "
+    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER or "
+    "a valid sha256 value."
+)
+_S3_QUERY_PARAMETERS = (
+    "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
+    "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
+)
+_SKEWED = "The difference between the request time and the current time is too large."
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _QUERY_AUTH = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date")
 _BASIC_FORMAT = "%Y%m%dT%H%M%SZ"
 # AWS's texts as its endpoints answer them: IAM names the region, STS (since 2022 at least) does not.
@@ -40,6 +72,30 @@ _INVALID_REGION = {
     "iam": "Credential should be scoped to a valid region, not '{region}'. ",
     "sts": "Credential should be scoped to a valid region. ",
 }
+
+
+class InvalidRequest(AwsError):
+    """S3's refusal of a request it cannot take as sent (a required header missing, for one)."""
+
+    code, status, sender_fault = "InvalidRequest", 400, True
+
+
+class InvalidArgument(AwsError):
+    """S3's refusal of a header or parameter whose value it does not take."""
+
+    code, status, sender_fault = "InvalidArgument", 400, True
+
+
+class AuthorizationQueryParametersError(AwsError):
+    """S3's refusal of a presigned URL whose X-Amz-* parameters are incomplete or malformed."""
+
+    code, status, sender_fault = "AuthorizationQueryParametersError", 400, True
+
+
+class RequestTimeTooSkewed(AwsError):
+    """S3's refusal of a header-signed request more than 15 minutes from the server's clock."""
+
+    code, status, sender_fault = "RequestTimeTooSkewed", 403, True
 
 
 @dataclass(frozen=True)
@@ -84,17 +140,22 @@ def verify(
     services: frozenset[str] = SERVICES,
 ) -> bytes:
     """Check the signature against `secret`, the clock and the scope (one of `services`); raise AWS's error
-    when it fails. Returns the signing key (what verifies an S3 body's chunks).
+    when it fails, return the signing key when it holds (aws-chunked payloads chain their chunk
+    signatures from it).
 
-    S3 signs the payload hash its `x-amz-content-sha256` header declares and its body streams: the body is
-    not read here but checked as it arrives (`payload.py`)."""
-    _check_time(signed, now)
+    For S3 the payload line is `x-amz-content-sha256` as sent (`s3_payload_hash`) and `request.body` is
+    not read: the body streams afterwards through `ostiary.auth.payload`.
+    """
+    is_s3 = signed.service == "s3" and "s3" in services  # otherwise check_scope refuses the scope
+    if is_s3:
+        body_hash = s3_payload_hash(request, signed)
+        if signed.is_presigned and signed.expires_seconds is None:
+            raise AuthorizationQueryParametersError(_S3_QUERY_PARAMETERS)
+    _check_time(signed, now, is_s3=is_s3)
     check_scope(signed, services)
-    declared = request.header("x-amz-content-sha256")
-    if signed.service == "s3":
-        body_hash = declared or "UNSIGNED-PAYLOAD"
-    else:
+    if not is_s3:
         body_hash = hashlib.sha256(request.body).hexdigest()
+        declared = request.header("x-amz-content-sha256")
         if declared is not None and declared != body_hash:
             raise SignatureDoesNotMatch(_MISMATCH)
     canonical = canonical_request(request, signed, body_hash)
@@ -104,8 +165,37 @@ def verify(
     key = _signing_key(secret, signed.scope_date, signed.region, signed.service)
     expected = hmac.digest(key, string_to_sign.encode(), "sha256").hex()
     if not hmac.compare_digest(expected.encode(), signed.signature.encode()):
-        raise SignatureDoesNotMatch(_MISMATCH)
+        raise SignatureDoesNotMatch(S3_MISMATCH if is_s3 else _MISMATCH)
     return key
+
+
+def s3_payload_hash(request: HttpRequest, signed: SignedRequest) -> str:
+    """The payload line of an S3 request's canonical request: its `x-amz-content-sha256` as sent.
+
+    A header-signed request must declare one S3 takes (a keyword of `PAYLOAD_KEYWORDS` or 64 hex digits);
+    a presigned URL signs the header when one is sent, whatever it says, and `UNSIGNED-PAYLOAD` when not,
+    as S3 does.
+    """
+    declared = request.header("x-amz-content-sha256")
+    if signed.is_presigned:
+        return UNSIGNED_PAYLOAD if declared is None else declared
+    if declared is None:
+        raise InvalidRequest("Missing required header for this request: x-amz-content-sha256")
+    check_payload_hash(declared)
+    return declared
+
+
+def check_payload_hash(declared: str) -> None:
+    """Refuse, with S3's error, an `x-amz-content-sha256` that is neither a keyword S3 takes nor 64 hex
+    digits."""
+    if not is_payload_hash(declared):
+        raise InvalidArgument(_BAD_PAYLOAD_HASH)
+
+
+def is_payload_hash(declared: str) -> bool:
+    """Whether S3 takes `declared` as an `x-amz-content-sha256`: a keyword, spelt as written, or 64 hex
+    digits of either case."""
+    return declared in PAYLOAD_KEYWORDS or _HEX64.fullmatch(declared) is not None
 
 
 def canonical_request(request: HttpRequest, signed: SignedRequest, body_hash: str) -> str:
@@ -114,7 +204,7 @@ def canonical_request(request: HttpRequest, signed: SignedRequest, body_hash: st
     return "\n".join(
         (
             request.method.upper(),
-            path or "/" if signed.service == "s3" else _canonical_uri(path),  # S3: the path as sent
+            _s3_canonical_uri(path) if signed.service == "s3" else _canonical_uri(path),
             _canonical_query(request.query_string, drop_signature=signed.is_presigned),
             _canonical_headers(request, signed.signed_headers),
             ";".join(signed.signed_headers),
@@ -167,10 +257,14 @@ def _parse_header(request: HttpRequest, authorization: str) -> SignedRequest:
 
 
 def _parse_presigned(request: HttpRequest, query: dict[str, str]) -> SignedRequest:
+    is_s3 = query.get("X-Amz-Credential", "").split("/")[3:4] == ["s3"]  # S3 words its refusals its own way
+    refusal = AuthorizationQueryParametersError if is_s3 else IncompleteSignature
     missing = [name for name in _QUERY_AUTH if not query.get(name)]
     if missing:
-        raise IncompleteSignature(
-            "AWS query-string parameters must include "
+        raise refusal(
+            _S3_QUERY_PARAMETERS
+            if is_s3
+            else "AWS query-string parameters must include "
             + ", ".join(f"'{name}'" for name in missing)
             + ". Re-examine the query-string parameters."
         )
@@ -180,14 +274,17 @@ def _parse_presigned(request: HttpRequest, query: dict[str, str]) -> SignedReque
     expires = None
     if expires_text is not None:
         if expires_text.startswith("-") and expires_text[1:].isascii() and expires_text[1:].isdigit():
-            raise IncompleteSignature("X-Amz-Expires must be non-negative")  # S3's text; the same signer
+            raise refusal("X-Amz-Expires must be non-negative")  # S3's text; the same signer
         if not (expires_text.isascii() and expires_text.isdigit()):
-            raise IncompleteSignature("X-Amz-Expires should be a number")
+            raise refusal("X-Amz-Expires should be a number")
         digits = expires_text.lstrip("0") or "0"  # a long one is over a week: no int() of 5,000 digits
         expires = int(digits) if len(digits) <= len(str(MAX_PRESIGN_SECONDS)) else MAX_PRESIGN_SECONDS + 1
         if expires > MAX_PRESIGN_SECONDS:
-            raise IncompleteSignature(
-                f"X-Amz-Expires must be less than a week (in seconds) that is {MAX_PRESIGN_SECONDS}"
+            week = "X-Amz-Expires must be less than a week (in seconds)"
+            raise refusal(
+                f"{week}; that is, the given X-Amz-Expires must be less than {MAX_PRESIGN_SECONDS} seconds"
+                if is_s3
+                else f"{week} that is {MAX_PRESIGN_SECONDS}"
             )
     when, when_text = _date(query["X-Amz-Date"])
     return _signed(
@@ -272,7 +369,10 @@ def _b64_sha256(text: str) -> str:
 # -- checks ------------------------------------------------------------------------------------
 
 
-def _check_time(signed: SignedRequest, now: datetime) -> None:
+def _check_time(signed: SignedRequest, now: datetime, *, is_s3: bool) -> None:
+    if is_s3:
+        _check_s3_time(signed, now)
+        return
     stamp = signed.amz_date_text
     if signed.is_presigned and signed.expires_seconds is not None:
         if now - signed.amz_date > timedelta(seconds=signed.expires_seconds):  # no sum past year 9999
@@ -287,6 +387,18 @@ def _check_time(signed: SignedRequest, now: datetime) -> None:
             f"Signature not yet current: {stamp} is still later than {_basic(now + MAX_SKEW)} "
             f"({_basic(now)} + 15 min.)"
         )
+
+
+def _check_s3_time(signed: SignedRequest, now: datetime) -> None:
+    """S3's clock checks and texts: a presigned URL expires after X-Amz-Expires and may not be dated more
+    than 15 minutes ahead; a header-signed request must be within 15 minutes either way."""
+    if signed.is_presigned:
+        if signed.amz_date > now + MAX_SKEW:
+            raise AccessDenied("Request is not yet valid")
+        if now - signed.amz_date > timedelta(seconds=signed.expires_seconds or 0):
+            raise AccessDenied("Request has expired")
+    elif abs(now - signed.amz_date) > MAX_SKEW:
+        raise RequestTimeTooSkewed(_SKEWED)
 
 
 @functools.cache
@@ -352,6 +464,19 @@ def _canonical_uri(path: str) -> str:
     if path.endswith("/") and not normalized.endswith("/"):
         normalized += "/"
     return quote(normalized, safe="/~")
+
+
+def _s3_canonical_uri(path: str) -> str:
+    """S3's canonical URI: each segment of the path as sent, decoded and encoded once again as SigV4
+    encodes (every byte but `A-Za-z0-9-_.~`), never normalized: `//`, `.`, `..` and a trailing `/`
+    stay, `%2F` stays inside its segment. A client that encodes as botocore does signs its wire path."""
+    try:
+        raw = path.encode("latin-1")  # the wire's bytes, as the server decoded them
+    except UnicodeEncodeError:
+        raw = path.encode()
+    if not raw:
+        return "/"
+    return "/".join(quote(unquote_to_bytes(segment), safe="-_.~") for segment in raw.split(b"/"))
 
 
 def _canonical_query(query_string: str, *, drop_signature: bool) -> str:

@@ -13,7 +13,8 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from ostiary.gateway.mapping import Facts, Permission, listed_only, mapped, resources
+from ostiary.gateway import kms
+from ostiary.gateway.mapping import Facts, Permission, listed_only, mapped, on_behalf, resources
 from ostiary.gateway.operations import Operation
 
 _SCALAR_TYPES = ("S", "N", "B")
@@ -29,6 +30,11 @@ _REQUEST_KEYS = {
     "dynamodb:ReturnValues": "ReturnValues",
     "dynamodb:ReturnConsumedCapacity": "ReturnConsumedCapacity",
 }
+# What the caller must be allowed on the target bucket's objects for DynamoDB to write an export there
+# ("Requesting a table export in DynamoDB", "Set up S3 permissions").
+EXPORT_S3_ACTIONS = ("s3:AbortMultipartUpload", "s3:PutObject", "s3:PutObjectAcl")
+DYNAMODB_PRINCIPAL = "dynamodb.amazonaws.com"
+_S3_SSE = {"KMS": "aws:kms", "AES256": "AES256"}
 _TRANSACT_WRITE_ACTIONS = {
     "ConditionCheck": "dynamodb:ConditionCheckItem",
     "Put": "dynamodb:PutItem",
@@ -46,12 +52,55 @@ def permissions(operation: Operation, facts: Facts) -> list[Permission]:
         found = _merged(_transaction(name, params, facts))
     elif name in ("ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"):
         found = _merged(_partiql(params, facts))
+    elif name == "ExportTableToPointInTime":
+        return export_permissions(params, facts)
+    elif name == "ListTables":  # AWS names every table of the account in its refusal: `...:table/*`
+        found = [Permission("dynamodb:ListTables", table_arn("*", facts))]
     elif isinstance(params.get("TableName"), str):
         found = [_on_table(f"dynamodb:{name}", params, facts)]
     else:
         found = list(mapped("dynamodb", name, params, facts))
     keys = request_keys(params)
     return [Permission(p.action, p.resource, listed_only(p.action, {**keys, **p.context})) for p in found]
+
+
+def export_permissions(params: Mapping[str, Any], facts: Facts) -> list[Permission]:
+    """ExportTableToPointInTime: the export on the table, then what DynamoDB does with the caller's
+    credentials: S3's writes on the objects under `S3Prefix` (`bucket/prefix/AWSDynamoDB/*`), and with
+    `S3SseAlgorithm: KMS` the key S3 encrypts them with (kms:GenerateDataKey via S3 in the key's region).
+
+    The bucket's owner (`S3BucketOwner`, else the caller's account, as DynamoDB assumes) is the objects'
+    resource account; another account's bucket policy must allow as well (`Permission.resource_account`).
+    """
+    table = params.get("TableArn")
+    found = [Permission("dynamodb:ExportTableToPointInTime", table_arn(table, facts) if table else "*")]
+    bucket = params.get("S3Bucket")
+    if not isinstance(bucket, str) or not bucket:
+        return found
+    prefix = params.get("S3Prefix")
+    key = f"{prefix}/AWSDynamoDB/*" if isinstance(prefix, str) and prefix else "AWSDynamoDB/*"
+    objects = resources("s3:PutObject", {"BucketName": bucket, "ObjectName": key}, facts)[0]
+    named = params.get("S3BucketOwner")
+    owner = named if isinstance(named, str) and named else facts.caller_account or facts.account
+    other = owner if owner != (facts.caller_account or facts.account) else None
+    algorithm = _S3_SSE.get(str(params.get("S3SseAlgorithm", "")))
+    key_id = params.get("S3SseKmsKeyId") if isinstance(params.get("S3SseKmsKeyId"), str) else None
+    s3_keys: dict[str, str | list[str]] = {}
+    if algorithm:
+        s3_keys["s3:x-amz-server-side-encryption"] = algorithm
+    if algorithm == "aws:kms" and key_id:
+        s3_keys["s3:x-amz-server-side-encryption-aws-kms-key-id"] = key_id
+    s3_keys["s3:ResourceAccount"] = owner
+    forwarded = on_behalf((DYNAMODB_PRINCIPAL,))
+    for action in EXPORT_S3_ACTIONS:
+        context = {**listed_only(action, s3_keys), **forwarded, "aws:ResourceAccount": owner}
+        found.append(Permission(action, objects, context, other))
+    if algorithm == "aws:kms":
+        encryption = {"aws:s3:arn": objects}
+        found += kms.for_service(
+            ("kms:GenerateDataKey",), key_id, "s3", facts, encryption, (DYNAMODB_PRINCIPAL,)
+        )
+    return found
 
 
 def table_arn(table: str, facts: Facts, index: str | None = None) -> str:

@@ -39,6 +39,7 @@ from ostiary.store.keyring import Keyring
 log = logging.getLogger("ostiary.gateway")
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # DynamoDB's largest request (BatchWriteItem)
+MAX_PRELOADED_BYTES = 64 * 1024  # an S3 body up to this is read on the event loop, before its thread runs
 MAX_CONCURRENT_REQUESTS = 64  # forwarded at once by one process; more wait for a thread
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/([^/,\s]+)/")
 
@@ -97,8 +98,12 @@ class Gateway:
         loop = asyncio.get_running_loop()
         if self._s3 is not None and (scope_service(scope) or "s3") == "s3":
             bridge = Bridge(loop, receive, send)
+            head = http_request(scope, b"")
             try:
-                await loop.run_in_executor(self._threads, self._s3.serve, http_request(scope, b""), bridge)
+                length = head.header("content-length") or "0"
+                if length.isdigit() and int(length) <= MAX_PRELOADED_BYTES:
+                    await bridge.preload(MAX_PRELOADED_BYTES)
+                await loop.run_in_executor(self._threads, self._s3.serve, head, bridge)
             except ClientGone:
                 pass  # nothing to answer: the client left, or our answer broke off (the connection closes)
             return

@@ -1,22 +1,30 @@
-"""Forwarding: a request re-signed with the backend's credentials (botocore's SigV4Auth) and sent over a
-pooled, kept-alive connection; the backend's answer comes back unchanged but for hop-by-hop headers.
+"""Forwarding: a request re-signed with the backend's credentials and sent over a pooled, kept-alive
+connection (`backend_http.py`); the backend's answer comes back unchanged but for hop-by-hop headers.
 
 `forward` sends a body held in memory and reads the whole answer (JSON services, small lookups);
 `open_stream` sends a body as it arrives and hands back the answer unread, to be streamed (S3).
+Requests to `/` and S3's are signed here (SigV4, in a few microseconds); any other path with botocore's
+signer, whose canonical path rules for each service it knows.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, quote, unquote
 
-import urllib3
-from botocore.auth import S3SigV4Auth, SigV4Auth
+from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from ostiary.gateway.backend_http import BackendError, BackendHttp, BackendResponse
 from ostiary.protocol import HttpRequest
 
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 # The client's signature and what the new one (or the connection) sets anew.
 _NOT_FORWARDED = frozenset(
     {
@@ -39,6 +47,7 @@ _NOT_FORWARDED = frozenset(
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authenticate"}
 )
+_SIGNED_TOO = frozenset({"content-type", "content-md5"})  # signed beside host and every x-amz-* header
 
 
 @dataclass(frozen=True)
@@ -50,21 +59,13 @@ class Answer:
     body: bytes
 
 
-def answer_headers(response: urllib3.BaseHTTPResponse) -> tuple[tuple[str, str], ...]:
-    """A backend answer's headers as the client gets them: names in lower case, hop-by-hop ones dropped."""
-    return tuple((k.lower(), v) for k, v in response.headers.items() if k.lower() not in _HOP_BY_HOP)
+def answer_headers(response: BackendResponse) -> tuple[tuple[str, str], ...]:
+    """A backend answer's headers as the client gets them: hop-by-hop ones dropped."""
+    return tuple((k, v) for k, v in response.headers if k not in _HOP_BY_HOP)
 
 
 class BackendUnavailable(Exception):
     """The backend did not answer: refused, reset or timed out."""
-
-
-class _UnsignedPayloadAuth(S3SigV4Auth):  # type: ignore[misc]
-    """S3's signer with `UNSIGNED-PAYLOAD`: a streamed body cannot be hashed before it is sent (and it was
-    verified on its way in)."""
-
-    def _should_sha256_sign_payload(self, request: AWSRequest) -> bool:
-        return False
 
 
 class Forwarder:
@@ -79,33 +80,28 @@ class Forwarder:
         connect_timeout_seconds: float = 5.0,
         read_timeout_seconds: float = 60.0,
     ) -> None:
-        self._credentials = Credentials(access_key_id, secret_access_key)
-        self._pool = urllib3.PoolManager(
-            num_pools=16,
-            maxsize=pool_size,
-            retries=False,
-            timeout=urllib3.Timeout(connect=connect_timeout_seconds, read=read_timeout_seconds),
+        self._access_key_id = access_key_id
+        self._secret = secret_access_key
+        self._http = BackendHttp(
+            pool_size=pool_size, connect_timeout=connect_timeout_seconds, read_timeout=read_timeout_seconds
         )
 
     def forward(self, backend_url: str, request: HttpRequest, service: str, region: str) -> Answer:
-        """The backend's answer to `request`, re-signed for `service` in `region`."""
-        url = backend_url + request.path + (f"?{request.query_string}" if request.query_string else "")
-        headers = {k: v for k, v in request.headers if k not in _NOT_FORWARDED}
-        signed = AWSRequest(method=request.method, url=url, data=request.body, headers=headers)
-        SigV4Auth(self._credentials, service, region).add_auth(signed)
+        """The backend's whole answer to `request`, re-signed for `service` in `region`."""
+        target = request.path + (f"?{request.query_string}" if request.query_string else "")
+        headers = [(k, v) for k, v in request.headers if k not in _NOT_FORWARDED]
+        headers.append(("content-length", str(len(request.body))))
+        payload_hash = hashlib.sha256(request.body).hexdigest()
+        response = self._send(
+            backend_url, request.method, target, headers, request.body, service, region, payload_hash
+        )
         try:
-            response = self._pool.request(
-                request.method,
-                url,
-                body=request.body,
-                headers=dict(signed.headers.items()),
-                redirect=False,
-                preload_content=True,
-                decode_content=False,  # a gzip answer stays gzip, as its content-encoding says
-            )
-        except urllib3.exceptions.HTTPError as exc:
-            raise BackendUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        return Answer(response.status, answer_headers(response), response.data)
+            body = response.read()
+        except BackendError as exc:
+            raise BackendUnavailable(str(exc)) from exc
+        finally:
+            response.release()
+        return Answer(response.status, answer_headers(response), body)
 
     def open_stream(
         self,
@@ -116,36 +112,145 @@ class Forwarder:
         body: bytes | Iterable[bytes] | None,
         service: str,
         region: str,
-    ) -> urllib3.BaseHTTPResponse:
+    ) -> BackendResponse:
         """Send a request whose body arrives piece by piece (`target`: the raw path and query); the answer
-        is returned with its body unread (stream it, then `release_conn`).
+        is returned with its body unread (`stream` it, then `release`).
 
         `headers` must hold the body's `content-length`. An exception raised by `body` stops the request
         before its body is complete: the connection is dropped, so the backend never gets a whole body.
         """
-        url = backend_url + target
-        kept = {k: v for k, v in headers if k not in _NOT_FORWARDED}
-        signed = AWSRequest(method=method, url=url, data=b"", headers=kept)
-        _UnsignedPayloadAuth(self._credentials, service, region).add_auth(signed)
-        sent = dict(signed.headers.items())
-        for name, value in headers:
-            if name == "content-length":
-                sent["Content-Length"] = value
-        try:
-            return self._pool.urlopen(
+        kept = [(k, v) for k, v in headers if k not in _NOT_FORWARDED]
+        kept.extend((k, v) for k, v in headers if k == "content-length")
+        path, mark, query = target.partition("?")
+        if service == "s3":  # the path as botocore encodes it, so every S3 backend reads one canonical form
+            path = quote(unquote(path), safe="/~")
+        return self._send(
+            backend_url, method, path + mark + query, kept, body, service, region, UNSIGNED_PAYLOAD
+        )
+
+    def _send(
+        self,
+        backend_url: str,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes | Iterable[bytes] | None,
+        service: str,
+        region: str,
+        payload_hash: str,
+    ) -> BackendResponse:
+        host = _host(backend_url)
+        path = target.partition("?")[0]
+        if service == "s3" or path in ("", "/"):
+            signed = sign(
                 method,
-                url,
-                body=body,
-                headers=sent,
-                redirect=False,
-                retries=False,
-                preload_content=False,
-                decode_content=False,
-                chunked=False,
+                target,
+                host,
+                headers,
+                payload_hash,
+                self._access_key_id,
+                self._secret,
+                service,
+                region,
             )
-        except urllib3.exceptions.HTTPError as exc:
-            raise BackendUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        else:
+            signed = self._botocore_signed(
+                backend_url, method, target, headers, payload_hash, service, region
+            )
+        try:
+            return self._http.send(backend_url, method, target, signed, body)
+        except BackendError as exc:
+            raise BackendUnavailable(str(exc)) from exc
+
+    def _botocore_signed(
+        self,
+        backend_url: str,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        payload_hash: str,
+        service: str,
+        region: str,
+    ) -> list[tuple[str, str]]:
+        request = AWSRequest(method=method, url=backend_url + target, data=b"", headers=dict(headers))
+        request.headers["X-Amz-Content-SHA256"] = payload_hash
+        request.context["payload_signing_enabled"] = False
+
+        class _Declared(SigV4Auth):  # type: ignore[misc]  # botocore is untyped
+            def payload(self, request: AWSRequest) -> str:
+                return payload_hash
+
+        _Declared(Credentials(self._access_key_id, self._secret), service, region).add_auth(request)
+        return [(k.lower(), v) for k, v in request.headers.items() if k.lower() != "host"]
 
     def close(self) -> None:
         """Close every pooled connection."""
-        self._pool.clear()
+        self._http.close()
+
+
+def sign(
+    method: str,
+    target: str,
+    host: str,
+    headers: list[tuple[str, str]],
+    payload_hash: str,
+    access_key_id: str,
+    secret: str,
+    service: str,
+    region: str,
+    now: datetime | None = None,
+) -> list[tuple[str, str]]:
+    """`headers` with SigV4's added (x-amz-date, x-amz-content-sha256, authorization), for a request whose
+    path is canonical as it is (S3's, or `/`): host, every x-amz-* header, content-type and content-md5
+    are signed."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    out = [*headers, ("x-amz-date", stamp), ("x-amz-content-sha256", payload_hash)]
+    values: dict[str, list[str]] = {"host": [host]}
+    for name, value in out:
+        if name.startswith("x-amz-") or name in _SIGNED_TOO:
+            values.setdefault(name, []).append(" ".join(value.split()))
+    names = sorted(values)
+    path, _, query = target.partition("?")
+    canonical = "\n".join(
+        (
+            method,
+            path or "/",
+            _canonical_query(query),
+            "".join(f"{name}:{','.join(values[name])}\n" for name in names),
+            ";".join(names),
+            payload_hash,
+        )
+    )
+    scope = f"{stamp[:8]}/{region}/{service}/aws4_request"
+    to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+    signature = hmac.digest(_key(secret, stamp[:8], region, service), to_sign.encode(), "sha256").hex()
+    out.append(
+        (
+            "authorization",
+            f"AWS4-HMAC-SHA256 Credential={access_key_id}/{scope}, SignedHeaders={';'.join(names)}, "
+            f"Signature={signature}",
+        )
+    )
+    return out
+
+
+def _canonical_query(query: str) -> str:
+    if not query:
+        return ""
+    pairs = sorted(
+        (quote(name, safe="-_.~"), quote(value, safe="-_.~"))
+        for name, value in parse_qsl(query, keep_blank_values=True)
+    )
+    return "&".join(f"{name}={value}" for name, value in pairs)
+
+
+@functools.lru_cache(maxsize=64)
+def _key(secret: str, date: str, region: str, service: str) -> bytes:
+    key = f"AWS4{secret}".encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac.digest(key, part.encode(), "sha256")
+    return key
+
+
+def _host(backend_url: str) -> str:
+    return backend_url.split("://", 1)[-1].split("/", 1)[0]

@@ -8,10 +8,10 @@ key is inside the ciphertext, which only the backend can open.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from ostiary.gateway.mapping import Facts, Permission, entries, fill, listed_only, resource_types
+from ostiary.gateway.mapping import Facts, Permission, entries, fill, listed_only, on_behalf, resource_types
 from ostiary.gateway.operations import Operation
 
 _MEMBER_KEYS = {
@@ -49,6 +49,8 @@ _REENCRYPT = {
 _KEY_IN_ANSWER = {("Decrypt", "kms:Decrypt"): "KeyId", ("ReEncrypt", "kms:ReEncryptFrom"): "SourceKeyId"}
 _ALIAS_OPERATIONS = frozenset({"CreateAlias", "UpdateAlias", "DeleteAlias"})
 _KEY_FORMAT = "arn:${Partition}:kms:${Region}:${Account}:key/${KeyId}"
+# The AWS managed key S3 encrypts with when SSE-KMS names no key.
+S3_MANAGED_KEY = "alias/aws/s3"
 _ALIAS_FORMAT = "arn:${Partition}:kms:${Region}:${Account}:alias/${Alias}"
 
 
@@ -64,6 +66,35 @@ def permissions(operation: Operation, facts: Facts) -> list[Permission]:
             keys = {**context, "kms:RequestAlias": alias} if alias else context
             out.append(Permission(action, resource, listed_only(action, keys)))
     return out
+
+
+def for_service(
+    actions: Iterable[str],
+    key_id: str | None,
+    service: str,
+    facts: Facts,
+    encryption_context: Mapping[str, str] | None = None,
+    called_via: tuple[str, ...] = (),
+) -> list[Permission]:
+    """The KMS permissions a service asks with the caller's credentials when it encrypts for the caller
+    (S3 storing an object with SSE-KMS): `actions` on the key `key_id` names (S3's managed key when
+    none), `kms:ViaService` the service's endpoint in the key's region, `kms:CallerAccount` the caller's.
+
+    The via keys come from here alone: nothing a request says can set them.
+    """
+    resource, alias = key_arn(key_id or S3_MANAGED_KEY, facts)
+    region = resource.split(":")[3] if resource.startswith("arn:") else facts.region
+    keys: dict[str, str | list[str]] = {
+        "kms:CallerAccount": facts.caller_account or facts.account,
+        "kms:ViaService": f"{service}.{region or facts.region}.amazonaws.com",
+    }
+    if alias and key_id:
+        keys["kms:RequestAlias"] = alias
+    if encryption_context:
+        keys.update({f"kms:EncryptionContext:{k}": str(v) for k, v in encryption_context.items()})
+        keys["kms:EncryptionContextKeys"] = [str(k) for k in encryption_context]
+    forwarded = on_behalf(called_via)
+    return [Permission(a, resource, {**listed_only(a, keys), **forwarded}) for a in actions]
 
 
 def key_in_answer(operation: Operation, permission: Permission) -> str | None:

@@ -70,11 +70,28 @@ class Facts:
 
 @dataclass(frozen=True)
 class Permission:
-    """One thing a call needs: `action` on `resource`, with the request's own condition keys."""
+    """One thing a call needs: `action` on `resource`, with the request's own condition keys.
+
+    `resource_account` names the owner of a resource whose ARN does not (an S3 bucket another
+    account owns, as `S3BucketOwner` says): its resource policy must then allow as well.
+    """
 
     action: str
     resource: str
     context: dict[str, str | list[str]] = field(default_factory=dict)
+    resource_account: str | None = None
+
+
+def on_behalf(called_via: tuple[str, ...] = ()) -> dict[str, str | list[str]]:
+    """The global keys of a request a service makes with the caller's credentials (a forward access
+    session): `aws:ViaAWSService` is true and, for the services that set it (DynamoDB, KMS, Athena,
+    CloudFormation), `aws:CalledVia` lists them, first to last. Never read from the request."""
+    out: dict[str, str | list[str]] = {"aws:ViaAWSService": "true"}
+    if called_via:
+        out["aws:CalledVia"] = list(called_via)
+        out["aws:CalledViaFirst"] = called_via[0]
+        out["aws:CalledViaLast"] = called_via[-1]
+    return out
 
 
 # -- the map ----------------------------------------------------------------------------------------

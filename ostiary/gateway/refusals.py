@@ -7,6 +7,7 @@ after its own error shapes (`com.amazon.coral.service#...`), sent with status 40
 from __future__ import annotations
 
 import json
+import re
 from xml.sax.saxutils import escape
 
 from ostiary.errors import AwsError
@@ -45,6 +46,56 @@ def json_refusal(error: AwsError, json_version: str = "1.0") -> tuple[int, bytes
 
 
 NOT_IMPLEMENTED = ("NotImplemented", 501)
+
+# S3's own codes, statuses and texts for the refusals Ostiary raises (S3 words them its own way).
+_S3_CODES: dict[str, tuple[str, int, str | None]] = {
+    "AccessDenied": ("AccessDenied", 403, None),
+    "SignatureDoesNotMatch": (
+        "SignatureDoesNotMatch",
+        403,
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your key and signing method.",
+    ),
+    "InvalidClientTokenId": (
+        "InvalidAccessKeyId",
+        403,
+        "The AWS Access Key Id you provided does not exist in our records.",
+    ),
+    "ExpiredToken": ("ExpiredToken", 400, "The provided token has expired."),
+    "ExpiredTokenException": ("ExpiredToken", 400, "The provided token has expired."),
+    "RequestExpired": (
+        "RequestTimeTooSkewed",
+        403,
+        "The difference between the request time and the current time is too large.",
+    ),
+}
+_S3_INVALID_TOKEN = ("InvalidToken", 400, "The provided token is malformed or otherwise invalid.")
+_TOKEN_MESSAGE = "The security token included in the request is invalid."
+# AWS's AccessDenied text; S3 quotes the resource ARN in it ("on resource: \"arn:aws:s3:::b/k\" because").
+_ON_RESOURCE = re.compile(
+    r"^(User: \S+ is not authorized to perform: (\S+) on resource: )(\S+)(.*)$", re.DOTALL
+)
+
+
+def s3_message(message: str) -> str:
+    """An AccessDenied text as S3 words it: the resource ARN of an S3 action in double quotes (a KMS
+    refusal S3 met while encrypting for the caller is KMS's text, passed on as KMS words it)."""
+    found = _ON_RESOURCE.match(message)
+    if found is None or not found[2].startswith("s3:") or found[3].startswith('"'):
+        return message
+    return f'{found[1]}"{found[3]}"{found[4]}'
+
+
+def xml_refusal(error: AwsError, request_id: str, has_session_token: bool = False) -> tuple[int, bytes, str]:
+    """An Ostiary AwsError in S3's shape: S3's code, status and text (a session token that does not
+    open is S3's InvalidToken; an unknown key, InvalidAccessKeyId)."""
+    code, status, text = _S3_CODES.get(error.code, (error.code, error.status, None))
+    if error.code == "InvalidClientTokenId" and has_session_token and error.message == _TOKEN_MESSAGE:
+        code, status, text = _S3_INVALID_TOKEN
+    elif error.code == "RequestExpired" and error.message.startswith("Request has expired"):
+        code, status, text = "AccessDenied", 403, "Request has expired"  # a presigned URL past X-Amz-Expires
+    message = text if text is not None else s3_message(error.message)
+    return xml_error(code, status, message, request_id)
 
 
 def xml_error(code: str, status: int, message: str, request_id: str) -> tuple[int, bytes, str]:

@@ -8,10 +8,14 @@ s3:PutObject on the target; ACL and tagging headers add s3:PutObjectAcl and s3:P
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from ostiary.gateway import kms
 from ostiary.gateway.mapping import Facts, Permission, listed_only, mapped, resources
 from ostiary.gateway.operations import Operation
 
@@ -43,6 +47,16 @@ _MEMBER_KEYS = {
 }
 _ACL_MEMBERS = ("ACL", "GrantFullControl", "GrantRead", "GrantReadACP", "GrantWrite", "GrantWriteACP")
 _WRITES_OBJECT = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
+SSE_KMS = frozenset({"aws:kms", "aws:kms:dsse"})
+# What S3 asks KMS with the caller's credentials when it encrypts an object with SSE-KMS (S3's "Using
+# server-side encryption with AWS KMS keys": a multipart upload needs kms:Decrypt as well).
+_SSE_KMS_ACTIONS = {
+    "PutObject": ("kms:GenerateDataKey",),
+    "CopyObject": ("kms:GenerateDataKey",),
+    "CreateMultipartUpload": ("kms:GenerateDataKey", "kms:Decrypt"),
+}
+# Answers whose body S3 decrypts for the caller: kms:Decrypt on the key the answer names.
+_DECRYPTS = frozenset({"GetObject"})
 # Object actions whose `versionId` makes them act on one version.
 _VERSIONED = {
     "s3:GetObject": "s3:GetObjectVersion",
@@ -71,7 +85,56 @@ def permissions(operation: Operation, facts: Facts) -> list[Permission]:
     if name in _WRITES_OBJECT:
         found.extend(_header_writes(params, facts))
     keys = request_keys(params)
-    return [Permission(p.action, p.resource, listed_only(p.action, {**keys, **p.context})) for p in found]
+    found = [Permission(p.action, p.resource, listed_only(p.action, {**keys, **p.context})) for p in found]
+    return found + _sse_kms(name, params, facts)
+
+
+def _sse_kms(name: str, params: Mapping[str, Any], facts: Facts) -> list[Permission]:
+    """The KMS permissions of a write with `x-amz-server-side-encryption: aws:kms` (S3 asks them with
+    the caller's credentials, via S3): on the key `SSEKMSKeyId` names, else S3's managed key."""
+    actions = _SSE_KMS_ACTIONS.get(name)
+    if actions is None or params.get("ServerSideEncryption") not in SSE_KMS:
+        return []
+    key_id = params.get("SSEKMSKeyId") if isinstance(params.get("SSEKMSKeyId"), str) else None
+    context = _encryption_context(params.get("SSEKMSEncryptionContext"))
+    context["aws:s3:arn"] = _s3_arn(params, facts, params.get("BucketKeyEnabled") is True)
+    return kms.for_service(actions, key_id or None, "s3", facts, context)
+
+
+def answer_permissions(
+    operation: Operation, status: int, headers: Mapping[str, str], facts: Facts
+) -> list[Permission]:
+    """The permissions to decide once the backend's answer headers arrived, before its body is sent.
+
+    A GetObject of an object stored with SSE-KMS needs kms:Decrypt (via S3) on the key the object was
+    stored with, which only the answer names (`x-amz-server-side-encryption-aws-kms-key-id`).
+    """
+    if operation.service != "s3" or operation.name not in _DECRYPTS or status not in (200, 206):
+        return []
+    found = {k.lower(): v for k, v in headers.items()}
+    if found.get("x-amz-server-side-encryption") not in SSE_KMS:
+        return []
+    key_id = found.get("x-amz-server-side-encryption-aws-kms-key-id") or None
+    is_bucket_key = found.get("x-amz-server-side-encryption-bucket-key-enabled", "").lower() == "true"
+    context = {"aws:s3:arn": _s3_arn(operation.params, facts, is_bucket_key)}
+    return kms.for_service(("kms:Decrypt",), key_id, "s3", facts, context)
+
+
+def _s3_arn(params: Mapping[str, Any], facts: Facts, is_bucket_key: bool) -> str:
+    """S3's encryption context `aws:s3:arn`: the object's ARN, the bucket's with an S3 Bucket Key."""
+    target = _target(params, facts)
+    return target.split("/", 1)[0] if is_bucket_key and target != "*" else target
+
+
+def _encryption_context(value: Any) -> dict[str, str]:
+    """`x-amz-server-side-encryption-context`: base64 of a JSON object; {} when it is not one."""
+    if not isinstance(value, str) or not value:
+        return {}
+    try:
+        decoded = json.loads(base64.b64decode(value, validate=True))
+    except (binascii.Error, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in decoded.items()} if isinstance(decoded, dict) else {}
 
 
 def _is_listed_only_maybe(operation: str, permission: Permission) -> bool:

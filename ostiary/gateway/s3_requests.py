@@ -15,16 +15,16 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, urlencode
 
-import urllib3
-
 from ostiary import ids
 from ostiary.auth import payload, sigv4
 from ostiary.auth.authenticate import authenticate_with_key
 from ostiary.auth.caller import Caller
 from ostiary.errors import AccessDenied, AwsError
-from ostiary.gateway import refusals
-from ostiary.gateway.decide import Authorizer
+from ostiary.gateway import refusals, s3
+from ostiary.gateway.backend_http import BackendResponse
+from ostiary.gateway.decide import Authorizer, Pending
 from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder, answer_headers
+from ostiary.gateway.mapping import Facts
 from ostiary.gateway.operations import Operation, UnknownOperation, identify, needs_body
 from ostiary.gateway.streaming import Bridge, ClientGone
 from ostiary.protocol import HttpRequest
@@ -54,18 +54,6 @@ _QUERY_AUTH = frozenset(
 
 class EntityTooLarge(AwsError):
     code, status = "MaxMessageLengthExceeded", 400
-
-
-class MissingContentLength(AwsError):
-    code, status = "MissingContentLength", 411
-
-
-class IncompleteBody(AwsError):
-    code, status = "IncompleteBody", 400
-
-
-class InvalidRequest(AwsError):
-    code, status = "InvalidRequest", 400
 
 
 class MethodNotAllowed(AwsError):
@@ -103,19 +91,27 @@ class S3Requests:
         except ClientGone:
             raise
         except AwsError as exc:
-            self._refuse(bridge, exc.code, exc.status, exc.message, request_id)
+            has_token = head.header("x-amz-security-token") is not None or "X-Amz-Security-Token=" in (
+                head.query_string
+            )
+            self._refuse(
+                bridge, refusals.xml_refusal(exc, request_id, has_session_token=has_token), request_id
+            )
         except BackendUnavailable as exc:
             log.warning("backend of s3 unavailable in request %s: %s", request_id, exc)
-            self._refuse(bridge, "ServiceUnavailable", 503, "Please reduce your request rate.", request_id)
+            refusal = refusals.xml_error(
+                "ServiceUnavailable", 503, "Please reduce your request rate.", request_id
+            )
+            self._refuse(bridge, refusal, request_id)
         except Exception:  # noqa: BLE001 - the outer guard: never a traceback on the wire
             log.exception("internal failure in gateway request %s", request_id)
             message = "We encountered an internal error. Please try again."
-            self._refuse(bridge, "InternalError", 500, message, request_id)
+            self._refuse(bridge, refusals.xml_error("InternalError", 500, message, request_id), request_id)
 
     def _serve(self, head: HttpRequest, bridge: Bridge, request_id: str) -> None:
         now = datetime.now(UTC)
         if _is_signature_v2(head):
-            raise InvalidRequest(
+            raise sigv4.InvalidRequest(
                 "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256."
             )
         signed = sigv4.parse(head)
@@ -147,27 +143,45 @@ class S3Requests:
                     raise _unknown(operation)
         if caller is None:
             raise AccessDenied("Access Denied")
-        self.authorizer.authorize(head, caller, operation, region, request_id, now)
+        pending = self.authorizer.authorize(head, caller, operation, region, request_id, now)
         headers = reader.forward_headers(head.headers)
         if body is not None:
             headers = [(k, v) for k, v in headers if k != "content-length"]
             headers.append(("content-length", str(len(body))))
         elif length is None:
-            raise MissingContentLength("You must provide the Content-Length HTTP header.")
+            raise payload.MissingContentLength("You must provide the Content-Length HTTP header.")
         sent: bytes | Iterable[bytes] = body if body is not None else _verified(bridge.body(), reader)
         response = self.forwarder.open_stream(
             self.backend, head.method, backend_target(head, operation), headers, sent, SERVICE, region
         )
         try:
-            _stream_answer(response, bridge)
+            self._decide_answer(pending, caller, operation, response, region)
+            _stream_answer(response, bridge, head.method)
         finally:
-            response.release_conn()
+            response.release()
 
-    def _refuse(self, bridge: Bridge, code: str, status: int, message: str, request_id: str) -> None:
+    def _decide_answer(
+        self, pending: Pending, caller: Caller, operation: Operation, response: BackendResponse, region: str
+    ) -> None:
+        """Decide what only the answer's headers name (the KMS key of an SSE-KMS object read), before
+        any of its body is sent; AccessDenied drops the answer."""
+        if pending.ctx is None:
+            return
+        lookups = self.authorizer.lookups
+        facts = Facts(
+            account=caller.account_id,
+            region=region,
+            caller_account=caller.account_id,
+            resolve_alias=lambda alias: lookups.resolve_alias(region, alias),
+        )
+        for permission in s3.answer_permissions(operation, response.status, dict(response.headers), facts):
+            self.authorizer.decide(pending.ctx, permission, region)
+
+    def _refuse(self, bridge: Bridge, refusal: tuple[int, bytes, str], request_id: str) -> None:
+        status, body, content_type = refusal
         if bridge.started:  # the answer is under way: nothing left to say but to stop
-            log.warning("s3 request %s failed after its answer began: %s", request_id, code)
-            raise ClientGone(code)
-        status, body, content_type = refusals.xml_error(code, status, message, request_id)
+            log.warning("s3 request %s failed after its answer began (status %d)", request_id, status)
+            raise ClientGone(str(status))
         headers = (("content-type", content_type), ("x-amz-request-id", request_id))
         bridge.whole(Answer(status, headers, body))
 
@@ -226,16 +240,20 @@ def _verified(pieces: Iterable[bytes], reader: payload.PayloadReader) -> Iterato
             held = ready
     reader.finish()
     if reader.decoded_length is not None and sent + len(held) != reader.decoded_length:
-        raise IncompleteBody(
+        raise payload.IncompleteBody(
             "You did not provide the number of bytes specified by the Content-Length HTTP header"
         )
     if held:
         yield held
 
 
-def _stream_answer(response: urllib3.BaseHTTPResponse, bridge: Bridge) -> None:
+def _stream_answer(response: BackendResponse, bridge: Bridge, method: str) -> None:
+    length = response.header("content-length")
+    if method != "HEAD" and length is not None and length.isdigit() and int(length) <= ANSWER_PIECE_BYTES:
+        bridge.whole(Answer(response.status, answer_headers(response), response.read()))
+        return
     bridge.start(response.status, answer_headers(response))
-    for piece in response.stream(ANSWER_PIECE_BYTES, decode_content=False):
+    for piece in response.stream(ANSWER_PIECE_BYTES):
         if piece:
             bridge.piece(piece)
     bridge.piece(b"", more=False)

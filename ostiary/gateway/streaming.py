@@ -27,9 +27,27 @@ class Bridge:
         self._send = send
         self.started = False  # whether the answer's status and headers are sent
         self.body_read = False  # whether the client's body has been read to its end
+        self._preloaded: bytes | None = None
+
+    async def preload(self, limit: int) -> None:
+        """Read the client's body now, on the event loop, when its declared length is at most `limit`
+        (a small body then costs the worker thread no hop back to the loop)."""
+        parts: list[bytes] = []
+        while not self.body_read:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                raise ClientGone("the client closed the connection")
+            self.body_read = not message.get("more_body", False)
+            parts.append(message.get("body", b""))
+            if sum(len(p) for p in parts) > limit:
+                break
+        self._preloaded = b"".join(parts)
 
     def body(self) -> Iterator[bytes]:
         """The client's body, piece by piece as it arrives (once)."""
+        preloaded, self._preloaded = self._preloaded, None
+        if preloaded:
+            yield preloaded
         while not self.body_read:
             message = self._call(self._receive())
             if message["type"] == "http.disconnect":
@@ -50,11 +68,17 @@ class Bridge:
         self._call(self._send({"type": "http.response.body", "body": data, "more_body": more}))
 
     def whole(self, answer: Answer) -> None:
-        """Send a whole answer held in memory."""
-        headers = [(k, v) for k, v in answer.headers if k != "content-length"]
-        headers.append(("content-length", str(len(answer.body))))
-        self.start(answer.status, headers)
-        self.piece(answer.body, more=False)
+        """Send a whole answer held in memory (in one hop to the event loop)."""
+        headers = [
+            (k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers if k != "content-length"
+        ]
+        headers.append((b"content-length", str(len(answer.body)).encode()))
+        self._call(self._send_whole(answer.status, headers, answer.body))
+        self.started = True
+
+    async def _send_whole(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        await self._send({"type": "http.response.start", "status": status, "headers": headers})
+        await self._send({"type": "http.response.body", "body": body})
 
     def _call(self, coroutine: Any) -> Any:
         try:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, select, update
 
+from ostiary.store.db import Database
 from ostiary.store.tables import (
     access_keys,
     accounts,
@@ -38,6 +40,8 @@ def create(conn: Connection, account_id: str, now: datetime) -> None:
 
 def bump_epoch(conn: Connection, account_id: str) -> None:
     """Mark that something changed what principals of this account may do."""
+    global _local_bumps
+    _local_bumps += 1
     conn.execute(
         update(accounts)
         .where(accounts.c.account_id == account_id)
@@ -51,6 +55,30 @@ _EPOCH = select(accounts.c.policy_epoch).where(accounts.c.account_id == bindpara
 def epoch(conn: Connection, account_id: str) -> int:
     value = conn.execute(_EPOCH, {"account": account_id}).scalar()
     return int(value or 0)
+
+
+EPOCH_TTL_SECONDS = 1.0
+_EPOCH_CACHE_SIZE = 10_000
+_local_bumps = 0  # epochs this process bumped: a cached epoch is dropped at once when it changes
+_epochs: dict[tuple[str, str], tuple[int, int, float]] = {}
+
+
+def recent_epoch(db: Database, account_id: str) -> int:
+    """The account's epoch as read at most EPOCH_TTL_SECONDS ago, and since this process last changed any
+    account's permissions: what the gateway's hot path decides with (another process's change reaches it
+    within that second, as a key's status does; AWS's IAM changes take seconds to spread too)."""
+    key = (db.url, account_id)
+    hit = _epochs.get(key)
+    clock = time.monotonic()
+    if hit is not None and hit[1] == _local_bumps and clock - hit[2] < EPOCH_TTL_SECONDS:
+        return hit[0]
+    bumps = _local_bumps
+    with db.read() as conn:
+        value = epoch(conn, account_id)
+    if len(_epochs) >= _EPOCH_CACHE_SIZE:
+        _epochs.clear()
+    _epochs[key] = (value, bumps, clock)
+    return value
 
 
 def get(conn: Connection, account_id: str, *, lock: bool = False) -> Row[Any] | None:

@@ -157,7 +157,7 @@ def test_a_bucket_policy_grants_another_account_what_its_identity_policies_also_
     assert _refusal(refused.value) == (
         "AccessDenied",
         f"User: {arn} is not authorized to perform: s3:GetObject on resource: "
-        f"arn:aws:s3:::{bucket}/shared.txt because no identity-based policy allows the s3:GetObject action",
+        f'"arn:aws:s3:::{bucket}/shared.txt" because no identity-based policy allows the s3:GetObject action',
         403,
     )
     with pytest.raises(ClientError) as writing:
@@ -174,7 +174,7 @@ def test_another_account_without_a_grant_is_refused_even_as_root(
     assert _refusal(refused.value) == (
         "AccessDenied",
         f"User: arn:aws:iam::{other['AccountId']}:root is not authorized to perform: s3:ListBucket "
-        f"on resource: arn:aws:s3:::{bucket} "
+        f'on resource: "arn:aws:s3:::{bucket}" '
         "because no resource-based policy allows the s3:ListBucket action",
         403,
     )
@@ -194,7 +194,7 @@ def test_an_explicit_deny_in_a_bucket_policy_beats_an_identity_allow(harness: Ha
     assert _refusal(refused.value) == (
         "AccessDenied",
         f"User: {arn} is not authorized to perform: s3:GetObject on resource: "
-        f"arn:aws:s3:::{bucket}/secret.txt with an explicit deny in a resource-based policy",
+        f'"arn:aws:s3:::{bucket}/secret.txt" with an explicit deny in a resource-based policy',
         403,
     )
 
@@ -402,7 +402,7 @@ def test_the_real_servers_gateway_refuses_another_account_a_bucket_it_does_not_o
         harness.served("s3", keys).list_objects_v2(Bucket=bucket)
     assert _refusal(refused.value) == (
         "AccessDenied",
-        f"User: {arn} is not authorized to perform: s3:ListBucket on resource: arn:aws:s3:::{bucket} "
+        f'User: {arn} is not authorized to perform: s3:ListBucket on resource: "arn:aws:s3:::{bucket}" '
         "because no resource-based policy allows the s3:ListBucket action",
         403,
     )

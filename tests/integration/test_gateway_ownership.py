@@ -108,7 +108,7 @@ class OwnedGateway(Gateway):
                     answer = Answer(answer.status, ownership.headers_for(answer.headers, body), body)
             return answer
         except AwsError as exc:
-            status, body, content_type = refusals.xml_error(exc.code, exc.status, exc.message, request_id)
+            status, body, content_type = refusals.xml_refusal(exc, request_id)
             return Answer(status, (("content-type", content_type),), body)
 
 
