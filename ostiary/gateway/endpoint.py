@@ -72,7 +72,9 @@ class Gateway:
         self.db = db
         self.keyring = keyring
         self.backends = backends
-        self.forwarder = Forwarder(backends.access_key_id, backends.secret_access_key)
+        self.forwarder = Forwarder(
+            backends.access_key_id, backends.secret_access_key, read_timeout_seconds=backends.timeout_seconds
+        )
         self.authorizer = Authorizer(settings, db, keyring, BackendLookups(self.forwarder, backends.url_for))
         s3_backend = backends.url_for("s3")
         self._s3 = (

@@ -45,7 +45,6 @@ def json_refusal(error: AwsError, json_version: str = "1.0") -> tuple[int, bytes
     return json_error(code, status, error.message, json_version)
 
 
-
 # S3's own codes, statuses and texts for the refusals Ostiary raises (S3 words them its own way).
 _S3_CODES: dict[str, tuple[str, int, str | None]] = {
     "AccessDenied": ("AccessDenied", 403, None),
