@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 ENV = "OSTIARY_BACKENDS"
 ACCESS_KEY_ENV = "OSTIARY_BACKEND_ACCESS_KEY_ID"
 SECRET_KEY_ENV = "OSTIARY_BACKEND_SECRET_ACCESS_KEY"
+TIMEOUT_ENV = "OSTIARY_BACKEND_TIMEOUT"  # seconds a backend may stay silent before the client gets a 503
 ANY_SERVICE = "*"
 # Services Ostiary serves itself: a backend for them is refused.
 SERVED_HERE = frozenset({"iam", "sts"})
@@ -25,6 +26,7 @@ class Backends:
     urls: Mapping[str, str] = field(default_factory=dict)
     access_key_id: str = "test"
     secret_access_key: str = field(default="test", repr=False)
+    timeout_seconds: float = 60.0
 
     def url_for(self, service: str) -> str | None:
         """The backend URL of `service`, or None when no backend serves it."""
@@ -65,7 +67,18 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Backends:
         urls=parse_backends(env.get(ENV, "").split(",")),
         access_key_id=env.get(ACCESS_KEY_ENV) or "test",
         secret_access_key=env.get(SECRET_KEY_ENV) or "test",
+        timeout_seconds=_timeout(env.get(TIMEOUT_ENV)),
     )
+
+
+def _timeout(text: str | None) -> float:
+    """`OSTIARY_BACKEND_TIMEOUT` in seconds (0.1 to 3600; default 60); ValueError for anything else."""
+    if not text:
+        return 60.0
+    value = float(text)
+    if not 0.1 <= value <= 3600:
+        raise ValueError(f"{TIMEOUT_ENV} must be between 0.1 and 3600 seconds, not {text}")
+    return value
 
 
 def export_backends(specs: Iterable[str]) -> None:

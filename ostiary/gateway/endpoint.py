@@ -72,7 +72,9 @@ class Gateway:
         self.db = db
         self.keyring = keyring
         self.backends = backends
-        self.forwarder = Forwarder(backends.access_key_id, backends.secret_access_key)
+        self.forwarder = Forwarder(
+            backends.access_key_id, backends.secret_access_key, read_timeout_seconds=backends.timeout_seconds
+        )
         self.authorizer = Authorizer(settings, db, keyring, BackendLookups(self.forwarder, backends.url_for))
         s3_backend = backends.url_for("s3")
         self._s3 = (
@@ -135,11 +137,6 @@ class Gateway:
             if backend is None:
                 message = f"no backend serves `{service}`: start ostiary serve with --backend {service}=URL"
                 return _refusal(service, *refusals.SERVICE_UNAVAILABLE, message, request_id)
-            if _json_version(service) is None:
-                message = (
-                    f"the gateway forwards JSON-protocol services only so far: `{service}` is not served yet"
-                )
-                return _refusal(service, *refusals.NOT_IMPLEMENTED, message, request_id)
             now = datetime.now(UTC)
             caller = authenticate(
                 request,
@@ -177,27 +174,26 @@ class Gateway:
         return answer
 
 
-def _json_version(service: str) -> str | None:
+def _protocol(service: str) -> tuple[str, str]:
+    """The service's protocol (`json`, `rest-json`, `query`, `ec2`, `rest-xml`) and JSON version."""
     model = service_model(service)
-    if model is None or model.metadata.get("protocol") != "json":
-        return None
-    return str(model.metadata.get("jsonVersion", "1.0"))
+    if model is None:
+        return "rest-xml", "1.0"
+    return str(model.metadata.get("protocol", "rest-xml")), str(model.metadata.get("jsonVersion", "1.0"))
+
+
+def _answer(refusal: tuple[int, bytes, str, tuple[tuple[str, str], ...]], request_id: str) -> Answer:
+    status, body, content_type, extra = refusal
+    return Answer(status, (("content-type", content_type), ("x-amzn-requestid", request_id), *extra), body)
 
 
 def _refusal(service: str, code: str, status: int, message: str, request_id: str = "") -> Answer:
-    """A refusal in the service's own protocol: JSON for the JSON services, else S3's XML."""
-    version = _json_version(service)
+    """A refusal in the service's own protocol."""
     request_id = request_id or ids.request_id()
-    if version is not None:
-        status, body, content_type = refusals.json_error(code, status, message, version)
-    else:
-        status, body, content_type = refusals.xml_error(code, status, message, request_id)
-    return Answer(status, (("content-type", content_type), ("x-amzn-requestid", request_id)), body)
+    protocol, version = _protocol(service)
+    return _answer(refusals.protocol_error(protocol, code, status, message, request_id, version), request_id)
 
 
 def _aws_refusal(service: str, error: AwsError, request_id: str) -> Answer:
-    version = _json_version(service)
-    if version is None:
-        return _refusal(service, error.code, error.status, error.message, request_id)
-    status, body, content_type = refusals.json_refusal(error, version)
-    return Answer(status, (("content-type", content_type), ("x-amzn-requestid", request_id)), body)
+    protocol, version = _protocol(service)
+    return _answer(refusals.protocol_refusal(protocol, error, request_id, version), request_id)

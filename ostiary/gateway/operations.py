@@ -77,10 +77,14 @@ def identify(
     if model is None:
         return UnknownOperation(service, f"no model of service `{service[:64]}`")
     protocol = model.metadata.get("protocol")
-    if protocol == "rest-xml":
+    if protocol == "rest-xml" and service == "s3":
         return _identify_rest(model, request, virtual_hosts)
     if protocol == "json":
         return _identify_json(model, request)
+    if protocol in ("query", "ec2"):
+        return _identify_query(model, request)
+    if protocol in ("rest-json", "rest-xml"):
+        return _identify_uri(model, request)
     return UnknownOperation(service, f"protocol `{protocol}` is not read by the gateway")
 
 
@@ -89,14 +93,27 @@ def _session() -> botocore.session.Session:
     return botocore.session.get_session()
 
 
+# SigV4 signing names that are not the model's name (a request's scope says the signing name).
+_MODEL_OF_SIGNING_NAME = {
+    "monitoring": "cloudwatch",
+    "states": "stepfunctions",
+    "email": "ses",
+    "execute-api": "apigatewaymanagementapi",
+    "iotdata": "iot-data",
+    "mobiletargeting": "pinpoint",
+}
+
+
 @functools.lru_cache(maxsize=64)
 def service_model(service: str) -> ServiceModel | None:
-    """botocore's model of a service (`s3`, `dynamodb`, `kms` ...), or None when botocore has none."""
+    """botocore's model of a service (`s3`, `dynamodb`, `kms` ...) by its name or its SigV4 signing name,
+    or None when botocore has none."""
     if not re.fullmatch(r"[a-z0-9-]{1,64}", service):
         return None
-    if service not in _session().get_available_services():
+    name = _MODEL_OF_SIGNING_NAME.get(service, service)
+    if name not in _session().get_available_services():
         return None
-    return _session().get_service_model(service)
+    return _session().get_service_model(name)
 
 
 # -- JSON services ---------------------------------------------------------------------------------
@@ -131,6 +148,118 @@ def _json_body(body: bytes) -> dict[str, Any] | None:
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
     return parsed if isinstance(parsed, dict) else None
+
+
+# -- query and EC2 services: `Action` in the query string or the form body ------------------------
+
+
+def _identify_query(model: ServiceModel, request: HttpRequest) -> Operation | UnknownOperation:
+    service = model.service_name
+    text = request.query_string
+    content_type = (request.header("content-type") or "").lower()
+    if request.method == "POST" and content_type.startswith("application/x-www-form-urlencoded"):
+        try:
+            text = (text + "&" if text else "") + request.body.decode("utf-8")
+        except UnicodeDecodeError:
+            return UnknownOperation(service, "the form body is not UTF-8")
+    try:
+        fields = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_QUERY_FIELDS)
+    except ValueError:
+        return UnknownOperation(service, "the query string or form body is malformed")
+    params: dict[str, Any] = {}
+    for name, value in fields:
+        params.setdefault(name, value)
+    action = params.pop("Action", None)
+    if action is None:
+        return UnknownOperation(service, "the request names no `Action`")
+    if action not in _operation_names(model):
+        return UnknownOperation(service, f"unknown action `{action[:64]}`")
+    params.pop("Version", None)
+    return Operation(service, action, params)
+
+
+# -- other REST services: the operation's URI template, method and required members ----------------
+
+
+@dataclass(frozen=True)
+class _UriRoute:
+    operation: str
+    method: str
+    pattern: re.Pattern[str]
+    query: tuple[tuple[str, str | None], ...]
+    rank: tuple[int, int]
+
+
+@functools.lru_cache(maxsize=32)
+def _uri_routes(model: ServiceModel) -> tuple[_UriRoute, ...]:
+    routes = []
+    for name in model.operation_names:
+        op = model.operation_model(name)
+        path, _, query_text = op.http["requestUri"].partition("?")
+        query = tuple(
+            (key, value if sep else None)
+            for key, sep, value in (item.partition("=") for item in query_text.split("&") if item)
+        )
+        parts = re.split(r"(\{[^}]+\})", path)
+        regex = "".join(
+            (f"(?P<{_group(p[1:-1])}>.+)" if p.endswith("+}") else f"(?P<{_group(p[1:-1])}>[^/]+)")
+            if p.startswith("{")
+            else re.escape(p)
+            for p in parts
+        )
+        literal = sum(len(p) for p in parts if not p.startswith("{"))
+        routes.append(
+            _UriRoute(name, op.http["method"], re.compile(regex + "/?$"), query, (len(query), literal))
+        )
+    return tuple(routes)
+
+
+def _group(name: str) -> str:
+    return "m_" + re.sub(r"\W", "_", name.rstrip("+"))
+
+
+def _identify_uri(model: ServiceModel, request: HttpRequest) -> Operation | UnknownOperation:
+    service = model.service_name
+    path = request.path
+    try:
+        query = dict(parse_qsl(request.query_string, keep_blank_values=True, max_num_fields=MAX_QUERY_FIELDS))
+    except ValueError:
+        return UnknownOperation(service, "the query string is malformed")
+    found = []
+    for route in _uri_routes(model):
+        if route.method != request.method:
+            continue
+        if any(k not in query or (v is not None and query[k] != v) for k, v in route.query):
+            continue
+        match = route.pattern.match(path)
+        if match:
+            found.append((route.rank, route, match))
+    if not found:
+        return UnknownOperation(service, f"no {service} operation is `{request.method[:16]}` on this path")
+    _, route, match = max(found, key=lambda item: item[0])
+    op = model.operation_model(route.operation)
+    params: dict[str, Any] = {}
+    shape = op.input_shape
+    if shape is not None:
+        for name, member in shape.members.items():
+            location = _location(member)
+            wire = member.serialization.get("name", name)
+            if location == "uri":
+                raw = match.groupdict().get(_group(wire))
+                if raw is not None:
+                    params[name] = unquote(raw)
+            elif location == "querystring" and wire in query:
+                params[name] = _scalar(member, query[wire])
+            elif location == "header":
+                raw_header = request.header(wire.lower())
+                if raw_header is not None:
+                    params[name] = _scalar(member, raw_header)
+        if model.metadata.get("protocol") == "rest-json" and not shape.serialization.get("payload"):
+            body = _json_body(request.body)
+            if body is not None:
+                for name, value in body.items():
+                    params.setdefault(name, value)
+    return Operation(service, route.operation, params)
 
 
 # -- S3: REST-XML routing --------------------------------------------------------------------------

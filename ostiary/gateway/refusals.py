@@ -45,8 +45,6 @@ def json_refusal(error: AwsError, json_version: str = "1.0") -> tuple[int, bytes
     return json_error(code, status, error.message, json_version)
 
 
-NOT_IMPLEMENTED = ("NotImplemented", 501)
-
 # S3's own codes, statuses and texts for the refusals Ostiary raises (S3 words them its own way).
 _S3_CODES: dict[str, tuple[str, int, str | None]] = {
     "AccessDenied": ("AccessDenied", 403, None),
@@ -106,3 +104,45 @@ def xml_error(code: str, status: int, message: str, request_id: str) -> tuple[in
         f"<RequestId>{escape(request_id)}</RequestId></Error>"
     )
     return status, body.encode(), "application/xml"
+
+
+def protocol_error(
+    protocol: str, code: str, status: int, message: str, request_id: str, json_version: str = "1.0"
+) -> tuple[int, bytes, str, tuple[tuple[str, str], ...]]:
+    """(status, body, content type, extra headers) of an error in a service's protocol, as botocore's
+    parsers read it: JSON's `__type`, REST-JSON's `x-amzn-errortype`, the query protocol's and REST-XML's
+    `ErrorResponse`, EC2's `Response/Errors`."""
+    if protocol == "json":
+        status, body, content_type = json_error(code, status, message, json_version)
+        return status, body, content_type, ()
+    if protocol == "rest-json":
+        body = json.dumps({"message": message}).encode()
+        return status, body, "application/json", (("x-amzn-errortype", code),)
+    text = f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+    if protocol == "ec2":
+        document = (
+            f"<Response><Errors><Error>{text}</Error></Errors>"
+            f"<RequestID>{escape(request_id)}</RequestID></Response>"
+        )
+    else:
+        kind = "Sender" if status < 500 else "Receiver"
+        document = (
+            f"<ErrorResponse><Error><Type>{kind}</Type>{text}</Error>"
+            f"<RequestId>{escape(request_id)}</RequestId></ErrorResponse>"
+        )
+    return status, ('<?xml version="1.0" encoding="UTF-8"?>\n' + document).encode(), "text/xml", ()
+
+
+def protocol_refusal(
+    protocol: str, error: AwsError, request_id: str, json_version: str = "1.0"
+) -> tuple[int, bytes, str, tuple[tuple[str, str], ...]]:
+    """An Ostiary AwsError in a service's protocol: the JSON protocols name refusals after their error
+    shapes (`AccessDeniedException`), EC2 says `UnauthorizedOperation`, the query protocol as IAM does."""
+    code, status = error.code, error.status
+    if protocol == "json":
+        code, status = _JSON_CODES.get(error.code, (error.code, error.status))
+    elif protocol == "rest-json":  # the JSON names, with the REST statuses (403 for a refusal)
+        code = _JSON_CODES.get(error.code, (error.code, error.status))[0]
+    elif protocol == "ec2" and error.code == "AccessDenied":
+        code = "UnauthorizedOperation"
+    return protocol_error(protocol, code, status, error.message, request_id, json_version)
