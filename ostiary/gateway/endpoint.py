@@ -22,7 +22,7 @@ from ostiary import ids
 from ostiary.auth import sigv4
 from ostiary.auth.authenticate import authenticate
 from ostiary.errors import AwsError, MissingAuthenticationToken
-from ostiary.gateway import refusals
+from ostiary.gateway import ownership, refusals
 from ostiary.gateway.backends import Backends
 from ostiary.gateway.decide import Authorizer, Pending
 from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder
@@ -152,7 +152,13 @@ class Gateway:
                 kind = refusals.UNKNOWN_OPERATION if operation.operation is None else refusals.SERIALIZATION
                 return _refusal(service, *kind, operation.reason, request_id)
             pending = self.authorizer.authorize(request, caller, operation, signed.region, request_id, now)
-            return self._forward(backend, request, service, signed.region, pending)
+            self.authorizer.before_forward(operation, caller, signed.region)
+            answer = self._forward(backend, request, service, signed.region, pending)
+            if 200 <= answer.status < 300:
+                body = self.authorizer.after_success(operation, caller, signed.region, answer.body)
+                if body is not None:
+                    answer = Answer(answer.status, ownership.headers_for(answer.headers, body), body)
+            return answer
         except AwsError as exc:
             return _aws_refusal(service, exc, request_id)
         except BackendUnavailable as exc:

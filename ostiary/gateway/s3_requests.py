@@ -20,7 +20,7 @@ from ostiary.auth import payload, sigv4
 from ostiary.auth.authenticate import authenticate_with_key
 from ostiary.auth.caller import Caller
 from ostiary.errors import AccessDenied, AwsError
-from ostiary.gateway import refusals, s3
+from ostiary.gateway import ownership, refusals, s3
 from ostiary.gateway.backend_http import BackendResponse
 from ostiary.gateway.decide import Authorizer, Pending
 from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder, answer_headers
@@ -141,9 +141,12 @@ class S3Requests:
                 operation = identify(SERVICE, dataclasses.replace(head, body=body))
                 if isinstance(operation, UnknownOperation):
                     raise _unknown(operation)
-        if caller is None:
-            raise AccessDenied("Access Denied")
         pending = self.authorizer.authorize(head, caller, operation, region, request_id, now)
+        self.authorizer.before_forward(operation, caller, region, body)
+        here = self.authorizer.answer_here(operation, caller, region, body, now)
+        if here is not None:
+            bridge.whole(here)
+            return
         headers = reader.forward_headers(head.headers)
         if body is not None:
             headers = [(k, v) for k, v in headers if k != "content-length"]
@@ -156,15 +159,36 @@ class S3Requests:
         )
         try:
             self._decide_answer(pending, caller, operation, response, region)
-            _stream_answer(response, bridge, head.method)
+            if not 200 <= response.status < 300:
+                _stream_answer(response, bridge, head.method)
+            elif self.authorizer.needs_answer(operation):
+                data = response.read(MAX_DOCUMENT_BYTES)
+                replaced = self.authorizer.after_success(operation, caller, region, data)
+                returned = answer_headers(response)
+                if replaced is not None:
+                    data, returned = replaced, ownership.headers_for(returned, replaced)
+                bridge.whole(Answer(response.status, returned, data))
+            else:
+                self.authorizer.after_success(operation, caller, region, None)
+                _stream_answer(response, bridge, head.method)
         finally:
             response.release()
 
     def _decide_answer(
-        self, pending: Pending, caller: Caller, operation: Operation, response: BackendResponse, region: str
+        self,
+        pending: Pending,
+        caller: Caller | None,
+        operation: Operation,
+        response: BackendResponse,
+        region: str,
     ) -> None:
         """Decide what only the answer's headers name (the KMS key of an SSE-KMS object read), before
-        any of its body is sent; AccessDenied drops the answer."""
+        any of its body is sent; AccessDenied drops the answer. KMS serves no anonymous caller: an
+        unsigned read of an SSE-KMS object is refused."""
+        if caller is None:
+            if s3.answer_permissions(operation, response.status, dict(response.headers), Facts("", region)):
+                raise AccessDenied("Access Denied")
+            return
         if pending.ctx is None:
             return
         lookups = self.authorizer.lookups

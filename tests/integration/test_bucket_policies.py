@@ -348,7 +348,7 @@ def test_a_deleted_bucket_is_forgotten_with_its_policy(harness: Harness, other: 
 def test_a_bucket_made_on_the_backend_directly_is_the_default_accounts_and_cannot_be_taken(
     harness: Harness, other: dict[str, str]
 ) -> None:
-    url = harness.gateway.backends.url_for("s3")
+    url = harness.backend
     direct = boto3.client(
         "s3",
         endpoint_url=url,

@@ -2,47 +2,25 @@
 gateway, and every other account, its root included, is a cross-account caller (a table has no resource
 policy, so never allowed; a key only through its key policy). Lists show an account its own.
 
-The store and IAM are a real `ostiary serve`'s (accounts and users made through it, with boto3 and
-`ostiary account create`); the gateway is the endpoint's own `Gateway`, in this process, wired the way
-the endpoint is to call the Authorizer (`before_forward`, `answer_here`, `after_success`), forwarding
-to moto's server; boto3 clients reach it through botocore's `before-send`, as real requests, signed.
-A few tests go through the real server's own gateway, which reads the same store.
+Everything goes through a real `ostiary serve` (accounts and users made through it, with boto3 and
+`ostiary account create`) whose gateway forwards to moto's server.
 """
 
 from __future__ import annotations
 
-import functools
-import io
 import json
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ostiary import ids
-from ostiary.auth import sigv4
-from ostiary.auth.authenticate import authenticate
-from ostiary.errors import AwsError
-from ostiary.gateway import ownership, refusals
-from ostiary.gateway.backends import Backends
-from ostiary.gateway.decide import Pending
-from ostiary.gateway.endpoint import Gateway
-from ostiary.gateway.forwarding import Answer
-from ostiary.gateway.operations import Operation, identify
-from ostiary.protocol import HttpRequest
-from ostiary.settings import Settings
-from ostiary.store.db import Database
-from ostiary.store.keyring import Keyring
 from tests.conftest import ACCOUNT, Server, start_server, stop_server
 from tests.integration.gateway_helpers import moto_backend
 
@@ -54,77 +32,12 @@ REGION = "us-east-1"
 GATEWAY_URL = "http://gateway.test"
 
 
-class OwnedGateway(Gateway):
-    """The endpoint's Gateway, calling the Authorizer around the forward as the endpoint is to."""
-
-    def _forward(
-        self, backend: str, request: HttpRequest, service: str, region: str, pending: Pending
-    ) -> Answer:
-        operation = identify(service, request)
-        assert isinstance(operation, Operation)
-        caller = pending.ctx.caller if pending.ctx is not None else None
-        self.authorizer.before_forward(operation, caller, region, request.body)
-        answer = self.forwarder.forward(backend, request, service, region)
-        if 200 <= answer.status < 300:
-            self.authorizer.after_answer(pending, region, lambda: answer.body)
-            body = self.authorizer.after_success(operation, caller, region, answer.body)
-            if body is not None:
-                answer = Answer(answer.status, ownership.headers_for(answer.headers, body), body)
-        return answer
-
-    def handle_s3(self, request: HttpRequest) -> Answer:
-        """An S3 request as the endpoint is to answer it (signed or anonymous), until it serves S3 itself."""
-        request_id = ids.request_id()
-        backend = self.backends.url_for("s3")
-        assert backend is not None
-        try:
-            signed = sigv4.parse(request)
-            now = datetime.now(UTC)
-            caller = None
-            if signed is not None:
-                settings, services = self.settings, frozenset({"s3"})
-                caller = authenticate(
-                    request,
-                    signed,
-                    db=self.db,
-                    keyring=self.keyring,
-                    settings=settings,
-                    now=now,
-                    services=services,
-                )
-            operation = identify("s3", request)
-            assert isinstance(operation, Operation)
-            region = signed.region if signed is not None else REGION
-            pending = self.authorizer.authorize(request, caller, operation, region, request_id, now)
-            self.authorizer.before_forward(operation, caller, region, request.body)
-            here = self.authorizer.answer_here(operation, caller, region, request.body)
-            if here is not None:
-                return here
-            answer = self.forwarder.forward(backend, request, "s3", region)
-            if 200 <= answer.status < 300:
-                self.authorizer.after_answer(pending, region, lambda: answer.body)
-                body = self.authorizer.after_success(operation, caller, region, answer.body)
-                if body is not None:
-                    answer = Answer(answer.status, ownership.headers_for(answer.headers, body), body)
-            return answer
-        except AwsError as exc:
-            status, body, content_type = refusals.xml_refusal(exc, request_id)
-            return Answer(status, (("content-type", content_type),), body)
-
-
-class _Raw(io.BytesIO):
-    """What botocore reads an answer's body from (whole, or as a stream)."""
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self.read()
-
-
 @dataclass
 class Harness:
-    """The real server (IAM, accounts, the store) and the in-process gateway over the same store."""
+    """The real server (IAM, accounts, the store, and its gateway in front of the backend)."""
 
     server: Server
-    gateway: OwnedGateway
+    backend: str
 
     def served(self, service: str, creds: dict[str, str] | None = None) -> Any:
         """A boto3 client of the real server's own gateway (as the server's root by default)."""
@@ -135,44 +48,20 @@ class Harness:
         )
 
     def client(self, service: str, creds: dict[str, str] | None = None, **config: Any) -> Any:
-        """A boto3 client whose requests the in-process gateway answers (as the server's root by default)."""
+        """A boto3 client of the server's gateway (as the server's root by default)."""
         creds = creds or {
             "AccessKeyId": self.server.access_key_id,
             "SecretAccessKey": self.server.secret_access_key,
         }
-        made = boto3.client(
+        return boto3.client(
             service,
-            endpoint_url=GATEWAY_URL,
+            endpoint_url=self.server.endpoint,
             region_name=REGION,
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds.get("SessionToken"),
             config=Config(retries={"max_attempts": 1}, **config),
         )
-        made.meta.events.register("before-send", functools.partial(self._answer, service))
-        return made
-
-    def _answer(self, service: str, request: Any, **_: Any) -> AWSResponse:
-        url = urlsplit(request.url)
-        body = request.body
-        if hasattr(body, "read"):
-            body = body.read()
-        if isinstance(body, str):
-            body = body.encode()
-        headers = tuple(
-            (k.lower(), v.decode() if isinstance(v, bytes) else str(v)) for k, v in request.headers.items()
-        )
-        handle = self.gateway.handle_s3 if service == "s3" else self.gateway.handle
-        answer = handle(
-            HttpRequest(
-                method=request.method,
-                path=url.path or "/",
-                query_string=url.query,
-                headers=(("host", url.netloc), *headers),
-                body=body or b"",
-            )
-        )
-        return AWSResponse(request.url, answer.status, dict(answer.headers), _Raw(answer.body))
 
     def iam(self, creds: dict[str, str] | None = None) -> Any:
         """An IAM client of the real server."""
@@ -213,18 +102,14 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def running_harness(
     backend: str, tmp_path_factory: pytest.TempPathFactory, database_url: str | None = None
 ) -> Iterator[Harness]:
-    """A real server (IAM, the store: SQLite unless `database_url` says) and the in-process gateway over
-    its store, forwarding to `backend`."""
+    """A real server (IAM, the store: SQLite unless `database_url` says) whose gateway forwards to
+    `backend`."""
     data_dir = tmp_path_factory.mktemp("ostiary-ownership")
     urls = {"dynamodb": backend, "kms": backend, "s3": backend}
     url = database_url or f"sqlite:///{data_dir / 'ostiary.db'}"
     backends = [f"--backend={service}={backend}" for service in urls]
     server = start_server(data_dir, url, "postgresql" if database_url else "sqlite", *backends)
-    db = Database(server.database_url, pool=False)
-    settings = Settings(data_dir=data_dir, database_url=server.database_url)
-    gateway = OwnedGateway(settings, db, Keyring.load(data_dir), Backends(urls=urls))
-    yield Harness(server, gateway)
-    db.dispose()
+    yield Harness(server, backend)
     stop_server(server)
 
 
