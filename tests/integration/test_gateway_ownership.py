@@ -377,3 +377,37 @@ def test_an_alias_of_another_accounts_key_is_that_accounts_key(
     with pytest.raises(ClientError) as repointing:
         harness.client("kms", keys).update_alias(AliasName=alias, TargetKeyId=key)
     assert _refusal(repointing.value)[0] == "AccessDeniedException"
+
+
+def test_an_export_to_another_accounts_bucket_needs_that_buckets_policy(
+    harness: Harness, other: dict[str, str]
+) -> None:
+    """A user allowed every s3 action by its own account still needs the bucket owner's policy."""
+    bucket = f"exports-{uuid.uuid4().hex[:8]}"
+    harness.client("s3", other).create_bucket(Bucket=bucket)
+    table = _table(harness.client("dynamodb"))
+    harness.client("dynamodb").update_continuous_backups(
+        TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    user_arn, keys = harness.user([{"Effect": "Allow", "Action": ["dynamodb:*", "s3:*"], "Resource": "*"}])
+    dynamodb = harness.client("dynamodb", keys)
+    table_arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}"
+    with pytest.raises(ClientError) as refused:
+        dynamodb.export_table_to_point_in_time(TableArn=table_arn, S3Bucket=bucket, S3Prefix="x")
+    code, message = _refusal(refused.value)
+    assert code == "AccessDeniedException"
+    assert f"arn:aws:s3:::{bucket}/x/AWSDynamoDB/*" in message and "resource-based policy" in message
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": user_arn},
+                "Action": ["s3:AbortMultipartUpload", "s3:PutObject", "s3:PutObjectAcl"],
+                "Resource": f"arn:aws:s3:::{bucket}/x/*",
+            }
+        ],
+    }
+    harness.client("s3", other).put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    described = dynamodb.export_table_to_point_in_time(TableArn=table_arn, S3Bucket=bucket, S3Prefix="x")
+    assert described["ExportDescription"]["S3Bucket"] == bucket
