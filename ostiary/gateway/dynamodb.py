@@ -10,7 +10,7 @@ harder to meet, never easier.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from ostiary.gateway import kms
@@ -120,7 +120,7 @@ def _on_table(action: str, request: Mapping[str, Any], facts: Facts) -> Permissi
     table = str(request["TableName"])
     index = request.get("IndexName") if isinstance(request.get("IndexName"), str) else None
     context: dict[str, str | list[str]] = {}
-    leading = _leading_keys(request, facts.key_schema(_table_name(table), index))
+    leading = _leading_keys(request, lambda: facts.key_schema(_table_name(table), index))
     if leading is not None:
         context["dynamodb:LeadingKeys"] = leading
     attributes = _attributes(request)
@@ -201,12 +201,16 @@ def _merged(found: Iterable[Permission]) -> list[Permission]:
 # -- dynamodb:LeadingKeys ---------------------------------------------------------------------------
 
 
-def _leading_keys(request: Mapping[str, Any], schema: tuple[str, ...] | None) -> list[str] | None:
-    """The partition key values a request names; None when it names none (Scan, CreateTable ...)."""
+def _leading_keys(
+    request: Mapping[str, Any], key_schema: Callable[[], tuple[str, ...] | None]
+) -> list[str] | None:
+    """The partition key values a request names; None when it names none (Scan, CreateTable ...), and
+    then the table's key schema is not asked for."""
     items: list[dict[str, Any]] = [i for s in ("Key", "Item") if isinstance(i := request.get(s), dict)]
     has_condition = request.get("KeyConditionExpression") or request.get("KeyConditions")
     if not items and not has_condition:
         return None
+    schema = key_schema()
     partition = schema[0] if schema else None
     values = [v for item in items for v in _values(item, partition)]
     values += _key_condition_values(request, partition)

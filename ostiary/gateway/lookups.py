@@ -19,12 +19,14 @@ from ostiary.gateway.forwarding import BackendUnavailable, Forwarder
 from ostiary.protocol import HttpRequest
 
 TTL_SECONDS = 10.0
+NEGATIVE_TTL_SECONDS = 1.0  # "no such table" is kept only briefly: the table may be created next
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 MAX_ENTRIES = 4096
 
 
 class _Cache:
-    """Values by key for `TTL_SECONDS`, at most `MAX_ENTRIES` (all dropped when full)."""
+    """Values by key for `TTL_SECONDS` (None, an unknown thing, for `NEGATIVE_TTL_SECONDS`), at most
+    `MAX_ENTRIES` (all dropped when full)."""
 
     def __init__(self) -> None:
         self._entries: dict[tuple[str, ...], tuple[float, Any]] = {}
@@ -34,7 +36,7 @@ class _Cache:
         now = time.monotonic()
         with self._lock:
             hit = self._entries.get(key)
-        if hit is not None and now - hit[0] < TTL_SECONDS:
+        if hit is not None and now - hit[0] < (TTL_SECONDS if hit[1] is not None else NEGATIVE_TTL_SECONDS):
             return hit[1]
         value = compute()
         with self._lock:

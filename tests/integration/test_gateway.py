@@ -424,3 +424,41 @@ def test_a_session_policy_limits_a_role_session_at_the_gateway(gateway: Server, 
         f"dynamodb:DeleteItem on resource: {TABLE_ARN} "
         "because no session policy allows the dynamodb:DeleteItem action"
     )
+
+
+def test_leading_keys_hold_on_a_table_the_moment_it_is_created(gateway: Server) -> None:
+    """CreateTable asks nothing of the backend's key schema, so no "no such table" is kept to decide the
+    first item calls with (where every key value, the sort key's too, would count as leading)."""
+    name = f"fresh-{uuid.uuid4().hex[:8]}"
+    arn = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{name}"
+    _, keys = _user(
+        gateway,
+        [
+            {
+                "Effect": "Allow",
+                "Action": ["dynamodb:CreateTable", "dynamodb:DescribeTable"],
+                "Resource": arn,
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["dynamodb:PutItem", "dynamodb:GetItem"],
+                "Resource": arn,
+                "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["alice"]}},
+            },
+        ],
+    )
+    dynamodb = _client(gateway, "dynamodb", keys)
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": "alice"}, "sk": {"S": "note-1"}})
+    got = dynamodb.get_item(TableName=name, Key={"pk": {"S": "alice"}, "sk": {"S": "note-1"}})
+    assert got["Item"]["sk"] == {"S": "note-1"}
+    with pytest.raises(ClientError):
+        dynamodb.put_item(TableName=name, Item={"pk": {"S": "bob"}, "sk": {"S": "note-1"}})
