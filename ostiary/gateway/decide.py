@@ -216,6 +216,10 @@ class Authorizer:
         if (operation.service, operation.name) == ("s3", "PutBucketPolicy"):
             bucket = str(operation.params.get("Bucket", ""))
             bucketpolicies.validate(_policy_text(operation, request_body), bucket, self._principal_exists)
+        if operation.service == "kms" and operation.name in ("PutKeyPolicy", "CreateKey", "ReplicateKey"):
+            policy = operation.params.get("Policy")
+            if isinstance(policy, str):
+                keypolicies.validate(policy)
         created = ownership.target(operation, region)
         if created is None:
             return

@@ -8,7 +8,30 @@ import functools
 import json
 from typing import Any
 
+from ostiary.errors import AwsError
 from ostiary.policy import PolicySyntaxError, compile_policy, parse_policy
+
+MAX_POLICY_BYTES = 32 * 1024  # KMS's limit on a key policy
+
+
+class MalformedPolicyDocumentException(AwsError):
+    """KMS's refusal of a key policy (JSON 1.1 error, 400)."""
+
+    code, status, sender_fault = "MalformedPolicyDocumentException", 400, True
+
+
+def validate(text: str) -> None:
+    """Refuse a key policy KMS would refuse for its form: over 32 KB, or not the policy grammar (the
+    engine's own parser, as a resource policy: a principal in every statement)."""
+    if len(text.encode()) > MAX_POLICY_BYTES:
+        raise MalformedPolicyDocumentException(
+            f"1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have "
+            f"length less than or equal to {MAX_POLICY_BYTES}"
+        )
+    try:
+        parse_policy(text, "resource")
+    except PolicySyntaxError as exc:
+        raise MalformedPolicyDocumentException(exc.message) from None
 
 
 def default_key_policy(account: str) -> str:

@@ -462,3 +462,28 @@ def test_leading_keys_hold_on_a_table_the_moment_it_is_created(gateway: Server) 
     assert got["Item"]["sk"] == {"S": "note-1"}
     with pytest.raises(ClientError):
         dynamodb.put_item(TableName=name, Item={"pk": {"S": "bob"}, "sk": {"S": "note-1"}})
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        "not json",
+        json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]}
+        ),
+        json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Maybe", "Principal": "*", "Action": "kms:*"}]}
+        ),
+        json.dumps({"Statement": [{"Sid": "x" * 40_000}]}),
+    ],
+)
+def test_a_malformed_key_policy_never_reaches_the_backend(gateway: Server, key_arn: str, policy: str) -> None:
+    kms = gateway.client("kms")
+    before = kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"]
+    with pytest.raises(ClientError) as refused:
+        kms.put_key_policy(KeyId=key_arn, PolicyName="default", Policy=policy)
+    assert refused.value.response["Error"]["Code"] == "MalformedPolicyDocumentException"
+    assert kms.get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"] == before
+    with pytest.raises(ClientError) as created:
+        kms.create_key(Policy=policy)
+    assert created.value.response["Error"]["Code"] == "MalformedPolicyDocumentException"
