@@ -1,0 +1,64 @@
+"""What every check shares: the document's text and tree, its type, and the findings found so far."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ostiary.analyzer.finding import Finding, Location, PathStep, Position
+from ostiary.analyzer.issues import details
+from ostiary.analyzer.jsontext import LineIndex, Node
+
+IDENTITY, RESOURCE, SCP, RCP = (
+    "IDENTITY_POLICY",
+    "RESOURCE_POLICY",
+    "SERVICE_CONTROL_POLICY",
+    "RESOURCE_CONTROL_POLICY",
+)
+TRUST = "AWS::IAM::AssumeRolePolicyDocument"
+Path = tuple[PathStep, ...]
+
+
+@dataclass
+class Context:
+    """One validation: the text, its line index, the policy type and resource type, the findings."""
+
+    text: str
+    policy_type: str
+    resource_type: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+    uses_variables: bool = False
+
+    def __post_init__(self) -> None:
+        self.lines = LineIndex(self.text)
+
+    @property
+    def is_trust(self) -> bool:
+        """Whether the document is a role trust policy."""
+        return self.resource_type == TRUST
+
+    def position(self, offset: int) -> Position:
+        """The Position of an offset."""
+        line, column = self.lines.position(offset)
+        return Position(line, column, offset)
+
+    def location(self, path: Path, node: Node) -> Location:
+        """The Location of a node reached by `path`."""
+        return Location(path, self.position(node.start), self.position(node.end))
+
+    def add(self, code: str, path: Path, node: Node, **fields: object) -> None:
+        """Record a finding on one node."""
+        self.findings.append(Finding(code, details(code, **fields), (self.location(path, node),)))
+
+    def add_many(self, code: str, places: list[tuple[Path, Node]], **fields: object) -> None:
+        """Record one finding on several nodes."""
+        locations = tuple(self.location(path, node) for path, node in places)
+        self.findings.append(Finding(code, details(code, **fields), locations))
+
+
+def strings(node: Node, path: Path) -> list[tuple[str, Path, Node]]:
+    """The strings of a string-or-array element, each with its path and node (other items skipped)."""
+    if node.kind == "string":
+        return [(node.value, path, node)]
+    if node.kind == "array":
+        return [(item.value, (*path, i), item) for i, item in enumerate(node.items) if item.kind == "string"]
+    return []
