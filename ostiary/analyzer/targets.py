@@ -146,8 +146,17 @@ def _check_resource(context: Context, resource: str, path: Path, node: Node) -> 
 def _check_fields(
     context: Context, service: str, region: str, account: str, resource: str, path: Path, node: Node
 ) -> None:
-    """Region and account as the service's ARN formats have them; the rest in one of its formats."""
-    formats = [f.split(":", 5) for f in reference.arn_formats(service)]
+    """The resource part in one of the service's formats; region and account as those formats have them."""
+    arns = reference.arn_formats(service)
+    if not arns:
+        return
+    tail = resource.split(":", 5)[5]
+    exact = not (_WILD.search(tail) or "${" in tail)
+    indexes = [i for i in range(len(arns)) if not exact or _tail_pattern(service, i).fullmatch(tail)]
+    if not indexes:
+        context.add("INVALID_ARN_RESOURCE", path, node)
+        return
+    formats = [arns[i].split(":", 5) for i in indexes]
     formats = [f for f in formats if len(f) == 6]
     if not formats:
         return
@@ -160,11 +169,6 @@ def _check_fields(
             context.add("ARN_ACCOUNT_NOT_ALLOWED", path, node, service=service)
     elif account and not _WILD.search(account) and "${" not in account and not _valid_account(account):
         context.add("INVALID_ARN_ACCOUNT", path, node, account=account)
-    if _WILD.search(resource) or "${" in resource:
-        return
-    tail = resource.split(":", 5)[5]
-    if not any(_tail_pattern(service, i).fullmatch(tail) for i in range(len(reference.arn_formats(service)))):
-        context.add("INVALID_ARN_RESOURCE", path, node)
 
 
 def _valid_account(account: str) -> bool:

@@ -16,7 +16,8 @@ def test_validate_reports_access_analyzer_finding_and_exits_1(tmp_path: Path) ->
     result = CliRunner().invoke(main, ["policy", "validate", str(path)])
     assert result.exit_code == 1
     assert result.output == (
-        "1:39 ERROR MISSING_RESOURCE [Statement]: Add a Resource or NotResource element to the policy statement.\n"
+        "1:39 ERROR MISSING_RESOURCE [Statement]: "
+        "Add a Resource or NotResource element to the policy statement.\n"
     )
 
 
