@@ -14,7 +14,7 @@ from ostiary.policy.operators import OPERATORS, date, number
 
 # The operator family each key type accepts; Null fits every key.
 _FAMILIES = {
-    "String": ("String",),
+    "String": ("String", "Arn"),
     "ARN": ("Arn", "String"),
     "Bool": ("Bool",),
     "Numeric": ("Numeric",),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from ostiary.analyzer.context import Context, Path, strings
 from ostiary.analyzer.jsontext import Node
 from ostiary.analyzer.targets import expand
@@ -11,23 +13,23 @@ _IGNORED = ("Sid",)
 
 
 def check_redundant_actions(context: Context, path: Path, statement: Node) -> None:
-    """Actions whose every known action the other kept entries of the list grant (later ones go first)."""
+    """Actions whose every known action another kept entry of the list grants (later entries go first).
+
+    Each known action counts the kept entries that grant it: an entry is redundant when all its
+    actions count two or more, and dropping it lowers their counts (linear in the expansions).
+    """
     node = statement.get("Action")
     if node is None or node.kind != "array":
         return
     entries = strings(node, (*path, "Action"))
     sets = [expand(text) for text, _, _ in entries]
-    kept = list(range(len(entries)))
+    counts: Counter[str] = Counter()
+    for granted in sets:
+        counts.update(granted)
     redundant: list[int] = []
     for i in reversed(range(len(entries))):
-        if not sets[i]:
-            continue
-        others: set[str] = set()
-        for j in kept:
-            if j != i:
-                others |= sets[j]
-        if sets[i] <= others:
-            kept.remove(i)
+        if sets[i] and all(counts[action] > 1 for action in sets[i]):
+            counts.subtract(sets[i])
             redundant.insert(0, i)
     if redundant:
         places = [(entries[i][1], entries[i][2]) for i in redundant]

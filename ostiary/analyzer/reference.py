@@ -40,7 +40,7 @@ GLOBAL_KEYS: dict[str, str] = {
         "aws:CalledViaAWSMCP": "String",
     }.items()
 }  # fmt: skip
-_TEMPLATE = re.compile(r"\$\{[^}]*\}")
+_TEMPLATE = re.compile(r"\$\{[^}]*\}|<[^>]*>")
 
 
 def service_exists(service: str) -> bool:
@@ -104,7 +104,7 @@ def _patterns(service: str) -> tuple[tuple[re.Pattern[str], str], ...]:
     table = GLOBAL_KEYS.items() if service == "aws" else ((k.lower(), t) for k, t in condition_keys(service))
     found = []
     for key, kind in table:
-        if "${" in key:
+        if "${" in key or "<" in key:
             parts = _TEMPLATE.split(key)
             found.append((re.compile(".+".join(re.escape(p) for p in parts)), kind))
     return tuple(found)

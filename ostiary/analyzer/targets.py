@@ -68,13 +68,20 @@ def _check_action(context: Context, action: str, path: Path, node: Node) -> None
             context.add("INVALID_ACTION", path, node, action=action, suggestion="")
         return
     if not colon or not reference.service_exists(service.lower()):
-        close = difflib.get_close_matches(service.lower(), reference.services(), n=1)
-        hint = f" Did you mean {close[0]}?" if close and colon else ""
+        close = _closest_service(service.lower())
+        hint = f" Did you mean {close}?" if close and colon else ""
         context.add("INVALID_SERVICE_IN_ACTION", path, node, service=action, suggestion=hint)
         return
     if not expand(action):
         context.add("INVALID_ACTION", path, node, action=action, suggestion=_suggest(service.lower(), name))
     _check_supported(context, service.lower(), action, path, node)
+
+
+@lru_cache(maxsize=1024)
+def _closest_service(service: str) -> str:
+    """The known service prefix nearest a misspelt one, or ""."""
+    close = difflib.get_close_matches(service, reference.services(), n=1)
+    return close[0] if close else ""
 
 
 def _suggest(service: str, name: str) -> str:
@@ -150,11 +157,11 @@ def _check_fields(
     arns = reference.arn_formats(service)
     if not arns:
         return
-    tail = resource.split(":", 5)[5]
-    exact = not (_WILD.search(tail) or "${" in tail)
-    indexes = [i for i in range(len(arns)) if not exact or _tail_pattern(service, i).fullmatch(tail)]
+    kind = _resource_kind(resource.split(":", 5)[5])
+    indexes = [i for i in range(len(arns)) if kind is None or _kind_matches(arns[i], kind)]
     if not indexes:
-        context.add("INVALID_ARN_RESOURCE", path, node)
+        if not (service == "iam" and kind == "root"):
+            context.add("INVALID_ARN_RESOURCE", path, node)
         return
     formats = [arns[i].split(":", 5) for i in indexes]
     formats = [f for f in formats if len(f) == 6]
@@ -171,15 +178,21 @@ def _check_fields(
         context.add("INVALID_ARN_ACCOUNT", path, node, account=account)
 
 
+def _resource_kind(tail: str) -> str | None:
+    """The resource-type word starting an ARN's resource part; None when it is open (wildcards, variables)."""
+    kind = re.split(r"[/:]", tail, maxsplit=1)[0]
+    if not tail or _WILD.search(tail) or "${" in tail:
+        return None
+    return kind
+
+
+def _kind_matches(arn: str, kind: str) -> bool:
+    """Whether an ARN format's resource part starts with the resource-type word `kind`."""
+    parts = arn.split(":", 5)
+    format_kind = re.split(r"[/:]", parts[5] if len(parts) == 6 else arn, maxsplit=1)[0]
+    return "${" in format_kind or format_kind == kind
+
+
 def _valid_account(account: str) -> bool:
     """A 12-digit account, or `aws` (AWS managed resources)."""
     return bool(_ACCOUNT.fullmatch(account)) or account == "aws"
-
-
-@lru_cache(maxsize=4096)
-def _tail_pattern(service: str, index: int) -> re.Pattern[str]:
-    """The resource part (after the account) of one ARN format, as a pattern."""
-    arn = reference.arn_formats(service)[index]
-    tail = arn.split(":", 5)[5] if arn.count(":") >= 5 else arn
-    pieces = re.split(r"\$\{[^}]*\}", tail)
-    return re.compile(".+".join(re.escape(p) for p in pieces), re.DOTALL)
