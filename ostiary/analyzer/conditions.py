@@ -8,7 +8,7 @@ import ipaddress
 import re
 
 from ostiary.analyzer import reference
-from ostiary.analyzer.context import Context, Path
+from ostiary.analyzer.context import Context, Path, key_path
 from ostiary.analyzer.jsontext import Node
 from ostiary.policy.operators import OPERATORS, date, number
 
@@ -77,12 +77,12 @@ def _check_operator(context: Context, path: Path, operator: str, key_node: Node,
     """One operator and its key → values map."""
     qualifier, base, if_exists = split_operator(operator)
     if base not in OPERATORS and base != "Null":
-        context.add("INVALID_CONDITION_OPERATOR", path, key_node, operator=operator)
+        context.add("INVALID_CONDITION_OPERATOR", key_path(path), key_node, operator=operator)
         return
     if base == "Null" and if_exists:
-        context.add("NULL_WITH_IF_EXISTS", path, key_node)
+        context.add("NULL_WITH_IF_EXISTS", key_path(path), key_node)
     if base == "Null" and qualifier:
-        context.add("NULL_WITH_QUALIFIER", path, key_node)
+        context.add("NULL_WITH_QUALIFIER", key_path(path), key_node)
     if tests.kind != "object":
         context.add("DATA_TYPE_MISMATCH", path, tests, data_type="Object")
         return
@@ -90,9 +90,9 @@ def _check_operator(context: Context, path: Path, operator: str, key_node: Node,
     for key, key_token, values in tests.members:
         where = (*path, key)
         if key.lower() in seen and seen[key.lower()] != key:
-            context.add("DUPLICATE_KEYS_WITH_DIFFERENT_CASE", where, key_token, key=key)
+            context.add("DUPLICATE_KEYS_WITH_DIFFERENT_CASE", key_path(where), key_token, key=key)
         seen.setdefault(key.lower(), key)
-        kind = _check_key(context, where, key, key_token)
+        kind = _check_key(context, key_path(where), key, key_token)
         _check_values(context, where, operator, key, kind, values)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ostiary.analyzer.finding import Finding, Location, PathStep, Position
+from ostiary.analyzer.finding import Finding, Key, Location, PathStep, Position
 from ostiary.analyzer.issues import details
 from ostiary.analyzer.jsontext import LineIndex, Node
 
@@ -62,3 +62,8 @@ def strings(node: Node, path: Path) -> list[tuple[str, Path, Node]]:
     if node.kind == "array":
         return [(item.value, (*path, i), item) for i, item in enumerate(node.items) if item.kind == "string"]
     return []
+
+
+def key_path(path: Path) -> Path:
+    """The path to the key of the member `path` reaches (its last step, as a Key)."""
+    return (*path[:-1], Key(str(path[-1])))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ostiary.analyzer.context import IDENTITY, RCP, RESOURCE, SCP, Context, Path, strings
+from ostiary.analyzer.finding import Key
 from ostiary.analyzer.jsontext import Node
 
 VERSIONS = ("2012-10-17", "2008-10-17")
@@ -32,7 +33,7 @@ def check_top(context: Context, root: Node) -> list[tuple[int, Node]]:
         return []
     for name, key, _ in root.members:
         if name not in _TOP:
-            context.add("INVALID_POLICY_ELEMENT", (name,), key, element=name)
+            context.add("INVALID_POLICY_ELEMENT", (Key(name),), key, element=name)
     _check_version(context, root)
     statement = root.get("Statement")
     if statement is None:
@@ -74,7 +75,7 @@ def check_statement(context: Context, path: Path, statement: Node) -> None:
     """One statement's elements: names, pairs, types, Effect, required elements, principals."""
     for name, key, value in statement.members:
         if name not in _ELEMENTS:
-            context.add("INVALID_POLICY_ELEMENT", (*path, name), key, element=name)
+            context.add("INVALID_POLICY_ELEMENT", (*path, Key(name)), key, element=name)
         elif name in ("Sid", "Effect") and value.kind != "string":
             context.add("DATA_TYPE_MISMATCH", (*path, name), value, data_type="String")
         elif name in ("Action", "NotAction", "Resource", "NotResource") and not _is_strings(value):
@@ -171,7 +172,7 @@ def _check_principal_shape(context: Context, path: Path, node: Node) -> None:
         context.add("EMPTY_OBJECT_PRINCIPAL", path, node)
     for name, key, value in node.members:
         if name not in _PRINCIPAL_KEYS:
-            context.add("INVALID_PRINCIPAL_KEY", (*path, name), key, principal_key=name)
+            context.add("INVALID_PRINCIPAL_KEY", (*path, Key(name)), key, principal_key=name)
             continue
         if value.kind == "array" and not value.items:
             context.add("EMPTY_ARRAY_PRINCIPAL", (*path, name), value)

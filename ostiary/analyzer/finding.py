@@ -7,7 +7,16 @@ from typing import Any
 
 from ostiary.analyzer.issues import ISSUES, learn_more_link
 
-PathStep = str | int  # a member name ({"value": ...}) or an array index ({"index": ...})
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """A last path step that points at an object's key itself ({"key": ...}), not at its value."""
+
+    name: str
+
+
+# A member's value ({"value": name}), an array index ({"index": n}) or a key itself ({"key": name}).
+PathStep = str | int | Key
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +38,7 @@ class Location:
 
     def as_api(self) -> dict[str, Any]:
         """The `Location` shape of botocore's accessanalyzer model."""
-        steps = [{"index": s} if isinstance(s, int) else {"value": s} for s in self.path]
+        steps = [_step(s) for s in self.path]
         return {
             "path": steps,
             "span": {
@@ -61,3 +70,10 @@ class Finding:
             "learnMoreLink": learn_more_link(self.issue_code),
             "locations": [location.as_api() for location in self.locations],
         }
+
+
+def _step(step: PathStep) -> dict[str, Any]:
+    """One PathElement of botocore's model."""
+    if isinstance(step, Key):
+        return {"key": step.name}
+    return {"index": step} if isinstance(step, int) else {"value": step}

@@ -124,3 +124,26 @@ def test_unknown_policy_type_is_refused() -> None:
 )
 def test_kind_is_guessed_from_the_document(document: dict[str, object], kind: str) -> None:
     assert guess_kind(json.dumps(document)) == kind
+
+
+def test_a_finding_on_a_key_points_at_the_key_itself() -> None:
+    text = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"s3:prefixx": "home/"}},
+            },
+        }
+    )
+    (finding,) = validate(text, "IDENTITY_POLICY")
+    location = finding.as_api()["locations"][0]
+    assert location["path"] == [
+        {"value": "Statement"},
+        {"value": "Condition"},
+        {"value": "StringEquals"},
+        {"key": "s3:prefixx"},
+    ]
+    assert text[location["span"]["start"]["offset"] : location["span"]["end"]["offset"]] == '"s3:prefixx"'
