@@ -16,6 +16,9 @@ IDENTITY, RESOURCE, SCP, RCP = (
 )
 TRUST = "AWS::IAM::AssumeRolePolicyDocument"
 Path = tuple[PathStep, ...]
+# Pattern-against-catalogue comparisons one validation may make (about a second of work): a hostile
+# document of many wildcard actions or resources gets fewer redundancy findings, never a stalled server.
+WORK_BUDGET = 1_000_000
 
 
 @dataclass
@@ -27,9 +30,17 @@ class Context:
     resource_type: str | None = None
     findings: list[Finding] = field(default_factory=list)
     uses_variables: bool = False
+    work_left: int = WORK_BUDGET
 
     def __post_init__(self) -> None:
         self.lines = LineIndex(self.text)
+
+    def afford(self, cost: int) -> bool:
+        """Spend `cost` units of the work budget; False (nothing spent) when too little is left."""
+        if cost > self.work_left:
+            return False
+        self.work_left -= cost
+        return True
 
     @property
     def is_trust(self) -> bool:

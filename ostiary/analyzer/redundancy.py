@@ -22,7 +22,10 @@ def check_redundant_actions(context: Context, path: Path, statement: Node) -> No
     if node is None or node.kind != "array":
         return
     entries = strings(node, (*path, "Action"))
-    sets = [expand(text) for text, _, _ in entries]
+    expanded = [expand(text, context) for text, _, _ in entries]
+    if any(found is None for found in expanded):
+        return  # over the work budget: no finding rather than a wrong one
+    sets = [found or frozenset() for found in expanded]
     counts: Counter[str] = Counter()
     for granted in sets:
         counts.update(granted)
@@ -42,6 +45,8 @@ def check_redundant_resources(context: Context, path: Path, statement: Node) -> 
     if node is None or node.kind != "array":
         return
     entries = strings(node, (*path, "Resource"))
+    if not context.afford(len(entries) * len(entries)):
+        return
     redundant = []
     for i, (text, where, item) in enumerate(entries):
         for j, (other, _, _) in enumerate(entries):

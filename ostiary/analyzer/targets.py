@@ -22,16 +22,43 @@ _RESOURCE_SERVICES = {
     "AWS::DynamoDB::Table": ("dynamodb",),
 }
 _WILD = re.compile(r"[*?]")
+_CATALOGUE_SIZE = 25_000  # about as many actions as the reference lists, all services together
 
 
-def expand(action: str) -> frozenset[str]:
-    """The known actions (`service:name`, lowercased) an action pattern matches."""
-    service, _, name = action.lower().partition(":")
+_EXPANDED: dict[str, frozenset[str]] = {}
+_EXPANDED_MAX = 20_000
+
+
+def expand(action: str, context: Context | None = None) -> frozenset[str] | None:
+    """The known actions (`service:name`, lowercased) an action pattern matches.
+
+    With a context, a pattern not expanded before is paid for from its work budget (one unit per
+    catalogue action compared); None when the budget cannot pay.
+    """
+    key = action.lower()
+    found = _EXPANDED.get(key)
+    if found is not None:
+        return found
+    if context is not None and not context.afford(_cost(key)):
+        return None
+    service, _, name = key.partition(":")
     if _WILD.search(service):
         services = [s for s in reference.services() if glob_matches(service, s)]
     else:
         services = [service]
-    return frozenset(f"{s}:{a}" for s in services for a in _matching(s, name))
+    found = frozenset(f"{s}:{a}" for s in services for a in _matching(s, name))
+    if len(_EXPANDED) >= _EXPANDED_MAX:
+        _EXPANDED.clear()
+    _EXPANDED[key] = found
+    return found
+
+
+def _cost(action: str) -> int:
+    """How many catalogue actions expanding a (lowercased) pattern compares."""
+    service, _, name = action.partition(":")
+    if _WILD.search(service):
+        return _CATALOGUE_SIZE
+    return len(reference.lower_actions(service)) if _WILD.search(name) else 1
 
 
 @lru_cache(maxsize=4096)
@@ -64,7 +91,7 @@ def _check_action(context: Context, action: str, path: Path, node: Node) -> None
     if context.policy_type == SCP and "*" in action[:-1]:
         context.add("SCP_SYNTAX_ERROR_ACTION_WILDCARD", path, node, action=action)
     if _WILD.search(service):
-        if not expand(action):
+        if expand(action, context) == frozenset():
             context.add("INVALID_ACTION", path, node, action=action, suggestion="")
         return
     if not colon or not reference.service_exists(service.lower()):
@@ -72,7 +99,7 @@ def _check_action(context: Context, action: str, path: Path, node: Node) -> None
         hint = f" Did you mean {close}?" if close and colon else ""
         context.add("INVALID_SERVICE_IN_ACTION", path, node, service=action, suggestion=hint)
         return
-    if not expand(action):
+    if expand(action, context) == frozenset():
         context.add("INVALID_ACTION", path, node, action=action, suggestion=_suggest(service.lower(), name))
     _check_supported(context, service.lower(), action, path, node)
 

@@ -108,3 +108,15 @@ def test_many_statements_and_actions_stay_bounded() -> None:
     ]
     findings = validate(json.dumps({"Version": "2012-10-17", "Statement": statements}), "IDENTITY_POLICY")
     assert findings
+
+
+def test_work_budget_bounds_wildcard_expansion() -> None:
+    """Patterns over every service cost the whole catalogue each: past the budget, they are left alone."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    patterns = [f"*:*{a}{b}*" for a in letters for b in letters][:400] + ["*:*ab*"]
+    statement = {"Effect": "Allow", "Action": patterns, "Resource": "*"}
+    context_free = validate(json.dumps({"Version": "2012-10-17", "Statement": statement}), "IDENTITY_POLICY")
+    assert "REDUNDANT_ACTION" not in [f.issue_code for f in context_free]  # over budget: no guess
+    small = {"Effect": "Allow", "Action": ["*:*ab*", "*:*ab*"], "Resource": "*"}
+    findings = validate(json.dumps({"Version": "2012-10-17", "Statement": small}), "IDENTITY_POLICY")
+    assert [f.issue_code for f in findings] == ["REDUNDANT_ACTION"]
