@@ -38,11 +38,17 @@ def validate(file: TextIO, kind: str | None, as_json: bool) -> None:
             where = finding.locations[0].start if finding.locations else None
             at = f"{where.line}:{where.column}" if where else "-"
             path = ".".join(str(step) for step in finding.locations[0].path) if finding.locations else ""
-            click.echo(f"{at} {finding.finding_type} {finding.issue_code} [{path}]: {finding.details}")
+            line = f"{at} {finding.finding_type} {finding.issue_code} [{path}]: {finding.details}"
+            click.echo(_printable(line))
         if not findings:
             click.echo(f"valid ({kind})")
     if any(f.finding_type == "ERROR" for f in findings):
         sys.exit(1)
+
+
+def _printable(text: str) -> str:
+    """Text any terminal encoding takes: lone surrogates (valid JSON escapes) shown escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @policy.command("eval")

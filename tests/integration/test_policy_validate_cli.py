@@ -82,3 +82,13 @@ def test_warnings_alone_exit_0(tmp_path: Path) -> None:
         "MISSING_VERSION",
         "PASS_ROLE_WITH_STAR_IN_RESOURCE",
     ]
+
+
+def test_lone_surrogates_and_unicode_print(tmp_path: Path) -> None:
+    path = tmp_path / "odd.json"
+    statement = '{"Effect": "Allow", "Action": ["\\ud800:x", "s3:\u00e9t\u00e9"], "Resource": "*"}'
+    path.write_text('{"Version": "2012-10-17", "Statement": ' + statement + "}", encoding="utf-8")
+    result = run(path)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "\\ud800:x" in result.stdout and "s3:\u00e9t\u00e9" in result.stdout
