@@ -235,3 +235,21 @@ def test_aws_cli_validate_policy(server: Server, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     findings = json.loads(result.stdout)["findings"]
     assert [f["issueCode"] for f in findings] == ["INVALID_ACTION", "INVALID_SERVICE_IN_ACTION"]
+
+
+def test_hostile_documents_get_answers(analyzer: Any) -> None:
+    deep = '{"Statement": ' + "[" * 50_000 + "]" * 50_000 + "}"
+    (finding,) = analyzer.validate_policy(policyDocument=deep, policyType="IDENTITY_POLICY")["findings"]
+    assert finding["issueCode"] == "JSON_SYNTAX_ERROR"
+    patterns = [f"*:*{i}*" for i in range(20_000)]
+    wide = json.dumps(
+        {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": patterns, "Resource": "*"}}
+    )
+    out = analyzer.validate_policy(policyDocument=wide, policyType="IDENTITY_POLICY", maxResults=5)
+    assert len(out["findings"]) <= 5
+    odd = json.dumps({"Statement": {"Effect": "Allow", "Action": "\ud800:\u00e9", "Resource": "*"}})
+    codes = [
+        f["issueCode"]
+        for f in analyzer.validate_policy(policyDocument=odd, policyType="IDENTITY_POLICY")["findings"]
+    ]
+    assert "INVALID_SERVICE_IN_ACTION" in codes
