@@ -10,7 +10,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from ostiary import enforce, ids, services
+from ostiary import analyzer_endpoint, enforce, ids, services
 from ostiary.auth import sigv4
 from ostiary.auth.authenticate import authenticate
 from ostiary.errors import AwsError, InternalFailure, MissingAuthenticationToken, RequestEntityTooLarge
@@ -56,6 +56,8 @@ class OstiaryApp:
         try:
             now = datetime.now(UTC)
             signed = sigv4.parse(request)
+            if analyzer_endpoint.takes(signed):  # Access Analyzer (REST-JSON): its own module answers
+                return analyzer_endpoint.handle(self, request, signed, request_id)
             other = unserved.requested_service(request, signed)
             if other is not None:  # DynamoDB, S3...: said in the client's own protocol
                 refusal = unserved.refusal(other)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TextIO
 
 import click
 
-from ostiary.policy import evaluate_case, validate_policy
+from ostiary.analyzer import KINDS, guess_kind
+from ostiary.analyzer import validate as validate_document
+from ostiary.policy import evaluate_case
 
-_KINDS = ["identity", "resource", "trust", "boundary", "session", "scp"]
+_KINDS = list(KINDS)
 
 
 @click.group()
@@ -19,18 +22,33 @@ def policy() -> None:
 
 @policy.command("validate")
 @click.argument("file", type=click.File("r"))
-@click.option("--kind", type=click.Choice(_KINDS), default="identity", show_default=True,
-              help="the kind of policy the document is")  # fmt: skip
-def validate(file: click.utils.LazyFile, kind: str) -> None:
-    """Print the problems in a policy document; exit 1 when IAM would refuse it."""
-    findings = validate_policy(file.read(), kind)
-    for finding in findings:
-        where = f" at `{finding.path}`" if finding.path else ""
-        click.echo(f"{finding.severity}{where}: {finding.message}")
-    if any(f.severity == "error" for f in findings):
+@click.option("--kind", type=click.Choice(_KINDS), default=None,
+              help="the kind of policy the document is (guessed from the document when absent)")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="print the findings as ValidatePolicy returns them")
+def validate(file: TextIO, kind: str | None, as_json: bool) -> None:
+    """Print every finding Access Analyzer's checks make on a policy; exit 1 when one is an ERROR."""
+    text = file.read()
+    kind = kind or guess_kind(text)
+    policy_type, resource_type = KINDS[kind]
+    findings = validate_document(text, policy_type, resource_type)
+    if as_json:
+        click.echo(json.dumps({"kind": kind, "findings": [f.as_api() for f in findings]}, indent=2))
+    else:
+        for finding in findings:
+            where = finding.locations[0].start if finding.locations else None
+            at = f"{where.line}:{where.column}" if where else "-"
+            path = ".".join(str(step) for step in finding.locations[0].path) if finding.locations else ""
+            line = f"{at} {finding.finding_type} {finding.issue_code} [{path}]: {finding.details}"
+            click.echo(_printable(line))
+        if not findings:
+            click.echo(f"valid ({kind})")
+    if any(f.finding_type == "ERROR" for f in findings):
         sys.exit(1)
-    if not findings:
-        click.echo("valid")
+
+
+def _printable(text: str) -> str:
+    """Text any terminal encoding takes: lone surrogates (valid JSON escapes) shown escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @policy.command("eval")

@@ -10,12 +10,15 @@ from click.testing import CliRunner
 from ostiary.cli import main
 
 
-def test_validate_reports_aws_message_and_exits_1(tmp_path: Path) -> None:
+def test_validate_reports_access_analyzer_finding_and_exits_1(tmp_path: Path) -> None:
     path = tmp_path / "p.json"
     path.write_text('{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:*"}}')
     result = CliRunner().invoke(main, ["policy", "validate", str(path)])
     assert result.exit_code == 1
-    assert result.output == "error at `Statement[0]`: Policy statement must contain resources.\n"
+    assert result.output == (
+        "1:39 ERROR MISSING_RESOURCE [Statement]: "
+        "Add a Resource or NotResource element to the policy statement.\n"
+    )
 
 
 def test_validate_accepts_a_good_trust_policy(tmp_path: Path) -> None:
@@ -23,7 +26,7 @@ def test_validate_accepts_a_good_trust_policy(tmp_path: Path) -> None:
     statement = {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
     path.write_text(json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
     result = CliRunner().invoke(main, ["policy", "validate", "--kind", "trust", str(path)])
-    assert (result.exit_code, result.output) == (0, "valid\n")
+    assert (result.exit_code, result.output) == (0, "valid (trust)\n")
 
 
 def test_eval_one_line_per_case_and_errors_go_on() -> None:
