@@ -134,6 +134,8 @@ class S3Requests:
             raise _unknown(operation)
         body: bytes | None = None
         length = reader.decoded_length
+        if length is None and head.header("transfer-encoding") is not None:  # a body of unsaid length
+            raise payload.MissingContentLength("You must provide the Content-Length HTTP header.")
         reads_body = needs_body(operation)
         if reads_body or length is None or length <= MAX_BUFFERED_BYTES:
             body = _whole(bridge.body(), reader, MAX_DOCUMENT_BYTES if reads_body else MAX_BUFFERED_BYTES)
@@ -151,8 +153,6 @@ class S3Requests:
         if body is not None:
             headers = [(k, v) for k, v in headers if k != "content-length"]
             headers.append(("content-length", str(len(body))))
-        elif length is None:
-            raise payload.MissingContentLength("You must provide the Content-Length HTTP header.")
         sent: bytes | Iterable[bytes] = body if body is not None else _verified(bridge.body(), reader)
         response = self.forwarder.open_stream(
             self.backend, head.method, backend_target(head, operation), headers, sent, SERVICE, region

@@ -289,3 +289,21 @@ def test_the_aws_cli_copies_and_syncs(gateway: Server, bucket: str, tmp_path: Pa
         ["aws", "s3", "cp", f"s3://{bucket}/tree/sub/two.txt", str(back)], check=True, env=env, timeout=120
     )
     assert back.read_text() == "two"
+
+
+def test_a_body_of_unsaid_length_is_refused_as_s3_refuses_it(
+    gateway: Server, bucket: str, direct: Any
+) -> None:
+    request = _signed("PUT", f"{gateway.endpoint}/{bucket}/chunked", b"", payload_hash="UNSIGNED-PAYLOAD")
+    headers = {k: v for k, v in request.headers.items() if k.lower() != "content-length"}
+    answer = urllib3.PoolManager().urlopen(
+        "PUT",
+        request.url,
+        body=iter([b"a" * 1000, b"b" * 1000]),
+        headers=headers,
+        chunked=True,
+        retries=False,
+    )
+    assert answer.status == 411 and b"<Code>MissingContentLength</Code>" in answer.data
+    with pytest.raises(ClientError):
+        direct.head_object(Bucket=bucket, Key="chunked")
