@@ -59,7 +59,7 @@ def authenticate_with_key(
     services: frozenset[str] = sigv4.SERVICES,
 ) -> tuple[Caller, bytes | None]:
     """As `authenticate`, with the signing key that verified the request: the seed of an aws-chunked
-    payload's chunk signatures (`ostiary.auth.payload`). None when nothing was verified (permissive
+    payload's chunk signatures (`ostiary.auth.payload`); None when nothing was verified (permissive
     mode's unknown keys)."""
     if signed.session_token:
         caller, key = _session(request, signed, keyring, now, services)

@@ -28,6 +28,7 @@ from ostiary.gateway.mapping import Facts
 from ostiary.gateway.operations import Operation, UnknownOperation, identify, needs_body
 from ostiary.gateway.streaming import Bridge, ClientGone
 from ostiary.protocol import HttpRequest
+from ostiary.protocol.query import AUTH_PARAMS
 from ostiary.settings import Settings
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
@@ -38,26 +39,10 @@ SERVICE = "s3"
 MAX_BUFFERED_BYTES = 1024 * 1024  # bodies up to this are checked whole before they are sent
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024  # an XML document an operation is read from (DeleteObjects: 1,000 keys)
 ANSWER_PIECE_BYTES = 256 * 1024
-# Presigned URLs' signature: ours, never the backend's.
-_QUERY_AUTH = frozenset(
-    {
-        "X-Amz-Algorithm",
-        "X-Amz-Credential",
-        "X-Amz-Date",
-        "X-Amz-Expires",
-        "X-Amz-SignedHeaders",
-        "X-Amz-Signature",
-        "X-Amz-Security-Token",
-    }
-)
 
 
 class EntityTooLarge(AwsError):
     code, status = "MaxMessageLengthExceeded", 400
-
-
-class MethodNotAllowed(AwsError):
-    code, status = "MethodNotAllowed", 405
 
 
 class MalformedXML(AwsError):
@@ -220,7 +205,7 @@ def backend_target(head: HttpRequest, operation: Operation) -> str:
         path = f"/{quote(bucket, safe='')}{path}"
     query = head.query_string
     if query and "X-Amz-" in query:
-        kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in _QUERY_AUTH]
+        kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in AUTH_PARAMS]
         query = urlencode(kept, quote_via=quote)
     return path + (f"?{query}" if query else "")
 
@@ -285,7 +270,7 @@ def _stream_answer(response: BackendResponse, bridge: Bridge, method: str) -> No
 
 def _unknown(operation: UnknownOperation) -> AwsError:
     if operation.operation is None:
-        return MethodNotAllowed(
+        return ownership.MethodNotAllowed(
             f"The specified method is not allowed against this resource: {operation.reason}."
         )
     return MalformedXML(

@@ -22,7 +22,7 @@ from ostiary.protocol.models import Node
 
 log = logging.getLogger("ostiary.protocol")
 
-_AUTH_PARAMS = frozenset(
+AUTH_PARAMS = frozenset(  # a presigned URL's signature, never a parameter of the call
     {
         "X-Amz-Algorithm",
         "X-Amz-Credential",
@@ -92,7 +92,7 @@ def _parse(service: str, request: HttpRequest) -> ApiCall:
             action = value
         elif key == "Version":
             version = value
-        elif key not in _AUTH_PARAMS:
+        elif key not in AUTH_PARAMS:
             _insert(tree, key, value)
     if not action:
         raise MissingAction("The request must contain the parameter Action.")
