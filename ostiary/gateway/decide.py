@@ -182,8 +182,7 @@ class Authorizer:
             return Owned(permission, named.account or None, None)
         if permission.action in CREATING_ACTIONS:
             return Owned(permission, caller_account, resource)
-        with self.db.read() as conn:
-            found = store.find(conn, resource.service, resource.region, resource.name)
+        found = store.recent_find(self.db, resource.service, resource.region, resource.name)
         owner, text = found if found is not None else (self.settings.account_id, None)
         arn = ownership.with_account(permission.resource, owner)
         return Owned(Permission(permission.action, arn, permission.context), owner, resource, text)

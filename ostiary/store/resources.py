@@ -9,13 +9,30 @@ DynamoDB names are case-sensitive).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, DateTime, Index, String, Table, Text, delete, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Index,
+    String,
+    Table,
+    Text,
+    bindparam,
+    delete,
+    select,
+    update,
+)
 
+from ostiary.store.db import Database
 from ostiary.store.tables import metadata
+
+RECENT_TTL_SECONDS = 1.0  # how old an owner or policy the gateway's hot path may decide with
+_RECENT_SIZE = 10_000
 
 GLOBAL_REGION = ""  # the region of S3 buckets, whose names are global
 
@@ -38,10 +55,42 @@ def _key(service: str, region: str, name: str) -> Any:
     return (_t.c.service == service) & (_t.c.region == region) & (_t.c.name == name)
 
 
+_FIND = select(_t.c.owner_account, _t.c.policy).where(
+    (_t.c.service == bindparam("service"))
+    & (_t.c.region == bindparam("region"))
+    & (_t.c.name == bindparam("name"))
+)
+_changes = 0
+_recent: dict[tuple[str, str, str, str], tuple[tuple[str, str | None] | None, int, float]] = {}
+
+
+def _note_change() -> None:
+    """A row is about to change: the finds this process keeps are dropped."""
+    global _changes
+    _changes += 1
+
+
+def recent_find(db: Database, service: str, region: str, name: str) -> tuple[str, str | None] | None:
+    """`find` as read at most RECENT_TTL_SECONDS ago, and since this process last changed any row: what
+    the gateway decides with (another node's change reaches this one within that second)."""
+    key = (db.url, service, region, name)
+    hit = _recent.get(key)
+    clock = time.monotonic()
+    if hit is not None and hit[1] == _changes and clock - hit[2] < RECENT_TTL_SECONDS:
+        return hit[0]
+    changes = _changes
+    with db.read() as conn:
+        found = find(conn, service, region, name)
+    if len(_recent) >= _RECENT_SIZE:
+        _recent.clear()
+    _recent[key] = (found, changes, clock)
+    return found
+
+
 def owner(conn: Connection, service: str, region: str, name: str) -> str | None:
     """The account that created the resource through the gateway, or None when Ostiary never saw it."""
-    found = conn.execute(select(_t.c.owner_account).where(_key(service, region, name))).scalar()
-    return str(found) if found is not None else None
+    found = find(conn, service, region, name)
+    return found[0] if found is not None else None
 
 
 def owners(conn: Connection, service: str, region: str, names: Iterable[str]) -> dict[str, str]:
@@ -64,6 +113,7 @@ def record(conn: Connection, service: str, region: str, name: str, owner_account
     CreateBucket of one's own bucket succeeds again in us-east-1), else made afresh."""
     if owner(conn, service, region, name) == owner_account:
         return
+    _note_change()
     conn.execute(delete(_t).where(_key(service, region, name)))
     conn.execute(
         _t.insert().values(
@@ -74,6 +124,7 @@ def record(conn: Connection, service: str, region: str, name: str, owner_account
 
 def forget(conn: Connection, service: str, region: str, name: str) -> None:
     """The resource was deleted: its owner and policy go with it."""
+    _note_change()
     conn.execute(delete(_t).where(_key(service, region, name)))
 
 
@@ -89,6 +140,7 @@ def set_policy(
 ) -> None:
     """Store (or, with None, drop) a resource's policy; a resource Ostiary never saw gets a row owned by
     `default_owner` (the account such resources belong to)."""
+    _note_change()
     changed = conn.execute(
         update(_t).where(_key(service, region, name)).values(policy=text, policy_updated_at=now)
     ).rowcount
@@ -108,7 +160,7 @@ def set_policy(
 
 def find(conn: Connection, service: str, region: str, name: str) -> tuple[str, str | None] | None:
     """(owner account, stored policy) of a resource Ostiary saw created or gave a policy, else None."""
-    row = conn.execute(select(_t.c.owner_account, _t.c.policy).where(_key(service, region, name))).first()
+    row = conn.execute(_FIND, {"service": service, "region": region, "name": name}).first()
     if row is None:
         return None
     return str(row.owner_account), (str(row.policy) if row.policy is not None else None)
