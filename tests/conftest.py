@@ -155,6 +155,17 @@ def pg_database() -> Iterator[str]:
     Skips, saying why, when none is reachable; fails instead under OSTIARY_TEST_REQUIRE_PG=1 (CI), so
     that half the suite cannot be skipped unnoticed.
     """
+    yield from _fresh_pg_database()
+
+
+@pytest.fixture(scope="module")
+def module_pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test module, for a server of its own (its own data folder and
+    keyring: the run's database holds secrets sealed with the session server's)."""
+    yield from _fresh_pg_database()
+
+
+def _fresh_pg_database() -> Iterator[str]:
     try:
         admin = _pg_admin()
     except Exception as exc:  # noqa: BLE001 - any failure to connect means: skip (or fail), and say why

@@ -117,8 +117,8 @@ def running_harness(
 def harness(
     request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Harness]:
-    """The harness over SQLite, then over PostgreSQL (the run's own database, as the `server` fixture's)."""
-    database_url = request.getfixturevalue("pg_database") if request.param == "postgresql" else None
+    """The harness over SQLite, then over PostgreSQL (a database of its own, for its own keyring)."""
+    database_url = request.getfixturevalue("module_pg_database") if request.param == "postgresql" else None
     yield from running_harness(backend, tmp_path_factory, database_url)
 
 
