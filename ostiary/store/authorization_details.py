@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, exists, or_, select
 
 from ostiary.store import tags as tag_store
+from ostiary.store.pages import Section
 from ostiary.store.policies import AWS_ACCOUNT
 from ostiary.store.tables import (
     NAMED_ENTITIES,
@@ -24,29 +25,31 @@ from ostiary.store.tables import (
     users,
 )
 
-
-def entity_keys(conn: Connection, account_id: str, kind: str) -> list[tuple[str, str]]:
-    """(lower-cased name, id) of every user, group or role of the account."""
-    table, id_column = NAMED_ENTITIES[kind]
-    stmt = select(table.c.name_key, table.c[id_column]).where(table.c.account_id == account_id)
-    return [(r[0], r[1]) for r in conn.execute(stmt)]
+# The sections in the order they are listed and paginated.
+SECTIONS = ("User", "Group", "Role", "LocalManagedPolicy", "AWSManagedPolicy")
 
 
-def policy_keys(conn: Connection, account_id: str, aws: bool) -> list[tuple[str, str]]:
-    """(ARN, id) of the account's own managed policies, or of the AWS ones attached in the account."""
+def listing(account_id: str, section: str) -> Section:
+    """What one section of GetAccountAuthorizationDetails lists, as a Section keyed by lower-cased
+    name (User, Group, Role) or ARN (LocalManagedPolicy, and AWSManagedPolicy: the AWS managed
+    policies attached in the account or a boundary there), each row (key, id)."""
+    prefix = f"{SECTIONS.index(section)}/"
+    if section in ("User", "Group", "Role"):
+        table, id_column = NAMED_ENTITIES[section.lower()]
+        stmt = select(table.c.name_key, table.c[id_column].label("id")).where(
+            table.c.account_id == account_id
+        )
+        return Section(prefix, stmt, table.c.name_key)
     mp, pa = managed_policies, policy_attachments
-    if not aws:
-        stmt = select(mp.c.arn, mp.c.policy_id).where(mp.c.account_id == account_id)
-        return [(r[0], r[1]) for r in conn.execute(stmt)]
-    attached = select(pa.c.policy_id).where(pa.c.account_id == account_id)
-    boundaries = [
-        select(t.c.permissions_boundary).where(t.c.account_id == account_id) for t in (users, roles)
+    stmt = select(mp.c.arn, mp.c.policy_id.label("id"))
+    if section == "LocalManagedPolicy":
+        return Section(prefix, stmt.where(mp.c.account_id == account_id), mp.c.arn)
+    used = [exists().where(pa.c.account_id == account_id, pa.c.policy_id == mp.c.policy_id)]
+    used += [
+        exists().where(t.c.permissions_boundary == mp.c.arn, t.c.account_id == account_id)
+        for t in (users, roles)
     ]
-    stmt = select(mp.c.arn, mp.c.policy_id).where(
-        mp.c.account_id == AWS_ACCOUNT,
-        mp.c.policy_id.in_(attached) | mp.c.arn.in_(boundaries[0]) | mp.c.arn.in_(boundaries[1]),
-    )
-    return [(r[0], r[1]) for r in conn.execute(stmt)]
+    return Section(prefix, stmt.where(mp.c.account_id == AWS_ACCOUNT, or_(*used)), mp.c.arn)
 
 
 def entities(conn: Connection, kind: str, ids: list[str]) -> list[Row[Any]]:

@@ -69,7 +69,7 @@ def fetch_page(
 ) -> Page:
     """One page of `stmt` ordered by the unique `key`, starting at `marker`."""
     limit = max_items or DEFAULT_MAX_ITEMS
-    order: Any = key.collate("C") if conn.dialect.name == "postgresql" else key  # code points
+    order = _code_points(conn, key)
     page, skip = stmt, 0
     if marker:
         start, skip = decode_marker(marker)
@@ -84,6 +84,54 @@ def fetch_page(
         return int(conn.execute(select(func.count()).select_from(between)).scalar_one())
 
     return Page(rows[:limit], _encode_marker(following, skipped))
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of a listing paged in several parts, in order: the rows of `stmt`, ordered by its
+    unique `key` column; every item's Marker key is `prefix` then its key."""
+
+    prefix: str
+    stmt: Select[Any]
+    key: Column[Any]
+
+
+def fetch_sections(
+    conn: Connection, sections: list[Section], marker: str | None, max_items: int | None
+) -> tuple[list[tuple[Section, Row[Any]]], str | None]:
+    """One page across `sections`, each read in the database from the Marker's place on, in order of
+    their (distinct, equally long) prefixes; the rows with their section, and the next Marker."""
+    limit = max_items or DEFAULT_MAX_ITEMS
+    start, skip = decode_marker(marker) if marker else ("", 0)
+    found: list[tuple[Section, Row[Any]]] = []
+    for section in sorted(sections, key=lambda s: s.prefix):
+        if len(found) > limit:
+            break
+        order = _code_points(conn, section.key)
+        stmt, offset = section.stmt, 0
+        if start.startswith(section.prefix):  # the skipped items lie in the section of the key
+            stmt, offset = stmt.where(order >= start[len(section.prefix) :]), skip
+        elif start > section.prefix:  # every key of this section sorts before the Marker's
+            continue
+        rows = conn.execute(stmt.order_by(order).limit(limit + 1 - len(found)).offset(offset or None))
+        found.extend((section, row) for row in rows)
+    if len(found) <= limit:
+        return found, None
+    section, row = found[limit]
+    following = str(row._mapping[section.key.name])
+
+    def skipped(prefix: str) -> int:  # a prefix of the following key: within its section
+        order = _code_points(conn, section.key)
+        low = prefix[len(section.prefix) :]
+        between = section.stmt.where(order >= low, order < following).subquery()
+        return int(conn.execute(select(func.count()).select_from(between)).scalar_one())
+
+    return found[:limit], _encode_marker(section.prefix + following, skipped)
+
+
+def _code_points(conn: Connection, key: Column[Any]) -> Any:
+    """`key` compared in code-point order: PostgreSQL's "C" collation, SQLite's default."""
+    return key.collate("C") if conn.dialect.name == "postgresql" else key
 
 
 def page_list(
