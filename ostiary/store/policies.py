@@ -278,6 +278,13 @@ def attach(conn: Connection, policy_id: str, entity: Entity) -> None:
     )
 
 
+def attach_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Bulk attachments (a bulk load): rows as policy_attachments' columns, each entity's positions
+    given by the caller."""
+    if rows:
+        conn.execute(policy_attachments.insert(), rows)
+
+
 def detach(conn: Connection, policy_id: str, entity: Entity) -> None:
     pa = policy_attachments
     conn.execute(
