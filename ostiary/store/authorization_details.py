@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, exists, or_, select
+from sqlalchemy import Connection, Row, or_, select
 
+from ostiary.store import policies as policy_store
 from ostiary.store import tags as tag_store
 from ostiary.store.pages import Section
 from ostiary.store.policies import AWS_ACCOUNT
@@ -20,9 +21,7 @@ from ostiary.store.tables import (
     managed_policies,
     policy_attachments,
     policy_versions,
-    roles,
     tags,
-    users,
 )
 
 # The sections in the order they are listed and paginated.
@@ -40,16 +39,12 @@ def listing(account_id: str, section: str) -> Section:
             table.c.account_id == account_id
         )
         return Section(prefix, stmt, table.c.name_key)
-    mp, pa = managed_policies, policy_attachments
+    mp = managed_policies
     stmt = select(mp.c.arn, mp.c.policy_id.label("id"))
     if section == "LocalManagedPolicy":
         return Section(prefix, stmt.where(mp.c.account_id == account_id), mp.c.arn)
-    used = [exists().where(pa.c.account_id == account_id, pa.c.policy_id == mp.c.policy_id)]
-    used += [
-        exists().where(t.c.permissions_boundary == mp.c.arn, t.c.account_id == account_id)
-        for t in (users, roles)
-    ]
-    return Section(prefix, stmt.where(mp.c.account_id == AWS_ACCOUNT, or_(*used)), mp.c.arn)
+    used = or_(policy_store.is_attached_in(account_id), policy_store.is_boundary_in(account_id))
+    return Section(prefix, stmt.where(mp.c.account_id == AWS_ACCOUNT, used), mp.c.arn)
 
 
 def entities(conn: Connection, kind: str, ids: list[str]) -> list[Row[Any]]:
@@ -68,16 +63,33 @@ def inline_documents(conn: Connection, kind: str, ids: list[str]) -> dict[str, l
     return _grouped(conn.execute(stmt))
 
 
-def attached(conn: Connection, kind: str, ids: list[str]) -> dict[str, list[Row[Any]]]:
-    """Attached managed policies (name, arn) per entity id, in the order attached."""
-    mp, pa = managed_policies, policy_attachments
-    stmt = (
-        select(pa.c.entity_id, mp.c.name, mp.c.arn)
-        .select_from(pa.join(mp, mp.c.policy_id == pa.c.policy_id))
-        .where(pa.c.entity_type == kind, pa.c.entity_id.in_(ids))
-        .order_by(pa.c.position, mp.c.arn)
+class AttachedPolicy(NamedTuple):
+    entity_id: str
+    name: str
+    arn: str
+
+
+def attached(conn: Connection, kind: str, ids: list[str]) -> dict[str, list[AttachedPolicy]]:
+    """Attached managed policies (name, arn) per entity id, in the order attached.
+
+    Two index lookups, the attachments then their policies: joined in one query, PostgreSQL's planner
+    chose to scan every managed policy for a page's hundred attachments."""
+    pa, mp = policy_attachments, managed_policies
+    stmt = select(pa.c.entity_id, pa.c.policy_id, pa.c.position).where(
+        pa.c.entity_type == kind, pa.c.entity_id.in_(ids)
     )
-    return _grouped(conn.execute(stmt))
+    links = list(conn.execute(stmt))
+    wanted = sorted({link.policy_id for link in links})
+    policies = {
+        r.policy_id: r
+        for r in conn.execute(select(mp.c.policy_id, mp.c.name, mp.c.arn).where(mp.c.policy_id.in_(wanted)))
+    }
+    ordered = sorted(links, key=lambda link: (link.position, policies[link.policy_id].arn))
+    out: dict[str, list[AttachedPolicy]] = defaultdict(list)
+    for link in ordered:
+        policy = policies[link.policy_id]
+        out[link.entity_id].append(AttachedPolicy(link.entity_id, policy.name, policy.arn))
+    return out
 
 
 def entity_tags(conn: Connection, kind: str, ids: list[str]) -> dict[str, list[Row[Any]]]:

@@ -99,8 +99,11 @@ class Section:
 def fetch_sections(
     conn: Connection, sections: list[Section], marker: str | None, max_items: int | None
 ) -> tuple[list[tuple[Section, Row[Any]]], str | None]:
-    """One page across `sections`, each read in the database from the Marker's place on, in order of
-    their (distinct, equally long) prefixes; the rows with their section, and the next Marker."""
+    """One page across `sections`, each read in the database from the Marker's place on; the rows
+    with their section, and the next Marker.
+
+    Sections are read in the order of their prefixes, which are distinct and equally long, or all
+    empty when the sections' keys lie in ranges that do not overlap, given in order."""
     limit = max_items or DEFAULT_MAX_ITEMS
     start, skip = decode_marker(marker) if marker else ("", 0)
     found: list[tuple[Section, Row[Any]]] = []
@@ -108,12 +111,14 @@ def fetch_sections(
         if len(found) > limit:
             break
         order = _code_points(conn, section.key)
-        stmt, offset = section.stmt, 0
-        if start.startswith(section.prefix):  # the skipped items lie in the section of the key
-            stmt, offset = stmt.where(order >= start[len(section.prefix) :]), skip
+        stmt = section.stmt
+        if start.startswith(section.prefix):
+            stmt = stmt.where(order >= start[len(section.prefix) :])
         elif start > section.prefix:  # every key of this section sorts before the Marker's
             continue
-        rows = conn.execute(stmt.order_by(order).limit(limit + 1 - len(found)).offset(offset or None))
+        rows = list(conn.execute(stmt.order_by(order).limit(limit + 1 - len(found)).offset(skip or None)))
+        if skip and (rows or _any(conn, stmt)):  # the skipped items lie in the first section from the start
+            skip = 0
         found.extend((section, row) for row in rows)
     if len(found) <= limit:
         return found, None
@@ -127,6 +132,10 @@ def fetch_sections(
         return int(conn.execute(select(func.count()).select_from(between)).scalar_one())
 
     return found[:limit], _encode_marker(section.prefix + following, skipped)
+
+
+def _any(conn: Connection, stmt: Select[Any]) -> bool:
+    return conn.execute(select(stmt.exists())).scalar() is True
 
 
 def _code_points(conn: Connection, key: Column[Any]) -> Any:

@@ -196,3 +196,32 @@ def test_account_summary_counts_what_is_created(iam: Any, unique: str) -> None:
     assert (after["Users"], after["Roles"]) == (before["Users"] + 1, before["Roles"] + 1)
     iam.delete_user(UserName=f"sum{unique}")
     assert iam.get_account_summary()["SummaryMap"]["Users"] == before["Users"]
+
+
+def test_list_policies_all_pages_the_account_then_aws_once_each(iam: Any, unique: str) -> None:
+    """Scope=All reads the account's policies, then AWS's (their ARNs sort after every account's)."""
+    iam.create_policy(PolicyName=f"all{unique}", PolicyDocument=_DOC)
+    arns = [p["Arn"] for page in _walk(iam.list_policies, "Policies", 100, Scope="All") for p in page]
+    assert arns == sorted(arns) and len(arns) == len(set(arns))
+    aws = [a for a in arns if a.startswith("arn:aws:iam::aws:")]
+    assert aws and arns[-len(aws) :] == aws
+    assert f"arn:aws:iam::{arns[0].split(':')[4]}:policy/all{unique}" in arns
+
+
+def test_list_policies_only_attached_crosses_into_aws_with_long_arns(iam: Any, unique: str) -> None:
+    """The last of the account's policies have ARNs too long for a Marker; the pages go on into AWS's."""
+    path = "/zzzz" + "z" * 300 + f"/{unique}/"  # `z` sorts after every other path character
+    user = f"att{unique}"
+    iam.create_user(UserName=user)
+    names = [f"att{unique}{c}" for c in "abc"]
+    for name in names:
+        arn = iam.create_policy(PolicyName=name, Path=path, PolicyDocument=_DOC)["Policy"]["Arn"]
+        iam.attach_user_policy(UserName=user, PolicyArn=arn)
+    iam.attach_user_policy(UserName=user, PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    pages = _walk(iam.list_policies, "Policies", 1, Scope="All", OnlyAttached=True)
+    listed = [p["PolicyName"] for page in pages for p in page]
+    assert len(listed) == len(set(listed))
+    mine = [n for n in listed if n in names]
+    assert mine == names
+    assert listed.index("ReadOnlyAccess") > listed.index(names[-1])
+    assert all(p["AttachmentCount"] >= 1 for page in pages for p in page)

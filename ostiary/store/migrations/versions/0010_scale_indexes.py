@@ -42,6 +42,9 @@ _CODE_POINT_ORDER = (
     ("ix_instance_profiles_account_name_c", "instance_profiles", "account_id", "name_key"),
 )
 
+# SQLite's: an account's policies by ARN (binary, its default)
+_POLICIES_BY_ARN = "ix_managed_policies_account_arn"
+
 
 def upgrade() -> None:
     for name, table, columns in _INDEXES:
@@ -58,12 +61,16 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for name, table, leading, key in _CODE_POINT_ORDER:
             op.create_index(name, table, [leading, sa.text(f'{key} COLLATE "C"')])
+    else:
+        op.create_index(_POLICIES_BY_ARN, "managed_policies", ["account_id", "arn"])
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for name, table, _, _ in _CODE_POINT_ORDER:
             op.drop_index(name, table_name=table)
+    else:
+        op.drop_index(_POLICIES_BY_ARN, table_name="managed_policies")
     for name, table in _BOUNDARIES:
         op.drop_index(name, table_name=table)
     for name, table, _ in _INDEXES:
