@@ -259,11 +259,24 @@ class Client:
         return f"POST / HTTP/1.1\r\n{head}Content-Length: {len(body)}\r\n\r\n{body}".encode()
 
     def send(self, request: bytes) -> tuple[int, str]:
-        """Send one request; (HTTP status, body)."""
-        if self.sock is None:
-            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=300)
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock.sendall(request)
+        """Send one request; (HTTP status, body). A connection the server closed while it sat idle
+        (uvicorn's keep-alive timeout) is opened again, once."""
+        for retry in (False, True):
+            fresh = self.sock is None
+            if self.sock is None:
+                self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=300)
+                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                return self._exchange(self.sock, request)
+            except OSError:
+                self.sock.close()
+                self.sock = None
+                if fresh or retry:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _exchange(self, sock: socket.socket, request: bytes) -> tuple[int, str]:
+        sock.sendall(request)
         data = b""
         while b"\r\n\r\n" not in data:
             data += self._recv()
