@@ -44,7 +44,8 @@ class OstiaryApp:
         self.settings = settings
         self.db = db
         self.keyring = keyring
-        self._blocking = services.blocking_operations()
+        # off the event loop: the slow by design, and those that read a page of an account or count it
+        self._blocking = services.blocking_operations() | _account_wide_operations()
         self.gateway = endpoint.Gateway(settings, db, keyring, backends.from_environment())
         for service in ("iam", "sts"):  # compile the models now, not in the first requests
             models.service(service)
@@ -113,7 +114,7 @@ class OstiaryApp:
                 xml.serialize_error("iam", refusal, ids.request_id()),
                 _XML,
             )
-        elif query.action_name(request) in self._blocking:  # slow by design: off the event loop
+        elif query.action_name(request) in self._blocking:  # may be slow: off the event loop
             status, payload, content_type = await asyncio.to_thread(self.handle, request)
         else:
             status, payload, content_type = self.handle(request)
@@ -125,6 +126,18 @@ class OstiaryApp:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+def _account_wide_operations() -> frozenset[str]:
+    """IAM's operations that read a page (those that take a Marker) or count the account: their time
+    grows with the account, so served on the event loop one would hold up every other client."""
+    model = models.service("iam").model
+    paged = {
+        name
+        for name in model.operation_names
+        if "Marker" in getattr(model.operation_model(name).input_shape, "members", {})
+    }
+    return frozenset(paged | {"GetAccountSummary"})
 
 
 def _anonymous(call: ApiCall) -> None:

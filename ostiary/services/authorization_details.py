@@ -12,10 +12,7 @@ from ostiary.store import authorization_details as store
 from ostiary.store import instance_profiles as profile_store
 from ostiary.store import policies as policy_store
 from ostiary.store.db import Connection
-from ostiary.store.pages import page_list
-
-# The sections in the order they are listed and paginated.
-_SECTIONS = ("User", "Group", "Role", "LocalManagedPolicy", "AWSManagedPolicy")
+from ostiary.store.pages import fetch_sections
 
 
 @operation("GetAccountAuthorizationDetails")
@@ -26,13 +23,12 @@ def get_account_authorization_details(
     marker: str | None = None,
 ) -> dict[str, Any]:
     """Every user, group, role and policy of the account, with their policies; paginated."""
-    wanted = [s for s in _SECTIONS if not filter or s in filter]
+    sections = [store.listing(ctx.account_id, s) for s in store.SECTIONS if not filter or s in filter]
     with ctx.db.read() as conn:
-        keys = _keys(conn, ctx.account_id, wanted)
-        page, fields = page_list(keys, marker, max_items, key=lambda k: k[0])
-        chosen: dict[str, list[str]] = {s: [] for s in _SECTIONS}
-        for _, section, entity_id in page:
-            chosen[section].append(entity_id)
+        page, following = fetch_sections(conn, sections, marker, max_items)
+        chosen: dict[str, list[str]] = {s: [] for s in store.SECTIONS}
+        for section, row in page:
+            chosen[store.SECTIONS[int(section.prefix[:-1])]].append(row.id)
         out = {
             "UserDetailList": _users(conn, ctx.account_id, chosen["User"]),
             "GroupDetailList": _groups(conn, ctx.account_id, chosen["Group"]),
@@ -41,21 +37,8 @@ def get_account_authorization_details(
                 conn, ctx.account_id, chosen["LocalManagedPolicy"] + chosen["AWSManagedPolicy"]
             ),
         }
+    fields = {"IsTruncated": True, "Marker": following} if following else {"IsTruncated": False}
     return {**out, **fields}
-
-
-def _keys(conn: Connection, account_id: str, sections: list[str]) -> list[tuple[str, str, str]]:
-    """(sort key, section, id) of every item in the wanted sections, sorted for pagination."""
-    keys: list[tuple[str, str, str]] = []
-    for index, section in enumerate(_SECTIONS):
-        if section not in sections:
-            continue
-        if section in ("User", "Group", "Role"):
-            found = store.entity_keys(conn, account_id, section.lower())
-        else:
-            found = store.policy_keys(conn, account_id, aws=section == "AWSManagedPolicy")
-        keys.extend((f"{index}/{name}/{entity_id}", section, entity_id) for name, entity_id in found)
-    return sorted(keys)
 
 
 def _arn(account_id: str, kind: str, row: Any) -> str:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, or_, select
 
+from ostiary.store import policies as policy_store
 from ostiary.store import tags as tag_store
+from ostiary.store.pages import Section
 from ostiary.store.policies import AWS_ACCOUNT
 from ostiary.store.tables import (
     NAMED_ENTITIES,
@@ -19,34 +21,30 @@ from ostiary.store.tables import (
     managed_policies,
     policy_attachments,
     policy_versions,
-    roles,
     tags,
-    users,
 )
 
-
-def entity_keys(conn: Connection, account_id: str, kind: str) -> list[tuple[str, str]]:
-    """(lower-cased name, id) of every user, group or role of the account."""
-    table, id_column = NAMED_ENTITIES[kind]
-    stmt = select(table.c.name_key, table.c[id_column]).where(table.c.account_id == account_id)
-    return [(r[0], r[1]) for r in conn.execute(stmt)]
+# The sections in the order they are listed and paginated.
+SECTIONS = ("User", "Group", "Role", "LocalManagedPolicy", "AWSManagedPolicy")
 
 
-def policy_keys(conn: Connection, account_id: str, aws: bool) -> list[tuple[str, str]]:
-    """(ARN, id) of the account's own managed policies, or of the AWS ones attached in the account."""
-    mp, pa = managed_policies, policy_attachments
-    if not aws:
-        stmt = select(mp.c.arn, mp.c.policy_id).where(mp.c.account_id == account_id)
-        return [(r[0], r[1]) for r in conn.execute(stmt)]
-    attached = select(pa.c.policy_id).where(pa.c.account_id == account_id)
-    boundaries = [
-        select(t.c.permissions_boundary).where(t.c.account_id == account_id) for t in (users, roles)
-    ]
-    stmt = select(mp.c.arn, mp.c.policy_id).where(
-        mp.c.account_id == AWS_ACCOUNT,
-        mp.c.policy_id.in_(attached) | mp.c.arn.in_(boundaries[0]) | mp.c.arn.in_(boundaries[1]),
-    )
-    return [(r[0], r[1]) for r in conn.execute(stmt)]
+def listing(account_id: str, section: str) -> Section:
+    """What one section of GetAccountAuthorizationDetails lists, as a Section keyed by lower-cased
+    name (User, Group, Role) or ARN (LocalManagedPolicy, and AWSManagedPolicy: the AWS managed
+    policies attached in the account or a boundary there), each row (key, id)."""
+    prefix = f"{SECTIONS.index(section)}/"
+    if section in ("User", "Group", "Role"):
+        table, id_column = NAMED_ENTITIES[section.lower()]
+        stmt = select(table.c.name_key, table.c[id_column].label("id")).where(
+            table.c.account_id == account_id
+        )
+        return Section(prefix, stmt, table.c.name_key)
+    mp = managed_policies
+    stmt = select(mp.c.arn, mp.c.policy_id.label("id"))
+    if section == "LocalManagedPolicy":
+        return Section(prefix, stmt.where(mp.c.account_id == account_id), mp.c.arn)
+    used = or_(policy_store.is_attached_in(account_id), policy_store.is_boundary_in(account_id))
+    return Section(prefix, stmt.where(mp.c.account_id == AWS_ACCOUNT, used), mp.c.arn)
 
 
 def entities(conn: Connection, kind: str, ids: list[str]) -> list[Row[Any]]:
@@ -65,16 +63,33 @@ def inline_documents(conn: Connection, kind: str, ids: list[str]) -> dict[str, l
     return _grouped(conn.execute(stmt))
 
 
-def attached(conn: Connection, kind: str, ids: list[str]) -> dict[str, list[Row[Any]]]:
-    """Attached managed policies (name, arn) per entity id, in the order attached."""
-    mp, pa = managed_policies, policy_attachments
-    stmt = (
-        select(pa.c.entity_id, mp.c.name, mp.c.arn)
-        .select_from(pa.join(mp, mp.c.policy_id == pa.c.policy_id))
-        .where(pa.c.entity_type == kind, pa.c.entity_id.in_(ids))
-        .order_by(pa.c.position, mp.c.arn)
+class AttachedPolicy(NamedTuple):
+    entity_id: str
+    name: str
+    arn: str
+
+
+def attached(conn: Connection, kind: str, ids: list[str]) -> dict[str, list[AttachedPolicy]]:
+    """Attached managed policies (name, arn) per entity id, in the order attached.
+
+    Two index lookups, the attachments then their policies: joined in one query, PostgreSQL's planner
+    chose to scan every managed policy for a page's hundred attachments."""
+    pa, mp = policy_attachments, managed_policies
+    stmt = select(pa.c.entity_id, pa.c.policy_id, pa.c.position).where(
+        pa.c.entity_type == kind, pa.c.entity_id.in_(ids)
     )
-    return _grouped(conn.execute(stmt))
+    links = list(conn.execute(stmt))
+    wanted = sorted({link.policy_id for link in links})
+    policies = {
+        r.policy_id: r
+        for r in conn.execute(select(mp.c.policy_id, mp.c.name, mp.c.arn).where(mp.c.policy_id.in_(wanted)))
+    }
+    ordered = sorted(links, key=lambda link: (link.position, policies[link.policy_id].arn))
+    out: dict[str, list[AttachedPolicy]] = defaultdict(list)
+    for link in ordered:
+        policy = policies[link.policy_id]
+        out[link.entity_id].append(AttachedPolicy(link.entity_id, policy.name, policy.arn))
+    return out
 
 
 def entity_tags(conn: Connection, kind: str, ids: list[str]) -> dict[str, list[Row[Any]]]:

@@ -69,7 +69,7 @@ def fetch_page(
 ) -> Page:
     """One page of `stmt` ordered by the unique `key`, starting at `marker`."""
     limit = max_items or DEFAULT_MAX_ITEMS
-    order: Any = key.collate("C") if conn.dialect.name == "postgresql" else key  # code points
+    order = _code_points(conn, key)
     page, skip = stmt, 0
     if marker:
         start, skip = decode_marker(marker)
@@ -84,6 +84,63 @@ def fetch_page(
         return int(conn.execute(select(func.count()).select_from(between)).scalar_one())
 
     return Page(rows[:limit], _encode_marker(following, skipped))
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of a listing paged in several parts, in order: the rows of `stmt`, ordered by its
+    unique `key` column; every item's Marker key is `prefix` then its key."""
+
+    prefix: str
+    stmt: Select[Any]
+    key: Column[Any]
+
+
+def fetch_sections(
+    conn: Connection, sections: list[Section], marker: str | None, max_items: int | None
+) -> tuple[list[tuple[Section, Row[Any]]], str | None]:
+    """One page across `sections`, each read in the database from the Marker's place on; the rows
+    with their section, and the next Marker.
+
+    Sections are read in the order of their prefixes, which are distinct and equally long, or all
+    empty when the sections' keys lie in ranges that do not overlap, given in order."""
+    limit = max_items or DEFAULT_MAX_ITEMS
+    start, skip = decode_marker(marker) if marker else ("", 0)
+    found: list[tuple[Section, Row[Any]]] = []
+    for section in sorted(sections, key=lambda s: s.prefix):
+        if len(found) > limit:
+            break
+        order = _code_points(conn, section.key)
+        stmt = section.stmt
+        if start.startswith(section.prefix):
+            stmt = stmt.where(order >= start[len(section.prefix) :])
+        elif start > section.prefix:  # every key of this section sorts before the Marker's
+            continue
+        rows = list(conn.execute(stmt.order_by(order).limit(limit + 1 - len(found)).offset(skip or None)))
+        if skip and (rows or _any(conn, stmt)):  # the skipped items lie in the first section from the start
+            skip = 0
+        found.extend((section, row) for row in rows)
+    if len(found) <= limit:
+        return found, None
+    section, row = found[limit]
+    following = str(row._mapping[section.key.name])
+
+    def skipped(prefix: str) -> int:  # a prefix of the following key: within its section
+        order = _code_points(conn, section.key)
+        low = prefix[len(section.prefix) :]
+        between = section.stmt.where(order >= low, order < following).subquery()
+        return int(conn.execute(select(func.count()).select_from(between)).scalar_one())
+
+    return found[:limit], _encode_marker(section.prefix + following, skipped)
+
+
+def _any(conn: Connection, stmt: Select[Any]) -> bool:
+    return conn.execute(select(stmt.exists())).scalar() is True
+
+
+def _code_points(conn: Connection, key: Column[Any]) -> Any:
+    """`key` compared in code-point order: PostgreSQL's "C" collation, SQLite's default."""
+    return key.collate("C") if conn.dialect.name == "postgresql" else key
 
 
 def page_list(

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, Connection, Row, Select, delete, exists, func, or_, select, update
 
-from ostiary.store.pages import Page, fetch_page, page_list
+from ostiary.store.pages import Page, Section, fetch_sections, page_list
 from ostiary.store.tables import (
     NAMED_ENTITIES,
     managed_policies,
@@ -145,6 +145,23 @@ def delete_policy(conn: Connection, policy_id: str) -> None:
     conn.execute(delete(managed_policies).where(managed_policies.c.policy_id == policy_id))
 
 
+def is_attached_in(account_id: str) -> ColumnElement[bool]:
+    """Whether the managed policy of the enclosing query is attached to something of `account_id`."""
+    pa = policy_attachments
+    return exists().where(pa.c.policy_id == managed_policies.c.policy_id, pa.c.account_id == account_id)
+
+
+def is_boundary_in(account_id: str) -> ColumnElement[bool]:
+    """Whether the managed policy of the enclosing query is a user's or role's boundary in `account_id`."""
+    arn = managed_policies.c.arn
+    return or_(
+        *(
+            exists().where(t.c.permissions_boundary == arn, t.c.account_id == account_id)
+            for t in (users, roles)
+        )
+    )
+
+
 def list_page(
     conn: Connection,
     account_id: str,
@@ -156,22 +173,34 @@ def list_page(
     marker: str | None,
     max_items: int | None,
 ) -> Page:
-    """One page of ListPolicies: AWS's own (Scope=AWS) in the order AWS made them, others by ARN."""
+    """One page of ListPolicies: AWS's own (Scope=AWS) in the order AWS made them, others by ARN.
+
+    The page is chosen on the policies alone (an attachment or boundary filter is an index probe per
+    policy, in ARN order), and only its policies are counted: counting every policy of the account
+    before the sort made each page as slow as the account is large."""
     mp = managed_policies
     owners = {"All": [account_id, AWS_ACCOUNT], "AWS": [AWS_ACCOUNT], "Local": [account_id]}[scope]
-    inner = _with_counts(account_id).where(
-        mp.c.account_id.in_(owners), mp.c.path.startswith(path_prefix, autoescape=True)
+    stmt = select(mp.c.policy_id, mp.c.arn, mp.c.created_at).where(
+        mp.c.path.startswith(path_prefix, autoescape=True)
     )
-    sub = inner.subquery()
-    stmt = select(sub)
     if usage == "PermissionsBoundary":
-        stmt = stmt.where(sub.c.boundary_count > 0)
+        stmt = stmt.where(is_boundary_in(account_id))
     elif only_attached:
-        stmt = stmt.where(sub.c.attachment_count > 0)
+        stmt = stmt.where(is_attached_in(account_id))
     if scope == "AWS":  # AWS-recorded ListPolicies 517: AdministratorAccess, PowerUserAccess, ReadOnlyAccess
-        rows, fields = page_list(list(conn.execute(stmt)), marker, max_items, key=_creation_key)
-        return Page(rows, fields.get("Marker"))
-    return fetch_page(conn, stmt, sub.c.arn, marker, max_items)
+        rows, fields = page_list(
+            list(conn.execute(stmt.where(mp.c.account_id == AWS_ACCOUNT))),
+            marker,
+            max_items,
+            key=_creation_key,
+        )
+        chosen, following = [r.policy_id for r in rows], fields.get("Marker")
+    else:  # the account's ARNs all sort before AWS's (`arn:aws:iam::<digits>:` < `arn:aws:iam::aws:`)
+        sections = [Section("", stmt.where(mp.c.account_id == owner), mp.c.arn) for owner in owners]
+        found, following = fetch_sections(conn, sections, marker, max_items)
+        chosen = [r.policy_id for _, r in found]
+    counted = {r.policy_id: r for r in find_many(conn, account_id, chosen)}
+    return Page([counted[policy_id] for policy_id in chosen], following)
 
 
 def _creation_key(row: Row[Any]) -> str:
@@ -276,6 +305,13 @@ def attach(conn: Connection, policy_id: str, entity: Entity) -> None:
             position=position,
         )
     )
+
+
+def attach_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Bulk attachments (a bulk load): rows as policy_attachments' columns, each entity's positions
+    given by the caller."""
+    if rows:
+        conn.execute(policy_attachments.insert(), rows)
 
 
 def detach(conn: Connection, policy_id: str, entity: Entity) -> None:

@@ -43,6 +43,12 @@ def insert(conn: Connection, **values: Any) -> None:
     conn.execute(roles.insert().values(name_key=values["name"].lower(), **values))
 
 
+def insert_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Add many roles in one statement (a bulk load); `name_key` is derived from each `name`."""
+    if rows:
+        conn.execute(roles.insert(), [{**row, "name_key": row["name"].lower()} for row in rows])
+
+
 def change(conn: Connection, role_id: str, **values: Any) -> None:
     """Set some columns of one role."""
     conn.execute(update(roles).where(roles.c.role_id == role_id).values(**values))

@@ -78,6 +78,13 @@ def insert(
     )
 
 
+def insert_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Add many users in one statement (a bulk load): each row the users table's columns, `name_key`
+    derived from `name` here."""
+    if rows:
+        conn.execute(users.insert(), [{**row, "name_key": row["name"].lower()} for row in rows])
+
+
 _FIND = Prepared(
     select(users).where(users.c.account_id == bindparam("account"), users.c.name_key == bindparam("key"))
 )

@@ -1,0 +1,525 @@
+"""Latency and memory as an account grows: 1,000 users, then 100,000, on SQLite and PostgreSQL (issue 16).
+
+For each store the bench starts `ostiary serve` once (it migrates the store and makes the account and
+its root key), then grows one account to each size in turn and, at each size, starts a fresh server
+on it and times single requests, one at a time, with a kept-alive connection:
+
+- GetUser, GetPolicy, AssumeRole: random existing names;
+- ListUsers: consecutive pages of 100, following the Markers;
+- GetAccountAuthorizationDetails: consecutive pages of 100 (every section);
+- GetAccountSummary;
+- AttachUserPolicy: a second policy onto distinct users;
+- GetCallerIdentity, alone and while three other clients page ListUsers without pause (the event
+  loop: a slow request served on it holds up every other client).
+
+It prints p50 and p99 in milliseconds and the server's memory (resident set at the end, and its peak)
+per store and size, in one table. Times include the HTTP round trip; signing happens before the clock.
+
+**The bulk load** goes through the store's own functions, not the API: `users.insert_many`,
+`roles.insert_many`, `policies.insert` and `policies.attach_many`, in transactions of
+`--batch` rows, from this process while no server runs. An account of N users gets N/10 roles and
+N/10 customer managed policies (the issue's 1,000,000 / 100,000 / 100,000); user i has policy
+i mod P attached, and every tenth user has a permissions boundary (policy (i/10) mod P), so each
+policy has about ten attachments and one boundary use whatever the size: the work a request must do
+stays the same, and any growth is the store's. Roles trust the account's root.
+
+PostgreSQL runs in a throwaway database `scale_<random>` on `--pg-url`, dropped afterwards; SQLite in
+a temporary folder. `--source DIR` runs the server from another checkout (its `ostiary` package), to
+compare before and after a change on the same data (the bulk load always uses this checkout's store,
+after that server has migrated the database).
+
+    python bench/scale_bench.py [--sizes 1000,100000] [--stores sqlite,postgresql] [--calls 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import random
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+KEY, SECRET = "AKIAOSTIARYSCALEROOT", "scale/secret/0123456789abcdefghijklmnopq"
+ACCOUNT = "123456789012"
+_VERSIONS = {"iam": "2010-05-08", "sts": "2011-06-15"}
+_DOCUMENT = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+)
+_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
+
+
+def user_name(i: int) -> str:
+    return f"scale-user-{i:07d}"
+
+
+def role_name(i: int) -> str:
+    return f"scale-role-{i:06d}"
+
+
+def policy_name(i: int) -> str:
+    return f"scale-policy-{i:06d}"
+
+
+def policy_arn(i: int) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:policy/{policy_name(i)}"
+
+
+def counts(users: int) -> tuple[int, int]:
+    """The roles and policies of an account of `users` users."""
+    return max(users // 10, 10), max(users // 10, 10)
+
+
+# -- the bulk load ----------------------------------------------------------------------------------
+
+
+def bulk_load(url: str, start: int, users: int, batch: int) -> float:
+    """Grow the account from `start` users (and their roles and policies) to `users`; seconds taken."""
+    from ostiary.store import policies as policy_store
+    from ostiary.store import roles as role_store
+    from ostiary.store import users as user_store
+    from ostiary.store.db import Database
+
+    db = Database(url, pool=False)
+    began = time.perf_counter()
+    now = datetime.now(UTC)
+    roles_from, policies_from = counts(start) if start else (0, 0)
+    roles_to, policies_to = counts(users)
+    for low in range(policies_from, policies_to, batch):
+        with db.transaction() as conn:
+            for i in range(low, min(low + batch, policies_to)):
+                policy_store.insert(
+                    conn,
+                    policy_id=f"ANPASCALE{i:012d}",
+                    account_id=ACCOUNT,
+                    name=policy_name(i),
+                    path="/",
+                    description=None,
+                    document=_DOCUMENT,
+                    now=now,
+                )
+    for low in range(roles_from, roles_to, batch):
+        rows = [
+            {
+                "role_id": f"AROASCALE{i:012d}",
+                "account_id": ACCOUNT,
+                "name": role_name(i),
+                "path": "/",
+                "trust_policy": _TRUST,
+                "max_session_duration": 3600,
+                "created_at": now,
+            }
+            for i in range(low, min(low + batch, roles_to))
+        ]
+        with db.transaction() as conn:
+            role_store.insert_many(conn, rows)
+    for low in range(start, users, batch):
+        span = range(low, min(low + batch, users))
+        user_rows = [
+            {
+                "user_id": f"AIDASCALE{i:012d}",
+                "account_id": ACCOUNT,
+                "name": user_name(i),
+                "path": "/",
+                "permissions_boundary": policy_arn((i // 10) % policies_to) if i % 10 == 0 else None,
+                "created_at": now,
+            }
+            for i in span
+        ]
+        attachments = [
+            {
+                "policy_id": f"ANPASCALE{i % policies_to:012d}",
+                "entity_type": "user",
+                "entity_id": f"AIDASCALE{i:012d}",
+                "account_id": ACCOUNT,
+                "position": 1,
+            }
+            for i in span
+        ]
+        with db.transaction() as conn:
+            user_store.insert_many(conn, user_rows)
+            policy_store.attach_many(conn, attachments)
+    if url.startswith("postgresql"):  # fresh statistics, as autovacuum would have after a real load
+        with db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+    else:
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    db.dispose()
+    return time.perf_counter() - began
+
+
+# -- the server -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def memory_mb(self) -> tuple[float, float]:
+        """(resident now, peak resident) of the server process, in MB."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        found = dict(re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB", status, re.M))
+        return int(found["VmRSS"]) / 1024, int(found["VmHWM"]) / 1024
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(source: Path, data_dir: Path, url: str) -> Server:
+    port = _free_port()
+    env = dict(
+        os.environ,
+        OSTIARY_ROOT_ACCESS_KEY_ID=KEY,
+        OSTIARY_ROOT_SECRET_ACCESS_KEY=SECRET,
+        PYTHONPATH=str(source),
+    )
+    command = [sys.executable, "-m", "ostiary", "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    proc = subprocess.Popen(
+        [*command, "--database-url", url, "--account-id", ACCOUNT],
+        cwd=source,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise RuntimeError("the server exited early")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return Server(port, proc)
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the server did not start")
+
+
+# -- the client -------------------------------------------------------------------------------------
+
+
+class Client:
+    """One kept-alive connection; requests are signed before the clock starts."""
+
+    def __init__(self, port: int, key: str = KEY, secret: str = SECRET) -> None:
+        self.port = port
+        self.creds = Credentials(key, secret)
+        self.sock: socket.socket | None = None
+
+    def sign(self, action: str, service: str = "iam", **params: str) -> bytes:
+        body = urlencode({"Action": action, "Version": _VERSIONS[service], **params})
+        host = f"127.0.0.1:{self.port}"
+        headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8", "Host": host}
+        req = AWSRequest("POST", f"http://{host}/", data=body, headers=headers)
+        SigV4Auth(self.creds, service, "us-east-1").add_auth(req)
+        head = "".join(f"{k}: {v}\r\n" for k, v in req.headers.items())
+        return f"POST / HTTP/1.1\r\n{head}Content-Length: {len(body)}\r\n\r\n{body}".encode()
+
+    def send(self, request: bytes) -> tuple[int, str]:
+        """Send one request; (HTTP status, body). A connection the server closed while it sat idle
+        (uvicorn's keep-alive timeout) is opened again, once."""
+        for retry in (False, True):
+            fresh = self.sock is None
+            if self.sock is None:
+                self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=300)
+                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                return self._exchange(self.sock, request)
+            except OSError:
+                self.sock.close()
+                self.sock = None
+                if fresh or retry:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _exchange(self, sock: socket.socket, request: bytes) -> tuple[int, str]:
+        sock.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += self._recv()
+        head, _, rest = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        length = 0
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        while len(rest) < length:
+            rest += self._recv()
+        return int(lines[0].split()[1]), rest.decode()
+
+    def _recv(self) -> bytes:
+        assert self.sock is not None
+        chunk = self.sock.recv(1 << 20)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        return chunk
+
+    def call(self, action: str, service: str = "iam", **params: str) -> str:
+        status, body = self.send(self.sign(action, service, **params))
+        if status != 200:
+            raise RuntimeError(f"{action} answered {status}: {body[:400]}")
+        return body
+
+    def timed(self, action: str, service: str = "iam", **params: str) -> tuple[float, str]:
+        """(milliseconds, body) of one call that must succeed."""
+        request = self.sign(action, service, **params)
+        began = time.perf_counter()
+        status, body = self.send(request)
+        elapsed = (time.perf_counter() - began) * 1000
+        if status != 200:
+            raise RuntimeError(f"{action} answered {status}: {body[:400]}")
+        return elapsed, body
+
+
+def _marker(body: str) -> str | None:
+    found = re.search(r"<Marker>([^<]+)</Marker>", body)
+    return found.group(1) if found else None
+
+
+# -- the measurements -------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    store: str
+    users: int
+    load_seconds: float
+    times: dict[str, list[float]] = field(default_factory=dict)
+    memory: tuple[float, float] = (0.0, 0.0)
+
+
+def _pages(client: Client, action: str, calls: int, **params: str) -> list[float]:
+    """Times of `calls` consecutive pages of `action`, starting again at the first after the last."""
+    times, marker = [], None
+    for _ in range(calls):
+        extra = {"Marker": marker} if marker else {}
+        elapsed, body = client.timed(action, MaxItems="100", **params, **extra)
+        times.append(elapsed)
+        marker = _marker(body)
+    return times
+
+
+def _pager(port: int, stop: Any) -> None:
+    """A client paging ListUsers until told to stop (a process of its own)."""
+    client = Client(port)
+    marker = None
+    while not stop.is_set():
+        extra = {"Marker": marker} if marker else {}
+        marker = _marker(client.call("ListUsers", MaxItems="100", **extra))
+
+
+def _caller(root: Client) -> Client:
+    """An IAM user allowed everything, with its own key: AssumeRole is refused to the root user."""
+    name = f"scale-caller-{uuid.uuid4().hex[:8]}"
+    root.call("CreateUser", UserName=name)
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    root.call("PutUserPolicy", UserName=name, PolicyName="all", PolicyDocument=json.dumps(document))
+    body = root.call("CreateAccessKey", UserName=name)
+    key = re.search(r"<AccessKeyId>([^<]+)<", body)
+    secret = re.search(r"<SecretAccessKey>([^<]+)<", body)
+    assert key and secret
+    return Client(root.port, key.group(1), secret.group(1))
+
+
+def measure(server: Server, users: int, calls: int, attach_from: int) -> dict[str, list[float]]:
+    rng = random.Random(users)
+    root = Client(server.port)
+    roles, policies = counts(users)
+    times: dict[str, list[float]] = {}
+
+    def each(name: str, make: Callable[[int], tuple[str, str, dict[str, str]]], n: int = calls) -> None:
+        client = caller if name == "AssumeRole" else root
+        for i in range(3):  # warm the connection and the server's caches for this operation
+            action, service, params = make(-1 - i)
+            client.timed(action, service, **params)
+        times[name] = []
+        for i in range(n):
+            action, service, params = make(i)
+            times[name].append(client.timed(action, service, **params)[0])
+
+    caller = _caller(root)
+    each("GetUser", lambda i: ("GetUser", "iam", {"UserName": user_name(rng.randrange(users))}))
+    times["ListUsers page"] = _pages(root, "ListUsers", calls)
+    each("GetPolicy", lambda i: ("GetPolicy", "iam", {"PolicyArn": policy_arn(rng.randrange(policies))}))
+    attached = iter(range(attach_from, users))
+
+    def attach(_: int) -> tuple[str, str, dict[str, str]]:
+        i = next(attached)
+        return (
+            "AttachUserPolicy",
+            "iam",
+            {"UserName": user_name(i), "PolicyArn": policy_arn((i + 1) % policies)},
+        )
+
+    each("AttachUserPolicy", attach, min(calls, 100))
+    times["GAAD page"] = _pages(root, "GetAccountAuthorizationDetails", max(calls // 4, 20))
+    each("GetAccountSummary", lambda i: ("GetAccountSummary", "iam", {}), max(calls // 4, 20))
+    session = f"s{uuid.uuid4().hex[:8]}"
+    each(
+        "AssumeRole",
+        lambda i: (
+            "AssumeRole",
+            "sts",
+            {
+                "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/{role_name(rng.randrange(roles))}",
+                "RoleSessionName": session,
+            },
+        ),
+    )
+    each("GetCallerIdentity", lambda i: ("GetCallerIdentity", "sts", {}))
+    stop = mp.Event()
+    pagers = [mp.Process(target=_pager, args=(server.port, stop)) for _ in range(3)]
+    for p in pagers:
+        p.start()
+    time.sleep(1.0)
+    each("GetCallerIdentity, 3 pagers", lambda i: ("GetCallerIdentity", "sts", {}))
+    stop.set()
+    for p in pagers:
+        p.join()
+    return times
+
+
+# -- the stores -------------------------------------------------------------------------------------
+
+
+@contextmanager
+def sqlite_store(folder: Path) -> Iterator[str]:
+    yield f"sqlite:///{folder / 'ostiary.db'}"
+
+
+@contextmanager
+def postgresql_store(admin_url: str) -> Iterator[str]:
+    import psycopg
+
+    name = f"scale_{uuid.uuid4().hex[:12]}"
+    admin = psycopg.connect(f"{admin_url}/postgres", autocommit=True)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{admin_url.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def run_store(store: str, args: argparse.Namespace, source: Path) -> list[Result]:
+    folder = Path(tempfile.mkdtemp(prefix=f"scale-{store}-"))
+    opened = sqlite_store(folder) if store == "sqlite" else postgresql_store(args.pg_url)
+    results: list[Result] = []
+    try:
+        with opened as url:
+            start_server(source, folder, url).stop()  # migrates, makes the account and its root key
+            loaded = 0
+            for size in args.sizes:
+                seconds = bulk_load(url, loaded, size, args.batch)
+                print(f"{store}: loaded {size:,} users in {seconds:.1f} s", file=sys.stderr, flush=True)
+                loaded = size
+                server = start_server(source, folder, url)
+                try:
+                    result = Result(store, size, seconds)
+                    result.times = measure(server, size, args.calls, attach_from=size // 2)
+                    result.memory = server.memory_mb()
+                finally:
+                    server.stop()
+                results.append(result)
+                print_table(results)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return results
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def print_table(results: list[Result]) -> None:
+    sizes = sorted({r.users for r in results})
+    rows: dict[tuple[str, str], dict[int, Result]] = {}
+    for r in results:
+        for op in r.times:
+            rows.setdefault((r.store, op), {})[r.users] = r
+    header = f"{'store':<11}{'operation':<30}" + "".join(f"{f'p50/p99 ms @{s:,}':>24}" for s in sizes)
+    print(header)
+    print("-" * len(header))
+    for (store, op), by_size in rows.items():
+        cells = []
+        for s in sizes:
+            r = by_size.get(s)
+            if r is None:
+                cells.append(f"{'-':>24}")
+                continue
+            values = r.times[op]
+            cells.append(f"{statistics.median(values):>13.2f} /{_percentile(values, 0.99):>8.2f}")
+        print(f"{store:<11}{op:<30}" + "".join(cells))
+    for r in results:
+        print(
+            f"{r.store:<11}{'server memory (MB now/peak)':<30}@{r.users:,}: "
+            f"{r.memory[0]:.0f} / {r.memory[1]:.0f}; bulk load {r.load_seconds:.1f} s"
+        )
+    sys.stdout.flush()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,100000", help="account sizes in users, ascending")
+    parser.add_argument("--stores", default="sqlite,postgresql")
+    parser.add_argument("--calls", type=int, default=200, help="timed calls per operation")
+    parser.add_argument("--batch", type=int, default=5000, help="rows per bulk-load transaction")
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--source", default=str(ROOT), help="the checkout whose server is measured")
+    args = parser.parse_args()
+    args.sizes = [int(s) for s in args.sizes.split(",")]
+    source = Path(args.source).resolve()
+    results: list[Result] = []
+    for store in args.stores.split(","):
+        results += run_store(store, args, source)
+    print(f"\nserver from {source}; {args.calls} calls per operation")
+    print_table(results)
+
+
+if __name__ == "__main__":
+    main()
