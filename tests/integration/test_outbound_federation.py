@@ -7,6 +7,9 @@ The feature is account-wide, so each test makes its own account and calls it as 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -461,3 +464,32 @@ def test_discovery_is_served_before_an_s3_backend_takes_the_get(s3_gateway: Serv
     assert verify(token["WebIdentityToken"], issuer, AUDIENCE)["sub"].endswith(":root")
     s3_gateway.client("s3").create_bucket(Bucket="outbound-neighbour")  # S3 itself still works
     assert [b["Name"] for b in s3_gateway.client("s3").list_buckets()["Buckets"]] == ["outbound-neighbour"]
+
+
+def _aws_cli(account: Account, *args: str) -> Any:
+    """The AWS CLI as the account's root, as a user would run it; its JSON output."""
+    env = dict(
+        os.environ,
+        AWS_ACCESS_KEY_ID=account.key_id,
+        AWS_SECRET_ACCESS_KEY=account.secret,
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    )
+    env.pop("AWS_PROFILE", None)
+    command = [sys.executable, "-m", "awscli", "--endpoint-url", account.server.endpoint, "--output", "json"]
+    done = subprocess.run([*command, *args], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout) if done.stdout.strip() else None
+
+
+def test_the_aws_cli_enables_and_gets_a_token(account: Account) -> None:
+    issuer = _aws_cli(account, "iam", "enable-outbound-web-identity-federation")["IssuerIdentifier"]
+    info = _aws_cli(account, "iam", "get-outbound-web-identity-federation-info")
+    assert info == {"IssuerIdentifier": issuer, "JwtVendingEnabled": True}
+    # Not a URL: the CLI (v1) would fetch an http(s) parameter value as a remote file.
+    answer = _aws_cli(
+        account, "sts", "get-web-identity-token", "--audience", "vault", "--signing-algorithm", "RS256"
+    )
+    assert verify(answer["WebIdentityToken"], issuer, "vault")["sub"].endswith(":root")
+    assert _aws_cli(account, "iam", "disable-outbound-web-identity-federation") is None
