@@ -1,5 +1,5 @@
-"""Outbound web identity federation through boto3: enable, info, GetWebIdentityToken, and a real OIDC
-verification of the token with PyJWT against the JWKS fetched over HTTP from the discovery document.
+"""Outbound web identity federation through boto3 and the AWS CLI: enable, info, GetWebIdentityToken,
+and a real OIDC verification of each token with PyJWT against the JWKS served over HTTP.
 
 The feature is account-wide, so each test makes its own account and calls it as that account's root.
 """
@@ -11,131 +11,51 @@ import os
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jwt
 import pytest
 from botocore.exceptions import ClientError
 
-from ostiary.bootstrap import create_account
-from ostiary.store.db import Database
-from ostiary.store.keyring import Keyring
 from tests.conftest import Server, start_server, stop_server
 from tests.integration.gateway_helpers import moto_backend
-
-NAMESPACE = "https://sts.amazonaws.com/"
-AUDIENCE = "https://api.example.com"
-
-
-@dataclass
-class Account:
-    """A fresh account of the running server, with clients as its root."""
-
-    server: Server
-    account_id: str
-    key_id: str
-    secret: str
-
-    def client(self, service: str, **credentials: Any) -> Any:
-        if not credentials:
-            return self.server.client(service, self.key_id, self.secret)
-        return self.server.client(service, **credentials)
-
-    def user(
-        self, name: str, policy: dict[str, Any] | None = None, tags: dict[str, str] | None = None
-    ) -> Any:
-        """An STS client of a new user of this account, with `policy` inline; and the user's ARN."""
-        iam = self.client("iam")
-        tag_list = [{"Key": k, "Value": v} for k, v in (tags or {}).items()]
-        iam.create_user(UserName=name, Tags=tag_list)
-        if policy is not None:
-            iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
-        key = iam.create_access_key(UserName=name)["AccessKey"]
-        return self.client(
-            "sts", access_key_id=key["AccessKeyId"], secret_access_key=key["SecretAccessKey"]
-        ), f"arn:aws:iam::{self.account_id}:user/{name}"
+from tests.integration.outbound_helpers import (
+    AUDIENCE,
+    NAMESPACE,
+    Account,
+    allow,
+    error,
+    new_account,
+    verify,
+)
 
 
 @pytest.fixture
-def account(server: Server) -> Iterator[Account]:
-    db = Database(server.database_url, pool=False)
-    try:
-        made = create_account(db, Keyring.load(server.data_dir))
-    finally:
-        db.dispose()
-    yield Account(server, made["AccountId"], made["AccessKeyId"], made["SecretAccessKey"])
-
-
-def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
-    err = exc.value.response
-    return err["Error"]["Code"], err["Error"]["Message"], err["ResponseMetadata"]["HTTPStatusCode"]
-
-
-def _get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310  # the test's own server
-        return json.loads(response.read())
-
-
-def _allow(*actions: str, condition: dict[str, Any] | None = None) -> dict[str, Any]:
-    statement: dict[str, Any] = {"Effect": "Allow", "Action": list(actions), "Resource": "*"}
-    if condition:
-        statement["Condition"] = condition
-    return {"Version": "2012-10-17", "Statement": [statement]}
-
-
-def verify(token: str, issuer: str, audience: str, *, clock_ahead_seconds: int = 0) -> dict[str, Any]:
-    """A relying party's OIDC verification: discovery → jwks_uri → key by kid → every check, pinned.
-
-    `clock_ahead_seconds` runs the verifier's clock ahead (a negative leeway, so no test sleeps); the
-    issue time is then not checked, as a shifted clock would see every token as issued in the past.
-    """
-    discovery = _get_json(issuer + "/.well-known/openid-configuration")
-    assert discovery["issuer"] == issuer
-    header = jwt.get_unverified_header(token)
-    assert header["alg"] in discovery["id_token_signing_alg_values_supported"]
-    key = jwt.PyJWKClient(discovery["jwks_uri"], cache_keys=False).get_signing_key(header["kid"])
-    claims: dict[str, Any] = jwt.decode(
-        token,
-        key.key,
-        algorithms=["RS256", "ES384"],
-        audience=audience,
-        issuer=issuer,
-        leeway=-clock_ahead_seconds,
-        options={
-            "require": ["iss", "sub", "aud", "exp", "iat", "jti"],
-            "verify_signature": True,
-            "verify_exp": True,
-            "verify_iat": clock_ahead_seconds == 0,
-            "verify_aud": True,
-            "verify_iss": True,
-        },
-    )
-    return claims
+def account(server: Server) -> Account:
+    return new_account(server)
 
 
 def test_enable_info_disable_lifecycle(account: Account) -> None:
     iam = account.client("iam")
     with pytest.raises(ClientError) as exc:
         iam.get_outbound_web_identity_federation_info()
-    assert _error(exc)[0::2] == ("FeatureDisabled", 404)
+    assert error(exc)[0::2] == ("FeatureDisabled", 404)
     issuer = iam.enable_outbound_web_identity_federation()["IssuerIdentifier"]
     assert issuer.startswith(account.server.endpoint + "/_outbound/")
     info = iam.get_outbound_web_identity_federation_info()
     assert (info["IssuerIdentifier"], info["JwtVendingEnabled"]) == (issuer, True)
     with pytest.raises(ClientError) as exc:
         iam.enable_outbound_web_identity_federation()
-    assert _error(exc)[0::2] == ("FeatureEnabled", 409)
+    assert error(exc)[0::2] == ("FeatureEnabled", 409)
     iam.disable_outbound_web_identity_federation()
     with pytest.raises(ClientError) as exc:
         iam.disable_outbound_web_identity_federation()
-    assert _error(exc)[0::2] == ("FeatureDisabled", 404)
+    assert error(exc)[0::2] == ("FeatureDisabled", 404)
     with pytest.raises(ClientError) as exc:
         iam.get_outbound_web_identity_federation_info()
-    assert _error(exc)[0::2] == ("FeatureDisabled", 404)
+    assert error(exc)[0::2] == ("FeatureDisabled", 404)
     # Enabled again, the account keeps its issuer: trust set up outside stays valid.
     assert iam.enable_outbound_web_identity_federation()["IssuerIdentifier"] == issuer
 
@@ -143,7 +63,7 @@ def test_enable_info_disable_lifecycle(account: Account) -> None:
 @pytest.mark.parametrize("algorithm", ["RS256", "ES384"])
 def test_user_token_verifies_with_pyjwt_against_the_served_jwks(account: Account, algorithm: str) -> None:
     issuer = account.client("iam").enable_outbound_web_identity_federation()["IssuerIdentifier"]
-    sts, arn = account.user("alice", _allow("sts:GetWebIdentityToken"), tags={"team": "data"})
+    sts, arn = account.user("alice", allow("sts:GetWebIdentityToken"), tags={"team": "data"})
     before = int(time.time())
     answer = sts.get_web_identity_token(Audience=[AUDIENCE], SigningAlgorithm=algorithm, DurationSeconds=120)
     token = answer["WebIdentityToken"]
@@ -190,9 +110,9 @@ def test_assumed_role_token_names_the_role_and_carries_session_and_request_tags(
     role_arn = iam.create_role(
         RoleName="worker", AssumeRolePolicyDocument=json.dumps(trust), Tags=[{"Key": "env", "Value": "prod"}]
     )["Role"]["Arn"]
-    allow = _allow("sts:GetWebIdentityToken", "sts:TagGetWebIdentityToken")
-    iam.put_role_policy(RoleName="worker", PolicyName="p", PolicyDocument=json.dumps(allow))
-    assumer, _ = account.user("assumer", _allow("sts:AssumeRole", "sts:TagSession"))
+    permissions = allow("sts:GetWebIdentityToken", "sts:TagGetWebIdentityToken")
+    iam.put_role_policy(RoleName="worker", PolicyName="p", PolicyDocument=json.dumps(permissions))
+    assumer, _ = account.user("assumer", allow("sts:AssumeRole", "sts:TagSession"))
     creds = assumer.assume_role(
         RoleArn=role_arn, RoleSessionName="job-7", Tags=[{"Key": "job", "Value": "7"}]
     )["Credentials"]
@@ -217,7 +137,7 @@ def test_assumed_role_token_names_the_role_and_carries_session_and_request_tags(
 
 def test_a_token_may_not_outlive_the_session_it_was_asked_with(account: Account) -> None:
     account.client("iam").enable_outbound_web_identity_federation()
-    user_sts, _ = account.user("bob", _allow("sts:GetWebIdentityToken"))
+    user_sts, _ = account.user("bob", allow("sts:GetWebIdentityToken"))
     creds = user_sts.get_session_token(DurationSeconds=900)["Credentials"]
     session_sts = account.client(
         "sts",
@@ -230,7 +150,7 @@ def test_a_token_may_not_outlive_the_session_it_was_asked_with(account: Account)
         session_sts.get_web_identity_token(
             Audience=[AUDIENCE], SigningAlgorithm="RS256", DurationSeconds=3600
         )
-    assert _error(exc)[0::2] == ("SessionDurationEscalationException", 403)
+    assert error(exc)[0::2] == ("SessionDurationEscalationException", 403)
 
 
 def test_disabled_account_gets_awss_error_and_old_tokens_still_verify(account: Account) -> None:
@@ -238,23 +158,18 @@ def test_disabled_account_gets_awss_error_and_old_tokens_still_verify(account: A
     sts = account.client("sts")
     with pytest.raises(ClientError) as exc:
         sts.get_web_identity_token(Audience=[AUDIENCE], SigningAlgorithm="RS256")
-    assert _error(exc)[0::2] == ("OutboundWebIdentityFederationDisabledException", 403)
+    assert error(exc)[0::2] == ("OutboundWebIdentityFederationDisabledException", 403)
     issuer = iam.enable_outbound_web_identity_federation()["IssuerIdentifier"]
     token = sts.get_web_identity_token(Audience=[AUDIENCE], SigningAlgorithm="RS256")["WebIdentityToken"]
     iam.disable_outbound_web_identity_federation()
     with pytest.raises(ClientError) as exc:
         sts.get_web_identity_token(Audience=[AUDIENCE], SigningAlgorithm="RS256")
-    assert _error(exc)[0::2] == ("OutboundWebIdentityFederationDisabledException", 403)
+    assert error(exc)[0::2] == ("OutboundWebIdentityFederationDisabledException", 403)
     assert verify(token, issuer, AUDIENCE)["sub"].endswith(":root")
 
 
 def test_one_accounts_token_does_not_verify_as_anothers(server: Server, account: Account) -> None:
-    db = Database(server.database_url, pool=False)
-    try:
-        made = create_account(db, Keyring.load(server.data_dir))
-    finally:
-        db.dispose()
-    other = Account(server, made["AccountId"], made["AccessKeyId"], made["SecretAccessKey"])
+    other = new_account(server)
     mine = account.client("iam").enable_outbound_web_identity_federation()["IssuerIdentifier"]
     theirs = other.client("iam").enable_outbound_web_identity_federation()["IssuerIdentifier"]
     assert mine != theirs
@@ -285,163 +200,6 @@ def test_wrong_audience_fails_verification(account: Account) -> None:
     token = account.client("sts").get_web_identity_token(Audience=[AUDIENCE], SigningAlgorithm="RS256")
     with pytest.raises(jwt.InvalidAudienceError):
         verify(token["WebIdentityToken"], issuer, "https://evil.example.com")
-
-
-# -- what an attacker would try -------------------------------------------------------------------
-
-
-def test_unauthorized_callers_get_access_denied_with_awss_text(account: Account) -> None:
-    account.client("iam").enable_outbound_web_identity_federation()
-    sts, arn = account.user("nobody")
-    with pytest.raises(ClientError) as exc:
-        sts.get_web_identity_token(Audience=[AUDIENCE], SigningAlgorithm="RS256")
-    assert _error(exc) == (
-        "AccessDenied",
-        f"User: {arn} is not authorized to perform: sts:GetWebIdentityToken on resource: * "
-        "because no identity-based policy allows the sts:GetWebIdentityToken action",
-        403,
-    )
-    key = account.client("iam").create_access_key(UserName="nobody")["AccessKey"]
-    iam = account.client("iam", access_key_id=key["AccessKeyId"], secret_access_key=key["SecretAccessKey"])
-    for call, action in (
-        (iam.enable_outbound_web_identity_federation, "EnableOutboundWebIdentityFederation"),
-        (iam.disable_outbound_web_identity_federation, "DisableOutboundWebIdentityFederation"),
-        (iam.get_outbound_web_identity_federation_info, "GetOutboundWebIdentityFederationInfo"),
-    ):
-        with pytest.raises(ClientError) as exc:
-            call()
-        assert _error(exc) == (
-            "AccessDenied",
-            f"User: {arn} is not authorized to perform: iam:{action} on resource: * "
-            f"because no identity-based policy allows the iam:{action} action",
-            403,
-        )
-
-
-def test_condition_keys_bound_audience_duration_algorithm_and_tags(account: Account) -> None:
-    account.client("iam").enable_outbound_web_identity_federation()
-    policy = _allow(
-        "sts:GetWebIdentityToken",
-        condition={
-            "ForAllValues:StringEquals": {"sts:IdentityTokenAudience": [AUDIENCE]},
-            "NumericLessThanEquals": {"sts:DurationSeconds": 300},
-            "StringEquals": {"sts:SigningAlgorithm": "ES384"},
-        },
-    )
-    sts, _ = account.user("bounded", policy)
-    sts.get_web_identity_token(Audience=[AUDIENCE], SigningAlgorithm="ES384", DurationSeconds=300)
-    refused = [
-        {"Audience": [AUDIENCE, "https://evil.example.com"], "DurationSeconds": 300},  # audience injection
-        {"Audience": ["https://evil.example.com"], "DurationSeconds": 300},
-        {"Audience": [AUDIENCE], "DurationSeconds": 301},
-        {"Audience": [AUDIENCE], "DurationSeconds": 300, "SigningAlgorithm": "RS256"},
-        # Tags need sts:TagGetWebIdentityToken as well, which this policy does not grant.
-        {"Audience": [AUDIENCE], "DurationSeconds": 300, "Tags": [{"Key": "k", "Value": "v"}]},
-    ]
-    for params in refused:
-        with pytest.raises(ClientError) as exc:
-            sts.get_web_identity_token(**{"SigningAlgorithm": "ES384", **params})
-        assert _error(exc)[0::2] == ("AccessDenied", 403), params
-
-
-def test_out_of_range_parameters_are_validation_errors(account: Account) -> None:
-    account.client("iam").enable_outbound_web_identity_federation()
-    sts = account.server.client(
-        "sts", account.key_id, account.secret, parameter_validation=False
-    )  # send what boto3 would refuse
-    bad: list[dict[str, Any]] = [
-        {"Audience": [AUDIENCE], "SigningAlgorithm": "RS256", "DurationSeconds": 3601},
-        {"Audience": [AUDIENCE], "SigningAlgorithm": "RS256", "DurationSeconds": 59},
-        {"Audience": [AUDIENCE], "SigningAlgorithm": "RS256", "DurationSeconds": 2**31},
-        {"Audience": [f"aud-{i}" for i in range(11)], "SigningAlgorithm": "RS256"},
-        {"Audience": ["x" * 1001], "SigningAlgorithm": "RS256"},
-        {"Audience": [AUDIENCE], "SigningAlgorithm": "HS256"},  # a shared-secret algorithm: never
-        {"Audience": [AUDIENCE], "SigningAlgorithm": "none"},
-        {"Audience": [AUDIENCE], "SigningAlgorithm": "es384"},
-    ]
-    for params in bad:
-        with pytest.raises(ClientError) as exc:
-            sts.get_web_identity_token(**params)
-        assert _error(exc)[0::2] == ("ValidationError", 400), params
-
-
-def test_request_tags_cannot_overwrite_the_standard_claims(account: Account) -> None:
-    issuer = account.client("iam").enable_outbound_web_identity_federation()["IssuerIdentifier"]
-    forged = [
-        {"Key": "sub", "Value": "arn:aws:iam::999999999999:root"},
-        {"Key": "iss", "Value": "https://evil.example.com"},
-        {"Key": "aws_account", "Value": "999999999999"},
-    ]
-    token = account.client("sts").get_web_identity_token(
-        Audience=['x", "aud": "https://evil.example.com'], SigningAlgorithm="RS256", Tags=forged
-    )["WebIdentityToken"]
-    claims = verify(token, issuer, 'x", "aud": "https://evil.example.com')
-    assert claims["sub"] == f"arn:aws:iam::{account.account_id}:root"
-    assert claims[NAMESPACE]["aws_account"] == account.account_id
-    assert claims[NAMESPACE]["request_tags"] == {t["Key"]: t["Value"] for t in forged}
-    with pytest.raises(ClientError) as exc:
-        account.client("sts").get_web_identity_token(
-            Audience=[AUDIENCE],
-            SigningAlgorithm="RS256",
-            Tags=[{"Key": "Team", "Value": "a"}, {"Key": "team", "Value": "b"}],
-        )
-    assert _error(exc)[0::2] == ("InvalidParameterValue", 400)
-
-
-def test_the_private_keys_are_sealed_and_never_served_or_logged(server: Server, account: Account) -> None:
-    issuer = account.client("iam").enable_outbound_web_identity_federation()["IssuerIdentifier"]
-    token = account.client("sts").get_web_identity_token(Audience=[AUDIENCE], SigningAlgorithm="RS256")
-    served = json.dumps(
-        [
-            _get_json(issuer + "/.well-known/openid-configuration"),
-            _get_json(issuer + "/.well-known/jwks.json"),
-            token["WebIdentityToken"],
-        ]
-    )
-    jwks = _get_json(issuer + "/.well-known/jwks.json")
-    assert {k["alg"] for k in jwks["keys"]} == {"RS256", "ES384"}
-    for key in jwks["keys"]:
-        assert not key.keys() & {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}, key
-    private_numbers = _private_numbers(server, account.account_id)
-    log = (server.data_dir / "server.log").read_text(errors="replace")
-    for number in private_numbers:
-        assert number not in served and number not in log
-
-
-def _private_numbers(server: Server, account_id: str) -> list[str]:
-    """The base64url private numbers of the account's keys, opened from the store as the server does."""
-    from ostiary.federation import outbound
-    from ostiary.store import outbound_federation as store
-
-    db = Database(server.database_url, pool=False)
-    keyring = Keyring.load(server.data_dir)
-    try:
-        with db.read() as conn:
-            keys = store.signing_keys(conn, account_id)
-    finally:
-        db.dispose()
-    numbers = []
-    for key in keys:
-        assert b"PRIVATE" not in key.sealed_private_key
-        private = outbound._private_key(keyring, account_id, key.kid, key.sealed_private_key)
-        jwk = json.loads(jwt.algorithms.get_default_algorithms()[key.algorithm].to_jwk(private))
-        numbers.append(jwk["d"])
-    return numbers
-
-
-def test_discovery_answers_only_known_issuers(account: Account) -> None:
-    issuer = account.client("iam").enable_outbound_web_identity_federation()["IssuerIdentifier"]
-    base = account.server.endpoint
-    for path in (
-        "/_outbound/00000000-0000-4000-8000-000000000000/.well-known/jwks.json",
-        "/_outbound/" + issuer.rsplit("/", 1)[1] + "/.well-known/../jwks.json",
-    ):
-        with pytest.raises(urllib.error.HTTPError) as exc:
-            urllib.request.urlopen(base + path, timeout=10)  # noqa: S310  # the test's own server
-        assert 400 <= exc.value.code < 500, path
-    request = urllib.request.Request(issuer + "/.well-known/jwks.json", method="POST", data=b"")
-    with pytest.raises(urllib.error.HTTPError):
-        urllib.request.urlopen(request, timeout=10)  # noqa: S310  # the test's own server
 
 
 @pytest.fixture(scope="module")
@@ -493,3 +251,19 @@ def test_the_aws_cli_enables_and_gets_a_token(account: Account) -> None:
     )
     assert verify(answer["WebIdentityToken"], issuer, "vault")["sub"].endswith(":root")
     assert _aws_cli(account, "iam", "disable-outbound-web-identity-federation") is None
+
+
+def test_concurrent_enables_make_one_issuer(account: Account) -> None:
+    clients = [account.client("iam") for _ in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(_enable_outcome, clients))
+    issuers = [o for o in outcomes if o.startswith("http")]
+    assert len(issuers) == 1 and outcomes.count("FeatureEnabled") == 3, outcomes
+    assert clients[0].get_outbound_web_identity_federation_info()["IssuerIdentifier"] == issuers[0]
+
+
+def _enable_outcome(iam: Any) -> str:
+    try:
+        return str(iam.enable_outbound_web_identity_federation()["IssuerIdentifier"])
+    except ClientError as exc:
+        return str(exc.response["Error"]["Code"])
