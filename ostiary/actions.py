@@ -61,6 +61,8 @@ _PARAM_KEYS: dict[str, str] = {
     "sts:SourceIdentity": "SourceIdentity",
     "sts:TransitiveTagKeys": "TransitiveTagKeys",
     "sts:DurationSeconds": "DurationSeconds",
+    "sts:IdentityTokenAudience": "Audience",
+    "sts:SigningAlgorithm": "SigningAlgorithm",
 }
 
 # List operations are evaluated on the path prefix of what they list, as AWS's AccessDenied shows

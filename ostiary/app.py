@@ -14,6 +14,7 @@ from ostiary import analyzer_endpoint, enforce, ids, services
 from ostiary.auth import sigv4
 from ostiary.auth.authenticate import authenticate
 from ostiary.errors import AwsError, InternalFailure, MissingAuthenticationToken, RequestEntityTooLarge
+from ostiary.federation import discovery
 from ostiary.gateway import backends, endpoint
 from ostiary.protocol import ApiCall, HttpRequest, models, query, unserved, xml
 from ostiary.server import answer_lifespan, http_request, read_body
@@ -102,6 +103,8 @@ class OstiaryApp:
             return
         if scope["type"] != "http":
             return
+        if discovery.takes(scope):  # an outbound issuer's OIDC documents: public GETs, never S3's
+            return await discovery.serve(self.db, self.settings, scope, send)
         if self.gateway.takes(scope):  # signed for another service: authorized here, served by a backend
             await self.gateway(scope, receive, send)
             return

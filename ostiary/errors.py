@@ -70,6 +70,14 @@ class EntityTemporarilyUnmodifiableException(_Sender):
     code, status = "EntityTemporarilyUnmodifiable", 409
 
 
+class FeatureDisabledException(_Sender):
+    code, status = "FeatureDisabled", 404
+
+
+class FeatureEnabledException(_Sender):
+    code, status = "FeatureEnabled", 409
+
+
 class InvalidAuthenticationCodeException(_Sender):
     code, status = "InvalidAuthenticationCode", 403
 
@@ -165,12 +173,20 @@ class InvalidIdentityTokenException(_Sender):
     code = "InvalidIdentityToken"
 
 
+class OutboundWebIdentityFederationDisabledException(_Sender):
+    code, status = "OutboundWebIdentityFederationDisabledException", 403
+
+
 class PackedPolicyTooLargeException(_Sender):
     code = "PackedPolicyTooLarge"
 
 
 class RegionDisabledException(_Sender):
     code, status = "RegionDisabledException", 403
+
+
+class SessionDurationEscalationException(_Sender):
+    code, status = "SessionDurationEscalationException", 403
 
 
 # -- common errors (not in the service models) ------------------------------------------------

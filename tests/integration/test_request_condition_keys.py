@@ -211,6 +211,20 @@ def _federate(w: World, value: str) -> Any:
     return _sts(w).get_federation_token(Name=w.fresh("fed")[:32], Tags=_tags(value))
 
 
+def _web_token(**params: Callable[[str], Any]) -> Call:
+    """GetWebIdentityToken with the row's value in `params`, the account's federation enabled first."""
+
+    def call(w: World, value: str) -> Any:
+        try:
+            w.root.enable_outbound_web_identity_federation()
+        except w.root.exceptions.FeatureEnabledException:
+            pass
+        args = {"Audience": ["aud"], "SigningAlgorithm": "RS256", **{k: f(value) for k, f in params.items()}}
+        return _sts(w).get_web_identity_token(**args)
+
+    return call
+
+
 ROWS = [
     Row("CreateUser-boundary", "iam:CreateUser", "iam:PermissionsBoundary",
         lambda w, v: _iam(w).create_user(UserName=w.fresh("user"), PermissionsBoundary=v), _boundaries),
@@ -276,6 +290,14 @@ ROWS = [
         also=("sts:TagSession",)),
     Row("GetFederationToken-TagSession", "sts:TagSession", "aws:RequestTag/team", _federate,
         also=("sts:GetFederationToken",)),
+    Row("GetWebIdentityToken-IdentityTokenAudience", "sts:GetWebIdentityToken", "sts:IdentityTokenAudience",
+        _web_token(Audience=lambda v: [v]), operator="ForAllValues:StringEquals"),
+    Row("GetWebIdentityToken-SigningAlgorithm", "sts:GetWebIdentityToken", "sts:SigningAlgorithm",
+        _web_token(SigningAlgorithm=str), lambda w: ("ES384", "RS256")),
+    Row("GetWebIdentityToken-DurationSeconds", "sts:GetWebIdentityToken", "sts:DurationSeconds",
+        _web_token(DurationSeconds=int), lambda w: ("300", "600"), operator="NumericEquals"),
+    Row("GetWebIdentityToken-RequestTag", "sts:TagGetWebIdentityToken", "aws:RequestTag/team",
+        _web_token(Tags=_tags), also=("sts:GetWebIdentityToken",)),
 ]  # fmt: skip
 
 
