@@ -79,6 +79,7 @@ def _existing_store(settings: Settings, *, pool: bool = True) -> tuple[Database,
 @_setting("trusted_proxies")
 @_setting("request_timeout", type=click.IntRange(1, 3600))
 @_setting("oidc_private_targets")
+@_setting("public_url")
 @click.option(
     "--backend",
     "backend",
@@ -99,6 +100,7 @@ def serve(
     trusted_proxies: str | None,
     request_timeout: int,
     oidc_private_targets: str | None,
+    public_url: str | None,
     backend: tuple[str, ...],
     log_level: str,
 ) -> None:
@@ -121,6 +123,7 @@ def serve(
         trusted_proxies=trusted_proxies,
         request_timeout=request_timeout,
         oidc_private_targets=oidc_private_targets,
+        public_url=public_url,
     )
     try:  # the app, and every worker, reads them from OSTIARY_BACKENDS
         export_backends(backend)

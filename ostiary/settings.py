@@ -66,6 +66,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("region", "OSTIARY_REGION", "us-east-1", "region reported in ARNs that carry one"),
     Setting(
+        "public_url",
+        "OSTIARY_PUBLIC_URL",
+        None,
+        "the URL clients reach this server at (behind a proxy or a public name): the base of the outbound "
+        "federation issuers; by default http(s)://HOST:PORT of the listen address",
+    ),
+    Setting(
         "oidc_private_targets",
         "OSTIARY_OIDC_PRIVATE_TARGETS",
         None,
@@ -125,6 +132,7 @@ class Settings:
     trusted_proxies: str | None = None
     request_timeout: int = 30
     oidc_private_targets: str | None = None
+    public_url: str | None = None
     root_access_key_id: str | None = field(default=None)
     root_secret_access_key: str | None = field(default=None, repr=False)
 

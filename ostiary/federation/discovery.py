@@ -42,7 +42,7 @@ def answer(db: Database, settings: Settings, path: str, is_secure: bool) -> tupl
         return 404, {"message": "Not Found"}
     if match[2] == outbound.JWKS_PATH:
         return 200, outbound.jwks(keys)
-    base = outbound.base_url(settings.host, settings.port, is_secure)
+    base = outbound.base_url(settings.host, settings.port, is_secure, settings.public_url)
     return 200, outbound.discovery_document(outbound.issuer_url(base, issuer.issuer_id))
 
 

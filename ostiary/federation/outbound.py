@@ -61,8 +61,11 @@ def issuer_url(base_url: str, issuer_id: str) -> str:
     return f"{base_url.rstrip('/')}{ISSUER_PREFIX}{issuer_id}"
 
 
-def base_url(host: str, port: int, is_secure: bool = False) -> str:
-    """The server's own address as a URL; a wildcard listen address is reached on loopback."""
+def base_url(host: str, port: int, is_secure: bool = False, public_url: str | None = None) -> str:
+    """The server's own address as a URL: `public_url` when configured (OSTIARY_PUBLIC_URL), else the
+    listen address (a wildcard one reached on loopback)."""
+    if public_url:
+        return public_url.rstrip("/")
     if host in ("", "0.0.0.0", "::"):
         host = "127.0.0.1"
     if ":" in host:

@@ -166,5 +166,5 @@ def _identity(ctx: Context) -> outbound.Identity:
 
 
 def _issuer_url(ctx: Context, issuer_id: str) -> str:
-    base = outbound.base_url(ctx.settings.host, ctx.settings.port, ctx.is_secure)
+    base = outbound.base_url(ctx.settings.host, ctx.settings.port, ctx.is_secure, ctx.settings.public_url)
     return outbound.issuer_url(base, issuer_id)

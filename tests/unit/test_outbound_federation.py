@@ -106,3 +106,8 @@ def test_a_sealed_key_opens_only_for_its_own_account() -> None:
     key = outbound.new_signing_keys(keyring, ACCOUNT)[0]
     with pytest.raises(KeyringError):
         outbound.sign(keyring, "999999999999", key, {"sub": "x"})
+
+
+def test_a_configured_public_url_is_the_issuers_base() -> None:
+    assert outbound.base_url("0.0.0.0", 4566, False, "https://iam.example.com/") == "https://iam.example.com"
+    assert outbound.base_url("0.0.0.0", 4566) == "http://127.0.0.1:4566"
