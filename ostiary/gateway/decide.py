@@ -133,6 +133,7 @@ class Authorizer:
                 region=region,
                 caller_account=account,
                 resolve_alias=lambda alias: self.lookups.resolve_alias(region, alias),
+                bucket_encryption=lambda bucket: self.lookups.bucket_encryption(region, bucket),
             )
         return Facts(
             account=account,
@@ -140,6 +141,7 @@ class Authorizer:
             caller_account=account,
             key_schema=lambda table, index: self.lookups.key_schema(region, table, index),
             resolve_alias=lambda alias: self.lookups.resolve_alias(region, alias),
+            bucket_encryption=lambda bucket: self.lookups.bucket_encryption(region, bucket),
         )
 
     def after_answer(self, pending: Pending, region: str, answer_body: Callable[[], bytes]) -> None:

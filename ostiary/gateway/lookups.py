@@ -11,6 +11,7 @@ import hashlib
 import json
 import threading
 import time
+import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -72,6 +73,33 @@ class BackendLookups:
         )
         return found
 
+    def bucket_encryption(self, region: str, bucket: str) -> tuple[str, str | None] | None:
+        """A bucket's default encryption (SSE algorithm, KMS key id or None), None when it has none or
+        the backend cannot tell (GetBucketEncryption, kept briefly)."""
+        found: tuple[str, str | None] | None = self._cache.get(
+            ("encryption", region, bucket), lambda: self._encryption(region, bucket)
+        )
+        return found
+
+    def _encryption(self, region: str, bucket: str) -> tuple[str, str | None] | None:
+        url = self._url_for("s3")
+        if url is None:
+            return None
+        request = HttpRequest(
+            method="GET",
+            path="/" + quote(bucket, safe=""),
+            query_string="encryption=",
+            headers=(("x-amz-content-sha256", _EMPTY_SHA256),),
+            body=b"",
+        )
+        try:
+            answer = self._forwarder.forward(url, request, "s3", region)
+        except BackendUnavailable:
+            return None
+        if answer.status != 200 or len(answer.body) > 64 * 1024:
+            return None
+        return default_encryption(answer.body)
+
     def bucket_exists(self, region: str, bucket: str) -> bool | None:
         """Whether the S3 backend has a bucket (HeadBucket, never kept), None when it cannot tell."""
         url = self._url_for("s3")
@@ -131,6 +159,22 @@ class BackendLookups:
             return json.loads(answer.body) if answer.status == 200 else None
         except (BackendUnavailable, ValueError):
             return None
+
+
+def default_encryption(document: bytes) -> tuple[str, str | None] | None:
+    """(SSEAlgorithm, KMSMasterKeyID or None) of a ServerSideEncryptionConfiguration's first rule."""
+    try:
+        root = ElementTree.fromstring(document)
+    except ElementTree.ParseError:
+        return None
+    algorithm = key = None
+    for element in root.iter():
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag == "SSEAlgorithm" and algorithm is None:
+            algorithm = (element.text or "").strip()
+        elif tag == "KMSMasterKeyID" and key is None:
+            key = (element.text or "").strip() or None
+    return (algorithm, key) if algorithm else None
 
 
 def key_names(schema: Any) -> tuple[str, ...] | None:

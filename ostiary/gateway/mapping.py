@@ -49,6 +49,10 @@ def _no_alias(alias: str) -> str | None:
     return None
 
 
+def _no_bucket_encryption(bucket: str) -> tuple[str, str | None] | None:
+    return None
+
+
 @dataclass(frozen=True)
 class Facts:
     """What a request alone does not say, passed in by the caller of `permissions_of`.
@@ -56,8 +60,10 @@ class Facts:
     `account` owns the resources the request names by name (tables, keys, aliases) and `region` is
     theirs; `caller_account` is the signer's. `key_schema(table, index)` gives the partition key's name
     (and the sort key's) of a table or index, None when unknown; `resolve_alias("alias/x")` gives the
-    key id or key ARN an alias points to, None when it points nowhere. `via_service` is the service
-    principal making the call for the caller (`dynamodb.amazonaws.com`), if any.
+    key id or key ARN an alias points to, None when it points nowhere. `bucket_encryption(bucket)` gives
+    a bucket's default encryption (algorithm, KMS key id or None), None when it has none or it is unknown.
+    `via_service` is the service principal making the call for the caller (`dynamodb.amazonaws.com`), if
+    any.
     """
 
     account: str
@@ -66,6 +72,7 @@ class Facts:
     key_schema: Callable[[str, str | None], tuple[str, ...] | None] = _no_key_schema
     resolve_alias: Callable[[str], str | None] = _no_alias
     via_service: str | None = None
+    bucket_encryption: Callable[[str], tuple[str, str | None] | None] = _no_bucket_encryption
 
 
 @dataclass(frozen=True)

@@ -90,12 +90,20 @@ def permissions(operation: Operation, facts: Facts) -> list[Permission]:
 
 
 def _sse_kms(name: str, params: Mapping[str, Any], facts: Facts) -> list[Permission]:
-    """The KMS permissions of a write with `x-amz-server-side-encryption: aws:kms` (S3 asks them with
-    the caller's credentials, via S3): on the key `SSEKMSKeyId` names, else S3's managed key."""
+    """The KMS permissions of a write with `x-amz-server-side-encryption: aws:kms`, or with no encryption
+    header into a bucket whose default encryption is SSE-KMS (S3 asks them with the caller's credentials,
+    via S3): on the key `SSEKMSKeyId` (or the bucket's default) names, else S3's managed key."""
     actions = _SSE_KMS_ACTIONS.get(name)
-    if actions is None or params.get("ServerSideEncryption") not in SSE_KMS:
+    if actions is None:
         return []
     key_id = params.get("SSEKMSKeyId") if isinstance(params.get("SSEKMSKeyId"), str) else None
+    if params.get("ServerSideEncryption") is None and isinstance(params.get("Bucket"), str):
+        default = facts.bucket_encryption(params["Bucket"])  # the bucket's default encryption applies
+        if default is not None and default[0] in SSE_KMS:
+            params = {**params, "ServerSideEncryption": default[0]}
+            key_id = default[1]
+    if params.get("ServerSideEncryption") not in SSE_KMS:
+        return []
     context = _encryption_context(params.get("SSEKMSEncryptionContext"))
     context["aws:s3:arn"] = _s3_arn(params, facts, params.get("BucketKeyEnabled") is True)
     return kms.for_service(actions, key_id or None, "s3", facts, context)

@@ -348,3 +348,31 @@ def test_s3s_authentication_errors_are_s3s_own(gateway: Server, bucket: str) -> 
         "The AWS Access Key Id you provided does not exist in our records.",
         403,
     )
+
+
+def test_a_bucket_whose_default_encryption_is_sse_kms_needs_the_key_for_plain_uploads(
+    gateway: Server,
+) -> None:
+    name = f"default-kms-{uuid.uuid4().hex[:8]}"
+    gateway.client("s3").create_bucket(Bucket=name)
+    key_arn = gateway.client("kms").create_key()["KeyMetadata"]["Arn"]
+    gateway.client("s3").put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}}
+            ]
+        },
+    )
+    put = {"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{name}/*"}
+    arn, keys = _user(gateway, put)
+    s3 = gateway.client("s3", *keys)
+    code, message, status = _refused(s3.put_object, Bucket=name, Key="plain.txt", Body=b"x")
+    assert (code, status) == ("AccessDenied", 403)
+    assert "kms:GenerateDataKey" in message and key_arn in message
+    gateway.client("iam").put_user_policy(
+        UserName=arn.rsplit("/", 1)[1],
+        PolicyName="p",
+        PolicyDocument=_doc(put, {"Effect": "Allow", "Action": "kms:GenerateDataKey", "Resource": key_arn}),
+    )
+    s3.put_object(Bucket=name, Key="plain.txt", Body=b"x")
