@@ -106,6 +106,7 @@ class Gateway:
                 if length.isdigit() and int(length) <= MAX_PRELOADED_BYTES:
                     await bridge.preload(MAX_PRELOADED_BYTES)
                 await loop.run_in_executor(self._threads, self._s3.serve, head, bridge)
+                await bridge.send_held()
             except ClientGone:
                 pass  # nothing to answer: the client left, or our answer broke off (the connection closes)
             return

@@ -285,6 +285,23 @@ def _routes(model: ServiceModel) -> tuple[_Route, ...]:
     return tuple(_route(model.operation_model(name)) for name in model.operation_names)
 
 
+@functools.lru_cache(maxsize=8)
+def _routes_by_shape(model: ServiceModel) -> dict[tuple[str, bool, bool], tuple[_Route, ...]]:
+    """The routes a request can match, by its method and whether it names a bucket and a key (a route
+    with a literal path, `/WriteGetObjectResponse`, is a candidate for every request of its method)."""
+    grouped: dict[tuple[str, bool, bool], list[_Route]] = {}
+    for route in _routes(model):
+        for has_bucket in (False, True):
+            for has_key in (False, True):
+                fits = route.literal_path is not None or (route.has_bucket, route.has_key) == (
+                    has_bucket,
+                    has_key,
+                )
+                if fits:
+                    grouped.setdefault((route.method, has_bucket, has_key), []).append(route)
+    return {shape: tuple(routes) for shape, routes in grouped.items()}
+
+
 def _route(op: OperationModel) -> _Route:
     path, _, query_text = op.http["requestUri"].partition("?")
     query = tuple(
@@ -342,7 +359,8 @@ def _identify_rest(
     target = _target(request, virtual_hosts)
     if isinstance(target, str):
         return UnknownOperation(service, target)
-    matches = [route for route in _routes(model) if _matches(route, request, target)]
+    shape = (request.method, target.bucket is not None, target.key is not None)
+    matches = [route for route in _routes_by_shape(model).get(shape, ()) if _matches(route, request, target)]
     if not matches:
         return UnknownOperation(service, f"no {service} operation is `{request.method[:16]}` on this path")
     best = max(matches, key=lambda route: route.rank)

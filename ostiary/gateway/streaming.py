@@ -28,6 +28,7 @@ class Bridge:
         self.started = False  # whether the answer's status and headers are sent
         self.body_read = False  # whether the client's body has been read to its end
         self._preloaded: bytes | None = None
+        self.held: Answer | None = None  # a whole answer for the event loop to send
 
     async def preload(self, limit: int) -> None:
         """Read the client's body now, on the event loop, when its declared length is at most `limit`
@@ -68,17 +69,22 @@ class Bridge:
         self._call(self._send({"type": "http.response.body", "body": data, "more_body": more}))
 
     def whole(self, answer: Answer) -> None:
-        """Send a whole answer held in memory (in one hop to the event loop)."""
+        """Hand over a whole answer held in memory: the event loop sends it once the worker thread is
+        done (`send_held`), which costs the thread no hop back to the loop."""
+        self.held = answer
+        self.started = True
+
+    async def send_held(self) -> None:
+        """Send the whole answer `whole` handed over, if any (on the event loop)."""
+        answer, self.held = self.held, None
+        if answer is None:
+            return
         headers = [
             (k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers if k != "content-length"
         ]
         headers.append((b"content-length", str(len(answer.body)).encode()))
-        self._call(self._send_whole(answer.status, headers, answer.body))
-        self.started = True
-
-    async def _send_whole(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-        await self._send({"type": "http.response.start", "status": status, "headers": headers})
-        await self._send({"type": "http.response.body", "body": body})
+        await self._send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await self._send({"type": "http.response.body", "body": answer.body})
 
     def _call(self, coroutine: Any) -> Any:
         try:
