@@ -469,3 +469,41 @@ def restore_command(data_dir: str, database_url: str | None, file: Path, keyring
     except ArchiveError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"restored {sum(counts.values())} rows from {file}")
+
+
+@main.group()
+def keyring() -> None:
+    """Manage the keyring that seals the store's secrets."""
+
+
+@keyring.command("rotate")
+@_store_options
+@click.option(
+    "--keep-old-key",
+    is_flag=True,
+    help="leave the old key in the keyring file, opening only, so that session tokens sealed under it "
+    "keep working until they expire; running the command again retires it",
+)
+def keyring_rotate(data_dir: str, database_url: str | None, keep_old_key: bool) -> None:
+    """Re-seal every secret of the store under a new key while servers serve, then retire the old key.
+
+    A keyring file that still holds a retiring key (an interrupted rotation, or --keep-old-key) is
+    finished instead: anything left under the old key is re-sealed and the old key retired.
+    """
+    from ostiary.operations.rekey import RotationError, rotate
+
+    settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
+    if os.environ.get("OSTIARY_KEYRING_KEY"):
+        raise click.ClickException(
+            "the key comes from OSTIARY_KEYRING_KEY: rotation rewrites the keyring file, so run the "
+            "servers on a keyring file (--data-dir) to rotate"
+        )
+    db, _keyring = _existing_store(settings, pool=False)
+    try:
+        resealed = rotate(db, settings.data_dir / "keyring", keep_old=keep_old_key)
+    except RotationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        db.dispose()
+    kept = "; the old key still opens older session tokens" if keep_old_key else "; the old key is retired"
+    click.echo(f"keyring rotated: {sum(resealed.values())} secrets re-sealed under the new key{kept}")
