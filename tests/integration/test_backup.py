@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from typing import Any
 
 import pyotp
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.conftest import Server, _pg_admin, skip_without_pg, start_server, stop_server
 from tests.integration.credential_helpers import certificate, private_pem, rsa_key, ssh_text
@@ -109,7 +111,8 @@ def populate(server: Server, suffix: str) -> dict[str, Any]:
     iam.attach_user_policy(UserName="alice", PolicyArn=managed)
     iam.attach_user_policy(UserName="alice", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
     key = iam.create_access_key(UserName="alice")["AccessKey"]
-    iam.create_login_profile(UserName="alice", Password=PASSWORD)
+    iam.create_login_profile(UserName="alice", Password="First-Passw0rd!")
+    iam.update_login_profile(UserName="alice", Password=PASSWORD)  # a row of password history
     iam.create_group(GroupName="admins")
     iam.add_user_to_group(GroupName="admins", UserName="alice")
     iam.put_group_policy(GroupName="admins", PolicyName="inline", PolicyDocument=allow("iam:List*"))
@@ -297,6 +300,12 @@ def test_an_account_round_trips_into_the_other_store_with_its_secrets_working(
         assert json.loads(signed_in.stdout)["AccessKeyId"].startswith("ASIA")
         refused = signin(target_dir, target_url, "alice", PASSWORD + "x")
         assert refused.returncode != 0
+        root: Any = new.client("iam")
+        with pytest.raises(ClientError) as reused:  # the history came along
+            root.update_login_profile(UserName="alice", Password="First-Passw0rd!")
+        assert reused.value.response["Error"]["Code"] == "PasswordPolicyViolation"
+        root.update_login_profile(UserName="alice", Password="Third-Passw0rd!")  # a new history row
+        assert signin(target_dir, target_url, "alice", "Third-Passw0rd!").returncode == 0
     finally:
         stop_server(new)
 
@@ -470,3 +479,45 @@ def test_a_backup_of_another_schema_revision_or_format_is_refused(
     garbage.write_bytes(b"not a tar")
     done = ostiary("restore", str(garbage), env=store_env(target, f"sqlite:///{target / 'ostiary.db'}"))
     assert done.returncode == 1 and "is not an Ostiary backup" in done.stderr
+
+
+def test_a_backup_taken_during_writes_is_one_moment_of_the_store(server: Server, tmp_path: Path) -> None:
+    """Users created one after another (each with its tags, in one transaction) while the backup runs:
+    the backup holds the first k of them, each whole, whatever k is."""
+    iam: Any = server.client("iam")
+    prefix = f"moment-{uuid.uuid4().hex[:8]}-"
+    stop, written, failures = threading.Event(), [0], []
+
+    def writer() -> None:
+        while not stop.is_set():
+            try:
+                tags = [{"Key": "n", "Value": str(written[0])}, {"Key": "k", "Value": "v"}]
+                iam.create_user(UserName=f"{prefix}{written[0]:05d}", Tags=tags)
+                written[0] += 1
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                failures.append(exc)
+                return
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        while written[0] < 5 and thread.is_alive():
+            time.sleep(0.05)
+        archive = tmp_path / "moment.ostiary"
+        done = ostiary("backup", str(archive), env=store_env(server.data_dir, server.database_url))
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert failures == []
+    rows = {
+        table: [json.loads(line)["row"] for line in lines] for table, lines in archive_rows(archive).items()
+    }
+    users = {row["user_id"]: row["name"] for row in rows["users"] if row["name"].startswith(prefix)}
+    numbers = sorted(int(name.removeprefix(prefix)) for name in users.values())
+    assert numbers == list(range(len(numbers))) and len(numbers) >= 5
+    tagged: dict[str, int] = {}
+    for row in rows["tags"]:
+        if row["entity_id"] in users:
+            tagged[row["entity_id"]] = tagged.get(row["entity_id"], 0) + 1
+    assert tagged == dict.fromkeys(users, 2)
