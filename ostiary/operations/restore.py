@@ -60,10 +60,11 @@ def restore_store(path: Path, data_dir: Path, database_url: str, keyring_file: P
     env = os.environ.get("OSTIARY_KEYRING_KEY")
     material: bytes | None = None
     if env:
-        keyring = Keyring(base64.b64decode(env))
+        keyring, where = Keyring(base64.b64decode(env)), "OSTIARY_KEYRING_KEY"
     elif target.exists():
-        keyring = Keyring.from_file(target)
+        keyring, where = Keyring.from_file(target), f"`{target}`"
     else:
+        where = f"`{keyring_file}`" if keyring_file is not None else "the backup's own keyring"
         material = keyring_file.read_bytes() if keyring_file is not None else opened.keyring
         if material is None:
             raise ArchiveError(
@@ -78,11 +79,14 @@ def restore_store(path: Path, data_dir: Path, database_url: str, keyring_file: P
             ) from exc
     if not archive.check_opens(keyring, opened.manifest):
         raise ArchiveError(
-            "this keyring does not open the backup's secrets: restore with the keyring it was taken with"
+            f"this keyring ({where}) does not open the backup's secrets: restore with the keyring it was "
+            "taken with"
         )
-    db = Database(database_url, pool=False)
     try:
-        db.migrate()
+        db = dump.migrated(database_url)
+    except dump.DumpError as exc:
+        raise ArchiveError(str(exc)) from exc
+    try:
         counts = restore(path, db, keyring, opened.manifest)
         seed_aws_managed_policies(db)  # this version's AWS managed policies, over the backup's
     finally:

@@ -31,8 +31,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from ostiary.store import credential_reports, resources  # noqa: F401 - their tables join the metadata
+from ostiary.store.db import Database
 from ostiary.store.tables import managed_policies, metadata, policy_versions
 
 AWS_ACCOUNT = "aws"  # the account of the AWS managed policies every store is seeded with
@@ -40,6 +42,18 @@ AWS_ACCOUNT = "aws"  # the account of the AWS managed policies every store is se
 
 class DumpError(Exception):
     """The store, or a row given to it, cannot be dumped or loaded."""
+
+
+def migrated(database_url: str) -> Database:
+    """The store at `database_url` (no pool), its schema brought to this version's; a DumpError saying
+    why when the database cannot be reached."""
+    db = Database(database_url, pool=False)
+    try:
+        db.migrate()
+    except SQLAlchemyError as exc:
+        db.dispose()
+        raise DumpError(f"the database cannot be reached or migrated: {type(exc).__name__}") from exc
+    return db
 
 
 def table_names() -> list[str]:

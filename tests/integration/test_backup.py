@@ -378,10 +378,10 @@ def test_a_restore_with_another_keyring_is_refused_and_writes_nothing(
     env = store_env(target, f"sqlite:///{target / 'ostiary.db'}")
     done = ostiary("restore", str(archive), "--keyring-file", str(other_key), env=env)
     assert done.returncode == 1
-    assert "this keyring does not open the backup's secrets" in done.stderr
+    assert f"this keyring (`{other_key}`) does not open the backup's secrets" in done.stderr
     assert not (target / "keyring").exists()
     env_key = ostiary("restore", str(archive), env=env | {"OSTIARY_KEYRING_KEY": other_key.read_text()})
-    assert env_key.returncode == 1 and "does not open" in env_key.stderr
+    assert env_key.returncode == 1 and "this keyring (OSTIARY_KEYRING_KEY) does not open" in env_key.stderr
 
 
 def _rewrite_rows(archive: Path, out: Path, change: Callable[[dict[str, Any]], None]) -> None:
@@ -521,3 +521,17 @@ def test_a_backup_taken_during_writes_is_one_moment_of_the_store(server: Server,
         if row["entity_id"] in users:
             tagged[row["entity_id"]] = tagged.get(row["entity_id"], 0) + 1
     assert tagged == dict.fromkeys(users, 2)
+
+
+def test_a_restore_into_a_database_that_cannot_be_reached_says_so(
+    served: tuple[Server, dict[str, Any]], tmp_path: Path, new_database: Callable[[], str]
+) -> None:
+    server, _world = served
+    archive = tmp_path / "keyed.ostiary"
+    env = store_env(server.data_dir, server.database_url)
+    assert ostiary("backup", str(archive), "--include-keyring", env=env).returncode == 0
+    missing = new_database().rsplit("/", 1)[0] + f"/ostiary_missing_{uuid.uuid4().hex[:8]}"
+    done = ostiary("restore", str(archive), env=store_env(tmp_path / "target", missing))
+    assert done.returncode == 1
+    assert done.stderr == "Error: the database cannot be reached or migrated: OperationalError\n"
+    assert not (tmp_path / "target" / "keyring").exists()
