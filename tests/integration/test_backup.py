@@ -535,3 +535,45 @@ def test_a_restore_into_a_database_that_cannot_be_reached_says_so(
     assert done.returncode == 1
     assert done.stderr == "Error: the database cannot be reached or migrated: OperationalError\n"
     assert not (tmp_path / "target" / "keyring").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"table": "alembic_version", "row": {"version_num": "0001"}}, "is not a row of a known table"),
+        ({"table": "accounts", "extra": "is_admin"}, "a row of accounts has the columns"),
+        ({"table": "accounts", "missing": "policy_epoch"}, "a row of accounts has the columns"),
+    ],
+    ids=["unknown-table", "extra-column", "missing-column"],
+)
+def test_a_crafted_row_is_refused_and_nothing_is_restored(
+    served: tuple[Server, dict[str, Any]], tmp_path: Path, change: dict[str, Any], said: str
+) -> None:
+    server, _world = served
+    archive = tmp_path / "keyed.ostiary"
+    assert (
+        ostiary(
+            "backup", str(archive), "--include-keyring", env=store_env(server.data_dir, server.database_url)
+        ).returncode
+        == 0
+    )
+
+    def craft(entry: dict[str, Any]) -> None:
+        if entry["table"] != "accounts":
+            return
+        if "row" in change:
+            entry.clear()
+            entry.update(change)
+        elif "extra" in change:
+            entry["row"][change["extra"]] = True
+        else:
+            del entry["row"][change["missing"]]
+
+    crafted = tmp_path / "crafted.ostiary"
+    _rewrite_rows(archive, crafted, craft)
+    target = tmp_path / "target"
+    done = ostiary("restore", str(crafted), env=store_env(target, f"sqlite:///{target / 'ostiary.db'}"))
+    assert done.returncode == 1 and said in done.stderr, done.stderr
+    with sqlite3.connect(target / "ostiary.db") as conn:
+        assert conn.execute("SELECT count(*) FROM accounts").fetchone() == (0,)
+    assert not (target / "keyring").exists()
