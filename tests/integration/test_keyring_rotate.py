@@ -29,6 +29,7 @@ from ostiary.store.sealed import NOT_SEALED, SEALED
 from ostiary.store.tables import metadata
 from tests.conftest import Server, start_server, stop_server
 from tests.integration.credential_helpers import certificate, private_pem, rsa_key
+from tests.integration.test_backup import new_database  # noqa: F401 - a fixture: fresh PostgreSQL databases
 
 ALLOW_ALL = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -51,12 +52,13 @@ def ostiary(
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A server of its own: rotation changes its keyring file."""
+    """A server with a store of its own (never the session's shared database, whose other servers keep
+    their own keyrings): rotation re-seals every secret of the store and changes its keyring file."""
     data_dir = tmp_path_factory.mktemp(f"rotate-{request.param}")
     if request.param == "sqlite":
         url = f"sqlite:///{data_dir / 'ostiary.db'}"
     else:
-        url = request.getfixturevalue("pg_database")
+        url = request.getfixturevalue("new_database")()
     server = start_server(data_dir, url, request.param)
     yield server
     stop_server(server)
