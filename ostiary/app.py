@@ -16,6 +16,7 @@ from ostiary.auth.authenticate import authenticate
 from ostiary.errors import AwsError, InternalFailure, MissingAuthenticationToken, RequestEntityTooLarge
 from ostiary.federation import discovery
 from ostiary.gateway import backends, endpoint
+from ostiary.operations import health
 from ostiary.protocol import ApiCall, HttpRequest, models, query, unserved, xml
 from ostiary.server import answer_lifespan, http_request, read_body
 from ostiary.settings import Settings
@@ -105,6 +106,8 @@ class OstiaryApp:
             return
         if discovery.takes(scope):  # an outbound issuer's OIDC documents: public GETs, never S3's
             return await discovery.serve(self.db, self.settings, scope, send)
+        if health.takes(scope):  # probes, before the gateway: S3 would take an unsigned GET
+            return await health.answer(self.db, scope, send)
         if self.gateway.takes(scope):  # signed for another service: authorized here, served by a backend
             await self.gateway(scope, receive, send)
             return

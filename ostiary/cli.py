@@ -413,3 +413,100 @@ def signin(
         click.echo(json.dumps(sign_in(db, keyring, settings.account_id, user_name, password, mfa_code)))
     except SignInRefused as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@main.command("backup")
+@_store_options
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--include-keyring",
+    is_flag=True,
+    help="put the keyring's key in the archive too (then the archive alone opens every secret: keep it "
+    "as safe as the key); by default the operator keeps the key apart",
+)
+def backup_command(data_dir: str, database_url: str | None, file: Path, include_keyring: bool) -> None:
+    """Write a consistent backup of the store to FILE, while the server serves."""
+    import base64
+
+    from ostiary.operations.archive import ArchiveError
+    from ostiary.operations.backup import backup
+
+    settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
+    db, keyring = _existing_store(settings, pool=False)
+    db.dispose()
+    material: bytes | None = None
+    if include_keyring:
+        env = os.environ.get("OSTIARY_KEYRING_KEY")
+        material = (
+            base64.b64encode(base64.b64decode(env)) if env else (settings.data_dir / "keyring").read_bytes()
+        )
+    try:
+        manifest = backup(settings.resolved_database_url, keyring, material, file)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rows = sum(manifest.tables.values())
+    kept = "with the keyring" if include_keyring else "without the keyring (keep the key apart)"
+    click.echo(f"backup of {rows} rows (revision {manifest.revision}) written to {file}, {kept}")
+
+
+@main.command("restore")
+@_store_options
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--keyring-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="the keyring file the backup was taken with, when the backup holds none and the data folder "
+    "has none (or OSTIARY_KEYRING_KEY)",
+)
+def restore_command(data_dir: str, database_url: str | None, file: Path, keyring_file: Path | None) -> None:
+    """Restore the backup FILE into an empty store (a new data folder or database)."""
+    from ostiary.bootstrap import private_data_dir
+    from ostiary.operations.archive import ArchiveError
+    from ostiary.operations.restore import restore_store
+
+    settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
+    private_data_dir(settings.data_dir)
+    try:
+        counts = restore_store(file, settings.data_dir, settings.resolved_database_url, keyring_file)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"restored {sum(counts.values())} rows from {file}")
+
+
+@main.group()
+def keyring() -> None:
+    """Manage the keyring that seals the store's secrets."""
+
+
+@keyring.command("rotate")
+@_store_options
+@click.option(
+    "--keep-old-key",
+    is_flag=True,
+    help="leave the old key in the keyring file, opening only, so that session tokens sealed under it "
+    "keep working until they expire; running the command again retires it",
+)
+def keyring_rotate(data_dir: str, database_url: str | None, keep_old_key: bool) -> None:
+    """Re-seal every secret of the store under a new key while servers serve, then retire the old key.
+
+    A keyring file that still holds a retiring key (an interrupted rotation, or --keep-old-key) is
+    finished instead: anything left under the old key is re-sealed and the old key retired.
+    """
+    from ostiary.operations.rekey import RotationError, rotate
+
+    settings = Settings.from_env(data_dir=data_dir, database_url=database_url)
+    if os.environ.get("OSTIARY_KEYRING_KEY"):
+        raise click.ClickException(
+            "the key comes from OSTIARY_KEYRING_KEY: rotation rewrites the keyring file, so run the "
+            "servers on a keyring file (--data-dir) to rotate"
+        )
+    db, _keyring = _existing_store(settings, pool=False)
+    try:
+        resealed = rotate(db, settings.data_dir / "keyring", keep_old=keep_old_key)
+    except RotationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        db.dispose()
+    kept = "; the old key still opens older session tokens" if keep_old_key else "; the old key is retired"
+    click.echo(f"keyring rotated: {sum(resealed.values())} secrets re-sealed under the new key{kept}")

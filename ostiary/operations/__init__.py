@@ -1,0 +1,1 @@
+"""Running Ostiary in production: backup and restore, keyring rotation, health and readiness."""
