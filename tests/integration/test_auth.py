@@ -122,7 +122,8 @@ def test_tampered_body_is_signature_does_not_match(server: Server, unique: str) 
     )
     assert (status, _code_and_message(payload)[0]) == (403, "SignatureDoesNotMatch")
     iam = server.client("iam")
-    assert not [u for u in iam.list_users()["Users"] if u["UserName"].endswith(unique)]
+    pages = iam.get_paginator("list_users").paginate()
+    assert not [u for page in pages for u in page["Users"] if u["UserName"].endswith(unique)]
 
 
 def test_signed_request_sent_as_is_is_accepted(server: Server) -> None:

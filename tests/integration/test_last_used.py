@@ -59,7 +59,8 @@ def test_console_sign_in_sets_password_last_used(server: Server, iam: Any, uniqu
     assert done.returncode == 0, done.stderr
     used = iam.get_user(UserName=name)["User"]["PasswordLastUsed"]
     assert _recent(used)
-    listed = [u for u in iam.list_users()["Users"] if u["UserName"] == name]
+    pages = iam.get_paginator("list_users").paginate()
+    listed = [u for page in pages for u in page["Users"] if u["UserName"] == name]
     assert listed[0]["PasswordLastUsed"] == used
 
 
