@@ -31,6 +31,7 @@ from ostiary.protocol import HttpRequest
 from ostiary.settings import Settings
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
+from ostiary.trail import calls as trail
 
 log = logging.getLogger("ostiary.gateway")
 
@@ -143,7 +144,7 @@ class S3Requests:
                     raise _unknown(operation)
         if caller is None:
             raise AccessDenied("Access Denied")
-        pending = self.authorizer.authorize(head, caller, operation, region, request_id, now)
+        pending = trail.decided(self.authorizer, head, caller, operation, region, request_id, now)
         headers = reader.forward_headers(head.headers)
         if body is not None:
             headers = [(k, v) for k, v in headers if k != "content-length"]
