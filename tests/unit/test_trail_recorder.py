@@ -1,0 +1,95 @@
+"""The recorder over a real SQLite store: written down at once, in the store after a flush, replayed
+from a dead process's segments, each event once; and LookupEvents' parameter checks."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ostiary.auth.caller import root_caller
+from ostiary.errors import AwsError
+from ostiary.store.db import Database
+from ostiary.trail import events, lookup, recorder
+from ostiary.trail.identity import user_identity
+
+ACCOUNT = "111122223333"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    database = Database(f"sqlite:///{tmp_path / 'ostiary.db'}")
+    database.migrate()
+    return database
+
+
+def _record(name: str = "CreateUser", user: str = "alice") -> dict[str, object]:
+    request = events.Request("req", datetime.now(UTC), "127.0.0.1", "test", "us-east-1")
+    identity = user_identity(root_caller(ACCOUNT, "AKIAROOT"))
+    return events.api_call(identity, ACCOUNT, "iam", name, {"UserName": user}, request)
+
+
+def test_written_down_before_flush_and_in_the_store_after(db: Database, tmp_path: Path) -> None:
+    trail = recorder.Recorder(db, tmp_path / "trail")
+    try:
+        trail.record([_record()])
+        lines = b"".join(p.read_bytes() for p in (tmp_path / "trail").glob("*.jsonl"))
+        assert json.loads(lines)["eventName"] == "CreateUser"
+        trail.flush()
+        answer = lookup.lookup_events(db, ACCOUNT, {})
+        assert [e["EventName"] for e in answer["Events"]] == ["CreateUser"]
+        assert lookup.lookup_events(db, "444455556666", {}) == {"Events": []}
+    finally:
+        trail.close()
+    assert not list((tmp_path / "trail").iterdir())  # a clean stop leaves nothing behind
+
+
+def test_a_dead_processs_segments_are_replayed_once(db: Database, tmp_path: Path) -> None:
+    folder = tmp_path / "trail"
+    folder.mkdir()
+    record = _record(user="from-the-dead")
+    line = json.dumps(record).encode() + b"\n"
+    (folder / "999-dead.lock").touch()
+    (folder / "999-dead.1.jsonl").write_bytes(line + line + b'{"torn')  # repeated, then a torn line
+    live = folder / "998-live.lock"
+    held = os.open(live, os.O_WRONLY | os.O_CREAT)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    (folder / "998-live.1.jsonl").write_bytes(json.dumps(_record(user="alive")).encode() + b"\n")
+    trail = recorder.Recorder(db, folder)
+    try:
+        found = lookup.lookup_events(db, ACCOUNT, {})["Events"]
+        assert [json.loads(e["CloudTrailEvent"])["requestParameters"]["userName"] for e in found] == [
+            "from-the-dead"
+        ]
+        assert not (folder / "999-dead.1.jsonl").exists()
+        assert (folder / "998-live.1.jsonl").exists()  # a live process moves its own events
+        assert trail.replay() == 0
+    finally:
+        trail.close()
+        os.close(held)
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"MaxResults": 0}, "InvalidMaxResultsException"),
+        ({"MaxResults": True}, "InvalidMaxResultsException"),
+        ({"LookupAttributes": "Username"}, "InvalidLookupAttributesException"),
+        (
+            {"LookupAttributes": [{"AttributeKey": "ReadOnly", "AttributeValue": "maybe"}]},
+            "InvalidLookupAttributesException",
+        ),
+        ({"StartTime": 20, "EndTime": 10}, "InvalidTimeRangeException"),
+        ({"StartTime": "yesterday"}, "InvalidTimeRangeException"),
+        ({"EventCategory": "management"}, "InvalidEventCategoryException"),
+        ({"NextToken": "e30="}, "InvalidNextTokenException"),
+    ],
+)
+def test_bad_lookup_parameters_get_cloudtrails_exceptions(params: dict[str, object], code: str) -> None:
+    with pytest.raises(AwsError) as exc:
+        lookup.parse(params)
+    assert exc.value.code == code and exc.value.status == 400
