@@ -4,9 +4,13 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -284,7 +288,7 @@ def test_aws_cli_lookup_events(server: Server, iam: Any, unique: str) -> None:
     )
     out = subprocess.run(
         [
-            os.path.join(os.path.dirname(os.sys.executable), "aws"),
+            os.path.join(os.path.dirname(sys.executable), "aws"),
             "cloudtrail",
             "lookup-events",
             "--endpoint-url",
@@ -303,3 +307,40 @@ def test_aws_cli_lookup_events(server: Server, iam: Any, unique: str) -> None:
     found = json.loads(out.stdout)["Events"]
     assert [e["EventName"] for e in found] == ["CreateUser"]
     assert json.loads(found[0]["CloudTrailEvent"])["requestParameters"]["userName"] == name
+
+
+def test_export_as_json_lines_and_in_cloudtrails_file_layout(
+    server: Server, iam: Any, unique: str, tmp_path: Path
+) -> None:
+    name = f"trail-export-{unique}"
+    iam.create_user(UserName=name)
+    only(server, "CreateUser", name)  # in the store by now
+    since = (datetime.now(UTC) - timedelta(minutes=10)).isoformat()
+    command = [sys.executable, "-m", "ostiary", "trail", "export", "--since", since, "--account-id", ACCOUNT]
+    out = subprocess.run(
+        command, env=server.cli_env(), check=True, capture_output=True, text=True, timeout=60
+    )
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert any(r["eventName"] == "CreateUser" and r["requestParameters"]["userName"] == name for r in lines)
+    times = [r["eventTime"] for r in lines]
+    assert times == sorted(times)
+    files = subprocess.run(
+        [*command, "--format", "cloudtrail", "--to", str(tmp_path)],
+        env=server.cli_env(),
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.split()
+    assert files
+    found = []
+    for path in map(Path, files):
+        parts = path.relative_to(tmp_path).parts
+        assert parts[:3] == ("AWSLogs", ACCOUNT, "CloudTrail") and len(parts) == 8
+        assert path.name.startswith(f"{ACCOUNT}_CloudTrail_{parts[3]}_") and path.name.endswith(".json.gz")
+        found += json.loads(gzip.decompress(path.read_bytes()))["Records"]
+    assert sorted(r["eventID"] for r in found) == sorted(r["eventID"] for r in lines)
+    bad = subprocess.run(
+        [*command[:5], "--since", "yesterday"], env=server.cli_env(), capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "--since" in bad.stderr
