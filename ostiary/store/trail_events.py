@@ -84,6 +84,16 @@ class Filter:
     value: str | bool
 
 
+def insert(conn: Connection, events: Sequence[StoredEvent]) -> None:
+    """Insert new events (an event id the table holds already breaks its primary key)."""
+    if not events:
+        return
+    conn.execute(trail_events.insert(), [_row(e) for e in events])
+    resources = _resource_rows(events)
+    if resources:
+        conn.execute(trail_resources.insert(), resources)
+
+
 def insert_new(conn: Connection, events: Sequence[StoredEvent]) -> int:
     """Insert the events the table does not hold yet (a replayed file may repeat some); their count."""
     if not events:
@@ -98,20 +108,7 @@ def insert_new(conn: Connection, events: Sequence[StoredEvent]) -> int:
     fresh: dict[str, StoredEvent] = {e.event_id: e for e in events if e.event_id not in known}
     if not fresh:
         return 0
-    conn.execute(trail_events.insert(), [_row(e) for e in fresh.values()])
-    resources = [
-        {
-            "event_id": e.event_id,
-            "position": str(i),
-            "account_id": e.account_id,
-            "resource_type": kind,
-            "resource_name": name,
-        }
-        for e in fresh.values()
-        for i, (kind, name) in enumerate(e.resources)
-    ]
-    if resources:
-        conn.execute(trail_resources.insert(), resources)
+    insert(conn, list(fresh.values()))
     return len(fresh)
 
 
@@ -188,6 +185,20 @@ def since(conn: Connection, start: datetime, account_id: str | None = None) -> I
     if account_id is not None:
         stmt = stmt.where(t.account_id == account_id)
     return conn.execute(stmt.order_by(t.event_time, t.event_id))
+
+
+def _resource_rows(events: Iterable[StoredEvent]) -> list[dict[str, Any]]:
+    return [
+        {
+            "event_id": e.event_id,
+            "position": str(i),
+            "account_id": e.account_id,
+            "resource_type": kind,
+            "resource_name": name,
+        }
+        for e in events
+        for i, (kind, name) in enumerate(e.resources)
+    ]
 
 
 def _row(event: StoredEvent) -> dict[str, Any]:

@@ -9,7 +9,8 @@ accounts, each with its own eventID and the same sharedEventID.
 
 from __future__ import annotations
 
-import uuid
+import os
+import random
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,6 +54,7 @@ _RESOURCE_PARAMS = (
     ("OpenIDConnectProviderArn", "AWS::IAM::OIDCProvider"),
     ("SerialNumber", "AWS::IAM::MFADevice"),
 )
+_RESOURCE_MEMBERS = frozenset(member for member, _ in _RESOURCE_PARAMS)
 _ARN_TYPES = {
     ("s3", ""): "AWS::S3::Bucket",
     ("dynamodb", "table"): "AWS::DynamoDB::Table",
@@ -103,10 +105,13 @@ def api_call(
     if error is not None:
         record["errorCode"], record["errorMessage"] = error
     record["requestParameters"] = redaction.request_parameters(params)
-    record["responseElements"] = redaction.response_elements(result) if error is None else None
+    read_only = operation.startswith(_READ_PREFIXES)
+    # CloudTrail keeps the answer of the calls that change something only
+    changed = error is None and not read_only
+    record["responseElements"] = redaction.response_elements(result) if changed else None
     record["requestID"] = request.request_id
-    record["eventID"] = str(uuid.uuid4())
-    record["readOnly"] = operation.startswith(_READ_PREFIXES)
+    record["eventID"] = event_id()
+    record["readOnly"] = read_only
     named = resources if resources is not None else resources_of(params, result, account_id)
     if named:
         record["resources"] = named
@@ -117,6 +122,30 @@ def api_call(
     return record
 
 
+class _EventIds:
+    """Unique event ids in AWS's UUID form, from a generator seeded once per process with 256 random
+    bytes: an id costs no system call (os.urandom costs tens of µs in some sandboxes)."""
+
+    def __init__(self) -> None:
+        self._pid = -1
+        self._random = random.Random()
+
+    def next(self) -> str:
+        if self._pid != os.getpid():  # a forked worker must not repeat its parent's ids
+            self._random = random.Random(os.urandom(256))
+            self._pid = os.getpid()
+        h = f"{self._random.getrandbits(128):032x}"
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
+_event_ids = _EventIds()
+
+
+def event_id() -> str:
+    """A new eventID."""
+    return _event_ids.next()
+
+
 def copies(record: dict[str, Any], accounts: set[str]) -> list[dict[str, Any]]:
     """The record as each account's trail holds it: itself alone, or one copy per account (the caller's
     first) with its own eventID, all sharing one sharedEventID."""
@@ -124,10 +153,10 @@ def copies(record: dict[str, Any], accounts: set[str]) -> list[dict[str, Any]]:
     others = sorted(a for a in accounts if a and a != own)
     if not others:
         return [record]
-    shared = str(uuid.uuid4())
+    shared = event_id()
     found = []
     for account in [own, *others]:
-        copy = dict(record, eventID=str(uuid.uuid4()), recipientAccountId=account, sharedEventID=shared)
+        copy = dict(record, eventID=event_id(), recipientAccountId=account, sharedEventID=shared)
         found.append(copy)
     return found
 
@@ -142,7 +171,7 @@ def resources_of(
 ) -> list[dict[str, str]]:
     """The resources of a record: the ARNs a call's parameters name and, for new credentials, their key."""
     found: list[dict[str, str]] = []
-    for member, kind in _RESOURCE_PARAMS:
+    for member, kind in _RESOURCE_PARAMS if params.keys() & _RESOURCE_MEMBERS else ():
         value = params.get(member)
         owner = _arn_account(value) if isinstance(value, str) else None
         if isinstance(value, str) and owner is not None:

@@ -1,12 +1,12 @@
 """The recorder: every event written down before its answer leaves, moved into the database in batches.
 
-The request path does one `os.write` of a JSON line to this process's write-ahead segment (opened
-O_APPEND) and keeps the event in memory; it never waits for the database. A background thread, every
-`FLUSH_SECONDS` or sooner when a batch fills, starts a new segment, fsyncs the old one, inserts its
-events in one transaction and deletes it. A process killed with kill -9 leaves its segments behind: the
-next process to start over the same folder replays them (events already inserted are skipped by their
-eventID), so no answered call loses its event. A power cut can lose what was not yet fsynced: at most
-one flush interval.
+The request path copies a JSON line into this process's write-ahead segment (a file mapped into
+memory: `segments`) and keeps the event in memory; it never waits for the database. A background
+thread, every `FLUSH_SECONDS` or sooner when a batch fills, starts a new segment, syncs the old one,
+inserts its events in one transaction and deletes it. A process killed with kill -9 leaves its
+segments behind: the next process to start over the same folder replays them (events already inserted
+are skipped by their eventID), so no answered call loses its event. A power cut can lose what was not
+yet synced: at most one flush interval.
 
 Segments live in `<data dir>/trail/`: `<owner>.lock`, held with flock by its live process, and
 `<owner>.<n>.jsonl`. An owner whose lock can be taken is dead, and its segments are replayed.
@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import threading
+import time
 import uuid
 import weakref
 from collections.abc import Sequence
@@ -27,9 +28,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ostiary.errors import ConcurrentModificationException
 from ostiary.store import trail_events
 from ostiary.store.db import Database
 from ostiary.trail import events
+from ostiary.trail.segments import SEGMENT_BYTES, Segment, read_records
 
 log = logging.getLogger("ostiary.trail")
 
@@ -59,9 +62,10 @@ class Recorder:
         self._lock = threading.Lock()  # the segment and its events change together
         self._flushing = threading.Lock()  # one flush at a time
         self._sequence = 0
-        self._fd, self._path = self._open_segment()
-        self._pending: list[dict[str, Any]] = []
-        self._stranded: list[tuple[Path, list[dict[str, Any]]]] = []  # written, not yet in the database
+        self._segment = self._new_segment(SEGMENT_BYTES)
+        self._pending: list[tuple[dict[str, Any], str]] = []  # each record, and its JSON as written
+        self._closed: list[tuple[Segment, list[tuple[dict[str, Any], str]]]] = []  # full, not synced yet
+        self._stranded: list[tuple[Path, list[tuple[dict[str, Any], str]]]] = []  # not in the database yet
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._last_retention = 0.0
@@ -72,11 +76,15 @@ class Recorder:
         atexit.register(self.close)  # a clean stop leaves no segment behind
 
     def record(self, records: Sequence[dict[str, Any]]) -> None:
-        """Write records down (one write, before the caller answers); the database gets them later."""
-        data = b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in records)
+        """Write records down (copied into the segment before the caller answers); the database gets
+        them later."""
+        lines = [json.dumps(r, separators=(",", ":")) for r in records]
+        data = "".join(line + "\n" for line in lines).encode()
         with self._lock:
-            os.write(self._fd, data)
-            self._pending.extend(records)
+            if not self._segment.has_room(len(data)):
+                self._rotate(len(data))
+            self._segment.append(data)
+            self._pending.extend(zip(records, lines, strict=True))
             full = len(self._pending) >= BATCH_EVENTS
         if full:
             self._wake.set()
@@ -85,18 +93,21 @@ class Recorder:
         """Move what is written into the database now (LookupEvents calls it: a caller sees its own calls)."""
         with self._flushing:
             with self._lock:
-                batch, self._pending = self._pending, []
-                fd, path = self._fd, self._path
-                if batch:
-                    self._fd, self._path = self._open_segment()
-            if batch:
-                os.fsync(fd)
-                os.close(fd)
-                self._stranded.append((path, batch))
+                if self._pending:
+                    self._rotate(0)
+                closed, self._closed = self._closed, []
+            for segment, batch in closed:
+                segment.close()  # durable before it counts as written to the database
+                self._stranded.append((segment.path, batch))
             while self._stranded:
                 path, batch = self._stranded[0]
-                with self.db.transaction() as conn:
-                    trail_events.insert_new(conn, [stored(r) for r in batch])
+                rows = [stored(record, text) for record, text in batch]
+                try:
+                    with self.db.transaction() as conn:
+                        trail_events.insert(conn, rows)
+                except ConcurrentModificationException:  # some are in already (a retry after a lost commit)
+                    with self.db.transaction() as conn:
+                        trail_events.insert_new(conn, rows)
                 path.unlink(missing_ok=True)
                 self._stranded.pop(0)
 
@@ -114,7 +125,7 @@ class Recorder:
                 except BlockingIOError:
                     continue  # alive: its own thread moves its events
                 for segment in sorted(self.folder.glob(f"{owner}.*.jsonl"), key=_sequence_of):
-                    records = _read_segment(segment)
+                    records = read_records(segment)
                     with self.db.transaction() as conn:
                         count += trail_events.insert_new(conn, [stored(r) for r in records])
                     segment.unlink(missing_ok=True)
@@ -137,8 +148,8 @@ class Recorder:
         except Exception as exc:  # noqa: BLE001 - the next start replays what is left
             log.warning("trail: events left on disk for the next start (%s)", exc)
             return
-        os.close(self._fd)
-        self._path.unlink(missing_ok=True)
+        self._segment.close(sync=False)  # empty: flush moved its events
+        self._segment.path.unlink(missing_ok=True)
         (self.folder / f"{self._owner}.lock").unlink(missing_ok=True)
         os.close(self._lock_fd)
         _RECORDERS.pop(self.db, None)
@@ -154,53 +165,52 @@ class Recorder:
                 log.warning("trail: events not moved into the database yet (%s); will retry", exc)
                 self._stop.wait(1.0)
 
-    def _apply_retention(self) -> None:
+    def remove_expired(self) -> int:
+        """Delete the events older than the retention period (none without one); their count."""
         if self.retention_days is None:
-            return
-        now = datetime.now(UTC)
-        if now.timestamp() - self._last_retention < RETENTION_CHECK_SECONDS:
-            return
-        self._last_retention = now.timestamp()
+            return 0
+        cutoff = datetime.now(UTC) - timedelta(days=self.retention_days)
         with self.db.transaction() as conn:
-            removed = trail_events.delete_before(conn, now - timedelta(days=self.retention_days))
+            removed = trail_events.delete_before(conn, cutoff)
         if removed:
             log.info("trail: %d events older than %d days removed", removed, self.retention_days)
+        return removed
 
-    def _open_segment(self) -> tuple[int, Path]:
+    def _apply_retention(self) -> None:
+        """`remove_expired`, at most once an hour."""
+        now = time.monotonic()
+        if self._last_retention and now - self._last_retention < RETENTION_CHECK_SECONDS:
+            return
+        self._last_retention = now
+        self.remove_expired()
+
+    def _rotate(self, length: int) -> None:
+        """Close the segment for the flusher with its events and start a new one (under `_lock`)."""
+        self._closed.append((self._segment, self._pending))
+        self._pending = []
+        self._segment = self._new_segment(max(SEGMENT_BYTES, length))
+
+    def _new_segment(self, size: int) -> Segment:
         self._sequence += 1
-        path = self.folder / f"{self._owner}.{self._sequence}.jsonl"
-        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), path
+        return Segment(self.folder / f"{self._owner}.{self._sequence}.jsonl", size)
 
 
-def stored(record: dict[str, Any]) -> trail_events.StoredEvent:
-    """A record as the store keeps it: its lookup columns, its resources and its JSON."""
+def stored(record: dict[str, Any], text: str | None = None) -> trail_events.StoredEvent:
+    """A record as the store keeps it: its lookup columns, its resources and its JSON (`text`, when
+    the record was just written as it)."""
     identity = record.get("userIdentity") or {}
     return trail_events.StoredEvent(
         event_id=record["eventID"],
         account_id=record["recipientAccountId"],
-        event_time=datetime.strptime(record["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC),
+        event_time=datetime.fromisoformat(record["eventTime"].removesuffix("Z")).replace(tzinfo=UTC),
         event_name=record["eventName"],
         event_source=record["eventSource"],
         read_only=bool(record.get("readOnly")),
         username=events.username_of(identity),
         access_key_id=identity.get("accessKeyId") or None,
-        record=json.dumps(record, separators=(",", ":")),
+        record=text if text is not None else json.dumps(record, separators=(",", ":")),
         resources=tuple(events.lookup_resources(record)),
     )
-
-
-def _read_segment(path: Path) -> list[dict[str, Any]]:
-    """The records of a segment; a torn last line (a power cut mid-write) is skipped."""
-    records = []
-    for line in path.read_bytes().splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            log.warning("trail: a torn line in %s skipped", path.name)
-            continue
-        if isinstance(record, dict) and "eventID" in record:
-            records.append(record)
-    return records
 
 
 def _sequence_of(path: Path) -> int:

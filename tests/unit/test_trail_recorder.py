@@ -16,6 +16,7 @@ from ostiary.errors import AwsError
 from ostiary.store.db import Database
 from ostiary.trail import events, lookup, recorder
 from ostiary.trail.identity import user_identity
+from ostiary.trail.segments import read_records
 
 ACCOUNT = "111122223333"
 
@@ -37,8 +38,8 @@ def test_written_down_before_flush_and_in_the_store_after(db: Database, tmp_path
     trail = recorder.Recorder(db, tmp_path / "trail")
     try:
         trail.record([_record()])
-        lines = b"".join(p.read_bytes() for p in (tmp_path / "trail").glob("*.jsonl"))
-        assert json.loads(lines)["eventName"] == "CreateUser"
+        (segment,) = (tmp_path / "trail").glob("*.jsonl")
+        assert [r["eventName"] for r in read_records(segment)] == ["CreateUser"]
         trail.flush()
         answer = lookup.lookup_events(db, ACCOUNT, {})
         assert [e["EventName"] for e in answer["Events"]] == ["CreateUser"]
@@ -93,3 +94,20 @@ def test_bad_lookup_parameters_get_cloudtrails_exceptions(params: dict[str, obje
     with pytest.raises(AwsError) as exc:
         lookup.parse(params)
     assert exc.value.code == code and exc.value.status == 400
+
+
+def test_retention_removes_only_older_events(db: Database, tmp_path: Path) -> None:
+    trail = recorder.Recorder(db, tmp_path / "trail", retention_days=90)
+    try:
+        old = _record(user="old")
+        old["eventTime"] = "2020-01-01T00:00:00Z"
+        trail.record([old, _record(user="new")])
+        trail.flush()
+        assert len(lookup.lookup_events(db, ACCOUNT, {})["Events"]) == 2
+        assert trail.remove_expired() == 1  # what the background thread does once an hour
+        found = lookup.lookup_events(db, ACCOUNT, {})["Events"]
+        assert [json.loads(e["CloudTrailEvent"])["requestParameters"]["userName"] for e in found] == ["new"]
+        old_name = [{"AttributeKey": "ResourceName", "AttributeValue": "old"}]
+        assert lookup.lookup_events(db, ACCOUNT, {"LookupAttributes": old_name}) == {"Events": []}
+    finally:
+        trail.close()
