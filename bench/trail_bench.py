@@ -36,6 +36,13 @@ def start(tmp: str, trail: str, workers: int) -> Target:
     return Target(f"trail {trail}", port, proc)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="length of one measurement")
@@ -45,6 +52,7 @@ def main() -> None:
     args = parser.parse_args()
     cases = [(op, n) for op in ("GetUser", "ListUsers", "CreateUser") for n in (1, 8)]
     runs: dict[str, dict[tuple[str, int], list[float]]] = {"on": {}, "off": {}}
+    cpu: dict[str, dict[tuple[str, int], list[float]]] = {"on": {}, "off": {}}
     errors = {"on": 0, "off": 0}
     with tempfile.TemporaryDirectory() as on_dir, tempfile.TemporaryDirectory() as off_dir:
         targets = {"on": start(on_dir, "on", args.workers), "off": start(off_dir, "off", args.workers)}
@@ -54,18 +62,28 @@ def main() -> None:
             for case in cases:
                 for _ in range(args.rounds):
                     for name, target in targets.items():
+                        before = cpu_seconds(target.process.pid)
                         rate, failed = measure(target.port, case[0], case[1], args.seconds)
+                        used = cpu_seconds(target.process.pid) - before
                         runs[name].setdefault(case, []).append(rate)
+                        cpu[name].setdefault(case, []).append(used / max(rate * args.seconds, 1) * 1e6)
                         errors[name] += failed
         finally:
             for target in targets.values():
                 target.process.terminate()
                 target.process.wait(timeout=10)
     print(f"median of {args.rounds} measurements of {args.seconds:g} s each, the servers taking turns")
-    print(f"{'operation':<12}{'clients':>8}{'trail on req/s':>16}{'trail off req/s':>17}{'on/off':>9}")
+    print(
+        f"{'operation':<12}{'clients':>8}{'trail on req/s':>16}{'trail off req/s':>17}{'on/off':>9}"
+        f"{'CPU µs/req on':>15}{'off':>7}{'on/off':>9}"
+    )
     for case in cases:
         on, off = (statistics.median(runs[name][case]) for name in ("on", "off"))
-        print(f"{case[0]:<12}{case[1]:>8}{on:>16.0f}{off:>17.0f}{on / off if off else 0:>9.2f}")
+        cpu_on, cpu_off = (statistics.median(cpu[name][case]) for name in ("on", "off"))
+        print(
+            f"{case[0]:<12}{case[1]:>8}{on:>16.0f}{off:>17.0f}{on / off if off else 0:>9.2f}"
+            f"{cpu_on:>15.0f}{cpu_off:>7.0f}{cpu_on / cpu_off if cpu_off else 0:>9.2f}"
+        )
     if any(errors.values()):
         print("non-200 answers: " + ", ".join(f"trail {name} {count}" for name, count in errors.items()))
 

@@ -30,7 +30,7 @@ def start(settings: Settings, db: Database, keyring: Keyring) -> Trail:
     found = None
     if config.enabled:
         found = recorder.of(db) or recorder.Recorder(
-            db, settings.data_dir / "trail", retention_days=config.retention_days
+            db, settings.data_dir / "trail", retention_days=config.retention_days, separate_writer=True
         )
     return Trail(settings, db, keyring, found)
 

@@ -24,15 +24,12 @@ import time
 import uuid
 import weakref
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ostiary.errors import ConcurrentModificationException
-from ostiary.store import trail_events
 from ostiary.store.db import Database
-from ostiary.trail import events
-from ostiary.trail.segments import SEGMENT_BYTES, Segment, read_records
+from ostiary.trail import writer
+from ostiary.trail.segments import SEGMENT_BYTES, Segment
 
 log = logging.getLogger("ostiary.trail")
 
@@ -51,7 +48,9 @@ def of(db: Database) -> Recorder | None:
 class Recorder:
     """This process's trail writer over one database and one segment folder."""
 
-    def __init__(self, db: Database, folder: Path, *, retention_days: int | None = None) -> None:
+    def __init__(
+        self, db: Database, folder: Path, *, retention_days: int | None = None, separate_writer: bool = False
+    ) -> None:
         self.db = db
         self.folder = folder
         self.retention_days = retention_days
@@ -66,10 +65,15 @@ class Recorder:
         self._pending: list[tuple[dict[str, Any], str]] = []  # each record, and its JSON as written
         self._closed: list[tuple[Segment, list[tuple[dict[str, Any], str]]]] = []  # full, not synced yet
         self._stranded: list[tuple[Path, list[tuple[dict[str, Any], str]]]] = []  # not in the database yet
+        self._handed: dict[str, tuple[Path, list[tuple[dict[str, Any], str]]]] = {}  # to the writer
+        self._moved = threading.Condition()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._last_retention = 0.0
         self.replay()
+        self._writer = (
+            writer.WriterProcess(db.url, retention_days, self._written) if separate_writer else None
+        )
         self._thread = threading.Thread(target=self._run, name="ostiary-trail", daemon=True)
         self._thread.start()
         _RECORDERS[db] = self
@@ -89,8 +93,9 @@ class Recorder:
         if full:
             self._wake.set()
 
-    def flush(self) -> None:
-        """Move what is written into the database now (LookupEvents calls it: a caller sees its own calls)."""
+    def flush(self, *, wait: bool = True) -> None:
+        """Move what is written into the database (LookupEvents calls it: a caller sees its own calls);
+        `wait` until it is in."""
         with self._flushing:
             with self._lock:
                 if self._pending:
@@ -99,17 +104,41 @@ class Recorder:
             for segment, batch in closed:
                 segment.close()  # durable before it counts as written to the database
                 self._stranded.append((segment.path, batch))
+            if self._writer is not None and self._writer.is_alive:
+                self._hand_over()
+                if wait:
+                    with self._moved:
+                        self._moved.wait_for(lambda: not self._handed or not self._writer_alive(), timeout=30)
+                if not self._writer_alive():  # it died: what it held is moved here
+                    with self._moved:
+                        self._stranded[:0] = self._handed.values()
+                        self._handed.clear()
             while self._stranded:
                 path, batch = self._stranded[0]
-                rows = [stored(record, text) for record, text in batch]
-                try:
-                    with self.db.transaction() as conn:
-                        trail_events.insert(conn, rows)
-                except ConcurrentModificationException:  # some are in already (a retry after a lost commit)
-                    with self.db.transaction() as conn:
-                        trail_events.insert_new(conn, rows)
+                writer.insert(self.db, [writer.stored(record, text) for record, text in batch])
                 path.unlink(missing_ok=True)
                 self._stranded.pop(0)
+
+    def _hand_over(self) -> None:
+        assert self._writer is not None
+        while self._stranded:
+            path, batch = self._stranded[0]
+            with self._moved:
+                self._handed[str(path)] = (path, batch)
+            if not self._writer.submit(path):
+                with self._moved:
+                    self._handed.pop(str(path), None)
+                return
+            self._stranded.pop(0)
+
+    def _written(self, path: str) -> None:
+        """The writer process moved a segment."""
+        with self._moved:
+            self._handed.pop(path, None)
+            self._moved.notify_all()
+
+    def _writer_alive(self) -> bool:
+        return self._writer is not None and self._writer.is_alive
 
     def replay(self) -> int:
         """Insert what dead processes' segments hold, then delete them; the number of new events."""
@@ -125,10 +154,7 @@ class Recorder:
                 except BlockingIOError:
                     continue  # alive: its own thread moves its events
                 for segment in sorted(self.folder.glob(f"{owner}.*.jsonl"), key=_sequence_of):
-                    records = read_records(segment)
-                    with self.db.transaction() as conn:
-                        count += trail_events.insert_new(conn, [stored(r) for r in records])
-                    segment.unlink(missing_ok=True)
+                    count += writer.move_segment(self.db, segment)
                 lock.unlink(missing_ok=True)
             finally:
                 os.close(fd)
@@ -148,6 +174,8 @@ class Recorder:
         except Exception as exc:  # noqa: BLE001 - the next start replays what is left
             log.warning("trail: events left on disk for the next start (%s)", exc)
             return
+        if self._writer is not None:
+            self._writer.close()
         self._segment.close(sync=False)  # empty: flush moved its events
         self._segment.path.unlink(missing_ok=True)
         (self.folder / f"{self._owner}.lock").unlink(missing_ok=True)
@@ -159,22 +187,16 @@ class Recorder:
             self._wake.wait(FLUSH_SECONDS)
             self._wake.clear()
             try:
-                self.flush()
-                self._apply_retention()
+                self.flush(wait=False)
+                if self._writer is None:  # the writer process applies it
+                    self._apply_retention()
             except Exception as exc:  # noqa: BLE001 - the database may be away: the segments wait on disk
                 log.warning("trail: events not moved into the database yet (%s); will retry", exc)
                 self._stop.wait(1.0)
 
     def remove_expired(self) -> int:
         """Delete the events older than the retention period (none without one); their count."""
-        if self.retention_days is None:
-            return 0
-        cutoff = datetime.now(UTC) - timedelta(days=self.retention_days)
-        with self.db.transaction() as conn:
-            removed = trail_events.delete_before(conn, cutoff)
-        if removed:
-            log.info("trail: %d events older than %d days removed", removed, self.retention_days)
-        return removed
+        return writer.remove_expired(self.db, self.retention_days)
 
     def _apply_retention(self) -> None:
         """`remove_expired`, at most once an hour."""
@@ -193,24 +215,6 @@ class Recorder:
     def _new_segment(self, size: int) -> Segment:
         self._sequence += 1
         return Segment(self.folder / f"{self._owner}.{self._sequence}.jsonl", size)
-
-
-def stored(record: dict[str, Any], text: str | None = None) -> trail_events.StoredEvent:
-    """A record as the store keeps it: its lookup columns, its resources and its JSON (`text`, when
-    the record was just written as it)."""
-    identity = record.get("userIdentity") or {}
-    return trail_events.StoredEvent(
-        event_id=record["eventID"],
-        account_id=record["recipientAccountId"],
-        event_time=datetime.fromisoformat(record["eventTime"].removesuffix("Z")).replace(tzinfo=UTC),
-        event_name=record["eventName"],
-        event_source=record["eventSource"],
-        read_only=bool(record.get("readOnly")),
-        username=events.username_of(identity),
-        access_key_id=identity.get("accessKeyId") or None,
-        record=text if text is not None else json.dumps(record, separators=(",", ":")),
-        resources=tuple(events.lookup_resources(record)),
-    )
 
 
 def _sequence_of(path: Path) -> int:

@@ -34,8 +34,11 @@ def _record(name: str = "CreateUser", user: str = "alice") -> dict[str, object]:
     return events.api_call(identity, ACCOUNT, "iam", name, {"UserName": user}, request)
 
 
-def test_written_down_before_flush_and_in_the_store_after(db: Database, tmp_path: Path) -> None:
-    trail = recorder.Recorder(db, tmp_path / "trail")
+@pytest.mark.parametrize("separate_writer", [False, True], ids=["in-process", "writer-process"])
+def test_written_down_before_flush_and_in_the_store_after(
+    db: Database, tmp_path: Path, separate_writer: bool
+) -> None:
+    trail = recorder.Recorder(db, tmp_path / "trail", separate_writer=separate_writer)
     try:
         trail.record([_record()])
         (segment,) = (tmp_path / "trail").glob("*.jsonl")
