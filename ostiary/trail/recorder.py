@@ -9,14 +9,13 @@ are skipped by their eventID), so no answered call loses its event. A power cut 
 yet synced: at most one flush interval.
 
 Segments live in `<data dir>/trail/`: `<owner>.lock`, held with flock by its live process, and
-`<owner>.<n>.jsonl`. An owner whose lock can be taken is dead, and its segments are replayed.
+`<owner>.<n>.seg`. An owner whose lock can be taken is dead, and its segments are replayed.
 """
 
 from __future__ import annotations
 
 import atexit
 import fcntl
-import json
 import logging
 import os
 import threading
@@ -29,7 +28,7 @@ from typing import Any
 
 from ostiary.store.db import Database
 from ostiary.trail import writer
-from ostiary.trail.segments import SEGMENT_BYTES, Segment
+from ostiary.trail.segments import SEGMENT_BYTES, Segment, frame
 
 log = logging.getLogger("ostiary.trail")
 
@@ -62,10 +61,10 @@ class Recorder:
         self._flushing = threading.Lock()  # one flush at a time
         self._sequence = 0
         self._segment = self._new_segment(SEGMENT_BYTES)
-        self._pending: list[tuple[dict[str, Any], str]] = []  # each record, and its JSON as written
-        self._closed: list[tuple[Segment, list[tuple[dict[str, Any], str]]]] = []  # full, not synced yet
-        self._stranded: list[tuple[Path, list[tuple[dict[str, Any], str]]]] = []  # not in the database yet
-        self._handed: dict[str, tuple[Path, list[tuple[dict[str, Any], str]]]] = {}  # to the writer
+        self._pending: list[dict[str, Any]] = []  # the records the segment holds
+        self._closed: list[tuple[Segment, list[dict[str, Any]]]] = []  # full, not synced yet
+        self._stranded: list[tuple[Path, list[dict[str, Any]]]] = []  # not in the database yet
+        self._handed: dict[str, tuple[Path, list[dict[str, Any]]]] = {}  # to the writer
         self._moved = threading.Condition()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -82,13 +81,12 @@ class Recorder:
     def record(self, records: Sequence[dict[str, Any]]) -> None:
         """Write records down (copied into the segment before the caller answers); the database gets
         them later."""
-        lines = [json.dumps(r, separators=(",", ":")) for r in records]
-        data = "".join(line + "\n" for line in lines).encode()
+        data = b"".join(frame(r) for r in records)
         with self._lock:
             if not self._segment.has_room(len(data)):
                 self._rotate(len(data))
             self._segment.append(data)
-            self._pending.extend(zip(records, lines, strict=True))
+            self._pending.extend(records)
             full = len(self._pending) >= BATCH_EVENTS
         if full:
             self._wake.set()
@@ -115,7 +113,7 @@ class Recorder:
                         self._handed.clear()
             while self._stranded:
                 path, batch = self._stranded[0]
-                writer.insert(self.db, [writer.stored(record, text) for record, text in batch])
+                writer.insert(self.db, [writer.stored(record) for record in batch])
                 path.unlink(missing_ok=True)
                 self._stranded.pop(0)
 
@@ -153,7 +151,7 @@ class Recorder:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
                     continue  # alive: its own thread moves its events
-                for segment in sorted(self.folder.glob(f"{owner}.*.jsonl"), key=_sequence_of):
+                for segment in sorted(self.folder.glob(f"{owner}.*.seg"), key=_sequence_of):
                     count += writer.move_segment(self.db, segment)
                 lock.unlink(missing_ok=True)
             finally:
@@ -214,7 +212,7 @@ class Recorder:
 
     def _new_segment(self, size: int) -> Segment:
         self._sequence += 1
-        return Segment(self.folder / f"{self._owner}.{self._sequence}.jsonl", size)
+        return Segment(self.folder / f"{self._owner}.{self._sequence}.seg", size)
 
 
 def _sequence_of(path: Path) -> int:

@@ -1,15 +1,18 @@
 """Write-ahead segments: files mapped into memory that events are appended to by a copy, no system call
 per event (a `write` costs tens of µs on some kernels and sandboxes).
 
-A shared mapping is the file's own page cache: what is copied in stays in the file when the process is
-killed (kill -9), and `sync` (msync) makes it durable across a power cut. A segment is created at its
-full size (sparse); its unused tail stays zero bytes, which a reader stops at.
+Each record is one frame: its length (4 bytes, little-endian) and the record in `marshal`'s format (a
+seventh of the cost of JSON; the writer makes the JSON). A shared mapping is the file's own page cache:
+what is copied in stays in the file when the process is killed (kill -9), and `close` syncs it (msync)
+so that it survives a power cut too. A segment is created at its full size (sparse); its unused tail
+stays zero bytes, which a reader stops at. The folder is the server's own (0700): nothing else writes
+the frames it reads.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import marshal
 import mmap
 import os
 from pathlib import Path
@@ -51,18 +54,29 @@ class Segment:
         self._map.close()
 
 
+def frame(record: dict[str, Any]) -> bytes:
+    """A record as a segment holds it."""
+    body = marshal.dumps(record)
+    return len(body).to_bytes(4, "little") + body
+
+
 def read_records(path: Path) -> list[dict[str, Any]]:
-    """The records a segment holds, up to its zero tail; a torn line (a copy cut short) is skipped."""
+    """The records a segment holds, up to its zero tail; a frame cut short (a copy the process was
+    killed in, whose answer was never sent) ends it."""
+    data = path.read_bytes()
     records = []
-    for line in path.read_bytes().rstrip(b"\0").split(b"\n"):
-        line = line.strip(b"\0")
-        if not line:
-            continue
+    offset = 0
+    while offset + 4 <= len(data):
+        length = int.from_bytes(data[offset : offset + 4], "little")
+        end = offset + 4 + length
+        if length == 0 or end > len(data):
+            break
         try:
-            record = json.loads(line)
-        except ValueError:
-            log.warning("trail: a torn line in %s skipped", path.name)
-            continue
+            record = marshal.loads(data[offset + 4 : end])
+        except (ValueError, EOFError, TypeError):
+            log.warning("trail: a torn record in %s skipped", path.name)
+            break
         if isinstance(record, dict) and "eventID" in record:
             records.append(record)
+        offset = end
     return records

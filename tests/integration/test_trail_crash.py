@@ -70,7 +70,7 @@ def test_kill_9_during_a_burst_loses_no_answered_event(tmp_path: Path) -> None:
     for thread in threads:
         thread.join(timeout=30)
     assert len(answered) >= 150
-    leftover = list((data_dir / "trail").glob("*.jsonl"))
+    leftover = list((data_dir / "trail").glob("*.seg"))
     assert leftover, "the killed process left its write-ahead segments"
 
     again = start_server(data_dir, url, "sqlite")
@@ -78,6 +78,6 @@ def test_kill_9_during_a_burst_loses_no_answered_event(tmp_path: Path) -> None:
         recorded = _created_names(again)
         missing = sorted(set(answered) - recorded)
         assert not missing, f"{len(missing)} answered calls have no event: {missing[:5]}"
-        assert not list((data_dir / "trail").glob(f"{server.process.pid}-*.jsonl"))  # replayed and gone
+        assert not list((data_dir / "trail").glob(f"{server.process.pid}-*.seg"))  # replayed and gone
     finally:
         stop_server(again)

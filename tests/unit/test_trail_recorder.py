@@ -16,7 +16,7 @@ from ostiary.errors import AwsError
 from ostiary.store.db import Database
 from ostiary.trail import events, lookup, recorder
 from ostiary.trail.identity import user_identity
-from ostiary.trail.segments import read_records
+from ostiary.trail.segments import frame, read_records
 
 ACCOUNT = "111122223333"
 
@@ -41,7 +41,7 @@ def test_written_down_before_flush_and_in_the_store_after(
     trail = recorder.Recorder(db, tmp_path / "trail", separate_writer=separate_writer)
     try:
         trail.record([_record()])
-        (segment,) = (tmp_path / "trail").glob("*.jsonl")
+        (segment,) = (tmp_path / "trail").glob("*.seg")
         assert [r["eventName"] for r in read_records(segment)] == ["CreateUser"]
         trail.flush()
         answer = lookup.lookup_events(db, ACCOUNT, {})
@@ -56,21 +56,22 @@ def test_a_dead_processs_segments_are_replayed_once(db: Database, tmp_path: Path
     folder = tmp_path / "trail"
     folder.mkdir()
     record = _record(user="from-the-dead")
-    line = json.dumps(record).encode() + b"\n"
+    line = frame(record)
     (folder / "999-dead.lock").touch()
-    (folder / "999-dead.1.jsonl").write_bytes(line + line + b'{"torn')  # repeated, then a torn line
+    torn = frame(_record(user="never-answered"))[:-9]  # a copy cut short by kill -9
+    (folder / "999-dead.1.seg").write_bytes(line + line + torn + bytes(64))  # one repeated, then cut
     live = folder / "998-live.lock"
     held = os.open(live, os.O_WRONLY | os.O_CREAT)
     fcntl.flock(held, fcntl.LOCK_EX)
-    (folder / "998-live.1.jsonl").write_bytes(json.dumps(_record(user="alive")).encode() + b"\n")
+    (folder / "998-live.1.seg").write_bytes(frame(_record(user="alive")))
     trail = recorder.Recorder(db, folder)
     try:
         found = lookup.lookup_events(db, ACCOUNT, {})["Events"]
         assert [json.loads(e["CloudTrailEvent"])["requestParameters"]["userName"] for e in found] == [
             "from-the-dead"
         ]
-        assert not (folder / "999-dead.1.jsonl").exists()
-        assert (folder / "998-live.1.jsonl").exists()  # a live process moves its own events
+        assert not (folder / "999-dead.1.seg").exists()
+        assert (folder / "998-live.1.seg").exists()  # a live process moves its own events
         assert trail.replay() == 0
     finally:
         trail.close()
