@@ -213,3 +213,10 @@ def _row(event: StoredEvent) -> dict[str, Any]:
         "access_key_id": event.access_key_id,
         "record": event.record,
     }
+
+
+def checkpoint(conn: Connection) -> None:
+    """On SQLite, copy the write-ahead log into the database now (PASSIVE: never waits on readers), so
+    that the trail's inserts do not leave the checkpoint to the next request that commits."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")

@@ -72,6 +72,8 @@ def move_segment(db: Database, path: Path) -> int:
         return 0
     count = insert(db, [stored(r) for r in records])
     path.unlink(missing_ok=True)
+    with db.read() as conn:
+        trail_events.checkpoint(conn)
     return count
 
 
