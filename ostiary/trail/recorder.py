@@ -102,15 +102,15 @@ class Recorder:
             for segment, batch in closed:
                 segment.close()  # durable before it counts as written to the database
                 self._stranded.append((segment.path, batch))
-            if self._writer is not None and self._writer.is_alive:
+            if self._writer_alive():
                 self._hand_over()
                 if wait:
                     with self._moved:
                         self._moved.wait_for(lambda: not self._handed or not self._writer_alive(), timeout=30)
-                if not self._writer_alive():  # it died: what it held is moved here
-                    with self._moved:
-                        self._stranded[:0] = self._handed.values()
-                        self._handed.clear()
+            if self._writer is not None and not self._writer_alive():  # it died: its share is moved here
+                with self._moved:
+                    self._stranded[:0] = self._handed.values()
+                    self._handed.clear()
             while self._stranded:
                 path, batch = self._stranded[0]
                 writer.insert(self.db, [writer.stored(record) for record in batch])

@@ -115,3 +115,20 @@ def test_retention_removes_only_older_events(db: Database, tmp_path: Path) -> No
         assert lookup.lookup_events(db, ACCOUNT, {"LookupAttributes": old_name}) == {"Events": []}
     finally:
         trail.close()
+
+
+def test_events_handed_to_a_writer_that_died_are_moved_in_process(db: Database, tmp_path: Path) -> None:
+    trail = recorder.Recorder(db, tmp_path / "trail", separate_writer=True)
+    try:
+        assert trail._writer is not None  # noqa: SLF001 - the writer process, killed below
+        trail._writer._process.kill()  # noqa: SLF001
+        trail._writer._process.wait()  # noqa: SLF001
+        trail.record([_record(user="after-the-writer")])
+        trail.flush()
+        found = lookup.lookup_events(db, ACCOUNT, {})["Events"]
+        assert [json.loads(e["CloudTrailEvent"])["requestParameters"]["userName"] for e in found] == [
+            "after-the-writer"
+        ]
+        assert not list((tmp_path / "trail").glob("*.1.seg"))
+    finally:
+        trail.close()
