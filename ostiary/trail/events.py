@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ostiary.trail import redaction
@@ -54,7 +54,7 @@ _RESOURCE_PARAMS = (
     ("OpenIDConnectProviderArn", "AWS::IAM::OIDCProvider"),
     ("SerialNumber", "AWS::IAM::MFADevice"),
 )
-_RESOURCE_MEMBERS = frozenset(member for member, _ in _RESOURCE_PARAMS)
+_RESOURCE_MEMBERS = dict(_RESOURCE_PARAMS)
 _ARN_TYPES = {
     ("s3", ""): "AWS::S3::Bucket",
     ("dynamodb", "table"): "AWS::DynamoDB::Table",
@@ -95,7 +95,7 @@ def api_call(
     record: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
         "userIdentity": identity,
-        "eventTime": request.time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventTime": _time_text(request.time),
         "eventSource": event_source(service),
         "eventName": operation,
         "awsRegion": "us-east-1" if service in _GLOBAL_SERVICES else request.region,
@@ -146,6 +146,19 @@ def event_id() -> str:
     return _event_ids.next()
 
 
+_last_second: tuple[int, str] = (-1, "")  # the last second formatted, and its text (one tuple: threads)
+
+
+def _time_text(moment: datetime) -> str:
+    """An eventTime (`2026-12-04T16:00:00Z`), formatted once a second (strftime costs µs)."""
+    global _last_second
+    second = int(moment.timestamp())
+    last = _last_second
+    if last[0] != second:
+        last = _last_second = (second, moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return last[1]
+
+
 def copies(record: dict[str, Any], accounts: set[str]) -> list[dict[str, Any]]:
     """The record as each account's trail holds it: itself alone, or one copy per account (the caller's
     first) with its own eventID, all sharing one sharedEventID."""
@@ -171,11 +184,11 @@ def resources_of(
 ) -> list[dict[str, str]]:
     """The resources of a record: the ARNs a call's parameters name and, for new credentials, their key."""
     found: list[dict[str, str]] = []
-    for member, kind in _RESOURCE_PARAMS if params.keys() & _RESOURCE_MEMBERS else ():
-        value = params.get(member)
+    for member in sorted(params.keys() & _RESOURCE_MEMBERS):
+        value = params[member]
         owner = _arn_account(value) if isinstance(value, str) else None
         if isinstance(value, str) and owner is not None:
-            found.append({"ARN": value, "accountId": owner, "type": kind})
+            found.append({"ARN": value, "accountId": owner, "type": _RESOURCE_MEMBERS[member]})
     credentials = (result or {}).get("Credentials")
     if isinstance(credentials, dict) and isinstance(credentials.get("AccessKeyId"), str):
         found.append(
