@@ -52,10 +52,11 @@ trail_resources = Table(
     Column("event_id", String(36), primary_key=True),
     Column("position", String(4), primary_key=True),
     Column("account_id", String(12), nullable=False),
+    Column("event_time", DateTime(timezone=True), nullable=False),  # the event's: pages in time order
     Column("resource_type", String(128)),
     Column("resource_name", String(2048)),
-    Index("ix_trail_resources_account_type", "account_id", "resource_type"),
-    Index("ix_trail_resources_account_name", "account_id", "resource_name"),
+    Index("ix_trail_resources_account_type", "account_id", "resource_type", "event_time", "event_id"),
+    Index("ix_trail_resources_account_name", "account_id", "resource_name", "event_time", "event_id"),
 )
 
 
@@ -124,33 +125,29 @@ def page(
     """Up to `limit` events of the account, newest first, that match every filter and the time range;
     `after` (time, event id) is the last event of the previous page."""
     t = trail_events.c
-    stmt = select(
-        t.event_id,
-        t.event_time,
-        t.event_name,
-        t.event_source,
-        t.read_only,
-        t.username,
-        t.access_key_id,
-        t.record,
-    )
-    stmt = stmt.where(t.account_id == account_id)
+    columns = (t.event_id, t.event_time, t.event_name, t.event_source, t.read_only, t.username)
+    stmt = select(*columns, t.access_key_id, t.record).where(t.account_id == account_id)
+    order: Any = t  # whose (event_time, event_id) the page walks: the resources' index when filtered by one
     for f in filters:
         if f.column in ("resource_type", "resource_name"):
             r = trail_resources.c
-            matching = select(r.event_id).where(r.account_id == account_id, r[f.column] == f.value)
-            stmt = stmt.where(t.event_id.in_(matching))
+            stmt = stmt.join_from(trail_events, trail_resources, r.event_id == t.event_id)
+            stmt = stmt.where(r.account_id == account_id, r[f.column] == f.value)
+            order = r
         else:
             stmt = stmt.where(t[f.column] == f.value)
     if start is not None:
-        stmt = stmt.where(t.event_time >= start)
+        stmt = stmt.where(order.event_time >= start)
     if end is not None:
-        stmt = stmt.where(t.event_time <= end)
+        stmt = stmt.where(order.event_time <= end)
     if after is not None:
         at, event_id = after
-        stmt = stmt.where(or_(t.event_time < at, and_(t.event_time == at, t.event_id < event_id)))
-    stmt = stmt.order_by(t.event_time.desc(), t.event_id.desc()).limit(limit)
-    return list(conn.execute(stmt))
+        stmt = stmt.where(or_(order.event_time < at, and_(order.event_time == at, order.event_id < event_id)))
+    stmt = stmt.order_by(order.event_time.desc(), order.event_id.desc()).limit(limit)
+    rows: dict[str, Row[Any]] = {}
+    for row in conn.execute(stmt):  # an event naming the resource twice (two types) comes once
+        rows.setdefault(row.event_id, row)
+    return list(rows.values())
 
 
 def resources_of(
@@ -173,8 +170,7 @@ def resources_of(
 
 def delete_before(conn: Connection, cutoff: datetime) -> int:
     """Remove the events older than `cutoff` (the retention setting); their count."""
-    old = select(trail_events.c.event_id).where(trail_events.c.event_time < cutoff)
-    conn.execute(delete(trail_resources).where(trail_resources.c.event_id.in_(old)))
+    conn.execute(delete(trail_resources).where(trail_resources.c.event_time < cutoff))
     return conn.execute(delete(trail_events).where(trail_events.c.event_time < cutoff)).rowcount
 
 
@@ -193,6 +189,7 @@ def _resource_rows(events: Iterable[StoredEvent]) -> list[dict[str, Any]]:
             "event_id": e.event_id,
             "position": str(i),
             "account_id": e.account_id,
+            "event_time": e.event_time,
             "resource_type": kind,
             "resource_name": name,
         }

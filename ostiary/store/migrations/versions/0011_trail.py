@@ -44,12 +44,21 @@ def upgrade() -> None:
         sa.Column("event_id", sa.String(length=36), nullable=False),
         sa.Column("position", sa.String(length=4), nullable=False),
         sa.Column("account_id", sa.String(length=12), nullable=False),
+        sa.Column("event_time", sa.DateTime(timezone=True), nullable=False),
         sa.Column("resource_type", sa.String(length=128), nullable=True),
         sa.Column("resource_name", sa.String(length=2048), nullable=True),
         sa.PrimaryKeyConstraint("event_id", "position", name=op.f("pk_trail_resources")),
     )
-    op.create_index("ix_trail_resources_account_type", "trail_resources", ["account_id", "resource_type"])
-    op.create_index("ix_trail_resources_account_name", "trail_resources", ["account_id", "resource_name"])
+    op.create_index(
+        "ix_trail_resources_account_type",
+        "trail_resources",
+        ["account_id", "resource_type", "event_time", "event_id"],
+    )
+    op.create_index(
+        "ix_trail_resources_account_name",
+        "trail_resources",
+        ["account_id", "resource_name", "event_time", "event_id"],
+    )
 
 
 def downgrade() -> None:
