@@ -22,6 +22,7 @@ from ostiary.server import answer_lifespan, http_request, read_body
 from ostiary.settings import Settings
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
+from ostiary.trail import calls as trail
 
 log = logging.getLogger("ostiary")
 
@@ -49,6 +50,7 @@ class OstiaryApp:
         # off the event loop: the slow by design, and those that read a page of an account or count it
         self._blocking = services.blocking_operations() | _account_wide_operations()
         self.gateway = endpoint.Gateway(settings, db, keyring, backends.from_environment())
+        self.trail = trail.start(settings, db, keyring)
         for service in ("iam", "sts"):  # compile the models now, not in the first requests
             models.service(service)
 
@@ -86,16 +88,20 @@ class OstiaryApp:
                 region=signed.region if signed else None,
                 is_secure=request.is_secure,
             )
+            self.trail.begin(ctx, call, request)
             enforce.check(ctx, call.service, call.operation, call.params)
             result = services.dispatch(ctx, call.service, call.operation, call.params)
+            self.trail.answered(request_id, result)
             return 200, xml.serialize_result(call.service, call.operation, result, request_id), _XML
         except AwsError as exc:
+            self.trail.failed(request_id, exc)
             return exc.status, xml.serialize_error(service, exc, request_id), _XML
         except Exception:
             log.exception("internal failure in request %s", request_id)
             failure = InternalFailure(
                 "The request processing has failed because of an unknown error, exception or failure."
             )
+            self.trail.failed(request_id, failure)
             return 500, xml.serialize_error(service, failure, request_id), _XML
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -108,6 +114,9 @@ class OstiaryApp:
             return await discovery.serve(self.db, self.settings, scope, send)
         if health.takes(scope):  # probes, before the gateway: S3 would take an unsigned GET
             return await health.answer(self.db, scope, send)
+        if self.trail.takes(scope):  # CloudTrail's LookupEvents: the trail is read here, never forwarded
+            await self.trail.serve(scope, receive, send)
+            return
         if self.gateway.takes(scope):  # signed for another service: authorized here, served by a backend
             await self.gateway(scope, receive, send)
             return

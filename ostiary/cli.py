@@ -14,6 +14,7 @@ from click.decorators import FC
 
 from ostiary.policy_commands import policy as _policy_group
 from ostiary.settings import ENFORCE_MODES, ENFORCED, OFF, SETTINGS, Settings
+from ostiary.trail.commands import trail as _trail_group
 
 if TYPE_CHECKING:
     from ostiary.store.db import Database
@@ -325,6 +326,7 @@ def service_credentials(
 
 
 main.add_command(_policy_group)
+main.add_command(_trail_group)
 
 
 @main.command()

@@ -35,6 +35,7 @@ from ostiary.server import http_request, read_body
 from ostiary.settings import Settings
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
+from ostiary.trail import calls as trail
 
 log = logging.getLogger("ostiary.gateway")
 
@@ -152,7 +153,9 @@ class Gateway:
             if isinstance(operation, UnknownOperation):
                 kind = refusals.UNKNOWN_OPERATION if operation.operation is None else refusals.SERIALIZATION
                 return _refusal(service, *kind, operation.reason, request_id)
-            pending = self.authorizer.authorize(request, caller, operation, signed.region, request_id, now)
+            pending = trail.decided(
+                self.authorizer, request, caller, operation, signed.region, request_id, now
+            )
             self.authorizer.before_forward(operation, caller, signed.region)
             answer = self._forward(backend, request, service, signed.region, pending)
             if 200 <= answer.status < 300:

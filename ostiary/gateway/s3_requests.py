@@ -32,6 +32,7 @@ from ostiary.protocol.query import AUTH_PARAMS
 from ostiary.settings import Settings
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
+from ostiary.trail import calls as trail
 
 log = logging.getLogger("ostiary.gateway")
 
@@ -128,7 +129,7 @@ class S3Requests:
                 operation = identify(SERVICE, dataclasses.replace(head, body=body))
                 if isinstance(operation, UnknownOperation):
                     raise _unknown(operation)
-        pending = self.authorizer.authorize(head, caller, operation, region, request_id, now)
+        pending = trail.decided(self.authorizer, head, caller, operation, region, request_id, now)
         self.authorizer.before_forward(operation, caller, region, body)
         here = self.authorizer.answer_here(operation, caller, region, body, now)
         if here is not None:

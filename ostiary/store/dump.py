@@ -37,6 +37,7 @@ from ostiary.store import (  # noqa: F401 - their tables join the metadata
     credential_reports,
     outbound_federation,
     resources,
+    trail_events,
 )
 from ostiary.store.db import Database
 from ostiary.store.tables import managed_policies, metadata, policy_versions

@@ -1,0 +1,92 @@
+"""What the audit trail costs: signed IAM requests per second with the trail on and off, side by side.
+
+Two Ostiary servers, `OSTIARY_TRAIL=on` and `OSTIARY_TRAIL=off`, each on its own data folder, take turns
+case by case (GetUser, ListUsers, CreateUser; 1 and 8 clients), `--rounds` times, with api_bench's load
+generator (requests signed beforehand, kept-alive connections). Each figure is the median of its
+measurements; the ratio on/off is the share of the throughput the trail keeps. Afterwards the on
+server's trail is read back to check that every CreateUser answered has its event.
+
+    python bench/trail_bench.py [--seconds 3] [--rounds 3] [--users 1000] [--workers 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+import api_bench
+from api_bench import KEY, SECRET, Target, measure, seed_users
+
+
+def start(tmp: str, trail: str, workers: int) -> Target:
+    """`ostiary serve` on a free port with the trail `on` or `off`."""
+    port = api_bench._free_port()
+    env = dict(
+        os.environ, OSTIARY_ROOT_ACCESS_KEY_ID=KEY, OSTIARY_ROOT_SECRET_ACCESS_KEY=SECRET, OSTIARY_TRAIL=trail
+    )
+    command = [sys.executable, "-m", "ostiary", "serve", "--port", str(port), "--data-dir", tmp]
+    proc = subprocess.Popen(
+        [*command, "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    api_bench._wait(port, proc)
+    return Target(f"trail {trail}", port, proc)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of one measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="measurements of each case on each server")
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=1, help="server processes of each Ostiary")
+    args = parser.parse_args()
+    cases = [(op, n) for op in ("GetUser", "ListUsers", "CreateUser") for n in (1, 8)]
+    runs: dict[str, dict[tuple[str, int], list[float]]] = {"on": {}, "off": {}}
+    cpu: dict[str, dict[tuple[str, int], list[float]]] = {"on": {}, "off": {}}
+    errors = {"on": 0, "off": 0}
+    with tempfile.TemporaryDirectory() as on_dir, tempfile.TemporaryDirectory() as off_dir:
+        targets = {"on": start(on_dir, "on", args.workers), "off": start(off_dir, "off", args.workers)}
+        try:
+            for target in targets.values():
+                seed_users(target.port, args.users)
+            for case in cases:
+                for _ in range(args.rounds):
+                    for name, target in targets.items():
+                        before = cpu_seconds(target.process.pid)
+                        rate, failed = measure(target.port, case[0], case[1], args.seconds)
+                        used = cpu_seconds(target.process.pid) - before
+                        runs[name].setdefault(case, []).append(rate)
+                        cpu[name].setdefault(case, []).append(used / max(rate * args.seconds, 1) * 1e6)
+                        errors[name] += failed
+        finally:
+            for target in targets.values():
+                target.process.terminate()
+                target.process.wait(timeout=10)
+    print(f"median of {args.rounds} measurements of {args.seconds:g} s each, the servers taking turns")
+    print(
+        f"{'operation':<12}{'clients':>8}{'trail on req/s':>16}{'trail off req/s':>17}{'on/off':>9}"
+        f"{'CPU µs/req on':>15}{'off':>7}{'on/off':>9}"
+    )
+    for case in cases:
+        on, off = (statistics.median(runs[name][case]) for name in ("on", "off"))
+        cpu_on, cpu_off = (statistics.median(cpu[name][case]) for name in ("on", "off"))
+        print(
+            f"{case[0]:<12}{case[1]:>8}{on:>16.0f}{off:>17.0f}{on / off if off else 0:>9.2f}"
+            f"{cpu_on:>15.0f}{cpu_off:>7.0f}{cpu_on / cpu_off if cpu_off else 0:>9.2f}"
+        )
+    if any(errors.values()):
+        print("non-200 answers: " + ", ".join(f"trail {name} {count}" for name, count in errors.items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""The recorder: every event written down before its answer leaves, moved into the database in batches.
+
+The request path copies a JSON line into this process's write-ahead segment (a file mapped into
+memory: `segments`) and keeps the event in memory; it never waits for the database. A background
+thread, every `FLUSH_SECONDS` or sooner when a batch fills, starts a new segment, syncs the old one,
+inserts its events in one transaction and deletes it. A process killed with kill -9 leaves its
+segments behind: the next process to start over the same folder replays them (events already inserted
+are skipped by their eventID), so no answered call loses its event. A power cut can lose what was not
+yet synced: at most one flush interval.
+
+Segments live in `<data dir>/trail/`: `<owner>.lock`, held with flock by its live process, and
+`<owner>.<n>.seg`. An owner whose lock can be taken is dead, and its segments are replayed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import fcntl
+import logging
+import os
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ostiary.store.db import Database
+from ostiary.trail import writer
+from ostiary.trail.segments import SEGMENT_BYTES, Segment, frame
+
+log = logging.getLogger("ostiary.trail")
+
+FLUSH_SECONDS = 0.2
+BATCH_EVENTS = 1000
+RETENTION_CHECK_SECONDS = 3600.0
+
+_RECORDERS: weakref.WeakKeyDictionary[Database, Recorder] = weakref.WeakKeyDictionary()
+
+
+def of(db: Database) -> Recorder | None:
+    """The recorder writing the trail of `db` in this process, None when the trail is off."""
+    return _RECORDERS.get(db)
+
+
+class Recorder:
+    """This process's trail writer over one database and one segment folder."""
+
+    def __init__(
+        self, db: Database, folder: Path, *, retention_days: int | None = None, separate_writer: bool = False
+    ) -> None:
+        self.db = db
+        self.folder = folder
+        self.retention_days = retention_days
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._owner = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self._lock_fd = os.open(folder / f"{self._owner}.lock", os.O_WRONLY | os.O_CREAT, 0o600)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._lock = threading.Lock()  # the segment and its events change together
+        self._flushing = threading.Lock()  # one flush at a time
+        self._sequence = 0
+        self._segment = self._new_segment(SEGMENT_BYTES)
+        self._pending: list[dict[str, Any]] = []  # the records the segment holds
+        self._closed: list[tuple[Segment, list[dict[str, Any]]]] = []  # full, not synced yet
+        self._stranded: list[tuple[Path, list[dict[str, Any]]]] = []  # not in the database yet
+        self._handed: dict[str, tuple[Path, list[dict[str, Any]]]] = {}  # to the writer
+        self._moved = threading.Condition()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._last_retention = 0.0
+        self.replay()
+        self._writer = (
+            writer.WriterProcess(db.url, retention_days, self._written) if separate_writer else None
+        )
+        self._thread = threading.Thread(target=self._run, name="ostiary-trail", daemon=True)
+        self._thread.start()
+        _RECORDERS[db] = self
+        atexit.register(self.close)  # a clean stop leaves no segment behind
+
+    def record(self, records: Sequence[dict[str, Any]]) -> None:
+        """Write records down (copied into the segment before the caller answers); the database gets
+        them later."""
+        data = b"".join(frame(r) for r in records)
+        with self._lock:
+            if not self._segment.has_room(len(data)):
+                self._rotate(len(data))
+            self._segment.append(data)
+            self._pending.extend(records)
+            full = len(self._pending) >= BATCH_EVENTS
+        if full:
+            self._wake.set()
+
+    def flush(self, *, wait: bool = True) -> None:
+        """Move what is written into the database (LookupEvents calls it: a caller sees its own calls);
+        `wait` until it is in."""
+        with self._flushing:
+            with self._lock:
+                if self._pending:
+                    self._rotate(0)
+                closed, self._closed = self._closed, []
+            for segment, batch in closed:
+                segment.close()  # durable before it counts as written to the database
+                self._stranded.append((segment.path, batch))
+            if self._writer_alive():
+                self._hand_over()
+                if wait:
+                    with self._moved:
+                        self._moved.wait_for(lambda: not self._handed or not self._writer_alive(), timeout=30)
+            if self._writer is not None and not self._writer_alive():  # it died: its share is moved here
+                with self._moved:
+                    self._stranded[:0] = self._handed.values()
+                    self._handed.clear()
+            while self._stranded:
+                path, batch = self._stranded[0]
+                writer.insert(self.db, [writer.stored(record) for record in batch])
+                path.unlink(missing_ok=True)
+                self._stranded.pop(0)
+
+    def _hand_over(self) -> None:
+        assert self._writer is not None
+        while self._stranded:
+            path, batch = self._stranded[0]
+            with self._moved:
+                self._handed[str(path)] = (path, batch)
+            if not self._writer.submit(path):
+                with self._moved:
+                    self._handed.pop(str(path), None)
+                return
+            self._stranded.pop(0)
+
+    def _written(self, path: str) -> None:
+        """The writer process moved a segment."""
+        with self._moved:
+            self._handed.pop(path, None)
+            self._moved.notify_all()
+
+    def _writer_alive(self) -> bool:
+        return self._writer is not None and self._writer.is_alive
+
+    def replay(self) -> int:
+        """Insert what dead processes' segments hold, then delete them; the number of new events."""
+        count = 0
+        for lock in sorted(self.folder.glob("*.lock")):
+            owner = lock.name.removesuffix(".lock")
+            if owner == self._owner:
+                continue
+            fd = os.open(lock, os.O_WRONLY)
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # alive: its own thread moves its events
+                for segment in sorted(self.folder.glob(f"{owner}.*.seg"), key=_sequence_of):
+                    count += writer.move_segment(self.db, segment)
+                lock.unlink(missing_ok=True)
+            finally:
+                os.close(fd)
+        if count:
+            log.info("trail: replayed %d events a stopped process had written down", count)
+        return count
+
+    def close(self) -> None:
+        """Stop the background thread after a last flush (what cannot be flushed stays on disk)."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+        try:
+            self.flush()
+        except Exception as exc:  # noqa: BLE001 - the next start replays what is left
+            log.warning("trail: events left on disk for the next start (%s)", exc)
+            return
+        if self._writer is not None:
+            self._writer.close()
+        self._segment.close(sync=False)  # empty: flush moved its events
+        self._segment.path.unlink(missing_ok=True)
+        (self.folder / f"{self._owner}.lock").unlink(missing_ok=True)
+        os.close(self._lock_fd)
+        _RECORDERS.pop(self.db, None)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(FLUSH_SECONDS)
+            self._wake.clear()
+            try:
+                self.flush(wait=False)
+                if self._writer is None:  # the writer process applies it
+                    self._apply_retention()
+            except Exception as exc:  # noqa: BLE001 - the database may be away: the segments wait on disk
+                log.warning("trail: events not moved into the database yet (%s); will retry", exc)
+                self._stop.wait(1.0)
+
+    def remove_expired(self) -> int:
+        """Delete the events older than the retention period (none without one); their count."""
+        return writer.remove_expired(self.db, self.retention_days)
+
+    def _apply_retention(self) -> None:
+        """`remove_expired`, at most once an hour."""
+        now = time.monotonic()
+        if self._last_retention and now - self._last_retention < RETENTION_CHECK_SECONDS:
+            return
+        self._last_retention = now
+        self.remove_expired()
+
+    def _rotate(self, length: int) -> None:
+        """Close the segment for the flusher with its events and start a new one (under `_lock`)."""
+        self._closed.append((self._segment, self._pending))
+        self._pending = []
+        self._segment = self._new_segment(max(SEGMENT_BYTES, length))
+
+    def _new_segment(self, size: int) -> Segment:
+        self._sequence += 1
+        return Segment(self.folder / f"{self._owner}.{self._sequence}.seg", size)
+
+
+def _sequence_of(path: Path) -> int:
+    try:
+        return int(path.name.rsplit(".", 2)[-2])
+    except ValueError:
+        return 0

@@ -1,0 +1,168 @@
+"""The trail's writer: closed segments into the database, in a process of its own beside the server.
+
+The server hands each closed (synced) segment's path over on the writer's standard input; the writer
+inserts its events in one transaction, deletes the file and answers the path on its standard output.
+Its inserts never share the server's interpreter lock. When its input closes (the server stopped, or
+was killed) it finishes what it was given and exits; what was not handed over is replayed by the next
+server to start. The same functions move segments in-process when no writer runs.
+
+    python -m ostiary.trail.writer   (OSTIARY_TRAIL_DATABASE_URL, OSTIARY_TRAIL_RETENTION_DAYS)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ostiary.errors import ConcurrentModificationException
+from ostiary.store import trail_events
+from ostiary.store.db import Database
+from ostiary.trail import events
+from ostiary.trail.segments import read_records
+
+log = logging.getLogger("ostiary.trail")
+
+RETRY_SECONDS = 1.0
+RETENTION_CHECK_SECONDS = 3600.0
+
+
+def stored(record: dict[str, Any], text: str | None = None) -> trail_events.StoredEvent:
+    """A record as the store keeps it: its lookup columns, its resources and its JSON (`text`, when
+    the record was just written as it)."""
+    identity = record.get("userIdentity") or {}
+    return trail_events.StoredEvent(
+        event_id=record["eventID"],
+        account_id=record["recipientAccountId"],
+        event_time=datetime.fromisoformat(record["eventTime"].removesuffix("Z")).replace(tzinfo=UTC),
+        event_name=record["eventName"],
+        event_source=record["eventSource"],
+        read_only=bool(record.get("readOnly")),
+        username=events.username_of(identity),
+        access_key_id=identity.get("accessKeyId") or None,
+        record=text if text is not None else json.dumps(record, separators=(",", ":")),
+        resources=tuple(events.lookup_resources(record)),
+    )
+
+
+def insert(db: Database, rows: Sequence[trail_events.StoredEvent]) -> int:
+    """Insert events in one transaction; those already in (a retry, a replay) are skipped. Their count."""
+    try:
+        with db.transaction() as conn:
+            trail_events.insert(conn, rows)
+        return len(rows)
+    except ConcurrentModificationException:  # some are in already
+        with db.transaction() as conn:
+            return trail_events.insert_new(conn, rows)
+
+
+def move_segment(db: Database, path: Path) -> int:
+    """Insert a closed segment's events, then delete it; the number of new events."""
+    try:
+        records = read_records(path)
+    except FileNotFoundError:  # moved already (by a writer that outlived its server)
+        return 0
+    count = insert(db, [stored(r) for r in records])
+    path.unlink(missing_ok=True)
+    with db.read() as conn:
+        trail_events.checkpoint(conn)
+    return count
+
+
+def remove_expired(db: Database, retention_days: int | None) -> int:
+    """Delete the events older than the retention period (none without one); their count."""
+    if retention_days is None:
+        return 0
+    with db.transaction() as conn:
+        removed = trail_events.delete_before(conn, datetime.now(UTC) - timedelta(days=retention_days))
+    if removed:
+        log.info("trail: %d events older than %d days removed", removed, retention_days)
+    return removed
+
+
+class WriterProcess:
+    """The server's handle on its writer process: hand segments over, hear which are in."""
+
+    def __init__(self, database_url: str, retention_days: int | None, on_done: Callable[[str], None]) -> None:
+        env = dict(os.environ, OSTIARY_TRAIL_DATABASE_URL=database_url)
+        env["OSTIARY_TRAIL_RETENTION_DAYS"] = str(retention_days or 0)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "ostiary.trail.writer"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
+            bufsize=1,
+        )
+        self._on_done = on_done
+        self._reader = threading.Thread(target=self._read, name="ostiary-trail-writer", daemon=True)
+        self._reader.start()
+
+    @property
+    def is_alive(self) -> bool:
+        return self._process.poll() is None
+
+    def submit(self, path: Path) -> bool:
+        """Hand a closed segment over; False when the writer is gone."""
+        try:
+            assert self._process.stdin is not None
+            self._process.stdin.write(f"{path}\n")
+            self._process.stdin.flush()
+            return True
+        except (BrokenPipeError, OSError, ValueError):
+            return False
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Let the writer finish what it was given, and stop."""
+        try:
+            if self._process.stdin is not None:
+                self._process.stdin.close()
+            self._process.wait(timeout=timeout)
+        except (OSError, subprocess.TimeoutExpired):
+            self._process.kill()
+        self._reader.join(timeout=5)
+
+    def _read(self) -> None:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            self._on_done(line.strip())
+
+
+def main() -> None:
+    """The writer process: move each segment named on standard input, answer its path when done."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    db = Database(os.environ["OSTIARY_TRAIL_DATABASE_URL"], pool=False)
+    retention_days = int(os.environ.get("OSTIARY_TRAIL_RETENTION_DAYS", "0")) or None
+    last_retention = 0.0
+    for line in sys.stdin:
+        path = Path(line.strip())
+        while True:
+            try:
+                move_segment(db, path)
+                break
+            except Exception as exc:  # noqa: BLE001 - the database may be away: try again
+                log.warning("trail writer: %s not moved yet (%s); will retry", path.name, exc)
+                time.sleep(RETRY_SECONDS)
+        try:
+            print(path, flush=True)
+        except BrokenPipeError:  # the server is gone; go on with what it handed over, silently
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if time.monotonic() - last_retention >= RETENTION_CHECK_SECONDS:
+            last_retention = time.monotonic()
+            try:
+                remove_expired(db, retention_days)
+            except Exception as exc:  # noqa: BLE001 - next time
+                log.warning("trail writer: retention not applied (%s)", exc)
+    db.dispose()
+
+
+if __name__ == "__main__":
+    main()

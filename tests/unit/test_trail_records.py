@@ -1,0 +1,104 @@
+"""CloudTrail records built from a call: identity types, secrets removed, resources, shared events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from ostiary.auth.caller import root_caller, session_caller, user_caller
+from ostiary.auth.tokens import Session
+from ostiary.trail import events, redaction
+from ostiary.trail.identity import user_identity
+
+NOW = datetime(2026, 12, 4, 16, 0, 0, tzinfo=UTC)
+REQUEST = events.Request("req-1", NOW, "10.0.0.1", "aws-cli/2", "eu-west-1")
+
+
+def _session(**facts: object) -> Session:
+    base: dict[str, object] = {
+        "access_key_id": "ASIAEXAMPLE",
+        "secret": "s3cr3t",
+        "account_id": "111122223333",
+        "principal_type": "AssumedRole",
+        "arn": "arn:aws:sts::111122223333:assumed-role/Export/michael",
+        "user_id": "AROAEXAMPLE:michael",
+        "issued_at": NOW,
+        "expires_at": NOW + timedelta(hours=1),
+        "role_id": "AROAEXAMPLE",
+        "role_arn": "arn:aws:iam::111122223333:role/Export",
+        "session_name": "michael",
+    }
+    base.update(facts)
+    return Session(**base)  # type: ignore[arg-type]
+
+
+def test_request_secrets_are_marked_hidden_and_answer_secrets_left_out() -> None:
+    params = {
+        "UserName": "a",
+        "Password": "pw",
+        "Nested": {"SAMLAssertion": "x", "Keep": [{"PrivateKey": "k"}]},
+    }
+    assert redaction.request_parameters(params) == {
+        "userName": "a",
+        "password": redaction.HIDDEN,
+        "nested": {"sAMLAssertion": redaction.HIDDEN, "keep": [{"privateKey": redaction.HIDDEN}]},
+    }
+    result = {
+        "Credentials": {
+            "AccessKeyId": "ASIA1",
+            "SecretAccessKey": "s",
+            "SessionToken": "t",
+            "Expiration": NOW,
+        }
+    }
+    assert redaction.response_elements(result) == {
+        "credentials": {"accessKeyId": "ASIA1", "expiration": "2026-12-04T16:00:00Z"}
+    }
+
+
+def test_identity_of_root_user_and_assumed_role_with_source_identity() -> None:
+    assert user_identity(root_caller("111122223333", "AKIAROOT"))["type"] == "Root"
+    user = user_identity(user_caller("111122223333", "AIDAX", "alice", "/", "AKIAX"))
+    assert user["type"] == "IAMUser" and user["userName"] == "alice" and "sessionContext" not in user
+    role = user_identity(session_caller(_session(source_identity="michael", is_mfa_authenticated=True)))
+    assert role["type"] == "AssumedRole" and "userName" not in role
+    context = role["sessionContext"]
+    assert context["sessionIssuer"] == {
+        "type": "Role",
+        "principalId": "AROAEXAMPLE",
+        "arn": "arn:aws:iam::111122223333:role/Export",
+        "accountId": "111122223333",
+        "userName": "Export",
+    }
+    assert context["attributes"] == {"creationDate": "2026-12-04T16:00:00Z", "mfaAuthenticated": "true"}
+    assert context["sourceIdentity"] == "michael"
+
+
+def test_a_record_names_error_region_resources_and_lookup_columns() -> None:
+    identity = user_identity(user_caller("111122223333", "AIDAX", "alice", "/", "AKIAX"))
+    params = {"PolicyArn": "arn:aws:iam::111122223333:policy/P", "UserName": "bob"}
+    record = events.api_call(
+        identity, "111122223333", "iam", "AttachUserPolicy", params, REQUEST, error=("AccessDenied", "no")
+    )
+    assert record["awsRegion"] == "us-east-1"  # IAM is global
+    assert (record["errorCode"], record["errorMessage"], record["responseElements"]) == (
+        "AccessDenied",
+        "no",
+        None,
+    )
+    assert record["resources"] == [
+        {"ARN": "arn:aws:iam::111122223333:policy/P", "accountId": "111122223333", "type": "AWS::IAM::Policy"}
+    ]
+    assert ("AWS::IAM::User", "bob") in events.lookup_resources(record)
+    assert events.username_of(identity) == "alice" and record["readOnly"] is False
+    sts = events.api_call(identity, "111122223333", "sts", "GetCallerIdentity", {}, REQUEST)
+    assert sts["awsRegion"] == "eu-west-1" and sts["readOnly"] is True and sts["requestParameters"] is None
+
+
+def test_a_cross_account_record_is_copied_with_one_shared_event_id() -> None:
+    identity = user_identity(root_caller("111122223333", "AKIAROOT"))
+    record = events.api_call(identity, "111122223333", "sts", "AssumeRole", {}, REQUEST)
+    alone = events.copies(record, {"111122223333"})
+    assert alone == [record] and "sharedEventID" not in record
+    mine, theirs = events.copies(record, {"111122223333", "444455556666"})
+    assert mine["recipientAccountId"] == "111122223333" and theirs["recipientAccountId"] == "444455556666"
+    assert mine["sharedEventID"] == theirs["sharedEventID"] and mine["eventID"] != theirs["eventID"]
