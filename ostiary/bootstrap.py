@@ -113,15 +113,18 @@ def create_account(db: Database, keyring: Keyring, account_id: str | None = None
 
 
 def private_data_dir(data_dir: Path) -> None:
-    """Make the data folder 0700 and narrow its files to their owner (the database, the keyring...).
+    """Make the data folder 0700 and narrow what it holds to its owner (the database, the keyring, the
+    trail's folder and segments...).
 
     An existing folder is narrowed too: one made by an older version was 0755 with 0644 files.
     """
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     owner_only(data_dir)
-    for entry in data_dir.iterdir():
-        if entry.is_file() and not entry.is_symlink():
-            owner_only(entry)
+    for folder, folders, files in os.walk(data_dir):
+        for name in (*folders, *files):
+            entry = Path(folder) / name
+            if not entry.is_symlink():
+                owner_only(entry)
 
 
 def _write_private(path: Path, data: dict[str, str]) -> None:
