@@ -22,7 +22,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -116,7 +116,7 @@ class Authorizer:
         later = []
         # A root's decisions never read a table's key schema (no resource policy of a table names keys):
         # not asked, so a CreateTable does not look its table up before it exists.
-        facts = self._facts(caller.account_id, region, with_key_schema=not caller.is_root)
+        facts = self.facts(caller.account_id, region, with_key_schema=not caller.is_root)
         for permission in permissions_of(operation, facts):
             member = kms.key_in_answer(operation, permission)
             if member is not None:
@@ -125,24 +125,19 @@ class Authorizer:
                 self.decide(ctx, permission, region)
         return Pending(ctx, tuple(later))
 
-    def _facts(self, account: str, region: str, *, with_key_schema: bool = True) -> Facts:
+    def facts(self, account: str, region: str, *, with_key_schema: bool = True) -> Facts:
         """What `permissions_of` needs to know from the backend, for a caller of `account`."""
-        if not with_key_schema:
-            return Facts(
-                account=account,
-                region=region,
-                caller_account=account,
-                resolve_alias=lambda alias: self.lookups.resolve_alias(region, alias),
-                bucket_encryption=lambda bucket: self.lookups.bucket_encryption(region, bucket),
-            )
-        return Facts(
+        lookups = self.lookups
+        facts = Facts(
             account=account,
             region=region,
             caller_account=account,
-            key_schema=lambda table, index: self.lookups.key_schema(region, table, index),
-            resolve_alias=lambda alias: self.lookups.resolve_alias(region, alias),
-            bucket_encryption=lambda bucket: self.lookups.bucket_encryption(region, bucket),
+            resolve_alias=lambda alias: lookups.resolve_alias(region, alias),
+            bucket_encryption=lambda bucket: lookups.bucket_encryption(region, bucket),
         )
+        if not with_key_schema:
+            return facts
+        return replace(facts, key_schema=lambda table, index: lookups.key_schema(region, table, index))
 
     def after_answer(self, pending: Pending, region: str, answer_body: Callable[[], bytes]) -> None:
         """Decide the permissions whose resource the backend's (successful) answer names."""
@@ -337,7 +332,7 @@ class Authorizer:
         if operation.service != "s3":
             raise AccessDenied(ANONYMOUS_DENIED)
         context = _anonymous_context(request, region, now)
-        for permission in permissions_of(operation, self._facts(self.settings.account_id, region)):
+        for permission in permissions_of(operation, self.facts(self.settings.account_id, region)):
             owned = self.owned(permission, self.settings.account_id, region)
             policy = self._resource_policy(owned, self.settings.account_id, region)
             if policy is None or owned.owner is None or permission.action in BUCKET_POLICY_ACTIONS:

@@ -177,13 +177,7 @@ class S3Requests:
             return
         if pending.ctx is None:
             return
-        lookups = self.authorizer.lookups
-        facts = Facts(
-            account=caller.account_id,
-            region=region,
-            caller_account=caller.account_id,
-            resolve_alias=lambda alias: lookups.resolve_alias(region, alias),
-        )
+        facts = self.authorizer.facts(caller.account_id, region, with_key_schema=False)
         for permission in s3.answer_permissions(operation, response.status, dict(response.headers), facts):
             self.authorizer.decide(pending.ctx, permission, region)
 

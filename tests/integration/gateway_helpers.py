@@ -6,8 +6,11 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 
 from tests.conftest import free_port, wait_for_port
 
@@ -27,3 +30,15 @@ def moto_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     process.terminate()
     process.wait(timeout=10)
+
+
+def backend_client(backend: str, service: str) -> Any:
+    """A boto3 client of the backend itself (moto's `test`/`test`), to see what really landed there."""
+    return boto3.client(
+        service,
+        endpoint_url=backend,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 1}),
+    )

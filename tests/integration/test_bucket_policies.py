@@ -13,13 +13,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore import UNSIGNED
 from botocore.exceptions import ClientError
 
 from tests.conftest import ACCOUNT
-from tests.integration.gateway_helpers import moto_backend
+from tests.integration.gateway_helpers import backend_client, moto_backend
 from tests.integration.test_gateway_ownership import Harness, running_harness
 
 
@@ -348,14 +347,7 @@ def test_a_deleted_bucket_is_forgotten_with_its_policy(harness: Harness, other: 
 def test_a_bucket_made_on_the_backend_directly_is_the_default_accounts_and_cannot_be_taken(
     harness: Harness, other: dict[str, str]
 ) -> None:
-    url = harness.backend
-    direct = boto3.client(
-        "s3",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    direct = backend_client(harness.backend, "s3")
     bucket = f"own-{uuid.uuid4().hex[:12]}"
     direct.create_bucket(Bucket=bucket)
     for creds in (other, harness.user([{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}], other)[1]):

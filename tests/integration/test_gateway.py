@@ -11,17 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import urllib3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from tests.conftest import ACCOUNT, Server, free_port, start_server, stop_server
-from tests.integration.gateway_helpers import moto_backend
+from tests.integration.gateway_helpers import backend_client, moto_backend
 
 pytest.importorskip(
     "moto.server", reason="moto's server is the gateway's test backend (pip install moto[server])"
@@ -301,14 +299,7 @@ def test_iam_and_sts_are_still_served_here(gateway: Server) -> None:
 
 
 def test_the_backend_answers_unchanged(gateway: Server, backend: str, table: str) -> None:
-    direct = boto3.client(
-        "dynamodb",
-        endpoint_url=backend,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    direct = backend_client(backend, "dynamodb")
     through = gateway.client("dynamodb")
     strip = lambda r: {k: v for k, v in r.items() if k != "ResponseMetadata"}  # noqa: E731
     assert strip(through.describe_table(TableName=table)) == strip(direct.describe_table(TableName=table))

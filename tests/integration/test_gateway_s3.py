@@ -12,18 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import urllib3
 from boto3.s3.transfer import TransferConfig
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from tests.conftest import ROOT_KEY, ROOT_SECRET, Server, start_server, stop_server
-from tests.integration.gateway_helpers import moto_backend
+from tests.integration.gateway_helpers import backend_client, moto_backend
 
 pytest.importorskip("moto.server", reason="moto's server is the gateway's test backend")
 
@@ -46,14 +44,7 @@ def gateway(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 @pytest.fixture(scope="module")
 def direct(backend: str) -> Any:
     """An S3 client of the backend itself, to see what really landed there."""
-    return boto3.client(
-        "s3",
-        endpoint_url=backend,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    return backend_client(backend, "s3")
 
 
 @pytest.fixture
