@@ -10,7 +10,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from ostiary import analyzer_endpoint, enforce, ids, services
+from ostiary import enforce, ids, services
+from ostiary.access_analyzer import endpoint as analyzer_endpoint
 from ostiary.auth import sigv4
 from ostiary.auth.authenticate import authenticate
 from ostiary.errors import AwsError, InternalFailure, MissingAuthenticationToken, RequestEntityTooLarge
