@@ -21,6 +21,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from ostiary.gateway.backend_async import AsyncResponse
 from ostiary.gateway.backend_http import BackendError, BackendHttp, BackendResponse
 from ostiary.protocol import HttpRequest
 
@@ -59,9 +60,20 @@ class Answer:
     body: bytes
 
 
-def answer_headers(response: BackendResponse) -> tuple[tuple[str, str], ...]:
+def answer_headers(response: BackendResponse | AsyncResponse) -> tuple[tuple[str, str], ...]:
     """A backend answer's headers as the client gets them: hop-by-hop ones dropped."""
     return tuple((k, v) for k, v in response.headers if k not in _HOP_BY_HOP)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A request as sent to a backend: signed with the backend's credentials."""
+
+    backend_url: str
+    method: str
+    target: str
+    headers: list[tuple[str, str]]
+    body: bytes
 
 
 class BackendUnavailable(Exception):
@@ -88,13 +100,14 @@ class Forwarder:
 
     def forward(self, backend_url: str, request: HttpRequest, service: str, region: str) -> Answer:
         """The backend's whole answer to `request`, re-signed for `service` in `region`."""
-        target = request.path + (f"?{request.query_string}" if request.query_string else "")
-        headers = [(k, v) for k, v in request.headers if k not in _NOT_FORWARDED]
-        headers.append(("content-length", str(len(request.body))))
-        payload_hash = hashlib.sha256(request.body).hexdigest()
-        response = self._send(
-            backend_url, request.method, target, headers, request.body, service, region, payload_hash
-        )
+        return self.send(self.outgoing(backend_url, request, service, region))
+
+    def send(self, out: Outgoing) -> Answer:
+        """The backend's whole answer to a request `outgoing` made."""
+        try:
+            response = self._http.send(out.backend_url, out.method, out.target, out.headers, out.body)
+        except BackendError as exc:
+            raise BackendUnavailable(str(exc)) from exc
         try:
             body = response.read()
         except BackendError as exc:
@@ -102,6 +115,15 @@ class Forwarder:
         finally:
             response.release()
         return Answer(response.status, answer_headers(response), body)
+
+    def outgoing(self, backend_url: str, request: HttpRequest, service: str, region: str) -> Outgoing:
+        """`request` as the backend gets it: re-signed for `service` in `region`, its body held whole."""
+        target = request.path + (f"?{request.query_string}" if request.query_string else "")
+        headers = [(k, v) for k, v in request.headers if k not in _NOT_FORWARDED]
+        headers.append(("content-length", str(len(request.body))))
+        payload_hash = hashlib.sha256(request.body).hexdigest()
+        signed = self._signed(backend_url, request.method, target, headers, service, region, payload_hash)
+        return Outgoing(backend_url, request.method, target, signed, request.body)
 
     def open_stream(
         self,
@@ -139,13 +161,29 @@ class Forwarder:
         region: str,
         payload_hash: str,
     ) -> BackendResponse:
-        host = _host(backend_url)
+        signed = self._signed(backend_url, method, target, headers, service, region, payload_hash)
+        try:
+            return self._http.send(backend_url, method, target, signed, body)
+        except BackendError as exc:
+            raise BackendUnavailable(str(exc)) from exc
+
+    def _signed(
+        self,
+        backend_url: str,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        service: str,
+        region: str,
+        payload_hash: str,
+    ) -> list[tuple[str, str]]:
+        """`headers` with the backend credentials' SigV4 signature."""
         path = target.partition("?")[0]
         if service == "s3" or path in ("", "/"):
-            signed = sign(
+            return sign(
                 method,
                 target,
-                host,
+                _host(backend_url),
                 headers,
                 payload_hash,
                 self._access_key_id,
@@ -153,14 +191,7 @@ class Forwarder:
                 service,
                 region,
             )
-        else:
-            signed = self._botocore_signed(
-                backend_url, method, target, headers, payload_hash, service, region
-            )
-        try:
-            return self._http.send(backend_url, method, target, signed, body)
-        except BackendError as exc:
-            raise BackendUnavailable(str(exc)) from exc
+        return self._botocore_signed(backend_url, method, target, headers, payload_hash, service, region)
 
     def _botocore_signed(
         self,
