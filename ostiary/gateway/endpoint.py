@@ -82,15 +82,24 @@ class Gateway:
             backends.access_key_id, backends.secret_access_key, read_timeout_seconds=backends.timeout_seconds
         )
         self._backend = AsyncBackend(read_timeout=backends.timeout_seconds)
+        # The gateway's own threads: a slow upload holds one, and never one the IAM endpoint needs.
+        self._threads = ThreadPoolExecutor(MAX_CONCURRENT_REQUESTS, thread_name_prefix="ostiary-gateway")
         self.authorizer = Authorizer(settings, db, keyring, BackendLookups(self.forwarder, backends.url_for))
         s3_backend = backends.url_for("s3")
         self._s3 = (
             None
             if s3_backend is None
-            else S3Requests(settings, db, keyring, self.forwarder, self.authorizer, s3_backend)
+            else S3Requests(
+                settings,
+                db,
+                keyring,
+                self.forwarder,
+                self.authorizer,
+                s3_backend,
+                self._backend,
+                self._threads,
+            )
         )
-        # The gateway's own threads: a slow upload holds one, and never one the IAM endpoint needs.
-        self._threads = ThreadPoolExecutor(MAX_CONCURRENT_REQUESTS, thread_name_prefix="ostiary-gateway")
 
     def takes(self, scope: dict[str, Any]) -> bool:
         """Whether a request is the gateway's: signed for a service that has a backend, or an unsigned
@@ -112,6 +121,9 @@ class Gateway:
                 length = head.header("content-length") or "0"
                 if length.isdigit() and int(length) <= MAX_PRELOADED_BYTES:
                     await bridge.preload(MAX_PRELOADED_BYTES)
+                    body = bridge.preloaded_whole()
+                    if body is not None and await self._s3.serve_on_loop(head, body, send):
+                        return
                 await loop.run_in_executor(self._threads, self._s3.serve, head, bridge)
                 await bridge.send_held()
             except ClientGone:

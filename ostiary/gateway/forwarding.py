@@ -2,7 +2,8 @@
 connection (`backend_http.py`); the backend's answer comes back unchanged but for hop-by-hop headers.
 
 `forward` sends a body held in memory and reads the whole answer (JSON services, small lookups);
-`open_stream` sends a body as it arrives and hands back the answer unread, to be streamed (S3).
+`send_signed` sends a body as it arrives and hands back the answer unread, to be streamed (S3); the
+event loop's requests go out through `backend_async` with what `outgoing` and `signed_for_stream` make.
 Requests to `/` and S3's are signed here (SigV4, in a few microseconds); any other path with botocore's
 signer, whose canonical path rules for each service it knows.
 """
@@ -125,45 +126,36 @@ class Forwarder:
         signed = self._signed(backend_url, request.method, target, headers, service, region, payload_hash)
         return Outgoing(backend_url, request.method, target, signed, request.body)
 
-    def open_stream(
-        self,
-        backend_url: str,
-        method: str,
-        target: str,
-        headers: Sequence[tuple[str, str]],
-        body: bytes | Iterable[bytes] | None,
-        service: str,
-        region: str,
-    ) -> BackendResponse:
-        """Send a request whose body arrives piece by piece (`target`: the raw path and query); the answer
-        is returned with its body unread (`stream` it, then `release`).
+    def backend_path(self, target: str, service: str) -> str:
+        """The raw path and query as the backend gets them: S3's path as botocore encodes it, so every S3
+        backend reads one canonical form."""
+        if service != "s3":
+            return target
+        path, mark, query = target.partition("?")
+        return quote(unquote(path), safe="/~") + mark + query
 
-        `headers` must hold the body's `content-length`. An exception raised by `body` stops the request
-        before its body is complete: the connection is dropped, so the backend never gets a whole body.
-        """
+    def signed_for_stream(
+        self, backend_url: str, method: str, target: str, headers: Sequence[tuple[str, str]], region: str
+    ) -> list[tuple[str, str]]:
+        """The headers of an S3 request whose body arrives piece by piece (`UNSIGNED-PAYLOAD`), signed
+        for the backend; `headers` must hold the body's `content-length`."""
         kept = [(k, v) for k, v in headers if k not in _NOT_FORWARDED]
         kept.extend((k, v) for k, v in headers if k == "content-length")
-        path, mark, query = target.partition("?")
-        if service == "s3":  # the path as botocore encodes it, so every S3 backend reads one canonical form
-            path = quote(unquote(path), safe="/~")
-        return self._send(
-            backend_url, method, path + mark + query, kept, body, service, region, UNSIGNED_PAYLOAD
-        )
+        return self._signed(backend_url, method, target, kept, "s3", region, UNSIGNED_PAYLOAD)
 
-    def _send(
+    def send_signed(
         self,
         backend_url: str,
         method: str,
         target: str,
         headers: list[tuple[str, str]],
         body: bytes | Iterable[bytes] | None,
-        service: str,
-        region: str,
-        payload_hash: str,
     ) -> BackendResponse:
-        signed = self._signed(backend_url, method, target, headers, service, region, payload_hash)
+        """Send a signed request; the answer is returned with its body unread (`stream` it, then
+        `release`). An exception raised by `body` stops the request before its body is complete: the
+        connection is dropped, so the backend never gets a whole body."""
         try:
-            return self._http.send(backend_url, method, target, signed, body)
+            return self._http.send(backend_url, method, target, headers, body)
         except BackendError as exc:
             raise BackendUnavailable(str(exc)) from exc
 
