@@ -47,18 +47,28 @@ log = logging.getLogger("ostiary.gateway")
 MAX_BODY_BYTES = 16 * 1024 * 1024  # DynamoDB's largest request (BatchWriteItem)
 MAX_PRELOADED_BYTES = 64 * 1024  # an S3 body up to this is read on the event loop, before its thread runs
 MAX_CONCURRENT_REQUESTS = 64  # forwarded at once by one process; more wait for a thread
+_SCOPE_KEY = "ostiary.signed_service"  # an ASGI scope extension: namespaced, as the spec asks
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/([^/,\s]+)/")
 
 
 def scope_service(scope: dict[str, Any]) -> str | None:
-    """The service a request's SigV4 credential scope names (header or presigned query), if any."""
+    """The service a request's SigV4 credential scope names (header or presigned query), if any; kept
+    in the scope, as the trail, the gateway and its refusals each ask."""
+    if _SCOPE_KEY in scope:
+        known: str | None = scope[_SCOPE_KEY]
+        return known
+    service = None
     for name, value in scope.get("headers", ()):
         if name.lower() == b"authorization":
             found = _SCOPE.search(value.decode("latin-1"))
-            return found[1] if found else None
-    query = unquote(scope.get("query_string", b"").decode("latin-1"))
-    found = _SCOPE.search(query.replace("X-Amz-Credential=", "Credential="))
-    return found[1] if found else None
+            service = found[1] if found else None
+            break
+    else:
+        query = unquote(scope.get("query_string", b"").decode("latin-1"))
+        found = _SCOPE.search(query.replace("X-Amz-Credential=", "Credential="))
+        service = found[1] if found else None
+    scope[_SCOPE_KEY] = service
+    return service
 
 
 def is_unsigned_s3(scope: dict[str, Any]) -> bool:

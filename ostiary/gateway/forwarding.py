@@ -226,7 +226,7 @@ def sign(
     """`headers` with SigV4's added (x-amz-date, x-amz-content-sha256, authorization), for a request whose
     path is canonical as it is (S3's, or `/`): host, every x-amz-* header, content-type and content-md5
     are signed."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    stamp = _stamp(now or datetime.now(UTC))
     out = [*headers, ("x-amz-date", stamp), ("x-amz-content-sha256", payload_hash)]
     values: dict[str, list[str]] = {"host": [host]}
     for name, value in out:
@@ -255,6 +255,19 @@ def sign(
         )
     )
     return out
+
+
+_last_stamp: tuple[int, str] = (0, "")
+
+
+def _stamp(moment: datetime) -> str:
+    """SigV4's date (`20261204T160000Z`), formatted once a second (strftime costs microseconds)."""
+    global _last_stamp
+    second = int(moment.timestamp())
+    last = _last_stamp
+    if last[0] != second:
+        last = _last_stamp = (second, moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"))
+    return last[1]
 
 
 def _canonical_query(query: str) -> str:
