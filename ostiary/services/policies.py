@@ -217,7 +217,7 @@ def create_policy_version(
     }
 
 
-@operation("GetPolicyVersion")
+@operation("GetPolicyVersion", blocking=True)  # an AWS managed policy's older version is unpacked
 def get_policy_version(ctx: Context, policy_arn: str, version_id: str) -> dict[str, Any]:
     """One version of a managed policy, its document URL-encoded."""
     with ctx.db.read() as conn:

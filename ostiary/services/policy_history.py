@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,15 +23,26 @@ from typing import Any
 
 _ARCHIVE = Path(__file__).parent / "data" / "aws_managed_policy_versions.zip"
 _BUNDLED = Path(__file__).parent / "data" / "aws_managed_policies.json"
+_READING = threading.Lock()
 
 
 @dataclass(frozen=True)
 class HistoricVersion:
-    """One version of an AWS managed policy older than its default: the store's version row shape."""
+    """One version of an AWS managed policy older than its default: the store's version row shape.
 
+    Its document is read from the archive only when asked for: listing the versions reads the small
+    index of the policy, not its documents.
+    """
+
+    policy_name: str
     version_id: str
-    document: str
     created_at: datetime
+    span: tuple[int, int]
+
+    @property
+    def document(self) -> str:
+        start, end = self.span
+        return _documents(self.policy_name)[start:end].decode()
 
 
 def version_number(version_id: str) -> int:
@@ -39,20 +51,19 @@ def version_number(version_id: str) -> int:
     return int(digits) if digits.isdigit() else 0
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=2048)
 def older_versions(policy_name: str) -> tuple[HistoricVersion, ...]:
     """The versions of an AWS managed policy before its bundled default, newest first."""
-    try:
-        with zipfile.ZipFile(_ARCHIVE) as archive:
-            raw = archive.read(f"{policy_name}.json")
-    except (KeyError, FileNotFoundError):
+    raw = _member(f"{policy_name}/versions")
+    if raw is None:
         return ()
-    entries: dict[str, list[str]] = json.loads(raw)
-    versions = [
-        HistoricVersion(version_id, document, datetime.fromisoformat(created).astimezone(UTC))
-        for version_id, (created, document) in entries.items()
-    ]
-    return tuple(sorted(versions, key=lambda v: version_number(v.version_id), reverse=True))
+    entries: list[list[Any]] = json.loads(raw)
+    return tuple(
+        HistoricVersion(
+            policy_name, version_id, datetime.fromisoformat(created).astimezone(UTC), (start, end)
+        )
+        for version_id, created, start, end in entries
+    )
 
 
 def older_version(policy_name: str, version_id: str) -> HistoricVersion | None:
@@ -65,6 +76,25 @@ def merged(policy_name: str, stored: list[Any]) -> list[Any]:
     have = {row.version_id for row in stored}
     extra = [v for v in older_versions(policy_name) if v.version_id not in have]
     return sorted([*stored, *extra], key=lambda v: version_number(v.version_id), reverse=True)
+
+
+@lru_cache(maxsize=4)  # the largest policy's documents are 7.7 MB
+def _documents(policy_name: str) -> bytes:
+    return _member(f"{policy_name}/documents") or b""
+
+
+def _member(name: str) -> bytes | None:
+    archive = _archive()
+    if archive is None or name not in archive.NameToInfo:
+        return None
+    with _READING:  # one reader of the shared archive at a time
+        return archive.read(name)
+
+
+@lru_cache(maxsize=1)
+def _archive() -> zipfile.ZipFile | None:
+    """The archive, opened once: reading its directory of 3,000 members takes about 15 ms."""
+    return zipfile.ZipFile(_ARCHIVE) if _ARCHIVE.exists() else None
 
 
 def aws_document(document: dict[str, Any]) -> str:
@@ -86,11 +116,29 @@ def _build(source: Path) -> int:
             default = version_number(entry["DefaultVersionId"])
             older = _older(past["versions"], default, entry["CreateDate"])
             if older:
-                member = zipfile.ZipInfo(f"{name}.json", date_time=(1980, 1, 1, 0, 0, 0))
-                member.compress_type = zipfile.ZIP_LZMA
-                archive.writestr(member, json.dumps(older, separators=(",", ":")))
+                index, documents = _layout(older)
+                _write(archive, f"{name}/versions", json.dumps(index, separators=(",", ":")).encode())
+                _write(archive, f"{name}/documents", documents)
                 kept += len(older)
     return kept
+
+
+def _layout(older: dict[str, list[str]]) -> tuple[list[list[Any]], bytes]:
+    """The index ([version, date, start, end], newest first) and the documents laid end to end."""
+    index: list[list[Any]] = []
+    documents = bytearray()
+    for version_id in sorted(older, key=version_number, reverse=True):
+        created, document = older[version_id]
+        body = document.encode()
+        index.append([version_id, created, len(documents), len(documents) + len(body)])
+        documents += body
+    return index, bytes(documents)
+
+
+def _write(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    member = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    member.compress_type = zipfile.ZIP_LZMA
+    archive.writestr(member, data)
 
 
 def _older(versions: dict[str, Any], default: int, created: str) -> dict[str, list[str]]:
