@@ -30,7 +30,7 @@ from ostiary import enforce, services
 from ostiary.auth.caller import Caller
 from ostiary.errors import AccessDenied
 from ostiary.gateway import bucketpolicies, keypolicies, kms, ownership
-from ostiary.gateway.forwarding import Answer
+from ostiary.gateway.forwarding import Answer, BackendUnavailable
 from ostiary.gateway.lookups import BackendLookups
 from ostiary.gateway.operations import Operation
 from ostiary.gateway.ownership import BUCKET_POLICY_ACTIONS, CREATING_ACTIONS, Resource
@@ -331,7 +331,13 @@ class Authorizer:
                 known = store.owners(conn, service, in_region, names)
             return {n for n in names if known.get(n, default) == account}
 
-        return ownership.visible_answer(operation, region, body, visible)
+        def next_tables(after: str) -> dict[str, Any]:
+            page = self.lookups.list_tables(region, after)
+            if page is None:
+                raise BackendUnavailable("the backend did not answer a ListTables page")
+            return page
+
+        return ownership.visible_answer(operation, region, body, visible, next_tables)
 
     def _authorize_anonymous(
         self, request: HttpRequest, operation: Operation, region: str, now: datetime
