@@ -1,0 +1,236 @@
+"""An analyzer's findings as the account's current state gives them, each with a stable id: external
+access (ACCOUNT) from role trust policies and the resource policies the gateway holds; unused access
+(ACCOUNT_UNUSED_ACCESS) from the last-used columns and the trail. The policies are read by the engine's
+parser; `ostiary.analyzer` decides who gets what."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, overload
+
+from ostiary.analyzer.external_access import Grant, external_grants
+from ostiary.analyzer.unused_access import Usage, granted_actions, is_unused, unused_permissions
+from ostiary.policy import Policy, PolicySyntaxError, parse_policy
+from ostiary.store import analyzer_inputs as inputs
+
+_IDS = uuid.UUID("6f1c1f7e-6a1d-4c59-9a38-0b8f0c6e7a21")  # the namespace of finding ids
+_DENIED = frozenset(
+    ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Client.UnauthorizedOperation")
+)
+_RESOURCE_TYPES = {"s3": "AWS::S3::Bucket", "kms": "AWS::KMS::Key"}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose findings: the analyzer's ARN, type, account and region, the moment and the tracking period."""
+
+    analyzer_arn: str
+    kind: str
+    account: str
+    region: str
+    now: datetime
+    unused_access_age: int = 90
+
+
+def current(conn: Any, scope: Scope) -> dict[str, dict[str, Any]]:
+    """The analyzer's findings now, by id: JSON-ready contents (findingType, resource, resourceType,
+    resourceOwnerAccount, details and, for external access, principal, action, condition, isPublic)."""
+    if scope.kind == "ACCOUNT":
+        return _external(conn, scope)
+    return _unused(conn, scope)
+
+
+def _finding_id(scope: Scope, *parts: str) -> str:
+    return str(uuid.uuid5(_IDS, "\0".join((scope.analyzer_arn, *parts))))
+
+
+def _external(conn: Any, scope: Scope) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for role in inputs.account_roles(conn, scope.account):
+        if role.service_linked:
+            continue
+        arn = f"arn:aws:iam::{scope.account}:role{role.path}{role.name}"
+        policy = _parsed(role.trust_policy, "trust")
+        if policy is not None:
+            _add_grants(found, scope, arn, "AWS::IAM::Role", external_grants(policy, scope.account, "sts"))
+    for row in inputs.resource_policies(conn, scope.account):
+        resource_type = _RESOURCE_TYPES.get(row.service)
+        if resource_type is None or row.region not in ("", scope.region):
+            continue
+        if row.service == "s3":
+            arn = f"arn:aws:s3:::{row.name}"
+        else:
+            arn = f"arn:aws:kms:{row.region}:{scope.account}:key/{row.name}"
+        policy = _parsed(row.policy, "resource")
+        if policy is not None:
+            _add_grants(found, scope, arn, resource_type, external_grants(policy, scope.account, row.service))
+    return found
+
+
+def _parsed(text: str, kind: str) -> Policy | None:
+    try:
+        return parse_policy(text, kind)
+    except PolicySyntaxError:
+        return None  # a stored document that no longer parses grants nothing the engine would allow
+
+
+def _add_grants(
+    found: dict[str, dict[str, Any]], scope: Scope, arn: str, resource_type: str, grants: list[Grant]
+) -> None:
+    for grant in grants:
+        kind, value = grant.principal
+        condition = dict(grant.condition)
+        finding_id = _finding_id(scope, "ExternalAccess", arn, kind, value, repr(grant.condition))
+        details = {
+            "action": list(grant.actions),
+            "condition": condition,
+            "isPublic": grant.is_public,
+            "principal": {kind: value},
+            "sources": [{"type": "POLICY"}],
+        }
+        found[finding_id] = {
+            "findingType": "ExternalAccess",
+            "resource": arn,
+            "resourceType": resource_type,
+            "resourceOwnerAccount": scope.account,
+            "details": [{"externalAccessDetails": details}],
+            **details,
+        }
+
+
+def _unused(conn: Any, scope: Scope) -> dict[str, dict[str, Any]]:
+    cutoff = scope.now - timedelta(days=scope.unused_access_age)
+    usage = _usage(conn, scope.account, cutoff - timedelta(days=scope.unused_access_age))
+    found: dict[str, dict[str, Any]] = {}
+
+    def add(kind: str, arn: str, resource_type: str, details: list[dict[str, Any]]) -> None:
+        found[_finding_id(scope, kind, arn)] = {
+            "findingType": kind,
+            "resource": arn,
+            "resourceType": resource_type,
+            "resourceOwnerAccount": scope.account,
+            "details": details,
+        }
+
+    for role in inputs.account_roles(conn, scope.account):
+        if role.service_linked:
+            continue
+        arn = f"arn:aws:iam::{scope.account}:role{role.path}{role.name}"
+        last_used = aware(role.last_used_at)
+        if is_unused(aware(role.created_at), last_used, cutoff):
+            add("UnusedIAMRole", arn, "AWS::IAM::Role", [{"unusedIamRoleDetails": _last(last_used)}])
+            continue
+        _add_permissions(add, conn, "role", role.role_id, arn, "AWS::IAM::Role", usage.get(arn), cutoff)
+    keys = inputs.user_access_keys(conn, scope.account)
+    for user in inputs.account_users(conn, scope.account):
+        arn = f"arn:aws:iam::{scope.account}:user{user.path}{user.name}"
+        stale = [
+            k
+            for k in keys.get(user.user_id, [])
+            if is_unused(aware(k.created_at), aware(k.last_used_at), cutoff)
+        ]
+        if stale:
+            details = [
+                {
+                    "unusedIamUserAccessKeyDetails": {
+                        "accessKeyId": k.access_key_id,
+                        **_last(aware(k.last_used_at)),
+                    }
+                }
+                for k in stale
+            ]
+            add("UnusedIAMUserAccessKey", arn, "AWS::IAM::User", details)
+        password_at = aware(user.password_created_at)
+        password_used = aware(user.password_last_used_at)
+        if password_at is not None and is_unused(password_at, password_used, cutoff):
+            add(
+                "UnusedIAMUserPassword",
+                arn,
+                "AWS::IAM::User",
+                [{"unusedIamUserPasswordDetails": _last(password_used)}],
+            )
+        _add_permissions(add, conn, "user", user.user_id, arn, "AWS::IAM::User", usage.get(arn), cutoff)
+    return found
+
+
+def _add_permissions(
+    add: Any,
+    conn: Any,
+    kind: str,
+    entity_id: str,
+    arn: str,
+    resource_type: str,
+    usage: Usage | None,
+    cutoff: datetime,
+) -> None:
+    policies = [
+        p for p in (_parsed(d, "identity") for d in inputs.identity_documents(conn, kind, entity_id)) if p
+    ]
+    details = unused_permissions(granted_actions(policies), usage or Usage(), cutoff)
+    if details:
+        add(
+            "UnusedPermission",
+            arn,
+            resource_type,
+            [{"unusedPermissionDetails": _jsonable(d)} for d in details],
+        )
+
+
+def _usage(conn: Any, account: str, since: datetime) -> dict[str, Usage]:
+    """What each user and role (by ARN) called since `since`, from the trail (refused calls excluded)."""
+    usage: dict[str, Usage] = {}
+    for at, record in inputs.trail_records(conn, account, since):
+        if record.get("errorCode") in _DENIED:
+            continue
+        arn = _identity_arn(record.get("userIdentity"))
+        source, name = record.get("eventSource"), record.get("eventName")
+        if arn is None or not isinstance(source, str) or not isinstance(name, str):
+            continue
+        usage.setdefault(arn, Usage()).add(source.split(".", 1)[0], name, aware(at) or at)
+    return usage
+
+
+def _identity_arn(identity: Any) -> str | None:
+    """The user's ARN, or the role's for a role session."""
+    if not isinstance(identity, dict):
+        return None
+    if identity.get("type") == "IAMUser":
+        return str(identity.get("arn") or "") or None
+    if identity.get("type") == "AssumedRole":
+        issuer = (identity.get("sessionContext") or {}).get("sessionIssuer") or {}
+        return str(issuer.get("arn") or "") or None
+    return None
+
+
+@overload
+def aware(moment: datetime) -> datetime: ...
+@overload
+def aware(moment: None) -> None: ...
+@overload
+def aware(moment: datetime | None) -> datetime | None: ...
+def aware(moment: datetime | None) -> datetime | None:
+    """A stored time as UTC-aware (SQLite gives naive values back)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def timestamp(moment: datetime) -> str:
+    """A time as the rest-json protocol writes it."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _last(moment: datetime | None) -> dict[str, str]:
+    return {} if moment is None else {"lastAccessed": timestamp(moment)}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return timestamp(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
