@@ -39,6 +39,7 @@ TYPES = (
 SERVED_TYPES = ("ACCOUNT", "ACCOUNT_UNUSED_ACCESS")
 DEFAULT_UNUSED_ACCESS_AGE = 90
 MAX_TAGS = 50
+MAX_EXCLUSIONS = 100
 _MAX_ANALYZERS_PAGE = 1000
 
 
@@ -55,12 +56,6 @@ def summary(ctx: services.Context, row: Any, tags: dict[str, str]) -> dict[str, 
     if row.configuration:
         out["configuration"] = json.loads(row.configuration)
     return out
-
-
-def unused_access_age(row: Any) -> int:
-    """The tracking period of an unused-access analyzer, in days."""
-    configuration = json.loads(row.configuration) if row.configuration else {}
-    return int(configuration.get("unusedAccess", {}).get("unusedAccessAge", DEFAULT_UNUSED_ACCESS_AGE))
 
 
 def _configuration(kind: str, value: Any) -> dict[str, Any] | None:
@@ -88,10 +83,34 @@ def _configuration(kind: str, value: Any) -> dict[str, Any] | None:
     configuration: dict[str, Any] = {"unusedAccessAge": age}
     rule = (unused or {}).get("analysisRule")
     if rule is not None:
-        if not isinstance(rule, dict) or len(json.dumps(rule)) > 10_000:
-            raise ValidationException("Invalid analysisRule", "other")
-        configuration["analysisRule"] = rule
+        configuration["analysisRule"] = _analysis_rule(rule)
     return {"unusedAccess": configuration}
+
+
+def _analysis_rule(rule: Any) -> dict[str, Any]:
+    """analysisRule: exclusions, each naming accounts (12 digits) and/or sets of resource tags."""
+    invalid = ValidationException("Invalid analysisRule", "other")
+    if not isinstance(rule, dict) or set(rule) - {"exclusions"}:
+        raise invalid
+    exclusions = rule.get("exclusions", [])
+    if not isinstance(exclusions, list) or len(exclusions) > MAX_EXCLUSIONS:
+        raise invalid
+    for criteria in exclusions:
+        if not isinstance(criteria, dict) or not criteria or set(criteria) - {"accountIds", "resourceTags"}:
+            raise invalid
+        accounts = criteria.get("accountIds", [])
+        if not isinstance(accounts, list) or len(accounts) > 2000:
+            raise invalid
+        if not all(isinstance(a, str) and len(a) == 12 and a.isdigit() for a in accounts):
+            raise invalid
+        tag_sets = criteria.get("resourceTags", [])
+        if not isinstance(tag_sets, list) or len(tag_sets) > MAX_EXCLUSIONS:
+            raise invalid
+        for tags in tag_sets:
+            if not isinstance(tags, dict) or not tags:
+                raise invalid
+            check_tags(tags)
+    return dict(rule)
 
 
 def check_tags(value: Any) -> dict[str, str]:

@@ -189,16 +189,21 @@ def _analyzer_resource(ctx: services.Context, params: Params) -> str:
     return analyzer_arn(ctx, check_name(params.get("analyzerName")))
 
 
+def _rule_resource(ctx: services.Context, params: Params) -> str:
+    """The ArchiveRule resource of the Service Authorization Reference: `analyzer/NAME/archive-rule/RULE`."""
+    return f"{_analyzer_resource(ctx, params)}/archive-rule/{check_rule_name(params.get('ruleName'))}"
+
+
 def _arn_resource(ctx: services.Context, params: Params) -> str:
     arn = params.get("analyzerArn")
     return arn if isinstance(arn, str) and len(arn) <= 2048 else "*"
 
 
 OPERATIONS = {
-    "CreateArchiveRule": Operation(_create_rule, _analyzer_resource),
-    "GetArchiveRule": Operation(_get_rule, _analyzer_resource),
+    "CreateArchiveRule": Operation(_create_rule, _rule_resource),
+    "GetArchiveRule": Operation(_get_rule, _rule_resource),
     "ListArchiveRules": Operation(_list_rules, _analyzer_resource),
-    "UpdateArchiveRule": Operation(_update_rule, _analyzer_resource),
-    "DeleteArchiveRule": Operation(_delete_rule, _analyzer_resource),
+    "UpdateArchiveRule": Operation(_update_rule, _rule_resource),
+    "DeleteArchiveRule": Operation(_delete_rule, _rule_resource),
     "ApplyArchiveRule": Operation(_apply_rule, _arn_resource),
 }

@@ -79,8 +79,10 @@ def synced(ctx: services.Context, key: store.Key) -> list[dict[str, Any]]:
 def _sync(ctx: services.Context, conn: Any, key: store.Key) -> list[dict[str, Any]]:
     row = existing(conn, key)
     configuration = json.loads(row.configuration) if row.configuration else {}
-    age = int(configuration.get("unusedAccess", {}).get("unusedAccessAge", 90))
-    scope = Scope(analyzer_arn(ctx, key[2]), row.type, key[0], key[1], ctx.now, age)
+    unused = configuration.get("unusedAccess", {})
+    exclusions = tuple(unused.get("analysisRule", {}).get("exclusions", ()))
+    age = int(unused.get("unusedAccessAge", 90))
+    scope = Scope(analyzer_arn(ctx, key[2]), row.type, key[0], key[1], ctx.now, age, exclusions)
     computed = current(conn, scope)
     records = store.records(conn, key)
     rules = [json.loads(r.filter) for r in store.rules(conn, key)]

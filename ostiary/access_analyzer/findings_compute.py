@@ -32,6 +32,7 @@ class Scope:
     region: str
     now: datetime
     unused_access_age: int = 90
+    exclusions: tuple[dict[str, Any], ...] = ()  # the analysisRule's: accountIds and resourceTags
 
 
 def current(conn: Any, scope: Scope) -> dict[str, dict[str, Any]]:
@@ -114,8 +115,12 @@ def _unused(conn: Any, scope: Scope) -> dict[str, dict[str, Any]]:
             "details": details,
         }
 
-    for role in inputs.account_roles(conn, scope.account):
-        if role.service_linked:
+    if _excluded(scope, {}, tags_only=False):
+        return found
+    roles = inputs.account_roles(conn, scope.account)
+    role_tags = inputs.entity_tags(conn, "role", [r.role_id for r in roles]) if scope.exclusions else {}
+    for role in roles:
+        if role.service_linked or _excluded(scope, role_tags.get(role.role_id, {})):
             continue
         arn = f"arn:aws:iam::{scope.account}:role{role.path}{role.name}"
         last_used = aware(role.last_used_at)
@@ -124,7 +129,11 @@ def _unused(conn: Any, scope: Scope) -> dict[str, dict[str, Any]]:
             continue
         _add_permissions(add, conn, "role", role.role_id, arn, "AWS::IAM::Role", usage.get(arn), cutoff)
     keys = inputs.user_access_keys(conn, scope.account)
-    for user in inputs.account_users(conn, scope.account):
+    users = inputs.account_users(conn, scope.account)
+    user_tags = inputs.entity_tags(conn, "user", [u.user_id for u in users]) if scope.exclusions else {}
+    for user in users:
+        if _excluded(scope, user_tags.get(user.user_id, {})):
+            continue
         arn = f"arn:aws:iam::{scope.account}:user{user.path}{user.name}"
         stale = [
             k
@@ -153,6 +162,16 @@ def _unused(conn: Any, scope: Scope) -> dict[str, dict[str, Any]]:
             )
         _add_permissions(add, conn, "user", user.user_id, arn, "AWS::IAM::User", usage.get(arn), cutoff)
     return found
+
+
+def _excluded(scope: Scope, tags: dict[str, str], *, tags_only: bool = True) -> bool:
+    """Whether the analysisRule excludes the account (`tags_only=False`) or an entity with these tags."""
+    for criteria in scope.exclusions:
+        if not tags_only and scope.account in criteria.get("accountIds", ()):
+            return True
+        if tags_only and any(set(t.items()) <= set(tags.items()) for t in criteria.get("resourceTags", ())):
+            return True
+    return False
 
 
 def _add_permissions(

@@ -22,6 +22,7 @@ from ostiary.store.tables import (
     policy_attachments,
     policy_versions,
     roles,
+    tags,
     users,
 )
 from ostiary.store.trail_events import trail_events
@@ -104,6 +105,19 @@ def identity_documents(conn: Connection, kind: str, entity_id: str) -> list[str]
         )
         documents += [str(d) for d in conn.execute(attached).scalars()]
     return documents
+
+
+def entity_tags(conn: Connection, kind: str, ids: list[str]) -> dict[str, dict[str, str]]:
+    """The tags of users or roles (`kind`), per id."""
+    t = tags
+    out: dict[str, dict[str, str]] = defaultdict(dict)
+    for start in range(0, len(ids), 500):  # bounded IN lists
+        stmt = select(t.c.entity_id, t.c.key, t.c.value).where(
+            (t.c.entity_type == kind) & t.c.entity_id.in_(ids[start : start + 500])
+        )
+        for row in conn.execute(stmt):
+            out[str(row.entity_id)][str(row.key)] = str(row.value)
+    return out
 
 
 def resource_policies(conn: Connection, account: str) -> list[Row[Any]]:

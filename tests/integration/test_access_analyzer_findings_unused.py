@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from sqlalchemy import update
 
 from ostiary.store import tables
@@ -204,6 +205,41 @@ def test_new_entities_are_not_unused_yet(server: Server) -> None:
         "unusedAccess": {"unusedAccessAge": 90}
     }
     assert aa.list_findings_v2(analyzerArn=arn)["findings"] == []
-    with pytest.raises(Exception) as exc:
+    with pytest.raises(ClientError) as exc:
         aa.list_findings_v2(analyzerArn=arn, filter={"principal.AWS": {"eq": ["x"]}})
-    assert "ValidationException" in str(exc.value)
+    assert exc.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_analysis_rule_exclusions(scene: dict[str, Any]) -> None:
+    aa, arn, account = scene["aa"], scene["arn"], scene["account"]
+    _wait_for_trail(aa, arn)
+    account.client("iam").tag_role(RoleName="Idle", Tags=[{"Key": "team", "Value": "ops"}])
+    rule = {"exclusions": [{"resourceTags": [{"team": "ops"}]}]}
+    aa.update_analyzer(
+        analyzerName="unused", configuration={"unusedAccess": {"unusedAccessAge": 90, "analysisRule": rule}}
+    )
+    found = _by_resource(aa, arn)
+    assert found[("Idle", "UnusedIAMRole")]["status"] == "RESOLVED"
+    assert found[("bob", "UnusedIAMUserAccessKey")]["status"] == "ACTIVE"
+    everything = {"exclusions": [{"accountIds": [account.account_id]}]}
+    aa.update_analyzer(
+        analyzerName="unused",
+        configuration={"unusedAccess": {"unusedAccessAge": 90, "analysisRule": everything}},
+    )
+    assert {f["status"] for f in _by_resource(aa, arn).values()} == {"RESOLVED"}
+    for bad in (
+        {"exclusions": [{"accountIds": ["12"]}]},
+        {"exclusions": [{}]},
+        {"exclusions": [{"accountIds": ["abcdefghijkl"]}]},
+        {"exclusions": [{"resourceTags": [{"k" * 200: "v"}]}]},
+    ):
+        with pytest.raises(ClientError) as exc:
+            aa.update_analyzer(
+                analyzerName="unused",
+                configuration={"unusedAccess": {"unusedAccessAge": 90, "analysisRule": bad}},
+            )
+        assert exc.value.response["Error"]["Code"] == "ValidationException"
+    stored = aa.get_analyzer(analyzerName="unused")["analyzer"]["configuration"]["unusedAccess"][
+        "analysisRule"
+    ]
+    assert stored == everything
