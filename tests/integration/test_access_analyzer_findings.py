@@ -5,6 +5,8 @@ region."""
 from __future__ import annotations
 
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -449,3 +451,36 @@ def test_the_engine_decides_who_may_read_findings(account: Account, aa: Any) -> 
         reader.delete_analyzer(analyzerName="external")
     assert code(exc) == "AccessDeniedException"
     assert aa.get_analyzer(analyzerName="external")["analyzer"]["status"] == "ACTIVE"
+
+
+def test_concurrent_first_reads_record_each_finding_once(account: Account, aa: Any) -> None:
+    iam = account.client("iam")
+    for i in range(3):
+        iam.create_role(RoleName=f"C{i}", AssumeRolePolicyDocument=trust({"AWS": OTHER}))
+    arn = _analyzer(aa)
+    clients = [account.client("accessanalyzer") for _ in range(6)]
+    with ThreadPoolExecutor(len(clients)) as pool:
+        answers = list(pool.map(lambda c: sorted(f["id"] for f in _findings(c, arn)), clients))
+    assert all(len(a) == 3 for a in answers) and all(a == answers[0] for a in answers)
+    first = {f["id"]: f["createdAt"] for f in _findings(aa, arn)}
+    time.sleep(0.01)
+    assert {f["id"]: f["createdAt"] for f in _findings(aa, arn)} == first  # recorded once, not re-created
+
+
+def test_oversized_lists_are_refused(account: Account, aa: Any) -> None:
+    account.client("iam").create_role(RoleName="Big", AssumeRolePolicyDocument=trust({"AWS": OTHER}))
+    arn = _analyzer(aa)
+    (finding,) = _findings(aa, arn)
+    with pytest.raises(ClientError) as exc:
+        aa.update_findings(analyzerArn=arn, status="ARCHIVED", ids=[finding["id"]] * 1001)
+    assert code(exc) == "ValidationException"
+    with pytest.raises(ClientError) as exc:
+        aa.untag_resource(resourceArn=arn, tagKeys=[f"k{i}" for i in range(51)])
+    assert code(exc) == "ValidationException"
+    with pytest.raises(ClientError) as exc:
+        aa.create_analyzer(
+            analyzerName="many", type="ACCOUNT_UNUSED_ACCESS", tags={f"k{i}": "v" for i in range(51)}
+        )
+    assert code(exc) == "ValidationException"
+    assert [a["name"] for a in aa.list_analyzers()["analyzers"]] == ["external"]
+    assert _findings(aa, arn)[0]["status"] == "ACTIVE"
