@@ -258,7 +258,8 @@ def _statistics(ctx: services.Context, params: Params) -> dict[str, Any]:
         by_type: dict[str, dict[str, int]] = {}
         for f in active:
             entry = by_type.setdefault(
-                f["resourceType"], {"totalActivePublic": 0, "totalActiveCrossAccount": 0}
+                f["resourceType"],
+                {"totalActivePublic": 0, "totalActiveCrossAccount": 0, "totalActiveErrors": 0},
             )
             entry["totalActivePublic" if f.get("isPublic") else "totalActiveCrossAccount"] += 1
         stats = {"externalAccessFindingsStatistics": {"resourceTypeStatistics": by_type, **counts}}

@@ -5,6 +5,7 @@ parser; `ostiary.analyzer` decides who gets what."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -70,7 +71,9 @@ def _external(conn: Any, scope: Scope) -> dict[str, dict[str, Any]]:
     return found
 
 
+@functools.lru_cache(maxsize=4096)
 def _parsed(text: str, kind: str) -> Policy | None:
+    """A stored document as the engine reads it (parsed once per text: documents repeat across reads)."""
     try:
         return parse_policy(text, kind)
     except PolicySyntaxError:

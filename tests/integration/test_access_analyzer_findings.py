@@ -240,6 +240,7 @@ def test_who_gets_what_in_trust_policies(account: Account, aa: Any) -> None:
     assert stats["resourceTypeStatistics"]["AWS::IAM::Role"] == {
         "totalActivePublic": 1,
         "totalActiveCrossAccount": 2,
+        "totalActiveErrors": 0,
     }
 
 
