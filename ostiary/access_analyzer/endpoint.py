@@ -68,7 +68,7 @@ def handle(
             db=app.db, keyring=app.keyring, settings=app.settings, caller=caller, request_id=request_id,
             now=now, source_ip=request.client_ip, region=signed.region, is_secure=request.is_secure,
         )  # fmt: skip
-        _authorize(ctx, f"{SERVICE}:{name}", operation.resource(ctx, params))
+        _authorize(ctx, f"{SERVICE}:{operation.action or name}", operation.resource(ctx, params))
         return 200, json.dumps(operation.run(ctx, params)).encode(), _JSON
     except AwsError as error:
         return error.status, json.dumps(error_body(error)).encode(), _JSON

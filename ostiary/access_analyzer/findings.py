@@ -175,7 +175,17 @@ def _offset(token: Any, fingerprint: str) -> int:
     return int(offset)
 
 
+def _external_only(ctx: services.Context, params: Params, operation: str) -> None:
+    """ListFindings and GetFinding serve external access analyzers only (V2 serves every type)."""
+    _, kind = _analyzer_key(ctx, params)
+    if kind != "ACCOUNT":
+        raise ValidationException(
+            f"{operation} is not supported for {kind} analyzers; use {operation}V2", "notSupported"
+        )
+
+
 def _list_findings(ctx: services.Context, params: Params) -> dict[str, Any]:
+    _external_only(ctx, params, "ListFindings")
     page, token = _listed(ctx, params)
     out: dict[str, Any] = {"findings": [_v1(f) for f in page]}
     return out | ({"nextToken": token} if token else {})
@@ -199,6 +209,7 @@ def _one(ctx: services.Context, params: Params) -> dict[str, Any]:
 
 
 def _get_finding(ctx: services.Context, params: Params) -> dict[str, Any]:
+    _external_only(ctx, params, "GetFinding")
     return {"finding": _v1(_one(ctx, params))}
 
 
@@ -284,9 +295,9 @@ def _analyzer_resource(ctx: services.Context, params: Params) -> str:
 
 OPERATIONS = {
     "ListFindings": Operation(_list_findings, _analyzer_resource),
-    "ListFindingsV2": Operation(_list_findings_v2, _analyzer_resource),
+    "ListFindingsV2": Operation(_list_findings_v2, _analyzer_resource, "ListFindings"),
     "GetFinding": Operation(_get_finding, _analyzer_resource),
-    "GetFindingV2": Operation(_get_finding_v2, _analyzer_resource),
+    "GetFindingV2": Operation(_get_finding_v2, _analyzer_resource, "GetFinding"),
     "UpdateFindings": Operation(_update_findings, _analyzer_resource),
     "GetFindingsStatistics": Operation(_statistics, _analyzer_resource),
 }

@@ -448,6 +448,11 @@ def test_the_engine_decides_who_may_read_findings(account: Account, aa: Any) -> 
     }
     iam.put_user_policy(UserName="reader", PolicyName="p", PolicyDocument=json.dumps(policy))
     assert reader.list_findings(analyzerArn=arn)["findings"] == []
+    assert reader.list_findings_v2(analyzerArn=arn)["findings"] == []  # authorized as ListFindings
+    with pytest.raises(ClientError) as exc:
+        reader.get_finding_v2(analyzerArn=arn, id="00000000-0000-0000-0000-000000000000")
+    assert code(exc) == "AccessDeniedException"
+    assert "access-analyzer:GetFinding " in exc.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as exc:
         reader.delete_analyzer(analyzerName="external")
     assert code(exc) == "AccessDeniedException"

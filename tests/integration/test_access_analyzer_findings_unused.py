@@ -205,6 +205,10 @@ def test_new_entities_are_not_unused_yet(server: Server) -> None:
         "unusedAccess": {"unusedAccessAge": 90}
     }
     assert aa.list_findings_v2(analyzerArn=arn)["findings"] == []
+    for call in (lambda: aa.list_findings(analyzerArn=arn), lambda: aa.get_finding(analyzerArn=arn, id="x")):
+        with pytest.raises(ClientError) as exc:  # the first API serves external access analyzers only
+            call()
+        assert exc.value.response["Error"]["Code"] == "ValidationException"
     with pytest.raises(ClientError) as exc:
         aa.list_findings_v2(analyzerArn=arn, filter={"principal.AWS": {"eq": ["x"]}})
     assert exc.value.response["Error"]["Code"] == "ValidationException"
