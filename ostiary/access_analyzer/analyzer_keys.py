@@ -125,3 +125,12 @@ def read_token(token: Any, purpose: str) -> str | None:
     if kind != purpose or not isinstance(value, str):
         raise ValidationException("Invalid next token", "other")
     return value
+
+
+def client_token(value: Any) -> str | None:
+    """A clientToken (a retry of a create carries its first call's): at most 64 characters."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= 64:
+        raise field_errors([{"name": "clientToken", "message": "Member must have length between 1 and 64"}])
+    return value

@@ -15,6 +15,7 @@ from ostiary.access_analyzer import archive_rules
 from ostiary.access_analyzer.analyzer_keys import (
     analyzer_arn,
     check_name,
+    client_token,
     existing,
     key_of_arn,
     key_of_name,
@@ -158,17 +159,21 @@ def _create_analyzer(ctx: services.Context, params: Params) -> dict[str, Any]:
     configuration = _configuration(kind, params.get("configuration"))
     tags = check_tags(params.get("tags"))
     rules = archive_rules.check_inline(params.get("archiveRules"), kind)
+    token = client_token(params.get("clientToken"))
     conflict = ConflictException(f"Analyzer with name {key[2]} already exists", key[2], "Analyzer")
     with ctx.db.transaction(on_conflict=conflict) as conn:
         existing_rows = store.of_account(conn, key[0], key[1])
-        if any(r.name == key[2] for r in existing_rows):
-            raise conflict
+        for row in existing_rows:
+            if row.name == key[2] and token is not None and (row.client_token, row.type) == (token, kind):
+                return {"arn": analyzer_arn(ctx, key[2])}  # a retry of the call that made it
+            if row.name == key[2]:
+                raise conflict
         same = [r.name for r in existing_rows if r.type == kind]
         if same:
             raise ConflictException(
                 f"An analyzer of type {kind} already exists in this region: {same[0]}", same[0], "Analyzer"
             )
-        store.insert(conn, key, kind, configuration, ctx.now)
+        store.insert(conn, key, kind, configuration, ctx.now, token)
         store.set_tags(conn, key, tags)
         for name, criteria in rules:
             store.insert_rule(conn, key, name, criteria, ctx.now)

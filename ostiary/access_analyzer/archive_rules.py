@@ -12,6 +12,7 @@ from ostiary.access_analyzer import findings_filter
 from ostiary.access_analyzer.analyzer_keys import (
     analyzer_arn,
     check_name,
+    client_token,
     existing,
     key_of_arn,
     key_of_name,
@@ -102,18 +103,22 @@ def _summary(row: Any) -> dict[str, Any]:
 def _create_rule(ctx: services.Context, params: Params) -> dict[str, Any]:
     key = key_of_name(ctx, params.get("analyzerName"))
     rule = check_rule_name(params.get("ruleName"))
+    token = client_token(params.get("clientToken"))
     conflict = ConflictException(f"Archive rule {rule} already exists", rule, "ArchiveRule")
     with ctx.db.transaction(on_conflict=conflict) as conn:
         analyzer = existing(conn, key)
         criteria = _check_filter(params.get("filter"), analyzer.type)
         rules = store.rules(conn, key)
-        if any(r.rule_name == rule for r in rules):
+        same = next((r for r in rules if r.rule_name == rule), None)
+        if same is not None and token is not None and same.client_token == token:
+            return {}  # a retry of the call that made it
+        if same is not None:
             raise conflict
         if len(rules) >= MAX_RULES:
             raise ServiceQuotaExceededException(
                 f"Cannot have more than {MAX_RULES} archive rules", rule, "ArchiveRule"
             )
-        store.insert_rule(conn, key, rule, criteria, ctx.now)
+        store.insert_rule(conn, key, rule, criteria, ctx.now, token)
     return {}
 
 

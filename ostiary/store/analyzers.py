@@ -26,6 +26,7 @@ analyzers = Table(
     Column("type", String(32), nullable=False),
     Column("configuration", Text),  # the AnalyzerConfiguration as JSON, NULL for none
     Column("status", String(16), nullable=False),
+    Column("client_token", String(64)),  # CreateAnalyzer's: its retry answers as the first call did
     _ts("created_at"),
 )
 
@@ -47,6 +48,7 @@ archive_rules = Table(
     Column("analyzer_name", String(255), primary_key=True),
     Column("rule_name", String(255), primary_key=True),
     Column("filter", Text, nullable=False),  # FilterCriteriaMap as JSON
+    Column("client_token", String(64)),  # CreateArchiveRule's
     _ts("created_at"),
     _ts("updated_at"),
 )
@@ -85,7 +87,12 @@ def of_account(conn: Connection, account: str, region: str) -> list[Row[Any]]:
 
 
 def insert(
-    conn: Connection, key: Key, kind: str, configuration: dict[str, Any] | None, now: datetime
+    conn: Connection,
+    key: Key,
+    kind: str,
+    configuration: dict[str, Any] | None,
+    now: datetime,
+    client_token: str | None = None,
 ) -> None:
     """A new analyzer, ACTIVE."""
     account, region, name = key
@@ -96,6 +103,7 @@ def insert(
             name=name,
             type=kind,
             status="ACTIVE",
+            client_token=client_token,
             created_at=now,
             configuration=json.dumps(configuration) if configuration is not None else None,
         )
@@ -148,7 +156,14 @@ def find_rule(conn: Connection, key: Key, rule: str) -> Row[Any] | None:
     return conn.execute(select(t).where(_where(t, key) & (t.c.rule_name == rule))).first()
 
 
-def insert_rule(conn: Connection, key: Key, rule: str, criteria: dict[str, Any], now: datetime) -> None:
+def insert_rule(
+    conn: Connection,
+    key: Key,
+    rule: str,
+    criteria: dict[str, Any],
+    now: datetime,
+    client_token: str | None = None,
+) -> None:
     account, region, name = key
     conn.execute(
         archive_rules.insert().values(
@@ -157,6 +172,7 @@ def insert_rule(conn: Connection, key: Key, rule: str, criteria: dict[str, Any],
             analyzer_name=name,
             rule_name=rule,
             filter=json.dumps(criteria),
+            client_token=client_token,
             created_at=now,
             updated_at=now,
         )

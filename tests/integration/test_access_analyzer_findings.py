@@ -490,3 +490,43 @@ def test_oversized_lists_are_refused(account: Account, aa: Any) -> None:
     assert code(exc) == "ValidationException"
     assert [a["name"] for a in aa.list_analyzers()["analyzers"]] == ["external"]
     assert _findings(aa, arn)[0]["status"] == "ACTIVE"
+
+
+def test_a_retried_create_answers_as_the_first(account: Account, aa: Any) -> None:
+    first = aa.create_analyzer(analyzerName="once", type="ACCOUNT", clientToken="token-1")["arn"]
+    assert aa.create_analyzer(analyzerName="once", type="ACCOUNT", clientToken="token-1")["arn"] == first
+    with pytest.raises(ClientError) as exc:
+        aa.create_analyzer(analyzerName="once", type="ACCOUNT", clientToken="token-2")
+    assert code(exc) == "ConflictException"
+    aa.create_archive_rule(
+        analyzerName="once", ruleName="r", filter={"isPublic": {"eq": ["true"]}}, clientToken="t"
+    )
+    aa.create_archive_rule(
+        analyzerName="once", ruleName="r", filter={"isPublic": {"eq": ["true"]}}, clientToken="t"
+    )
+    with pytest.raises(ClientError) as exc:
+        aa.create_archive_rule(analyzerName="once", ruleName="r", filter={"isPublic": {"eq": ["true"]}})
+    assert code(exc) == "ConflictException"
+    assert len(aa.list_archive_rules(analyzerName="once")["archiveRules"]) == 1
+
+
+def test_archive_rules_given_at_creation_archive_new_findings(account: Account, aa: Any) -> None:
+    iam = account.client("iam")
+    iam.create_role(RoleName="Partner", AssumeRolePolicyDocument=trust({"AWS": OTHER}))
+    iam.create_role(RoleName="World", AssumeRolePolicyDocument=trust("*"))
+    rules = [{"ruleName": "partner", "filter": {"principal.AWS": {"eq": [OTHER]}}}]
+    arn = aa.create_analyzer(analyzerName="external", type="ACCOUNT", archiveRules=rules)["arn"]
+    status = {f["resource"].rsplit("/", 1)[1]: f["status"] for f in _findings(aa, arn)}
+    assert status == {"Partner": "ARCHIVED", "World": "ACTIVE"}
+    assert (
+        aa.get_archive_rule(analyzerName="external", ruleName="partner")["archiveRule"]["filter"]
+        == (rules[0]["filter"])
+    )
+    with pytest.raises(ClientError) as exc:
+        aa.create_analyzer(analyzerName="dup", type="ACCOUNT_UNUSED_ACCESS", archiveRules=rules)
+    assert code(exc) == "ValidationException"  # principal.AWS is no key of unused-access findings
+    twice = [{"ruleName": "same", "filter": {"status": {"eq": ["ACTIVE"]}}}] * 2
+    with pytest.raises(ClientError) as exc:
+        aa.create_analyzer(analyzerName="dup", type="ACCOUNT_UNUSED_ACCESS", archiveRules=twice)
+    assert code(exc) == "ConflictException"
+    assert [a["name"] for a in aa.list_analyzers()["analyzers"]] == ["external"]

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("type", sa.String(length=32), nullable=False),
         sa.Column("configuration", sa.Text(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("client_token", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("account_id", "region", "name", name=op.f("pk_analyzers")),
     )
@@ -48,6 +49,7 @@ def upgrade() -> None:
         *_key_columns(),
         sa.Column("rule_name", sa.String(length=255), nullable=False),
         sa.Column("filter", sa.Text(), nullable=False),
+        sa.Column("client_token", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint(*_KEY, "rule_name", name=op.f("pk_analyzer_archive_rules")),
