@@ -18,10 +18,12 @@ _ARN_PATTERN = "[^:]*:[^:]*:[^:]*:[^:]*:[^:]*:analyzer/.{1,255}"
 
 
 def region_of(ctx: services.Context) -> str:
+    """The region the request was signed for (the server's own when none)."""
     return ctx.region or ctx.settings.region
 
 
 def analyzer_arn(ctx: services.Context, name: str) -> str:
+    """The ARN of the caller's analyzer `name` in the request's region."""
     return f"arn:aws:access-analyzer:{region_of(ctx)}:{ctx.account_id}:analyzer/{name}"
 
 
@@ -48,6 +50,7 @@ def check_name(value: Any, member: str = "analyzerName") -> str:
 
 
 def key_of_name(ctx: services.Context, name: Any) -> store.Key:
+    """The caller's analyzer named `name` (checked) in the request's region."""
     return (ctx.account_id, region_of(ctx), check_name(name))
 
 
@@ -76,6 +79,7 @@ def key_of_arn(ctx: services.Context, arn: Any, member: str = "analyzerArn") -> 
 
 
 def not_found(resource_id: str) -> ResourceNotFoundException:
+    """The refusal of an analyzer that does not exist (or is not the caller's)."""
     return ResourceNotFoundException("Analyzer not found", resource_id, "Analyzer")
 
 
@@ -111,6 +115,7 @@ def page_size(value: Any, default: int) -> int:
 
 
 def make_token(purpose: str, value: str) -> str:
+    """A page token of a listing (`purpose`) continuing after `value`."""
     return base64.urlsafe_b64encode(json.dumps([purpose, value]).encode()).decode()
 
 

@@ -104,67 +104,89 @@ def _add_grants(
         }
 
 
-def _unused(conn: Any, scope: Scope) -> dict[str, dict[str, Any]]:
-    cutoff = scope.now - timedelta(days=scope.unused_access_age)
-    usage = _usage(conn, scope.account, cutoff - timedelta(days=scope.unused_access_age))
-    found: dict[str, dict[str, Any]] = {}
+class _Unused:
+    """The unused-access findings of one computation: the period's cutoff, the trail's usage, the found."""
 
-    def add(kind: str, arn: str, resource_type: str, details: list[dict[str, Any]]) -> None:
-        found[_finding_id(scope, kind, arn)] = {
+    def __init__(self, conn: Any, scope: Scope) -> None:
+        self.conn, self.scope = conn, scope
+        self.cutoff = scope.now - timedelta(days=scope.unused_access_age)
+        self.usage = _usage(conn, scope.account, self.cutoff - timedelta(days=scope.unused_access_age))
+        self.found: dict[str, dict[str, Any]] = {}
+
+    def add(self, kind: str, arn: str, resource_type: str, details: list[dict[str, Any]]) -> None:
+        """One finding of `kind` on the entity `arn`."""
+        self.found[_finding_id(self.scope, kind, arn)] = {
             "findingType": kind,
             "resource": arn,
             "resourceType": resource_type,
-            "resourceOwnerAccount": scope.account,
+            "resourceOwnerAccount": self.scope.account,
             "details": details,
         }
 
-    if _excluded(scope, {}, tags_only=False):
-        return found
-    roles = inputs.account_roles(conn, scope.account)
-    role_tags = inputs.entity_tags(conn, "role", [r.role_id for r in roles]) if scope.exclusions else {}
-    for role in roles:
-        if role.service_linked or _excluded(scope, role_tags.get(role.role_id, {})):
-            continue
-        arn = f"arn:aws:iam::{scope.account}:role{role.path}{role.name}"
-        last_used = aware(role.last_used_at)
-        if is_unused(aware(role.created_at), last_used, cutoff):
-            add("UnusedIAMRole", arn, "AWS::IAM::Role", [{"unusedIamRoleDetails": _last(last_used)}])
-            continue
-        _add_permissions(add, conn, "role", role.role_id, arn, "AWS::IAM::Role", usage.get(arn), cutoff)
-    keys = inputs.user_access_keys(conn, scope.account)
-    users = inputs.account_users(conn, scope.account)
-    user_tags = inputs.entity_tags(conn, "user", [u.user_id for u in users]) if scope.exclusions else {}
-    for user in users:
-        if _excluded(scope, user_tags.get(user.user_id, {})):
-            continue
-        arn = f"arn:aws:iam::{scope.account}:user{user.path}{user.name}"
-        stale = [
-            k
-            for k in keys.get(user.user_id, [])
-            if is_unused(aware(k.created_at), aware(k.last_used_at), cutoff)
-        ]
-        if stale:
-            details = [
-                {
-                    "unusedIamUserAccessKeyDetails": {
-                        "accessKeyId": k.access_key_id,
-                        **_last(aware(k.last_used_at)),
-                    }
-                }
-                for k in stale
+    def roles(self) -> None:
+        """Roles unused in the period; the permissions of the others that went unused."""
+        scope, cutoff = self.scope, self.cutoff
+        roles = inputs.account_roles(self.conn, scope.account)
+        tags = inputs.entity_tags(self.conn, "role", [r.role_id for r in roles]) if scope.exclusions else {}
+        for role in roles:
+            if role.service_linked or _excluded(scope, tags.get(role.role_id, {})):
+                continue
+            arn = f"arn:aws:iam::{scope.account}:role{role.path}{role.name}"
+            last_used = aware(role.last_used_at)
+            if is_unused(aware(role.created_at), last_used, cutoff):
+                self.add("UnusedIAMRole", arn, "AWS::IAM::Role", [{"unusedIamRoleDetails": _last(last_used)}])
+            else:
+                self.permissions("role", role.role_id, arn, "AWS::IAM::Role")
+
+    def users(self) -> None:
+        """Users' access keys and passwords unused in the period, and their unused permissions."""
+        scope, cutoff = self.scope, self.cutoff
+        keys = inputs.user_access_keys(self.conn, scope.account)
+        users = inputs.account_users(self.conn, scope.account)
+        tags = inputs.entity_tags(self.conn, "user", [u.user_id for u in users]) if scope.exclusions else {}
+        for user in users:
+            if _excluded(scope, tags.get(user.user_id, {})):
+                continue
+            arn = f"arn:aws:iam::{scope.account}:user{user.path}{user.name}"
+            stale = [
+                k
+                for k in keys.get(user.user_id, [])
+                if is_unused(aware(k.created_at), aware(k.last_used_at), cutoff)
             ]
-            add("UnusedIAMUserAccessKey", arn, "AWS::IAM::User", details)
-        password_at = aware(user.password_created_at)
-        password_used = aware(user.password_last_used_at)
-        if password_at is not None and is_unused(password_at, password_used, cutoff):
-            add(
-                "UnusedIAMUserPassword",
-                arn,
-                "AWS::IAM::User",
-                [{"unusedIamUserPasswordDetails": _last(password_used)}],
-            )
-        _add_permissions(add, conn, "user", user.user_id, arn, "AWS::IAM::User", usage.get(arn), cutoff)
-    return found
+            if stale:
+                details = [
+                    {
+                        "unusedIamUserAccessKeyDetails": {
+                            "accessKeyId": k.access_key_id,
+                            **_last(aware(k.last_used_at)),
+                        }
+                    }
+                    for k in stale
+                ]
+                self.add("UnusedIAMUserAccessKey", arn, "AWS::IAM::User", details)
+            password_at, password_used = aware(user.password_created_at), aware(user.password_last_used_at)
+            if password_at is not None and is_unused(password_at, password_used, cutoff):
+                details = [{"unusedIamUserPasswordDetails": _last(password_used)}]
+                self.add("UnusedIAMUserPassword", arn, "AWS::IAM::User", details)
+            self.permissions("user", user.user_id, arn, "AWS::IAM::User")
+
+    def permissions(self, kind: str, entity_id: str, arn: str, resource_type: str) -> None:
+        """The services and actions the entity's policies grant that it did not use in the period."""
+        documents = inputs.identity_documents(self.conn, kind, entity_id)
+        policies = [p for p in (_parsed(d, "identity") for d in documents) if p is not None]
+        details = unused_permissions(granted_actions(policies), self.usage.get(arn) or Usage(), self.cutoff)
+        if details:
+            listed = [{"unusedPermissionDetails": _jsonable(d)} for d in details]
+            self.add("UnusedPermission", arn, resource_type, listed)
+
+
+def _unused(conn: Any, scope: Scope) -> dict[str, dict[str, Any]]:
+    if _excluded(scope, {}, tags_only=False):
+        return {}
+    unused = _Unused(conn, scope)
+    unused.roles()
+    unused.users()
+    return unused.found
 
 
 def _excluded(scope: Scope, tags: dict[str, str], *, tags_only: bool = True) -> bool:
@@ -175,29 +197,6 @@ def _excluded(scope: Scope, tags: dict[str, str], *, tags_only: bool = True) -> 
         if tags_only and any(set(t.items()) <= set(tags.items()) for t in criteria.get("resourceTags", ())):
             return True
     return False
-
-
-def _add_permissions(
-    add: Any,
-    conn: Any,
-    kind: str,
-    entity_id: str,
-    arn: str,
-    resource_type: str,
-    usage: Usage | None,
-    cutoff: datetime,
-) -> None:
-    policies = [
-        p for p in (_parsed(d, "identity") for d in inputs.identity_documents(conn, kind, entity_id)) if p
-    ]
-    details = unused_permissions(granted_actions(policies), usage or Usage(), cutoff)
-    if details:
-        add(
-            "UnusedPermission",
-            arn,
-            resource_type,
-            [{"unusedPermissionDetails": _jsonable(d)} for d in details],
-        )
 
 
 def _usage(conn: Any, account: str, since: datetime) -> dict[str, Usage]:

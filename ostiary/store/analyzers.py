@@ -111,6 +111,7 @@ def insert(
 
 
 def set_configuration(conn: Connection, key: Key, configuration: dict[str, Any]) -> None:
+    """Replace an analyzer's configuration."""
     conn.execute(
         update(analyzers)
         .where(_where(analyzers, key, "name"))
@@ -126,6 +127,7 @@ def remove(conn: Connection, key: Key) -> None:
 
 
 def tags(conn: Connection, key: Key) -> dict[str, str]:
+    """An analyzer's tags."""
     rows = conn.execute(select(analyzer_tags.c.key, analyzer_tags.c.value).where(_where(analyzer_tags, key)))
     return {str(r.key): str(r.value) for r in rows}
 
@@ -142,6 +144,7 @@ def set_tags(conn: Connection, key: Key, values: dict[str, str]) -> None:
 
 
 def remove_tags(conn: Connection, key: Key, keys: list[str]) -> None:
+    """Drop tags by key (absent keys are ignored)."""
     conn.execute(delete(analyzer_tags).where(_where(analyzer_tags, key) & analyzer_tags.c.key.in_(keys)))
 
 
@@ -152,6 +155,7 @@ def rules(conn: Connection, key: Key) -> list[Row[Any]]:
 
 
 def find_rule(conn: Connection, key: Key, rule: str) -> Row[Any] | None:
+    """An archive rule of the analyzer, or None."""
     t = archive_rules
     return conn.execute(select(t).where(_where(t, key) & (t.c.rule_name == rule))).first()
 
@@ -164,6 +168,7 @@ def insert_rule(
     now: datetime,
     client_token: str | None = None,
 ) -> None:
+    """A new archive rule (its filter checked by the caller)."""
     account, region, name = key
     conn.execute(
         archive_rules.insert().values(
@@ -180,6 +185,7 @@ def insert_rule(
 
 
 def update_rule(conn: Connection, key: Key, rule: str, criteria: dict[str, Any], now: datetime) -> None:
+    """Replace an archive rule's filter."""
     t = archive_rules
     conn.execute(
         update(t)
@@ -189,6 +195,7 @@ def update_rule(conn: Connection, key: Key, rule: str, criteria: dict[str, Any],
 
 
 def remove_rule(conn: Connection, key: Key, rule: str) -> None:
+    """Delete an archive rule."""
     conn.execute(
         delete(archive_rules).where(_where(archive_rules, key) & (archive_rules.c.rule_name == rule))
     )
@@ -203,6 +210,7 @@ def records(conn: Connection, key: Key) -> dict[str, Row[Any]]:
 def insert_record(
     conn: Connection, key: Key, finding_id: str, status: str, content: dict[str, Any], now: datetime
 ) -> None:
+    """The record of a finding seen for the first time."""
     account, region, name = key
     conn.execute(
         finding_records.insert().values(
