@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 import pytest
 import urllib3
 from botocore.auth import SigV4Auth
@@ -530,3 +531,36 @@ def test_archive_rules_given_at_creation_archive_new_findings(account: Account, 
         aa.create_analyzer(analyzerName="dup", type="ACCOUNT_UNUSED_ACCESS", archiveRules=twice)
     assert code(exc) == "ConflictException"
     assert [a["name"] for a in aa.list_analyzers()["analyzers"]] == ["external"]
+
+
+def test_analyzers_are_per_region(account: Account, aa: Any) -> None:
+    eu = boto3.client(
+        "accessanalyzer",
+        endpoint_url=account.server.endpoint,
+        region_name="eu-west-1",
+        aws_access_key_id=account.key_id,
+        aws_secret_access_key=account.secret,
+    )
+    us_arn = _analyzer(aa)
+    eu_arn = eu.create_analyzer(analyzerName="external", type="ACCOUNT")["arn"]
+    assert eu_arn == f"arn:aws:access-analyzer:eu-west-1:{account.account_id}:analyzer/external"
+    assert [a["arn"] for a in eu.list_analyzers()["analyzers"]] == [eu_arn]
+    assert [a["arn"] for a in aa.list_analyzers()["analyzers"]] == [us_arn]
+    with pytest.raises(ClientError) as exc:
+        eu.list_findings(analyzerArn=us_arn)
+    assert code(exc) == "ResourceNotFoundException"
+    eu.delete_analyzer(analyzerName="external")
+    assert aa.get_analyzer(analyzerName="external")["analyzer"]["arn"] == us_arn
+
+
+def test_sorting(account: Account, aa: Any) -> None:
+    iam = account.client("iam")
+    for name in ("b", "a", "c"):
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust({"AWS": OTHER}))
+    arn = _analyzer(aa)
+    for order, expected in (("ASC", ["a", "b", "c"]), ("DESC", ["c", "b", "a"])):
+        page = aa.list_findings_v2(analyzerArn=arn, sort={"attributeName": "resource", "orderBy": order})
+        assert [f["resource"].rsplit("/", 1)[1] for f in page["findings"]] == expected
+    with pytest.raises(ClientError) as exc:
+        aa.list_findings(analyzerArn=arn, sort={"attributeName": "principal", "orderBy": "ASC"})
+    assert code(exc) == "ValidationException"

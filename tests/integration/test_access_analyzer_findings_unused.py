@@ -147,6 +147,14 @@ def test_unused_roles_keys_passwords_and_permissions(scene: dict[str, Any]) -> N
     assert sorted(alice) == ["ec2", "iam", "s3"]  # sts:AssumeRole was used
     assert alice["iam"]["actions"] == [{"action": "GetUser"}] and "lastAccessed" in alice["iam"]
     assert "actions" not in alice["ec2"]  # granted by a wildcard: no action named in full
+    first = aa.get_finding_v2(analyzerArn=arn, id=found[("alice", "UnusedPermission")]["id"], maxResults=2)
+    rest = aa.get_finding_v2(
+        analyzerArn=arn,
+        id=found[("alice", "UnusedPermission")]["id"],
+        maxResults=2,
+        nextToken=first["nextToken"],
+    )
+    assert len(first["findingDetails"]) == 2 and len(rest["findingDetails"]) == 1 and "nextToken" not in rest
     stats = aa.get_findings_statistics(analyzerArn=arn)["findingsStatistics"][0][
         "unusedAccessFindingsStatistics"
     ]
