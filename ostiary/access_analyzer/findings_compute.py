@@ -128,6 +128,7 @@ class _Unused:
         scope, cutoff = self.scope, self.cutoff
         roles = inputs.account_roles(self.conn, scope.account)
         tags = inputs.entity_tags(self.conn, "role", [r.role_id for r in roles]) if scope.exclusions else {}
+        documents = inputs.identity_documents(self.conn, "role", [r.role_id for r in roles])
         for role in roles:
             if role.service_linked or _excluded(scope, tags.get(role.role_id, {})):
                 continue
@@ -136,7 +137,7 @@ class _Unused:
             if is_unused(aware(role.created_at), last_used, cutoff):
                 self.add("UnusedIAMRole", arn, "AWS::IAM::Role", [{"unusedIamRoleDetails": _last(last_used)}])
             else:
-                self.permissions("role", role.role_id, arn, "AWS::IAM::Role")
+                self.permissions(documents.get(role.role_id, []), arn, "AWS::IAM::Role")
 
     def users(self) -> None:
         """Users' access keys and passwords unused in the period, and their unused permissions."""
@@ -144,6 +145,7 @@ class _Unused:
         keys = inputs.user_access_keys(self.conn, scope.account)
         users = inputs.account_users(self.conn, scope.account)
         tags = inputs.entity_tags(self.conn, "user", [u.user_id for u in users]) if scope.exclusions else {}
+        documents = inputs.identity_documents(self.conn, "user", [u.user_id for u in users])
         for user in users:
             if _excluded(scope, tags.get(user.user_id, {})):
                 continue
@@ -168,11 +170,10 @@ class _Unused:
             if password_at is not None and is_unused(password_at, password_used, cutoff):
                 details = [{"unusedIamUserPasswordDetails": _last(password_used)}]
                 self.add("UnusedIAMUserPassword", arn, "AWS::IAM::User", details)
-            self.permissions("user", user.user_id, arn, "AWS::IAM::User")
+            self.permissions(documents.get(user.user_id, []), arn, "AWS::IAM::User")
 
-    def permissions(self, kind: str, entity_id: str, arn: str, resource_type: str) -> None:
+    def permissions(self, documents: list[str], arn: str, resource_type: str) -> None:
         """The services and actions the entity's policies grant that it did not use in the period."""
-        documents = inputs.identity_documents(self.conn, kind, entity_id)
         policies = [p for p in (_parsed(d, "identity") for d in documents) if p is not None]
         details = unused_permissions(granted_actions(policies), self.usage.get(arn) or Usage(), self.cutoff)
         if details:

@@ -74,6 +74,12 @@ def scene(server: Server) -> dict[str, Any]:
     alice_key = iam.create_access_key(UserName="alice")["AccessKey"]
     iam.create_user(UserName="bob")
     bob_key = iam.create_access_key(UserName="bob")["AccessKey"]["AccessKeyId"]
+    readers = iam.create_policy(PolicyName="readers", PolicyDocument=_policy("dynamodb:GetItem"))["Policy"][
+        "Arn"
+    ]
+    iam.create_group(GroupName="readers")
+    iam.attach_group_policy(GroupName="readers", PolicyArn=readers)
+    iam.add_user_to_group(GroupName="readers", UserName="bob")
     _date_back(server, account.account_id, 200)
     alice = {"access_key_id": alice_key["AccessKeyId"], "secret_access_key": alice_key["SecretAccessKey"]}
     account.client("iam", **alice).list_users()
@@ -124,6 +130,7 @@ def test_unused_roles_keys_passwords_and_permissions(scene: dict[str, Any]) -> N
         ("alice", "UnusedIAMUserPassword"),
         ("alice", "UnusedPermission"),
         ("bob", "UnusedIAMUserAccessKey"),
+        ("bob", "UnusedPermission"),
     }
     idle = found[("Idle", "UnusedIAMRole")]
     assert idle["resource"] == f"arn:aws:iam::{account.account_id}:role/Idle"
@@ -145,6 +152,10 @@ def test_unused_roles_keys_passwords_and_permissions(scene: dict[str, Any]) -> N
         for d in _details(aa, arn, found[("alice", "UnusedPermission")])
     }
     assert sorted(alice) == ["ec2", "iam", "s3"]  # sts:AssumeRole was used
+    (bob,) = _details(aa, arn, found[("bob", "UnusedPermission")])  # from his group's managed policy
+    assert bob == {
+        "unusedPermissionDetails": {"serviceNamespace": "dynamodb", "actions": [{"action": "GetItem"}]}
+    }
     assert alice["iam"]["actions"] == [{"action": "GetUser"}] and "lastAccessed" in alice["iam"]
     assert "actions" not in alice["ec2"]  # granted by a wildcard: no action named in full
     first = aa.get_finding_v2(analyzerArn=arn, id=found[("alice", "UnusedPermission")]["id"], maxResults=2)
@@ -158,12 +169,12 @@ def test_unused_roles_keys_passwords_and_permissions(scene: dict[str, Any]) -> N
     stats = aa.get_findings_statistics(analyzerArn=arn)["findingsStatistics"][0][
         "unusedAccessFindingsStatistics"
     ]
-    assert stats["totalActiveFindings"] == 5
+    assert stats["totalActiveFindings"] == 6
     assert {s["unusedAccessType"]: s["total"] for s in stats["unusedAccessTypeStatistics"]} == {
         "UnusedIAMRole": 1,
         "UnusedIAMUserAccessKey": 1,
         "UnusedIAMUserPassword": 1,
-        "UnusedPermission": 2,
+        "UnusedPermission": 3,
     }
 
 
@@ -178,7 +189,7 @@ def test_unused_findings_resolve_when_the_access_goes(scene: dict[str, Any]) -> 
     assert after[("bob", "UnusedIAMUserAccessKey")]["status"] == "RESOLVED"
     assert after[("Idle", "UnusedIAMRole")]["id"] == found[("Idle", "UnusedIAMRole")]["id"]
     active = aa.list_findings_v2(analyzerArn=arn, filter={"status": {"eq": ["ACTIVE"]}})["findings"]
-    assert len(active) == 3
+    assert len(active) == 4
     aa.create_archive_rule(
         analyzerName="unused", ruleName="perms", filter={"findingType": {"eq": ["UnusedPermission"]}}
     )
