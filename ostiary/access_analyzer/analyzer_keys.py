@@ -83,9 +83,9 @@ def not_found(resource_id: str) -> ResourceNotFoundException:
     return ResourceNotFoundException("Analyzer not found", resource_id, "Analyzer")
 
 
-def existing(conn: Any, key: store.Key) -> Any:
-    """The analyzer's row, or ResourceNotFoundException."""
-    row = store.find(conn, key)
+def existing(conn: Any, key: store.Key, *, lock: bool = False) -> Any:
+    """The analyzer's row (locked for the transaction with `lock`), or ResourceNotFoundException."""
+    row = store.find(conn, key, lock=lock)
     if row is None:
         raise not_found(key[2])
     return row

@@ -231,7 +231,7 @@ def _update_analyzer(ctx: services.Context, params: Params) -> dict[str, Any]:
 def _delete_analyzer(ctx: services.Context, params: Params) -> dict[str, Any]:
     key = key_of_name(ctx, params.get("analyzerName"))
     with ctx.db.transaction() as conn:
-        existing(conn, key)
+        existing(conn, key, lock=True)
         store.remove(conn, key)
     return {}
 

@@ -182,6 +182,7 @@ def _apply_rule(ctx: services.Context, params: Params) -> dict[str, Any]:
         f["id"] for f in synced(ctx, key) if f["status"] == "ACTIVE" and findings_filter.matches(criteria, f)
     ]
     with ctx.db.transaction() as conn:
+        existing(conn, key, lock=True)
         records = store.records(conn, key)
         for finding_id in chosen:
             record = records.get(finding_id)

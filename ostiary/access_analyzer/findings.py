@@ -77,7 +77,7 @@ def synced(ctx: services.Context, key: store.Key) -> list[dict[str, Any]]:
 
 
 def _sync(ctx: services.Context, conn: Any, key: store.Key) -> list[dict[str, Any]]:
-    row = existing(conn, key)
+    row = existing(conn, key, lock=True)
     configuration = json.loads(row.configuration) if row.configuration else {}
     unused = configuration.get("unusedAccess", {})
     exclusions = tuple(unused.get("analysisRule", {}).get("exclusions", ()))
@@ -247,6 +247,7 @@ def _update_findings(ctx: services.Context, params: Params) -> dict[str, Any]:
     if missing:
         raise ResourceNotFoundException("Finding not found", missing[0][:256], "Finding")
     with ctx.db.transaction() as conn:
+        existing(conn, key, lock=True)
         records = store.records(conn, key)
         for finding_id in dict.fromkeys(chosen):
             record = records.get(finding_id)

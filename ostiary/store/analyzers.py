@@ -74,9 +74,11 @@ def _where(table: Table, key: Key, name_column: str = "analyzer_name") -> Any:
     return (table.c.account_id == account) & (table.c.region == region) & (table.c[name_column] == name)
 
 
-def find(conn: Connection, key: Key) -> Row[Any] | None:
-    """The analyzer, or None."""
-    return conn.execute(select(analyzers).where(_where(analyzers, key, "name"))).first()
+def find(conn: Connection, key: Key, *, lock: bool = False) -> Row[Any] | None:
+    """The analyzer, or None; `lock` holds its row until the transaction ends (PostgreSQL), so that a
+    deletion waits for the writes of a reconciliation of its findings, and takes them with it."""
+    stmt = select(analyzers).where(_where(analyzers, key, "name"))
+    return conn.execute(stmt.with_for_update() if lock else stmt).first()
 
 
 def of_account(conn: Connection, account: str, region: str) -> list[Row[Any]]:
