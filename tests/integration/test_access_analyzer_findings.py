@@ -564,3 +564,35 @@ def test_sorting(account: Account, aa: Any) -> None:
     with pytest.raises(ClientError) as exc:
         aa.list_findings(analyzerArn=arn, sort={"attributeName": "principal", "orderBy": "ASC"})
     assert code(exc) == "ValidationException"
+
+
+def test_a_deleted_analyzer_takes_its_findings_and_rules(account: Account, aa: Any) -> None:
+    account.client("iam").create_role(RoleName="D", AssumeRolePolicyDocument=trust({"AWS": OTHER}))
+    arn = _analyzer(aa)
+    (finding,) = _findings(aa, arn)
+    aa.update_findings(analyzerArn=arn, status="ARCHIVED", ids=[finding["id"]])
+    aa.create_archive_rule(analyzerName="external", ruleName="all", filter={"status": {"exists": True}})
+    aa.tag_resource(resourceArn=arn, tags={"k": "v"})
+    aa.delete_analyzer(analyzerName="external")
+    with pytest.raises(ClientError) as exc:
+        aa.get_finding(analyzerArn=arn, id=finding["id"])
+    assert code(exc) == "ResourceNotFoundException"
+    assert _analyzer(aa) == arn
+    (again,) = _findings(aa, arn)
+    assert again["status"] == "ACTIVE" and again["createdAt"] > finding["createdAt"]
+    assert aa.list_archive_rules(analyzerName="external")["archiveRules"] == []
+    assert aa.list_tags_for_resource(resourceArn=arn)["tags"] == {}
+
+
+def test_archive_rules_quota(aa: Any) -> None:
+    _analyzer(aa)
+    for i in range(100):
+        aa.create_archive_rule(analyzerName="external", ruleName=f"r{i:03}", filter={"id": {"eq": [str(i)]}})
+    with pytest.raises(ClientError) as exc:
+        aa.create_archive_rule(analyzerName="external", ruleName="r100", filter={"id": {"eq": ["x"]}})
+    assert code(exc) == "ServiceQuotaExceededException"
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 402
+    first = aa.list_archive_rules(analyzerName="external", maxResults=60)
+    rest = aa.list_archive_rules(analyzerName="external", nextToken=first["nextToken"])
+    names = [r["ruleName"] for r in first["archiveRules"] + rest["archiveRules"]]
+    assert names == [f"r{i:03}" for i in range(100)] and "nextToken" not in rest
