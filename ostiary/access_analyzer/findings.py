@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from ostiary import services
@@ -63,21 +64,40 @@ _V2 = (
 _ATTEMPTS = 3
 
 
+@dataclass
+class _Reconciled:
+    """The analyzer's findings as they stand, and the record writes that make the store agree."""
+
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    inserts: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # id, status, content
+    updates: list[tuple[str, str | None, dict[str, Any] | None]] = field(default_factory=list)
+
+
 def synced(ctx: services.Context, key: store.Key) -> list[dict[str, Any]]:
     """The analyzer's findings (current and resolved), reconciled with their records; each with its id,
-    status and times."""
+    status and times. A read when nothing changed; else one write transaction holding the analyzer."""
+    with ctx.db.read() as conn:
+        reconciled = _reconcile(ctx, conn, existing(conn, key), key)
+    if not reconciled.inserts and not reconciled.updates:
+        return reconciled.findings
     for attempt in range(_ATTEMPTS):
         try:
             with ctx.db.transaction() as conn:
-                return _sync(ctx, conn, key)
+                reconciled = _reconcile(ctx, conn, existing(conn, key, lock=True), key)
+                for finding_id, status, content in reconciled.inserts:
+                    store.insert_record(conn, key, finding_id, status, content, ctx.now)
+                for finding_id, changed_status, changed_content in reconciled.updates:
+                    store.update_record(
+                        conn, key, finding_id, ctx.now, status=changed_status, content=changed_content
+                    )
+                return reconciled.findings
         except ConcurrentModificationException:
             if attempt == _ATTEMPTS - 1:
                 raise
     return []
 
 
-def _sync(ctx: services.Context, conn: Any, key: store.Key) -> list[dict[str, Any]]:
-    row = existing(conn, key, lock=True)
+def _reconcile(ctx: services.Context, conn: Any, row: Any, key: store.Key) -> _Reconciled:
     configuration = json.loads(row.configuration) if row.configuration else {}
     unused = configuration.get("unusedAccess", {})
     exclusions = tuple(unused.get("analysisRule", {}).get("exclusions", ()))
@@ -86,31 +106,32 @@ def _sync(ctx: services.Context, conn: Any, key: store.Key) -> list[dict[str, An
     computed = current(conn, scope)
     records = store.records(conn, key)
     rules = [json.loads(r.filter) for r in store.rules(conn, key)]
-    out: list[dict[str, Any]] = []
+    out = _Reconciled()
     for finding_id, content in computed.items():
         record = records.get(finding_id)
         view = {**content, "id": finding_id, "status": "ACTIVE"}
         fresh = "ARCHIVED" if any(findings_filter.matches(rule, view) for rule in rules) else "ACTIVE"
         if record is None:
-            store.insert_record(conn, key, finding_id, fresh, content, ctx.now)
-            out.append(_full(content, finding_id, fresh, ctx.now, ctx.now, ctx.now))
+            out.inserts.append((finding_id, fresh, content))
+            out.findings.append(_full(content, finding_id, fresh, ctx.now, ctx.now, ctx.now))
             continue
         status, updated = record.status, aware(record.updated_at) or ctx.now
         if status == "RESOLVED" or json.dumps(content, sort_keys=True) != record.content:
             status = fresh if status == "RESOLVED" else status
-            store.update_record(conn, key, finding_id, ctx.now, status=status, content=content)
+            out.updates.append((finding_id, status, content))
             updated = ctx.now
-        out.append(_full(content, finding_id, status, aware(record.created_at) or ctx.now, updated, ctx.now))
+        created = aware(record.created_at) or ctx.now
+        out.findings.append(_full(content, finding_id, status, created, updated, ctx.now))
     for finding_id, record in records.items():
         if finding_id in computed:
             continue
         updated = aware(record.updated_at) or ctx.now
         if record.status != "RESOLVED":
-            store.update_record(conn, key, finding_id, ctx.now, status="RESOLVED")
+            out.updates.append((finding_id, "RESOLVED", None))
             updated = ctx.now
-        content = json.loads(record.content)
-        out.append(
-            _full(content, finding_id, "RESOLVED", aware(record.created_at) or ctx.now, updated, ctx.now)
+        created = aware(record.created_at) or ctx.now
+        out.findings.append(
+            _full(json.loads(record.content), finding_id, "RESOLVED", created, updated, ctx.now)
         )
     return out
 
