@@ -37,6 +37,10 @@ PYTHON_PEERS = {
     "principalmapper": "peers.principalmapper_peer",
     "cedarpy": "peers.cedar_peer",
 }
+GROWN = {
+    "services": "statements on services the requests never call",
+    "shared": "statements on the requests' own actions and resources no request names (--grow shared)",
+}
 NODE_LIMITS = [
     "a variable at the start of a resource segment (...:${aws:PrincipalTag/team}-*) never matches "
     "('Product does not match')",
@@ -237,7 +241,7 @@ def report(results: list[Result], work: engine_workload.Workload, reference: Res
         "",
         f"Workload: 1 IAM user, {len(work.policies[base])} policies / {base} statements, "
         f"{len(work.requests)} requests (seed {work.seed}); grown to {', '.join(map(str, sizes[1:]))} "
-        "statements with statements on services the requests never call.",
+        f"statements with {GROWN[work.grow]}.",
     ]
     if reference is not None:
         mix = Counter(reference.runs[base].decisions)
@@ -392,6 +396,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="100,1000,10000", help="grown statement counts")
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument(
+        "--grow",
+        choices=sorted(GROWN),
+        default="services",
+        help="the fillers: other services' statements, or the requests' own actions on other resources",
+    )
+    parser.add_argument(
         "--engines",
         default="ostiary,moto,principalmapper,cedarpy,iam-simulate",
         help="comma-separated subset to run",
@@ -408,7 +418,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     wanted = set(args.engines.split(","))
 
-    work = engine_workload.build(args.seed, args.requests, tuple(int(s) for s in args.sizes.split(",") if s))
+    sizes = tuple(int(s) for s in args.sizes.split(",") if s)
+    work = engine_workload.build(args.seed, args.requests, sizes, args.grow)
     print(f"Engine benchmark: {args.requests} requests, statement counts {sorted(work.policies)}", flush=True)
     modules = []
     if "ostiary" in wanted:
