@@ -1,7 +1,10 @@
-"""Policies compiled once: wildcards to matchers, statements indexed by action service and name.
+"""Policies compiled once: wildcards to matchers, statements indexed by action, then by resource.
 
 A request looks only at the statements its action can match: `CompiledPolicy.candidates(action)`
-finds them through the index the first time and remembers the answer for that action.
+finds them through the index the first time and remembers the answer for that action. When an
+action has many candidates, they are indexed by resource too (`resource_index`): the request's
+`Slice` holds only the candidates whose Resource could match its resource, in the same order, so
+a statement left out is one that would not have applied.
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ from ostiary.policy.model import KINDS, Policy, Statement
 from ostiary.policy.plan import Fused, Run, fuse, statement_runner
 from ostiary.policy.principals import match_level
 from ostiary.policy.request import Principal
+from ostiary.policy.resource_index import ResourceIndex
 from ostiary.policy.variables import Part, parse_template
 
 _MEMO_LIMIT = 4096
 _WILD = frozenset("*?")
+INDEX_AT = 16  # an action with more candidate statements than this is indexed by resource too
+NOT_BUILT = object()
 Plan = tuple[tuple[bool, MatchedStatement, Run], ...]
 
 
@@ -91,11 +97,61 @@ def _literal_prefix(parts: tuple[Part, ...]) -> str:
     return first[:cut]
 
 
+class Slice:
+    """An action's candidate statements that a request on some resources could match, in order.
+
+    `key` names the slice within its policy and action: None for all the candidates, else the
+    resource index's entry. `inlined` is the identity-only path's generated function (NOT_BUILT
+    until it asks).
+    """
+
+    __slots__ = ("key", "statements", "plan", "_fused", "inlined")
+
+    def __init__(self, key: int | None, statements: tuple[CompiledStatement, ...], plan: Plan | None = None):
+        self.key = key
+        self.statements = statements
+        if plan is None:
+            plan = tuple((s.is_deny, s.matched, s.runner()) for s in statements)
+        self.plan: Plan = plan
+        self._fused: Fused | None = None
+        self.inlined: object = NOT_BUILT
+
+    def fused(self) -> Fused:
+        """The plan's statements fused into one function (`plan.fuse`), built on first use."""
+        if self._fused is None:
+            self._fused = fuse([run for _, _, run in self.plan])
+        return self._fused
+
+
+class Sliced:
+    """An action's candidate statements by resource: one Slice for all, or a Slice per index entry."""
+
+    __slots__ = ("whole", "index", "_slices")
+
+    def __init__(self, whole: Slice) -> None:
+        self.whole = whole
+        self.index = ResourceIndex(whole.statements) if len(whole.statements) > INDEX_AT else None
+        self._slices: dict[int, Slice] = {}
+
+    def get(self, resource: str) -> Slice:
+        """The Slice of the candidates whose resource patterns could match the resource."""
+        index = self.index
+        if index is None:
+            return self.whole
+        entry = index.entry(resource)
+        found = self._slices.get(entry)
+        if found is None:
+            statements = self.whole.statements
+            found = Slice(entry, tuple(statements[i] for i in index.positions(entry)))
+            self._slices[entry] = found
+        return found
+
+
 class CompiledPolicy:
-    """The statements of one or more policies of one type, indexed by action."""
+    """The statements of one or more policies of one type, indexed by action (and by resource)."""
 
     __slots__ = ("policy_id", "policy_type", "statements", "_exact", "_service", "_any", "_memo", "_plans",
-                 "decisions", "_fused", "inlined")  # fmt: skip
+                 "decisions", "_fused", "inlined", "_sliced")  # fmt: skip
 
     def __init__(self, policy_id: str, policy_type: str, statements: Sequence[CompiledStatement]) -> None:
         self.policy_id = policy_id
@@ -109,6 +165,7 @@ class CompiledPolicy:
         self._fused: dict[str, tuple[Plan, Fused]] = {}
         self.decisions: dict[tuple[object, ...], object] = {}  # the identity-only path's, by what matched
         self.inlined: dict[str, object] = {}  # the identity-only path's generated functions, by action
+        self._sliced: dict[str, Sliced] = {}
         for rank, statement in enumerate(self.statements):
             self._index(rank, statement)
 
@@ -148,6 +205,30 @@ class CompiledPolicy:
                 self._plans.clear()
             self._plans[action] = found
         return found
+
+    def sliced(self, action: str) -> Sliced:
+        """The action's (any case) candidate statements by resource."""
+        found = self._sliced.get(action)
+        if found is None:
+            found = Sliced(Slice(None, self.candidates(action.lower()), self.plan(action)))
+            if len(self._sliced) >= _MEMO_LIMIT:
+                self._sliced.clear()
+            self._sliced[action] = found
+        return found
+
+    def slice(self, action: str, resource: str) -> Slice:
+        """The candidate statements for the action (any case) whose Resource could match the resource."""
+        found = self._sliced.get(action)
+        if found is None:
+            found = self.sliced(action)
+        return found.get(resource)
+
+    def plan_for(self, action: str, resource: str) -> Plan:
+        """`plan(action)` without the statements whose Resource cannot match the resource (same order)."""
+        found = self._sliced.get(action)
+        if found is None:
+            found = self.sliced(action)
+        return found.get(resource).plan
 
     def fused(self, action: str) -> tuple[Plan, Fused]:
         """The action's plan and its statements fused into one function (`plan.fuse`)."""
