@@ -411,6 +411,10 @@ _SHARED: tuple[tuple[tuple[str, ...], str], ...] = (
     (("ssm:GetParameter", "ssm:GetParameters"), "arn:aws:ssm:{region}:{account}:parameter/svc/{i}/*"),
     (("sqs:SendMessage", "sqs:ReceiveMessage"), "arn:aws:sqs:{region}:{account}:q-{i}"),
     (("logs:PutLogEvents", "logs:CreateLogStream"), "arn:aws:logs:{region}:{account}:log-group:/svc/{i}:*"),
+    # any region: the literal text starts after the region's `*`
+    (("dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"), "arn:aws:dynamodb:*:{account}:table/reg-{i}"),
+    (("lambda:InvokeFunction", "lambda:UpdateFunctionCode"), "arn:aws:lambda:*:{account}:function:reg-{i}"),
+    (("ec2:StartInstances", "ec2:StopInstances"), "arn:aws:ec2:*:{account}:instance/i-0{i:016x}"),
 )
 
 

@@ -18,7 +18,7 @@ from ostiary.policy.model import KINDS, Policy, Statement
 from ostiary.policy.plan import Fused, Run, fuse, statement_runner
 from ostiary.policy.principals import match_level
 from ostiary.policy.request import Principal
-from ostiary.policy.resource_index import ResourceIndex
+from ostiary.policy.resource_index import Key, ResourceIndex
 from ostiary.policy.variables import Part, parse_template
 
 _MEMO_LIMIT = 4096
@@ -33,7 +33,7 @@ class CompiledStatement:
 
     __slots__ = ("is_deny", "matched", "conditions", "principals", "is_not_principal", "action_patterns",
                  "is_not_action", "_actions", "_resources", "_templates", "_is_not_resource",
-                 "_run", "resource_patterns")  # fmt: skip
+                 "_run", "resource_patterns", "index_keys")  # fmt: skip
 
     def __init__(self, statement: Statement, policy_id: str, policy_type: str, has_variables: bool) -> None:
         self.is_deny = statement.effect == "Deny"
@@ -61,6 +61,7 @@ class CompiledStatement:
         self.is_not_principal = statement.is_not_principal
         self.conditions = tuple(CompiledCondition(c, has_variables) for c in statement.conditions)
         self._run: Run | None = None
+        self.index_keys: tuple[object] | None = None  # `resource_index.pattern_keys`, remembered there
 
     def runner(self) -> Run:
         """The statement as one closure (built on first use): its level for a request, 0 when not."""
@@ -101,20 +102,26 @@ class Slice:
     """An action's candidate statements that a request on some resources could match, in order.
 
     `key` names the slice within its policy and action: None for all the candidates, else the
-    resource index's entry. `inlined` is the identity-only path's generated function (NOT_BUILT
+    resource index's lookup. `inlined` is the identity-only path's generated function (NOT_BUILT
     until it asks).
     """
 
-    __slots__ = ("key", "statements", "plan", "_fused", "inlined")
+    __slots__ = ("key", "statements", "_plan", "_fused", "inlined")
 
-    def __init__(self, key: int | None, statements: tuple[CompiledStatement, ...], plan: Plan | None = None):
+    def __init__(self, key: Key | None, statements: tuple[CompiledStatement, ...], plan: Plan | None = None):
         self.key = key
         self.statements = statements
-        if plan is None:
-            plan = tuple((s.is_deny, s.matched, s.runner()) for s in statements)
-        self.plan: Plan = plan
+        self._plan = plan
         self._fused: Fused | None = None
         self.inlined: object = NOT_BUILT
+
+    @property
+    def plan(self) -> Plan:
+        """(is Deny, MatchedStatement, run) of each statement, built on first use."""
+        found = self._plan
+        if found is None:
+            found = self._plan = tuple((s.is_deny, s.matched, s.runner()) for s in self.statements)
+        return found
 
     def fused(self) -> Fused:
         """The plan's statements fused into one function (`plan.fuse`), built on first use."""
@@ -131,7 +138,7 @@ class Sliced:
     def __init__(self, whole: Slice) -> None:
         self.whole = whole
         self.index = ResourceIndex(whole.statements) if len(whole.statements) > INDEX_AT else None
-        self._slices: dict[int, Slice] = {}
+        self._slices: dict[Key, Slice] = {}
 
     def get(self, resource: str) -> Slice:
         """The Slice of the candidates whose resource patterns could match the resource."""
@@ -143,6 +150,8 @@ class Sliced:
         if found is None:
             statements = self.whole.statements
             found = Slice(entry, tuple(statements[i] for i in index.positions(entry)))
+            if len(self._slices) >= _MEMO_LIMIT:
+                self._slices.clear()
             self._slices[entry] = found
         return found
 
@@ -210,7 +219,8 @@ class CompiledPolicy:
         """The action's (any case) candidate statements by resource."""
         found = self._sliced.get(action)
         if found is None:
-            found = Sliced(Slice(None, self.candidates(action.lower()), self.plan(action)))
+            candidates = self.candidates(action.lower())
+            found = Sliced(Slice(None, candidates, None if len(candidates) > INDEX_AT else self.plan(action)))
             if len(self._sliced) >= _MEMO_LIMIT:
                 self._sliced.clear()
             self._sliced[action] = found

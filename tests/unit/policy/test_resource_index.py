@@ -22,10 +22,12 @@ from hypothesis import strategies as st
 from ostiary.policy import Decision, Principal, Request, authorize, compile_policy, parse_policy
 from ostiary.policy.compile import INDEX_AT, CompiledPolicy
 from ostiary.policy.grammar import is_legacy_resource, resource_format_error
-from ostiary.policy.resource_index import ALWAYS, ResourceIndex
+from ostiary.policy.resource_index import ALWAYS, SEGMENT_AT, ResourceIndex
+from ostiary.policy.variables import render_matcher
 
 compile_module = importlib.import_module("ostiary.policy.compile")
 authorize_module = importlib.import_module("ostiary.policy.authorize")
+index_module = importlib.import_module("ostiary.policy.resource_index")
 
 A = "111111111111"
 ALICE = Principal(f"arn:aws:iam::{A}:user/alice", "user", A, "AIDAALICE", {"team": "red"})
@@ -159,26 +161,40 @@ def scenarios(draw: st.DrawFn) -> tuple[dict[str, Any], list[Request]]:
     return {"identity": identity, "boundary": boundary}, requests
 
 
-@settings(max_examples=80, deadline=None)
-@given(scenarios())
-def test_indexed_decisions_equal_the_unindexed_ones(scenario: tuple[dict[str, Any], list[Request]]) -> None:
+@contextmanager
+def _segment_at(count: int) -> Iterator[None]:
+    """Indexes built inside the block use the colon table past `count` short patterns."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(index_module, "SEGMENT_AT", count)
+        yield
+
+
+@pytest.mark.parametrize("segment_at", [SEGMENT_AT, -1])
+@settings(max_examples=45, deadline=None)
+@given(scenario=scenarios())
+def test_indexed_decisions_equal_the_unindexed_ones(
+    segment_at: int, scenario: tuple[dict[str, Any], list[Request]]
+) -> None:
     documents, requests = scenario
     expected = _unindexed_decisions(requests, **documents)
-    policies = _policies(**documents)
-    assert all(p.sliced("s3:GetObject").index is not None for p in _flat(policies))
-    assert [authorize(request, **policies) for request in requests] == expected
-    assert [authorize(request, **policies) for request in requests] == expected  # slices remembered
-    with _general_path():
+    with _segment_at(segment_at):
+        policies = _policies(**documents)
+        assert all(p.sliced("s3:GetObject").index is not None for p in _flat(policies))
         assert [authorize(request, **policies) for request in requests] == expected
+        assert [authorize(request, **policies) for request in requests] == expected  # slices remembered
+        with _general_path():
+            assert [authorize(request, **policies) for request in requests] == expected
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.lists(statements(), min_size=1, max_size=30), st.data())
+@pytest.mark.parametrize("segment_at", [SEGMENT_AT, -1])
+@settings(max_examples=80, deadline=None)
+@given(doc=st.lists(statements(), min_size=1, max_size=30), data=st.data())
 def test_a_statement_left_out_does_not_match_the_resource(
-    doc: list[dict[str, Any]], data: st.DataObject
+    segment_at: int, doc: list[dict[str, Any]], data: st.DataObject
 ) -> None:
     policy = _compiled(doc)
-    index = ResourceIndex(policy.statements)
+    with _segment_at(segment_at):
+        index = ResourceIndex(policy.statements)
     for _ in range(5):
         resource = data.draw(resources(doc))
         chosen = set(index.select(resource))
@@ -187,7 +203,11 @@ def test_a_statement_left_out_does_not_match_the_resource(
             if position not in chosen:
                 assert not statement._is_not_resource
                 assert not any(m(resource) for m in statement._resources)
-                assert all(not resource.startswith(prefix) for prefix, _ in statement._templates)
+                rendered = [
+                    render_matcher(parts, Request(ALICE, "s3:GetObject", resource))
+                    for _, parts in statement._templates
+                ]
+                assert not any(m(resource) for m in rendered if m is not None)
 
 
 def _statement(resource: str, not_resource: bool = False) -> dict[str, Any]:
@@ -248,3 +268,15 @@ def test_a_resource_whose_only_variable_is_a_special_character_is_decided() -> N
         authorize(Request(ALICE, "s3:GetObject", "arn:aws:s3:::x"), identity=policy).decision
         == "ImplicitDeny"
     )
+
+
+def test_patterns_with_a_wildcard_region_are_found_by_the_text_after_it() -> None:
+    doc = [_statement(f"arn:aws:dynamodb:*:{A}:table/t{i}") for i in range(40)]
+    doc.append(_statement("arn:aws:dynamodb:*"))
+    index = ResourceIndex(_compiled(doc).statements)
+    assert index.select(f"arn:aws:dynamodb:us-east-1:{A}:table/t7") == (7, 40)
+    assert index.select(f"arn:aws:dynamodb:eu-west-1:{A}:table/t30") == (3, 30, 40)  # t3 is a prefix: kept
+    assert index.select(f"arn:aws:dynamodb:a:b:c:{A}:table/t3") == (3, 40)  # `*` crossing colons
+    assert index.select("arn:aws:dynamodb:us-east-1:222222222222:table/t7") == (40,)
+    assert index.select("arn:aws:s3:::b") == ()
+    assert index.entries == 41
