@@ -80,12 +80,13 @@ def colon_key(runs: tuple[str, ...]) -> str:
 class _Table:
     """Sorted texts, each with the statements (positions) filed under it and a link to its longest prefix."""
 
-    __slots__ = ("texts", "links", "own")
+    __slots__ = ("texts", "links", "own", "longest")
 
     def __init__(self, filed: dict[str, list[int]]) -> None:
         self.texts = sorted(filed)
         self.own = [filed[text] for text in self.texts]
         self.links = _links(self.texts)
+        self.longest = max(map(len, self.texts), default=0)
 
     def entry(self, text: str) -> int:
         """The entry of the text's longest prefix in the table, or ALWAYS when none is."""
@@ -145,10 +146,13 @@ class ResourceIndex:
         if colons is None:
             return first
         found: list[int] = []
+        longest = (
+            colons.longest
+        )  # a key is a prefix of the text at a colon iff of its first `longest` characters
         at = resource.find(":", self._colons_from)
         while at >= 0:
-            entry = colons.entry(resource[at:])
-            if entry >= 0:
+            entry = colons.entry(resource[at : at + longest])
+            if entry >= 0 and entry not in found:
                 found.append(entry)
             at = resource.find(":", at + 1)
         return first, tuple(found)

@@ -280,3 +280,24 @@ def test_patterns_with_a_wildcard_region_are_found_by_the_text_after_it() -> Non
     assert index.select("arn:aws:dynamodb:us-east-1:222222222222:table/t7") == (40,)
     assert index.select("arn:aws:s3:::b") == ()
     assert index.entries == 41
+
+
+def test_a_huge_resource_full_of_colons_is_looked_up_a_key_length_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    doc = [_statement(f"arn:aws:dynamodb:*:{A}:table/t{i}") for i in range(40)]
+    policy = _compiled(doc)
+    looked: list[int] = []
+    entry = index_module._Table.entry
+    monkeypatch.setattr(
+        index_module._Table, "entry", lambda self, text: looked.append(len(text)) or entry(self, text)
+    )
+    resource = "arn:aws:dynamodb:us-east-1" + f":{A}:table/t3" * 20_000
+    index = ResourceIndex(policy.statements)
+    assert index.select(resource) == (3,)
+    assert len(looked) == 40_001 and max(looked[1:]) <= len(f":{A}:table/t39") < 30  # [0]: the prefix table
+    decision = authorize(Request(ALICE, "s3:GetObject", resource), identity=policy)
+    assert decision.decision == "Allow"  # the region's `*` runs to the last `:111111111111:table/t3`
+    assert (
+        authorize(Request(ALICE, "s3:GetObject", resource + "x"), identity=policy).decision == "ImplicitDeny"
+    )
