@@ -307,9 +307,27 @@ def _ratios(results: list[Result], base: int, top: int) -> list[str]:
     """Ostiary against the fastest peer, and Ostiary's growth, against the issue's targets."""
     ours = next((r for r in results if r.name == "ostiary"), None)
     peers = [r for r in results if r.name != "ostiary" and base in r.runs]
-    if ours is None or base not in ours.runs or not peers:
+    if ours is None or base not in ours.runs:
         return ["", "Ostiary's engine is not measured (ostiary.policy does not export its API yet)."]
-    lines = [""]
+    lines = [""] + (_against_peers(ours, peers, base) if peers else [])
+    growth = _growth(ours, base, top)
+    target = "meets" if growth <= 3 else "MISSES"
+    lines.append(
+        f"Ostiary at {top} statements takes {growth:.2f}x its time at {base}: {target} the target of "
+        "at most 3x."
+    )
+    if 100 in ours.runs and top != 100:
+        growth = _growth(ours, 100, top)
+        target = "meets" if growth <= 3 else "MISSES"
+        lines.append(
+            f"  and {growth:.2f}x its time at 100 (issue 12's measure): {target} the target of at most 3x."
+        )
+    return lines
+
+
+def _against_peers(ours: Result, peers: list[Result], base: int) -> list[str]:
+    """Ostiary's speed against the fastest peer at each size."""
+    lines: list[str] = []
 
     def agrees(peer: Result) -> str:
         """The peer's agreement with Ostiary at the base size, in words."""
@@ -339,12 +357,6 @@ def _ratios(results: list[Result], base: int, top: int) -> list[str]:
                 f"  at {size} statements: {close.runs[size].us / ours.runs[size].us:.1f}x faster than the "
                 f"fastest peer that agrees on 90% or more ({close.name})."
             )
-    growth = _growth(ours, base, top)
-    target = "meets" if growth <= 3 else "MISSES"
-    lines.append(
-        f"Ostiary at {top} statements takes {growth:.2f}x its time at {base}: {target} the target of "
-        "at most 3x."
-    )
     return lines
 
 
