@@ -2,9 +2,9 @@
 
 A request looks only at the statements its action can match: `CompiledPolicy.candidates(action)`
 finds them through the index the first time and remembers the answer for that action. When an
-action has many candidates, they are indexed by resource too (`resource_index`): the request's
-`Slice` holds only the candidates whose Resource could match its resource, in the same order, so
-a statement left out is one that would not have applied.
+action has many candidates, they are indexed by resource too (`slices`, `resource_index`): the
+request's `Slice` holds only the candidates whose Resource could match its resource, in the same
+order, so a statement left out is one that would not have applied.
 """
 
 from __future__ import annotations
@@ -15,17 +15,15 @@ from ostiary.policy.conditions import CompiledCondition
 from ostiary.policy.decision import MatchedStatement
 from ostiary.policy.matchers import Matcher, compile_glob
 from ostiary.policy.model import KINDS, Policy, Statement
-from ostiary.policy.plan import Fused, Run, fuse, statement_runner
+from ostiary.policy.plan import Fused, Plan, Run, fuse, statement_runner
 from ostiary.policy.principals import match_level
 from ostiary.policy.request import Principal
-from ostiary.policy.resource_index import Key, ResourceIndex
+from ostiary.policy.slices import INDEX_AT, Slice, Sliced
 from ostiary.policy.variables import Part, parse_template
 
 _MEMO_LIMIT = 4096
 _WILD = frozenset("*?")
-INDEX_AT = 16  # an action with more candidate statements than this is indexed by resource too
-NOT_BUILT = object()
-Plan = tuple[tuple[bool, MatchedStatement, Run], ...]
+__all__ = ["CompiledPolicy", "CompiledStatement", "Plan", "combine_policies", "compile_policy"]
 
 
 class CompiledStatement:
@@ -96,64 +94,6 @@ def _literal_prefix(parts: tuple[Part, ...]) -> str:
         return ""
     cut = min((i for i in (first.find("*"), first.find("?")) if i >= 0), default=len(first))
     return first[:cut]
-
-
-class Slice:
-    """An action's candidate statements that a request on some resources could match, in order.
-
-    `key` names the slice within its policy and action: None for all the candidates, else the
-    resource index's lookup. `inlined` is the identity-only path's generated function (NOT_BUILT
-    until it asks).
-    """
-
-    __slots__ = ("key", "statements", "_plan", "_fused", "inlined")
-
-    def __init__(self, key: Key | None, statements: tuple[CompiledStatement, ...], plan: Plan | None = None):
-        self.key = key
-        self.statements = statements
-        self._plan = plan
-        self._fused: Fused | None = None
-        self.inlined: object = NOT_BUILT
-
-    @property
-    def plan(self) -> Plan:
-        """(is Deny, MatchedStatement, run) of each statement, built on first use."""
-        found = self._plan
-        if found is None:
-            found = self._plan = tuple((s.is_deny, s.matched, s.runner()) for s in self.statements)
-        return found
-
-    def fused(self) -> Fused:
-        """The plan's statements fused into one function (`plan.fuse`), built on first use."""
-        if self._fused is None:
-            self._fused = fuse([run for _, _, run in self.plan])
-        return self._fused
-
-
-class Sliced:
-    """An action's candidate statements by resource: one Slice for all, or a Slice per index entry."""
-
-    __slots__ = ("whole", "index", "_slices")
-
-    def __init__(self, whole: Slice) -> None:
-        self.whole = whole
-        self.index = ResourceIndex(whole.statements) if len(whole.statements) > INDEX_AT else None
-        self._slices: dict[Key, Slice] = {}
-
-    def get(self, resource: str) -> Slice:
-        """The Slice of the candidates whose resource patterns could match the resource."""
-        index = self.index
-        if index is None:
-            return self.whole
-        entry = index.entry(resource)
-        found = self._slices.get(entry)
-        if found is None:
-            statements = self.whole.statements
-            found = Slice(entry, tuple(statements[i] for i in index.positions(entry)))
-            if len(self._slices) >= _MEMO_LIMIT:
-                self._slices.clear()
-            self._slices[entry] = found
-        return found
 
 
 class CompiledPolicy:

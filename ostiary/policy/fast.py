@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ostiary.policy.compile import NOT_BUILT, CompiledPolicy, Plan, Slice, Sliced
+from ostiary.policy.compile import CompiledPolicy
 from ostiary.policy.decision import (
     ALLOW,
     EXPLICIT_DENY,
@@ -22,7 +22,9 @@ from ostiary.policy.decision import (
     make_decision,
 )
 from ostiary.policy.inline import Decide, inline
+from ostiary.policy.plan import Plan
 from ostiary.policy.request import Request
+from ostiary.policy.slices import NOT_BUILT, Slice, Sliced
 
 IDENTITY_ONLY_TYPES = frozenset(("user", "assumed-role"))  # the callers this path decides
 _KEY_PREFIX = "kms:"

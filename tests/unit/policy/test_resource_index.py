@@ -20,12 +20,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ostiary.policy import Decision, Principal, Request, authorize, compile_policy, parse_policy
-from ostiary.policy.compile import INDEX_AT, CompiledPolicy
+from ostiary.policy.compile import CompiledPolicy
 from ostiary.policy.grammar import is_legacy_resource, resource_format_error
 from ostiary.policy.resource_index import ALWAYS, SEGMENT_AT, ResourceIndex
+from ostiary.policy.slices import INDEX_AT
 from ostiary.policy.variables import render_matcher
 
-compile_module = importlib.import_module("ostiary.policy.compile")
+slices_module = importlib.import_module("ostiary.policy.slices")
 authorize_module = importlib.import_module("ostiary.policy.authorize")
 index_module = importlib.import_module("ostiary.policy.resource_index")
 
@@ -106,7 +107,7 @@ def _compiled(statements: list[dict[str, Any]], kind: str = "identity", name: st
 def _unindexed() -> Iterator[None]:
     """Policies compiled and first used inside the block keep every candidate in one slice."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(compile_module, "INDEX_AT", 10**9)
+        patch.setattr(slices_module, "INDEX_AT", 10**9)
         yield
 
 
