@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 ALWAYS = -1  # the entry of a text no table entry is a prefix of
 SEGMENT_AT = 16  # patterns with a short prefix that go to the colon table when there are more than this
 _MEMO_LIMIT = 4096
+_HEAD = 8  # the colon table's heads: the first characters of its texts, at most this many
 _SHORT = 4  # a prefix with fewer colons stops before the account segment ends
 _WILDCARDS = re.compile(r"[*?]")
 Key = int | tuple[int, tuple[int, ...]]  # a lookup's entries: the prefix table's (and the colon table's)
@@ -80,13 +81,16 @@ def colon_key(runs: tuple[str, ...]) -> str:
 class _Table:
     """Sorted texts, each with the statements (positions) filed under it and a link to its longest prefix."""
 
-    __slots__ = ("texts", "links", "own", "longest")
+    __slots__ = ("texts", "links", "own", "longest", "head_size", "heads")
 
     def __init__(self, filed: dict[str, list[int]]) -> None:
         self.texts = sorted(filed)
         self.own = [filed[text] for text in self.texts]
         self.links = _links(self.texts)
         self.longest = max(map(len, self.texts), default=0)
+        # every text starts with one of the heads: a text that starts with none has no prefix here
+        self.head_size = min(min(map(len, self.texts), default=0), _HEAD)
+        self.heads = frozenset(text[: self.head_size] for text in self.texts)
 
     def entry(self, text: str) -> int:
         """The entry of the text's longest prefix in the table, or ALWAYS when none is."""
@@ -146,14 +150,15 @@ class ResourceIndex:
         if colons is None:
             return first
         found: list[int] = []
-        longest = (
-            colons.longest
-        )  # a key is a prefix of the text at a colon iff of its first `longest` characters
+        # a text is a prefix of the resource at a colon iff of its first `longest` characters there,
+        # and only if they start with one of the texts' heads
+        longest, heads, size = colons.longest, colons.heads, colons.head_size
         at = resource.find(":", self._colons_from)
         while at >= 0:
-            entry = colons.entry(resource[at : at + longest])
-            if entry >= 0 and entry not in found:
-                found.append(entry)
+            if resource[at : at + size] in heads:
+                entry = colons.entry(resource[at : at + longest])
+                if entry >= 0 and entry not in found:
+                    found.append(entry)
             at = resource.find(":", at + 1)
         return first, tuple(found)
 
