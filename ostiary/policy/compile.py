@@ -15,7 +15,7 @@ from ostiary.policy.conditions import CompiledCondition
 from ostiary.policy.decision import MatchedStatement
 from ostiary.policy.matchers import Matcher, compile_glob
 from ostiary.policy.model import KINDS, Policy, Statement
-from ostiary.policy.plan import Fused, Plan, Run, fuse, statement_runner
+from ostiary.policy.plan import Plan, Run, statement_runner
 from ostiary.policy.principals import match_level
 from ostiary.policy.request import Principal
 from ostiary.policy.slices import INDEX_AT, Slice, Sliced
@@ -100,7 +100,7 @@ class CompiledPolicy:
     """The statements of one or more policies of one type, indexed by action (and by resource)."""
 
     __slots__ = ("policy_id", "policy_type", "statements", "_exact", "_service", "_any", "_memo", "_plans",
-                 "decisions", "_fused", "inlined", "_sliced")  # fmt: skip
+                 "decisions", "inlined", "_sliced")  # fmt: skip
 
     def __init__(self, policy_id: str, policy_type: str, statements: Sequence[CompiledStatement]) -> None:
         self.policy_id = policy_id
@@ -111,7 +111,6 @@ class CompiledPolicy:
         self._any: list[tuple[int, CompiledStatement]] = []
         self._memo: dict[str, tuple[CompiledStatement, ...]] = {}
         self._plans: dict[str, Plan] = {}
-        self._fused: dict[str, tuple[Plan, Fused]] = {}
         self.decisions: dict[tuple[object, ...], object] = {}  # the identity-only path's, by what matched
         self.inlined: dict[str, object] = {}  # the identity-only path's generated functions, by action
         self._sliced: dict[str, Sliced] = {}
@@ -179,17 +178,6 @@ class CompiledPolicy:
         if found is None:
             found = self.sliced(action)
         return found.get(resource).plan
-
-    def fused(self, action: str) -> tuple[Plan, Fused]:
-        """The action's plan and its statements fused into one function (`plan.fuse`)."""
-        found = self._fused.get(action)
-        if found is None:
-            plan = self.plan(action)
-            found = (plan, fuse([run for _, _, run in plan]))
-            if len(self._fused) >= _MEMO_LIMIT:
-                self._fused.clear()
-            self._fused[action] = found
-        return found
 
 
 def compile_policy(policy: Policy, policy_id: str, policy_type: str) -> CompiledPolicy:

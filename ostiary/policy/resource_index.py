@@ -35,7 +35,7 @@ ALWAYS = -1  # the entry of a text no table entry is a prefix of
 SEGMENT_AT = 16  # patterns with a short prefix that go to the colon table when there are more than this
 _MEMO_LIMIT = 4096
 _HEAD = 8  # the colon table's heads: the first characters of its texts, at most this many
-_SHORT = 4  # a prefix with fewer colons stops before the account segment ends
+_SHORT = 4  # a prefix with fewer colons stops before the account segment (in the region or sooner)
 _WILDCARDS = re.compile(r"[*?]")
 Key = int | tuple[int, tuple[int, ...]]  # a lookup's entries: the prefix table's (and the colon table's)
 Keys = tuple[str, tuple[str, ...]]  # a pattern's literal prefix, and its runs after the prefix
@@ -110,7 +110,7 @@ class _Table:
 class ResourceIndex:
     """A list of statements by the literal keys of their resource patterns (positions in the list)."""
 
-    __slots__ = ("size", "_prefixes", "_colons", "_colons_from", "_always", "_chains")
+    __slots__ = ("_prefixes", "_colons", "_colons_from", "_always", "_chains")
 
     def __init__(self, statements: Sequence[CompiledStatement]) -> None:
         keyed = [pattern_keys(statement) for statement in statements]
@@ -131,7 +131,6 @@ class ResourceIndex:
                 (colons if is_colon else prefixes).setdefault(text, []).append(position)
                 if is_colon:
                     after.append(len(prefix))
-        self.size = len(statements)
         self._prefixes = _Table(prefixes)
         self._colons = _Table(colons) if colons else None
         self._colons_from = min(after, default=0)
@@ -186,7 +185,7 @@ class ResourceIndex:
 
 
 def _is_short(prefix: str) -> bool:
-    """Whether the prefix stops before the ARN's account segment ends (`arn:aws:ec2:`, or nothing)."""
+    """Whether the prefix stops before the ARN's account segment (`arn:aws:ec2:`, `arn:aws:ec2:us-`)."""
     return prefix.count(":") < _SHORT
 
 
