@@ -129,18 +129,25 @@ def _unindexed_decisions(requests: list[Request], **documents: Any) -> list[Deci
         return [authorize(request, **policies) for request in requests]
 
 
-def _policies(identity: list[list[dict[str, Any]]], boundary: list[dict[str, Any]] | None) -> dict[str, Any]:
+def _policies(
+    identity: list[list[dict[str, Any]]],
+    boundary: list[dict[str, Any]] | None,
+    resource: list[dict[str, Any]] | None,
+    resource_account: str | None,
+) -> dict[str, Any]:
     compiled = [_compiled(doc, name=f"p{i}") for i, doc in enumerate(identity)]
     return {
         "identity": compiled[0] if len(compiled) == 1 else compiled,
         "boundary": None if boundary is None else _compiled(boundary, "boundary", "b"),
+        "resource": None if resource is None else _compiled(resource, "resource", "r"),
+        "resource_account": resource_account,
     }
 
 
 def _flat(policies: dict[str, Any]) -> list[CompiledPolicy]:
     identity = policies["identity"]
     found = [identity] if isinstance(identity, CompiledPolicy) else list(identity)
-    return found + ([policies["boundary"]] if policies["boundary"] is not None else [])
+    return found + [policies[kind] for kind in ("boundary", "resource") if policies[kind] is not None]
 
 
 many = st.lists(statements(), min_size=INDEX_AT + 1, max_size=INDEX_AT + 12)
@@ -150,7 +157,11 @@ many = st.lists(statements(), min_size=INDEX_AT + 1, max_size=INDEX_AT + 12)
 def scenarios(draw: st.DrawFn) -> tuple[dict[str, Any], list[Request]]:
     identity = draw(st.lists(many, min_size=1, max_size=2))
     boundary = draw(st.none() | many)
-    every = [s for doc in identity + ([boundary] if boundary else []) for s in doc]
+    resource = draw(st.none() | many)  # a resource policy: the general path, Principal elements
+    if resource is not None:
+        principal = draw(st.sampled_from(["*", {"AWS": A}, {"AWS": ALICE.arn}, {"AWS": "222222222222"}]))
+        resource = [dict(statement, Principal=principal) for statement in resource]
+    every = [s for doc in [*identity, boundary or [], resource or []] for s in doc]
     requests = [
         Request(
             ALICE,
@@ -160,7 +171,13 @@ def scenarios(draw: st.DrawFn) -> tuple[dict[str, Any], list[Request]]:
         )
         for _ in range(draw(st.integers(1, 8)))
     ]
-    return {"identity": identity, "boundary": boundary}, requests
+    account = draw(st.sampled_from([None, A, "222222222222"]))
+    return {
+        "identity": identity,
+        "boundary": boundary,
+        "resource": resource,
+        "resource_account": account,
+    }, requests
 
 
 @contextmanager
