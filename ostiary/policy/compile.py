@@ -18,7 +18,7 @@ from ostiary.policy.model import KINDS, Policy, Statement
 from ostiary.policy.plan import Plan, Run, statement_runner
 from ostiary.policy.principals import match_level
 from ostiary.policy.request import Principal
-from ostiary.policy.slices import INDEX_AT, Slice, Sliced
+from ostiary.policy.slices import INDEX_AT, Budget, Slice, Sliced
 from ostiary.policy.variables import Part, parse_template
 
 _MEMO_LIMIT = 4096
@@ -100,7 +100,7 @@ class CompiledPolicy:
     """The statements of one or more policies of one type, indexed by action (and by resource)."""
 
     __slots__ = ("policy_id", "policy_type", "statements", "_exact", "_service", "_any", "_memo", "_plans",
-                 "decisions", "inlined", "_sliced")  # fmt: skip
+                 "decisions", "inlined", "_sliced", "_budget")  # fmt: skip
 
     def __init__(self, policy_id: str, policy_type: str, statements: Sequence[CompiledStatement]) -> None:
         self.policy_id = policy_id
@@ -114,6 +114,7 @@ class CompiledPolicy:
         self.decisions: dict[tuple[object, ...], object] = {}  # the identity-only path's, by what matched
         self.inlined: dict[str, object] = {}  # the identity-only path's generated functions, by action
         self._sliced: dict[str, Sliced] = {}
+        self._budget = Budget(self._sliced)
         for rank, statement in enumerate(self.statements):
             self._index(rank, statement)
 
@@ -159,7 +160,8 @@ class CompiledPolicy:
         found = self._sliced.get(action)
         if found is None:
             candidates = self.candidates(action.lower())
-            found = Sliced(Slice(None, candidates, None if len(candidates) > INDEX_AT else self.plan(action)))
+            whole = Slice(None, candidates, None if len(candidates) > INDEX_AT else self.plan(action))
+            found = Sliced(whole, self._budget)
             if len(self._sliced) >= _MEMO_LIMIT:
                 self._sliced.clear()
             self._sliced[action] = found

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from ostiary.policy.compile import CompiledStatement
 
 INDEX_AT = 16  # an action with more candidate statements than this is indexed by resource too
+SLICES_LIMIT = 4096  # the slices a policy keeps over all its actions; past it, all are dropped
 NOT_BUILT = object()
-_MEMO_LIMIT = 4096
 
 
 class Slice:
@@ -53,15 +53,43 @@ class Slice:
         return self._fused
 
 
+class Budget:
+    """The slices one policy keeps, over all its actions (`owners`): past SLICES_LIMIT, all are dropped.
+
+    Each slice can hold a generated function with its own memos: a bound per action alone would
+    let requests on many actions and resources grow a policy's memory without end.
+    """
+
+    __slots__ = ("_left", "_owners")
+
+    def __init__(self, owners: dict[str, Sliced]) -> None:
+        self._left = SLICES_LIMIT
+        self._owners = owners
+
+    def spend(self) -> None:
+        """Count one new slice; past the limit, drop every owner's slices and start again."""
+        self._left -= 1
+        if self._left < 0:
+            for owner in list(self._owners.values()):
+                owner.drop()
+            self._left = SLICES_LIMIT
+
+
 class Sliced:
     """An action's candidate statements by resource: one Slice for all, or a Slice per index entry."""
 
-    __slots__ = ("whole", "index", "_slices")
+    __slots__ = ("whole", "index", "_slices", "_budget")
 
-    def __init__(self, whole: Slice) -> None:
+    def __init__(self, whole: Slice, budget: Budget) -> None:
         self.whole = whole
         self.index = ResourceIndex(whole.statements) if len(whole.statements) > INDEX_AT else None
         self._slices: dict[Key, Slice] = {}
+        self._budget = budget
+
+    @property
+    def kept(self) -> int:
+        """How many slices by resource it holds now."""
+        return len(self._slices)
 
     def get(self, resource: str) -> Slice:
         """The Slice of the candidates whose resource patterns could match the resource."""
@@ -73,7 +101,10 @@ class Sliced:
         if found is None:
             statements = self.whole.statements
             found = Slice(entry, tuple(statements[i] for i in index.positions(entry)))
-            if len(self._slices) >= _MEMO_LIMIT:
-                self._slices.clear()
+            self._budget.spend()
             self._slices[entry] = found
         return found
+
+    def drop(self) -> None:
+        """Forget the slices by resource (they are built again on use)."""
+        self._slices.clear()

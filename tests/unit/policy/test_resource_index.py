@@ -323,3 +323,28 @@ def test_a_huge_resource_full_of_colons_is_looked_up_a_key_length_at_a_time(
     assert (
         authorize(Request(ALICE, "s3:GetObject", resource + "x"), identity=policy).decision == "ImplicitDeny"
     )
+
+
+def test_a_policy_keeps_a_bounded_number_of_slices_over_all_its_actions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(slices_module, "SLICES_LIMIT", 10)
+    doc = [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": f"arn:aws:s3:::b{i}/*"}
+        for i in range(40)
+    ]
+    policy = _compiled(doc)
+    with _unindexed():
+        unindexed = _compiled(doc)
+        expected = {
+            (action, i): authorize(Request(ALICE, action, f"arn:aws:s3:::b{i}/k"), identity=unindexed)
+            for action in ("s3:GetObject", "s3:PutObject")
+            for i in range(40)
+        }
+    for (action, i), decision in expected.items():
+        assert authorize(Request(ALICE, action, f"arn:aws:s3:::b{i}/k"), identity=policy) == decision
+        kept = sum(policy.sliced(name).kept for name in ("s3:GetObject", "s3:PutObject"))
+        assert 1 <= kept <= 11
+    assert [s.index for s in expected[("s3:PutObject", 39)].statements] == [39]
+    again = authorize(Request(ALICE, "s3:GetObject", "arn:aws:s3:::b3/k"), identity=policy)
+    assert again == expected[("s3:GetObject", 3)]  # a dropped slice is built again
