@@ -37,6 +37,10 @@ PYTHON_PEERS = {
     "principalmapper": "peers.principalmapper_peer",
     "cedarpy": "peers.cedar_peer",
 }
+GROWN = {
+    "services": "statements on services the requests never call",
+    "shared": "statements on the requests' own actions and resources no request names (--grow shared)",
+}
 NODE_LIMITS = [
     "a variable at the start of a resource segment (...:${aws:PrincipalTag/team}-*) never matches "
     "('Product does not match')",
@@ -237,7 +241,7 @@ def report(results: list[Result], work: engine_workload.Workload, reference: Res
         "",
         f"Workload: 1 IAM user, {len(work.policies[base])} policies / {base} statements, "
         f"{len(work.requests)} requests (seed {work.seed}); grown to {', '.join(map(str, sizes[1:]))} "
-        "statements with statements on services the requests never call.",
+        f"statements with {GROWN[work.grow]}.",
     ]
     if reference is not None:
         mix = Counter(reference.runs[base].decisions)
@@ -303,9 +307,27 @@ def _ratios(results: list[Result], base: int, top: int) -> list[str]:
     """Ostiary against the fastest peer, and Ostiary's growth, against the issue's targets."""
     ours = next((r for r in results if r.name == "ostiary"), None)
     peers = [r for r in results if r.name != "ostiary" and base in r.runs]
-    if ours is None or base not in ours.runs or not peers:
+    if ours is None or base not in ours.runs:
         return ["", "Ostiary's engine is not measured (ostiary.policy does not export its API yet)."]
-    lines = [""]
+    lines = [""] + (_against_peers(ours, peers, base) if peers else [])
+    growth = _growth(ours, base, top)
+    target = "meets" if growth <= 3 else "MISSES"
+    lines.append(
+        f"Ostiary at {top} statements takes {growth:.2f}x its time at {base}: {target} the target of "
+        "at most 3x."
+    )
+    if 100 in ours.runs and top != 100:
+        growth = _growth(ours, 100, top)
+        target = "meets" if growth <= 3 else "MISSES"
+        lines.append(
+            f"  and {growth:.2f}x its time at 100 (issue 12's measure): {target} the target of at most 3x."
+        )
+    return lines
+
+
+def _against_peers(ours: Result, peers: list[Result], base: int) -> list[str]:
+    """Ostiary's speed against the fastest peer at each size."""
+    lines: list[str] = []
 
     def agrees(peer: Result) -> str:
         """The peer's agreement with Ostiary at the base size, in words."""
@@ -335,12 +357,6 @@ def _ratios(results: list[Result], base: int, top: int) -> list[str]:
                 f"  at {size} statements: {close.runs[size].us / ours.runs[size].us:.1f}x faster than the "
                 f"fastest peer that agrees on 90% or more ({close.name})."
             )
-    growth = _growth(ours, base, top)
-    target = "meets" if growth <= 3 else "MISSES"
-    lines.append(
-        f"Ostiary at {top} statements takes {growth:.2f}x its time at {base}: {target} the target of "
-        "at most 3x."
-    )
     return lines
 
 
@@ -392,6 +408,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="100,1000,10000", help="grown statement counts")
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument(
+        "--grow",
+        choices=sorted(GROWN),
+        default="services",
+        help="the fillers: other services' statements, or the requests' own actions on other resources",
+    )
+    parser.add_argument(
         "--engines",
         default="ostiary,moto,principalmapper,cedarpy,iam-simulate",
         help="comma-separated subset to run",
@@ -408,7 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     wanted = set(args.engines.split(","))
 
-    work = engine_workload.build(args.seed, args.requests, tuple(int(s) for s in args.sizes.split(",") if s))
+    sizes = tuple(int(s) for s in args.sizes.split(",") if s)
+    work = engine_workload.build(args.seed, args.requests, sizes, args.grow)
     print(f"Engine benchmark: {args.requests} requests, statement counts {sorted(work.policies)}", flush=True)
     modules = []
     if "ostiary" in wanted:

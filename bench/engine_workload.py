@@ -37,6 +37,7 @@ class Workload:
     principal: dict[str, Any]
     policies: dict[int, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    grow: str = "services"
 
     @property
     def base_size(self) -> int:
@@ -388,10 +389,75 @@ def filler_statements(count: int, rng: random.Random) -> list[dict[str, Any]]:
     return out
 
 
-def grown(base: list[tuple[str, dict]], size: int, rng: random.Random) -> list[tuple[str, dict]]:
-    """The base policies plus filler policies (at most 100 statements each) up to `size` statements."""
+# Shared-action fillers: the requests' own actions on resources no request names (many buckets, many
+# prefixes, tables, functions, instances, queues), each with its own resource and often a condition.
+_SHARED: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:Get*"), "arn:aws:s3:::tenant-{i:05d}/*"),
+    (("s3:GetObject", "s3:PutObject", "s3:GetObjectTagging"), "arn:aws:s3:::corp-home/project-{i}/*"),
+    (("s3:GetObject", "s3:GetObjectAcl", "s3:Put*"), "arn:aws:s3:::corp-shared/dept-{i}/reports/*"),
+    (("s3:GetObject", "s3:PutObject"), "arn:aws:s3:::tenant-{i:05d}/${{aws:username}}/*"),
+    (("s3:ListBucket",), "arn:aws:s3:::tenant-{i:05d}"),
+    (
+        ("ec2:StartInstances", "ec2:StopInstances", "ec2:TerminateInstances", "ec2:RebootInstances"),
+        "arn:aws:ec2:{region}:{account}:instance/i-0{i:016x}",
+    ),
+    (
+        ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"),
+        "arn:aws:dynamodb:{region}:{account}:table/svc-{i}",
+    ),
+    (("dynamodb:Query", "dynamodb:Scan"), "arn:aws:dynamodb:{region}:{account}:table/svc-{i}/index/*"),
+    (("lambda:InvokeFunction", "lambda:GetFunction"), "arn:aws:lambda:{region}:{account}:function:fn-{i}"),
+    (("secretsmanager:GetSecretValue",), "arn:aws:secretsmanager:{region}:{account}:secret:svc/{i}-*"),
+    (("ssm:GetParameter", "ssm:GetParameters"), "arn:aws:ssm:{region}:{account}:parameter/svc/{i}/*"),
+    (("sqs:SendMessage", "sqs:ReceiveMessage"), "arn:aws:sqs:{region}:{account}:q-{i}"),
+    (("logs:PutLogEvents", "logs:CreateLogStream"), "arn:aws:logs:{region}:{account}:log-group:/svc/{i}:*"),
+    # any region: the literal text starts after the region's `*`
+    (("dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"), "arn:aws:dynamodb:*:{account}:table/reg-{i}"),
+    (("lambda:InvokeFunction", "lambda:UpdateFunctionCode"), "arn:aws:lambda:*:{account}:function:reg-{i}"),
+    (("ec2:StartInstances", "ec2:StopInstances"), "arn:aws:ec2:*:{account}:instance/i-0{i:016x}"),
+)
+
+
+def shared_statements(count: int, rng: random.Random) -> list[dict[str, Any]]:
+    """Statements on the requests' own actions and resources no request names, with varied conditions.
+
+    A request can still match only the workload's statements, but an index by action alone now
+    finds thousands of candidates for it.
+    """
+    out = []
+    for i in range(count):
+        actions, template = _SHARED[i % len(_SHARED)]
+        region = rng.choice(["us-east-1", "eu-west-1", "us-west-2"])
+        resource = template.format(i=i, region=region, account=ACCOUNT)
+        roll = rng.random()
+        condition = None
+        if roll < 0.25:
+            condition = {"StringEquals": {"aws:ResourceTag/team": rng.choice(["blue", "red", f"t{i}"])}}
+        elif roll < 0.4:
+            condition = {"IpAddress": {"aws:SourceIp": rng.choice(INTERNAL_NETS)}}
+        elif roll < 0.5:
+            condition = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+        elif roll < 0.55:
+            condition = {"StringLike": {"s3:prefix": [f"p{i}/*"]}}
+        effect = "Deny" if rng.random() < 0.1 else "Allow"
+        chosen = rng.sample(actions, rng.randint(1, len(actions)))
+        out.append(_stmt(effect, chosen, resource, condition, sid=f"Shared{i}"))
+    return out
+
+
+GROWTH = {"services": filler_statements, "shared": shared_statements}
+
+
+def grown(
+    base: list[tuple[str, dict]], size: int, rng: random.Random, grow: str = "services"
+) -> list[tuple[str, dict]]:
+    """The base policies plus filler policies (at most 100 statements each) up to `size` statements.
+
+    `grow` names the fillers: "services" (services the requests never call) or "shared" (the
+    requests' own actions on resources they never name).
+    """
     extra = size - sum(len(doc["Statement"]) for _, doc in base)
-    fillers = filler_statements(max(extra, 0), rng)
+    fillers = GROWTH[grow](max(extra, 0), rng)
     out = list(base)
     for n, start in enumerate(range(0, len(fillers), 100)):
         out.append((f"Filler{n}", _policy(*fillers[start : start + 100])))
@@ -569,9 +635,13 @@ def _request(rng: random.Random) -> dict[str, Any]:
 
 
 def build(
-    seed: int = 20240601, requests: int = 10_000, sizes: tuple[int, ...] = (100, 1000, 10_000)
+    seed: int = 20240601,
+    requests: int = 10_000,
+    sizes: tuple[int, ...] = (100, 1000, 10_000),
+    grow: str = "services",
 ) -> Workload:
-    """The workload for `seed`: base policies, the grown variants for `sizes`, and `requests` requests."""
+    """The workload for `seed`: base policies, the grown variants for `sizes` (fillers of kind `grow`),
+    and `requests` requests."""
     rng = random.Random(seed)
     base = base_policies()
     principal = {
@@ -582,9 +652,9 @@ def build(
         "name": USER,
         "tags": dict(TAGS),
     }
-    work = Workload(seed=seed, principal=principal)
+    work = Workload(seed=seed, principal=principal, grow=grow)
     work.policies[sum(len(doc["Statement"]) for _, doc in base)] = base
     for size in sizes:
-        work.policies[size] = grown(base, size, random.Random(f"{seed}-{size}"))
+        work.policies[size] = grown(base, size, random.Random(f"{seed}-{size}"), grow)
     work.requests = [dict(_request(rng), id=f"r{i}") for i in range(requests)]
     return work

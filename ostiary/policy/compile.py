@@ -1,7 +1,10 @@
-"""Policies compiled once: wildcards to matchers, statements indexed by action service and name.
+"""Policies compiled once: wildcards to matchers, statements indexed by action, then by resource.
 
 A request looks only at the statements its action can match: `CompiledPolicy.candidates(action)`
-finds them through the index the first time and remembers the answer for that action.
+finds them through the index the first time and remembers the answer for that action. When an
+action has many candidates, they are indexed by resource too (`slices`, `resource_index`): the
+request's `Slice` holds only the candidates whose Resource could match its resource, in the same
+order, so a statement left out is one that would not have applied.
 """
 
 from __future__ import annotations
@@ -12,14 +15,15 @@ from ostiary.policy.conditions import CompiledCondition
 from ostiary.policy.decision import MatchedStatement
 from ostiary.policy.matchers import Matcher, compile_glob
 from ostiary.policy.model import KINDS, Policy, Statement
-from ostiary.policy.plan import Fused, Run, fuse, statement_runner
+from ostiary.policy.plan import Plan, Run, statement_runner
 from ostiary.policy.principals import match_level
 from ostiary.policy.request import Principal
+from ostiary.policy.slices import INDEX_AT, Budget, Slice, Sliced
 from ostiary.policy.variables import Part, parse_template
 
 _MEMO_LIMIT = 4096
 _WILD = frozenset("*?")
-Plan = tuple[tuple[bool, MatchedStatement, Run], ...]
+__all__ = ["CompiledPolicy", "CompiledStatement", "Plan", "combine_policies", "compile_policy"]
 
 
 class CompiledStatement:
@@ -27,7 +31,7 @@ class CompiledStatement:
 
     __slots__ = ("is_deny", "matched", "conditions", "principals", "is_not_principal", "action_patterns",
                  "is_not_action", "_actions", "_resources", "_templates", "_is_not_resource",
-                 "_run", "resource_patterns")  # fmt: skip
+                 "_run", "resource_patterns", "index_keys")  # fmt: skip
 
     def __init__(self, statement: Statement, policy_id: str, policy_type: str, has_variables: bool) -> None:
         self.is_deny = statement.effect == "Deny"
@@ -55,6 +59,7 @@ class CompiledStatement:
         self.is_not_principal = statement.is_not_principal
         self.conditions = tuple(CompiledCondition(c, has_variables) for c in statement.conditions)
         self._run: Run | None = None
+        self.index_keys: tuple[object] | None = None  # `resource_index.pattern_keys`, remembered there
 
     def runner(self) -> Run:
         """The statement as one closure (built on first use): its level for a request, 0 when not."""
@@ -92,10 +97,10 @@ def _literal_prefix(parts: tuple[Part, ...]) -> str:
 
 
 class CompiledPolicy:
-    """The statements of one or more policies of one type, indexed by action."""
+    """The statements of one or more policies of one type, indexed by action (and by resource)."""
 
     __slots__ = ("policy_id", "policy_type", "statements", "_exact", "_service", "_any", "_memo", "_plans",
-                 "decisions", "_fused", "inlined")  # fmt: skip
+                 "decisions", "inlined", "_sliced", "_budget")  # fmt: skip
 
     def __init__(self, policy_id: str, policy_type: str, statements: Sequence[CompiledStatement]) -> None:
         self.policy_id = policy_id
@@ -106,9 +111,10 @@ class CompiledPolicy:
         self._any: list[tuple[int, CompiledStatement]] = []
         self._memo: dict[str, tuple[CompiledStatement, ...]] = {}
         self._plans: dict[str, Plan] = {}
-        self._fused: dict[str, tuple[Plan, Fused]] = {}
         self.decisions: dict[tuple[object, ...], object] = {}  # the identity-only path's, by what matched
         self.inlined: dict[str, object] = {}  # the identity-only path's generated functions, by action
+        self._sliced: dict[str, Sliced] = {}
+        self._budget = Budget(self._sliced)
         for rank, statement in enumerate(self.statements):
             self._index(rank, statement)
 
@@ -149,16 +155,31 @@ class CompiledPolicy:
             self._plans[action] = found
         return found
 
-    def fused(self, action: str) -> tuple[Plan, Fused]:
-        """The action's plan and its statements fused into one function (`plan.fuse`)."""
-        found = self._fused.get(action)
+    def sliced(self, action: str) -> Sliced:
+        """The action's (any case) candidate statements by resource."""
+        found = self._sliced.get(action)
         if found is None:
-            plan = self.plan(action)
-            found = (plan, fuse([run for _, _, run in plan]))
-            if len(self._fused) >= _MEMO_LIMIT:
-                self._fused.clear()
-            self._fused[action] = found
+            candidates = self.candidates(action.lower())
+            whole = Slice(None, candidates, None if len(candidates) > INDEX_AT else self.plan(action))
+            found = Sliced(whole, self._budget)
+            if len(self._sliced) >= _MEMO_LIMIT:
+                self._sliced.clear()
+            self._sliced[action] = found
         return found
+
+    def slice(self, action: str, resource: str) -> Slice:
+        """The candidate statements for the action (any case) whose Resource could match the resource."""
+        found = self._sliced.get(action)
+        if found is None:
+            found = self.sliced(action)
+        return found.get(resource)
+
+    def plan_for(self, action: str, resource: str) -> Plan:
+        """`plan(action)` without the statements whose Resource cannot match the resource (same order)."""
+        found = self._sliced.get(action)
+        if found is None:
+            found = self.sliced(action)
+        return found.get(resource).plan
 
 
 def compile_policy(policy: Policy, policy_id: str, policy_type: str) -> CompiledPolicy:

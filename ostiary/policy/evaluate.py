@@ -25,10 +25,10 @@ def evaluate(
 ) -> Matches:
     """The statements of these policies that apply to the request; never raises."""
     found = Matches()
-    action = request.action
+    action, resource = request._action, request._resource
     keys = request.lookup()
     for policy in policies:
-        for is_deny, matched, run in policy.plan(action):
+        for is_deny, matched, run in policy.plan_for(action, resource):
             level = run(request, keys, errors, missing)
             if not level:
                 continue

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ostiary.policy.compile import CompiledPolicy, Plan
+from ostiary.policy.compile import CompiledPolicy
 from ostiary.policy.decision import (
     ALLOW,
     EXPLICIT_DENY,
@@ -22,7 +22,9 @@ from ostiary.policy.decision import (
     make_decision,
 )
 from ostiary.policy.inline import Decide, inline
+from ostiary.policy.plan import Plan
 from ostiary.policy.request import Request
+from ostiary.policy.slices import NOT_BUILT, Slice, Sliced
 
 IDENTITY_ONLY_TYPES = frozenset(("user", "assumed-role"))  # the callers this path decides
 _KEY_PREFIX = "kms:"
@@ -50,7 +52,11 @@ def identity_only(
         return None
     if boundary is None and isinstance(identity, CompiledPolicy):
         return _remembered(request, identity, action)
-    plan = identity.plan(action) if isinstance(identity, CompiledPolicy) else _joined(identity, action)
+    resource = request._resource
+    if isinstance(identity, CompiledPolicy):
+        plan = identity.plan_for(action, resource)
+    else:
+        plan = _joined(identity, action, resource)
     errors: list[str] = []
     missing: list[str] = []
     denies: list[MatchedStatement] = []
@@ -63,7 +69,7 @@ def identity_only(
     bounded: list[MatchedStatement] = []
     if boundary is not None:
         keys = request.lookup()
-        for is_deny, matched, run in boundary.plan(action):
+        for is_deny, matched, run in boundary.plan_for(action, resource):
             if run(request, keys, errors, missing):
                 (denies if is_deny else bounded).append(matched)
     if denies:
@@ -94,7 +100,7 @@ def requires_resource_policy(action: str) -> bool:
 
 
 def _remembered(request: Request, policy: CompiledPolicy, action: str) -> Decision:
-    """One policy alone: Decisions remembered by action, statements matched, errors and missing keys."""
+    """One policy alone: Decisions remembered by action, slice, statements matched, errors, missing keys."""
     decide = policy.inlined.get(action, _MISS)
     if decide is _MISS:
         decide = _inline(policy, action)
@@ -102,11 +108,12 @@ def _remembered(request: Request, policy: CompiledPolicy, action: str) -> Decisi
         answer = decide(request)  # type: ignore[operator]
         if answer is not None:
             return answer  # type: ignore[no-any-return]
-    plan, fused = policy.fused(action)
+    piece = policy.slice(action, request._resource)
+    plan = piece.plan
     errors: list[str] = []
     missing: list[str] = []
-    mask = fused(request, request.lookup(), errors, missing) if plan else 0
-    key = (action, mask, tuple(errors), tuple(missing))
+    mask = piece.fused()(request, request.lookup(), errors, missing) if plan else 0
+    key = (action, piece.key, mask, tuple(errors), tuple(missing))
     found = policy.decisions.get(key)
     if found is None:
         found = _decision(plan, mask, action, errors, missing)
@@ -117,14 +124,42 @@ def _remembered(request: Request, policy: CompiledPolicy, action: str) -> Decisi
 
 
 def _inline(policy: CompiledPolicy, action: str) -> Decide | None:
-    """The action's generated function (`inline`), remembered on the policy; None when not inlinable."""
-    plan = policy.plan(action)
-    candidates = policy.candidates(action.lower())
-    found = inline(candidates, lambda mask, missing: _decision(plan, mask, action, [], missing))
+    """The action's generated function, remembered on the policy; None when not inlinable.
+
+    For an action indexed by resource, a function that finds the request's slice and runs that
+    slice's generated function (built on first use; it answers None when the slice is not inlinable).
+    """
+    sliced = policy.sliced(action)
+    found = _inline_slice(sliced.whole, action) if sliced.index is None else _by_slice(sliced, action)
     if len(policy.inlined) >= _MEMO_LIMIT:
         policy.inlined.clear()
     policy.inlined[action] = found
     return found
+
+
+def _inline_slice(piece: Slice, action: str) -> Decide | None:
+    """The slice's generated function (`inline`), remembered on the slice; None when not inlinable."""
+    found = piece.inlined
+    if found is NOT_BUILT:
+        plan = piece.plan
+        found = piece.inlined = inline(
+            piece.statements, lambda mask, missing: _decision(plan, mask, action, [], missing)
+        )
+    return found  # type: ignore[return-value]
+
+
+def _by_slice(sliced: Sliced, action: str) -> Decide:
+    """The generated function of the request's slice, run on the request (None when there is none)."""
+    get = sliced.get
+
+    def decide(request: Request) -> Decision | None:
+        piece = get(request._resource)
+        found = piece.inlined
+        if found is NOT_BUILT:
+            found = _inline_slice(piece, action)
+        return None if found is None else found(request)  # type: ignore[operator]
+
+    return decide
 
 
 def _decision(plan: Plan, mask: int, action: str, errors: list[str], missing: list[str]) -> Decision:
@@ -143,9 +178,9 @@ def _decision(plan: Plan, mask: int, action: str, errors: list[str], missing: li
     return make_decision(*found, _unique(errors), _unique(missing))
 
 
-def _joined(policies: Sequence[CompiledPolicy], action: str) -> Plan:
-    """The plans of several policies, one after the other."""
-    return tuple(entry for policy in policies for entry in policy.plan(action))
+def _joined(policies: Sequence[CompiledPolicy], action: str, resource: str) -> Plan:
+    """The plans of several policies for the resource, one after the other."""
+    return tuple(entry for policy in policies for entry in policy.plan_for(action, resource))
 
 
 def _unique(items: list[str]) -> tuple[str, ...]:

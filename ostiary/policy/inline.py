@@ -282,7 +282,9 @@ def _variables(source: _Source, templates: Sequence[Sequence[object] | str]) -> 
             values.append(local)
         else:
             values.append(f"({local} if {local} is not None else {source.name(variable.default)})")
-    return (values[0] if len(values) == 1 else f"({', '.join(values)},)"), reads
+    if len(values) == 1:
+        return values[0], reads
+    return (f"({', '.join(values)},)" if values else "()"), reads  # no values: `${*}` and the like only
 
 
 def _template_hit(source: _Source, condition: CompiledCondition, value: str) -> list[str]:

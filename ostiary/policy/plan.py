@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ostiary.policy.checks import Check, compile_check
+from ostiary.policy.decision import MatchedStatement
 from ostiary.policy.matchers import Matcher, _always
 from ostiary.policy.memo import Render, remembered
 from ostiary.policy.request import Request
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from ostiary.policy.compile import CompiledStatement
 
 Run = Callable[[Request, dict[str, object], list[str], list[str]], int | bool]
+Plan = tuple[tuple[bool, MatchedStatement, Run], ...]  # (is Deny, the statement, its closure) in order
 Test = Callable[[Request, dict[str, object]], bool]
 
 
