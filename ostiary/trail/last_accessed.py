@@ -1,0 +1,122 @@
+"""IAM's service-last-accessed report, from the services an entity's policies allow and what the
+trail says its principals attempted.
+
+The report lists every service the policies allow (`grants`), with the last attempt by any of the
+entity's principals within the tracking period (400 days, as IAM's), allowed or refused, the principal
+that made it and the region; how many principals attempted it; and, at ACTION_LEVEL, for the services
+whose actions are tracked, each allowed action with its own last attempt. It is made once, when the job
+is generated, and kept whole with the job, so that its pages do not shift under a reader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ostiary.store.last_access import Used
+from ostiary.trail import grants
+
+TRACKING_PERIOD = timedelta(days=400)
+# The services whose actions an ACTION_LEVEL report tracks (IAM tracks S3, EC2, IAM and Lambda
+# management actions; here, those whose calls Ostiary answers or authorizes itself).
+TRACKED_SERVICES = frozenset({"dynamodb", "iam", "kms", "s3", "sts"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A user or role a report is about: EntityInfo's members."""
+
+    kind: str  # USER | ROLE
+    principal_id: str
+    name: str
+    path: str
+    arn: str
+
+    def info(self) -> dict[str, Any]:
+        """The EntityInfo shape."""
+        return {
+            "Arn": self.arn,
+            "Name": self.name,
+            "Type": self.kind,
+            "Id": self.principal_id,
+            "Path": self.path,
+        }
+
+
+def report(
+    granted: Mapping[str, frozenset[str]],
+    principals: Iterable[Principal],
+    uses: Iterable[Used],
+    *,
+    action_level: bool,
+) -> list[dict[str, Any]]:
+    """Each allowed service's entry (ServiceLastAccessed), with `Entities` (the principals' EntityInfo
+    and last attempt, for ...WithEntities) kept beside it, in namespace order."""
+    by_service: dict[str, list[Used]] = {}
+    for use in uses:
+        by_service.setdefault(use.action.split(":", 1)[0], []).append(use)
+    known = list(principals)
+    entries = []
+    for namespace in sorted(granted):
+        used = by_service.get(namespace, [])
+        entry: dict[str, Any] = {
+            "ServiceName": grants.service_name(namespace),
+            "ServiceNamespace": namespace,
+            "TotalAuthenticatedEntities": len({u.principal_id for u in used}),
+        }
+        if used:
+            last = max(used, key=lambda u: u.last_at)
+            entry["LastAuthenticated"] = last.last_at
+            entry["LastAuthenticatedEntity"] = last.principal_arn
+            entry["LastAuthenticatedRegion"] = last.region
+        if action_level and namespace in TRACKED_SERVICES:
+            entry["TrackedActionsLastAccessed"] = _tracked(namespace, granted[namespace], used)
+        entry["Entities"] = _entities(known, used)
+        entries.append(entry)
+    return entries
+
+
+def since(now: datetime) -> datetime:
+    """The start of the tracking period."""
+    return now - TRACKING_PERIOD
+
+
+def _tracked(namespace: str, patterns: frozenset[str], used: list[Used]) -> list[dict[str, Any]]:
+    last: dict[str, Used] = {}
+    for use in used:
+        name = use.action.split(":", 1)[1].lower()
+        if name not in last or use.last_at > last[name].last_at:
+            last[name] = use
+    tracked = []
+    for action in grants.granted_actions(namespace, patterns):
+        item: dict[str, Any] = {"ActionName": action}
+        latest = last.get(action.lower())
+        if latest is not None:
+            item["LastAccessedEntity"] = latest.principal_arn
+            item["LastAccessedTime"] = latest.last_at
+            item["LastAccessedRegion"] = latest.region
+        tracked.append(item)
+    return tracked
+
+
+def _entities(principals: list[Principal], used: list[Used]) -> list[dict[str, Any]]:
+    """Every principal that could have used the service, the latest attempt first, then by name."""
+    last: dict[str, datetime] = {}
+    for use in used:
+        if use.principal_id not in last or use.last_at > last[use.principal_id]:
+            last[use.principal_id] = use.last_at
+    details = []
+    for principal in principals:
+        item: dict[str, Any] = {"EntityInfo": principal.info()}
+        if principal.principal_id in last:
+            item["LastAuthenticated"] = last[principal.principal_id]
+        details.append(item)
+    details.sort(
+        key=lambda d: (
+            -(d["LastAuthenticated"].timestamp() if "LastAuthenticated" in d else 0),
+            d["EntityInfo"]["Name"],
+        )
+    )
+    return details
