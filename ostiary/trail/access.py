@@ -62,7 +62,8 @@ def of_record(record: dict[str, Any]) -> Iterator[Access]:
     region = str(record.get("awsRegion") or "us-east-1")
     is_allowed = record.get("errorCode") not in DENIED_CODES
     params = _model_names(record.get("requestParameters"))
-    for action, resource in permissions(service, name, params, account, region):
+    self_user = _user_of(principal_arn)
+    for action, resource in permissions(service, name, params, account, region, self_user):
         yield Access(account, principal_id, principal_arn, action, _folded(resource), at, region, is_allowed)
 
 
@@ -86,13 +87,19 @@ def principal_of(identity: Any) -> tuple[str, str, str] | None:
 
 
 def permissions(
-    service: str, name: str, params: dict[str, Any], account: str, region: str
+    service: str,
+    name: str,
+    params: dict[str, Any],
+    account: str,
+    region: str,
+    self_user: tuple[str, str] | None = None,
 ) -> list[tuple[str, str]]:
-    """The (action, resource) pairs a call needed."""
+    """The (action, resource) pairs a call needed; `self_user` (name, path) is the calling user, whose
+    own ARN an IAM call on no named user acts on."""
     if service in _OWN_SERVICES:
         resource = "*"
         if service in ("iam", "sts"):
-            resource = actions.arn_of(service, actions.target_of(service, name, params, None), account)
+            resource = actions.arn_of(service, actions.target_of(service, name, params, self_user), account)
         return [(f"{service}:{name}", resource)]
     from ostiary.gateway.operations import Operation  # the catalogue loads only where events are written
     from ostiary.gateway.permissions import Facts, permissions_of
@@ -103,6 +110,15 @@ def permissions(
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # parameters recorded oddly
         log.debug("trail: %s:%s mapped by its name only (%s)", service, name, exc)
         return [(f"{service}:{name}", "*")]
+
+
+def _user_of(arn: str) -> tuple[str, str] | None:
+    """(name, path) of a user's ARN; None for a role's."""
+    kind, _, rest = arn.split(":", 5)[-1].partition("/")
+    if kind != "user" or not rest:
+        return None
+    path, _, user = ("/" + rest).rpartition("/")
+    return user, path + "/"
 
 
 def _model_names(params: Any) -> dict[str, Any]:
