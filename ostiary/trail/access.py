@@ -62,8 +62,8 @@ def of_record(record: dict[str, Any]) -> Iterator[Access]:
     region = str(record.get("awsRegion") or "us-east-1")
     is_allowed = record.get("errorCode") not in DENIED_CODES
     params = _model_names(record.get("requestParameters"))
-    self_user = _user_of(principal_arn)
-    for action, resource in permissions(service, name, params, account, region, self_user):
+    self_user, key = _user_of(principal_arn), _key_of(record.get("resources"))
+    for action, resource in permissions(service, name, params, account, region, self_user, key):
         yield Access(account, principal_id, principal_arn, action, _folded(resource), at, region, is_allowed)
 
 
@@ -93,9 +93,11 @@ def permissions(
     account: str,
     region: str,
     self_user: tuple[str, str] | None = None,
+    key_arn: str | None = None,
 ) -> list[tuple[str, str]]:
     """The (action, resource) pairs a call needed; `self_user` (name, path) is the calling user, whose
-    own ARN an IAM call on no named user acts on."""
+    own ARN an IAM call on no named user acts on; `key_arn` the KMS key the record names, which an
+    alias in its parameters points to."""
     if service in _OWN_SERVICES:
         resource = "*"
         if service in ("iam", "sts"):
@@ -104,7 +106,7 @@ def permissions(
     from ostiary.gateway.operations import Operation  # the catalogue loads only where events are written
     from ostiary.gateway.permissions import Facts, permissions_of
 
-    facts = Facts(account=account, region=region, caller_account=account)
+    facts = Facts(account=account, region=region, caller_account=account, resolve_alias=lambda alias: key_arn)
     try:
         return [(p.action, p.resource) for p in permissions_of(Operation(service, name, params), facts)]
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # parameters recorded oddly
@@ -119,6 +121,16 @@ def _user_of(arn: str) -> tuple[str, str] | None:
         return None
     path, _, user = ("/" + rest).rpartition("/")
     return user, path + "/"
+
+
+def _key_of(resources: Any) -> str | None:
+    """The KMS key a record's resources name (the gateway names the key behind an alias), if one."""
+    keys = {
+        r.get("ARN")
+        for r in resources or ()
+        if isinstance(r, dict) and r.get("type") == "AWS::KMS::Key" and isinstance(r.get("ARN"), str)
+    }
+    return str(keys.pop()) if len(keys) == 1 else None
 
 
 def _model_names(params: Any) -> dict[str, Any]:
