@@ -191,9 +191,7 @@ def test_the_generated_policy_allows_exactly_what_the_role_did(gateway: Server, 
         lambda: gateway.client("dynamodb", *session).put_item(
             TableName=TABLE, Item={"OrderId": {"S": "o-9"}}
         ),
-        lambda: gateway.client("s3", *session).get_object(
-            Bucket=BUCKET, Key="nightly/manifest-summary.json"
-        ),
+        lambda: gateway.client("s3", *session).get_object(Bucket=BUCKET, Key="nightly/manifest-summary.json"),
         lambda: gateway.client("kms", *session).decrypt(CiphertextBlob=b"x" * 64, KeyId=day["key_arn"]),
     ):
         with pytest.raises(ClientError) as exc:
