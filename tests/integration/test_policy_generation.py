@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import Server
 from tests.integration.authz_helpers import Principal, allow, denied, doc
+from tests.integration.test_accounts import ostiary
 
 
 def _analyzer(server: Server, user: str | None = None) -> Any:
@@ -166,3 +167,28 @@ def test_generation_is_authorized_and_needs_pass_role(server: Server, iam: Any, 
     with pytest.raises(ClientError) as exc:
         nobody.get_generated_policy(jobId=job)
     assert exc.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_another_accounts_jobs_and_principals_are_out_of_reach(server: Server, iam: Any, unique: str) -> None:
+    user = Principal(server, iam, f"gen-iso-{unique}", allow("iam:GetUser"))
+    user.iam.get_user()
+    analyzer = _analyzer(server)
+    job = analyzer.start_policy_generation(**_details(server, user.arn))["jobId"]
+    report = iam.generate_service_last_accessed_details(Arn=user.arn)["JobId"]
+    root = {k: str(v) for k, v in ostiary(server, "account", "create").items()}
+    other_analyzer = server.client("accessanalyzer", root["AccessKeyId"], root["SecretAccessKey"])
+    other_iam = server.client("iam", root["AccessKeyId"], root["SecretAccessKey"])
+    with pytest.raises(ClientError) as exc:
+        other_analyzer.get_generated_policy(jobId=job)
+    assert exc.value.response["Error"]["Code"] == "ValidationException"
+    assert other_analyzer.list_policy_generations()["policyGenerations"] == []
+    # the other account names the first account's user: that principal is not its own, the job fails
+    theirs = other_analyzer.start_policy_generation(**_details(server, user.arn))["jobId"]
+    assert other_analyzer.get_generated_policy(jobId=theirs)["jobDetails"]["status"] == "FAILED"
+    for call in (
+        lambda: other_iam.get_service_last_accessed_details(JobId=report),
+        lambda: other_iam.generate_service_last_accessed_details(Arn=user.arn),
+    ):
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert exc.value.response["Error"]["Code"] == "NoSuchEntity"
