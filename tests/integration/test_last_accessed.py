@@ -22,6 +22,7 @@ from tests.integration.authz_helpers import (
     error_of,
     role_clients,
 )
+from tests.integration.test_aws_cli import _aws
 
 
 def _report(iam: Any, arn: str, granularity: str = "SERVICE_LEVEL", **extra: Any) -> dict[str, Any]:
@@ -226,3 +227,54 @@ def test_generating_a_report_is_authorized(server: Server, iam: Any, unique: str
     with pytest.raises(ClientError) as exc:
         reader.iam.list_policies_granting_service_access(Arn=target.arn, ServiceNamespaces=["s3"])
     assert "iam:ListPoliciesGrantingServiceAccess" in denied(exc)
+
+
+def test_the_aws_cli_reads_a_report_and_a_generated_policy(sqlite_server: Server, unique: str) -> None:
+    iam = sqlite_server.client("iam")
+    user = Principal(sqlite_server, iam, f"la-cli-{unique}", allow("iam:GetUser"))
+    user.iam.get_user()
+    job = json.loads(
+        _aws(sqlite_server, "iam", "generate-service-last-accessed-details", "--arn", user.arn).stdout
+    )
+    found = json.loads(
+        _aws(sqlite_server, "iam", "get-service-last-accessed-details", "--job-id", job["JobId"]).stdout
+    )
+    assert [s["ServiceNamespace"] for s in found["ServicesLastAccessed"]] == ["iam"]
+    assert found["ServicesLastAccessed"][0]["LastAuthenticatedEntity"] == user.arn
+    account = sqlite_server.account_id
+    start = json.loads(
+        _aws(
+            sqlite_server,
+            "accessanalyzer",
+            "start-policy-generation",
+            "--policy-generation-details",
+            json.dumps({"principalArn": user.arn}),
+            "--cloud-trail-details",
+            json.dumps(
+                {
+                    "trails": [
+                        {
+                            "cloudTrailArn": f"arn:aws:cloudtrail:us-east-1:{account}:trail/t",
+                            "allRegions": True,
+                        }
+                    ],
+                    "accessRole": f"arn:aws:iam::{account}:role/AccessAnalyzerRole",
+                    "startTime": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+                }
+            ),
+        ).stdout
+    )
+    generated = json.loads(
+        _aws(
+            sqlite_server,
+            "accessanalyzer",
+            "get-generated-policy",
+            "--job-id",
+            start["jobId"],
+            "--include-resource-placeholders",
+        ).stdout
+    )
+    (policy,) = generated["generatedPolicyResult"]["generatedPolicies"]
+    assert json.loads(policy["policy"])["Statement"] == [
+        {"Effect": "Allow", "Action": ["iam:GetUser"], "Resource": user.arn}
+    ]
