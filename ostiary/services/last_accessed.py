@@ -44,13 +44,11 @@ def generate_service_last_accessed_details(
         ids = [p.principal_id for p in subject.principals]
         uses = store.used(conn, ctx.account_id, ids, last_accessed.since(ctx.now))
     entries = last_accessed.report(
-        grants.granted(subject.documents),
-        subject.principals,
-        uses,
-        action_level=granularity == "ACTION_LEVEL",
+        grants.granted(subject.documents), uses, action_level=granularity == "ACTION_LEVEL"
     )
     job_id = str(uuid.uuid4())
-    report = {"granularity": granularity, "services": entries}
+    principals = [p.info() for p in subject.principals]
+    report = {"granularity": granularity, "services": entries, "principals": principals}
     with ctx.db.transaction() as conn:
         store.insert_job(
             conn,
@@ -72,7 +70,7 @@ def get_service_last_accessed_details(
 ) -> dict[str, Any]:
     """One page of a report's services."""
     row, report = _job(ctx, job_id)
-    services = [{k: v for k, v in entry.items() if k != "Entities"} for entry in report["services"]]
+    services = [{k: v for k, v in entry.items() if k != "Used"} for entry in report["services"]]
     page, fields = _page(services, job_id, "", max_items, marker)
     return {
         "JobStatus": row.status,
@@ -91,7 +89,8 @@ def get_service_last_accessed_details_with_entities(
     """One page of the users and roles that could have used one service of a report, the latest first."""
     row, report = _job(ctx, job_id)
     entry = next((e for e in report["services"] if e["ServiceNamespace"] == service_namespace), None)
-    entities = entry["Entities"] if entry is not None else []
+    used = {k: datetime.fromisoformat(v) for k, v in entry["Used"].items()} if entry is not None else {}
+    entities = last_accessed.entities(report["principals"], used) if entry is not None else []
     page, fields = _page(entities, job_id, service_namespace, max_items, marker)
     return {
         "JobStatus": row.status,

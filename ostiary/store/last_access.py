@@ -36,6 +36,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ostiary.store.tables import metadata
 
+_CHUNK = 500
+
 # Migration 0013. No foreign keys: the history outlives the user or role it names.
 trail_access = Table(
     "trail_access",
@@ -148,18 +150,19 @@ def used(
     if not principal_ids:
         return []
     t = trail_access.c
-    where = [
-        t.account_id == account_id,
-        t.principal_id.in_(list(principal_ids)),
-        t.day >= since.strftime("%Y-%m-%d"),
-    ]
+    where = [t.account_id == account_id, t.day >= since.strftime("%Y-%m-%d")]
     if until is not None:
         where.append(t.day <= until.strftime("%Y-%m-%d"))
     if allowed_only:
         where.append(t.is_allowed.is_(True))
-    rows = conn.execute(
-        select(t.principal_id, t.principal_arn, t.action, t.resource, t.last_at, t.region).where(and_(*where))
-    )
+    columns = (t.principal_id, t.principal_arn, t.action, t.resource, t.last_at, t.region)
+    rows = [
+        row
+        for start in range(0, len(principal_ids), _CHUNK)  # a group of thousands: bounded IN lists
+        for row in conn.execute(
+            select(*columns).where(t.principal_id.in_(list(principal_ids[start : start + _CHUNK])), *where)
+        )
+    ]
     latest: dict[tuple[str, str, str], Used] = {}
     for row in rows:
         found = Used(

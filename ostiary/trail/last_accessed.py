@@ -46,18 +46,13 @@ class Principal:
 
 
 def report(
-    granted: Mapping[str, frozenset[str]],
-    principals: Iterable[Principal],
-    uses: Iterable[Used],
-    *,
-    action_level: bool,
+    granted: Mapping[str, frozenset[str]], uses: Iterable[Used], *, action_level: bool
 ) -> list[dict[str, Any]]:
-    """Each allowed service's entry (ServiceLastAccessed), with `Entities` (the principals' EntityInfo
-    and last attempt, for ...WithEntities) kept beside it, in namespace order."""
+    """Each allowed service's entry (ServiceLastAccessed), in namespace order, with `Used` kept beside
+    it: each principal's last attempt, by principal id, for ...WithEntities."""
     by_service: dict[str, list[Used]] = {}
     for use in uses:
         by_service.setdefault(use.action.split(":", 1)[0], []).append(use)
-    known = list(principals)
     entries = []
     for namespace in sorted(granted):
         used = by_service.get(namespace, [])
@@ -73,9 +68,22 @@ def report(
             entry["LastAuthenticatedRegion"] = last.region
         if action_level and namespace in TRACKED_SERVICES:
             entry["TrackedActionsLastAccessed"] = _tracked(namespace, granted[namespace], used)
-        entry["Entities"] = _entities(known, used)
+        entry["Used"] = _last_by_principal(used)
         entries.append(entry)
     return entries
+
+
+def entities(principals: Iterable[Mapping[str, Any]], used: Mapping[str, datetime]) -> list[dict[str, Any]]:
+    """EntityDetailsList: every principal that could have used a service (EntityInfo shapes), with its
+    last attempt, the latest first, then by name."""
+    details = []
+    for info in principals:
+        item: dict[str, Any] = {"EntityInfo": dict(info)}
+        if info["Id"] in used:
+            item["LastAuthenticated"] = used[info["Id"]]
+        details.append(item)
+    details.sort(key=_entity_order)
+    return details
 
 
 def since(now: datetime) -> datetime:
@@ -101,22 +109,14 @@ def _tracked(namespace: str, patterns: frozenset[str], used: list[Used]) -> list
     return tracked
 
 
-def _entities(principals: list[Principal], used: list[Used]) -> list[dict[str, Any]]:
-    """Every principal that could have used the service, the latest attempt first, then by name."""
+def _last_by_principal(used: list[Used]) -> dict[str, datetime]:
     last: dict[str, datetime] = {}
     for use in used:
         if use.principal_id not in last or use.last_at > last[use.principal_id]:
             last[use.principal_id] = use.last_at
-    details = []
-    for principal in principals:
-        item: dict[str, Any] = {"EntityInfo": principal.info()}
-        if principal.principal_id in last:
-            item["LastAuthenticated"] = last[principal.principal_id]
-        details.append(item)
-    details.sort(
-        key=lambda d: (
-            -(d["LastAuthenticated"].timestamp() if "LastAuthenticated" in d else 0),
-            d["EntityInfo"]["Name"],
-        )
-    )
-    return details
+    return last
+
+
+def _entity_order(item: dict[str, Any]) -> tuple[float, str]:
+    at = item.get("LastAuthenticated")
+    return (-at.timestamp() if at is not None else 0.0, str(item["EntityInfo"]["Name"]))
