@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     and_,
     case,
+    delete,
     func,
     or_,
     select,
@@ -172,6 +173,12 @@ def used(
         if key not in latest or found.last_at > latest[key].last_at:
             latest[key] = found
     return list(latest.values())
+
+
+def delete_before(conn: Connection, cutoff: datetime) -> int:
+    """Remove the day rows before the day of `cutoff`; their count."""
+    found = conn.execute(delete(trail_access).where(trail_access.c.day < cutoff.strftime("%Y-%m-%d")))
+    return int(found.rowcount or 0)
 
 
 # -- jobs --------------------------------------------------------------------------------------

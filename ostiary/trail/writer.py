@@ -27,6 +27,7 @@ from ostiary.errors import ConcurrentModificationException
 from ostiary.store import last_access, trail_events
 from ostiary.store.db import Database
 from ostiary.trail import access, events
+from ostiary.trail.last_accessed import TRACKING_PERIOD
 from ostiary.trail.segments import read_records
 
 log = logging.getLogger("ostiary.trail")
@@ -83,11 +84,15 @@ def move_segment(db: Database, path: Path) -> int:
 
 
 def remove_expired(db: Database, retention_days: int | None) -> int:
-    """Delete the events older than the retention period (none without one); their count."""
+    """Delete the events older than the retention period (none without one), and the day rows of what
+    principals did older than last-accessed data's 400 days; the number of events."""
+    now = datetime.now(UTC)
+    with db.transaction() as conn:
+        last_access.delete_before(conn, now - TRACKING_PERIOD)
     if retention_days is None:
         return 0
     with db.transaction() as conn:
-        removed = trail_events.delete_before(conn, datetime.now(UTC) - timedelta(days=retention_days))
+        removed = trail_events.delete_before(conn, now - timedelta(days=retention_days))
     if removed:
         log.info("trail: %d events older than %d days removed", removed, retention_days)
     return removed

@@ -71,3 +71,12 @@ def test_a_refused_day_is_no_use_and_periods_read_their_days(db: Database) -> No
     old = _used(db, principal, NOON - timedelta(days=11), NOON - timedelta(days=9), allowed_only=True)
     assert [u.last_at for u in old] == [NOON - timedelta(days=10)]
     assert _used(db, f"other-{principal}", NOON - timedelta(days=30)) == []
+
+
+def test_rows_older_than_the_tracking_period_are_removed(db: Database) -> None:
+    principal = f"AIDA{uuid.uuid4().hex[:12].upper()}"
+    with db.transaction() as conn:
+        last_access.add(conn, [_access(principal, NOON - timedelta(days=401)), _access(principal, NOON)])
+    with db.transaction() as conn:
+        assert last_access.delete_before(conn, NOON - timedelta(days=400)) >= 1
+    assert [u.last_at for u in _used(db, principal, NOON - timedelta(days=500))] == [NOON]
