@@ -66,7 +66,9 @@ def test_a_users_report_lists_the_services_its_policies_allow_and_what_it_used(
 def test_action_level_tracks_each_allowed_action(server: Server, iam: Any, unique: str) -> None:
     user = Principal(server, iam, f"la-act-{unique}", allow(["iam:GetUser", "iam:ListUsers", "s3:GetObject"]))
     user.iam.get_user()
-    services = _services(_report(iam, user.arn, "ACTION_LEVEL"))
+    report = _report(iam, user.arn, "ACTION_LEVEL")
+    assert report["JobType"] == "ACTION_LEVEL"
+    services = _services(report)
     tracked = {a["ActionName"]: a for a in services["iam"]["TrackedActionsLastAccessed"]}
     assert sorted(tracked) == ["GetUser", "ListUsers"]
     assert tracked["GetUser"]["LastAccessedEntity"] == user.arn and _recent(
@@ -278,3 +280,16 @@ def test_the_aws_cli_reads_a_report_and_a_generated_policy(sqlite_server: Server
     assert json.loads(policy["policy"])["Statement"] == [
         {"Effect": "Allow", "Action": ["iam:GetUser"], "Resource": user.arn}
     ]
+
+
+def test_a_policy_of_adversarial_wildcards_is_read_in_linear_time(
+    server: Server, iam: Any, unique: str
+) -> None:
+    """`*a*a…*b` backtracks for hours as a regex; the report reads it with the engine's glob matcher."""
+    hostile = "*a" * 23 + "*b"
+    user = Principal(
+        server, iam, f"la-glob-{unique}", allow([f"*:{hostile}", f"s3:{hostile}", "s3:GetObject"])
+    )
+    services = _services(_report(iam, user.arn, "ACTION_LEVEL"))
+    assert list(services) == ["s3"]
+    assert services["s3"]["TrackedActionsLastAccessed"] == [{"ActionName": "GetObject"}]
