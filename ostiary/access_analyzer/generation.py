@@ -50,28 +50,7 @@ def start_policy_generation(ctx: services.Context, params: dict[str, Any]) -> di
         _time(trail["endTime"], "cloudTrailDetails.endTime") if trail.get("endTime") is not None else ctx.now
     )
     _check_period(start, end, ctx.now)
-    found = recorder.of(ctx.db)
-    if found is not None:
-        found.flush()  # the calls this process answered so far are in the store
-    report: dict[str, Any] = {
-        "trails": [_trail_properties(t) for t in trail["trails"]],
-        "startTime": _text(start),
-        "endTime": _text(end),
-    }
-    status = "SUCCEEDED"
-    with ctx.db.read() as conn:
-        principal_id = _principal_id(conn, ctx.account_id, principal_arn)
-        if principal_id is None:
-            status = "FAILED"
-            report["jobError"] = {
-                "code": "RESOURCE_NOT_FOUND_ERROR",
-                "message": f"The principal {principal_arn} does not exist.",
-            }
-        else:
-            used = store.used(conn, ctx.account_id, [principal_id], start, end, allowed_only=True)
-            report["uses"] = sorted(
-                {(u.action, u.resource) for u in used if u.last_at >= start and _in_regions(u.region, report)}
-            )
+    status, report = _generate(ctx, principal_arn, trail["trails"], start, end)
     job_id = str(uuid.uuid4())
     with ctx.db.transaction() as conn:
         store.insert_job(
@@ -87,6 +66,34 @@ def start_policy_generation(ctx: services.Context, params: dict[str, Any]) -> di
             report=json.dumps(report),
         )
     return {"jobId": job_id}
+
+
+def _generate(
+    ctx: services.Context, principal_arn: str, trails: list[Any], start: datetime, end: datetime
+) -> tuple[str, dict[str, Any]]:
+    """The job's status and report: the (action, resource) pairs the principal was allowed within the
+    period, or RESOURCE_NOT_FOUND_ERROR for a principal the account does not have."""
+    found = recorder.of(ctx.db)
+    if found is not None:
+        found.flush()  # the calls this process answered so far are in the store
+    report: dict[str, Any] = {
+        "trails": [_trail_properties(t) for t in trails],
+        "startTime": _text(start),
+        "endTime": _text(end),
+    }
+    with ctx.db.read() as conn:
+        principal_id = _principal_id(conn, ctx.account_id, principal_arn)
+        if principal_id is None:
+            report["jobError"] = {
+                "code": "RESOURCE_NOT_FOUND_ERROR",
+                "message": f"The principal {principal_arn} does not exist.",
+            }
+            return "FAILED", report
+        used = store.used(conn, ctx.account_id, [principal_id], start, end, allowed_only=True)
+    report["uses"] = sorted(
+        {(u.action, u.resource) for u in used if u.last_at >= start and _in_regions(u.region, report)}
+    )
+    return "SUCCEEDED", report
 
 
 def get_generated_policy(ctx: services.Context, params: dict[str, Any]) -> dict[str, Any]:
