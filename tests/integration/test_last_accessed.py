@@ -293,3 +293,19 @@ def test_a_policy_of_adversarial_wildcards_is_read_in_linear_time(
     services = _services(_report(iam, user.arn, "ACTION_LEVEL"))
     assert list(services) == ["s3"]
     assert services["s3"]["TrackedActionsLastAccessed"] == [{"ActionName": "GetObject"}]
+
+
+def test_an_aws_managed_policys_report_counts_the_accounts_own_principals(
+    server: Server, iam: Any, unique: str
+) -> None:
+    arn = "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"
+    user = Principal(server, iam, f"la-aws-{unique}")
+    iam.attach_user_policy(UserName=user.name, PolicyArn=arn)
+    user.iam.list_users(MaxItems=1)
+    job = iam.generate_service_last_accessed_details(Arn=arn)["JobId"]
+    services = _services(iam.get_service_last_accessed_details(JobId=job, MaxItems=1000))
+    assert "iam" in services and "s3" in services and "LastAuthenticated" in services["iam"]
+    entities = iam.get_service_last_accessed_details_with_entities(JobId=job, ServiceNamespace="iam")
+    (mine,) = [e for e in entities["EntityDetailsList"] if e["EntityInfo"]["Arn"] == user.arn]
+    assert "LastAuthenticated" in mine  # other accounts' principals never appear: only this account's
+    iam.detach_user_policy(UserName=user.name, PolicyArn=arn)
