@@ -20,7 +20,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ostiary import enforce, services
-from ostiary.access_analyzer.errors import AccessDeniedException, ValidationException, field_errors
+from ostiary.access_analyzer.errors import (
+    AccessDeniedException,
+    ConflictException,
+    ValidationException,
+    field_errors,
+)
 from ostiary.access_analyzer.operation import Operation
 from ostiary.errors import AwsError
 from ostiary.services import _access_subjects as subjects
@@ -52,19 +57,27 @@ def start_policy_generation(ctx: services.Context, params: dict[str, Any]) -> di
     _check_period(start, end, ctx.now)
     status, report = _generate(ctx, principal_arn, trail["trails"], start, end)
     job_id = str(uuid.uuid4())
-    with ctx.db.transaction() as conn:
-        store.insert_job(
-            conn,
-            job_id=job_id,
-            account_id=ctx.account_id,
-            kind=KIND,
-            arn=principal_arn,
-            status=status,
-            created_at=ctx.now,
-            completed_at=ctx.now,
-            client_token=token,
-            report=json.dumps(report),
-        )
+    try:
+        same = ConflictException("A job with this client token exists.", token or "", "PolicyGeneration")
+        with ctx.db.transaction(on_conflict=same) as conn:
+            store.insert_job(
+                conn,
+                job_id=job_id,
+                account_id=ctx.account_id,
+                kind=KIND,
+                arn=principal_arn,
+                status=status,
+                created_at=ctx.now,
+                completed_at=ctx.now,
+                client_token=token,
+                report=json.dumps(report),
+            )
+    except ConflictException:  # a concurrent start with the same token won: its job is this one
+        with ctx.db.read() as conn:
+            previous = store.job_by_token(conn, ctx.account_id, KIND, token or "")
+        if previous is None:
+            raise ValidationException("Please retry the request.", "other") from None
+        return {"jobId": previous.job_id}
     return {"jobId": job_id}
 
 

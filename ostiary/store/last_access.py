@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     and_,
     case,
     delete,
@@ -67,6 +68,7 @@ activity_jobs = Table(
     Column("client_token", String(256)),
     Column("report", Text, nullable=False),  # JSON
     Index("ix_activity_jobs_account_kind", "account_id", "kind", "created_at", "job_id"),
+    UniqueConstraint("account_id", "kind", "client_token", name="uq_activity_jobs_token"),  # NULLs differ
 )
 
 

@@ -307,5 +307,5 @@ def test_an_aws_managed_policys_report_counts_the_accounts_own_principals(
     assert "iam" in services and "s3" in services and "LastAuthenticated" in services["iam"]
     entities = iam.get_service_last_accessed_details_with_entities(JobId=job, ServiceNamespace="iam")
     (mine,) = [e for e in entities["EntityDetailsList"] if e["EntityInfo"]["Arn"] == user.arn]
-    assert "LastAuthenticated" in mine  # other accounts' principals never appear: only this account's
+    assert "LastAuthenticated" in mine
     iam.detach_user_policy(UserName=user.name, PolicyArn=arn)

@@ -5,6 +5,7 @@ pages, CancelPolicyGeneration, the job states and the refusals."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -113,6 +114,14 @@ def test_the_same_client_token_gives_the_same_job(server: Server, iam: Any, uniq
     first = analyzer.start_policy_generation(clientToken=f"t-{unique}", **details)["jobId"]
     assert analyzer.start_policy_generation(clientToken=f"t-{unique}", **details)["jobId"] == first
     assert analyzer.start_policy_generation(clientToken=f"u-{unique}", **details)["jobId"] != first
+    with ThreadPoolExecutor(8) as pool:  # at once: one job, whoever stores it first
+        found = set(
+            pool.map(
+                lambda _: analyzer.start_policy_generation(clientToken=f"v-{unique}", **details)["jobId"],
+                range(8),
+            )
+        )
+    assert len(found) == 1
 
 
 def test_a_principal_that_does_not_exist_fails_the_job(server: Server, unique: str) -> None:

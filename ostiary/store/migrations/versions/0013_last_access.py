@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("client_token", sa.String(length=256), nullable=True),
         sa.Column("report", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("job_id", name=op.f("pk_activity_jobs")),
+        sa.UniqueConstraint("account_id", "kind", "client_token", name="uq_activity_jobs_token"),
     )
     op.create_index(
         "ix_activity_jobs_account_kind", "activity_jobs", ["account_id", "kind", "created_at", "job_id"]
