@@ -35,6 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ostiary.store import (  # noqa: F401 - their tables join the metadata
     credential_reports,
+    last_access,
     outbound_federation,
     resources,
     trail_events,
