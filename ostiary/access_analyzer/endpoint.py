@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypeGuard
 
 from ostiary import enforce, services
-from ostiary.access_analyzer import generation, routes, validation
+from ostiary.access_analyzer import analyzers, archive_rules, findings, generation, routes, validation
 from ostiary.access_analyzer.errors import AccessDeniedException, ValidationException, error_body
 from ostiary.access_analyzer.operation import Operation
 from ostiary.auth import sigv4
@@ -30,6 +30,9 @@ _JSON = b"application/json"
 
 OPERATIONS: dict[str, Operation] = {
     **validation.OPERATIONS,
+    **analyzers.OPERATIONS,
+    **archive_rules.OPERATIONS,
+    **findings.OPERATIONS,
     **generation.OPERATIONS,
 }
 
@@ -66,7 +69,7 @@ def handle(
             db=app.db, keyring=app.keyring, settings=app.settings, caller=caller, request_id=request_id,
             now=now, source_ip=request.client_ip, region=signed.region, is_secure=request.is_secure,
         )  # fmt: skip
-        _authorize(ctx, f"{SERVICE}:{name}", operation.resource(ctx, params))
+        _authorize(ctx, f"{SERVICE}:{operation.action or name}", operation.resource(ctx, params))
         return 200, json.dumps(operation.run(ctx, params)).encode(), _JSON
     except AwsError as error:
         return error.status, json.dumps(error_body(error)).encode(), _JSON

@@ -40,7 +40,7 @@ from ostiary.store.tables import metadata
 
 _CHUNK = 500
 
-# Migration 0013. No foreign keys: the history outlives the user or role it names.
+# Migration 0014. No foreign keys: the history outlives the user or role it names.
 trail_access = Table(
     "trail_access",
     metadata,

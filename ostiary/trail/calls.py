@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ostiary.auth.caller import Caller
+from ostiary.blocking import WouldBlock
 from ostiary.errors import AwsError
 from ostiary.protocol import ApiCall, HttpRequest
 from ostiary.settings import Settings
@@ -115,27 +116,32 @@ def decided(
     if trail is None:
         return authorizer.authorize(request, caller, operation, region, request_id, now)
     error: AwsError | None = None
+    blocked = False
     try:
         return authorizer.authorize(request, caller, operation, region, request_id, now)
     except AwsError as exc:
         error = exc
         raise
+    except WouldBlock:  # tried on the event loop: recorded when it is decided again on a thread
+        blocked = True
+        raise
     finally:
-        account = caller.account_id if caller is not None else authorizer.settings.account_id
-        # an allowed call's alias was resolved by its decision: the lookup is cached
-        resolve = authorizer.lookups.resolve_alias if error is None else _unresolved
-        resources = _gateway_resources(operation, account, region, resolve)
-        record = events.api_call(
-            user_identity(caller) if caller is not None else ANONYMOUS,
-            account,
-            operation.service,
-            operation.name,
-            _gateway_params(operation.params),
-            _request(request, request_id, now, region),
-            error=(error.code, error.message) if error is not None else None,
-            resources=resources,
-        )
-        trail.record(events.copies(record, {r["accountId"] for r in resources}))
+        if not blocked:
+            account = caller.account_id if caller is not None else authorizer.settings.account_id
+            # an allowed call's alias was resolved by its decision: the lookup is cached
+            resolve = _cached(authorizer.lookups.resolve_alias) if error is None else _unresolved
+            resources = _gateway_resources(operation, account, region, resolve)
+            record = events.api_call(
+                user_identity(caller) if caller is not None else ANONYMOUS,
+                account,
+                operation.service,
+                operation.name,
+                _gateway_params(operation.params),
+                _request(request, request_id, now, region),
+                error=(error.code, error.message) if error is not None else None,
+                resources=resources,
+            )
+            trail.record(events.copies(record, {r["accountId"] for r in resources}))
 
 
 # What CloudTrail records of an unsigned request's caller.
@@ -181,6 +187,18 @@ def _key_arn(key: str, account: str, region: str, resolve: Callable[[str, str], 
     if target is None:
         return alias_arn
     return target if target.startswith("arn:") else f"arn:aws:kms:{region}:{account}:key/{target}"
+
+
+def _cached(resolve: Callable[[str, str], str | None]) -> Callable[[str, str], str | None]:
+    """`resolve`, answering None where it would have to ask the backend on the event loop."""
+
+    def cached(region: str, alias: str) -> str | None:
+        try:
+            return resolve(region, alias)
+        except WouldBlock:  # the lookup expired since the decision: the alias's own ARN names the key
+            return None
+
+    return cached
 
 
 def _unresolved(region: str, alias: str) -> None:
