@@ -13,6 +13,7 @@ last-accessed reports and Access Analyzer's policy generation are about.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Iterable, Iterator
@@ -54,17 +55,20 @@ def of_record(record: dict[str, Any]) -> Iterator[Access]:
     if record.get("recipientAccountId") != account:
         return
     try:
-        at = datetime.strptime(str(record["eventTime"]), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        at = datetime.fromisoformat(str(record["eventTime"]).removesuffix("Z")).replace(tzinfo=UTC)
         service = str(record["eventSource"]).removesuffix(_SUFFIX)
         name = str(record["eventName"])
     except (KeyError, ValueError):
         return
     region = str(record.get("awsRegion") or "us-east-1")
     is_allowed = record.get("errorCode") not in DENIED_CODES
-    params = _model_names(record.get("requestParameters"))
+    try:
+        params = json.dumps(record.get("requestParameters"), sort_keys=True)
+    except (TypeError, ValueError):
+        return
     self_user, key = _user_of(principal_arn), _key_of(record.get("resources"))
-    for action, resource in permissions(service, name, params, account, region, self_user, key):
-        yield Access(account, principal_id, principal_arn, action, _folded(resource), at, region, is_allowed)
+    for action, resource in _permissions(service, name, params, account, region, self_user, key):
+        yield Access(account, principal_id, principal_arn, action, resource, at, region, is_allowed)
 
 
 def principal_of(identity: Any) -> tuple[str, str, str] | None:
@@ -112,6 +116,22 @@ def permissions(
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # parameters recorded oddly
         log.debug("trail: %s:%s mapped by its name only (%s)", service, name, exc)
         return [(f"{service}:{name}", "*")]
+
+
+@functools.lru_cache(maxsize=4096)
+def _permissions(
+    service: str,
+    name: str,
+    params: str,
+    account: str,
+    region: str,
+    self_user: tuple[str, str] | None,
+    key_arn: str | None,
+) -> tuple[tuple[str, str], ...]:
+    """`permissions` of recorded parameters (JSON), each resource folded, worked out once for a call
+    repeated with the same parameters (a workload repeats its calls)."""
+    found = permissions(service, name, _model_names(json.loads(params)), account, region, self_user, key_arn)
+    return tuple((action, _folded(resource)) for action, resource in found)
 
 
 def _user_of(arn: str) -> tuple[str, str] | None:
