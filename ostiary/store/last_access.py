@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -39,6 +39,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ostiary.store.tables import metadata
 
 _CHUNK = 500
+TRACKING_PERIOD = timedelta(days=400)  # IAM's last-accessed data reaches this far back
 
 # Migration 0014. No foreign keys: the history outlives the user or role it names.
 trail_access = Table(

@@ -20,7 +20,6 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from ostiary import actions
 from ostiary.store.last_access import Access
 
 log = logging.getLogger("ostiary.trail")
@@ -102,6 +101,8 @@ def permissions(
     """The (action, resource) pairs a call needed; `self_user` (name, path) is the calling user, whose
     own ARN an IAM call on no named user acts on; `key_arn` the KMS key the record names, which an
     alias in its parameters points to."""
+    from ostiary import actions  # the catalogue loads when a batch first needs it, not at the writer's start
+
     if service in _OWN_SERVICES:
         resource = "*"
         if service in ("iam", "sts"):

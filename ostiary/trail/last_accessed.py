@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from ostiary.store.last_access import Used
+from ostiary.store.last_access import TRACKING_PERIOD, Used
 from ostiary.trail import grants
 
-TRACKING_PERIOD = timedelta(days=400)
 # The services whose actions an ACTION_LEVEL report tracks (IAM tracks S3, EC2, IAM and Lambda
 # management actions; here, those whose calls Ostiary answers or authorizes itself).
 TRACKED_SERVICES = frozenset({"dynamodb", "iam", "kms", "s3", "sts"})

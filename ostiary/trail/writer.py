@@ -27,7 +27,6 @@ from ostiary.errors import ConcurrentModificationException
 from ostiary.store import last_access, trail_events
 from ostiary.store.db import Database
 from ostiary.trail import access, events
-from ostiary.trail.last_accessed import TRACKING_PERIOD
 from ostiary.trail.segments import read_records
 
 log = logging.getLogger("ostiary.trail")
@@ -88,7 +87,7 @@ def remove_expired(db: Database, retention_days: int | None) -> int:
     principals did older than last-accessed data's 400 days; the number of events."""
     now = datetime.now(UTC)
     with db.transaction() as conn:
-        last_access.delete_before(conn, now - TRACKING_PERIOD)
+        last_access.delete_before(conn, now - last_access.TRACKING_PERIOD)
     if retention_days is None:
         return 0
     with db.transaction() as conn:
