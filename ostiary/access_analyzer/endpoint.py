@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypeGuard
 
 from ostiary import enforce, services
-from ostiary.access_analyzer import analyzers, archive_rules, findings, routes, validation
+from ostiary.access_analyzer import analyzers, archive_rules, findings, generation, routes, validation
 from ostiary.access_analyzer.errors import (
     AccessDeniedException,
     InternalServerException,
@@ -38,6 +38,7 @@ OPERATIONS: dict[str, Operation] = {
     **analyzers.OPERATIONS,
     **archive_rules.OPERATIONS,
     **findings.OPERATIONS,
+    **generation.OPERATIONS,
 }
 
 

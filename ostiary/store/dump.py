@@ -36,6 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ostiary.store import (  # noqa: F401 - their tables join the metadata
     analyzers,
     credential_reports,
+    last_access,
     outbound_federation,
     resources,
     trail_events,

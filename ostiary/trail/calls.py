@@ -4,6 +4,7 @@ answer is sent."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -127,7 +128,9 @@ def decided(
     finally:
         if not blocked:
             account = caller.account_id if caller is not None else authorizer.settings.account_id
-            resources = _gateway_resources(operation, account, region)
+            # an allowed call's alias was resolved by its decision: the lookup is cached
+            resolve = _cached(authorizer.lookups.resolve_alias) if error is None else _unresolved
+            resources = _gateway_resources(operation, account, region, resolve)
             record = events.api_call(
                 user_identity(caller) if caller is not None else ANONYMOUS,
                 account,
@@ -145,8 +148,12 @@ def decided(
 ANONYMOUS: dict[str, Any] = {"type": "AWSAccount", "principalId": "", "accountId": "anonymous"}
 
 
-def _gateway_resources(operation: Operation, account: str, region: str) -> list[dict[str, str]]:
-    """The ARNs a gateway call acts on, as far as its parameters name them."""
+def _gateway_resources(
+    operation: Operation, account: str, region: str, resolve: Callable[[str, str], str | None]
+) -> list[dict[str, str]]:
+    """The ARNs a gateway call acts on, as far as its parameters name them. A KMS key named by its
+    alias is named by its own ARN, as CloudTrail names it (`resolve(region, alias)` gives the key), so
+    is the key a DynamoDB export encrypts with."""
     params = operation.params
     found: list[dict[str, str]] = []
     if operation.service == "s3" and isinstance(params.get("Bucket"), str):
@@ -161,14 +168,42 @@ def _gateway_resources(operation: Operation, account: str, region: str) -> list[
         arn = name if name.startswith("arn:") else f"arn:aws:dynamodb:{region}:{account}:table/{name}"
         found.append(events.arn_resource(arn, account))
     elif operation.service == "kms" and isinstance(params.get("KeyId"), str):
-        key = params["KeyId"]
-        if key.startswith("arn:"):
-            found.append(events.arn_resource(key, account))
-        else:
-            kind = "alias" if key.startswith("alias/") else "key/"
-            arn = f"arn:aws:kms:{region}:{account}:{key if kind == 'alias' else kind + key}"
-            found.append(events.arn_resource(arn, account))
+        found.append(events.arn_resource(_key_arn(params["KeyId"], account, region, resolve), account))
+    if operation.service == "dynamodb" and isinstance(params.get("S3SseKmsKeyId"), str):
+        found.append(
+            events.arn_resource(_key_arn(params["S3SseKmsKeyId"], account, region, resolve), account)
+        )
     return found
+
+
+def _key_arn(key: str, account: str, region: str, resolve: Callable[[str, str], str | None]) -> str:
+    """The ARN of the key a KeyId names (an alias's key when it points to one, else the alias's ARN)."""
+    if key.startswith("arn:") and ":alias/" not in key:
+        return key
+    if not key.startswith(("arn:", "alias/")):
+        return f"arn:aws:kms:{region}:{account}:key/{key}"
+    alias_arn = key if key.startswith("arn:") else f"arn:aws:kms:{region}:{account}:{key}"
+    target = resolve(alias_arn.split(":", 5)[3] or region, "alias/" + alias_arn.split(":alias/", 1)[1])
+    if target is None:
+        return alias_arn
+    return target if target.startswith("arn:") else f"arn:aws:kms:{region}:{account}:key/{target}"
+
+
+def _cached(resolve: Callable[[str, str], str | None]) -> Callable[[str, str], str | None]:
+    """`resolve`, answering None where it would have to ask the backend on the event loop."""
+
+    def cached(region: str, alias: str) -> str | None:
+        try:
+            return resolve(region, alias)
+        except WouldBlock:  # the lookup expired since the decision: the alias's own ARN names the key
+            return None
+
+    return cached
+
+
+def _unresolved(region: str, alias: str) -> None:
+    """No alias lookup (a refused call: its decision may not have looked the alias up)."""
+    return None
 
 
 def _gateway_params(params: dict[str, Any]) -> dict[str, Any]:

@@ -81,13 +81,14 @@ class Recorder:
     def record(self, records: Sequence[dict[str, Any]]) -> None:
         """Write records down (copied into the segment before the caller answers); the database gets
         them later."""
-        data = b"".join(frame(r) for r in records)
+        data = frame(records[0]) if len(records) == 1 else b"".join(map(frame, records))
         with self._lock:
             if not self._segment.has_room(len(data)):
                 self._rotate(len(data))
             self._segment.append(data)
-            self._pending.extend(records)
-            full = len(self._pending) >= BATCH_EVENTS
+            pending = self._pending
+            pending.extend(records)
+            full = len(pending) >= BATCH_EVENTS
         if full:
             self._wake.set()
 

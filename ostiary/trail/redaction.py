@@ -9,6 +9,7 @@ MFA device's seed) are left out altogether. Member names become CloudTrail's cam
 from __future__ import annotations
 
 import base64
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -38,7 +39,27 @@ SECRET_MEMBERS = frozenset(
 
 def request_parameters(params: dict[str, Any]) -> dict[str, Any] | None:
     """A request's parameters as CloudTrail records them: camelCase, secrets marked hidden."""
+    if _is_plain(params):  # most calls: a few names and strings, none secret
+        return {_camel(k): v for k, v in params.items()} or None
     return _clean(params, hide=True) or None
+
+
+_PLAIN_TYPES = (str, bool, int)
+
+
+def _is_plain(params: dict[str, Any]) -> bool:
+    """Whether every member is a string, number or boolean under a name that is not secret."""
+    return all(type(v) in _PLAIN_TYPES for v in params.values()) and _plain_names(tuple(params))
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_names(names: tuple[str, ...]) -> bool:
+    return not any(str(name).lower() in SECRET_MEMBERS for name in names)
+
+
+@functools.lru_cache(maxsize=4096)
+def _camel(name: str) -> str:
+    return camel(name)
 
 
 def response_elements(result: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from ostiary.errors import ConcurrentModificationException
-from ostiary.store import trail_events
+from ostiary.store import last_access, trail_events
 from ostiary.store.db import Database
-from ostiary.trail import events
+from ostiary.trail import access, events
 from ostiary.trail.segments import read_records
 
 log = logging.getLogger("ostiary.trail")
@@ -54,14 +54,19 @@ def stored(record: dict[str, Any], text: str | None = None) -> trail_events.Stor
 
 
 def insert(db: Database, rows: Sequence[trail_events.StoredEvent]) -> int:
-    """Insert events in one transaction; those already in (a retry, a replay) are skipped. Their count."""
+    """Insert events in one transaction, with what they say each user and role did (`access`); those
+    already in (a retry, a replay) are skipped. Their count."""
+    used = access.of_records(row.record for row in rows)
     try:
         with db.transaction() as conn:
             trail_events.insert(conn, rows)
+            last_access.add(conn, used)
         return len(rows)
-    except ConcurrentModificationException:  # some are in already
+    except ConcurrentModificationException:  # some are in already (the day rows keep the latest)
         with db.transaction() as conn:
-            return trail_events.insert_new(conn, rows)
+            count = trail_events.insert_new(conn, rows)
+            last_access.add(conn, used)
+            return count
 
 
 def move_segment(db: Database, path: Path) -> int:
@@ -78,11 +83,15 @@ def move_segment(db: Database, path: Path) -> int:
 
 
 def remove_expired(db: Database, retention_days: int | None) -> int:
-    """Delete the events older than the retention period (none without one); their count."""
+    """Delete the events older than the retention period (none without one), and the day rows of what
+    principals did older than last-accessed data's 400 days; the number of events."""
+    now = datetime.now(UTC)
+    with db.transaction() as conn:
+        last_access.delete_before(conn, now - last_access.TRACKING_PERIOD)
     if retention_days is None:
         return 0
     with db.transaction() as conn:
-        removed = trail_events.delete_before(conn, datetime.now(UTC) - timedelta(days=retention_days))
+        removed = trail_events.delete_before(conn, now - timedelta(days=retention_days))
     if removed:
         log.info("trail: %d events older than %d days removed", removed, retention_days)
     return removed

@@ -1,0 +1,105 @@
+"""What a CloudTrail record says a user or role attempted (`trail.access`), and the request path's
+shortcuts that build records: flat parameters still hide their secrets, event ids stay UUIDv4."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from ostiary.trail import access, events, redaction
+
+ACCOUNT = "123456789012"
+USER = {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": f"arn:aws:iam::{ACCOUNT}:user/dev/ann",
+        "accountId": ACCOUNT, "userName": "ann"}  # fmt: skip
+ROLE_SESSION = {
+    "type": "AssumedRole",
+    "principalId": "AROAEXAMPLE:night",
+    "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/Export/night",
+    "accountId": ACCOUNT,
+    "sessionContext": {
+        "sessionIssuer": {
+            "type": "Role",
+            "principalId": "AROAEXAMPLE",
+            "arn": f"arn:aws:iam::{ACCOUNT}:role/Export",
+            "accountId": ACCOUNT,
+        }  # fmt: skip
+    },
+}
+
+
+def _record(
+    identity: dict[str, Any], source: str, name: str, params: dict[str, Any], **extra: Any
+) -> dict[str, Any]:
+    return {
+        "userIdentity": identity,
+        "eventTime": "2026-12-04T12:00:00Z",
+        "eventSource": f"{source}.amazonaws.com",
+        "eventName": name,
+        "awsRegion": "eu-west-1",
+        "requestParameters": redaction.request_parameters(params),
+        "recipientAccountId": ACCOUNT,
+        **extra,
+    }
+
+
+def test_a_users_own_iam_call_acts_on_its_own_arn() -> None:
+    (found,) = access.of_record(_record(USER, "iam", "GetUser", {}))
+    assert (found.principal_id, found.action, found.resource) == ("AIDAEXAMPLE", "iam:GetUser", USER["arn"])
+    assert found.is_allowed and found.region == "eu-west-1"
+    (named,) = access.of_record(_record(USER, "iam", "GetRole", {"RoleName": "R"}, errorCode="AccessDenied"))
+    assert named.resource == f"arn:aws:iam::{ACCOUNT}:role/R" and not named.is_allowed
+
+
+def test_a_role_sessions_gateway_call_is_the_roles_and_names_each_permission() -> None:
+    record = _record(ROLE_SESSION, "s3", "PutObject", {"Bucket": "b", "Key": "logs/2026/1.json"})
+    found = list(access.of_record(record))
+    assert {(a.principal_arn, a.action, a.resource) for a in found} == {
+        (f"arn:aws:iam::{ACCOUNT}:role/Export", "s3:PutObject", "arn:aws:s3:::b/logs/2026/*")
+    }
+
+
+def test_a_kms_alias_is_the_key_the_record_names() -> None:
+    key = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    record = _record(
+        ROLE_SESSION,
+        "kms",
+        "GenerateDataKey",
+        {"KeyId": "alias/export"},
+        resources=[{"ARN": key, "type": "AWS::KMS::Key"}],
+    )
+    assert [(a.action, a.resource) for a in access.of_record(record)] == [("kms:GenerateDataKey", key)]
+
+
+def test_other_accounts_copies_services_and_roots_add_nothing() -> None:
+    assert (
+        list(access.of_record(_record(USER, "iam", "GetUser", {}) | {"recipientAccountId": "999999999999"}))
+        == []
+    )
+    root = {
+        "type": "Root",
+        "principalId": ACCOUNT,
+        "arn": f"arn:aws:iam::{ACCOUNT}:root",
+        "accountId": ACCOUNT,
+    }
+    assert list(access.of_record(_record(root, "iam", "GetUser", {}))) == []
+    assert (
+        list(access.of_record(_record({"type": "AWSService", "invokedBy": "x"}, "iam", "GetUser", {}))) == []
+    )
+    assert access.of_records(["not json", "[]", "{}"]) == []
+
+
+def test_flat_parameters_still_hide_their_secrets() -> None:
+    assert redaction.request_parameters({"UserName": "a", "Password": "pw"}) == {
+        "userName": "a",
+        "password": redaction.HIDDEN,
+    }
+    assert redaction.request_parameters({"UserName": "a", "MaxItems": 3}) == {"userName": "a", "maxItems": 3}
+    assert redaction.request_parameters({}) is None
+
+
+def test_event_ids_are_unique_version_4_uuids() -> None:
+    ids = [events.event_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    for found in ids[:50]:
+        parsed = uuid.UUID(found)
+        assert str(parsed) == found and parsed.version == 4 and parsed.variant == uuid.RFC_4122
