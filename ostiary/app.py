@@ -130,7 +130,8 @@ class OstiaryApp:
                 xml.serialize_error("iam", refusal, ids.request_id()),
                 _XML,
             )
-        elif query.action_name(request) in self._blocking:  # may be slow: off the event loop
+        elif analyzer_endpoint.is_signed_for(scope) or query.action_name(request) in self._blocking:
+            # may be slow (Access Analyzer's solver, policy generation, findings): off the event loop
             status, payload, content_type = await asyncio.to_thread(self.handle, request)
         else:
             status, payload, content_type = self.handle(request)

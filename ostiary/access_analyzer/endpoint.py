@@ -26,6 +26,7 @@ from ostiary.access_analyzer.operation import Operation
 from ostiary.auth import sigv4
 from ostiary.auth.authenticate import authenticate
 from ostiary.errors import AwsError
+from ostiary.gateway import endpoint as gateway_endpoint
 from ostiary.protocol import ApiCall, HttpRequest
 
 log = logging.getLogger("ostiary")
@@ -49,6 +50,11 @@ class App(Protocol):
     keyring: Any
     settings: Any
     trail: Any  # ostiary.trail.calls.Trail: every call recorded as the IAM endpoint's are
+
+
+def is_signed_for(scope: dict[str, Any]) -> bool:
+    """Whether an ASGI request is signed for Access Analyzer (its credential scope names it)."""
+    return gateway_endpoint.scope_service(scope) == SERVICE
 
 
 def takes(signed: sigv4.SignedRequest | None) -> TypeGuard[sigv4.SignedRequest]:
