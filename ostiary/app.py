@@ -17,7 +17,7 @@ from ostiary.auth.authenticate import authenticate
 from ostiary.errors import AwsError, InternalFailure, MissingAuthenticationToken, RequestEntityTooLarge
 from ostiary.federation import discovery
 from ostiary.gateway import backends, endpoint
-from ostiary.operations import health
+from ostiary.operations import health, notify
 from ostiary.protocol import ApiCall, HttpRequest, models, query, unserved, xml
 from ostiary.server import answer_lifespan, http_request, read_body
 from ostiary.settings import Settings
@@ -52,6 +52,7 @@ class OstiaryApp:
         self._blocking = services.blocking_operations() | _account_wide_operations()
         self.gateway = endpoint.Gateway(settings, db, keyring, backends.from_environment())
         self.trail = trail.start(settings, db, keyring)
+        self.listener = notify.start(db.url)  # PostgreSQL: other nodes' changes drop this one's caches
         for service in ("iam", "sts"):  # compile the models now, not in the first requests
             models.service(service)
 
@@ -111,6 +112,8 @@ class OstiaryApp:
             return
         if scope["type"] != "http":
             return
+        if self.listener is not None:  # a change another node committed before this request is seen
+            self.listener.settle()
         if discovery.takes(scope):  # an outbound issuer's OIDC documents: public GETs, never S3's
             return await discovery.serve(self.db, self.settings, scope, send)
         if health.takes(scope):  # probes, before the gateway: S3 would take an unsigned GET

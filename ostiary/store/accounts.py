@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, select, update
 
+from ostiary.store import changes
 from ostiary.store.db import Database
 from ostiary.store.tables import (
     access_keys,
@@ -47,6 +48,13 @@ def bump_epoch(conn: Connection, account_id: str) -> None:
         .where(accounts.c.account_id == account_id)
         .values(policy_epoch=accounts.c.policy_epoch + 1)
     )
+    changes.announce(conn, changes.EPOCH, account_id)
+
+
+def forget_recent_epochs() -> None:
+    """Another node changed some account's permissions: every epoch kept by `recent_epoch` is read again."""
+    global _local_bumps
+    _local_bumps += 1
 
 
 _EPOCH = select(accounts.c.policy_epoch).where(accounts.c.account_id == bindparam("account"))

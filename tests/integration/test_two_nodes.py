@@ -1,0 +1,152 @@
+"""Two `ostiary serve` nodes on one PostgreSQL database: a change made on one is seen by the other on its
+very next request (LISTEN/NOTIFY), and when the channel drops the node says so and keeps checking."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import Server, start_server, stop_server
+
+pytestmark = pytest.mark.postgres
+
+ROUNDS = 5  # each round races a change on A against B's next request
+
+
+@pytest.fixture(scope="module")
+def nodes(
+    module_pg_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, Server]]:
+    shared = {"OSTIARY_KEYRING_KEY": base64.b64encode(os.urandom(32)).decode()}  # one keyring for both
+    a = start_server(tmp_path_factory.mktemp("node-a"), module_pg_database, "postgresql", env_extra=shared)
+    b = start_server(tmp_path_factory.mktemp("node-b"), module_pg_database, "postgresql", env_extra=shared)
+    yield a, b
+    stop_server(b)
+    stop_server(a)
+
+
+def _user_with_key(node: Server, name: str) -> tuple[str, str]:
+    iam = node.client("iam")
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def _refused_code(call: object) -> str | None:
+    try:
+        call()  # type: ignore[operator]
+    except ClientError as exc:
+        return str(exc.response["Error"]["Code"])
+    return None
+
+
+def test_a_key_deactivated_on_one_node_is_refused_by_the_other_at_once(
+    nodes: tuple[Server, Server], unique: str
+) -> None:
+    a, b = nodes
+    for round_ in range(ROUNDS):
+        key_id, secret = _user_with_key(a, f"{unique}-k{round_}")
+        on_b = b.client("sts", key_id, secret)
+        assert on_b.get_caller_identity()["Arn"].endswith(f"user/{unique}-k{round_}")  # B keeps the key
+        a.client("iam").update_access_key(
+            UserName=f"{unique}-k{round_}", AccessKeyId=key_id, Status="Inactive"
+        )
+        assert _refused_code(on_b.get_caller_identity) == "InvalidClientTokenId", round_
+
+
+def test_a_key_deleted_on_one_node_is_refused_by_the_other_at_once(
+    nodes: tuple[Server, Server], unique: str
+) -> None:
+    a, b = nodes
+    key_id, secret = _user_with_key(a, f"{unique}-del")
+    on_b = b.client("sts", key_id, secret)
+    on_b.get_caller_identity()
+    a.client("iam").delete_access_key(UserName=f"{unique}-del", AccessKeyId=key_id)
+    assert _refused_code(on_b.get_caller_identity) == "InvalidClientTokenId"
+
+
+def _assume_role_setup(a: Server, unique: str, round_: int) -> tuple[str, str, str, str]:
+    """A user whose inline policy allows sts:AssumeRole on a role: (user, key, secret, role ARN)."""
+    iam = a.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{a.account_id}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role = iam.create_role(RoleName=f"{unique}-r{round_}", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    user = f"{unique}-p{round_}"
+    key_id, secret = _user_with_key(a, user)
+    allow = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
+    }
+    iam.put_user_policy(UserName=user, PolicyName="assume", PolicyDocument=json.dumps(allow))
+    return user, key_id, secret, str(role["Arn"])
+
+
+def test_a_policy_removed_on_one_node_binds_the_other_at_once(
+    nodes: tuple[Server, Server], unique: str
+) -> None:
+    a, b = nodes
+    for round_ in range(ROUNDS):
+        user, key_id, secret, role_arn = _assume_role_setup(a, unique, round_)
+        on_b = b.client("sts", key_id, secret)
+        assume = functools.partial(on_b.assume_role, RoleArn=role_arn, RoleSessionName="node-b")
+        _wait_allowed(assume)  # B now keeps the user's policies
+        assert _refused_code(assume) is None
+        a.client("iam").delete_user_policy(UserName=user, PolicyName="assume")
+        assert _refused_code(assume) == "AccessDenied", round_
+
+
+def _wait_allowed(call: object) -> None:
+    deadline = time.monotonic() + 5
+    while _refused_code(call) is not None:
+        assert time.monotonic() < deadline, "the user's new policy never allowed the call"
+        time.sleep(0.05)
+
+
+def test_a_dropped_channel_is_logged_and_changes_still_reach_the_node(
+    nodes: tuple[Server, Server], unique: str, module_pg_database: str
+) -> None:
+    a, b = nodes
+    admin_url = module_pg_database.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        killed = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name = 'ostiary-listener'"
+        ).fetchall()
+    assert len(killed) == 2  # one listener per node
+    _wait_for_log(b.data_dir / "server.log", "change notifications lost")
+    key_id, secret = _user_with_key(a, f"{unique}-fb")
+    on_b = b.client("sts", key_id, secret)
+    on_b.get_caller_identity()
+    a.client("iam").update_access_key(UserName=f"{unique}-fb", AccessKeyId=key_id, Status="Inactive")
+    deadline = time.monotonic() + 3  # without notifications: the version checks, within their second
+    while _refused_code(on_b.get_caller_identity) != "InvalidClientTokenId":
+        assert time.monotonic() < deadline, "the deactivated key was never refused"
+        time.sleep(0.05)
+    _wait_for_log(b.data_dir / "server.log", "change notifications restored")
+    test_a_key_deleted_on_one_node_is_refused_by_the_other_at_once(nodes, f"{unique}-again")
+
+
+def _wait_for_log(log: Path, text: str) -> None:
+    deadline = time.monotonic() + 10
+    while text not in log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, (
+            f"`{text}` never logged:\n{log.read_text(errors='replace')[-3000:]}"
+        )
+        time.sleep(0.05)
