@@ -17,7 +17,7 @@ from ostiary.auth.authenticate import authenticate
 from ostiary.errors import AwsError, InternalFailure, MissingAuthenticationToken, RequestEntityTooLarge
 from ostiary.federation import discovery
 from ostiary.gateway import backends, endpoint
-from ostiary.operations import health, notify
+from ostiary.operations import health, metrics, notify
 from ostiary.protocol import ApiCall, HttpRequest, models, query, unserved, xml
 from ostiary.server import answer_lifespan, http_request, read_body
 from ostiary.settings import Settings
@@ -52,7 +52,8 @@ class OstiaryApp:
         self._blocking = services.blocking_operations() | _account_wide_operations()
         self.gateway = endpoint.Gateway(settings, db, keyring, backends.from_environment())
         self.trail = trail.start(settings, db, keyring)
-        self.listener = notify.start(db.url)  # PostgreSQL: other nodes' changes drop this one's caches
+        self.listener = notify.start(db.url, metrics.heard)  # PostgreSQL: other nodes' changes drop caches
+        metrics.read_from(db, self.listener)
         for service in ("iam", "sts"):  # compile the models now, not in the first requests
             models.service(service)
 
@@ -90,6 +91,7 @@ class OstiaryApp:
                 region=signed.region if signed else None,
                 is_secure=request.is_secure,
             )
+            metrics.note_call(call.service, call.operation)
             self.trail.begin(ctx, call, request)
             enforce.check(ctx, call.service, call.operation, call.params)
             result = services.dispatch(ctx, call.service, call.operation, call.params)
@@ -112,8 +114,11 @@ class OstiaryApp:
             return
         if scope["type"] != "http":
             return
+        send = metrics.watch(send)
         if self.listener is not None:  # a change another node committed before this request is seen
             self.listener.settle()
+        if metrics.takes(scope):
+            return await metrics.answer(send)
         if discovery.takes(scope):  # an outbound issuer's OIDC documents: public GETs, never S3's
             return await discovery.serve(self.db, self.settings, scope, send)
         if health.takes(scope):  # probes, before the gateway: S3 would take an unsigned GET

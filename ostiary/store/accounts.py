@@ -69,6 +69,7 @@ EPOCH_TTL_SECONDS = 1.0
 _EPOCH_CACHE_SIZE = 10_000
 _local_bumps = 0  # epochs this process bumped: a cached epoch is dropped at once when it changes
 _epochs: dict[tuple[str, str], tuple[int, int, float]] = {}
+RECENT_EPOCH_LOOKUPS = [0, 0]  # (hits, misses) of `recent_epoch`, for metrics
 
 
 def recent_epoch(db: Database, account_id: str) -> int:
@@ -79,7 +80,9 @@ def recent_epoch(db: Database, account_id: str) -> int:
     hit = _epochs.get(key)
     clock = time.monotonic()
     if hit is not None and hit[1] == _local_bumps and clock - hit[2] < EPOCH_TTL_SECONDS:
+        RECENT_EPOCH_LOOKUPS[0] += 1
         return hit[0]
+    RECENT_EPOCH_LOOKUPS[1] += 1
     bumps = _local_bumps
     with db.read() as conn:
         value = epoch(conn, account_id)

@@ -114,6 +114,17 @@ class Database:
             command.upgrade(cfg, "head")
             conn.commit()
 
+    def pool_status(self) -> dict[str, int]:
+        """The connection pool now: its size, connections checked out, and overflow (for metrics)."""
+        pool: Any = self.engine.pool
+        if not hasattr(pool, "checkedout"):  # NullPool: a connection per use, nothing kept
+            return {"size": 0, "checked_out": 0, "overflow": 0}
+        return {
+            "size": int(pool.size()),
+            "checked_out": int(pool.checkedout()),
+            "overflow": max(0, int(pool.overflow())),
+        }
+
     def dispose(self) -> None:
         with self._kept_lock:
             kept, self._all_kept = self._all_kept, set()

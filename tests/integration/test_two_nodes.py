@@ -8,12 +8,14 @@ import functools
 import json
 import os
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 from botocore.exceptions import ClientError
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import Server, start_server, stop_server
 
@@ -140,6 +142,7 @@ def test_a_dropped_channel_is_logged_and_changes_still_reach_the_node(
         assert time.monotonic() < deadline, "the deactivated key was never refused"
         time.sleep(0.05)
     _wait_for_log(b.data_dir / "server.log", "change notifications restored")
+    assert _scraped(b, "ostiary_notify_connected") == 1.0
     test_a_key_deleted_on_one_node_is_refused_by_the_other_at_once(nodes, f"{unique}-again")
 
 
@@ -150,3 +153,27 @@ def _wait_for_log(log: Path, text: str) -> None:
             f"`{text}` never logged:\n{log.read_text(errors='replace')[-3000:]}"
         )
         time.sleep(0.05)
+
+
+def test_the_notifications_heard_and_their_lag_are_in_the_metrics(
+    nodes: tuple[Server, Server], unique: str
+) -> None:
+    a, b = nodes
+    before = _scraped(b, "ostiary_notifications_total", kind="keys")
+    lags = _scraped(b, "ostiary_notification_lag_seconds_count")
+    key_id, _ = _user_with_key(a, f"{unique}-m")
+    a.client("iam").update_access_key(UserName=f"{unique}-m", AccessKeyId=key_id, Status="Inactive")
+    b.client("sts").get_caller_identity()  # settles: the notification is applied before this answer
+    assert _scraped(b, "ostiary_notifications_total", kind="keys") == before + 1
+    assert _scraped(b, "ostiary_notification_lag_seconds_count") >= lags + 1
+    assert _scraped(b, "ostiary_notify_connected") == 1.0
+
+
+def _scraped(node: Server, name: str, **labels: str) -> float:
+    with urllib.request.urlopen(node.endpoint + "/_ostiary/metrics", timeout=30) as response:
+        text = response.read().decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return float(sample.value)
+    return 0.0
