@@ -17,7 +17,7 @@ from ostiary.auth.authenticate import authenticate
 from ostiary.errors import AwsError, InternalFailure, MissingAuthenticationToken, RequestEntityTooLarge
 from ostiary.federation import discovery
 from ostiary.gateway import backends, endpoint
-from ostiary.operations import health, metrics, notify
+from ostiary.operations import health, logs, metrics, notify, request_info
 from ostiary.protocol import ApiCall, HttpRequest, models, query, unserved, xml
 from ostiary.server import answer_lifespan, http_request, read_body
 from ostiary.settings import Settings
@@ -37,6 +37,7 @@ def app_from_environment() -> OstiaryApp:
     from ostiary.bootstrap import open_store
 
     settings = Settings.from_env()
+    logs.configure(settings.log_format)  # a worker is a process of its own: the parent's setup is not here
     db, keyring = open_store(settings)
     return OstiaryApp(settings, db, keyring)
 
@@ -60,6 +61,7 @@ class OstiaryApp:
     def handle(self, request: HttpRequest) -> tuple[int, bytes, bytes]:
         """Answer one request: (HTTP status, body, content type). Never raises."""
         request_id = ids.request_id()
+        request_info.note(request_id=request_id)  # its log lines and metrics
         service = "iam"
         try:
             now = datetime.now(UTC)
@@ -91,7 +93,7 @@ class OstiaryApp:
                 region=signed.region if signed else None,
                 is_secure=request.is_secure,
             )
-            metrics.note_call(call.service, call.operation)
+            request_info.note(call.service, call.operation)
             self.trail.begin(ctx, call, request)
             enforce.check(ctx, call.service, call.operation, call.params)
             result = services.dispatch(ctx, call.service, call.operation, call.params)

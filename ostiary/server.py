@@ -194,6 +194,7 @@ def run_workers(
     log_level: str,
     trusted_proxies: str | None = None,
     request_timeout: float = 30.0,
+    log_format: str = "text",
 ) -> None:
     """Serve the app that `factory` (module:function) builds, in `workers` processes on one port."""
     uvicorn.run(
@@ -203,7 +204,7 @@ def run_workers(
         host=host,
         port=port,
         log_level=log_level,
-        **_options(trusted_proxies, request_timeout),
+        **_options(trusted_proxies, request_timeout, log_format),
     )
 
 
@@ -215,17 +216,19 @@ def run_server(
     log_level: str,
     trusted_proxies: str | None = None,
     request_timeout: float = 30.0,
+    log_format: str = "text",
 ) -> None:
     """Serve `app` until SIGTERM or SIGINT; in-flight requests finish first."""
-    options = _options(trusted_proxies, request_timeout)
+    options = _options(trusted_proxies, request_timeout, log_format)
     GracefulServer(uvicorn.Config(app, host=host, port=port, log_level=log_level, **options)).run()
 
 
-def _options(trusted_proxies: str | None, request_timeout: float) -> dict[str, Any]:
+def _options(trusted_proxies: str | None, request_timeout: float, log_format: str) -> dict[str, Any]:
     """uvicorn's options: no access log (the app logs what matters), no Server header (AWS sends none,
     and it would name our software); X-Forwarded-For and -Proto believed only from `trusted_proxies`;
-    heads bounded by `HttpProtocol`."""
-    return {
+    heads bounded by `HttpProtocol`; in JSON, uvicorn's own lines go through the app's log handler."""
+    json_logs = {"log_config": None} if log_format == "json" else {}
+    return json_logs | {
         "access_log": False,
         "lifespan": "on",
         "server_header": False,

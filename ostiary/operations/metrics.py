@@ -13,21 +13,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from ostiary.operations import logs, request_info
 from ostiary.store.db import Database
 
 PATH = "/_ostiary/metrics"
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _LAG_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 5.0)
-_UNKNOWN = "unknown"
+_UNKNOWN = request_info.UNKNOWN
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 REQUESTS = Counter(
@@ -58,24 +57,6 @@ NOTIFICATION_LAG = Histogram(
 _OUTCOMES = frozenset({"Allow", "ExplicitDeny", "ImplicitDeny"})
 
 
-@dataclass
-class _Call:
-    """What one request turned out to be, once a validated stage knows (its labels)."""
-
-    service: str = _UNKNOWN
-    operation: str = _UNKNOWN
-
-
-_current: ContextVar[_Call | None] = ContextVar("ostiary_call", default=None)
-
-
-def note_call(service: str, operation: str) -> None:
-    """Label the request under way: call only with names checked against a service's model."""
-    call = _current.get()
-    if call is not None:
-        call.service, call.operation = service, operation
-
-
 def decided(outcome: str) -> None:
     """Count one decision of the engine (Allow, ExplicitDeny or ImplicitDeny)."""
     DECISIONS.labels(outcome if outcome in _OUTCOMES else _UNKNOWN).inc()
@@ -91,10 +72,9 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 def watch(send: Send) -> Send:
-    """`send` for one request, counting it and timing it when its answer ends (call in the request's
-    own task: the labels its stages note go to this request only)."""
-    call = _Call()
-    _current.set(call)
+    """`send` for one request, counting, timing and logging it when its answer ends (call in the
+    request's own task: what its stages note goes to this request only)."""
+    call = request_info.begin()
     began = time.perf_counter()
     status = 0
 
@@ -104,8 +84,10 @@ def watch(send: Send) -> Send:
             status = int(message["status"])
         await send(message)
         if message["type"] == "http.response.body" and not message.get("more_body"):
-            LATENCY.labels(call.service, call.operation).observe(time.perf_counter() - began)
+            seconds = time.perf_counter() - began
+            LATENCY.labels(call.service, call.operation).observe(seconds)
             REQUESTS.labels(call.service, call.operation, str(status)).inc()
+            logs.answered(call, status, seconds)
 
     return watched
 
@@ -117,7 +99,7 @@ def takes(scope: dict[str, Any]) -> bool:
 
 async def answer(send: Send) -> None:
     """Answer a scrape that `takes` took."""
-    note_call("ostiary", "Metrics")
+    request_info.note("ostiary", "Metrics")
     payload = generate_latest(REGISTRY)
     headers = [(b"content-type", CONTENT_TYPE), (b"content-length", str(len(payload)).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})

@@ -36,7 +36,9 @@ class Database:
             kwargs.update(pool_size=20, max_overflow=20)
         else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
-        self.engine = create_engine(url, **kwargs)
+        # hide_parameters: a failed statement's message (logged) never holds its values (sealed secrets,
+        # password hashes, names)
+        self.engine = create_engine(url, hide_parameters=True, **kwargs)
         if is_sqlite:
             _private_sqlite_files(self.engine.url.database)
             _tune_sqlite(self.engine)
