@@ -119,6 +119,7 @@ class OstiaryApp:
         send = metrics.watch(send)
         if self.listener is not None:  # a change another node committed before this request is seen
             self.listener.settle()
+            send = self.listener.hold_answers(send)  # and this node's changes reach the others first
         if metrics.takes(scope):
             return await metrics.answer(send)
         if discovery.takes(scope):  # an outbound issuer's OIDC documents: public GETs, never S3's

@@ -2,9 +2,11 @@
 
 Every write that changes authentication or authorization sends a notification in its transaction
 (`ostiary.store.changes`). Here one thread per process keeps a connection of its own that LISTENs; each
-notification drops the caches it concerns (key owners, account epochs, gateway resources). Before a
-request is answered, `settle` waits for a notification that has reached the socket but is not applied
-yet (bounded), so a change committed before the request began is seen by it.
+notification drops the caches it concerns (key owners, account epochs, gateway resources). Two waits,
+both bounded, close the race between a client's next request and the notification of its last write:
+before a request is handled, `settle` waits for a notification that reached the socket but is not
+applied yet; and the node that made a change holds its (successful) answer until it has heard its own
+notification back (`hold_answers`), by when PostgreSQL has sent it to every other listener too.
 
 When the connection drops, the node says so in its log and metrics, drops every cache, and falls back
 to the version checks the caches always make (an entry lives at most a second); it reconnects with a
@@ -13,11 +15,13 @@ growing pause and, connected again, drops every cache once more (it may have mis
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import select
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import psycopg
 
@@ -26,9 +30,12 @@ from ostiary.store import access_keys, accounts, changes, resources
 log = logging.getLogger("ostiary.notify")
 
 SETTLE_SECONDS = 0.1  # the longest a request waits for a notification already arriving
+ECHO_SECONDS = 0.1  # the longest an answer waits for its own change's notification to come back
+_OWN_TOKENS_MAX = 10_000
 _HEARTBEAT_SECONDS = 5.0  # an idle connection is checked this often (a silent network loses no change)
 _RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
 
+Send = Callable[[dict[str, Any]], Awaitable[None]]
 _DROPS: dict[str, Callable[[], None]] = {
     changes.EPOCH: accounts.forget_recent_epochs,
     changes.KEYS: access_keys.note_change,
@@ -57,6 +64,7 @@ class Listener:
         self.heard = 0
         self._has_connected = False
         self._loss_told = False
+        self._own_heard: set[str] = set()
         self._thread = threading.Thread(target=self._run, name="ostiary-listener", daemon=True)
 
     def start(self) -> Listener:
@@ -77,6 +85,27 @@ class Listener:
             if not self._busy and not _readable(fd):
                 return
             self._cond.wait_for(lambda: self._drained > seen and not self._busy, timeout=SETTLE_SECONDS)
+
+    def hold_answers(self, send: Send) -> Send:
+        """`send` for one request (call in its task): a successful answer to a request whose writes
+        notified waits (bounded) until this node has heard those notifications back."""
+        tokens = changes.collect()
+
+        async def held(message: dict[str, Any]) -> None:
+            if tokens and message["type"] == "http.response.start" and message["status"] < 300:
+                await asyncio.to_thread(self.wait_heard, tuple(tokens), ECHO_SECONDS)
+            await send(message)
+
+        return held
+
+    def wait_heard(self, tokens: tuple[str, ...], timeout: float) -> bool:
+        """Whether this node heard back the notifications of `tokens` within `timeout` seconds."""
+        with self._cond:
+            if not self.is_connected:
+                return False
+            heard = self._cond.wait_for(lambda: self._own_heard.issuperset(tokens), timeout=timeout)
+            self._own_heard.difference_update(tokens)
+            return heard
 
     def _run(self) -> None:
         failures = 0
@@ -120,18 +149,17 @@ class Listener:
         quiet_since = time.monotonic()
         while not self._stopping.is_set():
             ready, _, _ = select.select([self._fd], [], [], 1.0)
-            if ready:
-                self._drain(conn)
-                quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since > _HEARTBEAT_SECONDS:
-                conn.execute("SELECT 1")  # raises on a connection the server or network dropped
-                self._drain(conn)
+            heartbeat = time.monotonic() - quiet_since > _HEARTBEAT_SECONDS
+            if ready or heartbeat:
+                self._drain(conn, heartbeat=heartbeat)
                 quiet_since = time.monotonic()
 
-    def _drain(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    def _drain(self, conn: psycopg.Connection[tuple[object, ...]], *, heartbeat: bool = False) -> None:
         with self._cond:
             self._busy = True
         try:
+            if heartbeat:
+                conn.execute("SELECT 1")  # raises on a connection the server or network dropped
             conn.pgconn.consume_input()
             if conn.pgconn.status != psycopg.pq.ConnStatus.OK:
                 raise psycopg.OperationalError("the listening connection is closed")
@@ -149,10 +177,16 @@ class Listener:
             log.warning("ignored a change notification this version does not know: `%s`", payload[:100])
             drop_every_cache()  # a newer node's change: safest to forget everything
             return
-        kind, _account, sent_at = parsed
+        kind, _account, sent_at, token = parsed
         _DROPS[kind]()
         self.heard += 1
         self._observe(kind, max(0.0, time.time() - sent_at))
+        if changes.own_token(token):
+            with self._cond:
+                if len(self._own_heard) >= _OWN_TOKENS_MAX:  # tokens no answer waited for
+                    self._own_heard.clear()
+                self._own_heard.add(token)
+                self._cond.notify_all()
 
     def _lost(self, exc: BaseException) -> None:
         with self._cond:
