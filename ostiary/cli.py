@@ -80,6 +80,7 @@ def _existing_store(settings: Settings, *, pool: bool = True) -> tuple[Database,
 @_setting("trusted_proxies")
 @_setting("request_timeout", type=click.IntRange(1, 3600))
 @_setting("log_format", type=click.Choice(["text", "json"]))
+@_setting("shutdown_timeout", type=click.IntRange(0, 3600))
 @_setting("oidc_private_targets")
 @_setting("public_url")
 @click.option(
@@ -102,6 +103,7 @@ def serve(
     trusted_proxies: str | None,
     request_timeout: int,
     log_format: str,
+    shutdown_timeout: int,
     oidc_private_targets: str | None,
     public_url: str | None,
     backend: tuple[str, ...],
@@ -127,6 +129,7 @@ def serve(
         trusted_proxies=trusted_proxies,
         request_timeout=request_timeout,
         log_format=log_format,
+        shutdown_timeout=shutdown_timeout,
         oidc_private_targets=oidc_private_targets,
         public_url=public_url,
     )
@@ -150,6 +153,7 @@ def serve(
             trusted_proxies=trusted_proxies,
             request_timeout=request_timeout,
             log_format=log_format,
+            shutdown_timeout=shutdown_timeout,
         )
         return
     app = OstiaryApp(settings, db, keyring)
@@ -161,6 +165,7 @@ def serve(
         trusted_proxies=trusted_proxies,
         request_timeout=request_timeout,
         log_format=log_format,
+        shutdown_timeout=shutdown_timeout,
     )
     db.dispose()
 

@@ -70,6 +70,12 @@ SETTINGS: tuple[Setting, ...] = (
         "text",
         "text, or json: one JSON object a line, with the request id, and a line per request answered",
     ),
+    Setting(
+        "shutdown_timeout",
+        "OSTIARY_SHUTDOWN_TIMEOUT",
+        10,
+        "seconds the requests under way may take to finish after SIGTERM; then the node stops anyway",
+    ),
     Setting("region", "OSTIARY_REGION", "us-east-1", "region reported in ARNs that carry one"),
     Setting(
         "public_url",
@@ -138,6 +144,7 @@ class Settings:
     trusted_proxies: str | None = None
     request_timeout: int = 30
     log_format: str = "text"
+    shutdown_timeout: int = 10
     oidc_private_targets: str | None = None
     public_url: str | None = None
     root_access_key_id: str | None = field(default=None)
@@ -171,7 +178,7 @@ class Settings:
         values["root_access_key_id"] = os.environ.get("OSTIARY_ROOT_ACCESS_KEY_ID")
         values["root_secret_access_key"] = os.environ.get("OSTIARY_ROOT_SECRET_ACCESS_KEY")
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for name in ("port", "workers", "request_timeout"):
+        for name in ("port", "workers", "request_timeout", "shutdown_timeout"):
             if name in values:
                 values[name] = int(str(values[name]))
         if "data_dir" in values:
