@@ -114,7 +114,7 @@ class Listener:
                 self._connect()
                 failures = 0
                 self._listen()
-            except (psycopg.Error, OSError) as exc:
+            except Exception as exc:  # noqa: BLE001 - the listener outlives any failure: logged, reconnected
                 self._lost(exc)
                 pause = _RETRY_SECONDS[min(failures, len(_RETRY_SECONDS) - 1)]
                 failures += 1
