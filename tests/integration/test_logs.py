@@ -6,7 +6,10 @@ from __future__ import annotations
 import base64
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -143,3 +146,17 @@ def test_the_mask_hides_secret_shaped_values() -> None:
         mask("user logged in arn:aws:iam::123456789012:user/alice")
         == "user logged in arn:aws:iam::123456789012:user/alice"
     )
+
+
+@pytest.mark.parametrize("how", ["flag", "variable"])
+def test_an_unknown_log_format_stops_the_start_saying_why(how: str, tmp_path: Path) -> None:
+    args = [sys.executable, "-m", "ostiary", "serve", "--data-dir", str(tmp_path), "--port", "1"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OSTIARY_")}
+    if how == "flag":
+        args.append("--log-format=xml")
+    else:
+        env["OSTIARY_LOG_FORMAT"] = "xml"
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "'xml' is not one of 'text', 'json'" in done.stderr
+    assert not (tmp_path / "ostiary.db").exists()  # refused before anything was made
