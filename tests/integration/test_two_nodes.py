@@ -7,6 +7,7 @@ import base64
 import functools
 import json
 import os
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -206,3 +207,35 @@ def _scraped(node: Server, name: str, **labels: str) -> float:
             if sample.name == name and sample.labels == labels:
                 return float(sample.value)
     return 0.0
+
+
+def test_a_key_deactivated_is_refused_in_time_while_the_other_node_is_under_load(
+    nodes: tuple[Server, Server], unique: str
+) -> None:
+    a, b = nodes
+    busy_id, busy_secret = _user_with_key(a, f"{unique}-busy")
+    stop = threading.Event()
+
+    def load() -> None:  # B answers these without pause while the rounds run
+        client = b.client("sts", busy_id, busy_secret)
+        while not stop.is_set():
+            client.get_caller_identity()
+
+    threads = [threading.Thread(target=load) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        results = []
+        for round_ in range(ROUNDS):
+            key_id, secret = _user_with_key(a, f"{unique}-l{round_}")
+            on_b = b.client("sts", key_id, secret)
+            on_b.get_caller_identity()
+            a.client("iam").update_access_key(
+                UserName=f"{unique}-l{round_}", AccessKeyId=key_id, Status="Inactive"
+            )
+            results.append(_stale_answers(on_b.get_caller_identity, "InvalidClientTokenId"))
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert all(seconds < HEARD_WITHIN_SECONDS for _, seconds in results), results
