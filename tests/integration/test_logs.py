@@ -31,9 +31,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, list
         "sqlite",
         env_extra={"OSTIARY_LOG_FORMAT": "json", "OSTIARY_KEYRING_KEY": keyring},
     )
-    secrets = [ROOT_SECRET, keyring, *_workload(server)]
-    yield server, secrets
-    stop_server(server)
+    try:
+        secrets = [ROOT_SECRET, keyring, *_workload(server)]
+        yield server, secrets
+    finally:
+        stop_server(server)
 
 
 def _workload(server: Server) -> list[str]:
