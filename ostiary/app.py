@@ -17,7 +17,7 @@ from ostiary.auth.authenticate import authenticate
 from ostiary.errors import AwsError, InternalFailure, MissingAuthenticationToken, RequestEntityTooLarge
 from ostiary.federation import discovery
 from ostiary.gateway import backends, endpoint
-from ostiary.operations import health
+from ostiary.operations import health, logs, metrics, notify, request_info
 from ostiary.protocol import ApiCall, HttpRequest, models, query, unserved, xml
 from ostiary.server import answer_lifespan, http_request, read_body
 from ostiary.settings import Settings
@@ -37,6 +37,7 @@ def app_from_environment() -> OstiaryApp:
     from ostiary.bootstrap import open_store
 
     settings = Settings.from_env()
+    logs.configure(settings.log_format)  # a worker is a process of its own: the parent's setup is not here
     db, keyring = open_store(settings)
     return OstiaryApp(settings, db, keyring)
 
@@ -52,12 +53,15 @@ class OstiaryApp:
         self._blocking = services.blocking_operations() | _account_wide_operations()
         self.gateway = endpoint.Gateway(settings, db, keyring, backends.from_environment())
         self.trail = trail.start(settings, db, keyring)
+        self.listener = notify.start(db.url, metrics.heard)  # PostgreSQL: other nodes' changes drop caches
+        metrics.read_from(db, self.listener)
         for service in ("iam", "sts"):  # compile the models now, not in the first requests
             models.service(service)
 
     def handle(self, request: HttpRequest) -> tuple[int, bytes, bytes]:
         """Answer one request: (HTTP status, body, content type). Never raises."""
         request_id = ids.request_id()
+        request_info.note(request_id=request_id)  # its log lines and metrics
         service = "iam"
         try:
             now = datetime.now(UTC)
@@ -89,6 +93,7 @@ class OstiaryApp:
                 region=signed.region if signed else None,
                 is_secure=request.is_secure,
             )
+            request_info.note(call.service, call.operation)
             self.trail.begin(ctx, call, request)
             enforce.check(ctx, call.service, call.operation, call.params)
             result = services.dispatch(ctx, call.service, call.operation, call.params)
@@ -111,6 +116,12 @@ class OstiaryApp:
             return
         if scope["type"] != "http":
             return
+        send = metrics.watch(send)
+        if self.listener is not None:  # a change another node committed before this request is seen
+            self.listener.settle()
+            send = self.listener.hold_answers(send)  # and this node's changes reach the others first
+        if metrics.takes(scope):
+            return await metrics.answer(send)
         if discovery.takes(scope):  # an outbound issuer's OIDC documents: public GETs, never S3's
             return await discovery.serve(self.db, self.settings, scope, send)
         if health.takes(scope):  # probes, before the gateway: S3 would take an unsigned GET

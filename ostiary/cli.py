@@ -79,6 +79,8 @@ def _existing_store(settings: Settings, *, pool: bool = True) -> tuple[Database,
 @_setting("workers", type=click.IntRange(1, 64))
 @_setting("trusted_proxies")
 @_setting("request_timeout", type=click.IntRange(1, 3600))
+@_setting("log_format", type=click.Choice(["text", "json"]))
+@_setting("shutdown_timeout", type=click.IntRange(0, 3600))
 @_setting("oidc_private_targets")
 @_setting("public_url")
 @click.option(
@@ -100,6 +102,8 @@ def serve(
     workers: int,
     trusted_proxies: str | None,
     request_timeout: int,
+    log_format: str,
+    shutdown_timeout: int,
     oidc_private_targets: str | None,
     public_url: str | None,
     backend: tuple[str, ...],
@@ -109,9 +113,10 @@ def serve(
     from ostiary.app import OstiaryApp
     from ostiary.bootstrap import ensure_default_account, ensure_permissive_user, open_store
     from ostiary.gateway.backends import export_backends
+    from ostiary.operations import logs
     from ostiary.server import run_server, run_workers
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure(log_format)
     settings = Settings.from_env(
         host=host,
         port=port,
@@ -123,6 +128,8 @@ def serve(
         workers=workers,
         trusted_proxies=trusted_proxies,
         request_timeout=request_timeout,
+        log_format=log_format,
+        shutdown_timeout=shutdown_timeout,
         oidc_private_targets=oidc_private_targets,
         public_url=public_url,
     )
@@ -145,6 +152,8 @@ def serve(
             log_level=log_level,
             trusted_proxies=trusted_proxies,
             request_timeout=request_timeout,
+            log_format=log_format,
+            shutdown_timeout=shutdown_timeout,
         )
         return
     app = OstiaryApp(settings, db, keyring)
@@ -155,6 +164,8 @@ def serve(
         log_level=log_level,
         trusted_proxies=trusted_proxies,
         request_timeout=request_timeout,
+        log_format=log_format,
+        shutdown_timeout=shutdown_timeout,
     )
     db.dispose()
 
@@ -163,17 +174,18 @@ def _announce(settings: Settings, creds: Path | None) -> None:
     """Say where the server listens, in which modes, and where the root credentials are."""
     from ostiary.bootstrap import PERMISSIVE_USER
 
+    say = click.echo if settings.log_format == "text" else logging.getLogger("ostiary").info  # JSON lines
     endpoint = f"http://{settings.host}:{settings.port}"
-    click.echo(f"Ostiary listening on {endpoint}  (account {settings.account_id}, auth {settings.auth})")
+    say(f"Ostiary listening on {endpoint}  (account {settings.account_id}, auth {settings.auth})")
     if settings.auth == "permissive":
-        click.echo(f"unknown access keys act as arn:aws:iam::{settings.account_id}:user/{PERMISSIVE_USER}")
+        say(f"unknown access keys act as arn:aws:iam::{settings.account_id}:user/{PERMISSIVE_USER}")
     if settings.enforce != ENFORCED:
         what = "skips authorization" if settings.enforce == OFF else "logs its refusals and lets them through"
-        click.echo(f"the gateway {what} (--enforce {settings.enforce}); IAM and STS are enforced")
+        say(f"the gateway {what} (--enforce {settings.enforce}); IAM and STS are enforced")
     if creds is not None:
-        click.echo(f"root credentials: {creds}")
+        say(f"root credentials: {creds}")
     elif settings.root_access_key_id:
-        click.echo("root credentials: from OSTIARY_ROOT_ACCESS_KEY_ID / OSTIARY_ROOT_SECRET_ACCESS_KEY")
+        say("root credentials: from OSTIARY_ROOT_ACCESS_KEY_ID / OSTIARY_ROOT_SECRET_ACCESS_KEY")
     sys.stdout.flush()
 
 

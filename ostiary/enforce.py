@@ -17,6 +17,7 @@ from ostiary import actions
 from ostiary.auth.caller import Caller
 from ostiary.auth.tokens import Session
 from ostiary.errors import AccessDenied
+from ostiary.operations import metrics
 from ostiary.policy import (
     PolicySetCache,
     Principal,
@@ -73,6 +74,7 @@ class Resolved:
 
 
 _policy_sets = PolicySetCache(max_size=_CACHE_MAX)
+policy_sets = _policy_sets  # the cache, as metrics read it
 # Users, roles and groups by name: every change of their path, boundary or existence bumps the epoch.
 _entities: dict[tuple[str, str, str, str], tuple[int, store.Entity]] = {}
 _CACHED_KINDS = frozenset({"user", "role", "group"})
@@ -429,7 +431,7 @@ def _authorize(
     resource_account: str | None = None,
 ) -> Any:
     request = Request(engine_principal(caller, policies.principal_tags), action, resource, context)
-    return authorize(
+    decision = authorize(
         request,
         identity=policies.combined,
         boundary=policies.boundary,
@@ -437,6 +439,8 @@ def _authorize(
         resource=resource_policy,
         resource_account=resource_account,
     )
+    metrics.decided(decision.decision)
+    return decision
 
 
 _ENGINE_TYPES = {

@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
+import os
+import threading
 from collections.abc import Iterator
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -17,6 +21,7 @@ MAX_HEAD_BYTES = 64 * 1024  # request line and headers
 MIN_BODY_BYTES_PER_SECOND = 64 * 1024  # each body byte adds 1/this seconds to the request's time
 _DISCARD_BYTES = 1024 * 1024  # what a refused connection may still send while its refusal is read
 _DISCARD_SECONDS = 2.0
+_HARD_STOP_SECONDS = 3.0  # after the graceful shutdown's own timeout
 _TOO_LARGE = b"Request header fields too large."
 _REFUSAL = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
@@ -175,14 +180,37 @@ def _head_size(url: bytes, headers: list[tuple[bytes, bytes]]) -> int:
 class GracefulServer(uvicorn.Server):
     """uvicorn's server, exiting with status 0 after a graceful shutdown on SIGTERM or SIGINT.
 
-    uvicorn re-raises the captured signal once it has shut down; a clean stop is not a failure.
+    uvicorn re-raises the captured signal once it has shut down; a clean stop is not a failure. The
+    requests under way get `timeout_graceful_shutdown` seconds, then uvicorn cancels them; a request
+    stuck where no cancellation reaches (a thread waiting on the database) cannot hold the process
+    either: _HARD_STOP_SECONDS later it exits with status 1, saying so.
     """
+
+    _hard_stop: threading.Timer | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        grace = self.config.timeout_graceful_shutdown
+        if self._hard_stop is None and grace is not None:
+            self._hard_stop = threading.Timer(grace + _HARD_STOP_SECONDS, _hard_stop, args=(grace,))
+            self._hard_stop.daemon = True
+            self._hard_stop.start()
+        super().handle_exit(sig, frame)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         with super().capture_signals():
             yield
             self._captured_signals.clear()  # private in uvicorn: the signals it would re-raise
+
+
+def _hard_stop(grace: float) -> None:
+    logging.getLogger("ostiary").error(
+        "stopping now: requests still under way %.0f s after SIGTERM (--shutdown-timeout %.0f)",
+        grace + _HARD_STOP_SECONDS,
+        grace,
+    )
+    logging.shutdown()
+    os._exit(1)
 
 
 def run_workers(
@@ -194,6 +222,8 @@ def run_workers(
     log_level: str,
     trusted_proxies: str | None = None,
     request_timeout: float = 30.0,
+    log_format: str = "text",
+    shutdown_timeout: int = 10,
 ) -> None:
     """Serve the app that `factory` (module:function) builds, in `workers` processes on one port."""
     uvicorn.run(
@@ -203,7 +233,8 @@ def run_workers(
         host=host,
         port=port,
         log_level=log_level,
-        **_options(trusted_proxies, request_timeout),
+        timeout_graceful_shutdown=shutdown_timeout,
+        **_options(trusted_proxies, request_timeout, log_format),
     )
 
 
@@ -215,17 +246,21 @@ def run_server(
     log_level: str,
     trusted_proxies: str | None = None,
     request_timeout: float = 30.0,
+    log_format: str = "text",
+    shutdown_timeout: int = 10,
 ) -> None:
-    """Serve `app` until SIGTERM or SIGINT; in-flight requests finish first."""
-    options = _options(trusted_proxies, request_timeout)
+    """Serve `app` until SIGTERM or SIGINT; in-flight requests finish first, within `shutdown_timeout`."""
+    options = _options(trusted_proxies, request_timeout, log_format)
+    options["timeout_graceful_shutdown"] = shutdown_timeout
     GracefulServer(uvicorn.Config(app, host=host, port=port, log_level=log_level, **options)).run()
 
 
-def _options(trusted_proxies: str | None, request_timeout: float) -> dict[str, Any]:
+def _options(trusted_proxies: str | None, request_timeout: float, log_format: str) -> dict[str, Any]:
     """uvicorn's options: no access log (the app logs what matters), no Server header (AWS sends none,
     and it would name our software); X-Forwarded-For and -Proto believed only from `trusted_proxies`;
-    heads bounded by `HttpProtocol`."""
-    return {
+    heads bounded by `HttpProtocol`; in JSON, uvicorn's own lines go through the app's log handler."""
+    json_logs = {"log_config": None} if log_format == "json" else {}
+    return json_logs | {
         "access_log": False,
         "lifespan": "on",
         "server_header": False,

@@ -64,6 +64,18 @@ SETTINGS: tuple[Setting, ...] = (
         30,
         "seconds a request (line, headers and body) may take to arrive before the connection is closed",
     ),
+    Setting(
+        "log_format",
+        "OSTIARY_LOG_FORMAT",
+        "text",
+        "text, or json: one JSON object a line, with the request id, and a line per request answered",
+    ),
+    Setting(
+        "shutdown_timeout",
+        "OSTIARY_SHUTDOWN_TIMEOUT",
+        10,
+        "seconds the requests under way may take to finish after SIGTERM; then the node stops anyway",
+    ),
     Setting("region", "OSTIARY_REGION", "us-east-1", "region reported in ARNs that carry one"),
     Setting(
         "public_url",
@@ -131,6 +143,8 @@ class Settings:
     region: str = "us-east-1"
     trusted_proxies: str | None = None
     request_timeout: int = 30
+    log_format: str = "text"
+    shutdown_timeout: int = 10
     oidc_private_targets: str | None = None
     public_url: str | None = None
     root_access_key_id: str | None = field(default=None)
@@ -164,7 +178,7 @@ class Settings:
         values["root_access_key_id"] = os.environ.get("OSTIARY_ROOT_ACCESS_KEY_ID")
         values["root_secret_access_key"] = os.environ.get("OSTIARY_ROOT_SECRET_ACCESS_KEY")
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for name in ("port", "workers", "request_timeout"):
+        for name in ("port", "workers", "request_timeout", "shutdown_timeout"):
             if name in values:
                 values[name] = int(str(values[name]))
         if "data_dir" in values:
@@ -172,6 +186,8 @@ class Settings:
         parse_networks(str(values.get("oidc_private_targets") or ""))  # ValueError names a bad one
         if values.get("auth") not in (None, "strict", "permissive"):
             raise ValueError(f"--auth must be strict or permissive, not `{values['auth']}`")
+        if values.get("log_format") not in (None, "text", "json"):
+            raise ValueError(f"--log-format must be text or json, not `{values['log_format']}`")
         if values.get("enforce") not in (None, *ENFORCE_MODES):
             raise ValueError(f"--enforce must be enforced, soft or off, not `{values['enforce']}`")
         return cls(**values)  # type: ignore[arg-type]  # values were coerced above

@@ -115,13 +115,17 @@ class _OwnerCache:
 
     def __init__(self) -> None:
         self._entries: dict[str, tuple[access_keys.KeyOwner, int, float]] = {}
+        self.hits = 0  # lookups answered without the store, and those that read it: for metrics
+        self.misses = 0
 
     def get(self, db: Database, keyring: Keyring, access_key_id: str) -> access_keys.KeyOwner | None:
         entry = self._entries.get(access_key_id)
         clock = time.monotonic()
         version = access_keys.changes()
         if entry is not None and entry[1] == version and clock - entry[2] < _OWNER_TTL_SECONDS:
+            self.hits += 1
             return entry[0]
+        self.misses += 1
         with db.read() as conn:
             owner = access_keys.find_owner(conn, keyring, access_key_id)
         if owner is not None:
@@ -171,4 +175,5 @@ class _LastUse:
 
 _last_use = _LastUse()
 _owners = _OwnerCache()
+key_owners = _owners  # the cache, as metrics read it
 _permissive = _PermissiveUser()

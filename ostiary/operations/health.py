@@ -12,6 +12,7 @@ import json
 import logging
 from typing import Any
 
+from ostiary.operations import request_info
 from ostiary.store.db import Database
 from ostiary.store.revision import head_revision, store_revision
 
@@ -29,6 +30,7 @@ def takes(scope: dict[str, Any]) -> bool:
 
 async def answer(db: Database, scope: dict[str, Any], send: Any) -> None:
     """Answer a probe that `takes` took."""
+    request_info.note("ostiary", "Health" if scope["path"] == HEALTH else "Ready")
     if scope["path"] == HEALTH:
         status, body = 200, {"status": "ok"}
     else:

@@ -33,6 +33,8 @@ class PolicySetCache:
         self._entries: OrderedDict[tuple[Hashable, Hashable], object] = OrderedDict()
         self._max_size = max_size
         self._lock = threading.Lock()
+        self.hits = 0  # lookups answered from the cache, and those that built: for metrics
+        self.misses = 0
 
     def get(self, principal_key: Hashable, version: Hashable, build: Callable[[], T]) -> T:
         """The cached value for the key and version, building (outside the lock) when absent."""
@@ -40,9 +42,11 @@ class PolicySetCache:
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
+                self.hits += 1
                 return self._entries[key]  # type: ignore[return-value]  # stored by this same call
         value = build()
         with self._lock:
+            self.misses += 1
             self._entries[key] = value
             while len(self._entries) > self._max_size:
                 self._entries.popitem(last=False)

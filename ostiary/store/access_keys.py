@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, func, select, update
 
+from ostiary.store import changes as changes_
 from ostiary.store.keyring import Keyring
 from ostiary.store.tables import access_keys, users
 
@@ -35,10 +36,13 @@ def changes() -> int:
     return _changes
 
 
-def note_change() -> None:
-    """Record a change to a key or its owner (status, deletion, the user's name or path)."""
+def note_change(conn: Connection | None = None) -> None:
+    """Record a change to a key or its owner (status, deletion, the user's name or path), and, in the
+    transaction of `conn`, tell the other nodes (none given: another node's change, heard of)."""
     global _changes
     _changes += 1
+    if conn is not None:
+        changes_.announce(conn, changes_.KEYS)
 
 
 def seal_secret(keyring: Keyring, access_key_id: str, secret: str) -> bytes:
@@ -154,12 +158,12 @@ def get(conn: Connection, account_id: str, access_key_id: str) -> Row[Any] | Non
 
 
 def set_status(conn: Connection, access_key_id: str, status: str) -> None:
-    note_change()
+    note_change(conn)
     conn.execute(
         update(access_keys).where(access_keys.c.access_key_id == access_key_id).values(status=status)
     )
 
 
 def delete_key(conn: Connection, access_key_id: str) -> None:
-    note_change()
+    note_change(conn)
     conn.execute(delete(access_keys).where(access_keys.c.access_key_id == access_key_id))

@@ -9,9 +9,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, select, update
 
+from ostiary.store import changes
 from ostiary.store.db import Database
 from ostiary.store.tables import (
     access_keys,
+    account_counts,
     accounts,
     groups,
     instance_profiles,
@@ -47,6 +49,13 @@ def bump_epoch(conn: Connection, account_id: str) -> None:
         .where(accounts.c.account_id == account_id)
         .values(policy_epoch=accounts.c.policy_epoch + 1)
     )
+    changes.announce(conn, changes.EPOCH, account_id)
+
+
+def forget_recent_epochs() -> None:
+    """Another node changed some account's permissions: every epoch kept by `recent_epoch` is read again."""
+    global _local_bumps
+    _local_bumps += 1
 
 
 _EPOCH = select(accounts.c.policy_epoch).where(accounts.c.account_id == bindparam("account"))
@@ -61,6 +70,7 @@ EPOCH_TTL_SECONDS = 1.0
 _EPOCH_CACHE_SIZE = 10_000
 _local_bumps = 0  # epochs this process bumped: a cached epoch is dropped at once when it changes
 _epochs: dict[tuple[str, str], tuple[int, int, float]] = {}
+RECENT_EPOCH_LOOKUPS = [0, 0]  # (hits, misses) of `recent_epoch`, for metrics
 
 
 def recent_epoch(db: Database, account_id: str) -> int:
@@ -71,7 +81,9 @@ def recent_epoch(db: Database, account_id: str) -> int:
     hit = _epochs.get(key)
     clock = time.monotonic()
     if hit is not None and hit[1] == _local_bumps and clock - hit[2] < EPOCH_TTL_SECONDS:
+        RECENT_EPOCH_LOOKUPS[0] += 1
         return hit[0]
+    RECENT_EPOCH_LOOKUPS[1] += 1
     bumps = _local_bumps
     with db.read() as conn:
         value = epoch(conn, account_id)
@@ -127,30 +139,34 @@ def set_token_version(conn: Connection, account_id: str, version: int) -> None:
     )
 
 
+# GetAccountSummary's keys that triggers keep counted in account_counts (migration 0013)
+KEPT_COUNTS = (
+    "Users",
+    "Groups",
+    "Roles",
+    "InstanceProfiles",
+    "Policies",
+    "PolicyVersionsInUse",
+    "MFADevices",
+    "MFADevicesInUse",
+)
+
+
 def summary_counts(conn: Connection, account_id: str) -> dict[str, int]:
-    """The entity counts of GetAccountSummary, in one query."""
+    """The entity counts of GetAccountSummary: the kept ones read, the few others counted (indexed)."""
 
     def total(table: Any, *where: Any) -> Any:
         return select(func.count()).select_from(table).where(*where).scalar_subquery()
 
-    versions = policy_versions.join(
-        managed_policies, managed_policies.c.policy_id == policy_versions.c.policy_id
+    kept = conn.execute(
+        select(account_counts.c.kind, account_counts.c.count).where(account_counts.c.account_id == account_id)
     )
+    found = dict.fromkeys(KEPT_COUNTS, 0) | {str(kind): int(count) for kind, count in kept}
     row = conn.execute(
         select(
-            total(users, users.c.account_id == account_id).label("Users"),
-            total(groups, groups.c.account_id == account_id).label("Groups"),
-            total(roles, roles.c.account_id == account_id).label("Roles"),
-            total(instance_profiles, instance_profiles.c.account_id == account_id).label("InstanceProfiles"),
-            total(managed_policies, managed_policies.c.account_id == account_id).label("Policies"),
-            total(versions, managed_policies.c.account_id == account_id).label("PolicyVersionsInUse"),
             total(access_keys, access_keys.c.account_id == account_id, access_keys.c.user_id.is_(None)).label(
                 "RootAccessKeys"
             ),
-            total(mfa_devices, mfa_devices.c.account_id == account_id).label("MFADevices"),
-            total(
-                mfa_devices, mfa_devices.c.account_id == account_id, mfa_devices.c.user_id.is_not(None)
-            ).label("MFADevicesInUse"),
             total(oidc_providers, oidc_providers.c.account_id == account_id).label("OIDCProviders"),
             total(saml_providers, saml_providers.c.account_id == account_id).label("SAMLProviders"),
             total(server_certificates, server_certificates.c.account_id == account_id).label(
@@ -163,4 +179,27 @@ def summary_counts(conn: Connection, account_id: str) -> dict[str, int]:
             ).label("RootSigningCertificates"),
         )
     ).one()
-    return {key: int(value or 0) for key, value in row._mapping.items()}
+    return found | {key: int(value or 0) for key, value in row._mapping.items()}
+
+
+def counted_summary(conn: Connection, account_id: str) -> dict[str, int]:
+    """The kept counts as a count of the rows would give them (what the triggers must keep equal)."""
+
+    def total(table: Any, *where: Any) -> int:
+        return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar() or 0)
+
+    versions = policy_versions.join(
+        managed_policies, managed_policies.c.policy_id == policy_versions.c.policy_id
+    )
+    return {
+        "Users": total(users, users.c.account_id == account_id),
+        "Groups": total(groups, groups.c.account_id == account_id),
+        "Roles": total(roles, roles.c.account_id == account_id),
+        "InstanceProfiles": total(instance_profiles, instance_profiles.c.account_id == account_id),
+        "Policies": total(managed_policies, managed_policies.c.account_id == account_id),
+        "PolicyVersionsInUse": total(versions, managed_policies.c.account_id == account_id),
+        "MFADevices": total(mfa_devices, mfa_devices.c.account_id == account_id),
+        "MFADevicesInUse": total(
+            mfa_devices, mfa_devices.c.account_id == account_id, mfa_devices.c.user_id.is_not(None)
+        ),
+    }

@@ -37,7 +37,9 @@ class Database:
             kwargs.update(pool_size=20, max_overflow=20)
         else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
-        self.engine = create_engine(url, **kwargs)
+        # hide_parameters: a failed statement's message (logged) never holds its values (sealed secrets,
+        # password hashes, names)
+        self.engine = create_engine(url, hide_parameters=True, **kwargs)
         if is_sqlite:
             _private_sqlite_files(self.engine.url.database)
             _tune_sqlite(self.engine)
@@ -115,6 +117,17 @@ class Database:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
             conn.commit()
+
+    def pool_status(self) -> dict[str, int]:
+        """The connection pool now: its size, connections checked out, and overflow (for metrics)."""
+        pool: Any = self.engine.pool
+        if not hasattr(pool, "checkedout"):  # NullPool: a connection per use, nothing kept
+            return {"size": 0, "checked_out": 0, "overflow": 0}
+        return {
+            "size": int(pool.size()),
+            "checked_out": int(pool.checkedout()),
+            "overflow": max(0, int(pool.overflow())),
+        }
 
     def dispose(self) -> None:
         with self._kept_lock:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     update,
 )
 
+from ostiary.store import changes
 from ostiary.store.db import Database
 from ostiary.store.tables import metadata
 
@@ -64,10 +65,13 @@ _changes = 0
 _recent: dict[tuple[str, str, str, str], tuple[tuple[str, str | None] | None, int, float]] = {}
 
 
-def _note_change() -> None:
-    """A row is about to change: the finds this process keeps are dropped."""
+def note_change(conn: Connection | None = None) -> None:
+    """A row is about to change: the finds this process keeps are dropped, and, in the transaction of
+    `conn`, the other nodes are told (none given: another node's change, heard of)."""
     global _changes
     _changes += 1
+    if conn is not None:
+        changes.announce(conn, changes.RESOURCES)
 
 
 def recent_find(db: Database, service: str, region: str, name: str) -> tuple[str, str | None] | None:
@@ -113,7 +117,7 @@ def record(conn: Connection, service: str, region: str, name: str, owner_account
     CreateBucket of one's own bucket succeeds again in us-east-1), else made afresh."""
     if owner(conn, service, region, name) == owner_account:
         return
-    _note_change()
+    note_change(conn)
     conn.execute(delete(_t).where(_key(service, region, name)))
     conn.execute(
         _t.insert().values(
@@ -124,7 +128,7 @@ def record(conn: Connection, service: str, region: str, name: str, owner_account
 
 def forget(conn: Connection, service: str, region: str, name: str) -> None:
     """The resource was deleted: its owner and policy go with it."""
-    _note_change()
+    note_change(conn)
     conn.execute(delete(_t).where(_key(service, region, name)))
 
 
@@ -140,7 +144,7 @@ def set_policy(
 ) -> None:
     """Store (or, with None, drop) a resource's policy; a resource Ostiary never saw gets a row owned by
     `default_owner` (the account such resources belong to)."""
-    _note_change()
+    note_change(conn)
     changed = conn.execute(
         update(_t).where(_key(service, region, name)).values(policy=text, policy_updated_at=now)
     ).rowcount

@@ -373,6 +373,16 @@ server_certificates = Table(
     UniqueConstraint("account_id", "name_key", name="uq_server_certificates_account_name"),
 )
 
+# GetAccountSummary's counts of the kinds an account has many of, kept by triggers in the transaction of
+# every insert and delete (migration 0013): derived data, left out of backups and rebuilt by a restore.
+account_counts = Table(
+    "account_counts",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("kind", String(32), primary_key=True),  # the summary's key: Users, Roles, ...
+    Column("count", BigInteger, nullable=False),
+)
+
 # Entities found by (account, lower-cased name): each kind's table and unique-id column.
 NAMED_ENTITIES: dict[str, tuple[Table, str]] = {
     "user": (users, "user_id"),

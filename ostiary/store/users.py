@@ -131,7 +131,7 @@ def page(
 
 def update_user(conn: Connection, user_id: str, *, name: str, path: str) -> None:
     """Rename or move a user; a taken name breaks the unique constraint."""
-    access_keys_store.note_change()  # the user's keys now sign as another ARN
+    access_keys_store.note_change(conn)  # the user's keys now sign as another ARN
     conn.execute(
         update(users).where(users.c.user_id == user_id).values(name=name, name_key=name.lower(), path=path)
     )
@@ -163,6 +163,6 @@ def delete_conflict(conn: Connection, user_id: str) -> str | None:
 
 def delete_user(conn: Connection, user_id: str) -> None:
     """Remove a user and its tags."""
-    access_keys_store.note_change()
+    access_keys_store.note_change(conn)
     conn.execute(delete(tags).where(tags.c.entity_type == "user", tags.c.entity_id == user_id))
     conn.execute(delete(users).where(users.c.user_id == user_id))

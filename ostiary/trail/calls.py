@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ostiary.auth.caller import Caller
 from ostiary.blocking import WouldBlock
 from ostiary.errors import AwsError
+from ostiary.operations import request_info
 from ostiary.protocol import ApiCall, HttpRequest
 from ostiary.settings import Settings
 from ostiary.store.db import Database
@@ -112,6 +113,7 @@ def decided(
     """`authorizer.authorize`, recorded: the gateway request's record, allowed or refused (AccessDenied
     is raised again once it is written down). `caller` None is an unsigned request: CloudTrail's
     anonymous identity, recorded in the default account."""
+    request_info.note(operation.service, operation.name, request_id)  # the gateway request under way
     trail = recorder.of(authorizer.db)
     if trail is None:
         return authorizer.authorize(request, caller, operation, region, request_id, now)

@@ -1,0 +1,153 @@
+"""`/_ostiary/metrics`: this process's metrics in Prometheus's text format, unauthenticated, no secrets.
+
+Requests by service, operation and HTTP status, with a latency histogram; the engine's decisions by
+outcome; cache lookups (hits and misses) of the caches on the request path; change notifications heard
+from other nodes and their lag; the store's connection pool. Labels come only from bounded sets (the
+services' models, HTTP statuses, decision outcomes): nothing a client writes becomes a label value.
+
+With `serve --workers N` each worker is a process of its own: a scrape answers for the worker that took
+it (run one worker per node, or scrape each node often enough that every worker is seen).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from ostiary.operations import logs, request_info
+from ostiary.store.db import Database
+
+PATH = "/_ostiary/metrics"
+CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_LAG_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 5.0)
+_UNKNOWN = request_info.UNKNOWN
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+REQUESTS = Counter(
+    "ostiary_requests",
+    "HTTP requests answered, by service, operation and status",
+    ["service", "operation", "status"],
+    registry=REGISTRY,
+)
+LATENCY = Histogram(
+    "ostiary_request_duration_seconds",
+    "Time from a request's arrival to the end of its answer",
+    ["service", "operation"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+DECISIONS = Counter(
+    "ostiary_decisions", "Authorization decisions of the engine, by outcome", ["outcome"], registry=REGISTRY
+)
+NOTIFICATIONS = Counter(
+    "ostiary_notifications", "Change notifications heard from the nodes, by kind", ["kind"], registry=REGISTRY
+)
+NOTIFICATION_LAG = Histogram(
+    "ostiary_notification_lag_seconds",
+    "Time from a change's commit on a node to this node applying it (wall clocks of both)",
+    buckets=_LAG_BUCKETS,
+    registry=REGISTRY,
+)
+_OUTCOMES = frozenset({"Allow", "ExplicitDeny", "ImplicitDeny"})
+
+
+def decided(outcome: str) -> None:
+    """Count one decision of the engine (Allow, ExplicitDeny or ImplicitDeny)."""
+    DECISIONS.labels(outcome if outcome in _OUTCOMES else _UNKNOWN).inc()
+
+
+def heard(kind: str, lag_seconds: float) -> None:
+    """Count a change notification heard from a node (this one included), and how long it took."""
+    NOTIFICATIONS.labels(kind).inc()
+    NOTIFICATION_LAG.observe(lag_seconds)
+
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def watch(send: Send) -> Send:
+    """`send` for one request, counting, timing and logging it when its answer ends (call in the
+    request's own task: what its stages note goes to this request only)."""
+    call = request_info.begin()
+    began = time.perf_counter()
+    status = 0
+
+    async def watched(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = int(message["status"])
+        await send(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            seconds = time.perf_counter() - began
+            LATENCY.labels(call.service, call.operation).observe(seconds)
+            REQUESTS.labels(call.service, call.operation, str(status)).inc()
+            logs.answered(call, status, seconds)
+
+    return watched
+
+
+def takes(scope: dict[str, Any]) -> bool:
+    """Whether this is a scrape: GET of /_ostiary/metrics."""
+    return bool(scope["path"] == PATH and scope["method"] == "GET")
+
+
+async def answer(send: Send) -> None:
+    """Answer a scrape that `takes` took."""
+    request_info.note("ostiary", "Metrics")
+    payload = generate_latest(REGISTRY)
+    headers = [(b"content-type", CONTENT_TYPE), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+class _Readings(Collector):
+    """What is read at scrape time: the caches' counters, the listener's state, the store's pool."""
+
+    def __init__(self, db: Database, listener: Any) -> None:
+        self._db = db
+        self._listener = listener
+
+    def collect(self) -> Iterator[Metric]:
+        from ostiary import enforce
+        from ostiary.auth import authenticate
+        from ostiary.store import accounts
+
+        lookups = CounterMetricFamily(
+            "ostiary_cache_lookups", "Lookups of the request path's caches", labels=["cache", "result"]
+        )
+        counts: tuple[tuple[str, int, int], ...] = (
+            ("policy_sets", enforce.policy_sets.hits, enforce.policy_sets.misses),
+            ("key_owners", authenticate.key_owners.hits, authenticate.key_owners.misses),
+            ("account_epochs", accounts.RECENT_EPOCH_LOOKUPS[0], accounts.RECENT_EPOCH_LOOKUPS[1]),
+        )
+        for name, hits, misses in counts:
+            lookups.add_metric([name, "hit"], hits)
+            lookups.add_metric([name, "miss"], misses)
+        yield lookups
+        pool = GaugeMetricFamily("ostiary_store_pool", "The store's connection pool", labels=["state"])
+        for state, value in self._db.pool_status().items():
+            pool.add_metric([state], value)
+        yield pool
+        if self._listener is not None:
+            yield GaugeMetricFamily(
+                "ostiary_notify_connected",
+                "1 while this node listens for other nodes' changes; 0 while it falls back to version checks",
+                value=1 if self._listener.is_connected else 0,
+            )
+
+
+_readings: list[_Readings] = []
+
+
+def read_from(db: Database, listener: Any) -> None:
+    """Read the pool of `db` and the state of `listener` (None on SQLite) at each scrape."""
+    for old in _readings:
+        REGISTRY.unregister(old)
+    _readings[:] = [_Readings(db, listener)]
+    REGISTRY.register(_readings[0])
