@@ -139,7 +139,7 @@ def set_token_version(conn: Connection, account_id: str, version: int) -> None:
     )
 
 
-# GetAccountSummary's keys that triggers keep counted in account_counts (migration 0013)
+# GetAccountSummary's keys that triggers keep counted in account_counts (migration 0015)
 KEPT_COUNTS = (
     "Users",
     "Groups",

@@ -374,7 +374,7 @@ server_certificates = Table(
 )
 
 # GetAccountSummary's counts of the kinds an account has many of, kept by triggers in the transaction of
-# every insert and delete (migration 0013): derived data, left out of backups and rebuilt by a restore.
+# every insert and delete (migration 0015): derived data, left out of backups and rebuilt by a restore.
 account_counts = Table(
     "account_counts",
     metadata,

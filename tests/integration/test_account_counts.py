@@ -1,4 +1,4 @@
-"""GetAccountSummary's counts kept by triggers (migration 0013): exact through creates, deletes and MFA
+"""GetAccountSummary's counts kept by triggers (migration 0015): exact through creates, deletes and MFA
 assignments on both stores, equal to a count of the rows, and built from the rows a store already had."""
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def test_the_migration_counts_the_rows_already_there(
     )
     db = Database(url, pool=False)
     try:
-        _migrate(db, "0012")
+        _migrate(db, "0014")
         with db.transaction() as conn:
             conn.execute(
                 text(
@@ -150,7 +150,7 @@ def test_the_migration_counts_the_rows_already_there(
             assert {
                 k: accounts.summary_counts(conn, "111122223333")[k] for k in KEPT
             } == accounts.counted_summary(conn, "111122223333")
-        _migrate(db, "0012", down=True)  # and back: the table and its triggers go
+        _migrate(db, "0014", down=True)  # and back: the table and its triggers go
         with db.transaction() as conn:
             conn.execute(text("DELETE FROM users WHERE user_id = 'AIDAOLD0'"))
     finally:

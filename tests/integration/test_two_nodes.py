@@ -168,7 +168,7 @@ def test_a_dropped_channel_is_logged_and_changes_still_reach_the_node(
     with psycopg.connect(admin_url, autocommit=True) as admin:
         killed = admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE application_name = 'ostiary-listener'"
+            " WHERE application_name = 'ostiary-listener' AND datname = current_database()"
         ).fetchall()
     assert len(killed) == 2  # one listener per node
     _wait_for_log(b.data_dir / "server.log", "change notifications lost")

@@ -1,7 +1,7 @@
 """account_counts: GetAccountSummary's counts kept by triggers, not counted per call (issue 16)
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-04
 
 GetAccountSummary counted every user, role, policy... of the account on each call: 14 ms at 100,000
@@ -14,8 +14,8 @@ server certificates) are still counted by their indexes. The table starts from t
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
