@@ -1,7 +1,8 @@
 """The access graph of an account, as SVG: users → groups → policies, users/groups/roles → policies,
 and principals → roles through trust policies (another account's, dashed and red). Read with
 GetAccountAuthorizationDetails as the person; every node links to its page. With `focus` set to a
-role ARN, only what can reach that role is drawn, with the chains that lead to it."""
+role ARN, only what can reach that role is drawn (from every role's trust policy), with the chains
+that lead to it. The whole account is drawn a page of GetAccountAuthorizationDetails at a time."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from ostiary.console import documents
 from ostiary.console.pages import SECURITY_HEADERS, Visit, page
 
 MAX_PER_COLUMN = 150
-_PAGE = 1000
-_MAX_PAGES = 20
+PAGE_SIZE = 300  # entities of the account drawn at once; the page links to the next
+_ROLE_PAGE = 1000
+_MAX_ROLE_PAGES = 100
 _COLUMNS = ("principal", "user", "group", "role", "policy")
 _TITLES = {
     "principal": "Other principals",
@@ -41,18 +43,27 @@ class Graph:
         self.nodes.setdefault(node_id, (kind, label, link))
 
 
-async def read(visit: Visit) -> dict[str, list[Any]]:
-    """Every user, group, role and local policy of the account, from GetAccountAuthorizationDetails."""
-    found: dict[str, list[Any]] = defaultdict(list)
+async def read(visit: Visit, marker: str | None) -> tuple[dict[str, list[Any]], str | None]:
+    """One page of the account's users, groups, roles and local policies (GetAccountAuthorizationDetails),
+    and the marker of the next."""
+    answer = await visit.call("GetAccountAuthorizationDetails", MaxItems=PAGE_SIZE, Marker=marker)
+    found = {
+        m: answer.get(m, []) for m in ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
+    }
+    return found, answer.get("Marker") if answer.get("IsTruncated") else None
+
+
+async def read_roles(visit: Visit) -> dict[str, list[Any]]:
+    """Every role with its trust policy (ListRoles): all that decides who can reach a role."""
+    roles: list[Any] = []
     marker = None
-    for _ in range(_MAX_PAGES):
-        answer = await visit.call("GetAccountAuthorizationDetails", MaxItems=_PAGE, Marker=marker)
-        for member in ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies"):
-            found[member].extend(answer.get(member, []))
+    for _ in range(_MAX_ROLE_PAGES):
+        answer = await visit.call("ListRoles", MaxItems=_ROLE_PAGE, Marker=marker)
+        roles.extend(answer["Roles"])
         marker = answer.get("Marker")
-        if not answer.get("IsTruncated") or marker is None:
+        if marker is None:
             break
-    return found
+    return {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": roles, "Policies": []}
 
 
 def build(details: dict[str, list[Any]], account: str) -> Graph:
@@ -66,12 +77,12 @@ def build(details: dict[str, list[Any]], account: str) -> Graph:
         for name in user.get("GroupList", []):
             graph.edges.append((user["Arn"], groups.get(name, f"arn:aws:iam::{account}:group/{name}"), False))
         _policies(graph, user["Arn"], user.get("AttachedManagedPolicies", []))
-    users_by_name = {u["UserName"]: u["Arn"] for u in details["UserDetailList"]}
+    users = {u["Arn"] for u in details["UserDetailList"]}
     for role in details["RoleDetailList"]:
         graph.node(role["Arn"], "role", role["RoleName"], f"/console/roles/{quote(role['RoleName'])}")
         _policies(graph, role["Arn"], role.get("AttachedManagedPolicies", []))
         for kind, value in documents.trust_principals(role.get("AssumeRolePolicyDocument")):
-            source, is_other = _principal(graph, kind, value, account, users_by_name)
+            source, is_other = _principal(graph, kind, value, account, users)
             graph.edges.append((source, role["Arn"], is_other))
     for _, target, _ in graph.edges:  # groups named by users but not listed (not readable)
         if target not in graph.nodes:
@@ -141,19 +152,32 @@ def svg(graph: Graph) -> str:
 
 @page
 async def graph_page(visit: Visit) -> Response:
+    """The account a page at a time; with `focus` (a role ARN), every chain of trust that reaches it."""
     focus = visit.request.query_params.get("focus", "")
-    graph = build(await read(visit), visit.principal.session.account_id)
+    account = visit.principal.session.account_id
+    next_marker = None
     if focus:
-        graph = reaching(graph, focus)
+        graph = reaching(build(await read_roles(visit), account), focus)
+    else:
+        details, next_marker = await read(visit, visit.request.query_params.get("marker") or None)
+        graph = build(details, account)
     chains = _chains(graph, focus) if focus else []
-    return visit.render("graph.html", svg=svg(graph), focus=focus, chains=chains, size=len(graph.nodes))
+    return visit.render(
+        "graph.html",
+        svg=svg(graph),
+        focus=focus,
+        chains=chains,
+        size=len(graph.nodes),
+        next_marker=next_marker,
+    )
 
 
 @page
 async def graph_svg(visit: Visit) -> Response:
-    graph = build(await read(visit), visit.principal.session.account_id)
-    headers = dict(SECURITY_HEADERS)
-    return Response(svg(graph), media_type="image/svg+xml", headers=headers)
+    """The same page of the graph as a file."""
+    details, _ = await read(visit, visit.request.query_params.get("marker") or None)
+    graph = build(details, visit.principal.session.account_id)
+    return Response(svg(graph), media_type="image/svg+xml", headers=dict(SECURITY_HEADERS))
 
 
 def _chains(graph: Graph, target: str, limit: int = 50) -> list[list[str]]:
@@ -180,11 +204,15 @@ def _policies(graph: Graph, holder: str, attached: list[dict[str, Any]]) -> None
         graph.edges.append((holder, arn, False))
 
 
-def _principal(graph: Graph, kind: str, value: str, account: str, users: dict[str, str]) -> tuple[str, bool]:
+def _principal(graph: Graph, kind: str, value: str, account: str, users: set[str]) -> tuple[str, bool]:
     """The node of a trust policy's principal, and whether it is another account's."""
     if kind == "AWS" and value != "*":
         owner = value if value.isdigit() else (value.split(":")[4] if value.count(":") >= 5 else "")
-        if value in users.values():
+        if value in users:
+            return value, False
+        if owner == account and (":user/" in value or ":role/" in value):  # not on this page: by its ARN
+            kind, name = ("user" if ":user/" in value else "role"), value.rsplit("/", 1)[-1]
+            graph.node(value, kind, name, f"/console/{kind}s/{quote(name)}")
             return value, False
         label = f"account {owner}" if value.endswith(":root") or value.isdigit() else value.split(":", 5)[-1]
         graph.node(value, "principal", label, None)

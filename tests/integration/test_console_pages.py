@@ -261,3 +261,14 @@ def test_access_graph_draws_chains_and_cross_account_edges(admin: Visitor, accou
     assert "graphuser → GraphRole" in chains and "account 111122223333 → GraphRole" in chains
     assert "GraphGroup" not in "".join(chains)  # a group reaches no role
     assert admin.get("/console/graph.svg").headers["content-type"].startswith("image/svg+xml")
+
+
+def test_dashboard_recommends_mfa_for_console_users(sqlite_server: Server) -> None:
+    fresh = new_account(sqlite_server)  # its credential report is made at the first visit, four hours kept
+    fresh["iam"].create_user(UserName="nomfa-console")
+    fresh["iam"].create_login_profile(UserName="nomfa-console", Password=PASSWORD)
+    visitor = Visitor(sqlite_server)
+    visitor.sign_in_root(fresh["AccountId"], fresh["AccessKeyId"], fresh["SecretAccessKey"])
+    advice = re.search(r'<ul id="recommendations">(.*?)</ul>', visitor.page, re.S).group(1)
+    assert "Add MFA for the root user" in advice
+    assert "have no MFA" in advice and 'href="/console/users/nomfa-console"' in advice
