@@ -17,7 +17,11 @@ PAGE_SIZE = 100
 _SCOPES = ("All", "AWS", "Local")
 _MAX_DOCUMENT = 131072
 _STARTER = json.dumps(
-    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "", "Resource": "*"}]}, indent=2
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}],
+    },
+    indent=2,
 )
 
 

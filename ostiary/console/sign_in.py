@@ -252,6 +252,9 @@ def _record_failure(
     app = pages.ostiary_app(request)
     if not (account.isascii() and account.isdigit() and len(account) == 12):
         return  # no account to hold the record
+    with app.db.read() as conn:
+        if not accounts.exists(conn, account):
+            return
     arn = f"arn:aws:iam::{account}:root" if is_root else None
     login_event.record(
         app.db,

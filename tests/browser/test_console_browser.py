@@ -208,8 +208,13 @@ def test_admin_creates_a_user_an_access_key_and_an_mfa_device(
         _shot(page, shots, "page" + path.replace("/", "-"))
     # the policy editor validates as one types (htmx)
     page.goto(sqlite_server.endpoint + "/console/policies")
-    page.get_by_label("Policy document (JSON)").fill('{"Version": "2012-10-17", "Statement": []}')
-    page.locator("#findings").get_by_text("ERROR").wait_for()
+    page.locator("#findings").get_by_text("No findings").wait_for()  # the starting document is valid
+    typo = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObjekt", "Resource": "*"}],
+    }
+    page.get_by_label("Policy document (JSON)").fill(json.dumps(typo))
+    page.locator("#findings").get_by_text("INVALID_ACTION").wait_for()
     _shot(page, shots, "10-policy-editor")
     # a form posted without its CSRF token (another site's form would be) changes nothing
     refused = page.context.request.post(

@@ -273,3 +273,27 @@ def test_console_calls_are_recorded_as_the_person(server: Server, account: dict[
     assert any(
         r["userIdentity"].get("arn") == f"arn:aws:iam::{account['AccountId']}:user/jon" for r in records
     )
+
+
+def test_a_console_session_sees_only_its_own_account(server: Server, account: dict[str, Any]) -> None:
+    other = new_account(server)
+    other["iam"].create_user(UserName="theirs")
+    other_policy = other["iam"].create_policy(PolicyName="TheirPolicy", PolicyDocument=READ_USERS)["Policy"][
+        "Arn"
+    ]
+    _user(account, "kim")
+    visitor = Visitor(server)
+    assert Visitor(server).sign_in(other["AccountId"], "kim", PASSWORD).status_code == 401  # not their user
+    visitor.sign_in(account["AccountId"], "kim", PASSWORD)
+    assert visitor.get("/console/users/theirs").status_code == 404
+    assert "theirs" not in visitor.get("/console/users").text
+    denied = visitor.get("/console/policy?arn=" + other_policy)
+    assert denied.status_code in (403, 404) and "TheirPolicy" not in alert(denied.text).replace(
+        other_policy, ""
+    )
+    switched = visitor.get("/console/switchrole")
+    assert switched.status_code == 200
+    refused = visitor.post(
+        "/console/switchrole", {"rolearn": f"arn:aws:iam::{other['AccountId']}:role/Anything"}
+    )
+    assert refused.status_code == 403 and alert(refused.text).startswith("AccessDenied")
