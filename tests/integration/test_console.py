@@ -76,6 +76,8 @@ def test_wrong_password_and_unknown_user_get_the_same_refusal(
     _user(account, "carl")
     wrong = Visitor(server).sign_in(account["AccountId"], "carl", "not-the-password")
     nobody = Visitor(server).sign_in(account["AccountId"], "nobody-here", PASSWORD)
+    huge = Visitor(server).sign_in(account["AccountId"], "carl", PASSWORD + "x" * 200_000)
+    assert huge.status_code == 401 and alert(huge.text) == alert(wrong.text)
     assert wrong.status_code == nobody.status_code == 401
     message = "Your authentication information is incorrect. Please try again."
     assert alert(wrong.text) == alert(nobody.text) == message
