@@ -7,7 +7,7 @@ from typing import Any
 from starlette.responses import Response
 
 from ostiary.console.pages import Visit, page, redirect
-from ostiary.errors import AwsError
+from ostiary.errors import AccessDenied, AwsError
 
 _FLAGS = (
     "RequireSymbols",
@@ -28,7 +28,7 @@ async def settings_page(visit: Visit) -> Response:
             await _change(visit)
             return redirect("/console/account?saved=1")
         except AwsError as exc:
-            if exc.code == "AccessDenied":
+            if isinstance(exc, AccessDenied):
                 raise
             error = exc
     aliases = (await visit.call("ListAccountAliases"))["AccountAliases"]
@@ -36,7 +36,7 @@ async def settings_page(visit: Visit) -> Response:
     try:
         policy = (await visit.call("GetAccountPasswordPolicy"))["PasswordPolicy"]
     except AwsError as exc:
-        if exc.code == "AccessDenied":
+        if isinstance(exc, AccessDenied):
             raise
         policy = None
     return visit.render(

@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 from botocore.serialize import create_serializer
 
 from ostiary import enforce, ids, services
+from ostiary.access_analyzer import validation
+from ostiary.access_analyzer.errors import AccessDeniedException
 from ostiary.auth.caller import session_caller
 from ostiary.auth.tokens import Session
 from ostiary.errors import AwsError
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 
 _SERIALIZER = create_serializer("query", include_validation=False)
 _FORM = "application/x-www-form-urlencoded; charset=utf-8"
+_VALIDATE = "access-analyzer:ValidatePolicy"
 
 
 @dataclass(frozen=True)
@@ -57,17 +60,7 @@ def call(
         client_ip=who.source_ip,
         is_secure=who.is_secure,
     )
-    ctx = services.Context(
-        db=app.db,
-        keyring=app.keyring,
-        settings=app.settings,
-        caller=session_caller(who.session),
-        request_id=ids.request_id(),
-        now=datetime.now(UTC),
-        source_ip=who.source_ip,
-        region=app.settings.region,
-        is_secure=who.is_secure,
-    )
+    ctx = _context(app, who)
     api_call = query.parse(service, request)
     app.trail.begin(ctx, api_call, request)
     try:
@@ -78,6 +71,32 @@ def call(
         raise
     app.trail.answered(ctx.request_id, result)
     return result
+
+
+def validate_policy(app: OstiaryApp, who: Principal, params: dict[str, Any]) -> dict[str, Any]:
+    """Access Analyzer's ValidatePolicy as `who`: `access-analyzer:ValidatePolicy` decided by the engine
+    (as its endpoint decides it), then the findings of `ostiary policy validate`, in its output shape."""
+    ctx = _context(app, who)
+    caller = ctx.caller
+    if caller is not None and not caller.is_root:
+        decision = enforce.authorize_call(ctx, _VALIDATE, "*")
+        if decision.decision != "Allow":
+            raise AccessDeniedException(decision.message(caller.arn, _VALIDATE, "*"))
+    return validation.validate_policy(params)
+
+
+def _context(app: OstiaryApp, who: Principal) -> services.Context:
+    return services.Context(
+        db=app.db,
+        keyring=app.keyring,
+        settings=app.settings,
+        caller=session_caller(who.session),
+        request_id=ids.request_id(),
+        now=datetime.now(UTC),
+        source_ip=who.source_ip,
+        region=app.settings.region,
+        is_secure=who.is_secure,
+    )
 
 
 async def call_async(

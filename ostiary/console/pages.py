@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from ostiary.console import session as cookies
 from ostiary.console.calls import Principal, call_async
 from ostiary.console.session import ConsoleSession
-from ostiary.errors import AccessDenied, AwsError
+from ostiary.errors import AwsError
 
 if TYPE_CHECKING:
     from ostiary.app import OstiaryApp
@@ -145,10 +145,8 @@ def page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             visit.form_lists.setdefault(key, []).append(value)
         try:
             return await handler(visit)
-        except AccessDenied as exc:
-            return visit.render("denied.html", 403, error=exc)
-        except AwsError as exc:
-            return visit.render("error.html", exc.status, error=exc)
+        except AwsError as exc:  # AccessDenied (IAM's) and AccessDeniedException (Access Analyzer's): 403
+            return visit.render("denied.html" if exc.status == 403 else "error.html", exc.status, error=exc)
 
     return serve
 

@@ -23,7 +23,7 @@ from ostiary.auth import tokens
 from ostiary.auth.tokens import Session
 from ostiary.console import login_event, pages
 from ostiary.console import session as cookies
-from ostiary.errors import AwsError, Throttling
+from ostiary.errors import AccessDenied, AwsError, Throttling
 from ostiary.services import throttle
 from ostiary.signin import CONSOLE_SESSION_SECONDS, MfaRequired, SignInRefused
 from ostiary.store import access_keys, accounts
@@ -153,7 +153,7 @@ async def password_page(visit: pages.Visit) -> Response:
     try:
         await visit.call("ChangePassword", OldPassword=visit.form.get("oldpassword", ""), NewPassword=new)
     except AwsError as exc:
-        if exc.code == "AccessDenied":
+        if isinstance(exc, AccessDenied):
             raise
         policy = await _password_policy(visit)
         return visit.render("password.html", exc.status, policy=policy, error=exc)

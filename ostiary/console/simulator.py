@@ -8,7 +8,7 @@ from typing import Any
 from starlette.responses import Response
 
 from ostiary.console.pages import Visit, page
-from ostiary.errors import AwsError
+from ostiary.errors import AccessDenied, AwsError
 
 _SPLIT = re.compile(r"[\s,]+")
 _MAX_ITEMS = 100
@@ -35,7 +35,7 @@ async def simulator_page(visit: Visit) -> Response:
             )
             results = answer["EvaluationResults"]
         except AwsError as exc:
-            if exc.code == "AccessDenied":
+            if isinstance(exc, AccessDenied):
                 raise
             error = exc
     return visit.render(

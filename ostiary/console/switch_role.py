@@ -41,7 +41,7 @@ async def switch_page(visit: Visit) -> Response:
             visit.app, who, "sts", "AssumeRole", {"RoleArn": arn, "RoleSessionName": session_name}
         )
     except AwsError as exc:
-        status = 403 if exc.code == "AccessDenied" else exc.status
+        status = exc.status
         return visit.render("switch_role.html", status, error=exc, colours=COLOURS, **context)
     display = (context["display"].strip() or arn.rsplit("/", 1)[-1])[:_MAX_DISPLAY]
     colour = context["colour"] if context["colour"] in COLOURS else "blue"

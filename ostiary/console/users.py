@@ -10,7 +10,7 @@ from urllib.parse import quote
 from starlette.responses import Response
 
 from ostiary.console.pages import Visit, page, redirect
-from ostiary.errors import AwsError, NoSuchEntityException
+from ostiary.errors import AccessDenied, AwsError, NoSuchEntityException
 
 PAGE_SIZE = 50
 CHANGE_PASSWORD_POLICY = "arn:aws:iam::aws:policy/IAMUserChangePassword"
@@ -60,7 +60,7 @@ async def _create(visit: Visit) -> Response:
             if reset:  # as AWS's console does: the user may then change the password it must change
                 await visit.call("AttachUserPolicy", UserName=name, PolicyArn=CHANGE_PASSWORD_POLICY)
     except AwsError as exc:
-        if exc.code == "AccessDenied":
+        if isinstance(exc, AccessDenied):
             raise
         return visit.render("users.html", exc.status, users=[], query="", next_marker=None, error=exc)
     return redirect(f"/console/users/{quote(name)}")
@@ -74,7 +74,7 @@ async def user_detail(visit: Visit) -> Response:
         try:
             notice = await _change(visit, name)
         except AwsError as exc:
-            if exc.code == "AccessDenied":
+            if isinstance(exc, AccessDenied):
                 raise
             return visit.render("error.html", exc.status, error=exc)
     user = (await visit.call("GetUser", UserName=name))["User"]
@@ -182,7 +182,7 @@ async def mfa_device(visit: Visit) -> Response:
             AuthenticationCode2=visit.form.get("code2", ""),
         )
     except AwsError as exc:
-        if exc.code == "AccessDenied":
+        if isinstance(exc, AccessDenied):
             raise
         await _forget_device(visit, serial)
         return visit.render("error.html", exc.status, error=exc)

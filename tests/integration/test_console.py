@@ -301,3 +301,41 @@ def test_a_console_session_sees_only_its_own_account(server: Server, account: di
         "/console/switchrole", {"rolearn": f"arn:aws:iam::{other['AccountId']}:role/Anything"}
     )
     assert refused.status_code == 403 and alert(refused.text).startswith("AccessDenied")
+
+
+def test_the_editor_validates_as_the_person_with_access_analyzer(
+    server: Server, account: dict[str, Any]
+) -> None:
+    _user(account, "lena")  # reads IAM, may not call access-analyzer:ValidatePolicy
+    visitor = Visitor(server)
+    visitor.sign_in(account["AccountId"], "lena", PASSWORD)
+    visitor.get("/console/users")
+    document = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObjekt"}]}
+    )
+    refused = visitor.http.post(
+        server.endpoint + "/console/policies/validate",
+        data={"document": document},
+        headers={"X-CSRF-Token": visitor.csrf()},
+        timeout=30,
+    )
+    assert refused.status_code == 403
+    assert alert(refused.text).startswith("AccessDeniedException")
+    assert (
+        f"User: arn:aws:iam::{account['AccountId']}:user/lena is not authorized to perform: "
+        "access-analyzer:ValidatePolicy on resource: * because no identity-based policy allows"
+    ) in alert(refused.text)
+    allow = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "access-analyzer:ValidatePolicy", "Resource": "*"}],
+    }
+    account["iam"].put_user_policy(UserName="lena", PolicyName="validate", PolicyDocument=json.dumps(allow))
+    allowed = visitor.http.post(
+        server.endpoint + "/console/policies/validate",
+        data={"document": document},
+        headers={"X-CSRF-Token": visitor.csrf()},
+        timeout=30,
+    )
+    assert (
+        allowed.status_code == 200 and "INVALID_ACTION" in allowed.text and "MISSING_RESOURCE" in allowed.text
+    )
