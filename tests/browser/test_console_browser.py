@@ -259,6 +259,51 @@ def test_sign_in_works_from_the_keyboard_alone(
     page.context.close()
 
 
+def _tab_to(page: Any, selector: str, text: str | None = None, limit: int = 40) -> None:
+    """Press Tab until `selector` (with `text`, when given) has the focus, as a keyboard user would."""
+    check = (
+        "([s, t]) => document.activeElement.matches(s)"
+        " && (t === null || document.activeElement.innerText.trim() === t)"
+    )
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(check, [selector, text]):
+            return
+    raise AssertionError(f"{selector} never took the focus")
+
+
+def test_pages_work_from_the_keyboard_alone(
+    browser: Any, sqlite_server: Server, account: dict[str, Any], shots: Path
+) -> None:
+    page = _page(browser)
+    page.goto(sqlite_server.endpoint + "/console/signin/root")
+    _tab_to(page, "#account")
+    page.keyboard.type(account["AccountId"])
+    page.keyboard.press("Tab")
+    page.keyboard.type(account["AccessKeyId"])
+    page.keyboard.press("Tab")
+    page.keyboard.type(account["SecretAccessKey"])
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/home")
+    _tab_to(page, 'nav a[href="/console/users"]')
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/users")
+    _tab_to(page, "#new-username")
+    page.keyboard.type("Keyboarded")
+    _tab_to(page, "#new-reset")
+    page.keyboard.press("Space")  # no console password: the choice is cleared
+    _tab_to(page, "button", "Create user")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/users/Keyboarded")
+    _tab_to(page, "button", "Create access key", limit=80)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/users/Keyboarded/access-keys")
+    assert page.locator("#secret-access-key").is_visible()
+    _shot(page, shots, "12-keyboard-only")
+    assert [u["UserName"] for u in account["iam"].list_users()["Users"] if u["UserName"] == "Keyboarded"]
+    page.context.close()
+
+
 def test_ten_wrong_passwords_get_throttled(
     browser: Any, sqlite_server: Server, account: dict[str, Any], shots: Path
 ) -> None:
