@@ -272,3 +272,29 @@ def test_dashboard_recommends_mfa_for_console_users(sqlite_server: Server) -> No
     advice = re.search(r'<ul id="recommendations">(.*?)</ul>', visitor.page, re.S).group(1)
     assert "Add MFA for the root user" in advice
     assert "have no MFA" in advice and 'href="/console/users/nomfa-console"' in advice
+
+
+def test_switch_role_into_another_account_and_back(sqlite_server: Server, account: dict[str, Any]) -> None:
+    other = new_account(sqlite_server)
+    alias = f"partner-{other['AccountId']}"
+    other["iam"].create_account_alias(AccountAlias=alias)
+    trust = _trust({"AWS": f"arn:aws:iam::{account['AccountId']}:root"})
+    other["iam"].create_role(RoleName="PartnerReader", AssumeRolePolicyDocument=trust)
+    other["iam"].attach_role_policy(
+        RoleName="PartnerReader", PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess"
+    )
+    other["iam"].create_user(UserName="partner-only-user")
+    iam = account["iam"]
+    iam.create_user(UserName="crosser")
+    iam.create_login_profile(UserName="crosser", Password=PASSWORD)
+    iam.put_user_policy(UserName="crosser", PolicyName="assume", PolicyDocument=_policy("sts:AssumeRole"))
+    visitor = Visitor(sqlite_server)
+    visitor.sign_in(account["AccountId"], "crosser", PASSWORD)
+    visitor.get("/console/switchrole")
+    switched = visitor.post(
+        "/console/switchrole", {"account": alias, "rolename": "PartnerReader", "colour": "red"}
+    )
+    assert f"arn:aws:sts::{other['AccountId']}:assumed-role/PartnerReader/crosser" in switched.text
+    assert "partner-only-user" in visitor.get("/console/users").text  # the other account's users, as the role
+    visitor.post("/console/switchrole/back", {})
+    assert visitor.get("/console/users").status_code == 403  # back to crosser, who reads nothing
