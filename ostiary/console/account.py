@@ -65,7 +65,7 @@ async def _change(visit: Visit) -> None:
         for number in _NUMBERS:
             text = visit.form.get(number, "").strip()
             if text:
-                params[number] = int(text) if text.isdigit() and len(text) < 10 else -1
+                params[number] = int(text) if text.isascii() and text.isdigit() and len(text) < 10 else -1
         await visit.call("UpdateAccountPasswordPolicy", **params)
     elif action == "delete_password_policy":
         await visit.call("DeleteAccountPasswordPolicy")

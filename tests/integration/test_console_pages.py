@@ -298,3 +298,60 @@ def test_switch_role_into_another_account_and_back(sqlite_server: Server, accoun
     assert "partner-only-user" in visitor.get("/console/users").text  # the other account's users, as the role
     visitor.post("/console/switchrole/back", {})
     assert visitor.get("/console/users").status_code == 403  # back to crosser, who reads nothing
+
+
+HOSTILE = (
+    "²",
+    "x" * 5000,
+    "\x00\x01",
+    "../../etc/passwd",
+    "<script>alert(1)</script>",
+    "%00",
+    "  ",
+    "-1",
+    "😀" * 50,
+)
+
+
+def test_hostile_form_values_get_aws_errors_never_a_crash(admin: Visitor, account: dict[str, Any]) -> None:
+    account["iam"].create_user(UserName="target")
+    forms = [
+        ("/console/users", {"username": None, "password": None}),
+        ("/console/users/target", {"action": "add_group", "group": None}),
+        ("/console/users/target", {"action": "attach_policy", "policyarn": None}),
+        ("/console/users/target", {"action": "key_inactive", "keyid": None}),
+        ("/console/users/target", {"action": "set_password", "password": None}),
+        ("/console/users/target/mfa", {"devicename": None}),
+        ("/console/users/target/mfa", {"serial": None, "code1": None, "code2": None}),
+        ("/console/groups", {"groupname": None}),
+        ("/console/policies", {"policyname": None, "document": None}),
+        ("/console/policies/validate", {"document": None}),
+        ("/console/simulator", {"source": None, "actions": None, "resources": None}),
+        (
+            "/console/account",
+            {"action": "password_policy", "MinimumPasswordLength": None, "MaxPasswordAge": None},
+        ),
+        ("/console/account", {"action": "alias", "alias": None}),
+        ("/console/switchrole", {"rolearn": None, "displayname": None, "colour": None}),
+        ("/console/switchrole", {"account": None, "rolename": None}),
+    ]
+    admin.get("/console/users")
+    token = admin.csrf()
+    for path, fields in forms:
+        for value in HOSTILE:
+            data = {k: v if v is not None else value for k, v in fields.items()} | {"csrf_token": token}
+            answer = admin.http.post(admin.server.endpoint + path, data=data, timeout=60)
+            assert answer.status_code < 500, (path, value, answer.text[:300])
+            assert "<script>alert(1)</script>" not in answer.text
+    odd_queries = (
+        "/console/users?marker=%00",
+        "/console/users?q=" + "x" * 5000,
+        "/console/policy?arn=%F0%9F",
+        "/console/graph?focus=<script>",
+        "/console/graph?marker=bogus",
+        "/console/roles/%00",
+    )
+    for query in odd_queries:
+        answer = admin.http.get(admin.server.endpoint + query, timeout=60)
+        assert answer.status_code < 500, (query, answer.text[:300])
+    assert [u["UserName"] for u in account["iam"].list_users()["Users"] if "script" in u["UserName"]] == []
