@@ -161,12 +161,12 @@ async def graph_page(visit: Visit) -> Response:
     else:
         details, next_marker = await read(visit, visit.request.query_params.get("marker") or None)
         graph = build(details, account)
-    chains = _chains(graph, focus) if focus else []
+    found = chains(graph, focus) if focus else []
     return visit.render(
         "graph.html",
         svg=svg(graph),
         focus=focus,
-        chains=chains,
+        chains=found,
         size=len(graph.nodes),
         next_marker=next_marker,
     )
@@ -180,7 +180,7 @@ async def graph_svg(visit: Visit) -> Response:
     return Response(svg(graph), media_type="image/svg+xml", headers=dict(SECURITY_HEADERS))
 
 
-def _chains(graph: Graph, target: str, limit: int = 50) -> list[list[str]]:
+def chains(graph: Graph, target: str, limit: int = 50) -> list[list[str]]:
     """Paths that end at `target`, as lists of labels (principal first), at most `limit`."""
     into: dict[str, list[str]] = defaultdict(list)
     for source, dest, _ in graph.edges:

@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from ostiary.console import documents
+from ostiary.console import documents, graph
 from ostiary.console.pages import Visit, page
 from ostiary.errors import AwsError
 
@@ -37,6 +37,13 @@ async def role_detail(visit: Visit) -> Response:
     except AwsError as exc:
         refused["attached"] = exc
     account = role["Arn"].split(":")[4]
+    try:  # who can reach it, through which chain: every role's trust policy, read as the person
+        reach = graph.chains(
+            graph.reaching(graph.build(await graph.read_roles(visit), account), role["Arn"]), role["Arn"]
+        )
+    except AwsError as exc:
+        refused["reach"] = exc
+        reach = []
     principals = [
         (kind, value, _is_other_account(kind, value, account))
         for kind, value in documents.trust_principals(trust)
@@ -48,6 +55,7 @@ async def role_detail(visit: Visit) -> Response:
         principals=principals,
         shown=shown,
         refused=refused,
+        reach=reach,
     )
 
 

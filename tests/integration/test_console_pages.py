@@ -260,6 +260,9 @@ def test_access_graph_draws_chains_and_cross_account_edges(admin: Visitor, accou
     chains = re.findall(r"<li>([^<]*→[^<]*)</li>", focused)
     assert "graphuser → GraphRole" in chains and "account 111122223333 → GraphRole" in chains
     assert "GraphGroup" not in "".join(chains)  # a group reaches no role
+    on_role = admin.get("/console/roles/GraphRole").text
+    reach = re.search(r'<ol id="reach">(.*?)</ol>', on_role, re.S).group(1)
+    assert "<li>graphuser → GraphRole</li>" in reach and "<li>account 111122223333 → GraphRole</li>" in reach
     assert admin.get("/console/graph.svg").headers["content-type"].startswith("image/svg+xml")
 
 
