@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 from urllib.parse import unquote
@@ -32,9 +33,20 @@ def parsed(document: Any) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-def trust_principals(document: Any) -> list[tuple[str, str]]:
+def trust_principals(document: Any) -> tuple[tuple[str, str], ...]:
     """(kind, value) of every principal an Allow statement of a trust policy names: AWS, Service,
-    Federated, or `*`."""
+    Federated, or `*`. Worked out once per document text (an account's roles share a few)."""
+    if isinstance(document, str):
+        return _trust_principals(document)
+    return _principals_of(document)
+
+
+@functools.lru_cache(maxsize=4096)
+def _trust_principals(text: str) -> tuple[tuple[str, str], ...]:
+    return _principals_of(text)
+
+
+def _principals_of(document: Any) -> tuple[tuple[str, str], ...]:
     found: list[tuple[str, str]] = []
     statements = parsed(document).get("Statement", [])
     for statement in statements if isinstance(statements, list) else [statements]:
@@ -49,4 +61,4 @@ def trust_principals(document: Any) -> list[tuple[str, str]]:
         for kind, values in principal.items():
             for value in values if isinstance(values, list) else [values]:
                 found.append((str(kind), str(value)))
-    return found
+    return tuple(found)
