@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from ostiary.auth.tokens import Session
 from ostiary.console import session as cookies
 from ostiary.console.calls import Principal, call_async
 from ostiary.console.session import ConsoleSession
@@ -99,7 +100,8 @@ async def read_form(request: Request) -> list[tuple[str, str]]:
         raise FormRefused("the form could not be read") from exc
 
 
-def principal_of(request: Request, session: Any) -> Principal:
+def principal_of(request: Request, session: Session) -> Principal:
+    """Who acts for one request: the session, and the browser's address and agent."""
     return Principal(
         session=session,
         source_ip=request.client.host if request.client else "127.0.0.1",

@@ -51,13 +51,13 @@ class ConsoleSession:
         return tokens.open_token(keyring, self.token, now)
 
     def active(self, keyring: Keyring, now: datetime) -> Session:
-        """The session the console acts as: the switched-to role's, else the principal's own.
-
-        An expired role session falls back to nothing: the caller must switch back (or again)."""
+        """The session the console acts as: the switched-to role's, else the principal's own; AwsError
+        when either has expired (an expired role session: the page acts as the principal again)."""
         self.base(keyring, now)
         return tokens.open_token(keyring, self.role_token or self.token, now)
 
     def switched(self, role_token: str | None, display: str | None, colour: str | None) -> ConsoleSession:
+        """The same person acting as another role (None: as themselves again)."""
         return replace(self, role_token=role_token, role_display=display, role_colour=colour)
 
 

@@ -13,7 +13,7 @@ import hmac
 import secrets
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,6 +27,9 @@ from ostiary.errors import AccessDenied, AwsError, Throttling
 from ostiary.services import throttle
 from ostiary.signin import CONSOLE_SESSION_SECONDS, MfaRequired, SignInRefused
 from ostiary.store import access_keys, accounts
+
+if TYPE_CHECKING:
+    from ostiary.app import OstiaryApp
 
 _ACCOUNT_FIELD_MAX = 64
 _MAX_PASSWORD = 128
@@ -199,7 +202,7 @@ def _signed_in(request: Request, credentials: dict[str, Any], now: datetime) -> 
     return pages.set_session(response, request, app, cookies.new(credentials["SessionToken"], must_change))
 
 
-def _root_token(app: Any, account: str, key_id: str, secret: str, now: datetime) -> str:
+def _root_token(app: OstiaryApp, account: str, key_id: str, secret: str, now: datetime) -> str:
     """The sealed session of the root, when the key is one of the account's active root keys."""
     subjects = throttle.password_subjects(None, account, "root")
     try:
