@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import sqlite3
 import time
 from typing import Any
 from urllib.parse import quote
@@ -358,3 +359,28 @@ def test_hostile_form_values_get_aws_errors_never_a_crash(admin: Visitor, accoun
         answer = admin.http.get(admin.server.endpoint + query, timeout=60)
         assert answer.status_code < 500, (query, answer.text[:300])
     assert [u["UserName"] for u in account["iam"].list_users()["Users"] if "script" in u["UserName"]] == []
+
+
+def _age_password(server: Server, account_id: str, user: str) -> None:
+    """Make a user's password two years old (seeded in the real store: no API sets that time)."""
+    with sqlite3.connect(server.database_url.removeprefix("sqlite:///")) as db:
+        db.execute(
+            "UPDATE login_profiles SET password_changed_at = '2024-01-01 00:00:00.000000' WHERE user_id = "
+            "(SELECT user_id FROM users WHERE account_id = ? AND name = ?)",
+            (account_id, user),
+        )
+
+
+def test_an_expired_password_must_be_changed_and_hard_expiry_refuses(sqlite_server: Server) -> None:
+    fresh = new_account(sqlite_server)
+    iam, account_id = fresh["iam"], fresh["AccountId"]
+    iam.update_account_password_policy(MaxPasswordAge=90, AllowUsersToChangePassword=True)
+    for name in ("aged", "hard"):
+        iam.create_user(UserName=name)
+        iam.create_login_profile(UserName=name, Password=PASSWORD)
+        _age_password(sqlite_server, account_id, name)
+    assert Visitor(sqlite_server).sign_in(account_id, "aged", PASSWORD).url.endswith("/console/password")
+    iam.update_account_password_policy(MaxPasswordAge=90, AllowUsersToChangePassword=True, HardExpiry=True)
+    refused = Visitor(sqlite_server).sign_in(account_id, "hard", PASSWORD)
+    assert refused.status_code == 401
+    assert alert(refused.text) == "Your password has expired. Contact your administrator."
