@@ -26,7 +26,7 @@ from ostiary.console import session as cookies
 from ostiary.errors import AccessDenied, AwsError, Throttling
 from ostiary.services import throttle
 from ostiary.signin import CONSOLE_SESSION_SECONDS, MfaRequired, SignInRefused
-from ostiary.store import access_keys, accounts
+from ostiary.store import access_keys, accounts, users
 
 if TYPE_CHECKING:
     from ostiary.app import OstiaryApp
@@ -259,10 +259,14 @@ def _record_failure(
     with app.db.read() as conn:
         if not accounts.exists(conn, account):
             return
-    arn = f"arn:aws:iam::{account}:root" if is_root else None
+        user = None if is_root else users.find(conn, account, user_name)
+    # the trail names a user that exists (never a name that does not: it may be a mistyped password)
+    arn, principal_id = (f"arn:aws:iam::{account}:root", account) if is_root else (None, None)
+    if user is not None:
+        arn, principal_id = f"arn:aws:iam::{account}:user{user.path}{user.name}", user.user_id
     login_event.record(
         app.db,
-        login_event.identity(account, arn, None, user_name),
+        login_event.identity(account, arn, principal_id, user_name),
         is_success=False,
         is_mfa=is_mfa,
         source_ip=_ip(request),

@@ -248,6 +248,7 @@ def test_sign_ins_are_console_login_events(server: Server) -> None:
     account = new_account(server)  # its trail holds these two sign-ins only
     _user(account, "ida")
     Visitor(server).sign_in(account["AccountId"], "ida", "wrong")
+    Visitor(server).sign_in(account["AccountId"], "no-such-user", "wrong")
     Visitor(server).sign_in(account["AccountId"], "ida", PASSWORD)
     cloudtrail = server.client("cloudtrail", account["AccessKeyId"], account["SecretAccessKey"])
     found = cloudtrail.lookup_events(
@@ -255,12 +256,14 @@ def test_sign_ins_are_console_login_events(server: Server) -> None:
     )
     records = [json.loads(e["CloudTrailEvent"]) for e in found["Events"]]
     outcomes = sorted(r["responseElements"]["ConsoleLogin"] for r in records)
-    assert outcomes == ["Failure", "Success"]
+    assert outcomes == ["Failure", "Failure", "Success"]
     success = next(r for r in records if r["responseElements"]["ConsoleLogin"] == "Success")
     assert success["eventSource"] == "signin.amazonaws.com" and success["eventType"] == "AwsConsoleSignIn"
     assert success["userIdentity"]["userName"] == "ida" and success["additionalEventData"]["MFAUsed"] == "No"
-    failure = next(r for r in records if r["responseElements"]["ConsoleLogin"] == "Failure")
-    assert failure["errorMessage"] == "Failed authentication"
+    failures = [r for r in records if r["responseElements"]["ConsoleLogin"] == "Failure"]
+    assert {r["errorMessage"] for r in failures} == {"Failed authentication"}
+    named = sorted(r["userIdentity"]["userName"] for r in failures)
+    assert named == ["HIDDEN_DUE_TO_SECURITY_REASONS", "ida"]  # a name that is no user is not kept
     assert PASSWORD not in json.dumps(records) and "wrong" not in json.dumps(records)
 
 
