@@ -32,6 +32,9 @@ from ostiary.store import principals as store
 from ostiary.store.db import Database
 
 DEFAULT_REGION = "us-east-1"
+IAM_REGION = (
+    "us-east-1"  # aws:RequestedRegion of every IAM call (AWS: "IAM calls are always made to us-east-1")
+)
 
 # Services whose handlers authorize each call themselves (AssumeRole needs the trust policy too):
 # they ask this module through `identity_refusal` / `authorize_call`.
@@ -367,6 +370,8 @@ def request_context(
     The call's own keys come last: a value the request sets is never replaced by a stored one.
     """
     context = _base_context(ctx, policies)
+    if service == "iam":  # IAM's one endpoint is in us-east-1, whatever region a client signs for
+        context["aws:RequestedRegion"] = IAM_REGION
     context.update(resource_context or {})
     context.update(actions.request_keys(service, operation, params))
     return context

@@ -118,6 +118,10 @@ class NoSuchEntityException(_Sender):
     code, status = "NoSuchEntity", 404
 
 
+class OrganizationNotFoundException(_Sender):
+    code = "OrganizationNotFoundException"
+
+
 class OpenIdIdpCommunicationErrorException(_Sender):
     code = "OpenIdIdpCommunicationError"
 

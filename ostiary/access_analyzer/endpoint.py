@@ -15,13 +15,18 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypeGuard
 
 from ostiary import enforce, services
-from ostiary.access_analyzer import routes, validation
-from ostiary.access_analyzer.errors import AccessDeniedException, ValidationException, error_body
+from ostiary.access_analyzer import analyzers, archive_rules, findings, routes, validation
+from ostiary.access_analyzer.errors import (
+    AccessDeniedException,
+    InternalServerException,
+    ValidationException,
+    error_body,
+)
 from ostiary.access_analyzer.operation import Operation
 from ostiary.auth import sigv4
 from ostiary.auth.authenticate import authenticate
 from ostiary.errors import AwsError
-from ostiary.protocol import HttpRequest
+from ostiary.protocol import ApiCall, HttpRequest
 
 log = logging.getLogger("ostiary")
 
@@ -30,6 +35,9 @@ _JSON = b"application/json"
 
 OPERATIONS: dict[str, Operation] = {
     **validation.OPERATIONS,
+    **analyzers.OPERATIONS,
+    **archive_rules.OPERATIONS,
+    **findings.OPERATIONS,
 }
 
 
@@ -39,6 +47,7 @@ class App(Protocol):
     db: Any
     keyring: Any
     settings: Any
+    trail: Any  # ostiary.trail.calls.Trail: every call recorded as the IAM endpoint's are
 
 
 def takes(signed: sigv4.SignedRequest | None) -> TypeGuard[sigv4.SignedRequest]:
@@ -65,14 +74,19 @@ def handle(
             db=app.db, keyring=app.keyring, settings=app.settings, caller=caller, request_id=request_id,
             now=now, source_ip=request.client_ip, region=signed.region, is_secure=request.is_secure,
         )  # fmt: skip
-        _authorize(ctx, f"{SERVICE}:{name}", operation.resource(ctx, params))
-        return 200, json.dumps(operation.run(ctx, params)).encode(), _JSON
+        app.trail.begin(ctx, ApiCall(SERVICE, name, params), request)
+        _authorize(ctx, f"{SERVICE}:{operation.action or name}", operation.resource(ctx, params))
+        result = operation.run(ctx, params)
+        app.trail.answered(request_id, result)
+        return 200, json.dumps(result).encode(), _JSON
     except AwsError as error:
+        app.trail.failed(request_id, error)
         return error.status, json.dumps(error_body(error)).encode(), _JSON
     except Exception:
         log.exception("internal failure in request %s", request_id)
-        body = {"__type": "InternalServerException", "message": "Internal server error"}
-        return 500, json.dumps(body).encode(), _JSON
+        failure = InternalServerException("Internal server error")
+        app.trail.failed(request_id, failure)
+        return 500, json.dumps(error_body(failure)).encode(), _JSON
 
 
 def _authorize(ctx: services.Context, action: str, resource: str) -> None:

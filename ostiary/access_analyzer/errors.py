@@ -26,6 +26,12 @@ class AccessDeniedException(AwsError):
     code, status, sender_fault = "AccessDeniedException", 403, True
 
 
+class InternalServerException(AwsError):
+    """Access Analyzer's 500."""
+
+    code, status, sender_fault = "InternalServerException", 500, False
+
+
 class ResourceNotFoundException(AwsError):
     """Access Analyzer's 404 (`resourceId`, `resourceType`)."""
 

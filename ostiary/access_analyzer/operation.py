@@ -19,7 +19,9 @@ def any_resource(ctx: services.Context, params: Params) -> str:
 @dataclass(frozen=True)
 class Operation:
     """One Access Analyzer operation: `run` answers with the output shape as plain data; `resource` is
-    the ARN the caller's `access-analyzer:<operation>` permission is decided on."""
+    the ARN the caller's `access-analyzer:<operation>` permission is decided on; `action` the action
+    when AWS authorizes the operation as another (ListFindingsV2 as `ListFindings`)."""
 
     run: Callable[[services.Context, Params], dict[str, Any]]
     resource: Callable[[services.Context, Params], str] = any_resource
+    action: str | None = None

@@ -10,6 +10,7 @@ import threading
 import time
 from datetime import datetime
 
+from ostiary import blocking
 from ostiary.auth import role_use, sigv4, tokens
 from ostiary.auth.caller import Caller, root_caller, session_caller, user_caller
 from ostiary.errors import InvalidClientTokenId
@@ -162,6 +163,7 @@ class _LastUse:
             last = self._recorded.get(signed.access_key_id)
             if last is not None and tick - last < _LAST_USE_INTERVAL_SECONDS:
                 return
+            blocking.check()  # on the event loop: recorded when the request runs again on a thread
             self._recorded[signed.access_key_id] = tick
         with db.transaction() as conn:
             access_keys.record_use(conn, signed.access_key_id, signed.service, signed.region, now)

@@ -11,6 +11,7 @@ import threading
 import time
 from datetime import datetime
 
+from ostiary import blocking
 from ostiary.auth import sigv4
 from ostiary.auth.caller import Caller
 from ostiary.store import roles
@@ -34,6 +35,7 @@ class _RoleUse:
             last = self._recorded.get(role_id)
             if last is not None and tick - last < _INTERVAL_SECONDS:
                 return False
+            blocking.check()  # on the event loop: noted when the request runs again on a thread
             if len(self._recorded) >= _MAX_TRACKED:
                 self._recorded.clear()
             self._recorded[role_id] = tick

@@ -16,9 +16,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from ostiary import blocking
+
 MAX_HEAD_BYTES = 64 * 1024
 _READ_BYTES = 256 * 1024
-_NO_BODY = frozenset({204, 304})
+NO_BODY = frozenset({204, 304})
 
 
 class BackendError(Exception):
@@ -26,7 +28,7 @@ class BackendError(Exception):
 
 
 @dataclass(frozen=True)
-class _Origin:
+class Origin:
     scheme: str
     host: str
     port: int
@@ -39,7 +41,7 @@ class _Origin:
 
 @dataclass
 class _Connection:
-    origin: _Origin
+    origin: Origin
     sock: socket.socket
     buffer: bytearray = field(default_factory=bytearray)
     reused: bool = False
@@ -145,7 +147,7 @@ class BackendHttp:
     def __init__(
         self, *, pool_size: int = 32, connect_timeout: float = 5.0, read_timeout: float = 60.0
     ) -> None:
-        self._idle: dict[_Origin, list[_Connection]] = {}
+        self._idle: dict[Origin, list[_Connection]] = {}
         self._lock = threading.Lock()
         self._pool_size = pool_size
         self._connect_timeout = connect_timeout
@@ -162,8 +164,10 @@ class BackendHttp:
     ) -> BackendResponse:
         """Send a request (`target`: path and query; `headers` must frame `body` with content-length) and
         read the answer's head. A body that is an iterable is sent as it yields; an exception it raises
-        drops the connection before the body is complete. BackendError when the backend fails."""
-        origin = _origin(base_url)
+        drops the connection before the body is complete. BackendError when the backend fails; WouldBlock
+        on the event loop (`ostiary.blocking`)."""
+        blocking.check()
+        origin = origin_of(base_url)
         head = [f"{method} {target} HTTP/1.1\r\nhost: {origin.host_header}\r\n"]
         head.extend(f"{name}: {value}\r\n" for name, value in headers if name != "host")
         head.append("\r\n")
@@ -204,7 +208,7 @@ class BackendHttp:
             for conn in idle:
                 conn.sock.close()
 
-    def _take(self, origin: _Origin) -> _Connection:
+    def _take(self, origin: Origin) -> _Connection:
         while True:
             with self._lock:
                 idle = self._idle.get(origin)
@@ -215,7 +219,7 @@ class BackendHttp:
                 return conn
             conn.sock.close()
 
-    def _connect(self, origin: _Origin) -> _Connection:
+    def _connect(self, origin: Origin) -> _Connection:
         try:
             sock = socket.create_connection((origin.host, origin.port), timeout=self._connect_timeout)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -245,7 +249,7 @@ class BackendHttp:
             if status >= 200 or status == 101:
                 break  # 100 Continue and other interim answers are skipped
         names = {k for k, _ in headers}
-        if method == "HEAD" or status in _NO_BODY or status < 200:
+        if method == "HEAD" or status in NO_BODY or status < 200:
             return BackendResponse(self, conn, status, headers, "length", 0)
         if "transfer-encoding" in names:
             return BackendResponse(self, conn, status, headers, "chunked", 0)
@@ -261,10 +265,10 @@ class _Stale(Exception):
     """A kept-alive connection turned out closed before any of the answer came."""
 
 
-def _origin(base_url: str) -> _Origin:
+def origin_of(base_url: str) -> Origin:
     parts = urlsplit(base_url)
     scheme = parts.scheme or "http"
-    return _Origin(scheme, parts.hostname or "127.0.0.1", parts.port or (443 if scheme == "https" else 80))
+    return Origin(scheme, parts.hostname or "127.0.0.1", parts.port or (443 if scheme == "https" else 80))
 
 
 def _still_open(sock: socket.socket) -> bool:
@@ -296,6 +300,11 @@ def _head(conn: _Connection) -> tuple[int, tuple[tuple[str, str], ...]]:
         conn.buffer += data
     head = bytes(conn.buffer[:end]).decode("latin-1")
     del conn.buffer[: end + 4]
+    return parse_head(head)
+
+
+def parse_head(head: str) -> tuple[int, tuple[tuple[str, str], ...]]:
+    """An answer's status and headers (names in lower case) from its head, without the blank line."""
     status_line, _, rest = head.partition("\r\n")
     parts = status_line.split(" ", 2)
     if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():

@@ -30,7 +30,7 @@ from ostiary import enforce, services
 from ostiary.auth.caller import Caller
 from ostiary.errors import AccessDenied
 from ostiary.gateway import bucketpolicies, keypolicies, kms, ownership
-from ostiary.gateway.forwarding import Answer
+from ostiary.gateway.forwarding import Answer, BackendUnavailable
 from ostiary.gateway.lookups import BackendLookups
 from ostiary.gateway.operations import Operation
 from ostiary.gateway.ownership import BUCKET_POLICY_ACTIONS, CREATING_ACTIONS, Resource
@@ -51,6 +51,7 @@ _POLICY_CALLS = frozenset(
 )
 ANONYMOUS_DENIED = "Access Denied"  # S3's refusal of an anonymous caller, word for word
 _ANONYMOUS = Principal(arn="*", type="anonymous")
+_FACTS_KEPT = 1024
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Authorizer:
         self.keyring = keyring
         self.lookups = lookups
         self.is_soft = settings.enforce == SOFT
+        self._facts: dict[tuple[str, str, bool], Facts] = {}  # they ask the lookups, which keep the facts
 
     def authorize(
         self,
@@ -127,6 +129,9 @@ class Authorizer:
 
     def facts(self, account: str, region: str, *, with_key_schema: bool = True) -> Facts:
         """What `permissions_of` needs to know from the backend, for a caller of `account`."""
+        known = self._facts.get((account, region, with_key_schema))
+        if known is not None:
+            return known
         lookups = self.lookups
         facts = Facts(
             account=account,
@@ -135,9 +140,12 @@ class Authorizer:
             resolve_alias=lambda alias: lookups.resolve_alias(region, alias),
             bucket_encryption=lambda bucket: lookups.bucket_encryption(region, bucket),
         )
-        if not with_key_schema:
-            return facts
-        return replace(facts, key_schema=lambda table, index: lookups.key_schema(region, table, index))
+        if with_key_schema:
+            facts = replace(facts, key_schema=lambda table, index: lookups.key_schema(region, table, index))
+        if len(self._facts) >= _FACTS_KEPT:
+            self._facts.clear()
+        self._facts[(account, region, with_key_schema)] = facts
+        return facts
 
     def after_answer(self, pending: Pending, region: str, answer_body: Callable[[], bytes]) -> None:
         """Decide the permissions whose resource the backend's (successful) answer names."""
@@ -323,7 +331,13 @@ class Authorizer:
                 known = store.owners(conn, service, in_region, names)
             return {n for n in names if known.get(n, default) == account}
 
-        return ownership.visible_answer(operation, region, body, visible)
+        def next_tables(after: str) -> dict[str, Any]:
+            page = self.lookups.list_tables(region, after)
+            if page is None:
+                raise BackendUnavailable("the backend did not answer a ListTables page")
+            return page
+
+        return ownership.visible_answer(operation, region, body, visible, next_tables)
 
     def _authorize_anonymous(
         self, request: HttpRequest, operation: Operation, region: str, now: datetime

@@ -14,20 +14,25 @@ import asyncio
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-from ostiary import ids
+from ostiary import blocking, ids
 from ostiary.auth import sigv4
 from ostiary.auth.authenticate import authenticate
+from ostiary.auth.caller import Caller
+from ostiary.blocking import WouldBlock
 from ostiary.errors import AwsError, MissingAuthenticationToken
 from ostiary.gateway import ownership, refusals
+from ostiary.gateway.backend_async import AsyncBackend
+from ostiary.gateway.backend_http import BackendError
 from ostiary.gateway.backends import Backends
 from ostiary.gateway.decide import Authorizer, Pending
-from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder
+from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder, Outgoing, answer_headers
 from ostiary.gateway.lookups import BackendLookups
-from ostiary.gateway.operations import UnknownOperation, identify, service_model
+from ostiary.gateway.operations import Operation, UnknownOperation, identify, service_model
 from ostiary.gateway.s3_requests import S3Requests
 from ostiary.gateway.streaming import Bridge, ClientGone
 from ostiary.protocol import HttpRequest
@@ -42,18 +47,28 @@ log = logging.getLogger("ostiary.gateway")
 MAX_BODY_BYTES = 16 * 1024 * 1024  # DynamoDB's largest request (BatchWriteItem)
 MAX_PRELOADED_BYTES = 64 * 1024  # an S3 body up to this is read on the event loop, before its thread runs
 MAX_CONCURRENT_REQUESTS = 64  # forwarded at once by one process; more wait for a thread
+_SCOPE_KEY = "ostiary.signed_service"  # an ASGI scope extension: namespaced, as the spec asks
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/([^/,\s]+)/")
 
 
 def scope_service(scope: dict[str, Any]) -> str | None:
-    """The service a request's SigV4 credential scope names (header or presigned query), if any."""
+    """The service a request's SigV4 credential scope names (header or presigned query), if any; kept
+    in the scope, as the trail, the gateway and its refusals each ask."""
+    if _SCOPE_KEY in scope:
+        known: str | None = scope[_SCOPE_KEY]
+        return known
+    service = None
     for name, value in scope.get("headers", ()):
         if name.lower() == b"authorization":
             found = _SCOPE.search(value.decode("latin-1"))
-            return found[1] if found else None
-    query = unquote(scope.get("query_string", b"").decode("latin-1"))
-    found = _SCOPE.search(query.replace("X-Amz-Credential=", "Credential="))
-    return found[1] if found else None
+            service = found[1] if found else None
+            break
+    else:
+        query = unquote(scope.get("query_string", b"").decode("latin-1"))
+        found = _SCOPE.search(query.replace("X-Amz-Credential=", "Credential="))
+        service = found[1] if found else None
+    scope[_SCOPE_KEY] = service
+    return service
 
 
 def is_unsigned_s3(scope: dict[str, Any]) -> bool:
@@ -76,15 +91,25 @@ class Gateway:
         self.forwarder = Forwarder(
             backends.access_key_id, backends.secret_access_key, read_timeout_seconds=backends.timeout_seconds
         )
+        self._backend = AsyncBackend(read_timeout=backends.timeout_seconds)
+        # The gateway's own threads: a slow upload holds one, and never one the IAM endpoint needs.
+        self._threads = ThreadPoolExecutor(MAX_CONCURRENT_REQUESTS, thread_name_prefix="ostiary-gateway")
         self.authorizer = Authorizer(settings, db, keyring, BackendLookups(self.forwarder, backends.url_for))
         s3_backend = backends.url_for("s3")
         self._s3 = (
             None
             if s3_backend is None
-            else S3Requests(settings, db, keyring, self.forwarder, self.authorizer, s3_backend)
+            else S3Requests(
+                settings,
+                db,
+                keyring,
+                self.forwarder,
+                self.authorizer,
+                s3_backend,
+                self._backend,
+                self._threads,
+            )
         )
-        # The gateway's own threads: a slow upload holds one, and never one the IAM endpoint needs.
-        self._threads = ThreadPoolExecutor(MAX_CONCURRENT_REQUESTS, thread_name_prefix="ostiary-gateway")
 
     def takes(self, scope: dict[str, Any]) -> bool:
         """Whether a request is the gateway's: signed for a service that has a backend, or an unsigned
@@ -106,6 +131,9 @@ class Gateway:
                 length = head.header("content-length") or "0"
                 if length.isdigit() and int(length) <= MAX_PRELOADED_BYTES:
                     await bridge.preload(MAX_PRELOADED_BYTES)
+                    body = bridge.preloaded_whole()
+                    if body is not None and await self._s3.serve_on_loop(head, body, send):
+                        return
                 await loop.run_in_executor(self._threads, self._s3.serve, head, bridge)
                 await bridge.send_held()
             except ClientGone:
@@ -118,7 +146,7 @@ class Gateway:
                 scope_service(scope) or "", *refusals.REQUEST_TOO_LARGE, "the request body is too large"
             )
         else:
-            answer = await loop.run_in_executor(self._threads, self.handle, request)
+            answer = await self.answer(request)
         headers = [
             (k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers if k != "content-length"
         ]
@@ -126,62 +154,130 @@ class Gateway:
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": answer.body})
 
+    async def answer(self, request: HttpRequest) -> Answer:
+        """Answer one request on the event loop when all it needs is known here (credentials, policies,
+        owners and backend facts cached), else on a worker thread. Never raises."""
+        loop = asyncio.get_running_loop()
+        request_id = ids.request_id()
+        service = ""
+        try:
+            with blocking.on_loop():
+                signed = sigv4.parse(request)
+                service = signed.service if signed is not None else ""
+                prepared = self._prepare(request, signed, request_id)
+        except WouldBlock:
+            return await loop.run_in_executor(self._threads, self.handle, request)
+        except Exception as exc:  # noqa: BLE001 - the gateway's outer guard (`_failure`)
+            return _failure(service, exc, request_id)
+        if isinstance(prepared, Answer):
+            return prepared
+        out = prepared.outgoing
+        try:
+            response = await self._backend.open(
+                out.backend_url, out.method, out.target, out.headers, out.body
+            )
+            try:
+                answer = Answer(response.status, answer_headers(response), await response.read())
+            finally:
+                response.release()
+        except BackendError as exc:
+            return _failure(service, BackendUnavailable(str(exc)), request_id)
+        try:
+            with blocking.on_loop():
+                return self._finish(prepared, answer)
+        except WouldBlock:
+            return await loop.run_in_executor(self._threads, self._finished, prepared, answer, request_id)
+        except Exception as exc:  # noqa: BLE001 - the gateway's outer guard (`_failure`)
+            return _failure(service, exc, request_id)
+
     def handle(self, request: HttpRequest) -> Answer:
-        """Answer one request: the backend's answer, or a refusal in the service's protocol. Never raises."""
+        """Answer one request on this thread: the backend's answer, or a refusal in the service's
+        protocol. Never raises."""
         request_id = ids.request_id()
         service = ""
         try:
             signed = sigv4.parse(request)
-            if signed is None:
-                raise MissingAuthenticationToken("Request is missing Authentication Token")
-            service = signed.service
-            backend = self.backends.url_for(service)
-            if backend is None:
-                message = f"no backend serves `{service}`: start ostiary serve with --backend {service}=URL"
-                return _refusal(service, *refusals.SERVICE_UNAVAILABLE, message, request_id)
-            now = datetime.now(UTC)
-            caller = authenticate(
-                request,
-                signed,
-                db=self.db,
-                keyring=self.keyring,
-                settings=self.settings,
-                now=now,
-                services=frozenset({service}),
-            )
-            operation = identify(service, request)
-            if isinstance(operation, UnknownOperation):
-                kind = refusals.UNKNOWN_OPERATION if operation.operation is None else refusals.SERIALIZATION
-                return _refusal(service, *kind, operation.reason, request_id)
-            pending = trail.decided(
-                self.authorizer, request, caller, operation, signed.region, request_id, now
-            )
-            self.authorizer.before_forward(operation, caller, signed.region)
-            answer = self._forward(backend, request, service, signed.region, pending)
-            if 200 <= answer.status < 300:
-                body = self.authorizer.after_success(operation, caller, signed.region, answer.body)
-                if body is not None:
-                    answer = Answer(answer.status, ownership.headers_for(answer.headers, body), body)
-            return answer
-        except AwsError as exc:
-            return _aws_refusal(service, exc, request_id)
-        except BackendUnavailable as exc:
-            log.warning("backend of %s unavailable in request %s: %s", service, request_id, exc)
-            message = f"the backend of `{service}` did not answer"
-            return _refusal(service, *refusals.SERVICE_UNAVAILABLE, message, request_id)
-        except Exception:  # noqa: BLE001 - the gateway's outer guard, as app.py's: never a traceback on the wire
-            log.exception("internal failure in gateway request %s", request_id)
-            message = "The request processing has failed because of an unknown error, exception or failure."
-            return _refusal(service, "InternalFailure", 500, message, request_id)
+            service = signed.service if signed is not None else ""
+            prepared = self._prepare(request, signed, request_id)
+            if isinstance(prepared, Answer):
+                return prepared
+            return self._finish(prepared, self.forwarder.send(prepared.outgoing))
+        except Exception as exc:  # noqa: BLE001 - the gateway's outer guard (`_failure`)
+            return _failure(service, exc, request_id)
 
-    def _forward(
-        self, backend: str, request: HttpRequest, service: str, region: str, pending: Pending
-    ) -> Answer:
-        """The backend's answer, once the permissions that needed it are allowed too."""
-        answer = self.forwarder.forward(backend, request, service, region)
+    def _prepare(
+        self, request: HttpRequest, signed: sigv4.SignedRequest | None, request_id: str
+    ) -> Prepared | Answer:
+        """Authenticate, identify and authorize a request, and sign it for its backend; or the refusal."""
+        if signed is None:
+            raise MissingAuthenticationToken("Request is missing Authentication Token")
+        service = signed.service
+        backend = self.backends.url_for(service)
+        if backend is None:
+            message = f"no backend serves `{service}`: start ostiary serve with --backend {service}=URL"
+            return _refusal(service, *refusals.SERVICE_UNAVAILABLE, message, request_id)
+        now = datetime.now(UTC)
+        caller = authenticate(
+            request,
+            signed,
+            db=self.db,
+            keyring=self.keyring,
+            settings=self.settings,
+            now=now,
+            services=frozenset({service}),
+        )
+        operation = identify(service, request)
+        if isinstance(operation, UnknownOperation):
+            kind = refusals.UNKNOWN_OPERATION if operation.operation is None else refusals.SERIALIZATION
+            return _refusal(service, *kind, operation.reason, request_id)
+        pending = trail.decided(self.authorizer, request, caller, operation, signed.region, request_id, now)
+        self.authorizer.before_forward(operation, caller, signed.region)
+        outgoing = self.forwarder.outgoing(backend, request, service, signed.region)
+        return Prepared(caller, operation, signed.region, pending, outgoing)
+
+    def _finish(self, prepared: Prepared, answer: Answer) -> Answer:
+        """The answer the client gets, once the permissions that needed the backend's answer are allowed
+        and what a success created or deleted is recorded."""
         if answer.status == 200:
-            self.authorizer.after_answer(pending, region, lambda: answer.body)
+            self.authorizer.after_answer(prepared.pending, prepared.region, lambda: answer.body)
+        if 200 <= answer.status < 300:
+            operation, caller = prepared.operation, prepared.caller
+            body = self.authorizer.after_success(operation, caller, prepared.region, answer.body)
+            if body is not None:
+                answer = Answer(answer.status, ownership.headers_for(answer.headers, body), body)
         return answer
+
+    def _finished(self, prepared: Prepared, answer: Answer, request_id: str) -> Answer:
+        """`_finish` on a worker thread. Never raises."""
+        try:
+            return self._finish(prepared, answer)
+        except Exception as exc:  # noqa: BLE001 - the gateway's outer guard (`_failure`)
+            return _failure(prepared.operation.service, exc, request_id)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A request authorized and signed for its backend, and what its answer is decided with."""
+
+    caller: Caller
+    operation: Operation
+    region: str
+    pending: Pending
+    outgoing: Outgoing
+
+
+def _failure(service: str, exc: Exception, request_id: str) -> Answer:
+    """The refusal for a failure, in the service's protocol: its AWS error, 503 for a backend that did
+    not answer, 500 (logged with its traceback) for anything else."""
+    if isinstance(exc, AwsError):
+        return _aws_refusal(service, exc, request_id)
+    if isinstance(exc, BackendUnavailable):
+        log.warning("backend of %s unavailable in request %s: %s", service, request_id, exc)
+        message = f"the backend of `{service}` did not answer"
+        return _refusal(service, *refusals.SERVICE_UNAVAILABLE, message, request_id)
+    log.error("internal failure in gateway request %s", request_id, exc_info=exc)
+    message = "The request processing has failed because of an unknown error, exception or failure."
+    return _refusal(service, "InternalFailure", 500, message, request_id)
 
 
 def _protocol(service: str) -> tuple[str, str]:

@@ -2,7 +2,8 @@
 connection (`backend_http.py`); the backend's answer comes back unchanged but for hop-by-hop headers.
 
 `forward` sends a body held in memory and reads the whole answer (JSON services, small lookups);
-`open_stream` sends a body as it arrives and hands back the answer unread, to be streamed (S3).
+`send_signed` sends a body as it arrives and hands back the answer unread, to be streamed (S3); the
+event loop's requests go out through `backend_async` with what `outgoing` and `signed_for_stream` make.
 Requests to `/` and S3's are signed here (SigV4, in a few microseconds); any other path with botocore's
 signer, whose canonical path rules for each service it knows.
 """
@@ -21,6 +22,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from ostiary.gateway.backend_async import AsyncResponse
 from ostiary.gateway.backend_http import BackendError, BackendHttp, BackendResponse
 from ostiary.protocol import HttpRequest
 
@@ -59,9 +61,20 @@ class Answer:
     body: bytes
 
 
-def answer_headers(response: BackendResponse) -> tuple[tuple[str, str], ...]:
+def answer_headers(response: BackendResponse | AsyncResponse) -> tuple[tuple[str, str], ...]:
     """A backend answer's headers as the client gets them: hop-by-hop ones dropped."""
     return tuple((k, v) for k, v in response.headers if k not in _HOP_BY_HOP)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A request as sent to a backend: signed with the backend's credentials."""
+
+    backend_url: str
+    method: str
+    target: str
+    headers: list[tuple[str, str]]
+    body: bytes
 
 
 class BackendUnavailable(Exception):
@@ -88,13 +101,14 @@ class Forwarder:
 
     def forward(self, backend_url: str, request: HttpRequest, service: str, region: str) -> Answer:
         """The backend's whole answer to `request`, re-signed for `service` in `region`."""
-        target = request.path + (f"?{request.query_string}" if request.query_string else "")
-        headers = [(k, v) for k, v in request.headers if k not in _NOT_FORWARDED]
-        headers.append(("content-length", str(len(request.body))))
-        payload_hash = hashlib.sha256(request.body).hexdigest()
-        response = self._send(
-            backend_url, request.method, target, headers, request.body, service, region, payload_hash
-        )
+        return self.send(self.outgoing(backend_url, request, service, region))
+
+    def send(self, out: Outgoing) -> Answer:
+        """The backend's whole answer to a request `outgoing` made."""
+        try:
+            response = self._http.send(out.backend_url, out.method, out.target, out.headers, out.body)
+        except BackendError as exc:
+            raise BackendUnavailable(str(exc)) from exc
         try:
             body = response.read()
         except BackendError as exc:
@@ -103,49 +117,65 @@ class Forwarder:
             response.release()
         return Answer(response.status, answer_headers(response), body)
 
-    def open_stream(
-        self,
-        backend_url: str,
-        method: str,
-        target: str,
-        headers: Sequence[tuple[str, str]],
-        body: bytes | Iterable[bytes] | None,
-        service: str,
-        region: str,
-    ) -> BackendResponse:
-        """Send a request whose body arrives piece by piece (`target`: the raw path and query); the answer
-        is returned with its body unread (`stream` it, then `release`).
+    def outgoing(self, backend_url: str, request: HttpRequest, service: str, region: str) -> Outgoing:
+        """`request` as the backend gets it: re-signed for `service` in `region`, its body held whole."""
+        target = request.path + (f"?{request.query_string}" if request.query_string else "")
+        headers = [(k, v) for k, v in request.headers if k not in _NOT_FORWARDED]
+        headers.append(("content-length", str(len(request.body))))
+        payload_hash = hashlib.sha256(request.body).hexdigest()
+        signed = self._signed(backend_url, request.method, target, headers, service, region, payload_hash)
+        return Outgoing(backend_url, request.method, target, signed, request.body)
 
-        `headers` must hold the body's `content-length`. An exception raised by `body` stops the request
-        before its body is complete: the connection is dropped, so the backend never gets a whole body.
-        """
+    def backend_path(self, target: str, service: str) -> str:
+        """The raw path and query as the backend gets them: S3's path as botocore encodes it, so every S3
+        backend reads one canonical form."""
+        if service != "s3":
+            return target
+        path, mark, query = target.partition("?")
+        return quote(unquote(path), safe="/~") + mark + query
+
+    def signed_for_stream(
+        self, backend_url: str, method: str, target: str, headers: Sequence[tuple[str, str]], region: str
+    ) -> list[tuple[str, str]]:
+        """The headers of an S3 request whose body arrives piece by piece (`UNSIGNED-PAYLOAD`), signed
+        for the backend; `headers` must hold the body's `content-length`."""
         kept = [(k, v) for k, v in headers if k not in _NOT_FORWARDED]
         kept.extend((k, v) for k, v in headers if k == "content-length")
-        path, mark, query = target.partition("?")
-        if service == "s3":  # the path as botocore encodes it, so every S3 backend reads one canonical form
-            path = quote(unquote(path), safe="/~")
-        return self._send(
-            backend_url, method, path + mark + query, kept, body, service, region, UNSIGNED_PAYLOAD
-        )
+        return self._signed(backend_url, method, target, kept, "s3", region, UNSIGNED_PAYLOAD)
 
-    def _send(
+    def send_signed(
         self,
         backend_url: str,
         method: str,
         target: str,
         headers: list[tuple[str, str]],
         body: bytes | Iterable[bytes] | None,
+    ) -> BackendResponse:
+        """Send a signed request; the answer is returned with its body unread (`stream` it, then
+        `release`). An exception raised by `body` stops the request before its body is complete: the
+        connection is dropped, so the backend never gets a whole body."""
+        try:
+            return self._http.send(backend_url, method, target, headers, body)
+        except BackendError as exc:
+            raise BackendUnavailable(str(exc)) from exc
+
+    def _signed(
+        self,
+        backend_url: str,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
         service: str,
         region: str,
         payload_hash: str,
-    ) -> BackendResponse:
-        host = _host(backend_url)
+    ) -> list[tuple[str, str]]:
+        """`headers` with the backend credentials' SigV4 signature."""
         path = target.partition("?")[0]
         if service == "s3" or path in ("", "/"):
-            signed = sign(
+            return sign(
                 method,
                 target,
-                host,
+                _host(backend_url),
                 headers,
                 payload_hash,
                 self._access_key_id,
@@ -153,14 +183,7 @@ class Forwarder:
                 service,
                 region,
             )
-        else:
-            signed = self._botocore_signed(
-                backend_url, method, target, headers, payload_hash, service, region
-            )
-        try:
-            return self._http.send(backend_url, method, target, signed, body)
-        except BackendError as exc:
-            raise BackendUnavailable(str(exc)) from exc
+        return self._botocore_signed(backend_url, method, target, headers, payload_hash, service, region)
 
     def _botocore_signed(
         self,
@@ -203,7 +226,7 @@ def sign(
     """`headers` with SigV4's added (x-amz-date, x-amz-content-sha256, authorization), for a request whose
     path is canonical as it is (S3's, or `/`): host, every x-amz-* header, content-type and content-md5
     are signed."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    stamp = _stamp(now or datetime.now(UTC))
     out = [*headers, ("x-amz-date", stamp), ("x-amz-content-sha256", payload_hash)]
     values: dict[str, list[str]] = {"host": [host]}
     for name, value in out:
@@ -232,6 +255,19 @@ def sign(
         )
     )
     return out
+
+
+_last_stamp: tuple[int, str] = (0, "")
+
+
+def _stamp(moment: datetime) -> str:
+    """SigV4's date (`20261204T160000Z`), formatted once a second (strftime costs microseconds)."""
+    global _last_stamp
+    second = int(moment.timestamp())
+    last = _last_stamp
+    if last[0] != second:
+        last = _last_stamp = (second, moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"))
+    return last[1]
 
 
 def _canonical_query(query: str) -> str:

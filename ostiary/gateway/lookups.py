@@ -137,6 +137,13 @@ class BackendLookups:
             schema = next((i.get("KeySchema") for i in indexes if i.get("IndexName") == index), None)
         return key_names(schema)
 
+    def list_tables(self, region: str, after: str) -> dict[str, Any] | None:
+        """The backend's ListTables page after the table `after` (100 names at most); None when it
+        did not answer. Never kept: a list changes."""
+        params = {"ExclusiveStartTableName": after, "Limit": 100}
+        found = self._call("dynamodb", region, "DynamoDB_20120810.ListTables", params, "1.0")
+        return found if isinstance(found, dict) else None
+
     def _alias(self, region: str, alias: str) -> str | None:
         found = self._call("kms", region, "TrentService.DescribeKey", {"KeyId": alias}, "1.1")
         metadata = found.get("KeyMetadata") if isinstance(found, dict) else None

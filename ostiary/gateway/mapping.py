@@ -212,6 +212,7 @@ def is_known_action(action: str) -> bool:
     return _action_details(service, name) is not None
 
 
+@functools.lru_cache(maxsize=4096)
 def arn_variables(fmt: str) -> frozenset[str]:
     """The variables of an ARN format other than partition, region and account."""
     return frozenset(_TEMPLATE.findall(fmt)) - {"Partition", "Region", "Account"}
@@ -220,7 +221,20 @@ def arn_variables(fmt: str) -> frozenset[str]:
 def fill(fmt: str, values: Mapping[str, str], facts: Facts) -> str:
     """An ARN format with its variables filled in."""
     filled = {"Partition": PARTITION, "Region": facts.region, "Account": facts.account, **values}
-    return _TEMPLATE.sub(lambda m: filled.get(m[1], m[0]), fmt)
+    return "".join(part if name is None else filled.get(name, part) for part, name in _pieces(fmt))
+
+
+@functools.lru_cache(maxsize=4096)
+def _pieces(fmt: str) -> tuple[tuple[str, str | None], ...]:
+    """An ARN format as its literal text and its variables (`${Name}`, and the name), in order."""
+    pieces: list[tuple[str, str | None]] = []
+    at = 0
+    for found in _TEMPLATE.finditer(fmt):
+        pieces.append((fmt[at : found.start()], None))
+        pieces.append((found[0], found[1]))
+        at = found.end()
+    pieces.append((fmt[at:], None))
+    return tuple(pieces)
 
 
 def resources(action: str, values: Mapping[str, str], facts: Facts) -> list[str]:

@@ -168,9 +168,18 @@ LISTS = frozenset(
 Visible = Callable[[str, str, list[str]], set[str]]  # (service, region, names) → the caller's own names
 
 
-def visible_answer(operation: Operation, region: str, body: bytes, visible: Visible) -> bytes | None:
+def visible_answer(
+    operation: Operation,
+    region: str,
+    body: bytes,
+    visible: Visible,
+    next_tables: Callable[[str], dict[str, Any]] | None = None,
+) -> bytes | None:
     """A list answer without the resources of other accounts; None when nothing was removed (or the
-    body cannot be read: then it is not a list this module knows, and nothing is shown of it)."""
+    body cannot be read: then it is not a list this module knows, and nothing is shown of it).
+
+    `next_tables(name)` is the backend's ListTables page after `name` (100 names at most): a page
+    that ends on another account's table is continued from the caller's own (`_own_tables`)."""
     kind = (operation.service, operation.name)
     body = _plain(body)
     if kind == ("s3", "ListBuckets"):
@@ -182,9 +191,8 @@ def visible_answer(operation: Operation, region: str, body: bytes, visible: Visi
     if not isinstance(answer, dict):
         return None
     if kind == ("dynamodb", "ListTables"):
-        names = [n for n in answer.get("TableNames") or [] if isinstance(n, str)]
-        own = visible("dynamodb", region, names)
-        return _replaced(answer, "TableNames", [n for n in names if n in own])
+        limit = operation.params.get("Limit")
+        return _own_tables(answer, region, visible, next_tables, limit if isinstance(limit, int) else 100)
     if kind == ("kms", "ListKeys"):
         keys = [k for k in answer.get("Keys") or [] if isinstance(k, dict)]
         own = visible("kms", region, [str(k.get("KeyId")) for k in keys])
@@ -196,6 +204,43 @@ def visible_answer(operation: Operation, region: str, body: bytes, visible: Visi
         kept = [a for a in aliases if not a.get("TargetKeyId") or str(a["TargetKeyId"]) in own]
         return _replaced(answer, "Aliases", kept)
     return None
+
+
+def _own_tables(
+    answer: dict[str, Any],
+    region: str,
+    visible: Visible,
+    next_tables: Callable[[str], dict[str, Any]] | None,
+    limit: int,
+) -> bytes | None:
+    """ListTables' page of the caller's own tables. Its `LastEvaluatedTableName` never names another
+    account's table: a page that has own tables ends on the last of them (the next page looks at the
+    rest again), and a page with none is followed on the backend until one turns up or the list ends."""
+    names = _table_names(answer)
+    own = [n for n in names if n in visible("dynamodb", region, names)]
+    last = answer.get("LastEvaluatedTableName")
+    last = last if isinstance(last, str) else None
+    if last is None and len(own) == len(names):
+        return None
+    while last is not None and not own and next_tables is not None:
+        page = next_tables(last)
+        names = _table_names(page)
+        own = [n for n in names if n in visible("dynamodb", region, names)]
+        found = page.get("LastEvaluatedTableName")
+        last = found if isinstance(found, str) and found != last else None
+    if len(own) > limit:
+        own, last = own[:limit], own[limit - 1]
+    elif last is not None and last not in own:
+        last = own[-1] if own else None
+    out: dict[str, Any] = {k: v for k, v in answer.items() if k != "LastEvaluatedTableName"}
+    out["TableNames"] = own
+    if last is not None:
+        out["LastEvaluatedTableName"] = last
+    return json.dumps(out).encode()
+
+
+def _table_names(answer: dict[str, Any]) -> list[str]:
+    return [n for n in answer.get("TableNames") or [] if isinstance(n, str)]
 
 
 def _plain(body: bytes) -> bytes:

@@ -9,19 +9,25 @@ PutBucketPolicy...), are read whole and checked before anything is sent.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode
 
-from ostiary import ids
+from ostiary import blocking, ids
 from ostiary.auth import payload, sigv4
 from ostiary.auth.authenticate import authenticate_with_key
 from ostiary.auth.caller import Caller
+from ostiary.blocking import WouldBlock
 from ostiary.errors import AccessDenied, AwsError
 from ostiary.gateway import ownership, refusals, s3
-from ostiary.gateway.backend_http import BackendResponse
+from ostiary.gateway.backend_async import AsyncBackend, AsyncResponse
+from ostiary.gateway.backend_http import BackendError, BackendResponse
 from ostiary.gateway.decide import Authorizer, Pending
 from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder, answer_headers
 from ostiary.gateway.mapping import Facts
@@ -41,6 +47,8 @@ MAX_BUFFERED_BYTES = 1024 * 1024  # bodies up to this are checked whole before t
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024  # an XML document an operation is read from (DeleteObjects: 1,000 keys)
 ANSWER_PIECE_BYTES = 256 * 1024
 
+_T = TypeVar("_T")
+
 
 class EntityTooLarge(AwsError):
     code, status = "MaxMessageLengthExceeded", 400
@@ -51,7 +59,8 @@ class MalformedXML(AwsError):
 
 
 class S3Requests:
-    """Serves S3 requests over one worker thread each."""
+    """Serves S3 requests: on the event loop when the body is small and the decision's facts are cached,
+    else over a worker thread each."""
 
     def __init__(
         self,
@@ -61,7 +70,11 @@ class S3Requests:
         forwarder: Forwarder,
         authorizer: Authorizer,
         backend: str,
+        backend_async: AsyncBackend,
+        threads: Executor,
     ) -> None:
+        self.backend_async = backend_async
+        self.threads = threads
         self.settings = settings
         self.db = db
         self.keyring = keyring
@@ -76,25 +89,74 @@ class S3Requests:
             self._serve(head, bridge, request_id)
         except ClientGone:
             raise
-        except AwsError as exc:
-            has_token = head.header("x-amz-security-token") is not None or "X-Amz-Security-Token=" in (
-                head.query_string
-            )
-            self._refuse(
-                bridge, refusals.xml_refusal(exc, request_id, has_session_token=has_token), request_id
-            )
-        except BackendUnavailable as exc:
-            log.warning("backend of s3 unavailable in request %s: %s", request_id, exc)
-            refusal = refusals.xml_error(
-                "ServiceUnavailable", 503, "Please reduce your request rate.", request_id
-            )
-            self._refuse(bridge, refusal, request_id)
-        except Exception:  # noqa: BLE001 - the outer guard: never a traceback on the wire
-            log.exception("internal failure in gateway request %s", request_id)
-            message = "We encountered an internal error. Please try again."
-            self._refuse(bridge, refusals.xml_error("InternalError", 500, message, request_id), request_id)
+        except Exception as exc:  # noqa: BLE001 - the outer guard (`_failure`): never a traceback on the wire
+            refusal = _failure(head, exc, request_id)
+            if bridge.started:  # the answer is under way: nothing left to say but to stop
+                log.warning("s3 request %s failed after its answer began (%d)", request_id, refusal[0])
+                raise ClientGone(str(refusal[0])) from exc
+            bridge.whole(_refusal_answer(refusal, request_id))
 
-    def _serve(self, head: HttpRequest, bridge: Bridge, request_id: str) -> None:
+    async def serve_on_loop(self, head: HttpRequest, body: bytes, send: Any) -> bool:
+        """Answer a request whose body is all in memory without leaving the event loop, when what its
+        decision needs is cached; False (nothing sent) when it must run on a thread after all."""
+        request_id = ids.request_id()
+        try:
+            with blocking.on_loop():
+                prepared = self._prepare(head, iter((body,)), request_id)
+        except WouldBlock:
+            return False
+        except Exception as exc:  # noqa: BLE001 - the outer guard (`_failure`)
+            await _send_whole(send, _refusal_answer(_failure(head, exc, request_id), request_id))
+            return True
+        if isinstance(prepared, Answer):
+            await _send_whole(send, prepared)
+            return True
+        started = False
+        try:
+            response = await self.backend_async.open(
+                self.backend, head.method, prepared.target, prepared.signed_headers, prepared.body or b""
+            )
+            try:
+                await _on_loop_or_thread(self.threads, self._decide_answer, prepared, response)
+                if 200 <= response.status < 300 and self.authorizer.needs_answer(prepared.operation):
+                    data = await response.read(MAX_DOCUMENT_BYTES)
+                    answer = await _on_loop_or_thread(
+                        self.threads, self._answer_whole, prepared, response, data
+                    )
+                    await _send_whole(send, answer)
+                    return True
+                if 200 <= response.status < 300:
+                    await _on_loop_or_thread(self.threads, self._succeeded, prepared)
+                length = response.header("content-length")
+                small = length is not None and length.isdigit() and int(length) <= ANSWER_PIECE_BYTES
+                if head.method != "HEAD" and small:
+                    answer = Answer(response.status, answer_headers(response), await response.read())
+                    await _send_whole(send, answer)
+                    return True
+                await _start(send, response.status, answer_headers(response))
+                started = True
+                async for piece in response.pieces(ANSWER_PIECE_BYTES):
+                    await send({"type": "http.response.body", "body": piece, "more_body": True})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            finally:
+                response.release()
+        except BackendError as exc:
+            failure: Exception = BackendUnavailable(str(exc))
+        except Exception as exc:  # noqa: BLE001 - the outer guard (`_failure`)
+            failure = exc
+        else:
+            return True
+        refusal = _failure(head, failure, request_id)
+        if started:  # the answer is under way: nothing left to say but to stop
+            log.warning("s3 request %s failed after its answer began (%d)", request_id, refusal[0])
+            raise ClientGone(str(refusal[0])) from failure
+        await _send_whole(send, _refusal_answer(refusal, request_id))
+        return True
+
+    def _prepare(self, head: HttpRequest, pieces: Iterator[bytes], request_id: str) -> _Prepared | Answer:
+        """Authenticate, identify and authorize a request; its body read whole when it is small or the
+        operation is read from it (`pieces`: the body as it arrives). The gateway's own answer (a bucket
+        policy call) instead when it has one."""
         now = datetime.now(UTC)
         if _is_signature_v2(head):
             raise sigv4.InvalidRequest(
@@ -124,7 +186,7 @@ class S3Requests:
             raise payload.MissingContentLength("You must provide the Content-Length HTTP header.")
         reads_body = needs_body(operation)
         if reads_body or length is None or length <= MAX_BUFFERED_BYTES:
-            body = _whole(bridge.body(), reader, MAX_DOCUMENT_BYTES if reads_body else MAX_BUFFERED_BYTES)
+            body = _whole(pieces, reader, MAX_DOCUMENT_BYTES if reads_body else MAX_BUFFERED_BYTES)
             if reads_body:
                 operation = identify(SERVICE, dataclasses.replace(head, body=body))
                 if isinstance(operation, UnknownOperation):
@@ -133,44 +195,63 @@ class S3Requests:
         self.authorizer.before_forward(operation, caller, region, body)
         here = self.authorizer.answer_here(operation, caller, region, body, now)
         if here is not None:
-            bridge.whole(here)
-            return
+            return here
         headers = reader.forward_headers(head.headers)
         if body is not None:
             headers = [(k, v) for k, v in headers if k != "content-length"]
             headers.append(("content-length", str(len(body))))
-        sent: bytes | Iterable[bytes] = body if body is not None else _verified(bridge.body(), reader)
-        response = self.forwarder.open_stream(
-            self.backend, head.method, backend_target(head, operation), headers, sent, SERVICE, region
+        target = self.forwarder.backend_path(backend_target(head, operation), SERVICE)
+        signed_headers = self.forwarder.signed_for_stream(self.backend, head.method, target, headers, region)
+        return _Prepared(caller, operation, region, pending, target, signed_headers, body, reader)
+
+    def _serve(self, head: HttpRequest, bridge: Bridge, request_id: str) -> None:
+        prepared = self._prepare(head, bridge.body(), request_id)
+        if isinstance(prepared, Answer):
+            bridge.whole(prepared)
+            return
+        body = prepared.body
+        sent: bytes | Iterable[bytes] = (
+            body if body is not None else _verified(bridge.body(), prepared.reader)
+        )
+        response = self.forwarder.send_signed(
+            self.backend, head.method, prepared.target, prepared.signed_headers, sent
         )
         try:
-            self._decide_answer(pending, caller, operation, response, region)
+            self._decide_answer(prepared, response)
             if not 200 <= response.status < 300:
                 _stream_answer(response, bridge, head.method)
-            elif self.authorizer.needs_answer(operation):
-                data = response.read(MAX_DOCUMENT_BYTES)
-                replaced = self.authorizer.after_success(operation, caller, region, data)
-                returned = answer_headers(response)
-                if replaced is not None:
-                    data, returned = replaced, ownership.headers_for(returned, replaced)
-                bridge.whole(Answer(response.status, returned, data))
+            elif self.authorizer.needs_answer(prepared.operation):
+                bridge.whole(self._answer_whole(prepared, response, response.read(MAX_DOCUMENT_BYTES)))
             else:
-                self.authorizer.after_success(operation, caller, region, None)
+                self._succeeded(prepared)
                 _stream_answer(response, bridge, head.method)
         finally:
             response.release()
 
-    def _decide_answer(
-        self,
-        pending: Pending,
-        caller: Caller | None,
-        operation: Operation,
-        response: BackendResponse,
-        region: str,
-    ) -> None:
+    def _answer_whole(
+        self, prepared: _Prepared, response: BackendResponse | AsyncResponse, data: bytes
+    ) -> Answer:
+        """A successful answer read whole: cut to what the caller may see (lists), its creations kept."""
+        replaced = self.authorizer.after_success(prepared.operation, prepared.caller, prepared.region, data)
+        returned = answer_headers(response)
+        if replaced is not None:
+            data, returned = replaced, ownership.headers_for(returned, replaced)
+        return Answer(response.status, returned, data)
+
+    def _succeeded(self, prepared: _Prepared) -> None:
+        """What a success created or deleted, kept."""
+        self.authorizer.after_success(prepared.operation, prepared.caller, prepared.region, None)
+
+    def _decide_answer(self, prepared: _Prepared, response: BackendResponse | AsyncResponse) -> None:
         """Decide what only the answer's headers name (the KMS key of an SSE-KMS object read), before
         any of its body is sent; AccessDenied drops the answer. KMS serves no anonymous caller: an
         unsigned read of an SSE-KMS object is refused."""
+        caller, operation, region, pending = (
+            prepared.caller,
+            prepared.operation,
+            prepared.region,
+            prepared.pending,
+        )
         if caller is None:
             if s3.answer_permissions(operation, response.status, dict(response.headers), Facts("", region)):
                 raise AccessDenied("Access Denied")
@@ -180,14 +261,6 @@ class S3Requests:
         facts = self.authorizer.facts(caller.account_id, region, with_key_schema=False)
         for permission in s3.answer_permissions(operation, response.status, dict(response.headers), facts):
             self.authorizer.decide(pending.ctx, permission, region)
-
-    def _refuse(self, bridge: Bridge, refusal: tuple[int, bytes, str], request_id: str) -> None:
-        status, body, content_type = refusal
-        if bridge.started:  # the answer is under way: nothing left to say but to stop
-            log.warning("s3 request %s failed after its answer began (status %d)", request_id, status)
-            raise ClientGone(str(status))
-        headers = (("content-type", content_type), ("x-amz-request-id", request_id))
-        bridge.whole(Answer(status, headers, body))
 
 
 def backend_target(head: HttpRequest, operation: Operation) -> str:
@@ -271,3 +344,60 @@ def _unknown(operation: UnknownOperation) -> AwsError:
     return MalformedXML(
         "The XML you provided was not well-formed or did not validate against our published schema"
     )
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A request authorized and signed for the backend, and what its answer is decided with."""
+
+    caller: Caller | None
+    operation: Operation
+    region: str
+    pending: Pending
+    target: str
+    signed_headers: list[tuple[str, str]]
+    body: bytes | None  # None: streamed as it arrives, checked by `reader`
+    reader: payload.PayloadReader
+
+
+def _failure(head: HttpRequest, exc: Exception, request_id: str) -> tuple[int, bytes, str]:
+    """S3's error for a failure: its AWS error, 503 ServiceUnavailable for a backend that did not
+    answer, 500 InternalError (logged with its traceback) for anything else."""
+    if isinstance(exc, AwsError):
+        has_token = head.header("x-amz-security-token") is not None or "X-Amz-Security-Token=" in (
+            head.query_string
+        )
+        return refusals.xml_refusal(exc, request_id, has_session_token=has_token)
+    if isinstance(exc, BackendUnavailable):
+        log.warning("backend of s3 unavailable in request %s: %s", request_id, exc)
+        return refusals.xml_error("ServiceUnavailable", 503, "Please reduce your request rate.", request_id)
+    log.error("internal failure in gateway request %s", request_id, exc_info=exc)
+    message = "We encountered an internal error. Please try again."
+    return refusals.xml_error("InternalError", 500, message, request_id)
+
+
+def _refusal_answer(refusal: tuple[int, bytes, str], request_id: str) -> Answer:
+    status, body, content_type = refusal
+    return Answer(status, (("content-type", content_type), ("x-amz-request-id", request_id)), body)
+
+
+async def _on_loop_or_thread(threads: Executor, work: Callable[..., _T], *args: Any) -> _T:
+    """`work(*args)` on the event loop, or on a worker thread when it would wait for I/O there."""
+    try:
+        with blocking.on_loop():
+            return work(*args)
+    except WouldBlock:
+        return await asyncio.get_running_loop().run_in_executor(threads, work, *args)
+
+
+async def _start(send: Any, status: int, headers: Sequence[tuple[str, str]]) -> None:
+    encoded = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    await send({"type": "http.response.start", "status": status, "headers": encoded})
+
+
+async def _send_whole(send: Any, answer: Answer) -> None:
+    """A whole answer, its content-length its body's."""
+    headers = [(k, v) for k, v in answer.headers if k != "content-length"]
+    headers.append(("content-length", str(len(answer.body))))
+    await _start(send, answer.status, headers)
+    await send({"type": "http.response.body", "body": answer.body})

@@ -44,6 +44,10 @@ class Bridge:
                 break
         self._preloaded = b"".join(parts)
 
+    def preloaded_whole(self) -> bytes | None:
+        """The client's whole body when `preload` read all of it (it stays there for `body`), else None."""
+        return (self._preloaded or b"") if self.body_read else None
+
     def body(self) -> Iterator[bytes]:
         """The client's body, piece by piece as it arrives (once)."""
         preloaded, self._preloaded = self._preloaded, None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ostiary.services import Context, operation
+from ostiary.services import Context, operation, policy_history
 from ostiary.services.instance_profiles import profile_shape
 from ostiary.services.policies import policy_shape, url_encoded
 from ostiary.services.roles import last_used, role_shape
@@ -138,9 +138,10 @@ def _policies(conn: Connection, account_id: str, ids: list[str]) -> list[dict[st
         policy_store.find_many(conn, account_id, ids), key=lambda r: (r.account_id == "aws", r.arn)
     ):
         shape = policy_shape(row)
-        ordered = sorted(
-            versions.get(row.policy_id, []), key=lambda v: int(v.version_id[1:].split(".")[0]), reverse=True
-        )
+        ordered = list(versions.get(row.policy_id, []))
+        if row.account_id == policy_store.AWS_ACCOUNT:
+            ordered = policy_history.merged(row.name, ordered)
+        ordered.sort(key=lambda v: policy_history.version_number(v.version_id), reverse=True)
         shape["PolicyVersionList"] = [
             {
                 "Document": url_encoded(v.document),

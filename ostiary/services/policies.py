@@ -18,7 +18,7 @@ from ostiary.errors import (
     NoSuchEntityException,
     ValidationError,
 )
-from ostiary.services import Context, operation
+from ostiary.services import Context, operation, policy_history
 from ostiary.services.documents import IDENTITY, MANAGED_MAX, check_document
 from ostiary.services.tags import apply_tags, check_tags, tag_list
 from ostiary.store import accounts
@@ -217,7 +217,7 @@ def create_policy_version(
     }
 
 
-@operation("GetPolicyVersion")
+@operation("GetPolicyVersion", blocking=True)  # an AWS managed policy's older version is unpacked
 def get_policy_version(ctx: Context, policy_arn: str, version_id: str) -> dict[str, Any]:
     """One version of a managed policy, its document URL-encoded."""
     with ctx.db.read() as conn:
@@ -233,6 +233,8 @@ def list_policy_versions(
     with ctx.db.read() as conn:
         row = find_policy(conn, ctx, policy_arn)
         versions = store.versions(conn, row.policy_id)
+    if row.account_id == store.AWS_ACCOUNT:
+        versions = policy_history.merged(row.name, versions)
     keys = {v.version_id: f"{i:06d}" for i, v in enumerate(versions)}
     page, fields = page_list(versions, marker, max_items, key=lambda v: keys[v.version_id])
     return {"Versions": [version_shape(v, row.default_version, document=False) for v in page], **fields}
@@ -277,6 +279,8 @@ def _find_version(
     if row is not None and foreign is not None:
         _own(row, ctx, foreign)
     version = None if row is None else store.version(conn, row.policy_id, version_id)
+    if version is None and row is not None and row.account_id == store.AWS_ACCOUNT:
+        version = policy_history.older_version(row.name, version_id)
     if row is None or version is None:
         raise NoSuchEntityException(missing)
     return row, version
@@ -350,9 +354,7 @@ def _update_aws(conn: Connection, row: Any, entry: dict[str, Any]) -> None:
 
 
 def _aws_document(entry: dict[str, Any]) -> str:
-    document = entry["Document"]
-    ordered = {k: document[k] for k in ("Version", "Id", "Statement") if k in document}
-    return json.dumps({**ordered, **document}, indent=4)
+    return policy_history.aws_document(entry["Document"])
 
 
 def _aws_policy_id(arn: str) -> str:

@@ -280,8 +280,10 @@ def _evaluate(sim: Simulation, action: str, resource: str, per_resource: bool) -
         "MatchedStatements": matched,
         "MissingContextValues": missing,
         "OrganizationsDecisionDetail": {"AllowedByOrganizations": True},
-        "EvalDecisionDetails": {},
     }
+    cross_account = sim.resource_owner not in (None, sim.principal.account)
+    if resource != "*" or cross_account:  # AWS: not returned for "*" within one account
+        result["EvalDecisionDetails"] = {}
     boundary_detail = None
     if sim.boundary is not None:
         boundary_detail = {"AllowedByPermissionsBoundary": "permissions boundary" not in decision.reason}

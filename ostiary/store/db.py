@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
+from ostiary import blocking
 from ostiary.errors import AwsError, ConcurrentModificationException
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -82,7 +83,8 @@ class Database:
     @contextmanager
     def _connection(self, engine: Engine, role: str) -> Iterator[Connection]:
         """A connection for one read or transaction: the one this thread keeps for `role` when it
-        has one free (a nested use gets another), else one from the pool."""
+        has one free (a nested use gets another), else one from the pool. WouldBlock on the event loop."""
+        blocking.check()
         kept = self._kept
         if kept is None:
             with engine.connect() as pooled:

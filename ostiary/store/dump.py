@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from ostiary.store import (  # noqa: F401 - their tables join the metadata
+    analyzers,
     credential_reports,
     outbound_federation,
     resources,

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ostiary.auth.caller import Caller
+from ostiary.blocking import WouldBlock
 from ostiary.errors import AwsError
 from ostiary.protocol import ApiCall, HttpRequest
 from ostiary.settings import Settings
@@ -114,25 +115,30 @@ def decided(
     if trail is None:
         return authorizer.authorize(request, caller, operation, region, request_id, now)
     error: AwsError | None = None
+    blocked = False
     try:
         return authorizer.authorize(request, caller, operation, region, request_id, now)
     except AwsError as exc:
         error = exc
         raise
+    except WouldBlock:  # tried on the event loop: recorded when it is decided again on a thread
+        blocked = True
+        raise
     finally:
-        account = caller.account_id if caller is not None else authorizer.settings.account_id
-        resources = _gateway_resources(operation, account, region)
-        record = events.api_call(
-            user_identity(caller) if caller is not None else ANONYMOUS,
-            account,
-            operation.service,
-            operation.name,
-            _gateway_params(operation.params),
-            _request(request, request_id, now, region),
-            error=(error.code, error.message) if error is not None else None,
-            resources=resources,
-        )
-        trail.record(events.copies(record, {r["accountId"] for r in resources}))
+        if not blocked:
+            account = caller.account_id if caller is not None else authorizer.settings.account_id
+            resources = _gateway_resources(operation, account, region)
+            record = events.api_call(
+                user_identity(caller) if caller is not None else ANONYMOUS,
+                account,
+                operation.service,
+                operation.name,
+                _gateway_params(operation.params),
+                _request(request, request_id, now, region),
+                error=(error.code, error.message) if error is not None else None,
+                resources=resources,
+            )
+            trail.record(events.copies(record, {r["accountId"] for r in resources}))
 
 
 # What CloudTrail records of an unsigned request's caller.

@@ -228,6 +228,30 @@ def test_list_tables_shows_each_account_its_own_tables(harness: Harness) -> None
     assert own not in harness.client("dynamodb").list_tables()["TableNames"]
 
 
+def test_list_tables_pages_never_name_another_accounts_table(harness: Harness) -> None:
+    """A page that ends on another account's table (the backend's LastEvaluatedTableName) would tell its
+    name; the page ends on the caller's own table instead, and paging still reaches every own table."""
+    mine = harness.account()
+    stem = uuid.uuid4().hex[:6]
+    for suffix in ("a", "c", "e"):  # the other account's tables sort between and after them
+        _table(harness.client("dynamodb"), f"p{stem}-{suffix}")
+    own = sorted(_table(harness.client("dynamodb", mine), f"p{stem}-{suffix}x") for suffix in ("b", "d"))
+    dynamodb = harness.client("dynamodb", mine)
+    for limit in (1, 2, 3, 100):
+        seen: list[str] = []
+        params: dict[str, Any] = {"Limit": limit}
+        for _ in range(50):
+            page = dynamodb.list_tables(**params)
+            seen += page["TableNames"]
+            last = page.get("LastEvaluatedTableName")
+            assert set(page["TableNames"]) <= set(own)
+            if last is None:
+                break
+            assert last in own
+            params["ExclusiveStartTableName"] = last
+        assert seen == own
+
+
 def test_creating_a_table_another_account_owns_is_refused_as_existing(
     harness: Harness, other: dict[str, str]
 ) -> None:

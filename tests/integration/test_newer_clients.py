@@ -106,3 +106,30 @@ def test_newer_members_are_ignored_as_aws_ignores_unknown_parameters(
     role = iam.get_role(RoleName=f"newer-{unique}")["Role"]
     assert role["Description"] == "d"
     assert "MaxSigninSessionDuration" not in role
+
+
+_NEWER_ONLY = [
+    ("iam", "GetAccountProperties", {}),
+    (
+        "iam",
+        "UpdateOpenIDConnectProvider",
+        {"OpenIDConnectProviderArn": "arn:aws:iam::123456789012:oidc-provider/x"},
+    ),
+    ("sts", "GetScopedCredentials", {}),
+]
+
+
+@pytest.mark.parametrize(("service", "operation", "params"), _NEWER_ONLY, ids=[o for _, o, _ in _NEWER_ONLY])
+def test_an_operation_only_the_newer_model_has_is_an_invalid_action(
+    server: Server, account: dict[str, str], service: str, operation: str, params: dict[str, str]
+) -> None:
+    assert operation not in models.service(service).model.operation_names
+    client = newer_client(server, service, account)
+    with pytest.raises(ClientError) as exc:
+        getattr(client, botocore.xform_name(operation))(**params)
+    error = exc.value.response["Error"]
+    assert (error["Code"], exc.value.response["ResponseMetadata"]["HTTPStatusCode"]) == ("InvalidAction", 400)
+    assert (
+        error["Message"]
+        == f"Could not find operation {operation} for version {client.meta.service_model.api_version}"
+    )

@@ -10,6 +10,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.conftest import Server
+from tests.integration.authz_helpers import allow, doc
 
 
 def _client(server: Server, service: str, region: str, key: dict[str, str] | None = None) -> Any:
@@ -58,3 +59,30 @@ def test_a_region_of_the_partition_is_served_and_recorded(server: Server, unique
             assert _refusal(client.list_users)[0] == "AccessDenied"  # authenticated; no policy allows it
     used = root.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])["AccessKeyLastUsed"]
     assert used["Region"] == "eu-west-1"
+
+
+def test_an_iam_call_requests_us_east_1_whatever_region_it_was_signed_for(
+    server: Server, unique: str
+) -> None:
+    """AWS: IAM's single endpoint is in us-east-1, so aws:RequestedRegion of an IAM call is us-east-1;
+    an STS call requests the region it was signed for."""
+    root: Any = server.client("iam")
+    name = f"region-key-{unique}"
+    root.create_user(UserName=name)
+    only = {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}
+    east = {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}
+    statements = [
+        allow("iam:GetUser", Condition=east),
+        allow("iam:ListUsers", Condition=only),
+        allow("sts:GetSessionToken"),
+        allow("sts:GetFederationToken", Condition=only),
+    ]
+    root.put_user_policy(UserName=name, PolicyName="regions", PolicyDocument=doc(*statements))
+    key = root.create_access_key(UserName=name)["AccessKey"]
+    iam_eu, sts_eu = _client(server, "iam", "eu-west-1", key), _client(server, "sts", "eu-west-1", key)
+    assert iam_eu.get_user(UserName=name)["User"]["UserName"] == name
+    code, message, status = _refusal(iam_eu.list_users)
+    assert (code, status) == ("AccessDenied", 403) and "iam:ListUsers" in message
+    assert sts_eu.get_federation_token(Name="eu")["FederatedUser"]["Arn"].endswith(":federated-user/eu")
+    sts_east = _client(server, "sts", "us-east-1", key)
+    assert _refusal(lambda: sts_east.get_federation_token(Name="east"))[0] == "AccessDenied"

@@ -242,3 +242,22 @@ def test_another_accounts_principals_are_not_found(iam: Any, server: Server, uni
         with pytest.raises(ClientError) as exc:
             call()
         assert exc.value.response["Error"]["Code"] == "NoSuchEntity"
+
+
+def test_eval_decision_details_follow_awss_three_cases(iam: Any, server: Server) -> None:
+    """AWS: not returned for all resources within one account; present and empty with a resource ARN
+    (recorded, 376); present for a resource of another account."""
+    every = iam.simulate_custom_policy(PolicyInputList=[LIST_AND_DENY], ActionNames=["s3:ListBucket"])
+    assert "EvalDecisionDetails" not in every["EvaluationResults"][0]
+    named = iam.simulate_custom_policy(
+        PolicyInputList=[LIST_AND_DENY], ActionNames=["s3:ListBucket"], ResourceArns=["arn:aws:s3:::b"]
+    )
+    assert named["EvaluationResults"][0]["EvalDecisionDetails"] == {}
+    caller = f"arn:aws:iam::{server.account_id}:user/somebody"
+    other = iam.simulate_custom_policy(
+        PolicyInputList=[LIST_AND_DENY],
+        ActionNames=["s3:ListBucket"],
+        CallerArn=caller,
+        ResourceOwner="arn:aws:iam::210987654321:root",
+    )
+    assert other["EvaluationResults"][0]["EvalDecisionDetails"] == {}

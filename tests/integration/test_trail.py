@@ -344,3 +344,29 @@ def test_export_as_json_lines_and_in_cloudtrails_file_layout(
         [*command[:5], "--since", "yesterday"], env=server.cli_env(), capture_output=True, text=True
     )
     assert bad.returncode == 2 and "--since" in bad.stderr
+
+
+def test_access_analyzer_calls_are_recorded_allowed_and_refused(
+    server: Server, iam: Any, unique: str
+) -> None:
+    plain = _keyed_user(iam, f"trail-analyzer-no-{unique}")
+    document = doc(allow("s3:GetObject"))
+    server.client("accessanalyzer").validate_policy(policyDocument=document, policyType="IDENTITY_POLICY")
+    with pytest.raises(ClientError) as exc:
+        server.client("accessanalyzer", **plain).validate_policy(
+            policyDocument=document, policyType="IDENTITY_POLICY"
+        )
+    assert error_code(exc) == ("AccessDeniedException", 403)
+    recorded = events(server, "Username", f"trail-analyzer-no-{unique}")
+    refused = [e for e in recorded if e["EventName"] == "ValidatePolicy"]
+    assert len(refused) == 1
+    record = refused[0]["Record"]
+    assert record["eventSource"] == "access-analyzer.amazonaws.com"
+    assert record["errorCode"] == "AccessDeniedException"
+    assert record["requestParameters"]["policyType"] == "IDENTITY_POLICY"
+    allowed = [
+        e
+        for e in events(server, "EventName", "ValidatePolicy")
+        if e["Record"]["userIdentity"]["type"] == "Root" and "errorCode" not in e["Record"]
+    ]
+    assert allowed and allowed[0]["Record"]["eventSource"] == "access-analyzer.amazonaws.com"
