@@ -19,13 +19,14 @@ from ostiary.access_analyzer.errors import AccessDeniedException
 from ostiary.auth.caller import session_caller
 from ostiary.auth.tokens import Session
 from ostiary.errors import AwsError
-from ostiary.protocol import HttpRequest, models, query
+from ostiary.protocol import ApiCall, HttpRequest, models, query
 
 if TYPE_CHECKING:
     from ostiary.app import OstiaryApp
 
 _SERIALIZER = create_serializer("query", include_validation=False)
 _FORM = "application/x-www-form-urlencoded; charset=utf-8"
+_JSON = "application/json"
 _VALIDATE = "access-analyzer:ValidatePolicy"
 
 
@@ -51,15 +52,7 @@ def call(
     app: OstiaryApp, who: Principal, service: str, operation: str, params: dict[str, Any]
 ) -> dict[str, Any]:
     """The answer of `operation` called by `who`, or its AwsError (AccessDenied with AWS's text)."""
-    request = HttpRequest(
-        method="POST",
-        path="/",
-        query_string="",
-        headers=(("content-type", _FORM), ("user-agent", who.user_agent)),
-        body=encoded(service, operation, params),
-        client_ip=who.source_ip,
-        is_secure=who.is_secure,
-    )
+    request = _request(who, "/", _FORM, encoded(service, operation, params))
     ctx = _context(app, who)
     api_call = query.parse(service, request)
     app.trail.begin(ctx, api_call, request)
@@ -75,14 +68,39 @@ def call(
 
 def validate_policy(app: OstiaryApp, who: Principal, params: dict[str, Any]) -> dict[str, Any]:
     """Access Analyzer's ValidatePolicy as `who`: `access-analyzer:ValidatePolicy` decided by the engine
-    (as its endpoint decides it), then the findings of `ostiary policy validate`, in its output shape."""
+    (as its endpoint decides it), then the findings of `ostiary policy validate`, in its output shape;
+    recorded in the trail as the endpoint records it."""
     ctx = _context(app, who)
-    caller = ctx.caller
-    if caller is not None and not caller.is_root:
-        decision = enforce.authorize_call(ctx, _VALIDATE, "*")
-        if decision.decision != "Allow":
-            raise AccessDeniedException(decision.message(caller.arn, _VALIDATE, "*"))
-    return validation.validate_policy(params)
+    app.trail.begin(
+        ctx,
+        ApiCall("access-analyzer", "ValidatePolicy", params),
+        _request(who, "/policy/validation", _JSON, b""),
+    )
+    try:
+        caller = ctx.caller
+        if caller is not None and not caller.is_root:
+            decision = enforce.authorize_call(ctx, _VALIDATE, "*")
+            if decision.decision != "Allow":
+                raise AccessDeniedException(decision.message(caller.arn, _VALIDATE, "*"))
+        result = validation.validate_policy(params)
+    except AwsError as exc:
+        app.trail.failed(ctx.request_id, exc)
+        raise
+    app.trail.answered(ctx.request_id, result)
+    return result
+
+
+def _request(who: Principal, path: str, content_type: str, body: bytes) -> HttpRequest:
+    """The request the trail is told of: the browser's address and agent (the body is never kept)."""
+    return HttpRequest(
+        method="POST",
+        path=path,
+        query_string="",
+        headers=(("content-type", content_type), ("user-agent", who.user_agent)),
+        body=body,
+        client_ip=who.source_ip,
+        is_secure=who.is_secure,
+    )
 
 
 def _context(app: OstiaryApp, who: Principal) -> services.Context:

@@ -342,3 +342,11 @@ def test_the_editor_validates_as_the_person_with_access_analyzer(
     assert (
         allowed.status_code == 200 and "INVALID_ACTION" in allowed.text and "MISSING_RESOURCE" in allowed.text
     )
+    cloudtrail = server.client("cloudtrail", account["AccessKeyId"], account["SecretAccessKey"])
+    found = cloudtrail.lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "ValidatePolicy"}]
+    )
+    records = [json.loads(e["CloudTrailEvent"]) for e in found["Events"]]
+    lena = [r for r in records if r["userIdentity"].get("arn", "").endswith(":user/lena")]
+    assert sorted(r.get("errorCode", "") for r in lena) == ["", "AccessDeniedException"]
+    assert {r["eventSource"] for r in lena} == {"access-analyzer.amazonaws.com"}
