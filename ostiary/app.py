@@ -10,7 +10,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from ostiary import enforce, ids, services
+from ostiary import console, enforce, ids, services
 from ostiary.access_analyzer import endpoint as analyzer_endpoint
 from ostiary.auth import sigv4
 from ostiary.auth.authenticate import authenticate
@@ -124,6 +124,8 @@ class OstiaryApp:
             return await metrics.answer(send)
         if discovery.takes(scope):  # an outbound issuer's OIDC documents: public GETs, never S3's
             return await discovery.serve(self.db, self.settings, scope, send)
+        if console.takes(scope):  # the web console: pages as the signed-in person, never S3's
+            return await console.serve(self, scope, receive, send)
         if health.takes(scope):  # probes, before the gateway: S3 would take an unsigned GET
             return await health.answer(self.db, scope, send)
         if self.trail.takes(scope):  # CloudTrail's LookupEvents: the trail is read here, never forwarded

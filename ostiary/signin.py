@@ -90,6 +90,24 @@ def sign_in(
     return _credentials(keyring, account, found, is_mfa, _must_change(found, now), now)
 
 
+def sign_in_with_mfa(
+    db: Database, keyring: Keyring, account: str, user_name: str, mfa_code: str, now: datetime | None = None
+) -> dict[str, Any]:
+    """The second step of a sign-in whose password `sign_in` verified (it raised MfaRequired): the
+    console asks for the code on its own page. The code is throttled as in `sign_in`."""
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    found = _load(db, account, user_name)
+    if found is None:
+        raise SignInRefused(_INCORRECT)
+    try:
+        is_mfa = _check_mfa(db, keyring, account, found, mfa_code, now)
+    except Throttling as exc:
+        raise SignInRefused(exc.message) from exc
+    with db.transaction() as conn:
+        last_use.record_password_use(conn, found.user.user_id, now)
+    return _credentials(keyring, account, found, is_mfa, _must_change(found, now), now)
+
+
 def _credentials(
     keyring: Keyring, account: str, found: _Account, is_mfa: bool, must_change: bool, now: datetime
 ) -> dict[str, Any]:

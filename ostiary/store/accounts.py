@@ -120,6 +120,11 @@ def alias(conn: Connection, account_id: str) -> str | None:
     return conn.execute(select(accounts.c.alias).where(accounts.c.account_id == account_id)).scalar()
 
 
+def with_alias(conn: Connection, alias: str) -> str | None:
+    """The account whose alias is `alias` (the console's sign-in takes an alias for the account id)."""
+    return conn.execute(select(accounts.c.account_id).where(accounts.c.alias == alias)).scalar()
+
+
 def set_alias(conn: Connection, account_id: str, value: str | None) -> None:
     """Give the account an alias (or none); an alias taken by another account breaks its unique constraint."""
     conn.execute(update(accounts).where(accounts.c.account_id == account_id).values(alias=value))
