@@ -1,0 +1,214 @@
+"""The decision loop: z3 over the Boolean abstraction, glob automata for the memberships (lazy).
+
+z3 proposes a model; its implicant's memberships are grouped by string variable and each group is
+handed to `globs.witness`. A group no string realises is shrunk to a small core and blocked with a
+clause, and z3 asked again. When every group has a witness, the model and the witnesses make a
+concrete request, which the caller's `confirm` (the engine) must accept before it is reported.
+UNSAT proves that no request exists; a timeout, an automaton budget or an unconfirmed example is
+`unknown`, never a proof.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import z3
+
+from ostiary.analyzer import formula as f
+from ostiary.analyzer.encode import ACTION, RESOURCE, Space
+from ostiary.analyzer.globs import Budget, Glob, witness
+
+TIMEOUT_SECONDS = 10.0
+_LEMMA_LIMIT = 4000
+_BOOL_WORDS = ("false", "true", "maybe")
+
+
+@dataclass(frozen=True)
+class Example:
+    """A concrete request: action, resource, the principal's index in the universe, context keys."""
+
+    action: str
+    resource: str
+    principal: int = 0
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """One line for a reason's description."""
+        text = f"action `{self.action}` on resource `{self.resource}`"
+        if self.context:
+            shown = ", ".join(f"{k}={v!r}" for k, v in sorted(self.context.items()))
+            text += f" with context {{{shown}}}"
+        return text
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data (the principal is the caller's business)."""
+        return {"action": self.action, "resource": self.resource, "context": self.context}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """`example` when a request exists (confirmed), `unknown` when neither proven nor found."""
+
+    example: Example | None = None
+    unknown: str = ""
+
+    @property
+    def is_proven(self) -> bool:
+        """No request exists."""
+        return self.example is None and not self.unknown
+
+
+def search(
+    space: Space,
+    goal: f.Node,
+    confirm: Callable[[Example], bool],
+    timeout_seconds: float = TIMEOUT_SECONDS,
+    budget: int = 20000,
+) -> Outcome:
+    """Find a request satisfying `goal` in `space`, or prove there is none."""
+    deadline = time.monotonic() + timeout_seconds
+    root = f.all_of((goal, space.universe()))
+    if root.kind == "false":
+        return Outcome()
+    solver = z3.Solver()
+    solver.set("random_seed", 7)
+    solver.add(root.to_z3())
+    for lemma in _lemmas(space):
+        solver.add(lemma)
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return Outcome(unknown=f"the solver passed its {timeout_seconds:g} s limit")
+        solver.set("timeout", max(1, int(remaining * 1000)))
+        answer = solver.check()
+        if answer == z3.unsat:
+            if space.is_bounded:
+                return Outcome(unknown="a condition key has more distinct tests than the procedure models")
+            return Outcome()
+        if answer != z3.sat:
+            return Outcome(unknown=f"the solver could not decide ({solver.reason_unknown()})")
+        model = solver.model()
+        cube = f.implicant(root, f.Valuation(model, space.atoms))
+        try:
+            witnesses, blocks = _realise(cube)
+        except Budget as error:
+            return Outcome(unknown=f"a wildcard pattern is too complex ({error})")
+        if blocks:
+            for block in blocks:
+                solver.add(block)
+            continue
+        example = _example(space, model, witnesses)
+        if confirm(example):
+            return Outcome(example)
+        return Outcome(unknown=f"the engine did not confirm the example request ({example.describe()})")
+
+
+def _lemmas(space: Space) -> list[Any]:
+    """Eager facts: one variable equals at most one literal, and a literal decides the other patterns."""
+    by_variable: dict[str, list[f.Atom]] = {}
+    for one in space.atoms.values():
+        by_variable.setdefault(one.variable, []).append(one)
+    lemmas: list[Any] = []
+    for atoms in by_variable.values():
+        literals = [a for a in atoms if a.glob.is_literal]
+        others = [a for a in atoms if not a.glob.is_literal]
+        if len(literals) > 1:
+            lemmas.append(z3.AtMost(*[a.term for a in literals], 1))
+        if len(literals) * len(others) <= _LEMMA_LIMIT:
+            for literal in literals:
+                text = literal.glob.text()
+                for other in others:
+                    implied = other.term if other.glob.matches(text) else z3.Not(other.term)
+                    lemmas.append(z3.Implies(literal.term, implied))
+    return lemmas
+
+
+def _realise(cube: dict[str, tuple[f.Atom, bool]]) -> tuple[dict[str, str], list[Any]]:
+    """A witness string per variable, or the clauses that block the groups no string realises."""
+    groups: dict[str, tuple[list[Glob], list[Glob], list[f.Atom], list[f.Atom]]] = {}
+    for one, wanted in cube.values():
+        group = groups.setdefault(one.variable, ([], [], [], []))
+        (group[0] if wanted else group[1]).append(one.glob)
+        (group[2] if wanted else group[3]).append(one)
+    witnesses: dict[str, str] = {}
+    blocks: list[Any] = []
+    for variable, (inside, outside, atoms_in, atoms_out) in groups.items():
+        found = witness(inside, outside)
+        if found is None:
+            core_in, core_out = _core(atoms_in, atoms_out)
+            blocks.append(z3.Or([z3.Not(a.term) for a in core_in] + [a.term for a in core_out]))
+        else:
+            witnesses[variable] = found
+    return witnesses, blocks
+
+
+def _core(inside: list[f.Atom], outside: list[f.Atom]) -> tuple[list[f.Atom], list[f.Atom]]:
+    """A small unrealisable part of an unrealisable group (a literal conflicts with one other pattern)."""
+    for literal in inside:
+        if literal.glob.is_literal:
+            text = literal.glob.text()
+            for other in inside:
+                if not other.glob.matches(text):
+                    return [literal, other], []
+            for other in outside:
+                if other.glob.matches(text):
+                    return [literal], [other]
+    items = [(a, True) for a in inside] + [(a, False) for a in outside]
+    if witness([a.glob for a in inside], [], budget=5000) is None:
+        items = [(a, True) for a in inside]
+    index = 0
+    while index < len(items) and len(items) > 1:
+        trial = items[:index] + items[index + 1 :]
+        try:
+            found = witness([a.glob for a, w in trial if w], [a.glob for a, w in trial if not w], budget=5000)
+        except Budget:
+            found = ""
+        if found is None:
+            items = trial
+        else:
+            index += 1
+    return [a for a, w in items if w], [a for a, w in items if not w]
+
+
+def _example(space: Space, model: Any, witnesses: dict[str, str]) -> Example:
+    """The concrete request of a model and the witness strings."""
+    context: dict[str, Any] = {}
+    for key in space.keys.values():
+        if not z3.is_true(model.eval(key.present, model_completion=True)):
+            continue
+        values = [
+            _render(key.kind, value, model, witnesses)
+            for slot, value in zip(key.slots, key.values, strict=True)
+            if z3.is_true(model.eval(slot, model_completion=True))
+        ]
+        context[key.name] = values[0] if len(values) == 1 else values
+    principal = model.eval(space.principal, model_completion=True).as_long()
+    return Example(witnesses.get(ACTION, ""), witnesses.get(RESOURCE, ""), principal, context)
+
+
+def _render(kind: str | None, value: Any, model: Any, witnesses: dict[str, str]) -> str:
+    """One slot's value as the request text the engine reads."""
+    if kind is None or kind == "string":
+        return witnesses.get(value, "")
+    if kind == "bool":
+        return _BOOL_WORDS[model.eval(value, model_completion=True).as_long()]
+    if kind == "ip":
+        version = model.eval(value[0], model_completion=True).as_long()
+        if version == 4:
+            return str(ipaddress.IPv4Address(model.eval(value[1], model_completion=True).as_long()))
+        if version == 6:
+            return str(ipaddress.IPv6Address(model.eval(value[2], model_completion=True).as_long()))
+        return "not-an-address"
+    ok, number = value
+    if not z3.is_true(model.eval(ok, model_completion=True)):
+        return "not-a-number"
+    found = model.eval(number, model_completion=True)
+    if kind == "date":
+        return str(found.as_long())
+    exact = Fraction(found.numerator_as_long(), found.denominator_as_long())
+    return str(exact.numerator) if exact.denominator == 1 else repr(float(exact))
