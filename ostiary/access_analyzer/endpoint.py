@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypeGuard
 
 from ostiary import enforce, services
-from ostiary.access_analyzer import routes, validation
+from ostiary.access_analyzer import checks, routes, validation
 from ostiary.access_analyzer.errors import AccessDeniedException, ValidationException, error_body
 from ostiary.access_analyzer.operation import Operation
 from ostiary.auth import sigv4
@@ -30,6 +30,7 @@ _JSON = b"application/json"
 
 OPERATIONS: dict[str, Operation] = {
     **validation.OPERATIONS,
+    **checks.OPERATIONS,
 }
 
 

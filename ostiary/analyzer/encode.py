@@ -16,6 +16,7 @@ false, negated ones true (ForAnyValue: false), IfExists and ForAllValues true, N
 from __future__ import annotations
 
 import ipaddress
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -81,6 +82,42 @@ def read_test(condition: Condition) -> Test:
     return Test(base, condition.key.lower(), condition.key, condition.values, modifier, if_exists, negated)
 
 
+def witnesses_needed(policy: Policy, key: str, allows: bool) -> int:
+    """How many values of `key` a request needs so that the policy allows (or does not), at most.
+
+    Any request doing so keeps doing so with its key's values cut to one witness per test that
+    needs one: a positive test (or ForAnyValue) in the statement that applies, a negated test (or
+    ForAllValues) made false in each statement that must not apply.
+    """
+    applying = [sum(_needs_when_true(t) for t in _tests(s, key)) for s in policy.statements]
+    failing = [max((_needs_when_false(t) for t in _tests(s, key)), default=0) for s in policy.statements]
+    is_allow = [s.effect != "Deny" for s in policy.statements]
+    pairs = list(zip(applying, failing, is_allow, strict=True))
+    if allows:
+        return max((a for a, _, allow in pairs if allow), default=0) + sum(
+            f for _, f, allow in pairs if not allow
+        )
+    return max(
+        sum(f for _, f, allow in pairs if allow), max((a for a, _, allow in pairs if not allow), default=0)
+    )
+
+
+def _tests(statement: Statement, key: str) -> list[Test]:
+    return [t for t in (read_test(c) for c in statement.conditions) if t.key == key]
+
+
+def _needs_when_true(test: Test) -> int:
+    if test.base == "Null" or test.modifier == "ForAllValues":
+        return 0
+    return 1 if test.modifier == "ForAnyValue" or not test.negated else 0
+
+
+def _needs_when_false(test: Test) -> int:
+    if test.base == "Null" or test.modifier == "ForAnyValue":
+        return 0
+    return 1 if test.modifier == "ForAllValues" or test.negated else 0
+
+
 def has_variable(text: str) -> bool:
     """Whether a 2012-10-17 text holds a policy variable (`${…}`)."""
     start = text.find("${")
@@ -101,18 +138,30 @@ class Key:
 class Space:
     """The symbolic request shared by the policies of one check, and the memberships it uses."""
 
-    def __init__(self, policies: Sequence[Policy], principal_count: int = 1) -> None:
+    def __init__(
+        self,
+        policies: Sequence[Policy],
+        principal_count: int = 1,
+        deadline: float | None = None,
+        allowing: Sequence[bool] | None = None,
+    ) -> None:
+        self.deadline = deadline  # time.monotonic() past which encoding gives up (Unsupported)
         self.atoms: dict[str, Atom] = {}
         self._by_glob: dict[tuple[str, Glob], Atom] = {}
-        self.principal = z3.Int("principal")
+        self.ctx = z3.Context()  # one per check: z3's default context is not safe across threads
+        self.principal = z3.Int("principal", self.ctx)
         self.principal_count = principal_count
         self.is_bounded = False  # a key needed more slots than SLOT_LIMIT: an UNSAT proves nothing
         self.keys: dict[str, Key] = {}
         self.networks: dict[str, list[Any]] = {}  # key → the networks its IpAddress tests name
-        self._plan_keys(policies)
+        self._plan_keys(policies, allowing)
 
-    def _plan_keys(self, policies: Sequence[Policy]) -> None:
-        """Each key's kind and slot count, from every test on it in the policies."""
+    def _plan_keys(self, policies: Sequence[Policy], allowing: Sequence[bool] | None) -> None:
+        """Each key's kind and slot count, from every test on it in the policies.
+
+        `allowing[i]` says whether the goal needs policies[i] to allow (True) or not (False); it bounds
+        the values a request needs on a key (`witnesses_needed`), else each distinct test may need one.
+        """
         kinds: dict[str, set[str]] = {}
         tests: dict[str, set[Test]] = {}
         for policy in policies:
@@ -130,25 +179,34 @@ class Space:
             if len(found) > 1:
                 raise Unsupported(f"`{key}` is tested as {' and '.join(sorted(found))}")
             count = len(tests[key])
+            if allowing is not None:
+                count = min(
+                    count, sum(witnesses_needed(p, key, a) for p, a in zip(policies, allowing, strict=True))
+                )
             if count > SLOT_LIMIT:
                 self.is_bounded, count = True, SLOT_LIMIT
             self.keys[key] = self._key(key, next(iter(found), None), max(count, 1))
 
     def _key(self, key: str, kind: str | None, count: int) -> Key:
-        present = z3.Bool(f"has {key}")
-        slots = [z3.Bool(f"has {key}#{i}") for i in range(count)]
+        ctx = self.ctx
+        present = z3.Bool(f"has {key}", ctx)
+        slots = [z3.Bool(f"has {key}#{i}", ctx) for i in range(count)]
         values: list[Any] = []
         for i in range(count):
             label = f"{key}#{i}"
             if kind == "number":
-                values.append((z3.Bool(f"ok {label}"), z3.Real(f"n {label}")))
+                values.append((z3.Bool(f"ok {label}", ctx), z3.Real(f"n {label}", ctx)))
             elif kind == "date":
-                values.append((z3.Bool(f"ok {label}"), z3.Int(f"d {label}")))
+                values.append((z3.Bool(f"ok {label}", ctx), z3.Int(f"d {label}", ctx)))
             elif kind == "bool":
-                values.append(z3.Int(f"b {label}"))
+                values.append(z3.Int(f"b {label}", ctx))
             elif kind == "ip":
                 values.append(
-                    (z3.Int(f"v {label}"), z3.BitVec(f"ip4 {label}", 32), z3.BitVec(f"ip6 {label}", 128))
+                    (
+                        z3.Int(f"v {label}", ctx),
+                        z3.BitVec(f"ip4 {label}", 32, ctx),
+                        z3.BitVec(f"ip6 {label}", 128, ctx),
+                    )
                 )
             else:
                 values.append(label)
@@ -161,7 +219,7 @@ class Space:
         found = self._by_glob.get((variable, pattern))
         if found is None:
             name = f"in{len(self.atoms)}"
-            found = Atom(variable, pattern, name, z3.Bool(name))
+            found = Atom(variable, pattern, name, z3.Bool(name, self.ctx))
             self._by_glob[(variable, pattern)] = found
             self.atoms[name] = found
         return f.atom(found)
@@ -204,7 +262,7 @@ class Space:
                 for s, v in zip(key.slots, key.values, strict=True)
                 for n in named
             ]
-            + [z3.BoolVal(True)]
+            + [z3.BoolVal(True, self.ctx)]
         )
 
     def allows(self, policy: Policy, principal_applies: Sequence[Sequence[int]] | None = None) -> f.Node:
@@ -224,6 +282,8 @@ class Space:
         self, statement: Statement, has_variables: bool, principals: Sequence[int] | None
     ) -> f.Node:
         """The statement applies to the request."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise Unsupported("the check passed its time limit")
         action = f.any_of(self.member(ACTION, glob(a.lower())) for a in statement.actions)
         parts = [f.negate(action) if statement.is_not_action else action]
         if statement.resources is not None:
@@ -275,19 +335,21 @@ class Space:
     def _hit(self, test: Test, key: Key) -> Any:
         """slot index → the positive operator on that slot's value; None when a policy value is bad."""
         base, values = test.base, test.values
+        if not values:
+            return lambda i: f.FALSE
         if base in ("StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike"):
             globs = [_string_glob(base, v) for v in values]
             return lambda i: f.any_of(self.member(key.values[i], g) for g in globs)
         try:
             if base.startswith("Numeric"):
                 compare = _COMPARE[base[7:]]
-                numbers = [_fraction(float(v.strip())) for v in values]
+                numbers = [_fraction(float(v.strip()), self.ctx) for v in values]
                 return lambda i: f.term(
                     z3.And(key.values[i][0], z3.Or([compare(key.values[i][1], n) for n in numbers]))
                 )
             if base.startswith("Date"):
                 compare = _COMPARE[base[4:]]
-                dates = [_fraction(parse_date(v)) for v in values]
+                dates = [_fraction(parse_date(v), self.ctx) for v in values]
                 return lambda i: f.term(
                     z3.And(key.values[i][0], z3.Or([compare(z3.ToReal(key.values[i][1]), d) for d in dates]))
                 )
@@ -320,11 +382,11 @@ def _string_glob(base: str, value: str) -> Glob:
     return arn_glob(value)
 
 
-def _fraction(value: float) -> Any:
+def _fraction(value: float, ctx: Any) -> Any:
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError("not a number")
     found = Fraction(value)
-    return z3.RealVal(f"{found.numerator}/{found.denominator}")
+    return z3.RealVal(f"{found.numerator}/{found.denominator}", ctx)
 
 
 def parse_date(text: str) -> float:
@@ -345,7 +407,8 @@ def _in_network(value: Any, network: Any) -> Any:
         return z3.And(version == 4, v4 & mask == int(network.network_address))
     mask = int(network.netmask)
     return z3.And(
-        version == 6, v6 & z3.BitVecVal(mask, 128) == z3.BitVecVal(int(network.network_address), 128)
+        version == 6,
+        v6 & z3.BitVecVal(mask, 128, v6.ctx) == z3.BitVecVal(int(network.network_address), 128, v6.ctx),
     )
 
 

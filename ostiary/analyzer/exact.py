@@ -15,6 +15,7 @@ the policy names.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,10 +79,11 @@ def check_no_new_access(
     new_text: str, existing_text: str, policy_type: str, timeout_seconds: float = TIMEOUT_SECONDS
 ) -> Check:
     """Is there a request the new policy allows and the existing one does not?"""
+    started = time.monotonic()
     new, existing = read_policy(new_text, policy_type), read_policy(existing_text, policy_type)
     universe = _universe(policy_type, (new, existing))
     try:
-        space = Space((new, existing), len(universe.principals))
+        space = Space((new, existing), len(universe.principals), started + timeout_seconds, (True, False))
         goal = f.all_of(
             (
                 space.allows(new, universe.applies(new)),
@@ -96,7 +98,7 @@ def check_no_new_access(
     def confirm(example: Example) -> bool:
         return universe.allows(new_compiled, example) and not universe.allows(existing_compiled, example)
 
-    outcome = search(space, goal, confirm, timeout_seconds)
+    outcome = search(space, goal, confirm, timeout_seconds - (time.monotonic() - started))
     return _answer(outcome, universe, new_compiled)
 
 
@@ -108,12 +110,13 @@ def check_access_not_granted(
     timeout_seconds: float = TIMEOUT_SECONDS,
 ) -> Check:
     """Does the policy allow any of the actions (on any resource), or any action on one of the resources?"""
+    started = time.monotonic()
     policy = read_policy(text, policy_type)
     universe = _universe(policy_type, (policy,))
     action_globs = [glob(a.lower()) for a in actions]
     resource_globs = [glob(r) for r in resources]
     try:
-        space = Space((policy,), len(universe.principals))
+        space = Space((policy,), len(universe.principals), started + timeout_seconds, (True,))
         parts = [space.allows(policy, universe.applies(policy)), universe.own_keys(space)]
         if action_globs:
             parts.append(f.any_of(space.member(ACTION, g) for g in action_globs))
@@ -130,20 +133,23 @@ def check_access_not_granted(
         )
         return listed and universe.allows(compiled, example)
 
-    return _answer(search(space, goal, confirm, timeout_seconds), universe, compiled)
+    outcome = search(space, goal, confirm, timeout_seconds - (time.monotonic() - started))
+    return _answer(outcome, universe, compiled)
 
 
 def check_no_public_access(text: str, timeout_seconds: float = TIMEOUT_SECONDS) -> Check:
     """Does the resource policy allow an anonymous caller, who names nothing the policy names, anything?"""
+    started = time.monotonic()
     policy = read_policy(text, "RESOURCE_POLICY")
     universe = Universe([anonymous()], OWNER_ACCOUNT)
     try:
-        space = Space((policy,), 1)
+        space = Space((policy,), 1, started + timeout_seconds, (True,))
         goal = f.all_of((space.allows(policy, universe.applies(policy)), _stranger(space)))
     except Unsupported as error:
         return Check(FAIL, unknown=str(error))
     compiled = universe.compile(policy)
-    outcome = search(space, goal, lambda example: universe.allows(compiled, example), timeout_seconds)
+    remaining = timeout_seconds - (time.monotonic() - started)
+    outcome = search(space, goal, lambda example: universe.allows(compiled, example), remaining)
     return _answer(outcome, universe, compiled)
 
 

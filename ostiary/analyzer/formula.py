@@ -40,7 +40,7 @@ class Node:
         self.term = term
         self._z3: Any = None
 
-    def to_z3(self) -> Any:
+    def to_z3(self, ctx: Any) -> Any:
         """The formula as a z3 Boolean (built once)."""
         if self._z3 is None:
             kind = self.kind
@@ -49,16 +49,24 @@ class Node:
             elif kind == "term":
                 self._z3 = self.term
             elif kind == "true":
-                self._z3 = z3.BoolVal(True)
+                self._z3 = z3.BoolVal(True, ctx)
             elif kind == "false":
-                self._z3 = z3.BoolVal(False)
+                self._z3 = z3.BoolVal(False, ctx)
             elif kind == "not":
-                self._z3 = z3.Not(self.children[0].to_z3())
-            elif kind == "and":
-                self._z3 = z3.And([c.to_z3() for c in self.children])
+                inner = self.children[0].to_z3(ctx)
+                self._z3 = z3.BoolRef(z3.Z3_mk_not(ctx.ref(), inner.as_ast()), ctx)
             else:
-                self._z3 = z3.Or([c.to_z3() for c in self.children])
+                self._z3 = _connect(kind, [c.to_z3(ctx) for c in self.children], ctx)
         return self._z3
+
+
+def _connect(kind: str, terms: list[Any], ctx: Any) -> Any:
+    """And or Or of z3 Booleans through the C API (z3.And's argument coercion dominates otherwise)."""
+    array = (z3.Ast * len(terms))()
+    for i, one in enumerate(terms):
+        array[i] = one.as_ast()
+    make = z3.Z3_mk_and if kind == "and" else z3.Z3_mk_or
+    return z3.BoolRef(make(ctx.ref(), len(terms), array), ctx)
 
 
 TRUE = Node("true")

@@ -48,6 +48,7 @@ class Glob:
 
     tokens: tuple[Token, ...]
     _closure: tuple[int, ...] = field(init=False, repr=False, compare=False, hash=False)
+    is_literal: bool = field(init=False, repr=False, compare=False, hash=False)  # matches one string
 
     def __post_init__(self) -> None:
         size = len(self.tokens)
@@ -58,16 +59,13 @@ class Glob:
                 bits |= closure[position + 1]
             closure[position] = bits
         object.__setattr__(self, "_closure", tuple(closure))
+        literal = all(not t.is_star and not t.is_negated and len(t.chars) == 1 for t in self.tokens)
+        object.__setattr__(self, "is_literal", literal)
 
     @property
     def start(self) -> int:
         """The position set before any character."""
         return self._closure[0]
-
-    @property
-    def is_literal(self) -> bool:
-        """Whether it matches exactly one string."""
-        return all(not t.is_star and not t.is_negated and len(t.chars) == 1 for t in self.tokens)
 
     @property
     def is_everything(self) -> bool:
@@ -167,6 +165,9 @@ def witness(
         named |= one.chars()
     extra = next((c for c in fresh if c not in named), None)
     alphabet = sorted(named) + ([extra] if extra is not None else [chr(0x2603)])
+    for candidate in _samples(inside, alphabet[-1]):  # cheap guesses first (a long `?` run blows up BFS)
+        if all(g.matches(candidate) for g in inside) and not any(g.matches(candidate) for g in outside):
+            return candidate
     start = (tuple(g.start for g in inside), tuple(g.start for g in outside))
     parents: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[object, str]] = {start: (None, "")}
     queue = deque([start])
@@ -192,6 +193,21 @@ def witness(
             parents[following] = (state, char)
             queue.append(following)
     return None
+
+
+def _samples(inside: Sequence[Glob], fresh: str) -> list[str]:
+    """A string of each pattern: its stars empty, or one fresh character; its other tests the fresh one."""
+    found = []
+    for one in inside[:8]:
+        for star in ("", fresh):
+            chars = []
+            for token in one.tokens:
+                if token.is_star:
+                    chars.append(star if token.takes(fresh) else "")
+                else:
+                    chars.append(fresh if token.takes(fresh) else min(token.chars))
+            found.append("".join(chars))
+    return found
 
 
 def _spell(parents: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[object, str]], state: object) -> str:

@@ -75,15 +75,15 @@ def search(
     root = f.all_of((goal, space.universe()))
     if root.kind == "false":
         return Outcome()
-    solver = z3.Solver()
+    solver = z3.Solver(ctx=space.ctx)
     solver.set("random_seed", 7)
-    solver.add(root.to_z3())
+    solver.add(root.to_z3(space.ctx))
     for lemma in _lemmas(space):
         solver.add(lemma)
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return Outcome(unknown=f"the solver passed its {timeout_seconds:g} s limit")
+            return Outcome(unknown="the check passed its time limit")
         solver.set("timeout", max(1, int(remaining * 1000)))
         answer = solver.check()
         if answer == z3.unsat:
