@@ -26,7 +26,9 @@ from typing import Any
 import z3
 
 from ostiary.analyzer import formula as f
+from ostiary.analyzer import templates
 from ostiary.analyzer.globs import Glob, arn_glob, glob
+from ostiary.analyzer.templates import Template
 from ostiary.policy import Condition, Policy, Statement
 
 SLOT_LIMIT = 8
@@ -49,6 +51,10 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 }  # fmt: skip
 _BAD = (ValueError, OverflowError, TypeError)
 ACTION, RESOURCE = "action", "resource"
+_MODES = {
+    "StringEquals": "literal", "StringEqualsIgnoreCase": "ignore_case", "StringLike": "glob",
+    "ArnEquals": "arn", "ArnLike": "arn",
+}  # fmt: skip
 
 
 class Unsupported(Exception):
@@ -148,6 +154,8 @@ class Space:
         self.deadline = deadline  # time.monotonic() past which encoding gives up (Unsupported)
         self.atoms: dict[str, Atom] = {}
         self._by_glob: dict[tuple[str, Glob], Atom] = {}
+        self._by_template: dict[tuple[str, Template], Atom] = {}
+        self.lemmas: list[f.Node] = []  # facts true of every request (template ⊆ its widening)
         self.ctx = z3.Context()  # one per check: z3's default context is not safe across threads
         self.principal = z3.Int("principal", self.ctx)
         self.principal_count = principal_count
@@ -164,6 +172,9 @@ class Space:
         """
         kinds: dict[str, set[str]] = {}
         tests: dict[str, set[Test]] = {}
+        for key in _template_keys(policies):
+            kinds.setdefault(key, set()).add("string")
+            tests.setdefault(key, set())
         for policy in policies:
             for statement in policy.statements:
                 for condition in statement.conditions:
@@ -179,7 +190,7 @@ class Space:
             if len(found) > 1:
                 raise Unsupported(f"`{key}` is tested as {' and '.join(sorted(found))}")
             count = len(tests[key])
-            if allowing is not None:
+            if allowing is not None and count:
                 count = min(
                     count, sum(witnesses_needed(p, key, a) for p, a in zip(policies, allowing, strict=True))
                 )
@@ -212,6 +223,30 @@ class Space:
                 values.append(label)
         return Key(key, kind, present, slots, values)
 
+    def template_member(self, variable: str, template: Template) -> f.Node:
+        """`variable ∈ template` (a pattern with policy variables) as a free membership."""
+        found = self._by_template.get((variable, template))
+        if found is None:
+            name = f"in{len(self.atoms)}"
+            found = Atom(variable, None, name, z3.Bool(name, self.ctx), template)
+            self._by_template[(variable, template)] = found
+            self.atoms[name] = found
+            widened = template.widened()
+            if widened is not None:  # every rendering lies inside it
+                self.lemmas.append(f.implies(f.atom(found), self.member(variable, widened)))
+        return f.atom(found)
+
+    def pattern(self, variable: str, text: str, mode: str, has_variables: bool) -> f.Node:
+        """`variable ∈ text` read in a mode (glob, literal, ignore_case, arn), with its variables."""
+        template = templates.parse(text, mode) if has_variables else None
+        if template is not None:
+            return self.template_member(variable, template)
+        if mode == "glob":
+            return self.member(variable, glob(text))
+        if mode == "arn":
+            return self.member(variable, arn_glob(text))
+        return self.member(variable, glob(text, is_literal=True, ignore_case=mode == "ignore_case"))
+
     def member(self, variable: str, pattern: Glob) -> f.Node:
         """`variable ∈ pattern` as a formula (one atom per distinct pair)."""
         if pattern.is_everything:
@@ -233,6 +268,7 @@ class Space:
                 (self.member(RESOURCE, glob("arn:*")), self.member(RESOURCE, glob("*", is_literal=True)))
             ),
             f.term(z3.And(self.principal >= 0, self.principal < self.principal_count)),
+            *self.lemmas,
         ]
         for key in self.keys.values():
             for i, slot in enumerate(key.slots):
@@ -287,20 +323,18 @@ class Space:
         action = f.any_of(self.member(ACTION, glob(a.lower())) for a in statement.actions)
         parts = [f.negate(action) if statement.is_not_action else action]
         if statement.resources is not None:
-            if has_variables and any(has_variable(r) for r in statement.resources):
-                raise Unsupported("policy variables in Resource")
-            resource = f.any_of(self.member(RESOURCE, glob(r)) for r in statement.resources)
+            resource = f.any_of(self.pattern(RESOURCE, r, "glob", has_variables) for r in statement.resources)
             parts.append(f.negate(resource) if statement.is_not_resource else resource)
         if principals is not None:
             parts.append(f.any_of(f.term(self.principal == i) for i in principals))
         for condition in statement.conditions:
             test = read_test(condition)
-            if has_variables and any(has_variable(v) for v in test.values):
+            if has_variables and test.base not in _MODES and any(has_variable(v) for v in test.values):
                 raise Unsupported(f"policy variables in the values of `{test.name}`")
-            parts.append(self.condition(test))
+            parts.append(self.condition(test, has_variables))
         return f.all_of(parts)
 
-    def condition(self, test: Test) -> f.Node:
+    def condition(self, test: Test, has_variables: bool = False) -> f.Node:
         """One condition test (`CompiledCondition.test`)."""
         key = self.keys[test.key]
         if test.base == "Null":
@@ -311,7 +345,7 @@ class Space:
             return f.any_of(
                 ([no_value] if "true" in wanted else []) + ([f.negate(no_value)] if "false" in wanted else [])
             )
-        hit = self._hit(test, key)
+        hit = self._hit(test, key, has_variables)
         if hit is None:  # a policy value the engine cannot read: the test is false
             return f.FALSE
         absent = (
@@ -332,14 +366,14 @@ class Space:
             return f.any_of((f.negate(present), body))
         return f.all_of((present, body))
 
-    def _hit(self, test: Test, key: Key) -> Any:
+    def _hit(self, test: Test, key: Key, has_variables: bool = False) -> Any:
         """slot index → the positive operator on that slot's value; None when a policy value is bad."""
         base, values = test.base, test.values
         if not values:
             return lambda i: f.FALSE
-        if base in ("StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike"):
-            globs = [_string_glob(base, v) for v in values]
-            return lambda i: f.any_of(self.member(key.values[i], g) for g in globs)
+        if base in _MODES:
+            mode = _MODES[base]
+            return lambda i: f.any_of(self.pattern(key.values[i], v, mode, has_variables) for v in values)
         try:
             if base.startswith("Numeric"):
                 compare = _COMPARE[base[7:]]
@@ -372,14 +406,21 @@ def _flip(node: f.Node, negated: bool) -> f.Node:
     return f.negate(node) if negated else node
 
 
-def _string_glob(base: str, value: str) -> Glob:
-    if base == "StringEquals":
-        return glob(value, is_literal=True)
-    if base == "StringEqualsIgnoreCase":
-        return glob(value, is_literal=True, ignore_case=True)
-    if base == "StringLike":
-        return glob(value)
-    return arn_glob(value)
+def _template_keys(policies: Sequence[Policy]) -> set[str]:
+    """The keys policy variables read in the policies' resources and string condition values."""
+    found: set[str] = set()
+    for policy in policies:
+        if not policy.has_variables:
+            continue
+        for statement in policy.statements:
+            for text in statement.resources or ():
+                template = templates.parse(text, "glob")
+                found |= template.keys if template is not None else set()
+            for condition in statement.conditions:
+                for text in condition.values:
+                    template = templates.parse(text, "glob")
+                    found |= template.keys if template is not None else set()
+    return found
 
 
 def _fraction(value: float, ctx: Any) -> Any:

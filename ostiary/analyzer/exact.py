@@ -171,7 +171,7 @@ def _stranger(space: Space) -> f.Node:
                 parts.extend(
                     f.negate(f.atom(a))
                     for a in space.atoms.values()
-                    if a.variable == value and not a.glob.is_everything
+                    if a.variable == value and (a.glob is None or not a.glob.is_everything)
                 )
         if key.kind == "ip":
             parts.append(_unnamed_addresses(space, name))

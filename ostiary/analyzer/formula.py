@@ -14,6 +14,7 @@ from typing import Any
 import z3
 
 from ostiary.analyzer.globs import Glob
+from ostiary.analyzer.templates import Template
 
 
 @dataclass(eq=False)
@@ -21,9 +22,10 @@ class Atom:
     """`variable ∈ glob`: the variable is a string of the request (action, resource, a key's slot)."""
 
     variable: str
-    glob: Glob
+    glob: Glob | None  # None for a pattern with policy variables (`template`)
     name: str
     term: Any = field(repr=False)
+    template: Template | None = None
 
 
 class Node:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -22,6 +22,7 @@ import z3
 from ostiary.analyzer import formula as f
 from ostiary.analyzer.encode import ACTION, RESOURCE, Space
 from ostiary.analyzer.globs import Budget, Glob, witness
+from ostiary.analyzer.templates import Template
 
 TIMEOUT_SECONDS = 10.0
 _LEMMA_LIMIT = 4000
@@ -102,7 +103,13 @@ def search(
             for block in blocks:
                 solver.add(block)
             continue
-        example = _example(space, model, witnesses)
+        try:
+            rendered = _render_templates(space, model, cube, witnesses)
+        except Budget as error:
+            return Outcome(unknown=f"a wildcard pattern is too complex ({error})")
+        if rendered is None:
+            return Outcome(unknown="no example found for the patterns holding policy variables")
+        example = _example(space, model, *rendered)
         if confirm(example):
             return Outcome(example)
         return Outcome(unknown=f"the engine did not confirm the example request ({example.describe()})")
@@ -112,18 +119,19 @@ def _lemmas(space: Space) -> list[Any]:
     """Eager facts: one variable equals at most one literal, and a literal decides the other patterns."""
     by_variable: dict[str, list[f.Atom]] = {}
     for one in space.atoms.values():
-        by_variable.setdefault(one.variable, []).append(one)
+        if one.glob is not None:
+            by_variable.setdefault(one.variable, []).append(one)
     lemmas: list[Any] = []
     for atoms in by_variable.values():
-        literals = [a for a in atoms if a.glob.is_literal]
-        others = [a for a in atoms if not a.glob.is_literal]
+        literals = [a for a in atoms if _glob(a).is_literal]
+        others = [a for a in atoms if not _glob(a).is_literal]
         if len(literals) > 1:
             lemmas.append(z3.AtMost(*[a.term for a in literals], 1))
         if len(literals) * len(others) <= _LEMMA_LIMIT:
             for literal in literals:
-                text = literal.glob.text()
+                text = _glob(literal).text()
                 for other in others:
-                    implied = other.term if other.glob.matches(text) else z3.Not(other.term)
+                    implied = other.term if _glob(other).matches(text) else z3.Not(other.term)
                     lemmas.append(z3.Implies(literal.term, implied))
     return lemmas
 
@@ -132,6 +140,8 @@ def _realise(cube: dict[str, tuple[f.Atom, bool]]) -> tuple[dict[str, str], list
     """A witness string per variable, or the clauses that block the groups no string realises."""
     groups: dict[str, tuple[list[Glob], list[Glob], list[f.Atom], list[f.Atom]]] = {}
     for one, wanted in cube.values():
+        if one.glob is None:
+            continue
         group = groups.setdefault(one.variable, ([], [], [], []))
         (group[0] if wanted else group[1]).append(one.glob)
         (group[2] if wanted else group[3]).append(one)
@@ -147,25 +157,34 @@ def _realise(cube: dict[str, tuple[f.Atom, bool]]) -> tuple[dict[str, str], list
     return witnesses, blocks
 
 
+def _glob(atom: f.Atom) -> Glob:
+    """A plain membership's glob."""
+    if atom.glob is None:
+        raise ValueError("a membership with policy variables has no glob of its own")
+    return atom.glob
+
+
 def _core(inside: list[f.Atom], outside: list[f.Atom]) -> tuple[list[f.Atom], list[f.Atom]]:
     """A small unrealisable part of an unrealisable group (a literal conflicts with one other pattern)."""
     for literal in inside:
-        if literal.glob.is_literal:
-            text = literal.glob.text()
+        if _glob(literal).is_literal:
+            text = _glob(literal).text()
             for other in inside:
-                if not other.glob.matches(text):
+                if not _glob(other).matches(text):
                     return [literal, other], []
             for other in outside:
-                if other.glob.matches(text):
+                if _glob(other).matches(text):
                     return [literal], [other]
     items = [(a, True) for a in inside] + [(a, False) for a in outside]
-    if witness([a.glob for a in inside], [], budget=5000) is None:
+    if witness([_glob(a) for a in inside], [], budget=5000) is None:
         items = [(a, True) for a in inside]
     index = 0
     while index < len(items) and len(items) > 1:
         trial = items[:index] + items[index + 1 :]
         try:
-            found = witness([a.glob for a, w in trial if w], [a.glob for a, w in trial if not w], budget=5000)
+            found = witness(
+                [_glob(a) for a, w in trial if w], [_glob(a) for a, w in trial if not w], budget=5000
+            )
         except Budget:
             found = ""
         if found is None:
@@ -175,10 +194,140 @@ def _core(inside: list[f.Atom], outside: list[f.Atom]) -> tuple[list[f.Atom], li
     return [a for a, w in items if w], [a for a, w in items if not w]
 
 
-def _example(space: Space, model: Any, witnesses: dict[str, str]) -> Example:
-    """The concrete request of a model and the witness strings."""
-    context: dict[str, Any] = {}
+def _render_templates(
+    space: Space, model: Any, cube: dict[str, tuple[f.Atom, bool]], witnesses: dict[str, str]
+) -> tuple[dict[str, str], dict[str, str]] | None:
+    """Witnesses and overridden key values once the patterns with policy variables are rendered, or None.
+
+    The values the model chose come first; when they leave some pattern unrealised, a key read by a
+    pattern required to match is given the value that makes the pattern's variable's witness fit
+    (`${key}` between literal text: the witness without that text). The engine confirms the result.
+    """
+    pending = [(a, w) for a, w in cube.values() if a.template is not None]
+    if not pending:
+        return witnesses, {}
+    read = {k for a, _ in pending for k in _template(a).keys}
+    if any(a.variable.rpartition("#")[0] in read for a, _ in pending):
+        return None  # a key whose own value is a pattern with variables
+    found = _rendered(space, model, cube, witnesses, pending, {})
+    if found is not None:
+        return found, {}
+    overrides: dict[str, str] = {}
+    for one, wanted in pending:
+        template = _template(one)
+        if not wanted or len(template.keys) != 1:
+            continue
+        (key,) = template.keys
+        text = witness(*_group(cube, one.variable))
+        if text is None or key in overrides:
+            continue
+        value = next((v for v in _unwraps(template, key, text) if _accepts(cube, space, key, v)), None)
+        if value is not None:
+            overrides[key] = value
+    fresh = _fresh(cube)
+    wider = dict(overrides)
+    for key in sorted(read - set(overrides)):
+        if _accepts(cube, space, key, fresh):
+            wider[key] = fresh
+    for attempt in (wider, overrides):
+        if attempt:
+            found = _rendered(space, model, cube, witnesses, pending, attempt)
+            if found is not None:
+                return found, attempt
+    return None
+
+
+def _fresh(cube: dict[str, tuple[f.Atom, bool]]) -> str:
+    """A value no plain pattern of the cube names a character of (it matches their wildcards only)."""
+    named: set[str] = set()
+    for one, _ in cube.values():
+        if one.glob is not None:
+            named |= one.glob.chars()
+    return next(c for c in "qzjkvwxyfgh" + "".join(map(chr, range(0x3B1, 0x3C9))) if c not in named) * 3
+
+
+def _rendered(
+    space: Space,
+    model: Any,
+    cube: dict[str, tuple[f.Atom, bool]],
+    witnesses: dict[str, str],
+    pending: list[tuple[f.Atom, bool]],
+    overrides: dict[str, str],
+) -> dict[str, str] | None:
+    """The witnesses with each pattern rendered from the keys' values (`overrides` first)."""
+
+    def values(name: str) -> list[str] | None:
+        if name in overrides:
+            return [overrides[name]]
+        key = space.keys.get(name)
+        if key is None or not z3.is_true(model.eval(key.present, model_completion=True)):
+            return None
+        return [
+            witnesses.get(value, "")
+            for slot, value in zip(key.slots, key.values, strict=True)
+            if z3.is_true(model.eval(slot, model_completion=True))
+        ]
+
+    found = dict(witnesses)
+    for variable in sorted({a.variable for a, _ in pending}):
+        inside, outside = _group(cube, variable)
+        for one, wanted in pending:
+            if one.variable != variable:
+                continue
+            rendered = _template(one).render(values)
+            if rendered is None:
+                if wanted:
+                    return None
+                continue
+            (inside if wanted else outside).append(rendered)
+        chosen = witness(inside, outside)
+        if chosen is None:
+            return None
+        found[variable] = chosen
+    return found
+
+
+def _group(cube: dict[str, tuple[f.Atom, bool]], variable: str) -> tuple[list[Glob], list[Glob]]:
+    """The plain memberships of one variable in the cube: (inside, outside)."""
+    inside = [_glob(a) for a, w in cube.values() if a.variable == variable and a.glob is not None and w]
+    outside = [_glob(a) for a, w in cube.values() if a.variable == variable and a.glob is not None and not w]
+    return inside, outside
+
+
+def _template(atom: f.Atom) -> Template:
+    if atom.template is None:
+        raise ValueError("a plain membership has no template")
+    return atom.template
+
+
+def _unwraps(template: Template, key: str, text: str) -> Iterator[str]:
+    """Values of the template's one variable whose rendering matches `text` (substrings of it, then none)."""
+    for start in range(len(text) + 1):
+        for end in range(len(text), start - 1, -1):
+            value = text[start:end]
+            rendered = template.render(lambda name, value=value: [value])  # type: ignore[misc]
+            if rendered is not None and rendered.matches(text):
+                yield value
+
+
+def _accepts(cube: dict[str, tuple[f.Atom, bool]], space: Space, key: str, value: str) -> bool:
+    """Whether a single value of the key satisfies the plain memberships the cube asks of its slots."""
+    found = space.keys.get(key)
+    if found is None or found.kind not in (None, "string"):
+        return False
+    for slot in found.values:
+        inside, outside = _group(cube, slot)
+        if not all(g.matches(value) for g in inside) or any(g.matches(value) for g in outside):
+            return False
+    return True
+
+
+def _example(space: Space, model: Any, witnesses: dict[str, str], overrides: dict[str, str]) -> Example:
+    """The concrete request of a model and the witness strings (`overrides`: keys given one value)."""
+    context: dict[str, Any] = dict(overrides)
     for key in space.keys.values():
+        if key.name in overrides:
+            continue
         if not z3.is_true(model.eval(key.present, model_completion=True)):
             continue
         values = [

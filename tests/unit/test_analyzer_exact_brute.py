@@ -20,10 +20,13 @@ ACTION_PATTERNS = ["s3:GetObject", "s3:Get*", "s3:*", "s3:PutObject", "s3:?utObj
 ACTIONS = ["s3:getobject", "s3:getx", "s3:putobject", "s3:xutobject", "s3:xobject", "s3:x", "ec2:x",
            "iam:passrole", "iam:x", "x:x"]  # fmt: skip
 RESOURCE_PATTERNS = ["*", "arn:aws:s3:::b/*", "arn:aws:s3:::b/secret*", "arn:aws:s3:::b/?",
-                     "arn:aws:s3:::c/x", "arn:aws:s3:::*/x", "arn:aws:s3:::b*"]  # fmt: skip
+                     "arn:aws:s3:::c/x", "arn:aws:s3:::*/x", "arn:aws:s3:::b*",
+                     "arn:aws:s3:::b/${aws:username}",
+                     "arn:aws:s3:::b/${aws:username}*"]  # fmt: skip
 RESOURCES = ["arn:aws:s3:::b/secretx", "arn:aws:s3:::b/secret", "arn:aws:s3:::b/a", "arn:aws:s3:::b/",
              "arn:aws:s3:::b/ab", "arn:aws:s3:::c/x", "arn:aws:s3:::d/x", "arn:aws:s3:::b/x",
-             "arn:aws:s3:::c/y", "arn:aws:s3:::bx", "arn:x", "*"]  # fmt: skip
+             "arn:aws:s3:::c/y", "arn:aws:s3:::bx", "arn:x", "*", "arn:aws:s3:::b/b",
+             "arn:aws:s3:::b/ostiary-check", "arn:aws:s3:::b/ostiary-checkx"]  # fmt: skip
 # key → (conditions that may test it, the request values tried: None is absent)
 KEYS: dict[str, tuple[list[tuple[str, Any]], list[Any]]] = {
     "aws:RequestTag/team": (
@@ -41,6 +44,10 @@ KEYS: dict[str, tuple[list[tuple[str, Any]], list[Any]]] = {
         ],
         [None, "a", "A", "b", "ab", "c", ["a", "b"], ["a", "c"], []],
     ),  # fmt: skip
+    "aws:username": (
+        [("StringEquals", "a"), ("StringLike", "a*"), ("StringNotEquals", "b")],
+        [None, "a", "b", "ab", ["a", "b"]],
+    ),
     "s3:max-keys": (
         [
             ("NumericLessThan", "10"),
@@ -123,6 +130,7 @@ def _brute(new: str, old: str, keys: list[str]) -> list[tuple[str, str, dict[str
 @pytest.mark.parametrize("seed", range(8))
 def test_no_new_access_agrees_with_brute_force_on_random_pairs(seed: int) -> None:
     rng = random.Random(seed)
+    unknown = 0
     for _ in range(25):
         keys = rng.sample(sorted(KEYS), rng.randint(0, 2))
         new, old = _policy(rng, keys), _policy(rng, keys)
@@ -130,7 +138,10 @@ def test_no_new_access_agrees_with_brute_force_on_random_pairs(seed: int) -> Non
             statements = json.loads(new)["Statement"] + [_statement(rng, keys)]
             old = json.dumps({"Version": "2012-10-17", "Statement": statements})
         answer = check_no_new_access(new, old, "IDENTITY_POLICY")
-        assert not answer.unknown, (new, old, answer.unknown)
+        if answer.unknown:  # FAIL with a reason: only where policy variables make the search incomplete
+            assert "policy variables" in answer.unknown and "${" in new + old, (new, old, answer.unknown)
+            unknown += 1
+            continue
         found = _brute(new, old, keys)
         if answer.result == PASS:
             assert not found, (new, old, found)
@@ -139,6 +150,7 @@ def test_no_new_access_agrees_with_brute_force_on_random_pairs(seed: int) -> Non
             assert example is not None
             assert _allowed(new, example.action, example.resource, example.context), (new, old, example)
             assert not _allowed(old, example.action, example.resource, example.context), (new, old, example)
+    assert unknown <= 3
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -150,7 +162,9 @@ def test_access_not_granted_agrees_with_brute_force(seed: int) -> None:
         actions = rng.sample(ACTION_PATTERNS, rng.randint(0, 2))
         resources = rng.sample(RESOURCE_PATTERNS[1:], 1) if rng.random() < 0.5 or not actions else []
         answer = check_access_not_granted(policy, actions, resources, "IDENTITY_POLICY")
-        assert not answer.unknown, (policy, answer.unknown)
+        if answer.unknown:
+            assert "policy variables" in answer.unknown and "${" in policy, (policy, answer.unknown)
+            continue
         allows = _deciders(policy)
         lowered = [a.lower() for a in actions]
         found = [
