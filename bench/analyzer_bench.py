@@ -112,6 +112,7 @@ def run_checks(policies: dict[str, Any], sample: int, seed: int, timeout: float)
     outcomes: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     slowest: list[tuple[float, str]] = []
+    examples: dict[str, str] = {}
     for name in names:
         document = policies[name]["Document"]
         original = json.dumps(document)
@@ -127,6 +128,7 @@ def run_checks(policies: dict[str, Any], sample: int, seed: int, timeout: float)
                     result = "unknown" if answer.unknown else answer.result
                     if answer.unknown:
                         reasons[answer.unknown.split("(")[0][:70]] += 1
+                        examples.setdefault(answer.unknown.split("(")[0][:70], f"{name} {label}")
                 except ValueError as error:  # a document the engine refuses
                     result = "refused"
                     reasons[str(error)[:70]] += 1
@@ -179,7 +181,7 @@ def main() -> None:
         f"| {found['FAIL']} | {unknown} ({unknown / total:.1%}) | {found['refused']} |"
     )
     for reason, count in checks["reasons"].most_common(8):
-        print(f"  unknown or refused: {count} × {reason}")
+        print(f"  unknown or refused: {count} × {reason} (e.g. {checks['examples'].get(reason, '')})")
     for elapsed, label in checks["slowest"]:
         print(f"  slow: {elapsed * 1000:.0f} ms {label}")
     validate_times = run_validate(policies)

@@ -6,13 +6,13 @@ characters: an ArnLike wildcard stays inside its ARN segment). The engine's Reso
 wildcards are flat (`*` crosses `:`), as `ostiary.policy`'s matcher does.
 
 The characters that no pattern names all behave alike, so the alphabet is the named characters and one
-fresh character; a breadth-first search over the product of the patterns' position sets is then exact
-and finds a shortest witness. It gives up (`Budget`) past a number of product states.
+fresh character; a depth-first search over the product of the patterns' position sets (the fresh
+character tried first) is then exact. It gives up (`Budget`) past a number of product states.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -154,11 +154,15 @@ def _squeeze(tokens: list[Token]) -> tuple[Token, ...]:
 
 
 def witness(
-    inside: Sequence[Glob], outside: Sequence[Glob], budget: int = 20000, fresh: str = _FRESH
+    inside: Sequence[Glob],
+    outside: Sequence[Glob],
+    budget: int = 20000,
+    fresh: str = _FRESH,
+    deadline: float | None = None,
 ) -> str | None:
-    """A shortest string matched by every glob of `inside` and by none of `outside`, or None.
+    """A string matched by every glob of `inside` and by none of `outside`, or None.
 
-    Raises Budget past `budget` product states.
+    Raises Budget past `budget` product states or past `deadline` (`time.monotonic()`).
     """
     named: set[str] = set()
     for one in (*inside, *outside):
@@ -170,15 +174,16 @@ def witness(
             return candidate
     start = (tuple(g.start for g in inside), tuple(g.start for g in outside))
     parents: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[object, str]] = {start: (None, "")}
-    queue = deque([start])
-    while queue:
-        state = queue.popleft()
+    order = [alphabet[-1], *alphabet[:-1]]  # the fresh character first: it leaves most patterns at once
+    stack = [start]
+    while stack:  # depth first: a witness fast when one exists; every state once when none does
+        state = stack.pop()
         ins, outs = state
         if all(g.accepts(s) for g, s in zip(inside, ins, strict=True)) and not any(
             g.accepts(s) for g, s in zip(outside, outs, strict=True)
         ):
             return _spell(parents, state)
-        for char in alphabet:
+        for char in reversed(order):
             next_ins = tuple(g.step(s, char) for g, s in zip(inside, ins, strict=True))
             if not all(next_ins):
                 continue
@@ -190,8 +195,10 @@ def witness(
                 continue
             if len(parents) >= budget:
                 raise Budget(f"more than {budget} automaton states")
+            if deadline is not None and not len(parents) % 64 and time.monotonic() > deadline:
+                raise Budget("the check passed its time limit")
             parents[following] = (state, char)
-            queue.append(following)
+            stack.append(following)
     return None
 
 

@@ -96,7 +96,7 @@ def search(
         model = solver.model()
         cube = f.implicant(root, f.Valuation(model, space.atoms))
         try:
-            witnesses, blocks = _realise(cube)
+            witnesses, blocks = _realise(cube, deadline)
         except Budget as error:
             return Outcome(unknown=f"a wildcard pattern is too complex ({error})")
         if blocks:
@@ -136,7 +136,7 @@ def _lemmas(space: Space) -> list[Any]:
     return lemmas
 
 
-def _realise(cube: dict[str, tuple[f.Atom, bool]]) -> tuple[dict[str, str], list[Any]]:
+def _realise(cube: dict[str, tuple[f.Atom, bool]], deadline: float) -> tuple[dict[str, str], list[Any]]:
     """A witness string per variable, or the clauses that block the groups no string realises."""
     groups: dict[str, tuple[list[Glob], list[Glob], list[f.Atom], list[f.Atom]]] = {}
     for one, wanted in cube.values():
@@ -148,13 +148,32 @@ def _realise(cube: dict[str, tuple[f.Atom, bool]]) -> tuple[dict[str, str], list
     witnesses: dict[str, str] = {}
     blocks: list[Any] = []
     for variable, (inside, outside, atoms_in, atoms_out) in groups.items():
-        found = witness(inside, outside)
+        try:
+            found = witness(inside, outside, budget=2000, deadline=deadline)
+        except Budget:  # a hard group: one pattern excluding the whole of the others is the usual reason
+            pair = _covering(atoms_in, atoms_out, deadline)
+            if pair is not None:
+                blocks.append(z3.Or([z3.Not(a.term) for a in atoms_in] + [pair.term]))
+                continue
+            found = witness(inside, outside, deadline=deadline)
         if found is None:
-            core_in, core_out = _core(atoms_in, atoms_out)
+            core_in, core_out = _core(atoms_in, atoms_out, deadline)
             blocks.append(z3.Or([z3.Not(a.term) for a in core_in] + [a.term for a in core_out]))
         else:
             witnesses[variable] = found
     return witnesses, blocks
+
+
+def _covering(inside: list[f.Atom], outside: list[f.Atom], deadline: float) -> f.Atom | None:
+    """An excluded pattern that holds every string the required ones match, if one does."""
+    globs = [_glob(a) for a in inside]
+    for other in outside:
+        try:
+            if witness(globs, [_glob(other)], budget=3000, deadline=deadline) is None:
+                return other
+        except Budget:
+            continue
+    return None
 
 
 def _glob(atom: f.Atom) -> Glob:
@@ -164,7 +183,7 @@ def _glob(atom: f.Atom) -> Glob:
     return atom.glob
 
 
-def _core(inside: list[f.Atom], outside: list[f.Atom]) -> tuple[list[f.Atom], list[f.Atom]]:
+def _core(inside: list[f.Atom], outside: list[f.Atom], deadline: float) -> tuple[list[f.Atom], list[f.Atom]]:
     """A small unrealisable part of an unrealisable group (a literal conflicts with one other pattern)."""
     for literal in inside:
         if _glob(literal).is_literal:
@@ -176,7 +195,7 @@ def _core(inside: list[f.Atom], outside: list[f.Atom]) -> tuple[list[f.Atom], li
                 if _glob(other).matches(text):
                     return [literal], [other]
     items = [(a, True) for a in inside] + [(a, False) for a in outside]
-    if witness([_glob(a) for a in inside], [], budget=5000) is None:
+    if witness([_glob(a) for a in inside], [], budget=5000, deadline=deadline) is None:
         items = [(a, True) for a in inside]
     index = 0
     while index < len(items) and len(items) > 1:
