@@ -162,6 +162,7 @@ class Space:
         self.is_bounded = False  # a key needed more slots than SLOT_LIMIT: an UNSAT proves nothing
         self.keys: dict[str, Key] = {}
         self.networks: dict[str, list[Any]] = {}  # key → the networks its IpAddress tests name
+        self.tested: set[str] = set()
         self._plan_keys(policies, allowing)
 
     def _plan_keys(self, policies: Sequence[Policy], allowing: Sequence[bool] | None) -> None:
@@ -175,11 +176,13 @@ class Space:
         for key in _template_keys(policies):
             kinds.setdefault(key, set()).add("string")
             tests.setdefault(key, set())
+        self.tested.clear()  # keys some condition tests (not only read by policy variables)
         for policy in policies:
             for statement in policy.statements:
                 for condition in statement.conditions:
                     test = read_test(condition)
                     tests.setdefault(test.key, set()).add(test)
+                    self.tested.add(test.key)
                     kind = _TYPES.get(test.base)
                     found = kinds.setdefault(test.key, set())
                     if kind is not None:
@@ -234,7 +237,18 @@ class Space:
             widened = template.widened()
             if widened is not None:  # every rendering lies inside it
                 self.lemmas.append(f.implies(f.atom(found), self.member(variable, widened)))
+            for part in template.parts:  # a variable without a value and a default matches nothing
+                if isinstance(part, templates.Variable) and part.key and part.default is None:
+                    self.lemmas.append(f.implies(f.atom(found), self._single(part.key)))
         return f.atom(found)
+
+    def _single(self, name: str) -> f.Node:
+        """The key has exactly one value (a policy variable substitutes it)."""
+        key = self.keys[name]
+        ones = [
+            z3.And(slot, *[z3.Not(other) for other in key.slots if other is not slot]) for slot in key.slots
+        ]
+        return f.term(z3.And(key.present, z3.Or(ones)))
 
     def pattern(self, variable: str, text: str, mode: str, has_variables: bool) -> f.Node:
         """`variable ∈ text` read in a mode (glob, literal, ignore_case, arn), with its variables."""

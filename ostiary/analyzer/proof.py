@@ -240,13 +240,13 @@ def _render_templates(
         text = witness(*_group(cube, one.variable))
         if text is None or key in overrides:
             continue
-        value = next((v for v in _unwraps(template, key, text) if _accepts(cube, space, key, v)), None)
+        value = next((v for v in _unwraps(template, key, text) if _accepts(cube, space, model, key, v)), None)
         if value is not None:
             overrides[key] = value
     fresh = _fresh(cube)
     wider = dict(overrides)
     for key in sorted(read - set(overrides)):
-        if _accepts(cube, space, key, fresh):
+        if _accepts(cube, space, model, key, fresh):
             wider[key] = fresh
     for attempt in (wider, overrides):
         if attempt:
@@ -329,16 +329,25 @@ def _unwraps(template: Template, key: str, text: str) -> Iterator[str]:
                 yield value
 
 
-def _accepts(cube: dict[str, tuple[f.Atom, bool]], space: Space, key: str, value: str) -> bool:
-    """Whether a single value of the key satisfies the plain memberships the cube asks of its slots."""
+def _accepts(cube: dict[str, tuple[f.Atom, bool]], space: Space, model: Any, key: str, value: str) -> bool:
+    """Whether the key may be given this one value: a key only policy variables read may; a tested key
+    only where the model has it with one value, which this one must replace in every membership asked."""
     found = space.keys.get(key)
     if found is None or found.kind not in (None, "string"):
         return False
-    for slot in found.values:
-        inside, outside = _group(cube, slot)
-        if not all(g.matches(value) for g in inside) or any(g.matches(value) for g in outside):
-            return False
-    return True
+    if key not in space.tested:
+        return True
+    if not z3.is_true(model.eval(found.present, model_completion=True)):
+        return False
+    enabled = [
+        v
+        for s, v in zip(found.slots, found.values, strict=True)
+        if z3.is_true(model.eval(s, model_completion=True))
+    ]
+    if len(enabled) != 1:
+        return False
+    inside, outside = _group(cube, enabled[0])
+    return all(g.matches(value) for g in inside) and not any(g.matches(value) for g in outside)
 
 
 def _example(space: Space, model: Any, witnesses: dict[str, str], overrides: dict[str, str]) -> Example:

@@ -271,9 +271,35 @@ def test_public_resource_policies(policy: str, expected: str) -> None:
         assert authorize(request, resource=compiled, resource_account="111122223333").is_allowed
 
 
+def test_policy_variables_per_user_home_folders() -> None:
+    home = doc(allow("s3:*", "arn:aws:s3:::home/${aws:username}/*"))
+    shared = doc(allow("s3:*", "arn:aws:s3:::home/*"))
+    found = assert_new_access(shared, home)
+    assert found.example is not None and found.example.resource.startswith("arn:aws:s3:::home/")
+    assert check_no_new_access(home, shared, "IDENTITY_POLICY").result == PASS
+    own = doc(allow("s3:*", "arn:aws:s3:::home/alice/*"))
+    found = assert_new_access(home, own)  # every user but alice gets a folder
+    assert found.example is not None and found.example.context["aws:username"] != "alice"
+    same_account = doc(
+        allow(
+            "s3:GetObject",
+            "*",
+            Condition={"StringEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}},
+        )
+    )
+    assert check_no_new_access(same_account, doc(allow("s3:GetObject")), "IDENTITY_POLICY").result == PASS
+    found = assert_new_access(doc(allow("s3:GetObject")), same_account)
+    assert found.example is not None
+    assert found.example.context.get("aws:resourceaccount") != found.example.context.get(
+        "aws:principalaccount"
+    )
+
+
 def test_beyond_the_procedure_is_fail_with_a_reason_never_pass() -> None:
     old = doc(allow("s3:GetObject"))
-    variables = doc(allow("s3:GetObject", "arn:aws:s3:::home/${aws:username}/*"))
+    variables = doc(
+        allow("s3:GetObject", "*", Condition={"NumericLessThan": {"s3:max-keys": "${aws:username}"}})
+    )
     binary = doc(allow("s3:GetObject", "*", Condition={"BinaryEquals": {"k": "QUJD"}}))
     mixed = doc(
         allow("s3:GetObject", "*", Condition={"StringEquals": {"k": "1"}, "NumericEquals": {"k": "1"}})
