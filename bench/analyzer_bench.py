@@ -143,6 +143,7 @@ def run_checks(policies: dict[str, Any], sample: int, seed: int, timeout: float)
         "reasons": reasons,
         "slowest": slowest[:5],
         "policies": len(names),
+        "examples": examples,
     }
 
 

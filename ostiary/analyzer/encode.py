@@ -16,6 +16,7 @@ false, negated ones true (ForAnyValue: false), IfExists and ForAllValues true, N
 from __future__ import annotations
 
 import ipaddress
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -156,7 +157,7 @@ class Space:
         self._by_glob: dict[tuple[str, Glob], Atom] = {}
         self._by_template: dict[tuple[str, Template], Atom] = {}
         self.lemmas: list[f.Node] = []  # facts true of every request (template ⊆ its widening)
-        self.ctx = z3.Context()  # one per check: z3's default context is not safe across threads
+        self.ctx = _context()
         self.principal = z3.Int("principal", self.ctx)
         self.principal_count = principal_count
         self.is_bounded = False  # a key needed more slots than SLOT_LIMIT: an UNSAT proves nothing
@@ -418,6 +419,17 @@ class Space:
 
 def _flip(node: f.Node, negated: bool) -> f.Node:
     return f.negate(node) if negated else node
+
+
+_THREAD = threading.local()
+
+
+def _context() -> Any:
+    """This thread's z3 context (z3's default one is not safe across threads; making one costs ms)."""
+    found = getattr(_THREAD, "context", None)
+    if found is None:
+        found = _THREAD.context = z3.Context()
+    return found
 
 
 def _template_keys(policies: Sequence[Policy]) -> set[str]:

@@ -15,8 +15,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 _FRESH = "xyzqwkjvbfgmhpudtcnolrseai0123456789"
+_STEP_LIMIT = 4096  # remembered steps per glob
 
 
 class Budget(Exception):
@@ -49,6 +51,8 @@ class Glob:
     tokens: tuple[Token, ...]
     _closure: tuple[int, ...] = field(init=False, repr=False, compare=False, hash=False)
     is_literal: bool = field(init=False, repr=False, compare=False, hash=False)  # matches one string
+    _steps: dict[tuple[int, str], int] = field(init=False, repr=False, compare=False, hash=False)
+    _hash: int = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         size = len(self.tokens)
@@ -61,6 +65,11 @@ class Glob:
         object.__setattr__(self, "_closure", tuple(closure))
         literal = all(not t.is_star and not t.is_negated and len(t.chars) == 1 for t in self.tokens)
         object.__setattr__(self, "is_literal", literal)
+        object.__setattr__(self, "_steps", {})
+        object.__setattr__(self, "_hash", hash(self.tokens))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def start(self) -> int:
@@ -77,7 +86,15 @@ class Glob:
         return "".join(next(iter(t.chars)) for t in self.tokens)
 
     def step(self, state: int, char: str) -> int:
-        """The position set after one more character."""
+        """The position set after one more character (remembered: searches revisit states)."""
+        found = self._steps.get((state, char))
+        if found is None:
+            if len(self._steps) >= _STEP_LIMIT:
+                self._steps.clear()
+            found = self._steps[(state, char)] = self._step(state, char)
+        return found
+
+    def _step(self, state: int, char: str) -> int:
         after = 0
         tokens, closure = self.tokens, self._closure
         position = 0
@@ -108,6 +125,7 @@ class Glob:
         return {c for t in self.tokens for c in t.chars}
 
 
+@lru_cache(maxsize=65536)
 def glob(pattern: str, *, ignore_case: bool = False, is_literal: bool = False) -> Glob:
     """A flat IAM wildcard pattern (`*`, `?`), or a literal string; `ignore_case` folds ASCII letters."""
     tokens = []
@@ -123,6 +141,7 @@ def glob(pattern: str, *, ignore_case: bool = False, is_literal: bool = False) -
     return Glob(_squeeze(tokens))
 
 
+@lru_cache(maxsize=16384)
 def arn_glob(pattern: str) -> Glob:
     """An ArnLike pattern: six `:`-separated parts, wildcards of the first five staying in their part."""
     parts = pattern.split(":", 5)
