@@ -89,28 +89,31 @@ def read_test(condition: Condition) -> Test:
     return Test(base, condition.key.lower(), condition.key, condition.values, modifier, if_exists, negated)
 
 
-def witnesses_needed(policy: Policy, key: str, allows: bool) -> int:
-    """How many values of `key` a request needs so that the policy allows (or does not), at most.
+def witnesses_needed(policy: Policy, allows: bool) -> dict[str, int]:
+    """How many values of each key a request needs so that the policy allows (or does not), at most.
 
-    Any request doing so keeps doing so with its key's values cut to one witness per test that
-    needs one: a positive test (or ForAnyValue) in the statement that applies, a negated test (or
+    Any request doing so keeps doing so with a key's values cut to one witness per test that needs
+    one: a positive test (or ForAnyValue) in the statement that applies, a negated test (or
     ForAllValues) made false in each statement that must not apply.
     """
-    applying = [sum(_needs_when_true(t) for t in _tests(s, key)) for s in policy.statements]
-    failing = [max((_needs_when_false(t) for t in _tests(s, key)), default=0) for s in policy.statements]
-    is_allow = [s.effect != "Deny" for s in policy.statements]
-    pairs = list(zip(applying, failing, is_allow, strict=True))
+    applies: dict[str, int] = {}  # the most one applying statement needs (max)
+    fails: dict[str, int] = {}  # what every statement that must not apply needs (sum)
+    for statement in policy.statements:
+        when_true: dict[str, int] = {}
+        when_false: dict[str, int] = {}
+        for condition in statement.conditions:
+            test = read_test(condition)
+            when_true[test.key] = when_true.get(test.key, 0) + _needs_when_true(test)
+            when_false[test.key] = max(when_false.get(test.key, 0), _needs_when_false(test))
+        if (statement.effect != "Deny") == allows:  # the one that applies (an Allow, or a Deny)
+            for key, count in when_true.items():
+                applies[key] = max(applies.get(key, 0), count)
+        else:  # each that must not apply (every Deny, or every Allow)
+            for key, count in when_false.items():
+                fails[key] = fails.get(key, 0) + count
     if allows:
-        return max((a for a, _, allow in pairs if allow), default=0) + sum(
-            f for _, f, allow in pairs if not allow
-        )
-    return max(
-        sum(f for _, f, allow in pairs if allow), max((a for a, _, allow in pairs if not allow), default=0)
-    )
-
-
-def _tests(statement: Statement, key: str) -> list[Test]:
-    return [t for t in (read_test(c) for c in statement.conditions) if t.key == key]
+        return {k: applies.get(k, 0) + fails.get(k, 0) for k in {*applies, *fails}}
+    return {k: max(applies.get(k, 0), fails.get(k, 0)) for k in {*applies, *fails}}
 
 
 def _needs_when_true(test: Test) -> int:
@@ -188,6 +191,11 @@ class Space:
                     found = kinds.setdefault(test.key, set())
                     if kind is not None:
                         found.add(kind)
+        needed = (
+            [witnesses_needed(p, a) for p, a in zip(policies, allowing, strict=True)]
+            if allowing is not None
+            else []
+        )
         for key, found in kinds.items():
             if "binary" in found:
                 raise Unsupported(f"BinaryEquals on `{key}`")
@@ -195,9 +203,7 @@ class Space:
                 raise Unsupported(f"`{key}` is tested as {' and '.join(sorted(found))}")
             count = len(tests[key])
             if allowing is not None and count:
-                count = min(
-                    count, sum(witnesses_needed(p, key, a) for p, a in zip(policies, allowing, strict=True))
-                )
+                count = min(count, sum(n.get(key, 0) for n in needed))
             if count > SLOT_LIMIT:
                 self.is_bounded, count = True, SLOT_LIMIT
             self.keys[key] = self._key(key, next(iter(found), None), max(count, 1))

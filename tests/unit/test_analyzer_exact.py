@@ -352,6 +352,14 @@ def test_hostile_documents_answer_within_the_limit() -> None:
     )
     found = check_no_new_access(doc(allow("*")), stars, "IDENTITY_POLICY", timeout_seconds=5)
     assert found.result == FAIL and (found.unknown or not identity_allows(stars, found))
+    keyed = doc(
+        *[
+            allow("s3:GetObject", "*", Condition={"StringEquals": {f"aws:RequestTag/k{i}": "v"}})
+            for i in range(800)
+        ]
+    )
+    found = check_no_new_access(keyed, doc(allow("s3:PutObject")), "IDENTITY_POLICY", timeout_seconds=10)
+    assert found.result == FAIL and (found.unknown or identity_allows(keyed, found))
     odd = doc(allow("s3:Get\u00e9\U0001f600*", "arn:aws:s3:::\u0000*"))
     found = check_no_new_access(odd, doc(allow("s3:List*")), "IDENTITY_POLICY")
     assert found.result == FAIL and identity_allows(odd, found)
