@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -250,3 +251,22 @@ def test_hostile_documents_get_answers(server: Server) -> None:
         newPolicyDocument=narrower, existingPolicyDocument=pathological, policyType="IDENTITY_POLICY"
     )
     assert out["result"] == "FAIL" and out["reasons"] == [] and "could not prove" in out["message"]
+
+
+def test_concurrent_checks_answer_each_its_own(server: Server) -> None:
+    client = server.client("accessanalyzer", read_timeout=120)
+    added = json.loads(EXPORT_POLICY)
+    added["Statement"][1]["Action"].append("s3:DeleteObject")
+    cases = [(json.dumps(added), EXPORT_POLICY, "FAIL"), (EXPORT_POLICY, json.dumps(added), "PASS")] * 4
+
+    def run(case: tuple[str, str, str]) -> tuple[str, str]:
+        new, old, _ = case
+        out = client.check_no_new_access(
+            newPolicyDocument=new, existingPolicyDocument=old, policyType="IDENTITY_POLICY"
+        )
+        return out["result"], json.dumps(out["reasons"])
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(run, cases))
+    assert [a[0] for a in answers] == [c[2] for c in cases]
+    assert all("s3:deleteobject" in reasons for result, reasons in answers if result == "FAIL")
