@@ -32,7 +32,7 @@ from ostiary.analyzer.globs import Glob, arn_glob, glob
 from ostiary.analyzer.templates import Template
 from ostiary.policy import Condition, Policy, Statement
 
-SLOT_LIMIT = 8
+SLOT_LIMIT = 16
 _NEGATED = {
     "StringNotEquals": "StringEquals", "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
     "StringNotLike": "StringLike", "NumericNotEquals": "NumericEquals", "DateNotEquals": "DateEquals",

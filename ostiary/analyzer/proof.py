@@ -111,8 +111,27 @@ def search(
             return Outcome(unknown="no example found for the patterns holding policy variables")
         example = _example(space, model, *rendered)
         if confirm(example):
-            return Outcome(example)
+            return Outcome(_minimal(example, confirm))
         return Outcome(unknown=f"the engine did not confirm the example request ({example.describe()})")
+
+
+def _minimal(example: Example, confirm: Callable[[Example], bool]) -> Example:
+    """The example without the context keys it does not need (each drop confirmed by the engine),
+    dropped in halves, then quarters... down to one key at a time."""
+    names = sorted(example.context)
+    size = len(names)
+    while size >= 1 and names:
+        index = 0
+        while index < len(names):
+            dropped = set(names[index : index + size])
+            context = {k: v for k, v in example.context.items() if k not in dropped}
+            trial = Example(example.action, example.resource, example.principal, context)
+            if confirm(trial):
+                example, names = trial, [n for n in names if n not in dropped]
+            else:
+                index += size
+        size //= 2
+    return example
 
 
 def _lemmas(space: Space) -> list[Any]:
@@ -226,8 +245,6 @@ def _render_templates(
     if not pending:
         return witnesses, {}
     read = {k for a, _ in pending for k in _template(a).keys}
-    if any(a.variable.rpartition("#")[0] in read for a, _ in pending):
-        return None  # a key whose own value is a pattern with variables
     found = _rendered(space, model, cube, witnesses, pending, {})
     if found is not None:
         return found, {}
@@ -282,28 +299,43 @@ def _rendered(
         if key is None or not z3.is_true(model.eval(key.present, model_completion=True)):
             return None
         return [
-            witnesses.get(value, "")
+            found.get(value, "")
             for slot, value in zip(key.slots, key.values, strict=True)
             if z3.is_true(model.eval(slot, model_completion=True))
         ]
 
     found = dict(witnesses)
-    for variable in sorted({a.variable for a, _ in pending}):
-        inside, outside = _group(cube, variable)
-        for one, wanted in pending:
-            if one.variable != variable:
-                continue
-            rendered = _template(one).render(values)
-            if rendered is None:
-                if wanted:
-                    return None
-                continue
-            (inside if wanted else outside).append(rendered)
-        chosen = witness(inside, outside)
-        if chosen is None:
-            return None
-        found[variable] = chosen
+    remaining = sorted({a.variable for a, _ in pending})
+    while remaining:  # a key read by a pattern is rendered before the patterns reading it
+        ready = [
+            v
+            for v in remaining
+            if not _reads(pending, v) & {r.rpartition("#")[0] for r in remaining if r != v}
+        ]
+        if not ready:
+            return None  # patterns reading each other's keys in a cycle
+        for variable in ready:
+            remaining.remove(variable)
+            inside, outside = _group(cube, variable)
+            for one, wanted in pending:
+                if one.variable != variable:
+                    continue
+                rendered = _template(one).render(values)
+                if rendered is None:
+                    if wanted:
+                        return None
+                    continue
+                (inside if wanted else outside).append(rendered)
+            chosen = witness(inside, outside)
+            if chosen is None:
+                return None
+            found[variable] = chosen
     return found
+
+
+def _reads(pending: list[tuple[f.Atom, bool]], variable: str) -> set[str]:
+    """The keys the patterns asked of one variable read."""
+    return {k for a, _ in pending if a.variable == variable for k in _template(a).keys}
 
 
 def _group(cube: dict[str, tuple[f.Atom, bool]], variable: str) -> tuple[list[Glob], list[Glob]]:
