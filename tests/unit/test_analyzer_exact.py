@@ -363,3 +363,28 @@ def test_hostile_documents_answer_within_the_limit() -> None:
     odd = doc(allow("s3:Get\u00e9\U0001f600*", "arn:aws:s3:::\u0000*"))
     found = check_no_new_access(odd, doc(allow("s3:List*")), "IDENTITY_POLICY")
     assert found.result == FAIL and identity_allows(odd, found)
+
+
+def test_public_trust_policies_and_key_policies() -> None:
+    anyone = _trust("*")
+    found = check_no_public_access(anyone)
+    assert found.result == FAIL and found.example is not None and found.example.action == "sts:assumerole"
+    assert check_no_public_access(TRUST_A).result == PASS
+    key_policy = bucket(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": ["kms:Decrypt", "kms:DescribeKey"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:CallerAccount": "111122223333",
+                    "kms:ViaService": "s3.us-east-1.amazonaws.com",
+                }
+            },
+        }
+    )
+    assert check_no_public_access(key_policy).result == PASS
+    loose = json.loads(key_policy)
+    del loose["Statement"][0]["Condition"]["StringEquals"]["kms:CallerAccount"]
+    assert check_no_public_access(json.dumps(loose)).result == FAIL  # any account's caller through S3
