@@ -116,6 +116,8 @@ def _answer(operation: str, check: Check) -> dict[str, Any]:
         if sid:
             found["statementId"] = sid
         reasons.append(found)
+    if not reasons:  # no statement of the policy alone granted it (never expected): keep the example
+        reasons.append({"description": f"Example request: {example}."})
     return {"result": check.result, "message": failed, "reasons": reasons}
 
 
