@@ -13,7 +13,7 @@ import pytest
 
 from ostiary.analyzer.exact import PASS, check_access_not_granted, check_no_new_access
 from ostiary.analyzer.principals import caller
-from ostiary.policy import Request, authorize, compile_policy, parse_policy
+from ostiary.policy import Principal, Request, authorize, compile_policy, parse_policy
 
 ACTION_PATTERNS = ["s3:GetObject", "s3:Get*", "s3:*", "s3:PutObject", "s3:?utObject", "ec2:*", "*",
                    "s3:*Object", "iam:PassRole", "iam:*"]  # fmt: skip
@@ -186,3 +186,77 @@ def _glob(pattern: str, value: str) -> bool:
     from ostiary.policy import glob_matches
 
     return glob_matches(pattern, value)
+
+
+PRINCIPAL_ELEMENTS: list[Any] = [
+    "*", {"AWS": "*"}, {"AWS": "222233334444"}, {"AWS": "arn:aws:iam::222233334444:root"},
+    {"AWS": "arn:aws:iam::222233334444:user/alice"}, {"AWS": "arn:aws:iam::555566667777:role/ops"},
+    {"Service": "ec2.amazonaws.com"}, {"AWS": ["222233334444", "arn:aws:iam::555566667777:role/ops"]},
+]  # fmt: skip
+CALLERS = [
+    Principal("arn:aws:iam::222233334444:user/alice", "user", account="222233334444"),
+    Principal("arn:aws:iam::222233334444:user/bob", "user", account="222233334444"),
+    Principal("arn:aws:iam::222233334444:root", "root", account="222233334444"),
+    Principal("arn:aws:sts::555566667777:assumed-role/ops/s1", "assumed-role", account="555566667777",
+              role_arn="arn:aws:iam::555566667777:role/ops"),
+    Principal("arn:aws:iam::555566667777:user/carol", "user", account="555566667777"),
+    Principal("arn:aws:iam::888899990000:user/eve", "user", account="888899990000"),
+    Principal("ec2.amazonaws.com", "service"),
+    Principal("lambda.amazonaws.com", "service"),
+    Principal("*", "anonymous"),
+]  # fmt: skip
+EVERYTHING = compile_policy(
+    parse_policy(json.dumps({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})),
+    "all",
+    "identity",
+)
+
+
+def _resource_policy(rng: random.Random) -> str:
+    statements = []
+    for _ in range(rng.randint(1, 3)):
+        statement = _statement(rng, [])
+        key = "NotPrincipal" if statement["Effect"] == "Deny" and rng.random() < 0.2 else "Principal"
+        statement[key] = rng.choice(PRINCIPAL_ELEMENTS)
+        statements.append(statement)
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def _resource_allows(text: str) -> Any:
+    compiled = compile_policy(parse_policy(text, "resource"), "r", "resource")
+
+    def allows(caller: Principal, action: str, resource: str) -> bool:
+        identity = EVERYTHING if caller.has_identity_policies else ()
+        request = Request(caller, action, resource, {})
+        return authorize(
+            request, identity=identity, resource=compiled, resource_account="111122223333"
+        ).is_allowed
+
+    return allows
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_resource_policies_agree_with_brute_force_over_callers(seed: int) -> None:
+    rng = random.Random(2000 + seed)
+    unknown = 0
+    for _ in range(20):
+        new, old = _resource_policy(rng), _resource_policy(rng)
+        if rng.random() < 0.4:  # the existing policy is the new one and more: mostly PASS
+            more = json.loads(_resource_policy(rng))["Statement"]
+            old = json.dumps({"Version": "2012-10-17", "Statement": json.loads(new)["Statement"] + more})
+        answer = check_no_new_access(new, old, "RESOURCE_POLICY")
+        if answer.unknown:  # FAIL with a reason: only where policy variables make the search incomplete
+            assert "policy variables" in answer.unknown and "${" in new + old, (new, old, answer.unknown)
+            unknown += 1
+            continue
+        allows_new, allows_old = _resource_allows(new), _resource_allows(old)
+        found = [
+            (c.arn, a, r)
+            for c, a, r in itertools.product(CALLERS, ACTIONS, RESOURCES)
+            if allows_new(c, a, r) and not allows_old(c, a, r)
+        ]
+        if answer.result == PASS:
+            assert not found, (new, old, found[:1])
+        else:
+            assert answer.example is not None and answer.principal, answer
+    assert unknown <= 2
