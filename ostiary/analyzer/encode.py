@@ -177,7 +177,7 @@ class Space:
         """
         kinds: dict[str, set[str]] = {}
         tests: dict[str, set[Test]] = {}
-        for key in _template_keys(policies):
+        for key in templates.keys_read(policies):
             kinds.setdefault(key, set()).add("string")
             tests.setdefault(key, set())
         self.tested.clear()  # keys some condition tests (not only read by policy variables)
@@ -247,7 +247,21 @@ class Space:
             for part in template.parts:  # a variable without a value and a default matches nothing
                 if isinstance(part, templates.Variable) and part.key and part.default is None:
                     self.lemmas.append(f.implies(f.atom(found), self._single(part.key)))
+            self._include(found)
         return f.atom(found)
+
+    def _include(self, found: Atom) -> None:
+        """`before ${k} after` inside `before' ${k} after'` when before ⊆ before' and after ⊆ after'."""
+        mine = found.template.split() if found.template is not None else None
+        if mine is None:
+            return
+        for (variable, template), other in self._by_template.items():
+            theirs = template.split()
+            if other is found or variable != found.variable or theirs is None or theirs[1] != mine[1]:
+                continue
+            for small, large, inner, outer in ((mine, theirs, found, other), (theirs, mine, other, found)):
+                if templates.within(small[0], large[0]) and templates.within(small[2], large[2]):
+                    self.lemmas.append(f.implies(f.atom(inner), f.atom(outer)))
 
     def _single(self, name: str) -> f.Node:
         """The key has exactly one value (a policy variable substitutes it)."""
@@ -435,23 +449,6 @@ def _context() -> Any:
     found = getattr(_THREAD, "context", None)
     if found is None:
         found = _THREAD.context = z3.Context()
-    return found
-
-
-def _template_keys(policies: Sequence[Policy]) -> set[str]:
-    """The keys policy variables read in the policies' resources and string condition values."""
-    found: set[str] = set()
-    for policy in policies:
-        if not policy.has_variables:
-            continue
-        for statement in policy.statements:
-            for text in statement.resources or ():
-                template = templates.parse(text, "glob")
-                found |= template.keys if template is not None else set()
-            for condition in statement.conditions:
-                for text in condition.values:
-                    template = templates.parse(text, "glob")
-                    found |= template.keys if template is not None else set()
     return found
 
 

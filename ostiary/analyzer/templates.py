@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ostiary.analyzer.globs import Glob, Token, arn_glob, glob
+from ostiary.analyzer.globs import Budget, Glob, Token, arn_glob, glob, witness
+from ostiary.policy import Policy
 
 _SPECIAL = ("*", "?", "$")
 MODES = ("glob", "literal", "ignore_case", "arn")
@@ -83,6 +84,25 @@ class Template:
                 tokens.extend(glob(part.default or "", is_literal=True).tokens)
         return Glob(tuple(tokens))
 
+    def split(self) -> tuple[Glob, str, Glob] | None:
+        """(before, key, after) for `before ${key} after` with one variable and no default, else None."""
+        keyed = [i for i, p in enumerate(self.parts) if isinstance(p, Variable) and p.key]
+        if self.mode not in ("glob", "literal") or len(keyed) != 1:
+            return None
+        variable = self.parts[keyed[0]]
+        if not isinstance(variable, Variable) or variable.default is not None:
+            return None
+        return self._glob(self.parts[: keyed[0]]), variable.key, self._glob(self.parts[keyed[0] + 1 :])
+
+    def _glob(self, parts: tuple[Part, ...]) -> Glob:
+        tokens: list[Token] = []
+        for part in parts:
+            if isinstance(part, str):
+                tokens.extend(glob(part, is_literal=self.mode != "glob").tokens)
+            else:
+                tokens.extend(glob(part.default or "", is_literal=True).tokens)
+        return Glob(tuple(tokens))
+
 
 def parse(text: str, mode: str) -> Template | None:
     """The pattern's template, or None when it holds no variable (the engine's `parse_template`)."""
@@ -114,3 +134,28 @@ def _variable(body: str) -> Variable:
     if comma and len(rest) >= 2 and rest[0] == rest[-1] == "'":
         default = rest[1:-1]
     return Variable(name.strip().lower(), default)
+
+
+def keys_read(policies: Sequence[Policy]) -> set[str]:
+    """The keys policy variables read in the policies' resources and string condition values."""
+    found: set[str] = set()
+    for policy in policies:
+        if not policy.has_variables:
+            continue
+        for statement in policy.statements:
+            for text in statement.resources or ():
+                template = parse(text, "glob")
+                found |= template.keys if template is not None else set()
+            for condition in statement.conditions:
+                for text in condition.values:
+                    template = parse(text, "glob")
+                    found |= template.keys if template is not None else set()
+    return found
+
+
+def within(small: Glob, large: Glob) -> bool:
+    """Whether every string of `small` matches `large` (False when the automata give up)."""
+    try:
+        return witness([small], [large], budget=2000) is None
+    except Budget:
+        return False
