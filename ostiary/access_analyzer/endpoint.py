@@ -15,7 +15,15 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypeGuard
 
 from ostiary import enforce, services
-from ostiary.access_analyzer import analyzers, archive_rules, findings, generation, routes, validation
+from ostiary.access_analyzer import (
+    analyzers,
+    archive_rules,
+    checks,
+    findings,
+    generation,
+    routes,
+    validation,
+)
 from ostiary.access_analyzer.errors import (
     AccessDeniedException,
     InternalServerException,
@@ -40,6 +48,7 @@ OPERATIONS: dict[str, Operation] = {
     **archive_rules.OPERATIONS,
     **findings.OPERATIONS,
     **generation.OPERATIONS,
+    **checks.OPERATIONS,
 }
 
 
