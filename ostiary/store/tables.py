@@ -253,6 +253,8 @@ oidc_providers = Table(
     Column("account_id", String(12), ForeignKey("accounts.account_id"), nullable=False),
     Column("url", String(255), nullable=False),  # as given, with its https:// scheme
     _ts("created_at", nullable=False),
+    Column("context_provider", Text),  # trusted identity propagation: AWS's ContextProvider, as JSON
+    Column("identity_center_instance_arn", String(1224)),
 )
 
 oidc_client_ids = Table(
@@ -381,3 +383,12 @@ NAMED_ENTITIES: dict[str, tuple[Table, str]] = {
     "instance-profile": (instance_profiles, "instance_profile_id"),
     "server-certificate": (server_certificates, "server_certificate_id"),
 }
+
+account_properties = Table(  # GetAccountProperties/PutAccountProperties: `Namespace/PropertyName` → value
+    "account_properties",
+    metadata,
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), primary_key=True),
+    Column("property_key", String(50), primary_key=True),
+    Column("value", String(1024), nullable=False),
+    _ts("updated_at", nullable=False),
+)

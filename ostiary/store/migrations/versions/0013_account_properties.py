@@ -1,0 +1,38 @@
+"""account_properties, and the trusted identity propagation settings of OIDC providers
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-04
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0013"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "account_properties",
+        sa.Column("account_id", sa.String(length=12), nullable=False),
+        sa.Column("property_key", sa.String(length=50), nullable=False),
+        sa.Column("value", sa.String(length=1024), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.account_id"], name=op.f("fk_account_properties_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("account_id", "property_key", name=op.f("pk_account_properties")),
+    )
+    with op.batch_alter_table("oidc_providers") as batch:
+        batch.add_column(sa.Column("context_provider", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("identity_center_instance_arn", sa.String(length=1224), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("oidc_providers") as batch:
+        batch.drop_column("identity_center_instance_arn")
+        batch.drop_column("context_provider")
+    op.drop_table("account_properties")
