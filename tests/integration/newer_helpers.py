@@ -25,8 +25,9 @@ def newer_session() -> botocore.session.Session:
     return core
 
 
-def newer_client(server: Server, service: str, creds: dict[str, str]) -> Any:
-    """A boto3 client of `service` that knows the newer model, signed with `creds`."""
+def newer_client(server: Server, service: str, creds: dict[str, str], *, validate: bool = True) -> Any:
+    """A boto3 client of `service` that knows the newer model, signed with `creds`; `validate=False`
+    sends what the client would refuse, as a hostile caller would."""
     return boto3.Session(botocore_session=newer_session()).client(
         service,
         endpoint_url=server.endpoint,
@@ -34,7 +35,7 @@ def newer_client(server: Server, service: str, creds: dict[str, str]) -> Any:
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds.get("SessionToken"),
-        config=Config(retries={"max_attempts": 1}),
+        config=Config(retries={"max_attempts": 1}, parameter_validation=validate),
     )
 
 
