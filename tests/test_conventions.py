@@ -105,3 +105,9 @@ def test_handler_takes_exactly_the_models_members(service: str, operation: str) 
     members = {xform_name(m) for m in (shape.members if shape else {}) if m not in ignored}
     parameters = set(inspect.signature(handler).parameters) - {"ctx"}
     assert parameters == members
+
+
+def test_every_ignored_member_belongs_to_an_implemented_operation() -> None:
+    from ostiary import services
+
+    assert set(services.IGNORED_MEMBERS) <= set(services.implemented())

@@ -109,3 +109,22 @@ def test_what_was_newer_than_the_served_models_now_works(server: Server, account
             RemoveContextProvider=True,
         )
     assert exc.value.response["Error"]["Code"] == "NoSuchEntity"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"SubjectMode": "OriginIdentity"}, {"Scope": "read"}, {"SubjectMode": "AWSIdentity", "Scope": "read"}],
+    ids=["origin-identity", "scope", "scope-with-aws-identity"],
+)
+def test_web_identity_tokens_refuse_what_needs_an_origin_identity(
+    server: Server, account: dict[str, str], params: dict[str, str]
+) -> None:
+    sts = newer_client(server, "sts", account)
+    with pytest.raises(ClientError) as exc:
+        sts.get_web_identity_token(Audience=["https://api.example.com"], SigningAlgorithm="RS256", **params)
+    error = exc.value.response["Error"]
+    assert (error["Code"], exc.value.response["ResponseMetadata"]["HTTPStatusCode"]) == (
+        "ValidationError",
+        400,
+    )
+    assert "OriginIdentity" in error["Message"]
