@@ -67,14 +67,7 @@ def create_open_id_connect_provider(
         raise _client_quota()
     if tags:
         tagging.check_tags(tags, "oidc-provider")
-    trust: dict[str, Any] = {}
-    if context_provider is not None:
-        trust["context_provider"] = propagation.check_context_provider(context_provider)
-    if identity_center_instance_arn is not None:
-        if context_provider is None:
-            raise InvalidInputException(_INSTANCE_NEEDS_CONTEXT)
-        propagation.check_instance_arn(identity_center_instance_arn)
-        trust["identity_center_instance_arn"] = identity_center_instance_arn
+    trust = propagation.for_create(context_provider, identity_center_instance_arn)
     arn = oidc_provider_arn(ctx.account_id, url)
     conflict = EntityAlreadyExistsException(f"Provider with url {url} already exists.")
     with ctx.db.transaction(on_conflict=conflict) as conn:
@@ -131,43 +124,21 @@ def update_open_id_connect_provider(
     """Set, change or remove the context provider, or the IAM Identity Center association: one of the
     two per request, a new value or its Remove flag, never both; the association goes before the
     context provider does. Thumbprints are UpdateOpenIDConnectProviderThumbprint's."""
-    changes_context = context_provider is not None or bool(remove_context_provider)
-    changes_instance = identity_center_instance_arn is not None or bool(remove_identity_center_instance)
-    if context_provider is not None and remove_context_provider:
-        raise InvalidInputException("Specify either ContextProvider or RemoveContextProvider, not both.")
-    if identity_center_instance_arn is not None and remove_identity_center_instance:
-        raise InvalidInputException(
-            "Specify either IdentityCenterInstanceArn or RemoveIdentityCenterInstance, not both."
-        )
-    if changes_context and changes_instance:
-        raise InvalidInputException(
-            "A request can change either the context provider or the IAM Identity Center association, "
-            "not both."
-        )
-    if not changes_context and not changes_instance:
+    change = propagation.for_update(
+        context_provider,
+        identity_center_instance_arn,
+        remove_context_provider,
+        remove_identity_center_instance,
+    )
+    if not change.values:
         raise InvalidInputException(
             "Specify ContextProvider, RemoveContextProvider, IdentityCenterInstanceArn or "
             "RemoveIdentityCenterInstance."
         )
-    values: dict[str, Any] = {}
-    if context_provider is not None:
-        values["context_provider"] = propagation.check_context_provider(context_provider)
-    elif remove_context_provider:
-        values["context_provider"] = None
-    elif identity_center_instance_arn is not None:
-        propagation.check_instance_arn(identity_center_instance_arn)
-        values["identity_center_instance_arn"] = identity_center_instance_arn
-    else:
-        values["identity_center_instance_arn"] = None
     with ctx.db.transaction() as conn:
         row = _provider(conn, ctx, open_id_connect_provider_arn, lock=True)
-        if remove_context_provider and row.identity_center_instance_arn is not None:
-            raise InvalidInputException(
-                "Remove the IAM Identity Center association before removing the context provider."
-            )
-        if identity_center_instance_arn is not None and row.context_provider is None:
-            raise InvalidInputException(_INSTANCE_NEEDS_CONTEXT)
-        store.change_oidc(conn, open_id_connect_provider_arn, **values)
+        propagation.check_stored(change, row)
+        store.change_oidc(conn, open_id_connect_provider_arn, **change.values)
     return {}
 
 
@@ -247,9 +218,6 @@ def list_open_id_connect_provider_tags(
     with ctx.db.read() as conn:
         _provider(conn, ctx, open_id_connect_provider_arn)
         return tag_page(conn, "oidc-provider", open_id_connect_provider_arn, marker, max_items)
-
-
-_INSTANCE_NEEDS_CONTEXT = "An IAM Identity Center instance can be associated only with a context provider."
 
 
 # -- private --------------------------------------------------------------------------------

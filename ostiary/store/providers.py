@@ -93,10 +93,14 @@ def set_thumbprints(conn: Connection, arn: str, values: list[str]) -> None:
 # -- SAML -------------------------------------------------------------------------------------
 
 
-def find_saml(conn: Connection, arn: str, account_id: str | None = None) -> Row[Any] | None:
+def find_saml(
+    conn: Connection, arn: str, account_id: str | None = None, *, lock: bool = False
+) -> Row[Any] | None:
     stmt = select(saml_providers).where(saml_providers.c.arn == arn)
     if account_id is not None:
         stmt = stmt.where(saml_providers.c.account_id == account_id)
+    if lock:
+        stmt = stmt.with_for_update()
     return conn.execute(stmt).first()
 
 
@@ -113,7 +117,12 @@ def delete_saml(conn: Connection, arn: str) -> None:
 
 
 def saml_list(conn: Connection, account_id: str) -> list[Row[Any]]:
-    stmt = select(saml_providers.c.arn, saml_providers.c.valid_until, saml_providers.c.created_at).where(
-        saml_providers.c.account_id == account_id
-    )
+    """The account's providers in ARN order: arn, valid_until, created_at, and `propagation` (whether an
+    IAM Identity Center instance is associated)."""
+    stmt = select(
+        saml_providers.c.arn,
+        saml_providers.c.valid_until,
+        saml_providers.c.created_at,
+        saml_providers.c.identity_center_instance_arn.is_not(None).label("propagation"),
+    ).where(saml_providers.c.account_id == account_id)
     return list(conn.execute(stmt.order_by(saml_providers.c.arn)))

@@ -284,6 +284,8 @@ saml_providers = Table(
     Column("assertion_encryption_mode", String(16), nullable=False, default="Allowed"),
     _ts("valid_until"),
     _ts("created_at", nullable=False),
+    Column("context_provider", Text),  # trusted identity propagation: AWS's ContextProvider, as JSON
+    Column("identity_center_instance_arn", String(1224)),
 )
 
 slr_deletion_tasks = Table(

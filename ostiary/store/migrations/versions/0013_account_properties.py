@@ -1,4 +1,4 @@
-"""account_properties, and the trusted identity propagation settings of OIDC providers
+"""account_properties, and the trusted identity propagation settings of OIDC and SAML providers
 
 Revision ID: 0013
 Revises: 0012
@@ -26,13 +26,15 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("account_id", "property_key", name=op.f("pk_account_properties")),
     )
-    with op.batch_alter_table("oidc_providers") as batch:
-        batch.add_column(sa.Column("context_provider", sa.Text(), nullable=True))
-        batch.add_column(sa.Column("identity_center_instance_arn", sa.String(length=1224), nullable=True))
+    for table in ("oidc_providers", "saml_providers"):
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("context_provider", sa.Text(), nullable=True))
+            batch.add_column(sa.Column("identity_center_instance_arn", sa.String(length=1224), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("oidc_providers") as batch:
-        batch.drop_column("identity_center_instance_arn")
-        batch.drop_column("context_provider")
+    for table in ("saml_providers", "oidc_providers"):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("identity_center_instance_arn")
+            batch.drop_column("context_provider")
     op.drop_table("account_properties")
