@@ -31,20 +31,13 @@ Handler = Callable[..., dict[str, Any]]
 _HANDLERS: dict[tuple[str, str], Handler] = {}
 _BLOCKING: set[str] = set()
 
-_SIGNIN = frozenset({"MaxSigninSessionDuration"})
-_SIGNIN_UPDATE = _SIGNIN | {"ResetMaxSigninSessionDuration"}
 _TOKEN_SIZE = frozenset({"MinimumSessionTokenSize"})
 
 # Members of the served models whose feature Ostiary does not have: the parser checks them against the
 # model, then they are left out, as a query service ignores what it does not know (README, "What is
-# partial"). AWS Sign-In session lengths (there is no AWS Sign-In here), a padded session token size
-# (Ostiary's tokens are never packed), and the simulator's Organizations policies (Ostiary has no
-# Organizations) and policy exclusions.
+# partial"): a padded session token size (Ostiary's tokens are never packed), and the simulator's
+# Organizations policies (Ostiary has no Organizations) and policy exclusions.
 IGNORED_MEMBERS: dict[tuple[str, str], frozenset[str]] = {
-    ("iam", "CreateLoginProfile"): _SIGNIN,
-    ("iam", "UpdateLoginProfile"): _SIGNIN_UPDATE,
-    ("iam", "CreateRole"): _SIGNIN,
-    ("iam", "UpdateRole"): _SIGNIN_UPDATE,
     ("iam", "SimulateCustomPolicy"): frozenset({"OrderedOrganizationPolicyInputList"}),
     ("iam", "SimulatePrincipalPolicy"): frozenset({"PolicyExclusionList"}),
     ("sts", "AssumeRole"): _TOKEN_SIZE,

@@ -91,6 +91,7 @@ roles = Table(
     Column("trust_policy", Text, nullable=False),
     Column("description", String(1000)),
     Column("max_session_duration", Integer, nullable=False, default=3600),
+    Column("max_signin_session_duration", Integer),  # AWS Sign-In session length; NULL: unset
     Column("permissions_boundary", String(2048)),
     Column("service_linked", String(128)),  # the service name for service-linked roles, else NULL
     _ts("created_at", nullable=False),
@@ -172,6 +173,7 @@ login_profiles = Table(
     Column("user_id", String(32), ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True),
     Column("password_hash", String(256), nullable=False),  # argon2id
     Column("password_reset_required", Boolean, nullable=False, default=False),
+    Column("max_signin_session_duration", Integer),  # AWS Sign-In session length; NULL: unset
     _ts("created_at", nullable=False),
     _ts("password_changed_at", nullable=False),
 )

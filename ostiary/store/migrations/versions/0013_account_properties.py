@@ -1,4 +1,5 @@
-"""account_properties, and the trusted identity propagation settings of OIDC and SAML providers
+"""account_properties, the trusted identity propagation settings of OIDC and SAML providers, and the
+maximum sign-in session duration of roles and login profiles
 
 Revision ID: 0013
 Revises: 0012
@@ -30,9 +31,15 @@ def upgrade() -> None:
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column("context_provider", sa.Text(), nullable=True))
             batch.add_column(sa.Column("identity_center_instance_arn", sa.String(length=1224), nullable=True))
+    for table in ("roles", "login_profiles"):
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("max_signin_session_duration", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    for table in ("login_profiles", "roles"):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("max_signin_session_duration")
     for table in ("saml_providers", "oidc_providers"):
         with op.batch_alter_table(table) as batch:
             batch.drop_column("identity_center_instance_arn")
