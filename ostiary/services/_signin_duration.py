@@ -1,7 +1,8 @@
 """MaxSigninSessionDuration of roles and login profiles: set, replaced or reset, shown only when set.
 
-The model checks the range (3600 to 7776000 seconds). Ostiary has no AWS Sign-In, so the value is kept
-and returned; `ostiary signin` sessions do not read it.
+The model checks the range (3600 to 7776000 seconds). A login profile's value is the length of the
+user's `ostiary signin` sessions (ostiary.signin); a role's is kept and returned, with no console sign-in
+to apply to.
 """
 
 from __future__ import annotations
