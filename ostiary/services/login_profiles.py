@@ -8,6 +8,7 @@ from argon2 import PasswordHasher
 
 from ostiary.errors import EntityAlreadyExistsException, NoSuchEntityException, ValidationError
 from ostiary.services import Context, operation
+from ostiary.services._signin_duration import signin_change, with_signin
 from ostiary.services.account import check_password
 from ostiary.services.passwords import check_reuse
 from ostiary.services.users import own_name
@@ -37,6 +38,7 @@ def create_login_profile(
     user_name: str | None = None,
     password: str | None = None,
     password_reset_required: bool = False,
+    max_signin_session_duration: int | None = None,
 ) -> dict[str, Any]:
     name = own_name(ctx, user_name)
     with ctx.db.read() as conn:
@@ -47,14 +49,11 @@ def create_login_profile(
         user = require_user(conn, ctx.account_id, name)
         if store.get(conn, user.user_id) is not None:
             raise taken
-        store.insert(conn, user.user_id, password_hash, password_reset_required, ctx.now)
-    return {
-        "LoginProfile": {
-            "UserName": user.name,
-            "CreateDate": ctx.now,
-            "PasswordResetRequired": password_reset_required,
-        }
-    }
+        store.insert(
+            conn, user.user_id, password_hash, password_reset_required, ctx.now, max_signin_session_duration
+        )
+    profile = {"UserName": user.name, "CreateDate": ctx.now, "PasswordResetRequired": password_reset_required}
+    return {"LoginProfile": with_signin(profile, max_signin_session_duration)}
 
 
 @operation("GetLoginProfile")
@@ -65,19 +64,24 @@ def get_login_profile(ctx: Context, user_name: str | None = None) -> dict[str, A
         profile = store.get(conn, user.user_id)
     if profile is None:
         raise _not_found(user.name)
-    return {
-        "LoginProfile": {
-            "UserName": user.name,
-            "CreateDate": utc(profile.created_at),
-            "PasswordResetRequired": profile.password_reset_required,
-        }
+    shape = {
+        "UserName": user.name,
+        "CreateDate": utc(profile.created_at),
+        "PasswordResetRequired": profile.password_reset_required,
     }
+    return {"LoginProfile": with_signin(shape, profile.max_signin_session_duration)}
 
 
 @operation("UpdateLoginProfile", blocking=True)
 def update_login_profile(
-    ctx: Context, user_name: str, password: str | None = None, password_reset_required: bool | None = None
+    ctx: Context,
+    user_name: str,
+    password: str | None = None,
+    password_reset_required: bool | None = None,
+    max_signin_session_duration: int | None = None,
+    reset_max_signin_session_duration: bool | None = None,
 ) -> dict[str, Any]:
+    signin = signin_change(max_signin_session_duration, reset_max_signin_session_duration)
     with ctx.db.read() as conn:
         user = require_user(conn, ctx.account_id, user_name)
         if store.get(conn, user.user_id) is None:
@@ -93,6 +97,7 @@ def update_login_profile(
             password_hash=password_hash,
             reset_required=password_reset_required,
             now=ctx.now,
+            signin=signin,
         )
     return {}
 

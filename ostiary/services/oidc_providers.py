@@ -18,6 +18,7 @@ from ostiary.errors import (
 )
 from ostiary.federation import egress
 from ostiary.services import Context, operation
+from ostiary.services import _context_provider as propagation
 from ostiary.services import tags as tagging
 from ostiary.services.mfa import tag_page
 from ostiary.store import providers as store
@@ -56,6 +57,8 @@ def create_open_id_connect_provider(
     client_id_list: list[str] | None = None,
     thumbprint_list: list[str] | None = None,
     tags: list[dict[str, Any]] | None = None,
+    context_provider: dict[str, Any] | None = None,
+    identity_center_instance_arn: str | None = None,
 ) -> dict[str, Any]:
     _check_url(url, ctx.settings.oidc_private_networks)
     _check_thumbprints(thumbprint_list or [])
@@ -64,12 +67,13 @@ def create_open_id_connect_provider(
         raise _client_quota()
     if tags:
         tagging.check_tags(tags, "oidc-provider")
+    trust = propagation.for_create(context_provider, identity_center_instance_arn)
     arn = oidc_provider_arn(ctx.account_id, url)
     conflict = EntityAlreadyExistsException(f"Provider with url {url} already exists.")
     with ctx.db.transaction(on_conflict=conflict) as conn:
         if store.find_oidc(conn, ctx.account_id, arn) is not None:
             raise conflict
-        store.insert_oidc(conn, arn, ctx.account_id, url, ctx.now)
+        store.insert_oidc(conn, arn, ctx.account_id, url, ctx.now, **trust)
         store.add_client_ids(conn, arn, clients)
         store.set_thumbprints(conn, arn, thumbprint_list or [])
         if tags:
@@ -82,19 +86,60 @@ def get_open_id_connect_provider(ctx: Context, open_id_connect_provider_arn: str
     arn = open_id_connect_provider_arn
     with ctx.db.read() as conn:
         row = _provider(conn, ctx, arn)
-        return {
+        out = {
             "Url": _host_path(row.url),
             "ClientIDList": store.client_ids(conn, arn),
             "ThumbprintList": store.thumbprints(conn, arn),
             "CreateDate": utc(row.created_at),
             "Tags": tagging.tag_list(conn, "oidc-provider", arn),
+            "ContextProvider": propagation.stored(row.context_provider),
+            "IdentityCenterInstanceArn": row.identity_center_instance_arn,
         }
+        return {k: v for k, v in out.items() if v is not None}
 
 
 @operation("ListOpenIDConnectProviders")
 def list_open_id_connect_providers(ctx: Context) -> dict[str, Any]:
+    """Each provider's ARN; `IsTrustedIdentityPropagationEnabled` (true) where an IAM Identity Center
+    instance is associated, left out elsewhere as AWS's recordings of the list show."""
     with ctx.db.read() as conn:
-        return {"OpenIDConnectProviderList": [{"Arn": arn} for arn in store.oidc_arns(conn, ctx.account_id)]}
+        listed = store.oidc_list(conn, ctx.account_id)
+    return {
+        "OpenIDConnectProviderList": [
+            {"Arn": arn, "IsTrustedIdentityPropagationEnabled": True} if enabled else {"Arn": arn}
+            for arn, enabled in listed
+        ]
+    }
+
+
+@operation("UpdateOpenIDConnectProvider")
+def update_open_id_connect_provider(
+    ctx: Context,
+    open_id_connect_provider_arn: str,
+    context_provider: dict[str, Any] | None = None,
+    identity_center_instance_arn: str | None = None,
+    remove_context_provider: bool | None = None,
+    remove_identity_center_instance: bool | None = None,
+) -> dict[str, Any]:
+    """Set, change or remove the context provider, or the IAM Identity Center association: one of the
+    two per request, a new value or its Remove flag, never both; the association goes before the
+    context provider does. Thumbprints are UpdateOpenIDConnectProviderThumbprint's."""
+    change = propagation.for_update(
+        context_provider,
+        identity_center_instance_arn,
+        remove_context_provider,
+        remove_identity_center_instance,
+    )
+    if not change.values:
+        raise InvalidInputException(
+            "Specify ContextProvider, RemoveContextProvider, IdentityCenterInstanceArn or "
+            "RemoveIdentityCenterInstance."
+        )
+    with ctx.db.transaction() as conn:
+        row = _provider(conn, ctx, open_id_connect_provider_arn, lock=True)
+        propagation.check_stored(change, row)
+        store.change_oidc(conn, open_id_connect_provider_arn, **change.values)
+    return {}
 
 
 @operation("DeleteOpenIDConnectProvider")

@@ -81,13 +81,25 @@ def get_web_identity_token(
     signing_algorithm: str,
     duration_seconds: int | None = None,
     tags: list[dict[str, str]] | None = None,
+    subject_mode: str | None = None,
+    scope: str | None = None,
 ) -> dict[str, Any]:
-    """A JWT of the caller's identity for `audience`, signed with the account's RS256 or ES384 key."""
+    """A JWT of the caller's identity for `audience`, signed with the account's RS256 or ES384 key.
+
+    The subject is always the caller's ARN (`AWSIdentity`): `OriginIdentity` takes the subject from the
+    session's trusted identity propagation context, which no Ostiary session carries, and AWS refuses
+    it then with a validation error; `Scope` is allowed only with `OriginIdentity`, so it is refused
+    too. Both texts are ours: AWS records none.
+    """
     if signing_algorithm not in outbound.ALGORITHMS:
         raise ValidationError(
             f"1 validation error detected: Value '{signing_algorithm}' at 'signingAlgorithm' failed to "
             f"satisfy constraint: Member must satisfy enum value set: [{', '.join(outbound.ALGORITHMS)}]"
         )
+    if subject_mode == "OriginIdentity":
+        raise ValidationError(_NO_ORIGIN_IDENTITY)
+    if scope is not None:
+        raise ValidationError(_SCOPE_NEEDS_ORIGIN_IDENTITY)
     request_tags = _request_tags(tags or [])
     _authorize(ctx, audience, signing_algorithm, duration_seconds, tags)
     caller = ctx.caller
@@ -113,6 +125,14 @@ def get_web_identity_token(
     )
     token = outbound.sign(ctx.keyring, caller.account_id, key, payload)
     return {"WebIdentityToken": token, "Expiration": expires_at}
+
+
+_NO_ORIGIN_IDENTITY = (
+    "SubjectMode OriginIdentity requires the calling session's trusted identity propagation context to "
+    "contain aws:OriginIdentity/Subject and aws:OriginIdentity/Issuer or "
+    "aws:OriginIdentity/FederatedProviderArn."
+)
+_SCOPE_NEEDS_ORIGIN_IDENTITY = "Scope can be specified only when SubjectMode is OriginIdentity."
 
 
 def _authorize(

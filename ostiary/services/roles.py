@@ -13,6 +13,7 @@ from ostiary.errors import (
 )
 from ostiary.services import Context, operation
 from ostiary.services import tags as tagging
+from ostiary.services._signin_duration import signin_change, with_signin
 from ostiary.services.documents import TRUST, TRUST_MAX, check_document
 from ostiary.services.users import boundary_shape, check_boundary
 from ostiary.store import accounts
@@ -66,6 +67,7 @@ def create_role(
     max_session_duration: int | None = None,
     permissions_boundary: str | None = None,
     tags: list[dict[str, Any]] | None = None,
+    max_signin_session_duration: int | None = None,
 ) -> dict[str, Any]:
     if tags:
         tagging.check_tags(tags, "role")
@@ -86,6 +88,7 @@ def create_role(
             trust_policy=assume_role_policy_document,
             description=description,
             max_session_duration=max_session_duration or 3600,
+            max_signin_session_duration=max_signin_session_duration,
             permissions_boundary=permissions_boundary,
             created_at=ctx.now,
         )
@@ -93,7 +96,8 @@ def create_role(
             tagging.apply_tags(conn, "role", role_id, tags)
         accounts.bump_epoch(conn, ctx.account_id)
         row = store.get(conn, ctx.account_id, role_name)
-        return {"Role": _with_boundary(row, tagging.with_tags(conn, "role", role_id, role_shape(row)))}
+        shape = with_signin(role_shape(row), row.max_signin_session_duration)
+        return {"Role": _with_boundary(row, tagging.with_tags(conn, "role", role_id, shape))}
 
 
 @operation("GetRole")
@@ -116,13 +120,21 @@ def list_roles(
 
 @operation("UpdateRole")
 def update_role(
-    ctx: Context, role_name: str, description: str | None = None, max_session_duration: int | None = None
+    ctx: Context,
+    role_name: str,
+    description: str | None = None,
+    max_session_duration: int | None = None,
+    max_signin_session_duration: int | None = None,
+    reset_max_signin_session_duration: bool | None = None,
 ) -> dict[str, Any]:
+    """Description, MaxSessionDuration and MaxSigninSessionDuration; the last cannot be reset on a
+    service-linked role (the model's documentation), nor the session length changed."""
+    signin = signin_change(max_signin_session_duration, reset_max_signin_session_duration)
     with ctx.db.transaction() as conn:
         row = store.get(conn, ctx.account_id, role_name)
-        if max_session_duration is not None:
+        if max_session_duration is not None or reset_max_signin_session_duration:
             check_modifiable(row)
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = dict(signin)
         if description is not None:
             values["description"] = description
         if max_session_duration is not None:
@@ -198,7 +210,7 @@ def _listed(row: Any) -> dict[str, Any]:
     if row.description is not None:
         shape["Description"] = row.description
     shape["MaxSessionDuration"] = row.max_session_duration
-    return shape
+    return with_signin(shape, row.max_signin_session_duration)
 
 
 def _with_boundary(row: Any, shape: dict[str, Any]) -> dict[str, Any]:

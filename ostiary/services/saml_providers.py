@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from ostiary.errors import EntityAlreadyExistsException, InvalidInputException, NoSuchEntityException
 from ostiary.federation.saml_response import parse_xml
 from ostiary.services import Context, operation
+from ostiary.services import _context_provider as propagation
 from ostiary.services import tags as tagging
 from ostiary.services.mfa import tag_page
 from ostiary.store import providers as store
@@ -88,9 +89,12 @@ def create_saml_provider(
     tags: list[dict[str, Any]] | None = None,
     assertion_encryption_mode: str | None = None,
     add_private_key: str | None = None,
+    context_provider: dict[str, Any] | None = None,
+    identity_center_instance_arn: str | None = None,
 ) -> dict[str, Any]:
     if tags:
         tagging.check_tags(tags, "saml-provider")
+    trust = propagation.for_create(context_provider, identity_center_instance_arn)
     metadata = parse_metadata(saml_metadata_document)
     arn = saml_provider_arn(ctx.account_id, name)
     conflict = EntityAlreadyExistsException(f"SAMLProvider {name} already exists.")  # not recorded
@@ -107,6 +111,7 @@ def create_saml_provider(
             assertion_encryption_mode=assertion_encryption_mode or "Allowed",
             valid_until=metadata.valid_until or ctx.now + DEFAULT_VALIDITY,
             created_at=ctx.now,
+            **trust,
         )
         if tags:
             tagging.apply_tags(conn, "saml-provider", arn, tags)
@@ -117,7 +122,7 @@ def create_saml_provider(
 def get_saml_provider(ctx: Context, saml_provider_arn: str) -> dict[str, Any]:
     with ctx.db.read() as conn:
         row = _provider(conn, ctx, saml_provider_arn)
-        return {
+        out = {
             "SAMLProviderUUID": row.provider_uuid,
             "SAMLMetadataDocument": row.metadata_document,
             "CreateDate": utc(row.created_at),
@@ -126,6 +131,11 @@ def get_saml_provider(ctx: Context, saml_provider_arn: str) -> dict[str, Any]:
             "AssertionEncryptionMode": row.assertion_encryption_mode,
             "PrivateKeyList": [],
         }
+        if row.context_provider is not None:
+            out["ContextProvider"] = propagation.stored(row.context_provider)
+        if row.identity_center_instance_arn is not None:
+            out["IdentityCenterInstanceArn"] = row.identity_center_instance_arn
+        return out
 
 
 @operation("ListSAMLProviders")
@@ -134,7 +144,9 @@ def list_saml_providers(ctx: Context) -> dict[str, Any]:
         rows = store.saml_list(conn, ctx.account_id)
     return {
         "SAMLProviderList": [
-            {"Arn": r.arn, "ValidUntil": utc(r.valid_until), "CreateDate": utc(r.created_at)} for r in rows
+            {"Arn": r.arn, "ValidUntil": utc(r.valid_until), "CreateDate": utc(r.created_at)}
+            | ({"IsTrustedIdentityPropagationEnabled": True} if r.propagation else {})
+            for r in rows
         ]
     }
 
@@ -147,8 +159,22 @@ def update_saml_provider(
     assertion_encryption_mode: str | None = None,
     add_private_key: str | None = None,
     remove_private_key: str | None = None,
+    context_provider: dict[str, Any] | None = None,
+    identity_center_instance_arn: str | None = None,
+    remove_context_provider: bool | None = None,
+    remove_identity_center_instance: bool | None = None,
 ) -> dict[str, Any]:
-    values: dict[str, Any] = {}
+    """The metadata, encryption mode and IAM Identity Center association; or, alone in its request, the
+    context provider (the model's documentation)."""
+    metadata_change = (saml_metadata_document, assertion_encryption_mode, add_private_key, remove_private_key)
+    change = propagation.for_update(
+        context_provider,
+        identity_center_instance_arn,
+        remove_context_provider,
+        remove_identity_center_instance,
+        other_change="the provider metadata" if any(v is not None for v in metadata_change) else None,
+    )
+    values: dict[str, Any] = dict(change.values)
     if saml_metadata_document is not None:
         metadata = parse_metadata(saml_metadata_document)
         values.update(
@@ -158,7 +184,8 @@ def update_saml_provider(
     if assertion_encryption_mode is not None:
         values["assertion_encryption_mode"] = assertion_encryption_mode
     with ctx.db.transaction() as conn:
-        _provider(conn, ctx, saml_provider_arn)
+        row = _provider(conn, ctx, saml_provider_arn, lock=True)
+        propagation.check_stored(change, row)
         if values:
             store.change_saml(conn, saml_provider_arn, **values)
     return {"SAMLProviderArn": saml_provider_arn}
@@ -203,8 +230,8 @@ def list_saml_provider_tags(
 # -- private --------------------------------------------------------------------------------
 
 
-def _provider(conn: Connection, ctx: Context, arn: str) -> Any:
-    row = store.find_saml(conn, arn, ctx.account_id)
+def _provider(conn: Connection, ctx: Context, arn: str, *, lock: bool = False) -> Any:
+    row = store.find_saml(conn, arn, ctx.account_id, lock=lock)
     if row is None:
         raise NoSuchEntityException(f"Manifest not found for arn {arn}")
     return row

@@ -16,7 +16,14 @@ def get(conn: Connection, user_id: str) -> Row[Any] | None:
     return conn.execute(select(login_profiles).where(login_profiles.c.user_id == user_id)).first()
 
 
-def insert(conn: Connection, user_id: str, password_hash: str, reset_required: bool, now: datetime) -> None:
+def insert(
+    conn: Connection,
+    user_id: str,
+    password_hash: str,
+    reset_required: bool,
+    now: datetime,
+    signin_seconds: int | None = None,
+) -> None:
     """Add a profile; a second one for the same user breaks the primary key."""
     conn.execute(
         login_profiles.insert().values(
@@ -25,15 +32,23 @@ def insert(conn: Connection, user_id: str, password_hash: str, reset_required: b
             password_reset_required=reset_required,
             created_at=now,
             password_changed_at=now,
+            max_signin_session_duration=signin_seconds,
         )
     )
 
 
 def update_profile(
-    conn: Connection, user_id: str, *, password_hash: str | None, reset_required: bool | None, now: datetime
+    conn: Connection,
+    user_id: str,
+    *,
+    password_hash: str | None,
+    reset_required: bool | None,
+    now: datetime,
+    signin: dict[str, int | None] | None = None,
 ) -> None:
-    """Change the profile; a new password puts the old one's hash in the user's history."""
-    values: dict[str, Any] = {}
+    """Change the profile; a new password puts the old one's hash in the user's history. `signin` sets
+    (or, with None, clears) `max_signin_session_duration`."""
+    values: dict[str, Any] = dict(signin or {})
     if password_hash is not None:
         _remember(conn, user_id, now)
         values.update(password_hash=password_hash, password_changed_at=now)

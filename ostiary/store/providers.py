@@ -20,10 +20,18 @@ def find_oidc(conn: Connection, account_id: str, arn: str, *, lock: bool = False
     return conn.execute(stmt).first()
 
 
-def insert_oidc(conn: Connection, arn: str, account_id: str, url: str, created_at: Any) -> None:
+def insert_oidc(conn: Connection, arn: str, account_id: str, url: str, created_at: Any, **trust: Any) -> None:
+    """A new provider; `trust` may set `context_provider` (JSON) and `identity_center_instance_arn`."""
     conn.execute(
-        oidc_providers.insert().values(arn=arn, account_id=account_id, url=url, created_at=created_at)
+        oidc_providers.insert().values(
+            arn=arn, account_id=account_id, url=url, created_at=created_at, **trust
+        )
     )
+
+
+def change_oidc(conn: Connection, arn: str, **values: Any) -> None:
+    """Set `context_provider` (JSON) or `identity_center_instance_arn` (None removes it)."""
+    conn.execute(update(oidc_providers).where(oidc_providers.c.arn == arn).values(**values))
 
 
 def delete_oidc(conn: Connection, arn: str) -> None:
@@ -33,8 +41,15 @@ def delete_oidc(conn: Connection, arn: str) -> None:
 
 
 def oidc_arns(conn: Connection, account_id: str) -> list[str]:
-    stmt = select(oidc_providers.c.arn).where(oidc_providers.c.account_id == account_id)
-    return [r[0] for r in conn.execute(stmt.order_by(oidc_providers.c.arn))]
+    return [arn for arn, _ in oidc_list(conn, account_id)]
+
+
+def oidc_list(conn: Connection, account_id: str) -> list[tuple[str, bool]]:
+    """The account's providers in ARN order: (ARN, whether an IAM Identity Center instance is associated)."""
+    stmt = select(oidc_providers.c.arn, oidc_providers.c.identity_center_instance_arn.is_not(None)).where(
+        oidc_providers.c.account_id == account_id
+    )
+    return [(r[0], bool(r[1])) for r in conn.execute(stmt.order_by(oidc_providers.c.arn))]
 
 
 def client_ids(conn: Connection, arn: str) -> list[str]:
@@ -78,10 +93,14 @@ def set_thumbprints(conn: Connection, arn: str, values: list[str]) -> None:
 # -- SAML -------------------------------------------------------------------------------------
 
 
-def find_saml(conn: Connection, arn: str, account_id: str | None = None) -> Row[Any] | None:
+def find_saml(
+    conn: Connection, arn: str, account_id: str | None = None, *, lock: bool = False
+) -> Row[Any] | None:
     stmt = select(saml_providers).where(saml_providers.c.arn == arn)
     if account_id is not None:
         stmt = stmt.where(saml_providers.c.account_id == account_id)
+    if lock:
+        stmt = stmt.with_for_update()
     return conn.execute(stmt).first()
 
 
@@ -98,7 +117,12 @@ def delete_saml(conn: Connection, arn: str) -> None:
 
 
 def saml_list(conn: Connection, account_id: str) -> list[Row[Any]]:
-    stmt = select(saml_providers.c.arn, saml_providers.c.valid_until, saml_providers.c.created_at).where(
-        saml_providers.c.account_id == account_id
-    )
+    """The account's providers in ARN order: arn, valid_until, created_at, and `propagation` (whether an
+    IAM Identity Center instance is associated)."""
+    stmt = select(
+        saml_providers.c.arn,
+        saml_providers.c.valid_until,
+        saml_providers.c.created_at,
+        saml_providers.c.identity_center_instance_arn.is_not(None).label("propagation"),
+    ).where(saml_providers.c.account_id == account_id)
     return list(conn.execute(stmt.order_by(saml_providers.c.arn)))

@@ -91,6 +91,7 @@ roles = Table(
     Column("trust_policy", Text, nullable=False),
     Column("description", String(1000)),
     Column("max_session_duration", Integer, nullable=False, default=3600),
+    Column("max_signin_session_duration", Integer),  # AWS Sign-In session length; NULL: unset
     Column("permissions_boundary", String(2048)),
     Column("service_linked", String(128)),  # the service name for service-linked roles, else NULL
     _ts("created_at", nullable=False),
@@ -172,6 +173,7 @@ login_profiles = Table(
     Column("user_id", String(32), ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True),
     Column("password_hash", String(256), nullable=False),  # argon2id
     Column("password_reset_required", Boolean, nullable=False, default=False),
+    Column("max_signin_session_duration", Integer),  # AWS Sign-In session length; NULL: unset
     _ts("created_at", nullable=False),
     _ts("password_changed_at", nullable=False),
 )
@@ -253,6 +255,8 @@ oidc_providers = Table(
     Column("account_id", String(12), ForeignKey("accounts.account_id"), nullable=False),
     Column("url", String(255), nullable=False),  # as given, with its https:// scheme
     _ts("created_at", nullable=False),
+    Column("context_provider", Text),  # trusted identity propagation: AWS's ContextProvider, as JSON
+    Column("identity_center_instance_arn", String(1224)),
 )
 
 oidc_client_ids = Table(
@@ -282,6 +286,8 @@ saml_providers = Table(
     Column("assertion_encryption_mode", String(16), nullable=False, default="Allowed"),
     _ts("valid_until"),
     _ts("created_at", nullable=False),
+    Column("context_provider", Text),  # trusted identity propagation: AWS's ContextProvider, as JSON
+    Column("identity_center_instance_arn", String(1224)),
 )
 
 slr_deletion_tasks = Table(
@@ -391,3 +397,12 @@ NAMED_ENTITIES: dict[str, tuple[Table, str]] = {
     "instance-profile": (instance_profiles, "instance_profile_id"),
     "server-certificate": (server_certificates, "server_certificate_id"),
 }
+
+account_properties = Table(  # GetAccountProperties/PutAccountProperties: `Namespace/PropertyName` → value
+    "account_properties",
+    metadata,
+    Column("account_id", String(12), ForeignKey("accounts.account_id"), primary_key=True),
+    Column("property_key", String(50), primary_key=True),
+    Column("value", String(1024), nullable=False),
+    _ts("updated_at", nullable=False),
+)

@@ -35,3 +35,12 @@ def test_the_members_it_takes_are_passed(echo: Any) -> None:
     params = {"UserName": "alice", "Path": "/a/"}
     result = services.dispatch(None, "iam", "OstiaryTestEcho", params)  # type: ignore[arg-type]  # unused ctx
     assert result == {"UserName": "alice", "Path": "/a/"}
+
+
+def test_a_member_listed_as_ignored_is_left_out_without_a_warning(
+    echo: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(services.IGNORED_MEMBERS, ("iam", "OstiaryTestEcho"), frozenset({"Path"}))
+    result = services.dispatch(None, "iam", "OstiaryTestEcho", {"UserName": "a", "Path": "/x/"})  # type: ignore[arg-type]  # unused ctx
+    assert result == {"UserName": "a", "Path": "/"}
+    assert "ignored members" not in caplog.text
