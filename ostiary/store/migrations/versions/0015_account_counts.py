@@ -122,5 +122,5 @@ def downgrade() -> None:
         else:
             suffixes = ("insert", "delete", "met", "unmet") if condition else ("insert", "delete")
             for suffix in suffixes:
-                op.execute(f"DROP TRIGGER {name}_{suffix}")
+                op.execute(f"DROP TRIGGER IF EXISTS {name}_{suffix}")  # a table rebuild drops them
     op.drop_table("account_counts")

@@ -6,6 +6,8 @@ Revises: 0015
 Create Date: 2026-12-04
 """
 
+import sqlite3
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -37,11 +39,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # SQLite 3.35 and later drop a column in place; a rebuilt table would lose 0015's count triggers
+    recreate = "never" if sqlite3.sqlite_version_info >= (3, 35) else "auto"
     for table in ("login_profiles", "roles"):
-        with op.batch_alter_table(table) as batch:
+        with op.batch_alter_table(table, recreate=recreate) as batch:
             batch.drop_column("max_signin_session_duration")
     for table in ("saml_providers", "oidc_providers"):
-        with op.batch_alter_table(table) as batch:
+        with op.batch_alter_table(table, recreate=recreate) as batch:
             batch.drop_column("identity_center_instance_arn")
             batch.drop_column("context_provider")
     op.drop_table("account_properties")
