@@ -4,16 +4,19 @@ Reads {"script": SMT-LIB text, "milliseconds": limit} as JSON on stdin and write
 "unsat" or "unknown", "reason": ..., "values": {constant: value}} on stdout: a Boolean as true or
 false, an integer or bit-vector as an integer, a real as [numerator, denominator]. cvc5 holds the
 interpreter's lock while it solves, so it never runs inside the server's process; the caller kills
-this process when its time is up. Imports nothing of Ostiary's.
+this process when its time is up, and its address space is bounded. Imports nothing of Ostiary's.
 """
 
 from __future__ import annotations
 
 import json
+import resource
 import sys
 from typing import Any
 
 import cvc5
+
+MEMORY_BYTES = 2 << 30  # the process's address space: past it cvc5 fails, and the caller is told so
 
 
 def solve(script: str, milliseconds: int) -> dict[str, Any]:
@@ -54,6 +57,7 @@ def _value(term: Any) -> Any:
 
 
 def main() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
     request = json.loads(sys.stdin.read())
     try:
         answer = solve(request["script"], int(request["milliseconds"]))

@@ -237,8 +237,13 @@ def _resource_allows(text: str) -> Any:
     return allows
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_resource_policies_agree_with_brute_force_over_callers(seed: int) -> None:
+@pytest.mark.parametrize(("seed", "z3_rlimit"), [(0, 0), (1, 0), (2, 0), (0, 1)])
+def test_resource_policies_agree_with_brute_force_over_callers(
+    seed: int, z3_rlimit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With z3_rlimit 1, z3 gives up on every query and cvc5 decides them all."""
+    monkeypatch.setattr(proof, "Z3_RLIMIT", z3_rlimit)
+    before = TALLY.snapshot()
     rng = random.Random(2000 + seed)
     unknown = 0
     for _ in range(20):
@@ -262,6 +267,8 @@ def test_resource_policies_agree_with_brute_force_over_callers(seed: int) -> Non
         else:
             assert answer.example is not None and answer.principal, answer
     assert unknown <= 1
+    decided = TALLY.snapshot() - before
+    assert (decided["sat"] > 0 and decided["unsat"] > 0) == bool(z3_rlimit) and not decided["error"], decided
 
 
 @pytest.mark.parametrize("seed", range(4))
