@@ -3,6 +3,8 @@
 Run from the repository root: `python bench/analyzer_bench.py` (a few minutes) or `--quick`.
 CheckNoNewAccess runs on each sampled managed policy against edited copies of itself (one action, one
 resource, one condition value changed), in both directions; ValidatePolicy runs over all of them.
+The queries z3 left unknown and cvc5 was given are counted with what cvc5 decided; `--cvc5` also runs
+each check with z3 made to give up on every query (so cvc5 decides them all) and compares the answers.
 Targets (issue 12): checks p95 <= 250 ms and <= 0.5 % unknown; ValidatePolicy p95 <= 20 ms.
 See bench/README.md for the last table.
 """
@@ -23,8 +25,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ostiary.analyzer import validate  # noqa: E402 (needs the path above)
+from ostiary.analyzer import proof, validate  # noqa: E402 (needs the path above)
 from ostiary.analyzer.exact import check_no_new_access  # noqa: E402
+from ostiary.analyzer.portfolio import TALLY  # noqa: E402
 
 POLICIES = ROOT / "ostiary" / "services" / "data" / "aws_managed_policies.json"
 
@@ -103,7 +106,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def run_checks(policies: dict[str, Any], sample: int, seed: int, timeout: float) -> dict[str, Any]:
+def run_checks(
+    policies: dict[str, Any], sample: int, seed: int, timeout: float, cvc5: bool = False
+) -> dict[str, Any]:
     rng = random.Random(seed)
     names = sorted(policies)
     if sample and sample < len(names):
@@ -113,6 +118,7 @@ def run_checks(policies: dict[str, Any], sample: int, seed: int, timeout: float)
     reasons: Counter[str] = Counter()
     slowest: list[tuple[float, str]] = []
     examples: dict[str, str] = {}
+    forced: dict[str, Any] = {"times": [], "same": 0, "differ": [], "tally": Counter()}
     for name in names:
         document = policies[name]["Document"]
         original = json.dumps(document)
@@ -136,6 +142,8 @@ def run_checks(policies: dict[str, Any], sample: int, seed: int, timeout: float)
                 times.append(elapsed)
                 outcomes[result] += 1
                 slowest.append((elapsed, f"{name} {label}"))
+                if cvc5 and result != "refused":
+                    _with_cvc5(forced, new, old, timeout, result, f"{name} {label}")
     slowest.sort(reverse=True)
     return {
         "times": times,
@@ -144,7 +152,26 @@ def run_checks(policies: dict[str, Any], sample: int, seed: int, timeout: float)
         "slowest": slowest[:5],
         "policies": len(names),
         "examples": examples,
+        "forced": forced,
     }
+
+
+def _with_cvc5(forced: dict[str, Any], new: str, old: str, timeout: float, expected: str, label: str) -> None:
+    """The check again with z3 giving up on every query: cvc5's answer, its time, what cvc5 decided."""
+    before = TALLY.snapshot()
+    proof.Z3_RLIMIT = 1
+    started = time.perf_counter()
+    try:
+        answer = check_no_new_access(new, old, "IDENTITY_POLICY", timeout_seconds=timeout)
+    finally:
+        proof.Z3_RLIMIT = 0
+    forced["times"].append(time.perf_counter() - started)
+    forced["tally"] += TALLY.snapshot() - before
+    result = "unknown" if answer.unknown else answer.result
+    if result == expected:
+        forced["same"] += 1
+    else:
+        forced["differ"].append(f"{label}: z3 {expected}, cvc5 {result} {answer.unknown[:120]}")
 
 
 def run_validate(policies: dict[str, Any]) -> list[float]:
@@ -163,10 +190,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per check")
     parser.add_argument("--quick", action="store_true", help="60 policies")
+    parser.add_argument("--cvc5", action="store_true", help="each check again with cvc5 deciding every query")
     args = parser.parse_args()
     policies = json.loads(POLICIES.read_text())
     sample = 60 if args.quick else args.sample
-    checks = run_checks(policies, sample, args.seed, args.timeout)
+    before = TALLY.snapshot()
+    checks = run_checks(policies, sample, args.seed, args.timeout, args.cvc5)
+    fallback = TALLY.snapshot() - before - checks["forced"]["tally"]
     times = checks["times"]
     total = len(times)
     unknown = checks["outcomes"]["unknown"]
@@ -183,6 +213,18 @@ def main() -> None:
     )
     for reason, count in checks["reasons"].most_common(8):
         print(f"  unknown or refused: {count} × {reason} (e.g. {checks['examples'].get(reason, '')})")
+    decided = ", ".join(f"{fallback[a]} {a}" for a in ("sat", "unsat", "unknown", "error"))
+    print(f"  cvc5 (where z3 answered unknown): {sum(fallback.values())} queries: {decided}")
+    forced = checks["forced"]
+    if forced["times"]:
+        shown = ", ".join(f"{forced['tally'][a]} {a}" for a in ("sat", "unsat", "unknown", "error"))
+        print(
+            f"  with z3 giving up (--cvc5): {len(forced['times'])} checks, {forced['same']} answered as z3"
+            f" alone, p50 {statistics.median(forced['times']) * 1000:.0f} ms, p95 "
+            f"{percentile(forced['times'], 0.95) * 1000:.0f} ms; cvc5's queries: {shown}"
+        )
+        for line in forced["differ"][:8]:
+            print(f"  differs: {line}")
     for elapsed, label in checks["slowest"]:
         print(f"  slow: {elapsed * 1000:.0f} ms {label}")
     validate_times = run_validate(policies)

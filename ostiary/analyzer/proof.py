@@ -6,6 +6,10 @@ clause, and z3 asked again. When every group has a witness, the model and the wi
 concrete request, which the caller's `confirm` (the engine) must accept before it is reported.
 UNSAT proves that no request exists; a timeout, an automaton budget or an unconfirmed example is
 `unknown`, never a proof.
+
+A portfolio: z3 gets `Z3_SHARE` of the time left on each query; where it answers unknown, the same
+query goes to cvc5 (`portfolio`) with the rest, and cvc5's sat (a model of the same constants) or
+unsat is used exactly as z3's would be: the example still has to be realised and confirmed.
 """
 
 from __future__ import annotations
@@ -22,9 +26,12 @@ import z3
 from ostiary.analyzer import formula as f
 from ostiary.analyzer.encode import ACTION, RESOURCE, Space
 from ostiary.analyzer.globs import Budget, Glob, witness
+from ostiary.analyzer.portfolio import decide
 from ostiary.analyzer.templates import Template
 
 TIMEOUT_SECONDS = 10.0
+Z3_SHARE = 0.5  # of the time left, z3's on each query; cvc5 has the rest where z3 answers unknown
+Z3_RLIMIT = 0  # z3's resource limit per query (0: none); tests set 1 to make z3 give up on every query
 _LEMMA_LIMIT = 4000
 _BOOL_WORDS = ("false", "true", "maybe")
 
@@ -85,15 +92,14 @@ def search(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return Outcome(unknown="the check passed its time limit")
-        solver.set("timeout", max(1, int(remaining * 1000)))
-        answer = solver.check()
-        if answer == z3.unsat:
+        solved = _solve(solver, space, deadline)
+        if isinstance(solved, str):
+            return Outcome(unknown=solved)
+        if solved is None:
             if space.is_bounded:
                 return Outcome(unknown="a condition key has more distinct tests than the procedure models")
             return Outcome()
-        if answer != z3.sat:
-            return Outcome(unknown=f"the solver could not decide ({solver.reason_unknown()})")
-        model = solver.model()
+        model = solved
         cube = f.implicant(root, f.Valuation(model, space.atoms))
         try:
             witnesses, blocks = _realise(cube, deadline)
@@ -113,6 +119,29 @@ def search(
         if confirm(example):
             return Outcome(_minimal(example, confirm))
         return Outcome(unknown=f"the engine did not confirm the example request ({example.describe()})")
+
+
+def _solve(solver: Any, space: Space, deadline: float) -> Any:
+    """A model of the solver's assertions, None when there is none, or why neither is known: z3 first
+    (its share of the time left), then cvc5 on the same assertions with the rest."""
+    remaining = deadline - time.monotonic()
+    solver.set("timeout", max(1, int(remaining * Z3_SHARE * 1000)))
+    solver.set("rlimit", Z3_RLIMIT)
+    answer = solver.check()
+    if answer == z3.sat:
+        return solver.model()
+    if answer == z3.unsat:
+        return None
+    first = solver.reason_unknown()
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        return f"the solver could not decide ({first})"
+    second = decide(solver.assertions(), space.ctx, remaining)
+    if second.unsat:
+        return None
+    if second.model is not None:
+        return second.model
+    return f"the solver could not decide (z3: {first}; {second.reason})"
 
 
 def _minimal(example: Example, confirm: Callable[[Example], bool]) -> Example:

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from ostiary.analyzer import proof
 from ostiary.analyzer.exact import PASS, check_access_not_granted, check_no_new_access
+from ostiary.analyzer.portfolio import TALLY
 from ostiary.analyzer.principals import caller
 from ostiary.policy import Principal, Request, authorize, compile_policy, parse_policy
 
@@ -235,8 +237,13 @@ def _resource_allows(text: str) -> Any:
     return allows
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_resource_policies_agree_with_brute_force_over_callers(seed: int) -> None:
+@pytest.mark.parametrize(("seed", "z3_rlimit"), [(0, 0), (1, 0), (2, 0), (0, 1)])
+def test_resource_policies_agree_with_brute_force_over_callers(
+    seed: int, z3_rlimit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With z3_rlimit 1, z3 gives up on every query and cvc5 decides them all."""
+    monkeypatch.setattr(proof, "Z3_RLIMIT", z3_rlimit)
+    before = TALLY.snapshot()
     rng = random.Random(2000 + seed)
     unknown = 0
     for _ in range(20):
@@ -260,3 +267,38 @@ def test_resource_policies_agree_with_brute_force_over_callers(seed: int) -> Non
         else:
             assert answer.example is not None and answer.principal, answer
     assert unknown <= 1
+    decided = TALLY.snapshot() - before
+    assert (decided["sat"] > 0 and decided["unsat"] > 0) == bool(z3_rlimit) and not decided["error"], decided
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cvc5_decides_where_z3_gives_up(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """z3 held to a resource limit of 1 answers unknown on every query: cvc5 decides them (sat and unsat),
+    brute force agrees, and every answer is the one z3 alone gives."""
+    rng = random.Random(2000 + seed)
+    pairs = []
+    for _ in range(12):
+        keys = rng.sample(sorted(KEYS), rng.randint(0, 2))
+        new, old = _policy(rng, keys), _policy(rng, keys)
+        if rng.random() < 0.4:
+            old = json.dumps({"Version": "2012-10-17", "Statement": json.loads(new)["Statement"] * 2})
+        pairs.append((new, old, keys))
+    alone = [check_no_new_access(new, old, "IDENTITY_POLICY") for new, old, _ in pairs]
+    before = TALLY.snapshot()
+    monkeypatch.setattr(proof, "Z3_RLIMIT", 1)
+    for (new, old, keys), expected in zip(pairs, alone, strict=True):
+        answer = check_no_new_access(new, old, "IDENTITY_POLICY")
+        assert (answer.result, bool(answer.unknown)) == (expected.result, bool(expected.unknown)), (new, old)
+        if answer.unknown:
+            assert "policy variables" in answer.unknown and "${" in new + old, (new, old, answer.unknown)
+            continue
+        found = _brute(new, old, keys)
+        if answer.result == PASS:
+            assert not found, (new, old, found)
+        else:
+            example = answer.example
+            assert example is not None
+            assert _allowed(new, example.action, example.resource, example.context), (new, old, example)
+            assert not _allowed(old, example.action, example.resource, example.context), (new, old, example)
+    decided = TALLY.snapshot() - before
+    assert decided["sat"] >= 1 and decided["unsat"] >= 1 and not decided["error"], decided
