@@ -17,9 +17,11 @@ from typing import Any
 
 from ostiary.gateway.backend_http import (
     MAX_HEAD_BYTES,
-    NO_BODY,
     BackendError,
     Origin,
+    chunk_size,
+    framing_of,
+    keeps_alive,
     origin_of,
     parse_head,
 )
@@ -118,9 +120,7 @@ class AsyncResponse:
         self._framing = framing  # "length", "chunked" or "close"
         self._left = length
         self._done = framing == "length" and length == 0
-        self._keep_alive = framing != "close" and all(
-            not (k == "connection" and v.lower() == "close") for k, v in headers
-        )
+        self._keep_alive = keeps_alive(framing, headers)
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers:
@@ -190,13 +190,7 @@ class AsyncResponse:
         return self._conn
 
     async def _next_chunk(self, conn: _Connection) -> bool:
-        size_text = (await _line(conn)).split(b";", 1)[0].strip()
-        if not size_text or len(size_text) > 16:
-            raise BackendError("a malformed chunk size")
-        try:
-            self._left = int(size_text, 16)
-        except ValueError:
-            raise BackendError("a malformed chunk size") from None
+        self._left = chunk_size(await _line(conn))
         if self._left:
             return True
         while await _line(conn):  # trailer fields, up to the empty line
@@ -287,16 +281,7 @@ class AsyncBackend:
             status, headers = await _head(conn)
             if status >= 200 or status == 101:
                 break  # 100 Continue and other interim answers are skipped
-        if method == "HEAD" or status in NO_BODY or status < 200:
-            return AsyncResponse(self, conn, status, headers, "length", 0)
-        if any(k == "transfer-encoding" for k, _ in headers):
-            return AsyncResponse(self, conn, status, headers, "chunked", 0)
-        length = next((v for k, v in headers if k == "content-length"), None)
-        if length is not None:
-            if not length.strip().isdigit():
-                raise BackendError("a malformed content-length")
-            return AsyncResponse(self, conn, status, headers, "length", int(length))
-        return AsyncResponse(self, conn, status, headers, "close", 0)
+        return AsyncResponse(self, conn, status, headers, *framing_of(method, status, headers))
 
 
 class _Stale(Exception):

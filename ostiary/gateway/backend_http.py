@@ -67,9 +67,7 @@ class BackendResponse:
         self._framing = framing  # "length", "chunked" or "close"
         self._left = length  # of a "length" body, or of the current chunk
         self._done = framing == "length" and length == 0
-        self._keep_alive = framing != "close" and ("connection", "close") not in (
-            (k, v.lower()) for k, v in headers
-        )
+        self._keep_alive = keeps_alive(framing, headers)
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers:
@@ -126,13 +124,7 @@ class BackendResponse:
 
     def _next_chunk(self, conn: _Connection) -> bool:
         """Read a chunk's size line: True when a chunk with data follows, False at the last chunk."""
-        size_text = _line(conn).split(b";", 1)[0].strip()
-        if not size_text or len(size_text) > 16:
-            raise BackendError("a malformed chunk size")
-        try:
-            self._left = int(size_text, 16)
-        except ValueError:
-            raise BackendError("a malformed chunk size") from None
+        self._left = chunk_size(_line(conn))
         if self._left:
             return True
         while _line(conn):  # trailer fields, up to the empty line
@@ -248,17 +240,7 @@ class BackendHttp:
             status, headers = _head(conn)
             if status >= 200 or status == 101:
                 break  # 100 Continue and other interim answers are skipped
-        names = {k for k, _ in headers}
-        if method == "HEAD" or status in NO_BODY or status < 200:
-            return BackendResponse(self, conn, status, headers, "length", 0)
-        if "transfer-encoding" in names:
-            return BackendResponse(self, conn, status, headers, "chunked", 0)
-        length = next((v for k, v in headers if k == "content-length"), None)
-        if length is not None:
-            if not length.strip().isdigit():
-                raise BackendError("a malformed content-length")
-            return BackendResponse(self, conn, status, headers, "length", int(length))
-        return BackendResponse(self, conn, status, headers, "close", 0)
+        return BackendResponse(self, conn, status, headers, *framing_of(method, status, headers))
 
 
 class _Stale(Exception):
@@ -301,6 +283,38 @@ def _head(conn: _Connection) -> tuple[int, tuple[tuple[str, str], ...]]:
     head = bytes(conn.buffer[:end]).decode("latin-1")
     del conn.buffer[: end + 4]
     return parse_head(head)
+
+
+def framing_of(method: str, status: int, headers: tuple[tuple[str, str], ...]) -> tuple[str, int]:
+    """How an answer's body is framed, as RFC 9112 says: ("length", its length) (none for HEAD, 1xx,
+    204 and 304), ("chunked", 0), or ("close", 0): until the connection closes."""
+    if method == "HEAD" or status in NO_BODY or status < 200:
+        return "length", 0
+    if any(k == "transfer-encoding" for k, _ in headers):
+        return "chunked", 0
+    length = next((v for k, v in headers if k == "content-length"), None)
+    if length is None:
+        return "close", 0
+    if not length.strip().isdigit():
+        raise BackendError("a malformed content-length")
+    return "length", int(length)
+
+
+def keeps_alive(framing: str, headers: tuple[tuple[str, str], ...]) -> bool:
+    """Whether the connection serves again once the answer is read: not when it ends the body, nor when
+    the backend says `connection: close`."""
+    return framing != "close" and all(not (k == "connection" and v.lower() == "close") for k, v in headers)
+
+
+def chunk_size(line: bytes) -> int:
+    """A chunk's size from its size line (extensions after `;` ignored); BackendError when malformed."""
+    size_text = line.split(b";", 1)[0].strip()
+    if not size_text or len(size_text) > 16:
+        raise BackendError("a malformed chunk size")
+    try:
+        return int(size_text, 16)
+    except ValueError:
+        raise BackendError("a malformed chunk size") from None
 
 
 def parse_head(head: str) -> tuple[int, tuple[tuple[str, str], ...]]:
