@@ -118,7 +118,9 @@ class OstiaryApp:
             return
         send = metrics.watch(send)
         if self.listener is not None:  # a change another node committed before this request is seen
-            self.listener.settle()
+            seen = self.listener.arriving()
+            if seen is not None:  # one is arriving: waited for off the event loop
+                await asyncio.to_thread(self.listener.settle, seen)
             send = self.listener.hold_answers(send)  # and this node's changes reach the others first
         if metrics.takes(scope):
             return await metrics.answer(send)

@@ -75,15 +75,25 @@ class Listener:
         self._stopping.set()
         self._thread.join(timeout=_HEARTBEAT_SECONDS + 1)
 
-    def settle(self) -> None:
-        """Return once every notification already on this node's socket is applied (or after a bound)."""
+    def arriving(self) -> int | None:
+        """None when no notification is on this node's socket or being applied (nothing to wait for);
+        else the count of drains so far, for `settle` (called off the event loop: it waits)."""
         fd = self._fd
         if fd < 0:
-            return
+            return None
         with self._cond:
-            seen = self._drained
             if not self._busy and not _readable(fd):
+                return None
+            return self._drained
+
+    def settle(self, seen: int | None = None) -> None:
+        """Return once every notification already on this node's socket is applied (or after a bound):
+        once a drain after the `seen`-th (`arriving`'s count) has ended."""
+        if seen is None:
+            seen = self.arriving()
+            if seen is None:
                 return
+        with self._cond:
             self._cond.wait_for(lambda: self._drained > seen and not self._busy, timeout=SETTLE_SECONDS)
 
     def hold_answers(self, send: Send) -> Send:
