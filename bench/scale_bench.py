@@ -10,7 +10,9 @@ on it and times single requests, one at a time, with a kept-alive connection:
 - GetAccountSummary;
 - AttachUserPolicy: a second policy onto distinct users;
 - GetCallerIdentity, alone and while three other clients page ListUsers without pause (the event
-  loop: a slow request served on it holds up every other client).
+  loop: a slow request served on it holds up every other client);
+- a gateway decision: DynamoDB GetItem by an IAM user of the account, authorized by the engine and
+  forwarded to `constant_backend.py` (which answers at once), through `--backend dynamodb=...`.
 
 It prints p50 and p99 in milliseconds and the server's memory (resident set at the end, and its peak)
 per store and size, in one table. Times include the HTTP round trip; signing happens before the clock.
@@ -211,7 +213,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(source: Path, data_dir: Path, url: str) -> Server:
+def start_backend() -> subprocess.Popen[bytes]:
+    """`constant_backend.py` on a free port (the port is the process's `args[-1]`)."""
+    port = _free_port()
+    script = Path(__file__).resolve().parent / "constant_backend.py"
+    proc = subprocess.Popen([sys.executable, str(script), str(port)], stdout=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the constant backend did not start")
+
+
+def start_server(source: Path, data_dir: Path, url: str, backend_port: int | None = None) -> Server:
     port = _free_port()
     env = dict(
         os.environ,
@@ -221,7 +237,8 @@ def start_server(source: Path, data_dir: Path, url: str) -> Server:
     )
     command = [sys.executable, "-m", "ostiary", "serve", "--port", str(port), "--data-dir", str(data_dir)]
     proc = subprocess.Popen(
-        [*command, "--database-url", url, "--account-id", ACCOUNT],
+        [*command, "--database-url", url, "--account-id", ACCOUNT]
+        + ([f"--backend=dynamodb=http://127.0.0.1:{backend_port}"] if backend_port else []),
         cwd=source,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -255,6 +272,20 @@ class Client:
         headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8", "Host": host}
         req = AWSRequest("POST", f"http://{host}/", data=body, headers=headers)
         SigV4Auth(self.creds, service, "us-east-1").add_auth(req)
+        head = "".join(f"{k}: {v}\r\n" for k, v in req.headers.items())
+        return f"POST / HTTP/1.1\r\n{head}Content-Length: {len(body)}\r\n\r\n{body}".encode()
+
+    def sign_get_item(self) -> bytes:
+        """A DynamoDB GetItem, signed for the gateway."""
+        body = json.dumps({"TableName": "scale", "Key": {"pk": {"S": "k"}}})
+        host = f"127.0.0.1:{self.port}"
+        headers = {
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": "DynamoDB_20120810.GetItem",
+            "Host": host,
+        }
+        req = AWSRequest("POST", f"http://{host}/", data=body, headers=headers)
+        SigV4Auth(self.creds, "dynamodb", "us-east-1").add_auth(req)
         head = "".join(f"{k}: {v}\r\n" for k, v in req.headers.items())
         return f"POST / HTTP/1.1\r\n{head}Content-Length: {len(body)}\r\n\r\n{body}".encode()
 
@@ -365,6 +396,21 @@ def _caller(root: Client) -> Client:
     return Client(root.port, key.group(1), secret.group(1))
 
 
+def _gateway_decisions(caller: Client, calls: int) -> list[float]:
+    """Milliseconds of DynamoDB GetItems through the gateway (each decided by the engine)."""
+    times = []
+    for i in range(calls + 3):
+        request = caller.sign_get_item()
+        began = time.perf_counter()
+        status, body = caller.send(request)
+        elapsed = (time.perf_counter() - began) * 1000
+        if status != 200:
+            raise RuntimeError(f"GetItem answered {status}: {body[:400]}")
+        if i >= 3:  # the first warm the caches
+            times.append(elapsed)
+    return times
+
+
 def measure(server: Server, users: int, calls: int, attach_from: int) -> dict[str, list[float]]:
     rng = random.Random(users)
     root = Client(server.port)
@@ -411,6 +457,7 @@ def measure(server: Server, users: int, calls: int, attach_from: int) -> dict[st
         ),
     )
     each("GetCallerIdentity", lambda i: ("GetCallerIdentity", "sts", {}))
+    times["Gateway decision (GetItem)"] = _gateway_decisions(caller, calls)
     stop = mp.Event()
     pagers = [mp.Process(target=_pager, args=(server.port, stop)) for _ in range(3)]
     for p in pagers:
@@ -449,6 +496,7 @@ def run_store(store: str, args: argparse.Namespace, source: Path) -> list[Result
     folder = Path(tempfile.mkdtemp(prefix=f"scale-{store}-"))
     opened = sqlite_store(folder) if store == "sqlite" else postgresql_store(args.pg_url)
     results: list[Result] = []
+    backend = start_backend()
     try:
         with opened as url:
             start_server(source, folder, url).stop()  # migrates, makes the account and its root key
@@ -457,7 +505,7 @@ def run_store(store: str, args: argparse.Namespace, source: Path) -> list[Result
                 seconds = bulk_load(url, loaded, size, args.batch)
                 print(f"{store}: loaded {size:,} users in {seconds:.1f} s", file=sys.stderr, flush=True)
                 loaded = size
-                server = start_server(source, folder, url)
+                server = start_server(source, folder, url, int(backend.args[-1]))
                 try:
                     result = Result(store, size, seconds)
                     result.times = measure(server, size, args.calls, attach_from=size // 2)
@@ -467,6 +515,8 @@ def run_store(store: str, args: argparse.Namespace, source: Path) -> list[Result
                 results.append(result)
                 print_table(results)
     finally:
+        backend.terminate()
+        backend.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
     return results
 
