@@ -15,9 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ostiary.analyzer.globs import Budget, Glob, Token, arn_glob, glob, witness
-from ostiary.policy import Policy
+from ostiary.policy import Policy, variables
 
-_SPECIAL = ("*", "?", "$")
 MODES = ("glob", "literal", "ignore_case", "arn")
 
 
@@ -105,35 +104,20 @@ class Template:
 
 
 def parse(text: str, mode: str) -> Template | None:
-    """The pattern's template, or None when it holds no variable (the engine's `parse_template`)."""
-    if "${" not in text:
+    """The pattern's template, or None when it holds no variable (read by the engine's
+    `parse_template`; a special character becomes a Variable with key "")."""
+    found = variables.parse_template(text)
+    if found is None:
         return None
-    parts: list[Part] = []
-    index = 0
-    while True:
-        start = text.find("${", index)
-        end = text.find("}", start + 2) if start >= 0 else -1
-        if start < 0 or end < 0:
-            parts.append(text[index:])
-            break
-        parts.append(text[index:start])
-        parts.append(_variable(text[start + 2 : end]))
-        index = end + 1
-    found = tuple(p for p in parts if p != "")
-    if all(isinstance(p, str) for p in found):
-        return None
-    return Template(found, mode)
-
-
-def _variable(body: str) -> Variable:
-    if body in _SPECIAL:
-        return Variable("", body)
-    name, comma, rest = body.partition(",")
-    default = None
-    rest = rest.strip()
-    if comma and len(rest) >= 2 and rest[0] == rest[-1] == "'":
-        default = rest[1:-1]
-    return Variable(name.strip().lower(), default)
+    parts = tuple(
+        p
+        if isinstance(p, str)
+        else Variable("", p.char)
+        if isinstance(p, variables.Special)
+        else Variable(p.key, p.default)
+        for p in found
+    )
+    return Template(parts, mode)
 
 
 def keys_read(policies: Sequence[Policy]) -> set[str]:
