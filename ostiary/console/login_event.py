@@ -73,4 +73,4 @@ def record(
     entry["managementEvent"] = True
     entry["recipientAccountId"] = who["accountId"]
     entry["eventCategory"] = "Management"
-    trail.record([entry])
+    trail.record(entry)

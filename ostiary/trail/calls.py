@@ -1,6 +1,6 @@
 """The hooks the request flow calls: an IAM or STS call begun, answered or failed, and a gateway
-request decided. Each builds the call's CloudTrail records and hands them to the recorder before the
-answer is sent."""
+request decided. Each hands the call's frame (`events.call`: what its records will say, secrets out)
+to the recorder before the answer is sent; the records are made where segments are read."""
 
 from __future__ import annotations
 
@@ -85,20 +85,27 @@ class Trail:
             identity = unsigned_identity(call.operation, params)
         else:
             account, identity = caller.account_id, user_identity(caller)
-        record = events.api_call(
-            identity,
-            account,
-            call.service,
-            call.operation,
-            params,
-            _request(request, request_id, ctx.now, ctx.region or ctx.settings.region),
-            result=result,
-            error=(error.code, error.message) if error is not None else None,
-        )
-        accounts = {account}
+        others: tuple[str, ...] = ()
         if call.operation == "AssumeRole" and caller is not None:
-            accounts.add(_arn_account(str(params.get("RoleArn", ""))) or account)
-        self.recorder.record(events.copies(record, accounts))
+            role_account = _arn_account(str(params.get("RoleArn", "")))
+            others = (role_account,) if role_account and role_account != account else ()
+        self.recorder.record(
+            events.call(
+                identity,
+                account,
+                call.service,
+                call.operation,
+                params,
+                request_id,
+                ctx.now.timestamp(),
+                request.client_ip,
+                request.header("user-agent") or "",
+                ctx.region or ctx.settings.region,
+                result=result,
+                error=(error.code, error.message) if error is not None else None,
+                others=others,
+            )
+        )
 
 
 def decided(
@@ -133,17 +140,23 @@ def decided(
             # an allowed call's alias was resolved by its decision: the lookup is cached
             resolve = _cached(authorizer.lookups.resolve_alias) if error is None else _unresolved
             resources = _gateway_resources(operation, account, region, resolve)
-            record = events.api_call(
-                user_identity(caller) if caller is not None else ANONYMOUS,
-                account,
-                operation.service,
-                operation.name,
-                _gateway_params(operation.params),
-                _request(request, request_id, now, region),
-                error=(error.code, error.message) if error is not None else None,
-                resources=resources,
+            trail.record(
+                events.call(
+                    user_identity(caller) if caller is not None else ANONYMOUS,
+                    account,
+                    operation.service,
+                    operation.name,
+                    _gateway_params(operation.params),
+                    request_id,
+                    now.timestamp(),
+                    request.client_ip,
+                    request.header("user-agent") or "",
+                    region,
+                    error=(error.code, error.message) if error is not None else None,
+                    resources=resources,
+                    others=[r["accountId"] for r in resources if r["accountId"] != account],
+                )
             )
-            trail.record(events.copies(record, {r["accountId"] for r in resources}))
 
 
 # What CloudTrail records of an unsigned request's caller.
@@ -212,16 +225,6 @@ def _gateway_params(params: dict[str, Any]) -> dict[str, Any]:
     """A gateway call's parameters without its payloads (an object's body, an item's values are data,
     not parameters CloudTrail keeps)."""
     return {k: v for k, v in params.items() if k not in ("Body", "Item", "Plaintext", "CiphertextBlob")}
-
-
-def _request(request: HttpRequest, request_id: str, now: datetime, region: str) -> events.Request:
-    return events.Request(
-        request_id=request_id,
-        time=now,
-        source_ip=request.client_ip,
-        user_agent=request.header("user-agent") or "",
-        region=region,
-    )
 
 
 def _arn_account(arn: str) -> str | None:

@@ -1,17 +1,21 @@
 """CloudTrail records: one per call, in CloudTrail's record format (eventVersion 1.08).
 
-`api_call` builds the record of an IAM, STS or gateway call from what the request flow knows: who
-called (`identity`), the operation and its parameters, the answer or the error, and the request's
-facts. `copies` gives the records each account's trail holds: a call on another account's resource
-(AssumeRole of a role elsewhere, a gateway call on another account's key) is recorded in both
-accounts, each with its own eventID and the same sharedEventID.
+A call is recorded in two steps. On the request path, `call` takes what the request flow knows (who
+called, the operation and its parameters, the answer or the error, the request's facts) and keeps it
+as a frame of primitives, its secrets already out (`redaction`): that is what a segment holds. Where
+segments are read (the writer process, a replay, the in-process fallback), `records` makes the records
+of a frame: the eventTime's text, eventSource, readOnly, eventCategory, resources, and the copies: a
+call on another account's resource (AssumeRole of a role elsewhere, a gateway call on another
+account's key) is recorded in both accounts, each with its own eventID and the same sharedEventID.
+Those ids are derived from the request id, so a frame read twice gives the same records.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,7 +58,7 @@ _RESOURCE_PARAMS = (
     ("OpenIDConnectProviderArn", "AWS::IAM::OIDCProvider"),
     ("SerialNumber", "AWS::IAM::MFADevice"),
 )
-_RESOURCE_MEMBERS = dict(_RESOURCE_PARAMS)
+_RESOURCE_CAMEL = {redaction.camel(member): kind for member, kind in _RESOURCE_PARAMS}
 _ARN_TYPES = {
     ("s3", ""): "AWS::S3::Bucket",
     ("dynamodb", "table"): "AWS::DynamoDB::Table",
@@ -63,72 +67,121 @@ _ARN_TYPES = {
 }
 
 
-@dataclass(frozen=True)
-class Request:
-    """What a record says of the request itself."""
-
-    request_id: str
-    time: datetime
-    source_ip: str
-    user_agent: str
-    region: str
+# A call frame's layout (`call`): its first item, changed whenever the layout changes.
+FRAME_VERSION = "call-1"
+_FRAME_LENGTH = 16
 
 
-def api_call(
+def call(
     identity: dict[str, Any],
     account_id: str,
     service: str,
     operation: str,
     params: dict[str, Any],
-    request: Request,
+    request_id: str,
+    when: float,
+    source_ip: str,
+    user_agent: str,
+    region: str,
     *,
     result: dict[str, Any] | None = None,
     error: tuple[str, str] | None = None,
     resources: list[dict[str, str]] | None = None,
-) -> dict[str, Any]:
-    """The record of one call answered for `account_id` (its recipientAccountId).
+    others: Iterable[str] = (),
+) -> tuple[Any, ...]:
+    """A call answered for `account_id`, as a segment holds it: the request path's share of its
+    records, primitives only (`records` makes the records of it where segments are read).
 
-    `error` is (errorCode, errorMessage) of a refused or failed call; `resources` the ARNs it acted on
-    ({"ARN", "accountId", "type"}), else those its parameters name.
+    Secrets are out of it already: the parameters are redacted, and the answer is kept (redacted) only
+    where CloudTrail keeps it, for a call that changed something. `when` is the time in seconds since
+    the epoch; `error` is (errorCode, errorMessage) of a refused or failed call; `resources` the ARNs it
+    acted on ({"ARN", "accountId", "type"}), else those its parameters name; `others` the other
+    accounts whose trails get a copy.
     """
-    is_data = operation in _DATA_OPERATIONS or (service == "s3" and "Key" in params)
+    kept = error is None and not operation.startswith(_READ_PREFIXES)
+    credentials = result.get("Credentials") if result else None
+    issued = credentials.get("AccessKeyId") if isinstance(credentials, dict) else None
+    return (
+        FRAME_VERSION,
+        identity,
+        account_id,
+        service,
+        operation,
+        redaction.request_parameters(params),
+        redaction.response_elements(result) if kept else None,
+        error,
+        request_id,
+        when,
+        source_ip,
+        user_agent,
+        region,
+        resources,
+        issued if isinstance(issued, str) else None,
+        tuple(others),
+    )
+
+
+def records(frame: Any) -> list[dict[str, Any]]:
+    """The records a segment's frame stands for, in CloudTrail's record format: a call's record in its
+    account's trail, and a copy in each other account's (see `copies`); a finished record (a console
+    sign-in's) as it is. Nothing for what is neither. The writer process, a replay and the in-process
+    fallback all read frames with it."""
+    if isinstance(frame, dict):
+        return [frame] if "eventID" in frame else []
+    if not (isinstance(frame, tuple) and len(frame) == _FRAME_LENGTH and frame[0] == FRAME_VERSION):
+        return []
+    (_, identity, account_id, service, operation, params, response, error, request_id, when) = frame[:10]
+    source_ip, user_agent, region, resources, issued, others = frame[10:]
+    is_data = operation in _DATA_OPERATIONS or (service == "s3" and "key" in (params or ()))
     record: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
         "userIdentity": identity,
-        "eventTime": _time_text(request.time),
+        "eventTime": _time_text(when),
         "eventSource": event_source(service),
         "eventName": operation,
-        "awsRegion": "us-east-1" if service in _GLOBAL_SERVICES else request.region,
-        "sourceIPAddress": request.source_ip,
-        "userAgent": request.user_agent,
+        "awsRegion": "us-east-1" if service in _GLOBAL_SERVICES else region,
+        "sourceIPAddress": source_ip,
+        "userAgent": user_agent,
     }
     if error is not None:
         record["errorCode"], record["errorMessage"] = error
-    record["requestParameters"] = redaction.request_parameters(params)
-    read_only = operation.startswith(_READ_PREFIXES)
-    # CloudTrail keeps the answer of the calls that change something only
-    changed = error is None and not read_only
-    record["responseElements"] = redaction.response_elements(result) if changed else None
-    record["requestID"] = request.request_id
-    record["eventID"] = event_id()
-    record["readOnly"] = read_only
-    named = resources if resources is not None else resources_of(params, result, account_id)
+    record["requestParameters"] = params
+    record["responseElements"] = response
+    record["requestID"] = request_id
+    record["eventID"] = event_id_of(request_id, account_id)
+    record["readOnly"] = operation.startswith(_READ_PREFIXES)
+    named = resources if resources is not None else _named_resources(params, issued, account_id)
     if named:
         record["resources"] = named
     record["eventType"] = "AwsApiCall"
     record["managementEvent"] = not is_data
     record["recipientAccountId"] = account_id
     record["eventCategory"] = "Data" if is_data else "Management"
-    return record
+    return copies(record, {account_id, *others}) if others else [record]
+
+
+_VARIANT_MASK = ~(0xF << 76 | 0x3 << 62) & (1 << 128) - 1  # the version nibble and variant bits
+_VERSION_4 = 0x4 << 76 | 0x2 << 62
+
+
+def _uuid4_text(bits: int) -> str:
+    h = "%032x" % (bits & _VARIANT_MASK | _VERSION_4)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def event_id_of(request_id: str, account_id: str) -> str:
+    """The eventID of a call's record in one account's trail, in AWS's UUID form (version 4): derived
+    from the request id (itself random) and the account, so that a segment read twice (a replay after
+    a crash) gives the same ids and the store skips what it holds."""
+    digest = hashlib.blake2b(f"{request_id}/{account_id}".encode(), digest_size=16).digest()
+    return _uuid4_text(int.from_bytes(digest, "big"))
 
 
 class _EventIds:
-    """Unique event ids in AWS's UUID form (version 4), from a generator seeded with 256 random bytes
-    once per process (again in a forked worker, which must not repeat its parent's ids): an id costs no
-    system call (os.urandom costs tens of µs in some sandboxes)."""
-
-    _VARIANT_MASK = ~(0xF << 76 | 0x3 << 62) & (1 << 128) - 1  # the version nibble and variant bits
-    _VERSION_4 = 0x4 << 76 | 0x2 << 62
+    """Unique random event ids in AWS's UUID form (version 4), for records made whole where they
+    happen (a console sign-in), from a generator seeded with 256 random bytes once per process (again
+    in a forked worker, which must not repeat its parent's ids): an id costs no system call (os.urandom
+    costs tens of µs in some sandboxes)."""
 
     def __init__(self) -> None:
         self.reseed()
@@ -138,44 +191,47 @@ class _EventIds:
         self._random = random.Random(os.urandom(256))
 
     def next(self) -> str:
-        h = "%032x" % (self._random.getrandbits(128) & self._VARIANT_MASK | self._VERSION_4)
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        return _uuid4_text(self._random.getrandbits(128))
 
 
 _event_ids = _EventIds()
 
 
 def event_id() -> str:
-    """A new eventID."""
+    """A new random eventID."""
     return _event_ids.next()
 
 
 _last_second: tuple[int, str] = (-1, "")  # the last second formatted, and its text (one tuple: threads)
 
 
-def _time_text(moment: datetime) -> str:
-    """An eventTime (`2026-12-04T16:00:00Z`), formatted once a second (strftime costs µs)."""
+def _time_text(when: float) -> str:
+    """An eventTime (`2026-12-04T16:00:00Z`) of a time in seconds since the epoch, formatted once a
+    second (strftime costs µs)."""
     global _last_second
-    second = int(moment.timestamp())
+    second = int(when)
     last = _last_second
     if last[0] != second:
-        last = _last_second = (second, moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        last = _last_second = (second, text)
     return last[1]
 
 
 def copies(record: dict[str, Any], accounts: set[str]) -> list[dict[str, Any]]:
     """The record as each account's trail holds it: itself alone, or one copy per account (the caller's
-    first) with its own eventID, all sharing one sharedEventID."""
+    first) with its own eventID, all sharing one sharedEventID (each derived from the request id)."""
     own = record["recipientAccountId"]
     if len(accounts) == 1 and own in accounts:  # the common case: one account's call
         return [record]
     others = sorted(a for a in accounts if a and a != own)
     if not others:
         return [record]
-    shared = event_id()
+    request_id = record["requestID"]
+    shared = event_id_of(request_id, "shared")
     found = []
     for account in [own, *others]:
-        copy = dict(record, eventID=event_id(), recipientAccountId=account, sharedEventID=shared)
+        copy = dict(record, eventID=event_id_of(request_id, account), recipientAccountId=account)
+        copy["sharedEventID"] = shared
         found.append(copy)
     return found
 
@@ -185,21 +241,19 @@ def event_source(service: str) -> str:
     return _SOURCES.get(service, f"{service}.amazonaws.com")
 
 
-def resources_of(
-    params: dict[str, Any], result: dict[str, Any] | None, account_id: str
+def _named_resources(
+    params: dict[str, Any] | None, issued_key: str | None, account_id: str
 ) -> list[dict[str, str]]:
-    """The resources of a record: the ARNs a call's parameters name and, for new credentials, their key."""
+    """The resources of a call's record: the ARNs its (recorded) parameters name and, for new
+    credentials, their key."""
     found: list[dict[str, str]] = []
-    for member in sorted(params.keys() & _RESOURCE_MEMBERS):
-        value = params[member]
+    for member in sorted(params.keys() & _RESOURCE_CAMEL) if params else ():
+        value = params[member]  # type: ignore[index]
         owner = _arn_account(value) if isinstance(value, str) else None
         if isinstance(value, str) and owner is not None:
-            found.append({"ARN": value, "accountId": owner, "type": _RESOURCE_MEMBERS[member]})
-    credentials = (result or {}).get("Credentials")
-    if isinstance(credentials, dict) and isinstance(credentials.get("AccessKeyId"), str):
-        found.append(
-            {"ARN": credentials["AccessKeyId"], "accountId": account_id, "type": "AWS::IAM::AccessKey"}
-        )
+            found.append({"ARN": value, "accountId": owner, "type": _RESOURCE_CAMEL[member]})
+    if issued_key is not None:
+        found.append({"ARN": issued_key, "accountId": account_id, "type": "AWS::IAM::AccessKey"})
     return found
 
 

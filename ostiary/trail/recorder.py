@@ -1,12 +1,14 @@
 """The recorder: every event written down before its answer leaves, moved into the database in batches.
 
-The request path copies a JSON line into this process's write-ahead segment (a file mapped into
-memory: `segments`) and keeps the event in memory; it never waits for the database. A background
-thread, every `FLUSH_SECONDS` or sooner when a batch fills, starts a new segment, syncs the old one,
-inserts its events in one transaction and deletes it. A process killed with kill -9 leaves its
-segments behind: the next process to start over the same folder replays them (events already inserted
-are skipped by their eventID), so no answered call loses its event. A power cut can lose what was not
-yet synced: at most one flush interval.
+The request path copies a call's frame (`events.call`: primitives, secrets already out) into this process's
+write-ahead segment (a file mapped into memory: `segments`) and keeps the frame in memory; it never waits for
+the database, a file's creation or a page fault. A background thread makes the next segment ahead (created,
+sized to the traffic, its pages faulted in) and, every `FLUSH_SECONDS` or sooner when a batch fills, swaps it
+in, syncs the old one and hands it to the writer process, which makes the records (`events.records`), inserts
+them in one transaction and deletes the segment. A process killed with kill -9 leaves its segments behind: the
+next process to start over the same folder replays them (events already inserted are skipped by their eventID,
+derived from the request id), so no answered call loses its event. A power cut can lose what was not yet
+synced: at most one flush interval.
 
 Segments live in `<data dir>/trail/`: `<owner>.lock`, held with flock by its live process, and
 `<owner>.<n>.seg`. An owner whose lock can be taken is dead, and its segments are replayed.
@@ -16,19 +18,19 @@ from __future__ import annotations
 
 import atexit
 import fcntl
+import itertools
 import logging
 import os
 import threading
 import time
 import uuid
 import weakref
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ostiary.store.db import Database
 from ostiary.trail import writer
-from ostiary.trail.segments import SEGMENT_BYTES, Segment, frame
+from ostiary.trail.segments import MIN_SEGMENT_BYTES, Segment, frame, size_after
 
 log = logging.getLogger("ostiary.trail")
 
@@ -59,17 +61,20 @@ class Recorder:
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._lock = threading.Lock()  # the segment and its events change together
         self._flushing = threading.Lock()  # one flush at a time
-        self._sequence = 0
-        self._segment = self._new_segment(SEGMENT_BYTES)
-        self._pending: list[dict[str, Any]] = []  # the records the segment holds
-        self._closed: list[tuple[Segment, list[dict[str, Any]]]] = []  # full, not synced yet
-        self._stranded: list[tuple[Path, list[dict[str, Any]]]] = []  # not in the database yet
-        self._handed: dict[str, tuple[Path, list[dict[str, Any]]]] = {}  # to the writer
+        self._sequence = itertools.count(1)
+        self._next_size = MIN_SEGMENT_BYTES  # of the segment made ahead
+        self._segment = self._new_segment(self._next_size)
+        self._spare: Segment | None = None  # the next segment, made ahead
+        self._pending: list[Any] = []  # the frames the segment holds
+        self._closed: list[tuple[Segment, list[Any]]] = []  # full, not synced yet
+        self._stranded: list[tuple[Path, list[Any]]] = []  # not in the database yet
+        self._handed: dict[str, tuple[Path, list[Any]]] = {}  # to the writer
         self._moved = threading.Condition()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._last_retention = 0.0
         self.replay()
+        self._prepare()
         self._writer = (
             writer.WriterProcess(db.url, retention_days, self._written) if separate_writer else None
         )
@@ -78,16 +83,16 @@ class Recorder:
         _RECORDERS[db] = self
         atexit.register(self.close)  # a clean stop leaves no segment behind
 
-    def record(self, records: Sequence[dict[str, Any]]) -> None:
-        """Write records down (copied into the segment before the caller answers); the database gets
-        them later."""
-        data = frame(records[0]) if len(records) == 1 else b"".join(map(frame, records))
+    def record(self, item: Any) -> None:
+        """Write a call's frame (`events.call`) or a finished record down: copied into the segment
+        before the caller answers; the database gets its records later."""
+        data = frame(item)
         with self._lock:
             if not self._segment.has_room(len(data)):
                 self._rotate(len(data))
             self._segment.append(data)
             pending = self._pending
-            pending.extend(records)
+            pending.append(item)
             full = len(pending) >= BATCH_EVENTS
         if full:
             self._wake.set()
@@ -96,6 +101,7 @@ class Recorder:
         """Move what is written into the database (LookupEvents calls it: a caller sees its own calls);
         `wait` until it is in."""
         with self._flushing:
+            self._prepare()
             with self._lock:
                 if self._pending:
                     self._rotate(0)
@@ -114,7 +120,7 @@ class Recorder:
                     self._handed.clear()
             while self._stranded:
                 path, batch = self._stranded[0]
-                writer.insert(self.db, [writer.stored(record) for record in batch])
+                writer.insert(self.db, writer.stored_frames(batch))
                 path.unlink(missing_ok=True)
                 self._stranded.pop(0)
 
@@ -175,8 +181,9 @@ class Recorder:
             return
         if self._writer is not None:
             self._writer.close()
-        self._segment.close(sync=False)  # empty: flush moved its events
-        self._segment.path.unlink(missing_ok=True)
+        self._segment.discard()  # empty: flush moved its events
+        if self._spare is not None:
+            self._spare.discard()
         (self.folder / f"{self._owner}.lock").unlink(missing_ok=True)
         os.close(self._lock_fd)
         _RECORDERS.pop(self.db, None)
@@ -206,14 +213,38 @@ class Recorder:
         self.remove_expired()
 
     def _rotate(self, length: int) -> None:
-        """Close the segment for the flusher with its events and start a new one (under `_lock`)."""
-        self._closed.append((self._segment, self._pending))
+        """Close the segment for the flusher with its frames and go on in the one made ahead (under
+        `_lock`); a new one is made here only when none is ready or a frame of `length` bytes does not
+        fit in it."""
+        old = self._segment
+        self._closed.append((old, self._pending))
         self._pending = []
-        self._segment = self._new_segment(max(SEGMENT_BYTES, length))
+        self._next_size = size_after(old.used + length)
+        spare, self._spare = self._spare, None
+        if spare is None or spare.size < length:
+            if spare is not None:
+                spare.discard()
+            spare = self._new_segment(max(self._next_size, length))
+        self._segment = spare
+        if old.used + length > old.size:  # filled before its flush: the next one is wanted soon
+            self._wake.set()
+
+    def _prepare(self) -> None:
+        """Make the next segment ahead, off the lock the request path takes, at the size the traffic
+        asks for (in the background thread, or under `_flushing`)."""
+        with self._lock:
+            spare, size = self._spare, self._next_size
+            if spare is not None and spare.size >= size:
+                return
+            self._spare = None
+        if spare is not None:
+            spare.discard()
+        made = self._new_segment(size)
+        with self._lock:
+            self._spare = made
 
     def _new_segment(self, size: int) -> Segment:
-        self._sequence += 1
-        return Segment(self.folder / f"{self._owner}.{self._sequence}.seg", size)
+        return Segment(self.folder / f"{self._owner}.{next(self._sequence)}.seg", size)
 
 
 def _sequence_of(path: Path) -> int:

@@ -1,12 +1,13 @@
-"""Write-ahead segments: files mapped into memory that events are appended to by a copy, no system call
-per event (a `write` costs tens of µs on some kernels and sandboxes).
+"""Write-ahead segments: files mapped into memory that calls are appended to by a copy, no system call
+per call (a `write` costs tens of µs on some kernels and sandboxes).
 
-Each record is one frame: its length (4 bytes, little-endian) and the record in `marshal`'s format (a
-seventh of the cost of JSON; the writer makes the JSON). A shared mapping is the file's own page cache:
-what is copied in stays in the file when the process is killed (kill -9), and `close` syncs it (msync)
-so that it survives a power cut too. A segment is created at its full size (sparse); its unused tail
-stays zero bytes, which a reader stops at. The folder is the server's own (0700): nothing else writes
-the frames it reads.
+Each frame is its length (4 bytes, little-endian) and an object in `marshal`'s format (a seventh of the
+cost of JSON): a call as `events.call` keeps it, or a finished record. A shared mapping is the file's
+own page cache: what is copied in stays in the file when the process is killed (kill -9), and `close`
+syncs it (msync) so that it survives a power cut too. A segment is created at its full size and its
+pages are made present and writable before it is used (`MADV_POPULATE_WRITE`): a copy into it never
+waits for a page fault. Its unused tail stays zero bytes, which a reader stops at. The folder is the
+server's own (0700): nothing else writes the frames it reads.
 """
 
 from __future__ import annotations
@@ -20,11 +21,16 @@ from typing import Any
 
 log = logging.getLogger("ostiary.trail")
 
-SEGMENT_BYTES = 4 * 1024 * 1024
+SEGMENT_BYTES = 4 * 1024 * 1024  # the largest segment made ahead
+MIN_SEGMENT_BYTES = 64 * 1024  # the smallest
+_PAGE = mmap.PAGESIZE
+# madvise's advice that faults every page in, writable (Linux 5.14; Python 3.11 does not name it)
+_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
 
 
 class Segment:
-    """One segment being written: appended to under the recorder's lock, then synced and closed."""
+    """One segment: created with its pages present, appended to under the recorder's lock, then synced
+    and closed."""
 
     def __init__(self, path: Path, size: int = SEGMENT_BYTES) -> None:
         self.path = path
@@ -36,6 +42,7 @@ class Segment:
             os.close(fd)
         self.size = size
         self.used = 0
+        _populate(self._map, size)
 
     def has_room(self, length: int) -> bool:
         """Whether `length` more bytes fit."""
@@ -53,18 +60,39 @@ class Segment:
             self._map.flush()
         self._map.close()
 
+    def discard(self) -> None:
+        """Unmap and delete a segment nothing was appended to."""
+        self._map.close()
+        self.path.unlink(missing_ok=True)
 
-def frame(record: dict[str, Any]) -> bytes:
-    """A record as a segment holds it."""
-    body = marshal.dumps(record)
+
+def _populate(mapping: mmap.mmap, size: int) -> None:
+    """Fault every page of a new mapping in, writable: by madvise, or else by writing to each page."""
+    try:
+        mapping.madvise(_POPULATE_WRITE)
+    except OSError:  # an older kernel
+        for offset in range(0, size, _PAGE):
+            mapping[offset] = 0
+
+
+def size_after(used: int) -> int:
+    """The size of the segment made ahead for traffic that filled `used` bytes of the last one: twice
+    that, in pages, between `MIN_SEGMENT_BYTES` and `SEGMENT_BYTES`."""
+    wanted = -(-2 * used // _PAGE) * _PAGE
+    return max(MIN_SEGMENT_BYTES, min(SEGMENT_BYTES, wanted))
+
+
+def frame(item: Any) -> bytes:
+    """A call frame or a record as a segment holds it."""
+    body = marshal.dumps(item)
     return len(body).to_bytes(4, "little") + body
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """The records a segment holds, up to its zero tail; a frame cut short (a copy the process was
+def read_frames(path: Path) -> list[Any]:
+    """The objects a segment holds, up to its zero tail; a frame cut short (a copy the process was
     killed in, whose answer was never sent) ends it."""
     data = path.read_bytes()
-    records = []
+    found = []
     offset = 0
     while offset + 4 <= len(data):
         length = int.from_bytes(data[offset : offset + 4], "little")
@@ -72,11 +100,9 @@ def read_records(path: Path) -> list[dict[str, Any]]:
         if length == 0 or end > len(data):
             break
         try:
-            record = marshal.loads(data[offset + 4 : end])
+            found.append(marshal.loads(data[offset + 4 : end]))
         except (ValueError, EOFError, TypeError):
-            log.warning("trail: a torn record in %s skipped", path.name)
+            log.warning("trail: a torn frame in %s skipped", path.name)
             break
-        if isinstance(record, dict) and "eventID" in record:
-            records.append(record)
         offset = end
-    return records
+    return found

@@ -1,10 +1,10 @@
 """The trail's writer: closed segments into the database, in a process of its own beside the server.
 
-The server hands each closed (synced) segment's path over on the writer's standard input; the writer
-inserts its events in one transaction, deletes the file and answers the path on its standard output.
-Its inserts never share the server's interpreter lock. When its input closes (the server stopped, or
-was killed) it finishes what it was given and exits; what was not handed over is replayed by the next
-server to start. The same functions move segments in-process when no writer runs.
+The server hands each closed (synced) segment's path over on the writer's standard input; the writer makes the
+records of its call frames (`events.records`) and inserts them in one transaction, deletes the file and
+answers the path on its standard output. Its inserts never share the server's interpreter lock. When its input
+closes (the server stopped, or was killed) it finishes what it was given and exits; what was not handed over
+is replayed by the next server to start. The same functions move segments in-process when no writer runs.
 
     python -m ostiary.trail.writer   (OSTIARY_TRAIL_DATABASE_URL, OSTIARY_TRAIL_RETENTION_DAYS)
 """
@@ -27,7 +27,7 @@ from ostiary.errors import ConcurrentModificationException
 from ostiary.store import last_access, trail_events
 from ostiary.store.db import Database
 from ostiary.trail import access, events
-from ostiary.trail.segments import read_records
+from ostiary.trail.segments import read_frames
 
 log = logging.getLogger("ostiary.trail")
 
@@ -53,6 +53,11 @@ def stored(record: dict[str, Any], text: str | None = None) -> trail_events.Stor
     )
 
 
+def stored_frames(frames: Sequence[Any]) -> list[trail_events.StoredEvent]:
+    """The events a segment's frames stand for, as the store keeps them."""
+    return [stored(record) for item in frames for record in events.records(item)]
+
+
 def insert(db: Database, rows: Sequence[trail_events.StoredEvent]) -> int:
     """Insert events in one transaction, with what they say each user and role did (`access`); those
     already in (a retry, a replay) are skipped. Their count."""
@@ -72,10 +77,10 @@ def insert(db: Database, rows: Sequence[trail_events.StoredEvent]) -> int:
 def move_segment(db: Database, path: Path) -> int:
     """Insert a closed segment's events, then delete it; the number of new events."""
     try:
-        records = read_records(path)
+        frames = read_frames(path)
     except FileNotFoundError:  # moved already (by a writer that outlived its server)
         return 0
-    count = insert(db, [stored(r) for r in records])
+    count = insert(db, stored_frames(frames))
     path.unlink(missing_ok=True)
     with db.read() as conn:
         trail_events.checkpoint(conn)

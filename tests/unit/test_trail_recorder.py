@@ -4,10 +4,12 @@ from a dead process's segments, each event once; and LookupEvents' parameter che
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import os
-from datetime import UTC, datetime
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +18,7 @@ from ostiary.errors import AwsError
 from ostiary.store.db import Database
 from ostiary.trail import events, lookup, recorder
 from ostiary.trail.identity import user_identity
-from ostiary.trail.segments import frame, read_records
+from ostiary.trail.segments import frame, read_frames
 
 ACCOUNT = "111122223333"
 
@@ -28,10 +30,28 @@ def db(tmp_path: Path) -> Database:
     return database
 
 
-def _record(name: str = "CreateUser", user: str = "alice") -> dict[str, object]:
-    request = events.Request("req", datetime.now(UTC), "127.0.0.1", "test", "us-east-1")
+_REQUESTS = itertools.count()
+
+
+def _call(
+    name: str = "CreateUser", user: str = "alice", when: float | None = None, **more: Any
+) -> tuple[Any, ...]:
     identity = user_identity(root_caller(ACCOUNT, "AKIAROOT"))
-    return events.api_call(identity, ACCOUNT, "iam", name, {"UserName": user}, request)
+    request_id = f"req-{next(_REQUESTS)}"
+    moment = time.time() if when is None else when
+    return events.call(
+        identity,
+        ACCOUNT,
+        "iam",
+        name,
+        {"UserName": user},
+        request_id,
+        moment,
+        "127.0.0.1",
+        "test",
+        "us-east-1",
+        **more,
+    )
 
 
 @pytest.mark.parametrize("separate_writer", [False, True], ids=["in-process", "writer-process"])
@@ -40,9 +60,9 @@ def test_written_down_before_flush_and_in_the_store_after(
 ) -> None:
     trail = recorder.Recorder(db, tmp_path / "trail", separate_writer=separate_writer)
     try:
-        trail.record([_record()])
-        (segment,) = (tmp_path / "trail").glob("*.seg")
-        assert [r["eventName"] for r in read_records(segment)] == ["CreateUser"]
+        trail.record(_call())
+        (segment,) = [s for s in (tmp_path / "trail").glob("*.seg") if s.read_bytes().strip(b"\0")]
+        assert [r["eventName"] for f in read_frames(segment) for r in events.records(f)] == ["CreateUser"]
         trail.flush()
         answer = lookup.lookup_events(db, ACCOUNT, {})
         assert [e["EventName"] for e in answer["Events"]] == ["CreateUser"]
@@ -55,15 +75,14 @@ def test_written_down_before_flush_and_in_the_store_after(
 def test_a_dead_processs_segments_are_replayed_once(db: Database, tmp_path: Path) -> None:
     folder = tmp_path / "trail"
     folder.mkdir()
-    record = _record(user="from-the-dead")
-    line = frame(record)
+    line = frame(_call(user="from-the-dead"))
     (folder / "999-dead.lock").touch()
-    torn = frame(_record(user="never-answered"))[:-9]  # a copy cut short by kill -9
+    torn = frame(_call(user="never-answered"))[:-9]  # a copy cut short by kill -9
     (folder / "999-dead.1.seg").write_bytes(line + line + torn + bytes(64))  # one repeated, then cut
     live = folder / "998-live.lock"
     held = os.open(live, os.O_WRONLY | os.O_CREAT)
     fcntl.flock(held, fcntl.LOCK_EX)
-    (folder / "998-live.1.seg").write_bytes(frame(_record(user="alive")))
+    (folder / "998-live.1.seg").write_bytes(frame(_call(user="alive")))
     trail = recorder.Recorder(db, folder)
     try:
         found = lookup.lookup_events(db, ACCOUNT, {})["Events"]
@@ -103,9 +122,8 @@ def test_bad_lookup_parameters_get_cloudtrails_exceptions(params: dict[str, obje
 def test_retention_removes_only_older_events(db: Database, tmp_path: Path) -> None:
     trail = recorder.Recorder(db, tmp_path / "trail", retention_days=90)
     try:
-        old = _record(user="old")
-        old["eventTime"] = "2020-01-01T00:00:00Z"
-        trail.record([old, _record(user="new")])
+        trail.record(_call(user="old", when=1577836800.0))  # 2020-01-01
+        trail.record(_call(user="new"))
         trail.flush()
         assert len(lookup.lookup_events(db, ACCOUNT, {})["Events"]) == 2
         assert trail.remove_expired() == 1  # what the background thread does once an hour
@@ -123,7 +141,7 @@ def test_events_handed_to_a_writer_that_died_are_moved_in_process(db: Database, 
         assert trail._writer is not None  # noqa: SLF001 - the writer process, killed below
         trail._writer._process.kill()  # noqa: SLF001
         trail._writer._process.wait()  # noqa: SLF001
-        trail.record([_record(user="after-the-writer")])
+        trail.record(_call(user="after-the-writer"))
         trail.flush()
         found = lookup.lookup_events(db, ACCOUNT, {})["Events"]
         assert [json.loads(e["CloudTrailEvent"])["requestParameters"]["userName"] for e in found] == [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ostiary.auth.caller import root_caller, session_caller, user_caller
 from ostiary.auth.tokens import Session
@@ -10,7 +11,26 @@ from ostiary.trail import events, redaction
 from ostiary.trail.identity import user_identity
 
 NOW = datetime(2026, 12, 4, 16, 0, 0, tzinfo=UTC)
-REQUEST = events.Request("req-1", NOW, "10.0.0.1", "aws-cli/2", "eu-west-1")
+
+
+def _records(
+    identity: dict[str, Any], service: str, operation: str, params: dict[str, Any], **more: Any
+) -> list[dict[str, Any]]:
+    """The records of one call by `identity` in 111122223333, as the writer makes them of its frame."""
+    frame = events.call(
+        identity,
+        "111122223333",
+        service,
+        operation,
+        params,
+        "req-1",
+        NOW.timestamp(),
+        "10.0.0.1",
+        "aws-cli/2",
+        "eu-west-1",
+        **more,
+    )
+    return events.records(frame)
 
 
 def _session(**facts: object) -> Session:
@@ -76,9 +96,7 @@ def test_identity_of_root_user_and_assumed_role_with_source_identity() -> None:
 def test_a_record_names_error_region_resources_and_lookup_columns() -> None:
     identity = user_identity(user_caller("111122223333", "AIDAX", "alice", "/", "AKIAX"))
     params = {"PolicyArn": "arn:aws:iam::111122223333:policy/P", "UserName": "bob"}
-    record = events.api_call(
-        identity, "111122223333", "iam", "AttachUserPolicy", params, REQUEST, error=("AccessDenied", "no")
-    )
+    (record,) = _records(identity, "iam", "AttachUserPolicy", params, error=("AccessDenied", "no"))
     assert record["awsRegion"] == "us-east-1"  # IAM is global
     assert (record["errorCode"], record["errorMessage"], record["responseElements"]) == (
         "AccessDenied",
@@ -90,15 +108,14 @@ def test_a_record_names_error_region_resources_and_lookup_columns() -> None:
     ]
     assert ("AWS::IAM::User", "bob") in events.lookup_resources(record)
     assert events.username_of(identity) == "alice" and record["readOnly"] is False
-    sts = events.api_call(identity, "111122223333", "sts", "GetCallerIdentity", {}, REQUEST)
+    (sts,) = _records(identity, "sts", "GetCallerIdentity", {})
     assert sts["awsRegion"] == "eu-west-1" and sts["readOnly"] is True and sts["requestParameters"] is None
 
 
 def test_a_cross_account_record_is_copied_with_one_shared_event_id() -> None:
     identity = user_identity(root_caller("111122223333", "AKIAROOT"))
-    record = events.api_call(identity, "111122223333", "sts", "AssumeRole", {}, REQUEST)
-    alone = events.copies(record, {"111122223333"})
-    assert alone == [record] and "sharedEventID" not in record
-    mine, theirs = events.copies(record, {"111122223333", "444455556666"})
+    (record,) = _records(identity, "sts", "AssumeRole", {})
+    assert "sharedEventID" not in record
+    mine, theirs = _records(identity, "sts", "AssumeRole", {}, others=["444455556666"])
     assert mine["recipientAccountId"] == "111122223333" and theirs["recipientAccountId"] == "444455556666"
     assert mine["sharedEventID"] == theirs["sharedEventID"] and mine["eventID"] != theirs["eventID"]
