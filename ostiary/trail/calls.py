@@ -4,6 +4,7 @@ to the recorder before the answer is sent; the records are made where segments a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -154,7 +155,7 @@ def decided(
                     region,
                     error=(error.code, error.message) if error is not None else None,
                     resources=resources,
-                    others=[r["accountId"] for r in resources if r["accountId"] != account],
+                    others=[owner for _, owner, _ in resources if owner != account],
                 )
             )
 
@@ -165,30 +166,36 @@ ANONYMOUS: dict[str, Any] = {"type": "AWSAccount", "principalId": "", "accountId
 
 def _gateway_resources(
     operation: Operation, account: str, region: str, resolve: Callable[[str, str], str | None]
-) -> list[dict[str, str]]:
-    """The ARNs a gateway call acts on, as far as its parameters name them. A KMS key named by its
-    alias is named by its own ARN, as CloudTrail names it (`resolve(region, alias)` gives the key), so
-    is the key a DynamoDB export encrypts with."""
+) -> list[events.Resource]:
+    """The resources a gateway call acts on, as far as its parameters name them. A KMS key named by
+    its alias is named by its own ARN, as CloudTrail names it (`resolve(region, alias)` gives the key),
+    so is the key a DynamoDB export encrypts with. A bucket's ARN names no account: its resources are
+    in the caller's trail."""
     params = operation.params
-    found: list[dict[str, str]] = []
-    if operation.service == "s3" and isinstance(params.get("Bucket"), str):
+    service = operation.service
+    found: list[events.Resource] = []
+    if service == "dynamodb":
+        if isinstance(params.get("TableName"), str):
+            found.append(_table(params["TableName"], account, region))
+        if isinstance(params.get("S3SseKmsKeyId"), str):
+            found.append(
+                events.arn_resource(_key_arn(params["S3SseKmsKeyId"], account, region, resolve), account)
+            )
+    elif service == "s3" and isinstance(params.get("Bucket"), str):
         bucket = params["Bucket"]
-        found.append(events.arn_resource(f"arn:aws:s3:::{bucket}", account))
+        found.append((f"arn:aws:s3:::{bucket}", account, "AWS::S3::Bucket"))
         if isinstance(params.get("Key"), str):
-            found.append(events.arn_resource(f"arn:aws:s3:::{bucket}/{params['Key']}", account))
-        for resource in found:
-            resource["accountId"] = account  # a bucket's ARN names no account: the caller's trail
-    elif operation.service == "dynamodb" and isinstance(params.get("TableName"), str):
-        name = params["TableName"]
-        arn = name if name.startswith("arn:") else f"arn:aws:dynamodb:{region}:{account}:table/{name}"
-        found.append(events.arn_resource(arn, account))
-    elif operation.service == "kms" and isinstance(params.get("KeyId"), str):
+            found.append((f"arn:aws:s3:::{bucket}/{params['Key']}", account, "AWS::S3::Object"))
+    elif service == "kms" and isinstance(params.get("KeyId"), str):
         found.append(events.arn_resource(_key_arn(params["KeyId"], account, region, resolve), account))
-    if operation.service == "dynamodb" and isinstance(params.get("S3SseKmsKeyId"), str):
-        found.append(
-            events.arn_resource(_key_arn(params["S3SseKmsKeyId"], account, region, resolve), account)
-        )
     return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _table(name: str, account: str, region: str) -> events.Resource:
+    """A DynamoDB table's resource, named by its name or its ARN."""
+    arn = name if name.startswith("arn:") else f"arn:aws:dynamodb:{region}:{account}:table/{name}"
+    return events.arn_resource(arn, account)
 
 
 def _key_arn(key: str, account: str, region: str, resolve: Callable[[str, str], str | None]) -> str:
@@ -221,10 +228,15 @@ def _unresolved(region: str, alias: str) -> None:
     return None
 
 
+_PAYLOADS = frozenset({"Body", "Item", "Plaintext", "CiphertextBlob"})
+
+
 def _gateway_params(params: dict[str, Any]) -> dict[str, Any]:
     """A gateway call's parameters without its payloads (an object's body, an item's values are data,
     not parameters CloudTrail keeps)."""
-    return {k: v for k, v in params.items() if k not in ("Body", "Item", "Plaintext", "CiphertextBlob")}
+    if params.keys().isdisjoint(_PAYLOADS):  # most calls carry none
+        return params
+    return {k: v for k, v in params.items() if k not in _PAYLOADS}
 
 
 def _arn_account(arn: str) -> str | None:

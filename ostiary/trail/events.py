@@ -12,6 +12,7 @@ Those ids are derived from the request id, so a frame read twice gives the same 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import random
@@ -86,7 +87,7 @@ def call(
     *,
     result: dict[str, Any] | None = None,
     error: tuple[str, str] | None = None,
-    resources: list[dict[str, str]] | None = None,
+    resources: list[Resource] | None = None,
     others: Iterable[str] = (),
 ) -> tuple[Any, ...]:
     """A call answered for `account_id`, as a segment holds it: the request path's share of its
@@ -95,10 +96,10 @@ def call(
     Secrets are out of it already: the parameters are redacted, and the answer is kept (redacted) only
     where CloudTrail keeps it, for a call that changed something. `when` is the time in seconds since
     the epoch; `error` is (errorCode, errorMessage) of a refused or failed call; `resources` the ARNs it
-    acted on ({"ARN", "accountId", "type"}), else those its parameters name; `others` the other
-    accounts whose trails get a copy.
+    acted on (`arn_resource`), else those its parameters name; `others` the other accounts whose
+    trails get a copy.
     """
-    kept = error is None and not operation.startswith(_READ_PREFIXES)
+    kept = error is None and not _read_only(operation)
     credentials = result.get("Credentials") if result else None
     issued = credentials.get("AccessKeyId") if isinstance(credentials, dict) else None
     return (
@@ -149,8 +150,14 @@ def records(frame: Any) -> list[dict[str, Any]]:
     record["responseElements"] = response
     record["requestID"] = request_id
     record["eventID"] = event_id_of(request_id, account_id)
-    record["readOnly"] = operation.startswith(_READ_PREFIXES)
-    named = resources if resources is not None else _named_resources(params, issued, account_id)
+    record["readOnly"] = _read_only(operation)
+    if resources is not None:
+        named = [
+            {"ARN": arn, "accountId": owner, "type": kind} if kind else {"ARN": arn, "accountId": owner}
+            for arn, owner, kind in resources
+        ]
+    else:
+        named = _named_resources(params, issued, account_id)
     if named:
         record["resources"] = named
     record["eventType"] = "AwsApiCall"
@@ -158,6 +165,12 @@ def records(frame: Any) -> list[dict[str, Any]]:
     record["recipientAccountId"] = account_id
     record["eventCategory"] = "Data" if is_data else "Management"
     return copies(record, {account_id, *others}) if others else [record]
+
+
+@functools.lru_cache(maxsize=1024)
+def _read_only(operation: str) -> bool:
+    """Whether an operation changes nothing (CloudTrail's readOnly)."""
+    return operation.startswith(_READ_PREFIXES)
 
 
 _VARIANT_MASK = ~(0xF << 76 | 0x3 << 62) & (1 << 128) - 1  # the version nibble and variant bits
@@ -285,17 +298,22 @@ def username_of(identity: dict[str, Any]) -> str | None:
     return None
 
 
-def arn_resource(arn: str, caller_account: str) -> dict[str, str]:
+# A resource a gateway call acts on: its ARN, its account, its CloudTrail type (None: not known).
+Resource = tuple[str, str, str | None]
+
+
+@functools.lru_cache(maxsize=4096)
+def arn_resource(arn: str, caller_account: str) -> Resource:
     """A gateway resource as a record's `resources` names it, its type read from the ARN."""
     parts = arn.split(":", 5)
     if len(parts) < 6:
-        return {"ARN": arn, "accountId": caller_account}
+        return (arn, caller_account, None)
     service, account, rest = parts[2], parts[4], parts[5]
     if service == "s3":
         kind = "AWS::S3::Object" if "/" in rest else "AWS::S3::Bucket"
     else:
         kind = _ARN_TYPES.get((service, rest.split("/", 1)[0]), f"AWS::{service.upper()}::Resource")
-    return {"ARN": arn, "accountId": account or caller_account, "type": kind}
+    return (arn, account or caller_account, kind)
 
 
 def _arn_account(value: str) -> str | None:

@@ -39,11 +39,26 @@ BATCH_EVENTS = 1000
 RETENTION_CHECK_SECONDS = 3600.0
 
 _RECORDERS: weakref.WeakKeyDictionary[Database, Recorder] = weakref.WeakKeyDictionary()
+# The last database asked about and its recorder: a process serves one (a lookup in `_RECORDERS` makes
+# a weak reference each time).
+_last: tuple[weakref.ref[Database] | None, Recorder | None] = (None, None)
 
 
 def of(db: Database) -> Recorder | None:
     """The recorder writing the trail of `db` in this process, None when the trail is off."""
-    return _RECORDERS.get(db)
+    global _last
+    last = _last
+    if last[0] is not None and last[0]() is db:
+        return last[1]
+    found = _RECORDERS.get(db)
+    _last = (weakref.ref(db), found)
+    return found
+
+
+def _forget() -> None:
+    """Drop `of`'s last answer (a recorder started or closed)."""
+    global _last
+    _last = (None, None)
 
 
 class Recorder:
@@ -81,6 +96,7 @@ class Recorder:
         self._thread = threading.Thread(target=self._run, name="ostiary-trail", daemon=True)
         self._thread.start()
         _RECORDERS[db] = self
+        _forget()
         atexit.register(self.close)  # a clean stop leaves no segment behind
 
     def record(self, item: Any) -> None:
@@ -88,9 +104,11 @@ class Recorder:
         before the caller answers; the database gets its records later."""
         data = frame(item)
         with self._lock:
-            if not self._segment.has_room(len(data)):
+            segment = self._segment
+            if not segment.has_room(len(data)):
                 self._rotate(len(data))
-            self._segment.append(data)
+                segment = self._segment
+            segment.append(data)
             pending = self._pending
             pending.append(item)
             full = len(pending) >= BATCH_EVENTS
@@ -106,6 +124,7 @@ class Recorder:
                 if self._pending:
                     self._rotate(0)
                 closed, self._closed = self._closed, []
+            self._prepare()  # ready for the next rotation
             for segment, batch in closed:
                 segment.close()  # durable before it counts as written to the database
                 self._stranded.append((segment.path, batch))
@@ -187,6 +206,7 @@ class Recorder:
         (self.folder / f"{self._owner}.lock").unlink(missing_ok=True)
         os.close(self._lock_fd)
         _RECORDERS.pop(self.db, None)
+        _forget()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -219,7 +239,7 @@ class Recorder:
         old = self._segment
         self._closed.append((old, self._pending))
         self._pending = []
-        self._next_size = size_after(old.used + length)
+        self._next_size = size_after(old.size, old.used + length)
         spare, self._spare = self._spare, None
         if spare is None or spare.size < length:
             if spare is not None:

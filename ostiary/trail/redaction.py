@@ -39,34 +39,31 @@ SECRET_MEMBERS = frozenset(
 
 def request_parameters(params: dict[str, Any]) -> dict[str, Any] | None:
     """A request's parameters as CloudTrail records them: camelCase, secrets marked hidden."""
-    if _is_plain(params):  # most calls: a few names and strings, none secret
-        return {_camel(k): v for k, v in params.items()} or None
-    return _clean(params, hide=True) or None
+    return _clean(params, True) or None
 
 
-_PLAIN_TYPES = (str, bool, int)
-
-
-def _is_plain(params: dict[str, Any]) -> bool:
-    """Whether every member is a string, number or boolean under a name that is not secret."""
-    return all(type(v) in _PLAIN_TYPES for v in params.values()) and _plain_names(tuple(params))
+_PLAIN_TYPES = frozenset({str, bool, int, float, type(None)})
 
 
 @functools.lru_cache(maxsize=4096)
-def _plain_names(names: tuple[str, ...]) -> bool:
-    return not any(str(name).lower() in SECRET_MEMBERS for name in names)
+def _plain_names(names: tuple[Any, ...]) -> tuple[str, ...] | None:
+    """A structure's member names in camelCase, or None when one is secret (asked once per set of
+    names)."""
+    if any(str(name).lower() in SECRET_MEMBERS for name in names):
+        return None
+    return tuple(camel(str(name)) for name in names)
 
 
 @functools.lru_cache(maxsize=4096)
-def _camel(name: str) -> str:
-    return camel(name)
+def _camel(name: Any) -> str:
+    return camel(str(name))
 
 
 def response_elements(result: dict[str, Any] | None) -> dict[str, Any] | None:
     """An answer's elements as CloudTrail records them: camelCase, secrets left out."""
     if not result:
         return None
-    return _clean(result, hide=False) or None
+    return _clean(result, False) or None
 
 
 def camel(name: str) -> str:
@@ -74,23 +71,33 @@ def camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
-def _clean(value: Any, *, hide: bool) -> Any:
-    if isinstance(value, dict):
+def _clean(value: Any, hide: bool) -> Any:
+    kind = type(value)
+    if kind in _PLAIN_TYPES:
+        return value
+    if kind is dict:
+        names = _plain_names(tuple(value))
+        if names is not None:  # most structures: no secret member, names seen before
+            plain: dict[str, Any] = {}
+            for name, item in zip(names, value.values(), strict=True):
+                plain[name] = item if type(item) in _PLAIN_TYPES else _clean(item, hide)
+            return plain
         cleaned: dict[str, Any] = {}
         for key, item in value.items():
-            name = str(key)
-            if name.lower() in SECRET_MEMBERS:
+            if str(key).lower() in SECRET_MEMBERS:
                 if hide:
-                    cleaned[camel(name)] = HIDDEN
+                    cleaned[_camel(key)] = HIDDEN
                 continue
-            cleaned[camel(name)] = _clean(item, hide=hide)
+            cleaned[_camel(key)] = _clean(item, hide)
         return cleaned
     if isinstance(value, list | tuple):
-        return [_clean(item, hide=hide) for item in value]
+        return [_clean(item, hide) for item in value]
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
-    if value is None or isinstance(value, bool | int | float | str):
+    if isinstance(value, dict):  # a dict of another type
+        return _clean(dict(value), hide)
+    if isinstance(value, bool | int | float | str):
         return value
     return str(value)

@@ -12,6 +12,7 @@ server's own (0700): nothing else writes the frames it reads.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import marshal
 import mmap
@@ -26,6 +27,8 @@ MIN_SEGMENT_BYTES = 64 * 1024  # the smallest
 _PAGE = mmap.PAGESIZE
 # madvise's advice that faults every page in, writable (Linux 5.14; Python 3.11 does not name it)
 _POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
+_madvise = ctypes.CDLL(None, use_errno=True).madvise
+_madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
 
 
 class Segment:
@@ -67,18 +70,24 @@ class Segment:
 
 
 def _populate(mapping: mmap.mmap, size: int) -> None:
-    """Fault every page of a new mapping in, writable: by madvise, or else by writing to each page."""
+    """Fault every page of a new mapping in, writable: by madvise called through ctypes, which lets the
+    other threads run meanwhile (`mmap.madvise` holds the interpreter lock: a millisecond a megabyte),
+    or by writing to each page on a kernel that does not know the advice."""
+    view = (ctypes.c_char * size).from_buffer(mapping)
     try:
-        mapping.madvise(_POPULATE_WRITE)
-    except OSError:  # an older kernel
+        done = _madvise(ctypes.addressof(view), size, _POPULATE_WRITE) == 0
+    finally:
+        del view  # the mapping can be closed again
+    if not done:
         for offset in range(0, size, _PAGE):
             mapping[offset] = 0
 
 
-def size_after(used: int) -> int:
-    """The size of the segment made ahead for traffic that filled `used` bytes of the last one: twice
-    that, in pages, between `MIN_SEGMENT_BYTES` and `SEGMENT_BYTES`."""
-    wanted = -(-2 * used // _PAGE) * _PAGE
+def size_after(size: int, used: int) -> int:
+    """The size of the segment made ahead for traffic that filled `used` bytes of the last one (of
+    `size`): twice that, in pages, at least half the last one's, between `MIN_SEGMENT_BYTES` and
+    `SEGMENT_BYTES`."""
+    wanted = max(-(-2 * used // _PAGE) * _PAGE, size // 2)
     return max(MIN_SEGMENT_BYTES, min(SEGMENT_BYTES, wanted))
 
 
