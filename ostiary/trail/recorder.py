@@ -1,14 +1,14 @@
 """The recorder: every event written down before its answer leaves, moved into the database in batches.
 
-The request path copies a call's frame (`events.call`: primitives, secrets already out) into this process's
-write-ahead segment (a file mapped into memory: `segments`) and keeps the frame in memory; it never waits for
-the database, a file's creation or a page fault. A background thread makes the next segment ahead (created,
-sized to the traffic, its pages faulted in) and, every `FLUSH_SECONDS` or sooner when a batch fills, swaps it
-in, syncs the old one and hands it to the writer process, which makes the records (`events.records`), inserts
-them in one transaction and deletes the segment. A process killed with kill -9 leaves its segments behind: the
-next process to start over the same folder replays them (events already inserted are skipped by their eventID,
-derived from the request id), so no answered call loses its event. A power cut can lose what was not yet
-synced: at most one flush interval.
+The request path copies a call's frame (`events.call`: primitives, secrets already out) into this
+process's write-ahead segment (a file mapped into memory: `segments`), which alone keeps it; it never
+waits for the database, a file's creation or a page fault. A background thread makes the next segment
+ahead (created, sized to the traffic, its pages faulted in) and, every `FLUSH_SECONDS` or sooner when
+a batch fills, swaps it in, syncs the old one and hands it to the writer process, which makes the
+records (`events.records`), inserts them in one transaction and deletes the segment. A process killed
+with kill -9 leaves its segments behind: the next process to start over the same folder replays them
+(events already inserted are skipped by their eventID, derived from the request id), so no answered
+call loses its event. A power cut can lose what was not yet synced: at most one flush interval.
 
 Segments live in `<data dir>/trail/`: `<owner>.lock`, held with flock by its live process, and
 `<owner>.<n>.seg`. An owner whose lock can be taken is dead, and its segments are replayed.
@@ -80,10 +80,10 @@ class Recorder:
         self._next_size = MIN_SEGMENT_BYTES  # of the segment made ahead
         self._segment = self._new_segment(self._next_size)
         self._spare: Segment | None = None  # the next segment, made ahead
-        self._pending: list[Any] = []  # the frames the segment holds
-        self._closed: list[tuple[Segment, list[Any]]] = []  # full, not synced yet
-        self._stranded: list[tuple[Path, list[Any]]] = []  # not in the database yet
-        self._handed: dict[str, tuple[Path, list[Any]]] = {}  # to the writer
+        self._pending = 0  # the frames the segment holds (the segment alone keeps them)
+        self._closed: list[Segment] = []  # full, not synced yet
+        self._stranded: list[Path] = []  # not in the database yet
+        self._handed: dict[str, Path] = {}  # to the writer
         self._moved = threading.Condition()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -109,9 +109,8 @@ class Recorder:
                 self._rotate(len(data))
                 segment = self._segment
             segment.append(data)
-            pending = self._pending
-            pending.append(item)
-            full = len(pending) >= BATCH_EVENTS
+            self._pending += 1
+            full = self._pending >= BATCH_EVENTS
         if full:
             self._wake.set()
 
@@ -125,9 +124,9 @@ class Recorder:
                     self._rotate(0)
                 closed, self._closed = self._closed, []
             self._prepare()  # ready for the next rotation
-            for segment, batch in closed:
+            for segment in closed:
                 segment.close()  # durable before it counts as written to the database
-                self._stranded.append((segment.path, batch))
+                self._stranded.append(segment.path)
             if self._writer_alive():
                 self._hand_over()
                 if wait:
@@ -138,17 +137,15 @@ class Recorder:
                     self._stranded[:0] = self._handed.values()
                     self._handed.clear()
             while self._stranded:
-                path, batch = self._stranded[0]
-                writer.insert(self.db, writer.stored_frames(batch))
-                path.unlink(missing_ok=True)
+                writer.move_segment(self.db, self._stranded[0])
                 self._stranded.pop(0)
 
     def _hand_over(self) -> None:
         assert self._writer is not None
         while self._stranded:
-            path, batch = self._stranded[0]
+            path = self._stranded[0]
             with self._moved:
-                self._handed[str(path)] = (path, batch)
+                self._handed[str(path)] = path
             if not self._writer.submit(path):
                 with self._moved:
                     self._handed.pop(str(path), None)
@@ -237,8 +234,8 @@ class Recorder:
         `_lock`); a new one is made here only when none is ready or a frame of `length` bytes does not
         fit in it."""
         old = self._segment
-        self._closed.append((old, self._pending))
-        self._pending = []
+        self._closed.append(old)
+        self._pending = 0
         self._next_size = size_after(old.size, old.used + length)
         spare, self._spare = self._spare, None
         if spare is None or spare.size < length:

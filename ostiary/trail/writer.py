@@ -53,11 +53,6 @@ def stored(record: dict[str, Any], text: str | None = None) -> trail_events.Stor
     )
 
 
-def stored_frames(frames: Sequence[Any]) -> list[trail_events.StoredEvent]:
-    """The events a segment's frames stand for, as the store keeps them."""
-    return [stored(record) for item in frames for record in events.records(item)]
-
-
 def insert(db: Database, rows: Sequence[trail_events.StoredEvent]) -> int:
     """Insert events in one transaction, with what they say each user and role did (`access`); those
     already in (a retry, a replay) are skipped. Their count."""
@@ -80,7 +75,7 @@ def move_segment(db: Database, path: Path) -> int:
         frames = read_frames(path)
     except FileNotFoundError:  # moved already (by a writer that outlived its server)
         return 0
-    count = insert(db, stored_frames(frames))
+    count = insert(db, [stored(record) for item in frames for record in events.records(item)])
     path.unlink(missing_ok=True)
     with db.read() as conn:
         trail_events.checkpoint(conn)
