@@ -1,5 +1,7 @@
 """The recorder over a real SQLite store: written down at once, in the store after a flush, replayed
-from a dead process's segments, each event once; and LookupEvents' parameter checks."""
+from a dead process's segments, each event once (also when a segment is read twice); segments made
+ahead with their pages present, a frame larger than a segment, no secret in a segment; and
+LookupEvents' parameter checks."""
 
 from __future__ import annotations
 
@@ -7,18 +9,22 @@ import fcntl
 import itertools
 import json
 import os
+import resource
 import time
+import types
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ostiary.auth.caller import root_caller
+from ostiary.auth.caller import root_caller, user_caller
 from ostiary.errors import AwsError
+from ostiary.protocol import ApiCall, HttpRequest
 from ostiary.store.db import Database
-from ostiary.trail import events, lookup, recorder
+from ostiary.trail import calls, events, lookup, recorder, redaction
 from ostiary.trail.identity import user_identity
-from ostiary.trail.segments import frame, read_frames
+from ostiary.trail.segments import SEGMENT_BYTES, Segment, frame, read_frames
 
 ACCOUNT = "111122223333"
 
@@ -34,7 +40,11 @@ _REQUESTS = itertools.count()
 
 
 def _call(
-    name: str = "CreateUser", user: str = "alice", when: float | None = None, **more: Any
+    name: str = "CreateUser",
+    user: str = "alice",
+    when: float | None = None,
+    params: dict[str, Any] | None = None,
+    **more: Any,
 ) -> tuple[Any, ...]:
     identity = user_identity(root_caller(ACCOUNT, "AKIAROOT"))
     request_id = f"req-{next(_REQUESTS)}"
@@ -44,7 +54,7 @@ def _call(
         ACCOUNT,
         "iam",
         name,
-        {"UserName": user},
+        params if params is not None else {"UserName": user},
         request_id,
         moment,
         "127.0.0.1",
@@ -148,5 +158,130 @@ def test_events_handed_to_a_writer_that_died_are_moved_in_process(db: Database, 
             "after-the-writer"
         ]
         assert not list((tmp_path / "trail").glob("*.1.seg"))
+    finally:
+        trail.close()
+
+
+def _events(db: Database) -> list[dict[str, Any]]:
+    return [json.loads(e["CloudTrailEvent"]) for e in lookup.lookup_events(db, ACCOUNT, {})["Events"]]
+
+
+def test_a_segment_read_twice_inserts_each_event_once(db: Database, tmp_path: Path) -> None:
+    folder = tmp_path / "trail"
+    folder.mkdir()
+    cross = _call(
+        "AssumeRole", params={"RoleArn": "arn:aws:iam::444455556666:role/R"}, others=["444455556666"]
+    )
+    data = frame(_call(user="once")) + frame(cross)
+    (folder / "999-dead.lock").touch()
+    (folder / "999-dead.1.seg").write_bytes(data)
+    trail = recorder.Recorder(db, folder)
+    try:
+        first = _events(db)
+        assert sorted(e["eventName"] for e in first) == ["AssumeRole", "CreateUser"]
+        theirs = lookup.lookup_events(db, "444455556666", {})["Events"]
+        assert len(theirs) == 1
+        (mine,) = [e for e in first if e["eventName"] == "AssumeRole"]
+        assert mine["eventID"] == events.event_id_of(mine["requestID"], ACCOUNT)
+        assert json.loads(theirs[0]["CloudTrailEvent"])["sharedEventID"] == mine["sharedEventID"]
+        # the same frames again (a process killed after inserting, before deleting its segment)
+        (folder / "998-dead.lock").touch()
+        (folder / "998-dead.1.seg").write_bytes(data)
+        assert trail.replay() == 0
+        assert sorted(e["eventID"] for e in _events(db)) == sorted(e["eventID"] for e in first)
+        assert len(lookup.lookup_events(db, "444455556666", {})["Events"]) == 1
+    finally:
+        trail.close()
+
+
+def test_a_frame_larger_than_a_segment_is_written_whole(db: Database, tmp_path: Path) -> None:
+    document = "x" * (SEGMENT_BYTES + 1024)
+    trail = recorder.Recorder(db, tmp_path / "trail")
+    try:
+        trail.record(_call(user="before"))
+        trail.record(_call("PutUserPolicy", params={"UserName": "big", "PolicyDocument": document}))
+        trail.record(_call(user="after"))
+        sizes = [p.stat().st_size for p in (tmp_path / "trail").glob("*.seg")]
+        assert max(sizes) > SEGMENT_BYTES
+        trail.flush()
+        found = {e["requestParameters"]["userName"]: e for e in _events(db)}
+        assert set(found) == {"before", "big", "after"}
+        assert found["big"]["requestParameters"]["policyDocument"] == document
+    finally:
+        trail.close()
+
+
+def test_the_next_segment_is_made_ahead_and_swapped_in(db: Database, tmp_path: Path) -> None:
+    folder = tmp_path / "trail"
+    trail = recorder.Recorder(db, folder)
+    try:
+        made = set(folder.glob("*.seg"))
+        assert len(made) == 2  # the one written to and the next, made ahead
+        trail.record(_call(user="first"))
+        (written,) = [p for p in made if read_frames(p)]
+        (ahead,) = made - {written}
+        trail.flush()
+        assert not written.exists() and ahead.exists()
+        trail.record(_call(user="second"))
+        assert [f[5]["userName"] for f in read_frames(ahead)] == ["second"]  # swapped in, not made
+        assert len(set(folder.glob("*.seg")) - made) == 1  # and the next one made ahead
+    finally:
+        trail.close()
+
+
+def test_a_new_segments_pages_are_present_before_it_is_written(tmp_path: Path) -> None:
+    segment = Segment(tmp_path / "1.seg", 64 * 1024)
+    data = b"x" * 4096
+    try:
+        before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+        while segment.has_room(len(data)):
+            segment.append(data)
+        faults = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before
+        assert faults < 4  # 16 pages written
+    finally:
+        segment.close(sync=False)
+
+
+def test_no_secret_reaches_a_segment(db: Database, tmp_path: Path) -> None:
+    folder = tmp_path / "trail"
+    trail = recorder.Recorder(db, folder)
+    hooks = calls.Trail(types.SimpleNamespace(), db, None, trail)  # type: ignore[arg-type]
+    caller = user_caller(ACCOUNT, "AIDAX", "alice", "/", "AKIAX")
+    request = HttpRequest("POST", "/", "", (("user-agent", "test"),), b"", "127.0.0.1")
+    answered = [
+        ("CreateLoginProfile", {"UserName": "bob", "Password": "pw-SECRET-1"}, {"LoginProfile": {}}),
+        ("ChangePassword", {"OldPassword": "pw-SECRET-2", "NewPassword": "pw-SECRET-3"}, {}),
+        (
+            "CreateAccessKey",
+            {"UserName": "bob"},
+            {"AccessKey": {"AccessKeyId": "AKIA1", "SecretAccessKey": "SECRET-4"}},
+        ),
+        (
+            "GetSessionToken",
+            {},
+            {
+                "Credentials": {
+                    "AccessKeyId": "ASIA1",
+                    "SecretAccessKey": "SECRET-5",
+                    "SessionToken": "SECRET-6",
+                }
+            },
+        ),
+    ]
+    try:
+        for n, (operation, params, result) in enumerate(answered):
+            ctx = types.SimpleNamespace(
+                request_id=f"r{n}", caller=caller, now=datetime.now(UTC), region="us-east-1", settings=None
+            )
+            hooks.begin(ctx, ApiCall("iam", operation, params), request)  # type: ignore[arg-type]
+            hooks.answered(f"r{n}", result)
+        written = b"".join(p.read_bytes() for p in folder.glob("*.seg"))
+        assert b"AKIA1" in written  # what is no secret is there
+        assert b"SECRET" not in written
+        trail.flush()
+        found = {e["eventName"]: e for e in _events(db)}
+        assert found["CreateLoginProfile"]["requestParameters"]["password"] == redaction.HIDDEN
+        assert found["CreateAccessKey"]["responseElements"] == {"accessKey": {"accessKeyId": "AKIA1"}}
+        assert found["GetSessionToken"]["resources"][0]["ARN"] == "ASIA1"
     finally:
         trail.close()
