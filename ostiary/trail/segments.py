@@ -58,9 +58,10 @@ class Segment:
         self.used = end
 
     def close(self, *, sync: bool = True) -> None:
-        """Make what was appended durable (msync), then unmap."""
-        if sync:
-            self._map.flush()
+        """Make what was appended durable (msync of the pages it is in: the zero tail is not waited
+        for, and is usually deleted with the file before it is written back), then unmap."""
+        if sync and self.used:
+            self._map.flush(0, min(self.size, -(-self.used // _PAGE) * _PAGE))
         self._map.close()
 
     def discard(self) -> None:
