@@ -19,7 +19,7 @@ from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
 from ostiary.trail import endpoint, events, recorder
 from ostiary.trail.config import TrailConfig
-from ostiary.trail.identity import unsigned_identity, user_identity
+from ostiary.trail.identity import marshalled_identity, unsigned_identity
 
 if TYPE_CHECKING:  # the gateway imports this module: its types only for the checker
     from ostiary import services
@@ -81,11 +81,12 @@ class Trail:
         ctx, call, request = begun
         caller = ctx.caller
         params = call.params
+        identity: dict[str, Any] | bytes
         if caller is None:  # AssumeRoleWithWebIdentity / SAML: the role's account holds the record
             account = _arn_account(str(params.get("RoleArn", ""))) or ctx.settings.account_id
             identity = unsigned_identity(call.operation, params)
         else:
-            account, identity = caller.account_id, user_identity(caller)
+            account, identity = caller.account_id, marshalled_identity(caller)
         others: tuple[str, ...] = ()
         if call.operation == "AssumeRole" and caller is not None:
             role_account = _arn_account(str(params.get("RoleArn", "")))
@@ -143,7 +144,7 @@ def decided(
             resources = _gateway_resources(operation, account, region, resolve)
             trail.record(
                 events.call(
-                    user_identity(caller) if caller is not None else ANONYMOUS,
+                    marshalled_identity(caller) if caller is not None else ANONYMOUS,
                     account,
                     operation.service,
                     operation.name,

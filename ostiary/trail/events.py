@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import marshal
 import os
 import random
 from collections.abc import Iterable
@@ -74,7 +75,7 @@ _FRAME_LENGTH = 16
 
 
 def call(
-    identity: dict[str, Any],
+    identity: dict[str, Any] | bytes,
     account_id: str,
     service: str,
     operation: str,
@@ -90,14 +91,15 @@ def call(
     resources: list[Resource] | None = None,
     others: Iterable[str] = (),
 ) -> tuple[Any, ...]:
-    """A call answered for `account_id`, as a segment holds it: the request path's share of its
-    records, primitives only (`records` makes the records of it where segments are read).
+    """A call answered for `account_id`, as a segment holds it: the request path's share of its records,
+    primitives only (`records` makes the records of it where segments are read).
 
-    Secrets are out of it already: the parameters are redacted, and the answer is kept (redacted) only
-    where CloudTrail keeps it, for a call that changed something. `when` is the time in seconds since
-    the epoch; `error` is (errorCode, errorMessage) of a refused or failed call; `resources` the ARNs it
-    acted on (`arn_resource`), else those its parameters name; `others` the other accounts whose
-    trails get a copy.
+    `identity` is the userIdentity, or that in `marshal`'s format (made once per caller: see
+    `identity.marshalled_identity`). Secrets are out of it already: the parameters are redacted, and the
+    answer is kept (redacted) only where CloudTrail keeps it, for a call that changed something. `when`
+    is the time in seconds since the epoch; `error` is (errorCode, errorMessage) of a refused or failed
+    call; `resources` the ARNs it acted on (`arn_resource`), else those its parameters name; `others`
+    the other accounts whose trails get a copy.
     """
     kept = error is None and not _read_only(operation)
     credentials = result.get("Credentials") if result else None
@@ -133,6 +135,8 @@ def records(frame: Any) -> list[dict[str, Any]]:
         return []
     (_, identity, account_id, service, operation, params, response, error, request_id, when) = frame[:10]
     source_ip, user_agent, region, resources, issued, others = frame[10:]
+    if isinstance(identity, bytes):
+        identity = marshal.loads(identity)
     is_data = operation in _DATA_OPERATIONS or (service == "s3" and "key" in (params or ()))
     record: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import marshal
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ostiary.auth.caller import root_caller, session_caller, user_caller
 from ostiary.auth.tokens import Session
 from ostiary.trail import events, redaction
-from ostiary.trail.identity import user_identity
+from ostiary.trail.identity import marshalled_identity, user_identity
 
 NOW = datetime(2026, 12, 4, 16, 0, 0, tzinfo=UTC)
 
 
 def _records(
-    identity: dict[str, Any], service: str, operation: str, params: dict[str, Any], **more: Any
+    identity: dict[str, Any] | bytes, service: str, operation: str, params: dict[str, Any], **more: Any
 ) -> list[dict[str, Any]]:
     """The records of one call by `identity` in 111122223333, as the writer makes them of its frame."""
     frame = events.call(
@@ -119,3 +120,14 @@ def test_a_cross_account_record_is_copied_with_one_shared_event_id() -> None:
     mine, theirs = _records(identity, "sts", "AssumeRole", {}, others=["444455556666"])
     assert mine["recipientAccountId"] == "111122223333" and theirs["recipientAccountId"] == "444455556666"
     assert mine["sharedEventID"] == theirs["sharedEventID"] and mine["eventID"] != theirs["eventID"]
+
+
+def test_a_callers_identity_is_marshalled_once_per_set_of_credentials() -> None:
+    first = session_caller(_session())
+    assert marshal.loads(marshalled_identity(first)) == user_identity(first)
+    assert marshalled_identity(session_caller(_session())) is marshalled_identity(first)  # the same session
+    later = session_caller(_session(issued_at=NOW + timedelta(minutes=5)))
+    context = marshal.loads(marshalled_identity(later))["sessionContext"]
+    assert context["attributes"]["creationDate"] == "2026-12-04T16:05:00Z"
+    (record,) = _records(marshalled_identity(later), "iam", "GetUser", {})
+    assert record["userIdentity"] == user_identity(later)
