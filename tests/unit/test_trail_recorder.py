@@ -10,6 +10,7 @@ import itertools
 import json
 import os
 import resource
+import threading
 import time
 import types
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from ostiary.auth.caller import root_caller, user_caller
 from ostiary.errors import AwsError
 from ostiary.protocol import ApiCall, HttpRequest
 from ostiary.store.db import Database
-from ostiary.trail import calls, events, lookup, recorder, redaction
+from ostiary.trail import calls, events, lookup, recorder, redaction, segments
 from ostiary.trail.identity import user_identity
 from ostiary.trail.segments import SEGMENT_BYTES, Segment, frame, read_frames
 
@@ -283,5 +284,39 @@ def test_no_secret_reaches_a_segment(db: Database, tmp_path: Path) -> None:
         assert found["CreateLoginProfile"]["requestParameters"]["password"] == redaction.HIDDEN
         assert found["CreateAccessKey"]["responseElements"] == {"accessKey": {"accessKeyId": "AKIA1"}}
         assert found["GetSessionToken"]["resources"][0]["ARN"] == "ASIA1"
+    finally:
+        trail.close()
+
+
+def test_threads_recording_across_many_rotations_lose_nothing(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(segments, "MIN_SEGMENT_BYTES", 4096)
+    monkeypatch.setattr(segments, "SEGMENT_BYTES", 16384)  # segments fill between flushes
+    trail = recorder.Recorder(db, tmp_path / "trail", separate_writer=True)
+    counts = {"rotations": 0}
+    rotate = trail._rotate  # noqa: SLF001 - counted
+
+    def counted(length: int) -> None:
+        counts["rotations"] += 1
+        rotate(length)
+
+    monkeypatch.setattr(trail, "_rotate", counted)
+
+    def write(thread: int) -> None:
+        for n in range(1500):
+            trail.record(_call(user=f"t{thread}-{n}"))
+
+    try:
+        workers = [threading.Thread(target=write, args=(t,)) for t in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        trail.flush()
+        with db.read() as conn:
+            stored = conn.exec_driver_sql("SELECT count(*), count(DISTINCT event_id) FROM trail_events").one()
+        assert tuple(stored) == (6000, 6000)
+        assert counts["rotations"] > 20
     finally:
         trail.close()
