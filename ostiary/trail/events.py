@@ -182,6 +182,7 @@ _VERSION_4 = 0x4 << 76 | 0x2 << 62
 
 
 def _uuid4_text(bits: int) -> str:
+    """128 bits written as a version-4 UUID (its version and variant bits set)."""
     h = "%032x" % (bits & _VARIANT_MASK | _VERSION_4)
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
