@@ -15,7 +15,6 @@ from typing import Any
 
 from ostiary import actions
 from ostiary.auth.caller import Caller
-from ostiary.auth.tokens import Session
 from ostiary.errors import AccessDenied
 from ostiary.operations import metrics
 from ostiary.policy import (
@@ -42,6 +41,7 @@ IAM_REGION = (
 SELF_AUTHORIZING = frozenset({"sts"})
 
 _CACHE_MAX = 4096
+_CALLERS_KEPT = 64  # callers one principal's policies remember (a role's sessions share its policies)
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,24 @@ class PolicySet:
     principal_arn: str = ""
     needs_resource_tags: bool = False
     combined: tuple[Any, ...] = ()  # the identity policies as one indexed policy, for speed
+    # per caller (its access key and ARN) while these policies hold: the engine's Principal and the
+    # request context keys that follow from the caller alone
+    callers: dict[tuple[str, str], tuple[Principal, dict[str, str | list[str]]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def of_caller(self, caller: Caller) -> tuple[Principal, dict[str, str | list[str]]]:
+        """The caller as the engine's Principal and the context keys of the caller alone, made once."""
+        key = (caller.access_key_id, caller.arn)
+        found = self.callers.get(key)
+        if found is None:
+            if len(self.callers) >= _CALLERS_KEPT:
+                self.callers.clear()
+            found = self.callers[key] = (
+                engine_principal(caller, self.principal_tags),
+                _caller_context(caller, self),
+            )
+        return found
 
 
 @dataclass(frozen=True)
@@ -140,9 +158,12 @@ def authorize_call(
     """
     caller = ctx.caller
     policies = principal_policies(ctx.db, caller)
-    context = dict(_base_context(ctx, policies))
-    context.update(extra_context or {})
-    return _authorize(policies, caller, action, resource, context, resource_policy, resource_account)
+    principal, own = policies.of_caller(caller)
+    context = _request_context(ctx, own)
+    if extra_context:
+        context.update(extra_context)
+    request = Request(principal, action, resource, context)
+    return _decided(policies, request, resource_policy, resource_account)
 
 
 def require(ctx: Context, action: str, resource: str, extra_context: dict[str, Any]) -> None:
@@ -380,18 +401,17 @@ def request_context(
 
 
 def _base_context(ctx: Context, policies: PolicySet) -> dict[str, str | list[str]]:
-    caller = ctx.caller
-    now: datetime = ctx.now
+    """The request context of a call before its resource's and its own keys."""
+    return _request_context(ctx, policies.of_caller(ctx.caller)[1])
+
+
+def _caller_context(caller: Caller, policies: PolicySet) -> dict[str, str | list[str]]:
+    """The context keys that follow from the caller and its policies alone (not the time, not the request)."""
     out: dict[str, str | list[str]] = {
         "aws:PrincipalArn": policies.principal_arn or caller.arn,
         "aws:PrincipalAccount": caller.account_id,
         "aws:PrincipalType": caller.principal_type,
         "aws:userid": caller.user_id,
-        "aws:SourceIp": ctx.source_ip,
-        "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "aws:EpochTime": str(int(now.timestamp())),
-        "aws:SecureTransport": "true" if ctx.is_secure else "false",
-        "aws:RequestedRegion": ctx.region or DEFAULT_REGION,
         "aws:ViaAWSService": "false",
         "aws:PrincipalIsAWSService": "false",
     }
@@ -399,23 +419,46 @@ def _base_context(ctx: Context, policies: PolicySet) -> dict[str, str | list[str
         out["aws:username"] = caller.user_name
     for key, value in policies.principal_tags.items():
         out[f"aws:PrincipalTag/{key}"] = value
-    out.update(_session_context(caller.session, now))
+    session = caller.session
+    if session is not None:
+        out["aws:TokenIssueTime"] = _time_text(session.issued_at)
+        out["aws:MultiFactorAuthPresent"] = "true" if session.is_mfa_authenticated else "false"
+        if session.source_identity:
+            out["aws:SourceIdentity"] = session.source_identity
     return out
 
 
-def _session_context(session: Session | None, now: datetime) -> dict[str, str | list[str]]:
-    if session is None:
-        return {}
-    out: dict[str, str | list[str]] = {
-        "aws:TokenIssueTime": session.issued_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "aws:MultiFactorAuthPresent": "true" if session.is_mfa_authenticated else "false",
-    }
-    mfa_at = session.mfa_authenticated_at
-    if session.is_mfa_authenticated and mfa_at is not None:
-        out["aws:MultiFactorAuthAge"] = str(max(0, int((now - mfa_at).total_seconds())))
-    if session.source_identity:
-        out["aws:SourceIdentity"] = session.source_identity
+def _request_context(ctx: Context, own: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+    """The caller's own keys (`_caller_context`) and those of this request: the time, the connection,
+    the region, a session's MFA age."""
+    now: datetime = ctx.now
+    epoch = int(now.timestamp())
+    out = dict(own)
+    out["aws:SourceIp"] = ctx.source_ip
+    out["aws:CurrentTime"] = _second_text(epoch, now)
+    out["aws:EpochTime"] = str(epoch)
+    out["aws:SecureTransport"] = "true" if ctx.is_secure else "false"
+    out["aws:RequestedRegion"] = ctx.region or DEFAULT_REGION
+    session = ctx.caller.session
+    if session is not None and session.is_mfa_authenticated and session.mfa_authenticated_at is not None:
+        out["aws:MultiFactorAuthAge"] = str(max(0, int((now - session.mfa_authenticated_at).total_seconds())))
     return out
+
+
+def _time_text(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_last_second: tuple[int, str] = (-1, "")  # the last second formatted (one tuple: threads)
+
+
+def _second_text(epoch: int, now: datetime) -> str:
+    """aws:CurrentTime of `now` (whole seconds: `epoch`), formatted once a second."""
+    global _last_second
+    last = _last_second
+    if last[0] != epoch:
+        last = _last_second = (epoch, _time_text(now))
+    return last[1]
 
 
 # -- the engine -----------------------------------------------------------------------------------
@@ -430,7 +473,13 @@ def _authorize(
     resource_policy: Any = None,
     resource_account: str | None = None,
 ) -> Any:
-    request = Request(engine_principal(caller, policies.principal_tags), action, resource, context)
+    request = Request(policies.of_caller(caller)[0], action, resource, context)
+    return _decided(policies, request, resource_policy, resource_account)
+
+
+def _decided(
+    policies: PolicySet, request: Request, resource_policy: Any, resource_account: str | None
+) -> Any:
     decision = authorize(
         request,
         identity=policies.combined,

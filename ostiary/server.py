@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 import os
 import threading
@@ -271,14 +272,26 @@ def _options(trusted_proxies: str | None, request_timeout: float, log_format: st
 
 
 async def answer_lifespan(receive: Any, send: Any) -> None:
-    """Answer ASGI's lifespan messages: nothing to start or stop beyond what the app was given."""
+    """Answer ASGI's lifespan messages: nothing to start or stop beyond what the app was given, except
+    that what start-up built (the services' models, the policy data: most of the process's objects) is
+    set aside from the garbage collector once it is all there (`settle_memory`)."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            settle_memory()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+def settle_memory() -> None:
+    """Move every object alive now out of the cyclic garbage collector's sight (`gc.freeze`), after one
+    collection. They live as long as the process; left in, each full collection walks them all
+    (measured: 90 to 110 ms a collection, every few seconds under load, held on the event loop), and
+    a request that meets one waits as long."""
+    gc.collect()
+    gc.freeze()
 
 
 def http_request(scope: dict[str, Any], body: bytes) -> HttpRequest:

@@ -8,6 +8,7 @@ Content-Length or chunked bodies, none for HEAD, 1xx, 204 and 304, else until th
 
 from __future__ import annotations
 
+import functools
 import select
 import socket
 import ssl
@@ -247,7 +248,9 @@ class _Stale(Exception):
     """A kept-alive connection turned out closed before any of the answer came."""
 
 
+@functools.lru_cache(maxsize=256)
 def origin_of(base_url: str) -> Origin:
+    """Where a backend URL points (backends are few: each is parsed once)."""
     parts = urlsplit(base_url)
     scheme = parts.scheme or "http"
     return Origin(scheme, parts.hostname or "127.0.0.1", parts.port or (443 if scheme == "https" else 80))

@@ -105,10 +105,17 @@ def export_permissions(params: Mapping[str, Any], facts: Facts) -> list[Permissi
 
 def table_arn(table: str, facts: Facts, index: str | None = None) -> str:
     """A table's ARN (a table named by its ARN keeps it), or its index's: `.../table/T/index/I`."""
-    base = (
-        table if table.startswith("arn:") else resources("dynamodb:GetItem", {"TableName": table}, facts)[0]
-    )
+    base = table if table.startswith("arn:") else _table_arns.get((table, facts.region, facts.account))
+    if base is None:
+        if len(_table_arns) >= _TABLE_ARNS_KEPT:
+            _table_arns.clear()
+        base = resources("dynamodb:GetItem", {"TableName": table}, facts)[0]
+        _table_arns[(table, facts.region, facts.account)] = base
     return f"{base}/index/{index}" if index else base
+
+
+_TABLE_ARNS_KEPT = 4096
+_table_arns: dict[tuple[str, str, str], str] = {}  # by table name, region and account
 
 
 def _table_name(table: str) -> str:

@@ -95,6 +95,8 @@ class Gateway:
         # The gateway's own threads: a slow upload holds one, and never one the IAM endpoint needs.
         self._threads = ThreadPoolExecutor(MAX_CONCURRENT_REQUESTS, thread_name_prefix="ostiary-gateway")
         self.authorizer = Authorizer(settings, db, keyring, BackendLookups(self.forwarder, backends.url_for))
+        for service in backends.services:  # their models read now, with the rest of start-up
+            service_model(service)
         s3_backend = backends.url_for("s3")
         self._s3 = (
             None

@@ -430,8 +430,22 @@ def _rest_params(op: OperationModel, request: HttpRequest, target: _Target) -> d
     if shape is None:
         return {}
     params: dict[str, Any] = {}
-    for name, member in shape.members.items():
-        value = _member_value(member, request, target)
+    headers: dict[str, str] = {}
+    for header, text in request.headers:
+        headers.setdefault(header, text)  # the first of a repeated header, as `request.header` reads
+    for name, location, wire, member in _members_read(op):
+        value: Any
+        if location == "uri":
+            value = target.bucket if wire == "Bucket" else target.key
+        elif location == "querystring":
+            raw = target.query.get(wire)
+            value = None if raw is None else _scalar(member, raw)
+        elif location == "header":
+            raw = headers.get(wire)
+            value = None if raw is None else _scalar(member, raw)
+        else:  # "headers": a map of every header under a prefix (x-amz-meta-)
+            cut = len(wire)
+            value = {k[cut:]: v for k, v in request.headers if k.startswith(wire) and len(k) > cut} or None
         if value is not None:
             params[name] = value
     payload = shape.serialization.get("payload")
@@ -444,24 +458,20 @@ def _rest_params(op: OperationModel, request: HttpRequest, target: _Target) -> d
     return params
 
 
-def _member_value(member: Shape, request: HttpRequest, target: _Target) -> Any:
-    location = _location(member)
-    wire = member.serialization.get("name", member.name)
-    if location == "uri":
-        return target.bucket if wire == "Bucket" else target.key
-    if location == "querystring" and member.type_name != "map":
-        raw = target.query.get(wire)
-        return None if raw is None else _scalar(member, raw)
-    if location == "header":
-        raw = request.header(wire.lower())
-        return None if raw is None else _scalar(member, raw)
-    if location == "headers":
-        prefix = wire.lower()
-        found = {
-            k[len(prefix) :]: v for k, v in request.headers if k.startswith(prefix) and len(k) > len(prefix)
-        }
-        return found or None
-    return None
+@functools.lru_cache(maxsize=256)
+def _members_read(op: OperationModel) -> tuple[tuple[str, str, str, Shape], ...]:
+    """An operation's input members a request carries, each with where (uri, querystring, header,
+    headers) and under which name (lower-cased for headers), in the model's order."""
+    shape = op.input_shape
+    found = []
+    for name, member in shape.members.items() if shape is not None else ():
+        location = _location(member)
+        wire = member.serialization.get("name", member.name)
+        if location in ("header", "headers"):
+            found.append((name, location, wire.lower(), member))
+        elif location == "uri" or (location == "querystring" and member.type_name != "map"):
+            found.append((name, location, wire, member))
+    return tuple(found)
 
 
 def _scalar(member: Shape, raw: str) -> Any:

@@ -77,9 +77,25 @@ class Named:
     account: str
 
 
+_NAMED_KEPT = 4096
+_named: dict[str, Named] = {}  # by ARN, what names no alias (that alone asks `resolve_alias`)
+
+
 def named_by(arn: str, resolve_alias: Callable[[str, str], str | None]) -> Named:
     """The resource an ARN names: a bucket (or an object in it), a table (or its index or stream), a
     key, or the key an alias points to (`resolve_alias(region, "alias/x")` gives its key ARN)."""
+    found = _named.get(arn)
+    if found is not None:
+        return found
+    named = _named_by(arn, resolve_alias)
+    if ":alias/" not in arn:  # the rest is the ARN's text alone
+        if len(_named) >= _NAMED_KEPT:
+            _named.clear()
+        _named[arn] = named
+    return named
+
+
+def _named_by(arn: str, resolve_alias: Callable[[str, str], str | None]) -> Named:
     found = _ARN.match(arn)
     if found is None:
         return Named(None, "")

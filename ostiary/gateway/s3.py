@@ -214,13 +214,20 @@ def _header_writes(params: Mapping[str, Any], facts: Facts) -> Iterator[Permissi
         yield Permission("s3:PutObjectTagging", target)
 
 
+_KEYS_OF_MEMBER: dict[str, tuple[str, ...]] = {
+    member: tuple(key for key, named in _MEMBER_KEYS.items() if named == member)
+    for member in dict.fromkeys(_MEMBER_KEYS.values())
+}
+
+
 def request_keys(params: Mapping[str, Any]) -> dict[str, str | list[str]]:
     """S3's condition keys that the request's own members supply (each action keeps those it lists)."""
     out: dict[str, str | list[str]] = {}
-    for key, member in _MEMBER_KEYS.items():
-        value = params.get(member)
-        if value is not None and value != "":
-            out[key] = _text(value)
+    for member, value in params.items():  # a request has a few members; the keys are many
+        keys = _KEYS_OF_MEMBER.get(member)
+        if keys is not None and value is not None and value != "":
+            for key in keys:
+                out[key] = _text(value)
     tags = _object_tags(params)
     if tags is not None:
         out.update({f"s3:RequestObjectTag/{k}": v for k, v in tags.items()})

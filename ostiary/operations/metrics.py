@@ -57,9 +57,27 @@ NOTIFICATION_LAG = Histogram(
 _OUTCOMES = frozenset({"Allow", "ExplicitDeny", "ImplicitDeny"})
 
 
+# The labelled children, by their labels (`labels()` takes a lock and builds a tuple each call). The
+# labels come from bounded sets, so these stay small; cleared past _CHILDREN_KEPT all the same.
+_CHILDREN_KEPT = 4096
+_decision_counters: dict[str, Any] = {}
+_request_counters: dict[tuple[str, str, int], Any] = {}
+_latencies: dict[tuple[str, str], Any] = {}
+
+
+def _child(children: dict[Any, Any], key: Any, make: Callable[[], Any]) -> Any:
+    found = children.get(key)
+    if found is None:
+        if len(children) >= _CHILDREN_KEPT:
+            children.clear()
+        found = children[key] = make()
+    return found
+
+
 def decided(outcome: str) -> None:
     """Count one decision of the engine (Allow, ExplicitDeny or ImplicitDeny)."""
-    DECISIONS.labels(outcome if outcome in _OUTCOMES else _UNKNOWN).inc()
+    label = outcome if outcome in _OUTCOMES else _UNKNOWN
+    _child(_decision_counters, label, lambda: DECISIONS.labels(label)).inc()
 
 
 def heard(kind: str, lag_seconds: float) -> None:
@@ -85,8 +103,11 @@ def watch(send: Send) -> Send:
         await send(message)
         if message["type"] == "http.response.body" and not message.get("more_body"):
             seconds = time.perf_counter() - began
-            LATENCY.labels(call.service, call.operation).observe(seconds)
-            REQUESTS.labels(call.service, call.operation, str(status)).inc()
+            service, operation = call.service, call.operation
+            latency = _child(_latencies, (service, operation), lambda: LATENCY.labels(service, operation))
+            latency.observe(seconds)
+            key = (service, operation, status)
+            _child(_request_counters, key, lambda: REQUESTS.labels(service, operation, str(status))).inc()
             logs.answered(call, status, seconds)
 
     return watched

@@ -62,6 +62,10 @@ def authorize(
     then no KMS key policy is required. Never raises.
     """
     if session is None and scps is None and resource is None and trust is None:
+        if resource_account == request._principal.account:
+            resource_account = None  # the caller's own account: no cross-account rule applies
+        if identity.__class__ is tuple and len(identity) == 1:
+            identity = identity[0]  # a principal's combined policies
         if boundary is None and resource_account is None and identity.__class__ is CompiledPolicy:
             decide = identity.inlined.get(request._action)
             if decide is not None and request._principal.type in _FAST_TYPES:
