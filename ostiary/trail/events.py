@@ -61,6 +61,7 @@ _RESOURCE_PARAMS = (
     ("SerialNumber", "AWS::IAM::MFADevice"),
 )
 _RESOURCE_CAMEL = {redaction.camel(member): kind for member, kind in _RESOURCE_PARAMS}
+_RESOURCE_ORDER = {redaction.camel(member): i for i, (member, _) in enumerate(_RESOURCE_PARAMS)}
 _ARN_TYPES = {
     ("s3", ""): "AWS::S3::Bucket",
     ("dynamodb", "table"): "AWS::DynamoDB::Table",
@@ -279,11 +280,12 @@ def lookup_resources(record: dict[str, Any]) -> list[tuple[str, str]]:
     """The (ResourceType, ResourceName) pairs LookupEvents finds a record by: the names and ARNs its
     parameters give, and its resources' ARNs."""
     found: list[tuple[str, str]] = []
-    params = record.get("requestParameters") or {}
-    for member, kind in _RESOURCE_PARAMS:
-        value = params.get(redaction.camel(member)) if isinstance(params, dict) else None
-        if isinstance(value, str) and value and value != redaction.HIDDEN:
-            found.append((kind, value))
+    params = record.get("requestParameters")
+    if isinstance(params, dict) and params:
+        for member in sorted(params.keys() & _RESOURCE_CAMEL, key=_RESOURCE_ORDER.__getitem__):
+            value = params[member]
+            if isinstance(value, str) and value and value != redaction.HIDDEN:
+                found.append((_RESOURCE_CAMEL[member], value))
     for resource in record.get("resources") or ():
         pair = (str(resource.get("type", "")), str(resource.get("ARN", "")))
         if pair not in found:

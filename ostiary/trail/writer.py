@@ -32,6 +32,9 @@ from ostiary.trail.segments import read_frames
 log = logging.getLogger("ostiary.trail")
 
 RETRY_SECONDS = 1.0
+# The writer gives way to the server when both want the CPU: it moves events that are safe on disk
+# already, and a request waiting behind it is what a client sees (the slow calls of a busy node).
+WRITER_NICENESS = 10
 RETENTION_CHECK_SECONDS = 3600.0
 
 
@@ -53,10 +56,18 @@ def stored(record: dict[str, Any], text: str | None = None) -> trail_events.Stor
     )
 
 
-def insert(db: Database, rows: Sequence[trail_events.StoredEvent]) -> int:
-    """Insert events in one transaction, with what they say each user and role did (`access`); those
-    already in (a retry, a replay) are skipped. Their count."""
-    used = access.of_records(row.record for row in rows)
+def insert(
+    db: Database,
+    rows: Sequence[trail_events.StoredEvent],
+    records: Sequence[dict[str, Any]] | None = None,
+) -> int:
+    """Insert events in one transaction, with what they say each user and role did (`access`: from
+    `records`, the rows' own records when the caller has them, else read back from the rows' JSON);
+    those already in (a retry, a replay) are skipped. Their count."""
+    if records is None:
+        used = access.of_records(row.record for row in rows)
+    else:
+        used = [found for record in records for found in access.of_record(record)]
     try:
         with db.transaction() as conn:
             trail_events.insert(conn, rows)
@@ -75,7 +86,8 @@ def move_segment(db: Database, path: Path) -> int:
         frames = read_frames(path)
     except FileNotFoundError:  # moved already (by a writer that outlived its server)
         return 0
-    count = insert(db, [stored(record) for item in frames for record in events.records(item)])
+    records = [record for item in frames for record in events.records(item)]
+    count = insert(db, [stored(record) for record in records], records)
     path.unlink(missing_ok=True)
     with db.read() as conn:
         trail_events.checkpoint(conn)
@@ -148,6 +160,7 @@ class WriterProcess:
 def main() -> None:
     """The writer process: move each segment named on standard input, answer its path when done."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    os.nice(WRITER_NICENESS)
     db = Database(os.environ["OSTIARY_TRAIL_DATABASE_URL"], pool=False)
     retention_days = int(os.environ.get("OSTIARY_TRAIL_RETENTION_DAYS", "0")) or None
     last_retention = 0.0
