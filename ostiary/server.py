@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 import os
 import threading
@@ -271,14 +272,24 @@ def _options(trusted_proxies: str | None, request_timeout: float, log_format: st
 
 
 async def answer_lifespan(receive: Any, send: Any) -> None:
-    """Answer ASGI's lifespan messages: nothing to start or stop beyond what the app was given."""
+    """Answer ASGI's lifespan messages: nothing to start or stop beyond what the app was given, but
+    what start-up made is set aside from the cyclic collector (`freeze_start_up`)."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            freeze_start_up()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+def freeze_start_up() -> None:
+    """Collect once, then move every object left (the service models, the policy catalogs, the caches
+    start-up filled) out of the cyclic collector's generations. They live as long as the process: a
+    full collection walking them all is a pause of 50-90 ms in whichever request triggers it."""
+    gc.collect()
+    gc.freeze()
 
 
 def http_request(scope: dict[str, Any], body: bytes) -> HttpRequest:
