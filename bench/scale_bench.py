@@ -211,6 +211,30 @@ class Server:
         found = dict(re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB", status, re.M))
         return int(found["VmRSS"]) / 1024, int(found["VmHWM"]) / 1024
 
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the server and its child processes (the trail's writer)."""
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        ticks = 0
+        for each in [str(pid), *children]:
+            try:
+                fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until the server is idle (its start-up over: the trail's writer process imports for
+        half a second of CPU while the first requests would be timed), at most `timeout` seconds."""
+        deadline, used = time.monotonic() + timeout, self.cpu_seconds()
+        while time.monotonic() < deadline:
+            time.sleep(0.25)
+            now = self.cpu_seconds()
+            if now - used <= 0.01:
+                return
+            used = now
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -262,7 +286,9 @@ def start_server(source: Path, data_dir: Path, url: str, backend_port: int | Non
             raise RuntimeError("the server exited early")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return Server(port, proc)
+            server = Server(port, proc)
+            server.settle()
+            return server
         except OSError:
             time.sleep(0.1)
     raise RuntimeError("the server did not start")
