@@ -107,7 +107,7 @@ def assume_role(
         is_chained=caller.principal_type == "AssumedRole",
         source_principal_arn=caller.arn,
     )
-    with ctx.db.transaction() as conn:
+    with ctx.db.transaction(durable=False) as conn:
         roles.record_use(conn, role.role_id, ctx.settings.region, ctx.now)
     return assume_role_output(ctx, session, size)
 

@@ -58,16 +58,25 @@ class Database:
         self._kept_lock = threading.Lock()
 
     @contextmanager
-    def transaction(self, on_conflict: AwsError | None = None) -> Iterator[Connection]:
+    def transaction(
+        self, on_conflict: AwsError | None = None, *, durable: bool = True
+    ) -> Iterator[Connection]:
         """One write transaction: commits on success, rolls back on any error.
 
         A unique constraint broken by a concurrent writer becomes `on_conflict` (or
         ConcurrentModification), so the loser of a race gets AWS's error and changes nothing.
+        Not `durable` (a last-used date, which AWS keeps only approximately): on PostgreSQL its commit
+        does not wait for the WAL to reach the disk (`synchronous_commit` off for it alone), a wait
+        that grows with every other writer's WAL; it is visible at once all the same, and a crash
+        within a fraction of a second may lose it, never half of it. SQLite (WAL, synchronous=NORMAL)
+        waits for no disk at any commit.
         """
         try:
             with self._connection(self._writer, "writer") as conn:
                 if self._kept is None:
                     with conn.begin():
+                        if not durable and conn.dialect.name == "postgresql":
+                            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
                         yield conn
                 else:
                     with _sqlite_transaction(conn):
