@@ -23,14 +23,20 @@ per store and size, in one table. Times include the HTTP round trip; signing hap
 N/10 customer managed policies (the issue's 1,000,000 / 100,000 / 100,000); user i has policy
 i mod P attached, and every tenth user has a permissions boundary (policy (i/10) mod P), so each
 policy has about ten attachments and one boundary use whatever the size: the work a request must do
-stays the same, and any growth is the store's. Roles trust the account's root.
+stays the same, and any growth is the store's. Roles trust the account's root. A PostgreSQL load ends
+as an operator's restore does, with VACUUM (ANALYZE), then a CHECKPOINT (`settle_postgresql`).
+
+Each server is timed once it is idle (`Server.settle`). `--ops` times only some operations (names as
+printed); `--trace FILE` appends every timed call (store, size, operation, when it was sent, ms), to
+set its slow calls against other events (a collection, the trail's flush).
 
 PostgreSQL runs in a throwaway database `scale_<random>` on `--pg-url`, dropped afterwards; SQLite in
 a temporary folder. `--source DIR` runs the server from another checkout (its `ostiary` package), to
 compare before and after a change on the same data (the bulk load always uses this checkout's store,
 after that server has migrated the database).
 
-    python bench/scale_bench.py [--sizes 1000,100000] [--stores sqlite,postgresql] [--calls 200]
+    python bench/scale_bench.py [--sizes 1000,100000] [--stores sqlite,postgresql] [--calls 400]
+                                [--ops "GetUser,AssumeRole"] [--trace calls.tsv]
 """
 
 from __future__ import annotations
@@ -470,14 +476,21 @@ OPERATIONS = (
 
 
 def measure(server: Server, users: int, calls: int, attach_from: int, ops: set[str], result: Result) -> None:
-    """Time each operation of `ops` (names of OPERATIONS) into `result.times` and `result.sent`."""
+    """Time each operation of `ops` (names of OPERATIONS) into `result.times` and `result.sent`, each
+    once the server is idle: the trail's writer inserts an operation's events after it (400 calls of
+    GetCallerIdentity in a tenth of a second are a batch of 400 for the next 200 ms), which are not the
+    next operation's cost."""
     rng = random.Random(users)
     root = Client(server.port)
     roles, policies = counts(users)
     times, sent = result.times, result.sent
 
-    def each(name: str, make: Callable[[int], tuple[str, str, dict[str, str]]], n: int = calls) -> None:
+    def each(
+        name: str, make: Callable[[int], tuple[str, str, dict[str, str]]], n: int = calls, idle: bool = True
+    ) -> None:
         client = caller if name == "AssumeRole" else root
+        if idle:
+            server.settle()
         for i in range(3):  # warm the connection and the server's caches for this operation
             action, service, params = make(-1 - i)
             client.timed(action, service, **params)
@@ -488,6 +501,7 @@ def measure(server: Server, users: int, calls: int, attach_from: int, ops: set[s
             sent[name].append(client.began)
 
     def pages(name: str, action: str, n: int) -> None:
+        server.settle()
         sent[name] = []
         times[name] = _pages(root, action, n, sent[name])
 
@@ -530,18 +544,20 @@ def measure(server: Server, users: int, calls: int, attach_from: int, ops: set[s
     if "GetCallerIdentity" in ops:
         each("GetCallerIdentity", lambda i: ("GetCallerIdentity", "sts", {}))
     if "Gateway decision (GetItem)" in ops:
+        server.settle()
         sent["Gateway decision (GetItem)"] = []
         times["Gateway decision (GetItem)"] = _gateway_decisions(
             caller, calls, sent["Gateway decision (GetItem)"]
         )
     if "GetCallerIdentity, 3 pagers" not in ops:
         return
+    server.settle()
     stop = mp.Event()
     pagers = [mp.Process(target=_pager, args=(server.port, stop)) for _ in range(3)]
     for p in pagers:
         p.start()
     time.sleep(1.0)
-    each("GetCallerIdentity, 3 pagers", lambda i: ("GetCallerIdentity", "sts", {}))
+    each("GetCallerIdentity, 3 pagers", lambda i: ("GetCallerIdentity", "sts", {}), idle=False)
     stop.set()
     for p in pagers:
         p.join()
@@ -644,7 +660,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,100000", help="account sizes in users, ascending")
     parser.add_argument("--stores", default="sqlite,postgresql")
-    parser.add_argument("--calls", type=int, default=200, help="timed calls per operation")
+    parser.add_argument("--calls", type=int, default=400, help="timed calls per operation")
     parser.add_argument("--batch", type=int, default=5000, help="rows per bulk-load transaction")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--source", default=str(ROOT), help="the checkout whose server is measured")
