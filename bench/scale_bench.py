@@ -23,14 +23,20 @@ per store and size, in one table. Times include the HTTP round trip; signing hap
 N/10 customer managed policies (the issue's 1,000,000 / 100,000 / 100,000); user i has policy
 i mod P attached, and every tenth user has a permissions boundary (policy (i/10) mod P), so each
 policy has about ten attachments and one boundary use whatever the size: the work a request must do
-stays the same, and any growth is the store's. Roles trust the account's root.
+stays the same, and any growth is the store's. Roles trust the account's root. A PostgreSQL load ends
+as an operator's restore does, with VACUUM (ANALYZE), then a CHECKPOINT (`settle_postgresql`).
+
+Each server is timed once it is idle (`Server.settle`). `--ops` times only some operations (names as
+printed); `--trace FILE` appends every timed call (store, size, operation, when it was sent, ms), to
+set its slow calls against other events (a collection, the trail's flush).
 
 PostgreSQL runs in a throwaway database `scale_<random>` on `--pg-url`, dropped afterwards; SQLite in
 a temporary folder. `--source DIR` runs the server from another checkout (its `ostiary` package), to
 compare before and after a change on the same data (the bulk load always uses this checkout's store,
 after that server has migrated the database).
 
-    python bench/scale_bench.py [--sizes 1000,100000] [--stores sqlite,postgresql] [--calls 200]
+    python bench/scale_bench.py [--sizes 1000,100000] [--stores sqlite,postgresql] [--calls 400]
+                                [--ops "GetUser,AssumeRole"] [--trace calls.tsv]
 """
 
 from __future__ import annotations
@@ -174,14 +180,27 @@ def bulk_load(url: str, start: int, users: int, batch: int) -> float:
         with db.transaction() as conn:
             user_store.insert_many(conn, user_rows)
             policy_store.attach_many(conn, attachments)
-    if url.startswith("postgresql"):  # fresh statistics, as autovacuum would have after a real load
-        with db.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+    if url.startswith("postgresql"):  # what an operator's restore ends with: see `settle_postgresql`
+        settle_postgresql(db)
     else:
         with db.engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
     db.dispose()
     return time.perf_counter() - began
+
+
+def settle_postgresql(db: Any) -> None:
+    """VACUUM (ANALYZE), then CHECKPOINT: the state a restore of this many rows is served in.
+
+    Without them the first requests pay for the load: each freshly loaded page is marked (hint bits,
+    the visibility map) by the first read of it, and a checkpoint that the load's WAL started spreads
+    its writes over the next minutes, the measurement's; autovacuum (when on) would run a VACUUM over
+    the new tables during it. `vacuumdb --analyze` after `pg_restore` is the operator's same step.
+    """
+    with db.engine.connect() as conn:
+        auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+        auto.exec_driver_sql("VACUUM (ANALYZE)")
+        auto.exec_driver_sql("CHECKPOINT")
 
 
 # -- the server -------------------------------------------------------------------------------------
@@ -197,6 +216,30 @@ class Server:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
         found = dict(re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB", status, re.M))
         return int(found["VmRSS"]) / 1024, int(found["VmHWM"]) / 1024
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the server and its child processes (the trail's writer)."""
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        ticks = 0
+        for each in [str(pid), *children]:
+            try:
+                fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until the server is idle (its start-up over: the trail's writer process imports for
+        half a second of CPU while the first requests would be timed), at most `timeout` seconds."""
+        deadline, used = time.monotonic() + timeout, self.cpu_seconds()
+        while time.monotonic() < deadline:
+            time.sleep(0.25)
+            now = self.cpu_seconds()
+            if now - used <= 0.01:
+                return
+            used = now
 
     def stop(self) -> None:
         self.process.terminate()
@@ -233,7 +276,7 @@ def start_server(source: Path, data_dir: Path, url: str, backend_port: int | Non
         os.environ,
         OSTIARY_ROOT_ACCESS_KEY_ID=KEY,
         OSTIARY_ROOT_SECRET_ACCESS_KEY=SECRET,
-        PYTHONPATH=str(source),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(source), os.environ.get("PYTHONPATH")])),
     )
     command = [sys.executable, "-m", "ostiary", "serve", "--port", str(port), "--data-dir", str(data_dir)]
     proc = subprocess.Popen(
@@ -249,7 +292,9 @@ def start_server(source: Path, data_dir: Path, url: str, backend_port: int | Non
             raise RuntimeError("the server exited early")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return Server(port, proc)
+            server = Server(port, proc)
+            server.settle()
+            return server
         except OSError:
             time.sleep(0.1)
     raise RuntimeError("the server did not start")
@@ -265,6 +310,7 @@ class Client:
         self.port = port
         self.creds = Credentials(key, secret)
         self.sock: socket.socket | None = None
+        self.began = 0.0  # when the last timed call was sent (seconds since the epoch)
 
     def sign(self, action: str, service: str = "iam", **params: str) -> bytes:
         body = urlencode({"Action": action, "Version": _VERSIONS[service], **params})
@@ -336,8 +382,9 @@ class Client:
         return body
 
     def timed(self, action: str, service: str = "iam", **params: str) -> tuple[float, str]:
-        """(milliseconds, body) of one call that must succeed."""
+        """(milliseconds, body) of one call that must succeed; `began` is when it was sent (epoch)."""
         request = self.sign(action, service, **params)
+        self.began = time.time()
         began = time.perf_counter()
         status, body = self.send(request)
         elapsed = (time.perf_counter() - began) * 1000
@@ -360,16 +407,18 @@ class Result:
     users: int
     load_seconds: float
     times: dict[str, list[float]] = field(default_factory=dict)
+    sent: dict[str, list[float]] = field(default_factory=dict)  # when each timed call was sent (epoch)
     memory: tuple[float, float] = (0.0, 0.0)
 
 
-def _pages(client: Client, action: str, calls: int, **params: str) -> list[float]:
+def _pages(client: Client, action: str, calls: int, sent: list[float]) -> list[float]:
     """Times of `calls` consecutive pages of `action`, starting again at the first after the last."""
     times, marker = [], None
     for _ in range(calls):
         extra = {"Marker": marker} if marker else {}
-        elapsed, body = client.timed(action, MaxItems="100", **params, **extra)
+        elapsed, body = client.timed(action, MaxItems="100", **extra)
         times.append(elapsed)
+        sent.append(client.began)
         marker = _marker(body)
     return times
 
@@ -396,41 +445,73 @@ def _caller(root: Client) -> Client:
     return Client(root.port, key.group(1), secret.group(1))
 
 
-def _gateway_decisions(caller: Client, calls: int) -> list[float]:
+def _gateway_decisions(caller: Client, calls: int, sent: list[float]) -> list[float]:
     """Milliseconds of DynamoDB GetItems through the gateway (each decided by the engine)."""
     times = []
     for i in range(calls + 3):
         request = caller.sign_get_item()
-        began = time.perf_counter()
+        wall, began = time.time(), time.perf_counter()
         status, body = caller.send(request)
         elapsed = (time.perf_counter() - began) * 1000
         if status != 200:
             raise RuntimeError(f"GetItem answered {status}: {body[:400]}")
         if i >= 3:  # the first warm the caches
             times.append(elapsed)
+            sent.append(wall)
     return times
 
 
-def measure(server: Server, users: int, calls: int, attach_from: int) -> dict[str, list[float]]:
+OPERATIONS = (
+    "GetUser",
+    "ListUsers page",
+    "GetPolicy",
+    "AttachUserPolicy",
+    "GAAD page",
+    "GetAccountSummary",
+    "AssumeRole",
+    "GetCallerIdentity",
+    "Gateway decision (GetItem)",
+    "GetCallerIdentity, 3 pagers",
+)
+
+
+def measure(server: Server, users: int, calls: int, attach_from: int, ops: set[str], result: Result) -> None:
+    """Time each operation of `ops` (names of OPERATIONS) into `result.times` and `result.sent`, each
+    once the server is idle: the trail's writer inserts an operation's events after it (400 calls of
+    GetCallerIdentity in a tenth of a second are a batch of 400 for the next 200 ms), which are not the
+    next operation's cost."""
     rng = random.Random(users)
     root = Client(server.port)
     roles, policies = counts(users)
-    times: dict[str, list[float]] = {}
+    times, sent = result.times, result.sent
 
-    def each(name: str, make: Callable[[int], tuple[str, str, dict[str, str]]], n: int = calls) -> None:
+    def each(
+        name: str, make: Callable[[int], tuple[str, str, dict[str, str]]], n: int = calls, idle: bool = True
+    ) -> None:
         client = caller if name == "AssumeRole" else root
+        if idle:
+            server.settle()
         for i in range(3):  # warm the connection and the server's caches for this operation
             action, service, params = make(-1 - i)
             client.timed(action, service, **params)
-        times[name] = []
+        times[name], sent[name] = [], []
         for i in range(n):
             action, service, params = make(i)
             times[name].append(client.timed(action, service, **params)[0])
+            sent[name].append(client.began)
+
+    def pages(name: str, action: str, n: int) -> None:
+        server.settle()
+        sent[name] = []
+        times[name] = _pages(root, action, n, sent[name])
 
     caller = _caller(root)
-    each("GetUser", lambda i: ("GetUser", "iam", {"UserName": user_name(rng.randrange(users))}))
-    times["ListUsers page"] = _pages(root, "ListUsers", calls)
-    each("GetPolicy", lambda i: ("GetPolicy", "iam", {"PolicyArn": policy_arn(rng.randrange(policies))}))
+    if "GetUser" in ops:
+        each("GetUser", lambda i: ("GetUser", "iam", {"UserName": user_name(rng.randrange(users))}))
+    if "ListUsers page" in ops:
+        pages("ListUsers page", "ListUsers", calls)
+    if "GetPolicy" in ops:
+        each("GetPolicy", lambda i: ("GetPolicy", "iam", {"PolicyArn": policy_arn(rng.randrange(policies))}))
     attached = iter(range(attach_from, users))
 
     def attach(_: int) -> tuple[str, str, dict[str, str]]:
@@ -441,33 +522,45 @@ def measure(server: Server, users: int, calls: int, attach_from: int) -> dict[st
             {"UserName": user_name(i), "PolicyArn": policy_arn((i + 1) % policies)},
         )
 
-    each("AttachUserPolicy", attach, min(calls, 100))
-    times["GAAD page"] = _pages(root, "GetAccountAuthorizationDetails", max(calls // 4, 20))
-    each("GetAccountSummary", lambda i: ("GetAccountSummary", "iam", {}), max(calls // 4, 20))
+    if "AttachUserPolicy" in ops:
+        each("AttachUserPolicy", attach, min(calls, 100))
+    if "GAAD page" in ops:
+        pages("GAAD page", "GetAccountAuthorizationDetails", max(calls // 4, 20))
+    if "GetAccountSummary" in ops:
+        each("GetAccountSummary", lambda i: ("GetAccountSummary", "iam", {}), max(calls // 4, 20))
     session = f"s{uuid.uuid4().hex[:8]}"
-    each(
-        "AssumeRole",
-        lambda i: (
+    if "AssumeRole" in ops:
+        each(
             "AssumeRole",
-            "sts",
-            {
-                "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/{role_name(rng.randrange(roles))}",
-                "RoleSessionName": session,
-            },
-        ),
-    )
-    each("GetCallerIdentity", lambda i: ("GetCallerIdentity", "sts", {}))
-    times["Gateway decision (GetItem)"] = _gateway_decisions(caller, calls)
+            lambda i: (
+                "AssumeRole",
+                "sts",
+                {
+                    "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/{role_name(rng.randrange(roles))}",
+                    "RoleSessionName": session,
+                },
+            ),
+        )
+    if "GetCallerIdentity" in ops:
+        each("GetCallerIdentity", lambda i: ("GetCallerIdentity", "sts", {}))
+    if "Gateway decision (GetItem)" in ops:
+        server.settle()
+        sent["Gateway decision (GetItem)"] = []
+        times["Gateway decision (GetItem)"] = _gateway_decisions(
+            caller, calls, sent["Gateway decision (GetItem)"]
+        )
+    if "GetCallerIdentity, 3 pagers" not in ops:
+        return
+    server.settle()
     stop = mp.Event()
     pagers = [mp.Process(target=_pager, args=(server.port, stop)) for _ in range(3)]
     for p in pagers:
         p.start()
     time.sleep(1.0)
-    each("GetCallerIdentity, 3 pagers", lambda i: ("GetCallerIdentity", "sts", {}))
+    each("GetCallerIdentity, 3 pagers", lambda i: ("GetCallerIdentity", "sts", {}), idle=False)
     stop.set()
     for p in pagers:
         p.join()
-    return times
 
 
 # -- the stores -------------------------------------------------------------------------------------
@@ -508,17 +601,27 @@ def run_store(store: str, args: argparse.Namespace, source: Path) -> list[Result
                 server = start_server(source, folder, url, int(backend.args[-1]))
                 try:
                     result = Result(store, size, seconds)
-                    result.times = measure(server, size, args.calls, attach_from=size // 2)
+                    measure(server, size, args.calls, size // 2, args.ops, result)
                     result.memory = server.memory_mb()
                 finally:
                     server.stop()
                 results.append(result)
                 print_table(results)
+                if args.trace:
+                    write_trace(Path(args.trace), result)
     finally:
         backend.terminate()
         backend.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
     return results
+
+
+def write_trace(path: Path, result: Result) -> None:
+    """Append one line per timed call to `path`: store, size, operation, when sent (epoch s), ms."""
+    with path.open("a") as out:
+        for op, values in result.times.items():
+            for sent, ms in zip(result.sent[op], values, strict=True):
+                out.write(f"{result.store}\t{result.users}\t{op}\t{sent:.6f}\t{ms:.3f}\n")
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -557,12 +660,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,100000", help="account sizes in users, ascending")
     parser.add_argument("--stores", default="sqlite,postgresql")
-    parser.add_argument("--calls", type=int, default=200, help="timed calls per operation")
+    parser.add_argument("--calls", type=int, default=400, help="timed calls per operation")
     parser.add_argument("--batch", type=int, default=5000, help="rows per bulk-load transaction")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--source", default=str(ROOT), help="the checkout whose server is measured")
+    parser.add_argument(
+        "--ops",
+        default=",".join(OPERATIONS),
+        help="the operations to time, comma-separated (names as printed)",
+    )
+    parser.add_argument(
+        "--trace", help="a file to append each timed call to (store, size, operation, sent, ms)"
+    )
     args = parser.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(",")]
+    args.ops = {op.strip() for op in re.split(r",(?! )", args.ops)}
+    if unknown := args.ops - set(OPERATIONS):
+        parser.error(f"unknown operations: {', '.join(sorted(unknown))} (of {', '.join(OPERATIONS)})")
     source = Path(args.source).resolve()
     results: list[Result] = []
     for store in args.stores.split(","):

@@ -169,7 +169,7 @@ class _LastUse:
                 return
             blocking.check()  # on the event loop: recorded when the request runs again on a thread
             self._recorded[signed.access_key_id] = tick
-        with db.transaction() as conn:
+        with db.transaction(durable=False) as conn:
             access_keys.record_use(conn, signed.access_key_id, signed.service, signed.region, now)
 
 

@@ -51,6 +51,6 @@ def noted(db: Database, signed: sigv4.SignedRequest, now: datetime, caller: Call
     if session is None or session.principal_type != "AssumedRole" or session.role_id is None:
         return caller
     if _role_use.due(session.role_id):
-        with db.transaction() as conn:
+        with db.transaction(durable=False) as conn:
             roles.record_use(conn, session.role_id, signed.region, now)
     return caller

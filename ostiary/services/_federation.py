@@ -79,7 +79,7 @@ def assume(ctx: Context, request: FederatedRequest) -> dict[str, Any]:
         source_identity=request.source_identity,
         source_principal_arn=request.provider_arn,
     )
-    with ctx.db.transaction() as conn:
+    with ctx.db.transaction(durable=False) as conn:
         roles.record_use(conn, role.role_id, ctx.settings.region, ctx.now)
     return sts.assume_role_output(
         ctx, session, sts.packed_size(request.policy, arns, []) if has_policy else None

@@ -81,7 +81,7 @@ def assume_role(
     arns = session_policy_arns(policy_arns)
     check_session_policy(policy)
     is_new_mfa = trust.check_mfa(ctx, serial_number, token_code)
-    role = _role_to_assume(ctx, role_arn, seconds)
+    role, tags_of_role = _role_to_assume(ctx, role_arn, seconds)
     check_session_policy_arns(ctx, arns, role.account_id)
     params = {
         "RoleSessionName": role_session_name,
@@ -91,7 +91,7 @@ def assume_role(
         "TransitiveTagKeys": transitive_tag_keys,
     }
     trust.authorize_assume(
-        ctx, _trust_request(ctx, role, params, session_tags, transitive, bool(tags), is_new_mfa)
+        ctx, _trust_request(role, tags_of_role, params, session_tags, transitive, bool(tags), is_new_mfa)
     )
     size = packed_size(policy, arns, tags or []) if policy or arns or tags else None
     session = replace(
@@ -107,14 +107,14 @@ def assume_role(
         is_chained=caller.principal_type == "AssumedRole",
         source_principal_arn=caller.arn,
     )
-    with ctx.db.transaction() as conn:
+    with ctx.db.transaction(durable=False) as conn:
         roles.record_use(conn, role.role_id, ctx.settings.region, ctx.now)
     return assume_role_output(ctx, session, size)
 
 
 def _trust_request(
-    ctx: Context,
     role: Any,
+    tags_of_role: tuple[tuple[str, str], ...],
     params: dict[str, Any],
     session_tags: list[tuple[str, str]],
     transitive: list[str],
@@ -130,7 +130,7 @@ def _trust_request(
         role_arn=canonical,
         role_account=role.account_id,
         trust_policy=role.trust_policy,
-        role_tags=role_tags(ctx, role),
+        role_tags=tags_of_role,
         params={"RoleArn": canonical, **params},
         tags=tuple(session_tags),
         transitive_tag_keys=tuple(transitive),
@@ -153,14 +153,18 @@ def assume_role_output(ctx: Context, session: Session, packed_size: int | None) 
     return out
 
 
-def _role_to_assume(ctx: Context, role_arn: str, seconds: int) -> Any:
-    """The role row that `role_arn` names, within the durations AWS allows; AccessDenied when none."""
+def _role_to_assume(ctx: Context, role_arn: str, seconds: int) -> tuple[Any, tuple[tuple[str, str], ...]]:
+    """The role row that `role_arn` names, within the durations AWS allows, and its tags (read on the
+    same connection: on PostgreSQL a connection's checkout is a round trip); AccessDenied when none."""
     caller = ctx.caller
     match = _parse_role_arn(role_arn)
     role = None
+    tags_of_role: tuple[tuple[str, str], ...] = ()
     if match is not None:
         with ctx.db.read() as conn:
             role = roles.find_by_name(conn, match.group(2), match.group(4))
+            if role is not None:
+                tags_of_role = tuple(principals.tags_of(conn, "role", role.role_id).items())
     if role is None or match is None or role.path != match.group(3):
         raise AccessDenied(trust.denied_message(caller, role_arn))
     if seconds > role.max_session_duration:
@@ -172,7 +176,7 @@ def _role_to_assume(ctx: Context, role_arn: str, seconds: int) -> Any:
             "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role "
             "chaining."
         )
-    return role
+    return role, tags_of_role
 
 
 def stored_role_arn(role: Any) -> str:

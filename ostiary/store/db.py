@@ -43,8 +43,12 @@ class Database:
         if is_sqlite:
             _private_sqlite_files(self.engine.url.database)
             _tune_sqlite(self.engine)
-        # built once: deriving options per call costs more than a prepared read
-        self._reader = self.engine.execution_options(sqlite_begin=None)
+        # built once: deriving options per call costs more than a prepared read. PostgreSQL's reads run
+        # in autocommit: under READ COMMITTED each statement takes its own snapshot in a transaction
+        # too, so its BEGIN and ROLLBACK were two round trips that bought nothing.
+        self._reader = self.engine.execution_options(
+            sqlite_begin=None, **({} if is_sqlite else {"isolation_level": "AUTOCOMMIT"})
+        )
         self._writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         # SQLite: each thread keeps its reader and writer connections between requests, as checking
         # one out of the pool and back costs more than a request's reads. PostgreSQL's connections
@@ -54,16 +58,25 @@ class Database:
         self._kept_lock = threading.Lock()
 
     @contextmanager
-    def transaction(self, on_conflict: AwsError | None = None) -> Iterator[Connection]:
+    def transaction(
+        self, on_conflict: AwsError | None = None, *, durable: bool = True
+    ) -> Iterator[Connection]:
         """One write transaction: commits on success, rolls back on any error.
 
         A unique constraint broken by a concurrent writer becomes `on_conflict` (or
         ConcurrentModification), so the loser of a race gets AWS's error and changes nothing.
+        Not `durable` (a last-used date, which AWS keeps only approximately): on PostgreSQL its commit
+        does not wait for the WAL to reach the disk (`synchronous_commit` off for it alone), a wait
+        that grows with every other writer's WAL; it is visible at once all the same, and a crash
+        within a fraction of a second may lose it, never half of it. SQLite (WAL, synchronous=NORMAL)
+        waits for no disk at any commit.
         """
         try:
             with self._connection(self._writer, "writer") as conn:
                 if self._kept is None:
                     with conn.begin():
+                        if not durable and conn.dialect.name == "postgresql":
+                            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
                         yield conn
                 else:
                     with _sqlite_transaction(conn):
@@ -76,9 +89,8 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read. On SQLite each statement reads the newest commit (no BEGIN: it costs more than the
-        reads of a request); on PostgreSQL the reads share the transaction the driver begins at the
-        first statement, rolled back when the connection goes back to the pool."""
+        """A read: each statement reads the newest commit, with no BEGIN (on SQLite it costs more than
+        the reads of a request; on PostgreSQL, two round trips)."""
         with self._connection(self._reader, "reader") as conn:
             yield conn
 

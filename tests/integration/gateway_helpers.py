@@ -26,10 +26,12 @@ def moto_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stderr=subprocess.STDOUT,
         env=env,
     )
-    wait_for_port(port, process, log)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
+    try:
+        wait_for_port(port, process, log)
+        yield f"http://127.0.0.1:{port}"
+    finally:  # also when the generator is closed at its yield (GeneratorExit)
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def backend_client(backend: str, service: str) -> Any:

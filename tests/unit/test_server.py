@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
-from ostiary.server import _OneWrite
+from ostiary.server import _OneWrite, answer_lifespan
 
 
 class _Transport:
@@ -91,3 +92,25 @@ def test_everything_else_is_the_transport_s() -> None:
         assert not writer.is_closing()
 
     _turns(look)
+
+
+def test_start_up_is_set_aside_from_the_cyclic_collector() -> None:
+    messages = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent: list[str] = []
+
+    async def receive() -> dict[str, str]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, str]) -> None:
+        sent.append(message["type"])
+        if message["type"] == "lifespan.startup.complete":
+            frozen.append(gc.get_freeze_count())
+
+    frozen: list[int] = []
+    gc.unfreeze()
+    try:
+        asyncio.run(answer_lifespan(receive, send))
+    finally:
+        gc.unfreeze()
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert frozen[0] > 0  # what existed at start-up is out of the generations a collection walks
