@@ -5,7 +5,8 @@ The backend is `constant_backend.py` (it answers at once and costs next to nothi
 adds is what is measured. The caller is an IAM user whose inline policy allows the calls, so every request
 through the gateway is authenticated, identified, decided by the engine, re-signed and forwarded. Client
 processes sign their requests before the clock starts (api_bench.py's load generator) and send them on
-kept-alive connections. CPU is the Ostiary process's user+system time over the run, per request.
+kept-alive connections. CPU is the Ostiary process's user+system time over the run, per request, and
+apart that of its child process, the audit trail's writer.
 
     python bench/gateway_bench.py [--seconds 3] [--rounds 3] [--stream-mib 1024]
 """
@@ -13,6 +14,7 @@ kept-alive connections. CPU is the Ostiary process's user+system time over the r
 from __future__ import annotations
 
 import argparse
+import glob
 import hashlib
 import json
 import multiprocessing as mp
@@ -139,10 +141,23 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLK_TCK
 
 
+def _children_cpu_seconds(pid: int) -> float:
+    """The CPU time of a process's children (Ostiary's: the trail's writer process) so far."""
+    total = 0.0
+    for tasks in glob.glob(f"/proc/{pid}/task/*/children"):
+        with open(tasks) as found:
+            for child in found.read().split():
+                try:
+                    total += _cpu_seconds(int(child))
+                except (FileNotFoundError, ProcessLookupError):
+                    pass
+    return total
+
+
 def measure(
     target: Target, case: str, clients: int, seconds: float, keys: tuple[str, str]
-) -> tuple[float, float, int]:
-    """(requests/s, CPU µs per request of the target's process, non-200 count)."""
+) -> tuple[float, float, float, int]:
+    """(requests/s, CPU µs per request of the target's process, of its child processes, non-200 count)."""
     out: Any = mp.Queue()
     ready: Any = mp.Queue()
     go = mp.Event()
@@ -154,14 +169,15 @@ def measure(
         proc.start()
     for _ in procs:
         ready.get()
-    cpu = _cpu_seconds(target.process.pid)
+    pid = target.process.pid
+    cpu, children = _cpu_seconds(pid), _children_cpu_seconds(pid)
     go.set()
     results = [out.get() for _ in procs]
-    cpu = _cpu_seconds(target.process.pid) - cpu
+    cpu, children = _cpu_seconds(pid) - cpu, _children_cpu_seconds(pid) - children
     for proc in procs:
         proc.join()
-    done = sum(r[0] for r in results)
-    return done / seconds, cpu / max(done, 1) * 1e6, sum(r[1] for r in results)
+    done = max(sum(r[0] for r in results), 1)
+    return done / seconds, cpu / done * 1e6, children / done * 1e6, sum(r[1] for r in results)
 
 
 def stream(port: int, creds: Credentials, mib: int, *, signed_payload: bool) -> tuple[float, float]:
@@ -211,7 +227,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--stream-mib", type=int, default=1024)
     args = parser.parse_args()
-    runs: dict[tuple[str, str, int], list[tuple[float, float]]] = {}
+    runs: dict[tuple[str, str, int], list[tuple[float, float, float]]] = {}
     errors = 0
     with tempfile.TemporaryDirectory() as tmp:
         backend = start_backend()
@@ -223,8 +239,8 @@ def main() -> None:
                 for clients in (1, 8):
                     for _ in range(args.rounds):  # they take turns: a slow spell hits all
                         for target in (gateway, backend, floor):
-                            rate, cpu, failed = measure(target, case, clients, args.seconds, keys)
-                            runs.setdefault((case, target.name, clients), []).append((rate, cpu))
+                            rate, cpu, writer, failed = measure(target, case, clients, args.seconds, keys)
+                            runs.setdefault((case, target.name, clients), []).append((rate, cpu, writer))
                             errors += failed
             creds = Credentials(*keys)
             streamed = {
@@ -240,20 +256,25 @@ def main() -> None:
                 target.process.wait(timeout=10)
     print(f"median of {args.rounds} measurements of {args.seconds:g} s each; backend: constant_backend.py")
     print("floor: uvicorn with Ostiary's options answering a constant (floor_app.py), the HTTP stack's own")
-    print("CPU per request; gateway CPU is the whole Ostiary process's (user + system) per request")
+    print("CPU per request; gateway CPU is the Ostiary server process's (user + system) per request,")
+    print("trail writer the CPU of its child process that inserts the audit trail's records (at nice 10)")
     print(
         f"{'case':<22}{'clients':>8}{'gateway req/s':>15}{'direct req/s':>14}{'gateway CPU µs/req':>20}"
-        f"{'floor CPU µs/req':>18}"
+        f"{'trail writer µs/req':>21}{'floor CPU µs/req':>18}"
     )
     for case in CASES:
         for clients in (1, 8):
             through = runs[(case, "gateway", clients)]
             direct = runs[(case, "backend", clients)]
-            rate = statistics.median(r for r, _ in through)
-            cpu = statistics.median(c for _, c in through)
-            direct_rate = statistics.median(r for r, _ in direct)
-            floor_cpu = statistics.median(c for _, c in runs[(case, "floor", clients)])
-            print(f"{case:<22}{clients:>8}{rate:>15.0f}{direct_rate:>14.0f}{cpu:>20.0f}{floor_cpu:>18.0f}")
+            rate = statistics.median(r for r, _, _ in through)
+            cpu = statistics.median(c for _, c, _ in through)
+            writer = statistics.median(w for _, _, w in through)
+            direct_rate = statistics.median(r for r, _, _ in direct)
+            floor_cpu = statistics.median(c for _, c, _ in runs[(case, "floor", clients)])
+            print(
+                f"{case:<22}{clients:>8}{rate:>15.0f}{direct_rate:>14.0f}{cpu:>20.0f}{writer:>21.0f}"
+                f"{floor_cpu:>18.0f}"
+            )
     print(f"\n{args.stream_mib} MiB streamed, MB/s     up (UNSIGNED-PAYLOAD)  up (SHA-256 declared)     down")
     for name in ("gateway", "backend"):
         unsigned_up, down = streamed[(name, False)]

@@ -3,8 +3,9 @@
 Two Ostiary servers, `OSTIARY_TRAIL=on` and `OSTIARY_TRAIL=off`, each on its own data folder, take turns
 case by case (GetUser, ListUsers, CreateUser; 1 and 8 clients), `--rounds` times, with api_bench's load
 generator (requests signed beforehand, kept-alive connections). Each figure is the median of its
-measurements; the ratio on/off is the share of the throughput the trail keeps. Afterwards the on
-server's trail is read back to check that every CreateUser answered has its event.
+measurements; the ratio on/off is the share of the throughput the trail keeps. CPU is the server process's; "writer"
+the CPU of the on server's trail writer process (its child), per request. Afterwards the on server's
+trail is read back to check that every CreateUser answered has its event.
 
     python bench/trail_bench.py [--seconds 3] [--rounds 3] [--users 1000] [--workers 1]
 """
@@ -12,6 +13,7 @@ server's trail is read back to check that every CreateUser answered has its even
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import statistics
 import subprocess
@@ -43,6 +45,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children_cpu_seconds(pid: int) -> float:
+    """The CPU time of a process's children so far (the trail's writer process)."""
+    total = 0.0
+    for tasks in glob.glob(f"/proc/{pid}/task/*/children"):
+        with open(tasks) as found:
+            for child in found.read().split():
+                try:
+                    total += cpu_seconds(int(child))
+                except (FileNotFoundError, ProcessLookupError):
+                    pass
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="length of one measurement")
@@ -53,6 +68,7 @@ def main() -> None:
     cases = [(op, n) for op in ("GetUser", "ListUsers", "CreateUser") for n in (1, 8)]
     runs: dict[str, dict[tuple[str, int], list[float]]] = {"on": {}, "off": {}}
     cpu: dict[str, dict[tuple[str, int], list[float]]] = {"on": {}, "off": {}}
+    writer: dict[tuple[str, int], list[float]] = {}
     errors = {"on": 0, "off": 0}
     with tempfile.TemporaryDirectory() as on_dir, tempfile.TemporaryDirectory() as off_dir:
         targets = {"on": start(on_dir, "on", args.workers), "off": start(off_dir, "off", args.workers)}
@@ -62,11 +78,16 @@ def main() -> None:
             for case in cases:
                 for _ in range(args.rounds):
                     for name, target in targets.items():
-                        before = cpu_seconds(target.process.pid)
+                        pid = target.process.pid
+                        before, writer_before = cpu_seconds(pid), children_cpu_seconds(pid)
                         rate, failed = measure(target.port, case[0], case[1], args.seconds)
-                        used = cpu_seconds(target.process.pid) - before
+                        used = cpu_seconds(pid) - before
+                        done = max(rate * args.seconds, 1)
                         runs[name].setdefault(case, []).append(rate)
-                        cpu[name].setdefault(case, []).append(used / max(rate * args.seconds, 1) * 1e6)
+                        cpu[name].setdefault(case, []).append(used / done * 1e6)
+                        if name == "on":
+                            written = children_cpu_seconds(pid) - writer_before
+                            writer.setdefault(case, []).append(written / done * 1e6)
                         errors[name] += failed
         finally:
             for target in targets.values():
@@ -75,7 +96,7 @@ def main() -> None:
     print(f"median of {args.rounds} measurements of {args.seconds:g} s each, the servers taking turns")
     print(
         f"{'operation':<12}{'clients':>8}{'trail on req/s':>16}{'trail off req/s':>17}{'on/off':>9}"
-        f"{'CPU µs/req on':>15}{'off':>7}{'on/off':>9}"
+        f"{'CPU µs/req on':>15}{'off':>7}{'on/off':>9}{'writer µs/req':>15}"
     )
     for case in cases:
         on, off = (statistics.median(runs[name][case]) for name in ("on", "off"))
@@ -83,6 +104,7 @@ def main() -> None:
         print(
             f"{case[0]:<12}{case[1]:>8}{on:>16.0f}{off:>17.0f}{on / off if off else 0:>9.2f}"
             f"{cpu_on:>15.0f}{cpu_off:>7.0f}{cpu_on / cpu_off if cpu_off else 0:>9.2f}"
+            f"{statistics.median(writer[case]):>15.0f}"
         )
     if any(errors.values()):
         print("non-200 answers: " + ", ".join(f"trail {name} {count}" for name, count in errors.items()))
