@@ -3,9 +3,9 @@
 Two Ostiary servers, `OSTIARY_TRAIL=on` and `OSTIARY_TRAIL=off`, each on its own data folder, take turns
 case by case (GetUser, ListUsers, CreateUser; 1 and 8 clients), `--rounds` times, with api_bench's load
 generator (requests signed beforehand, kept-alive connections). Each figure is the median of its
-measurements; the ratio on/off is the share of the throughput the trail keeps. CPU is the server process's; "writer"
-the CPU of the on server's trail writer process (its child), per request. (That no answered call loses its event is the crash tests' to show:
-tests/integration/test_trail_crash.py.)
+measurements; the ratio on/off is the share of the throughput the trail keeps. CPU is the server
+process's; "writer" the CPU of the on server's trail writer process (its child), per request. (That no
+answered call loses its event is the crash tests' to show: tests/integration/test_trail_crash.py.)
 
     python bench/trail_bench.py [--seconds 3] [--rounds 3] [--users 1000] [--workers 1]
 """
