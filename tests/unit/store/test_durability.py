@@ -24,16 +24,21 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     database.dispose()
 
 
+@pytest.fixture
+def pg_db(pg_database: str) -> Iterator[Database]:
+    database = Database(pg_database)
+    yield database
+    database.dispose()
+
+
 def _synchronous_commit(db: Database, durable: bool) -> str:
     with db.transaction(durable=durable) as conn:
         return str(conn.execute(text("SHOW synchronous_commit")).scalar())
 
 
-def test_only_a_write_that_is_not_durable_skips_waiting_for_the_disk(db: Database) -> None:
-    if not db.url.startswith("postgresql"):
-        pytest.skip("PostgreSQL's setting")
-    assert _synchronous_commit(db, durable=False) == "off"
-    assert _synchronous_commit(db, durable=True) == "on"  # SET LOCAL: it ended with its transaction
+def test_only_a_write_that_is_not_durable_skips_waiting_for_the_disk(pg_db: Database) -> None:
+    assert _synchronous_commit(pg_db, durable=False) == "off"
+    assert _synchronous_commit(pg_db, durable=True) == "on"  # SET LOCAL: it ended with its transaction
 
 
 def test_a_write_that_is_not_durable_is_read_at_once(db: Database) -> None:
@@ -51,10 +56,8 @@ def test_a_failed_write_that_is_not_durable_changes_nothing(db: Database) -> Non
         assert conn.execute(text("SELECT count(*) FROM used")).scalar() == 0
 
 
-def test_postgresql_reads_open_no_transaction(db: Database) -> None:
-    if not db.url.startswith("postgresql"):
-        pytest.skip("PostgreSQL's reads")
-    with db.read() as conn:
+def test_postgresql_reads_open_no_transaction(pg_db: Database) -> None:
+    with pg_db.read() as conn:
         conn.execute(text("SELECT 1"))
         driver = conn.connection.driver_connection
         assert driver is not None and driver.info.transaction_status.name == "IDLE"  # no BEGIN was sent
