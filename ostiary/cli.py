@@ -113,7 +113,7 @@ def serve(
     from ostiary.app import OstiaryApp
     from ostiary.bootstrap import ensure_default_account, ensure_permissive_user, open_store
     from ostiary.gateway.backends import export_backends
-    from ostiary.operations import logs
+    from ostiary.operations import logs, metrics
     from ostiary.server import run_server, run_workers
 
     logs.configure(log_format)
@@ -144,6 +144,7 @@ def serve(
     if workers > 1:
         db.dispose()
         os.environ.update(settings.environment())
+        metrics.prepare_workers(settings.data_dir / "metrics")
         run_workers(
             "ostiary.app:app_from_environment",
             workers,

@@ -5,17 +5,22 @@ outcome; cache lookups (hits and misses) of the caches on the request path; chan
 from other nodes and their lag; the store's connection pool. Labels come only from bounded sets (the
 services' models, HTTP statuses, decision outcomes): nothing a client writes becomes a label value.
 
-With `serve --workers N` each worker is a process of its own: a scrape answers for the worker that took
-it (run one worker per node, or scrape each node often enough that every worker is seen).
+With `serve --workers N` the workers count into files of one folder (prometheus_client's multiprocess
+mode, `PROMETHEUS_MULTIPROC_DIR`, set by `serve` for them): a scrape, whichever worker takes it, sums
+every worker's requests, latencies, decisions and notifications, those of a worker that died included;
+the readings taken at scrape time (cache lookups, the store's pool, the listener) are the answering
+worker's own.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -23,6 +28,7 @@ from ostiary.operations import logs, request_info
 from ostiary.store.db import Database
 
 PATH = "/_ostiary/metrics"
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client reads it when it is first imported
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _LAG_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 5.0)
@@ -121,10 +127,31 @@ def takes(scope: dict[str, Any]) -> bool:
 async def answer(send: Send) -> None:
     """Answer a scrape that `takes` took."""
     request_info.note("ostiary", "Metrics")
-    payload = generate_latest(REGISTRY)
+    payload = generate_latest(_scraped())
     headers = [(b"content-type", CONTENT_TYPE), (b"content-length", str(len(payload)).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
+
+
+def _scraped() -> CollectorRegistry:
+    """What a scrape reads: this process's registry, or with several workers every worker's counts
+    (their files) and this worker's readings."""
+    if not os.environ.get(MULTIPROCESS_ENV):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped library
+    for readings in _readings:
+        registry.register(readings)
+    return registry
+
+
+def prepare_workers(folder: Path) -> None:
+    """Set up the folder the workers about to start count into (emptied of an earlier run's files),
+    named in the environment they inherit; call before they start."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for old in folder.glob("*.db"):
+        old.unlink()
+    os.environ[MULTIPROCESS_ENV] = str(folder)
 
 
 class _Readings(Collector):

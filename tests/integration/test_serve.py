@@ -9,12 +9,14 @@ import stat
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import assert_no_traceback, free_port, wait_for_port
 
@@ -184,6 +186,16 @@ def test_several_workers_share_one_store(tmp_path: Path) -> None:
         for i in range(6):  # new connections: the kernel spreads them over both workers
             _iam(endpoint, "AKIAWORKERSROOT00001", "w" * 40).create_user(UserName=f"worker-user-{i}")
         assert len(iam.list_users()["Users"]) == 6
+        for _ in range(6):  # each scrape on a new connection: whichever worker answers, it counts all six
+            with urllib.request.urlopen(f"{endpoint}/_ostiary/metrics", timeout=10) as scrape:
+                families = {f.name: f for f in text_string_to_metric_families(scrape.read().decode())}
+            created = [
+                s.value
+                for s in families["ostiary_requests"].samples
+                if s.name == "ostiary_requests_total" and s.labels["operation"] == "CreateUser"
+            ]
+            assert sum(created) == 6
+        assert (tmp_path / "data" / "metrics").is_dir()
     finally:
         _stop(proc, log, timeout=20)
 
