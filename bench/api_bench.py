@@ -15,6 +15,7 @@ Ostiary's HTTP stack can pass on this machine.
 from __future__ import annotations
 
 import argparse
+import glob
 import multiprocessing as mp
 import os
 import socket
@@ -42,6 +43,26 @@ class Target:
     name: str
     port: int
     process: subprocess.Popen[bytes]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds(pid: int) -> float:
+    """The CPU time of a process's children so far (Ostiary's: the trail's writer process)."""
+    total = 0.0
+    for tasks in glob.glob(f"/proc/{pid}/task/*/children"):
+        with open(tasks) as found:
+            for child in found.read().split():
+                try:
+                    total += cpu_seconds(int(child))
+                except (FileNotFoundError, ProcessLookupError):
+                    pass
+    return total
 
 
 def _free_port() -> int:

@@ -14,7 +14,6 @@ apart that of its child process, the audit trail's writer.
 from __future__ import annotations
 
 import argparse
-import glob
 import hashlib
 import json
 import multiprocessing as mp
@@ -29,7 +28,7 @@ import uuid
 from typing import Any
 
 import boto3
-from api_bench import Client, Target, _free_port, _wait, start_floor
+from api_bench import Client, Target, _free_port, _wait, children_cpu_seconds, cpu_seconds, start_floor
 from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
@@ -39,7 +38,6 @@ ROOT_KEY, ROOT_SECRET = "AKIAOSTIARYBENCHROOT", "bench/secret/0123456789abcdefgh
 OBJECT = bytes(range(256)) * 16  # 4 KiB
 CASES = ("S3 GetObject 4 KiB", "S3 PutObject 4 KiB", "DynamoDB GetItem")
 _BATCH = 200
-_CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def start_backend() -> Target:
@@ -135,25 +133,6 @@ def _worker(
     out.put((done, errors))
 
 
-def _cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _CLK_TCK
-
-
-def _children_cpu_seconds(pid: int) -> float:
-    """The CPU time of a process's children (Ostiary's: the trail's writer process) so far."""
-    total = 0.0
-    for tasks in glob.glob(f"/proc/{pid}/task/*/children"):
-        with open(tasks) as found:
-            for child in found.read().split():
-                try:
-                    total += _cpu_seconds(int(child))
-                except (FileNotFoundError, ProcessLookupError):
-                    pass
-    return total
-
-
 def measure(
     target: Target, case: str, clients: int, seconds: float, keys: tuple[str, str]
 ) -> tuple[float, float, float, int]:
@@ -170,10 +149,10 @@ def measure(
     for _ in procs:
         ready.get()
     pid = target.process.pid
-    cpu, children = _cpu_seconds(pid), _children_cpu_seconds(pid)
+    cpu, children = cpu_seconds(pid), children_cpu_seconds(pid)
     go.set()
     results = [out.get() for _ in procs]
-    cpu, children = _cpu_seconds(pid) - cpu, _children_cpu_seconds(pid) - children
+    cpu, children = cpu_seconds(pid) - cpu, children_cpu_seconds(pid) - children
     for proc in procs:
         proc.join()
     done = max(sum(r[0] for r in results), 1)

@@ -25,10 +25,10 @@ import uuid
 from typing import Any
 
 import boto3
-import psycopg
 from api_bench import _free_port, _wait
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from scale_bench import postgresql_store
 
 KEY, SECRET = "AKIAOSTIARYNOTIFYROOT", "notify/secret/0123456789abcdefghijklmn"
 ACCOUNT = "123456789012"
@@ -131,17 +131,14 @@ def main() -> None:
     parser.add_argument("--load", type=int, default=3)
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432")
     args = parser.parse_args()
-    name = f"notify_{uuid.uuid4().hex[:10]}"
-    admin = psycopg.connect(f"{args.pg_url}/postgres", autocommit=True)
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"{args.pg_url.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
     keyring_key = base64.b64encode(os.urandom(32)).decode()
     stop = mp.Event()
-    try:
-        with tempfile.TemporaryDirectory() as tmp_a, tempfile.TemporaryDirectory() as tmp_b:
-            results = _run(args, url, keyring_key, tmp_a, tmp_b, stop)
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with (
+        postgresql_store(args.pg_url) as url,
+        tempfile.TemporaryDirectory() as tmp_a,
+        tempfile.TemporaryDirectory() as tmp_b,
+    ):
+        results = _run(args, url, keyring_key, tmp_a, tmp_b, stop)
     at_once = sum(1 for stale, _ in results if stale == 0)
     after = [seconds * 1000 for stale, seconds in results if stale > 0]
     load = os.getloadavg()[0]

@@ -13,7 +13,6 @@ answered call loses its event is the crash tests' to show: tests/integration/tes
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import statistics
 import subprocess
@@ -21,7 +20,7 @@ import sys
 import tempfile
 
 import api_bench
-from api_bench import KEY, SECRET, Target, measure, seed_users
+from api_bench import KEY, SECRET, Target, children_cpu_seconds, cpu_seconds, measure, seed_users
 
 
 def start(tmp: str, trail: str, workers: int) -> Target:
@@ -36,26 +35,6 @@ def start(tmp: str, trail: str, workers: int) -> Target:
     )
     api_bench._wait(port, proc)
     return Target(f"trail {trail}", port, proc)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time a process has used so far (Linux /proc)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def children_cpu_seconds(pid: int) -> float:
-    """The CPU time of a process's children so far (the trail's writer process)."""
-    total = 0.0
-    for tasks in glob.glob(f"/proc/{pid}/task/*/children"):
-        with open(tasks) as found:
-            for child in found.read().split():
-                try:
-                    total += cpu_seconds(int(child))
-                except (FileNotFoundError, ProcessLookupError):
-                    pass
-    return total
 
 
 def main() -> None:
