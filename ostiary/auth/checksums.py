@@ -1,8 +1,7 @@
 """The flexible checksums S3 takes in `x-amz-checksum-*` trailers, computed incrementally.
 
-CRC32, SHA-1 and SHA-256 come from the standard library (zlib, hashlib) at memory speed. CRC32C and
-CRC64NVME have no fast implementation in this environment (botocore computes them with awscrt, which is
-not installed), so a payload that declares them is refused rather than accepted unverified.
+CRC32, SHA-1 and SHA-256 come from the standard library (zlib, hashlib); CRC32C and CRC64NVME from
+awscrt (AWS's common runtime, the library botocore computes them with), each at memory speed.
 """
 
 from __future__ import annotations
@@ -10,11 +9,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import zlib
+from collections.abc import Callable
 from typing import Protocol
 
+from awscrt import checksums as crt
+
 PREFIX = "x-amz-checksum-"
-VERIFIED = frozenset({"crc32", "sha1", "sha256"})
-UNVERIFIABLE = frozenset({"crc32c", "crc64nvme"})
+ALGORITHMS = frozenset({"crc32", "crc32c", "crc64nvme", "sha1", "sha256"})
 
 
 class Checksum(Protocol):
@@ -38,6 +39,21 @@ class _Crc32:
         return base64.b64encode((self._value & 0xFFFFFFFF).to_bytes(4, "big")).decode()
 
 
+class _CrtCrc:
+    """CRC32C (Castagnoli, 4 bytes) or CRC64NVME (8 bytes) as S3 writes them: big-endian, in base64."""
+
+    def __init__(self, step: Callable[[bytes | memoryview, int], int], size: int) -> None:
+        self._step = step
+        self._size = size
+        self._value = 0
+
+    def update(self, data: bytes | memoryview) -> None:
+        self._value = self._step(data, self._value)
+
+    def b64digest(self) -> str:
+        return base64.b64encode(self._value.to_bytes(self._size, "big")).decode()
+
+
 class _Digest:
     """A hashlib digest (SHA-1 or SHA-256) in base64."""
 
@@ -58,13 +74,17 @@ def algorithm_of(header_name: str) -> str | None:
     if not name.startswith(PREFIX):
         return None
     algorithm = name[len(PREFIX) :]
-    return algorithm if algorithm in VERIFIED | UNVERIFIABLE else None
+    return algorithm if algorithm in ALGORITHMS else None
 
 
 def new(algorithm: str) -> Checksum:
-    """A fresh running checksum of `algorithm` (one of `VERIFIED`)."""
+    """A fresh running checksum of `algorithm` (one of `ALGORITHMS`)."""
     if algorithm == "crc32":
         return _Crc32()
+    if algorithm == "crc32c":
+        return _CrtCrc(crt.crc32c, 4)
+    if algorithm == "crc64nvme":
+        return _CrtCrc(crt.crc64nvme, 8)
     if algorithm in ("sha1", "sha256"):
         return _Digest(algorithm)
     raise ValueError(f"no fast implementation of `{algorithm}` here")

@@ -8,7 +8,6 @@ import base64
 import hashlib
 import hmac
 import uuid
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +17,7 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+from botocore.httpchecksum import Crc32Checksum, CrtCrc32cChecksum, CrtCrc64NvmeChecksum
 
 from tests.conftest import ROOT_KEY, ROOT_SECRET, Server, start_server, stop_server
 from tests.integration.gateway_helpers import backend_client, moto_backend
@@ -95,14 +95,22 @@ def signed_upload(url: str, data: bytes, chunk: int = CHUNK) -> tuple[AWSRequest
     return request, chunks
 
 
-def trailer_upload(url: str, data: bytes, checksum: str | None = None) -> tuple[AWSRequest, list[bytes]]:
-    """What boto3 sends over https by default: unsigned chunks, then a CRC32 trailer."""
-    request = _head(url, UNSIGNED_TRAILER, len(data), {"X-Amz-Trailer": "x-amz-checksum-crc32"})
-    crc = checksum or base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+def trailer_upload(
+    url: str, data: bytes, checksum: str | None = None, algorithm: str = "crc32"
+) -> tuple[AWSRequest, list[bytes]]:
+    """What boto3 sends over https by default: unsigned chunks, then a CRC32 trailer (or the trailer of
+    `algorithm`, as botocore computes it: CRC32C and CRC64NVME with awscrt)."""
+    name = f"x-amz-checksum-{algorithm}"
+    request = _head(url, UNSIGNED_TRAILER, len(data), {"X-Amz-Trailer": name})
+    if checksum is None:
+        running = {"crc32": Crc32Checksum, "crc32c": CrtCrc32cChecksum, "crc64nvme": CrtCrc64NvmeChecksum}
+        digest = running[algorithm]()
+        digest.update(data)
+        checksum = digest.b64digest()
     chunks = [
         b"%x\r\n%s\r\n" % (len(data[i : i + CHUNK]), data[i : i + CHUNK]) for i in range(0, len(data), CHUNK)
     ]
-    chunks.append(b"0\r\nx-amz-checksum-crc32:%s\r\n\r\n" % crc.encode())
+    chunks.append(b"0\r\n%s:%s\r\n\r\n" % (name.encode(), checksum.encode()))
     return request, chunks
 
 
@@ -158,6 +166,24 @@ def test_a_trailing_checksum_is_checked(gateway: Server, bucket: str, direct: An
     answer = _send(*trailer_upload(f"{gateway.endpoint}/{bucket}/bad-trailer", data, wrong))
     assert answer.status == 400 and b"<Code>BadDigest</Code>" in answer.data
     assert _absent(direct, bucket, "bad-trailer")
+
+
+@pytest.mark.parametrize("algorithm", ["crc32c", "crc64nvme"])
+def test_crc32c_and_crc64nvme_trailers_are_checked(
+    gateway: Server, bucket: str, direct: Any, algorithm: str
+) -> None:
+    data = b"c" * (1024 * 1024 + 17)
+    assert (
+        _send(*trailer_upload(f"{gateway.endpoint}/{bucket}/{algorithm}", data, None, algorithm)).status
+        == 200
+    )
+    assert direct.get_object(Bucket=bucket, Key=algorithm)["Body"].read() == data
+    wrong = trailer_upload("http://x/y/z", b"other", None, algorithm)[1][-1].split(b":")[1].split(b"\r")[0]
+    answer = _send(
+        *trailer_upload(f"{gateway.endpoint}/{bucket}/bad-{algorithm}", data, wrong.decode(), algorithm)
+    )
+    assert answer.status == 400 and b"<Code>BadDigest</Code>" in answer.data
+    assert _absent(direct, bucket, f"bad-{algorithm}")
 
 
 def test_a_truncated_chunked_body_never_lands(gateway: Server, bucket: str, direct: Any) -> None:

@@ -13,9 +13,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from botocore.httpchecksum import AwsChunkedWrapper, Crc32Checksum, Sha1Checksum, Sha256Checksum
+from botocore.httpchecksum import (
+    AwsChunkedWrapper,
+    Crc32Checksum,
+    CrtCrc32cChecksum,
+    CrtCrc64NvmeChecksum,
+    Sha1Checksum,
+    Sha256Checksum,
+)
 
-from ostiary.auth import sigv4
+from ostiary.auth import checksums, sigv4
 from ostiary.auth.payload import (
     MAX_CHUNK_BYTES,
     BadDigest,
@@ -87,7 +94,13 @@ def signed_body(
 
 def unsigned_body(data: bytes, algorithm: str = "crc32", chunk: int = 65536) -> bytes:
     """botocore's own aws-chunked body with a trailing checksum."""
-    checksum_cls = {"crc32": Crc32Checksum, "sha1": Sha1Checksum, "sha256": Sha256Checksum}[algorithm]
+    checksum_cls = {
+        "crc32": Crc32Checksum,
+        "crc32c": CrtCrc32cChecksum,
+        "crc64nvme": CrtCrc64NvmeChecksum,
+        "sha1": Sha1Checksum,
+        "sha256": Sha256Checksum,
+    }[algorithm]
     wrapper = AwsChunkedWrapper(
         io.BytesIO(data),
         checksum_cls=checksum_cls,
@@ -348,7 +361,7 @@ def test_a_boto3_upload_over_tls_verifies_end_to_end(size: int) -> None:
     assert stream(reader, sent.body.read(), 65536) == (data, {"x-amz-checksum-crc32": _crc32(data)})
 
 
-@pytest.mark.parametrize("algorithm", ["crc32", "sha1", "sha256"])
+@pytest.mark.parametrize("algorithm", ["crc32", "crc32c", "crc64nvme", "sha1", "sha256"])
 @pytest.mark.parametrize("size", [0, 1, 65536, 200_001])
 def test_botocore_unsigned_trailer_bodies_verify(algorithm: str, size: int) -> None:
     data = bytes(range(256)) * (size // 256) + b"z" * (size % 256)
@@ -406,11 +419,26 @@ def test_a_chunk_extension_in_an_unsigned_payload_is_refused() -> None:
     assert isinstance(error, InvalidChunkSizeError)
 
 
+@pytest.mark.parametrize(
+    ("algorithm", "check"),
+    [("crc32", "cbf43926"), ("crc32c", "e3069283"), ("crc64nvme", "ae8b14860a799888")],
+)
+def test_the_crcs_give_their_catalogued_check_values(algorithm: str, check: str) -> None:
+    running = checksums.new(algorithm)
+    for piece in (b"1234", memoryview(b"56789")):  # fed in pieces, as a payload streams
+        running.update(piece)
+    assert base64.b64decode(running.b64digest()).hex() == check  # the CRC catalogue's "123456789"
+
+
 @pytest.mark.parametrize("algorithm", ["crc32c", "crc64nvme"])
-def test_checksums_that_cannot_be_verified_here_are_refused_by_name(algorithm: str) -> None:
-    with pytest.raises(S3NotImplemented, match=algorithm.upper()) as refusal:
-        reader_for(unsigned_request(10, algorithm))
-    assert (refusal.value.code, refusal.value.status) == ("NotImplemented", 501)
+def test_a_wrong_crc32c_or_crc64nvme_is_bad_digest(algorithm: str) -> None:
+    data = b"q" * 70_000
+    body = unsigned_body(data, algorithm)
+    sent = body.split(b"\r\n")[-3].split(b":")[1]
+    other = unsigned_body(b"r" * 70_000, algorithm).split(b"\r\n")[-3].split(b":")[1]
+    error, forwarded = refused(reader_for(unsigned_request(len(data), algorithm)), body.replace(sent, other))
+    assert isinstance(error, BadDigest) and algorithm.upper() in error.message
+    assert never_whole(forwarded, data)
 
 
 def test_an_unknown_trailer_is_refused() -> None:
