@@ -185,7 +185,7 @@ class Authorizer:
         resource = named.resource
         if resource is None:
             return Owned(permission, named.account or None, None)
-        if permission.action in CREATING_ACTIONS:
+        if permission.action in CREATING_ACTIONS or permission.creates:
             return Owned(permission, caller_account, resource)
         found = store.recent_find(self.db, resource.service, resource.region, resource.name)
         owner, text = found if found is not None else (self.settings.account_id, None)

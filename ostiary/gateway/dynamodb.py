@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from ostiary.gateway import kms
-from ostiary.gateway.mapping import Facts, Permission, listed_only, mapped, on_behalf, resources
+from ostiary.gateway.mapping import PARTITION, Facts, Permission, listed_only, mapped, on_behalf, resources
 from ostiary.gateway.operations import Operation
 
 _SCALAR_TYPES = ("S", "N", "B")
@@ -30,6 +30,26 @@ _REQUEST_KEYS = {
     "dynamodb:ReturnValues": "ReturnValues",
     "dynamodb:ReturnConsumedCapacity": "ReturnConsumedCapacity",
 }
+# What a restore does on its new table with the caller's permissions ("DynamoDB read and write
+# permissions on the target table are necessary for restore functionality").
+RESTORE_TARGET_ACTIONS = (
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:BatchWriteItem",
+)
+# What an import writes to CloudWatch Logs with the caller's permissions (its debugging information).
+IMPORT_LOGS_ACTIONS = (
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:DescribeLogGroups",
+    "logs:DescribeLogStreams",
+    "logs:PutLogEvents",
+    "logs:PutRetentionPolicy",
+)
 # What the caller must be allowed on the target bucket's objects for DynamoDB to write an export there
 # ("Requesting a table export in DynamoDB", "Set up S3 permissions").
 EXPORT_S3_ACTIONS = ("s3:AbortMultipartUpload", "s3:PutObject", "s3:PutObjectAcl")
@@ -54,6 +74,10 @@ def permissions(operation: Operation, facts: Facts) -> list[Permission]:
         found = _merged(_partiql(params, facts))
     elif name == "ExportTableToPointInTime":
         return export_permissions(params, facts)
+    elif name in ("RestoreTableFromBackup", "RestoreTableToPointInTime"):
+        return restore_permissions(name, params, facts)
+    elif name == "ImportTable":
+        return import_permissions(params, facts)
     elif name == "ListTables":  # AWS names every table of the account in its refusal: `...:table/*`
         found = [Permission("dynamodb:ListTables", table_arn("*", facts))]
     elif isinstance(params.get("TableName"), str):
@@ -100,6 +124,58 @@ def export_permissions(params: Mapping[str, Any], facts: Facts) -> list[Permissi
         found += kms.for_service(
             ("kms:GenerateDataKey",), key_id, "s3", facts, encryption, (DYNAMODB_PRINCIPAL,)
         )
+    return found
+
+
+def restore_permissions(name: str, params: Mapping[str, Any], facts: Facts) -> list[Permission]:
+    """A restore into a new table ("Using IAM with DynamoDB backup and restore"): the restore on its
+    source (the backup, and for a backup the new table too, as the reference lists both; the source
+    table of a point-in-time restore), then DynamoDB's reads and writes on the new table, which the
+    restore makes with the caller's permissions. The new table is the caller's own (`creates`)."""
+    action = f"dynamodb:{name}"
+    target = params.get("TargetTableName")
+    new = table_arn(target, facts) if isinstance(target, str) and target else None
+    found: list[Permission] = []
+    if name == "RestoreTableFromBackup":
+        backup = params.get("BackupArn")
+        found.append(
+            Permission(action, backup if isinstance(backup, str) and backup.startswith("arn:") else "*")
+        )
+        if new is not None:
+            found.append(Permission(action, new, creates=True))
+    else:
+        source = params.get("SourceTableArn") or params.get("SourceTableName")
+        found.append(
+            Permission(action, table_arn(source, facts) if isinstance(source, str) and source else "*")
+        )
+    if new is not None:
+        found += [Permission(a, new, creates=True) for a in RESTORE_TARGET_ACTIONS]
+    return found
+
+
+def import_permissions(params: Mapping[str, Any], facts: Facts) -> list[Permission]:
+    """ImportTable ("Requesting a table import in DynamoDB"): the import on the new table (the caller's
+    own), S3's reads of the source (`s3:GetObject` on the objects under `S3KeyPrefix`, `s3:ListBucket`
+    on the bucket, another account's bucket as `S3BucketOwner` says) and CloudWatch Logs' writes of the
+    import's log group, `/aws-dynamodb/*` in the table's region."""
+    creation = params.get("TableCreationParameters")
+    table = creation.get("TableName") if isinstance(creation, dict) else None
+    new = table_arn(table, facts) if isinstance(table, str) and table else "*"
+    found = [Permission("dynamodb:ImportTable", new, creates=new != "*")]
+    source = params.get("S3BucketSource")
+    bucket = source.get("S3Bucket") if isinstance(source, dict) else None
+    if isinstance(source, dict) and isinstance(bucket, str) and bucket:
+        prefix = source.get("S3KeyPrefix")
+        key = f"{prefix}*" if isinstance(prefix, str) and prefix else "*"
+        named = source.get("S3BucketOwner")
+        caller = facts.caller_account or facts.account
+        other = named if isinstance(named, str) and named and named != caller else None
+        objects = resources("s3:GetObject", {"BucketName": bucket, "ObjectName": key}, facts)[0]
+        listing = resources("s3:ListBucket", {"BucketName": bucket}, facts)[0]
+        found.append(Permission("s3:GetObject", objects, {}, other))
+        found.append(Permission("s3:ListBucket", listing, {}, other))
+    logs = f"arn:{PARTITION}:logs:{facts.region}:{facts.account}:log-group:/aws-dynamodb/*"
+    found += [Permission(action, logs) for action in IMPORT_LOGS_ACTIONS]
     return found
 
 

@@ -80,13 +80,15 @@ class Permission:
     """One thing a call needs: `action` on `resource`, with the request's own condition keys.
 
     `resource_account` names the owner of a resource whose ARN does not (an S3 bucket another
-    account owns, as `S3BucketOwner` says): its resource policy must then allow as well.
+    account owns, as `S3BucketOwner` says): its resource policy must then allow as well. `creates` says
+    the call makes the resource (a table a restore or an import creates): it is the caller's own.
     """
 
     action: str
     resource: str
     context: dict[str, str | list[str]] = field(default_factory=dict)
     resource_account: str | None = None
+    creates: bool = False
 
 
 def on_behalf(called_via: tuple[str, ...] = ()) -> dict[str, str | list[str]]:

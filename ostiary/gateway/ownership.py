@@ -170,10 +170,26 @@ def target(operation: Operation, region: str) -> Resource | None:
         params.get("Bucket"), str
     ):
         return Resource("s3", GLOBAL_REGION, params["Bucket"])
-    if (operation.service, operation.name) == ("dynamodb", "CreateTable"):
-        table = table_name(params.get("TableName"))
+    if operation.service == "dynamodb" and operation.name in _TABLE_MEMBER_OF_CREATION:
+        table = table_name(_created_table_member(operation))
         return Resource("dynamodb", region, table) if table else None
     return None
+
+
+# The member that names the table a DynamoDB operation creates.
+_TABLE_MEMBER_OF_CREATION = {
+    "CreateTable": "TableName",
+    "RestoreTableFromBackup": "TargetTableName",
+    "RestoreTableToPointInTime": "TargetTableName",
+    "ImportTable": "TableCreationParameters.TableName",
+}
+
+
+def _created_table_member(operation: Operation) -> Any:
+    value: Any = operation.params
+    for part in _TABLE_MEMBER_OF_CREATION[operation.name].split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 # -- list answers, cut to the caller's own resources -----------------------------------------------

@@ -419,6 +419,61 @@ def test_describe_endpoints_needs_no_permission() -> None:
     assert _wire("dynamodb", "DescribeEndpoints", {}) == []
 
 
+_RESTORED = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/Restored"
+_READ_WRITE = ("PutItem", "UpdateItem", "DeleteItem", "GetItem", "Query", "Scan", "BatchWriteItem")
+
+
+def test_a_restore_from_a_backup_is_asked_on_the_backup_and_the_new_table_with_its_reads_and_writes() -> None:
+    backup = f"{TABLE}/backup/01700000000000-abcdefgh"
+    found = permissions_of(
+        Operation("dynamodb", "RestoreTableFromBackup", {"TargetTableName": "Restored", "BackupArn": backup}),
+        FACTS,
+    )
+    assert [(p.action, p.resource, p.creates) for p in found] == [
+        ("dynamodb:RestoreTableFromBackup", backup, False),
+        ("dynamodb:RestoreTableFromBackup", _RESTORED, True),
+        *((f"dynamodb:{action}", _RESTORED, True) for action in _READ_WRITE),
+    ]
+
+
+@pytest.mark.parametrize("source", [{"SourceTableName": "Music"}, {"SourceTableArn": TABLE}])
+def test_a_point_in_time_restore_is_asked_on_its_source_table_and_the_new_table(
+    source: dict[str, str],
+) -> None:
+    params = {**source, "TargetTableName": "Restored"}
+    found = permissions_of(Operation("dynamodb", "RestoreTableToPointInTime", params), FACTS)
+    assert [(p.action, p.resource, p.creates) for p in found] == [
+        ("dynamodb:RestoreTableToPointInTime", TABLE, False),
+        *((f"dynamodb:{action}", _RESTORED, True) for action in _READ_WRITE),
+    ]
+
+
+def test_an_import_is_asked_on_the_new_table_the_source_objects_and_the_import_logs() -> None:
+    params = {
+        "S3BucketSource": {"S3Bucket": "exports", "S3KeyPrefix": "2026/", "S3BucketOwner": "444455556666"},
+        "InputFormat": "DYNAMODB_JSON",
+        "TableCreationParameters": {"TableName": "Imported"},
+    }
+    found = permissions_of(Operation("dynamodb", "ImportTable", params), FACTS)
+    logs = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws-dynamodb/*"
+    assert [(p.action, p.resource, p.resource_account, p.creates) for p in found] == [
+        ("dynamodb:ImportTable", f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/Imported", None, True),
+        ("s3:GetObject", "arn:aws:s3:::exports/2026/*", "444455556666", False),
+        ("s3:ListBucket", "arn:aws:s3:::exports", "444455556666", False),
+        *(
+            (f"logs:{action}", logs, None, False)
+            for action in (
+                "CreateLogGroup",
+                "CreateLogStream",
+                "DescribeLogGroups",
+                "DescribeLogStreams",
+                "PutLogEvents",
+                "PutRetentionPolicy",
+            )
+        ),
+    ]
+
+
 # -- KMS ---------------------------------------------------------------------------------------------
 
 
