@@ -139,6 +139,9 @@ class Authorizer:
             caller_account=account,
             resolve_alias=lambda alias: lookups.resolve_alias(region, alias),
             bucket_encryption=lambda bucket: lookups.bucket_encryption(region, bucket),
+            object_encryption=lambda bucket, key, version: lookups.object_encryption(
+                region, bucket, key, version
+            ),
         )
         if with_key_schema:
             facts = replace(facts, key_schema=lambda table, index: lookups.key_schema(region, table, index))

@@ -100,6 +100,31 @@ class BackendLookups:
             return None
         return default_encryption(answer.body)
 
+    def object_encryption(
+        self, region: str, bucket: str, key: str, version: str | None
+    ) -> tuple[str, str | None] | None:
+        """How a stored object is encrypted (SSE algorithm, KMS key id or None), None when it is not or
+        the backend cannot tell (HeadObject; never kept: the next upload may change it)."""
+        url = self._url_for("s3")
+        if url is None:
+            return None
+        request = HttpRequest(
+            method="HEAD",
+            path=f"/{quote(bucket, safe='')}/{quote(key, safe='/~')}",
+            query_string=f"versionId={quote(version, safe='')}" if version else "",
+            headers=(("x-amz-content-sha256", _EMPTY_SHA256),),
+            body=b"",
+        )
+        try:
+            answer = self._forwarder.forward(url, request, "s3", region)
+        except BackendUnavailable:
+            return None
+        headers = dict(answer.headers)
+        algorithm = headers.get("x-amz-server-side-encryption")
+        if answer.status != 200 or algorithm is None:
+            return None
+        return algorithm, headers.get("x-amz-server-side-encryption-aws-kms-key-id") or None
+
     def bucket_exists(self, region: str, bucket: str) -> bool | None:
         """Whether the S3 backend has a bucket (HeadBucket, never kept), None when it cannot tell."""
         url = self._url_for("s3")

@@ -53,6 +53,10 @@ def _no_bucket_encryption(bucket: str) -> tuple[str, str | None] | None:
     return None
 
 
+def _no_object_encryption(bucket: str, key: str, version: str | None) -> tuple[str, str | None] | None:
+    return None
+
+
 @dataclass(frozen=True)
 class Facts:
     """What a request alone does not say, passed in by the caller of `permissions_of`.
@@ -61,7 +65,8 @@ class Facts:
     theirs; `caller_account` is the signer's. `key_schema(table, index)` gives the partition key's name
     (and the sort key's) of a table or index, None when unknown; `resolve_alias("alias/x")` gives the
     key id or key ARN an alias points to, None when it points nowhere. `bucket_encryption(bucket)` gives
-    a bucket's default encryption (algorithm, KMS key id or None), None when it has none or it is unknown.
+    a bucket's default encryption (algorithm, KMS key id or None), None when it has none or it is unknown;
+    `object_encryption(bucket, key, version)` the same of a stored object (a copy's source).
     `via_service` is the service principal making the call for the caller (`dynamodb.amazonaws.com`), if
     any.
     """
@@ -73,6 +78,7 @@ class Facts:
     resolve_alias: Callable[[str], str | None] = _no_alias
     via_service: str | None = None
     bucket_encryption: Callable[[str], tuple[str, str | None] | None] = _no_bucket_encryption
+    object_encryption: Callable[[str, str, str | None], tuple[str, str | None] | None] = _no_object_encryption
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ def permissions(operation: Operation, facts: Facts) -> list[Permission]:
         found.extend(_header_writes(params, facts))
     keys = request_keys(params)
     found = [Permission(p.action, p.resource, listed_only(p.action, {**keys, **p.context})) for p in found]
-    return found + _sse_kms(name, params, facts)
+    return found + _sse_kms(name, params, facts) + _source_decrypt(name, params, facts)
 
 
 def _sse_kms(name: str, params: Mapping[str, Any], facts: Facts) -> list[Permission]:
@@ -107,6 +107,22 @@ def _sse_kms(name: str, params: Mapping[str, Any], facts: Facts) -> list[Permiss
     context = _encryption_context(params.get("SSEKMSEncryptionContext"))
     context["aws:s3:arn"] = _s3_arn(params, facts, params.get("BucketKeyEnabled") is True)
     return kms.for_service(actions, key_id or None, "s3", facts, context)
+
+
+def _source_decrypt(name: str, params: Mapping[str, Any], facts: Facts) -> list[Permission]:
+    """A copy of an object stored with SSE-KMS: S3 decrypts the source with the caller's credentials,
+    so kms:Decrypt (via S3) on the key the source was stored with, as the backend tells of it."""
+    if name not in ("CopyObject", "UploadPartCopy"):
+        return []
+    source = copy_source(str(params.get("CopySource", "")))
+    if source is None:
+        return []
+    bucket, key, version = source
+    stored = facts.object_encryption(bucket, key, version)
+    if stored is None or stored[0] not in SSE_KMS:
+        return []
+    context = {"aws:s3:arn": object_arn(bucket, key, facts)}
+    return kms.for_service(("kms:Decrypt",), stored[1], "s3", facts, context)
 
 
 def answer_permissions(

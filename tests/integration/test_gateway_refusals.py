@@ -333,6 +333,32 @@ def test_reading_an_sse_kms_object_needs_decrypt_on_its_key(gateway: Server, buc
     )
 
 
+def test_copying_an_sse_kms_object_needs_decrypt_on_its_key(gateway: Server, bucket: str) -> None:
+    key_arn = gateway.client("kms").create_key()["KeyMetadata"]["Arn"]
+    gateway.client("s3").put_object(
+        Bucket=bucket, Key="sealed-source.txt", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId=key_arn
+    )
+    objects = {
+        "Effect": "Allow",
+        "Action": ["s3:GetObject", "s3:PutObject"],
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+    }
+    arn, keys = _user(gateway, objects)
+    copy = {"Bucket": bucket, "Key": "copied.txt", "CopySource": f"{bucket}/sealed-source.txt"}
+    assert _refused(gateway.client("s3", *keys).copy_object, **copy) == (
+        "AccessDenied",
+        _denied(
+            arn, "kms:Decrypt", key_arn, "because no identity-based policy allows the kms:Decrypt action"
+        ),
+        403,
+    )
+    decrypt = {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn}
+    gateway.client("iam").put_user_policy(
+        UserName=arn.rsplit("/", 1)[1], PolicyName="p", PolicyDocument=_doc(objects, decrypt)
+    )
+    assert gateway.client("s3", *keys).copy_object(**copy)["CopyObjectResult"]["ETag"]
+
+
 def test_s3s_authentication_errors_are_s3s_own(gateway: Server, bucket: str) -> None:
     _, (key_id, _) = _user(gateway, ALL_DYNAMODB)
     assert _refused(gateway.client("s3", key_id, "not-the-secret").list_objects_v2, Bucket=bucket) == (

@@ -77,6 +77,32 @@ def test_copy_object_needs_get_object_on_the_source_and_put_object_on_the_target
     assert found[1][2]["s3:x-amz-copy-source"].startswith("src/dir/old")
 
 
+@pytest.mark.parametrize(
+    ("stored", "decrypts"), [(("aws:kms", KEY_ARN), True), (("AES256", None), False), (None, False)]
+)
+def test_a_copy_of_an_sse_kms_object_needs_decrypt_via_s3_on_its_key(
+    stored: tuple[str, str | None] | None, decrypts: bool
+) -> None:
+    asked: list[tuple[str, str, str | None]] = []
+
+    def object_encryption(bucket: str, key: str, version: str | None) -> tuple[str, str | None] | None:
+        asked.append((bucket, key, version))
+        return stored
+
+    facts = Facts(
+        account=ACCOUNT, region="us-east-1", caller_account=ACCOUNT, object_encryption=object_encryption
+    )
+    params = {"Bucket": "dst", "Key": "new.txt", "CopySource": "src/sealed.txt?versionId=v2"}
+    found = permissions_of(Operation("s3", "CopyObject", params), facts)
+    assert asked == [("src", "sealed.txt", "v2")]
+    decrypt = [p for p in found if p.action == "kms:Decrypt"]
+    assert bool(decrypt) is decrypts
+    if decrypts:
+        assert decrypt[0].resource == KEY_ARN
+        assert decrypt[0].context["kms:ViaService"] == "s3.us-east-1.amazonaws.com"
+        assert decrypt[0].context["kms:EncryptionContext:aws:s3:arn"] == "arn:aws:s3:::src/sealed.txt"
+
+
 def test_copy_of_a_version_with_an_acl_needs_the_version_and_put_object_acl() -> None:
     params = {"Bucket": "dst", "Key": "k", "CopySource": {"Bucket": "src", "Key": "k", "VersionId": "v9"}}
     found = _wire("s3", "CopyObject", {**params, "ACL": "bucket-owner-full-control"})
