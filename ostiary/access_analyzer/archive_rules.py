@@ -87,8 +87,12 @@ def check_inline(value: Any, analyzer_type: str) -> list[tuple[str, dict[str, An
     return rules
 
 
-def _rule_not_found(rule: str) -> ResourceNotFoundException:
-    return ResourceNotFoundException("Archive rule not found", rule, "ArchiveRule")
+def _stored_rule(conn: Any, key: Any, rule: str) -> Any:
+    """An analyzer's archive rule as stored; ResourceNotFoundException when it has none of that name."""
+    row = store.find_rule(conn, key, rule)
+    if row is None:
+        raise ResourceNotFoundException("Archive rule not found", rule, "ArchiveRule")
+    return row
 
 
 def _summary(row: Any) -> dict[str, Any]:
@@ -127,9 +131,7 @@ def _get_rule(ctx: services.Context, params: Params) -> dict[str, Any]:
     rule = check_rule_name(params.get("ruleName"))
     with ctx.db.read() as conn:
         existing(conn, key)
-        row = store.find_rule(conn, key, rule)
-    if row is None:
-        raise _rule_not_found(rule)
+        row = _stored_rule(conn, key, rule)
     return {"archiveRule": _summary(row)}
 
 
@@ -152,8 +154,7 @@ def _update_rule(ctx: services.Context, params: Params) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
         analyzer = existing(conn, key)
         criteria = _check_filter(params.get("filter"), analyzer.type)
-        if store.find_rule(conn, key, rule) is None:
-            raise _rule_not_found(rule)
+        _stored_rule(conn, key, rule)
         store.update_rule(conn, key, rule, criteria, ctx.now)
     return {}
 
@@ -163,8 +164,7 @@ def _delete_rule(ctx: services.Context, params: Params) -> dict[str, Any]:
     rule = check_rule_name(params.get("ruleName"))
     with ctx.db.transaction() as conn:
         existing(conn, key)
-        if store.find_rule(conn, key, rule) is None:
-            raise _rule_not_found(rule)
+        _stored_rule(conn, key, rule)
         store.remove_rule(conn, key, rule)
     return {}
 
@@ -174,9 +174,7 @@ def _apply_rule(ctx: services.Context, params: Params) -> dict[str, Any]:
     rule = check_rule_name(params.get("ruleName"))
     with ctx.db.read() as conn:
         existing(conn, key)
-        row = store.find_rule(conn, key, rule)
-    if row is None:
-        raise _rule_not_found(rule)
+        row = _stored_rule(conn, key, rule)
     criteria = json.loads(row.filter)
     chosen = [
         f["id"] for f in synced(ctx, key) if f["status"] == "ACTIVE" and findings_filter.matches(criteria, f)

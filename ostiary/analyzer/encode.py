@@ -20,7 +20,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 
@@ -30,7 +29,7 @@ from ostiary.analyzer import formula as f
 from ostiary.analyzer import templates
 from ostiary.analyzer.globs import Glob, arn_glob, glob
 from ostiary.analyzer.templates import Template
-from ostiary.policy import Condition, Policy, Statement
+from ostiary.policy import Condition, Policy, Statement, operators
 
 SLOT_LIMIT = 16
 _NEGATED = {
@@ -418,7 +417,7 @@ class Space:
                 )
             if base.startswith("Date"):
                 compare = _COMPARE[base[4:]]
-                dates = [_fraction(parse_date(v), self.ctx) for v in values]
+                dates = [_fraction(operators.date(v), self.ctx) for v in values]
                 return lambda i: f.term(
                     z3.And(key.values[i][0], z3.Or([compare(z3.ToReal(key.values[i][1]), d) for d in dates]))
                 )
@@ -457,17 +456,6 @@ def _fraction(value: float, ctx: Any) -> Any:
         raise ValueError("not a number")
     found = Fraction(value)
     return z3.RealVal(f"{found.numerator}/{found.denominator}", ctx)
-
-
-def parse_date(text: str) -> float:
-    """A Date operand as the engine reads it: epoch seconds, or ISO 8601 (UTC when no zone)."""
-    text = text.strip()
-    if text.lstrip("-").isdigit():
-        return float(text)
-    parsed = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
 
 
 def _in_network(value: Any, network: Any) -> Any:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from ostiary.gateway.forwarding import BackendUnavailable, Forwarder
+from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder
 from ostiary.protocol import HttpRequest
 
 TTL_SECONDS = 10.0
@@ -82,21 +82,8 @@ class BackendLookups:
         return found
 
     def _encryption(self, region: str, bucket: str) -> tuple[str, str | None] | None:
-        url = self._url_for("s3")
-        if url is None:
-            return None
-        request = HttpRequest(
-            method="GET",
-            path="/" + quote(bucket, safe=""),
-            query_string="encryption=",
-            headers=(("x-amz-content-sha256", _EMPTY_SHA256),),
-            body=b"",
-        )
-        try:
-            answer = self._forwarder.forward(url, request, "s3", region)
-        except BackendUnavailable:
-            return None
-        if answer.status != 200 or len(answer.body) > 64 * 1024:
+        answer = self._s3(region, "GET", "/" + quote(bucket, safe=""), "encryption=")
+        if answer is None or answer.status != 200 or len(answer.body) > 64 * 1024:
             return None
         return default_encryption(answer.body)
 
@@ -105,43 +92,35 @@ class BackendLookups:
     ) -> tuple[str, str | None] | None:
         """How a stored object is encrypted (SSE algorithm, KMS key id or None), None when it is not or
         the backend cannot tell (HeadObject; never kept: the next upload may change it)."""
-        url = self._url_for("s3")
-        if url is None:
-            return None
-        request = HttpRequest(
-            method="HEAD",
-            path=f"/{quote(bucket, safe='')}/{quote(key, safe='/~')}",
-            query_string=f"versionId={quote(version, safe='')}" if version else "",
-            headers=(("x-amz-content-sha256", _EMPTY_SHA256),),
-            body=b"",
-        )
-        try:
-            answer = self._forwarder.forward(url, request, "s3", region)
-        except BackendUnavailable:
+        path = f"/{quote(bucket, safe='')}/{quote(key, safe='/~')}"
+        answer = self._s3(region, "HEAD", path, f"versionId={quote(version, safe='')}" if version else "")
+        if answer is None or answer.status != 200:
             return None
         headers = dict(answer.headers)
         algorithm = headers.get("x-amz-server-side-encryption")
-        if answer.status != 200 or algorithm is None:
+        if algorithm is None:
             return None
         return algorithm, headers.get("x-amz-server-side-encryption-aws-kms-key-id") or None
 
     def bucket_exists(self, region: str, bucket: str) -> bool | None:
         """Whether the S3 backend has a bucket (HeadBucket, never kept), None when it cannot tell."""
+        answer = self._s3(region, "HEAD", "/" + quote(bucket, safe=""), "")
+        if answer is None:
+            return None
+        status = answer.status
+        return True if status in (200, 301, 403) else False if status == 404 else None
+
+    def _s3(self, region: str, method: str, path: str, query_string: str) -> Answer | None:
+        """The S3 backend's answer to a bodiless request, None when there is no S3 backend or it is down."""
         url = self._url_for("s3")
         if url is None:
             return None
-        request = HttpRequest(
-            method="HEAD",
-            path="/" + quote(bucket, safe=""),
-            query_string="",
-            headers=(("x-amz-content-sha256", _EMPTY_SHA256),),
-            body=b"",
-        )
+        headers = (("x-amz-content-sha256", _EMPTY_SHA256),)
+        request = HttpRequest(method=method, path=path, query_string=query_string, headers=headers, body=b"")
         try:
-            status = self._forwarder.forward(url, request, "s3", region).status
+            return self._forwarder.forward(url, request, "s3", region)
         except BackendUnavailable:
             return None
-        return True if status in (200, 301, 403) else False if status == 404 else None
 
     def _policy(self, region: str, key_arn: str) -> str | None:
         params = {"KeyId": key_arn, "PolicyName": "default"}
