@@ -114,6 +114,28 @@ def test_identity_only_path_in_and_out_of_the_callers_account(resource_account: 
     assert fast.decision == ("Allow" if resource_account != "222222222222" else "ImplicitDeny")
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(ACTIONS),
+    st.sampled_from(RESOURCES),
+    contexts,
+    st.sampled_from([None, A, "222222222222"]),
+)
+def test_a_principals_combined_policy_in_a_tuple_takes_the_inlined_path_and_decides_the_same(
+    action: str, resource: str, context: dict[str, Any], resource_account: str | None
+) -> None:
+    """The gateway passes `(combined,)` and its own account as `resource_account`: both are taken as
+    the one policy in the caller's account; another account is never."""
+    request = Request(ALICE, action, resource, context)
+    fast = authorize(request, identity=(IDENTITY,), resource_account=resource_account)
+    general = _general(
+        Request(ALICE, action, resource, context), identity=[IDENTITY], resource_account=resource_account
+    )
+    assert fast == general
+    if resource_account == "222222222222":
+        assert fast.decision != "Allow"  # no resource policy: another account's resource is never reached
+
+
 @settings(max_examples=200, deadline=None)
 @given(cases())
 def test_eval_cases_agree_with_the_fast_path_off(case: dict[str, Any]) -> None:
