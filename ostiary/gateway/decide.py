@@ -38,7 +38,7 @@ from ostiary.gateway.permissions import Facts, Permission, permissions_of
 from ostiary.policy import Decision, Principal, Request, authorize
 from ostiary.protocol import HttpRequest
 from ostiary.settings import OFF, SOFT, Settings
-from ostiary.store import principals
+from ostiary.store import principals, uploads
 from ostiary.store import resources as store
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
@@ -142,6 +142,7 @@ class Authorizer:
             object_encryption=lambda bucket, key, version: lookups.object_encryption(
                 region, bucket, key, version
             ),
+            upload_encryption=lambda bucket, upload_id: uploads.kept_find(self.db, bucket, upload_id),
         )
         if with_key_schema:
             facts = replace(facts, key_schema=lambda table, index: lookups.key_schema(region, table, index))

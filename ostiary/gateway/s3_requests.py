@@ -25,7 +25,7 @@ from ostiary.auth.authenticate import authenticate_with_key
 from ostiary.auth.caller import Caller
 from ostiary.blocking import WouldBlock
 from ostiary.errors import AccessDenied, AwsError
-from ostiary.gateway import ownership, refusals, s3
+from ostiary.gateway import multipart, ownership, refusals, s3
 from ostiary.gateway.backend_async import AsyncBackend, AsyncResponse
 from ostiary.gateway.backend_http import BackendError, BackendResponse
 from ostiary.gateway.decide import Authorizer, Pending
@@ -118,7 +118,7 @@ class S3Requests:
             )
             try:
                 await _on_loop_or_thread(self.threads, self._decide_answer, prepared, response)
-                if 200 <= response.status < 300 and self.authorizer.needs_answer(prepared.operation):
+                if 200 <= response.status < 300 and self._reads_answer(prepared.operation):
                     data = await response.read(MAX_DOCUMENT_BYTES)
                     answer = await _on_loop_or_thread(
                         self.threads, self._answer_whole, prepared, response, data
@@ -220,7 +220,7 @@ class S3Requests:
             self._decide_answer(prepared, response)
             if not 200 <= response.status < 300:
                 _stream_answer(response, bridge, head.method)
-            elif self.authorizer.needs_answer(prepared.operation):
+            elif self._reads_answer(prepared.operation):
                 bridge.whole(self._answer_whole(prepared, response, response.read(MAX_DOCUMENT_BYTES)))
             else:
                 self._succeeded(prepared)
@@ -233,6 +233,7 @@ class S3Requests:
     ) -> Answer:
         """A successful answer read whole: cut to what the caller may see (lists), its creations kept."""
         replaced = self.authorizer.after_success(prepared.operation, prepared.caller, prepared.region, data)
+        self._keep_upload(prepared, dict(response.headers), data)
         returned = answer_headers(response)
         if replaced is not None:
             data, returned = replaced, ownership.headers_for(returned, replaced)
@@ -241,6 +242,20 @@ class S3Requests:
     def _succeeded(self, prepared: _Prepared) -> None:
         """What a success created or deleted, kept."""
         self.authorizer.after_success(prepared.operation, prepared.caller, prepared.region, None)
+        self._keep_upload(prepared, {}, None)
+
+    def _reads_answer(self, operation: Operation) -> bool:
+        """Whether a success's body is read whole before it is sent (lists, multipart uploads' answers)."""
+        return self.authorizer.needs_answer(operation) or multipart.reads_answer(operation)
+
+    def _keep_upload(self, prepared: _Prepared, headers: dict[str, str], body: bytes | None) -> None:
+        """The encryption of an SSE-KMS multipart upload created, kept; an upload ended, forgotten."""
+        if not multipart.keeps(prepared.operation):
+            return
+        caller = prepared.caller
+        account = caller.account_id if caller is not None else self.settings.account_id
+        facts = self.authorizer.facts(account, prepared.region, with_key_schema=False)
+        multipart.after_success(self.db, prepared.operation, headers, body, facts, datetime.now(UTC))
 
     def _decide_answer(self, prepared: _Prepared, response: BackendResponse | AsyncResponse) -> None:
         """Decide what only the answer's headers name (the KMS key of an SSE-KMS object read), before

@@ -40,6 +40,7 @@ from ostiary.store import (  # noqa: F401 - their tables join the metadata
     outbound_federation,
     resources,
     trail_events,
+    uploads,
 )
 from ostiary.store.db import Database
 from ostiary.store.tables import managed_policies, metadata, policy_versions

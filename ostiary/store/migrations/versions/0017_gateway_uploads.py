@@ -1,0 +1,31 @@
+"""gateway_uploads: how each S3 multipart upload made through the gateway with SSE-KMS is encrypted
+
+Revision ID: 0017
+Revises: 0016
+Create Date: 2026-12-04
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0017"
+down_revision = "0016"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "gateway_uploads",
+        sa.Column("bucket", sa.String(length=255), nullable=False),
+        sa.Column("upload_id", sa.String(length=512), nullable=False),
+        sa.Column("algorithm", sa.String(length=32), nullable=False),
+        sa.Column("kms_key_id", sa.String(length=2048), nullable=True),
+        sa.Column("bucket_key", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("bucket", "upload_id", name=op.f("pk_gateway_uploads")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("gateway_uploads")
