@@ -143,6 +143,7 @@ class Authorizer:
                 region, bucket, key, version
             ),
             upload_encryption=lambda bucket, upload_id: uploads.kept_find(self.db, bucket, upload_id),
+            prefix_encryption=lambda bucket, prefix: lookups.prefix_encryption(region, bucket, prefix),
         )
         if with_key_schema:
             facts = replace(facts, key_schema=lambda table, index: lookups.key_schema(region, table, index))

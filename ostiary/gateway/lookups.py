@@ -23,6 +23,8 @@ TTL_SECONDS = 10.0
 NEGATIVE_TTL_SECONDS = 1.0  # "no such table" is kept only briefly: the table may be created next
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 MAX_ENTRIES = 4096
+MAX_LISTED_OBJECTS = 1000  # the objects of an import's source whose encryption is asked (one page)
+StoredObject = tuple[str, str, str | None, bool]  # (object key, algorithm, KMS key id, bucket key)
 
 
 class _Cache:
@@ -101,6 +103,41 @@ class BackendLookups:
         if algorithm is None:
             return None
         return algorithm, headers.get("x-amz-server-side-encryption-aws-kms-key-id") or None
+
+    def prefix_encryption(self, region: str, bucket: str, prefix: str) -> tuple[StoredObject, ...]:
+        """How each object under a prefix is encrypted, for the SSE-KMS ones: (object key, algorithm, KMS
+        key id or None, S3 Bucket Key enabled). The first `MAX_LISTED_OBJECTS` objects the backend lists
+        (ListObjectsV2, then HeadObject each; never kept: the next upload may change it); () when the
+        backend cannot tell."""
+        found: list[StoredObject] = []
+        for key in self._listed(region, bucket, prefix):
+            path = f"/{quote(bucket, safe='')}/{quote(key, safe='/~')}"
+            answer = self._s3(region, "HEAD", path, "")
+            if answer is None or answer.status != 200:
+                continue
+            headers = {k.lower(): v for k, v in answer.headers}
+            algorithm = headers.get("x-amz-server-side-encryption", "")
+            if algorithm.startswith("aws:kms"):
+                key_id = headers.get("x-amz-server-side-encryption-aws-kms-key-id") or None
+                bucket_key = headers.get("x-amz-server-side-encryption-bucket-key-enabled", "") == "true"
+                found.append((key, algorithm, key_id, bucket_key))
+        return tuple(found)
+
+    def _listed(self, region: str, bucket: str, prefix: str) -> list[str]:
+        """The keys under `prefix`, at most `MAX_LISTED_OBJECTS`, as the backend lists them."""
+        keys: list[str] = []
+        token = ""
+        while len(keys) < MAX_LISTED_OBJECTS:
+            query = f"list-type=2&prefix={quote(prefix, safe='')}"
+            query += f"&continuation-token={quote(token, safe='')}" if token else ""
+            answer = self._s3(region, "GET", "/" + quote(bucket, safe=""), query)
+            if answer is None or answer.status != 200:
+                break
+            page, token = listed_keys(answer.body)
+            keys.extend(page)
+            if not token:
+                break
+        return keys[:MAX_LISTED_OBJECTS]
 
     def bucket_exists(self, region: str, bucket: str) -> bool | None:
         """Whether the S3 backend has a bucket (HeadBucket, never kept), None when it cannot tell."""
@@ -186,6 +223,25 @@ def default_encryption(document: bytes) -> tuple[str, str | None] | None:
         elif tag == "KMSMasterKeyID" and key is None:
             key = (element.text or "").strip() or None
     return (algorithm, key) if algorithm else None
+
+
+def listed_keys(document: bytes) -> tuple[list[str], str]:
+    """The object keys of a ListObjectsV2 answer, and its NextContinuationToken ('' when it is the last)."""
+    try:
+        root = ElementTree.fromstring(document)
+    except ElementTree.ParseError:
+        return [], ""
+    keys: list[str] = []
+    token = ""
+    for element in root:
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag == "Contents":
+            key = next((c.text for c in element if c.tag.rsplit("}", 1)[-1] == "Key"), None)
+            if key:
+                keys.append(key)
+        elif tag == "NextContinuationToken":
+            token = (element.text or "").strip()
+    return keys, token
 
 
 def key_names(schema: Any) -> tuple[str, ...] | None:

@@ -23,7 +23,8 @@ _SERVICES: dict[str, Callable[[Operation, Facts], list[Permission]]] = {
 
 
 def permissions_of(operation: Operation, facts: Facts) -> tuple[Permission, ...]:
-    """Every permission `operation` needs, without duplicates, in the order AWS would ask them.
+    """Every permission `operation` needs, without duplicates (one action on one resource with the
+    same keys), in the order AWS would ask them.
 
     Only an operation AWS asks no permission for needs none: one whose parameters name nothing this
     module can read needs its own name as an action on "*" (refused unless granted wholesale).
@@ -39,8 +40,13 @@ def permissions_of(operation: Operation, facts: Facts) -> tuple[Permission, ...]
             for p in mapped(operation.service, operation.name, operation.params, facts)
         ]
     unique: dict[tuple[str, str], Permission] = {}
+    out: list[Permission] = []
     for permission in found:
-        unique.setdefault((permission.action, permission.resource), permission)
-    if not unique:
+        kept = unique.setdefault((permission.action, permission.resource), permission)
+        # The same action on the same resource with other keys (a KMS key's encryption context, object
+        # by object) is asked as well.
+        if kept is permission or (kept.context != permission.context and permission not in out):
+            out.append(permission)
+    if not out:
         return (Permission(f"{operation.service}:{operation.name}", "*"),)
-    return tuple(unique.values())
+    return tuple(out)
