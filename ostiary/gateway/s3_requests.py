@@ -25,7 +25,7 @@ from ostiary.auth.authenticate import authenticate_with_key
 from ostiary.auth.caller import Caller
 from ostiary.blocking import WouldBlock
 from ostiary.errors import AccessDenied, AwsError
-from ostiary.gateway import multipart, ownership, refusals, s3
+from ostiary.gateway import multipart, ownership, publicaccess, refusals, s3
 from ostiary.gateway.backend_async import AsyncBackend, AsyncResponse
 from ostiary.gateway.backend_http import BackendError, BackendResponse
 from ostiary.gateway.decide import Authorizer, Pending
@@ -193,6 +193,7 @@ class S3Requests:
                     raise _unknown(operation)
         pending = trail.decided(self.authorizer, head, caller, operation, region, request_id, now)
         self.authorizer.before_forward(operation, caller, region, body)
+        self._block_public_access(operation, caller, region, body)
         here = self.authorizer.answer_here(operation, caller, region, body, now)
         if here is not None:
             return here
@@ -233,7 +234,7 @@ class S3Requests:
     ) -> Answer:
         """A successful answer read whole: cut to what the caller may see (lists), its creations kept."""
         replaced = self.authorizer.after_success(prepared.operation, prepared.caller, prepared.region, data)
-        self._keep_upload(prepared, dict(response.headers), data)
+        self._after_success(prepared, dict(response.headers), data)
         returned = answer_headers(response)
         if replaced is not None:
             data, returned = replaced, ownership.headers_for(returned, replaced)
@@ -242,15 +243,43 @@ class S3Requests:
     def _succeeded(self, prepared: _Prepared) -> None:
         """What a success created or deleted, kept."""
         self.authorizer.after_success(prepared.operation, prepared.caller, prepared.region, None)
-        self._keep_upload(prepared, {}, None)
+        self._after_success(prepared, {}, None)
 
     def _reads_answer(self, operation: Operation) -> bool:
         """Whether a success's body is read whole before it is sent (lists, multipart uploads' answers)."""
         return self.authorizer.needs_answer(operation) or multipart.reads_answer(operation)
 
-    def _keep_upload(self, prepared: _Prepared, headers: dict[str, str], body: bytes | None) -> None:
-        """The encryption of an SSE-KMS multipart upload created, kept; an upload ended, forgotten."""
-        if not multipart.keeps(prepared.operation):
+    def _block_public_access(
+        self, operation: Operation, caller: Caller | None, region: str, body: bytes | None
+    ) -> None:
+        """AccessDenied for what the bucket's Block Public Access settings refuse (`publicaccess`): a
+        public bucket policy under BlockPublicPolicy, a public ACL under BlockPublicAcls."""
+        bucket = operation.params.get("Bucket")
+        if not isinstance(bucket, str) or caller is None:
+            return
+        lookups = self.authorizer.lookups
+        if operation.name == "PutBucketPolicy":
+            text = operation.params.get("Policy")
+            text = text if isinstance(text, str) else (body or b"").decode("utf-8", "replace")
+            if (
+                publicaccess.is_public_text(text)
+                and lookups.public_access_block(region, bucket).block_public_policy
+            ):
+                raise publicaccess.refuse_public_policy(caller.arn, bucket)
+        elif publicaccess.writes_public_acl(operation):
+            if lookups.public_access_block(region, bucket).block_public_acls:
+                raise AccessDenied("Access Denied")
+
+    def _after_success(self, prepared: _Prepared, headers: dict[str, str], body: bytes | None) -> None:
+        """What a success changed of the bucket's Block Public Access settings (a new bucket's are all
+        on, as S3 makes them) and of multipart uploads (`multipart`)."""
+        operation = prepared.operation
+        if operation.name in publicaccess.CHANGES and isinstance(operation.params.get("Bucket"), str):
+            bucket = operation.params["Bucket"]
+            if operation.name == "CreateBucket":
+                self.authorizer.lookups.block_public_access(prepared.region, bucket)
+            self.authorizer.lookups.forget_public_access_block(bucket)
+        if not multipart.keeps(operation):
             return
         caller = prepared.caller
         account = caller.account_id if caller is not None else self.settings.account_id
