@@ -98,6 +98,12 @@ def is_public_text(text: str) -> bool:
         return False
 
 
+def policy_status(text: str) -> bytes:
+    """GetBucketPolicyStatus's answer for a stored bucket policy."""
+    public = "true" if is_public_text(text) else "false"
+    return f'<PolicyStatus xmlns="{NAMESPACE}"><IsPublic>{public}</IsPublic></PolicyStatus>'.encode()
+
+
 def refuse_public_policy(caller_arn: str, bucket: str) -> AccessDenied:
     """S3's refusal of a public PutBucketPolicy under BlockPublicPolicy, word for word."""
     return AccessDenied(

@@ -25,7 +25,7 @@ from ostiary.auth.authenticate import authenticate_with_key
 from ostiary.auth.caller import Caller
 from ostiary.blocking import WouldBlock
 from ostiary.errors import AccessDenied, AwsError
-from ostiary.gateway import multipart, ownership, publicaccess, refusals, s3
+from ostiary.gateway import bucketpolicies, multipart, ownership, publicaccess, refusals, s3
 from ostiary.gateway.backend_async import AsyncBackend, AsyncResponse
 from ostiary.gateway.backend_http import BackendError, BackendResponse
 from ostiary.gateway.decide import Authorizer, Pending
@@ -36,6 +36,7 @@ from ostiary.gateway.streaming import Bridge, ClientGone
 from ostiary.protocol import HttpRequest
 from ostiary.protocol.query import AUTH_PARAMS
 from ostiary.settings import Settings
+from ostiary.store import resources
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
 from ostiary.trail import calls as trail
@@ -197,6 +198,8 @@ class S3Requests:
         here = self.authorizer.answer_here(operation, caller, region, body, now)
         if here is not None:
             return here
+        if operation.name == "GetBucketPolicyStatus":
+            return self._policy_status(operation, region)
         headers = reader.forward_headers(head.headers)
         if body is not None:
             headers = [(k, v) for k, v in headers if k != "content-length"]
@@ -269,6 +272,19 @@ class S3Requests:
         elif publicaccess.writes_public_acl(operation):
             if lookups.public_access_block(region, bucket).block_public_acls:
                 raise AccessDenied("Access Denied")
+
+    def _policy_status(self, operation: Operation, region: str) -> Answer:
+        """GetBucketPolicyStatus from the stored policy (the backend never sees it): IsPublic as
+        `policy.public` judges it; NoSuchBucketPolicy (NoSuchBucket) as S3 answers."""
+        bucket = str(operation.params.get("Bucket", ""))
+        with self.db.read() as conn:
+            found = resources.find(conn, "s3", resources.GLOBAL_REGION, bucket)
+        if found is None and self.authorizer.lookups.bucket_exists(region, bucket) is not True:
+            raise bucketpolicies.NoSuchBucket(bucketpolicies.NO_BUCKET)
+        text = found[1] if found is not None else None
+        if text is None:
+            raise bucketpolicies.NoSuchBucketPolicy(bucketpolicies.NO_POLICY)
+        return Answer(200, (("content-type", "application/xml"),), publicaccess.policy_status(text))
 
     def _after_success(self, prepared: _Prepared, headers: dict[str, str], body: bytes | None) -> None:
         """What a success changed of the bucket's Block Public Access settings (a new bucket's are all

@@ -149,3 +149,14 @@ def test_block_public_acls_refuses_a_public_acl(harness: Harness) -> None:
     s3.put_object(Bucket=bucket, Key="private.txt", Body=b"x", ACL="private")
     s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=_settings(False))
     s3.put_object(Bucket=bucket, Key="open.txt", Body=b"x", ACL="public-read")
+
+
+def test_a_buckets_policy_status_is_the_gateways_judgement_of_its_stored_policy(harness: Harness) -> None:
+    s3, bucket = _bucket(harness)
+    code, _, status = _refusal(s3.get_bucket_policy_status, Bucket=bucket)
+    assert (code, status) == ("NoSuchBucketPolicy", 404)
+    s3.put_bucket_policy(Bucket=bucket, Policy=_policy(bucket, {"AWS": "111122223333"}))
+    assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"] == {"IsPublic": False}
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=_settings(False))
+    s3.put_bucket_policy(Bucket=bucket, Policy=_policy(bucket, "*"))
+    assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"] == {"IsPublic": True}
