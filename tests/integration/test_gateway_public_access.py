@@ -27,9 +27,8 @@ def _settings(on: bool, **changed: bool) -> dict[str, bool]:
 
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    backend = moto_backend(tmp_path_factory)
-    yield from running_harness(next(backend), tmp_path_factory)
-    backend.close()
+    for backend in moto_backend(tmp_path_factory):  # one backend, stopped once the harness is done
+        yield from running_harness(backend, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
