@@ -223,7 +223,10 @@ class Authorizer:
             return False
         if not publicaccess.is_public_text(text):
             return False
-        return self.lookups.public_access_block(region, resource.name).restrict_public_buckets
+        owner = owned.owner or self.settings.account_id
+        return publicaccess.effective(
+            self.lookups, self.db, region, resource.name, owner
+        ).restrict_public_buckets
 
     def before_forward(
         self, operation: Operation, caller: Caller | None, region: str, request_body: bytes | None = None

@@ -1,15 +1,16 @@
 """What an identified operation needs in policy terms: each (IAM action, resource ARN, request keys).
 
 S3, DynamoDB and KMS have their own modules (their ARNs and keys are AWS's, down to the batch and
-copy cases); any other service is mapped generically, the operation's name in its IAM prefix on the
-resource its parameters name, else "*". Pure: `Facts` brings what only the store knows.
+copy cases), and so do S3 Control's account settings (`publicaccess`); any other service is mapped
+generically, the operation's name in its IAM prefix on the resource its parameters name, else "*".
+Pure: `Facts` brings what only the store knows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from ostiary.gateway import dynamodb, kms, s3
+from ostiary.gateway import dynamodb, kms, publicaccess, s3
 from ostiary.gateway.mapping import Facts, Permission, is_permissionless, listed_only, mapped
 from ostiary.gateway.operations import Operation
 
@@ -19,6 +20,7 @@ _SERVICES: dict[str, Callable[[Operation, Facts], list[Permission]]] = {
     "s3": s3.permissions,
     "dynamodb": dynamodb.permissions,
     "kms": kms.permissions,
+    "s3control": publicaccess.account_permissions,
 }
 
 

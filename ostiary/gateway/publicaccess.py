@@ -20,7 +20,11 @@ the gateway reads them back with GetPublicAccessBlock), and what each refuses.
 
 A bucket created through the gateway gets all four settings on, as S3 does for every bucket created
 since April 2023; a caller who wants a public bucket turns them off first (PutPublicAccessBlock), as
-on AWS. The account-level settings (S3 Control's PutPublicAccessBlock) are not modelled.
+on AWS. An account's own settings (S3 Control's PutPublicAccessBlock, GetPublicAccessBlock and
+DeletePublicAccessBlock, `x-amz-account-id` the caller's account) are answered by the gateway and kept
+in its store (`store/public_access.py`): "If the PublicAccessBlock configurations are different between
+the bucket and the account, Amazon S3 uses the most restrictive combination of the bucket-level and
+account-level settings."
 """
 
 from __future__ import annotations
@@ -29,12 +33,18 @@ import functools
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ostiary.errors import AccessDenied
+from ostiary.errors import AccessDenied, AwsError
+from ostiary.gateway.mapping import Facts, Permission
 from ostiary.gateway.operations import Operation
 from ostiary.policy import PolicySyntaxError, parse_policy
 from ostiary.policy.public import is_public
+from ostiary.store import public_access
+from ostiary.store.db import Database
+
+if TYPE_CHECKING:
+    from ostiary.gateway.lookups import BackendLookups
 
 _FIELDS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 _PUBLIC_CANNED = frozenset({"public-read", "public-read-write", "authenticated-read"})
@@ -62,6 +72,72 @@ class PublicAccessBlock:
 
 ALL_ON = PublicAccessBlock(True, True, True, True)
 NONE = PublicAccessBlock()
+ACCOUNT_PATH = "/v20180820/configuration/publicAccessBlock"  # S3 Control's account settings
+
+
+class NoSuchPublicAccessBlockConfiguration(AwsError):
+    """S3's answer to GetPublicAccessBlock when there are no settings (404)."""
+
+    code, status, sender_fault = "NoSuchPublicAccessBlockConfiguration", 404, True
+
+
+class NotImplementedHere(AwsError):
+    """An S3 Control operation the gateway does not serve (501)."""
+
+    code, status, sender_fault = "NotImplemented", 501, False
+
+
+NO_CONFIGURATION = "The public access block configuration was not found"
+
+
+# S3 Control's account calls and their actions (the Service Authorization Reference's
+# PutAccountPublicAccessBlock and GetAccountPublicAccessBlock; a delete puts the settings away).
+_ACCOUNT_ACTIONS = {
+    "PutPublicAccessBlock": "s3:PutAccountPublicAccessBlock",
+    "GetPublicAccessBlock": "s3:GetAccountPublicAccessBlock",
+    "DeletePublicAccessBlock": "s3:PutAccountPublicAccessBlock",
+}
+
+
+def account_permissions(operation: Operation, facts: Facts) -> list[Permission]:
+    """What an S3 Control call needs: the account settings' action on "*" (they name no resource); any
+    other call its own name in S3's prefix (the gateway answers it NotImplemented)."""
+    return [Permission(_ACCOUNT_ACTIONS.get(operation.name, f"s3:{operation.name}"), "*")]
+
+
+def is_account_call(path: str, account_header: str | None) -> bool:
+    """Whether an S3-signed request is S3 Control's (`/v20180820/...` with `x-amz-account-id`), not a
+    bucket's."""
+    return path.startswith("/v20180820/") and bool(account_header)
+
+
+def combined(bucket: PublicAccessBlock, account: tuple[bool, bool, bool, bool] | None) -> PublicAccessBlock:
+    """The most restrictive combination of a bucket's settings and its owner's account's."""
+    if account is None:
+        return bucket
+    acls, ignore, policy, restrict = account
+    return PublicAccessBlock(
+        bucket.block_public_acls or acls,
+        bucket.ignore_public_acls or ignore,
+        bucket.block_public_policy or policy,
+        bucket.restrict_public_buckets or restrict,
+    )
+
+
+def effective(
+    lookups: BackendLookups, db: Database, region: str, bucket: str, owner: str
+) -> PublicAccessBlock:
+    """The settings that hold for a bucket: its own (from the backend) with its owner account's."""
+    return combined(lookups.public_access_block(region, bucket), public_access.recent_find(db, owner))
+
+
+def as_tuple(settings: PublicAccessBlock) -> tuple[bool, bool, bool, bool]:
+    return (
+        settings.block_public_acls,
+        settings.ignore_public_acls,
+        settings.block_public_policy,
+        settings.restrict_public_buckets,
+    )
 
 
 def parse(document: bytes) -> PublicAccessBlock | None:
@@ -78,12 +154,7 @@ def parse(document: bytes) -> PublicAccessBlock | None:
 
 def document(settings: PublicAccessBlock) -> bytes:
     """A PublicAccessBlockConfiguration document of the settings (PutPublicAccessBlock's body)."""
-    values = (
-        settings.block_public_acls,
-        settings.ignore_public_acls,
-        settings.block_public_policy,
-        settings.restrict_public_buckets,
-    )
+    values = as_tuple(settings)
     inner = "".join(f"<{n}>{'true' if v else 'false'}</{n}>" for n, v in zip(_FIELDS, values, strict=True))
     root = "PublicAccessBlockConfiguration"
     return f'<{root} xmlns="{NAMESPACE}">{inner}</{root}>'.encode()

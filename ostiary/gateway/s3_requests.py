@@ -36,7 +36,7 @@ from ostiary.gateway.streaming import Bridge, ClientGone
 from ostiary.protocol import HttpRequest
 from ostiary.protocol.query import AUTH_PARAMS
 from ostiary.settings import Settings
-from ostiary.store import resources
+from ostiary.store import public_access, resources
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
 from ostiary.trail import calls as trail
@@ -49,6 +49,7 @@ MAX_DOCUMENT_BYTES = 2 * 1024 * 1024  # an XML document an operation is read fro
 ANSWER_PIECE_BYTES = 256 * 1024
 
 _T = TypeVar("_T")
+_MALFORMED_XML = "The XML you provided was not well-formed or did not validate against our published schema"
 
 
 class EntityTooLarge(AwsError):
@@ -178,7 +179,9 @@ class S3Requests:
             )
         region = signed.region if signed is not None else self.settings.region
         reader = payload.payload_reader(head, signed, key)
-        operation = identify(SERVICE, head)
+        is_account = publicaccess.is_account_call(head.path, head.header("x-amz-account-id"))
+        service = "s3control" if is_account else SERVICE
+        operation = identify(service, head)
         if isinstance(operation, UnknownOperation):
             raise _unknown(operation)
         body: bytes | None = None
@@ -189,11 +192,13 @@ class S3Requests:
         if reads_body or length is None or length <= MAX_BUFFERED_BYTES:
             body = _whole(pieces, reader, MAX_DOCUMENT_BYTES if reads_body else MAX_BUFFERED_BYTES)
             if reads_body:
-                operation = identify(SERVICE, dataclasses.replace(head, body=body))
+                operation = identify(service, dataclasses.replace(head, body=body))
                 if isinstance(operation, UnknownOperation):
                     raise _unknown(operation)
         pending = trail.decided(self.authorizer, head, caller, operation, region, request_id, now)
         self.authorizer.before_forward(operation, caller, region, body)
+        if operation.service == "s3control":
+            return self._account_settings(operation, caller, body, now)
         self._block_public_access(operation, caller, region, body)
         here = self.authorizer.answer_here(operation, caller, region, body, now)
         if here is not None:
@@ -260,18 +265,50 @@ class S3Requests:
         bucket = operation.params.get("Bucket")
         if not isinstance(bucket, str) or caller is None:
             return
-        lookups = self.authorizer.lookups
         if operation.name == "PutBucketPolicy":
             text = operation.params.get("Policy")
             text = text if isinstance(text, str) else (body or b"").decode("utf-8", "replace")
-            if (
-                publicaccess.is_public_text(text)
-                and lookups.public_access_block(region, bucket).block_public_policy
-            ):
+            if publicaccess.is_public_text(text) and self._settings(region, bucket).block_public_policy:
                 raise publicaccess.refuse_public_policy(caller.arn, bucket)
         elif publicaccess.writes_public_acl(operation):
-            if lookups.public_access_block(region, bucket).block_public_acls:
+            if self._settings(region, bucket).block_public_acls:
                 raise AccessDenied("Access Denied")
+
+    def _settings(self, region: str, bucket: str) -> publicaccess.PublicAccessBlock:
+        """The Block Public Access settings that hold for a bucket: its own with its owner account's."""
+        found = resources.recent_find(self.db, "s3", resources.GLOBAL_REGION, bucket)
+        owner = found[0] if found is not None else self.settings.account_id
+        return publicaccess.effective(self.authorizer.lookups, self.db, region, bucket, owner)
+
+    def _account_settings(
+        self, operation: Operation, caller: Caller | None, body: bytes | None, now: datetime
+    ) -> Answer:
+        """S3 Control's calls on an account's own Block Public Access settings, answered from the store
+        (the backend's namespace is every account's): AccessDenied for another account's."""
+        account = operation.params.get("AccountId")
+        if caller is None or account != caller.account_id:
+            raise AccessDenied("Access Denied")
+        if operation.name == "PutPublicAccessBlock":
+            settings = publicaccess.parse(body or b"")
+            if settings is None:
+                raise MalformedXML(_MALFORMED_XML)
+            with self.db.transaction() as conn:
+                public_access.put(conn, account, publicaccess.as_tuple(settings), now)
+            return Answer(200, (), b"")
+        if operation.name == "GetPublicAccessBlock":
+            with self.db.read() as conn:
+                found = public_access.find(conn, account)
+            if found is None:
+                raise publicaccess.NoSuchPublicAccessBlockConfiguration(publicaccess.NO_CONFIGURATION)
+            document = publicaccess.document(publicaccess.PublicAccessBlock(*found))
+            return Answer(200, (("content-type", "application/xml"),), document)
+        if operation.name == "DeletePublicAccessBlock":
+            with self.db.transaction() as conn:
+                public_access.remove(conn, account)
+            return Answer(204, (), b"")
+        raise publicaccess.NotImplementedHere(
+            f"the gateway serves S3 Control's account Block Public Access calls only, not {operation.name}"
+        )
 
     def _policy_status(self, operation: Operation, region: str) -> Answer:
         """GetBucketPolicyStatus from the stored policy (the backend never sees it): IsPublic as
@@ -401,9 +438,7 @@ def _unknown(operation: UnknownOperation) -> AwsError:
         return ownership.MethodNotAllowed(
             f"The specified method is not allowed against this resource: {operation.reason}."
         )
-    return MalformedXML(
-        "The XML you provided was not well-formed or did not validate against our published schema"
-    )
+    return MalformedXML(_MALFORMED_XML)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from ostiary.store import (  # noqa: F401 - their tables join the metadata
     credential_reports,
     last_access,
     outbound_federation,
+    public_access,
     resources,
     trail_events,
     uploads,

@@ -9,6 +9,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from botocore import UNSIGNED
@@ -159,3 +160,43 @@ def test_a_buckets_policy_status_is_the_gateways_judgement_of_its_stored_policy(
     s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=_settings(False))
     s3.put_bucket_policy(Bucket=bucket, Policy=_policy(bucket, "*"))
     assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"] == {"IsPublic": True}
+
+
+def _control(harness: Harness, creds: dict[str, str] | None = None) -> Any:
+    """An S3 Control client of the gateway whose requests go to the gateway's own host: the SDK names
+    the account in the host (`ACCOUNT.127.0.0.1`), which nothing resolves here; taken out before the
+    request is signed."""
+    client = harness.client("s3control", creds)
+
+    def own_host(request: Any, **_: Any) -> None:
+        parts = urlsplit(request.url)
+        request.url = urlunsplit(parts._replace(netloc=parts.netloc.split(".", 1)[1]))
+
+    client.meta.events.register("before-sign.s3-control.*", own_host)
+    return client
+
+
+def test_an_accounts_own_settings_hold_for_its_buckets_with_the_buckets(
+    harness: Harness, other: dict[str, str]
+) -> None:
+    """S3 Control's account settings, answered by the gateway: "Amazon S3 uses the most restrictive
+    combination of the bucket-level and account-level settings"."""
+    control = _control(harness, other)
+    account = other["AccountId"]
+    code, _, status = _refusal(control.get_public_access_block, AccountId=account)
+    assert (code, status) == ("NoSuchPublicAccessBlockConfiguration", 404)
+    control.put_public_access_block(
+        AccountId=account, PublicAccessBlockConfiguration=_settings(False, BlockPublicPolicy=True)
+    )
+    got = control.get_public_access_block(AccountId=account)["PublicAccessBlockConfiguration"]
+    assert got == _settings(False, BlockPublicPolicy=True)
+    s3 = harness.client("s3", other)
+    bucket = f"bpa-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=_settings(False))
+    public = _policy(bucket, "*")
+    assert _refusal(s3.put_bucket_policy, Bucket=bucket, Policy=public)[0] == "AccessDenied"  # the account's
+    control.delete_public_access_block(AccountId=account)
+    s3.put_bucket_policy(Bucket=bucket, Policy=public)
+    mine = _control(harness)
+    assert _refusal(mine.get_public_access_block, AccountId=account)[:2] == ("AccessDenied", "Access Denied")

@@ -10,6 +10,7 @@ import pytest
 
 from ostiary.gateway import publicaccess
 from ostiary.gateway.operations import Operation
+from ostiary.gateway.permissions import Facts, permissions_of
 from ostiary.gateway.publicaccess import PublicAccessBlock
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
@@ -93,3 +94,30 @@ def test_a_stored_policy_is_public_as_the_engine_says() -> None:
     assert publicaccess.is_public_text(text("*"))
     assert not publicaccess.is_public_text(text({"AWS": "111122223333"}))
     assert not publicaccess.is_public_text("{not a policy")
+
+
+def test_a_buckets_settings_combine_with_its_accounts_most_restrictively() -> None:
+    bucket = PublicAccessBlock(block_public_acls=True)
+    assert publicaccess.combined(bucket, None) == bucket
+    both = publicaccess.combined(bucket, (False, False, True, False))
+    assert both == PublicAccessBlock(block_public_acls=True, block_public_policy=True)
+
+
+def test_an_account_call_is_s3_controls_path_with_its_account_header() -> None:
+    assert publicaccess.is_account_call(publicaccess.ACCOUNT_PATH, "123456789012")
+    assert not publicaccess.is_account_call(publicaccess.ACCOUNT_PATH, None)  # a bucket named v20180820
+    assert not publicaccess.is_account_call("/bucket/key", "123456789012")
+
+
+@pytest.mark.parametrize(
+    ("name", "action"),
+    [
+        ("PutPublicAccessBlock", "s3:PutAccountPublicAccessBlock"),
+        ("GetPublicAccessBlock", "s3:GetAccountPublicAccessBlock"),
+        ("DeletePublicAccessBlock", "s3:PutAccountPublicAccessBlock"),
+    ],
+)
+def test_the_account_settings_calls_need_the_account_actions_on_nothing_named(name: str, action: str) -> None:
+    operation = Operation("s3control", name, {"AccountId": "123456789012"})
+    found = permissions_of(operation, Facts(account="123456789012", region="us-east-1"))
+    assert [(p.action, p.resource) for p in found] == [(action, "*")]

@@ -1,4 +1,5 @@
-"""gateway_uploads: how each S3 multipart upload made through the gateway with SSE-KMS is encrypted
+"""gateway_uploads: how each S3 multipart upload made through the gateway with SSE-KMS is encrypted;
+gateway_public_access: each account's S3 Block Public Access settings
 
 Revision ID: 0017
 Revises: 0016
@@ -25,7 +26,18 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("bucket", "upload_id", name=op.f("pk_gateway_uploads")),
     )
+    op.create_table(
+        "gateway_public_access",
+        sa.Column("account_id", sa.String(length=12), nullable=False),
+        sa.Column("block_public_acls", sa.Boolean(), nullable=False),
+        sa.Column("ignore_public_acls", sa.Boolean(), nullable=False),
+        sa.Column("block_public_policy", sa.Boolean(), nullable=False),
+        sa.Column("restrict_public_buckets", sa.Boolean(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("account_id", name=op.f("pk_gateway_public_access")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("gateway_public_access")
     op.drop_table("gateway_uploads")
