@@ -1,6 +1,6 @@
-"""S3 Block Public Access on buckets ("Blocking public access to your Amazon S3 storage"): the four
-settings as the backend keeps them (PutPublicAccessBlock and DeletePublicAccessBlock are forwarded;
-the gateway reads them back with GetPublicAccessBlock), and what each refuses.
+"""S3 Block Public Access on buckets and accounts ("Blocking public access to your Amazon S3 storage"):
+a bucket's four settings as the backend keeps them (PutPublicAccessBlock and DeletePublicAccessBlock
+are forwarded; the gateway reads them back with GetPublicAccessBlock), and what each refuses.
 
 - BlockPublicPolicy: "Setting this element to TRUE causes Amazon S3 to reject calls to PUT Bucket
   policy if the specified bucket policy allows public access" (AccessDenied, S3's text below).
@@ -72,7 +72,8 @@ class PublicAccessBlock:
 
 ALL_ON = PublicAccessBlock(True, True, True, True)
 NONE = PublicAccessBlock()
-ACCOUNT_PATH = "/v20180820/configuration/publicAccessBlock"  # S3 Control's account settings
+CONTROL_PREFIX = "/v20180820/"  # S3 Control's API version, first in each of its paths
+ACCOUNT_PATH = f"{CONTROL_PREFIX}configuration/publicAccessBlock"  # an account's settings
 
 
 class NoSuchPublicAccessBlockConfiguration(AwsError):
@@ -108,7 +109,7 @@ def account_permissions(operation: Operation, facts: Facts) -> list[Permission]:
 def is_account_call(path: str, account_header: str | None) -> bool:
     """Whether an S3-signed request is S3 Control's (`/v20180820/...` with `x-amz-account-id`), not a
     bucket's."""
-    return path.startswith("/v20180820/") and bool(account_header)
+    return path.startswith(CONTROL_PREFIX) and bool(account_header)
 
 
 def combined(bucket: PublicAccessBlock, account: tuple[bool, bool, bool, bool] | None) -> PublicAccessBlock:

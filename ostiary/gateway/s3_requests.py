@@ -179,8 +179,7 @@ class S3Requests:
             )
         region = signed.region if signed is not None else self.settings.region
         reader = payload.payload_reader(head, signed, key)
-        is_account = publicaccess.is_account_call(head.path, head.header("x-amz-account-id"))
-        service = "s3control" if is_account else SERVICE
+        service = _service_of(head)
         operation = identify(service, head)
         if isinstance(operation, UnknownOperation):
             raise _unknown(operation)
@@ -373,6 +372,15 @@ def backend_target(head: HttpRequest, operation: Operation) -> str:
         kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in AUTH_PARAMS]
         query = urlencode(kept, quote_via=quote)
     return path + (f"?{query}" if query else "")
+
+
+def _service_of(head: HttpRequest) -> str:
+    """`s3control` for S3 Control's account calls (signed for S3 too), else `s3`."""
+    if not head.path.startswith(publicaccess.CONTROL_PREFIX):  # most requests: no header read
+        return SERVICE
+    return (
+        "s3control" if publicaccess.is_account_call(head.path, head.header("x-amz-account-id")) else SERVICE
+    )
 
 
 def _is_signature_v2(head: HttpRequest) -> bool:
