@@ -29,7 +29,7 @@ from typing import Any
 from ostiary import enforce, services
 from ostiary.auth.caller import Caller
 from ostiary.errors import AccessDenied
-from ostiary.gateway import bucketpolicies, keypolicies, kms, ownership
+from ostiary.gateway import bucketpolicies, keypolicies, kms, ownership, publicaccess
 from ostiary.gateway.forwarding import Answer, BackendUnavailable
 from ostiary.gateway.lookups import BackendLookups
 from ostiary.gateway.operations import Operation
@@ -38,7 +38,7 @@ from ostiary.gateway.permissions import Facts, Permission, permissions_of
 from ostiary.policy import Decision, Principal, Request, authorize
 from ostiary.protocol import HttpRequest
 from ostiary.settings import OFF, SOFT, Settings
-from ostiary.store import principals
+from ostiary.store import principals, uploads
 from ostiary.store import resources as store
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
@@ -142,6 +142,8 @@ class Authorizer:
             object_encryption=lambda bucket, key, version: lookups.object_encryption(
                 region, bucket, key, version
             ),
+            upload_encryption=lambda bucket, upload_id: uploads.kept_find(self.db, bucket, upload_id),
+            prefix_encryption=lambda bucket, prefix: lookups.prefix_encryption(region, bucket, prefix),
         )
         if with_key_schema:
             facts = replace(facts, key_schema=lambda table, index: lookups.key_schema(region, table, index))
@@ -173,6 +175,8 @@ class Authorizer:
         owned = self.owned(permission, caller.account_id, region)
         policy = self._resource_policy(owned, caller.account_id, region)
         is_own = owned.owner in (None, caller.account_id)
+        if not is_own and policy is not None and self._restricted(owned, region):
+            policy = None  # RestrictPublicBuckets: another account's access through the policy is blocked
         if caller.is_root and is_own and not _bucket_policy_applies(owned, policy):
             return
         _decide(ctx, owned.permission, policy, owned.owner, is_soft=self.is_soft)
@@ -211,6 +215,18 @@ class Authorizer:
         is_key = resource is not None and resource.service == "kms"
         text = self.lookups.key_policy(region, resource.name) if resource is not None and is_key else None
         return keypolicies.compiled(text, owned.owner or caller_account)
+
+    def _restricted(self, owned: Owned, region: str) -> bool:
+        """Whether a bucket's public policy is restricted to its own account (RestrictPublicBuckets)."""
+        text, resource = owned.policy_text, owned.resource
+        if text is None or resource is None or not owned.permission.action.startswith("s3:"):
+            return False
+        if not publicaccess.is_public_text(text):
+            return False
+        owner = owned.owner or self.settings.account_id
+        return publicaccess.effective(
+            self.lookups, self.db, region, resource.name, owner
+        ).restrict_public_buckets
 
     def before_forward(
         self, operation: Operation, caller: Caller | None, region: str, request_body: bytes | None = None
@@ -353,6 +369,8 @@ class Authorizer:
             owned = self.owned(permission, self.settings.account_id, region)
             policy = self._resource_policy(owned, self.settings.account_id, region)
             if policy is None or owned.owner is None or permission.action in BUCKET_POLICY_ACTIONS:
+                raise AccessDenied(ANONYMOUS_DENIED)
+            if self._restricted(owned, region):
                 raise AccessDenied(ANONYMOUS_DENIED)
             keys = {**context, **permission.context, "aws:ResourceAccount": owned.owner}
             asked = Request(_ANONYMOUS, permission.action, owned.permission.resource, keys)

@@ -174,8 +174,27 @@ def import_permissions(params: Mapping[str, Any], facts: Facts) -> list[Permissi
         listing = resources("s3:ListBucket", {"BucketName": bucket}, facts)[0]
         found.append(Permission("s3:GetObject", objects, {}, other))
         found.append(Permission("s3:ListBucket", listing, {}, other))
+        found += _import_decrypt(bucket, prefix if isinstance(prefix, str) else "", facts)
     logs = f"arn:{PARTITION}:logs:{facts.region}:{facts.account}:log-group:/aws-dynamodb/*"
     found += [Permission(action, logs) for action in IMPORT_LOGS_ACTIONS]
+    return found
+
+
+def _import_decrypt(bucket: str, prefix: str, facts: Facts) -> list[Permission]:
+    """kms:Decrypt (via S3, called via DynamoDB) on the key of each SSE-KMS source object, as the backend
+    tells of the objects under the prefix when the import is asked: S3 decrypts an SSE-KMS object for
+    whoever reads it, here DynamoDB with the caller's permissions (as its s3:GetObject)."""
+    found: list[Permission] = []
+    seen: set[tuple[str | None, str]] = set()
+    for key, _, key_id, bucket_key in facts.prefix_encryption(bucket, prefix):
+        arn = resources("s3:GetObject", {"BucketName": bucket, "ObjectName": key}, facts)[0]
+        context = arn.split("/", 1)[0] if bucket_key else arn
+        if (key_id, context) in seen:
+            continue
+        seen.add((key_id, context))
+        found += kms.for_service(
+            ("kms:Decrypt",), key_id, "s3", facts, {"aws:s3:arn": context}, (DYNAMODB_PRINCIPAL,)
+        )
     return found
 
 

@@ -7,6 +7,7 @@ what the request said (every key value a leading key; the alias's own ARN), neve
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import threading
@@ -16,13 +17,16 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from ostiary.gateway import publicaccess
 from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder
+from ostiary.gateway.publicaccess import PublicAccessBlock
 from ostiary.protocol import HttpRequest
 
 TTL_SECONDS = 10.0
 NEGATIVE_TTL_SECONDS = 1.0  # "no such table" is kept only briefly: the table may be created next
-_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 MAX_ENTRIES = 4096
+MAX_LISTED_OBJECTS = 1000  # the objects of an import's source whose encryption is asked (one page)
+StoredObject = tuple[str, str, str | None, bool]  # (object key, algorithm, KMS key id, bucket key)
 
 
 class _Cache:
@@ -45,6 +49,11 @@ class _Cache:
                 self._entries.clear()
             self._entries[key] = (now, value)
         return value
+
+    def drop(self, key: tuple[str, ...]) -> None:
+        """Forget one value (it changed through this process)."""
+        with self._lock:
+            self._entries.pop(key, None)
 
 
 class BackendLookups:
@@ -102,6 +111,73 @@ class BackendLookups:
             return None
         return algorithm, headers.get("x-amz-server-side-encryption-aws-kms-key-id") or None
 
+    def prefix_encryption(self, region: str, bucket: str, prefix: str) -> tuple[StoredObject, ...]:
+        """How each object under a prefix is encrypted, for the SSE-KMS ones: (object key, algorithm, KMS
+        key id or None, S3 Bucket Key enabled). The first `MAX_LISTED_OBJECTS` objects the backend lists
+        (ListObjectsV2, then HeadObject each; never kept: the next upload may change it); () when the
+        backend cannot tell."""
+        found: list[StoredObject] = []
+        for key in self._listed(region, bucket, prefix):
+            path = f"/{quote(bucket, safe='')}/{quote(key, safe='/~')}"
+            answer = self._s3(region, "HEAD", path, "")
+            if answer is None or answer.status != 200:
+                continue
+            headers = {k.lower(): v for k, v in answer.headers}
+            algorithm = headers.get("x-amz-server-side-encryption", "")
+            if algorithm.startswith("aws:kms"):
+                key_id = headers.get("x-amz-server-side-encryption-aws-kms-key-id") or None
+                bucket_key = headers.get("x-amz-server-side-encryption-bucket-key-enabled", "") == "true"
+                found.append((key, algorithm, key_id, bucket_key))
+        return tuple(found)
+
+    def _listed(self, region: str, bucket: str, prefix: str) -> list[str]:
+        """The keys under `prefix`, at most `MAX_LISTED_OBJECTS`, as the backend lists them."""
+        keys: list[str] = []
+        token = ""
+        while len(keys) < MAX_LISTED_OBJECTS:
+            query = f"list-type=2&prefix={quote(prefix, safe='')}"
+            query += f"&continuation-token={quote(token, safe='')}" if token else ""
+            answer = self._s3(region, "GET", "/" + quote(bucket, safe=""), query)
+            if answer is None or answer.status != 200:
+                break
+            page, token = listed_keys(answer.body)
+            keys.extend(page)
+            if not token:
+                break
+        return keys[:MAX_LISTED_OBJECTS]
+
+    def public_access_block(self, region: str, bucket: str) -> PublicAccessBlock:
+        """A bucket's Block Public Access settings as the backend keeps them (GetPublicAccessBlock, kept
+        briefly and dropped when they change through this process); none on when it has none."""
+        found: PublicAccessBlock = self._cache.get(
+            ("public-access", bucket), lambda: self._public_access_block(region, bucket)
+        )
+        return found
+
+    def _public_access_block(self, region: str, bucket: str) -> PublicAccessBlock:
+        answer = self._s3(region, "GET", "/" + quote(bucket, safe=""), "publicAccessBlock=")
+        if answer is None:
+            raise BackendUnavailable("the backend did not answer a GetPublicAccessBlock")
+        if answer.status != 200:
+            return publicaccess.NONE  # NoSuchPublicAccessBlockConfiguration
+        return publicaccess.parse(answer.body) or publicaccess.NONE
+
+    def forget_public_access_block(self, bucket: str) -> None:
+        """The bucket's settings changed (or the bucket came or went): read them afresh next time."""
+        self._cache.drop(("public-access", bucket))
+
+    def block_public_access(self, region: str, bucket: str) -> bool:
+        """Turn all four settings on for a bucket the backend keeps none for (S3's default for a new
+        bucket); whether they were put."""
+        self.forget_public_access_block(bucket)
+        path = "/" + quote(bucket, safe="")
+        held = self._s3(region, "GET", path, "publicAccessBlock=")
+        if held is None or held.status == 200:
+            return False
+        all_on = publicaccess.document(publicaccess.ALL_ON)
+        answer = self._s3(region, "PUT", path, "publicAccessBlock=", all_on)
+        return answer is not None and answer.status == 200
+
     def bucket_exists(self, region: str, bucket: str) -> bool | None:
         """Whether the S3 backend has a bucket (HeadBucket, never kept), None when it cannot tell."""
         answer = self._s3(region, "HEAD", "/" + quote(bucket, safe=""), "")
@@ -110,13 +186,16 @@ class BackendLookups:
         status = answer.status
         return True if status in (200, 301, 403) else False if status == 404 else None
 
-    def _s3(self, region: str, method: str, path: str, query_string: str) -> Answer | None:
-        """The S3 backend's answer to a bodiless request, None when there is no S3 backend or it is down."""
+    def _s3(self, region: str, method: str, path: str, query_string: str, body: bytes = b"") -> Answer | None:
+        """The S3 backend's answer to a request, None when there is no S3 backend or it is down."""
         url = self._url_for("s3")
         if url is None:
             return None
-        headers = (("x-amz-content-sha256", _EMPTY_SHA256),)
-        request = HttpRequest(method=method, path=path, query_string=query_string, headers=headers, body=b"")
+        headers: tuple[tuple[str, str], ...] = (("x-amz-content-sha256", hashlib.sha256(body).hexdigest()),)
+        if body:
+            digest = base64.b64encode(hashlib.md5(body).digest()).decode()  # noqa: S324 - S3's Content-MD5
+            headers += (("content-md5", digest), ("content-type", "application/xml"))
+        request = HttpRequest(method=method, path=path, query_string=query_string, headers=headers, body=body)
         try:
             return self._forwarder.forward(url, request, "s3", region)
         except BackendUnavailable:
@@ -186,6 +265,25 @@ def default_encryption(document: bytes) -> tuple[str, str | None] | None:
         elif tag == "KMSMasterKeyID" and key is None:
             key = (element.text or "").strip() or None
     return (algorithm, key) if algorithm else None
+
+
+def listed_keys(document: bytes) -> tuple[list[str], str]:
+    """The object keys of a ListObjectsV2 answer, and its NextContinuationToken ('' when it is the last)."""
+    try:
+        root = ElementTree.fromstring(document)
+    except ElementTree.ParseError:
+        return [], ""
+    keys: list[str] = []
+    token = ""
+    for element in root:
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag == "Contents":
+            key = next((c.text for c in element if c.tag.rsplit("}", 1)[-1] == "Key"), None)
+            if key:
+                keys.append(key)
+        elif tag == "NextContinuationToken":
+            token = (element.text or "").strip()
+    return keys, token
 
 
 def key_names(schema: Any) -> tuple[str, ...] | None:

@@ -57,6 +57,14 @@ def _no_object_encryption(bucket: str, key: str, version: str | None) -> tuple[s
     return None
 
 
+def _no_upload_encryption(bucket: str, upload_id: str) -> tuple[str, str | None, bool] | None:
+    return None
+
+
+def _no_prefix_encryption(bucket: str, prefix: str) -> tuple[tuple[str, str, str | None, bool], ...]:
+    return ()
+
+
 @dataclass(frozen=True)
 class Facts:
     """What a request alone does not say, passed in by the caller of `permissions_of`.
@@ -66,7 +74,11 @@ class Facts:
     (and the sort key's) of a table or index, None when unknown; `resolve_alias("alias/x")` gives the
     key id or key ARN an alias points to, None when it points nowhere. `bucket_encryption(bucket)` gives
     a bucket's default encryption (algorithm, KMS key id or None), None when it has none or it is unknown;
-    `object_encryption(bucket, key, version)` the same of a stored object (a copy's source).
+    `object_encryption(bucket, key, version)` the same of a stored object (a copy's source);
+    `upload_encryption(bucket, upload_id)` the same of a multipart upload, with whether it uses an S3
+    Bucket Key, None when it is not SSE-KMS or unknown; `prefix_encryption(bucket, prefix)` the SSE-KMS
+    objects under a prefix (key, algorithm, KMS key id or None, bucket key), as far as the backend lists
+    them.
     `via_service` is the service principal making the call for the caller (`dynamodb.amazonaws.com`), if
     any.
     """
@@ -79,6 +91,10 @@ class Facts:
     via_service: str | None = None
     bucket_encryption: Callable[[str], tuple[str, str | None] | None] = _no_bucket_encryption
     object_encryption: Callable[[str, str, str | None], tuple[str, str | None] | None] = _no_object_encryption
+    upload_encryption: Callable[[str, str], tuple[str, str | None, bool] | None] = _no_upload_encryption
+    prefix_encryption: Callable[[str, str], tuple[tuple[str, str, str | None, bool], ...]] = (
+        _no_prefix_encryption
+    )
 
 
 @dataclass(frozen=True)

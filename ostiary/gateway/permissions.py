@@ -1,15 +1,16 @@
 """What an identified operation needs in policy terms: each (IAM action, resource ARN, request keys).
 
 S3, DynamoDB and KMS have their own modules (their ARNs and keys are AWS's, down to the batch and
-copy cases); any other service is mapped generically, the operation's name in its IAM prefix on the
-resource its parameters name, else "*". Pure: `Facts` brings what only the store knows.
+copy cases), and so do S3 Control's account settings (`publicaccess`); any other service is mapped
+generically, the operation's name in its IAM prefix on the resource its parameters name, else "*".
+Pure: `Facts` brings what only the store knows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from ostiary.gateway import dynamodb, kms, s3
+from ostiary.gateway import dynamodb, kms, publicaccess, s3
 from ostiary.gateway.mapping import Facts, Permission, is_permissionless, listed_only, mapped
 from ostiary.gateway.operations import Operation
 
@@ -19,11 +20,13 @@ _SERVICES: dict[str, Callable[[Operation, Facts], list[Permission]]] = {
     "s3": s3.permissions,
     "dynamodb": dynamodb.permissions,
     "kms": kms.permissions,
+    "s3control": publicaccess.account_permissions,
 }
 
 
 def permissions_of(operation: Operation, facts: Facts) -> tuple[Permission, ...]:
-    """Every permission `operation` needs, without duplicates, in the order AWS would ask them.
+    """Every permission `operation` needs, without duplicates (one action on one resource with the
+    same keys), in the order AWS would ask them.
 
     Only an operation AWS asks no permission for needs none: one whose parameters name nothing this
     module can read needs its own name as an action on "*" (refused unless granted wholesale).
@@ -39,8 +42,13 @@ def permissions_of(operation: Operation, facts: Facts) -> tuple[Permission, ...]
             for p in mapped(operation.service, operation.name, operation.params, facts)
         ]
     unique: dict[tuple[str, str], Permission] = {}
+    out: list[Permission] = []
     for permission in found:
-        unique.setdefault((permission.action, permission.resource), permission)
-    if not unique:
+        kept = unique.setdefault((permission.action, permission.resource), permission)
+        # The same action on the same resource with other keys (a KMS key's encryption context, object
+        # by object) is asked as well.
+        if kept is permission or (kept.context != permission.context and permission not in out):
+            out.append(permission)
+    if not out:
         return (Permission(f"{operation.service}:{operation.name}", "*"),)
-    return tuple(unique.values())
+    return tuple(out)

@@ -48,13 +48,18 @@ _MEMBER_KEYS = {
 _ACL_MEMBERS = ("ACL", "GrantFullControl", "GrantRead", "GrantReadACP", "GrantWrite", "GrantWriteACP")
 _WRITES_OBJECT = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
 SSE_KMS = frozenset({"aws:kms", "aws:kms:dsse"})
-# What S3 asks KMS with the caller's credentials when it encrypts an object with SSE-KMS (S3's "Using
-# server-side encryption with AWS KMS keys": a multipart upload needs kms:Decrypt as well).
+# What S3 asks KMS with the caller's credentials when it encrypts an object with SSE-KMS. A multipart
+# upload's are split over its calls (CreateMultipartUpload's "Permissions"): "The requester must also
+# have permissions for the kms:GenerateDataKey action for the CreateMultipartUpload API. Then, the
+# requester needs permissions for the kms:Decrypt action on the UploadPart and UploadPartCopy APIs."
 _SSE_KMS_ACTIONS = {
     "PutObject": ("kms:GenerateDataKey",),
     "CopyObject": ("kms:GenerateDataKey",),
-    "CreateMultipartUpload": ("kms:GenerateDataKey", "kms:Decrypt"),
+    "CreateMultipartUpload": ("kms:GenerateDataKey",),
 }
+# Calls on a multipart upload that need kms:Decrypt on the key it was created with (`_upload_decrypt`).
+_DECRYPTS_UPLOAD = frozenset({"UploadPart", "UploadPartCopy", "CompleteMultipartUpload"})
+_CHECKSUMS = ("ChecksumCRC32", "ChecksumCRC32C", "ChecksumCRC64NVME", "ChecksumSHA1", "ChecksumSHA256")
 # Answers whose body S3 decrypts for the caller: kms:Decrypt on the key the answer names.
 _DECRYPTS = frozenset({"GetObject"})
 # Object actions whose `versionId` makes them act on one version.
@@ -86,7 +91,12 @@ def permissions(operation: Operation, facts: Facts) -> list[Permission]:
         found.extend(_header_writes(params, facts))
     keys = request_keys(params)
     found = [Permission(p.action, p.resource, listed_only(p.action, {**keys, **p.context})) for p in found]
-    return found + _sse_kms(name, params, facts) + _source_decrypt(name, params, facts)
+    return (
+        found
+        + _sse_kms(name, params, facts)
+        + _source_decrypt(name, params, facts)
+        + _upload_decrypt(name, params, facts)
+    )
 
 
 def _sse_kms(name: str, params: Mapping[str, Any], facts: Facts) -> list[Permission]:
@@ -123,6 +133,64 @@ def _source_decrypt(name: str, params: Mapping[str, Any], facts: Facts) -> list[
         return []
     context = {"aws:s3:arn": object_arn(bucket, key, facts)}
     return kms.for_service(("kms:Decrypt",), stored[1], "s3", facts, context)
+
+
+def _upload_decrypt(name: str, params: Mapping[str, Any], facts: Facts) -> list[Permission]:
+    """A part of a multipart upload made with SSE-KMS: kms:Decrypt (via S3) on the upload's key, as it
+    was kept from CreateMultipartUpload's answer (`created_upload`); nothing when it is unknown.
+
+    UploadPart and UploadPartCopy always need it ("the requester needs permissions for the kms:Decrypt
+    action on the UploadPart and UploadPartCopy APIs"); CompleteMultipartUpload only with checksums
+    ("If you provide an additional checksum value in your MultipartUpload requests and the object is
+    encrypted with Key Management Service, you must have permission to use the kms:Decrypt action for
+    the CompleteMultipartUpload request to succeed").
+    """
+    if name not in _DECRYPTS_UPLOAD:
+        return []
+    bucket, upload_id = params.get("Bucket"), params.get("UploadId")
+    if not isinstance(bucket, str) or not isinstance(upload_id, str):
+        return []
+    if name == "CompleteMultipartUpload" and not _has_checksums(params):
+        return []
+    stored = facts.upload_encryption(bucket, upload_id)
+    if stored is None or stored[0] not in SSE_KMS:
+        return []
+    context = {"aws:s3:arn": _s3_arn(params, facts, stored[2])}
+    return kms.for_service(("kms:Decrypt",), stored[1], "s3", facts, context)
+
+
+def _has_checksums(params: Mapping[str, Any]) -> bool:
+    """Whether a CompleteMultipartUpload carries additional checksums: the whole object's, or a part's."""
+    if any(params.get(member) for member in _CHECKSUMS):
+        return True
+    parts = (params.get("MultipartUpload") or {}).get("Parts")
+    listed = parts if isinstance(parts, list) else []
+    return any(isinstance(part, dict) and any(part.get(m) for m in _CHECKSUMS) for part in listed)
+
+
+def created_upload(
+    operation: Operation, headers: Mapping[str, str], facts: Facts
+) -> tuple[str, str | None, bool] | None:
+    """How a CreateMultipartUpload's upload is encrypted, when with SSE-KMS: (algorithm, key id or None
+    for S3's managed key, whether with an S3 Bucket Key). S3's answer says it
+    (`x-amz-server-side-encryption`, `-aws-kms-key-id`, `-bucket-key-enabled`); what it leaves unsaid
+    (a backend that does not apply a bucket's default encryption to uploads) is what the request and
+    the bucket's default encryption asked for, as its kms:GenerateDataKey was decided."""
+    if operation.service != "s3" or operation.name != "CreateMultipartUpload":
+        return None
+    found = {k.lower(): v for k, v in headers.items()}
+    params = operation.params
+    algorithm = found.get("x-amz-server-side-encryption") or params.get("ServerSideEncryption")
+    key_id = found.get("x-amz-server-side-encryption-aws-kms-key-id") or params.get("SSEKMSKeyId")
+    bucket_key = found.get("x-amz-server-side-encryption-bucket-key-enabled", "").lower() == "true"
+    if algorithm is None and isinstance(params.get("Bucket"), str):
+        default = facts.bucket_encryption(params["Bucket"])
+        if default is not None:
+            algorithm, key_id = default[0], key_id or default[1]
+    if algorithm not in SSE_KMS:
+        return None
+    bucket_key = bucket_key or params.get("BucketKeyEnabled") is True
+    return str(algorithm), (str(key_id) if key_id else None), bucket_key
 
 
 def answer_permissions(

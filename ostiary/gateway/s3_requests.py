@@ -25,7 +25,7 @@ from ostiary.auth.authenticate import authenticate_with_key
 from ostiary.auth.caller import Caller
 from ostiary.blocking import WouldBlock
 from ostiary.errors import AccessDenied, AwsError
-from ostiary.gateway import ownership, refusals, s3
+from ostiary.gateway import bucketpolicies, multipart, ownership, publicaccess, refusals, s3
 from ostiary.gateway.backend_async import AsyncBackend, AsyncResponse
 from ostiary.gateway.backend_http import BackendError, BackendResponse
 from ostiary.gateway.decide import Authorizer, Pending
@@ -36,6 +36,7 @@ from ostiary.gateway.streaming import Bridge, ClientGone
 from ostiary.protocol import HttpRequest
 from ostiary.protocol.query import AUTH_PARAMS
 from ostiary.settings import Settings
+from ostiary.store import public_access, resources
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
 from ostiary.trail import calls as trail
@@ -48,6 +49,7 @@ MAX_DOCUMENT_BYTES = 2 * 1024 * 1024  # an XML document an operation is read fro
 ANSWER_PIECE_BYTES = 256 * 1024
 
 _T = TypeVar("_T")
+_MALFORMED_XML = "The XML you provided was not well-formed or did not validate against our published schema"
 
 
 class EntityTooLarge(AwsError):
@@ -118,7 +120,7 @@ class S3Requests:
             )
             try:
                 await _on_loop_or_thread(self.threads, self._decide_answer, prepared, response)
-                if 200 <= response.status < 300 and self.authorizer.needs_answer(prepared.operation):
+                if 200 <= response.status < 300 and self._reads_answer(prepared.operation):
                     data = await response.read(MAX_DOCUMENT_BYTES)
                     answer = await _on_loop_or_thread(
                         self.threads, self._answer_whole, prepared, response, data
@@ -177,7 +179,8 @@ class S3Requests:
             )
         region = signed.region if signed is not None else self.settings.region
         reader = payload.payload_reader(head, signed, key)
-        operation = identify(SERVICE, head)
+        service = _service_of(head)
+        operation = identify(service, head)
         if isinstance(operation, UnknownOperation):
             raise _unknown(operation)
         body: bytes | None = None
@@ -188,14 +191,19 @@ class S3Requests:
         if reads_body or length is None or length <= MAX_BUFFERED_BYTES:
             body = _whole(pieces, reader, MAX_DOCUMENT_BYTES if reads_body else MAX_BUFFERED_BYTES)
             if reads_body:
-                operation = identify(SERVICE, dataclasses.replace(head, body=body))
+                operation = identify(service, dataclasses.replace(head, body=body))
                 if isinstance(operation, UnknownOperation):
                     raise _unknown(operation)
         pending = trail.decided(self.authorizer, head, caller, operation, region, request_id, now)
         self.authorizer.before_forward(operation, caller, region, body)
+        if operation.service == "s3control":
+            return self._account_settings(operation, caller, body, now)
+        self._block_public_access(operation, caller, region, body)
         here = self.authorizer.answer_here(operation, caller, region, body, now)
         if here is not None:
             return here
+        if operation.name == "GetBucketPolicyStatus":
+            return self._policy_status(operation, region)
         headers = reader.forward_headers(head.headers)
         if body is not None:
             headers = [(k, v) for k, v in headers if k != "content-length"]
@@ -220,7 +228,7 @@ class S3Requests:
             self._decide_answer(prepared, response)
             if not 200 <= response.status < 300:
                 _stream_answer(response, bridge, head.method)
-            elif self.authorizer.needs_answer(prepared.operation):
+            elif self._reads_answer(prepared.operation):
                 bridge.whole(self._answer_whole(prepared, response, response.read(MAX_DOCUMENT_BYTES)))
             else:
                 self._succeeded(prepared)
@@ -233,6 +241,7 @@ class S3Requests:
     ) -> Answer:
         """A successful answer read whole: cut to what the caller may see (lists), its creations kept."""
         replaced = self.authorizer.after_success(prepared.operation, prepared.caller, prepared.region, data)
+        self._after_success(prepared, dict(response.headers), data)
         returned = answer_headers(response)
         if replaced is not None:
             data, returned = replaced, ownership.headers_for(returned, replaced)
@@ -241,6 +250,93 @@ class S3Requests:
     def _succeeded(self, prepared: _Prepared) -> None:
         """What a success created or deleted, kept."""
         self.authorizer.after_success(prepared.operation, prepared.caller, prepared.region, None)
+        self._after_success(prepared, {}, None)
+
+    def _reads_answer(self, operation: Operation) -> bool:
+        """Whether a success's body is read whole before it is sent (lists, multipart uploads' answers)."""
+        return self.authorizer.needs_answer(operation) or multipart.reads_answer(operation)
+
+    def _block_public_access(
+        self, operation: Operation, caller: Caller | None, region: str, body: bytes | None
+    ) -> None:
+        """AccessDenied for what the bucket's Block Public Access settings refuse (`publicaccess`): a
+        public bucket policy under BlockPublicPolicy, a public ACL under BlockPublicAcls."""
+        bucket = operation.params.get("Bucket")
+        if not isinstance(bucket, str) or caller is None:
+            return
+        if operation.name == "PutBucketPolicy":
+            text = operation.params.get("Policy")
+            text = text if isinstance(text, str) else (body or b"").decode("utf-8", "replace")
+            if publicaccess.is_public_text(text) and self._settings(region, bucket).block_public_policy:
+                raise publicaccess.refuse_public_policy(caller.arn, bucket)
+        elif publicaccess.writes_public_acl(operation):
+            if self._settings(region, bucket).block_public_acls:
+                raise AccessDenied("Access Denied")
+
+    def _settings(self, region: str, bucket: str) -> publicaccess.PublicAccessBlock:
+        """The Block Public Access settings that hold for a bucket: its own with its owner account's."""
+        found = resources.recent_find(self.db, "s3", resources.GLOBAL_REGION, bucket)
+        owner = found[0] if found is not None else self.settings.account_id
+        return publicaccess.effective(self.authorizer.lookups, self.db, region, bucket, owner)
+
+    def _account_settings(
+        self, operation: Operation, caller: Caller | None, body: bytes | None, now: datetime
+    ) -> Answer:
+        """S3 Control's calls on an account's own Block Public Access settings, answered from the store
+        (the backend's namespace is every account's): AccessDenied for another account's."""
+        account = operation.params.get("AccountId")
+        if caller is None or account != caller.account_id:
+            raise AccessDenied("Access Denied")
+        if operation.name == "PutPublicAccessBlock":
+            settings = publicaccess.parse(body or b"")
+            if settings is None:
+                raise MalformedXML(_MALFORMED_XML)
+            with self.db.transaction() as conn:
+                public_access.put(conn, account, publicaccess.as_tuple(settings), now)
+            return Answer(200, (), b"")
+        if operation.name == "GetPublicAccessBlock":
+            with self.db.read() as conn:
+                found = public_access.find(conn, account)
+            if found is None:
+                raise publicaccess.NoSuchPublicAccessBlockConfiguration(publicaccess.NO_CONFIGURATION)
+            document = publicaccess.document(publicaccess.PublicAccessBlock(*found))
+            return Answer(200, (("content-type", "application/xml"),), document)
+        if operation.name == "DeletePublicAccessBlock":
+            with self.db.transaction() as conn:
+                public_access.remove(conn, account)
+            return Answer(204, (), b"")
+        raise publicaccess.NotImplementedHere(
+            f"the gateway serves S3 Control's account Block Public Access calls only, not {operation.name}"
+        )
+
+    def _policy_status(self, operation: Operation, region: str) -> Answer:
+        """GetBucketPolicyStatus from the stored policy (the backend never sees it): IsPublic as
+        `policy.public` judges it; NoSuchBucketPolicy (NoSuchBucket) as S3 answers."""
+        bucket = str(operation.params.get("Bucket", ""))
+        with self.db.read() as conn:
+            found = resources.find(conn, "s3", resources.GLOBAL_REGION, bucket)
+        if found is None and self.authorizer.lookups.bucket_exists(region, bucket) is not True:
+            raise bucketpolicies.NoSuchBucket(bucketpolicies.NO_BUCKET)
+        text = found[1] if found is not None else None
+        if text is None:
+            raise bucketpolicies.NoSuchBucketPolicy(bucketpolicies.NO_POLICY)
+        return Answer(200, (("content-type", "application/xml"),), publicaccess.policy_status(text))
+
+    def _after_success(self, prepared: _Prepared, headers: dict[str, str], body: bytes | None) -> None:
+        """What a success changed of the bucket's Block Public Access settings (a new bucket's are all
+        on, as S3 makes them) and of multipart uploads (`multipart`)."""
+        operation = prepared.operation
+        if operation.name in publicaccess.CHANGES and isinstance(operation.params.get("Bucket"), str):
+            bucket = operation.params["Bucket"]
+            if operation.name == "CreateBucket":
+                self.authorizer.lookups.block_public_access(prepared.region, bucket)
+            self.authorizer.lookups.forget_public_access_block(bucket)
+        if not multipart.keeps(operation):
+            return
+        caller = prepared.caller
+        account = caller.account_id if caller is not None else self.settings.account_id
+        facts = self.authorizer.facts(account, prepared.region, with_key_schema=False)
+        multipart.after_success(self.db, prepared.operation, headers, body, facts, datetime.now(UTC))
 
     def _decide_answer(self, prepared: _Prepared, response: BackendResponse | AsyncResponse) -> None:
         """Decide what only the answer's headers name (the KMS key of an SSE-KMS object read), before
@@ -276,6 +372,15 @@ def backend_target(head: HttpRequest, operation: Operation) -> str:
         kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in AUTH_PARAMS]
         query = urlencode(kept, quote_via=quote)
     return path + (f"?{query}" if query else "")
+
+
+def _service_of(head: HttpRequest) -> str:
+    """`s3control` for S3 Control's account calls (signed for S3 too), else `s3`."""
+    if not head.path.startswith(publicaccess.CONTROL_PREFIX):  # most requests: no header read
+        return SERVICE
+    return (
+        "s3control" if publicaccess.is_account_call(head.path, head.header("x-amz-account-id")) else SERVICE
+    )
 
 
 def _is_signature_v2(head: HttpRequest) -> bool:
@@ -341,9 +446,7 @@ def _unknown(operation: UnknownOperation) -> AwsError:
         return ownership.MethodNotAllowed(
             f"The specified method is not allowed against this resource: {operation.reason}."
         )
-    return MalformedXML(
-        "The XML you provided was not well-formed or did not validate against our published schema"
-    )
+    return MalformedXML(_MALFORMED_XML)
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,10 @@ from ostiary.store import (  # noqa: F401 - their tables join the metadata
     credential_reports,
     last_access,
     outbound_federation,
+    public_access,
     resources,
     trail_events,
+    uploads,
 )
 from ostiary.store.db import Database
 from ostiary.store.tables import managed_policies, metadata, policy_versions

@@ -113,7 +113,8 @@ def permissions(
 
     facts = Facts(account=account, region=region, caller_account=account, resolve_alias=lambda alias: key_arn)
     try:
-        return [(p.action, p.resource) for p in permissions_of(Operation(service, name, params), facts)]
+        found = permissions_of(Operation(service, name, params), facts)
+        return list(dict.fromkeys((p.action, p.resource) for p in found))  # one pair per action and resource
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # parameters recorded oddly
         log.debug("trail: %s:%s mapped by its name only (%s)", service, name, exc)
         return [(f"{service}:{name}", "*")]

@@ -70,11 +70,26 @@ def _anonymous(harness: Harness) -> Any:
     return harness.client("s3", signature_version=UNSIGNED)
 
 
+OPEN = {
+    "BlockPublicAcls": False,
+    "IgnorePublicAcls": False,
+    "BlockPublicPolicy": False,
+    "RestrictPublicBuckets": False,
+}
+
+
+def _allow_public(s3: Any, bucket: str) -> None:
+    """Turn off the Block Public Access settings S3 turns on for every new bucket (a public policy is
+    refused until then)."""
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=OPEN)
+
+
 def _public_bucket(harness: Harness, extra: Callable[[str], list[dict[str, Any]]] = lambda _: []) -> str:
     """A bucket with `hello.txt` that anyone may read, with `extra(bucket)` statements besides."""
     s3 = harness.client("s3")
     bucket = _bucket(s3)
     s3.put_object(Bucket=bucket, Key="hello.txt", Body=b"hello")
+    _allow_public(s3, bucket)
     s3.put_bucket_policy(
         Bucket=bucket, Policy=_policy(_statement(bucket, "*", "s3:GetObject"), *extra(bucket))
     )
@@ -333,6 +348,7 @@ def test_list_buckets_shows_each_account_its_own(harness: Harness) -> None:
 def test_a_deleted_bucket_is_forgotten_with_its_policy(harness: Harness, other: dict[str, str]) -> None:
     s3 = harness.client("s3", other)
     bucket = _bucket(s3)
+    _allow_public(s3, bucket)
     s3.put_bucket_policy(Bucket=bucket, Policy=_policy(_statement(bucket, "*", "s3:GetObject")))
     s3.delete_bucket(Bucket=bucket)
     mine = harness.client("s3")

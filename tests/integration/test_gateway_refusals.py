@@ -359,6 +359,105 @@ def test_copying_an_sse_kms_object_needs_decrypt_on_its_key(gateway: Server, buc
     assert gateway.client("s3", *keys).copy_object(**copy)["CopyObjectResult"]["ETag"]
 
 
+def test_a_part_of_an_sse_kms_upload_needs_decrypt_on_the_uploads_key(gateway: Server, bucket: str) -> None:
+    """UploadPart and UploadPartCopy name no key: the gateway kept it from CreateMultipartUpload's answer
+    ("the requester needs permissions for the kms:Decrypt action on the UploadPart and UploadPartCopy
+    APIs")."""
+    key_arn = gateway.client("kms").create_key()["KeyMetadata"]["Arn"]
+    gateway.client("s3").put_object(Bucket=bucket, Key="plain-part.bin", Body=b"p" * 1024)
+    objects = {
+        "Effect": "Allow",
+        "Action": ["s3:GetObject", "s3:PutObject"],
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+    }
+    generate = {"Effect": "Allow", "Action": "kms:GenerateDataKey", "Resource": key_arn}
+    arn, keys = _user(gateway, objects, generate)
+    s3 = gateway.client("s3", *keys)
+    upload = {"Bucket": bucket, "Key": "sealed-upload.bin"}
+    created = s3.create_multipart_upload(**upload, ServerSideEncryption="aws:kms", SSEKMSKeyId=key_arn)
+    part = {**upload, "UploadId": created["UploadId"], "PartNumber": 1}
+    refusal = (
+        "AccessDenied",
+        _denied(
+            arn, "kms:Decrypt", key_arn, "because no identity-based policy allows the kms:Decrypt action"
+        ),
+        403,
+    )
+    assert _refused(s3.upload_part, **part, Body=b"x" * 1024) == refusal
+    assert _refused(s3.upload_part_copy, **part, CopySource=f"{bucket}/plain-part.bin") == refusal
+    decrypt = {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn}
+    gateway.client("iam").put_user_policy(
+        UserName=arn.rsplit("/", 1)[1], PolicyName="p", PolicyDocument=_doc(objects, generate, decrypt)
+    )
+    etag = s3.upload_part(**part, Body=b"x" * 1024)["ETag"]
+    parts = {"Parts": [{"PartNumber": 1, "ETag": etag}]}
+    s3.complete_multipart_upload(**upload, UploadId=created["UploadId"], MultipartUpload=parts)
+    assert gateway.client("s3").get_object(**upload)["Body"].read() == b"x" * 1024
+
+
+def test_a_part_of_an_upload_the_gateway_kept_no_key_of_needs_none(gateway: Server, bucket: str) -> None:
+    objects = {"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/*"}
+    _, keys = _user(gateway, objects)
+    s3 = gateway.client("s3", *keys)
+    upload = {"Bucket": bucket, "Key": "plain-upload.bin"}
+    created = s3.create_multipart_upload(**upload)
+    part = {**upload, "UploadId": created["UploadId"], "PartNumber": 1}
+    assert s3.upload_part(**part, Body=b"y" * 1024)["ETag"]
+    gateway.client("s3").abort_multipart_upload(**upload, UploadId=created["UploadId"])
+
+
+def test_an_import_of_sse_kms_objects_needs_decrypt_on_their_key(gateway: Server, bucket: str) -> None:
+    """DynamoDB reads the source objects with the caller's permissions: S3 decrypts an SSE-KMS one only
+    with kms:Decrypt on its key (via S3, called via DynamoDB), as the backend tells of each object."""
+    key_arn = gateway.client("kms").create_key()["KeyMetadata"]["Arn"]
+    item = b'{"Item": {"Id": {"S": "imported"}}}\n'
+    gateway.client("s3").put_object(
+        Bucket=bucket,
+        Key="import-src/data.json",
+        Body=item,
+        ServerSideEncryption="aws:kms",
+        SSEKMSKeyId=key_arn,
+    )
+    allowed = {
+        "Effect": "Allow",
+        "Action": [
+            "dynamodb:ImportTable",
+            "dynamodb:DescribeImport",
+            "s3:GetObject",
+            "s3:ListBucket",
+            "logs:*",
+        ],
+        "Resource": "*",
+    }
+    arn, keys = _user(gateway, allowed)
+    table = f"imported-{uuid.uuid4().hex[:8]}"
+    request = {
+        "S3BucketSource": {"S3Bucket": bucket, "S3KeyPrefix": "import-src/"},
+        "InputFormat": "DYNAMODB_JSON",
+        "TableCreationParameters": {
+            "TableName": table,
+            "AttributeDefinitions": [{"AttributeName": "Id", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "Id", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+    }
+    dynamodb = gateway.client("dynamodb", *keys)
+    assert _refused(dynamodb.import_table, **request) == (
+        "AccessDeniedException",
+        _denied(
+            arn, "kms:Decrypt", key_arn, "because no identity-based policy allows the kms:Decrypt action"
+        ),
+        400,
+    )
+    assert table not in gateway.client("dynamodb").list_tables()["TableNames"]  # never forwarded
+    decrypt = {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn}
+    gateway.client("iam").put_user_policy(
+        UserName=arn.rsplit("/", 1)[1], PolicyName="p", PolicyDocument=_doc(allowed, decrypt)
+    )
+    described = dynamodb.import_table(**request)["ImportTableDescription"]
+    assert described["TableArn"].endswith(f":table/{table}")
+
+
 def test_s3s_authentication_errors_are_s3s_own(gateway: Server, bucket: str) -> None:
     _, (key_id, _) = _user(gateway, ALL_DYNAMODB)
     assert _refused(gateway.client("s3", key_id, "not-the-secret").list_objects_v2, Bucket=bucket) == (

@@ -128,7 +128,7 @@ def test_via_keys_come_from_the_service_never_from_the_request() -> None:
     [
         ("PutObject", {"Body": b"x"}, ["kms:GenerateDataKey"]),
         ("CopyObject", {"CopySource": "src/a.txt"}, ["kms:GenerateDataKey"]),
-        ("CreateMultipartUpload", {}, ["kms:GenerateDataKey", "kms:Decrypt"]),
+        ("CreateMultipartUpload", {}, ["kms:GenerateDataKey"]),  # its kms:Decrypt is UploadPart's
     ],
 )
 def test_an_sse_kms_write_needs_the_key_via_s3(

@@ -500,6 +500,41 @@ def test_an_import_is_asked_on_the_new_table_the_source_objects_and_the_import_l
     ]
 
 
+def test_an_import_of_sse_kms_objects_needs_decrypt_on_each_objects_key_via_s3_and_dynamodb() -> None:
+    asked: list[tuple[str, str]] = []
+    other = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/other"
+
+    def prefix_encryption(bucket: str, prefix: str) -> tuple[tuple[str, str, str | None, bool], ...]:
+        asked.append((bucket, prefix))
+        return (
+            ("2026/a.json.gz", "aws:kms", KEY_ARN, False),
+            ("2026/b.json.gz", "aws:kms", KEY_ARN, True),
+            ("2026/c.json.gz", "aws:kms", KEY_ARN, True),  # the same key and context as b: asked once
+            ("2026/d.json.gz", "aws:kms:dsse", other, False),
+        )
+
+    facts = Facts(account=ACCOUNT, region="us-east-1", prefix_encryption=prefix_encryption)
+    params = {
+        "S3BucketSource": {"S3Bucket": "exports", "S3KeyPrefix": "2026/"},
+        "InputFormat": "DYNAMODB_JSON",
+        "TableCreationParameters": {"TableName": "Imported"},
+    }
+    found = [
+        p
+        for p in permissions_of(Operation("dynamodb", "ImportTable", params), facts)
+        if p.action == "kms:Decrypt"
+    ]
+    assert asked == [("exports", "2026/")]
+    assert [(p.resource, p.context["kms:EncryptionContext:aws:s3:arn"]) for p in found] == [
+        (KEY_ARN, "arn:aws:s3:::exports/2026/a.json.gz"),
+        (KEY_ARN, "arn:aws:s3:::exports"),
+        (other, "arn:aws:s3:::exports/2026/d.json.gz"),
+    ]
+    for permission in found:
+        assert permission.context["kms:ViaService"] == "s3.us-east-1.amazonaws.com"
+        assert permission.context["aws:CalledVia"] == ["dynamodb.amazonaws.com"]
+
+
 # -- KMS ---------------------------------------------------------------------------------------------
 
 
