@@ -3,16 +3,17 @@ and one row per resource an event names (LookupEvents' ResourceType and Resource
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Boolean,
     Column,
     Connection,
     DateTime,
+    Dialect,
     Index,
     Row,
     String,
@@ -60,9 +61,9 @@ trail_resources = Table(
 )
 
 
-@dataclass(frozen=True)
-class StoredEvent:
-    """One event as stored: the lookup columns, its resources (type, name) and its record's JSON."""
+class StoredEvent(NamedTuple):
+    """One event as stored: the lookup columns (in the table's order), its record's JSON and its
+    resources (type, name)."""
 
     event_id: str
     account_id: str
@@ -86,13 +87,27 @@ class Filter:
 
 
 def insert(conn: Connection, events: Sequence[StoredEvent]) -> None:
-    """Insert new events (an event id the table holds already breaks its primary key)."""
+    """Insert new events (an event id the table holds already breaks its primary key).
+
+    On the driver, rows as tuples: SQLAlchemy's per-row parameter dicts and bind processing cost more
+    than SQLite's own work. Each value is bound as SQLAlchemy binds it (`_Binding`), so that what
+    SQLAlchemy reads back is the same."""
     if not events:
         return
-    conn.execute(trail_events.insert(), [_row(e) for e in events])
-    resources = _resource_rows(events)
+    binding = _binding(conn.dialect)
+    rows = []
+    resources = []
+    last: tuple[datetime | None, Any] = (None, None)  # events in a row share their time: bound once
+    for e in events:
+        if e.event_time is not last[0]:
+            last = (e.event_time, binding.time(e.event_time))
+        at = last[1]
+        rows.append((*e[:2], at, *e[3:5], binding.boolean(e.read_only), *e[6:9]))
+        for i, (kind, name) in enumerate(e.resources):
+            resources.append((e.event_id, str(i), e.account_id, at, kind, name))
+    conn.exec_driver_sql(binding.insert_events, rows)
     if resources:
-        conn.execute(trail_resources.insert(), resources)
+        conn.exec_driver_sql(binding.insert_resources, resources)
 
 
 def insert_new(conn: Connection, events: Sequence[StoredEvent]) -> int:
@@ -183,33 +198,48 @@ def since(conn: Connection, start: datetime, account_id: str | None = None) -> I
     return conn.execute(stmt.order_by(t.event_time, t.event_id))
 
 
-def _resource_rows(events: Iterable[StoredEvent]) -> list[dict[str, Any]]:
-    return [
-        {
-            "event_id": e.event_id,
-            "position": str(i),
-            "account_id": e.account_id,
-            "event_time": e.event_time,
-            "resource_type": kind,
-            "resource_name": name,
-        }
-        for e in events
-        for i, (kind, name) in enumerate(e.resources)
-    ]
+class _Binding(NamedTuple):
+    """How a dialect's driver takes the trail's rows: the INSERT statements in its parameter style,
+    and SQLAlchemy's bind processors of the columns whose values it converts (a datetime to SQLite's
+    text, a boolean to SQLite's integer)."""
+
+    insert_events: str
+    insert_resources: str
+    time: Callable[[datetime], Any]
+    boolean: Callable[[bool], Any]
 
 
-def _row(event: StoredEvent) -> dict[str, Any]:
-    return {
-        "event_id": event.event_id,
-        "account_id": event.account_id,
-        "event_time": event.event_time,
-        "event_name": event.event_name,
-        "event_source": event.event_source,
-        "read_only": event.read_only,
-        "username": event.username,
-        "access_key_id": event.access_key_id,
-        "record": event.record,
-    }
+_bindings: dict[tuple[type, str], _Binding] = {}
+
+
+def _binding(dialect: Dialect) -> _Binding:
+    """The binding of a kind of dialect, made once (each engine has a dialect object of its own)."""
+    kind = (type(dialect), dialect.paramstyle)
+    found = _bindings.get(kind)
+    if found is None:
+        found = _bindings[kind] = _binding_of(dialect)
+    return found
+
+
+def _binding_of(dialect: Dialect) -> _Binding:
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+
+    def statement(table: Table) -> str:
+        names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in table.columns)
+        return f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([mark] * len(table.columns))})"
+
+    def processor(column: Column[Any]) -> Callable[[Any], Any]:
+        found = column.type.dialect_impl(dialect).bind_processor(dialect)
+        return found if found is not None else _same
+
+    t = trail_events.c
+    return _Binding(
+        statement(trail_events), statement(trail_resources), processor(t.event_time), processor(t.read_only)
+    )
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def checkpoint(conn: Connection) -> None:

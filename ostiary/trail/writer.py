@@ -38,22 +38,36 @@ WRITER_NICENESS = 10
 RETENTION_CHECK_SECONDS = 3600.0
 
 
+_encode = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps with options makes one per call
+_last_time: tuple[str, datetime] = ("", datetime.min)  # the last eventTime read, and its datetime
+
+
 def stored(record: dict[str, Any], text: str | None = None) -> trail_events.StoredEvent:
     """A record as the store keeps it: its lookup columns, its resources and its JSON (`text`, when
     the record was just written as it)."""
     identity = record.get("userIdentity") or {}
     return trail_events.StoredEvent(
-        event_id=record["eventID"],
-        account_id=record["recipientAccountId"],
-        event_time=datetime.fromisoformat(record["eventTime"].removesuffix("Z")).replace(tzinfo=UTC),
-        event_name=record["eventName"],
-        event_source=record["eventSource"],
-        read_only=bool(record.get("readOnly")),
-        username=events.username_of(identity),
-        access_key_id=identity.get("accessKeyId") or None,
-        record=text if text is not None else json.dumps(record, separators=(",", ":")),
-        resources=tuple(events.lookup_resources(record)),
+        record["eventID"],
+        record["recipientAccountId"],
+        _event_time(record["eventTime"]),
+        record["eventName"],
+        record["eventSource"],
+        bool(record.get("readOnly")),
+        events.username_of(identity),
+        identity.get("accessKeyId") or None,
+        text if text is not None else _encode(record),
+        tuple(events.lookup_resources(record)),
     )
+
+
+def _event_time(text: str) -> datetime:
+    """The datetime of an eventTime (`2026-12-04T16:00:00Z`), read once a second: a batch's events
+    share a few."""
+    global _last_time
+    last = _last_time
+    if last[0] != text:
+        last = _last_time = (text, datetime.fromisoformat(text.removesuffix("Z")).replace(tzinfo=UTC))
+    return last[1]
 
 
 def insert(
@@ -67,7 +81,7 @@ def insert(
     if records is None:
         used = access.of_records(row.record for row in rows)
     else:
-        used = [found for record in records for found in access.of_record(record)]
+        used = access.folded(records)
     try:
         with db.transaction() as conn:
             trail_events.insert(conn, rows)

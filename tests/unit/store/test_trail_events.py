@@ -1,0 +1,130 @@
+"""The trail's rows on the real store (SQLite and PostgreSQL): inserted on the driver, they read back
+through SQLAlchemy as rows SQLAlchemy inserted itself do, and a batch inserted again (a replay) adds
+nothing, to the events or to what each principal did."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from ostiary.store import last_access, trail_events
+from ostiary.store.db import Database
+from ostiary.trail import events, writer
+
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    url = f"sqlite:///{tmp_path / 'ostiary.db'}"
+    if request.param == "postgresql":
+        url = request.getfixturevalue("module_pg_database")
+    database = Database(url)
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+def _event(at: datetime, read_only: bool, **columns: Any) -> trail_events.StoredEvent:
+    values: dict[str, Any] = {
+        "event_id": str(uuid.uuid4()),
+        "account_id": ACCOUNT,
+        "event_time": at,
+        "event_name": "GetUser",
+        "event_source": "iam.amazonaws.com",
+        "read_only": read_only,
+        "username": "ann",
+        "access_key_id": None,
+        "record": '{"eventVersion":"1.08","x":"\\u00e9"}',
+        "resources": (("AWS::IAM::User", "ann"), ("AWS::IAM::Role", None)),
+    }
+    return trail_events.StoredEvent(**(values | columns))
+
+
+def _read(db: Database, event_id: str) -> tuple[Any, ...]:
+    """An event's row and resource rows as SQLAlchemy reads them, and as the driver holds them."""
+    t, r = trail_events.trail_events, trail_events.trail_resources
+    with db.read() as conn:
+        row = conn.execute(select(t).where(t.c.event_id == event_id)).one()
+        resources = conn.execute(select(r).where(r.c.event_id == event_id).order_by(r.c.position)).all()
+        raw = conn.exec_driver_sql(
+            f"SELECT event_time, read_only FROM trail_events WHERE event_id = '{event_id}'"
+        )
+        return tuple(row)[1:], [tuple(found)[1:] for found in resources], tuple(raw.one())
+
+
+@pytest.mark.parametrize("read_only", [True, False])
+@pytest.mark.parametrize("micro", [0, 250_001])
+def test_rows_inserted_on_the_driver_read_back_as_sqlalchemys_own(
+    db: Database, read_only: bool, micro: int
+) -> None:
+    at = datetime(2026, 12, 4, 16, 0, 1, micro, tzinfo=UTC)
+    ours, theirs = _event(at, read_only), _event(at, read_only, access_key_id="AKIAEXAMPLE")
+    theirs = theirs._replace(access_key_id=None)
+    with db.transaction() as conn:
+        trail_events.insert(conn, [ours])
+        conn.execute(trail_events.trail_events.insert(), [theirs._asdict() | {"resources": None}])
+        conn.execute(
+            trail_events.trail_resources.insert(),
+            [
+                {
+                    "event_id": theirs.event_id,
+                    "position": str(i),
+                    "account_id": ACCOUNT,
+                    "event_time": at,
+                    "resource_type": kind,
+                    "resource_name": name,
+                }
+                for i, (kind, name) in enumerate(theirs.resources)
+            ],
+        )
+    assert _read(db, ours.event_id) == _read(db, theirs.event_id)
+    row, resources, _ = _read(db, ours.event_id)
+    assert row[1].replace(tzinfo=UTC) == at and row[4] is read_only
+    assert [found[-2:] for found in resources] == list(ours.resources)
+
+
+def test_a_batch_inserted_again_adds_nothing(db: Database) -> None:
+    identity = {
+        "type": "IAMUser",
+        "principalId": f"AIDA{uuid.uuid4().hex[:12].upper()}",
+        "accountId": ACCOUNT,
+        "arn": f"arn:aws:iam::{ACCOUNT}:user/ann",
+        "userName": "ann",
+        "accessKeyId": "AKIAEXAMPLE",
+    }
+    frames = [
+        events.call(
+            identity,
+            ACCOUNT,
+            "iam",
+            "GetUser",
+            {"UserName": f"u{i % 3}"},
+            str(uuid.uuid4()),
+            1_796_400_000 + i / 7,
+            "127.0.0.1",
+            "test",
+            "us-east-1",
+        )
+        for i in range(40)
+    ]
+    records = [record for frame in frames for record in events.records(frame)]
+
+    def counted() -> tuple[int, int, int]:
+        with db.read() as conn:
+            tables = (trail_events.trail_events, trail_events.trail_resources, last_access.trail_access)
+            return tuple(conn.execute(select(func.count()).select_from(t)).scalar_one() for t in tables)  # type: ignore[return-value]
+
+    before = counted()  # the module's other tests' rows (on PostgreSQL)
+    assert writer.insert(db, [writer.stored(record) for record in records], records) == 40
+    assert [b - a for a, b in zip(before, counted(), strict=True)] == [40, 40, 3]
+    assert writer.insert(db, [writer.stored(record) for record in records[::-1]], records) == 0
+    more = records[:5] + [events.records(frames[0][:8] + ("req-new",) + frames[0][9:])[0]]
+    assert writer.insert(db, [writer.stored(record) for record in more], more) == 1
+    assert [b - a for a, b in zip(before, counted(), strict=True)] == [41, 41, 3]
