@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,10 @@ RETRY_SECONDS = 1.0
 # already, and a request waiting behind it is what a client sees (the slow calls of a busy node).
 WRITER_NICENESS = 10
 RETENTION_CHECK_SECONDS = 3600.0
+MOST_SEGMENTS = 8  # moved in one transaction, when that many wait
+# The writer's SQLite page cache: its inserts touch the recent end of every index and, through the
+# random event ids, pages all over the primary key's; SQLite's own 2 MiB keeps few of them.
+WRITER_CACHE_MIB = 64
 
 
 _encode = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps with options makes one per call
@@ -96,13 +101,24 @@ def insert(
 
 def move_segment(db: Database, path: Path) -> int:
     """Insert a closed segment's events, then delete it; the number of new events."""
-    try:
-        frames = read_frames(path)
-    except FileNotFoundError:  # moved already (by a writer that outlived its server)
-        return 0
-    records = [record for item in frames for record in events.records(item)]
-    count = insert(db, [stored(record) for record in records], records)
-    path.unlink(missing_ok=True)
+    return move_segments(db, [path])
+
+
+def move_segments(db: Database, paths: Sequence[Path]) -> int:
+    """Insert closed segments' events in one transaction, then delete them; the number of new events.
+    (A transaction's cost is much in the pages it changes, which its events share: the more events,
+    the less each costs.)"""
+    identities: dict[bytes, Any] = {}
+    records: list[dict[str, Any]] = []
+    for path in paths:
+        try:
+            frames = read_frames(path)
+        except FileNotFoundError:  # moved already (by a writer that outlived its server)
+            continue
+        records.extend(record for item in frames for record in events.records(item, identities))
+    count = insert(db, [stored(record) for record in records], records) if records else 0
+    for path in paths:
+        path.unlink(missing_ok=True)
     with db.read() as conn:
         trail_events.checkpoint(conn)
     return count
@@ -171,24 +187,50 @@ class WriterProcess:
             self._on_done(line.strip())
 
 
+def handed_over(fd: int, most: int = MOST_SEGMENTS) -> Iterator[list[Path]]:
+    """The segments named on `fd`, a line each: waits for one, then takes those named already (up to
+    `most`), so that a writer that fell behind catches up in larger transactions; ends when `fd`
+    closes, after the last."""
+    buffer = b""
+    closed = False
+    while True:
+        complete = buffer.count(b"\n")
+        if not closed and (complete == 0 or (complete < most and select.select([fd], [], [], 0)[0])):
+            chunk = os.read(fd, 65536)
+            closed = not chunk
+            buffer += chunk or b"\n"  # at the end, a last line without its end of line counts too
+            continue
+        if complete == 0:
+            return
+        *lines, buffer = buffer.split(b"\n", min(complete, most))
+        paths = [Path(os.fsdecode(line.strip())) for line in lines if line.strip()]
+        if paths:
+            yield paths
+
+
+def database(url: str) -> Database:
+    """The writer process's store: one connection kept from segment to segment (a new one reads the
+    schema again and starts with an empty page cache), with a larger SQLite page cache."""
+    return Database(url, sqlite_cache_mib=WRITER_CACHE_MIB)
+
+
 def main() -> None:
     """The writer process: move each segment named on standard input, answer its path when done."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     os.nice(WRITER_NICENESS)
-    db = Database(os.environ["OSTIARY_TRAIL_DATABASE_URL"], pool=False)
+    db = database(os.environ["OSTIARY_TRAIL_DATABASE_URL"])
     retention_days = int(os.environ.get("OSTIARY_TRAIL_RETENTION_DAYS", "0")) or None
     last_retention = 0.0
-    for line in sys.stdin:
-        path = Path(line.strip())
+    for paths in handed_over(sys.stdin.fileno()):
         while True:
             try:
-                move_segment(db, path)
+                move_segments(db, paths)
                 break
             except Exception as exc:  # noqa: BLE001 - the database may be away: try again
-                log.warning("trail writer: %s not moved yet (%s); will retry", path.name, exc)
+                log.warning("trail writer: %s not moved yet (%s); will retry", paths[0].name, exc)
                 time.sleep(RETRY_SECONDS)
         try:
-            print(path, flush=True)
+            print(*paths, sep="\n", flush=True)
         except BrokenPipeError:  # the server is gone; go on with what it handed over, silently
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         if time.monotonic() - last_retention >= RETENTION_CHECK_SECONDS:

@@ -4,6 +4,7 @@ nothing, to the events or to what each principal did."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -128,3 +129,22 @@ def test_a_batch_inserted_again_adds_nothing(db: Database) -> None:
     more = records[:5] + [events.records(frames[0][:8] + ("req-new",) + frames[0][9:])[0]]
     assert writer.insert(db, [writer.stored(record) for record in more], more) == 1
     assert [b - a for a, b in zip(before, counted(), strict=True)] == [41, 41, 3]
+
+
+def test_the_writer_takes_the_segments_waiting_together() -> None:
+    read, write = os.pipe()
+    try:
+        os.write(write, b"/t/1\n/t/2\n/t/3\n/t/4")  # the fourth line still coming
+        batches = writer.handed_over(read, most=2)
+        assert next(batches) == [Path("/t/1"), Path("/t/2")]
+        assert next(batches) == [Path("/t/3")]
+        os.write(write, b"5\n/t/6\n")
+        assert next(batches) == [Path("/t/45"), Path("/t/6")]
+        os.write(write, b"/t/7")
+        os.close(write)
+        write = -1
+        assert list(batches) == [[Path("/t/7")]]  # a last line without its end, then the end
+    finally:
+        os.close(read)
+        if write >= 0:
+            os.close(write)
