@@ -47,17 +47,18 @@ trail_events = Table(
     Index("ix_trail_events_account_source", "account_id", "event_source", "event_time"),
 )
 
+# Migration 0017: keyed by what LookupEvents finds them by, so that a batch's rows go where their names'
+# recent rows are (an event's own resources are read from its record).
 trail_resources = Table(
     "trail_resources",
     metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("resource_name", String(2048), primary_key=True),
+    Column("event_time", DateTime(timezone=True), primary_key=True),  # the event's: pages in time order
     Column("event_id", String(36), primary_key=True),
-    Column("position", String(4), primary_key=True),
-    Column("account_id", String(12), nullable=False),
-    Column("event_time", DateTime(timezone=True), nullable=False),  # the event's: pages in time order
-    Column("resource_type", String(128)),
-    Column("resource_name", String(2048)),
+    Column("resource_type", String(128), primary_key=True),
     Index("ix_trail_resources_account_type", "account_id", "resource_type", "event_time", "event_id"),
-    Index("ix_trail_resources_account_name", "account_id", "resource_name", "event_time", "event_id"),
+    sqlite_with_rowid=False,
 )
 
 
@@ -96,15 +97,14 @@ def insert(conn: Connection, events: Sequence[StoredEvent]) -> None:
         return
     binding = _binding(conn.dialect)
     rows = []
-    resources = []
+    resources: list[tuple[Any, ...]] = []
     last: tuple[datetime | None, Any] = (None, None)  # events in a row share their time: bound once
     for e in events:
         if e.event_time is not last[0]:
             last = (e.event_time, binding.time(e.event_time))
         at = last[1]
         rows.append((*e[:2], at, *e[3:5], binding.boolean(e.read_only), *e[6:9]))
-        for i, (kind, name) in enumerate(e.resources):
-            resources.append((e.event_id, str(i), e.account_id, at, kind, name))
+        resources.extend((e.account_id, name, at, e.event_id, kind) for kind, name in e.resources)
     conn.exec_driver_sql(binding.insert_events, rows)
     if resources:
         conn.exec_driver_sql(binding.insert_resources, resources)
@@ -159,28 +159,10 @@ def page(
         at, event_id = after
         stmt = stmt.where(or_(order.event_time < at, and_(order.event_time == at, order.event_id < event_id)))
     stmt = stmt.order_by(order.event_time.desc(), order.event_id.desc()).limit(limit)
-    rows: dict[str, Row[Any]] = {}
+    rows: dict[str, Any] = {}
     for row in conn.execute(stmt):  # an event naming the resource twice (two types) comes once
         rows.setdefault(row.event_id, row)
     return list(rows.values())
-
-
-def resources_of(
-    conn: Connection, event_ids: Sequence[str]
-) -> dict[str, list[tuple[str | None, str | None]]]:
-    """The resources (type, name) of each event, in the order the event names them."""
-    found: dict[str, list[tuple[str | None, str | None]]] = {event_id: [] for event_id in event_ids}
-    if not event_ids:
-        return found
-    r = trail_resources.c
-    rows = conn.execute(
-        select(r.event_id, r.position, r.resource_type, r.resource_name).where(
-            r.event_id.in_(list(event_ids))
-        )
-    )
-    for row in sorted(rows, key=lambda row: (row.event_id, int(row.position))):
-        found[row.event_id].append((row.resource_type, row.resource_name))
-    return found
 
 
 def delete_before(conn: Connection, cutoff: datetime) -> int:

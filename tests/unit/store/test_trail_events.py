@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import func, select, text
 
 from ostiary.store import last_access, trail_events
-from ostiary.store.db import Database
+from ostiary.store.db import _MIGRATIONS, Database
 from ostiary.trail import events, writer
+from tests.conftest import _fresh_pg_database
 
 ACCOUNT = "123456789012"
 
@@ -43,7 +46,7 @@ def _event(at: datetime, read_only: bool, **columns: Any) -> trail_events.Stored
         "username": "ann",
         "access_key_id": None,
         "record": '{"eventVersion":"1.08","x":"\\u00e9"}',
-        "resources": (("AWS::IAM::User", "ann"), ("AWS::IAM::Role", None)),
+        "resources": (("AWS::IAM::User", "ann"), ("AWS::IAM::Role", "arn:aws:iam::123456789012:role/R")),
     }
     return trail_events.StoredEvent(**(values | columns))
 
@@ -53,11 +56,12 @@ def _read(db: Database, event_id: str) -> tuple[Any, ...]:
     t, r = trail_events.trail_events, trail_events.trail_resources
     with db.read() as conn:
         row = conn.execute(select(t).where(t.c.event_id == event_id)).one()
-        resources = conn.execute(select(r).where(r.c.event_id == event_id).order_by(r.c.position)).all()
+        columns = (r.c.resource_type, r.c.resource_name, r.c.event_time)
+        resources = conn.execute(select(*columns).where(r.c.event_id == event_id).order_by(*columns)).all()
         raw = conn.exec_driver_sql(
             f"SELECT event_time, read_only FROM trail_events WHERE event_id = '{event_id}'"
         )
-        return tuple(row)[1:], [tuple(found)[1:] for found in resources], tuple(raw.one())
+        return tuple(row)[1:], [tuple(found) for found in resources], tuple(raw.one())
 
 
 @pytest.mark.parametrize("read_only", [True, False])
@@ -75,20 +79,19 @@ def test_rows_inserted_on_the_driver_read_back_as_sqlalchemys_own(
             trail_events.trail_resources.insert(),
             [
                 {
-                    "event_id": theirs.event_id,
-                    "position": str(i),
                     "account_id": ACCOUNT,
-                    "event_time": at,
-                    "resource_type": kind,
                     "resource_name": name,
+                    "event_time": at,
+                    "event_id": theirs.event_id,
+                    "resource_type": kind,
                 }
-                for i, (kind, name) in enumerate(theirs.resources)
+                for kind, name in theirs.resources
             ],
         )
     assert _read(db, ours.event_id) == _read(db, theirs.event_id)
     row, resources, _ = _read(db, ours.event_id)
     assert row[1].replace(tzinfo=UTC) == at and row[4] is read_only
-    assert [found[-2:] for found in resources] == list(ours.resources)
+    assert sorted(found[:2] for found in resources) == sorted(ours.resources)
 
 
 def test_a_batch_inserted_again_adds_nothing(db: Database) -> None:
@@ -148,3 +151,55 @@ def test_the_writer_takes_the_segments_waiting_together() -> None:
         os.close(read)
         if write >= 0:
             os.close(write)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ostiary.db'}"
+    else:
+        yield from _fresh_pg_database()
+
+
+def _migrate(db: Database, revision: str, *, down: bool = False) -> None:
+    with db.engine.connect() as conn:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+        conn.commit()
+
+
+def test_migration_0017_keeps_each_events_resources(fresh_url: str) -> None:
+    db = Database(fresh_url, pool=False)
+    _migrate(db, "0016")
+    at = datetime(2026, 12, 4, 16, 0, 1, tzinfo=UTC)
+    old = [("e1", "0", "AWS::IAM::User", "ann"), ("e1", "1", "AWS::IAM::Role", "R"), ("e2", "0", None, "b")]
+    with db.transaction() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO trail_resources (event_id, position, account_id, event_time, resource_type,"
+                " resource_name) VALUES (:e, :p, :a, :t, :k, :n)"
+            ),
+            [{"e": e, "p": p, "a": ACCOUNT, "t": at, "k": k, "n": n} for e, p, k, n in old],
+        )
+    _migrate(db, "head")
+    r = trail_events.trail_resources.c
+    with db.read() as conn:
+        rows = conn.execute(select(r.event_id, r.resource_type, r.resource_name, r.event_time)).all()
+    assert sorted((e, k, n, t.replace(tzinfo=UTC)) for e, k, n, t in rows) == [
+        ("e1", "AWS::IAM::Role", "R", at),
+        ("e1", "AWS::IAM::User", "ann", at),
+        ("e2", "", "b", at),
+    ]
+    _migrate(db, "0016", down=True)
+    with db.read() as conn:
+        back = conn.execute(
+            text("SELECT event_id, position, resource_type, resource_name FROM trail_resources")
+        )
+        assert sorted(back) == [
+            ("e1", "0", "AWS::IAM::Role", "R"),
+            ("e1", "1", "AWS::IAM::User", "ann"),
+            ("e2", "0", "", "b"),
+        ]
+    db.dispose()
