@@ -24,6 +24,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.exc import IntegrityError
 
 from ostiary.store.tables import metadata
 
@@ -91,8 +92,8 @@ def insert(conn: Connection, events: Sequence[StoredEvent]) -> None:
     """Insert new events (an event id the table holds already breaks its primary key).
 
     On the driver, rows as tuples: SQLAlchemy's per-row parameter dicts and bind processing cost more
-    than SQLite's own work. Each value is bound as SQLAlchemy binds it (`_Binding`), so that what
-    SQLAlchemy reads back is the same."""
+    than SQLite's own work; on PostgreSQL with COPY (a third of executemany's client CPU). Each value
+    is bound as SQLAlchemy binds it (`_Binding`), so that what SQLAlchemy reads back is the same."""
     if not events:
         return
     binding = _binding(conn.dialect)
@@ -105,9 +106,28 @@ def insert(conn: Connection, events: Sequence[StoredEvent]) -> None:
         at = last[1]
         rows.append((*e[:2], at, *e[3:5], binding.boolean(e.read_only), *e[6:9]))
         resources.extend((e.account_id, name, at, e.event_id, kind) for kind, name in e.resources)
+    if binding.copy:
+        _copy(conn, trail_events, rows)
+        _copy(conn, trail_resources, resources)
+        return
     conn.exec_driver_sql(binding.insert_events, rows)
     if resources:
         conn.exec_driver_sql(binding.insert_resources, resources)
+
+
+def _copy(conn: Connection, table: Table, rows: list[tuple[Any, ...]]) -> None:
+    """COPY rows into a PostgreSQL table on the driver (psycopg); a broken key raises SQLAlchemy's
+    IntegrityError, as an INSERT would."""
+    if not rows:
+        return
+    statement = f"COPY {table.name} ({', '.join(c.name for c in table.columns)}) FROM STDIN"
+    driver: Any = conn.connection.driver_connection
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except conn.dialect.loaded_dbapi.IntegrityError as exc:
+        raise IntegrityError(statement, None, exc) from exc
 
 
 def insert_new(conn: Connection, events: Sequence[StoredEvent]) -> int:
@@ -189,6 +209,7 @@ class _Binding(NamedTuple):
     insert_resources: str
     time: Callable[[datetime], Any]
     boolean: Callable[[bool], Any]
+    copy: bool  # PostgreSQL: COPY rather than INSERT
 
 
 _bindings: dict[tuple[type, str], _Binding] = {}
@@ -216,7 +237,11 @@ def _binding_of(dialect: Dialect) -> _Binding:
 
     t = trail_events.c
     return _Binding(
-        statement(trail_events), statement(trail_resources), processor(t.event_time), processor(t.read_only)
+        statement(trail_events),
+        statement(trail_resources),
+        processor(t.event_time),
+        processor(t.read_only),
+        dialect.name == "postgresql" and dialect.driver == "psycopg",
     )
 
 
