@@ -38,7 +38,12 @@ RETRY_SECONDS = 1.0
 # already, and a request waiting behind it is what a client sees (the slow calls of a busy node).
 WRITER_NICENESS = 10
 RETENTION_CHECK_SECONDS = 3600.0
-MOST_SEGMENTS = 8  # moved in one transaction, when that many wait
+# The writer moves segments in batches: a transaction's cost is much in the pages it changes, which its
+# events share. A segment waits up to HOLD_SECONDS for others (unless a reader waits for it: LookupEvents,
+# last-accessed data, policy generation flush the recorder, which hurries the writer); at most
+# MOST_SEGMENTS go in one transaction.
+HOLD_SECONDS = 1.0
+MOST_SEGMENTS = 8
 # The writer's SQLite page cache: its inserts touch the recent end of every index and, through the
 # random event ids, pages all over the primary key's; SQLite's own 2 MiB keeps few of them.
 WRITER_CACHE_MIB = 64
@@ -177,8 +182,8 @@ class WriterProcess:
     def is_alive(self) -> bool:
         return self._process.poll() is None
 
-    def submit(self, path: Path) -> bool:
-        """Hand a closed segment over; False when the writer is gone."""
+    def submit(self, path: Path | str) -> bool:
+        """Hand a closed segment over (an empty path: `hurry`); False when the writer is gone."""
         try:
             assert self._process.stdin is not None
             self._process.stdin.write(f"{path}\n")
@@ -186,6 +191,11 @@ class WriterProcess:
             return True
         except (BrokenPipeError, OSError, ValueError):
             return False
+
+    def hurry(self) -> bool:
+        """Ask the writer to move the segments it was given now (someone waits for them); False when
+        it is gone."""
+        return self.submit("")
 
     def close(self, timeout: float = 30.0) -> None:
         """Let the writer finish what it was given, and stop."""
@@ -203,25 +213,38 @@ class WriterProcess:
             self._on_done(line.strip())
 
 
-def handed_over(fd: int, most: int = MOST_SEGMENTS) -> Iterator[list[Path]]:
-    """The segments named on `fd`, a line each: waits for one, then takes those named already (up to
-    `most`), so that a writer that fell behind catches up in larger transactions; ends when `fd`
-    closes, after the last."""
+def handed_over(fd: int, most: int = MOST_SEGMENTS, hold: float = HOLD_SECONDS) -> Iterator[list[Path]]:
+    """The segments named on `fd` (a line each), in batches of up to `most`: a segment waits up to
+    `hold` seconds for others to share its transaction, unless `most` are waiting or an empty line
+    says that someone waits for those named so far (`WriterProcess.hurry`). Ends when `fd` closes,
+    after the last."""
     buffer = b""
-    closed = False
+    closed = hurry = False
+    waiting: list[Path] = []
+    since = 0.0  # when the oldest waiting segment came
     while True:
-        complete = buffer.count(b"\n")
-        if not closed and (complete == 0 or (complete < most and select.select([fd], [], [], 0)[0])):
+        if b"\n" in buffer:
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                if not line.strip():
+                    hurry = True
+                    continue
+                if not waiting:
+                    since = time.monotonic()
+                waiting.append(Path(os.fsdecode(line.strip())))
+        if waiting and (hurry or closed or len(waiting) >= most or time.monotonic() - since >= hold):
+            batch, waiting = waiting[:most], waiting[most:]
+            since = time.monotonic()
+            yield batch
+            continue
+        hurry = False  # nothing waits: who hurried has its segments moved
+        if closed:
+            return
+        timeout = max(0.0, hold - (time.monotonic() - since)) if waiting else None
+        if select.select([fd], [], [], timeout)[0]:
             chunk = os.read(fd, 65536)
             closed = not chunk
             buffer += chunk or b"\n"  # at the end, a last line without its end of line counts too
-            continue
-        if complete == 0:
-            return
-        *lines, buffer = buffer.split(b"\n", min(complete, most))
-        paths = [Path(os.fsdecode(line.strip())) for line in lines if line.strip()]
-        if paths:
-            yield paths
 
 
 def database(url: str) -> Database:

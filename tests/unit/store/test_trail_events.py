@@ -5,6 +5,7 @@ nothing, to the events or to what each principal did."""
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -138,7 +139,7 @@ def test_the_writer_takes_the_segments_waiting_together() -> None:
     read, write = os.pipe()
     try:
         os.write(write, b"/t/1\n/t/2\n/t/3\n/t/4")  # the fourth line still coming
-        batches = writer.handed_over(read, most=2)
+        batches = writer.handed_over(read, most=2, hold=0)
         assert next(batches) == [Path("/t/1"), Path("/t/2")]
         assert next(batches) == [Path("/t/3")]
         os.write(write, b"5\n/t/6\n")
@@ -148,6 +149,32 @@ def test_the_writer_takes_the_segments_waiting_together() -> None:
         write = -1
         assert list(batches) == [[Path("/t/7")]]  # a last line without its end, then the end
     finally:
+        os.close(read)
+        if write >= 0:
+            os.close(write)
+
+
+def _held(*_: object) -> None:
+    raise TimeoutError("a batch was held")
+
+
+def test_the_writer_holds_segments_until_enough_wait_someone_waits_or_its_input_ends() -> None:
+    """Each batch below comes at once: none is held for its hour (the alarm would end the test)."""
+    read, write = os.pipe()
+    signal.signal(signal.SIGALRM, _held)
+    signal.alarm(30)
+    try:
+        batches = writer.handed_over(read, most=3, hold=3600)
+        os.write(write, b"/t/1\n/t/2\n/t/3\n/t/4\n")
+        assert next(batches) == [Path("/t/1"), Path("/t/2"), Path("/t/3")]  # as many as a batch takes
+        os.write(write, b"/t/5\n\n")  # then someone waits for what was handed over
+        assert next(batches) == [Path("/t/4"), Path("/t/5")]
+        os.write(write, b"/t/6\n")
+        os.close(write)
+        write = -1
+        assert list(batches) == [[Path("/t/6")]]
+    finally:
+        signal.alarm(0)
         os.close(read)
         if write >= 0:
             os.close(write)
