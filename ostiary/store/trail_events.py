@@ -24,7 +24,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from ostiary.store.tables import metadata
 
@@ -116,8 +116,8 @@ def insert(conn: Connection, events: Sequence[StoredEvent]) -> None:
 
 
 def _copy(conn: Connection, table: Table, rows: list[tuple[Any, ...]]) -> None:
-    """COPY rows into a PostgreSQL table on the driver (psycopg); a broken key raises SQLAlchemy's
-    IntegrityError, as an INSERT would."""
+    """COPY rows into a PostgreSQL table on the driver (psycopg); its errors are SQLAlchemy's, as an
+    INSERT's would be (a broken key: IntegrityError)."""
     if not rows:
         return
     statement = f"COPY {table.name} ({', '.join(c.name for c in table.columns)}) FROM STDIN"
@@ -126,8 +126,8 @@ def _copy(conn: Connection, table: Table, rows: list[tuple[Any, ...]]) -> None:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
-    except conn.dialect.loaded_dbapi.IntegrityError as exc:
-        raise IntegrityError(statement, None, exc) from exc
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, conn.dialect.loaded_dbapi.Error) from exc
 
 
 def insert_new(conn: Connection, events: Sequence[StoredEvent]) -> int:

@@ -61,14 +61,15 @@ def folded(records: Iterable[dict[str, Any]]) -> list[Access]:
     one per principal, UTC day, action and resource, at its latest time (with that time's region),
     allowed if any of them was. Each identity and each time is read once, each distinct call's
     permissions worked out once (a workload repeats its calls)."""
-    principals: dict[int, tuple[str, str, str] | None] = {}  # by identity: a batch's records share a few
+    principals: dict[int, tuple[Any, tuple[str, str, str] | None]] = {}  # by identity: a batch shares a few
     times: dict[str, tuple[datetime, str]] = {}
     latest: dict[tuple[str, str, str, str, str], list[Any]] = {}
     for record in records:
         identity = record.get("userIdentity")
-        principal = principals.get(id(identity), _UNKNOWN)
-        if principal is _UNKNOWN:
-            principal = principals[id(identity)] = principal_of(identity)
+        known = principals.get(id(identity))
+        if known is None or known[0] is not identity:  # (kept with it: its id is not reused meanwhile)
+            known = principals[id(identity)] = (identity, principal_of(identity))
+        principal = known[1]
         found = _attempt(record, principal, times)
         if found is None:
             continue
