@@ -39,9 +39,8 @@ def fill(url: str, count: int) -> None:
         )
         conn.execute(
             """
-            INSERT INTO trail_resources
-                (event_id, position, account_id, event_time, resource_type, resource_name)
-            SELECT md5(i::text), '0', lpad((i %% 10)::text, 12, '0'), now() - make_interval(secs => i * 0.5),
+            INSERT INTO trail_resources (event_id, account_id, event_time, resource_type, resource_name)
+            SELECT md5(i::text), lpad((i %% 10)::text, 12, '0'), now() - make_interval(secs => i * 0.5),
                    'AWS::IAM::User', 'user' || (i %% 1000)
             FROM generate_series(1, %s) AS i
             """,

@@ -25,7 +25,9 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 class Database:
     """The shared store. Reads use `read()`; every write runs in one `transaction()`."""
 
-    def __init__(self, url: str, *, pool: bool = True) -> None:
+    def __init__(self, url: str, *, pool: bool = True, sqlite_cache_mib: int | None = None) -> None:
+        """`pool`: keep connections (else one per use); `sqlite_cache_mib`: each SQLite connection's
+        page cache, when SQLite's 2 MiB is too small (the trail writer's inserts)."""
         self.url = url
         is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
@@ -42,7 +44,7 @@ class Database:
         self.engine = create_engine(url, hide_parameters=True, **kwargs)
         if is_sqlite:
             _private_sqlite_files(self.engine.url.database)
-            _tune_sqlite(self.engine)
+            _tune_sqlite(self.engine, sqlite_cache_mib)
         # built once: deriving options per call costs more than a prepared read. PostgreSQL's reads run
         # in autocommit: under READ COMMITTED each statement takes its own snapshot in a transaction
         # too, so its BEGIN and ROLLBACK were two round trips that bought nothing.
@@ -206,7 +208,7 @@ def owner_only(path: Path) -> None:
         os.chmod(path, stat.S_IMODE(status.st_mode) & 0o700)
 
 
-def _tune_sqlite(engine: Any) -> None:
+def _tune_sqlite(engine: Any, cache_mib: int | None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
@@ -219,6 +221,8 @@ def _tune_sqlite(engine: Any) -> None:
         cur.execute("PRAGMA foreign_keys=ON")  # never optional: the schema's cascades depend on it
         if cur.execute("PRAGMA foreign_keys").fetchone() != (1,):
             raise RuntimeError("SQLite refused foreign keys (PRAGMA foreign_keys=ON)")
+        if cache_mib is not None:
+            cur.execute(f"PRAGMA cache_size=-{int(cache_mib) * 1024}")  # negative: in KiB
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import marshal
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -47,27 +48,81 @@ def of_records(texts: Iterable[str]) -> list[Access]:
 def of_record(record: dict[str, Any]) -> Iterator[Access]:
     """The attempts one record holds: none unless a user or role made it and this is its own account's
     copy (an AssumeRole across accounts is recorded in both)."""
-    principal = principal_of(record.get("userIdentity"))
-    if principal is None:
+    found = _attempt(record, principal_of(record.get("userIdentity")), {})
+    if found is None:
         return
-    account, principal_id, principal_arn = principal
-    if record.get("recipientAccountId") != account:
-        return
+    (account, principal_id, principal_arn), at, _, region, is_allowed, pairs = found
+    for action, resource in pairs:
+        yield Access(account, principal_id, principal_arn, action, resource, at, region, is_allowed)
+
+
+def folded(records: Iterable[dict[str, Any]]) -> list[Access]:
+    """The attempts of many records (a batch the writer inserts) folded as `last_access` keeps them:
+    one per principal, UTC day, action and resource, at its latest time (with that time's region),
+    allowed if any of them was. Each identity and each time is read once, each distinct call's
+    permissions worked out once (a workload repeats its calls)."""
+    principals: dict[int, tuple[Any, tuple[str, str, str] | None]] = {}  # by identity: a batch shares a few
+    times: dict[str, tuple[datetime, str]] = {}
+    latest: dict[tuple[str, str, str, str, str], list[Any]] = {}
+    for record in records:
+        identity = record.get("userIdentity")
+        known = principals.get(id(identity))
+        if known is None or known[0] is not identity:  # (kept with it: its id is not reused meanwhile)
+            known = principals[id(identity)] = (identity, principal_of(identity))
+        principal = known[1]
+        found = _attempt(record, principal, times)
+        if found is None:
+            continue
+        (account, principal_id, principal_arn), at, day, region, is_allowed, pairs = found
+        for action, resource in pairs:
+            key = (account, principal_id, day, action, resource)
+            row = latest.get(key)
+            if row is None:
+                latest[key] = [principal_arn, at, region, is_allowed]
+            elif at > row[1]:
+                row[:] = [principal_arn, at, region, is_allowed or row[3]]
+            elif is_allowed:
+                row[3] = True
+    return [
+        Access(account, principal_id, arn, action, resource, at, region, is_allowed)
+        for (account, principal_id, _, action, resource), (arn, at, region, is_allowed) in latest.items()
+    ]
+
+
+_UNKNOWN: Any = object()
+_Attempt = tuple[tuple[str, str, str], datetime, str, str, bool, tuple[tuple[str, str], ...]]
+
+
+def _attempt(
+    record: dict[str, Any], principal: tuple[str, str, str] | None, times: dict[str, tuple[datetime, str]]
+) -> _Attempt | None:
+    """(principal, time, UTC day, region, allowed, (action, resource) pairs) of a record, None when it
+    is no attempt of a user or role in its own account; `times` the datetimes and days of the
+    eventTimes read already."""
+    if principal is None or record.get("recipientAccountId") != principal[0]:
+        return None
+    account, _, principal_arn = principal
     try:
-        at = datetime.fromisoformat(str(record["eventTime"]).removesuffix("Z")).replace(tzinfo=UTC)
+        text = record["eventTime"]
+        when = times.get(text)
+        if when is None:
+            at = datetime.fromisoformat(str(text).removesuffix("Z")).replace(tzinfo=UTC)
+            when = times[text] = (at, at.strftime("%Y-%m-%d"))
         service = str(record["eventSource"]).removesuffix(_SUFFIX)
         name = str(record["eventName"])
-    except (KeyError, ValueError):
-        return
+    except (KeyError, ValueError, TypeError):
+        return None
     region = str(record.get("awsRegion") or "us-east-1")
     is_allowed = record.get("errorCode") not in DENIED_CODES
     try:
-        params = json.dumps(record.get("requestParameters"), sort_keys=True)
-    except (TypeError, ValueError):
-        return
+        params = marshal.dumps(record.get("requestParameters"))
+    except ValueError:  # not what a record holds
+        return None
     self_user, key = _user_of(principal_arn), _key_of(record.get("resources"))
-    for action, resource in _permissions(service, name, params, account, region, self_user, key):
-        yield Access(account, principal_id, principal_arn, action, resource, at, region, is_allowed)
+    pairs = _permissions(service, name, params, account, region, self_user, key)
+    if pairs is None:
+        return None
+    return principal, when[0], when[1], region, is_allowed, pairs
 
 
 def principal_of(identity: Any) -> tuple[str, str, str] | None:
@@ -120,22 +175,39 @@ def permissions(
         return [(f"{service}:{name}", "*")]
 
 
-@functools.lru_cache(maxsize=4096)
+_calls: dict[tuple[Any, ...], tuple[tuple[str, str], ...] | None] = {}
+_CALLS_KEPT = 4096
+
+
 def _permissions(
     service: str,
     name: str,
-    params: str,
+    params: bytes,
     account: str,
     region: str,
     self_user: tuple[str, str] | None,
     key_arn: str | None,
-) -> tuple[tuple[str, str], ...]:
-    """`permissions` of recorded parameters (JSON), each resource folded, worked out once for a call
-    repeated with the same parameters (a workload repeats its calls)."""
-    found = permissions(service, name, _model_names(json.loads(params)), account, region, self_user, key_arn)
-    return tuple((action, _folded(resource)) for action, resource in found)
+) -> tuple[tuple[str, str], ...] | None:
+    """`permissions` of recorded parameters (`params`: in marshal's format, a cheap key), each resource
+    folded, worked out once for a call repeated with the same parameters; None for parameters JSON
+    cannot hold (not a record's)."""
+    key = (service, name, params, account, region, self_user, key_arn)
+    found = _calls.get(key, _UNKNOWN)
+    if found is _UNKNOWN:
+        try:  # the parameters as the stored record gives them back (JSON's types)
+            recorded = json.loads(json.dumps(marshal.loads(params)))
+        except (TypeError, ValueError):
+            found = None
+        else:
+            pairs = permissions(service, name, _model_names(recorded), account, region, self_user, key_arn)
+            found = tuple((action, _folded(resource)) for action, resource in pairs)
+        if len(_calls) >= _CALLS_KEPT:
+            _calls.clear()
+        _calls[key] = found
+    return found  # type: ignore[no-any-return]
 
 
+@functools.lru_cache(maxsize=1024)
 def _user_of(arn: str) -> tuple[str, str] | None:
     """(name, path) of a user's ARN; None for a role's."""
     kind, _, rest = arn.split(":", 5)[-1].partition("/")

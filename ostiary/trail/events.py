@@ -125,11 +125,12 @@ def call(
     )
 
 
-def records(frame: Any) -> list[dict[str, Any]]:
+def records(frame: Any, identities: dict[bytes, Any] | None = None) -> list[dict[str, Any]]:
     """The records a segment's frame stands for, in CloudTrail's record format: a call's record in its
     account's trail, and a copy in each other account's (see `copies`); a finished record (a console
     sign-in's) as it is. Nothing for what is neither. The writer process, a replay and the in-process
-    fallback all read frames with it."""
+    fallback all read frames with it; `identities`, the userIdentity of each marshalled one read
+    already, lets a batch's records share them (a batch has few callers: read once each)."""
     if isinstance(frame, dict):
         return [frame] if "eventID" in frame else []
     if not (isinstance(frame, tuple) and len(frame) == _FRAME_LENGTH and frame[0] == FRAME_VERSION):
@@ -137,7 +138,13 @@ def records(frame: Any) -> list[dict[str, Any]]:
     (_, identity, account_id, service, operation, params, response, error, request_id, when) = frame[:10]
     source_ip, user_agent, region, resources, issued, others = frame[10:]
     if isinstance(identity, bytes):
-        identity = marshal.loads(identity)
+        if identities is None:
+            identity = marshal.loads(identity)
+        else:
+            found = identities.get(identity)
+            if found is None:
+                found = identities[identity] = marshal.loads(identity)
+            identity = found
     is_data = operation in _DATA_OPERATIONS or (service == "s3" and "key" in (params or ()))
     record: dict[str, Any] = {
         "eventVersion": EVENT_VERSION,
@@ -191,9 +198,13 @@ def _uuid4_text(bits: int) -> str:
 def event_id_of(request_id: str, account_id: str) -> str:
     """The eventID of a call's record in one account's trail, in AWS's UUID form (version 4): derived
     from the request id (itself random) and the account, so that a segment read twice (a replay after
-    a crash) gives the same ids and the store skips what it holds."""
-    digest = hashlib.blake2b(f"{request_id}/{account_id}".encode(), digest_size=16).digest()
-    return _uuid4_text(int.from_bytes(digest, "big"))
+    a crash) gives the same ids and the store skips what it holds. (`_uuid4_text` of the digest,
+    written with string operations: the same text at two thirds of the cost.)"""
+    h = hashlib.blake2b(f"{request_id}/{account_id}".encode(), digest_size=16).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
+_VARIANT = {digit: "%x" % (0x8 | int(digit, 16) & 0x3) for digit in "0123456789abcdef"}
 
 
 class _EventIds:

@@ -20,6 +20,7 @@ from typing import Any
 from ostiary.errors import AwsError
 from ostiary.store import trail_events
 from ostiary.store.db import Database
+from ostiary.trail import events
 
 MAX_RESULTS = 50
 # LookupEvents' attribute keys, with the column each compares.
@@ -100,8 +101,7 @@ def lookup_events(db: Database, account_id: str, params: dict[str, Any]) -> dict
         )
         more = len(rows) > query.limit
         rows = rows[: query.limit]
-        resources = trail_events.resources_of(conn, [row.event_id for row in rows])
-    answer: dict[str, Any] = {"Events": [_event(row, resources[row.event_id]) for row in rows]}
+    answer: dict[str, Any] = {"Events": [_event(row) for row in rows]}
     if more:
         last = rows[-1]
         answer["NextToken"] = _token(_aware(last.event_time), last.event_id, query.digest)
@@ -180,7 +180,7 @@ def _position(token: Any, digest: str) -> tuple[datetime, str] | None:
         raise InvalidNextTokenException("The NextToken is not valid for this query.") from exc
 
 
-def _event(row: Any, resources: list[tuple[str | None, str | None]]) -> dict[str, Any]:
+def _event(row: Any) -> dict[str, Any]:
     event: dict[str, Any] = {
         "EventId": row.event_id,
         "EventName": row.event_name,
@@ -192,9 +192,19 @@ def _event(row: Any, resources: list[tuple[str | None, str | None]]) -> dict[str
         event["AccessKeyId"] = row.access_key_id
     if row.username:
         event["Username"] = row.username
+    resources = _resources(row.record)
     event["Resources"] = [{"ResourceType": kind, "ResourceName": name} for kind, name in resources]
     event["CloudTrailEvent"] = row.record
     return event
+
+
+def _resources(record: str) -> list[tuple[str, str]]:
+    """The resources (type, name) an event names, read from its record as the writer read them."""
+    try:
+        found = json.loads(record)
+    except ValueError:
+        return []
+    return events.lookup_resources(found) if isinstance(found, dict) else []
 
 
 def _aware(moment: datetime) -> datetime:

@@ -130,6 +130,8 @@ class Recorder:
             if self._writer_alive():
                 self._hand_over()
                 if wait:
+                    assert self._writer is not None
+                    self._writer.hurry()
                     with self._moved:
                         self._moved.wait_for(lambda: not self._handed or not self._writer_alive(), timeout=30)
             if self._writer is not None and not self._writer_alive():  # it died: its share is moved here

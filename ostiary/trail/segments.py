@@ -100,19 +100,32 @@ def frame(item: Any) -> bytes:
 
 def read_frames(path: Path) -> list[Any]:
     """The objects a segment holds, up to its zero tail; a frame cut short (a copy the process was
-    killed in, whose answer was never sent) ends it."""
-    data = path.read_bytes()
+    killed in, whose answer was never sent) ends it. Read through a mapping: only the pages in use
+    are touched, and each frame is read where it lies."""
+    with path.open("rb") as file:
+        size = os.fstat(file.fileno()).st_size
+        if size == 0:
+            return []
+        with mmap.mmap(file.fileno(), size, access=mmap.ACCESS_READ) as mapping:
+            return _frames(memoryview(mapping), path)
+
+
+def _frames(data: memoryview, path: Path) -> list[Any]:
     found = []
     offset = 0
-    while offset + 4 <= len(data):
-        length = int.from_bytes(data[offset : offset + 4], "little")
-        end = offset + 4 + length
-        if length == 0 or end > len(data):
-            break
-        try:
-            found.append(marshal.loads(data[offset + 4 : end]))
-        except (ValueError, EOFError, TypeError):
-            log.warning("trail: a torn frame in %s skipped", path.name)
-            break
-        offset = end
+    loads = marshal.loads
+    try:
+        while offset + 4 <= len(data):
+            length = int.from_bytes(data[offset : offset + 4], "little")
+            end = offset + 4 + length
+            if length == 0 or end > len(data):
+                break
+            try:
+                found.append(loads(data[offset + 4 : end]))
+            except (ValueError, EOFError, TypeError):
+                log.warning("trail: a torn frame in %s skipped", path.name)
+                break
+            offset = end
+    finally:
+        data.release()
     return found

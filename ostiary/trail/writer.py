@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,34 @@ RETRY_SECONDS = 1.0
 # already, and a request waiting behind it is what a client sees (the slow calls of a busy node).
 WRITER_NICENESS = 10
 RETENTION_CHECK_SECONDS = 3600.0
+# The writer moves segments in batches: a transaction's cost is much in the pages it changes, which its
+# events share. A segment waits up to HOLD_SECONDS for others (unless a reader waits for it: LookupEvents,
+# last-accessed data, policy generation flush the recorder, which hurries the writer); at most
+# MOST_SEGMENTS go in one transaction.
+HOLD_SECONDS = 1.0
+MOST_SEGMENTS = 8
+# The writer's SQLite page cache: its inserts touch the recent end of every index and, through the
+# random event ids, pages all over the primary key's; SQLite's own 2 MiB keeps few of them.
+WRITER_CACHE_MIB = 64
+
+
+# json.dumps(record, separators=(",", ":")), its C encoder made once (`encode` makes one per call: a
+# µs); no check for cycles: a record is made of a frame's primitives.
+_chunks = (
+    c_make_encoder(
+        None, json.JSONEncoder().default, encode_basestring_ascii, None, ":", ",", False, False, True
+    )
+    if c_make_encoder is not None
+    else None
+)
+_encode_slowly = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _encode(record: dict[str, Any]) -> str:
+    return "".join(_chunks(record, 0)) if _chunks is not None else _encode_slowly(record)
+
+
+_last_time: tuple[str, datetime] = ("", datetime.min)  # the last eventTime read, and its datetime
 
 
 def stored(record: dict[str, Any], text: str | None = None) -> trail_events.StoredEvent:
@@ -43,17 +73,27 @@ def stored(record: dict[str, Any], text: str | None = None) -> trail_events.Stor
     the record was just written as it)."""
     identity = record.get("userIdentity") or {}
     return trail_events.StoredEvent(
-        event_id=record["eventID"],
-        account_id=record["recipientAccountId"],
-        event_time=datetime.fromisoformat(record["eventTime"].removesuffix("Z")).replace(tzinfo=UTC),
-        event_name=record["eventName"],
-        event_source=record["eventSource"],
-        read_only=bool(record.get("readOnly")),
-        username=events.username_of(identity),
-        access_key_id=identity.get("accessKeyId") or None,
-        record=text if text is not None else json.dumps(record, separators=(",", ":")),
-        resources=tuple(events.lookup_resources(record)),
+        record["eventID"],
+        record["recipientAccountId"],
+        _event_time(record["eventTime"]),
+        record["eventName"],
+        record["eventSource"],
+        bool(record.get("readOnly")),
+        events.username_of(identity),
+        identity.get("accessKeyId") or None,
+        text if text is not None else _encode(record),
+        tuple(events.lookup_resources(record)),
     )
+
+
+def _event_time(text: str) -> datetime:
+    """The datetime of an eventTime (`2026-12-04T16:00:00Z`), read once a second: a batch's events
+    share a few."""
+    global _last_time
+    last = _last_time
+    if last[0] != text:
+        last = _last_time = (text, datetime.fromisoformat(text.removesuffix("Z")).replace(tzinfo=UTC))
+    return last[1]
 
 
 def insert(
@@ -67,7 +107,7 @@ def insert(
     if records is None:
         used = access.of_records(row.record for row in rows)
     else:
-        used = [found for record in records for found in access.of_record(record)]
+        used = access.folded(records)
     try:
         with db.transaction() as conn:
             trail_events.insert(conn, rows)
@@ -82,13 +122,24 @@ def insert(
 
 def move_segment(db: Database, path: Path) -> int:
     """Insert a closed segment's events, then delete it; the number of new events."""
-    try:
-        frames = read_frames(path)
-    except FileNotFoundError:  # moved already (by a writer that outlived its server)
-        return 0
-    records = [record for item in frames for record in events.records(item)]
-    count = insert(db, [stored(record) for record in records], records)
-    path.unlink(missing_ok=True)
+    return move_segments(db, [path])
+
+
+def move_segments(db: Database, paths: Sequence[Path]) -> int:
+    """Insert closed segments' events in one transaction, then delete them; the number of new events.
+    (A transaction's cost is much in the pages it changes, which its events share: the more events,
+    the less each costs.)"""
+    identities: dict[bytes, Any] = {}
+    records: list[dict[str, Any]] = []
+    for path in paths:
+        try:
+            frames = read_frames(path)
+        except FileNotFoundError:  # moved already (by a writer that outlived its server)
+            continue
+        records.extend(record for item in frames for record in events.records(item, identities))
+    count = insert(db, [stored(record) for record in records], records) if records else 0
+    for path in paths:
+        path.unlink(missing_ok=True)
     with db.read() as conn:
         trail_events.checkpoint(conn)
     return count
@@ -131,8 +182,8 @@ class WriterProcess:
     def is_alive(self) -> bool:
         return self._process.poll() is None
 
-    def submit(self, path: Path) -> bool:
-        """Hand a closed segment over; False when the writer is gone."""
+    def submit(self, path: Path | str) -> bool:
+        """Hand a closed segment over (an empty path: `hurry`); False when the writer is gone."""
         try:
             assert self._process.stdin is not None
             self._process.stdin.write(f"{path}\n")
@@ -140,6 +191,11 @@ class WriterProcess:
             return True
         except (BrokenPipeError, OSError, ValueError):
             return False
+
+    def hurry(self) -> bool:
+        """Ask the writer to move the segments it was given now (someone waits for them); False when
+        it is gone."""
+        return self.submit("")
 
     def close(self, timeout: float = 30.0) -> None:
         """Let the writer finish what it was given, and stop."""
@@ -157,24 +213,63 @@ class WriterProcess:
             self._on_done(line.strip())
 
 
+def handed_over(fd: int, most: int = MOST_SEGMENTS, hold: float = HOLD_SECONDS) -> Iterator[list[Path]]:
+    """The segments named on `fd` (a line each), in batches of up to `most`: a segment waits up to
+    `hold` seconds for others to share its transaction, unless `most` are waiting or an empty line
+    says that someone waits for those named so far (`WriterProcess.hurry`). Ends when `fd` closes,
+    after the last."""
+    buffer = b""
+    closed = hurry = False
+    waiting: list[Path] = []
+    since = 0.0  # when the oldest waiting segment came
+    while True:
+        if b"\n" in buffer:
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                if not line.strip():
+                    hurry = True
+                    continue
+                if not waiting:
+                    since = time.monotonic()
+                waiting.append(Path(os.fsdecode(line.strip())))
+        if waiting and (hurry or closed or len(waiting) >= most or time.monotonic() - since >= hold):
+            batch, waiting = waiting[:most], waiting[most:]
+            since = time.monotonic()
+            yield batch
+            continue
+        hurry = False  # nothing waits: who hurried has its segments moved
+        if closed:
+            return
+        timeout = max(0.0, hold - (time.monotonic() - since)) if waiting else None
+        if select.select([fd], [], [], timeout)[0]:
+            chunk = os.read(fd, 65536)
+            closed = not chunk
+            buffer += chunk or b"\n"  # at the end, a last line without its end of line counts too
+
+
+def database(url: str) -> Database:
+    """The writer process's store: one connection kept from segment to segment (a new one reads the
+    schema again and starts with an empty page cache), with a larger SQLite page cache."""
+    return Database(url, sqlite_cache_mib=WRITER_CACHE_MIB)
+
+
 def main() -> None:
     """The writer process: move each segment named on standard input, answer its path when done."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     os.nice(WRITER_NICENESS)
-    db = Database(os.environ["OSTIARY_TRAIL_DATABASE_URL"], pool=False)
+    db = database(os.environ["OSTIARY_TRAIL_DATABASE_URL"])
     retention_days = int(os.environ.get("OSTIARY_TRAIL_RETENTION_DAYS", "0")) or None
     last_retention = 0.0
-    for line in sys.stdin:
-        path = Path(line.strip())
+    for paths in handed_over(sys.stdin.fileno()):
         while True:
             try:
-                move_segment(db, path)
+                move_segments(db, paths)
                 break
             except Exception as exc:  # noqa: BLE001 - the database may be away: try again
-                log.warning("trail writer: %s not moved yet (%s); will retry", path.name, exc)
+                log.warning("trail writer: %s not moved yet (%s); will retry", paths[0].name, exc)
                 time.sleep(RETRY_SECONDS)
         try:
-            print(path, flush=True)
+            print(*paths, sep="\n", flush=True)
         except BrokenPipeError:  # the server is gone; go on with what it handed over, silently
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         if time.monotonic() - last_retention >= RETENTION_CHECK_SECONDS:

@@ -3,6 +3,7 @@ shortcuts that build records: flat parameters still hide their secrets, event id
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
@@ -103,3 +104,46 @@ def test_event_ids_are_unique_version_4_uuids() -> None:
     for found in ids[:50]:
         parsed = uuid.UUID(found)
         assert str(parsed) == found and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+def test_a_batch_folds_to_one_attempt_per_principal_day_action_and_resource() -> None:
+    """`folded` (the writer's) gives what folding each record's `of_record` by day row gives: the latest
+    time and its region, allowed if any attempt was; other accounts' copies and roots add nothing."""
+    records = [
+        _record(USER, "iam", "GetUser", {}, eventTime="2026-12-04T12:00:05Z", awsRegion="eu-west-2"),
+        _record(USER, "iam", "GetUser", {}, eventTime="2026-12-04T12:00:01Z", errorCode="AccessDenied"),
+        _record(USER, "iam", "GetUser", {}, eventTime="2026-12-05T00:00:00Z"),
+        _record(USER, "iam", "GetRole", {"RoleName": "R"}, errorCode="AccessDenied"),
+        _record(USER, "iam", "GetRole", {"RoleName": "R"}, eventTime="2026-12-04T11:00:00Z", awsRegion="x-1"),
+        _record(ROLE_SESSION, "s3", "GetObject", {"bucketName": "b", "key": "logs/1.txt"}),
+        _record(
+            ROLE_SESSION,
+            "s3",
+            "GetObject",
+            {"bucketName": "b", "key": "logs/2.txt"},
+            errorCode="AccessDenied",
+            eventTime="2026-12-04T13:00:00Z",
+        ),  # fmt: skip
+        _record(USER, "iam", "GetUser", {}) | {"recipientAccountId": "999999999999"},
+        _record({"type": "Root", "accountId": ACCOUNT}, "iam", "GetUser", {}),
+    ]
+    expected: dict[tuple[str, str, str, str], Any] = {}
+    for record in records:
+        for found in access.of_record(record):
+            key = (found.principal_id, found.at.date().isoformat(), found.action, found.resource)
+            kept = expected.get(key)
+            if kept is None or found.at > kept.at:
+                allowed = found.is_allowed or (kept is not None and kept.is_allowed)
+                expected[key] = dataclasses.replace(found, is_allowed=allowed)
+            elif found.is_allowed:
+                expected[key] = dataclasses.replace(kept, is_allowed=True)
+    folded = access.folded(records)
+    assert len(folded) == len(expected) == 4
+    assert sorted(folded, key=str) == sorted(expected.values(), key=str)
+    (role_day,) = [a for a in folded if a.action == "s3:GetObject"]
+    assert (role_day.resource, role_day.is_allowed, role_day.at.hour) == ("arn:aws:s3:::b/logs/*", True, 13)
+
+
+def test_parameters_no_record_can_hold_add_no_attempt() -> None:
+    assert access.folded([_record(USER, "iam", "GetUser", {}) | {"requestParameters": {"a": {1, 2}}}]) == []
+    assert access.folded([_record(USER, "iam", "GetUser", {}) | {"eventTime": "yesterday"}]) == []

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import marshal
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from ostiary.auth.caller import root_caller, session_caller, user_caller
 from ostiary.auth.tokens import Session
-from ostiary.trail import events, redaction
+from ostiary.trail import events, redaction, writer
 from ostiary.trail.identity import marshalled_identity, user_identity
 
 NOW = datetime(2026, 12, 4, 16, 0, 0, tzinfo=UTC)
@@ -131,3 +136,23 @@ def test_a_callers_identity_is_marshalled_once_per_set_of_credentials() -> None:
     assert context["attributes"]["creationDate"] == "2026-12-04T16:05:00Z"
     (record,) = _records(marshalled_identity(later), "iam", "GetUser", {})
     assert record["userIdentity"] == user_identity(later)
+
+
+def test_event_ids_are_the_digests_version_4_uuid_as_before() -> None:
+    """Written with string operations, an event id is still the digest's UUID (a replay of a segment
+    written by an older version finds its events)."""
+    for request_id in ["req-1", "", "é", *(f"{i:x}-{i * 7919}" for i in range(500))]:
+        digest = hashlib.blake2b(f"{request_id}/111122223333".encode(), digest_size=16).digest()
+        expected = events._uuid4_text(int.from_bytes(digest, "big"))
+        assert events.event_id_of(request_id, "111122223333") == expected
+        assert uuid.UUID(expected).version == 4
+
+
+def test_a_records_json_is_json_dumps_compact_form() -> None:
+    record = _records(
+        user_identity(root_caller("111122223333", "AKIA")), "iam", "CreateUser", {"UserName": "zoë"}
+    )[0]
+    record |= {"n": 1.5, "big": 10**20, "nan": float("nan"), "list": [True, None, {"é": '\u2603\n"\\'}]}
+    assert writer._encode(record) == json.dumps(record, separators=(",", ":"))
+    with pytest.raises(TypeError):
+        writer._encode({"when": NOW})
