@@ -90,6 +90,7 @@ def scope_of(raw: bytes, port: int) -> tuple[dict[str, Any], bytes]:
 
 async def measure(calls: int, rounds: int, requests: dict[str, tuple[dict[str, Any], bytes]]) -> None:
     from ostiary.app import app_from_environment
+    from ostiary.trail import recorder as trail_recorder
 
     app = app_from_environment()
     backend = app.gateway._backend
@@ -123,6 +124,9 @@ async def measure(calls: int, rounds: int, requests: dict[str, tuple[dict[str, A
         if set(statuses) != {200}:
             raise RuntimeError(f"{case}: answers {sorted(set(statuses))}")
     backend.open = real_open  # type: ignore[method-assign]
+    recorder = trail_recorder.of(app.db)
+    if recorder is not None:
+        recorder.close()  # its segments moved before the data folder goes
     print(f"thread CPU µs per call of the ASGI app, median (min) of {rounds} rounds of {calls} calls")
     print(f"{'case':<22}{'in memory':>18}{'constant backend':>20}{'exchange':>10}")
     for case in requests:
@@ -136,8 +140,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
-    # the app's trail recorder is not stopped: its segments may still be in the folder at the end
-    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
         backend = start_backend()
         url = f"http://127.0.0.1:{backend.port}"
         port = _free_port()

@@ -18,9 +18,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 import api_bench
 from api_bench import KEY, SECRET, Target, children_cpu_seconds, cpu_seconds, measure, seed_users
+from gateway_bench import WRITER_SETTLE_SECONDS
 
 
 def start(tmp: str, trail: str, workers: int) -> Target:
@@ -65,6 +67,7 @@ def main() -> None:
                         runs[name].setdefault(case, []).append(rate)
                         cpu[name].setdefault(case, []).append(used / done * 1e6)
                         if name == "on":
+                            time.sleep(WRITER_SETTLE_SECONDS)  # what the writer held back: these requests'
                             written = children_cpu_seconds(pid) - writer_before
                             writer.setdefault(case, []).append(written / done * 1e6)
                         errors[name] += failed
