@@ -7,16 +7,15 @@ A row holds the four settings; an account without one has none on.
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 from sqlalchemy import Boolean, Column, Connection, DateTime, String, Table, delete, select
 
 from ostiary.store.db import Database
+from ostiary.store.recent import Recent
 from ostiary.store.tables import metadata
 
 RECENT_TTL_SECONDS = 1.0  # how old the settings the gateway decides with may be (another node's change)
-_RECENT_SIZE = 10_000
 
 gateway_public_access = Table(
     "gateway_public_access",
@@ -32,8 +31,7 @@ _t = gateway_public_access
 # BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets
 Settings = tuple[bool, bool, bool, bool]
 
-_changes = 0
-_recent: dict[tuple[str, str], tuple[Settings | None, int, float]] = {}
+_recent: Recent[Settings | None] = Recent(RECENT_TTL_SECONDS)
 
 
 def find(conn: Connection, account_id: str) -> Settings | None:
@@ -51,8 +49,7 @@ def find(conn: Connection, account_id: str) -> Settings | None:
 
 def put(conn: Connection, account_id: str, settings: Settings, now: datetime) -> None:
     """Set the account's four settings."""
-    global _changes
-    _changes += 1
+    _recent.changed()
     conn.execute(delete(_t).where(_t.c.account_id == account_id))
     acls, ignore, policy, restrict = settings
     conn.execute(
@@ -69,22 +66,15 @@ def put(conn: Connection, account_id: str, settings: Settings, now: datetime) ->
 
 def remove(conn: Connection, account_id: str) -> None:
     """Drop the account's settings (DeletePublicAccessBlock)."""
-    global _changes
-    _changes += 1
+    _recent.changed()
     conn.execute(delete(_t).where(_t.c.account_id == account_id))
 
 
 def recent_find(db: Database, account_id: str) -> Settings | None:
     """`find` as read at most RECENT_TTL_SECONDS ago and since this process last changed any account's."""
-    key = (db.url, account_id)
-    hit = _recent.get(key)
-    clock = time.monotonic()
-    if hit is not None and hit[1] == _changes and clock - hit[2] < RECENT_TTL_SECONDS:
-        return hit[0]
-    changes = _changes
-    with db.read() as conn:
-        found = find(conn, account_id)
-    if len(_recent) >= _RECENT_SIZE:
-        _recent.clear()
-    _recent[key] = (found, changes, clock)
-    return found
+
+    def load() -> Settings | None:
+        with db.read() as conn:
+            return find(conn, account_id)
+
+    return _recent.get((db.url, account_id), load)

@@ -9,7 +9,6 @@ DynamoDB names are case-sensitive).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -30,10 +29,10 @@ from sqlalchemy import (
 
 from ostiary.store import changes
 from ostiary.store.db import Database
+from ostiary.store.recent import Recent
 from ostiary.store.tables import metadata
 
 RECENT_TTL_SECONDS = 1.0  # how old an owner or policy the gateway's hot path may decide with
-_RECENT_SIZE = 10_000
 
 GLOBAL_REGION = ""  # the region of S3 buckets, whose names are global
 
@@ -61,15 +60,13 @@ _FIND = select(_t.c.owner_account, _t.c.policy).where(
     & (_t.c.region == bindparam("region"))
     & (_t.c.name == bindparam("name"))
 )
-_changes = 0
-_recent: dict[tuple[str, str, str, str], tuple[tuple[str, str | None] | None, int, float]] = {}
+_recent: Recent[tuple[str, str | None] | None] = Recent(RECENT_TTL_SECONDS)
 
 
 def note_change(conn: Connection | None = None) -> None:
     """A row is about to change: the finds this process keeps are dropped, and, in the transaction of
     `conn`, the other nodes are told (none given: another node's change, heard of)."""
-    global _changes
-    _changes += 1
+    _recent.changed()
     if conn is not None:
         changes.announce(conn, changes.RESOURCES)
 
@@ -77,18 +74,12 @@ def note_change(conn: Connection | None = None) -> None:
 def recent_find(db: Database, service: str, region: str, name: str) -> tuple[str, str | None] | None:
     """`find` as read at most RECENT_TTL_SECONDS ago, and since this process last changed any row: what
     the gateway decides with (another node's change reaches this one within that second)."""
-    key = (db.url, service, region, name)
-    hit = _recent.get(key)
-    clock = time.monotonic()
-    if hit is not None and hit[1] == _changes and clock - hit[2] < RECENT_TTL_SECONDS:
-        return hit[0]
-    changes = _changes
-    with db.read() as conn:
-        found = find(conn, service, region, name)
-    if len(_recent) >= _RECENT_SIZE:
-        _recent.clear()
-    _recent[key] = (found, changes, clock)
-    return found
+
+    def load() -> tuple[str, str | None] | None:
+        with db.read() as conn:
+            return find(conn, service, region, name)
+
+    return _recent.get((db.url, service, region, name), load)
 
 
 def owner(conn: Connection, service: str, region: str, name: str) -> str | None:
