@@ -25,9 +25,19 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 class Database:
     """The shared store. Reads use `read()`; every write runs in one `transaction()`."""
 
-    def __init__(self, url: str, *, pool: bool = True, sqlite_cache_mib: int | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool: bool = True,
+        sqlite_cache_mib: int | None = None,
+        sqlite_synced_commits: bool = False,
+    ) -> None:
         """`pool`: keep connections (else one per use); `sqlite_cache_mib`: each SQLite connection's
-        page cache, when SQLite's 2 MiB is too small (the trail writer's inserts)."""
+        page cache, when SQLite's 2 MiB is too small (the trail writer's inserts);
+        `sqlite_synced_commits`: every commit synced to disk (`synchronous=FULL`), for a writer that
+        deletes the only other copy of what it committed (the trail's segments). Otherwise NORMAL: a
+        commit survives the process, and is synced at the next checkpoint."""
         self.url = url
         is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
@@ -44,7 +54,7 @@ class Database:
         self.engine = create_engine(url, hide_parameters=True, **kwargs)
         if is_sqlite:
             _private_sqlite_files(self.engine.url.database)
-            _tune_sqlite(self.engine, sqlite_cache_mib)
+            _tune_sqlite(self.engine, sqlite_cache_mib, synced=sqlite_synced_commits)
         # built once: deriving options per call costs more than a prepared read. PostgreSQL's reads run
         # in autocommit: under READ COMMITTED each statement takes its own snapshot in a transaction
         # too, so its BEGIN and ROLLBACK were two round trips that bought nothing.
@@ -208,7 +218,7 @@ def owner_only(path: Path) -> None:
         os.chmod(path, stat.S_IMODE(status.st_mode) & 0o700)
 
 
-def _tune_sqlite(engine: Any, cache_mib: int | None) -> None:
+def _tune_sqlite(engine: Any, cache_mib: int | None, *, synced: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
@@ -217,7 +227,7 @@ def _tune_sqlite(engine: Any, cache_mib: int | None) -> None:
             cur.execute("PRAGMA journal_mode=WAL")
         except Exception:  # noqa: BLE001 - WAL may be refused on some file systems; go on without it
             pass
-        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA synchronous=FULL" if synced else "PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")  # never optional: the schema's cascades depend on it
         if cur.execute("PRAGMA foreign_keys").fetchone() != (1,):
             raise RuntimeError("SQLite refused foreign keys (PRAGMA foreign_keys=ON)")

@@ -249,8 +249,10 @@ def handed_over(fd: int, most: int = MOST_SEGMENTS, hold: float = HOLD_SECONDS) 
 
 def database(url: str) -> Database:
     """The writer process's store: one connection kept from segment to segment (a new one reads the
-    schema again and starts with an empty page cache), with a larger SQLite page cache."""
-    return Database(url, sqlite_cache_mib=WRITER_CACHE_MIB)
+    schema again and starts with an empty page cache), with a larger SQLite page cache, and each commit
+    synced to disk before the segments it moved are deleted (with the server's NORMAL, a power cut
+    could lose a commit whose segments are gone)."""
+    return Database(url, sqlite_cache_mib=WRITER_CACHE_MIB, sqlite_synced_commits=True)
 
 
 def main() -> None:

@@ -61,3 +61,21 @@ def test_postgresql_reads_open_no_transaction(pg_db: Database) -> None:
         conn.execute(text("SELECT 1"))
         driver = conn.connection.driver_connection
         assert driver is not None and driver.info.transaction_status.name == "IDLE"  # no BEGIN was sent
+
+
+def _sqlite_synchronous(db: Database) -> int:
+    with db.read() as conn:
+        return int(conn.execute(text("PRAGMA synchronous")).scalar_one())
+
+
+def test_the_trail_writer_syncs_each_commit_before_it_deletes_the_segments(tmp_path: Path) -> None:
+    from ostiary.trail import writer
+
+    url = f"sqlite:///{tmp_path / 'ostiary.db'}"
+    server, trail_writer = Database(url), writer.database(url)
+    try:
+        assert _sqlite_synchronous(server) == 1  # NORMAL: a commit survives the process
+        assert _sqlite_synchronous(trail_writer) == 2  # FULL: and a power cut, before a segment goes
+    finally:
+        server.dispose()
+        trail_writer.dispose()
