@@ -138,10 +138,10 @@ def move_segments(db: Database, paths: Sequence[Path]) -> int:
             continue
         records.extend(record for item in frames for record in events.records(item, identities))
     count = insert(db, [stored(record) for record in records], records) if records else 0
+    with db.read() as conn:  # SQLite syncs the WAL before a checkpoint: what was committed is on disk
+        trail_events.checkpoint(conn)  # before its segments go, on the server's NORMAL connections too
     for path in paths:
         path.unlink(missing_ok=True)
-    with db.read() as conn:
-        trail_events.checkpoint(conn)
     return count
 
 
