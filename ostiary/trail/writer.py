@@ -138,8 +138,9 @@ def move_segments(db: Database, paths: Sequence[Path]) -> int:
             continue
         records.extend(record for item in frames for record in events.records(item, identities))
     count = insert(db, [stored(record) for record in records], records) if records else 0
-    with db.read() as conn:  # SQLite syncs the WAL before a checkpoint: what was committed is on disk
-        trail_events.checkpoint(conn)  # before its segments go, on the server's NORMAL connections too
+    with db.read() as conn:  # SQLite syncs the WAL before it copies frames back: on the server's NORMAL
+        trail_events.checkpoint(conn)  # connections (a replay), the commit is on disk before its segments go
+    # (unless a reader holds every new frame back; the writer process's own commits are synced: FULL)
     for path in paths:
         path.unlink(missing_ok=True)
     return count
