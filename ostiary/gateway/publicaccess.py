@@ -48,9 +48,11 @@ if TYPE_CHECKING:
 
 _FIELDS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 _PUBLIC_CANNED = frozenset({"public-read", "public-read-write", "authenticated-read"})
+# AllUsers' and AuthenticatedUsers' group URIs, in lower case and without their scheme: a spelling with
+# other capitals, https or spaces around it is the same group to a lenient backend, and refused alike.
 _PUBLIC_GROUPS = (
-    "http://acs.amazonaws.com/groups/global/AllUsers",
-    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+    "acs.amazonaws.com/groups/global/allusers",
+    "acs.amazonaws.com/groups/global/authenticatedusers",
 )
 _GRANTS = ("GrantFullControl", "GrantRead", "GrantReadACP", "GrantWrite", "GrantWriteACP")
 # Writes that may carry an ACL (BlockPublicAcls).
@@ -191,7 +193,7 @@ def writes_public_acl(operation: Operation) -> bool:
     if operation.service != "s3" or operation.name not in _ACL_WRITES:
         return False
     params = operation.params
-    if params.get("ACL") in _PUBLIC_CANNED:
+    if str(params.get("ACL") or "").strip().lower() in _PUBLIC_CANNED:
         return True
     if any(_names_public_group(str(params.get(member) or "")) for member in _GRANTS):
         return True
@@ -200,10 +202,11 @@ def writes_public_acl(operation: Operation) -> bool:
     return isinstance(grants, list) and any(_is_public_grant(grant) for grant in grants)
 
 
-def _names_public_group(header: str) -> bool:
-    return any(group in header for group in _PUBLIC_GROUPS)
+def _names_public_group(text: str) -> bool:
+    lowered = text.lower()
+    return any(group in lowered for group in _PUBLIC_GROUPS)
 
 
 def _is_public_grant(grant: Any) -> bool:
     grantee = grant.get("Grantee") if isinstance(grant, Mapping) else None
-    return isinstance(grantee, Mapping) and grantee.get("URI") in _PUBLIC_GROUPS
+    return isinstance(grantee, Mapping) and _names_public_group(str(grantee.get("URI") or ""))

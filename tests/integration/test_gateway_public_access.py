@@ -200,3 +200,17 @@ def test_an_accounts_own_settings_hold_for_its_buckets_with_the_buckets(
     s3.put_bucket_policy(Bucket=bucket, Policy=public)
     mine = _control(harness)
     assert _refusal(mine.get_public_access_block, AccountId=account)[:2] == ("AccessDenied", "Access Denied")
+    # another account (its root) can neither set nor delete them, and its refused call changes nothing
+    on = _settings(True)
+    assert _refusal(mine.put_public_access_block, AccountId=account, PublicAccessBlockConfiguration=on)[
+        0
+    ] == ("AccessDenied")
+    assert (
+        _refusal(control.get_public_access_block, AccountId=account)[0]
+        == "NoSuchPublicAccessBlockConfiguration"
+    )
+    control.put_public_access_block(AccountId=account, PublicAccessBlockConfiguration=_settings(False))
+    assert _refusal(mine.delete_public_access_block, AccountId=account)[0] == "AccessDenied"
+    assert control.get_public_access_block(AccountId=account)["PublicAccessBlockConfiguration"] == _settings(
+        False
+    )

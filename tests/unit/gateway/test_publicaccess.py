@@ -71,6 +71,28 @@ def test_a_public_acl_is_a_public_canned_acl_or_a_grant_to_everyone(
     assert publicaccess.writes_public_acl(operation) is public
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"ACL": "PUBLIC-READ"},
+        {"ACL": " Public-Read-Write "},
+        {"ACL": "Authenticated-Read"},
+        {"GrantRead": 'uri="HTTP://ACS.AMAZONAWS.COM/groups/global/AllUsers"'},
+        {"GrantFullControl": "uri=https://acs.amazonaws.com/groups/global/authenticatedusers"},
+        {
+            "AccessControlPolicy": {
+                "Grants": [{"Grantee": {"URI": " https://ACS.amazonaws.com/groups/global/AllUsers "}}]
+            }
+        },
+    ],
+)
+def test_a_public_acl_in_another_spelling_is_public_still(params: dict[str, Any]) -> None:
+    """What a lenient backend could take for AllUsers or a public canned ACL is refused as they are."""
+    for name in ("PutObject", "PutObjectAcl", "PutBucketAcl", "CreateMultipartUpload", "CopyObject"):
+        operation = Operation("s3", name, {"Bucket": "b", "Key": "k", **params})
+        assert publicaccess.writes_public_acl(operation)
+
+
 def test_s3s_refusal_of_a_public_policy_names_the_setting() -> None:
     refusal = publicaccess.refuse_public_policy("arn:aws:iam::123456789012:user/Alice", "site")
     assert refusal.code == "AccessDenied"
