@@ -89,7 +89,6 @@ def folded(records: Iterable[dict[str, Any]]) -> list[Access]:
     ]
 
 
-_UNKNOWN: Any = object()
 _Attempt = tuple[tuple[str, str, str], datetime, str, str, bool, tuple[tuple[str, str], ...]]
 
 
@@ -175,10 +174,7 @@ def permissions(
         return [(f"{service}:{name}", "*")]
 
 
-_calls: dict[tuple[Any, ...], tuple[tuple[str, str], ...] | None] = {}
-_CALLS_KEPT = 4096
-
-
+@functools.lru_cache(maxsize=4096)
 def _permissions(
     service: str,
     name: str,
@@ -191,20 +187,12 @@ def _permissions(
     """`permissions` of recorded parameters (`params`: in marshal's format, a cheap key), each resource
     folded, worked out once for a call repeated with the same parameters; None for parameters JSON
     cannot hold (not a record's)."""
-    key = (service, name, params, account, region, self_user, key_arn)
-    found = _calls.get(key, _UNKNOWN)
-    if found is _UNKNOWN:
-        try:  # the parameters as the stored record gives them back (JSON's types)
-            recorded = json.loads(json.dumps(marshal.loads(params)))
-        except (TypeError, ValueError):
-            found = None
-        else:
-            pairs = permissions(service, name, _model_names(recorded), account, region, self_user, key_arn)
-            found = tuple((action, _folded(resource)) for action, resource in pairs)
-        if len(_calls) >= _CALLS_KEPT:
-            _calls.clear()
-        _calls[key] = found
-    return found  # type: ignore[no-any-return]
+    try:  # the parameters as the stored record gives them back (JSON's types)
+        recorded = json.loads(json.dumps(marshal.loads(params)))
+    except (TypeError, ValueError):
+        return None
+    pairs = permissions(service, name, _model_names(recorded), account, region, self_user, key_arn)
+    return tuple((action, _folded(resource)) for action, resource in pairs)
 
 
 @functools.lru_cache(maxsize=1024)
