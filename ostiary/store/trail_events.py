@@ -88,6 +88,16 @@ class Filter:
     value: str | bool
 
 
+# What a lookup column holds for a NUL character: PostgreSQL's text refuses one (a parameter recorded as a
+# refused call sent it), SQLite takes it; both stores hold and find the same value. (A record's JSON
+# escapes it.)
+NUL_STAND_IN = "\ufffd"
+
+
+def _text(value: str | None) -> str | None:
+    return value if value is None or "\x00" not in value else value.replace("\x00", NUL_STAND_IN)
+
+
 def insert(conn: Connection, events: Sequence[StoredEvent]) -> None:
     """Insert new events (an event id the table holds already breaks its primary key).
 
@@ -104,8 +114,13 @@ def insert(conn: Connection, events: Sequence[StoredEvent]) -> None:
         if e.event_time is not last[0]:
             last = (e.event_time, binding.time(e.event_time))
         at = last[1]
-        rows.append((*e[:2], at, *e[3:5], binding.boolean(e.read_only), *e[6:9]))
-        resources.extend((e.account_id, name, at, e.event_id, kind) for kind, name in e.resources)
+        event_name, source, username, key = (
+            _text(value) for value in (e.event_name, e.event_source, e.username, e.access_key_id)
+        )
+        rows.append((*e[:2], at, event_name, source, binding.boolean(e.read_only), username, key, e.record))
+        resources.extend(
+            (e.account_id, _text(name), at, e.event_id, _text(kind)) for kind, name in e.resources
+        )
     if binding.copy:
         _copy(conn, trail_events, rows)
         _copy(conn, trail_resources, resources)
@@ -167,10 +182,10 @@ def page(
         if f.column in ("resource_type", "resource_name"):
             r = trail_resources.c
             stmt = stmt.join_from(trail_events, trail_resources, r.event_id == t.event_id)
-            stmt = stmt.where(r.account_id == account_id, r[f.column] == f.value)
+            stmt = stmt.where(r.account_id == account_id, r[f.column] == _text(str(f.value)))
             order = r
         else:
-            stmt = stmt.where(t[f.column] == f.value)
+            stmt = stmt.where(t[f.column] == (_text(f.value) if isinstance(f.value, str) else f.value))
     if start is not None:
         stmt = stmt.where(order.event_time >= start)
     if end is not None:

@@ -107,6 +107,22 @@ def test_a_part_of_an_sse_kms_upload_needs_decrypt_via_s3_on_its_key(
     assert decrypt[0].context["kms:EncryptionContext:aws:s3:arn"] == arn
 
 
+@pytest.mark.parametrize(
+    "steering",
+    [
+        {"SSEKMSKeyId": "arn:aws:kms:us-east-1:111122223333:key/mine"},  # another key named by the caller
+        {"ServerSideEncryption": "AES256"},  # or another encryption claimed
+        {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": "a2V5", "SSECustomerKeyMD5": "bWQ1"},
+    ],
+)
+def test_a_parts_own_parameters_do_not_choose_the_key_decided(steering: dict[str, Any]) -> None:
+    """The key is the one kept from the upload's creation, whatever a part's request says."""
+    params = {"Bucket": "b", "Key": "big.bin", "UploadId": "up-1", "PartNumber": 1, **steering}
+    facts = _facts(upload_encryption=lambda bucket, upload_id: ("aws:kms", KEY_ARN, False))
+    found = permissions_of(Operation("s3", "UploadPart", params), facts)
+    assert [p.resource for p in found if p.action == "kms:Decrypt"] == [KEY_ARN]
+
+
 @pytest.mark.parametrize("stored", [None, ("AES256", None, False)])
 def test_a_part_of_an_upload_not_known_to_be_sse_kms_needs_no_key(
     stored: tuple[str, str | None, bool] | None,

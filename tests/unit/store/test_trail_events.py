@@ -4,6 +4,7 @@ nothing, to the events or to what each principal did."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import uuid
@@ -20,6 +21,7 @@ from sqlalchemy import func, select, text
 from ostiary.store import last_access, trail_events
 from ostiary.store.db import _MIGRATIONS, Database
 from ostiary.trail import events, writer
+from ostiary.trail.segments import frame as frame_bytes
 from tests.conftest import _fresh_pg_database
 
 ACCOUNT = "123456789012"
@@ -93,6 +95,34 @@ def test_rows_inserted_on_the_driver_read_back_as_sqlalchemys_own(
     row, resources, _ = _read(db, ours.event_id)
     assert row[1].replace(tzinfo=UTC) == at and row[4] is read_only
     assert sorted(found[:2] for found in resources) == sorted(ours.resources)
+
+
+def test_a_nul_a_refused_call_sent_is_stored_and_found_on_either_store(db: Database, tmp_path: Path) -> None:
+    """PostgreSQL's text takes no NUL: a parameter holding one (a refused GetUser's name) must neither
+    stop the writer (it retries a failed batch forever) nor be unfindable; it is kept as U+FFFD."""
+    identity = {"type": "IAMUser", "principalId": "AIDANUL", "accountId": ACCOUNT, "userName": "ann"}
+    name = f"a\x00b-{uuid.uuid4().hex[:8]}"
+    frame = events.call(
+        identity,
+        ACCOUNT,
+        "iam",
+        "GetUser",
+        {"UserName": name},
+        str(uuid.uuid4()),
+        1_796_400_000.0,
+        "127.0.0.1",
+        "test",
+        "us-east-1",
+        error=("ValidationError", "1 validation error detected"),
+    )
+    segment = tmp_path / "nul.seg"
+    segment.write_bytes(frame_bytes(frame))
+    assert writer.move_segments(db, [segment]) == 1 and not segment.exists()
+    with db.read() as conn:
+        found = trail_events.page(
+            conn, ACCOUNT, [trail_events.Filter("resource_name", name)], None, None, None, 50
+        )
+    assert len(found) == 1 and json.loads(found[0].record)["requestParameters"]["userName"] == name
 
 
 def test_a_batch_inserted_again_adds_nothing(db: Database) -> None:
