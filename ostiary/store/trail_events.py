@@ -88,9 +88,9 @@ class Filter:
     value: str | bool
 
 
-# What a lookup column holds for a NUL character: PostgreSQL's text refuses one (a parameter recorded as a
-# refused call sent it), SQLite takes it; both stores hold and find the same value. (A record's JSON
-# escapes it.)
+# What a lookup column holds for a NUL character: PostgreSQL's text refuses one (and the writer would retry
+# its batch forever), SQLite takes it; both stores hold and find the same value. (A record's JSON escapes
+# it; IAM's model validation refuses a NUL before a call is recorded, the gateway's paths may not.)
 NUL_STAND_IN = "\ufffd"
 
 

@@ -97,9 +97,10 @@ def test_rows_inserted_on_the_driver_read_back_as_sqlalchemys_own(
     assert sorted(found[:2] for found in resources) == sorted(ours.resources)
 
 
-def test_a_nul_a_refused_call_sent_is_stored_and_found_on_either_store(db: Database, tmp_path: Path) -> None:
-    """PostgreSQL's text takes no NUL: a parameter holding one (a refused GetUser's name) must neither
-    stop the writer (it retries a failed batch forever) nor be unfindable; it is kept as U+FFFD."""
+def test_a_nul_in_a_recorded_value_is_stored_and_found_on_either_store(db: Database, tmp_path: Path) -> None:
+    """PostgreSQL's text takes no NUL: a recorded value holding one must neither stop the writer (it
+    retries a failed batch forever) nor be unfindable; it is kept as U+FFFD. (IAM's model validation
+    refuses a NUL before a call is recorded; the store holds whatever a frame brings all the same.)"""
     identity = {"type": "IAMUser", "principalId": "AIDANUL", "accountId": ACCOUNT, "userName": "ann"}
     name = f"a\x00b-{uuid.uuid4().hex[:8]}"
     frame = events.call(
