@@ -13,7 +13,7 @@ from ostiary.auth.authenticate import PERMISSIVE_USER
 from ostiary.errors import ConcurrentModificationException
 from ostiary.services.policies import seed_aws_managed_policies
 from ostiary.settings import Settings, ThrottleLimits
-from ostiary.store import access_keys, accounts, policies, users
+from ostiary.store import access_keys, accounts, policies, trail_store, users
 from ostiary.store.db import Connection, Database, owner_only
 from ostiary.store.keyring import Keyring
 
@@ -27,6 +27,7 @@ def open_store(settings: Settings, *, pool: bool = True) -> tuple[Database, Keyr
     private_data_dir(settings.data_dir)
     db = Database(settings.resolved_database_url, pool=pool)
     db.migrate()
+    trail_store.prepare(db)
     seed_aws_managed_policies(db)
     return db, Keyring.load(settings.data_dir)
 

@@ -21,6 +21,7 @@ from ostiary.access_analyzer.findings_compute import Scope, aware, current, time
 from ostiary.access_analyzer.operation import Operation, Params
 from ostiary.errors import ConcurrentModificationException
 from ostiary.store import analyzers as store
+from ostiary.store import trail_store
 
 MAX_PAGE = 1000
 MAX_IDS = 1000
@@ -103,7 +104,8 @@ def _reconcile(ctx: services.Context, conn: Any, row: Any, key: store.Key) -> _R
     exclusions = tuple(unused.get("analysisRule", {}).get("exclusions", ()))
     age = int(unused.get("unusedAccessAge", 90))
     scope = Scope(analyzer_arn(ctx, key[2]), row.type, key[0], key[1], ctx.now, age, exclusions)
-    computed = current(conn, scope)
+    with trail_store.of(ctx.db).read() as trail:
+        computed = current(conn, scope, trail)
     records = store.records(conn, key)
     rules = [json.loads(r.filter) for r in store.rules(conn, key)]
     out = _Reconciled()

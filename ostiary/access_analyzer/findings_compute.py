@@ -36,12 +36,13 @@ class Scope:
     exclusions: tuple[dict[str, Any], ...] = ()  # the analysisRule's: accountIds and resourceTags
 
 
-def current(conn: Any, scope: Scope) -> dict[str, dict[str, Any]]:
+def current(conn: Any, scope: Scope, trail: Any) -> dict[str, dict[str, Any]]:
     """The analyzer's findings now, by id: JSON-ready contents (findingType, resource, resourceType,
-    resourceOwnerAccount, details and, for external access, principal, action, condition, isPublic)."""
+    resourceOwnerAccount, details and, for external access, principal, action, condition, isPublic).
+    `conn` reads the store, `trail` the trail's tables (`store.trail_store`)."""
     if scope.kind == "ACCOUNT":
         return _external(conn, scope)
-    return _unused(conn, scope)
+    return _unused(conn, scope, trail)
 
 
 def _finding_id(scope: Scope, *parts: str) -> str:
@@ -107,10 +108,10 @@ def _add_grants(
 class _Unused:
     """The unused-access findings of one computation: the period's cutoff, the trail's usage, the found."""
 
-    def __init__(self, conn: Any, scope: Scope) -> None:
+    def __init__(self, conn: Any, scope: Scope, trail: Any) -> None:
         self.conn, self.scope = conn, scope
         self.cutoff = scope.now - timedelta(days=scope.unused_access_age)
-        self.usage = _usage(conn, scope.account, self.cutoff - timedelta(days=scope.unused_access_age))
+        self.usage = _usage(trail, scope.account, self.cutoff - timedelta(days=scope.unused_access_age))
         self.found: dict[str, dict[str, Any]] = {}
 
     def add(self, kind: str, arn: str, resource_type: str, details: list[dict[str, Any]]) -> None:
@@ -181,10 +182,10 @@ class _Unused:
             self.add("UnusedPermission", arn, resource_type, listed)
 
 
-def _unused(conn: Any, scope: Scope) -> dict[str, dict[str, Any]]:
+def _unused(conn: Any, scope: Scope, trail: Any) -> dict[str, dict[str, Any]]:
     if _excluded(scope, {}, tags_only=False):
         return {}
-    unused = _Unused(conn, scope)
+    unused = _Unused(conn, scope, trail)
     unused.roles()
     unused.users()
     return unused.found

@@ -30,7 +30,7 @@ from ostiary.access_analyzer.operation import Operation
 from ostiary.errors import AwsError
 from ostiary.services import _access_subjects as subjects
 from ostiary.store import last_access as store
-from ostiary.store import roles, users
+from ostiary.store import roles, trail_store, users
 from ostiary.store.users import utc
 from ostiary.trail import policy_generation, recorder
 
@@ -102,6 +102,7 @@ def _generate(
                 "message": f"The principal {principal_arn} does not exist.",
             }
             return "FAILED", report
+    with trail_store.of(ctx.db).read() as conn:
         used = store.used(conn, ctx.account_id, [principal_id], start, end, allowed_only=True)
     report["uses"] = sorted(
         {(u.action, u.resource) for u in used if u.last_at >= start and _in_regions(u.region, report)}

@@ -21,6 +21,7 @@ from ostiary.errors import InvalidInputException, NoSuchEntityException
 from ostiary.services import Context, operation
 from ostiary.services import _access_subjects as subjects
 from ostiary.store import last_access as store
+from ostiary.store import trail_store
 from ostiary.store.users import utc
 from ostiary.trail import grants, last_accessed, recorder
 
@@ -41,7 +42,8 @@ def generate_service_last_accessed_details(
         found.flush()  # the calls this process answered so far are in the store
     with ctx.db.read() as conn:
         subject = subjects.find(conn, ctx.account_id, arn, _ENTITY_KINDS)
-        ids = [p.principal_id for p in subject.principals]
+    ids = [p.principal_id for p in subject.principals]
+    with trail_store.of(ctx.db).read() as conn:
         uses = store.used(conn, ctx.account_id, ids, last_accessed.since(ctx.now))
     entries = last_accessed.report(
         grants.granted(subject.documents), uses, action_level=granularity == "ACTION_LEVEL"

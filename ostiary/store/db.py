@@ -12,7 +12,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
@@ -39,6 +39,8 @@ class Database:
         deletes the only other copy of what it committed (the trail's segments). Otherwise NORMAL: a
         commit survives the process, and is synced at the next checkpoint."""
         self.url = url
+        self._pool = pool
+        self._companions: dict[str, Database] = {}
         is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
         if is_sqlite:
@@ -133,6 +135,21 @@ class Database:
             else:
                 kept.free[role] = conn
 
+    def companion(self, name: str) -> Database:
+        """The store kept apart from this one for data written apart (the trail): on a SQLite file,
+        a second file beside it (`ostiary-trail.db` beside `ostiary.db`), whose writers never wait for
+        this file's write lock nor make its writers wait; otherwise (PostgreSQL, whose writers do not
+        lock each other out; an in-memory SQLite) this store itself. Made once; same schema (the
+        migrations), of which the companion uses its own tables only."""
+        found = self._companions.get(name)
+        if found is None:
+            found = self._companions[name] = self._companion(name)
+        return found
+
+    def _companion(self, name: str) -> Database:
+        url = companion_url(self.url, name)
+        return self if url is None else Database(url, pool=self._pool)
+
     def migrate(self) -> None:
         """Bring the schema to the newest migration."""
         with self.engine.connect() as conn:
@@ -154,11 +171,26 @@ class Database:
         }
 
     def dispose(self) -> None:
+        for companion in self._companions.values():
+            if companion is not self:
+                companion.dispose()
         with self._kept_lock:
             kept, self._all_kept = self._all_kept, set()
         for conn in kept:
             conn.close()
         self.engine.dispose()
+
+
+def companion_url(url: str, name: str) -> str | None:
+    """The URL of the companion `name` of the store at `url` (`Database.companion`): a SQLite file's
+    beside it; None where the store is its own companion."""
+    parsed = make_url(url)
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    file = Path(path)
+    beside = parsed.set(database=str(file.with_name(f"{file.stem}-{name}{file.suffix}")))
+    return beside.render_as_string(hide_password=False)
 
 
 @contextmanager

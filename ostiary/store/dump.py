@@ -41,9 +41,10 @@ from ostiary.store import (  # noqa: F401 - their tables join the metadata
     public_access,
     resources,
     trail_events,
+    trail_store,
     uploads,
 )
-from ostiary.store.db import Database
+from ostiary.store.db import Database, companion_url
 from ostiary.store.tables import managed_policies, metadata, policy_versions
 
 AWS_ACCOUNT = "aws"  # the account of the AWS managed policies every store is seeded with
@@ -88,6 +89,7 @@ def snapshot(database_url: str, work: Path) -> Iterator[tuple[Connection, str]]:
     if url.get_backend_name() == "sqlite":
         copy = work / "snapshot.db"
         _sqlite_copy(url.database or "", copy)
+        _with_trail(database_url, copy, work)
         engine = create_engine(f"sqlite:///{copy}")
         try:
             with engine.connect() as conn:
@@ -102,6 +104,32 @@ def snapshot(database_url: str, work: Path) -> Iterator[tuple[Connection, str]]:
             yield conn, url.get_backend_name()
     finally:
         engine.dispose()
+
+
+def _with_trail(database_url: str, copy: Path, work: Path) -> None:
+    """Add to the snapshot `copy` the rows of the trail's tables its own file holds (`trail_store`; a
+    snapshot of its own, taken just after the store's: the trail is a history, appended to)."""
+    trail_url = companion_url(database_url, trail_store.NAME)
+    trail_path = make_url(trail_url).database if trail_url else None
+    if not trail_path or not Path(trail_path).is_file() or not Path(trail_path).stat().st_size:
+        return
+    trail_copy = work / "snapshot-trail.db"
+    _sqlite_copy(trail_path, trail_copy)
+    target = sqlite3.connect(copy, isolation_level=None)
+    try:
+        target.execute("ATTACH DATABASE ? AS trail", (str(trail_copy),))
+        target.execute("BEGIN")
+        for table in trail_store.TABLES:  # with the rows a move cut short left in the store's file
+            columns = ", ".join(column.name for column in table.columns)
+            name = table.name
+            target.execute(f"INSERT OR IGNORE INTO {name} ({columns}) SELECT {columns} FROM trail.{name}")
+        target.execute("COMMIT")
+        target.execute("DETACH DATABASE trail")
+    except sqlite3.Error as exc:
+        raise DumpError(f"the trail's file `{trail_path}` cannot be read: {type(exc).__name__}") from exc
+    finally:
+        target.close()
+        trail_copy.unlink(missing_ok=True)
 
 
 def _sqlite_copy(database: str, copy: Path) -> None:

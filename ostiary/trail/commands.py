@@ -37,6 +37,7 @@ def export(
     database_url: str | None,
 ) -> None:
     """Write the trail's records since a time (CloudTrail's record format)."""
+    from ostiary.store import trail_store
     from ostiary.store.db import Database
     from ostiary.store.schema import is_created
     from ostiary.trail import export as exporting
@@ -54,6 +55,7 @@ def export(
             raise click.ClickException(
                 "no Ostiary store there: give the server's --data-dir or --database-url"
             )
+        trail_store.prepare(db)  # a store this version's server has not opened yet keeps them in its file
         if form == "jsonl":
             for line in exporting.records(db, start, account_id):
                 click.echo(line)

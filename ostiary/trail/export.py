@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ostiary.store import trail_events
+from ostiary.store import trail_events, trail_store
 from ostiary.store.db import Database
 
 _WINDOW_MINUTES = 5
@@ -31,7 +31,7 @@ def parse_since(text: str) -> datetime:
 
 def records(db: Database, since: datetime, account_id: str | None = None) -> Iterator[str]:
     """Each record's JSON from `since` on, oldest first (one account's, or every account's)."""
-    with db.read() as conn:
+    with trail_store.of(db).read() as conn:
         for row in trail_events.since(conn, since, account_id):
             yield row.record
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ostiary.errors import AwsError
-from ostiary.store import trail_events
+from ostiary.store import trail_events, trail_store
 from ostiary.store.db import Database
 from ostiary.trail import events
 
@@ -95,7 +95,7 @@ def lookup_events(db: Database, account_id: str, params: dict[str, Any]) -> dict
     query = parse(params)
     if query.insights:  # no Insights events are recorded
         return {"Events": []}
-    with db.read() as conn:
+    with trail_store.of(db).read() as conn:
         rows = trail_events.page(
             conn, account_id, query.filters, query.start, query.end, query.after, query.limit + 1
         )

@@ -28,6 +28,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+from ostiary.store import trail_store
 from ostiary.store.db import Database
 from ostiary.trail import writer
 from ostiary.trail.segments import MIN_SEGMENT_BYTES, Segment, frame, size_after
@@ -68,6 +69,8 @@ class Recorder:
         self, db: Database, folder: Path, *, retention_days: int | None = None, separate_writer: bool = False
     ) -> None:
         self.db = db
+        trail_store.prepare(db)
+        self.store = trail_store.of(db)  # where the events go
         self.folder = folder
         self.retention_days = retention_days
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -91,7 +94,7 @@ class Recorder:
         self.replay()
         self._prepare()
         self._writer = (
-            writer.WriterProcess(db.url, retention_days, self._written) if separate_writer else None
+            writer.WriterProcess(self.store.url, retention_days, self._written) if separate_writer else None
         )
         self._thread = threading.Thread(target=self._run, name="ostiary-trail", daemon=True)
         self._thread.start()
@@ -139,7 +142,7 @@ class Recorder:
                     self._stranded[:0] = self._handed.values()
                     self._handed.clear()
             while self._stranded:
-                writer.move_segment(self.db, self._stranded[0])
+                writer.move_segment(self.store, self._stranded[0])
                 self._stranded.pop(0)
 
     def _hand_over(self) -> None:
@@ -177,7 +180,7 @@ class Recorder:
                 except BlockingIOError:
                     continue  # alive: its own thread moves its events
                 for segment in sorted(self.folder.glob(f"{owner}.*.seg"), key=_sequence_of):
-                    count += writer.move_segment(self.db, segment)
+                    count += writer.move_segment(self.store, segment)
                 lock.unlink(missing_ok=True)
             finally:
                 os.close(fd)
@@ -221,7 +224,7 @@ class Recorder:
 
     def remove_expired(self) -> int:
         """Delete the events older than the retention period (none without one); their count."""
-        return writer.remove_expired(self.db, self.retention_days)
+        return writer.remove_expired(self.store, self.retention_days)
 
     def _apply_retention(self) -> None:
         """`remove_expired`, at most once an hour."""

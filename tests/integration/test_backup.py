@@ -269,6 +269,7 @@ def test_an_account_round_trips_into_the_other_store_with_its_secrets_working(
     finally:
         stop_server(old)
     assert archive.stat().st_mode & 0o777 == 0o600
+    assert archive_rows(archive).get("trail_events")  # the trail's own file (SQLite) is backed up too
 
     target_dir.mkdir()
     target_url = store_url(target, target_dir, new_database)
@@ -306,8 +307,28 @@ def test_an_account_round_trips_into_the_other_store_with_its_secrets_working(
         assert reused.value.response["Error"]["Code"] == "PasswordPolicyViolation"
         root.update_login_profile(UserName="alice", Password="Third-Passw0rd!")  # a new history row
         assert signin(target_dir, target_url, "alice", "Third-Passw0rd!").returncode == 0
+        assert created_alice(new)  # the trail came along, and is read where this store keeps it
     finally:
         stop_server(new)
+    if target == "sqlite":  # the restore wrote the trail into the server's file; the start moved it
+        assert trail_rows(target_dir / "ostiary.db") == 0
+        assert trail_rows(target_dir / "ostiary-trail.db") >= len(archive_rows(archive)["trail_events"])
+
+
+def created_alice(server: Server) -> bool:
+    """Whether the server's trail holds the CreateUser of alice."""
+    trail: Any = server.client("cloudtrail")
+    attributes = [{"AttributeKey": "EventName", "AttributeValue": "CreateUser"}]
+    for page in trail.get_paginator("lookup_events").paginate(LookupAttributes=attributes):
+        for event in page["Events"]:
+            if json.loads(event["CloudTrailEvent"])["requestParameters"].get("userName") == "alice":
+                return True
+    return False
+
+
+def trail_rows(path: Path) -> int:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        return int(conn.execute("SELECT count(*) FROM trail_events").fetchone()[0])
 
 
 @pytest.fixture(scope="module")

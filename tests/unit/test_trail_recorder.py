@@ -22,6 +22,7 @@ import pytest
 from ostiary.auth.caller import root_caller, user_caller
 from ostiary.errors import AwsError
 from ostiary.protocol import ApiCall, HttpRequest
+from ostiary.store import trail_store
 from ostiary.store.db import Database
 from ostiary.trail import calls, events, lookup, recorder, redaction, segments
 from ostiary.trail.identity import user_identity
@@ -314,7 +315,7 @@ def test_threads_recording_across_many_rotations_lose_nothing(
         for worker in workers:
             worker.join()
         trail.flush()
-        with db.read() as conn:
+        with trail_store.of(db).read() as conn:  # the trail's own file
             stored = conn.exec_driver_sql("SELECT count(*), count(DISTINCT event_id) FROM trail_events").one()
         assert tuple(stored) == (6000, 6000)
         assert counts["rotations"] > 20
