@@ -11,6 +11,7 @@ authenticates without asking the engine (rollout modes; IAM and STS are always e
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,7 @@ from ostiary.auth.authenticate import authenticate
 from ostiary.auth.caller import Caller
 from ostiary.blocking import WouldBlock
 from ostiary.errors import AwsError, MissingAuthenticationToken
-from ostiary.gateway import ownership, refusals
+from ostiary.gateway import listtokens, ownership, refusals
 from ostiary.gateway.backend_async import AsyncBackend
 from ostiary.gateway.backend_http import BackendError
 from ostiary.gateway.backends import Backends
@@ -234,6 +235,9 @@ class Gateway:
             return _refusal(service, *kind, operation.reason, request_id)
         pending = trail.decided(self.authorizer, request, caller, operation, signed.region, request_id, now)
         self.authorizer.before_forward(operation, caller, signed.region)
+        if listtokens.given_token(operation) is not None:  # the backend's own token, opened
+            body = listtokens.json_body(self.keyring, caller.account_id, operation, request.body)
+            request = dataclasses.replace(request, body=body)
         outgoing = self.forwarder.outgoing(backend, request, service, signed.region)
         return Prepared(caller, operation, signed.region, pending, outgoing)
 

@@ -25,7 +25,7 @@ from ostiary.auth.authenticate import authenticate_with_key
 from ostiary.auth.caller import Caller
 from ostiary.blocking import WouldBlock
 from ostiary.errors import AccessDenied, AwsError
-from ostiary.gateway import bucketpolicies, multipart, ownership, publicaccess, refusals, s3
+from ostiary.gateway import bucketpolicies, listtokens, multipart, ownership, publicaccess, refusals, s3
 from ostiary.gateway.backend_async import AsyncBackend, AsyncResponse
 from ostiary.gateway.backend_http import BackendError, BackendResponse
 from ostiary.gateway.decide import Authorizer, Pending
@@ -209,6 +209,8 @@ class S3Requests:
             headers = [(k, v) for k, v in headers if k != "content-length"]
             headers.append(("content-length", str(len(body))))
         target = self.forwarder.backend_path(backend_target(head, operation), SERVICE)
+        account = caller.account_id if caller is not None else self.settings.account_id
+        target = listtokens.s3_target(self.keyring, account, operation, target)
         signed_headers = self.forwarder.signed_for_stream(self.backend, head.method, target, headers, region)
         return _Prepared(caller, operation, region, pending, target, signed_headers, body, reader)
 
