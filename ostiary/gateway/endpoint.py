@@ -49,7 +49,9 @@ MAX_BODY_BYTES = 16 * 1024 * 1024  # DynamoDB's largest request (BatchWriteItem)
 MAX_PRELOADED_BYTES = 64 * 1024  # an S3 body up to this is read on the event loop, before its thread runs
 MAX_CONCURRENT_REQUESTS = 64  # forwarded at once by one process; more wait for a thread
 _SCOPE_KEY = "ostiary.signed_service"  # an ASGI scope extension: namespaced, as the spec asks
-_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/([^/,\s]+)/")
+# The service of a scope: `key/date/region/SERVICE/terminator` (SigV4), `key/date/SERVICE/terminator`
+# (SigV4a, whose scope names no region).
+_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/(?:[^/,\s]+/)?([^/,\s]+)/[^/,\s&]+(?:$|[,\s&])")
 
 
 def scope_service(scope: dict[str, Any]) -> str | None:
