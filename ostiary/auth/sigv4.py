@@ -259,6 +259,8 @@ def _parse_header(request: HttpRequest, authorization: str) -> SignedRequest:
     when, when_text = _date(amz_date) if amz_date is not None else _http_date(date_header or "")
     credential = parts["Credential"]
     region_set: tuple[str, ...] = ()
+    if algorithm == sigv4a.ALGORITHM and credential.split("/")[2:3] != ["s3"]:  # S3 alone takes SigV4a
+        raise IncompleteSignature(f"Unsupported AWS 'algorithm': '{algorithm}'")
     if algorithm == sigv4a.ALGORITHM:
         region_set = _region_set(request, parts["SignedHeaders"], authorization)
         key_id, slash, rest = credential.partition("/")

@@ -74,6 +74,15 @@ def scope_service(scope: dict[str, Any]) -> str | None:
     return service
 
 
+def _named_service(request: HttpRequest) -> str:
+    """The service a request's credential scope names, as `scope_service` reads it; '' when none."""
+    text = request.header("authorization") or unquote(request.query_string).replace(
+        "X-Amz-Credential=", "Credential="
+    )
+    found = _SCOPE.search(text)
+    return found[1] if found else ""
+
+
 def is_unsigned_s3(scope: dict[str, Any]) -> bool:
     """Whether an unsigned request is S3's: anything but the query protocol's POST to `/` and
     `?Action=` calls (IAM's and STS's unsigned operations)."""
@@ -164,7 +173,7 @@ class Gateway:
         owners and backend facts cached), else on a worker thread. Never raises."""
         loop = asyncio.get_running_loop()
         request_id = ids.request_id()
-        service = ""
+        service = _named_service(request)  # a signature that does not parse is refused in its protocol
         try:
             with blocking.on_loop():
                 signed = sigv4.parse(request)
@@ -199,7 +208,7 @@ class Gateway:
         """Answer one request on this thread: the backend's answer, or a refusal in the service's
         protocol. Never raises."""
         request_id = ids.request_id()
-        service = ""
+        service = _named_service(request)  # a signature that does not parse is refused in its protocol
         try:
             signed = sigv4.parse(request)
             service = signed.service if signed is not None else ""

@@ -334,3 +334,39 @@ def test_chunks_signed_by_another_key_are_refused(harness: Harness, bucket: str)
     status, answer = _send(harness, path, headers, body + b"\r\n")
     assert status == 403 and b"<Code>SignatureDoesNotMatch</Code>" in answer, answer
     assert _backend_object(harness, bucket, "other-key.bin") is None
+
+
+def test_temporary_credentials_sign_sigv4a_too(harness: Harness, bucket: str) -> None:
+    creds = harness.server.client("sts").get_session_token()["Credentials"]
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=harness.server.endpoint,
+        region_name=REGION,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        config=Config(
+            signature_version="s3v4a", retries={"max_attempts": 1}, s3={"addressing_style": "path"}
+        ),
+    )
+    s3.put_object(Bucket=bucket, Key="session.txt", Body=b"from a session")
+    assert _backend_object(harness, bucket, "session.txt") == b"from a session"
+
+
+def test_sigv4a_for_another_service_is_an_unsupported_algorithm(harness: Harness) -> None:
+    key_id, secret = _keys(harness)
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=harness.server.endpoint,
+        region_name=REGION,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        config=Config(signature_version="v4a", retries={"max_attempts": 1}),
+    )
+    with pytest.raises(ClientError) as refused:
+        dynamodb.list_tables()
+    assert _refusal(refused.value) == (
+        "IncompleteSignatureException",
+        "Unsupported AWS 'algorithm': 'AWS4-ECDSA-P256-SHA256'",
+        400,
+    )
