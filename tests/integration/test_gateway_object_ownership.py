@@ -107,7 +107,8 @@ def test_an_upload_setting_an_acl_is_refused_and_never_lands(harness: Harness, a
 
 
 def test_the_owners_full_control_or_no_acl_is_taken(harness: Harness) -> None:
-    s3, bucket = _bucket(harness)
+    s3, bucket = _bucket(harness, ACL="private")  # the default ACL beside ACLs disabled
+    assert _ownership(s3, bucket) == "BucketOwnerEnforced"
     s3.put_object(Bucket=bucket, Key="plain.txt", Body=b"x")
     s3.put_object(Bucket=bucket, Key="owner.txt", Body=b"x", ACL="bucket-owner-full-control")
     s3.put_object(Bucket=bucket, Key="private.txt", Body=b"x", ACL="private")
