@@ -75,7 +75,8 @@ def scope_service(scope: dict[str, Any]) -> str | None:
 
 
 def _named_service(request: HttpRequest) -> str:
-    """The service a request's credential scope names, as `scope_service` reads it; '' when none."""
+    """The service a request's credential scope names, as `scope_service` reads it, '' when none: a
+    signature that does not parse is refused in that service's protocol."""
     text = request.header("authorization") or unquote(request.query_string).replace(
         "X-Amz-Credential=", "Credential="
     )
@@ -173,7 +174,7 @@ class Gateway:
         owners and backend facts cached), else on a worker thread. Never raises."""
         loop = asyncio.get_running_loop()
         request_id = ids.request_id()
-        service = _named_service(request)  # a signature that does not parse is refused in its protocol
+        service = ""
         try:
             with blocking.on_loop():
                 signed = sigv4.parse(request)
@@ -182,7 +183,7 @@ class Gateway:
         except WouldBlock:
             return await loop.run_in_executor(self._threads, self.handle, request)
         except Exception as exc:  # noqa: BLE001 - the gateway's outer guard (`_failure`)
-            return _failure(service, exc, request_id)
+            return _failure(service or _named_service(request), exc, request_id)
         if isinstance(prepared, Answer):
             return prepared
         out = prepared.outgoing
@@ -208,7 +209,7 @@ class Gateway:
         """Answer one request on this thread: the backend's answer, or a refusal in the service's
         protocol. Never raises."""
         request_id = ids.request_id()
-        service = _named_service(request)  # a signature that does not parse is refused in its protocol
+        service = ""
         try:
             signed = sigv4.parse(request)
             service = signed.service if signed is not None else ""
@@ -217,7 +218,7 @@ class Gateway:
                 return prepared
             return self._finish(prepared, self.forwarder.send(prepared.outgoing))
         except Exception as exc:  # noqa: BLE001 - the gateway's outer guard (`_failure`)
-            return _failure(service, exc, request_id)
+            return _failure(service or _named_service(request), exc, request_id)
 
     def _prepare(
         self, request: HttpRequest, signed: sigv4.SignedRequest | None, request_id: str
