@@ -21,7 +21,7 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 
-from ostiary.auth import checksums
+from ostiary.auth import checksums, sigv4a
 from ostiary.auth.sigv4 import (
     PAYLOAD_KEYWORDS,
     S3_MISMATCH,
@@ -43,7 +43,9 @@ MIN_CHUNK_BYTES = 8192  # S3's least size of a chunk that is not the last one
 SIGNED_PAYLOAD = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 SIGNED_PAYLOAD_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
 UNSIGNED_PAYLOAD_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
-_ECDSA_PREFIX = "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD"
+ECDSA_PAYLOAD = "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD"
+ECDSA_PAYLOAD_TRAILER = "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER"
+_ECDSA_PREFIX = ECDSA_PAYLOAD
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _TRAILER_SIGNATURE = "x-amz-trailer-signature"
 _SIGNATURE_PREFIX = b"chunk-signature="
@@ -113,8 +115,8 @@ class MissingContentLength(AwsError):
 
 
 class S3NotImplemented(AwsError):
-    """A payload this gateway cannot verify (SigV4a's chunk signatures): refused, never passed on
-    unverified."""
+    """A payload this gateway cannot verify (chunks signed with another algorithm than their request):
+    refused, never passed on unverified."""
 
     code, status = "NotImplemented", 501
 
@@ -160,13 +162,18 @@ def payload_reader(
         return _PlainPayload(request, None)
     if mode not in PAYLOAD_KEYWORDS:  # 64 hex digits
         return _PlainPayload(request, mode.lower())
-    if mode.startswith(_ECDSA_PREFIX):
-        raise S3NotImplemented(f"{_NOT_IMPLEMENTED} (x-amz-content-sha256: {mode})")
     if mode == UNSIGNED_PAYLOAD_TRAILER:
         return _ChunkedPayload(request, None, signed_chunks=False, has_trailer=True)
     assert signed is not None  # _declared_mode refuses signed chunks from an anonymous request
-    signer = _ChunkSigner(signing_key, signed) if signing_key is not None else None
-    return _ChunkedPayload(request, signer, signed_chunks=True, has_trailer=mode == SIGNED_PAYLOAD_TRAILER)
+    is_ecdsa = mode.startswith(_ECDSA_PREFIX)
+    if is_ecdsa != (signed.algorithm == sigv4a.ALGORITHM):
+        # Chunks signed with the other algorithm than the request: nothing here could verify them.
+        raise S3NotImplemented(f"{_NOT_IMPLEMENTED} (x-amz-content-sha256: {mode})")
+    signer: _ChunkSigner | None = None
+    if signing_key is not None:
+        signer = _EcdsaChunkSigner(signing_key, signed) if is_ecdsa else _ChunkSigner(signing_key, signed)
+    has_trailer = mode in (SIGNED_PAYLOAD_TRAILER, ECDSA_PAYLOAD_TRAILER)
+    return _ChunkedPayload(request, signer, signed_chunks=True, has_trailer=has_trailer)
 
 
 def _declared_mode(request: HttpRequest, signed: SignedRequest | None) -> str | None:
@@ -264,6 +271,29 @@ class _ChunkSigner:
         if not hmac.compare_digest(expected.encode(), given.encode()):
             raise SignatureDoesNotMatch(S3_MISMATCH)
         self.previous = expected
+
+
+class _EcdsaChunkSigner(_ChunkSigner):
+    """SigV4a's chain: each chunk's and the trailer's signature is an ECDSA signature (DER in hex,
+    variable in length, `*`-padded by AWS's common runtime) of the same string to sign as SigV4's but
+    for its algorithm, naming the previous signature without its padding."""
+
+    def __init__(self, key: bytes, signed: SignedRequest) -> None:
+        super().__init__(key, signed)
+        self.previous = signed.signature.rstrip(sigv4a.PADDING)
+
+    def check_chunk(self, given: str, data_sha256: str) -> None:
+        text = f"{sigv4a.ALGORITHM}-PAYLOAD\n{self._prefix}{self.previous}\n{_EMPTY_SHA256}\n{data_sha256}"
+        self._check(text, given)
+
+    def check_trailer(self, given: str, canonical_trailer: bytes) -> None:
+        digest = hashlib.sha256(canonical_trailer).hexdigest()
+        self._check(f"{sigv4a.ALGORITHM}-TRAILER\n{self._prefix}{self.previous}\n{digest}", given)
+
+    def _check(self, string_to_sign: str, given: str) -> None:
+        if not sigv4a.verifies(self._key, string_to_sign, given):
+            raise SignatureDoesNotMatch(S3_MISMATCH)
+        self.previous = given.rstrip(sigv4a.PADDING)
 
 
 _SIZE, _DATA, _DATA_END, _TRAILER, _DONE = range(5)

@@ -11,6 +11,7 @@ read here but streams later through `ostiary.auth.payload`, which checks it agai
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import hashlib
 import hmac
@@ -23,6 +24,7 @@ from urllib.parse import quote, unquote_plus, unquote_to_bytes
 
 import botocore.loaders
 
+from ostiary.auth import sigv4a
 from ostiary.errors import AccessDenied, AwsError, IncompleteSignature, RequestExpired, SignatureDoesNotMatch
 from ostiary.protocol import HttpRequest
 
@@ -114,10 +116,14 @@ class SignedRequest:
     amz_date_text: str
     is_presigned: bool = False
     expires_seconds: int | None = None
+    algorithm: str = ALGORITHM
+    region_set: tuple[str, ...] = ()  # SigV4a's X-Amz-Region-Set; `region` is then its first region
 
     @property
     def scope(self) -> str:
-        """The credential scope: `date/region/service/aws4_request`."""
+        """The credential scope: `date/region/service/aws4_request` (SigV4a's names no region)."""
+        if self.algorithm == sigv4a.ALGORITHM:
+            return f"{self.scope_date}/{self.service}/{self.terminator}"
         return f"{self.scope_date}/{self.region}/{self.service}/{self.terminator}"
 
 
@@ -147,6 +153,8 @@ def verify(
     not read: the body streams afterwards through `ostiary.auth.payload`.
     """
     is_s3 = signed.service == "s3" and "s3" in services  # otherwise check_scope refuses the scope
+    if signed.algorithm == sigv4a.ALGORITHM and not is_s3:  # S3 alone takes SigV4a here
+        raise IncompleteSignature(f"Unsupported AWS 'algorithm': '{signed.algorithm}'")
     if is_s3:
         body_hash = s3_payload_hash(request, signed)
         if signed.is_presigned and signed.expires_seconds is None:
@@ -160,8 +168,13 @@ def verify(
             raise SignatureDoesNotMatch(_MISMATCH)
     canonical = canonical_request(request, signed, body_hash)
     string_to_sign = "\n".join(
-        (ALGORITHM, signed.amz_date_text, signed.scope, hashlib.sha256(canonical.encode()).hexdigest())
+        (signed.algorithm, signed.amz_date_text, signed.scope, hashlib.sha256(canonical.encode()).hexdigest())
     )
+    if signed.algorithm == sigv4a.ALGORITHM:
+        private = sigv4a.private_key(signed.access_key_id, secret)
+        if not sigv4a.verifies(private, string_to_sign, signed.signature):
+            raise SignatureDoesNotMatch(S3_MISMATCH)
+        return private
     key = _signing_key(secret, signed.scope_date, signed.region, signed.service)
     expected = hmac.digest(key, string_to_sign.encode(), "sha256").hex()
     if not hmac.compare_digest(expected.encode(), signed.signature.encode()):
@@ -218,7 +231,7 @@ def canonical_request(request: HttpRequest, signed: SignedRequest, body_hash: st
 
 def _parse_header(request: HttpRequest, authorization: str) -> SignedRequest:
     algorithm, _, rest = authorization.strip().partition(" ")
-    if algorithm != ALGORITHM:
+    if algorithm not in (ALGORITHM, sigv4a.ALGORITHM):
         raise IncompleteSignature(f"Unsupported AWS 'algorithm': '{algorithm}'")
     parts: dict[str, str] = {}
     for item in rest.split(","):
@@ -244,8 +257,19 @@ def _parse_header(request: HttpRequest, authorization: str) -> SignedRequest:
     if problems:
         raise IncompleteSignature(" ".join(problems) + f" Authorization={authorization}")
     when, when_text = _date(amz_date) if amz_date is not None else _http_date(date_header or "")
-    return _signed(
-        parts["Credential"],
+    credential = parts["Credential"]
+    region_set: tuple[str, ...] = ()
+    if algorithm == sigv4a.ALGORITHM and credential.split("/")[2:3] != ["s3"]:  # S3 alone takes SigV4a
+        raise IncompleteSignature(f"Unsupported AWS 'algorithm': '{algorithm}'")
+    if algorithm == sigv4a.ALGORITHM:
+        region_set = _region_set(request, parts["SignedHeaders"], authorization)
+        key_id, slash, rest = credential.partition("/")
+        date, slash_too, rest = rest.partition("/")
+        # SigV4a's scope names no region: the region set's first stands for it (for S3, only the
+        # backend's signature and aws:RequestedRegion use it).
+        credential = f"{key_id}{slash}{date}{slash_too}{_first_region(region_set)}/{rest}"
+    signed = _signed(
+        credential,
         parts["SignedHeaders"],
         parts["Signature"],
         when,
@@ -254,6 +278,28 @@ def _parse_header(request: HttpRequest, authorization: str) -> SignedRequest:
         presigned=False,
         expires=None,
     )
+    if algorithm == sigv4a.ALGORITHM:
+        return dataclasses.replace(signed, algorithm=algorithm, region_set=region_set)
+    return signed
+
+
+def _region_set(request: HttpRequest, signed_headers: str, authorization: str) -> tuple[str, ...]:
+    """SigV4a's signed `X-Amz-Region-Set`: regions (or patterns of them), comma-separated."""
+    value = request.header("x-amz-region-set")
+    if value is None or "x-amz-region-set" not in signed_headers.split(";"):
+        raise IncompleteSignature(
+            "Authorization header requires 'X-Amz-Region-Set' to be a signed header. "
+            f"Authorization={authorization}"
+        )
+    regions = tuple(r.strip() for r in value.split(",") if r.strip())
+    if not regions:
+        raise IncompleteSignature(f"'X-Amz-Region-Set' names no region. Authorization={authorization}")
+    return regions
+
+
+def _first_region(region_set: tuple[str, ...]) -> str:
+    """The region a SigV4a request stands for: the first of its set that is a region, else us-east-1."""
+    return next((r for r in region_set if r in regions()), "us-east-1")
 
 
 def _parse_presigned(request: HttpRequest, query: dict[str, str]) -> SignedRequest:

@@ -29,7 +29,7 @@ from typing import Any
 from ostiary import enforce, services
 from ostiary.auth.caller import Caller
 from ostiary.errors import AccessDenied
-from ostiary.gateway import bucketpolicies, keypolicies, kms, ownership, publicaccess
+from ostiary.gateway import bucketpolicies, keypolicies, kms, listtokens, ownership, publicaccess
 from ostiary.gateway.forwarding import Answer, BackendUnavailable
 from ostiary.gateway.lookups import BackendLookups
 from ostiary.gateway.operations import Operation
@@ -356,7 +356,11 @@ class Authorizer:
                 raise BackendUnavailable("the backend did not answer a ListTables page")
             return page
 
-        return ownership.visible_answer(operation, region, body, visible, next_tables)
+        cut = ownership.visible_answer(operation, region, body, visible, next_tables)
+        sealed = listtokens.sealed_answer(
+            self.keyring, account, operation, cut if cut is not None else ownership.plain(body)
+        )
+        return sealed if sealed is not None else cut
 
     def _authorize_anonymous(
         self, request: HttpRequest, operation: Operation, region: str, now: datetime

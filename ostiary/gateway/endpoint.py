@@ -11,6 +11,7 @@ authenticates without asking the engine (rollout modes; IAM and STS are always e
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,7 @@ from ostiary.auth.authenticate import authenticate
 from ostiary.auth.caller import Caller
 from ostiary.blocking import WouldBlock
 from ostiary.errors import AwsError, MissingAuthenticationToken
-from ostiary.gateway import ownership, refusals
+from ostiary.gateway import listtokens, ownership, refusals
 from ostiary.gateway.backend_async import AsyncBackend
 from ostiary.gateway.backend_http import BackendError
 from ostiary.gateway.backends import Backends
@@ -48,7 +49,9 @@ MAX_BODY_BYTES = 16 * 1024 * 1024  # DynamoDB's largest request (BatchWriteItem)
 MAX_PRELOADED_BYTES = 64 * 1024  # an S3 body up to this is read on the event loop, before its thread runs
 MAX_CONCURRENT_REQUESTS = 64  # forwarded at once by one process; more wait for a thread
 _SCOPE_KEY = "ostiary.signed_service"  # an ASGI scope extension: namespaced, as the spec asks
-_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/([^/,\s]+)/")
+# The service of a scope: `key/date/region/SERVICE/terminator` (SigV4), `key/date/SERVICE/terminator`
+# (SigV4a, whose scope names no region).
+_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/(?:[^/,\s]+/)?([^/,\s]+)/[^/,\s&]+(?:$|[,\s&])")
 
 
 def scope_service(scope: dict[str, Any]) -> str | None:
@@ -69,6 +72,16 @@ def scope_service(scope: dict[str, Any]) -> str | None:
         service = found[1] if found else None
     scope[_SCOPE_KEY] = service
     return service
+
+
+def _named_service(request: HttpRequest) -> str:
+    """The service a request's credential scope names, as `scope_service` reads it, '' when none: a
+    signature that does not parse is refused in that service's protocol."""
+    text = request.header("authorization") or unquote(request.query_string).replace(
+        "X-Amz-Credential=", "Credential="
+    )
+    found = _SCOPE.search(text)
+    return found[1] if found else ""
 
 
 def is_unsigned_s3(scope: dict[str, Any]) -> bool:
@@ -170,7 +183,7 @@ class Gateway:
         except WouldBlock:
             return await loop.run_in_executor(self._threads, self.handle, request)
         except Exception as exc:  # noqa: BLE001 - the gateway's outer guard (`_failure`)
-            return _failure(service, exc, request_id)
+            return _failure(service or _named_service(request), exc, request_id)
         if isinstance(prepared, Answer):
             return prepared
         out = prepared.outgoing
@@ -205,7 +218,7 @@ class Gateway:
                 return prepared
             return self._finish(prepared, self.forwarder.send(prepared.outgoing))
         except Exception as exc:  # noqa: BLE001 - the gateway's outer guard (`_failure`)
-            return _failure(service, exc, request_id)
+            return _failure(service or _named_service(request), exc, request_id)
 
     def _prepare(
         self, request: HttpRequest, signed: sigv4.SignedRequest | None, request_id: str
@@ -234,6 +247,9 @@ class Gateway:
             return _refusal(service, *kind, operation.reason, request_id)
         pending = trail.decided(self.authorizer, request, caller, operation, signed.region, request_id, now)
         self.authorizer.before_forward(operation, caller, signed.region)
+        if listtokens.given_token(operation) is not None:  # the backend's own token, opened
+            body = listtokens.json_body(self.keyring, caller.account_id, operation, request.body)
+            request = dataclasses.replace(request, body=body)
         outgoing = self.forwarder.outgoing(backend, request, service, signed.region)
         return Prepared(caller, operation, signed.region, pending, outgoing)
 

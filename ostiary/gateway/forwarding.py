@@ -34,6 +34,7 @@ _NOT_FORWARDED = frozenset(
         "x-amz-date",
         "x-amz-security-token",
         "x-amz-content-sha256",
+        "x-amz-region-set",  # SigV4a's: the forwarder signs with SigV4
         "host",
         "content-length",
         "connection",

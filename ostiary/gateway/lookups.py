@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from ostiary.gateway import publicaccess
+from ostiary.gateway import objectownership, publicaccess
 from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder
 from ostiary.gateway.publicaccess import PublicAccessBlock
 from ostiary.protocol import HttpRequest
@@ -177,6 +177,30 @@ class BackendLookups:
         all_on = publicaccess.document(publicaccess.ALL_ON)
         answer = self._s3(region, "PUT", path, "publicAccessBlock=", all_on)
         return answer is not None and answer.status == 200
+
+    def object_ownership(self, region: str, bucket: str) -> str | None:
+        """A bucket's ObjectOwnership as the backend keeps it (GetBucketOwnershipControls, kept briefly
+        and dropped when it changes through this process); None when it has none (ACLs enabled)."""
+        found: str = self._cache.get(("ownership", bucket), lambda: self._object_ownership(region, bucket))
+        return found or None
+
+    def _object_ownership(self, region: str, bucket: str) -> str:
+        answer = self._s3(region, "GET", "/" + quote(bucket, safe=""), "ownershipControls=")
+        if answer is None:
+            raise BackendUnavailable("the backend did not answer a GetBucketOwnershipControls")
+        if answer.status != 200:
+            return ""  # OwnershipControlsNotFoundError: kept as long as a setting ("" is not None)
+        return objectownership.parse(answer.body) or ""
+
+    def forget_object_ownership(self, bucket: str) -> None:
+        """The bucket's setting changed (or the bucket came or went): read it afresh next time."""
+        self._cache.drop(("ownership", bucket))
+
+    def bucket_acl(self, region: str, bucket: str) -> bytes | None:
+        """A bucket's GetBucketAcl document as the backend answers it (never kept), None when it cannot
+        tell."""
+        answer = self._s3(region, "GET", "/" + quote(bucket, safe=""), "acl=")
+        return answer.body if answer is not None and answer.status == 200 else None
 
     def bucket_exists(self, region: str, bucket: str) -> bool | None:
         """Whether the S3 backend has a bucket (HeadBucket, never kept), None when it cannot tell."""

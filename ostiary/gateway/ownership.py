@@ -213,7 +213,7 @@ def visible_answer(
     `next_tables(name)` is the backend's ListTables page after `name` (100 names at most): a page
     that ends on another account's table is continued from the caller's own (`_own_tables`)."""
     kind = (operation.service, operation.name)
-    body = _plain(body)
+    body = plain(body)
     if kind == ("s3", "ListBuckets"):
         return _bucket_list(body, visible)
     try:
@@ -275,7 +275,7 @@ def _table_names(answer: dict[str, Any]) -> list[str]:
     return [n for n in answer.get("TableNames") or [] if isinstance(n, str)]
 
 
-def _plain(body: bytes) -> bytes:
+def plain(body: bytes) -> bytes:
     """A body as its bytes, gunzipped when the backend gzipped it (a replacement is never compressed)."""
     if body[:2] != b"\x1f\x8b":
         return body

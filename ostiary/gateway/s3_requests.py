@@ -25,7 +25,16 @@ from ostiary.auth.authenticate import authenticate_with_key
 from ostiary.auth.caller import Caller
 from ostiary.blocking import WouldBlock
 from ostiary.errors import AccessDenied, AwsError
-from ostiary.gateway import bucketpolicies, multipart, ownership, publicaccess, refusals, s3
+from ostiary.gateway import (
+    bucketpolicies,
+    listtokens,
+    multipart,
+    objectownership,
+    ownership,
+    publicaccess,
+    refusals,
+    s3,
+)
 from ostiary.gateway.backend_async import AsyncBackend, AsyncResponse
 from ostiary.gateway.backend_http import BackendError, BackendResponse
 from ostiary.gateway.decide import Authorizer, Pending
@@ -199,16 +208,21 @@ class S3Requests:
         if operation.service == "s3control":
             return self._account_settings(operation, caller, body, now)
         self._block_public_access(operation, caller, region, body)
+        self._object_ownership(operation, region)
         here = self.authorizer.answer_here(operation, caller, region, body, now)
         if here is not None:
             return here
         if operation.name == "GetBucketPolicyStatus":
             return self._policy_status(operation, region)
         headers = reader.forward_headers(head.headers)
+        if operation.name == "CreateBucket" and not operation.params.get("ObjectOwnership"):
+            headers.append((objectownership.HEADER, objectownership.ENFORCED))  # S3's default since 2023
         if body is not None:
             headers = [(k, v) for k, v in headers if k != "content-length"]
             headers.append(("content-length", str(len(body))))
         target = self.forwarder.backend_path(backend_target(head, operation), SERVICE)
+        account = caller.account_id if caller is not None else self.settings.account_id
+        target = listtokens.s3_target(self.keyring, account, operation, target)
         signed_headers = self.forwarder.signed_for_stream(self.backend, head.method, target, headers, region)
         return _Prepared(caller, operation, region, pending, target, signed_headers, body, reader)
 
@@ -273,6 +287,21 @@ class S3Requests:
             if self._settings(region, bucket).block_public_acls:
                 raise AccessDenied("Access Denied")
 
+    def _object_ownership(self, operation: Operation, region: str) -> None:
+        """S3's refusals of an ACL where ACLs are disabled (`objectownership`): asked of the backend only
+        for a write that sets an ACL other than the owner's full control."""
+        bucket = operation.params.get("Bucket")
+        if not isinstance(bucket, str):
+            return
+        lookups = self.authorizer.lookups
+        if operation.name == "CreateBucket":
+            objectownership.check_create(operation)
+        elif operation.name == "PutBucketOwnershipControls":
+            if objectownership.requested(operation) == objectownership.ENFORCED:
+                objectownership.check_enforcing(operation, lookups.bucket_acl(region, bucket))
+        elif objectownership.sets_acl(operation):
+            objectownership.check_write(lookups.object_ownership(region, bucket))
+
     def _settings(self, region: str, bucket: str) -> publicaccess.PublicAccessBlock:
         """The Block Public Access settings that hold for a bucket: its own with its owner account's."""
         found = resources.recent_find(self.db, "s3", resources.GLOBAL_REGION, bucket)
@@ -324,13 +353,15 @@ class S3Requests:
 
     def _after_success(self, prepared: _Prepared, headers: dict[str, str], body: bytes | None) -> None:
         """What a success changed of the bucket's Block Public Access settings (a new bucket's are all
-        on, as S3 makes them) and of multipart uploads (`multipart`)."""
+        on, as S3 makes them) and Object Ownership, and of multipart uploads (`multipart`)."""
         operation = prepared.operation
         if operation.name in publicaccess.CHANGES and isinstance(operation.params.get("Bucket"), str):
             bucket = operation.params["Bucket"]
             if operation.name == "CreateBucket":
                 self.authorizer.lookups.block_public_access(prepared.region, bucket)
             self.authorizer.lookups.forget_public_access_block(bucket)
+        if operation.name in objectownership.CHANGES and isinstance(operation.params.get("Bucket"), str):
+            self.authorizer.lookups.forget_object_ownership(operation.params["Bucket"])
         if not multipart.keeps(operation):
             return
         caller = prepared.caller

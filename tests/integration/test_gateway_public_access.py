@@ -148,6 +148,11 @@ def test_block_public_acls_refuses_a_public_acl(harness: Harness) -> None:
     assert _refusal(s3.put_bucket_acl, Bucket=bucket, AccessControlPolicy=document)[0] == "AccessDenied"
     s3.put_object(Bucket=bucket, Key="private.txt", Body=b"x", ACL="private")
     s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=_settings(False))
+    # Still refused: a new bucket's ACLs are disabled too (BucketOwnerEnforced), until they are enabled.
+    code = _refusal(s3.put_object, Bucket=bucket, Key="open.txt", Body=b"x", ACL="public-read")[0]
+    assert code == "AccessControlListNotSupported"
+    writer = {"Rules": [{"ObjectOwnership": "ObjectWriter"}]}
+    s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls=writer)
     s3.put_object(Bucket=bucket, Key="open.txt", Body=b"x", ACL="public-read")
 
 

@@ -457,7 +457,8 @@ def test_aws_chunked_without_its_decoded_length_is_refused() -> None:
 @pytest.mark.parametrize(
     "mode", ["STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD", "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER"]
 )
-def test_sigv4a_chunks_are_refused_never_passed_unverified(mode: str) -> None:
+def test_ecdsa_chunks_of_an_hmac_signed_request_are_refused_never_passed_unverified(mode: str) -> None:
+    """SigV4a's chunk signatures seeded by a SigV4 request: nothing could verify them."""
     with pytest.raises(S3NotImplemented):
         reader_for(request_with(x_amz_content_sha256=mode))
 

@@ -71,6 +71,16 @@ def test_the_environment_names_backends_and_their_credentials() -> None:
             "iam",
         ),
         ([], b"X-Amz-Credential=AKIA%2F20260101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=x", "s3"),
+        (  # SigV4a's scope names no region
+            [(b"authorization", b"AWS4-ECDSA-P256-SHA256 Credential=AKIA/20260101/s3/aws4_request, S=x")],
+            b"",
+            "s3",
+        ),
+        (
+            [(b"authorization", b"AWS4-ECDSA-P256-SHA256 Credential=AKIA/20260101/kms/aws4_request")],
+            b"",
+            "kms",
+        ),
         ([(b"authorization", b"Bearer token")], b"", None),
         ([], b"Action=ListUsers", None),
     ],
