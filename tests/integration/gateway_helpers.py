@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from tests.conftest import free_port, wait_for_port
 
@@ -44,3 +45,20 @@ def backend_client(backend: str, service: str) -> Any:
         aws_secret_access_key="test",
         config=Config(retries={"max_attempts": 1}),
     )
+
+
+def refusal(error: ClientError) -> tuple[str, str, int]:
+    """A client error's code, message and HTTP status."""
+    response = error.response
+    return (
+        response["Error"]["Code"],
+        response["Error"]["Message"],
+        response["ResponseMetadata"]["HTTPStatusCode"],
+    )
+
+
+def refused(call: Any, **kwargs: Any) -> tuple[str, str, int]:
+    """The code, message and HTTP status of the error `call(**kwargs)` must raise."""
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    return refusal(caught.value)

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import ACCOUNT
 from tests.integration.gateway_helpers import backend_client, moto_backend
+from tests.integration.gateway_helpers import refusal as _refusal
 from tests.integration.test_gateway_ownership import Harness, running_harness
 
 
@@ -55,15 +56,6 @@ def _statement(
         "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
         **more,
     }
-
-
-def _refusal(error: ClientError) -> tuple[str, str, int]:
-    response = error.response
-    return (
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-    )
 
 
 def _anonymous(harness: Harness) -> Any:

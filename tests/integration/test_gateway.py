@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import ACCOUNT, Server, free_port, start_server, stop_server
 from tests.integration.gateway_helpers import backend_client, moto_backend
+from tests.integration.gateway_helpers import refusal as _refusal
 
 pytest.importorskip(
     "moto.server", reason="moto's server is the gateway's test backend (pip install moto[server])"
@@ -93,15 +94,6 @@ def _user(gateway: Server, statements: list[dict[str, Any]]) -> tuple[str, Any]:
 
 def _client(gateway: Server, service: str, keys: tuple[str, ...]) -> Any:
     return gateway.client(service, *keys)
-
-
-def _refusal(error: ClientError) -> tuple[str, str, int]:
-    response = error.response
-    return (
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-    )
 
 
 def test_a_reader_scans_and_gets_items_but_is_refused_put_item_with_awss_message(

@@ -26,6 +26,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.integration.gateway_helpers import moto_backend
+from tests.integration.gateway_helpers import refusal as _refusal
 from tests.integration.test_gateway_ownership import Harness, running_harness
 
 pytest.importorskip(
@@ -184,15 +185,6 @@ def harness(paginating: type[_Paginating], tmp_path_factory: pytest.TempPathFact
 def other(harness: Harness) -> dict[str, str]:
     """A second account's root."""
     return harness.account()
-
-
-def _refusal(error: ClientError) -> tuple[str, str, int]:
-    response = error.response
-    return (
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-    )
 
 
 def _interleaved_buckets(harness: Harness, other: dict[str, str]) -> tuple[str, list[str], list[str]]:

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from tests.integration.gateway_helpers import backend_client, moto_backend
+from tests.integration.gateway_helpers import refused as _refusal
 from tests.integration.test_gateway_ownership import Harness, running_harness
 
 pytest.importorskip(
@@ -34,17 +34,6 @@ OTHER_ID = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"  #
 def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     for backend in moto_backend(tmp_path_factory):  # one backend, stopped once the harness is done
         yield from running_harness(backend, tmp_path_factory)
-
-
-def _refusal(call: Any, **kwargs: Any) -> tuple[str, str, int]:
-    with pytest.raises(ClientError) as refused:
-        call(**kwargs)
-    response = refused.value.response
-    return (
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-    )
 
 
 def _name() -> str:

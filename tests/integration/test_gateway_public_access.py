@@ -16,6 +16,7 @@ from botocore import UNSIGNED
 from botocore.exceptions import ClientError
 
 from tests.integration.gateway_helpers import moto_backend
+from tests.integration.gateway_helpers import refused as _refusal
 from tests.integration.test_gateway_ownership import Harness, running_harness
 
 ALL_S3 = [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]
@@ -54,17 +55,6 @@ def _policy(bucket: str, principal: Any, **more: Any) -> str:
         **more,
     }
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-
-
-def _refusal(call: Any, **kwargs: Any) -> tuple[str, str, int]:
-    with pytest.raises(ClientError) as refused:
-        call(**kwargs)
-    response = refused.value.response
-    return (
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-    )
 
 
 def _anonymous(harness: Harness) -> Any:

@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import ACCOUNT, Server, start_server, stop_server
 from tests.integration.gateway_helpers import moto_backend
+from tests.integration.gateway_helpers import refusal as _refusal
 from tests.integration.imds_helpers import clean_env, running_imds
 
 pytest.importorskip(
@@ -125,15 +126,6 @@ def world(gateway: Server, moto_s3: Any) -> dict[str, str]:
         "michael_key": key["AccessKeyId"],
         "michael_secret": key["SecretAccessKey"],
     }
-
-
-def _refusal(error: ClientError) -> tuple[str, str, int]:
-    response = error.response
-    return (
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-    )
 
 
 def _assume(gateway: Server, keys: tuple[str, ...], role_arn: str, session: str) -> tuple[str, str, str]:

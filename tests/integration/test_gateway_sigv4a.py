@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from ostiary.auth import sigv4a
 from tests.integration.gateway_helpers import backend_client, moto_backend
+from tests.integration.gateway_helpers import refusal as _refusal
 from tests.integration.test_gateway_ownership import Harness, running_harness
 
 pytest.importorskip(
@@ -115,15 +116,6 @@ def test_a_sigv4a_request_signed_with_another_secret_is_refused(harness: Harness
         s3.put_object(Bucket=bucket, Key="forged.txt", Body=b"x")
     assert _refusal(refused.value) == MISMATCH
     assert _backend_object(harness, bucket, "forged.txt") is None
-
-
-def _refusal(error: ClientError) -> tuple[str, str, int]:
-    response = error.response
-    return (
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-    )
 
 
 # -- aws-chunked bodies with ECDSA chunk signatures ----------------------------------------------
