@@ -356,7 +356,7 @@ class Authorizer:
                 raise BackendUnavailable(f"the backend did not answer a {name} page")
             return page
 
-        cut = ownership.visible_answer(operation, region, body, visible, next_page)
+        cut = ownership.visible_answer(operation, region, body, visible, next_page, account)
         sealed = listtokens.sealed_answer(
             self.keyring, account, operation, cut if cut is not None else ownership.plain(body)
         )

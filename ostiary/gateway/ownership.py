@@ -220,12 +220,16 @@ def visible_answer(
     body: bytes,
     visible: Visible,
     next_page: NextPage | None = None,
+    account: str | None = None,
 ) -> bytes | None:
     """A list answer without the resources of other accounts; None when nothing was removed (or the
     body cannot be read: then it is not a list this module knows, and nothing is shown of it).
 
     `next_page(operation, params)` is the backend's page of ListTables or ListGlobalTables: a page
-    that ends on another account's table is continued from the caller's own (`_own_page`)."""
+    that ends on another account's table is continued from the caller's own (`_own_page`). The
+    caller's `account` also sees a grant on another account's key whose retiring principal is of its
+    account, as AWS shows it (ListRetirableGrants: "This can include grants on KMS keys owned by other
+    AWS accounts")."""
     kind = (operation.service, operation.name)
     body = plain(body)
     if kind == ("s3", "ListBuckets"):
@@ -254,7 +258,19 @@ def visible_answer(
     entries = answer.get(member)
     entries = entries if isinstance(entries, list) else []
     kept = _owned(entries, lambda entry: owners_in(region, entry), visible)
+    if kind == ("kms", "ListRetirableGrants") and account:
+        kept_ids = {id(e) for e in kept}
+        kept = [e for e in entries if id(e) in kept_ids or _retired_by(e, account)]
     return _replaced(answer, member, kept)
+
+
+def _retired_by(entry: Any, account: str) -> bool:
+    """Whether a grant's retiring principal is of `account` (an ARN with it, or the account's id)."""
+    principal = entry.get("RetiringPrincipal") if isinstance(entry, dict) else None
+    if not isinstance(principal, str):
+        return False
+    found = _ARN.match(principal)
+    return (found["account"] if found is not None else principal) == account
 
 
 def _owned(entries: list[Any], owners: Owners, visible: Visible) -> list[Any]:

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conftest import ACCOUNT
 from tests.integration.gateway_helpers import moto_backend
 from tests.integration.test_gateway_list_tokens import KMS_BAD_MARKER, _Paginating
 from tests.integration.test_gateway_ownership import Harness, running_harness
@@ -36,6 +37,7 @@ pytest.importorskip(
 
 REGION = "us-east-1"
 MOTO_ACCOUNT = "123456789012"
+NOBODY = "999988887777"  # an account neither caller is: its principals retire grants of keys alone
 DYNAMODB = "DynamoDB_20120810."
 _HEX_TOKEN = re.compile(r"(?:[0-9a-f]{16})+")
 
@@ -467,7 +469,7 @@ def _grants(harness: Harness, other: dict[str, str], retiring: str) -> tuple[lis
 def test_list_retirable_grants_shows_each_account_the_grants_of_its_own_keys(
     harness: Harness, other: dict[str, str], proxy: type[_Lists]
 ) -> None:
-    retiring = f"arn:aws:iam::{MOTO_ACCOUNT}:role/retirer-{uuid.uuid4().hex[:8]}"
+    retiring = f"arn:aws:iam::{NOBODY}:role/retirer-{uuid.uuid4().hex[:8]}"
     own, theirs = _grants(harness, other, retiring)
     received = len(proxy.received)
     for creds, mine in ((None, own), (other, theirs)):
@@ -483,6 +485,30 @@ def test_list_retirable_grants_shows_each_account_the_grants_of_its_own_keys(
         assert markers and all(m.startswith("ot1.") and len(m) <= 1024 for m in markers)
         assert not any(grant in marker for marker in markers for grant in own + theirs)
     assert set(theirs) & set(proxy.received[received:])  # the backend's markers, opened
+
+
+def test_a_grant_on_another_accounts_key_shows_when_its_retiring_principal_is_the_callers(
+    harness: Harness, other: dict[str, str]
+) -> None:
+    """As AWS: the grants ListRetirableGrants answers "can include grants on KMS keys owned by other
+    AWS accounts"; one naming another account's principal stays hidden."""
+    kms = harness.client("kms", other)
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    unique = uuid.uuid4().hex[:8]
+    mine = f"arn:aws:iam::{ACCOUNT}:role/retirer-{unique}"
+    theirs = f"arn:aws:iam::{other['AccountId']}:role/retirer-{unique}"
+    granted = {}
+    for principal in (mine, theirs):
+        grant = kms.create_grant(
+            KeyId=key, GranteePrincipal=theirs, RetiringPrincipal=principal, Operations=["Decrypt"]
+        )
+        granted[principal] = grant["GrantId"]
+    listed = harness.client("kms").list_retirable_grants(RetiringPrincipal=mine)["Grants"]
+    assert [g["GrantId"] for g in listed] == [granted[mine]]
+    assert harness.client("kms").list_retirable_grants(RetiringPrincipal=theirs)["Grants"] == []
+    for principal in (mine, theirs):  # the key's owner sees both
+        listed = harness.client("kms", other).list_retirable_grants(RetiringPrincipal=principal)["Grants"]
+        assert [g["GrantId"] for g in listed] == [granted[principal]]
 
 
 # -- tokens refused: another account's, another list's, forged, oversized -------------------------
@@ -576,7 +602,7 @@ def test_an_altered_import_token_is_refused(
 def test_a_grant_marker_of_one_account_or_list_is_refused_elsewhere_before_the_backend(
     harness: Harness, other: dict[str, str], proxy: type[_Lists]
 ) -> None:
-    retiring = f"arn:aws:iam::{MOTO_ACCOUNT}:role/retirer-{uuid.uuid4().hex[:8]}"
+    retiring = f"arn:aws:iam::{NOBODY}:role/retirer-{uuid.uuid4().hex[:8]}"
     _grants(harness, other, retiring)
     params = {"RetiringPrincipal": retiring, "Limit": 1}
     marker = harness.client("kms").list_retirable_grants(**params)["NextMarker"]

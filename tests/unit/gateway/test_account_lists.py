@@ -188,3 +188,24 @@ def test_a_list_tables_limit_the_backend_would_refuse_cuts_as_a_hundred(limit: A
         operation, REGION, json.dumps(answer).encode(), _visible({("dynamodb", REGION): {"a"}})
     )
     assert body is not None and json.loads(body) == {"TableNames": ["a"], "LastEvaluatedTableName": "a"}
+
+
+def test_a_grant_on_another_accounts_key_shows_when_its_retiring_principal_is_the_callers() -> None:
+    """As AWS: ListRetirableGrants "can include grants on KMS keys owned by other AWS accounts"."""
+    answer = {
+        "Grants": [
+            {"GrantId": "1", "KeyId": "k-theirs", "RetiringPrincipal": "arn:aws:iam::111122223333:role/r"},
+            {"GrantId": "2", "KeyId": "k-theirs", "RetiringPrincipal": "111122223333"},
+            {"GrantId": "3", "KeyId": "k-theirs", "RetiringPrincipal": "arn:aws:iam::444455556666:role/r"},
+            {"GrantId": "4", "KeyId": "k-theirs"},
+            {"GrantId": "5", "KeyId": "k-mine", "RetiringPrincipal": "arn:aws:iam::444455556666:role/r"},
+        ]
+    }
+    operation = Operation("kms", "ListRetirableGrants")
+    visible = _visible({("kms", REGION): {"k-mine"}})
+    body = ownership.visible_answer(
+        operation, REGION, json.dumps(answer).encode(), visible, None, "111122223333"
+    )
+    assert body is not None and [g["GrantId"] for g in json.loads(body)["Grants"]] == ["1", "2", "5"]
+    without = _cut(operation, answer, {("kms", REGION): {"k-mine"}})  # no account: own keys alone
+    assert [g["GrantId"] for g in without["Grants"]] == ["5"]
