@@ -350,13 +350,13 @@ class Authorizer:
                 known = store.owners(conn, service, in_region, names)
             return {n for n in names if known.get(n, default) == account}
 
-        def next_tables(after: str) -> dict[str, Any]:
-            page = self.lookups.list_tables(region, after)
+        def next_page(name: str, params: dict[str, Any]) -> dict[str, Any]:
+            page = self.lookups.list_page(region, name, params)
             if page is None:
-                raise BackendUnavailable("the backend did not answer a ListTables page")
+                raise BackendUnavailable(f"the backend did not answer a {name} page")
             return page
 
-        cut = ownership.visible_answer(operation, region, body, visible, next_tables)
+        cut = ownership.visible_answer(operation, region, body, visible, next_page, account)
         sealed = listtokens.sealed_answer(
             self.keyring, account, operation, cut if cut is not None else ownership.plain(body)
         )

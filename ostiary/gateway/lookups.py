@@ -244,11 +244,10 @@ class BackendLookups:
             schema = next((i.get("KeySchema") for i in indexes if i.get("IndexName") == index), None)
         return key_names(schema)
 
-    def list_tables(self, region: str, after: str) -> dict[str, Any] | None:
-        """The backend's ListTables page after the table `after` (100 names at most); None when it
-        did not answer. Never kept: a list changes."""
-        params = {"ExclusiveStartTableName": after, "Limit": 100}
-        found = self._call("dynamodb", region, "DynamoDB_20120810.ListTables", params, "1.0")
+    def list_page(self, region: str, operation: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """The backend's page of a DynamoDB list (ListTables, ListGlobalTables) asked with `params`;
+        None when it did not answer. Never kept: a list changes."""
+        found = self._call("dynamodb", region, f"DynamoDB_20120810.{operation}", params, "1.0")
         return found if isinstance(found, dict) else None
 
     def _alias(self, region: str, alias: str) -> str | None:

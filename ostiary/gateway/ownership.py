@@ -195,9 +195,23 @@ def _created_table_member(operation: Operation) -> Any:
 # -- list answers, cut to the caller's own resources -----------------------------------------------
 
 LISTS = frozenset(
-    {("s3", "ListBuckets"), ("dynamodb", "ListTables"), ("kms", "ListKeys"), ("kms", "ListAliases")}
+    {
+        ("s3", "ListBuckets"),
+        ("dynamodb", "ListTables"),
+        ("dynamodb", "ListGlobalTables"),
+        ("dynamodb", "ListBackups"),
+        ("dynamodb", "ListExports"),
+        ("dynamodb", "ListImports"),
+        ("kms", "ListKeys"),
+        ("kms", "ListAliases"),
+        ("kms", "ListRetirableGrants"),
+    }
 )
 Visible = Callable[[str, str, list[str]], set[str]]  # (service, region, names) → the caller's own names
+# (operation, its parameters) → the backend's answer: a page of ListTables or ListGlobalTables
+NextPage = Callable[[str, dict[str, Any]], dict[str, Any]]
+Owners = Callable[[Any], list[Resource]]  # an entry of a list → what it belongs to ([]: unreadable)
+InRegion = Callable[[str, Any], list[Resource]]  # (the request's region, an entry) → what it belongs to
 
 
 def visible_answer(
@@ -205,13 +219,17 @@ def visible_answer(
     region: str,
     body: bytes,
     visible: Visible,
-    next_tables: Callable[[str], dict[str, Any]] | None = None,
+    next_page: NextPage | None = None,
+    account: str | None = None,
 ) -> bytes | None:
     """A list answer without the resources of other accounts; None when nothing was removed (or the
     body cannot be read: then it is not a list this module knows, and nothing is shown of it).
 
-    `next_tables(name)` is the backend's ListTables page after `name` (100 names at most): a page
-    that ends on another account's table is continued from the caller's own (`_own_tables`)."""
+    `next_page(operation, params)` is the backend's page of ListTables or ListGlobalTables: a page
+    that ends on another account's table is continued from the caller's own (`_own_page`). The
+    caller's `account` also sees a grant on another account's key whose retiring principal is of its
+    account, as AWS shows it (ListRetirableGrants: "This can include grants on KMS keys owned by other
+    AWS accounts")."""
     kind = (operation.service, operation.name)
     body = plain(body)
     if kind == ("s3", "ListBuckets"):
@@ -222,57 +240,199 @@ def visible_answer(
         return None
     if not isinstance(answer, dict):
         return None
-    if kind == ("dynamodb", "ListTables"):
+    paged = _PAGED.get(kind)
+    if paged is not None:
         limit = operation.params.get("Limit")
-        return _own_tables(answer, region, visible, next_tables, limit if isinstance(limit, int) else 100)
-    if kind == ("kms", "ListKeys"):
-        keys = [k for k in answer.get("Keys") or [] if isinstance(k, dict)]
-        own = visible("kms", region, [str(k.get("KeyId")) for k in keys])
-        return _replaced(answer, "Keys", [k for k in keys if str(k.get("KeyId")) in own])
+        limit = limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else 100
+        return _own_page(paged, operation.params, answer, region, visible, next_page, limit)
     if kind == ("kms", "ListAliases"):
         aliases = [a for a in answer.get("Aliases") or [] if isinstance(a, dict)]
         targets = [str(a["TargetKeyId"]) for a in aliases if a.get("TargetKeyId")]
         own = visible("kms", region, targets)
         kept = [a for a in aliases if not a.get("TargetKeyId") or str(a["TargetKeyId"]) in own]
         return _replaced(answer, "Aliases", kept)
-    return None
+    found = _ENTRIES.get(kind)
+    if found is None:
+        return None
+    member, owners_in = found
+    entries = answer.get(member)
+    entries = entries if isinstance(entries, list) else []
+    kept = _owned(entries, lambda entry: owners_in(region, entry), visible)
+    if kind == ("kms", "ListRetirableGrants") and account:
+        kept_ids = {id(e) for e in kept}
+        kept = [e for e in entries if id(e) in kept_ids or _retired_by(e, account)]
+    return _replaced(answer, member, kept)
 
 
-def _own_tables(
+def _retired_by(entry: Any, account: str) -> bool:
+    """Whether a grant's retiring principal is of `account` (an ARN with it, or the account's id)."""
+    principal = entry.get("RetiringPrincipal") if isinstance(entry, dict) else None
+    if not isinstance(principal, str):
+        return False
+    found = _ARN.match(principal)
+    return (found["account"] if found is not None else principal) == account
+
+
+def _owned(entries: list[Any], owners: Owners, visible: Visible) -> list[Any]:
+    """The entries all of whose resources are the caller's (one look at the store per region)."""
+    of = [owners(entry) for entry in entries]
+    asked: dict[tuple[str, str], set[str]] = {}
+    for resources in of:
+        for r in resources:
+            asked.setdefault((r.service, r.region), set()).add(r.name)
+    own = {(s, g): visible(s, g, sorted(names)) for (s, g), names in asked.items()}
+    return [
+        entry
+        for entry, resources in zip(entries, of, strict=True)
+        if resources and all(r.name in own[(r.service, r.region)] for r in resources)
+    ]
+
+
+def _table_of_arn(region: str, arn: Any) -> list[Resource]:
+    """The table an ARN names (a table's, or its backup's, export's or import's), in the ARN's region.
+    The name follows the last `:table/` (a name has no colon): moto writes an export's ARN as
+    `arn:...:table/<the table's ARN>/import/<id>`."""
+    found = _ARN.match(arn) if isinstance(arn, str) and ":table/" in arn else None
+    if found is None:
+        return []
+    name = arn.rsplit(":table/", 1)[1].split("/", 1)[0]
+    return [Resource("dynamodb", found["region"] or region, name)] if name else []
+
+
+def _backup_table(region: str, entry: Any) -> list[Resource]:
+    """ListBackups' entry: its `TableName`, in its `TableArn`'s region."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("TableName"), str):
+        return []
+    at = _table_of_arn(region, entry.get("TableArn"))
+    return [Resource("dynamodb", at[0].region if at else region, entry["TableName"])]
+
+
+def _key_of(region: str, entry: Any) -> list[Resource]:
+    """ListKeys' or ListRetirableGrants' entry: its `KeyId`, a key ARN (in its region) or a key id."""
+    key = entry.get("KeyId") if isinstance(entry, dict) else None
+    if not isinstance(key, str) or not key:
+        return []
+    found = _ARN.match(key)
+    if found is None:
+        return [Resource("kms", region, key)]
+    rest = found["rest"]
+    return [Resource("kms", found["region"] or region, rest[4:])] if rest.startswith("key/") else []
+
+
+def _member(name: str, owners: InRegion) -> InRegion:
+    """An entry's owners read from its member `name`."""
+    return lambda region, entry: owners(region, entry.get(name) if isinstance(entry, dict) else None)
+
+
+# The lists cut entry by entry: (service, operation) → the answer's member listing them, what each
+# belongs to. Their tokens are sealed (`listtokens.SEALED`).
+_ENTRIES: dict[tuple[str, str], tuple[str, InRegion]] = {
+    ("kms", "ListKeys"): ("Keys", _key_of),
+    ("kms", "ListRetirableGrants"): ("Grants", _key_of),
+    ("dynamodb", "ListBackups"): ("BackupSummaries", _backup_table),
+    ("dynamodb", "ListExports"): ("ExportSummaries", _member("ExportArn", _table_of_arn)),
+    ("dynamodb", "ListImports"): ("ImportSummaryList", _member("TableArn", _table_of_arn)),
+}
+
+
+@dataclass(frozen=True)
+class _Paged:
+    """A list whose page ends on a name the caller may be told: its members, and the request's filters
+    a continued page keeps."""
+
+    operation: str
+    entries: str
+    last: str
+    start: str
+    owners: InRegion
+    name: Callable[[Any], str | None]
+    filters: tuple[str, ...] = ()
+
+
+def _table_named(region: str, entry: Any) -> list[Resource]:
+    return [Resource("dynamodb", region, entry)] if isinstance(entry, str) and entry else []
+
+
+def _global_table(region: str, entry: Any) -> list[Resource]:
+    """ListGlobalTables' entry: its table in each region of its replication group (the caller's region
+    when it names none). A global table is the caller's when every one of them is."""
+    name = _global_table_name(entry)
+    if name is None:
+        return []
+    group = entry.get("ReplicationGroup")
+    regions = {
+        r["RegionName"] for r in group or [] if isinstance(r, dict) and isinstance(r.get("RegionName"), str)
+    }
+    return [Resource("dynamodb", r, name) for r in sorted(regions or {region})]
+
+
+def _global_table_name(entry: Any) -> str | None:
+    name = entry.get("GlobalTableName") if isinstance(entry, dict) else None
+    return name if isinstance(name, str) and name else None
+
+
+_PAGED = {
+    ("dynamodb", "ListTables"): _Paged(
+        "ListTables",
+        "TableNames",
+        "LastEvaluatedTableName",
+        "ExclusiveStartTableName",
+        _table_named,
+        lambda entry: entry if isinstance(entry, str) else None,
+    ),
+    ("dynamodb", "ListGlobalTables"): _Paged(
+        "ListGlobalTables",
+        "GlobalTables",
+        "LastEvaluatedGlobalTableName",
+        "ExclusiveStartGlobalTableName",
+        _global_table,
+        _global_table_name,
+        ("RegionName",),
+    ),
+}
+
+
+def _own_page(
+    paged: _Paged,
+    params: dict[str, Any],
     answer: dict[str, Any],
     region: str,
     visible: Visible,
-    next_tables: Callable[[str], dict[str, Any]] | None,
+    next_page: NextPage | None,
     limit: int,
 ) -> bytes | None:
-    """ListTables' page of the caller's own tables. Its `LastEvaluatedTableName` never names another
-    account's table: a page that has own tables ends on the last of them (the next page looks at the
-    rest again), and a page with none is followed on the backend until one turns up or the list ends."""
-    names = _table_names(answer)
-    own = [n for n in names if n in visible("dynamodb", region, names)]
-    last = answer.get("LastEvaluatedTableName")
+    """ListTables' or ListGlobalTables' page of the caller's own. Its last-evaluated name never names
+    another account's table: a page that has own entries ends on the last of them (the next page looks
+    at the rest again), and a page with none is followed on the backend until one turns up or the list
+    ends."""
+
+    def own_of(page: dict[str, Any]) -> list[Any]:
+        entries = page.get(paged.entries)
+        named = [e for e in entries if paged.name(e)] if isinstance(entries, list) else []
+        return _owned(named, lambda entry: paged.owners(region, entry), visible)
+
+    every = answer.get(paged.entries)
+    own = own_of(answer)
+    last = answer.get(paged.last)
     last = last if isinstance(last, str) else None
-    if last is None and len(own) == len(names):
+    if last is None and isinstance(every, list) and len(own) == len(every):
         return None
-    while last is not None and not own and next_tables is not None:
-        page = next_tables(last)
-        names = _table_names(page)
-        own = [n for n in names if n in visible("dynamodb", region, names)]
-        found = page.get("LastEvaluatedTableName")
+    while last is not None and not own and next_page is not None:
+        more = {k: params[k] for k in paged.filters if k in params}
+        page = next_page(paged.operation, {**more, paged.start: last, "Limit": 100})
+        own = own_of(page)
+        found = page.get(paged.last)
         last = found if isinstance(found, str) and found != last else None
+    names = [paged.name(e) for e in own]
     if len(own) > limit:
-        own, last = own[:limit], own[limit - 1]
-    elif last is not None and last not in own:
-        last = own[-1] if own else None
-    out: dict[str, Any] = {k: v for k, v in answer.items() if k != "LastEvaluatedTableName"}
-    out["TableNames"] = own
+        own, last = own[:limit], names[limit - 1]
+    elif last is not None and last not in names:
+        last = names[-1] if names else None
+    out: dict[str, Any] = {k: v for k, v in answer.items() if k != paged.last}
+    out[paged.entries] = own
     if last is not None:
-        out["LastEvaluatedTableName"] = last
+        out[paged.last] = last
     return json.dumps(out).encode()
-
-
-def _table_names(answer: dict[str, Any]) -> list[str]:
-    return [n for n in answer.get("TableNames") or [] if isinstance(n, str)]
 
 
 def plain(body: bytes) -> bytes:
