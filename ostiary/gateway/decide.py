@@ -339,7 +339,17 @@ class Authorizer:
                     store.record(
                         conn, made.service, made.region, made.name, account, now or datetime.now(UTC)
                     )
-                if gone is not None:
+                if gone is not None and ownership.outlived(gone):  # its owner stays, its policy goes
+                    store.set_policy(
+                        conn,
+                        gone.service,
+                        gone.region,
+                        gone.name,
+                        None,
+                        default_owner=account,
+                        now=now or datetime.now(UTC),
+                    )
+                elif gone is not None:
                     store.forget(conn, gone.service, gone.region, gone.name)
         if body is None or kind not in ownership.LISTS:
             return None

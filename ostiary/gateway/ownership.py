@@ -163,6 +163,15 @@ def deleted(operation: Operation, region: str) -> Resource | None:
     return None
 
 
+def outlived(resource: Resource) -> bool:
+    """Whether a deleted resource's name stays its owner's: a table's does, because the backend keeps
+    its backups and exports, which ARNs name by the table (`table/NAME/backup/...`) and which stay the
+    deleting account's (forgotten, they would be the default account's, and any account's that made the
+    name again). The owner may make the table again; another account cannot. A bucket's name is free
+    again, as in S3."""
+    return resource.service == "dynamodb"
+
+
 def target(operation: Operation, region: str) -> Resource | None:
     """The bucket or table an operation creates, as the request names it (a key's id is the answer's)."""
     params = operation.params

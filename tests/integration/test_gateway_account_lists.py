@@ -28,6 +28,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import ACCOUNT
 from tests.integration.gateway_helpers import moto_backend
+from tests.integration.gateway_helpers import refusal as _refusal
 from tests.integration.test_gateway_list_tokens import KMS_BAD_MARKER, _Paginating
 from tests.integration.test_gateway_ownership import Harness, running_harness
 
@@ -218,15 +219,6 @@ def other(harness: Harness) -> dict[str, str]:
     return harness.account()
 
 
-def _refusal(error: ClientError) -> tuple[str, str, int]:
-    response = error.response
-    return (
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-    )
-
-
 def _table(dynamodb: Any, name: str) -> str:
     described = dynamodb.create_table(
         TableName=name,
@@ -323,6 +315,29 @@ def test_list_backups_of_another_accounts_table_is_refused_as_cross_account(
         f"dynamodb:ListBackups on resource: arn:aws:dynamodb:{REGION}:{other['AccountId']}:table/{table}"
         in message
     )
+
+
+def test_a_deleted_tables_backups_stay_its_accounts_and_its_name_too(
+    harness: Harness, other: dict[str, str]
+) -> None:
+    """The backend keeps a deleted table's backups, named by the table: they stay the deleting
+    account's, never the default account's nor that of another account making the name again."""
+    name = f"gone{uuid.uuid4().hex[:8]}"
+    theirs = harness.client("dynamodb", other)
+    _table(theirs, name)
+    backup = theirs.create_backup(TableName=name, BackupName="before")["BackupDetails"]["BackupArn"]
+    theirs.delete_table(TableName=name)
+    listed, _ = _backup_pages(harness, None)  # the default account
+    assert backup not in listed
+    with pytest.raises(ClientError) as refused:  # nor may it restore it
+        harness.client("dynamodb").restore_table_from_backup(TargetTableName=f"{name}-r", BackupArn=backup)
+    assert _refusal(refused.value)[0] == "AccessDeniedException"
+    with pytest.raises(ClientError) as taken:  # the name is still theirs
+        _table(harness.client("dynamodb"), name)
+    assert _refusal(taken.value)[:2] == ("ResourceInUseException", f"Table already exists: {name}")
+    their_listed, _ = _backup_pages(harness, other)
+    assert backup in their_listed
+    _table(theirs, name)  # the owner may make it again
 
 
 # -- ListExports ----------------------------------------------------------------------------------

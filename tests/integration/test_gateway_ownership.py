@@ -289,16 +289,18 @@ def test_guessing_table_names_tells_another_account_nothing(harness: Harness, ot
     ]
 
 
-def test_a_deleted_table_is_forgotten_and_its_name_free_for_another_account(
-    harness: Harness, other: dict[str, str]
-) -> None:
+def test_a_deleted_tables_name_stays_its_accounts(harness: Harness, other: dict[str, str]) -> None:
+    """Its backups and exports, which the backend keeps, are named by it (see test_gateway_account_lists)."""
     dynamodb = harness.client("dynamodb", other)
     table = _table(dynamodb)
     dynamodb.delete_table(TableName=table)
-    _table(harness.client("dynamodb"), table)
-    assert harness.client("dynamodb").scan(TableName=table)["Items"] == []
+    with pytest.raises(ClientError) as taken:
+        _table(harness.client("dynamodb"), table)
+    assert _refusal(taken.value)[0] == "ResourceInUseException"
+    _table(dynamodb, table)
+    assert dynamodb.scan(TableName=table)["Items"] == []
     with pytest.raises(ClientError) as refused:
-        dynamodb.scan(TableName=table)
+        harness.client("dynamodb").scan(TableName=table)
     assert _refusal(refused.value)[0] == "AccessDeniedException"
 
 
