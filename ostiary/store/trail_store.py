@@ -10,9 +10,11 @@ moved over at the next).
 from __future__ import annotations
 
 import logging
+import sqlite3
 import weakref
+from typing import Any
 
-from sqlalchemy import Table, delete, select, tuple_
+from sqlalchemy import Table
 
 from ostiary.store import last_access, trail_events
 from ostiary.store.db import Database
@@ -26,7 +28,7 @@ TABLES: tuple[Table, ...] = (
     trail_events.trail_resources,
     last_access.trail_access,
 )
-_MOVE_ROWS = 50_000  # a transaction's share of a move (the server's file is locked while it deletes)
+_MOVE_ROWS = 50_000  # a transaction's share of a move (each file is locked while it is written)
 
 
 _prepared: weakref.WeakSet[Database] = weakref.WeakSet()  # in this process
@@ -52,20 +54,51 @@ def prepare(db: Database) -> int:
 
 
 def _move(db: Database, trail: Database, table: Table) -> int:
-    """Copy `table`'s rows from `db` into `trail` (those already there kept: a move cut short is taken
-    up again), then delete from `db` the rows up to the last copied, in key order, batch by batch.
-    Nothing writes these tables in `db` any more, so the rows up to that key are those copied."""
-    moved = 0
-    key = list(table.primary_key.columns)
-    while True:
-        with db.read() as conn:
-            query = select(table).order_by(*key).limit(_MOVE_ROWS)
-            rows = [dict(row) for row in conn.execute(query).mappings()]
-        if not rows:
-            return moved
-        with trail.transaction() as conn:
-            conn.execute(table.insert().prefix_with("OR IGNORE"), rows)
-        last = rows[-1]
-        with db.transaction() as conn:
-            conn.execute(delete(table).where(tuple_(*key) <= tuple_(*(last[c.name] for c in key))))
-        moved += len(rows)
+    """Copy `table`'s rows from the server's file into the trail's, a batch of keys a transaction (those
+    already there kept: a move cut short is taken up again), then delete them all from the server's in
+    one statement (SQLite empties a table without reading it; nothing writes these tables in the
+    server's file any more). On SQLite's own connection with the server's file attached: the rows
+    never pass through Python."""
+    conn = sqlite3.connect(str(trail.engine.url.database), isolation_level=None, timeout=30)
+    try:
+        conn.execute("ATTACH DATABASE ? AS server", (str(db.engine.url.database),))
+        key = ", ".join(column.name for column in table.primary_key.columns)
+        after: tuple[Any, ...] | None = None
+        while True:
+            last = conn.execute(
+                f"SELECT {key} FROM server.{table.name} {_after(key, after)} ORDER BY {key} LIMIT 1 OFFSET ?",
+                (*(after or ()), _MOVE_ROWS - 1),
+            ).fetchone()
+            _copy_batch(conn, table, key, after, last)
+            if last is None:
+                return _delete_all(conn, table)
+            after = tuple(last)
+    finally:
+        conn.close()
+
+
+def _after(key: str, after: tuple[Any, ...] | None) -> str:
+    return f"WHERE ({key}) > ({', '.join('?' * len(after))})" if after is not None else ""
+
+
+def _copy_batch(
+    conn: sqlite3.Connection, table: Table, key: str, after: tuple[Any, ...] | None, last: Any
+) -> None:
+    """Copy the rows after the key `after` up to the key `last` (None: to the end)."""
+    columns = ", ".join(column.name for column in table.columns)
+    where = [f"({key}) > ({', '.join('?' * len(after))})"] if after is not None else []
+    if last is not None:
+        where.append(f"({key}) <= ({', '.join('?' * len(last))})")
+    with conn:  # BEGIN (deferred: only the trail's file is written) ... COMMIT
+        conn.execute("BEGIN")
+        conn.execute(
+            f"INSERT OR IGNORE INTO main.{table.name} ({columns}) SELECT {columns} "
+            f"FROM server.{table.name} {'WHERE ' + ' AND '.join(where) if where else ''}",
+            (*(after or ()), *(last or ())),
+        )
+
+
+def _delete_all(conn: sqlite3.Connection, table: Table) -> int:
+    with conn:
+        conn.execute("BEGIN")
+        return int(conn.execute(f"DELETE FROM server.{table.name}").rowcount)

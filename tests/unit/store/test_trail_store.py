@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -127,20 +128,20 @@ def test_an_older_stores_trail_is_moved_into_its_file_once(db: Database) -> None
 def test_a_move_cut_short_is_taken_up_without_doubling(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     _old_store(db, 50)
     monkeypatch.setattr(trail_store, "_MOVE_ROWS", 20)
-    real_delete = trail_store.delete
+    real_copy = trail_store._copy_batch
     calls = {"n": 0}
 
-    def failing_delete(table: object) -> object:  # the process dies between a copy and its delete
+    def failing_copy(*args: Any) -> None:  # the process dies after two batches
         calls["n"] += 1
-        if calls["n"] == 2:
+        if calls["n"] == 3:
             raise RuntimeError("killed")
-        return real_delete(table)  # type: ignore[arg-type]
+        real_copy(*args)
 
-    monkeypatch.setattr(trail_store, "delete", failing_delete)
+    monkeypatch.setattr(trail_store, "_copy_batch", failing_copy)
     with pytest.raises(RuntimeError):
         trail_store.prepare(db)
     trail = trail_store.of(db)
-    assert _counts(db)[0] == 30 and _counts(trail)[0] == 40  # 20 copied twice over: 20 of them still here
-    monkeypatch.setattr(trail_store, "delete", real_delete)
+    assert _counts(db)[0] == 50 and _counts(trail)[0] == 40  # copied, not deleted yet
+    monkeypatch.setattr(trail_store, "_copy_batch", real_copy)
     trail_store.prepare(db)  # the next start
     assert _counts(db) == (0, 0, 0) and _counts(trail) == (50, 50, 50)
