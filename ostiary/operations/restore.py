@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from ostiary.operations import archive
 from ostiary.operations.archive import ArchiveError, Manifest
-from ostiary.store import dump, sealed
+from ostiary.store import dump, sealed, trail_store
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
 from ostiary.store.revision import head_revision
@@ -104,7 +104,7 @@ def restore(path: Path, db: Database, keyring: Keyring, manifest: Manifest) -> d
     counts: dict[str, int] = {}
     try:
         with db.transaction() as conn:
-            holding = dump.first_nonempty_table(conn)
+            holding = dump.first_nonempty_table(conn) or trail_store.holding(db)
             if holding is not None:
                 raise ArchiveError(
                     f"the store is not empty (its {holding} holds rows): restore only into a new data "

@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 import sqlite3
 import weakref
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, make_url
 
 from ostiary.store import last_access, trail_events
-from ostiary.store.db import Database
+from ostiary.store.db import Database, companion_url
 
 log = logging.getLogger("ostiary.trail")
 
@@ -37,6 +38,26 @@ _prepared: weakref.WeakSet[Database] = weakref.WeakSet()  # in this process
 def of(db: Database) -> Database:
     """The database the trail's tables of `db`'s store are read and written in."""
     return db.companion(NAME)
+
+
+def holding(db: Database) -> str | None:
+    """A trail table holding rows in the trail's own file (a store's "not empty" for a restore), or
+    None (none does, or the store keeps its trail in its own database)."""
+    path = companion_url(db.url, NAME)
+    file = Path(make_url(path).database or "") if path else None
+    if file is None or not file.is_file() or not file.stat().st_size:
+        return None
+    conn = sqlite3.connect(f"file:{file}?mode=ro", uri=True)
+    try:
+        for table in TABLES:
+            try:
+                if conn.execute(f"SELECT 1 FROM {table.name} LIMIT 1").fetchone() is not None:
+                    return table.name
+            except sqlite3.OperationalError:  # made, never migrated
+                return None
+    finally:
+        conn.close()
+    return None
 
 
 def prepare(db: Database) -> int:

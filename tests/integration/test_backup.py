@@ -468,6 +468,34 @@ def test_a_store_holding_data_is_refused(served: tuple[Server, dict[str, Any]], 
         assert after[table] == before[table], table
 
 
+def test_a_store_whose_trail_file_holds_events_is_refused(
+    served: tuple[Server, dict[str, Any]], tmp_path: Path
+) -> None:
+    """A new data folder that kept an old store's trail file (its `ostiary-trail.db`): the restored
+    store would take those events up at its start."""
+    server, _world = served
+    archive = tmp_path / "keyed.ostiary"
+    assert (
+        ostiary(
+            "backup", str(archive), "--include-keyring", env=store_env(server.data_dir, server.database_url)
+        ).returncode
+        == 0
+    )
+    target = tmp_path / "target"
+    target.mkdir(mode=0o700)
+    with (
+        sqlite3.connect(server.data_dir / "ostiary-trail.db") as source,
+        sqlite3.connect(target / "ostiary-trail.db") as copy,
+    ):
+        source.backup(copy)
+    url = f"sqlite:///{target / 'ostiary.db'}"
+    done = ostiary("restore", str(archive), env=store_env(target, url))
+    assert done.returncode == 1
+    assert "the store is not empty (its trail_events holds rows)" in done.stderr
+    with sqlite3.connect(target / "ostiary.db") as conn:
+        assert conn.execute("SELECT count(*) FROM users").fetchone() == (0,)
+
+
 def test_a_backup_of_another_schema_revision_or_format_is_refused(
     served: tuple[Server, dict[str, Any]], tmp_path: Path
 ) -> None:
