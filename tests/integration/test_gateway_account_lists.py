@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import uuid
 from collections.abc import Callable, Iterator
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -29,7 +27,7 @@ from botocore.exceptions import ClientError
 from tests.conftest import ACCOUNT
 from tests.integration.gateway_helpers import moto_backend
 from tests.integration.gateway_helpers import refusal as _refusal
-from tests.integration.test_gateway_list_tokens import KMS_BAD_MARKER, _Paginating
+from tests.integration.test_gateway_list_tokens import KMS_BAD_MARKER, _Paginating, serving
 from tests.integration.test_gateway_ownership import Harness, running_harness
 
 pytest.importorskip(
@@ -198,14 +196,7 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def proxy(moto: str) -> Iterator[type[_Lists]]:
-    handler = type("Handler", (_Lists,), {"moto": moto, "received": [], "exported": set()})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    handler.url = f"http://127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
-    yield handler
-    server.shutdown()
-    server.server_close()
+    yield from serving(_Lists, moto, exported=set())
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 from xml.sax.saxutils import escape
 
@@ -164,9 +164,12 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield from moto_backend(tmp_path_factory)
 
 
-@pytest.fixture(scope="module")
-def paginating(moto: str) -> Iterator[type[_Paginating]]:
-    handler = type("Handler", (_Paginating,), {"moto": moto, "received": []})
+_P = TypeVar("_P", bound=_Paginating)
+
+
+def serving(base: type[_P], moto: str, **attributes: Any) -> Iterator[type[_P]]:
+    """A proxy of class `base` in front of moto, on a free port (its `url`), until the generator ends."""
+    handler = type("Handler", (base,), {"moto": moto, "received": [], **attributes})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -174,6 +177,11 @@ def paginating(moto: str) -> Iterator[type[_Paginating]]:
     yield handler
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="module")
+def paginating(moto: str) -> Iterator[type[_Paginating]]:
+    yield from serving(_Paginating, moto)
 
 
 @pytest.fixture(scope="module")
