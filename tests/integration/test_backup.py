@@ -475,12 +475,8 @@ def test_a_store_whose_trail_file_holds_events_is_refused(
     store would take those events up at its start."""
     server, _world = served
     archive = tmp_path / "keyed.ostiary"
-    assert (
-        ostiary(
-            "backup", str(archive), "--include-keyring", env=store_env(server.data_dir, server.database_url)
-        ).returncode
-        == 0
-    )
+    env = store_env(server.data_dir, server.database_url)
+    assert ostiary("backup", str(archive), "--include-keyring", env=env).returncode == 0
     target = tmp_path / "target"
     target.mkdir(mode=0o700)
     with (
