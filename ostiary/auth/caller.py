@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ostiary.auth.tokens import Session
+from ostiary.frozen import quick_init
 
 
+@quick_init
 @dataclass(frozen=True)
 class Caller:
     """An authenticated principal.

