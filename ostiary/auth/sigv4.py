@@ -469,10 +469,15 @@ def _canonical_uri(path: str) -> str:
     return quote(normalized, safe="/~")
 
 
+_PLAIN_PATH = re.compile(r"/[A-Za-z0-9\-_.~/]*")  # `/`, then only bytes SigV4 leaves as they are
+
+
 def _s3_canonical_uri(path: str) -> str:
     """S3's canonical URI: each segment of the path as sent, decoded and encoded once again as SigV4
     encodes (every byte but `A-Za-z0-9-_.~`), never normalized: `//`, `.`, `..` and a trailing `/`
     stay, `%2F` stays inside its segment. A client that encodes as botocore does signs its wire path."""
+    if _PLAIN_PATH.fullmatch(path):  # nothing to decode nor to encode: the canonical URI as it is
+        return path
     try:
         raw = path.encode("latin-1")  # the wire's bytes, as the server decoded them
     except UnicodeEncodeError:

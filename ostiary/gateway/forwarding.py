@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ _NOT_FORWARDED = frozenset(
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authenticate"}
 )
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9\-_.~/]*")  # what `quote(unquote(path), safe="/~")` leaves as it is
 _SIGNED_TOO = frozenset({"content-type", "content-md5"})  # signed beside host and every x-amz-* header
 
 
@@ -137,6 +139,8 @@ class Forwarder:
         if service != "s3":
             return target
         path, mark, query = target.partition("?")
+        if _PLAIN_PATH.fullmatch(path):  # nothing to decode nor to encode
+            return target
         return quote(unquote(path), safe="/~") + mark + query
 
     def signed_for_stream(

@@ -363,12 +363,71 @@ def _identify_rest(
     if isinstance(target, str):
         return UnknownOperation(service, target)
     shape = (request.method, target.bucket is not None, target.key is not None)
-    matches = [route for route in _routes_by_shape(model).get(shape, ()) if _matches(route, request, target)]
-    if not matches:
+    best = _best_route(model, shape, request, target)
+    if best is None:
         return UnknownOperation(service, f"no {service} operation is `{request.method[:16]}` on this path")
-    best = max(matches, key=lambda route: route.rank)
     op = model.operation_model(best.operation)
     return Operation(service, best.operation, _rest_params(op, request, target))
+
+
+@dataclass(frozen=True)
+class _Candidates:
+    """The routes of one request shape (method, bucket named, key named), and all that their matching
+    reads of a request: the literal paths, the query names (with their values), the required headers."""
+
+    routes: tuple[_Route, ...]
+    literal_paths: frozenset[str]
+    query_names: tuple[str, ...]
+    header_names: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=8)
+def _candidates(model: ServiceModel) -> dict[tuple[str, bool, bool], _Candidates]:
+    return {
+        shape: _Candidates(
+            routes,
+            frozenset(r.literal_path for r in routes if r.literal_path is not None),
+            tuple(
+                sorted(
+                    {name for r in routes for name, _ in r.query}
+                    | {n for r in routes for n in r.required_query}
+                )
+            ),
+            tuple(sorted({name for r in routes for name in r.required_headers})),
+        )
+        for shape, routes in _routes_by_shape(model).items()
+    }
+
+
+_MATCHED_KEPT = 4096
+_matched: dict[tuple[Any, ...], _Route | None] = {}
+
+
+def _best_route(
+    model: ServiceModel, shape: tuple[str, bool, bool], request: HttpRequest, target: _Target
+) -> _Route | None:
+    """The most specific route a request matches, or None. Remembered by what matching reads (the
+    shape, the path when a literal route has it, the values of the query names the routes name, which
+    of their required headers are present): the same answer for every request that reads the same."""
+    candidates = _candidates(model).get(shape)
+    if candidates is None:
+        return None
+    query = target.query
+    key = (
+        id(model),
+        shape,
+        target.path if target.path in candidates.literal_paths else None,
+        tuple(query.get(name) for name in candidates.query_names),
+        tuple(request.header(name) is not None for name in candidates.header_names),
+    )
+    if key in _matched:
+        return _matched[key]
+    matches = [route for route in candidates.routes if _matches(route, request, target)]
+    best = max(matches, key=lambda route: route.rank) if matches else None
+    if len(_matched) >= _MATCHED_KEPT:
+        _matched.clear()
+    _matched[key] = best
+    return best
 
 
 def _target(request: HttpRequest, virtual_hosts: tuple[str, ...]) -> _Target | str:
