@@ -435,7 +435,11 @@ def _target(request: HttpRequest, virtual_hosts: tuple[str, ...]) -> _Target | s
     if not path.startswith("/"):
         return "the path does not start with `/`"
     try:
-        query = dict(parse_qsl(request.query_string, keep_blank_values=True, max_num_fields=MAX_QUERY_FIELDS))
+        query = (
+            dict(parse_qsl(request.query_string, keep_blank_values=True, max_num_fields=MAX_QUERY_FIELDS))
+            if request.query_string
+            else {}
+        )
         host_bucket = _virtual_bucket(request.header("host") or "", virtual_hosts)
         if host_bucket is not None:
             bucket, key = host_bucket, unquote(path[1:], errors="strict")
@@ -451,6 +455,7 @@ def _target(request: HttpRequest, virtual_hosts: tuple[str, ...]) -> _Target | s
     return _Target(bucket or None, key or None, path, host_bucket is not None, query)
 
 
+@functools.lru_cache(maxsize=1024)  # a server sees a few hosts (one a bucket with virtual hosts)
 def _virtual_bucket(host: str, virtual_hosts: tuple[str, ...]) -> str | None:
     """The bucket a Host header names (`bucket.s3.amazonaws.com`, `bucket.localhost:9000`), or None."""
     name = host.strip().lower()
