@@ -126,6 +126,8 @@ def _exact(resource: Resource) -> Resource | None:
 
 def with_account(arn: str, account: str) -> str:
     """The ARN with `account` in its account field (S3 ARNs, which have none, stay as they are)."""
+    if arn.startswith("arn:aws:s3:::"):  # a bucket's or an object's: no account field, at any length
+        return arn
     found = _ARN.match(arn)
     if found is None or not found["account"]:
         return arn
