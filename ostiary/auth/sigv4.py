@@ -157,7 +157,7 @@ def verify(
     _check_time(signed, now, is_s3=is_s3)
     check_scope(signed, services)
     if not is_s3:
-        body_hash = hashlib.sha256(request.body).hexdigest()
+        body_hash = payload_sha256(request.body)
         declared = request.header("x-amz-content-sha256")
         if declared is not None and declared != body_hash:
             raise SignatureDoesNotMatch(_MISMATCH)
@@ -170,6 +170,21 @@ def verify(
     if not hmac.compare_digest(expected.encode(), signed.signature.encode()):
         raise SignatureDoesNotMatch(S3_MISMATCH if is_s3 else _MISMATCH)
     return key
+
+
+_last_payload: tuple[bytes, str] = (b"", hashlib.sha256(b"").hexdigest())
+
+
+def payload_sha256(body: bytes) -> str:
+    """The hex SHA-256 of a request's body; the last body's kept (the gateway re-signs the body it has
+    just verified with the same hash: a 16 MiB body hashed once, not twice)."""
+    global _last_payload
+    last = _last_payload  # one tuple: read and replaced whole by any thread
+    if last[0] is body:
+        return last[1]
+    found = hashlib.sha256(body).hexdigest()
+    _last_payload = (body, found)
+    return found
 
 
 def s3_payload_hash(request: HttpRequest, signed: SignedRequest) -> str:

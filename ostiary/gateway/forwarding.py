@@ -25,6 +25,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from ostiary.auth.keyed_hmac import hmac_sha256
+from ostiary.auth.sigv4 import payload_sha256
 from ostiary.frozen import quick_init
 from ostiary.gateway.backend_async import AsyncResponse
 from ostiary.gateway.backend_http import BackendError, BackendHttp, BackendResponse
@@ -129,7 +130,7 @@ class Forwarder:
         target = request.path + (f"?{request.query_string}" if request.query_string else "")
         headers = [(k, v) for k, v in request.headers if k not in _NOT_FORWARDED]
         headers.append(("content-length", str(len(request.body))))
-        payload_hash = hashlib.sha256(request.body).hexdigest()
+        payload_hash = payload_sha256(request.body)
         signed = self._signed(backend_url, request.method, target, headers, service, region, payload_hash)
         return Outgoing(backend_url, request.method, target, signed, request.body)
 
