@@ -156,7 +156,8 @@ async def take_turns(requests: dict[str, tuple[dict[str, Any], bytes]]) -> None:
     for case, (scope, body) in requests.items():
         answer = _CannedAnswer(case)
         for mode in ("memory", "backend"):
-            runs[(case, mode)] = _one_call(app, backend, scope, body, answer if mode == "memory" else None)
+            canned = answer if mode == "memory" else None
+            runs[(case, mode)] = _one_call(app, backend, real_open, scope, body, canned)
             for _ in range(300):
                 await runs[(case, mode)]()
     backend.open = real_open  # type: ignore[method-assign]
@@ -176,10 +177,15 @@ async def take_turns(requests: dict[str, tuple[dict[str, Any], bytes]]) -> None:
 
 
 def _one_call(
-    app: Any, backend: Any, scope: dict[str, Any], body: bytes, answer: _CannedAnswer | None
+    app: Any,
+    backend: Any,
+    real_open: Any,
+    scope: dict[str, Any],
+    body: bytes,
+    answer: _CannedAnswer | None,
 ) -> Callable[[], Coroutine[Any, Any, None]]:
-    """One call of the app on a prepared request, the backend's answer canned (`answer`) or real."""
-    real_open = backend.open
+    """One call of the app on a prepared request, the backend's answer canned (`answer`) or real
+    (`real_open`, the backend's own `open`)."""
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": body, "more_body": False}
