@@ -299,7 +299,7 @@ def http_request(scope: dict[str, Any], body: bytes) -> HttpRequest:
         method=scope["method"],
         path=scope.get("raw_path", scope["path"].encode()).decode("latin-1"),
         query_string=scope.get("query_string", b"").decode("latin-1"),
-        headers=tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]),
+        headers=tuple([(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]),
         body=body,
         client_ip=(scope.get("client") or ("127.0.0.1", 0))[0],
         is_secure=scope.get("scheme") == "https",

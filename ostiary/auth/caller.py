@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from ostiary.auth.tokens import Session
+from ostiary.frozen import quick_init
 
 
+@quick_init
 @dataclass(frozen=True)
 class Caller:
     """An authenticated principal.
@@ -37,6 +40,7 @@ class Caller:
         return self.session is not None
 
 
+@functools.lru_cache(maxsize=4096)  # the same immutable caller at each request of a key
 def root_caller(account_id: str, access_key_id: str) -> Caller:
     return Caller(
         account_id=account_id,
@@ -47,6 +51,7 @@ def root_caller(account_id: str, access_key_id: str) -> Caller:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def user_caller(account_id: str, user_id: str, name: str, path: str, access_key_id: str) -> Caller:
     return Caller(
         account_id=account_id,

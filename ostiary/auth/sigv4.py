@@ -25,7 +25,9 @@ from urllib.parse import quote, unquote_plus, unquote_to_bytes
 import botocore.loaders
 
 from ostiary.auth import sigv4a
+from ostiary.auth.keyed_hmac import hmac_sha256
 from ostiary.errors import AccessDenied, AwsError, IncompleteSignature, RequestExpired, SignatureDoesNotMatch
+from ostiary.frozen import quick_init
 from ostiary.protocol import HttpRequest
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -100,6 +102,7 @@ class RequestTimeTooSkewed(AwsError):
     code, status, sender_fault = "RequestTimeTooSkewed", 403, True
 
 
+@quick_init
 @dataclass(frozen=True)
 class SignedRequest:
     """The SigV4 signature of a request, as the client sent it."""
@@ -162,7 +165,7 @@ def verify(
     _check_time(signed, now, is_s3=is_s3)
     check_scope(signed, services)
     if not is_s3:
-        body_hash = hashlib.sha256(request.body).hexdigest()
+        body_hash = payload_sha256(request.body)
         declared = request.header("x-amz-content-sha256")
         if declared is not None and declared != body_hash:
             raise SignatureDoesNotMatch(_MISMATCH)
@@ -176,10 +179,25 @@ def verify(
             raise SignatureDoesNotMatch(S3_MISMATCH)
         return private
     key = _signing_key(secret, signed.scope_date, signed.region, signed.service)
-    expected = hmac.digest(key, string_to_sign.encode(), "sha256").hex()
+    expected = hmac_sha256(key, string_to_sign.encode()).hex()
     if not hmac.compare_digest(expected.encode(), signed.signature.encode()):
         raise SignatureDoesNotMatch(S3_MISMATCH if is_s3 else _MISMATCH)
     return key
+
+
+_last_payload: tuple[bytes, str] = (b"", hashlib.sha256(b"").hexdigest())
+
+
+def payload_sha256(body: bytes) -> str:
+    """The hex SHA-256 of a request's body; the last body's kept (the gateway re-signs the body it has
+    just verified with the same hash: a 16 MiB body hashed once, not twice)."""
+    global _last_payload
+    last = _last_payload  # one tuple: read and replaced whole by any thread
+    if last[0] is body:
+        return last[1]
+    found = hashlib.sha256(body).hexdigest()
+    _last_payload = (body, found)
+    return found
 
 
 def s3_payload_hash(request: HttpRequest, signed: SignedRequest) -> str:
@@ -512,10 +530,15 @@ def _canonical_uri(path: str) -> str:
     return quote(normalized, safe="/~")
 
 
+_PLAIN_PATH = re.compile(r"/[A-Za-z0-9\-_.~/]*")  # `/`, then only bytes SigV4 leaves as they are
+
+
 def _s3_canonical_uri(path: str) -> str:
     """S3's canonical URI: each segment of the path as sent, decoded and encoded once again as SigV4
     encodes (every byte but `A-Za-z0-9-_.~`), never normalized: `//`, `.`, `..` and a trailing `/`
     stay, `%2F` stays inside its segment. A client that encodes as botocore does signs its wire path."""
+    if _PLAIN_PATH.fullmatch(path):  # nothing to decode nor to encode: the canonical URI as it is
+        return path
     try:
         raw = path.encode("latin-1")  # the wire's bytes, as the server decoded them
     except UnicodeEncodeError:

@@ -29,6 +29,7 @@ from typing import Any
 from ostiary import enforce, services
 from ostiary.auth.caller import Caller
 from ostiary.errors import AccessDenied
+from ostiary.frozen import quick_init
 from ostiary.gateway import bucketpolicies, keypolicies, kms, listtokens, ownership, publicaccess
 from ostiary.gateway.forwarding import Answer, BackendUnavailable
 from ostiary.gateway.lookups import BackendLookups
@@ -54,6 +55,7 @@ _ANONYMOUS = Principal(arn="*", type="anonymous")
 _FACTS_KEPT = 1024
 
 
+@quick_init
 @dataclass(frozen=True)
 class Pending:
     """The caller's context, and the permissions to ask once the backend has answered (KMS Decrypt of a
@@ -63,6 +65,7 @@ class Pending:
     permissions: tuple[tuple[Permission, str], ...]
 
 
+@quick_init
 @dataclass(frozen=True)
 class Owned:
     """A permission as decided: its resource ARN carrying the owner's account, the owner (None when the

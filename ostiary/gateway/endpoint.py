@@ -26,6 +26,7 @@ from ostiary.auth.authenticate import authenticate
 from ostiary.auth.caller import Caller
 from ostiary.blocking import WouldBlock
 from ostiary.errors import AwsError, MissingAuthenticationToken
+from ostiary.frozen import quick_init
 from ostiary.gateway import listtokens, ownership, refusals
 from ostiary.gateway.backend_async import AsyncBackend
 from ostiary.gateway.backend_http import BackendError
@@ -273,6 +274,7 @@ class Gateway:
             return _failure(prepared.operation.service, exc, request_id)
 
 
+@quick_init
 @dataclass(frozen=True)
 class Prepared:
     """A request authorized and signed for its backend, and what its answer is decided with."""

@@ -13,15 +13,20 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import re
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import parse_qsl, quote, unquote
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from ostiary.auth.keyed_hmac import hmac_sha256
+from ostiary.auth.sigv4 import payload_sha256
+from ostiary.frozen import quick_init
 from ostiary.gateway.backend_async import AsyncResponse
 from ostiary.gateway.backend_http import BackendError, BackendHttp, BackendResponse
 from ostiary.protocol import HttpRequest
@@ -50,9 +55,11 @@ _NOT_FORWARDED = frozenset(
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authenticate"}
 )
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9\-_.~/]*")  # what `quote(unquote(path), safe="/~")` leaves as it is
 _SIGNED_TOO = frozenset({"content-type", "content-md5"})  # signed beside host and every x-amz-* header
 
 
+@quick_init
 @dataclass(frozen=True)
 class Answer:
     """An HTTP answer: status, headers (lower-case names) and body."""
@@ -67,6 +74,7 @@ def answer_headers(response: BackendResponse | AsyncResponse) -> tuple[tuple[str
     return tuple((k, v) for k, v in response.headers if k not in _HOP_BY_HOP)
 
 
+@quick_init
 @dataclass(frozen=True)
 class Outgoing:
     """A request as sent to a backend: signed with the backend's credentials."""
@@ -123,7 +131,7 @@ class Forwarder:
         target = request.path + (f"?{request.query_string}" if request.query_string else "")
         headers = [(k, v) for k, v in request.headers if k not in _NOT_FORWARDED]
         headers.append(("content-length", str(len(request.body))))
-        payload_hash = hashlib.sha256(request.body).hexdigest()
+        payload_hash = payload_sha256(request.body)
         signed = self._signed(backend_url, request.method, target, headers, service, region, payload_hash)
         return Outgoing(backend_url, request.method, target, signed, request.body)
 
@@ -133,6 +141,8 @@ class Forwarder:
         if service != "s3":
             return target
         path, mark, query = target.partition("?")
+        if _PLAIN_PATH.fullmatch(path):  # nothing to decode nor to encode
+            return target
         return quote(unquote(path), safe="/~") + mark + query
 
     def signed_for_stream(
@@ -227,31 +237,28 @@ def sign(
     """`headers` with SigV4's added (x-amz-date, x-amz-content-sha256, authorization), for a request whose
     path is canonical as it is (S3's, or `/`): host, every x-amz-* header, content-type and content-md5
     are signed."""
-    stamp = _stamp(now or datetime.now(UTC))
+    stamp = _stamp(time.time() if now is None else now.timestamp())
     out = [*headers, ("x-amz-date", stamp), ("x-amz-content-sha256", payload_hash)]
-    values: dict[str, list[str]] = {"host": [host]}
+    values: dict[str, str] = {"host": host}
     for name, value in out:
         if name.startswith("x-amz-") or name in _SIGNED_TOO:
-            values.setdefault(name, []).append(" ".join(value.split()))
+            value = " ".join(value.split())
+            values[name] = f"{values[name]},{value}" if name in values else value
     names = sorted(values)
+    signed_names = ";".join(names)
     path, _, query = target.partition("?")
-    canonical = "\n".join(
-        (
-            method,
-            path or "/",
-            _canonical_query(query),
-            "".join(f"{name}:{','.join(values[name])}\n" for name in names),
-            ";".join(names),
-            payload_hash,
-        )
+    canonical = (
+        f"{method}\n{path or '/'}\n{_canonical_query(query)}\n"
+        + "".join([f"{name}:{values[name]}\n" for name in names])
+        + f"\n{signed_names}\n{payload_hash}"
     )
     scope = f"{stamp[:8]}/{region}/{service}/aws4_request"
     to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-    signature = hmac.digest(_key(secret, stamp[:8], region, service), to_sign.encode(), "sha256").hex()
+    signature = hmac_sha256(_key(secret, stamp[:8], region, service), to_sign.encode()).hex()
     out.append(
         (
             "authorization",
-            f"AWS4-HMAC-SHA256 Credential={access_key_id}/{scope}, SignedHeaders={';'.join(names)}, "
+            f"AWS4-HMAC-SHA256 Credential={access_key_id}/{scope}, SignedHeaders={signed_names}, "
             f"Signature={signature}",
         )
     )
@@ -261,13 +268,14 @@ def sign(
 _last_stamp: tuple[int, str] = (0, "")
 
 
-def _stamp(moment: datetime) -> str:
-    """SigV4's date (`20261204T160000Z`), formatted once a second (strftime costs microseconds)."""
+def _stamp(moment: float) -> str:
+    """SigV4's date (`20261204T160000Z`) of a time in seconds since the epoch, formatted once a second
+    (strftime costs microseconds)."""
     global _last_stamp
-    second = int(moment.timestamp())
+    second = int(moment)
     last = _last_stamp
     if last[0] != second:
-        last = _last_stamp = (second, moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"))
+        last = _last_stamp = (second, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(second)))
     return last[1]
 
 

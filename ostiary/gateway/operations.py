@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, unquote
 import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape
 
+from ostiary.frozen import quick_init
 from ostiary.protocol import HttpRequest
 
 MAX_TARGET_CHARS = 256
@@ -40,6 +41,7 @@ _IP_HOST = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\])$")
 _SAME_ON_THE_WIRE = frozenset({"ListDirectoryBuckets"})  # only on S3 Express zonal endpoints
 
 
+@quick_init
 @dataclass(frozen=True)
 class Operation:
     """An identified call: the service's model name (`s3`), the operation (`GetObject`), its input members.
@@ -341,6 +343,7 @@ def _location(member: Shape) -> str | None:
     return location
 
 
+@quick_init
 @dataclass(frozen=True)
 class _Target:
     """Where an S3 request points: its bucket and key (decoded), its raw path and its query."""
@@ -360,12 +363,71 @@ def _identify_rest(
     if isinstance(target, str):
         return UnknownOperation(service, target)
     shape = (request.method, target.bucket is not None, target.key is not None)
-    matches = [route for route in _routes_by_shape(model).get(shape, ()) if _matches(route, request, target)]
-    if not matches:
+    best = _best_route(model, shape, request, target)
+    if best is None:
         return UnknownOperation(service, f"no {service} operation is `{request.method[:16]}` on this path")
-    best = max(matches, key=lambda route: route.rank)
     op = model.operation_model(best.operation)
     return Operation(service, best.operation, _rest_params(op, request, target))
+
+
+@dataclass(frozen=True)
+class _Candidates:
+    """The routes of one request shape (method, bucket named, key named), and all that their matching
+    reads of a request: the literal paths, the query names (with their values), the required headers."""
+
+    routes: tuple[_Route, ...]
+    literal_paths: frozenset[str]
+    query_names: tuple[str, ...]
+    header_names: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=8)
+def _candidates(model: ServiceModel) -> dict[tuple[str, bool, bool], _Candidates]:
+    return {
+        shape: _Candidates(
+            routes,
+            frozenset(r.literal_path for r in routes if r.literal_path is not None),
+            tuple(
+                sorted(
+                    {name for r in routes for name, _ in r.query}
+                    | {n for r in routes for n in r.required_query}
+                )
+            ),
+            tuple(sorted({name for r in routes for name in r.required_headers})),
+        )
+        for shape, routes in _routes_by_shape(model).items()
+    }
+
+
+_MATCHED_KEPT = 4096
+_matched: dict[tuple[Any, ...], _Route | None] = {}
+
+
+def _best_route(
+    model: ServiceModel, shape: tuple[str, bool, bool], request: HttpRequest, target: _Target
+) -> _Route | None:
+    """The most specific route a request matches, or None. Remembered by what matching reads (the
+    shape, the path when a literal route has it, the values of the query names the routes name, which
+    of their required headers are present): the same answer for every request that reads the same."""
+    candidates = _candidates(model).get(shape)
+    if candidates is None:
+        return None
+    query = target.query
+    key = (
+        id(model),
+        shape,
+        target.path if target.path in candidates.literal_paths else None,
+        tuple(query.get(name) for name in candidates.query_names),
+        tuple(request.header(name) is not None for name in candidates.header_names),
+    )
+    if key in _matched:
+        return _matched[key]
+    matches = [route for route in candidates.routes if _matches(route, request, target)]
+    best = max(matches, key=lambda route: route.rank) if matches else None
+    if len(_matched) >= _MATCHED_KEPT:
+        _matched.clear()
+    _matched[key] = best
+    return best
 
 
 def _target(request: HttpRequest, virtual_hosts: tuple[str, ...]) -> _Target | str:
@@ -373,7 +435,11 @@ def _target(request: HttpRequest, virtual_hosts: tuple[str, ...]) -> _Target | s
     if not path.startswith("/"):
         return "the path does not start with `/`"
     try:
-        query = dict(parse_qsl(request.query_string, keep_blank_values=True, max_num_fields=MAX_QUERY_FIELDS))
+        query = (
+            dict(parse_qsl(request.query_string, keep_blank_values=True, max_num_fields=MAX_QUERY_FIELDS))
+            if request.query_string
+            else {}
+        )
         host_bucket = _virtual_bucket(request.header("host") or "", virtual_hosts)
         if host_bucket is not None:
             bucket, key = host_bucket, unquote(path[1:], errors="strict")
@@ -389,6 +455,7 @@ def _target(request: HttpRequest, virtual_hosts: tuple[str, ...]) -> _Target | s
     return _Target(bucket or None, key or None, path, host_bucket is not None, query)
 
 
+@functools.lru_cache(maxsize=1024)  # a server sees a few hosts (one a bucket with virtual hosts)
 def _virtual_bucket(host: str, virtual_hosts: tuple[str, ...]) -> str | None:
     """The bucket a Host header names (`bucket.s3.amazonaws.com`, `bucket.localhost:9000`), or None."""
     name = host.strip().lower()
@@ -429,25 +496,32 @@ def _rest_params(op: OperationModel, request: HttpRequest, target: _Target) -> d
     shape = op.input_shape
     if shape is None:
         return {}
-    params: dict[str, Any] = {}
-    headers: dict[str, str] = {}
+    read = _members_read(op)
+    found: list[tuple[int, str, Any]] = []  # (the member's place in the model, its name, its value)
+    for at, name, wire in read.uri:
+        part = target.bucket if wire == "Bucket" else target.key
+        if part is not None:
+            found.append((at, name, part))
+    if target.query:
+        for wire, raw in target.query.items():
+            member = read.query.get(wire)
+            if member is not None:
+                found.append((member[0], member[1], _scalar(member[2], raw)))
+    seen: set[str] = set()
     for header, text in request.headers:
-        headers.setdefault(header, text)  # the first of a repeated header, as `request.header` reads
-    for name, location, wire, member in _members_read(op):
-        value: Any
-        if location == "uri":
-            value = target.bucket if wire == "Bucket" else target.key
-        elif location == "querystring":
-            raw = target.query.get(wire)
-            value = None if raw is None else _scalar(member, raw)
-        elif location == "header":
-            raw = headers.get(wire)
-            value = None if raw is None else _scalar(member, raw)
-        else:  # "headers": a map of every header under a prefix (x-amz-meta-)
-            cut = len(wire)
-            value = {k[cut:]: v for k, v in request.headers if k.startswith(wire) and len(k) > cut} or None
-        if value is not None:
-            params[name] = value
+        if header in seen:
+            continue  # the first of a repeated header, as `request.header` reads
+        seen.add(header)
+        member = read.header.get(header)
+        if member is not None:
+            found.append((member[0], member[1], _scalar(member[2], text)))
+    for at, name, wire in read.prefixed:  # a map of every header under a prefix (x-amz-meta-)
+        cut = len(wire)
+        under = {k[cut:]: v for k, v in request.headers if k.startswith(wire) and len(k) > cut}
+        if under:
+            found.append((at, name, under))
+    found.sort(key=_place)
+    params: dict[str, Any] = {name: value for _, name, value in found}
     payload = shape.serialization.get("payload")
     if payload and shape.members[payload].type_name == "structure" and request.body:
         parsed = _xml_payload(shape.members[payload], request.body)
@@ -458,20 +532,43 @@ def _rest_params(op: OperationModel, request: HttpRequest, target: _Target) -> d
     return params
 
 
+def _place(item: tuple[int, str, Any]) -> int:
+    return item[0]
+
+
+@dataclass(frozen=True)
+class _MembersRead:
+    """An operation's input members a request carries, each with its place in the model's order, by
+    where it is read: the URI's (name, wire name), the query's and the headers' by wire name (lower-cased
+    for headers), and the maps of headers under a prefix."""
+
+    uri: tuple[tuple[int, str, str], ...]
+    query: dict[str, tuple[int, str, Shape]]
+    header: dict[str, tuple[int, str, Shape]]
+    prefixed: tuple[tuple[int, str, str], ...]
+
+
 @functools.lru_cache(maxsize=256)
-def _members_read(op: OperationModel) -> tuple[tuple[str, str, str, Shape], ...]:
-    """An operation's input members a request carries, each with where (uri, querystring, header,
-    headers) and under which name (lower-cased for headers), in the model's order."""
+def _members_read(op: OperationModel) -> _MembersRead:
+    """Where each input member of an operation is read from a request (a repeated wire name: the first
+    member in the model's order)."""
     shape = op.input_shape
-    found = []
-    for name, member in shape.members.items() if shape is not None else ():
+    uri: list[tuple[int, str, str]] = []
+    query: dict[str, tuple[int, str, Shape]] = {}
+    header: dict[str, tuple[int, str, Shape]] = {}
+    prefixed: list[tuple[int, str, str]] = []
+    for at, (name, member) in enumerate(shape.members.items() if shape is not None else ()):
         location = _location(member)
         wire = member.serialization.get("name", member.name)
-        if location in ("header", "headers"):
-            found.append((name, location, wire.lower(), member))
-        elif location == "uri" or (location == "querystring" and member.type_name != "map"):
-            found.append((name, location, wire, member))
-    return tuple(found)
+        if location == "header":
+            header.setdefault(wire.lower(), (at, name, member))
+        elif location == "headers":
+            prefixed.append((at, name, wire.lower()))
+        elif location == "uri":
+            uri.append((at, name, wire))
+        elif location == "querystring" and member.type_name != "map":
+            query.setdefault(wire, (at, name, member))
+    return _MembersRead(tuple(uri), query, header, tuple(prefixed))
 
 
 def _scalar(member: Shape, raw: str) -> Any:

@@ -20,6 +20,7 @@ from typing import Any
 from xml.sax.saxutils import unescape
 
 from ostiary.errors import AwsError
+from ostiary.frozen import quick_init
 from ostiary.gateway.operations import Operation
 from ostiary.store.resources import GLOBAL_REGION
 
@@ -60,6 +61,7 @@ _BUCKET_ELEMENT = re.compile(r"<Bucket>(?:(?!</Bucket>).)*</Bucket>", re.DOTALL)
 _NAME_ELEMENT = re.compile(r"<Name>([^<]*)</Name>")
 
 
+@quick_init
 @dataclass(frozen=True)
 class Resource:
     """A bucket (region ''), a table (in its region) or a key (by key id, in its region)."""
@@ -69,6 +71,7 @@ class Resource:
     name: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class Named:
     """What a permission's ARN names: the resource (None for "*" or a pattern) and the account in the ARN."""
@@ -123,6 +126,8 @@ def _exact(resource: Resource) -> Resource | None:
 
 def with_account(arn: str, account: str) -> str:
     """The ARN with `account` in its account field (S3 ARNs, which have none, stay as they are)."""
+    if arn.startswith("arn:aws:s3:::"):  # a bucket's or an object's: no account field, at any length
+        return arn
     found = _ARN.match(arn)
     if found is None or not found["account"]:
         return arn

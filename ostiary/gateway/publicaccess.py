@@ -195,7 +195,7 @@ def writes_public_acl(operation: Operation) -> bool:
     params = operation.params
     if str(params.get("ACL") or "").strip().lower() in _PUBLIC_CANNED:
         return True
-    if any(_names_public_group(str(params.get(member) or "")) for member in _GRANTS):
+    if any(_names_public_group(str(value)) for member in _GRANTS if (value := params.get(member))):
         return True
     policy = params.get("AccessControlPolicy")
     grants = policy.get("Grants") if isinstance(policy, Mapping) else None

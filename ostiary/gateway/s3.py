@@ -290,12 +290,11 @@ def _delete_objects(params: Mapping[str, Any], facts: Facts) -> Iterator[Permiss
 
 def _header_writes(params: Mapping[str, Any], facts: Facts) -> Iterator[Permission]:
     """ACL headers need s3:PutObjectAcl, a tagging header s3:PutObjectTagging, on the written object."""
-    target = _target(params, facts)
     if any(params.get(m) for m in _ACL_MEMBERS):
-        yield Permission("s3:PutObjectAcl", target)
+        yield Permission("s3:PutObjectAcl", _target(params, facts))
     replaces = params.get("TaggingDirective", "REPLACE") == "REPLACE"
     if params.get("Tagging") and replaces:
-        yield Permission("s3:PutObjectTagging", target)
+        yield Permission("s3:PutObjectTagging", _target(params, facts))
 
 
 _KEYS_OF_MEMBER: dict[str, tuple[str, ...]] = {

@@ -25,6 +25,7 @@ from ostiary.auth.authenticate import authenticate_with_key
 from ostiary.auth.caller import Caller
 from ostiary.blocking import WouldBlock
 from ostiary.errors import AccessDenied, AwsError
+from ostiary.frozen import quick_init
 from ostiary.gateway import (
     bucketpolicies,
     listtokens,
@@ -480,6 +481,7 @@ def _unknown(operation: UnknownOperation) -> AwsError:
     return MalformedXML(_MALFORMED_XML)
 
 
+@quick_init
 @dataclass(frozen=True)
 class _Prepared:
     """A request authorized and signed for the backend, and what its answer is decided with."""

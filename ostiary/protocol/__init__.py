@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ostiary.frozen import quick_init
 
+
+@quick_init
 @dataclass(frozen=True)
 class HttpRequest:
     """One HTTP request as received: nothing normalised, so a signature can be checked over it."""
@@ -30,6 +33,7 @@ class HttpRequest:
         return None
 
 
+@quick_init
 @dataclass(frozen=True)
 class ApiCall:
     """A decoded AWS call: service (`iam`/`sts`), operation (`CreateUser`) and its parameters.

@@ -21,6 +21,7 @@ from botocore import xform_name
 
 from ostiary.auth.caller import Caller
 from ostiary.errors import InvalidAction
+from ostiary.frozen import quick_init
 from ostiary.settings import Settings
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
@@ -48,6 +49,7 @@ IGNORED_MEMBERS: dict[tuple[str, str], frozenset[str]] = {
 }
 
 
+@quick_init
 @dataclass(frozen=True)
 class Context:
     """What a handler may use: the store, the keyring, the settings and who is calling.

@@ -37,3 +37,39 @@ def test_request_ids_are_random_uuids_as_aws_writes_them() -> None:
         assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
         assert str(parsed) == value  # lower-case, dashed
     assert {value[19] for value in made} == set("89ab")
+
+
+def test_a_forked_process_never_makes_its_parents_next_request_ids() -> None:
+    import os
+
+    ids.request_id()  # the parent's random bytes read ahead
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's side
+        try:
+            os.write(writer, ",".join(ids.request_id() for _ in range(20)).encode())
+        finally:
+            os._exit(0)
+    os.close(writer)
+    parents = {ids.request_id() for _ in range(20)}
+    with os.fdopen(reader) as pipe:
+        childs = set(pipe.read().split(","))
+    os.waitpid(child, 0)
+    assert len(childs) == 20 and not parents & childs
+
+
+def test_request_ids_from_threads_at_once_are_all_different() -> None:
+    import threading
+
+    made: list[list[str]] = [[] for _ in range(8)]
+
+    def make(into: list[str]) -> None:
+        into.extend(ids.request_id() for _ in range(2000))
+
+    threads = [threading.Thread(target=make, args=(into,)) for into in made]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = [value for into in made for value in into]
+    assert len(set(every)) == len(every) == 16000

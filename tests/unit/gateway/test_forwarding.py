@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from ostiary.errors import SignatureDoesNotMatch
 from ostiary.gateway.forwarding import BackendUnavailable, Forwarder
 from ostiary.protocol import HttpRequest
 
@@ -85,3 +86,51 @@ def test_a_backend_that_is_not_there_is_backend_unavailable() -> None:
         Forwarder("k", "s", connect_timeout_seconds=1.0).forward(
             "http://127.0.0.1:9", _request(), "dynamodb", "us-east-1"
         )
+
+
+@pytest.mark.parametrize(
+    ("service", "method", "target", "extra"),
+    [
+        ("dynamodb", "POST", "/", [("x-amz-target", "DynamoDB_20120810.GetItem")]),
+        (
+            "s3",
+            "GET",
+            "/bucket/a%20key?versionId=3&response-content-type=text%2Fplain&acl",
+            [("x-amz-meta-note", "  two   spaces  "), ("x-amz-meta-note", "again"), ("content-md5", "abc==")],
+        ),
+    ],
+)
+def test_the_backend_signature_verifies_as_sigv4_says(
+    service: str, method: str, target: str, extra: list[tuple[str, str]]
+) -> None:
+    from datetime import UTC, datetime
+
+    from ostiary.auth import sigv4
+    from ostiary.gateway.forwarding import sign
+
+    now = datetime(2026, 12, 5, 2, 30, 7, tzinfo=UTC)
+    body_hash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    headers = [("content-type", "application/x-amz-json-1.0"), ("user-agent", "test"), *extra]
+    out = sign(
+        method,
+        target,
+        "backend:4566",
+        headers,
+        body_hash,
+        "BACKENDKEY",
+        "backend-secret",
+        service,
+        "eu-west-1",
+        now,
+    )
+    assert ("x-amz-date", "20261205T023007Z") in out
+    path, _, query = target.partition("?")
+    received = HttpRequest(method, path, query, (("host", "backend:4566"), *out), b"")
+    signed = sigv4.parse(received)
+    assert signed is not None and signed.access_key_id == "BACKENDKEY"
+    sigv4.verify(received, signed, "backend-secret", now, frozenset({service}))
+    with pytest.raises(SignatureDoesNotMatch):
+        sigv4.verify(received, signed, "another-secret", now, frozenset({service}))
+    tampered = HttpRequest(method, path + "x", query, received.headers, b"")
+    with pytest.raises(SignatureDoesNotMatch):
+        sigv4.verify(tampered, signed, "backend-secret", now, frozenset({service}))

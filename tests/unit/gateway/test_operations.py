@@ -196,3 +196,53 @@ def test_an_entity_bomb_in_the_payload_is_not_expanded() -> None:
     found = identify("s3", _request(method="POST", path="/b", query="delete", body=bomb))
     assert isinstance(found, Operation) and found.name == "DeleteObjects"
     assert "Delete" not in found.params or len(str(found.params["Delete"])) < 10_000
+
+
+def _uncached_route(request: HttpRequest) -> str | None:
+    """The route every candidate's own matching picks, nothing remembered."""
+    from ostiary.gateway import operations
+
+    model = operations.service_model("s3")
+    target = operations._target(request, operations.DEFAULT_VIRTUAL_HOSTS)
+    assert not isinstance(target, str)
+    shape = (request.method, target.bucket is not None, target.key is not None)
+    routes = operations._routes_by_shape(model).get(shape, ())
+    matches = [r for r in routes if operations._matches(r, request, target)]
+    return max(matches, key=lambda r: r.rank).operation if matches else None
+
+
+def _s3_corpus() -> list[HttpRequest]:
+    requests = []
+    for operation in _cases("s3"):
+        model = _MODELS["s3"].operation_model(operation)
+        for addressing in ("path", "virtual"):
+            for with_located in (False, True):
+                given = sample_input(model, with_located=with_located)
+                requests.append(built_request("s3", operation, given, addressing))
+    return requests
+
+
+def test_a_remembered_route_is_the_route_matching_would_pick() -> None:
+    # Every operation's request, minimal and with every located member, twice over in two orders: the
+    # second time most are answered from what the first remembered, and each must still be its own.
+    from ostiary.gateway import operations
+
+    corpus = _s3_corpus()
+    operations._matched.clear()
+    for requests in (corpus, corpus[::-1], corpus):
+        for request in requests:
+            found = identify("s3", request)
+            expected = _uncached_route(request)
+            assert (found.name if isinstance(found, Operation) else None) == expected, request
+
+
+def test_s3_members_come_in_the_models_order() -> None:
+    # (the trail records them in this order)
+    for request in _s3_corpus():
+        found = identify("s3", request)
+        assert isinstance(found, Operation)
+        shape = _MODELS["s3"].operation_model(found.name).input_shape
+        order = list(shape.members)
+        payload = shape.serialization.get("payload")  # read from the body, after the rest
+        places = [order.index(name) for name in found.params if name != payload]
+        assert places == sorted(places), (found.name, list(found.params))
