@@ -107,14 +107,14 @@ def _copy_batch(
 ) -> None:
     """Copy the rows after the key `after` up to the key `last` (None: to the end)."""
     columns = ", ".join(column.name for column in table.columns)
-    where = [f"({key}) > ({', '.join('?' * len(after))})"] if after is not None else []
+    where = _after(key, after)
     if last is not None:
-        where.append(f"({key}) <= ({', '.join('?' * len(last))})")
+        where += f"{' AND' if where else 'WHERE'} ({key}) <= ({', '.join('?' * len(last))})"
     with conn:  # BEGIN (deferred: only the trail's file is written) ... COMMIT
         conn.execute("BEGIN")
         conn.execute(
-            f"INSERT OR IGNORE INTO main.{table.name} ({columns}) SELECT {columns} "
-            f"FROM server.{table.name} {'WHERE ' + ' AND '.join(where) if where else ''}",
+            f"INSERT OR IGNORE INTO main.{table.name} ({columns}) "
+            f"SELECT {columns} FROM server.{table.name} {where}",
             (*(after or ()), *(last or ())),
         )
 
