@@ -251,6 +251,8 @@ def _length_or_none(text: str) -> int | None:
 class _ChunkSigner:
     """The chain of chunk signatures of one request, seeded by the request's own signature."""
 
+    _algorithm = "AWS4-HMAC-SHA256"  # the strings to sign name it, with -PAYLOAD or -TRAILER
+
     def __init__(self, key: bytes, signed: SignedRequest) -> None:
         self._key = key
         self._prefix = f"{signed.amz_date_text}\n{signed.scope}\n"
@@ -258,13 +260,13 @@ class _ChunkSigner:
 
     def check_chunk(self, given: str, data_sha256: str) -> None:
         """Check one chunk's signature (over its data's SHA-256) and move the chain on."""
-        text = f"AWS4-HMAC-SHA256-PAYLOAD\n{self._prefix}{self.previous}\n{_EMPTY_SHA256}\n{data_sha256}"
+        text = f"{self._algorithm}-PAYLOAD\n{self._prefix}{self.previous}\n{_EMPTY_SHA256}\n{data_sha256}"
         self._check(text, given)
 
     def check_trailer(self, given: str, canonical_trailer: bytes) -> None:
         """Check the trailer's signature (over its canonical lines' SHA-256), chained from the final chunk."""
         digest = hashlib.sha256(canonical_trailer).hexdigest()
-        self._check(f"AWS4-HMAC-SHA256-TRAILER\n{self._prefix}{self.previous}\n{digest}", given)
+        self._check(f"{self._algorithm}-TRAILER\n{self._prefix}{self.previous}\n{digest}", given)
 
     def _check(self, string_to_sign: str, given: str) -> None:
         expected = hmac.digest(self._key, string_to_sign.encode(), "sha256").hex()
@@ -278,17 +280,11 @@ class _EcdsaChunkSigner(_ChunkSigner):
     variable in length, `*`-padded by AWS's common runtime) of the same string to sign as SigV4's but
     for its algorithm, naming the previous signature without its padding."""
 
+    _algorithm = sigv4a.ALGORITHM
+
     def __init__(self, key: bytes, signed: SignedRequest) -> None:
         super().__init__(key, signed)
         self.previous = signed.signature.rstrip(sigv4a.PADDING)
-
-    def check_chunk(self, given: str, data_sha256: str) -> None:
-        text = f"{sigv4a.ALGORITHM}-PAYLOAD\n{self._prefix}{self.previous}\n{_EMPTY_SHA256}\n{data_sha256}"
-        self._check(text, given)
-
-    def check_trailer(self, given: str, canonical_trailer: bytes) -> None:
-        digest = hashlib.sha256(canonical_trailer).hexdigest()
-        self._check(f"{sigv4a.ALGORITHM}-TRAILER\n{self._prefix}{self.previous}\n{digest}", given)
 
     def _check(self, string_to_sign: str, given: str) -> None:
         if not sigv4a.verifies(self._key, string_to_sign, given):
