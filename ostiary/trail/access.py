@@ -114,7 +114,7 @@ def _attempt(
     region = str(record.get("awsRegion") or "us-east-1")
     is_allowed = record.get("errorCode") not in DENIED_CODES
     try:
-        params = marshal.dumps(record.get("requestParameters"))
+        params = marshal.dumps(_by_folder(service, record.get("requestParameters")))
     except ValueError:  # not what a record holds
         return None
     self_user, key = _user_of(principal_arn), _key_of(record.get("resources"))
@@ -122,6 +122,19 @@ def _attempt(
     if pairs is None:
         return None
     return principal, when[0], when[1], region, is_allowed, pairs
+
+
+def _by_folder(service: str, params: Any) -> Any:
+    """An S3 call's parameters with its object key reduced to the key's folder (`logs/1.txt` →
+    `logs/_`): the pairs are the same (an object's ARN is kept by its folder), and the calls on a
+    folder's many objects share one `_permissions` of them instead of one each."""
+    if service != "s3" or not isinstance(params, dict):
+        return params
+    key = params.get("key")
+    if not isinstance(key, str) or not key:
+        return params
+    folder, slash, _ = key.rpartition("/")
+    return {**params, "key": f"{folder}{slash}_"}
 
 
 def principal_of(identity: Any) -> tuple[str, str, str] | None:

@@ -59,6 +59,23 @@ def test_a_role_sessions_gateway_call_is_the_roles_and_names_each_permission() -
     }
 
 
+def test_an_s3_calls_pairs_are_worked_out_once_a_folder_and_are_its_objects_own() -> None:
+    keys = ["logs/2026/1.json", "logs/2026/2.json", "a.txt", "logs/", "/lead", "x/y/z/w", "é/ü.bin", ""]
+    cases = [("GetObject", {}), ("PutObject", {}), ("DeleteObject", {}), ("GetObject", {"VersionId": "v1"})]
+    for name, extra in cases:
+        for key in keys:
+            params = redaction.request_parameters({"Bucket": "b", "Key": key, **extra})
+            folded = access.permissions("s3", name, access._model_names(params), ACCOUNT, "eu-west-1")
+            expected = {(action, access._folded(resource)) for action, resource in folded}
+            record = _record(ROLE_SESSION, "s3", name, {"Bucket": "b", "Key": key, **extra})
+            assert {(a.action, a.resource) for a in access.of_record(record)} == expected, (name, key)
+    access._permissions.cache_clear()
+    for i in range(50):  # a workload writing a folder's new objects
+        record = _record(ROLE_SESSION, "s3", "PutObject", {"Bucket": "b", "Key": f"in/{i}.csv"})
+        list(access.of_record(record))
+    assert access._permissions.cache_info().misses == 1
+
+
 def test_a_kms_alias_is_the_key_the_record_names() -> None:
     key = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     record = _record(
