@@ -39,6 +39,14 @@ def start(tmp: str, trail: str, workers: int) -> Target:
     return Target(f"trail {trail}", port, proc)
 
 
+def _spread(ratios: list[float]) -> str:
+    """The median of ratios and their quartiles: `0.97 (0.95-0.99)`."""
+    if len(ratios) < 2:
+        return f"{ratios[0]:.2f}" if ratios else "-"
+    low, _, high = statistics.quantiles(ratios, n=4, method="inclusive")
+    return f"{statistics.median(ratios):.2f} ({low:.2f}-{high:.2f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="length of one measurement")
@@ -57,8 +65,9 @@ def main() -> None:
             for target in targets.values():
                 seed_users(target.port, args.users)
             for case in cases:
-                for _ in range(args.rounds):
-                    for name, target in targets.items():
+                for turn in range(args.rounds):  # who goes first alternates: a drift falls on both
+                    for name in ("on", "off") if turn % 2 == 0 else ("off", "on"):
+                        target = targets[name]
                         pid = target.process.pid
                         before, writer_before = cpu_seconds(pid), children_cpu_seconds(pid)
                         rate, failed = measure(target.port, case[0], case[1], args.seconds)
@@ -76,15 +85,17 @@ def main() -> None:
                 target.process.terminate()
                 target.process.wait(timeout=10)
     print(f"median of {args.rounds} measurements of {args.seconds:g} s each, the servers taking turns")
+    print("paired: the median (quartiles) of each turn's on/off, a turn's two runs back to back")
     print(
         f"{'operation':<12}{'clients':>8}{'trail on req/s':>16}{'trail off req/s':>17}{'on/off':>9}"
-        f"{'CPU µs/req on':>15}{'off':>7}{'on/off':>9}{'writer µs/req':>15}"
+        f"{'paired on/off':>22}{'CPU µs/req on':>15}{'off':>7}{'on/off':>9}{'writer µs/req':>15}"
     )
     for case in cases:
         on, off = (statistics.median(runs[name][case]) for name in ("on", "off"))
         cpu_on, cpu_off = (statistics.median(cpu[name][case]) for name in ("on", "off"))
+        paired = _spread([a / b for a, b in zip(runs["on"][case], runs["off"][case], strict=True) if b])
         print(
-            f"{case[0]:<12}{case[1]:>8}{on:>16.0f}{off:>17.0f}{on / off if off else 0:>9.2f}"
+            f"{case[0]:<12}{case[1]:>8}{on:>16.0f}{off:>17.0f}{on / off if off else 0:>9.2f}{paired:>22}"
             f"{cpu_on:>15.0f}{cpu_off:>7.0f}{cpu_on / cpu_off if cpu_off else 0:>9.2f}"
             f"{statistics.median(writer[case]):>15.0f}"
         )
