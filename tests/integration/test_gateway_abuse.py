@@ -514,6 +514,29 @@ def test_a_presigned_url_is_for_its_own_key_method_and_time(gateway: Server) -> 
     assert status in (400, 403) and body != b"p"
 
 
+@pytest.mark.parametrize(
+    ("framing", "body"),
+    [
+        ([("Content-Length", "3"), ("Content-Length", "5")], b"abcde"),
+        ([("Content-Length", "3"), ("Transfer-Encoding", "chunked")], b"3\r\nabc\r\n0\r\n\r\n"),
+        ([("Content-Length", "-1")], b""),
+        ([("Content-Length", "99999999999999999999")], b"x"),
+    ],
+)
+def test_a_body_framed_two_ways_is_refused_before_anything_reads_it(
+    gateway: Server, framing: list[tuple[str, str]], body: bytes
+) -> None:
+    bucket = _bucket(gateway, ROOT)
+    target = f"/{bucket}/framed"
+    signed = _signed(gateway, "PUT", target, ROOT, unsigned_payload=True)
+    netloc = urlsplit(gateway.endpoint)
+    with socket.create_connection((netloc.hostname, netloc.port), timeout=30) as sock:
+        head = f"PUT {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in signed + framing)
+        sock.sendall(head.encode() + b"\r\n" + body)
+        assert sock.recv(64).startswith(b"HTTP/1.1 400 ")
+    assert refused(_client(gateway, "s3").head_object, Bucket=bucket, Key="framed")[2] == 404
+
+
 # -- load: many uploads at once leave the server answering ---------------------------------------
 
 
