@@ -14,7 +14,7 @@ import gzip
 import json
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import unescape
@@ -156,6 +156,8 @@ def refuse_another_region(operation: Operation, region: str) -> None:
     request's: the backend acts on the key id or table name in the request's region (moto takes a key
     ARN's id whatever its region, DynamoDB Local a table ARN's name), while the decision and its owner
     would be the ARN's region's."""
+    if operation.service not in ("kms", "dynamodb"):
+        return
     for value in _named_arns(operation):
         found = _ARN.match(value) if isinstance(value, str) and value.startswith("arn:") else None
         if found is None or found["region"] == region:
@@ -165,20 +167,19 @@ def refuse_another_region(operation: Operation, region: str) -> None:
         raise ValidationException(f"1 validation error detected: Invalid AWS region in '{value}'")
 
 
-def _named_arns(operation: Operation) -> list[Any]:
+def _named_arns(operation: Operation) -> Iterator[Any]:
     params = operation.params
-    if operation.service == "kms":
-        return [params.get(m) for m in _KEY_MEMBERS]
+    for member in _KEY_MEMBERS if operation.service == "kms" else _TABLE_MEMBERS:
+        yield params.get(member)
     if operation.service != "dynamodb":
-        return []
-    named = [params.get(m) for m in _TABLE_MEMBERS]
+        return
     items = params.get("RequestItems")
-    named += list(items) if isinstance(items, dict) else []
+    if isinstance(items, dict):
+        yield from items
     transaction = params.get("TransactItems")
     for item in transaction if isinstance(transaction, list) else ():
         for request in item.values() if isinstance(item, dict) else ():
-            named.append(request.get("TableName") if isinstance(request, dict) else None)
-    return named
+            yield request.get("TableName") if isinstance(request, dict) else None
 
 
 def table_name(value: Any) -> str | None:

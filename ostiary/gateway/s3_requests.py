@@ -400,12 +400,21 @@ def backend_target(head: HttpRequest, operation: Operation) -> str:
     if isinstance(bucket, str) and bucket and virtual_bucket(head) == bucket:
         path = f"/{quote(bucket, safe='')}{path}"
     query = head.query_string
-    if query and ("X-Amz-" in query or "&" in query):
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if "X-Amz-" in query or len({name for name, _ in pairs}) != len(pairs):
-            kept = dict(pairs)  # a repeated parameter: the last, as `identify` reads it
-            query = urlencode([(k, v) for k, v in kept.items() if k not in AUTH_PARAMS], quote_via=quote)
+    if query and ("X-Amz-" in query or ("&" in query and _repeats_a_name(query))):
+        kept = dict(parse_qsl(query, keep_blank_values=True))  # a repeated one: the last, as `identify` reads
+        query = urlencode([(k, v) for k, v in kept.items() if k not in AUTH_PARAMS], quote_via=quote)
     return path + (f"?{query}" if query else "")
+
+
+def _repeats_a_name(query: str) -> bool:
+    """Whether a query string names a parameter twice (however it is encoded: decoded only then)."""
+    names = [pair.partition("=")[0] for pair in query.split("&") if pair]
+    if len(set(names)) != len(names):
+        return True
+    if "%" not in query and "+" not in query:
+        return False
+    decoded = {name for name, _ in parse_qsl(query, keep_blank_values=True)}
+    return len(decoded) != len(names)
 
 
 def _service_of(head: HttpRequest) -> str:
