@@ -30,7 +30,7 @@ from ostiary import enforce, services
 from ostiary.auth.caller import Caller
 from ostiary.errors import AccessDenied
 from ostiary.frozen import quick_init
-from ostiary.gateway import bucketpolicies, keypolicies, kms, listtokens, ownership, publicaccess
+from ostiary.gateway import bucketpolicies, dynamodb, keypolicies, kms, listtokens, ownership, publicaccess
 from ostiary.gateway.forwarding import Answer, BackendUnavailable
 from ostiary.gateway.lookups import BackendLookups
 from ostiary.gateway.operations import Operation
@@ -234,11 +234,14 @@ class Authorizer:
     def before_forward(
         self, operation: Operation, caller: Caller | None, region: str, request_body: bytes | None = None
     ) -> None:
-        """Refuse, with the service's own error, what the backend must not see: a bucket policy S3 would
-        refuse (MalformedPolicy), and a bucket or table created over another account's.
+        """Refuse, with the service's own error, what the backend must not see: a key or table named by
+        an ARN of another region, a PartiQL statement whose table cannot be read, a bucket policy S3
+        would refuse (MalformedPolicy), and a bucket or table created over another account's.
 
         The policy text is the operation's `Policy` member, else `request_body` (PutBucketPolicy's payload).
         """
+        ownership.refuse_another_region(operation, region)
+        dynamodb.refuse_unread_statements(operation, region)
         if (operation.service, operation.name) == ("s3", "PutBucketPolicy"):
             bucket = str(operation.params.get("Bucket", ""))
             bucketpolicies.validate(_policy_text(operation, request_body), bucket, self._principal_exists)

@@ -13,16 +13,22 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from ostiary.gateway import kms
+from ostiary.gateway import kms, ownership
 from ostiary.gateway.mapping import PARTITION, Facts, Permission, listed_only, mapped, on_behalf, resources
 from ostiary.gateway.operations import Operation
+from ostiary.gateway.ownership import ValidationException
 
 _SCALAR_TYPES = ("S", "N", "B")
+_PARTIQL_OPERATIONS = frozenset({"ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"})
 _PARTIQL = re.compile(
-    r"""(?:\bFROM|\bINTO|^\s*UPDATE)\s+(?:"(?P<quoted>[^"]+)"|(?P<bare>[A-Za-z0-9_.-]+))(?:\."(?P<index>[^"]+)")?""",
+    r"""(?:\bFROM|\bINTO|^\s*UPDATE)\s+(?:"(?P<quoted>[^"]+)"|(?P<bare>[A-Za-z0-9_-](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?))"""
+    r"""(?:\."(?P<index>[^"]+)")?""",
     re.IGNORECASE,
 )
 _PARTIQL_VERBS = ("SELECT", "INSERT", "UPDATE", "DELETE")
+_PARTIQL_LITERAL = re.compile(r"'(?:[^']|'')*'")  # a string literal ('' inside is a quote)
+# What DynamoDB answers a statement it cannot parse; after the colon, our words.
+UNREAD_STATEMENT = "Statement wasn't well formed, can't be processed: "
 _KEY_EQUALS = re.compile(r"(#?[A-Za-z0-9_]+)\s*=\s*(:[A-Za-z0-9_]+)")
 _UPDATE_CLAUSE = re.compile(r"\b(SET|REMOVE|ADD|DELETE)\b", re.IGNORECASE)
 _REQUEST_KEYS = {
@@ -70,7 +76,7 @@ def permissions(operation: Operation, facts: Facts) -> list[Permission]:
         found = _merged(_batch(name, params, facts))
     elif name in ("TransactGetItems", "TransactWriteItems"):
         found = _merged(_transaction(name, params, facts))
-    elif name in ("ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"):
+    elif name in _PARTIQL_OPERATIONS:
         found = _merged(_partiql(params, facts))
     elif name == "ExportTableToPointInTime":
         return export_permissions(params, facts)
@@ -262,23 +268,53 @@ def _transaction(name: str, params: Mapping[str, Any], facts: Facts) -> Iterator
 
 def _partiql(params: Mapping[str, Any], facts: Facts) -> Iterator[Permission]:
     """A PartiQL statement is dynamodb:PartiQL<Verb> on the table (or index) it names; one that cannot
-    be read needs every PartiQL action on "*" (it is refused unless the caller may do them all)."""
+    be read needs every PartiQL action on "*" (and is refused before the backend: `unread_statement`)."""
+    for statement in _statements(params):
+        found = statement_table(statement)
+        if found is None:
+            yield from (Permission(f"dynamodb:PartiQL{v.capitalize()}", "*") for v in _PARTIQL_VERBS)
+            continue
+        verb, table, index = found
+        yield Permission(f"dynamodb:PartiQL{verb.capitalize()}", table_arn(table, facts, index))
+
+
+def _statements(params: Mapping[str, Any]) -> list[Any]:
     statements = [params.get("Statement")]
     for name in ("Statements", "TransactStatements"):
         listed = params.get(name)
         statements += [s.get("Statement") for s in listed or [] if isinstance(s, dict)]
-    for statement in statements:
-        if statement is None:
-            continue
-        words = statement.split() if isinstance(statement, str) else []
-        verb = words[0].upper().split("(")[0] if words else ""
-        verb = "SELECT" if verb == "EXISTS" else verb
-        found = _PARTIQL.search(statement) if isinstance(statement, str) else None
-        if verb not in _PARTIQL_VERBS or found is None:
-            yield from (Permission(f"dynamodb:PartiQL{v.capitalize()}", "*") for v in _PARTIQL_VERBS)
-            continue
-        resource = table_arn(found["quoted"] or found["bare"], facts, found["index"])
-        yield Permission(f"dynamodb:PartiQL{verb.capitalize()}", resource)
+    return [s for s in statements if s is not None]
+
+
+def statement_table(statement: Any) -> tuple[str, str, str | None] | None:
+    """(verb, table, index or None) of a PartiQL statement that names one table, None when it cannot be
+    read so: no verb, no table, or more than one table reference once its string literals are set
+    aside (`SELECT 'FROM mine' FROM theirs` names `theirs`, never `mine`)."""
+    if not isinstance(statement, str):
+        return None
+    words = statement.split()
+    verb = words[0].upper().split("(")[0] if words else ""
+    verb = "SELECT" if verb == "EXISTS" else verb
+    if verb not in _PARTIQL_VERBS:
+        return None
+    bare = _PARTIQL_LITERAL.sub("''", statement)
+    found = list(_PARTIQL.finditer(bare))
+    if len(found) != 1 or bare[found[0].end() :].lstrip()[:1] in (",", "."):
+        return None
+    return verb, found[0]["quoted"] or found[0]["bare"], found[0]["index"]
+
+
+def refuse_unread_statements(operation: Operation, region: str) -> None:
+    """DynamoDB's ValidationException for a PartiQL call with a statement whose one table cannot be
+    read (`statement_table`), the backend's parser might find a table the decision did not; or whose
+    table is an ARN of another region than the request's (`ownership.refuse_another_region`)."""
+    if operation.service != "dynamodb" or operation.name not in _PARTIQL_OPERATIONS:
+        return
+    for statement in _statements(operation.params):
+        found = statement_table(statement)
+        if found is None:
+            raise ValidationException(f"{UNREAD_STATEMENT}the gateway cannot tell which one table it names")
+        ownership.refuse_another_region(Operation("dynamodb", "", {"TableName": found[1]}), region)
 
 
 def _merged(found: Iterable[Permission]) -> list[Permission]:

@@ -27,7 +27,7 @@ from ostiary.auth.caller import Caller
 from ostiary.blocking import WouldBlock
 from ostiary.errors import AwsError, MissingAuthenticationToken
 from ostiary.frozen import quick_init
-from ostiary.gateway import listtokens, ownership, refusals
+from ostiary.gateway import keypolicies, listtokens, ownership, refusals
 from ostiary.gateway.backend_async import AsyncBackend
 from ostiary.gateway.backend_http import BackendError
 from ostiary.gateway.backends import Backends
@@ -251,6 +251,9 @@ class Gateway:
         if listtokens.given_token(operation) is not None:  # the backend's own token, opened
             body = listtokens.json_body(self.keyring, caller.account_id, operation, request.body)
             request = dataclasses.replace(request, body=body)
+        with_policy = keypolicies.with_default_policy(operation, caller.account_id, request.body)
+        if with_policy is not None:  # a new key's default policy names its owner, not the backend
+            request = dataclasses.replace(request, body=with_policy)
         outgoing = self.forwarder.outgoing(backend, request, service, signed.region)
         return Prepared(caller, operation, signed.region, pending, outgoing)
 

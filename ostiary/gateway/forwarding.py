@@ -129,7 +129,7 @@ class Forwarder:
     def outgoing(self, backend_url: str, request: HttpRequest, service: str, region: str) -> Outgoing:
         """`request` as the backend gets it: re-signed for `service` in `region`, its body held whole."""
         target = request.path + (f"?{request.query_string}" if request.query_string else "")
-        headers = [(k, v) for k, v in request.headers if k not in _NOT_FORWARDED]
+        headers = forwarded_headers(request.headers)
         headers.append(("content-length", str(len(request.body))))
         payload_hash = payload_sha256(request.body)
         signed = self._signed(backend_url, request.method, target, headers, service, region, payload_hash)
@@ -150,8 +150,10 @@ class Forwarder:
     ) -> list[tuple[str, str]]:
         """The headers of an S3 request whose body arrives piece by piece (`UNSIGNED-PAYLOAD`), signed
         for the backend; `headers` must hold the body's `content-length`."""
-        kept = [(k, v) for k, v in headers if k not in _NOT_FORWARDED]
-        kept.extend((k, v) for k, v in headers if k == "content-length")
+        kept = forwarded_headers(headers)
+        length = next((v for k, v in headers if k == "content-length"), None)
+        if length is not None:
+            kept.append(("content-length", length))
         return self._signed(backend_url, method, target, kept, "s3", region, UNSIGNED_PAYLOAD)
 
     def send_signed(
@@ -220,6 +222,19 @@ class Forwarder:
     def close(self) -> None:
         """Close every pooled connection."""
         self._http.close()
+
+
+def forwarded_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The client's headers a backend gets: not the signature's nor the connection's, and a repeated
+    header once, its first (the one the gateway read: two `X-Amz-Target`s must not name one operation
+    to the decision and another to the backend, which may join them or read the last)."""
+    seen: set[str] = set()
+    kept = []
+    for name, value in headers:
+        if name not in _NOT_FORWARDED and name not in seen:
+            seen.add(name)
+            kept.append((name, value))
+    return kept
 
 
 def sign(

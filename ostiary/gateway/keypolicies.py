@@ -9,9 +9,12 @@ import json
 from typing import Any
 
 from ostiary.errors import AwsError
+from ostiary.gateway.operations import Operation
 from ostiary.policy import PolicySyntaxError, compile_policy, parse_policy
 
 MAX_POLICY_BYTES = 32 * 1024  # KMS's limit on a key policy
+_ROOT_PREFIX = "arn:aws:iam::"
+_MAKES_KEY = frozenset({"CreateKey", "ReplicateKey"})  # calls that give a new key its policy
 
 
 class MalformedPolicyDocumentException(AwsError):
@@ -46,10 +49,43 @@ def default_key_policy(account: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Id": "key-default-1", "Statement": [statement]})
 
 
+def with_default_policy(operation: Operation, account: str, body: bytes) -> bytes | None:
+    """The body of a CreateKey or ReplicateKey that names no policy, with AWS's default key policy of
+    the caller's `account` (None: the body as it is). The backend would give the key its own default
+    policy, which names the backend's account: an Ostiary account of that id would get the key."""
+    if operation.service != "kms" or operation.name not in _MAKES_KEY or "Policy" in operation.params:
+        return None
+    return json.dumps({**operation.params, "Policy": default_key_policy(account)}).encode()
+
+
+def _is_default_of_another(document: Any, account: str) -> bool:
+    """Whether a parsed key policy is AWS's default key policy of an account other than `account`."""
+    if not isinstance(document, dict) or document.get("Id") != "key-default-1":
+        return False
+    statements = document.get("Statement")
+    if not isinstance(statements, list) or len(statements) != 1 or not isinstance(statements[0], dict):
+        return False
+    principal = statements[0].get("Principal")
+    root = principal.get("AWS") if isinstance(principal, dict) else None
+    if not isinstance(root, str) or not root.startswith(_ROOT_PREFIX) or not root.endswith(":root"):
+        return False
+    other = root[len(_ROOT_PREFIX) : -len(":root")]
+    default = json.loads(default_key_policy(other))
+    return other != account and json.dumps(document, sort_keys=True) == json.dumps(default, sort_keys=True)
+
+
 @functools.lru_cache(maxsize=1024)
 def compiled(text: str | None, account: str) -> Any:
-    """The compiled key policy `text`, or the default one of `account` when there is none; None when
-    the text does not parse (then no key policy allows, as AWS would not have stored it)."""
+    """The compiled key policy `text`, or the default one of `account` (the key's owner) when there is
+    none or the text is the default key policy of another account (the backend's own, given to a key
+    made before the gateway gave each new key its owner's); None when the text does not parse (then no
+    key policy allows, as AWS would not have stored it)."""
+    if text:
+        try:
+            if _is_default_of_another(json.loads(text), account):
+                text = None
+        except (ValueError, RecursionError):
+            pass  # not JSON: refused by the parse below
     try:
         return compile_policy(
             parse_policy(text or default_key_policy(account), "resource"), "KeyPolicy", "resource"

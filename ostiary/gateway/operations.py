@@ -171,6 +171,8 @@ def _identify_query(model: ServiceModel, request: HttpRequest) -> Operation | Un
     params: dict[str, Any] = {}
     for name, value in fields:
         params.setdefault(name, value)
+    if text is not request.query_string and request.query_string and _in_both(request.query_string, text):
+        return UnknownOperation(service, "a parameter is in both the query string and the form body")
     action = params.pop("Action", None)
     if action is None:
         return UnknownOperation(service, "the request names no `Action`")
@@ -178,6 +180,19 @@ def _identify_query(model: ServiceModel, request: HttpRequest) -> Operation | Un
         return UnknownOperation(service, f"unknown action `{action[:64]}`")
     params.pop("Version", None)
     return Operation(service, action, params)
+
+
+def _in_both(query: str, text: str) -> bool:
+    """Whether a parameter of the query string is also in the form body (`text` is the two joined): a
+    backend may read either (moto reads the body alone), never what the gateway decided on."""
+    try:
+        asked, sent = (
+            {name for name, _ in parse_qsl(part, keep_blank_values=True, max_num_fields=MAX_QUERY_FIELDS)}
+            for part in (query, text[len(query) + 1 :])
+        )
+    except ValueError:
+        return True
+    return bool(asked & sent)
 
 
 # -- other REST services: the operation's URI template, method and required members ----------------
@@ -453,6 +468,14 @@ def _target(request: HttpRequest, virtual_hosts: tuple[str, ...]) -> _Target | s
     if len(key.encode()) > MAX_KEY_BYTES:
         return f"the key is longer than {MAX_KEY_BYTES} bytes"
     return _Target(bucket or None, key or None, path, host_bucket is not None, query)
+
+
+def virtual_bucket(
+    request: HttpRequest, virtual_hosts: tuple[str, ...] = DEFAULT_VIRTUAL_HOSTS
+) -> str | None:
+    """The bucket a request's Host header names (a virtual-hosted request), as `identify` reads it, or
+    None (path-style): the backend must be sent the bucket `identify` found, however the host spells it."""
+    return _virtual_bucket(request.header("host") or "", virtual_hosts)
 
 
 @functools.lru_cache(maxsize=1024)  # a server sees a few hosts (one a bucket with virtual hosts)

@@ -14,7 +14,7 @@ import gzip
 import json
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import unescape
@@ -41,6 +41,18 @@ class MethodNotAllowed(AwsError):
     """S3's answer to an allowed bucket-policy call by another account than the bucket owner's (405)."""
 
     code, status, sender_fault = "MethodNotAllowed", 405, True
+
+
+class NotFoundException(AwsError):
+    """KMS's answer to a key ARN of another region than the request's (400)."""
+
+    code, status, sender_fault = "NotFoundException", 400, True
+
+
+class ValidationException(AwsError):
+    """DynamoDB's answer to a table ARN of another region than the request's (400)."""
+
+    code, status, sender_fault = "ValidationException", 400, True
 
 
 BUCKET_TAKEN = (
@@ -132,6 +144,42 @@ def with_account(arn: str, account: str) -> str:
     if found is None or not found["account"]:
         return arn
     return f"arn:{found['partition']}:{found['service']}:{found['region']}:{account}:{found['rest']}"
+
+
+# The members a KMS or DynamoDB call names its key or table by (a name, an id or an ARN).
+_KEY_MEMBERS = ("KeyId", "SourceKeyId", "DestinationKeyId", "TargetKeyId")
+_TABLE_MEMBERS = ("TableName", "TableArn", "SourceTableArn", "ResourceArn")
+
+
+def refuse_another_region(operation: Operation, region: str) -> None:
+    """Refuse, as KMS and DynamoDB do, a key or table named by an ARN of another region than the
+    request's: the backend acts on the key id or table name in the request's region (moto takes a key
+    ARN's id whatever its region, DynamoDB Local a table ARN's name), while the decision and its owner
+    would be the ARN's region's."""
+    if operation.service not in ("kms", "dynamodb"):
+        return
+    for value in _named_arns(operation):
+        found = _ARN.match(value) if isinstance(value, str) and value.startswith("arn:") else None
+        if found is None or found["region"] == region:
+            continue
+        if operation.service == "kms":
+            raise NotFoundException(f"Invalid arn {found['region']}")
+        raise ValidationException(f"1 validation error detected: Invalid AWS region in '{value}'")
+
+
+def _named_arns(operation: Operation) -> Iterator[Any]:
+    params = operation.params
+    for member in _KEY_MEMBERS if operation.service == "kms" else _TABLE_MEMBERS:
+        yield params.get(member)
+    if operation.service != "dynamodb":
+        return
+    items = params.get("RequestItems")
+    if isinstance(items, dict):
+        yield from items
+    transaction = params.get("TransactItems")
+    for item in transaction if isinstance(transaction, list) else ():
+        for request in item.values() if isinstance(item, dict) else ():
+            yield request.get("TableName") if isinstance(request, dict) else None
 
 
 def table_name(value: Any) -> str | None:

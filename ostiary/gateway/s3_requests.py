@@ -41,7 +41,7 @@ from ostiary.gateway.backend_http import BackendError, BackendResponse
 from ostiary.gateway.decide import Authorizer, Pending
 from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder, answer_headers
 from ostiary.gateway.mapping import Facts
-from ostiary.gateway.operations import Operation, UnknownOperation, identify, needs_body
+from ostiary.gateway.operations import Operation, UnknownOperation, identify, needs_body, virtual_bucket
 from ostiary.gateway.streaming import Bridge, ClientGone
 from ostiary.protocol import HttpRequest
 from ostiary.protocol.query import AUTH_PARAMS
@@ -392,18 +392,29 @@ class S3Requests:
 
 
 def backend_target(head: HttpRequest, operation: Operation) -> str:
-    """The path and query the backend gets: path-style (a virtual-host bucket moves into the path) and
-    without a presigned URL's signature."""
+    """The path and query the backend gets: path-style (a virtual-host bucket moves into the path, as
+    `identify` read it from the host however the host spells it), without a presigned URL's signature,
+    and each query parameter once, with the value the decision read."""
     path = head.path
     bucket = operation.params.get("Bucket")
-    host_bucket = _first_label(head.header("host") or "")
-    if bucket and host_bucket == bucket and not path.startswith(f"/{quote(bucket, safe='')}"):
+    if isinstance(bucket, str) and bucket and virtual_bucket(head) == bucket:
         path = f"/{quote(bucket, safe='')}{path}"
     query = head.query_string
-    if query and "X-Amz-" in query:
-        kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in AUTH_PARAMS]
-        query = urlencode(kept, quote_via=quote)
+    if query and ("X-Amz-" in query or ("&" in query and _repeats_a_name(query))):
+        kept = dict(parse_qsl(query, keep_blank_values=True))  # a repeated one: the last, as `identify` reads
+        query = urlencode([(k, v) for k, v in kept.items() if k not in AUTH_PARAMS], quote_via=quote)
     return path + (f"?{query}" if query else "")
+
+
+def _repeats_a_name(query: str) -> bool:
+    """Whether a query string names a parameter twice (however it is encoded: decoded only then)."""
+    names = [pair.partition("=")[0] for pair in query.split("&") if pair]
+    if len(set(names)) != len(names):
+        return True
+    if "%" not in query and "+" not in query:
+        return False
+    decoded = {name for name, _ in parse_qsl(query, keep_blank_values=True)}
+    return len(decoded) != len(names)
 
 
 def _service_of(head: HttpRequest) -> str:
@@ -421,10 +432,6 @@ def _is_signature_v2(head: HttpRequest) -> bool:
     authorization = head.header("authorization") or ""
     query = head.query_string
     return authorization.startswith("AWS ") or ("AWSAccessKeyId=" in query and "Signature=" in query)
-
-
-def _first_label(host: str) -> str:
-    return host.split(".", 1)[0] if "." in host else ""
 
 
 def _whole(pieces: Iterable[bytes], reader: payload.PayloadReader, limit: int) -> bytes:

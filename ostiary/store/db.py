@@ -47,8 +47,10 @@ class Database:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}  # the busy timeout
         if not pool:
             kwargs["poolclass"] = NullPool
-        elif is_sqlite:  # room for the connections the threads keep (below) and for nested uses
-            kwargs.update(pool_size=20, max_overflow=20)
+        elif is_sqlite:  # the connections the threads keep (below) and nested uses: as many as they need
+            # (a bound would be reached by the threads that keep theirs, the gateway's 64 and the IAM
+            # endpoint's, and then every other thread would wait for a connection none gives back)
+            kwargs.update(pool_size=20, max_overflow=-1)
         else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         # hide_parameters: a failed statement's message (logged) never holds its values (sealed secrets,
