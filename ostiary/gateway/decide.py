@@ -30,7 +30,16 @@ from ostiary import enforce, services
 from ostiary.auth.caller import Caller
 from ostiary.errors import AccessDenied
 from ostiary.frozen import quick_init
-from ostiary.gateway import bucketpolicies, dynamodb, keypolicies, kms, listtokens, ownership, publicaccess
+from ostiary.gateway import (
+    bucketpolicies,
+    dynamodb,
+    keypolicies,
+    kms,
+    listtokens,
+    ownership,
+    publicaccess,
+    s3,
+)
 from ostiary.gateway.forwarding import Answer, BackendUnavailable
 from ostiary.gateway.lookups import BackendLookups
 from ostiary.gateway.operations import Operation
@@ -242,6 +251,8 @@ class Authorizer:
         """
         ownership.refuse_another_region(operation, region)
         dynamodb.refuse_unread_statements(operation, region)
+        if operation.service == "s3":
+            s3.refuse_access_point_source(operation)
         if (operation.service, operation.name) == ("s3", "PutBucketPolicy"):
             bucket = str(operation.params.get("Bucket", ""))
             bucketpolicies.validate(_policy_text(operation, request_body), bucket, self._principal_exists)

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, unquote
 from ostiary.gateway import kms
 from ostiary.gateway.mapping import Facts, Permission, listed_only, mapped, resources
 from ostiary.gateway.operations import Operation
+from ostiary.gateway.publicaccess import NotImplementedHere
 
 # Condition keys read from one member of the request.
 _MEMBER_KEYS = {
@@ -251,6 +252,19 @@ def copy_source(value: str) -> tuple[str, str, str | None] | None:
         return None
     version = dict(parse_qsl(query)).get("versionId")
     return bucket, key, version
+
+
+def refuse_access_point_source(operation: Operation) -> None:
+    """Refuse a copy whose source is named by an ARN (an access point's, `arn:aws:s3:...:accesspoint/
+    name/object/key`): the gateway does not model access points, so it could not tell whose object that
+    is, while a backend that serves them would copy it (501, as S3 Control's other calls)."""
+    if operation.name not in ("CopyObject", "UploadPartCopy"):
+        return
+    source = unquote(str(operation.params.get("CopySource", ""))).lstrip("/")
+    if source.startswith("arn:"):
+        raise NotImplementedHere(
+            "the gateway does not serve access points: name a copy source by its bucket (/bucket/key)"
+        )
 
 
 def _copy(params: Mapping[str, Any], facts: Facts) -> Iterator[Permission]:

@@ -272,6 +272,21 @@ def test_no_spelling_of_a_copy_source_copies_another_accounts_object(
     assert refused(_client(gateway, "s3", attacker).get_object, Bucket=own, Key="copy")[0] == "NoSuchKey"
 
 
+@pytest.mark.parametrize(
+    "spelling", ["arn:aws:s3:::{theirs}/secret", "/arn%3Aaws%3As3%3A%3A%3A{theirs}/secret"]
+)
+def test_a_copy_source_named_by_an_arn_is_not_served_even_to_the_default_accounts_root(
+    gateway: Server, secret_bucket: str, spelling: str
+) -> None:
+    own = _bucket(gateway, ROOT)
+    target = f"/{own}/copy-of-arn"
+    copy_source = {"x-amz-copy-source": spelling.format(theirs=secret_bucket)}
+    status, body = _send(gateway, "PUT", target, _signed(gateway, "PUT", target, ROOT, headers=copy_source))
+    assert (status, _code(body)) == (501, "NotImplemented")
+    assert b"access points" in body
+    assert refused(_client(gateway, "s3").get_object, Bucket=own, Key="copy-of-arn")[0] == "NoSuchKey"
+
+
 # -- repeated query parameters and headers: the backend reads what was decided ------------------------
 
 
