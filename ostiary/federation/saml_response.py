@@ -75,9 +75,14 @@ class SamlAssertion:
     roles: tuple[tuple[str, str], ...]  # (role ARN, provider ARN)
     session_name: str | None
     session_duration: int | None
-    source_identity: str | None
+    source_identities: tuple[str, ...]  # the SourceIdentity attribute's values (one, when valid)
     not_on_or_after: datetime  # the assertion is not accepted from then on (nor again before then)
     session_not_on_or_after: datetime | None  # the IdP's end of the session (AuthnStatement)
+
+    @property
+    def source_identity(self) -> str | None:
+        """The source identity the assertion sets (its first value), or None."""
+        return self.source_identities[0] if self.source_identities else None
 
     @property
     def subject_type(self) -> str:
@@ -232,7 +237,7 @@ def _read(assertion: Any, times: _Times) -> SamlAssertion:
         roles=tuple(pair for pair in map(_role_pair, attributes.get(ROLE_ATTRIBUTE, [])) if pair is not None),
         session_name=attributes.get(SESSION_NAME_ATTRIBUTE, [None])[0],
         session_duration=int(duration) if duration and _DIGITS.fullmatch(duration) else None,
-        source_identity=attributes.get(SOURCE_IDENTITY_ATTRIBUTE, [None])[0],
+        source_identities=tuple(attributes.get(SOURCE_IDENTITY_ATTRIBUTE, [])),
         not_on_or_after=times.not_on_or_after,
         session_not_on_or_after=times.session_not_on_or_after,
     )

@@ -25,6 +25,7 @@ from ostiary.services.saml_providers import find_saml_provider
 
 ACTION = "sts:AssumeRoleWithSAML"
 _SESSION_NAME = re.compile(r"[a-zA-Z_0-9+=,.@-]{2,64}")
+_SOURCE_IDENTITY = _SESSION_NAME  # the model's sourceIdentityType: [\w+=,.@-]*, 2 to 64 characters
 _INVALID = "Invalid SAML response"  # AWS's text for these cases is not recorded
 _RECIPIENT = re.compile(
     r"https://(?:[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}\.)?signin\.aws\.amazon\.com/saml(?:/acs/([A-Za-z0-9-]{1,64}))?",
@@ -54,6 +55,7 @@ def assume_role_with_saml(
     if (role_arn, principal_arn) not in assertion.roles:
         raise denied(ACTION)
     session_name = _session_name(assertion)
+    _check_source_identity(assertion)
     if not saml_response.REPLAYS.claim(
         (principal_arn, assertion.assertion_id), assertion.not_on_or_after, ctx.now
     ):
@@ -126,6 +128,18 @@ def _session_name(assertion: SamlAssertion) -> str:
             "RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}"
         )
     return name
+
+
+def _check_source_identity(assertion: SamlAssertion) -> None:
+    """The SourceIdentity attribute, when given, must be what AssumeRole's SourceIdentity may be: it is
+    carried by every session of the chain, shown in the trail and matched by `sts:SourceIdentity`."""
+    given = assertion.source_identities
+    if not given:
+        return
+    if len(given) > 1 or not _SOURCE_IDENTITY.fullmatch(given[0]):
+        raise InvalidIdentityTokenException(  # AWS's text for this case is not recorded: ours
+            "SourceIdentity in AuthnResponse must be one value matching [a-zA-Z_0-9+=,.@-]{2,64}"
+        )
 
 
 def _condition_keys(
