@@ -3,6 +3,7 @@ AWS errors shown as pages (AccessDenied with AWS's message, 403) instead of a bl
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -114,15 +115,15 @@ Handler = Callable[[Visit], Awaitable[Response]]
 
 
 def page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """A signed-in page: the session opened (else the sign-in page), a POST's CSRF token checked (else
-    403 and nothing done), and an AWS error shown as AWS's refusal."""
+    """A signed-in page: the session opened and not signed out of (else the sign-in page), a POST's
+    CSRF token checked (else 403 and nothing done), and an AWS error shown as AWS's refusal."""
 
     @functools.wraps(handler)
     async def serve(request: Request) -> Response:
         app = ostiary_app(request)
         now = datetime.now(UTC)
         console = cookies.open_cookie(app.keyring, request.cookies.get(cookies.COOKIE), now)
-        if console is None:
+        if console is None or await asyncio.to_thread(cookies.is_signed_out, app.db, console, now):
             return redirect("/console/signin")
         try:
             active = console.active(app.keyring, now)

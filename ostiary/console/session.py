@@ -2,14 +2,17 @@
 sealed session token (and, after a switch, the role's), the CSRF token and what the header shows.
 
 The cookie is HttpOnly, SameSite=Strict, Secure when served over TLS; it expires with the session
-token it holds (the console session of AWS: 12 hours for a user), and every node opens it without a
-database read. A pending MFA step is a second sealed cookie that lives five minutes.
+token it holds (the console session of AWS: 12 hours for a user). Signing out is kept in the
+database until the session would have expired (a `failed_attempts` subject paused until then, so
+every node sees it), and a copy of the cookie taken before opens nothing after. A pending MFA step is
+a second sealed cookie that lives five minutes.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import json
 import secrets
@@ -20,6 +23,8 @@ from typing import Any
 from ostiary.auth import tokens
 from ostiary.auth.tokens import Session
 from ostiary.errors import AwsError
+from ostiary.store import attempts
+from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring, KeyringError
 
 COOKIE = "ostiary-console"
@@ -102,6 +107,27 @@ def open_pending(keyring: Keyring, value: str | None, now: datetime) -> tuple[st
         return str(payload["a"]), str(payload["u"])
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def sign_out(db: Database, session: ConsoleSession, now: datetime, until: datetime) -> None:
+    """End `session` on every node until `until` (when its own token expires anyway)."""
+    subject = _signed_out_subject(session)
+    with db.transaction() as conn:
+        attempts.lock(conn, subject)
+        attempts.save(conn, subject, last_failure_at=now, blocked_until=until)
+
+
+def is_signed_out(db: Database, session: ConsoleSession, now: datetime) -> bool:
+    """Whether the person signed out of `session` (a copy of its cookie then opens nothing)."""
+    with db.read() as conn:
+        until = attempts.blocked_until(conn, _signed_out_subject(session))
+    return until is not None and now < until
+
+
+def _signed_out_subject(session: ConsoleSession) -> str:
+    """The session's name in the store: a digest of its CSRF token, which is drawn at sign-in and kept
+    through a switch of role or a password change (the token itself is never stored)."""
+    return "console-signout:" + hashlib.sha256(session.csrf.encode()).hexdigest()
 
 
 def same_token(expected: str, given: str | None) -> bool:

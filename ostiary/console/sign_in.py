@@ -129,7 +129,8 @@ async def root_sign_in_page(request: Request) -> Response:
 
 
 async def sign_out(request: Request) -> Response:
-    """POST only, with the session's CSRF token: the cookies are cleared."""
+    """POST only, with the session's CSRF token: the session ends (every copy of its cookie with it)
+    and the cookie is cleared."""
     app = pages.ostiary_app(request)
     console = cookies.open_cookie(app.keyring, request.cookies.get(cookies.COOKIE), datetime.now(UTC))
     try:
@@ -138,6 +139,10 @@ async def sign_out(request: Request) -> Response:
         form = {}
     if console is not None and not cookies.same_token(console.csrf, form.get(pages.CSRF_FIELD)):
         return pages.render(request, "refused.html", 403, message="the form's CSRF token is missing or wrong")
+    if console is not None:  # ended for every copy of the cookie, on every node
+        now = datetime.now(UTC)
+        until = console.base(app.keyring, now).expires_at
+        await asyncio.to_thread(cookies.sign_out, app.db, console, now, until)
     response = pages.redirect("/console/signin")
     response.delete_cookie(cookies.COOKIE, path="/console")
     return response
