@@ -61,6 +61,7 @@ class PolicySet:
     principal_tags: dict[str, str] = field(default_factory=dict)
     principal_arn: str = ""
     needs_resource_tags: bool = False
+    is_current: bool = True  # False: the session's user or role has been deleted since it was issued
     combined: tuple[Any, ...] = ()  # the identity policies as one indexed policy, for speed
     # per caller (its access key and ARN) while these policies hold: the engine's Principal and the
     # request context keys that follow from the caller alone
@@ -76,7 +77,7 @@ class PolicySet:
             if len(self.callers) >= _CALLERS_KEPT:
                 self.callers.clear()
             found = self.callers[key] = (
-                engine_principal(caller, self.principal_tags),
+                engine_principal(caller, self.principal_tags, is_current=self.is_current),
                 _caller_context(caller, self),
             )
         return found
@@ -228,7 +229,11 @@ def _load(conn: Any, caller: Caller) -> PolicySet:
         principal_tags=tags,
         principal_arn=_principal_arn(caller),
         needs_resource_tags=any(_reads_resource_tags(d.document) for d in read),
+        is_current=entity is not None or caller.principal_type not in _HAS_ENTITY,
     )
+
+
+_HAS_ENTITY = frozenset({"User", "AssumedRole", "FederatedUser"})  # callers whose policies an entity holds
 
 
 def _reads_resource_tags(document: str) -> bool:
@@ -501,8 +506,9 @@ _ENGINE_TYPES = {
 }
 
 
-def engine_principal(caller: Caller, tags: dict[str, str]) -> Principal:
-    """The caller as the engine's Principal, with its principal tags."""
+def engine_principal(caller: Caller, tags: dict[str, str], *, is_current: bool = True) -> Principal:
+    """The caller as the engine's Principal, with its principal tags; `is_current` False when the
+    session's user or role was deleted (a Principal naming that ARN names whoever holds it now)."""
     session = caller.session
     is_federated = caller.principal_type == "FederatedUser"
     return Principal(
@@ -515,4 +521,5 @@ def engine_principal(caller: Caller, tags: dict[str, str]) -> Principal:
         role_id=session.role_id if session is not None else None,
         session_name=session.session_name if session is not None else None,
         user_arn=session.source_principal_arn if is_federated and session is not None else None,
+        is_current=is_current,
     )

@@ -14,7 +14,7 @@ from ostiary.policy.parse import parse_policy, scalar_text
 from ostiary.policy.request import Principal, Request
 
 _PRINCIPAL_FIELDS = ("arn", "type", "account", "user_id", "role_arn", "role_id", "session_name", "user_arn",
-                     "federation", "provider")  # fmt: skip
+                     "federation", "provider", "is_current")  # fmt: skip
 
 
 class CaseError(ValueError):

@@ -87,16 +87,20 @@ def _aws_level(name: str, principal: Any) -> int:
     """The level of an `AWS` entry: account id or root ARN, user, role or session ARN, unique id."""
     if principal.type in ("service", "anonymous") or principal.federation:
         return 0
-    if name == principal.arn:
+    # A user or role ARN names the entity that holds the name now (AWS keeps its unique id): a session of
+    # one deleted since is named by its unique id alone, never by the ARN a new entity may have taken.
+    if name == principal.arn and (principal.is_current or principal.type != "user"):
         return 3
     account = name if is_account_id(name) else _root_account(name)
     if account is not None:
         if account != principal.account:
             return 0
         return 3 if principal.type == "root" else 1
-    if principal.type == "assumed-role" and name in (principal.role_arn, principal.role_id):
+    if principal.type == "assumed-role" and (
+        name == principal.role_id or (principal.is_current and name == principal.role_arn)
+    ):
         return 2
-    if principal.type == "federated" and name == principal.user_arn:
+    if principal.type == "federated" and principal.is_current and name == principal.user_arn:
         return 2  # the IAM user who called GetFederationToken: the session policy still limits
     return 3 if name == principal.user_id else 0
 

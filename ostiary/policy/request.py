@@ -31,6 +31,7 @@ class Principal:
     federation: str | None = None
     provider: str | None = None
     has_boundary: bool = False
+    is_current: bool = True  # False: the session's user or role was deleted (its name may name another now)
     derived: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
     flat: dict[str, str] = field(init=False, repr=False, compare=False)
 

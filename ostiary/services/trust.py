@@ -55,7 +55,11 @@ def authorize_assume(ctx: Context, request: AssumeRequest) -> None:
     is_service = caller.principal_type == "Service"
     policies = None if is_service else enforce.principal_policies(ctx.db, caller)
     context = _context(ctx, policies, request)
-    principal = enforce.engine_principal(caller, policies.principal_tags if policies is not None else {})
+    principal = (
+        enforce.engine_principal(caller, {})
+        if policies is None
+        else enforce.engine_principal(caller, policies.principal_tags, is_current=policies.is_current)
+    )
     for action in _actions(request):
         engine_request = Request(principal, action, request.role_arn, context)
         if policies is None:

@@ -950,6 +950,44 @@ def trust_cases() -> list[dict[str, Any]]:
         case(
             "trust/service-principal", "Allow", ["trust:Ec2"], principal=EC2, trust_policy=trust_ec2, **common
         ),
+        case(  # AWS keeps a Principal's unique id: a user made again under the name is another user
+            "trust/session-of-a-deleted-user-not-named-by-its-arn",
+            "ImplicitDeny",
+            [no_id("sts:AssumeRole")],
+            principal={**ALICE, "is_current": False},
+            trust_policy=trust_alice,
+            **common,
+        ),
+        case(
+            "trust/session-of-a-deleted-role-not-named-by-its-arn",
+            "ImplicitDeny",
+            [no_id("sts:AssumeRole")],
+            principal={**SESSION, "is_current": False},
+            trust_policy=doc(
+                {
+                    "Sid": "Dev",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": SESSION["role_arn"]},
+                    "Action": "sts:AssumeRole",
+                }
+            ),  # fmt: skip
+            **common,
+        ),
+        case(
+            "trust/session-of-a-deleted-role-named-by-its-session-arn",
+            "Allow",
+            ["trust:Session"],
+            principal={**SESSION, "is_current": False},
+            trust_policy=doc(
+                {
+                    "Sid": "Session",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": SESSION["arn"]},
+                    "Action": "sts:AssumeRole",
+                }
+            ),  # fmt: skip
+            **common,
+        ),
         case(
             "trust/web-identity-with-audience",
             "Allow",

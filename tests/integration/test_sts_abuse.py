@@ -89,3 +89,69 @@ def test_a_valid_saml_source_identity_is_kept_by_the_session(
         out["Credentials"]["SessionToken"],
     )
     assert sts.get_caller_identity()["Arn"].endswith(f"/{saml_role['role'].rsplit('/', 1)[1]}/alice")
+
+
+def _trust_of(principal: str) -> str:
+    statement = {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def _sts_of(server: Server, credentials: dict[str, str]) -> Any:
+    return server.client(
+        "sts", credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"]
+    )
+
+
+def _role(iam: Any, name: str, trust: str) -> str:
+    arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    return arn
+
+
+def _refused_assume(sts: Any, role_arn: str) -> dict[str, str]:
+    with pytest.raises(ClientError) as caught:
+        sts.assume_role(RoleArn=role_arn, RoleSessionName="stale")
+    error: dict[str, str] = caught.value.response["Error"]
+    return error
+
+
+def test_a_session_of_a_deleted_role_is_not_the_role_made_again_under_its_name(abuse_server: Server) -> None:
+    iam: Any = abuse_server.client("iam")
+    name = f"reborn-{uuid.uuid4().hex[:8]}"
+    account = abuse_server.account_id
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    user_sts: Any = abuse_server.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=_trust_of(f"arn:aws:iam::{account}:user/{name}"))
+    role_arn = f"arn:aws:iam::{account}:role/{name}"
+    stale = user_sts.assume_role(RoleArn=role_arn, RoleSessionName="before")["Credentials"]
+    iam.delete_role(RoleName=name)
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=_trust_of(f"arn:aws:iam::{account}:user/{name}"))
+    target = _role(iam, f"{name}-t", _trust_of(role_arn))
+    error = _refused_assume(_sts_of(abuse_server, stale), target)
+    assert error["Code"] == "AccessDenied"
+    assert error["Message"] == (
+        f"User: arn:aws:sts::{account}:assumed-role/{name}/before is not authorized to perform: "
+        f"sts:AssumeRole on resource: {target}"
+    )
+    fresh = user_sts.assume_role(RoleArn=role_arn, RoleSessionName="after")["Credentials"]
+    assert _sts_of(abuse_server, fresh).assume_role(RoleArn=target, RoleSessionName="ok")["Credentials"]
+
+
+def test_a_session_of_a_deleted_user_is_not_the_user_made_again_under_its_name(abuse_server: Server) -> None:
+    iam: Any = abuse_server.client("iam")
+    name = f"reborn-user-{uuid.uuid4().hex[:8]}"
+    account = abuse_server.account_id
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    stale = abuse_server.client("sts", key["AccessKeyId"], key["SecretAccessKey"]).get_session_token()
+    iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+    iam.delete_user(UserName=name)
+    iam.create_user(UserName=name)
+    user_arn = f"arn:aws:iam::{account}:user/{name}"
+    target = _role(iam, f"{name}-t", _trust_of(user_arn))
+    error = _refused_assume(_sts_of(abuse_server, stale["Credentials"]), target)
+    assert error["Code"] == "AccessDenied"
+    assert error["Message"].startswith(f"User: {user_arn} is not authorized to perform: sts:AssumeRole")
+    new_key = iam.create_access_key(UserName=name)["AccessKey"]
+    new_sts: Any = abuse_server.client("sts", new_key["AccessKeyId"], new_key["SecretAccessKey"])
+    assert new_sts.assume_role(RoleArn=target, RoleSessionName="ok")["Credentials"]

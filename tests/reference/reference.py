@@ -157,12 +157,14 @@ def principal_level(element: Any, principal: dict[str, Any]) -> int:
     if element == "*":
         return 3
     best = 0
+    # a session whose user or role was deleted is not named by that ARN (another may hold it now)
+    current = principal.get("is_current", True)
     for name in listed(element.get("AWS", [])):
-        if name == "*" or name == principal["arn"]:
+        if name == "*" or (name == principal["arn"] and (current or principal["type"] != "user")):
             best = max(best, 3)
         elif name in (principal.get("account"), f"arn:aws:iam::{principal.get('account')}:root"):
             best = max(best, 3 if principal["type"] == "root" else 1)
-        elif name == principal.get("role_arn") or name == principal.get("user_arn"):
+        elif current and name in (principal.get("role_arn"), principal.get("user_arn")):
             best = max(best, 2)  # the session's role, or the IAM user who called GetFederationToken
     return best
 
