@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ostiary import ids
-from ostiary.errors import AccessDenied, LimitExceededException, NoSuchEntityException, ValidationError
+from ostiary.errors import AccessDenied, LimitExceededException, NoSuchEntityException
 from ostiary.services import Context, operation
-from ostiary.services.users import NON_USER_CREDENTIALS
+from ostiary.services.users import own_name
 from ostiary.services.users import require as require_user
 from ostiary.store import access_keys as store
 from ostiary.store import accounts
@@ -29,9 +29,7 @@ def _owner(
         if lock:
             accounts.get(conn, ctx.account_id, lock=True)
         return None, None
-    if ctx.caller.principal_type != "User" or ctx.caller.user_name is None:
-        raise ValidationError(NON_USER_CREDENTIALS)
-    return _owner(ctx, conn, ctx.caller.user_name, lock=lock)
+    return _owner(ctx, conn, own_name(ctx, None, conn), lock=lock)
 
 
 def _owned_key(ctx: Context, conn: Connection, access_key_id: str, user_name: str | None) -> str:

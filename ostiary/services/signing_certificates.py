@@ -15,10 +15,9 @@ from ostiary.errors import (
     LimitExceededException,
     MalformedCertificateException,
     NoSuchEntityException,
-    ValidationError,
 )
 from ostiary.services import Context, operation
-from ostiary.services.users import NON_USER_CREDENTIALS
+from ostiary.services.users import own_name
 from ostiary.services.users import require as require_user
 from ostiary.store import accounts
 from ostiary.store import signing_certificates as store
@@ -62,9 +61,7 @@ def _owner(
         if lock:
             accounts.get(conn, ctx.account_id, lock=True)
         return None, ctx.account_id  # AWS names the root by its account id (not recorded)
-    if ctx.caller.principal_type != "User" or ctx.caller.user_name is None:
-        raise ValidationError(NON_USER_CREDENTIALS)
-    return _owner(ctx, conn, ctx.caller.user_name, lock=lock)
+    return _owner(ctx, conn, own_name(ctx, None, conn), lock=lock)
 
 
 def _shape(row: Any, user_name: str) -> dict[str, Any]:

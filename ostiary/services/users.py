@@ -40,13 +40,26 @@ def require(conn: Connection, account_id: str, name: str, *, lock: bool = False)
     return row
 
 
-def own_name(ctx: Context, user_name: str | None) -> str:
-    """`user_name`, or the calling user's own name when omitted (refused for non-user callers)."""
+def own_name(ctx: Context, user_name: str | None, conn: Connection | None = None) -> str:
+    """`user_name`, or the calling user's own name when omitted (refused for non-user callers).
+
+    The caller's user is found by its id, never by the name its credentials were issued under: a
+    session outlives a rename, after which the name may be another user's (read on `conn` if given)."""
     if user_name is not None:
         return user_name
-    if ctx.caller.principal_type != "User" or ctx.caller.user_name is None:
+    caller = ctx.caller
+    if caller.principal_type != "User" or caller.user_name is None:
         raise ValidationError(NON_USER_CREDENTIALS)
-    return ctx.caller.user_name
+    user_id = (caller.session.source_user_id if caller.session is not None else None) or caller.user_id
+    if conn is None:
+        with ctx.db.read() as read:
+            row = store.find_by_id(read, user_id)
+    else:
+        row = store.find_by_id(conn, user_id)
+    if row is None or row.account_id != ctx.account_id:
+        raise not_found(caller.user_name)
+    name: str = row.name
+    return name
 
 
 def user_arn(account_id: str, path: str, name: str) -> str:

@@ -4,10 +4,12 @@ and never reach the session a later call carries (one server for the module, ove
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import pyotp
 import pytest
 from botocore.exceptions import ClientError
 
@@ -155,3 +157,49 @@ def test_a_session_of_a_deleted_user_is_not_the_user_made_again_under_its_name(a
     new_key = iam.create_access_key(UserName=name)["AccessKey"]
     new_sts: Any = abuse_server.client("sts", new_key["AccessKeyId"], new_key["SecretAccessKey"])
     assert new_sts.assume_role(RoleArn=target, RoleSessionName="ok")["Credentials"]
+
+
+_OWN_CREDENTIALS = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["iam:CreateAccessKey", "iam:GetUser", "iam:ListAccessKeys"],
+                "Resource": "arn:aws:iam::*:user/${aws:username}",
+            }
+        ],
+    }
+)
+
+
+def test_a_session_issued_before_a_rename_acts_on_its_own_user_not_the_next_holder_of_the_name(
+    abuse_server: Server,
+) -> None:
+    iam: Any = abuse_server.client("iam")
+    name, renamed = f"bob-{uuid.uuid4().hex[:8]}", f"robert-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="own-credentials", PolicyDocument=_OWN_CREDENTIALS)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]
+    totp = pyotp.TOTP(device["Base32StringSeed"].decode())
+    now = time.time()
+    iam.enable_mfa_device(
+        UserName=name,
+        SerialNumber=device["SerialNumber"],
+        AuthenticationCode1=totp.at(now - 60),
+        AuthenticationCode2=totp.at(now - 30),
+    )
+    session = abuse_server.client("sts", key["AccessKeyId"], key["SecretAccessKey"]).get_session_token(
+        SerialNumber=device["SerialNumber"], TokenCode=totp.at(now)
+    )["Credentials"]
+    iam.update_user(UserName=name, NewUserName=renamed)
+    iam.create_user(UserName=name)  # someone else now holds the name the session was issued under
+    stale: Any = abuse_server.client(
+        "iam", session["AccessKeyId"], session["SecretAccessKey"], session["SessionToken"]
+    )
+    assert stale.get_user()["User"]["UserName"] == renamed
+    assert stale.create_access_key()["AccessKey"]["UserName"] == renamed
+    assert iam.list_access_keys(UserName=name)["AccessKeyMetadata"] == []
+    listed = stale.list_access_keys()["AccessKeyMetadata"]
+    assert {k["UserName"] for k in listed} == {renamed} and len(listed) == 2
