@@ -77,7 +77,9 @@ class PolicySet:
             if len(self.callers) >= _CALLERS_KEPT:
                 self.callers.clear()
             found = self.callers[key] = (
-                engine_principal(caller, self.principal_tags, is_current=self.is_current),
+                engine_principal(
+                    caller, self.principal_tags, is_current=self.is_current, arn=self.principal_arn
+                ),
                 _caller_context(caller, self),
             )
         return found
@@ -109,7 +111,7 @@ def check(ctx: Context, service: str, operation: str, params: dict[str, Any]) ->
         epoch = accounts.epoch(conn, caller.account_id)
         policies = _policies(conn, ctx.db, caller, epoch)
         found = _Finder(conn, ctx.db.url, epoch)
-        resolved = _resolve(found, caller, service, operation, params, policies.needs_resource_tags)
+        resolved = _resolve(found, caller, service, operation, params, policies)
     context = request_context(ctx, policies, service, operation, params, resolved.context)
     decision = _authorize(policies, caller, action, resolved.arn, context)
     if decision.decision == "ImplicitDeny" and _self_service(ctx, caller, action):
@@ -227,7 +229,7 @@ def _load(conn: Any, caller: Caller) -> PolicySet:
         sources=tuple(sources),
         boundary_source=boundary_doc,
         principal_tags=tags,
-        principal_arn=_principal_arn(caller),
+        principal_arn=_principal_arn(caller, entity),
         needs_resource_tags=any(_reads_resource_tags(d.document) for d in read),
         is_current=entity is not None or caller.principal_type not in _HAS_ENTITY,
     )
@@ -270,10 +272,13 @@ def _session_documents(conn: Any, caller: Caller) -> list[store.PolicyDocument] 
     return docs
 
 
-def _principal_arn(caller: Caller) -> str:
-    """aws:PrincipalArn: the role's ARN for a role session, else the caller's own ARN."""
+def _principal_arn(caller: Caller, entity: store.Entity | None = None) -> str:
+    """aws:PrincipalArn: the role's ARN for a role session, else the caller's own ARN; an IAM user's as
+    it is now (`entity`): a session outlives a rename, and its old name may be another user's."""
     if caller.principal_type == "AssumedRole" and caller.session is not None:
         return caller.session.role_arn or caller.arn
+    if caller.principal_type == "User" and entity is not None:
+        return f"arn:aws:iam::{caller.account_id}:user{entity.path}{entity.name}"
     return caller.arn
 
 
@@ -309,13 +314,10 @@ class _Finder:
 
 
 def _resolve(
-    found: _Finder, caller: Caller, service: str, operation: str, params: dict[str, Any], with_tags: bool
+    found: _Finder, caller: Caller, service: str, operation: str, params: dict[str, Any], policies: PolicySet
 ) -> Resolved:
-    self_user = (
-        (caller.user_name, caller.path or "/")
-        if caller.principal_type == "User" and caller.user_name
-        else None
-    )
+    with_tags = policies.needs_resource_tags
+    self_user = _self_user(caller, policies.principal_arn)
     target = actions.target_of(service, operation, params, self_user)
     account = target.account or caller.account_id
     entity = _find_target(found, account, target)
@@ -330,6 +332,17 @@ def _resolve(
         shown = f"{target.kind} {target.name}"
     context = _resource_context(found.conn, service, operation, target, entity, arn, with_tags)
     return Resolved(arn, shown, context)
+
+
+def _self_user(caller: Caller, principal_arn: str) -> tuple[str, str] | None:
+    """(name, path) of the user a call without UserName acts on: the caller's user as it is now."""
+    if caller.principal_type != "User" or not caller.user_name:
+        return None
+    resource = principal_arn.split(":", 5)[-1]  # user/PATH/NAME
+    if not resource.startswith("user/"):
+        return caller.user_name, caller.path or "/"
+    path, _, name = resource[len("user") :].rpartition("/")
+    return name, path + "/"
 
 
 def _find_target(found: _Finder, account: str, target: actions.Target) -> store.Entity | None:
@@ -421,7 +434,7 @@ def _caller_context(caller: Caller, policies: PolicySet) -> dict[str, str | list
         "aws:PrincipalIsAWSService": "false",
     }
     if caller.principal_type == "User" and caller.user_name:
-        out["aws:username"] = caller.user_name
+        out["aws:username"] = policies.principal_arn.rsplit("/", 1)[-1] or caller.user_name
     for key, value in policies.principal_tags.items():
         out[f"aws:PrincipalTag/{key}"] = value
     session = caller.session
@@ -506,13 +519,16 @@ _ENGINE_TYPES = {
 }
 
 
-def engine_principal(caller: Caller, tags: dict[str, str], *, is_current: bool = True) -> Principal:
+def engine_principal(
+    caller: Caller, tags: dict[str, str], *, is_current: bool = True, arn: str | None = None
+) -> Principal:
     """The caller as the engine's Principal, with its principal tags; `is_current` False when the
-    session's user or role was deleted (a Principal naming that ARN names whoever holds it now)."""
+    session's user or role was deleted (a Principal naming that ARN names whoever holds it now);
+    `arn`: an IAM user's ARN as it is now (aws:PrincipalArn), when it was renamed since."""
     session = caller.session
     is_federated = caller.principal_type == "FederatedUser"
     return Principal(
-        arn=caller.arn,
+        arn=arn if arn and caller.principal_type == "User" else caller.arn,
         type=_ENGINE_TYPES.get(caller.principal_type, "user"),
         account=caller.account_id,
         user_id=caller.user_id,

@@ -58,7 +58,9 @@ def authorize_assume(ctx: Context, request: AssumeRequest) -> None:
     principal = (
         enforce.engine_principal(caller, {})
         if policies is None
-        else enforce.engine_principal(caller, policies.principal_tags, is_current=policies.is_current)
+        else enforce.engine_principal(
+            caller, policies.principal_tags, is_current=policies.is_current, arn=policies.principal_arn
+        )
     )
     for action in _actions(request):
         engine_request = Request(principal, action, request.role_arn, context)

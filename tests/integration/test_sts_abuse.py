@@ -203,3 +203,10 @@ def test_a_session_issued_before_a_rename_acts_on_its_own_user_not_the_next_hold
     assert iam.list_access_keys(UserName=name)["AccessKeyMetadata"] == []
     listed = stale.list_access_keys()["AccessKeyMetadata"]
     assert {k["UserName"] for k in listed} == {renamed} and len(listed) == 2
+    with pytest.raises(
+        ClientError
+    ) as caught:  # nor may it act on them by name: aws:username is the user's now
+        stale.create_access_key(UserName=name)
+    assert caught.value.response["Error"]["Code"] == "AccessDenied"
+    assert stale.get_user(UserName=renamed)["User"]["UserName"] == renamed
+    assert iam.list_access_keys(UserName=name)["AccessKeyMetadata"] == []
