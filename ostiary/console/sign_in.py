@@ -9,11 +9,15 @@ credential `ostiary root-credentials` hands out, throttled as a password is.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import hmac
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -32,6 +36,11 @@ if TYPE_CHECKING:
     from ostiary.app import OstiaryApp
 
 _ACCOUNT_FIELD_MAX = 64
+# Password and key checks (argon2: slow and memory-hard by design) run on threads of their own, two at
+# once: anyone may send sign-ins, and a flood of them then waits here, never on the threads the API's
+# slow calls (paged reads, federated sign-ins) are served on.
+_CHECKS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="console-sign-in")
+_T = TypeVar("_T")
 _MAX_PASSWORD = 128
 _INCORRECT = "Your authentication information is incorrect. Please try again."
 
@@ -48,7 +57,7 @@ async def sign_in_page(request: Request) -> Response:
     account = _account_of(request, account_text)
     now = datetime.now(UTC).replace(microsecond=0)
     try:
-        credentials = await asyncio.to_thread(
+        credentials = await _checked(
             signin.sign_in, app.db, app.keyring, account, user_name, _bounded(form.get("password", ""))
         )
     except MfaRequired:
@@ -85,9 +94,7 @@ async def mfa_page(request: Request) -> Response:
     account, user_name = pending
     code = form.get("mfacode", "").strip()
     try:
-        credentials = await asyncio.to_thread(
-            signin.sign_in_with_mfa, app.db, app.keyring, account, user_name, code
-        )
+        credentials = await _checked(signin.sign_in_with_mfa, app.db, app.keyring, account, user_name, code)
     except SignInRefused as exc:
         _record_failure(request, account, user_name, now, is_mfa=True)
         return _form(request, "mfa.html", 401, error=str(exc))
@@ -108,7 +115,7 @@ async def root_sign_in_page(request: Request) -> Response:
     account = _account_of(request, account_text)
     now = datetime.now(UTC).replace(microsecond=0)
     try:
-        token = await asyncio.to_thread(
+        token = await _checked(
             _root_token, app, account, form.get("accesskeyid", "").strip(), form.get("secretkey", ""), now
         )
     except SignInRefused as exc:
@@ -307,6 +314,13 @@ def _form(request: Request, template: str, status: int = 200, **context: Any) ->
         secure=request.url.scheme == "https",
     )
     return response
+
+
+async def _checked(check: Callable[..., _T], *args: Any) -> _T:
+    """`check(*args)` on the sign-in threads (as `asyncio.to_thread` would, context included)."""
+    context = contextvars.copy_context()
+    call = functools.partial(context.run, check, *args)
+    return await asyncio.get_running_loop().run_in_executor(_CHECKS, call)
 
 
 def _bounded(password: str) -> str:

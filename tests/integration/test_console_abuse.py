@@ -3,6 +3,9 @@ open nothing (one server for the module, over SQLite)."""
 
 from __future__ import annotations
 
+import threading
+import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -71,3 +74,34 @@ def test_signing_out_ends_only_that_sign_in(console_server: Server, account: dic
     assert second.get("/console/home").url.endswith("/console/home")
     again = _signed_in(console_server, account)  # a new sign-in in the browser that signed out works
     assert again.get("/console/home").status_code == 200
+
+
+def test_a_flood_of_sign_ins_holds_up_no_api_call(console_server: Server, account: dict[str, Any]) -> None:
+    """Password checks (argon2, slow by design) wait for threads of their own: anyone may send sign-ins,
+    and those must not queue up the API's slow calls (every paged call, the federated sign-ins)."""
+    stop = threading.Event()
+
+    def flood() -> None:
+        visitor = Visitor(console_server)
+        visitor.get("/console/signin")
+        token = visitor.csrf()
+        while not stop.is_set():
+            form = {"account": account["AccountId"], "username": uuid.uuid4().hex, "password": "x"}
+            visitor.http.post(f"{console_server.endpoint}/console/signin", data={**form, "csrf_token": token})
+
+    flooders = [threading.Thread(target=flood) for _ in range(16)]
+    for flooder in flooders:
+        flooder.start()
+    try:
+        time.sleep(1.0)  # the sign-ins queue up
+        iam = account["iam"]
+        waits = []
+        for _ in range(5):
+            started = time.monotonic()
+            iam.list_users(MaxItems=1)  # a paged call: served off the event loop
+            waits.append(time.monotonic() - started)
+    finally:
+        stop.set()
+        for flooder in flooders:
+            flooder.join()
+    assert max(waits) < 1.0, waits  # 3 to 4 seconds each when the sign-ins took the API's threads
