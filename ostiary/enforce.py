@@ -62,6 +62,7 @@ class PolicySet:
     principal_arn: str = ""
     needs_resource_tags: bool = False
     is_current: bool = True  # False: the session's user or role has been deleted since it was issued
+    federating_user_arn: str | None = None  # a GetFederationToken session's user, under its name now
     combined: tuple[Any, ...] = ()  # the identity policies as one indexed policy, for speed
     # per caller (its access key and ARN) while these policies hold: the engine's Principal and the
     # request context keys that follow from the caller alone
@@ -78,7 +79,11 @@ class PolicySet:
                 self.callers.clear()
             found = self.callers[key] = (
                 engine_principal(
-                    caller, self.principal_tags, is_current=self.is_current, arn=self.principal_arn
+                    caller,
+                    self.principal_tags,
+                    is_current=self.is_current,
+                    arn=self.principal_arn,
+                    user_arn=self.federating_user_arn,
                 ),
                 _caller_context(caller, self),
             )
@@ -232,6 +237,7 @@ def _load(conn: Any, caller: Caller) -> PolicySet:
         principal_arn=_principal_arn(caller, entity),
         needs_resource_tags=any(_reads_resource_tags(d.document) for d in read),
         is_current=entity is not None or caller.principal_type not in _HAS_ENTITY,
+        federating_user_arn=_user_arn(caller, entity) if caller.principal_type == "FederatedUser" else None,
     )
 
 
@@ -278,8 +284,15 @@ def _principal_arn(caller: Caller, entity: store.Entity | None = None) -> str:
     if caller.principal_type == "AssumedRole" and caller.session is not None:
         return caller.session.role_arn or caller.arn
     if caller.principal_type == "User" and entity is not None:
-        return f"arn:aws:iam::{caller.account_id}:user{entity.path}{entity.name}"
+        return _user_arn(caller, entity) or caller.arn
     return caller.arn
+
+
+def _user_arn(caller: Caller, entity: store.Entity | None) -> str | None:
+    """The ARN of the caller's user (its own, or the one who federated) as it is now; None when gone."""
+    if entity is None or entity.kind != "user":
+        return None
+    return f"arn:aws:iam::{caller.account_id}:user{entity.path}{entity.name}"
 
 
 def compile_document(doc: store.PolicyDocument, kind: str) -> Any:
@@ -520,11 +533,17 @@ _ENGINE_TYPES = {
 
 
 def engine_principal(
-    caller: Caller, tags: dict[str, str], *, is_current: bool = True, arn: str | None = None
+    caller: Caller,
+    tags: dict[str, str],
+    *,
+    is_current: bool = True,
+    arn: str | None = None,
+    user_arn: str | None = None,
 ) -> Principal:
     """The caller as the engine's Principal, with its principal tags; `is_current` False when the
     session's user or role was deleted (a Principal naming that ARN names whoever holds it now);
-    `arn`: an IAM user's ARN as it is now (aws:PrincipalArn), when it was renamed since."""
+    `arn`, `user_arn`: an IAM user's ARN, and a federated session's user's, as they are now (either may
+    have been renamed since, and the old name given to another user)."""
     session = caller.session
     is_federated = caller.principal_type == "FederatedUser"
     return Principal(
@@ -536,6 +555,6 @@ def engine_principal(
         role_arn=session.role_arn if session is not None else None,
         role_id=session.role_id if session is not None else None,
         session_name=session.session_name if session is not None else None,
-        user_arn=session.source_principal_arn if is_federated and session is not None else None,
+        user_arn=(user_arn or session.source_principal_arn) if is_federated and session is not None else None,
         is_current=is_current,
     )

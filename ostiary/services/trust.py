@@ -59,7 +59,11 @@ def authorize_assume(ctx: Context, request: AssumeRequest) -> None:
         enforce.engine_principal(caller, {})
         if policies is None
         else enforce.engine_principal(
-            caller, policies.principal_tags, is_current=policies.is_current, arn=policies.principal_arn
+            caller,
+            policies.principal_tags,
+            is_current=policies.is_current,
+            arn=policies.principal_arn,
+            user_arn=policies.federating_user_arn,
         )
     )
     for action in _actions(request):

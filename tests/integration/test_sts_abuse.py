@@ -13,18 +13,26 @@ import pyotp
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import Server, start_server, stop_server
+from tests.conftest import Server
+from tests.integration.gateway_helpers import moto_backend
+from tests.integration.test_gateway_ownership import Harness, running_harness
 from tests.integration.test_saml import _metadata, saml_response
 
 SOURCE_IDENTITY = "https://aws.amazon.com/SAML/Attributes/SourceIdentity"
 
 
 @pytest.fixture(scope="module")
-def abuse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    data_dir = tmp_path_factory.mktemp("sts-abuse")
-    server = start_server(data_dir, f"sqlite:///{data_dir / 'ostiary.db'}", "sqlite")
-    yield server
-    stop_server(server)
+def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    """The server (SQLite) with its gateway in front of moto: bucket policies are the resource policies
+    a session meets besides trust policies."""
+    backend = moto_backend(tmp_path_factory)
+    yield from running_harness(next(backend), tmp_path_factory)
+    backend.close()
+
+
+@pytest.fixture(scope="module")
+def abuse_server(harness: Harness) -> Server:
+    return harness.server
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +99,11 @@ def test_a_valid_saml_source_identity_is_kept_by_the_session(
         out["Credentials"]["SessionToken"],
     )
     assert sts.get_caller_identity()["Arn"].endswith(f"/{saml_role['role'].rsplit('/', 1)[1]}/alice")
+
+
+_ASSUME_ANY = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}
+)
 
 
 def _trust_of(principal: str) -> str:
@@ -210,3 +223,85 @@ def test_a_session_issued_before_a_rename_acts_on_its_own_user_not_the_next_hold
     assert caught.value.response["Error"]["Code"] == "AccessDenied"
     assert stale.get_user(UserName=renamed)["User"]["UserName"] == renamed
     assert iam.list_access_keys(UserName=name)["AccessKeyMetadata"] == []
+
+
+def _bucket_naming(harness: Harness, principal_arn: str) -> str:
+    """A bucket of the server's account whose policy lets `principal_arn` read `k`."""
+    s3 = harness.client("s3")
+    bucket = f"named-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"secret")
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": principal_arn},
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/k",
+    }
+    s3.put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    )
+    return bucket
+
+
+def _reads(harness: Harness, credentials: dict[str, str], bucket: str) -> bool:
+    try:
+        harness.client("s3", credentials).get_object(Bucket=bucket, Key="k")
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == "AccessDenied"
+        return False
+    return True
+
+
+def test_a_bucket_policy_naming_a_role_made_again_grants_nothing_to_the_old_roles_sessions(
+    harness: Harness,
+) -> None:
+    iam: Any = harness.server.client("iam")
+    name = f"reborn-s3-{uuid.uuid4().hex[:8]}"
+    account = harness.server.account_id
+    trust = _trust_of(f"arn:aws:iam::{account}:root")
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)
+    role_arn = f"arn:aws:iam::{account}:role/{name}"
+    user = f"assumer-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="assume", PolicyDocument=_ASSUME_ANY)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    sts: Any = harness.server.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
+    stale = sts.assume_role(RoleArn=role_arn, RoleSessionName="before")["Credentials"]
+    iam.delete_role(RoleName=name)
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)
+    bucket = _bucket_naming(harness, role_arn)
+    assert not _reads(harness, stale, bucket)
+    fresh = sts.assume_role(RoleArn=role_arn, RoleSessionName="after")["Credentials"]
+    assert _reads(harness, fresh, bucket)
+
+
+def test_a_bucket_policy_naming_a_user_grants_nothing_to_whom_the_name_belonged_before(
+    harness: Harness,
+) -> None:
+    iam: Any = harness.server.client("iam")
+    name, renamed = f"fed-{uuid.uuid4().hex[:8]}", f"fed-renamed-{uuid.uuid4().hex[:8]}"
+    account = harness.server.account_id
+    iam.create_user(UserName=name)
+    federate = {"Effect": "Allow", "Action": "sts:GetFederationToken", "Resource": "*"}
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="federate",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [federate]}),
+    )
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    read_all = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+        }
+    )
+    sts: Any = harness.server.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
+    federated = sts.get_federation_token(Name="fed-session", Policy=read_all)["Credentials"]
+    old_bucket = _bucket_naming(harness, f"arn:aws:iam::{account}:user/{name}")
+    assert _reads(harness, federated, old_bucket)  # the bucket names the user who federated
+    iam.update_user(UserName=name, NewUserName=renamed)
+    iam.create_user(UserName=name)  # the name is someone else's now
+    new_bucket = _bucket_naming(harness, f"arn:aws:iam::{account}:user/{name}")
+    assert not _reads(harness, federated, new_bucket)
+    renamed_bucket = _bucket_naming(harness, f"arn:aws:iam::{account}:user/{renamed}")
+    assert _reads(harness, federated, renamed_bucket)  # the user who federated, under its name now
