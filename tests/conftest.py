@@ -27,9 +27,9 @@ ROOT_SECRET = "ostiary/test/root/secret/0123456789abcdef"
 ACCOUNT = "123456789012"
 
 if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
-    # The suite starts `python -m ostiary ...` (servers, their trail writers, admin commands) some
-    # thousand times; without bytecode each start compiles Ostiary's modules anew (0.3 to 0.8 s). Its
-    # children may keep bytecode, outside the checkout as the variable wanted: in a cache folder in /tmp.
+    # The suite starts `python -m ostiary ...` (servers, their trail writers, admin commands) hundreds
+    # of times; without bytecode each start compiles Ostiary's modules anew (0.1 to 0.3 s of CPU). The
+    # children keep bytecode, outside the checkout as the variable wanted: in a cache folder in /tmp.
     os.environ.setdefault(
         "PYTHONPYCACHEPREFIX", os.path.join(tempfile.gettempdir(), f"ostiary-test-pycache-{os.getuid()}")
     )
