@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,6 +25,14 @@ PG_ADMIN_URL = os.environ.get("OSTIARY_TEST_PG_URL", "postgresql://postgres@127.
 ROOT_KEY = "AKIAOSTIARYTESTROOT1"
 ROOT_SECRET = "ostiary/test/root/secret/0123456789abcdef"
 ACCOUNT = "123456789012"
+
+if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
+    # The suite starts `python -m ostiary ...` (servers, their trail writers, admin commands) hundreds
+    # of times; without bytecode each start compiles Ostiary's modules anew (0.1 to 0.3 s of CPU). The
+    # children keep bytecode, outside the checkout as the variable wanted: in a cache folder in /tmp.
+    os.environ.setdefault(
+        "PYTHONPYCACHEPREFIX", os.path.join(tempfile.gettempdir(), f"ostiary-test-pycache-{os.getuid()}")
+    )
 
 
 @dataclass
@@ -57,6 +66,22 @@ class Server:
             aws_session_token=session_token,
             config=Config(retries={"max_attempts": 1}, **config),  # type: ignore[arg-type]  # botocore options
         )
+
+    def new_account(self) -> dict[str, str]:
+        """A fresh account beside this server: its AccountId and root AccessKeyId and SecretAccessKey.
+
+        Made in this process by the function `ostiary account create` calls, on the server's migrated
+        store, without starting an interpreter for each (tests/integration/test_accounts and
+        test_cli_store run the command itself)."""
+        from ostiary.bootstrap import create_account
+        from ostiary.store.db import Database
+        from ostiary.store.keyring import Keyring
+
+        db = Database(self.database_url, pool=False)
+        try:
+            return create_account(db, Keyring.load(self.data_dir))
+        finally:
+            db.dispose()
 
     def cli_env(self) -> dict[str, str]:
         """Store options for admin commands run beside this server."""

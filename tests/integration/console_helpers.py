@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
 from typing import Any
 
 import requests
@@ -19,15 +16,7 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 def new_account(server: Server) -> dict[str, Any]:
     """A fresh account (its own users, throttles and password policy) with its root's IAM client."""
-    out = subprocess.run(
-        [sys.executable, "-m", "ostiary", "account", "create"],
-        env=server.cli_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    created = json.loads(out.stdout)
+    created: dict[str, Any] = dict(server.new_account())
     created["iam"] = server.client("iam", created["AccessKeyId"], created["SecretAccessKey"])
     return created
 

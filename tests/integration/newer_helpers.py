@@ -3,9 +3,8 @@ serves, whatever older botocore the suite runs with: they know the operations 1.
 
 from __future__ import annotations
 
+import functools
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +24,16 @@ def newer_session() -> botocore.session.Session:
     return core
 
 
+@functools.cache
+def _newer_boto3() -> boto3.Session:
+    """One boto3 session over the newer models for the run: it loads each model once, not per client."""
+    return boto3.Session(botocore_session=newer_session())
+
+
 def newer_client(server: Server, service: str, creds: dict[str, str], *, validate: bool = True) -> Any:
     """A boto3 client of `service` that knows the newer model, signed with `creds`; `validate=False`
     sends what the client would refuse, as a hostile caller would."""
-    return boto3.Session(botocore_session=newer_session()).client(
+    return _newer_boto3().client(
         service,
         endpoint_url=server.endpoint,
         region_name="us-east-1",
@@ -41,15 +46,7 @@ def newer_client(server: Server, service: str, creds: dict[str, str], *, validat
 
 def new_account(server: Server) -> dict[str, str]:
     """A fresh account's root credentials (AccountId, AccessKeyId, SecretAccessKey)."""
-    out = subprocess.run(
-        [sys.executable, "-m", "ostiary", "account", "create"],
-        env=server.cli_env(),
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return {k: str(v) for k, v in json.loads(out.stdout).items()}
+    return server.new_account()
 
 
 def user_client(server: Server, root: Any, name: str, policy: dict[str, Any] | None) -> Any:

@@ -109,7 +109,7 @@ def populate(server: Server, suffix: str) -> dict[str, Any]:
     )
     iam.put_user_policy(UserName="alice", PolicyName="self", PolicyDocument=allow("iam:*", "sts:*"))
     iam.attach_user_policy(UserName="alice", PolicyArn=managed)
-    iam.attach_user_policy(UserName="alice", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    iam.attach_user_policy(UserName="alice", PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
     key = iam.create_access_key(UserName="alice")["AccessKey"]
     iam.create_login_profile(UserName="alice", Password="First-Passw0rd!")
     iam.update_login_profile(UserName="alice", Password=PASSWORD)  # a row of password history

@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, text
 from tests.conftest import Server
 from tests.integration.authz_helpers import allow, doc
 from tests.integration.credential_helpers import certificate, denied_text, error, rsa_key
-from tests.integration.test_accounts import client, ostiary
+from tests.integration.test_accounts import client
 from tests.integration.test_mfa import enabled_device
 from tests.integration.test_signin import signin
 
@@ -53,7 +53,7 @@ NOTHING = {  # a user with no password, MFA, key or certificate
 @pytest.fixture
 def account(server: Server) -> dict[str, Any]:
     """A fresh account (a report covers every user of its account), with its root's IAM client."""
-    created = ostiary(server, "account", "create")
+    created = server.new_account()
     return {"id": created["AccountId"], "creds": created, "iam": client(server, "iam", created)}
 
 
@@ -288,7 +288,7 @@ def test_a_report_three_hours_old_is_still_served(server: Server, account: dict[
 
 
 def test_accounts_see_only_their_own_users(server: Server, account: dict[str, Any], unique: str) -> None:
-    other = ostiary(server, "account", "create")
+    other = server.new_account()
     other_iam = client(server, "iam", other)
     other_iam.create_user(UserName=f"theirs-{unique}")
     account["iam"].create_user(UserName=f"ours-{unique}")

@@ -9,8 +9,6 @@ Everything goes through a real `ostiary serve` (accounts and users made through 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -70,16 +68,8 @@ class Harness:
         return self.server.client("iam", creds["AccessKeyId"], creds["SecretAccessKey"])
 
     def account(self) -> dict[str, str]:
-        """A new account's root credentials (`ostiary account create`), with its `AccountId`."""
-        out = subprocess.run(
-            [sys.executable, "-m", "ostiary", "account", "create"],
-            env=self.server.cli_env(),
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        return {k: str(v) for k, v in json.loads(out.stdout).items()}
+        """A new account's root credentials (as `ostiary account create` makes them), with its `AccountId`."""
+        return self.server.new_account()
 
     def user(
         self, statements: list[dict[str, Any]], root: dict[str, str] | None = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
+from typing import Any
 
 import botocore.session
 import pytest
@@ -31,6 +32,12 @@ def account(server: Server) -> dict[str, str]:
     return new_account(server)
 
 
+@pytest.fixture(scope="module")
+def clients(server: Server, account: dict[str, str]) -> dict[str, Any]:
+    """The account's newer client of each served model, made once for the module's many calls."""
+    return {service: newer_client(server, service, account) for service in models.SERVICES}
+
+
 def test_the_served_models_are_the_newer_ones_and_the_pinned_botocore_is_older() -> None:
     for service in models.SERVICES:
         newer = newer_session().get_component("data_loader").load_service_model(service, "service-2")
@@ -42,9 +49,9 @@ def test_the_served_models_are_the_newer_ones_and_the_pinned_botocore_is_older()
 
 @pytest.mark.parametrize(("service", "operation"), services.implemented())
 def test_every_operation_with_the_newer_full_input_gets_no_500(
-    server: Server, account: dict[str, str], service: str, operation: str
+    server: Server, clients: dict[str, Any], service: str, operation: str
 ) -> None:
-    client = newer_client(server, service, account)
+    client = clients[service]
     shape = client.meta.service_model.operation_model(operation).input_shape
     params = sample_value(shape) if shape is not None else {}
     method = getattr(client, botocore.xform_name(operation))

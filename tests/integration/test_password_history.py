@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -24,15 +21,7 @@ VIOLATION = {
 @pytest.fixture
 def account(server: Server) -> dict[str, Any]:
     """A fresh account (its password policy is its own), with the root's IAM client."""
-    out = subprocess.run(
-        [sys.executable, "-m", "ostiary", "account", "create"],
-        env=server.cli_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    created = json.loads(out.stdout)
+    created = server.new_account()
     iam = server.client("iam", created["AccessKeyId"], created["SecretAccessKey"])
     return {"id": created["AccountId"], "iam": iam}
 

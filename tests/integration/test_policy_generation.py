@@ -14,7 +14,6 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import Server
 from tests.integration.authz_helpers import Principal, allow, denied, doc
-from tests.integration.test_accounts import ostiary
 
 
 def _analyzer(server: Server, user: str | None = None) -> Any:
@@ -184,7 +183,7 @@ def test_another_accounts_jobs_and_principals_are_out_of_reach(server: Server, i
     analyzer = _analyzer(server)
     job = analyzer.start_policy_generation(**_details(server, user.arn))["jobId"]
     report = iam.generate_service_last_accessed_details(Arn=user.arn)["JobId"]
-    root = {k: str(v) for k, v in ostiary(server, "account", "create").items()}
+    root = server.new_account()
     other_analyzer = server.client("accessanalyzer", root["AccessKeyId"], root["SecretAccessKey"])
     other_iam = server.client("iam", root["AccessKeyId"], root["SecretAccessKey"])
     with pytest.raises(ClientError) as exc:

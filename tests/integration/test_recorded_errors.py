@@ -23,7 +23,7 @@ from botocore import xform_name
 from botocore.exceptions import ClientError
 
 from tests.conftest import Server
-from tests.integration.test_accounts import client, ostiary
+from tests.integration.test_accounts import client
 
 CASES = [json.loads(line) for line in Path(__file__).with_name("aws_recorded_errors.jsonl").open()]
 _ALL = json.dumps(
@@ -35,7 +35,7 @@ class Admin:
     """An administrator's role session in a fresh account: its IAM and STS clients and its ARN."""
 
     def __init__(self, server: Server) -> None:
-        root = {k: str(v) for k, v in ostiary(server, "account", "create").items()}
+        root = server.new_account()
         self.account_id = root["AccountId"]
         iam = client(server, "iam", root)
         iam.create_user(UserName="admin")

@@ -14,6 +14,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conftest import Server
+from tests.integration.test_accounts import client
+
 _DOC = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}
 )
@@ -99,33 +102,43 @@ def test_authorization_details_pages_in_code_point_order(iam: Any, unique: str) 
         assert mine == sorted(names, key=str.lower)
 
 
-def test_authorization_details_sections_in_order_each_item_once(iam: Any, unique: str) -> None:
-    iam.create_user(UserName=f"sec{unique}")
-    iam.create_group(GroupName=f"sec{unique}")
-    iam.create_role(RoleName=f"sec{unique}", AssumeRolePolicyDocument=_TRUST)
-    arn = iam.create_policy(PolicyName=f"sec{unique}", PolicyDocument=_DOC)["Policy"]["Arn"]
-    iam.attach_user_policy(UserName=f"sec{unique}", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+def test_authorization_details_sections_in_order_each_item_once(server: Server) -> None:
+    """In a fresh account (the shared one holds what the tests before this one made: more than 1000
+    items when many ran first), pages of each size cross the sections' bounds: users, then groups,
+    roles, local and AWS policies, every item once."""
+    iam: Any = client(server, "iam", server.new_account())
+    for n in range(2):
+        iam.create_user(UserName=f"sec{n}")
+        iam.create_group(GroupName=f"sec{n}")
+        iam.create_role(RoleName=f"sec{n}", AssumeRolePolicyDocument=_TRUST)
+    arn = iam.create_policy(PolicyName="sec", PolicyDocument=_DOC)["Policy"]["Arn"]
+    iam.attach_user_policy(UserName="sec0", PolicyArn="arn:aws:iam::aws:policy/AWSDenyAll")
+    iam.attach_group_policy(GroupName="sec1", PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
     whole = iam.get_account_authorization_details(MaxItems=1000)
     assert whole["IsTruncated"] is False
-    seen: list[tuple[str, str]] = []
-    marker = None
-    for _ in range(1000):
-        page = iam.get_account_authorization_details(MaxItems=7, **({"Marker": marker} if marker else {}))
-        seen += [("0", u["UserName"]) for u in page["UserDetailList"]]
-        seen += [("1", g["GroupName"]) for g in page["GroupDetailList"]]
-        seen += [("2", r["RoleName"]) for r in page["RoleDetailList"]]
-        seen += [
-            ("4" if p["Arn"].startswith("arn:aws:iam::aws:") else "3", p["Arn"]) for p in page["Policies"]
-        ]
-        if not page["IsTruncated"]:
-            break
-        marker = page["Marker"]
-    sections = [s for s, _ in seen]
-    assert sections == sorted(sections), "users, then groups, roles, local and AWS policies"
-    assert len(seen) == len(set(seen))
     expected = len(whole["UserDetailList"]) + len(whole["GroupDetailList"]) + len(whole["RoleDetailList"])
-    assert len(seen) == expected + len(whole["Policies"])
-    assert ("3", arn) in seen and ("4", "arn:aws:iam::aws:policy/ReadOnlyAccess") in seen
+    expected += len(whole["Policies"])
+    assert expected == 9
+    for size in (1, 2, 4, 7):
+        seen: list[tuple[str, str]] = []
+        marker = None
+        for _ in range(1000):
+            page = iam.get_account_authorization_details(
+                MaxItems=size, **({"Marker": marker} if marker else {})
+            )
+            seen += [("0", u["UserName"]) for u in page["UserDetailList"]]
+            seen += [("1", g["GroupName"]) for g in page["GroupDetailList"]]
+            seen += [("2", r["RoleName"]) for r in page["RoleDetailList"]]
+            seen += [
+                ("4" if p["Arn"].startswith("arn:aws:iam::aws:") else "3", p["Arn"]) for p in page["Policies"]
+            ]
+            if not page["IsTruncated"]:
+                break
+            marker = page["Marker"]
+        sections = [s for s, _ in seen]
+        assert sections == sorted(sections), "users, then groups, roles, local and AWS policies"
+        assert len(seen) == len(set(seen)) == expected
+        assert ("3", arn) in seen and ("4", "arn:aws:iam::aws:policy/AWSDenyAll") in seen
 
 
 def test_authorization_details_long_arns_page_with_skip_markers(iam: Any, unique: str) -> None:

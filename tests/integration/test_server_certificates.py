@@ -19,7 +19,7 @@ from tests.integration.credential_helpers import (
     rsa_key,
     unprivileged,
 )
-from tests.integration.test_accounts import client, ostiary
+from tests.integration.test_accounts import client
 
 
 def _material() -> tuple[str, str]:
@@ -215,7 +215,7 @@ def test_the_private_key_is_sealed_at_rest(server: Server, iam: Any, unique: str
 
 
 def test_at_most_twenty_per_account(server: Server) -> None:
-    root = {k: str(v) for k, v in ostiary(server, "account", "create").items()}
+    root = server.new_account()
     iam = client(server, "iam", root)
     body, key = _material()
     for i in range(20):

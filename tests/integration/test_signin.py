@@ -28,15 +28,7 @@ SELF_SERVICE = json.dumps(
 
 
 def _new_account(server: Server) -> dict[str, str]:
-    out = subprocess.run(
-        [sys.executable, "-m", "ostiary", "account", "create"],
-        env=server.cli_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return json.loads(out.stdout)
+    return server.new_account()
 
 
 def signin(

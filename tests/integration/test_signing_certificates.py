@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import Server
 from tests.integration.credential_helpers import certificate, denied_text, error, rsa_key, unprivileged
-from tests.integration.test_accounts import client, ostiary
+from tests.integration.test_accounts import client
 
 
 def _user(iam: Any, unique: str) -> str:
@@ -158,7 +158,7 @@ def test_a_user_without_permission_is_denied(server: Server, iam: Any, unique: s
 
 
 def test_the_root_has_its_own_certificates(server: Server) -> None:
-    root = {k: str(v) for k, v in ostiary(server, "account", "create").items()}
+    root = server.new_account()
     iam = client(server, "iam", root)
     cert = iam.upload_signing_certificate(CertificateBody=certificate(rsa_key()))["Certificate"]
     listed = iam.list_signing_certificates()["Certificates"]

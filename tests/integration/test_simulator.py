@@ -218,21 +218,10 @@ def test_malformed_input_policy_is_refused(iam: Any) -> None:
 
 
 def test_another_accounts_principals_are_not_found(iam: Any, server: Server, unique: str) -> None:
-    import subprocess
-    import sys
-
     name = f"sim-private-{unique}"
     iam.create_user(UserName=name)
     iam.put_user_policy(UserName=name, PolicyName="private", PolicyDocument=LIST_AND_DENY)
-    out = subprocess.run(
-        [sys.executable, "-m", "ostiary", "account", "create"],
-        env=server.cli_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    other = json.loads(out.stdout)
+    other = server.new_account()
     outsider = server.client("iam", other["AccessKeyId"], other["SecretAccessKey"])
     source = f"arn:aws:iam::{server.account_id}:user/{name}"
     for call in (

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import ACCOUNT, Server
 from tests.integration.authz_helpers import Principal, account_trust, allow, doc, role_clients
-from tests.integration.test_accounts import client, ostiary
+from tests.integration.test_accounts import client
 
 
 def events(server: Server, key: str, value: str, **creds: Any) -> list[dict[str, Any]]:
@@ -139,8 +139,8 @@ def test_an_assumed_role_session_carries_its_source_identity(server: Server, iam
 
 
 def test_cross_account_assume_role_is_recorded_in_both_accounts(server: Server, unique: str) -> None:
-    first = {k: str(v) for k, v in ostiary(server, "account", "create").items()}
-    second = {k: str(v) for k, v in ostiary(server, "account", "create").items()}
+    first = server.new_account()
+    second = server.new_account()
     role = f"trail-x-{unique}"
     second_iam = client(server, "iam", second)
     role_arn = second_iam.create_role(
@@ -262,7 +262,7 @@ def test_a_user_needs_cloudtrail_lookup_events(server: Server, iam: Any, unique:
 
 
 def test_an_account_sees_only_its_own_events(server: Server, iam: Any, unique: str) -> None:
-    other = {k: str(v) for k, v in ostiary(server, "account", "create").items()}
+    other = server.new_account()
     name = f"trail-mine-{unique}"
     iam.create_user(UserName=name)
     theirs = {"access_key_id": other["AccessKeyId"], "secret_access_key": other["SecretAccessKey"]}
