@@ -14,6 +14,7 @@ worker's own.
 
 from __future__ import annotations
 
+import glob
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -139,10 +140,27 @@ def _scraped() -> CollectorRegistry:
     if not os.environ.get(MULTIPROCESS_ENV):
         return REGISTRY
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped library
+    _WorkerCounts(registry)  # type: ignore[no-untyped-call]  # untyped library
     for readings in _readings:
         registry.register(readings)
     return registry
+
+
+class _WorkerCounts(multiprocess.MultiProcessCollector):
+    """The workers' counts, read from their files, less a file a worker is still making: a worker makes
+    its file empty before it sizes it, and prometheus_client reads an empty file as a broken one (a
+    scrape at that moment failed with struct.error)."""
+
+    def collect(self) -> Any:
+        files = [path for path in glob.glob(os.path.join(self._path, "*.db")) if _size(path) > 0]
+        return self.merge(files, accumulate=True)  # type: ignore[no-untyped-call]  # untyped library
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:  # gone meanwhile
+        return 0
 
 
 def prepare_workers(folder: Path) -> None:
