@@ -55,17 +55,7 @@ def authorize_assume(ctx: Context, request: AssumeRequest) -> None:
     is_service = caller.principal_type == "Service"
     policies = None if is_service else enforce.principal_policies(ctx.db, caller)
     context = _context(ctx, policies, request)
-    principal = (
-        enforce.engine_principal(caller, {})
-        if policies is None
-        else enforce.engine_principal(
-            caller,
-            policies.principal_tags,
-            is_current=policies.is_current,
-            arn=policies.principal_arn,
-            user_arn=policies.federating_user_arn,
-        )
-    )
+    principal = enforce.engine_principal(caller, {}) if policies is None else policies.of_caller(caller)[0]
     for action in _actions(request):
         engine_request = Request(principal, action, request.role_arn, context)
         if policies is None:
