@@ -12,6 +12,18 @@ from pathlib import Path
 
 from tests.conftest import Server, free_port, wait_for_port
 
+# IMDSv2's headers, and the trust policy of a role an instance profile gives to EC2 instances.
+TTL = "X-aws-ec2-metadata-token-ttl-seconds"
+TOKEN = "X-aws-ec2-metadata-token"
+EC2_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+
 _PROBE = r"""
 import json, os, sys
 import boto3

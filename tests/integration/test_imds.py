@@ -9,18 +9,8 @@ from pathlib import Path
 import requests
 
 from tests.conftest import Server
-from tests.integration.imds_helpers import identity_from_metadata, running_imds
+from tests.integration.imds_helpers import EC2_TRUST, TOKEN, TTL, identity_from_metadata, running_imds
 
-TTL = "X-aws-ec2-metadata-token-ttl-seconds"
-TOKEN = "X-aws-ec2-metadata-token"
-EC2_TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-)
 LAMBDA_TRUST = json.dumps(
     {
         "Version": "2012-10-17",

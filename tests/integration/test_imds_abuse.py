@@ -4,7 +4,6 @@ asked for through a proxy, paths that climb out of a role's name (one server for
 from __future__ import annotations
 
 import http.client
-import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -13,19 +12,9 @@ import pytest
 import requests
 
 from tests.conftest import Server, start_server, stop_server
-from tests.integration.imds_helpers import running_imds
+from tests.integration.imds_helpers import EC2_TRUST, TOKEN, TTL, running_imds
 
-TTL = "X-aws-ec2-metadata-token-ttl-seconds"
-TOKEN = "X-aws-ec2-metadata-token"
 CREDENTIALS = "/latest/meta-data/iam/security-credentials/"
-EC2_TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import Server
-from tests.integration.imds_helpers import clean_env, running_imds
+from tests.integration.imds_helpers import EC2_TRUST, clean_env, running_imds
 
 VERIFICATION_SCRIPT = r"""
 import os
@@ -59,14 +59,6 @@ EXPORT_POLICY = json.dumps(
                 "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
                 "Resource": "arn:aws:kms:us-east-1:123456789012:key/abcd-efgh-1234-5678",
             },
-        ],
-    }
-)
-EC2_TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
         ],
     }
 )
