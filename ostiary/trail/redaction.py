@@ -3,14 +3,15 @@
 A request's secret parameters (a password, a SAML assertion, a web identity token, a private key, an
 MFA code) stay in its record as the marker `HIDDEN_DUE_TO_SECURITY_REASONS`, so a reader sees that one
 was sent; an answer's secrets (a secret access key, a session token, a service password, a virtual
-MFA device's seed) are left out altogether. Member names become CloudTrail's camelCase.
+MFA device's seed) are left out altogether. Member names become CloudTrail's camelCase, and dates
+CloudTrail's text of them (`Jul 18, 2014 4:07:39 PM`, in UTC: its records' `expiration`, `createDate`).
 """
 
 from __future__ import annotations
 
 import base64
 import functools
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
@@ -66,6 +67,19 @@ def response_elements(result: dict[str, Any] | None) -> dict[str, Any] | None:
     return _clean(result, False) or None
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def date_text(moment: datetime) -> str:
+    """A date inside a record's parameters or answer as CloudTrail writes it: `Jul 18, 2014 4:07:39 PM`
+    (Java's `MMM d, yyyy h:mm:ss a`, UTC; a naive datetime is taken as UTC). The record's own times
+    (eventTime, a session's creationDate) are ISO 8601."""
+    at = moment.astimezone(UTC) if moment.tzinfo is not None else moment
+    hour = at.hour % 12 or 12
+    half = "AM" if at.hour < 12 else "PM"
+    return f"{_MONTHS[at.month - 1]} {at.day}, {at.year} {hour}:{at.minute:02d}:{at.second:02d} {half}"
+
+
 def camel(name: str) -> str:
     """CloudTrail's spelling of a model member: its first letter in lower case (`UserName` → `userName`)."""
     return name[:1].lower() + name[1:]
@@ -93,7 +107,7 @@ def _clean(value: Any, hide: bool) -> Any:
     if isinstance(value, list | tuple):
         return [_clean(item, hide) for item in value]
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return date_text(value)
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
     if isinstance(value, dict):  # a dict of another type

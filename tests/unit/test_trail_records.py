@@ -6,7 +6,7 @@ import hashlib
 import json
 import marshal
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -77,8 +77,26 @@ def test_request_secrets_are_marked_hidden_and_answer_secrets_left_out() -> None
         }
     }
     assert redaction.response_elements(result) == {
-        "credentials": {"accessKeyId": "ASIA1", "expiration": "2026-12-04T16:00:00Z"}
+        "credentials": {"accessKeyId": "ASIA1", "expiration": "Dec 4, 2026 4:00:00 PM"}
     }
+
+
+@pytest.mark.parametrize(
+    ("moment", "text"),
+    [
+        (datetime(2014, 7, 18, 16, 7, 39, tzinfo=UTC), "Jul 18, 2014 4:07:39 PM"),  # AWS's AssumeRole record
+        (datetime(2016, 3, 23, 2, 39, 57, tzinfo=UTC), "Mar 23, 2016 2:39:57 AM"),  # its SAML record
+        (datetime(2019, 10, 2, 23, 12, 29), "Oct 2, 2019 11:12:29 PM"),  # naive: UTC
+        (datetime(2026, 1, 1, 0, 5, 0, tzinfo=UTC), "Jan 1, 2026 12:05:00 AM"),  # midnight is 12 AM
+        (datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC), "Jan 1, 2026 12:00:00 PM"),  # noon is 12 PM
+        (datetime(2026, 1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=2))), "Dec 31, 2025 11:00:00 PM"),
+    ],
+)
+def test_dates_in_parameters_and_answers_are_cloudtrails_text(moment: datetime, text: str) -> None:
+    """CloudTrail writes a date inside requestParameters/responseElements as Java's `MMM d, yyyy h:mm:ss a`
+    in UTC (the IAM User Guide's STS records: "expiration": "Jul 18, 2014 4:07:39 PM")."""
+    assert redaction.response_elements({"User": {"CreateDate": moment}}) == {"user": {"createDate": text}}
+    assert redaction.request_parameters({"Since": moment}) == {"since": text}
 
 
 def test_identity_of_root_user_and_assumed_role_with_source_identity() -> None:
