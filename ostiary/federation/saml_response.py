@@ -2,8 +2,8 @@
 
 Only what the signature covers is read (the element signxml returns), so a second, unsigned
 assertion wrapped around or beside the signed one is never looked at. The XML is parsed with
-entities, DTDs and network access off, and a document carrying a DOCTYPE is refused. `REPLAYS`
-remembers the assertions accepted, so the same one is not accepted twice.
+entities, DTDs and network access off, and a document carrying a DOCTYPE is refused. The store
+remembers the assertions accepted, so the same one is not accepted twice (`store.saml_assertions`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -89,34 +87,6 @@ class SamlAssertion:
         """`persistent`, `transient`, or the full format URI (AWS's SubjectType)."""
         short = self.subject_format.removeprefix(_NAMEID_FORMAT)
         return short if short in ("persistent", "transient") else self.subject_format
-
-
-class ReplayCache:
-    """Assertions already accepted, each kept until its NotOnOrAfter, so none is accepted twice.
-
-    In this process's memory, bounded: the oldest entries go when expired, or when `limit` is reached.
-    A cluster's nodes (or `--workers` processes) each keep their own: a response replayed to
-    another node within its few minutes of validity is not caught there."""
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._seen: OrderedDict[tuple[str, str], datetime] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def claim(self, key: tuple[str, str], until: datetime, now: datetime) -> bool:
-        """True the first time `key` is claimed before `until`; False while an earlier claim holds."""
-        with self._lock:
-            kept = self._seen.get(key)
-            if kept is not None and now < kept:
-                return False
-            while self._seen and (len(self._seen) >= self._limit or now >= next(iter(self._seen.values()))):
-                self._seen.popitem(last=False)  # the oldest: expired ones first, as they come first
-            self._seen.pop(key, None)
-            self._seen[key] = until
-            return True
-
-
-REPLAYS = ReplayCache(100_000)
 
 
 def decode(saml_response: str) -> bytes:

@@ -22,6 +22,7 @@ from ostiary.federation.saml_response import AWS_AUDIENCE, SamlAssertion
 from ostiary.services import Context, operation
 from ostiary.services._federation import FederatedRequest, assume, denied, role_account
 from ostiary.services.saml_providers import find_saml_provider
+from ostiary.store import saml_assertions
 
 ACTION = "sts:AssumeRoleWithSAML"
 _SESSION_NAME = re.compile(r"[a-zA-Z_0-9+=,.@-]{2,64}")
@@ -56,9 +57,11 @@ def assume_role_with_saml(
         raise denied(ACTION)
     session_name = _session_name(assertion)
     _check_source_identity(assertion)
-    if not saml_response.REPLAYS.claim(
-        (principal_arn, assertion.assertion_id), assertion.not_on_or_after, ctx.now
-    ):
+    with ctx.db.transaction() as conn:  # on any node: the claims are in the store
+        claimed = saml_assertions.claim(
+            conn, principal_arn, assertion.assertion_id, assertion.not_on_or_after, ctx.now
+        )
+    if not claimed:
         raise InvalidIdentityTokenException(_INVALID)  # this assertion was accepted once already
     qualifier = name_qualifier(assertion.issuer, account, principal_arn)
     result = assume(

@@ -19,6 +19,9 @@ from botocore.exceptions import ClientError
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import Server, start_server, stop_server
+from tests.integration.test_saml import _metadata as saml_metadata
+from tests.integration.test_saml import _trust as saml_trust
+from tests.integration.test_saml import saml_response
 
 pytestmark = pytest.mark.postgres
 
@@ -251,3 +254,25 @@ def test_a_key_deactivated_is_refused_in_time_while_the_other_node_is_under_load
         for thread in threads:
             thread.join(timeout=30)
     assert all(seconds < HEARD_WITHIN_SECONDS for _, seconds in results), results
+
+
+def test_a_saml_response_accepted_by_one_node_is_refused_by_the_other(
+    nodes: tuple[Server, Server], unique: str
+) -> None:
+    """A SAML assertion is accepted once in the cluster: replayed to another node within its validity, it
+    is refused as on the node that took it (the claims are in the store, not in a process's memory)."""
+    a, b = nodes
+    iam = a.client("iam")
+    provider = iam.create_saml_provider(Name=f"idp-{unique}", SAMLMetadataDocument=saml_metadata())
+    role = iam.create_role(
+        RoleName=f"saml-{unique}", AssumeRolePolicyDocument=saml_trust(provider["SAMLProviderArn"])
+    )
+    ask = {"RoleArn": role["Role"]["Arn"], "PrincipalArn": provider["SAMLProviderArn"]}
+    for first, second in ((a, b), (b, a)):
+        response = saml_response([f"{ask['RoleArn']},{ask['PrincipalArn']}"])
+        assert first.client("sts").assume_role_with_saml(SAMLAssertion=response, **ask)["Subject"]
+        for node in (second, first):
+            with pytest.raises(ClientError) as caught:
+                node.client("sts").assume_role_with_saml(SAMLAssertion=response, **ask)
+            error = caught.value.response["Error"]
+            assert (error["Code"], error["Message"]) == ("InvalidIdentityToken", "Invalid SAML response")
