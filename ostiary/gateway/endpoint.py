@@ -187,6 +187,10 @@ class Gateway:
             return _failure(service or _named_service(request), exc, request_id)
         if isinstance(prepared, Answer):
             return prepared
+        return _settled(prepared, await self._exchange(prepared, service, request_id))
+
+    async def _exchange(self, prepared: Prepared, service: str, request_id: str) -> Answer:
+        """The backend's answer to a prepared request, as the client gets it (`_finish`). Never raises."""
         out = prepared.outgoing
         try:
             response = await self._backend.open(
@@ -202,6 +206,7 @@ class Gateway:
             with blocking.on_loop():
                 return self._finish(prepared, answer)
         except WouldBlock:
+            loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._threads, self._finished, prepared, answer, request_id)
         except Exception as exc:  # noqa: BLE001 - the gateway's outer guard (`_failure`)
             return _failure(service, exc, request_id)
@@ -215,11 +220,15 @@ class Gateway:
             signed = sigv4.parse(request)
             service = signed.service if signed is not None else ""
             prepared = self._prepare(request, signed, request_id)
-            if isinstance(prepared, Answer):
-                return prepared
-            return self._finish(prepared, self.forwarder.send(prepared.outgoing))
         except Exception as exc:  # noqa: BLE001 - the gateway's outer guard (`_failure`)
             return _failure(service or _named_service(request), exc, request_id)
+        if isinstance(prepared, Answer):
+            return prepared
+        try:
+            answer = self._finish(prepared, self.forwarder.send(prepared.outgoing))
+        except Exception as exc:  # noqa: BLE001 - the gateway's outer guard (`_failure`)
+            answer = _failure(service, exc, request_id)
+        return _settled(prepared, answer)
 
     def _prepare(
         self, request: HttpRequest, signed: sigv4.SignedRequest | None, request_id: str
@@ -246,16 +255,25 @@ class Gateway:
         if isinstance(operation, UnknownOperation):
             kind = refusals.UNKNOWN_OPERATION if operation.operation is None else refusals.SERIALIZATION
             return _refusal(service, *kind, operation.reason, request_id)
-        pending = trail.decided(self.authorizer, request, caller, operation, signed.region, request_id, now)
-        self.authorizer.before_forward(operation, caller, signed.region)
-        if listtokens.given_token(operation) is not None:  # the backend's own token, opened
-            body = listtokens.json_body(self.keyring, caller.account_id, operation, request.body)
-            request = dataclasses.replace(request, body=body)
-        with_policy = keypolicies.with_default_policy(operation, caller.account_id, request.body)
-        if with_policy is not None:  # a new key's default policy names its owner, not the backend
-            request = dataclasses.replace(request, body=with_policy)
-        outgoing = self.forwarder.outgoing(backend, request, service, signed.region)
-        return Prepared(caller, operation, signed.region, pending, outgoing)
+        pending, draft = trail.decided(
+            self.authorizer, request, caller, operation, signed.region, request_id, now
+        )
+        try:
+            self.authorizer.before_forward(operation, caller, signed.region)
+            if listtokens.given_token(operation) is not None:  # the backend's own token, opened
+                body = listtokens.json_body(self.keyring, caller.account_id, operation, request.body)
+                request = dataclasses.replace(request, body=body)
+            with_policy = keypolicies.with_default_policy(operation, caller.account_id, request.body)
+            if with_policy is not None:  # a new key's default policy names its owner, not the backend
+                request = dataclasses.replace(request, body=with_policy)
+            outgoing = self.forwarder.outgoing(backend, request, service, signed.region)
+        except WouldBlock:
+            raise  # decided again on a thread, and recorded there
+        except Exception as exc:
+            if draft is not None:
+                draft.settle(_error_of(service, exc, request_id))
+            raise
+        return Prepared(caller, operation, signed.region, pending, outgoing, draft)
 
     def _finish(self, prepared: Prepared, answer: Answer) -> Answer:
         """The answer the client gets, once the permissions that needed the backend's answer are allowed
@@ -287,6 +305,25 @@ class Prepared:
     region: str
     pending: Pending
     outgoing: Outgoing
+    draft: trail.Draft | None  # its record, settled with its answer
+
+
+def _settled(prepared: Prepared, answer: Answer) -> Answer:
+    """The answer, its request's record written down first with what it says (`trail.settle`)."""
+    if prepared.draft is not None:
+        kind = next((value for name, value in answer.headers if name == "content-type"), None)
+        trail.settle(prepared.draft, answer.status, kind, answer.body)
+    return answer
+
+
+def _error_of(service: str, exc: Exception, request_id: str) -> tuple[str, str]:
+    """What a request's record says of a failure: an AWS error's own code and message, else what the
+    client is answered (`_failure`)."""
+    if isinstance(exc, AwsError):
+        return exc.code, exc.message
+    answer = _failure(service, exc, request_id)
+    kind = next((value for name, value in answer.headers if name == "content-type"), None)
+    return trail.answered_error(answer.status, kind, answer.body) or ("InternalFailure", "")
 
 
 def _failure(service: str, exc: Exception, request_id: str) -> Answer:

@@ -123,6 +123,7 @@ class S3Requests:
         if isinstance(prepared, Answer):
             await _send_whole(send, prepared)
             return True
+        draft = prepared.draft
         started = False
         try:
             response = await self.backend_async.open(
@@ -135,6 +136,7 @@ class S3Requests:
                     answer = await _on_loop_or_thread(
                         self.threads, self._answer_whole, prepared, response, data
                     )
+                    _settle(draft, _answered(answer))
                     await _send_whole(send, answer)
                     return True
                 if 200 <= response.status < 300:
@@ -143,8 +145,10 @@ class S3Requests:
                 small = length is not None and length.isdigit() and int(length) <= ANSWER_PIECE_BYTES
                 if head.method != "HEAD" and small:
                     answer = Answer(response.status, answer_headers(response), await response.read())
+                    _settle(draft, _answered(answer))
                     await _send_whole(send, answer)
                     return True
+                _settle(draft, _answered(Answer(response.status, answer_headers(response), b"")))
                 await _start(send, response.status, answer_headers(response))
                 started = True
                 async for piece in response.pieces(ANSWER_PIECE_BYTES):
@@ -159,6 +163,7 @@ class S3Requests:
         else:
             return True
         refusal = _failure(head, failure, request_id)
+        _settle(draft, _answered(_refusal_answer(refusal, request_id), failure))  # (no-op once under way)
         if started:  # the answer is under way: nothing left to say but to stop
             log.warning("s3 request %s failed after its answer began (%d)", request_id, refusal[0])
             raise ClientGone(str(refusal[0])) from failure
@@ -204,7 +209,32 @@ class S3Requests:
                 operation = identify(service, dataclasses.replace(head, body=body))
                 if isinstance(operation, UnknownOperation):
                     raise _unknown(operation)
-        pending = trail.decided(self.authorizer, head, caller, operation, region, request_id, now)
+        pending, draft = trail.decided(self.authorizer, head, caller, operation, region, request_id, now)
+        try:
+            prepared = self._decided(head, caller, operation, region, pending, draft, body, reader, now)
+        except WouldBlock:
+            raise  # decided again on a thread, and recorded there
+        except Exception as exc:
+            _settle(draft, _answered(_refusal_answer(_failure(head, exc, request_id), request_id), exc))
+            raise
+        if isinstance(prepared, Answer):
+            _settle(draft, _answered(prepared))
+        return prepared
+
+    def _decided(
+        self,
+        head: HttpRequest,
+        caller: Caller | None,
+        operation: Operation,
+        region: str,
+        pending: Pending,
+        draft: trail.Draft | None,
+        body: bytes | None,
+        reader: payload.PayloadReader,
+        now: datetime,
+    ) -> _Prepared | Answer:
+        """What follows an allowed decision: the refusals S3 makes of itself, the gateway's own answers,
+        else the request signed for the backend."""
         self.authorizer.before_forward(operation, caller, region, body)
         if operation.service == "s3control":
             return self._account_settings(operation, caller, body, now)
@@ -225,13 +255,26 @@ class S3Requests:
         account = caller.account_id if caller is not None else self.settings.account_id
         target = listtokens.s3_target(self.keyring, account, operation, target)
         signed_headers = self.forwarder.signed_for_stream(self.backend, head.method, target, headers, region)
-        return _Prepared(caller, operation, region, pending, target, signed_headers, body, reader)
+        return _Prepared(caller, operation, region, pending, target, signed_headers, body, reader, draft)
 
     def _serve(self, head: HttpRequest, bridge: Bridge, request_id: str) -> None:
         prepared = self._prepare(head, bridge.body(), request_id)
         if isinstance(prepared, Answer):
             bridge.whole(prepared)
             return
+        try:
+            self._exchange(head, bridge, prepared)
+        except ClientGone:
+            _settle(prepared.draft, None)  # the client left: what the backend was asked is recorded
+            raise
+        except Exception as exc:
+            _settle(
+                prepared.draft, _answered(_refusal_answer(_failure(head, exc, request_id), request_id), exc)
+            )
+            raise
+
+    def _exchange(self, head: HttpRequest, bridge: Bridge, prepared: _Prepared) -> None:
+        """Forward a prepared request and stream the answer back, its record settled before it starts."""
         body = prepared.body
         sent: bytes | Iterable[bytes] = (
             body if body is not None else _verified(bridge.body(), prepared.reader)
@@ -242,12 +285,14 @@ class S3Requests:
         try:
             self._decide_answer(prepared, response)
             if not 200 <= response.status < 300:
-                _stream_answer(response, bridge, head.method)
+                _stream_answer(response, bridge, head.method, prepared.draft)
             elif self._reads_answer(prepared.operation):
-                bridge.whole(self._answer_whole(prepared, response, response.read(MAX_DOCUMENT_BYTES)))
+                answer = self._answer_whole(prepared, response, response.read(MAX_DOCUMENT_BYTES))
+                _settle(prepared.draft, _answered(answer))
+                bridge.whole(answer)
             else:
                 self._succeeded(prepared)
-                _stream_answer(response, bridge, head.method)
+                _stream_answer(response, bridge, head.method, prepared.draft)
         finally:
             response.release()
 
@@ -468,11 +513,15 @@ def _verified(pieces: Iterable[bytes], reader: payload.PayloadReader) -> Iterato
         yield held
 
 
-def _stream_answer(response: BackendResponse, bridge: Bridge, method: str) -> None:
+def _stream_answer(response: BackendResponse, bridge: Bridge, method: str, draft: trail.Draft | None) -> None:
+    """The backend's answer to the client, whole when small; the request's record settled first."""
     length = response.header("content-length")
     if method != "HEAD" and length is not None and length.isdigit() and int(length) <= ANSWER_PIECE_BYTES:
-        bridge.whole(Answer(response.status, answer_headers(response), response.read()))
+        answer = Answer(response.status, answer_headers(response), response.read())
+        _settle(draft, _answered(answer))
+        bridge.whole(answer)
         return
+    _settle(draft, _answered(Answer(response.status, answer_headers(response), b"")))
     bridge.start(response.status, answer_headers(response))
     for piece in response.stream(ANSWER_PIECE_BYTES):
         if piece:
@@ -501,6 +550,7 @@ class _Prepared:
     signed_headers: list[tuple[str, str]]
     body: bytes | None  # None: streamed as it arrives, checked by `reader`
     reader: payload.PayloadReader
+    draft: trail.Draft | None  # its record, settled before its answer starts
 
 
 def _failure(head: HttpRequest, exc: Exception, request_id: str) -> tuple[int, bytes, str]:
@@ -517,6 +567,20 @@ def _failure(head: HttpRequest, exc: Exception, request_id: str) -> tuple[int, b
     log.error("internal failure in gateway request %s", request_id, exc_info=exc)
     message = "We encountered an internal error. Please try again."
     return refusals.xml_error("InternalError", 500, message, request_id)
+
+
+def _answered(answer: Answer, error: Exception | None = None) -> tuple[str, str] | None:
+    """What a request's record says of its answer: an AWS error's own code and message when one was
+    raised, else the error the answer's body names (None: a success)."""
+    if isinstance(error, AwsError):
+        return error.code, error.message
+    kind = next((value for name, value in answer.headers if name == "content-type"), None)
+    return trail.answered_error(answer.status, kind, answer.body)
+
+
+def _settle(draft: trail.Draft | None, error: tuple[str, str] | None) -> None:
+    if draft is not None:
+        draft.settle(error)
 
 
 def _refusal_answer(refusal: tuple[int, bytes, str], request_id: str) -> Answer:

@@ -5,8 +5,12 @@ to the recorder before the answer is sent; the records are made where segments a
 from __future__ import annotations
 
 import functools
+import html
+import json
+import re
 from collections.abc import Callable
 from datetime import datetime
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from ostiary.auth.caller import Caller
@@ -118,47 +122,111 @@ def decided(
     region: str,
     request_id: str,
     now: datetime,
-) -> Pending:
-    """`authorizer.authorize`, recorded: the gateway request's record, allowed or refused (AccessDenied
-    is raised again once it is written down). `caller` None is an unsigned request: CloudTrail's
-    anonymous identity, recorded in the default account."""
+) -> tuple[Pending, Draft | None]:
+    """`authorizer.authorize`, recorded: a refusal's record is written at once (AccessDenied is raised
+    again once it is); an allowed request's is drafted (`Draft`), to be settled with its answer's outcome
+    (the backend's error, a refusal decided after the decision) before the answer leaves. `caller` None
+    is an unsigned request: CloudTrail's anonymous identity, recorded in the default account. No draft
+    when the trail is off."""
     request_info.note(operation.service, operation.name, request_id)  # the gateway request under way
     trail = recorder.of(authorizer.db)
     if trail is None:
-        return authorizer.authorize(request, caller, operation, region, request_id, now)
-    error: AwsError | None = None
-    blocked = False
+        return authorizer.authorize(request, caller, operation, region, request_id, now), None
     try:
-        return authorizer.authorize(request, caller, operation, region, request_id, now)
+        pending = authorizer.authorize(request, caller, operation, region, request_id, now)
     except AwsError as exc:
-        error = exc
+        Draft(trail, authorizer, request, caller, operation, region, request_id, now, False).settle(
+            (exc.code, exc.message)
+        )
         raise
-    except WouldBlock:  # tried on the event loop: recorded when it is decided again on a thread
-        blocked = True
-        raise
-    finally:
-        if not blocked:
-            account = caller.account_id if caller is not None else authorizer.settings.account_id
-            # an allowed call's alias was resolved by its decision: the lookup is cached
-            resolve = _cached(authorizer.lookups.resolve_alias) if error is None else _unresolved
-            resources = _gateway_resources(operation, account, region, resolve)
-            trail.record(
-                events.call(
-                    marshalled_identity(caller) if caller is not None else ANONYMOUS,
-                    account,
-                    operation.service,
-                    operation.name,
-                    _gateway_params(operation.params),
-                    request_id,
-                    now.timestamp(),
-                    request.client_ip,
-                    request.header("user-agent") or "",
-                    region,
-                    error=(error.code, error.message) if error is not None else None,
-                    resources=resources,
-                    others=[owner for _, owner, _ in resources if owner != account],
-                )
-            )
+    # (WouldBlock: tried on the event loop, recorded when it is decided again on a thread)
+    return pending, Draft(trail, authorizer, request, caller, operation, region, request_id, now, True)
+
+
+class Draft:
+    """A gateway request's record, written once what it was answered is known: `settle` (the first call
+    counts). Its resources are read when it is drafted (an allowed call's alias was resolved by its
+    decision: the lookup is cached then)."""
+
+    __slots__ = ("_trail", "_frame", "_done")
+
+    def __init__(
+        self,
+        trail: recorder.Recorder,
+        authorizer: Authorizer,
+        request: HttpRequest,
+        caller: Caller | None,
+        operation: Operation,
+        region: str,
+        request_id: str,
+        now: datetime,
+        allowed: bool,
+    ) -> None:
+        account = caller.account_id if caller is not None else authorizer.settings.account_id
+        resolve = _cached(authorizer.lookups.resolve_alias) if allowed else _unresolved
+        resources = _gateway_resources(operation, account, region, resolve)
+        self._trail = trail
+        self._frame: tuple[Any, ...] = (
+            marshalled_identity(caller) if caller is not None else ANONYMOUS,
+            account,
+            operation.service,
+            operation.name,
+            _gateway_params(operation.params),
+            request_id,
+            now.timestamp(),
+            request.client_ip,
+            request.header("user-agent") or "",
+            region,
+            resources,
+            [owner for _, owner, _ in resources if owner != account],
+        )
+        self._done = False
+
+    def settle(self, error: tuple[str, str] | None) -> None:
+        """Write the record down: answered with `error` (errorCode, errorMessage), or None (a success)."""
+        if self._done:
+            return
+        self._done = True
+        facts, (resources, others) = self._frame[:-2], self._frame[-2:]
+        self._trail.record(events.call(*facts, error=error, resources=resources, others=others))
+
+
+def settle(draft: Draft | None, status: int, content_type: str | None, body: bytes) -> None:
+    """Settle a draft with an answer: a success below 400, else the error its body names."""
+    if draft is not None:
+        draft.settle(answered_error(status, content_type, body))
+
+
+_XML_CODE = re.compile(rb"<Code>([^<]*)</Code>")
+_XML_MESSAGE = re.compile(rb"<Message>([^<]*)</Message>")
+
+
+def answered_error(status: int, content_type: str | None, body: bytes) -> tuple[str, str] | None:
+    """The (errorCode, errorMessage) CloudTrail records of an answer: None for a success (below 400);
+    the code and message of a JSON protocol's error (`__type` without its namespace) or of an XML one
+    (`<Code>`, `<Message>`); the status's name when the body names none (a HEAD's)."""
+    if status < 400:
+        return None
+    head = body[:65536]
+    code = message = ""
+    if content_type is not None and "json" in content_type:
+        try:
+            document = json.loads(head)
+        except ValueError:
+            document = None
+        if isinstance(document, dict):
+            code = str(document.get("__type", "")).rsplit("#", 1)[-1]
+            message = str(document.get("message", document.get("Message", "")) or "")
+    elif (found := _XML_CODE.search(head)) is not None:
+        code = html.unescape(found[1].decode("utf-8", "replace"))
+        said = _XML_MESSAGE.search(head)
+        message = html.unescape(said[1].decode("utf-8", "replace")) if said is not None else ""
+    if not code:
+        try:
+            code = HTTPStatus(status).phrase.replace(" ", "")
+        except ValueError:
+            code = str(status)
+    return code, message
 
 
 # What CloudTrail records of an unsigned request's caller.

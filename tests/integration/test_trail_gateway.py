@@ -109,3 +109,55 @@ def test_lookup_events_is_never_forwarded_to_a_catch_all_backend(gateway: Server
     page = gateway.client("cloudtrail").lookup_events(MaxResults=1)
     assert len(page["Events"]) == 1  # Ostiary's trail: moto's CloudTrail would have none of these
     assert json.loads(page["Events"][0]["CloudTrailEvent"])["recipientAccountId"] == ACCOUNT
+
+
+def _errors(gateway: Server, name: str, event: str) -> list[tuple[str | None, str | None]]:
+    return [
+        (r.get("errorCode"), r.get("errorMessage"))
+        for r in _records(gateway, "Username", name)
+        if r["eventName"] == event
+    ]
+
+
+def test_a_call_the_backend_refuses_is_recorded_with_the_backends_error(gateway: Server) -> None:
+    """An allowed call that fails in the service is recorded with the service's errorCode and errorMessage,
+    as CloudTrail records it (each twice: the first decision is made on a thread, the next from cache)."""
+    bucket = f"b-{uuid.uuid4().hex[:16]}"
+    gateway.client("s3").create_bucket(Bucket=bucket)
+    name, creds = _user(gateway, allow(["dynamodb:GetItem", "s3:GetObject", "s3:ListBucket"], "*"))
+    dynamodb, s3 = gateway.client("dynamodb", **creds), gateway.client("s3", **creds)
+    answered: dict[str, list[tuple[str, str]]] = {"GetItem": [], "GetObject": [], "HeadObject": []}
+    for _ in range(2):
+        for event, call in (
+            ("GetItem", lambda: dynamodb.get_item(TableName=f"Missing{bucket[2:12]}", Key={"k": {"S": "v"}})),
+            ("GetObject", lambda: s3.get_object(Bucket=bucket, Key="missing.txt")),
+            ("HeadObject", lambda: s3.head_object(Bucket=bucket, Key="missing.txt")),
+        ):
+            with pytest.raises(ClientError) as exc:
+                call()
+            error = exc.value.response["Error"]
+            answered[event].append((error["Code"], error.get("Message", "")))
+    assert {code for code, _ in answered["GetItem"]} == {"ResourceNotFoundException"}
+    assert _errors(gateway, name, "GetItem") == answered["GetItem"]
+    assert {code for code, _ in answered["GetObject"]} == {"NoSuchKey"}
+    assert _errors(gateway, name, "GetObject") == answered["GetObject"]
+    assert _errors(gateway, name, "HeadObject") == [("NotFound", ""), ("NotFound", "")]  # no body names it
+
+
+def test_a_refusal_made_after_the_decision_is_recorded_as_refused(gateway: Server) -> None:
+    """The identity policy allows PutBucketPolicy, but the bucket's Block Public Access (on for a new
+    bucket) refuses a public policy: the record says AccessDenied, not a success."""
+    bucket = f"b-{uuid.uuid4().hex[:16]}"
+    gateway.client("s3").create_bucket(Bucket=bucket)
+    name, creds = _user(gateway, allow("s3:PutBucketPolicy", f"arn:aws:s3:::{bucket}"))
+    public = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+    }
+    with pytest.raises(ClientError) as exc:
+        gateway.client("s3", **creds).put_bucket_policy(Bucket=bucket, Policy=doc(public))
+    assert exc.value.response["Error"]["Code"] == "AccessDenied"
+    ((code, message),) = _errors(gateway, name, "PutBucketPolicy")
+    assert code == "AccessDenied" and message

@@ -13,7 +13,7 @@ import pytest
 
 from ostiary.auth.caller import root_caller, session_caller, user_caller
 from ostiary.auth.tokens import Session
-from ostiary.trail import events, redaction, writer
+from ostiary.trail import calls, events, redaction, writer
 from ostiary.trail.identity import marshalled_identity, user_identity
 
 NOW = datetime(2026, 12, 4, 16, 0, 0, tzinfo=UTC)
@@ -174,3 +174,38 @@ def test_a_records_json_is_json_dumps_compact_form() -> None:
     assert writer._encode(record) == json.dumps(record, separators=(",", ":"))
     with pytest.raises(TypeError):
         writer._encode({"when": NOW})
+
+
+@pytest.mark.parametrize(
+    ("status", "content_type", "body", "expected"),
+    [
+        (200, "application/xml", b"<Error><Code>NoSuchKey</Code></Error>", None),  # a success says none
+        (
+            400,
+            "application/x-amz-json-1.0",
+            b'{"__type":"com.amazonaws.dynamodb.v20120810#ResourceNotFoundException",'
+            b'"message":"Requested resource not found"}',
+            ("ResourceNotFoundException", "Requested resource not found"),
+        ),
+        (
+            400,
+            "application/x-amz-json-1.1",
+            b'{"__type":"NotFoundException","Message":"gone"}',
+            ("NotFoundException", "gone"),
+        ),
+        (
+            404,
+            "application/xml",
+            b'<?xml version="1.0"?><Error><Code>NoSuchKey</Code>'
+            b"<Message>The key &amp; more</Message></Error>",
+            ("NoSuchKey", "The key & more"),
+        ),
+        (404, None, b"", ("NotFound", "")),  # a HEAD's answer has no body
+        (503, "application/x-amz-json-1.0", b"not json", ("ServiceUnavailable", "")),
+        (599, "text/plain", b"", ("599", "")),
+    ],
+)
+def test_a_gateway_answers_error_as_cloudtrail_records_it(
+    status: int, content_type: str | None, body: bytes, expected: tuple[str, str] | None
+) -> None:
+    assert calls.answered_error(status, content_type, body) == expected
