@@ -40,6 +40,7 @@ from ostiary.store import (  # noqa: F401 - their tables join the metadata
     outbound_federation,
     public_access,
     resources,
+    saml_assertions,
     trail_events,
     trail_store,
     uploads,
