@@ -216,7 +216,7 @@ def _signed_in(request: Request, credentials: dict[str, Any], now: datetime) -> 
 
 def _root_token(app: OstiaryApp, account: str, key_id: str, secret: str, now: datetime) -> str:
     """The sealed session of the root, when the key is one of the account's active root keys."""
-    subjects = throttle.password_subjects(None, account, "root")
+    subjects = throttle.root_sign_in_subjects(account)
     try:
         with app.db.transaction() as conn:
             throttle.attempt(conn, subjects, now)

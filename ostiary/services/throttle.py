@@ -72,6 +72,12 @@ def password_subjects(user_id: str | None, account_id: str | None = None, user_n
     return subjects
 
 
+def root_sign_in_subjects(account_id: str) -> list[str]:
+    """The subject the root user's console sign-in is counted on: its own, never that of an IAM user of
+    the account named `root` (a name IAM allows), so neither's failures pause the other."""
+    return [f"console-root:{account_id}"[:_MAX_SUBJECT]]
+
+
 def check(conn: Connection, subjects: list[str], now: datetime) -> None:
     """Throttling when any subject is paused; counts nothing."""
     for subject in subjects:
