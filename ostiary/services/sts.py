@@ -316,7 +316,7 @@ def decode_authorization_message(ctx: Context, encoded_message: str) -> dict[str
     _refuse_federated(ctx.caller, "DecodeAuthorizationMessage")
     trust.authorize_own(ctx, "sts:DecodeAuthorizationMessage")
     try:
-        raw = ctx.keyring.open(_b64decode(encoded_message), _message_purpose(ctx.caller.account_id))
+        raw = ctx.keyring.open(_b64decode(encoded_message), _message_purpose(ctx.account_id))
     except (ValueError, KeyringError) as exc:
         raise InvalidAuthorizationMessageException("Message is invalid") from exc
     return {"DecodedMessage": raw.decode()}
