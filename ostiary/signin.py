@@ -45,7 +45,14 @@ _CHANGE_ONLY = json.dumps(
 
 
 class SignInRefused(Exception):
-    """The sign-in failed; the message is the console's (it never says which part was wrong)."""
+    """The sign-in failed; the message is the console's (it never says which part was wrong).
+
+    `paused_until` is set when the refusal is a pause: every sign-in of that name is refused until then.
+    """
+
+    def __init__(self, message: str, paused_until: datetime | None = None) -> None:
+        super().__init__(message)
+        self.paused_until = paused_until
 
 
 class MfaRequired(SignInRefused):
@@ -84,7 +91,7 @@ def sign_in(
         assert found is not None  # a right password has its user
         is_mfa = _check_mfa(db, keyring, account, found, mfa_code, now)
     except Throttling as exc:
-        raise SignInRefused(exc.message) from exc
+        raise SignInRefused(exc.message, exc.until if isinstance(exc, throttle.Paused) else None) from exc
     with db.transaction() as conn:
         last_use.record_password_use(conn, found.user.user_id, now)  # PasswordLastUsed
     return _credentials(keyring, account, found, is_mfa, _must_change(found, now), now)

@@ -25,7 +25,7 @@ from starlette.responses import Response
 from ostiary import signin
 from ostiary.auth import tokens
 from ostiary.auth.tokens import Session
-from ostiary.console import login_event, pages
+from ostiary.console import login_event, pages, pauses
 from ostiary.console import session as cookies
 from ostiary.errors import AccessDenied, AwsError, Throttling
 from ostiary.services import throttle
@@ -41,6 +41,8 @@ _ACCOUNT_FIELD_MAX = 64
 # slow calls (paged reads, federated sign-ins) are served on.
 _CHECKS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="console-sign-in")
 _T = TypeVar("_T")
+# Names (and roots) this process saw paused: refused at once, never queued behind the checks above.
+_PAUSES = pauses.Pauses()
 _MAX_PASSWORD = 128
 _INCORRECT = "Your authentication information is incorrect. Please try again."
 
@@ -57,8 +59,15 @@ async def sign_in_page(request: Request) -> Response:
     account = _account_of(request, account_text)
     now = datetime.now(UTC).replace(microsecond=0)
     try:
-        credentials = await _checked(
-            signin.sign_in, app.db, app.keyring, account, user_name, _bounded(form.get("password", ""))
+        credentials = await _unless_paused(
+            throttle.password_subjects(None, account, user_name)[0],
+            now,
+            signin.sign_in,
+            app.db,
+            app.keyring,
+            account,
+            user_name,
+            _bounded(form.get("password", "")),
         )
     except MfaRequired:
         response = pages.redirect("/console/signin/mfa")
@@ -115,8 +124,15 @@ async def root_sign_in_page(request: Request) -> Response:
     account = _account_of(request, account_text)
     now = datetime.now(UTC).replace(microsecond=0)
     try:
-        token = await _checked(
-            _root_token, app, account, form.get("accesskeyid", "").strip(), form.get("secretkey", ""), now
+        token = await _unless_paused(
+            throttle.root_sign_in_subjects(account)[0],
+            now,
+            _root_token,
+            app,
+            account,
+            form.get("accesskeyid", "").strip(),
+            form.get("secretkey", ""),
+            now,
         )
     except SignInRefused as exc:
         _record_failure(request, account, "root", now, is_root=True)
@@ -216,12 +232,12 @@ def _signed_in(request: Request, credentials: dict[str, Any], now: datetime) -> 
 
 def _root_token(app: OstiaryApp, account: str, key_id: str, secret: str, now: datetime) -> str:
     """The sealed session of the root, when the key is one of the account's active root keys."""
-    subjects = throttle.password_subjects(None, account, "root")
+    subjects = throttle.root_sign_in_subjects(account)
     try:
         with app.db.transaction() as conn:
             throttle.attempt(conn, subjects, now)
     except Throttling as exc:
-        raise SignInRefused(exc.message) from exc
+        raise SignInRefused(exc.message, exc.until if isinstance(exc, throttle.Paused) else None) from exc
     with app.db.read() as conn:
         owner = access_keys.find_owner(conn, app.keyring, key_id) if key_id.isalnum() else None
     expected = owner.secret if owner is not None else secrets.token_urlsafe(30)
@@ -314,6 +330,19 @@ def _form(request: Request, template: str, status: int = 200, **context: Any) ->
         secure=request.url.scheme == "https",
     )
     return response
+
+
+async def _unless_paused(subject: str, now: datetime, check: Callable[..., _T], *args: Any) -> _T:
+    """`check(*args)` on the sign-in threads, unless this process saw `subject` paused: then refused at
+    once, as the store would refuse it (a refusal that carries a pause's end is remembered)."""
+    if _PAUSES.is_paused(subject, now):
+        raise SignInRefused(throttle.RATE_EXCEEDED)
+    try:
+        return await _checked(check, *args)
+    except SignInRefused as exc:
+        if exc.paused_until is not None:
+            _PAUSES.remember(subject, exc.paused_until, now)
+        raise
 
 
 async def _checked(check: Callable[..., _T], *args: Any) -> _T:

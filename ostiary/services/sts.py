@@ -41,10 +41,13 @@ DEFAULT_USER_SECONDS = 43200
 ROOT_MAX_SECONDS = 3600
 _SESSION_POLICY_MAX = 2048
 _PACKED_BUDGET = 870  # deflated bytes of session policies and tags that make 100 %, fitted to AWS's answers
-# Role names are ASCII: a character that merely lower-cases to a letter of one names no role.
-_ROLE_ARN = re.compile(r"^arn:([^:]+):iam::(\d{12}):role(/(?:[^/]+/)*)([\w+=,.@-]+)$", re.ASCII)
+# Role names are ASCII: a character that merely lower-cases to a letter of one names no role. The
+# partition is this server's (`aws`): a role ARN of another partition is well formed but names no role
+# here, refused as one that does not exist (AWS's answer to a GovCloud ARN sent to its aws partition).
+_ROLE_ARN = re.compile(r"^arn:(aws):iam::(\d{12}):role(/(?:[^/]+/)*)([\w+=,.@-]+)$", re.ASCII)
 _ANY_ARN = re.compile(r"^arn:[^:]+:[^:]+:[^:]*:[^:]*:.+$")
-_AUTH_MESSAGE_PURPOSE = b"authorization-message:v1"
+_AUTH_MESSAGE_PURPOSE = b"authorization-message:v2:"  # + the account the message was issued to
+_RESERVED_TAG_PREFIX = "aws:"
 
 
 @operation("GetCallerIdentity", "sts")
@@ -307,20 +310,28 @@ def get_access_key_info(ctx: Context, access_key_id: str) -> dict[str, Any]:
 
 @operation("DecodeAuthorizationMessage", "sts")
 def decode_authorization_message(ctx: Context, encoded_message: str) -> dict[str, Any]:
-    """The decision behind an encoded authorization message that this server sealed."""
+    """The decision behind an encoded authorization message that this server sealed for the caller's
+    account: a message names another account's principals, actions and resources, so only a caller of
+    the account it was issued to opens it (another account's is invalid to it, as a tampered one is)."""
     _refuse_federated(ctx.caller, "DecodeAuthorizationMessage")
     trust.authorize_own(ctx, "sts:DecodeAuthorizationMessage")
     try:
-        raw = ctx.keyring.open(_b64decode(encoded_message), _AUTH_MESSAGE_PURPOSE)
+        raw = ctx.keyring.open(_b64decode(encoded_message), _message_purpose(ctx.account_id))
     except (ValueError, KeyringError) as exc:
         raise InvalidAuthorizationMessageException("Message is invalid") from exc
     return {"DecodedMessage": raw.decode()}
 
 
-def encode_authorization_message(keyring: Keyring, decision: dict[str, Any]) -> str:
-    """An encoded authorization message that DecodeAuthorizationMessage opens again."""
-    sealed = keyring.seal(json.dumps(decision, separators=(",", ":")).encode(), _AUTH_MESSAGE_PURPOSE)
-    return base64.urlsafe_b64encode(sealed).decode()
+def encode_authorization_message(keyring: Keyring, account_id: str, decision: dict[str, Any]) -> str:
+    """An encoded authorization message of a refusal in `account_id` (the caller's): only
+    DecodeAuthorizationMessage called from that account opens it again."""
+    text = json.dumps(decision, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(keyring.seal(text, _message_purpose(account_id))).decode()
+
+
+def _message_purpose(account_id: str) -> bytes:
+    """The associated data a message is sealed with: it binds the message to its account."""
+    return _AUTH_MESSAGE_PURPOSE + account_id.encode()
 
 
 def service_session(
@@ -407,6 +418,8 @@ def _session_tags(
         raise InvalidParameterValue(
             "Duplicate tag keys found. Please note that Tag keys are case insensitive."
         )
+    if any(k.startswith(_RESERVED_TAG_PREFIX) for k in lowered + [k.lower() for k in transitive_keys]):
+        raise InvalidParameterValue("Tag keys beginning with aws: are reserved for system use.")
     if any(k.lower() not in lowered for k in transitive_keys):
         raise InvalidParameterValue(
             "The specified transitive tag key must be included in the requested tags."
@@ -444,15 +457,21 @@ def packed_size(policy: str | None, arns: tuple[str, ...], tags: list[dict[str, 
     """The share of the session's packed space its policies and tags use, in percent, as AWS reports."""
     if policy is None and not arns and not tags:
         return 0
-    text = (
-        (minified(policy) or "") + "".join(arns) + "".join(f"{t['Key']}={t.get('Value', '')}" for t in tags)
-    )
-    percent = -(-len(zlib.compress(text.encode(), 9)) * 100 // _PACKED_BUDGET)
-    if percent > 100:
+    tag_text = "".join(f"{t['Key']}={t.get('Value', '')}" for t in tags)
+    percent = _packed_percent((minified(policy) or "") + "".join(arns) + tag_text)
+    if percent <= 100:
+        return percent
+    if tags and (tag_share := _packed_percent(tag_text)) > 100:  # the tags alone are too many
         raise PackedPolicyTooLargeException(
-            f"Packed policy consumes {percent}% of allotted space, please use smaller policy set."
+            f"Packed size of session tags consumes {tag_share}% of allotted space."
         )
-    return percent
+    raise PackedPolicyTooLargeException(
+        f"Packed policy consumes {percent}% of allotted space, please use smaller policy set."
+    )
+
+
+def _packed_percent(text: str) -> int:
+    return -(-len(zlib.compress(text.encode(), 9)) * 100 // _PACKED_BUDGET)
 
 
 def _mfa_of(caller: Caller) -> bool:

@@ -25,6 +25,15 @@ RATE_EXCEEDED = "Rate exceeded"
 _MAX_SUBJECT = 400
 
 
+class Paused(Throttling):
+    """The refusal of an attempt on a paused subject, with the moment its pause ends (a caller may refuse
+    the subject's next attempts until then without asking the store)."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(RATE_EXCEEDED)
+        self.until = until
+
+
 @dataclass(frozen=True)
 class Counter:
     """The failures of one subject: in the current window, pauses in a row, and the current pause."""
@@ -72,12 +81,18 @@ def password_subjects(user_id: str | None, account_id: str | None = None, user_n
     return subjects
 
 
+def root_sign_in_subjects(account_id: str) -> list[str]:
+    """The subject the root user's console sign-in is counted on: its own, never that of an IAM user of
+    the account named `root` (a name IAM allows), so neither's failures pause the other."""
+    return [f"console-root:{account_id}"[:_MAX_SUBJECT]]
+
+
 def check(conn: Connection, subjects: list[str], now: datetime) -> None:
     """Throttling when any subject is paused; counts nothing."""
     for subject in subjects:
         until = attempts.blocked_until(conn, subject)
         if until is not None and now < until:
-            raise Throttling(RATE_EXCEEDED)
+            raise Paused(until)
 
 
 def attempt(
@@ -89,8 +104,9 @@ def attempt(
     """
     limits = limits or ThrottleLimits.from_env()
     counters = {s: Counter(**attempts.lock(conn, s)) for s in sorted(set(subjects))}  # one lock order
-    if any(counter.is_blocked(now) for counter in counters.values()):
-        raise Throttling(RATE_EXCEEDED)
+    paused = [c.blocked_until for c in counters.values() if c.is_blocked(now) and c.blocked_until]
+    if paused:
+        raise Paused(max(paused))
     for subject, counter in counters.items():
         attempts.save(conn, subject, **asdict(counted(counter, now, limits)))
     # names tried at sign-in need not exist: forget quiet subjects, so the table holds recent ones only

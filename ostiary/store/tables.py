@@ -301,7 +301,8 @@ slr_deletion_tasks = Table(
 )
 
 # Failed MFA codes and passwords per subject (`mfa-device:<serial>`, `mfa-user:<user id>`,
-# `password:<user id>`, `console:<account>:<name>`), shared by every node; see services/throttle.py.
+# `password:<user id>`, `console:<account>:<name>`, `console-root:<account>`), shared by every node; see
+# services/throttle.py.
 failed_attempts = Table(
     "failed_attempts",
     metadata,

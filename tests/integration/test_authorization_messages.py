@@ -32,8 +32,8 @@ DECISION = {  # the shape AWS decodes for an EC2 refusal
 }
 
 
-def _encoded(server: Server) -> str:
-    return encode_authorization_message(Keyring.load(server.data_dir), DECISION)
+def _encoded(server: Server, account_id: str = "123456789012") -> str:
+    return encode_authorization_message(Keyring.load(server.data_dir), account_id, DECISION)
 
 
 def test_a_message_the_server_encodes_decodes_through_boto3(server: Server, sts: Any) -> None:
