@@ -176,7 +176,7 @@ def _position(token: Any, digest: str) -> tuple[datetime, str] | None:
         if seen != digest or not isinstance(event_id, str) or not isinstance(at, int | float):
             raise ValueError
         return datetime.fromtimestamp(at, UTC), event_id
-    except (ValueError, TypeError, KeyError, binascii.Error, OverflowError, OSError) as exc:
+    except (ValueError, TypeError, KeyError, binascii.Error, OverflowError, OSError, RecursionError) as exc:
         raise InvalidNextTokenException("The NextToken is not valid for this query.") from exc
 
 

@@ -1,0 +1,115 @@
+"""An attacker's pass over the analysis features: Access Analyzer (checks, analyzers, findings, policy
+generation), IAM's last-accessed reports, the credential report, the simulator and CloudTrail's
+LookupEvents, driven through boto3 (and raw signed requests where boto3 would refuse to send).
+
+Each test names the hole it closes: hostile input answered with AWS's error and never a 500, and
+another account's ids, tokens and entities never reached.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+
+from tests.conftest import Server, start_server, stop_server
+
+DEEP = 30_000  # arrays nested past the interpreter's recursion limit (within CloudTrail's 64 KiB body)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp("ostiary-analysis-abuse")
+    srv = start_server(data_dir, f"sqlite:///{data_dir / 'ostiary.db'}", "sqlite")
+    yield srv
+    stop_server(srv)  # fails the module when the server logged a traceback
+
+
+def _client(server: Server, service: str, account: dict[str, str], **config: Any) -> Any:
+    return server.client(service, account["AccessKeyId"], account["SecretAccessKey"], **config)
+
+
+def _post(
+    server: Server, account: dict[str, str], service: str, path: str, body: bytes, headers: dict[str, str]
+) -> tuple[int, dict[str, Any]]:
+    """A request boto3 would not send, signed as the account's root: (status, JSON body)."""
+    url = server.endpoint + path
+    request = AWSRequest(method="POST", url=url, data=body, headers=headers)
+    SigV4Auth(Credentials(account["AccessKeyId"], account["SecretAccessKey"]), service, "us-east-1").add_auth(
+        request
+    )
+    sent = urllib.request.Request(url, data=body, method="POST", headers=dict(request.headers))
+    try:
+        with urllib.request.urlopen(sent, timeout=60) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def _code(error: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(error.value.response["Error"]["Code"])
+
+
+def test_request_bodies_nested_past_the_recursion_limit_are_refused_as_unparsable(server: Server) -> None:
+    """Was: RecursionError out of json.loads, answered 500 with a traceback in the log."""
+    account = server.new_account()
+    body = b'{"a":' + b"[" * DEEP + b"]" * DEEP + b"}"
+    status, answer = _post(
+        server, account, "access-analyzer", "/policy/check-no-new-access", body,
+        {"Content-Type": "application/json"},
+    )  # fmt: skip
+    assert (status, answer["__type"]) == (400, "ValidationException")
+    assert answer["message"] == "Unable to parse request body"
+    status, answer = _post(
+        server, account, "cloudtrail", "/", body,
+        {"Content-Type": "application/x-amz-json-1.1",
+         "X-Amz-Target": "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"},
+    )  # fmt: skip
+    assert status == 400 and answer["__type"].endswith("SerializationException")
+
+
+def test_forged_next_tokens_of_nested_arrays_are_invalid_tokens(server: Server) -> None:
+    """Was: the token decoded to arrays nested past the recursion limit, answered 500."""
+    account = server.new_account()
+    analyzer = _client(server, "accessanalyzer", account)
+    forged = base64.urlsafe_b64encode(b"[" * 3000).decode()
+    principal = f"arn:aws:iam::{account['AccountId']}:user/nobody"
+    for call in (
+        lambda: analyzer.list_analyzers(nextToken=forged),
+        lambda: analyzer.list_policy_generations(principalArn=principal, nextToken=forged),
+        lambda: analyzer.list_archive_rules(analyzerName="any", nextToken=forged),
+    ):
+        with pytest.raises(ClientError) as error:
+            call()
+        assert _code(error) == "ValidationException"
+
+
+def test_a_statement_with_a_hundred_conditions_is_decided_not_a_failure(server: Server, unique: str) -> None:
+    """Was: the engine's inlined statement nested an `if` per condition past Python's 100 levels, so
+    every request of a principal holding such a policy (6,144 characters allow 110) answered 500."""
+    account = server.new_account()
+    iam = _client(server, "iam", account)
+    keys = {f"aws:RequestTag/k{i}": "x" for i in range(110)}
+    condition = {"StringNotEquals": keys}
+    statement = {"Effect": "Allow", "Action": "iam:Get*", "Resource": "*", "Condition": condition}
+    document = json.dumps({"Version": "2012-10-17", "Statement": [statement]}, separators=(",", ":"))
+    iam.create_user(UserName=f"wide-{unique}")
+    arn = iam.create_policy(PolicyName=f"wide-{unique}", PolicyDocument=document)["Policy"]["Arn"]
+    iam.attach_user_policy(UserName=f"wide-{unique}", PolicyArn=arn)
+    key = iam.create_access_key(UserName=f"wide-{unique}")["AccessKey"]
+    user = server.client("iam", key["AccessKeyId"], key["SecretAccessKey"])
+    assert user.get_user()["User"]["UserName"] == f"wide-{unique}"
+    analyzer = _client(server, "accessanalyzer", account, read_timeout=120)
+    out = analyzer.check_access_not_granted(
+        policyDocument=document, access=[{"actions": ["iam:GetUser"]}], policyType="IDENTITY_POLICY"
+    )
+    assert out["result"] == "FAIL"
