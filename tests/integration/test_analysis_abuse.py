@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+from ostiary.access_analyzer.solver_threads import LIMIT
 from tests.conftest import Server, start_server, stop_server
 
 DEEP = 30_000  # arrays nested past the interpreter's recursion limit (within CloudTrail's 64 KiB body)
@@ -113,3 +116,43 @@ def test_a_statement_with_a_hundred_conditions_is_decided_not_a_failure(server: 
         policyDocument=document, access=[{"actions": ["iam:GetUser"]}], policyType="IDENTITY_POLICY"
     )
     assert out["result"] == "FAIL"
+
+
+def _slow_check(analyzer: Any) -> Any:
+    """A check that spends seconds of solver work (a `*a??…?` pattern past the automaton budget)."""
+    statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::*a" + "?" * 40}
+    narrower = dict(statement, Resource="arn:aws:s3:::*a" + "?" * 39 + "b")
+    return analyzer.check_no_new_access(
+        newPolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [narrower]}),
+        existingPolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+        policyType="IDENTITY_POLICY",
+    )
+
+
+def test_checks_flooding_the_server_never_hold_up_another_accounts_calls(server: Server) -> None:
+    """Was: the checks ran on the event loop's shared threads; one account's dozen checks held all of
+    them and another account's ListUsers waited behind every check. Now the checks have threads of
+    their own, and past `solver_threads.LIMIT` admitted a check is ThrottlingException at once."""
+    attacker, victim = server.new_account(), server.new_account()
+    analyzer = _client(server, "accessanalyzer", attacker, read_timeout=300, max_pool_connections=16)
+    iam = _client(server, "iam", victim)
+    iam.list_users()  # connected and warm
+    finished: list[str] = []  # what ended, in order: an answered check, or ListUsers
+
+    def check(_: int) -> str:
+        try:
+            _slow_check(analyzer)
+        except ClientError as error:
+            return str(error.response["Error"]["Code"])
+        finished.append("check")
+        return "answered"
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = pool.map(check, range(12))
+        time.sleep(0.5)  # every check sent first (nothing is timed: only the order things ended in)
+        iam.list_users()
+        finished.append("ListUsers")
+        outcomes = sorted(answers)
+    assert finished[0] == "ListUsers", finished
+    assert outcomes.count("ThrottlingException") == 12 - LIMIT
+    assert outcomes.count("answered") == LIMIT
