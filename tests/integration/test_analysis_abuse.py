@@ -156,3 +156,24 @@ def test_checks_flooding_the_server_never_hold_up_another_accounts_calls(server:
     assert finished[0] == "ListUsers", finished
     assert outcomes.count("ThrottlingException") == 12 - LIMIT
     assert outcomes.count("answered") == LIMIT
+
+
+def test_a_simulation_of_every_pair_a_request_can_hold_answers_one_page(server: Server) -> None:
+    """Was: every action on every resource was evaluated (and held) before the page was cut: 8,000
+    of each in one 1 MiB request meant 64 million results, hours of work and tens of GB."""
+    account = server.new_account()
+    iam = _client(server, "iam", account, read_timeout=120)
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    actions = [f"s3:A{i}" for i in range(8000)]
+    resources = [f"arn:aws:s3:::b/{i}" for i in range(8000)]
+    first = iam.simulate_custom_policy(
+        PolicyInputList=[json.dumps(policy)], ActionNames=actions, ResourceArns=resources, MaxItems=2
+    )
+    second = iam.simulate_custom_policy(
+        PolicyInputList=[json.dumps(policy)], ActionNames=actions, ResourceArns=resources, MaxItems=2,
+        Marker=first["Marker"],
+    )  # fmt: skip
+    pairs = [(r["EvalActionName"], r["EvalResourceName"]) for r in first["EvaluationResults"]]
+    pairs += [(r["EvalActionName"], r["EvalResourceName"]) for r in second["EvaluationResults"]]
+    assert pairs == [("s3:A0", f"arn:aws:s3:::b/{i}") for i in range(4)]
+    assert first["IsTruncated"] and second["IsTruncated"]
