@@ -177,3 +177,28 @@ def test_a_simulation_of_every_pair_a_request_can_hold_answers_one_page(server: 
     pairs += [(r["EvalActionName"], r["EvalResourceName"]) for r in second["EvaluationResults"]]
     assert pairs == [("s3:A0", f"arn:aws:s3:::b/{i}") for i in range(4)]
     assert first["IsTruncated"] and second["IsTruncated"]
+
+
+def test_a_lookup_token_of_another_account_is_refused(server: Server) -> None:
+    """Was: a NextToken was bound to the query only, so another account's token was taken as a
+    position in the caller's own events (nothing leaked, but CloudTrail refuses a token not its own)."""
+    owner, other = server.new_account(), server.new_account()
+    for account in (owner, other):
+        iam = _client(server, "iam", account)
+        for _ in range(3):
+            iam.list_users()
+    trail = _client(server, "cloudtrail", owner)
+    attribute = [{"AttributeKey": "EventName", "AttributeValue": "ListUsers"}]
+    deadline = time.monotonic() + 30
+    page = trail.lookup_events(LookupAttributes=attribute, MaxResults=1)
+    while "NextToken" not in page and time.monotonic() < deadline:  # the trail writes in batches
+        time.sleep(0.2)
+        page = trail.lookup_events(LookupAttributes=attribute, MaxResults=1)
+    assert trail.lookup_events(LookupAttributes=attribute, MaxResults=1, NextToken=page["NextToken"])[
+        "Events"
+    ]
+    with pytest.raises(ClientError) as error:
+        _client(server, "cloudtrail", other).lookup_events(
+            LookupAttributes=attribute, MaxResults=1, NextToken=page["NextToken"]
+        )
+    assert _code(error) == "InvalidNextTokenException"
