@@ -12,6 +12,7 @@ from typing import Any
 
 from ostiary import console, enforce, ids, services
 from ostiary.access_analyzer import endpoint as analyzer_endpoint
+from ostiary.access_analyzer import solver_threads
 from ostiary.auth import sigv4
 from ostiary.auth.authenticate import authenticate
 from ostiary.errors import AwsError, InternalFailure, MissingAuthenticationToken, RequestEntityTooLarge
@@ -53,13 +54,15 @@ class OstiaryApp:
         self._blocking = services.blocking_operations() | _account_wide_operations()
         self.gateway = endpoint.Gateway(settings, db, keyring, backends.from_environment())
         self.trail = trail.start(settings, db, keyring)
+        self.solver = solver_threads.SolverThreads()  # Access Analyzer's exact checks: threads of their own
         self.listener = notify.start(db.url, metrics.heard)  # PostgreSQL: other nodes' changes drop caches
         metrics.read_from(db, self.listener)
         for service in ("iam", "sts"):  # compile the models now, not in the first requests
             models.service(service)
 
-    def handle(self, request: HttpRequest) -> tuple[int, bytes, bytes]:
-        """Answer one request: (HTTP status, body, content type). Never raises."""
+    def handle(self, request: HttpRequest, solver_busy: bool = False) -> tuple[int, bytes, bytes]:
+        """Answer one request: (HTTP status, body, content type). Never raises. `solver_busy`: an exact
+        check found no place on the solver's threads (ThrottlingException once authorized)."""
         request_id = ids.request_id()
         request_info.note(request_id=request_id)  # its log lines and metrics
         service = "iam"
@@ -67,7 +70,7 @@ class OstiaryApp:
             now = datetime.now(UTC)
             signed = sigv4.parse(request)
             if analyzer_endpoint.takes(signed):  # Access Analyzer (REST-JSON): its own module answers
-                return analyzer_endpoint.handle(self, request, signed, request_id)
+                return analyzer_endpoint.handle(self, request, signed, request_id, solver_busy)
             other = unserved.requested_service(request, signed)
             if other is not None:  # DynamoDB, S3...: said in the client's own protocol
                 refusal = unserved.refusal(other)
@@ -145,6 +148,8 @@ class OstiaryApp:
                 xml.serialize_error("iam", refusal, ids.request_id()),
                 _XML,
             )
+        elif analyzer_endpoint.is_signed_for(scope) and solver_threads.is_check(request.method, request.path):
+            status, payload, content_type = await self._check(request)
         elif analyzer_endpoint.is_signed_for(scope) or query.action_name(request) in self._blocking:
             # may be slow (Access Analyzer's solver, policy generation, findings): off the event loop
             status, payload, content_type = await asyncio.to_thread(self.handle, request)
@@ -158,6 +163,19 @@ class OstiaryApp:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+    async def _check(self, request: HttpRequest) -> tuple[int, bytes, bytes]:
+        """An exact check, on the solver's threads when one of their places is free; its place is given
+        back when the check ends (even after its client has gone)."""
+        if not self.solver.admit():
+            return await asyncio.to_thread(self.handle, request, True)
+        try:
+            running = self.solver.executor.submit(self.handle, request)
+        except RuntimeError:  # the executor is shut down: the server is stopping
+            self.solver.release()
+            raise
+        running.add_done_callback(lambda _: self.solver.release())
+        return await asyncio.wrap_future(running)
 
 
 def _account_wide_operations() -> frozenset[str]:

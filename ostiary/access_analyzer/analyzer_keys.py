@@ -125,7 +125,7 @@ def read_token(token: Any, purpose: str) -> str | None:
         return None
     try:
         kind, value = json.loads(base64.urlsafe_b64decode(str(token)[:4096].encode()))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # RecursionError: a forged token of nested arrays
         raise ValidationException("Invalid next token", "other") from None
     if kind != purpose or not isinstance(value, str):
         raise ValidationException("Invalid next token", "other")

@@ -27,6 +27,7 @@ from ostiary.access_analyzer import (
 from ostiary.access_analyzer.errors import (
     AccessDeniedException,
     InternalServerException,
+    ThrottlingException,
     ValidationException,
     error_body,
 )
@@ -72,9 +73,10 @@ def takes(signed: sigv4.SignedRequest | None) -> TypeGuard[sigv4.SignedRequest]:
 
 
 def handle(
-    app: App, request: HttpRequest, signed: sigv4.SignedRequest, request_id: str
+    app: App, request: HttpRequest, signed: sigv4.SignedRequest, request_id: str, solver_busy: bool = False
 ) -> tuple[int, bytes, bytes]:
-    """Answer one Access Analyzer request: (status, JSON body, content type). Never raises."""
+    """Answer one Access Analyzer request: (status, JSON body, content type). Never raises.
+    `solver_busy`: the exact checks' threads are full, so an authorized check is ThrottlingException."""
     try:
         now = datetime.now(UTC)
         caller = authenticate(
@@ -92,6 +94,8 @@ def handle(
         )  # fmt: skip
         app.trail.begin(ctx, ApiCall(SERVICE, name, params), request)
         _authorize(ctx, f"{SERVICE}:{operation.action or name}", operation.resource(ctx, params))
+        if solver_busy:
+            raise ThrottlingException("Rate exceeded")
         result = operation.run(ctx, params)
         app.trail.answered(request_id, result)
         return 200, json.dumps(result).encode(), _JSON

@@ -32,6 +32,12 @@ class InternalServerException(AwsError):
     code, status, sender_fault = "InternalServerException", 500, False
 
 
+class ThrottlingException(AwsError):
+    """Access Analyzer's 429: a caller over the rate (here, the exact checks' threads are full)."""
+
+    code, status, sender_fault = "ThrottlingException", 429, True
+
+
 class ResourceNotFoundException(AwsError):
     """Access Analyzer's 404 (`resourceId`, `resourceType`)."""
 

@@ -343,8 +343,8 @@ def _position(token: Any, principal_arn: Any) -> tuple[datetime, str] | None:
         at, job_id, issued_for = json.loads(base64.urlsafe_b64decode(str(token).encode()))
         if issued_for == principal_arn and isinstance(job_id, str) and isinstance(at, str):
             return datetime.fromisoformat(at), job_id
-    except (ValueError, TypeError, binascii.Error, OverflowError, OSError):
-        pass
+    except (ValueError, TypeError, binascii.Error, OverflowError, OSError, RecursionError):
+        pass  # RecursionError: a forged token of nested arrays
     raise ValidationException("Invalid next token", "other")
 
 

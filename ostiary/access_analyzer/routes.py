@@ -68,7 +68,7 @@ def _body(request: HttpRequest) -> dict[str, Any]:
         return {}
     try:
         body = json.loads(request.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested past the interpreter's depth
         raise ValidationException("Unable to parse request body", "cannotParse") from None
     if not isinstance(body, dict):
         raise ValidationException("Unable to parse request body", "cannotParse")

@@ -117,7 +117,7 @@ def search(
             return Outcome(unknown="no example found for the patterns holding policy variables")
         example = _example(space, model, *rendered)
         if confirm(example):
-            return Outcome(_minimal(example, confirm))
+            return Outcome(_minimal(example, confirm, deadline))
         return Outcome(unknown=f"the engine did not confirm the example request ({example.describe()})")
 
 
@@ -144,14 +144,17 @@ def _solve(solver: Any, space: Space, deadline: float) -> Any:
     return f"the solver could not decide (z3: {first}; {second.reason})"
 
 
-def _minimal(example: Example, confirm: Callable[[Example], bool]) -> Example:
+def _minimal(example: Example, confirm: Callable[[Example], bool], deadline: float) -> Example:
     """The example without the context keys it does not need (each drop confirmed by the engine),
-    dropped in halves, then quarters... down to one key at a time."""
+    dropped in halves, then quarters... down to one key at a time; as far as it got by the deadline
+    (a confirmed example either way: thousands of needed keys took a confirmation each, for minutes)."""
     names = sorted(example.context)
     size = len(names)
     while size >= 1 and names:
         index = 0
         while index < len(names):
+            if time.monotonic() > deadline:
+                return example
             dropped = set(names[index : index + size])
             context = {k: v for k, v in example.context.items() if k not in dropped}
             trial = Example(example.action, example.resource, example.principal, context)
@@ -246,7 +249,7 @@ def _core(inside: list[f.Atom], outside: list[f.Atom], deadline: float) -> tuple
     if witness([_glob(a) for a in inside], [], budget=5000, deadline=deadline) is None:
         items = [(a, True) for a in inside]
     index = 0
-    while index < len(items) and len(items) > 1:
+    while index < len(items) and len(items) > 1 and time.monotonic() < deadline:
         trial = items[:index] + items[index + 1 :]
         try:
             found = witness(

@@ -8,7 +8,8 @@ statements' resource patterns match is remembered per resource (a bounded memo p
 templates with variables are tested on every request). It answers None,
 and the caller takes the general path, for anything unusual: a key with several values, an
 address it cannot read. Shapes it does not inline (a Principal element, Null, a policy value
-error, operators that can report errors) make `inline` itself answer None.
+error, operators that can report errors, more conditions in a statement than Python nests blocks)
+make `inline` itself answer None.
 
 The source holds names, bit values and network integers only, no policy text.
 """
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 Decide = Callable[[Request], Decision | None]
 Build = Callable[[int, list[str]], Decision]
 _LIMIT = 64
+# conditions of one statement: each nests one `if ok:` deeper, and Python compiles at most 100 levels
+_CONDITION_LIMIT = 64
 _UNREAD = object()
 _CODE: dict[str, CodeType] = {}
 _CODE_LIMIT = 1024
@@ -156,7 +159,7 @@ def _compiled(source: str) -> CodeType:
 
 def _statement(source: _Source, statement: CompiledStatement, bit: int) -> list[str]:
     """One statement's lines: `ok` from its resource test, then each condition while `ok`."""
-    if statement.principals is not None:
+    if statement.principals is not None or len(statement.conditions) > _CONDITION_LIMIT:
         raise _Unsupported
     resource = _resource(source, statement)
     if resource == ["ok = False"]:

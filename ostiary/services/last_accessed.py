@@ -151,7 +151,7 @@ def _start(marker: str, job_id: str, scope: str) -> int:
             and found[2] >= 0
         ):
             return int(found[2])
-    except (ValueError, binascii.Error, IndexError, TypeError):
+    except (ValueError, binascii.Error, IndexError, TypeError, RecursionError):
         pass
     raise InvalidInputException("Invalid Marker.")
 

@@ -162,3 +162,21 @@ def page_list(
         return sum(1 for i in items if prefix <= key(i) < following)
 
     return page[:limit], _fields(_encode_marker(following, skipped))
+
+
+def page_range(total: int, marker: str | None, max_items: int | None) -> tuple[range, dict[str, Any]]:
+    """The positions of one page of `total` items made on demand (never all at once), and its fields.
+
+    A Marker holds the next page's first position, as page_list's would hold its key `f"{i:08d}"`.
+    """
+    limit = max_items or DEFAULT_MAX_ITEMS
+    start = 0
+    if marker:
+        key, skip = decode_marker(marker)
+        if not (key.isascii() and key.isdigit() and len(key) < 19):
+            raise InvalidInputException("Invalid Marker.")
+        start = int(key) + skip
+    end = min(total, start + limit)
+    following = f"{end:08d}" if end < total else None
+    marker_out = None if following is None else _encode_marker(following, lambda _: 0)
+    return range(min(start, total), end), _fields(marker_out)

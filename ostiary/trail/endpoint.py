@@ -141,7 +141,7 @@ def _operation(request: HttpRequest) -> str:
 def _params(request: HttpRequest) -> dict[str, Any]:
     try:
         params = json.loads(request.body or b"{}")
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested past the interpreter's depth
         raise SerializationException("The request body is not valid JSON.") from exc
     if not isinstance(params, dict):
         raise SerializationException("The request body must be a JSON object.")

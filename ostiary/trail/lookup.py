@@ -3,8 +3,9 @@ events, newest first, of the caller's own account only.
 
 The parameters are checked as CloudTrail checks them (one attribute, of the eight keys; a start before
 the end; 1 to 50 results; a token from the same query), each refusal CloudTrail's exception. The
-NextToken names the last event returned and a digest of the query; it grants nothing: the account
-always comes from the caller.
+NextToken names the last event returned and a digest of the account and the query; it grants nothing
+(the account always comes from the caller), and another account's token is refused as CloudTrail
+refuses a token of another query.
 """
 
 from __future__ import annotations
@@ -73,8 +74,9 @@ class Query:
     insights: bool = False
 
 
-def parse(params: dict[str, Any]) -> Query:
-    """The query a LookupEvents body asks for, or CloudTrail's exception for what is wrong with it."""
+def parse(params: dict[str, Any], account_id: str = "") -> Query:
+    """The query a LookupEvents body asks for, or CloudTrail's exception for what is wrong with it. Its
+    NextToken must be one issued to the same account for the same query."""
     filters = _filters(params.get("LookupAttributes"))
     start, end = _time(params.get("StartTime"), "StartTime"), _time(params.get("EndTime"), "EndTime")
     if start is not None and end is not None and start > end:
@@ -85,14 +87,14 @@ def parse(params: dict[str, Any]) -> Query:
     category = params.get("EventCategory")
     if category is not None and category != "insight":
         raise InvalidEventCategoryException(f"Event category `{category}` is not valid: only insight is.")
-    digest = _digest(filters, start, end, category)
+    digest = _digest(account_id, filters, start, end, category)
     after = _position(params.get("NextToken"), digest)
     return Query(filters, start, end, limit, after, digest, insights=category == "insight")
 
 
 def lookup_events(db: Database, account_id: str, params: dict[str, Any]) -> dict[str, Any]:
     """LookupEvents' answer (Events, NextToken) over `account_id`'s events."""
-    query = parse(params)
+    query = parse(params, account_id)
     if query.insights:  # no Insights events are recorded
         return {"Events": []}
     with trail_store.of(db).read() as conn:
@@ -147,10 +149,15 @@ def _time(value: Any, name: str) -> datetime | None:
 
 
 def _digest(
-    filters: tuple[trail_events.Filter, ...], start: datetime | None, end: datetime | None, category: Any
+    account_id: str,
+    filters: tuple[trail_events.Filter, ...],
+    start: datetime | None,
+    end: datetime | None,
+    category: Any,
 ) -> str:
     text = json.dumps(
         [
+            account_id,
             [(f.column, f.value) for f in filters],
             start and start.isoformat(),
             end and end.isoformat(),
@@ -176,7 +183,7 @@ def _position(token: Any, digest: str) -> tuple[datetime, str] | None:
         if seen != digest or not isinstance(event_id, str) or not isinstance(at, int | float):
             raise ValueError
         return datetime.fromtimestamp(at, UTC), event_id
-    except (ValueError, TypeError, KeyError, binascii.Error, OverflowError, OSError) as exc:
+    except (ValueError, TypeError, KeyError, binascii.Error, OverflowError, OSError, RecursionError) as exc:
         raise InvalidNextTokenException("The NextToken is not valid for this query.") from exc
 
 

@@ -8,6 +8,7 @@ answer FAIL with a reason, never PASS.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from ostiary.analyzer.exact import (
     check_no_public_access,
 )
 from ostiary.analyzer.principals import caller
+from ostiary.analyzer.proof import Example, _minimal
 from ostiary.policy import Principal, Request, authorize, compile_policy, parse_policy
 
 EXPORT_BUCKET = "arn:aws:s3:::ddb-exports"
@@ -388,3 +390,18 @@ def test_public_trust_policies_and_key_policies() -> None:
     loose = json.loads(key_policy)
     del loose["Statement"][0]["Condition"]["StringEquals"]["kms:CallerAccount"]
     assert check_no_public_access(json.dumps(loose)).result == FAIL  # any account's caller through S3
+
+
+def test_the_example_is_cut_down_only_until_the_deadline() -> None:
+    """Each dropped key costs the engine a confirmation: thousands of keys the example needs took
+    minutes past the check's time limit. Past the deadline the confirmed example is kept as it is."""
+    example = Example("s3:getobject", "*", 0, {f"aws:RequestTag/k{i}": "v" for i in range(40)})
+    asked: list[Example] = []
+
+    def confirm(trial: Example) -> bool:
+        asked.append(trial)
+        return True
+
+    assert _minimal(example, confirm, time.monotonic() - 1) == example
+    assert asked == []
+    assert _minimal(example, confirm, time.monotonic() + 60).context == {}

@@ -296,3 +296,19 @@ def test_inlined_path_reads_the_last_spelling_of_a_key() -> None:
     assert identity.inlined["s3:GetObject"] is not None
     missing = authorize(Request(ALICE, "s3:GetObject", "*"), identity=identity)
     assert missing.missing_context_keys == ("aws:SourceIp",)
+
+
+@pytest.mark.parametrize("count", [64, 65, 120])
+def test_a_statement_with_more_conditions_than_python_nests_takes_the_general_path(count: int) -> None:
+    """Each inlined condition nests one block deeper; past Python's 100 levels the generated source
+    would not compile (IndentationError: every request of the principal failed)."""
+    keys = {f"aws:RequestTag/k{i}": "x" for i in range(count)}
+    identity = _compiled(
+        [{"Effect": "Allow", "Action": "iam:Get*", "Resource": "*", "Condition": {"StringNotEquals": keys}}],
+        "identity",
+    )
+    request = Request(ALICE, "iam:GetUser", "*", {"aws:RequestTag/k3": "y"})
+    fast = authorize(request, identity=identity)
+    assert fast == _general(Request(ALICE, "iam:GetUser", "*", {"aws:RequestTag/k3": "y"}), identity=identity)
+    assert fast.decision == "Allow"
+    assert (identity.inlined["iam:GetUser"] is None) == (count > 64)

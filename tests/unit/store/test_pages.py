@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Column, MetaData, String, Table, create_engine, select
 
 from ostiary.errors import InvalidInputException
-from ostiary.store.pages import decode_marker, fetch_page, page_list
+from ostiary.store.pages import decode_marker, fetch_page, page_list, page_range
 from tests.conftest import PG_ADMIN_URL, _pg_admin, skip_without_pg
 
 _MAX_MARKER = 320
@@ -154,3 +154,26 @@ def test_a_marker_never_issued_is_invalid(marker: str) -> None:
     # not base 64; a NUL-led marker without its count; a count of eleven digits
     with pytest.raises(InvalidInputException, match="Invalid Marker."):
         decode_marker(marker)
+
+
+def test_a_range_pages_positions_as_page_list_pages_their_keys() -> None:
+    """page_range never holds the items: its Markers are page_list's for keys `f"{i:08d}"`."""
+    items = [f"{i:08d}" for i in range(23)]
+    marker = None
+    seen: list[int] = []
+    while True:
+        positions, fields = page_range(23, marker, 5)
+        expected, expected_fields = page_list(items, marker, 5)
+        assert [f"{i:08d}" for i in positions] == expected and fields == expected_fields
+        seen += positions
+        if not fields["IsTruncated"]:
+            break
+        marker = fields["Marker"]
+    assert seen == list(range(23))
+    assert list(page_range(10**12, None, 3)[0]) == [0, 1, 2]  # a total never materialised
+
+
+@pytest.mark.parametrize("marker", ["bm90LWEtbnVtYmVy", "%%%", "AA=="])
+def test_a_range_refuses_a_marker_that_names_no_position(marker: str) -> None:
+    with pytest.raises(InvalidInputException):
+        page_range(10, marker, 5)
