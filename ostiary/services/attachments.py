@@ -8,7 +8,7 @@ from ostiary.errors import LimitExceededException, NoSuchEntityException, Policy
 from ostiary.services import Context, operation
 from ostiary.services.policies import check_arn, find_policy
 from ostiary.services.roles import check_modifiable
-from ostiary.store import accounts
+from ostiary.store import accounts, locks
 from ostiary.store import policies as store
 from ostiary.store.db import Connection
 from ostiary.store.pages import page_list
@@ -42,6 +42,7 @@ def _attach(ctx: Context, kind: str, name: str, policy_arn: str) -> dict[str, An
             raise NoSuchEntityException(f"Policy {policy_arn} {_NOT_ATTACHABLE}")
         if _is_service_role_policy(policy) and entity.service_linked is None:
             raise PolicyNotAttachableException("Cannot attach a Service Role Policy to a Customer Role.")
+        locks.hold(conn, kind, entity.entity_id)  # another worker may be attaching to it too
         if store.is_attached(conn, policy.policy_id, entity):
             return {}
         if store.count_attached(conn, entity) >= MAX_ATTACHED:
