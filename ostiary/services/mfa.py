@@ -18,7 +18,6 @@ from ostiary.errors import (
     DeleteConflictException,
     EntityAlreadyExistsException,
     InvalidAuthenticationCodeException,
-    InvalidInputException,
     LimitExceededException,
     NoSuchEntityException,
     ValidationError,
@@ -32,7 +31,7 @@ from ostiary.store import tags as tag_store
 from ostiary.store import users as user_store
 from ostiary.store.db import Connection
 from ostiary.store.keyring import Keyring
-from ostiary.store.pages import decode_marker, page_list
+from ostiary.store.pages import page_list
 from ostiary.store.users import utc
 
 MAX_DEVICES_PER_USER = 8
@@ -235,11 +234,6 @@ def list_mfa_devices(
 def list_virtual_mfa_devices(
     ctx: Context, assignment_status: str = "Any", marker: str | None = None, max_items: int | None = None
 ) -> dict[str, Any]:
-    if marker is not None:
-        try:
-            decode_marker(marker)
-        except InvalidInputException as exc:
-            raise ValidationError("Invalid Marker.") from exc
     with ctx.db.read() as conn:
         page = store.virtual_page(conn, ctx.account_id, assignment_status, marker, max_items)
         devices = [_virtual_shape(conn, r) for r in page.rows]

@@ -1,4 +1,4 @@
-"""Hostile input to the IAM API through boto3: quotas raced from several workers.
+"""Hostile input to the IAM API through boto3: forged Markers, and quotas raced from several workers.
 
 A server of one worker runs IAM's writes one at a time on its event loop, so a quota checked by
 counting and then inserting holds there by accident. Several workers (or nodes) on one PostgreSQL
@@ -7,6 +7,7 @@ run them side by side: there every quota must hold by a lock taken in the write'
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -22,6 +23,15 @@ CLIENTS = 12
 ROUNDS = 3  # a race lost once in a round is a hole; three rounds make losing it by luck unlikely
 
 
+def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
+    response = exc.value.response
+    return (
+        response["Error"]["Code"],
+        response["Error"]["Message"],
+        response["ResponseMetadata"]["HTTPStatusCode"],
+    )
+
+
 def _document(size: int) -> str:
     """An identity policy of exactly `size` characters, none of them white space."""
     head = (
@@ -30,6 +40,50 @@ def _document(size: int) -> str:
     )
     tail = '"}]}'
     return head + "b" * (size - len(head) - len(tail)) + tail
+
+
+# -- Markers ------------------------------------------------------------------------------------
+
+_INVALID_MARKER = ("ValidationError", "Invalid Marker.", 400)
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [
+        "!!!",  # no base 64 character at all: once read as an empty start, the first page again
+        "a$b%c&d",  # base 64 with foreign characters in it, once skipped silently
+        "====",
+        "AAA=",  # a NUL-led marker without its count
+    ],
+)
+def test_a_forged_marker_is_refused_by_every_list(server: Server, iam: Any, unique: str, marker: str) -> None:
+    iam.create_user(UserName=f"mk-{unique}", Path=f"/mk{unique}/")
+    calls: list[Callable[[], object]] = [
+        lambda: iam.list_users(Marker=marker),
+        lambda: iam.list_roles(Marker=marker),
+        lambda: iam.list_policies(Marker=marker),
+        lambda: iam.list_user_tags(UserName=f"mk-{unique}", Marker=marker),
+        lambda: iam.list_virtual_mfa_devices(Marker=marker),
+    ]
+    for call in calls:
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert _error(exc) == _INVALID_MARKER
+
+
+def test_a_marker_from_another_account_lists_only_the_callers_own(server: Server, unique: str) -> None:
+    theirs = server.client("iam")
+    for i in range(3):
+        theirs.create_user(UserName=f"a{i}-{unique}", Path=f"/x{unique}/")
+    marker = theirs.list_users(PathPrefix=f"/x{unique}/", MaxItems=1)["Marker"]
+    account = server.new_account()
+    mine = server.client("iam", account["AccessKeyId"], account["SecretAccessKey"])
+    mine.create_user(UserName=f"b-{unique}", Path=f"/x{unique}/")
+    listed = mine.list_users(PathPrefix=f"/x{unique}/", Marker=marker)["Users"]
+    assert [u["Arn"].split(":")[4] for u in listed] == [account["AccountId"]] * len(listed)
+    forged = base64.urlsafe_b64encode(f"\0{10**8}\0a".encode()).decode()  # a huge count to skip
+    page = theirs.list_users(Marker=forged)
+    assert (page["Users"], page["IsTruncated"]) == ([], False)
 
 
 # -- quotas raced from several workers ------------------------------------------------------------
