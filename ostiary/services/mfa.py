@@ -25,7 +25,7 @@ from ostiary.errors import (
 from ostiary.services import Context, operation, throttle
 from ostiary.services import tags as tagging
 from ostiary.services import users as user_service
-from ostiary.store import accounts
+from ostiary.store import accounts, locks
 from ostiary.store import mfa as store
 from ostiary.store import tags as tag_store
 from ostiary.store import users as user_store
@@ -146,6 +146,7 @@ def enable_mfa_device(
 ) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
         user = user_service.require(conn, ctx.account_id, user_name)
+        locks.hold(conn, "user", user.user_id)  # no other device enabled for the user meanwhile
         row = _device(conn, ctx, serial_number, lock=True)
         if row.user_id is not None:
             raise EntityAlreadyExistsException(_IN_USE)

@@ -105,6 +105,7 @@ def create_policy(
         f"A policy called {policy_name} already exists. Duplicate names are not allowed."
     )
     with ctx.db.transaction(on_conflict=conflict) as conn:
+        locks.hold(conn, "account-policies", ctx.account_id)  # no other policy made meanwhile
         if store.name_taken(conn, ctx.account_id, policy_name):
             raise conflict
         if store.count_local(conn, ctx.account_id) >= MAX_POLICIES_PER_ACCOUNT:

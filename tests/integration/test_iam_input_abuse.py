@@ -10,9 +10,11 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import pyotp
 import pytest
 from botocore.exceptions import ClientError
 
@@ -101,7 +103,10 @@ def workers(module_pg_database: str, tmp_path_factory: pytest.TempPathFactory) -
 
 def _race(server: Server, calls: list[Callable[[Any], object]]) -> list[str]:
     """Run each call from its own thread and client at once; the outcomes, `ok` or an error code."""
-    clients = [server.client("iam") for _ in calls]
+    return _race_clients([server.client("iam") for _ in calls], calls)
+
+
+def _race_clients(clients: list[Any], calls: list[Callable[[Any], object]]) -> list[str]:
     start = threading.Barrier(len(calls))
     outcomes = [""] * len(calls)
 
@@ -279,4 +284,85 @@ def _bounding_and_deleting(pairs: list[tuple[str, str]]) -> list[Callable[[Any],
             lambda c, n=name, a=arn: c.put_user_permissions_boundary(UserName=n, PermissionsBoundary=a)
         )
         calls.append(lambda c, a=arn: c.delete_policy(PolicyArn=a))
+    return calls
+
+
+def test_parallel_creates_never_pass_the_accounts_managed_policies(workers: Server, unique: str) -> None:
+    for _ in range(ROUNDS):
+        account = workers.new_account()
+        _fill_with_policies(workers, account["AccountId"], POLICIES_PER_ACCOUNT - 5)
+        outcomes = _race_as(workers, account, _creating_policies())
+        iam = workers.client("iam", account["AccessKeyId"], account["SecretAccessKey"])
+        pages = iam.get_paginator("list_policies").paginate(Scope="Local")
+        assert sum(len(page["Policies"]) for page in pages) == POLICIES_PER_ACCOUNT, outcomes
+        assert sorted(outcomes) == ["LimitExceeded"] * (CLIENTS - 5) + ["ok"] * 5
+
+
+def _creating_policies() -> list[Callable[[Any], object]]:
+    document = _document(200)
+    return [
+        lambda c, i=i: c.create_policy(PolicyName=f"late{i}", PolicyDocument=document) for i in range(CLIENTS)
+    ]
+
+
+POLICIES_PER_ACCOUNT = 1500
+
+
+def _fill_with_policies(server: Server, account_id: str, count: int) -> None:
+    """`count` managed policies in the account, written straight to the store (1,500 calls take long)."""
+    from datetime import UTC, datetime
+
+    from ostiary import ids
+    from ostiary.store import policies
+    from ostiary.store.db import Database
+
+    db = Database(server.database_url, pool=False)
+    try:
+        with db.transaction() as conn:
+            for i in range(count):
+                policies.insert(
+                    conn,
+                    policy_id=ids.unique_id("ANPA"),
+                    account_id=account_id,
+                    name=f"filler{i}",
+                    path="/",
+                    description=None,
+                    document=_document(200),
+                    now=datetime.now(UTC),
+                )
+    finally:
+        db.dispose()
+
+
+def _race_as(server: Server, account: dict[str, str], calls: list[Callable[[Any], object]]) -> list[str]:
+    """`_race` with clients of another account's root."""
+    clients = [server.client("iam", account["AccessKeyId"], account["SecretAccessKey"]) for _ in calls]
+    return _race_clients(clients, calls)
+
+
+def test_parallel_enables_never_pass_eight_mfa_devices_per_user(workers: Server, unique: str) -> None:
+    iam = workers.client("iam")
+    user = f"mfa-{unique}"
+    iam.create_user(UserName=user)
+    devices = [
+        iam.create_virtual_mfa_device(VirtualMFADeviceName=f"mfa{i}-{unique}")["VirtualMFADevice"]
+        for i in range(CLIENTS)
+    ]
+    outcomes = _race(workers, _enabling(user, devices))
+    assert len(iam.list_mfa_devices(UserName=user)["MFADevices"]) == 8, outcomes
+    assert sorted(outcomes) == ["LimitExceeded"] * (CLIENTS - 8) + ["ok"] * 8
+
+
+def _enabling(user: str, devices: list[dict[str, Any]]) -> list[Callable[[Any], object]]:
+    """Calls enabling each device for the user, with its two codes of now."""
+    step = int(time.time()) // 30
+    calls: list[Callable[[Any], object]] = []
+    for device in devices:
+        totp = pyotp.TOTP(device["Base32StringSeed"].decode())
+        one, two = totp.generate_otp(step - 1), totp.generate_otp(step)
+        calls.append(
+            lambda c, s=device["SerialNumber"], a=one, b=two: c.enable_mfa_device(
+                UserName=user, SerialNumber=s, AuthenticationCode1=a, AuthenticationCode2=b
+            )
+        )
     return calls
