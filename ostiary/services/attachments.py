@@ -8,7 +8,7 @@ from ostiary.errors import LimitExceededException, NoSuchEntityException, Policy
 from ostiary.services import Context, operation
 from ostiary.services.policies import check_arn, find_policy
 from ostiary.services.roles import check_modifiable
-from ostiary.store import accounts, locks
+from ostiary.store import accounts
 from ostiary.store import policies as store
 from ostiary.store.db import Connection
 from ostiary.store.pages import page_list
@@ -18,17 +18,19 @@ _QUOTA_NAMES = {"user": "PoliciesPerUser", "group": "PoliciesPerGroup", "role": 
 _NOT_ATTACHABLE = "does not exist or is not attachable."
 
 
-def find_entity(conn: Connection, ctx: Context, kind: str, name: str) -> store.Entity:
-    """The caller's user, group or role by name, or NoSuchEntity with IAM's text."""
-    entity = store.find_entity(conn, ctx.account_id, kind, name)
+def find_entity(conn: Connection, ctx: Context, kind: str, name: str, *, lock: bool = False) -> store.Entity:
+    """The caller's user, group or role by name, or NoSuchEntity with IAM's text; `lock` holds its row."""
+    entity = store.find_entity(conn, ctx.account_id, kind, name, lock=lock)
     if entity is None:
         raise NoSuchEntityException(f"The {kind} with name {name} cannot be found.")
     return entity
 
 
-def find_modifiable(conn: Connection, ctx: Context, kind: str, name: str) -> store.Entity:
+def find_modifiable(
+    conn: Connection, ctx: Context, kind: str, name: str, *, lock: bool = False
+) -> store.Entity:
     """Like find_entity, but refusing a service-linked role (only its service may change it)."""
-    entity = find_entity(conn, ctx, kind, name)
+    entity = find_entity(conn, ctx, kind, name, lock=lock)
     check_modifiable(entity)
     return entity
 
@@ -36,13 +38,13 @@ def find_modifiable(conn: Connection, ctx: Context, kind: str, name: str) -> sto
 def _attach(ctx: Context, kind: str, name: str, policy_arn: str) -> dict[str, Any]:
     check_arn(policy_arn)
     with ctx.db.transaction() as conn:
-        entity = find_modifiable(conn, ctx, kind, name)
+        # its row held: another worker's attachment is counted, and the entity is not deleted meanwhile
+        entity = find_modifiable(conn, ctx, kind, name, lock=True)
         policy = find_policy(conn, ctx, policy_arn, _NOT_ATTACHABLE)
         if not policy.is_attachable:
             raise NoSuchEntityException(f"Policy {policy_arn} {_NOT_ATTACHABLE}")
         if _is_service_role_policy(policy) and entity.service_linked is None:
             raise PolicyNotAttachableException("Cannot attach a Service Role Policy to a Customer Role.")
-        locks.hold(conn, kind, entity.entity_id)  # another worker may be attaching to it too
         if store.is_attached(conn, policy.policy_id, entity):
             return {}
         if store.count_attached(conn, entity) >= MAX_ATTACHED:

@@ -16,7 +16,7 @@ from ostiary.services.documents import (
     policy_size,
 )
 from ostiary.services.policies import url_encoded
-from ostiary.store import accounts, locks
+from ostiary.store import accounts
 from ostiary.store import inline_policies as store
 from ostiary.store.pages import page_list
 
@@ -26,8 +26,8 @@ _NAME_MEMBER = {"user": "UserName", "group": "GroupName", "role": "RoleName"}
 
 def _put(ctx: Context, kind: str, name: str, policy_name: str, document: str) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
-        entity = find_modifiable(conn, ctx, kind, name)
-        locks.hold(conn, kind, entity.entity_id)  # the others' sizes stay as read until this commits
+        # its row held: the others' sizes stay as read until this commits, and it is not deleted meanwhile
+        entity = find_modifiable(conn, ctx, kind, name, lock=True)
         others = [
             p.document
             for p in store.all_of(conn, kind, entity.entity_id)

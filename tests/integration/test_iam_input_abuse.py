@@ -366,3 +366,41 @@ def _enabling(user: str, devices: list[dict[str, Any]]) -> list[Callable[[Any], 
             )
         )
     return calls
+
+
+def test_a_user_deleted_while_a_policy_is_attached_leaves_no_attachment_behind(
+    workers: Server, unique: str
+) -> None:
+    """An attachment to a deleted user counts forever: its policy could never be deleted."""
+    iam = workers.client("iam")
+    for round_ in range(ROUNDS):
+        pairs = []
+        for i in range(CLIENTS // 2):
+            name = f"del{round_}-{i}-{unique}"
+            iam.create_user(UserName=name)
+            created = iam.create_policy(PolicyName=name, PolicyDocument=_document(200))
+            pairs.append((name, created["Policy"]["Arn"]))
+        outcomes = _race(workers, _deleting_and_attaching(pairs))
+        for name, arn in pairs:
+            if not _exists(lambda n=name: iam.get_user(UserName=n)):
+                assert iam.get_policy(PolicyArn=arn)["Policy"]["AttachmentCount"] == 0, outcomes
+                iam.delete_policy(PolicyArn=arn)
+        assert set(outcomes) <= {"ok", "DeleteConflict", "NoSuchEntity"}, outcomes
+
+
+def _exists(call: Callable[[], object]) -> bool:
+    try:
+        call()
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] == "NoSuchEntity"
+        return False
+    return True
+
+
+def _deleting_and_attaching(pairs: list[tuple[str, str]]) -> list[Callable[[Any], object]]:
+    """For each (user, policy), a call deleting the user and a call attaching the policy to it."""
+    calls: list[Callable[[Any], object]] = []
+    for name, arn in pairs:
+        calls.append(lambda c, n=name: c.delete_user(UserName=n))
+        calls.append(lambda c, n=name, a=arn: c.attach_user_policy(UserName=n, PolicyArn=a))
+    return calls
