@@ -18,17 +18,19 @@ _QUOTA_NAMES = {"user": "PoliciesPerUser", "group": "PoliciesPerGroup", "role": 
 _NOT_ATTACHABLE = "does not exist or is not attachable."
 
 
-def find_entity(conn: Connection, ctx: Context, kind: str, name: str) -> store.Entity:
-    """The caller's user, group or role by name, or NoSuchEntity with IAM's text."""
-    entity = store.find_entity(conn, ctx.account_id, kind, name)
+def find_entity(conn: Connection, ctx: Context, kind: str, name: str, *, lock: bool = False) -> store.Entity:
+    """The caller's user, group or role by name, or NoSuchEntity with IAM's text; `lock` holds its row."""
+    entity = store.find_entity(conn, ctx.account_id, kind, name, lock=lock)
     if entity is None:
         raise NoSuchEntityException(f"The {kind} with name {name} cannot be found.")
     return entity
 
 
-def find_modifiable(conn: Connection, ctx: Context, kind: str, name: str) -> store.Entity:
+def find_modifiable(
+    conn: Connection, ctx: Context, kind: str, name: str, *, lock: bool = False
+) -> store.Entity:
     """Like find_entity, but refusing a service-linked role (only its service may change it)."""
-    entity = find_entity(conn, ctx, kind, name)
+    entity = find_entity(conn, ctx, kind, name, lock=lock)
     check_modifiable(entity)
     return entity
 
@@ -36,7 +38,8 @@ def find_modifiable(conn: Connection, ctx: Context, kind: str, name: str) -> sto
 def _attach(ctx: Context, kind: str, name: str, policy_arn: str) -> dict[str, Any]:
     check_arn(policy_arn)
     with ctx.db.transaction() as conn:
-        entity = find_modifiable(conn, ctx, kind, name)
+        # its row held: another worker's attachment is counted, and the entity is not deleted meanwhile
+        entity = find_modifiable(conn, ctx, kind, name, lock=True)
         policy = find_policy(conn, ctx, policy_arn, _NOT_ATTACHABLE)
         if not policy.is_attachable:
             raise NoSuchEntityException(f"Policy {policy_arn} {_NOT_ATTACHABLE}")

@@ -22,9 +22,9 @@ from ostiary.store.users import utc
 GROUPS_PER_USER = 10
 
 
-def require(conn: Connection, account_id: str, name: str) -> Any:
-    """The group of this name, or AWS's NoSuchEntity."""
-    row = store.find(conn, account_id, name)
+def require(conn: Connection, account_id: str, name: str, *, lock: bool = False) -> Any:
+    """The group of this name, or AWS's NoSuchEntity; `lock` holds its row until the transaction ends."""
+    row = store.find(conn, account_id, name, lock=lock)
     if row is None:
         raise NoSuchEntityException(f"The group with name {name} cannot be found.")
     return row
@@ -96,7 +96,7 @@ def update_group(
 @operation("DeleteGroup")
 def delete_group(ctx: Context, group_name: str) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
-        row = require(conn, ctx.account_id, group_name)
+        row = require(conn, ctx.account_id, group_name, lock=True)  # no policy attached meanwhile
         conflict = store.delete_conflict(conn, row.group_id)
         if conflict is not None:
             raise DeleteConflictException(conflict)

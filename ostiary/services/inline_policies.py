@@ -26,7 +26,8 @@ _NAME_MEMBER = {"user": "UserName", "group": "GroupName", "role": "RoleName"}
 
 def _put(ctx: Context, kind: str, name: str, policy_name: str, document: str) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
-        entity = find_modifiable(conn, ctx, kind, name)
+        # its row held: the others' sizes stay as read until this commits, and it is not deleted meanwhile
+        entity = find_modifiable(conn, ctx, kind, name, lock=True)
         others = [
             p.document
             for p in store.all_of(conn, kind, entity.entity_id)

@@ -18,7 +18,6 @@ from ostiary.errors import (
     DeleteConflictException,
     EntityAlreadyExistsException,
     InvalidAuthenticationCodeException,
-    InvalidInputException,
     LimitExceededException,
     NoSuchEntityException,
     ValidationError,
@@ -26,13 +25,13 @@ from ostiary.errors import (
 from ostiary.services import Context, operation, throttle
 from ostiary.services import tags as tagging
 from ostiary.services import users as user_service
-from ostiary.store import accounts
+from ostiary.store import accounts, locks
 from ostiary.store import mfa as store
 from ostiary.store import tags as tag_store
 from ostiary.store import users as user_store
 from ostiary.store.db import Connection
 from ostiary.store.keyring import Keyring
-from ostiary.store.pages import decode_marker, page_list
+from ostiary.store.pages import page_list
 from ostiary.store.users import utc
 
 MAX_DEVICES_PER_USER = 8
@@ -147,6 +146,7 @@ def enable_mfa_device(
 ) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
         user = user_service.require(conn, ctx.account_id, user_name)
+        locks.hold(conn, "user", user.user_id)  # no other device enabled for the user meanwhile
         row = _device(conn, ctx, serial_number, lock=True)
         if row.user_id is not None:
             raise EntityAlreadyExistsException(_IN_USE)
@@ -235,11 +235,6 @@ def list_mfa_devices(
 def list_virtual_mfa_devices(
     ctx: Context, assignment_status: str = "Any", marker: str | None = None, max_items: int | None = None
 ) -> dict[str, Any]:
-    if marker is not None:
-        try:
-            decode_marker(marker)
-        except InvalidInputException as exc:
-            raise ValidationError("Invalid Marker.") from exc
     with ctx.db.read() as conn:
         page = store.virtual_page(conn, ctx.account_id, assignment_status, marker, max_items)
         devices = [_virtual_shape(conn, r) for r in page.rows]

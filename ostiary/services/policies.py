@@ -21,7 +21,7 @@ from ostiary.errors import (
 from ostiary.services import Context, operation, policy_history
 from ostiary.services.documents import IDENTITY, MANAGED_MAX, check_document
 from ostiary.services.tags import apply_tags, check_tags, tag_list
-from ostiary.store import accounts
+from ostiary.store import accounts, locks
 from ostiary.store import policies as store
 from ostiary.store.db import Connection, Database
 from ostiary.store.pages import page_list
@@ -105,6 +105,7 @@ def create_policy(
         f"A policy called {policy_name} already exists. Duplicate names are not allowed."
     )
     with ctx.db.transaction(on_conflict=conflict) as conn:
+        locks.hold(conn, "account-policies", ctx.account_id)  # no other policy made meanwhile
         if store.name_taken(conn, ctx.account_id, policy_name):
             raise conflict
         if store.count_local(conn, ctx.account_id) >= MAX_POLICIES_PER_ACCOUNT:
@@ -153,6 +154,7 @@ def get_policy(ctx: Context, policy_arn: str) -> dict[str, Any]:
 def delete_policy(ctx: Context, policy_arn: str) -> dict[str, Any]:
     """Delete a customer managed policy that is unused and has only its default version."""
     with ctx.db.transaction() as conn:
+        locks.hold_policy(conn, policy_arn)  # no version made, nor a boundary naming it, meanwhile
         row = find_policy(conn, ctx, policy_arn)
         _own(row, ctx, "Cannot delete policies outside your own account.")
         if row.attachment_count or row.boundary_count:
@@ -198,6 +200,7 @@ def create_policy_version(
     """A new version of a customer managed policy (at most five), optionally the default."""
     check_document(policy_document, IDENTITY, MANAGED_MAX, managed=True)
     with ctx.db.transaction() as conn:
+        locks.hold_policy(conn, policy_arn)  # the count and the next version as the last writer left them
         row = find_policy(conn, ctx, policy_arn)
         _own(row, ctx, "Cannot update policies outside your own account.")
         if len(store.versions(conn, row.policy_id)) >= MAX_VERSIONS:
@@ -244,6 +247,7 @@ def list_policy_versions(
 def delete_policy_version(ctx: Context, policy_arn: str, version_id: str) -> dict[str, Any]:
     """Delete a version that is not the default."""
     with ctx.db.transaction() as conn:
+        locks.hold_policy(conn, policy_arn)  # the version is not made the default meanwhile
         row, _ = _find_version(
             conn,
             ctx,
@@ -261,6 +265,7 @@ def delete_policy_version(ctx: Context, policy_arn: str, version_id: str) -> dic
 def set_default_policy_version(ctx: Context, policy_arn: str, version_id: str) -> dict[str, Any]:
     """Make a version the one that grants the policy's permissions."""
     with ctx.db.transaction() as conn:
+        locks.hold_policy(conn, policy_arn)  # the version is not deleted meanwhile
         row, _ = _find_version(
             conn, ctx, policy_arn, version_id, foreign="Cannot update policies outside your own account."
         )

@@ -169,7 +169,7 @@ def update_assume_role_policy(ctx: Context, role_name: str, policy_document: str
 @operation("DeleteRole")
 def delete_role(ctx: Context, role_name: str) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
-        row = store.get(conn, ctx.account_id, role_name)
+        row = store.get(conn, ctx.account_id, role_name, lock=True)  # no policy attached meanwhile
         check_modifiable(row)
         if store.instance_profile_count(conn, row.role_id):
             raise DeleteConflictException(IN_INSTANCE_PROFILE)

@@ -15,7 +15,7 @@ from ostiary.errors import (
     ValidationError,
 )
 from ostiary.services import Context, operation
-from ostiary.store import accounts
+from ostiary.store import accounts, locks
 from ostiary.store import instance_profiles as profile_store
 from ostiary.store import roles as role_store
 from ostiary.store import tags as store
@@ -61,6 +61,7 @@ def apply_tags(conn: Connection, entity_type: str, entity_id: str, tags: list[di
     """
     if not tags:
         return
+    locks.hold(conn, entity_type, entity_id)  # no other writer adds tags between the count and the insert
     have = store.existing_keys(conn, entity_type, entity_id)
     added = {store.match_key(entity_type, str(t["Key"])) for t in tags} - have
     if len(have) + len(added) > MAX_TAGS:

@@ -15,7 +15,7 @@ from ostiary.errors import (
 )
 from ostiary.services import Context, operation
 from ostiary.services import tags as tag_service
-from ostiary.store import accounts
+from ostiary.store import accounts, locks
 from ostiary.store import policies as policy_store
 from ostiary.store import users as store
 from ostiary.store.db import Connection
@@ -85,6 +85,7 @@ def check_boundary(conn: Connection, account_id: str, arn: str) -> None:
     match = _POLICY_ARN.fullmatch(arn)
     if match is None:
         raise InvalidInputException(f"ARN {arn} is not valid.")
+    locks.hold_policy(conn, arn)  # DeletePolicy waits for this transaction, and then sees the boundary
     if match.group(1) not in (account_id, "aws") or not policy_store.attachable_policy_exists(conn, arn):
         raise NoSuchEntityException(f"Scope ARN: {arn} does not exist or is not attachable.")
 

@@ -31,11 +31,10 @@ def insert(conn: Connection, *, group_id: str, account_id: str, name: str, path:
     )
 
 
-def find(conn: Connection, account_id: str, name: str) -> Row[Any] | None:
-    """The group of this name (any case), or None."""
-    return conn.execute(
-        select(groups).where(groups.c.account_id == account_id, groups.c.name_key == name.lower())
-    ).first()
+def find(conn: Connection, account_id: str, name: str, *, lock: bool = False) -> Row[Any] | None:
+    """The group of this name (any case), or None; `lock` holds its row until the transaction ends."""
+    stmt = select(groups).where(groups.c.account_id == account_id, groups.c.name_key == name.lower())
+    return conn.execute(stmt.with_for_update() if lock else stmt).first()
 
 
 def page(

@@ -18,12 +18,13 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Row, Select, func, select
 
-from ostiary.errors import InvalidInputException
+from ostiary.errors import ValidationError
 
 DEFAULT_MAX_ITEMS = 100
 _MAX_KEY_BYTES = 240  # the longest key whose base 64 fits a Marker (markerType: 320 characters)
 _PREFIX_BYTES = 200  # how much of a longer key its Marker keeps, with the count to skip after it
 _SKIPPED = "\0"  # opens a Marker of a prefix and a count (no sort key holds a NUL)
+_INVALID = "Invalid Marker."
 
 
 @dataclass(frozen=True)
@@ -51,16 +52,22 @@ def _encode_marker(key: str, skipped: Callable[[str], int]) -> str:
 
 
 def decode_marker(marker: str) -> tuple[str, int]:
-    """Where a Marker's page starts: the first key at or after the start, after skipping a count."""
+    """Where a Marker's page starts: the first key at or after the start, after skipping a count.
+
+    A Marker never issued is refused as AWS refuses it (ValidationError, recorded for
+    ListVirtualMFADevices), never read as the start of the list: characters outside base 64 are not
+    skipped, and no issued Marker is empty."""
     try:
-        text = base64.urlsafe_b64decode(marker.encode()).decode()
+        text = base64.b64decode(marker.encode(), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidInputException("Invalid Marker.") from exc
+        raise ValidationError(_INVALID) from exc
+    if not text:
+        raise ValidationError(_INVALID)
     if not text.startswith(_SKIPPED):
         return text, 0
     count, _, start = text[1:].partition(_SKIPPED)
     if not (count.isascii() and count.isdigit() and len(count) < 10):
-        raise InvalidInputException("Invalid Marker.")
+        raise ValidationError(_INVALID)
     return start, int(count)
 
 
@@ -174,7 +181,7 @@ def page_range(total: int, marker: str | None, max_items: int | None) -> tuple[r
     if marker:
         key, skip = decode_marker(marker)
         if not (key.isascii() and key.isdigit() and len(key) < 19):
-            raise InvalidInputException("Invalid Marker.")
+            raise ValidationError(_INVALID)
         start = int(key) + skip
     end = min(total, start + limit)
     following = f"{end:08d}" if end < total else None

@@ -258,14 +258,17 @@ def _version_number(version_id: str) -> int:
 # -- entities and attachments -----------------------------------------------------------------
 
 
-def find_entity(conn: Connection, account_id: str, kind: str, name: str) -> Entity | None:
-    """The user, group or role of this account with this name (case-insensitive)."""
+def find_entity(
+    conn: Connection, account_id: str, kind: str, name: str, *, lock: bool = False
+) -> Entity | None:
+    """The user, group or role of this account with this name (case-insensitive); `lock` holds its row
+    until the transaction ends (its policies are counted, it is not deleted meanwhile)."""
     table, id_column = NAMED_ENTITIES[kind]
     columns = [table.c[id_column], table.c.name, table.c.path]
     if kind == "role":
         columns.append(roles.c.service_linked)
     stmt = select(*columns).where(table.c.account_id == account_id, table.c.name_key == name.lower())
-    row = conn.execute(stmt).first()
+    row = conn.execute(stmt.with_for_update() if lock else stmt).first()
     if row is None:
         return None
     return Entity(kind, row[0], row.name, row.path, account_id, row[3] if kind == "role" else None)

@@ -17,16 +17,17 @@ from ostiary.store.tables import (
 )
 
 
-def find_by_name(conn: Connection, account_id: str, name: str) -> Row[Any] | None:
+def find_by_name(conn: Connection, account_id: str, name: str, *, lock: bool = False) -> Row[Any] | None:
     """The role row (role_id, name, path, trust_policy, max_session_duration, permissions_boundary,
-    description, created_at, last_used_at, last_used_region ...) or None."""
+    description, created_at, last_used_at, last_used_region ...) or None; `lock` holds it until the
+    transaction ends."""
     stmt = select(roles).where(roles.c.account_id == account_id, roles.c.name_key == name.lower())
-    return conn.execute(stmt).first()
+    return conn.execute(stmt.with_for_update() if lock else stmt).first()
 
 
-def get(conn: Connection, account_id: str, name: str) -> Row[Any]:
+def get(conn: Connection, account_id: str, name: str, *, lock: bool = False) -> Row[Any]:
     """The role row, or AWS's NoSuchEntity."""
-    row = find_by_name(conn, account_id, name)
+    row = find_by_name(conn, account_id, name, lock=lock)
     if row is None:
         raise NoSuchEntityException(f"The role with name {name} cannot be found.")
     return row

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, create_engine, select
 
-from ostiary.errors import InvalidInputException
+from ostiary.errors import ValidationError
 from ostiary.store.pages import decode_marker, fetch_page, page_list, page_range
 from tests.conftest import PG_ADMIN_URL, _pg_admin, skip_without_pg
 
@@ -149,10 +149,13 @@ def test_in_memory_pages_sort_what_a_database_sorted_otherwise() -> None:
     assert seen == sorted(_MIXED)
 
 
-@pytest.mark.parametrize("marker", ["not base 64!", "AABhYmM=", "ADEyMzQ1Njc4OTAxAGE="])
+@pytest.mark.parametrize(
+    "marker", ["not base 64!", "!!!", "cHUy!", "AABhYmM=", "ADEyMzQ1Njc4OTAxAGE=", "===="]
+)
 def test_a_marker_never_issued_is_invalid(marker: str) -> None:
-    # not base 64; a NUL-led marker without its count; a count of eleven digits
-    with pytest.raises(InvalidInputException, match="Invalid Marker."):
+    # not base 64 (once its foreign characters were skipped: `!!!` read as an empty start, the first
+    # page again); a NUL-led marker without its count; a count of eleven digits; nothing
+    with pytest.raises(ValidationError, match="Invalid Marker."):
         decode_marker(marker)
 
 
@@ -175,5 +178,5 @@ def test_a_range_pages_positions_as_page_list_pages_their_keys() -> None:
 
 @pytest.mark.parametrize("marker", ["bm90LWEtbnVtYmVy", "%%%", "AA=="])
 def test_a_range_refuses_a_marker_that_names_no_position(marker: str) -> None:
-    with pytest.raises(InvalidInputException):
+    with pytest.raises(ValidationError, match="Invalid Marker."):
         page_range(10, marker, 5)
