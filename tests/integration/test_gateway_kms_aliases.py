@@ -99,8 +99,16 @@ def test_another_accounts_alias_name_is_not_found_in_the_callers_namespace(
     assert refused(bob.kms.describe_key, KeyId=alias) == missing
     assert refused(bob.kms.encrypt, KeyId=alias, Plaintext=b"x") == missing
     assert refused(bob.kms.generate_data_key, KeyId=alias, KeySpec="AES_256") == missing
-    assert refused(bob.kms.delete_alias, AliasName=alias) == missing
+
+
+def test_another_accounts_alias_cannot_be_repointed_or_deleted_by_its_name(
+    alice: Account, bob: Account
+) -> None:
+    alias = _alias()
+    alice.kms.create_alias(AliasName=alias, TargetKeyId=alice.key)
+    missing = ("NotFoundException", f"Alias arn:aws:kms:{REGION}:{bob.id}:{alias} is not found.", 400)
     assert refused(bob.kms.update_alias, AliasName=alias, TargetKeyId=bob.key) == missing
+    assert refused(bob.kms.delete_alias, AliasName=alias) == missing
     # Alice's alias is as it was: neither repointed at Bob's key nor deleted.
     assert alice.kms.encrypt(KeyId=alias, Plaintext=b"x")["KeyId"] == alice.key
 
