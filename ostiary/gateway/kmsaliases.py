@@ -88,7 +88,7 @@ def backend_body(operation: Operation, account: str, body: bytes) -> bytes | Non
     for member in _MEMBERS:
         value = params.get(member)
         named = named_alias(value, account) if isinstance(value, str) else None
-        if named is not None:
+        if named is not None and backend_alias(*named) != value:
             changed[member] = backend_alias(*named)
     if not changed:
         return None
