@@ -35,6 +35,7 @@ from ostiary.gateway import (
     dynamodb,
     keypolicies,
     kms,
+    kmsaliases,
     listtokens,
     ownership,
     publicaccess,
@@ -149,7 +150,7 @@ class Authorizer:
             account=account,
             region=region,
             caller_account=account,
-            resolve_alias=lambda alias: lookups.resolve_alias(region, alias),
+            resolve_alias=lambda owner, alias: lookups.resolve_alias(region, owner, alias),
             bucket_encryption=lambda bucket: lookups.bucket_encryption(region, bucket),
             object_encryption=lambda bucket, key, version: lookups.object_encryption(
                 region, bucket, key, version
@@ -250,6 +251,7 @@ class Authorizer:
         The policy text is the operation's `Policy` member, else `request_body` (PutBucketPolicy's payload).
         """
         ownership.refuse_another_region(operation, region)
+        kmsaliases.refuse(operation, caller.account_id if caller is not None else self.settings.account_id)
         dynamodb.refuse_unread_statements(operation, region)
         if operation.service == "s3":
             s3.refuse_access_point_source(operation)
@@ -368,6 +370,8 @@ class Authorizer:
                     )
                 elif gone is not None:
                     store.forget(conn, gone.service, gone.region, gone.name)
+        if operation.service == "kms" and isinstance(operation.params.get("AliasName"), str):
+            self.lookups.forget_alias(region, account, operation.params["AliasName"])
         if body is None or kind not in ownership.LISTS:
             return None
         default = self.settings.account_id
@@ -383,7 +387,13 @@ class Authorizer:
                 raise BackendUnavailable(f"the backend did not answer a {name} page")
             return page
 
-        cut = ownership.visible_answer(operation, region, body, visible, next_page, account)
+        cut: bytes | None
+        if kind == ("kms", "ListAliases"):  # the caller's own aliases, as it names them
+            cut = kmsaliases.listed(
+                ownership.plain(body), account, region, lambda ids: visible("kms", region, ids)
+            )
+        else:
+            cut = ownership.visible_answer(operation, region, body, visible, next_page, account)
         sealed = listtokens.sealed_answer(
             self.keyring, account, operation, cut if cut is not None else ownership.plain(body)
         )
@@ -409,7 +419,7 @@ class Authorizer:
                 raise AccessDenied(ANONYMOUS_DENIED)
 
 
-def _no_alias(region: str, alias: str) -> str | None:
+def _no_alias(region: str, account: str, alias: str) -> str | None:
     return None
 
 

@@ -27,7 +27,7 @@ from ostiary.auth.caller import Caller
 from ostiary.blocking import WouldBlock
 from ostiary.errors import AwsError, MissingAuthenticationToken
 from ostiary.frozen import quick_init
-from ostiary.gateway import keypolicies, listtokens, ownership, refusals
+from ostiary.gateway import keypolicies, kmsaliases, listtokens, ownership, refusals
 from ostiary.gateway.backend_async import AsyncBackend
 from ostiary.gateway.backend_http import BackendError
 from ostiary.gateway.backends import Backends
@@ -266,6 +266,9 @@ class Gateway:
             with_policy = keypolicies.with_default_policy(operation, caller.account_id, request.body)
             if with_policy is not None:  # a new key's default policy names its owner, not the backend
                 request = dataclasses.replace(request, body=with_policy)
+            aliased = self._aliased(operation, caller.account_id, signed.region, request.body)
+            if aliased is not None:  # the caller's aliases as the backend knows them
+                request = dataclasses.replace(request, body=aliased)
             outgoing = self.forwarder.outgoing(backend, request, service, signed.region)
         except WouldBlock:
             raise  # decided again on a thread, and recorded there
@@ -275,11 +278,24 @@ class Gateway:
             raise
         return Prepared(caller, operation, signed.region, pending, outgoing, draft)
 
+    def _aliased(self, operation: Operation, account: str, region: str, body: bytes) -> bytes | None:
+        """The request's body with the aliases it names as the backend knows them (`kmsaliases`)."""
+        if operation.service == "kms":
+            return kmsaliases.backend_body(operation, account, body)
+        lookups = self.authorizer.lookups
+        return kmsaliases.service_body(
+            operation, account, region, body, lambda owner, alias: lookups.resolve_alias(region, owner, alias)
+        )
+
     def _finish(self, prepared: Prepared, answer: Answer) -> Answer:
         """The answer the client gets, once the permissions that needed the backend's answer are allowed
         and what a success created or deleted is recorded."""
         if answer.status == 200:
             self.authorizer.after_answer(prepared.pending, prepared.region, lambda: answer.body)
+        if answer.status >= 300 and prepared.operation.service == "kms":
+            body = kmsaliases.client_error(ownership.plain(answer.body))
+            if body is not None:  # names the caller's aliases, not the backend's
+                answer = Answer(answer.status, ownership.headers_for(answer.headers, body), body)
         if 200 <= answer.status < 300:
             operation, caller = prepared.operation, prepared.caller
             body = self.authorizer.after_success(operation, caller, prepared.region, answer.body)

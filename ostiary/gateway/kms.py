@@ -146,7 +146,7 @@ def key_arn(value: str, facts: Facts) -> tuple[str, str | None]:
         alias, region, account = value, facts.region, facts.account
     else:
         return fill(_KEY_FORMAT, {"KeyId": value}, facts), None
-    target = facts.resolve_alias(alias)
+    target = facts.resolve_alias(account, alias)
     scoped = Facts(account=account, region=region)
     if target is None:
         return fill(_ALIAS_FORMAT, {"Alias": alias.removeprefix("alias/")}, scoped), alias

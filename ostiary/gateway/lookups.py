@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from ostiary.gateway import objectownership, publicaccess
+from ostiary.gateway import kmsaliases, objectownership, publicaccess
 from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder
 from ostiary.gateway.publicaccess import PublicAccessBlock
 from ostiary.protocol import HttpRequest
@@ -70,10 +70,16 @@ class BackendLookups:
         found: tuple[str, ...] | None = self._cache.get(key, lambda: self._schema(region, table, index))
         return found
 
-    def resolve_alias(self, region: str, alias: str) -> str | None:
-        """The ARN of the key an alias (`alias/x` or its ARN) points to, or None."""
-        found: str | None = self._cache.get(("alias", region, alias), lambda: self._alias(region, alias))
+    def resolve_alias(self, region: str, account: str, alias: str) -> str | None:
+        """The ARN of the key `account`'s alias `alias/x` points to, or None (`kmsaliases`: the backend
+        knows it by its owner's name)."""
+        backend = kmsaliases.backend_alias(account, alias)
+        found: str | None = self._cache.get(("alias", region, backend), lambda: self._alias(region, backend))
         return found
+
+    def forget_alias(self, region: str, account: str, alias: str) -> None:
+        """The alias was made, pointed elsewhere or deleted: look it up afresh next time."""
+        self._cache.drop(("alias", region, kmsaliases.backend_alias(account, alias)))
 
     def key_policy(self, region: str, key_arn: str) -> str | None:
         """The key policy of a key (its `default` policy, as the backend holds it), or None."""

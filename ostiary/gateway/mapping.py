@@ -46,7 +46,7 @@ def _no_key_schema(table: str, index: str | None) -> tuple[str, ...] | None:
     return None
 
 
-def _no_alias(alias: str) -> str | None:
+def _no_alias(account: str, alias: str) -> str | None:
     return None
 
 
@@ -72,9 +72,10 @@ class Facts:
 
     `account` owns the resources the request names by name (tables, keys, aliases) and `region` is
     theirs; `caller_account` is the signer's. `key_schema(table, index)` gives the partition key's name
-    (and the sort key's) of a table or index, None when unknown; `resolve_alias("alias/x")` gives the
-    key id or key ARN an alias points to, None when it points nowhere. `bucket_encryption(bucket)` gives
-    a bucket's default encryption (algorithm, KMS key id or None), None when it has none or it is unknown;
+    (and the sort key's) of a table or index, None when unknown; `resolve_alias(account, "alias/x")`
+    gives the key id or key ARN an account's alias points to, None when it points nowhere.
+    `bucket_encryption(bucket)` gives a bucket's default encryption (algorithm, KMS key id or None),
+    None when it has none or it is unknown;
     `object_encryption(bucket, key, version)` the same of a stored object (a copy's source);
     `upload_encryption(bucket, upload_id)` the same of a multipart upload, with whether it uses an S3
     Bucket Key, None when it is not SSE-KMS or unknown; `prefix_encryption(bucket, prefix)` the SSE-KMS
@@ -88,7 +89,7 @@ class Facts:
     region: str
     caller_account: str = ""
     key_schema: Callable[[str, str | None], tuple[str, ...] | None] = _no_key_schema
-    resolve_alias: Callable[[str], str | None] = _no_alias
+    resolve_alias: Callable[[str, str], str | None] = _no_alias
     via_service: str | None = None
     bucket_encryption: Callable[[str], tuple[str, str | None] | None] = _no_bucket_encryption
     object_encryption: Callable[[str, str, str | None], tuple[str, str | None] | None] = _no_object_encryption

@@ -96,9 +96,10 @@ _NAMED_KEPT = 4096
 _named: dict[str, Named] = {}  # by ARN, what names no alias (that alone asks `resolve_alias`)
 
 
-def named_by(arn: str, resolve_alias: Callable[[str, str], str | None]) -> Named:
+def named_by(arn: str, resolve_alias: Callable[[str, str, str], str | None]) -> Named:
     """The resource an ARN names: a bucket (or an object in it), a table (or its index or stream), a
-    key, or the key an alias points to (`resolve_alias(region, "alias/x")` gives its key ARN)."""
+    key, or the key an alias points to (`resolve_alias(region, account, "alias/x")` gives the key ARN
+    of that account's alias)."""
     found = _named.get(arn)
     if found is not None:
         return found
@@ -110,7 +111,7 @@ def named_by(arn: str, resolve_alias: Callable[[str, str], str | None]) -> Named
     return named
 
 
-def _named_by(arn: str, resolve_alias: Callable[[str, str], str | None]) -> Named:
+def _named_by(arn: str, resolve_alias: Callable[[str, str, str], str | None]) -> Named:
     found = _ARN.match(arn)
     if found is None:
         return Named(None, "")
@@ -123,7 +124,7 @@ def _named_by(arn: str, resolve_alias: Callable[[str, str], str | None]) -> Name
     if service == "kms" and rest.startswith("key/"):
         return Named(_exact(Resource("kms", region, rest[4:])), account)
     if service == "kms" and rest.startswith("alias/") and "*" not in rest:
-        target = resolve_alias(region, rest)
+        target = resolve_alias(region, account, rest)
         key = _ARN.match(target) if target else None
         if key is not None and key["rest"].startswith("key/"):
             return Named(_exact(Resource("kms", region, key["rest"][4:])), account)
@@ -307,12 +308,6 @@ def visible_answer(
         limit = operation.params.get("Limit")
         limit = limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else 100
         return _own_page(paged, operation.params, answer, region, visible, next_page, limit)
-    if kind == ("kms", "ListAliases"):
-        aliases = [a for a in answer.get("Aliases") or [] if isinstance(a, dict)]
-        targets = [str(a["TargetKeyId"]) for a in aliases if a.get("TargetKeyId")]
-        own = visible("kms", region, targets)
-        kept = [a for a in aliases if not a.get("TargetKeyId") or str(a["TargetKeyId"]) in own]
-        return _replaced(answer, "Aliases", kept)
     found = _ENTRIES.get(kind)
     if found is None:
         return None

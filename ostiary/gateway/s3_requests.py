@@ -28,6 +28,7 @@ from ostiary.errors import AccessDenied, AwsError
 from ostiary.frozen import quick_init
 from ostiary.gateway import (
     bucketpolicies,
+    kmsaliases,
     listtokens,
     multipart,
     objectownership,
@@ -246,6 +247,14 @@ class S3Requests:
         if operation.name == "GetBucketPolicyStatus":
             return self._policy_status(operation, region)
         headers = reader.forward_headers(head.headers)
+        if caller is not None:  # an SSE-KMS key named by the caller's alias: its key (`kmsaliases`)
+            lookups = self.authorizer.lookups
+            headers = kmsaliases.service_headers(
+                headers,
+                caller.account_id,
+                region,
+                lambda owner, alias: lookups.resolve_alias(region, owner, alias),
+            )
         if operation.name == "CreateBucket" and not operation.params.get("ObjectOwnership"):
             headers.append((objectownership.HEADER, objectownership.ENFORCED))  # S3's default since 2023
         if body is not None:

@@ -178,7 +178,9 @@ def permissions(
     from ostiary.gateway.operations import Operation  # the catalogue loads only where events are written
     from ostiary.gateway.permissions import Facts, permissions_of
 
-    facts = Facts(account=account, region=region, caller_account=account, resolve_alias=lambda alias: key_arn)
+    facts = Facts(
+        account=account, region=region, caller_account=account, resolve_alias=lambda owner, alias: key_arn
+    )
     try:
         found = permissions_of(Operation(service, name, params), facts)
         return list(dict.fromkeys((p.action, p.resource) for p in found))  # one pair per action and resource

@@ -234,12 +234,12 @@ ANONYMOUS: dict[str, Any] = {"type": "AWSAccount", "principalId": "", "accountId
 
 
 def _gateway_resources(
-    operation: Operation, account: str, region: str, resolve: Callable[[str, str], str | None]
+    operation: Operation, account: str, region: str, resolve: Callable[[str, str, str], str | None]
 ) -> list[events.Resource]:
     """The resources a gateway call acts on, as far as its parameters name them. A KMS key named by
-    its alias is named by its own ARN, as CloudTrail names it (`resolve(region, alias)` gives the key),
-    so is the key a DynamoDB export encrypts with. A bucket's ARN names no account: its resources are
-    in the caller's trail."""
+    its alias is named by its own ARN, as CloudTrail names it (`resolve(region, account, alias)` gives
+    the key of that account's alias), so is the key a DynamoDB export encrypts with. A bucket's ARN
+    names no account: its resources are in the caller's trail."""
     params = operation.params
     service = operation.service
     found: list[events.Resource] = []
@@ -267,32 +267,33 @@ def _table(name: str, account: str, region: str) -> events.Resource:
     return events.arn_resource(arn, account)
 
 
-def _key_arn(key: str, account: str, region: str, resolve: Callable[[str, str], str | None]) -> str:
+def _key_arn(key: str, account: str, region: str, resolve: Callable[[str, str, str], str | None]) -> str:
     """The ARN of the key a KeyId names (an alias's key when it points to one, else the alias's ARN)."""
     if key.startswith("arn:") and ":alias/" not in key:
         return key
     if not key.startswith(("arn:", "alias/")):
         return f"arn:aws:kms:{region}:{account}:key/{key}"
     alias_arn = key if key.startswith("arn:") else f"arn:aws:kms:{region}:{account}:{key}"
-    target = resolve(alias_arn.split(":", 5)[3] or region, "alias/" + alias_arn.split(":alias/", 1)[1])
+    parts = alias_arn.split(":", 5)
+    target = resolve(parts[3] or region, parts[4], "alias/" + alias_arn.split(":alias/", 1)[1])
     if target is None:
         return alias_arn
     return target if target.startswith("arn:") else f"arn:aws:kms:{region}:{account}:key/{target}"
 
 
-def _cached(resolve: Callable[[str, str], str | None]) -> Callable[[str, str], str | None]:
+def _cached(resolve: Callable[[str, str, str], str | None]) -> Callable[[str, str, str], str | None]:
     """`resolve`, answering None where it would have to ask the backend on the event loop."""
 
-    def cached(region: str, alias: str) -> str | None:
+    def cached(region: str, account: str, alias: str) -> str | None:
         try:
-            return resolve(region, alias)
+            return resolve(region, account, alias)
         except WouldBlock:  # the lookup expired since the decision: the alias's own ARN names the key
             return None
 
     return cached
 
 
-def _unresolved(region: str, alias: str) -> None:
+def _unresolved(region: str, account: str, alias: str) -> None:
     """No alias lookup (a refused call: its decision may not have looked the alias up)."""
     return None
 

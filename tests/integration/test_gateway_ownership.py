@@ -387,8 +387,8 @@ def test_an_alias_of_another_accounts_key_is_that_accounts_key(
     alias = f"alias/own-{uuid.uuid4().hex[:8]}"
     kms.create_alias(AliasName=alias, TargetKeyId=key)
     _, keys = harness.user(EVERYTHING, other)
-    with pytest.raises(ClientError) as refused:
-        harness.client("kms", keys).encrypt(KeyId=alias, Plaintext=b"x")
+    with pytest.raises(ClientError) as refused:  # its ARN names it: the name alone is the caller's own
+        harness.client("kms", keys).encrypt(KeyId=f"arn:aws:kms:{REGION}:{ACCOUNT}:{alias}", Plaintext=b"x")
     assert f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key}" in _refusal(refused.value)[1]
     with pytest.raises(ClientError) as repointing:
         harness.client("kms", keys).update_alias(AliasName=alias, TargetKeyId=key)

@@ -25,7 +25,7 @@ FACTS = Facts(
     account=ACCOUNT,
     region="us-east-1",
     caller_account=ACCOUNT,
-    resolve_alias=lambda alias: KEY_ARN if alias == "alias/export" else None,
+    resolve_alias=lambda account, alias: KEY_ARN if alias == "alias/export" else None,
 )
 FAS = {
     "aws:ViaAWSService": "true",

@@ -25,7 +25,7 @@ FACTS = Facts(
     region="us-east-1",
     caller_account="111122223333",
     key_schema=lambda table, index: _SCHEMAS.get((table, index)),
-    resolve_alias=lambda alias: KEY if alias == "alias/app" else None,
+    resolve_alias=lambda account, alias: KEY if alias == "alias/app" else None,
 )
 
 
