@@ -256,18 +256,24 @@ def _defaulting_and_deleting(arns: list[str], version_id: str) -> list[Callable[
     return calls
 
 
+def _users_and_policies(iam: Any, prefix: str, unique: str) -> list[tuple[str, str]]:
+    """Half as many users as clients, each with a policy of its own name: (name, policy ARN)."""
+    pairs = []
+    for i in range(CLIENTS // 2):
+        name = f"{prefix}-{i}-{unique}"
+        iam.create_user(UserName=name)
+        created = iam.create_policy(PolicyName=name, PolicyDocument=_document(200))
+        pairs.append((name, created["Policy"]["Arn"]))
+    return pairs
+
+
 def test_a_policy_deleted_while_made_a_boundary_never_leaves_a_user_unbounded(
     workers: Server, unique: str
 ) -> None:
     """A boundary naming no policy bounds nothing: the user would be allowed all its policies allow."""
     iam = workers.client("iam")
     for round_ in range(ROUNDS):
-        pairs = []
-        for i in range(CLIENTS // 2):
-            name = f"b{round_}-{i}-{unique}"
-            iam.create_user(UserName=name)
-            created = iam.create_policy(PolicyName=name, PolicyDocument=_document(200))
-            pairs.append((name, created["Policy"]["Arn"]))
+        pairs = _users_and_policies(iam, f"b{round_}", unique)
         outcomes = _race(workers, _bounding_and_deleting(pairs))
         for name, _ in pairs:
             boundary = iam.get_user(UserName=name)["User"].get("PermissionsBoundary")
@@ -374,12 +380,7 @@ def test_a_user_deleted_while_a_policy_is_attached_leaves_no_attachment_behind(
     """An attachment to a deleted user counts forever: its policy could never be deleted."""
     iam = workers.client("iam")
     for round_ in range(ROUNDS):
-        pairs = []
-        for i in range(CLIENTS // 2):
-            name = f"del{round_}-{i}-{unique}"
-            iam.create_user(UserName=name)
-            created = iam.create_policy(PolicyName=name, PolicyDocument=_document(200))
-            pairs.append((name, created["Policy"]["Arn"]))
+        pairs = _users_and_policies(iam, f"del{round_}", unique)
         outcomes = _race(workers, _deleting_and_attaching(pairs))
         for name, arn in pairs:
             if not _exists(lambda n=name: iam.get_user(UserName=n)):
