@@ -326,9 +326,13 @@ class Prepared:
 
 def _settled(prepared: Prepared, answer: Answer) -> Answer:
     """The answer, its request's record written down first with what it says (`trail.settle`)."""
-    if prepared.draft is not None:
-        kind = next((value for name, value in answer.headers if name == "content-type"), None)
-        trail.settle(prepared.draft, answer.status, kind, answer.body)
+    if prepared.draft is None:
+        return answer
+    if answer.status < 400:  # a success: nothing to read of it
+        prepared.draft.settle(None)
+        return answer
+    kind = next((value for name, value in answer.headers if name == "content-type"), None)
+    trail.settle(prepared.draft, answer.status, kind, answer.body)
     return answer
 
 

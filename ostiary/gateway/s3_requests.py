@@ -583,6 +583,8 @@ def _answered(answer: Answer, error: Exception | None = None) -> tuple[str, str]
     raised, else the error the answer's body names (None: a success)."""
     if isinstance(error, AwsError):
         return error.code, error.message
+    if answer.status < 400:
+        return None
     kind = next((value for name, value in answer.headers if name == "content-type"), None)
     return trail.answered_error(answer.status, kind, answer.body)
 
