@@ -215,7 +215,7 @@ def _load(conn: Any, caller: Caller) -> PolicySet:
     entity = _identity_entity(conn, caller)
     sources = store.identity_policies(conn, entity.kind, entity.entity_id) if entity else []
     boundary_doc = (
-        store.managed_policy(conn, entity.permissions_boundary)
+        store.boundary_policy(conn, entity.permissions_boundary)
         if entity and entity.permissions_boundary
         else None
     )

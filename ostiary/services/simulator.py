@@ -137,8 +137,8 @@ def _source_policies(
             docs = store.identity_policies(conn, kind, entity.entity_id)
         boundary = None
         if entity.permissions_boundary:
-            found = store.managed_policy(conn, entity.permissions_boundary)
-            boundary = (found.policy_id, found.document) if found else None
+            found = store.boundary_policy(conn, entity.permissions_boundary)
+            boundary = (found.policy_id, found.document)
     return kind, docs, boundary
 
 

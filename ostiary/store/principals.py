@@ -149,6 +149,21 @@ def _managed_type(account_id: str) -> str:
     return "aws-managed" if account_id == "aws" else "user-managed"
 
 
+# What bounds a principal whose permissions boundary names a policy the store does not hold (no call
+# leaves one: DeletePolicy refuses a boundary's policy, under its lock): a boundary allowing nothing, so
+# that a store out of step fails closed, never leaving the principal unbounded.
+_BOUNDS_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"*","Resource":"*"}]}'
+
+
+def boundary_policy(conn: Connection, arn: str) -> PolicyDocument:
+    """The permissions boundary a principal's ARN names: its policy's default version, or, when the store
+    holds none, one that allows nothing."""
+    found = managed_policy(conn, arn)
+    if found is not None:
+        return found
+    return PolicyDocument(arn.rsplit("/", 1)[-1], "user-managed", _BOUNDS_ALL, arn)
+
+
 def managed_policy(conn: Connection, arn: str) -> PolicyDocument | None:
     """The default version of a managed policy by ARN (a permissions boundary, a session policy ARN)."""
     mp, pv = managed_policies, policy_versions

@@ -7,7 +7,11 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from sqlalchemy import delete
 
+from ostiary.store.accounts import bump_epoch
+from ostiary.store.db import Database
+from ostiary.store.tables import managed_policies
 from tests.conftest import Server
 
 
@@ -111,6 +115,33 @@ def test_permissions_boundary_caps_identity_policies(server: Server, iam: Any, u
         f"arn:aws:iam::{server.account_id}:user/ "
         "because no permissions boundary allows the iam:ListUsers action"
     )
+
+
+def test_a_boundary_whose_policy_the_store_lost_bounds_everything(
+    server: Server, iam: Any, unique: str
+) -> None:
+    """No call leaves a boundary naming a policy the store does not hold (DeletePolicy refuses a
+    boundary's policy); a store out of step all the same (a restore, a hand edit) must fail closed: the
+    user is refused everything, never left unbounded with its identity policies' iam:*."""
+    name = f"lost-bound-{unique}"
+    boundary = iam.create_policy(PolicyName=f"lost-{unique}", PolicyDocument=_doc(_allow("iam:GetUser")))[
+        "Policy"
+    ]["Arn"]
+    client, arn = _user(server, iam, name, PermissionsBoundary=boundary)
+    iam.put_user_policy(UserName=name, PolicyName="all", PolicyDocument=_doc(_allow("iam:*")))
+    client.get_user(UserName=name)
+    db = Database(server.database_url, pool=False)
+    try:
+        with db.transaction() as conn:  # the policy gone behind IAM's back, the account's epoch moved on
+            conn.execute(delete(managed_policies).where(managed_policies.c.arn == boundary))
+            bump_epoch(conn, server.account_id)
+    finally:
+        db.dispose()
+    for call in (lambda: client.get_user(UserName=name), client.list_users):
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert "because no permissions boundary allows the" in _denied(exc)
+    assert iam.get_user(UserName=name)["User"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
 
 
 def test_resource_tag_condition(server: Server, iam: Any, unique: str) -> None:
