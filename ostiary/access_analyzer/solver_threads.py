@@ -1,4 +1,4 @@
-"""The threads Access Analyzer's exact checks run on, apart from every other request's.
+"""The threads Access Analyzer's exact checks (and ValidatePolicy) run on, apart from every other request's.
 
 A check may take its whole time limit (seconds of solver work). On the event loop's shared threads a
 few of them at once held every thread, and another account's ListUsers waited half a minute behind
@@ -12,9 +12,15 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-# the checks' paths in botocore's model (POST): CheckNoNewAccess, CheckAccessNotGranted, CheckNoPublicAccess
+# the paths in botocore's model (POST) of CheckNoNewAccess, CheckAccessNotGranted, CheckNoPublicAccess, and
+# of ValidatePolicy (no size limit in AWS's model: a document of 790 KB takes seconds of its checks)
 PATHS = frozenset(
-    {"/policy/check-no-new-access", "/policy/check-access-not-granted", "/policy/check-no-public-access"}
+    {
+        "/policy/check-no-new-access",
+        "/policy/check-access-not-granted",
+        "/policy/check-no-public-access",
+        "/policy/validation",
+    }
 )
 THREADS = 2
 LIMIT = 8

@@ -158,6 +158,37 @@ def test_checks_flooding_the_server_never_hold_up_another_accounts_calls(server:
     assert outcomes.count("answered") == LIMIT
 
 
+def test_validate_policy_floods_are_admitted_as_checks_are(server: Server) -> None:
+    """ValidatePolicy has no size limit in AWS's model, and a document of 120 KB takes half a second of
+    its checks: it runs on the checks' threads, past `solver_threads.LIMIT` admitted a ThrottlingException
+    at once, instead of holding the threads every other request shares."""
+    analyzer = _client(
+        server, "accessanalyzer", server.new_account(), read_timeout=300, max_pool_connections=16
+    )
+    statements = [
+        {
+            "Sid": f"S{i}",
+            "Effect": "Allow",
+            "Action": [f"s3:Get{i}Object"],
+            "Resource": f"arn:aws:s3:::b{i}/*",
+        }
+        for i in range(1000)
+    ]
+    document = json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+    def validate(_: int) -> str:
+        try:
+            analyzer.validate_policy(policyDocument=document, policyType="IDENTITY_POLICY")
+        except ClientError as error:
+            return str(error.response["Error"]["Code"])
+        return "answered"
+
+    with ThreadPoolExecutor(LIMIT + 4) as pool:
+        outcomes = sorted(pool.map(validate, range(LIMIT + 4)))
+    assert outcomes.count("ThrottlingException") >= 1, outcomes  # (a fast machine answers some early)
+    assert set(outcomes) <= {"answered", "ThrottlingException"}, outcomes
+
+
 def test_a_simulation_of_every_pair_a_request_can_hold_answers_one_page(server: Server) -> None:
     """Was: every action on every resource was evaluated (and held) before the page was cut: 8,000
     of each in one 1 MiB request meant 64 million results, hours of work and tens of GB."""
