@@ -274,7 +274,7 @@ class Gateway:
             raise  # decided again on a thread, and recorded there
         except Exception as exc:
             if draft is not None:
-                draft.settle(_error_of(service, exc, request_id))
+                draft.settle(_error_of(service, exc))
             raise
         return Prepared(caller, operation, signed.region, pending, outgoing, draft)
 
@@ -336,14 +336,16 @@ def _settled(prepared: Prepared, answer: Answer) -> Answer:
     return answer
 
 
-def _error_of(service: str, exc: Exception, request_id: str) -> tuple[str, str]:
-    """What a request's record says of a failure: an AWS error's own code and message, else what the
-    client is answered (`_failure`)."""
+def _error_of(service: str, exc: Exception) -> tuple[str, str]:
+    """What a request's record says of a failure (`_failure` answers it, and logs what is unexpected)."""
     if isinstance(exc, AwsError):
         return exc.code, exc.message
-    answer = _failure(service, exc, request_id)
-    kind = next((value for name, value in answer.headers if name == "content-type"), None)
-    return trail.answered_error(answer.status, kind, answer.body) or ("InternalFailure", "")
+    if isinstance(exc, BackendUnavailable):
+        return refusals.SERVICE_UNAVAILABLE[0], f"the backend of `{service}` did not answer"
+    return (
+        "InternalFailure",
+        "The request processing has failed because of an unknown error, exception or failure.",
+    )
 
 
 def _failure(service: str, exc: Exception, request_id: str) -> Answer:

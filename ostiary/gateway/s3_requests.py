@@ -216,7 +216,7 @@ class S3Requests:
         except WouldBlock:
             raise  # decided again on a thread, and recorded there
         except Exception as exc:
-            _settle(draft, _answered(_refusal_answer(_failure(head, exc, request_id), request_id), exc))
+            _settle(draft, _failed(exc))
             raise
         if isinstance(prepared, Answer):
             _settle(draft, _answered(prepared))
@@ -277,9 +277,7 @@ class S3Requests:
             _settle(prepared.draft, None)  # the client left: what the backend was asked is recorded
             raise
         except Exception as exc:
-            _settle(
-                prepared.draft, _answered(_refusal_answer(_failure(head, exc, request_id), request_id), exc)
-            )
+            _settle(prepared.draft, _failed(exc))
             raise
 
     def _exchange(self, head: HttpRequest, bridge: Bridge, prepared: _Prepared) -> None:
@@ -587,6 +585,15 @@ def _answered(answer: Answer, error: Exception | None = None) -> tuple[str, str]
         return None
     kind = next((value for name, value in answer.headers if name == "content-type"), None)
     return trail.answered_error(answer.status, kind, answer.body)
+
+
+def _failed(exc: Exception) -> tuple[str, str]:
+    """What a request's record says of a failure (`_failure` answers it, and logs what is unexpected)."""
+    if isinstance(exc, AwsError):
+        return exc.code, exc.message
+    if isinstance(exc, BackendUnavailable):
+        return "ServiceUnavailable", "Please reduce your request rate."
+    return "InternalError", "We encountered an internal error. Please try again."
 
 
 def _settle(draft: trail.Draft | None, error: tuple[str, str] | None) -> None:
