@@ -1,0 +1,106 @@
+"""S3 policies that restrict by object ARN or condition key, attacked through the gateway: a part, a
+completion, an abort or a parts list named by one key cannot act on another key's multipart upload
+(a backend that finds an upload by its id alone would write the upload's own key, decided on neither).
+
+Requests go through a real `ostiary serve` whose gateway forwards to moto's server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import Server, start_server, stop_server
+from tests.integration.gateway_helpers import backend_client, moto_backend, refused
+from tests.integration.test_gateway_abuse import ROOT, Creds, _bucket, _client, _user
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from moto_backend(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def gateway(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp("ostiary-s3-conditions")
+    server = start_server(
+        data_dir, f"sqlite:///{data_dir / 'ostiary.db'}", "sqlite", f"--backend=s3={backend}"
+    )
+    yield server
+    stop_server(server)
+
+
+NO_UPLOAD = (
+    "NoSuchUpload",
+    "The specified upload does not exist. The upload ID may be invalid, or the upload may have been "
+    "aborted or completed.",
+    404,
+)
+
+
+def _denied_secret(gateway: Server) -> tuple[str, Creds]:
+    """A bucket of the default account, and a user of it allowed all of S3 but writing, aborting or
+    listing the parts of anything under `secret/`."""
+    bucket = _bucket(gateway, ROOT)
+    actions = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+    _, creds = _user(
+        gateway,
+        [
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": actions, "Resource": f"arn:aws:s3:::{bucket}/secret/*"},
+        ],
+    )
+    return bucket, creds
+
+
+def _secret_upload(gateway: Server, bucket: str) -> tuple[str, str]:
+    """An upload of `secret/x` the bucket's owner began, with its first part: (upload id, ETag)."""
+    root = _client(gateway, "s3")
+    upload = str(root.create_multipart_upload(Bucket=bucket, Key="secret/x")["UploadId"])
+    part = root.upload_part(Bucket=bucket, Key="secret/x", UploadId=upload, PartNumber=1, Body=b"owner's")
+    return upload, str(part["ETag"])
+
+
+def test_a_part_named_by_an_allowed_key_cannot_go_into_a_denied_keys_upload(
+    gateway: Server, backend: str
+) -> None:
+    bucket, creds = _denied_secret(gateway)
+    upload, _ = _secret_upload(gateway, bucket)
+    s3 = _client(gateway, "s3", creds)
+    call: dict[str, Any] = {"Bucket": bucket, "Key": "ok/y", "UploadId": upload}
+    assert refused(s3.upload_part, **call, PartNumber=1, Body=b"forged") == NO_UPLOAD
+    s3.put_object(Bucket=bucket, Key="ok/source", Body=b"forged")
+    copied = {"CopySource": f"{bucket}/ok/source", "PartNumber": 1}
+    assert refused(s3.upload_part_copy, **call, **copied) == NO_UPLOAD
+    assert refused(s3.list_parts, **call) == NO_UPLOAD
+    parts = backend_client(backend, "s3").list_parts(Bucket=bucket, Key="secret/x", UploadId=upload)
+    assert [p["Size"] for p in parts["Parts"]] == [len(b"owner's")]
+
+
+def test_a_denied_keys_upload_cannot_be_completed_or_aborted_under_an_allowed_key(
+    gateway: Server, backend: str
+) -> None:
+    bucket, creds = _denied_secret(gateway)
+    upload, etag = _secret_upload(gateway, bucket)
+    s3 = _client(gateway, "s3", creds)
+    call: dict[str, Any] = {"Bucket": bucket, "Key": "ok/y", "UploadId": upload}
+    parts = {"Parts": [{"PartNumber": 1, "ETag": etag}]}
+    assert refused(s3.complete_multipart_upload, **call, MultipartUpload=parts) == NO_UPLOAD
+    assert refused(s3.abort_multipart_upload, **call) == NO_UPLOAD
+    listed = backend_client(backend, "s3").list_multipart_uploads(Bucket=bucket)
+    assert [(u["Key"], u["UploadId"]) for u in listed["Uploads"]] == [("secret/x", upload)]
+
+
+def test_an_upload_goes_on_under_its_own_key(gateway: Server, backend: str) -> None:
+    bucket, creds = _denied_secret(gateway)
+    s3 = _client(gateway, "s3", creds)
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="ok/z")["UploadId"]
+    call: dict[str, Any] = {"Bucket": bucket, "Key": "ok/z", "UploadId": upload}
+    etag = s3.upload_part(**call, PartNumber=1, Body=b"mine")["ETag"]
+    assert [p["PartNumber"] for p in s3.list_parts(**call)["Parts"]] == [1]
+    s3.complete_multipart_upload(**call, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    got = backend_client(backend, "s3").get_object(Bucket=bucket, Key="ok/z")["Body"].read()
+    assert got == b"mine"
+    assert refused(s3.abort_multipart_upload, Bucket=bucket, Key="ok/z", UploadId="nope")[0] == "NoSuchUpload"
