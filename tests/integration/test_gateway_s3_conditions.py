@@ -1,6 +1,7 @@
 """S3 policies that restrict by object ARN or condition key, attacked through the gateway: a part, a
 completion, an abort or a parts list named by one key cannot act on another key's multipart upload
-(a backend that finds an upload by its id alone would write the upload's own key, decided on neither).
+(a backend that finds an upload by its id alone would write the upload's own key, decided on neither);
+no spelling of `x-amz-copy-source` escapes a condition on `s3:x-amz-copy-source`.
 
 Requests go through a real `ostiary serve` whose gateway forwards to moto's server.
 """
@@ -14,7 +15,7 @@ import pytest
 
 from tests.conftest import Server, start_server, stop_server
 from tests.integration.gateway_helpers import backend_client, moto_backend, refused
-from tests.integration.test_gateway_abuse import ROOT, Creds, _bucket, _client, _user
+from tests.integration.test_gateway_abuse import ROOT, Creds, _bucket, _client, _code, _send, _signed, _user
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +105,50 @@ def test_an_upload_goes_on_under_its_own_key(gateway: Server, backend: str) -> N
     got = backend_client(backend, "s3").get_object(Bucket=bucket, Key="ok/z")["Body"].read()
     assert got == b"mine"
     assert refused(s3.abort_multipart_upload, Bucket=bucket, Key="ok/z", UploadId="nope")[0] == "NoSuchUpload"
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "{bucket}/secret/x",
+        "/{bucket}/secret/x",
+        "{bucket}/%73ecret/x",
+        "{bucket}/secret%2Fx",
+        "{bucket}%2Fsecret%2Fx",
+        "%2F{bucket}%2Fsecret%2Fx",
+        "{bucket}/secret/x?versionId=null",
+    ],
+)
+def test_no_spelling_of_a_copy_source_escapes_a_copy_source_condition(
+    gateway: Server, backend: str, spelling: str
+) -> None:
+    bucket = _bucket(gateway, ROOT)
+    _client(gateway, "s3").put_object(Bucket=bucket, Key="secret/x", Body=b"secret")
+    condition = {"StringLike": {"s3:x-amz-copy-source": f"{bucket}/secret/*"}}
+    _, creds = _user(
+        gateway,
+        [
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "s3:PutObject", "Resource": "*", "Condition": condition},
+        ],
+    )
+    target = f"/{bucket}/copy"
+    source = {"x-amz-copy-source": spelling.format(bucket=bucket)}
+    status, body = _send(gateway, "PUT", target, _signed(gateway, "PUT", target, creds, headers=source))
+    assert (status, _code(body)) == (403, "AccessDenied")
+    assert refused(backend_client(backend, "s3").head_object, Bucket=bucket, Key="copy")[2] == 404
+
+
+def test_a_copy_source_condition_still_allows_its_own_prefix(gateway: Server, backend: str) -> None:
+    bucket = _bucket(gateway, ROOT)
+    _client(gateway, "s3").put_object(Bucket=bucket, Key="public/a b", Body=b"shared")
+    condition = {"StringLike": {"s3:x-amz-copy-source": f"{bucket}/public/*"}}
+    statements = [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*", "Condition": condition},
+    ]
+    _, creds = _user(gateway, statements)
+    s3 = _client(gateway, "s3", creds)
+    s3.copy_object(Bucket=bucket, Key="copy", CopySource={"Bucket": bucket, "Key": "public/a b"})
+    got = backend_client(backend, "s3").get_object(Bucket=bucket, Key="copy")["Body"].read()
+    assert got == b"shared"
