@@ -1,7 +1,8 @@
 """S3 policies that restrict by object ARN or condition key, attacked through the gateway: a part, a
 completion, an abort or a parts list named by one key cannot act on another key's multipart upload
 (a backend that finds an upload by its id alone would write the upload's own key, decided on neither);
-no spelling of `x-amz-copy-source` escapes a condition on `s3:x-amz-copy-source`.
+no spelling of `x-amz-copy-source` escapes a condition on `s3:x-amz-copy-source`; the `x-amz-*` headers
+a presigned URL names in its query string (which S3 applies) are decided as headers.
 
 Requests go through a real `ostiary serve` whose gateway forwards to moto's server.
 """
@@ -10,12 +11,26 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from botocore.auth import S3SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from tests.conftest import Server, start_server, stop_server
 from tests.integration.gateway_helpers import backend_client, moto_backend, refused
-from tests.integration.test_gateway_abuse import ROOT, Creds, _bucket, _client, _code, _send, _signed, _user
+from tests.integration.test_gateway_abuse import (
+    REGION,
+    ROOT,
+    Creds,
+    _bucket,
+    _client,
+    _code,
+    _send,
+    _signed,
+    _user,
+)
 
 
 @pytest.fixture(scope="module")
@@ -152,3 +167,39 @@ def test_a_copy_source_condition_still_allows_its_own_prefix(gateway: Server, ba
     s3.copy_object(Bucket=bucket, Key="copy", CopySource={"Bucket": bucket, "Key": "public/a b"})
     got = backend_client(backend, "s3").get_object(Bucket=bucket, Key="copy")["Body"].read()
     assert got == b"shared"
+
+
+def _presigned_put(gateway: Server, creds: Creds, target: str) -> tuple[int, bytes]:
+    """PUT to a URL botocore presigns for `target` (its query kept, signed with the rest)."""
+    netloc = urlsplit(gateway.endpoint).netloc
+    request = AWSRequest(method="PUT", url=gateway.endpoint + target, headers={"Host": netloc})
+    credentials = Credentials(creds["AccessKeyId"], creds["SecretAccessKey"])
+    S3SigV4QueryAuth(credentials, "s3", REGION, expires=300).add_auth(request)
+    return _send(gateway, "PUT", request.url[len(gateway.endpoint) :], [("Host", netloc)], b"data")
+
+
+@pytest.mark.parametrize("name", ["x-amz-acl", "X-Amz-Acl"])
+def test_an_acl_in_a_presigned_urls_query_is_decided_as_the_header_s3_applies(
+    gateway: Server, backend: str, name: str
+) -> None:
+    bucket = _bucket(gateway, ROOT)
+    condition = {"StringEquals": {"s3:x-amz-acl": "public-read"}}
+    _, creds = _user(
+        gateway,
+        [
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "s3:PutObject", "Resource": "*", "Condition": condition},
+        ],
+    )
+    status, body = _presigned_put(gateway, creds, f"/{bucket}/public?{name}=public-read")
+    assert (status, _code(body)) == (403, "AccessDenied")
+    assert refused(backend_client(backend, "s3").head_object, Bucket=bucket, Key="public")[2] == 404
+    assert _presigned_put(gateway, creds, f"/{bucket}/private?x-amz-acl=private")[0] == 200
+
+
+def test_tags_in_a_presigned_urls_query_need_put_object_tagging(gateway: Server, backend: str) -> None:
+    bucket = _bucket(gateway, ROOT)
+    _, creds = _user(gateway, [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}])
+    status, body = _presigned_put(gateway, creds, f"/{bucket}/tagged?x-amz-tagging=owner%3Dme")
+    assert (status, _code(body)) == (403, "AccessDenied")
+    assert refused(backend_client(backend, "s3").head_object, Bucket=bucket, Key="tagged")[2] == 404
