@@ -26,6 +26,7 @@ TTL_SECONDS = 10.0
 NEGATIVE_TTL_SECONDS = 1.0  # "no such table" is kept only briefly: the table may be created next
 MAX_ENTRIES = 4096
 MAX_LISTED_OBJECTS = 1000  # the objects of an import's source whose encryption is asked (one page)
+MAX_UPLOAD_PAGES = 10  # pages of uploads under one key read to find an upload id
 StoredObject = tuple[str, str, str | None, bool]  # (object key, algorithm, KMS key id, bucket key)
 
 
@@ -151,6 +152,30 @@ class BackendLookups:
             if not token:
                 break
         return keys[:MAX_LISTED_OBJECTS]
+
+    def upload_is_of(self, region: str, bucket: str, key: str, upload_id: str) -> bool | None:
+        """Whether a multipart upload of the backend's is one of `key` (ListMultipartUploads under the key
+        as its prefix), None when the backend cannot tell. A backend that reads the upload from its id
+        alone (moto) would otherwise let a part, a completion or an abort named by one key act on another
+        key's upload. Only a match is kept: an upload's key never changes."""
+        found = ("upload", bucket, key, upload_id)
+        if self._cache.get(found, lambda: None) is True:
+            return True
+        markers = ""
+        for _ in range(MAX_UPLOAD_PAGES):
+            query = f"uploads=&prefix={quote(key, safe='')}{markers}"
+            answer = self._s3(region, "GET", "/" + quote(bucket, safe=""), query)
+            if answer is None or answer.status != 200:
+                return None
+            listed, next_key, next_id = listed_uploads(answer.body)
+            if (key, upload_id) in listed:
+                self._cache.drop(found)
+                self._cache.get(found, lambda: True)
+                return True
+            if not next_key and not next_id:
+                return False
+            markers = f"&key-marker={quote(next_key, safe='')}&upload-id-marker={quote(next_id, safe='')}"
+        return None
 
     def public_access_block(self, region: str, bucket: str) -> PublicAccessBlock:
         """A bucket's Block Public Access settings as the backend keeps them (GetPublicAccessBlock, kept
@@ -313,6 +338,27 @@ def listed_keys(document: bytes) -> tuple[list[str], str]:
         elif tag == "NextContinuationToken":
             token = (element.text or "").strip()
     return keys, token
+
+
+def listed_uploads(document: bytes) -> tuple[set[tuple[str, str]], str, str]:
+    """The (key, upload id) of a ListMultipartUploads answer, and its next key and upload id markers
+    ('' when it is the last page)."""
+    try:
+        root = ElementTree.fromstring(document)
+    except ElementTree.ParseError:
+        return set(), "", ""
+    found: set[tuple[str, str]] = set()
+    texts = {"IsTruncated": "", "NextKeyMarker": "", "NextUploadIdMarker": ""}
+    for element in root:
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag == "Upload":
+            named = {c.tag.rsplit("}", 1)[-1]: c.text or "" for c in element}
+            found.add((named.get("Key", ""), named.get("UploadId", "")))
+        elif tag in texts:
+            texts[tag] = (element.text or "").strip()
+    if texts["IsTruncated"].lower() != "true":
+        return found, "", ""
+    return found, texts["NextKeyMarker"], texts["NextUploadIdMarker"]
 
 
 def key_names(schema: Any) -> tuple[str, ...] | None:

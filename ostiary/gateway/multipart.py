@@ -10,9 +10,10 @@ upload.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from ostiary.errors import AwsError
 from ostiary.gateway import s3
 from ostiary.gateway.mapping import Facts
 from ostiary.gateway.operations import Operation
@@ -23,6 +24,34 @@ from ostiary.store.db import Database
 # an error although its status is 200 (S3's "Special errors": the upload then goes on).
 _READS_ANSWER = frozenset({"CreateMultipartUpload", "CompleteMultipartUpload"})
 _KEEPS = _READS_ANSWER | {"AbortMultipartUpload"}
+# Calls that name an upload by its key and its id: the upload must be the key's (`is_of_its_key`).
+_ON_AN_UPLOAD = frozenset(
+    {"UploadPart", "UploadPartCopy", "CompleteMultipartUpload", "AbortMultipartUpload", "ListParts"}
+)
+NO_UPLOAD = (
+    "The specified upload does not exist. The upload ID may be invalid, or the upload may have been "
+    "aborted or completed."
+)
+
+
+class NoSuchUpload(AwsError):
+    """S3's answer to a call on an upload that is not one of the key it names (404)."""
+
+    code, status, sender_fault = "NoSuchUpload", 404, True
+
+
+def refuse_another_keys_upload(operation: Operation, is_of: Callable[[str, str, str], bool | None]) -> None:
+    """NoSuchUpload for a part, a completion, an abort or a parts list whose upload id is another key's
+    upload (`is_of(bucket, key, upload_id)`, None when the backend cannot tell): it was decided on the key
+    it names, while a backend that finds the upload by its id alone writes the upload's own key."""
+    if operation.service != "s3" or operation.name not in _ON_AN_UPLOAD:
+        return
+    params = operation.params
+    bucket, key, upload_id = params.get("Bucket"), params.get("Key"), params.get("UploadId")
+    if not (isinstance(bucket, str) and isinstance(key, str) and isinstance(upload_id, str)):
+        return
+    if is_of(bucket, key, upload_id) is False:
+        raise NoSuchUpload(NO_UPLOAD)
 
 
 def keeps(operation: Operation) -> bool:

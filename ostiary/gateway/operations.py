@@ -9,6 +9,7 @@ what cannot be identified is an `UnknownOperation` that says why.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
@@ -377,6 +378,10 @@ def _identify_rest(
     target = _target(request, virtual_hosts)
     if isinstance(target, str):
         return UnknownOperation(service, target)
+    hoisted = _with_query_headers(request, target.query)
+    if isinstance(hoisted, str):
+        return UnknownOperation(service, hoisted)
+    request = hoisted
     shape = (request.method, target.bucket is not None, target.key is not None)
     best = _best_route(model, shape, request, target)
     if best is None:
@@ -468,6 +473,41 @@ def _target(request: HttpRequest, virtual_hosts: tuple[str, ...]) -> _Target | s
     if len(key.encode()) > MAX_KEY_BYTES:
         return f"the key is longer than {MAX_KEY_BYTES} bytes"
     return _Target(bucket or None, key or None, path, host_bucket is not None, query)
+
+
+# A presigned URL's own parameters: never a header the request sets.
+_SIGNATURE_PARAMS = frozenset(
+    {
+        "x-amz-algorithm",
+        "x-amz-credential",
+        "x-amz-date",
+        "x-amz-expires",
+        "x-amz-signedheaders",
+        "x-amz-signature",
+        "x-amz-security-token",
+    }
+)
+
+
+def _with_query_headers(request: HttpRequest, query: dict[str, str]) -> HttpRequest | str:
+    """The request with the `x-amz-*` headers a presigned URL names in its query string (`x-amz-acl=`,
+    as some SDKs hoist them), which S3 applies as if they were headers: what it is decided on is what
+    the backend applies. A header the query names again with another value is refused."""
+    if not query or "x-amz-" not in request.query_string.lower():
+        return request
+    hoisted: list[tuple[str, str]] = []
+    for name, value in query.items():
+        header = name.lower()
+        if not header.startswith("x-amz-") or header in _SIGNATURE_PARAMS:
+            continue
+        sent = request.header(header)
+        if sent is None:
+            hoisted.append((header, value))
+        elif sent != value:
+            return f"the header `{header[:64]}` is also in the query string, with another value"
+    if not hoisted:
+        return request
+    return dataclasses.replace(request, headers=(*request.headers, *hoisted))
 
 
 def virtual_bucket(

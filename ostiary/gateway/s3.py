@@ -325,6 +325,9 @@ def request_keys(params: Mapping[str, Any]) -> dict[str, str | list[str]]:
         if keys is not None and value is not None and value != "":
             for key in keys:
                 out[key] = _text(value)
+    source = params.get("CopySource")
+    if isinstance(source, str) and source:
+        out["s3:x-amz-copy-source"] = _copy_source_key(source)
     tags = _object_tags(params)
     if tags is not None:
         out.update({f"s3:RequestObjectTag/{k}": v for k, v in tags.items()})
@@ -337,6 +340,16 @@ def request_keys(params: Mapping[str, Any]) -> dict[str, str | list[str]]:
     if isinstance(location, str):
         out["s3:locationconstraint"] = location
     return out
+
+
+def _copy_source_key(value: str) -> str:
+    """`s3:x-amz-copy-source` as AWS's examples write it, `bucket/key`, however the header spells the
+    object the backend copies (URL-encoded, `%2F` for `/`, a leading `/`, a `?versionId=`): a policy
+    on one spelling holds for every other."""
+    found = copy_source(value)
+    if found is None:
+        return unquote(value.partition("?")[0]).lstrip("/")
+    return f"{found[0]}/{found[1]}"
 
 
 def _object_tags(params: Mapping[str, Any]) -> dict[str, str] | None:

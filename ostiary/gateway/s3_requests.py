@@ -241,6 +241,10 @@ class S3Requests:
             return self._account_settings(operation, caller, body, now)
         self._block_public_access(operation, caller, region, body)
         self._object_ownership(operation, region)
+        lookups = self.authorizer.lookups
+        multipart.refuse_another_keys_upload(
+            operation, lambda bucket, key, upload_id: lookups.upload_is_of(region, bucket, key, upload_id)
+        )
         here = self.authorizer.answer_here(operation, caller, region, body, now)
         if here is not None:
             return here
