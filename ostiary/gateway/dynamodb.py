@@ -61,6 +61,7 @@ IMPORT_LOGS_ACTIONS = (
 EXPORT_S3_ACTIONS = ("s3:AbortMultipartUpload", "s3:PutObject", "s3:PutObjectAcl")
 DYNAMODB_PRINCIPAL = "dynamodb.amazonaws.com"
 _S3_SSE = {"KMS": "aws:kms", "AES256": "AES256"}
+_READ_ACTIONS = frozenset({"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchGetItem"})
 _TRANSACT_WRITE_ACTIONS = {
     "ConditionCheck": "dynamodb:ConditionCheckItem",
     "Put": "dynamodb:PutItem",
@@ -234,7 +235,26 @@ def _on_table(action: str, request: Mapping[str, Any], facts: Facts) -> Permissi
     attributes = _attributes(request)
     if attributes:
         context["dynamodb:Attributes"] = attributes
+    context.update(_implicit_keys(action, request, index))
     return Permission(action, table_arn(table, facts, index), context)
+
+
+def _implicit_keys(action: str, request: Mapping[str, Any], index: str | None) -> dict[str, str | list[str]]:
+    """What a request without `Select` or `ReturnValues` still asks for. A read without `Select` asks
+    SPECIFIC_ATTRIBUTES with a projection, else every attribute: ALL_ATTRIBUTES of a table,
+    ALL_PROJECTED_ATTRIBUTES of an index (the API reference's default of `Select`), so that
+    `StringEqualsIfExists` on `dynamodb:Select` cannot be passed by leaving the projection out. A write
+    whose `ReturnValuesOnConditionCheckFailure` is ALL_OLD answers a failed condition with the whole
+    item: Ostiary asks it as `dynamodb:ReturnValues` ALL_OLD (unless `ReturnValues` asks more)."""
+    out: dict[str, str | list[str]] = {}
+    if action in _READ_ACTIONS and not isinstance(request.get("Select"), str):
+        projected = request.get("ProjectionExpression") or request.get("AttributesToGet")
+        whole = "ALL_PROJECTED_ATTRIBUTES" if index else "ALL_ATTRIBUTES"
+        out["dynamodb:Select"] = "SPECIFIC_ATTRIBUTES" if projected else whole
+    on_failure = request.get("ReturnValuesOnConditionCheckFailure")
+    if on_failure == "ALL_OLD" and request.get("ReturnValues") in (None, "NONE"):
+        out["dynamodb:ReturnValues"] = "ALL_OLD"
+    return out
 
 
 def _batch(name: str, params: Mapping[str, Any], facts: Facts) -> Iterator[Permission]:
@@ -315,6 +335,54 @@ def refuse_unread_statements(operation: Operation, region: str) -> None:
         if found is None:
             raise ValidationException(f"{UNREAD_STATEMENT}the gateway cannot tell which one table it names")
         ownership.refuse_another_region(Operation("dynamodb", "", {"TableName": found[1]}), region)
+
+
+def refuse_unread_values(operation: Operation) -> None:
+    """DynamoDB's ValidationException for an AttributeValue of a key, an item, a key condition or an
+    expression's values that has not exactly one type: the gateway reads none of `{"S": "a", "NULL":
+    true}`'s values as a leading key, the backend may read the first (moto does), and a
+    `ForAllValues` allow or `ForAnyValue` deny on `dynamodb:LeadingKeys` would not see it."""
+    if operation.service == "dynamodb":
+        _refuse_values(operation.params, 0)
+
+
+def _refuse_values(value: Any, depth: int) -> None:
+    if depth > 8:  # a request's members are never deeper: RequestItems > table > Keys > key > value
+        return
+    if isinstance(value, list):
+        for member in value:
+            _refuse_values(member, depth + 1)
+        return
+    if not isinstance(value, dict):
+        return
+    for name, member in value.items():
+        if name in _VALUE_MAPS and isinstance(member, dict):
+            for attribute in member.values():
+                _refuse_value(attribute)
+        elif name == "Keys" and isinstance(member, list):
+            for key in member:
+                for attribute in key.values() if isinstance(key, dict) else ():
+                    _refuse_value(attribute)
+        elif name == "AttributeValueList" and isinstance(member, list):
+            for attribute in member:
+                _refuse_value(attribute)
+        else:
+            _refuse_values(member, depth + 1)
+
+
+_VALUE_MAPS = frozenset({"Key", "Item", "ExclusiveStartKey", "ExpressionAttributeValues"})
+
+
+def _refuse_value(attribute: Any) -> None:
+    if isinstance(attribute, dict) and len(attribute) > 1:
+        raise ValidationException(
+            "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the "
+            "supported datatypes"
+        )
+    if isinstance(attribute, dict) and not attribute:
+        raise ValidationException(
+            "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
+        )
 
 
 def _merged(found: Iterable[Permission]) -> list[Permission]:
@@ -406,7 +474,41 @@ def _attributes(request: Mapping[str, Any]) -> list[str]:
     update = request.get("UpdateExpression")
     if isinstance(update, str):
         found += [_top_level(p, aliases) for p in _update_targets(update)]
+    # What a request reads to decide, or copies from (`SET allowed = hidden`), it accesses as well: a
+    # condition or filter on a hidden attribute would tell its value.
+    for member in ("UpdateExpression", "ConditionExpression", "FilterExpression"):
+        expression = request.get(member)
+        if isinstance(expression, str):
+            found += expression_attributes(expression, aliases)
+    for member in ("Expected", "QueryFilter", "ScanFilter"):
+        legacy = request.get(member)
+        found += [str(a) for a in legacy or {} if isinstance(a, str)] if isinstance(legacy, dict) else []
     return list(dict.fromkeys(a for a in found if a))
+
+
+_EXPRESSION_TOKEN = re.compile(r":[A-Za-z0-9_]+|#[A-Za-z0-9_]+|[A-Za-z_][A-Za-z0-9_]*|[0-9]+|\S")
+_EXPRESSION_WORDS = frozenset({"AND", "OR", "NOT", "BETWEEN", "IN", "SET", "REMOVE", "ADD", "DELETE"})
+
+
+def expression_attributes(expression: str, aliases: Mapping[str, Any]) -> list[str]:
+    """The top-level attribute of every document path an expression names, wherever it stands (an
+    operand, a function's argument, an update's target or source): a name or `#placeholder` that is not
+    a value (`:v`), a function (`size(`), a keyword, an index (`[0]`) nor a nested part (`.b`)."""
+    tokens = _EXPRESSION_TOKEN.findall(expression)
+    found = []
+    for i, token in enumerate(tokens):
+        if (
+            token[0] == ":"
+            or token[0].isdigit()
+            or not (token[0] == "#" or token[0].isalpha() or token[0] == "_")
+        ):
+            continue
+        if token.upper() in _EXPRESSION_WORDS or (i + 1 < len(tokens) and tokens[i + 1] == "("):
+            continue
+        if i > 0 and tokens[i - 1] == ".":
+            continue
+        found.append(str(aliases.get(token, token)))
+    return found
 
 
 def _split_top_level(expression: str) -> list[str]:
