@@ -29,7 +29,8 @@ _PARTIQL_VERBS = ("SELECT", "INSERT", "UPDATE", "DELETE")
 _PARTIQL_LITERAL = re.compile(r"'(?:[^']|'')*'")  # a string literal ('' inside is a quote)
 # What DynamoDB answers a statement it cannot parse; after the colon, our words.
 UNREAD_STATEMENT = "Statement wasn't well formed, can't be processed: "
-_KEY_EQUALS = re.compile(r"(#?[A-Za-z0-9_]+)\s*=\s*(:[A-Za-z0-9_]+)")
+# `name = :value`, where a name or placeholder is whatever the backend takes for one (`#p-x`, `:ä`).
+_KEY_EQUALS = re.compile(r"([^\s=()<>,]+)\s*=\s*(:[^\s=()<>,]+)")
 _UPDATE_CLAUSE = re.compile(r"\b(SET|REMOVE|ADD|DELETE)\b", re.IGNORECASE)
 _REQUEST_KEYS = {
     "dynamodb:Select": "Select",
@@ -383,6 +384,25 @@ def _refuse_value(attribute: Any) -> None:
         raise ValidationException(
             "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
         )
+
+
+def refuse_unread_key_conditions(
+    operation: Operation, key_schema: Callable[[str, str | None], tuple[str, ...] | None]
+) -> None:
+    """DynamoDB's ValidationException for a Query whose key condition names no partition key value the
+    gateway can read (`:v = pk`, a placeholder it does not find): its `dynamodb:LeadingKeys` were
+    empty, which a `ForAllValues` condition lets through, whatever partition the backend reads."""
+    params = operation.params
+    if (operation.service, operation.name) != ("dynamodb", "Query") or not isinstance(
+        params.get("TableName"), str
+    ):
+        return
+    if not (params.get("KeyConditionExpression") or params.get("KeyConditions")):
+        return
+    index = params.get("IndexName") if isinstance(params.get("IndexName"), str) else None
+    schema = key_schema(_table_name(params["TableName"]), index)
+    if schema and not _key_condition_values(params, schema[0]):
+        raise ValidationException(f"Query condition missed key schema element: {schema[0]}")
 
 
 def _merged(found: Iterable[Permission]) -> list[Permission]:

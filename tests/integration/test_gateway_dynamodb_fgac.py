@@ -347,3 +347,55 @@ def test_batches_and_transactions_with_one_other_item_are_refused(caller: Caller
         )
     _denied(refusal(caught.value))
     assert caller.stored("victim")["shown"] == {"S": "hello"}
+
+
+@pytest.mark.parametrize(
+    ("condition", "names", "values"),
+    [
+        ("pk = :v-1", None, {":v-1": {"S": "victim"}}),
+        ("#p-x = :v", {"#p-x": "pk"}, {":v": {"S": "victim"}}),
+        ("pk = :ä", None, {":ä": {"S": "victim"}}),
+        ("#ä = :v", {"#ä": "pk"}, {":v": {"S": "victim"}}),
+    ],
+)
+def test_a_key_condition_with_unusual_placeholders_names_its_partition(
+    caller: Caller, condition: str, names: dict[str, str] | None, values: dict[str, Any]
+) -> None:
+    """moto takes these placeholders; the gateway must read the partition they name, not none."""
+    params: dict[str, Any] = {"ExpressionAttributeValues": values}
+    if names:
+        params["ExpressionAttributeNames"] = names
+    found = caller.refused(
+        "query",
+        KeyConditionExpression=condition,
+        ProjectionExpression="sk, shown",
+        Select="SPECIFIC_ATTRIBUTES",
+        **params,
+    )
+    _denied(found)
+
+
+def test_transactions_ask_the_fine_grained_keys_of_each_item(caller: Caller) -> None:
+    mine, theirs = caller.key(), caller.key("victim")
+    for gets in (
+        [{"Get": {"TableName": caller.table, "Key": mine}}],  # no projection: the whole item
+        [
+            {"Get": {"TableName": caller.table, "Key": mine, "ProjectionExpression": "pk"}},
+            {"Get": {"TableName": caller.table, "Key": theirs, "ProjectionExpression": "pk"}},
+        ],
+    ):
+        with pytest.raises(ClientError) as caught:
+            caller.dynamodb.transact_get_items(TransactItems=gets)
+        _denied(refusal(caught.value))
+    update = {
+        "TableName": caller.table,
+        "Key": mine,
+        "UpdateExpression": "SET shown = :v",
+        "ConditionExpression": "secret = :guess",
+        "ExpressionAttributeValues": {":v": {"S": "x"}, ":guess": {"S": f"secret-of-{caller.name}"}},
+    }
+    before = caller.stored()
+    with pytest.raises(ClientError) as caught:
+        caller.dynamodb.transact_write_items(TransactItems=[{"Update": update}])
+    _denied(refusal(caught.value))
+    assert caller.stored() == before

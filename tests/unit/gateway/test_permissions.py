@@ -730,3 +730,39 @@ def test_an_expression_names_every_top_level_attribute_it_reads_or_writes(
     expression: str, names: dict[str, str], expected: list[str]
 ) -> None:
     assert dynamodb.expression_attributes(expression, names) == expected
+
+
+@pytest.mark.parametrize(
+    ("params", "refused"),
+    [
+        ({"KeyConditionExpression": ":v = pk", "ExpressionAttributeValues": {":v": {"S": "x"}}}, True),
+        ({"KeyConditionExpression": "pk = :w", "ExpressionAttributeValues": {":v": {"S": "x"}}}, True),
+        ({"KeyConditions": {"pk": {"ComparisonOperator": "GE", "AttributeValueList": [{"S": "x"}]}}}, True),
+        (
+            {
+                "KeyConditionExpression": "#p = :v-1",
+                "ExpressionAttributeNames": {"#p": "pk"},
+                "ExpressionAttributeValues": {":v-1": {"S": "x"}},
+            },
+            False,
+        ),
+        (
+            {
+                "KeyConditionExpression": "sk = :s AND pk = :v",
+                "ExpressionAttributeValues": {":v": {"S": "x"}, ":s": {"S": "y"}},
+            },
+            False,
+        ),
+    ],
+)
+def test_a_query_whose_partition_value_cannot_be_read_is_refused(
+    params: dict[str, Any], refused: bool
+) -> None:
+    """Its `dynamodb:LeadingKeys` would be empty, which `ForAllValues` lets through."""
+    operation = Operation("dynamodb", "Query", {"TableName": "T", **params})
+    if refused:
+        with pytest.raises(dynamodb.ValidationException) as caught:
+            dynamodb.refuse_unread_key_conditions(operation, lambda table, index: ("pk", "sk"))
+        assert caught.value.args[0] == "Query condition missed key schema element: pk"
+    else:
+        dynamodb.refuse_unread_key_conditions(operation, lambda table, index: ("pk", "sk"))
