@@ -506,7 +506,12 @@ def _attributes(request: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(a for a in found if a))
 
 
-_EXPRESSION_TOKEN = re.compile(r":[A-Za-z0-9_]+|#[A-Za-z0-9_]+|[A-Za-z_][A-Za-z0-9_]*|[0-9]+|\S")
+# Two readings of an expression's tokens: the narrow one splits `#a-b` into `#a`, `-`, `b`; the wide one
+# keeps it one placeholder, as the backend may. A request is asked every attribute of both (never fewer).
+_EXPRESSION_TOKENS = (
+    re.compile(r":[A-Za-z0-9_]+|#[A-Za-z0-9_]+|[A-Za-z_][A-Za-z0-9_]*|[0-9]+|\S"),
+    re.compile(r"[:#][^\s()\[\],.=<>]+|[^\s()\[\],.=<>:#]+|\S"),
+)
 _EXPRESSION_WORDS = frozenset({"AND", "OR", "NOT", "BETWEEN", "IN", "SET", "REMOVE", "ADD", "DELETE"})
 
 
@@ -514,21 +519,18 @@ def expression_attributes(expression: str, aliases: Mapping[str, Any]) -> list[s
     """The top-level attribute of every document path an expression names, wherever it stands (an
     operand, a function's argument, an update's target or source): a name or `#placeholder` that is not
     a value (`:v`), a function (`size(`), a keyword, an index (`[0]`) nor a nested part (`.b`)."""
-    tokens = _EXPRESSION_TOKEN.findall(expression)
-    found = []
-    for i, token in enumerate(tokens):
-        if (
-            token[0] == ":"
-            or token[0].isdigit()
-            or not (token[0] == "#" or token[0].isalpha() or token[0] == "_")
-        ):
-            continue
-        if token.upper() in _EXPRESSION_WORDS or (i + 1 < len(tokens) and tokens[i + 1] == "("):
-            continue
-        if i > 0 and tokens[i - 1] == ".":
-            continue
-        found.append(str(aliases.get(token, token)))
-    return found
+    found: list[str] = []
+    for pattern in _EXPRESSION_TOKENS:
+        tokens = pattern.findall(expression)
+        for i, token in enumerate(tokens):
+            if token[0] in ":[]().,=<>" or token.isdigit() or token.upper() in _EXPRESSION_WORDS:
+                continue
+            if not (token[0] in "#_" or token[0].isalpha()):
+                continue
+            if (i + 1 < len(tokens) and tokens[i + 1] == "(") or (i > 0 and tokens[i - 1] == "."):
+                continue
+            found.append(str(aliases.get(token, token)))
+    return list(dict.fromkeys(found))
 
 
 def _split_top_level(expression: str) -> list[str]:

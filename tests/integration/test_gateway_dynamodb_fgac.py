@@ -399,3 +399,18 @@ def test_transactions_ask_the_fine_grained_keys_of_each_item(caller: Caller) -> 
         caller.dynamodb.transact_write_items(TransactItems=[{"Update": update}])
     _denied(refusal(caught.value))
     assert caller.stored() == before
+
+
+def test_a_placeholder_that_reads_as_two_tokens_is_asked_as_both(caller: Caller) -> None:
+    """`#s-pk` is one placeholder to the backend (the hidden attribute), `#s` and `pk` to a narrow
+    reading (two allowed ones): the request is asked every attribute of both readings."""
+    found = caller.refused(
+        "query",
+        KeyConditionExpression="pk = :me",
+        FilterExpression="begins_with(#s-pk, :guess)",
+        ProjectionExpression="#s",
+        ExpressionAttributeNames={"#s": "shown", "#s-pk": "secret"},
+        ExpressionAttributeValues={":me": {"S": caller.name}, ":guess": {"S": "secret-of"}},
+        Select="SPECIFIC_ATTRIBUTES",
+    )
+    _denied(found)

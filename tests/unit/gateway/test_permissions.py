@@ -724,6 +724,7 @@ def test_every_operation_the_map_names_is_in_botocores_models() -> None:
             ["S", "t", "u"],
         ),
         ("begins_with(x, :p) AND y IN (:a, :b) AND contains(z.q, :c)", {}, ["x", "y", "z"]),
+        ("#s-pk = :v", {"#s": "shown", "#s-pk": "secret"}, ["shown", "pk", "secret"]),
     ],
 )
 def test_an_expression_names_every_top_level_attribute_it_reads_or_writes(
