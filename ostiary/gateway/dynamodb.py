@@ -496,7 +496,7 @@ def _attributes(request: Mapping[str, Any]) -> list[str]:
         found += [_top_level(p, aliases) for p in _update_targets(update)]
     # What a request reads to decide, or copies from (`SET allowed = hidden`), it accesses as well: a
     # condition or filter on a hidden attribute would tell its value.
-    for member in ("UpdateExpression", "ConditionExpression", "FilterExpression"):
+    for member in ("ProjectionExpression", "UpdateExpression", "ConditionExpression", "FilterExpression"):
         expression = request.get(member)
         if isinstance(expression, str):
             found += expression_attributes(expression, aliases)

@@ -304,13 +304,20 @@ def test_a_key_value_of_two_types_is_refused_before_the_backend(caller: Caller) 
     )
 
 
-def test_a_duplicate_json_member_is_read_as_the_backend_reads_it(caller: Caller) -> None:
-    """The gateway and the backend both keep a member's last value: the other partition is asked."""
+def test_a_body_naming_a_member_twice_is_refused_before_the_backend(caller: Caller) -> None:
+    """Which of two `pk` members a backend reads is its parser's choice (moto's the last, another's may be
+    the first): the gateway refuses the body rather than guess which one it decides on."""
     own, table = json.dumps({"S": caller.name}), json.dumps(caller.table)
-    key = f'{{"pk": {own}, "sk": {{"S": "1"}}, "pk": {{"S": "victim"}}}}'
-    projection = '"ProjectionExpression": "pk, sk", "ProjectionExpression": "secret"'
-    status, answer = caller.raw("GetItem", f'{{"TableName": {table}, "Key": {key}, {projection}}}'.encode())
-    assert (status, answer["__type"]) == (400, "com.amazon.coral.service#AccessDeniedException")
+    for key, projection in (
+        (f'{{"pk": {{"S": "victim"}}, "sk": {{"S": "1"}}, "pk": {own}}}', '"ProjectionExpression": "pk"'),
+        (
+            f'{{"pk": {own}, "sk": {{"S": "1"}}}}',
+            '"ProjectionExpression": "pk", "ProjectionExpression": "secret"',
+        ),
+    ):
+        body = f'{{"TableName": {table}, "Key": {key}, {projection}}}'
+        status, answer = caller.raw("GetItem", body.encode())
+        assert (status, answer["__type"]) == (400, "com.amazon.coral.service#SerializationException"), answer
 
 
 def test_a_reversed_key_condition_names_its_partition(caller: Caller) -> None:
@@ -414,3 +421,22 @@ def test_a_placeholder_that_reads_as_two_tokens_is_asked_as_both(caller: Caller)
         Select="SPECIFIC_ATTRIBUTES",
     )
     _denied(found)
+
+
+def test_partiql_and_the_whole_old_item_stay_refused(caller: Caller) -> None:
+    """PartiQL needs its own actions (never granted by the item actions), whatever its WHERE names."""
+    table = json.dumps(caller.table)
+    for statement in (
+        f"SELECT * FROM {table}",
+        f"SELECT * FROM {table} WHERE pk = 'victim'",
+        f"UPDATE {table} SET shown = 'x' WHERE pk = '{caller.name}' AND sk = '1'",
+    ):
+        with pytest.raises(ClientError) as caught:
+            caller.dynamodb.execute_statement(Statement=statement)
+        _denied(refusal(caught.value))
+    with pytest.raises(ClientError) as caught:
+        caller.dynamodb.batch_execute_statement(Statements=[{"Statement": f"SELECT * FROM {table}"}])
+    _denied(refusal(caught.value))
+    item = {"pk": {"S": caller.name}, "sk": {"S": "1"}, "shown": {"S": "w"}}
+    _denied(caller.refused("put_item", Item=item, ReturnValues="ALL_OLD"))
+    assert caller.stored()["shown"] == {"S": "hello"}
