@@ -405,6 +405,52 @@ def refuse_unread_key_conditions(
         raise ValidationException(f"Query condition missed key schema element: {schema[0]}")
 
 
+def refuse_key_updates(
+    operation: Operation, key_schema: Callable[[str, str | None], tuple[str, ...] | None]
+) -> None:
+    """DynamoDB's ValidationException for an update of a key attribute (`AttributeUpdates` or an
+    `UpdateExpression` target): moto applies `AttributeUpdates` to the partition key, moving an item the
+    caller may write into a partition it may not."""
+    if operation.service != "dynamodb":
+        return
+    updates: list[Any] = [operation.params] if operation.name == "UpdateItem" else []
+    if operation.name == "TransactWriteItems" and isinstance(operation.params.get("TransactItems"), list):
+        updates = [i.get("Update") for i in operation.params["TransactItems"] if isinstance(i, dict)]
+    for update in updates:
+        if not isinstance(update, dict) or not isinstance(update.get("TableName"), str):
+            continue
+        named = _updated_attributes(update)
+        schema = key_schema(_table_name(update["TableName"]), None) if named else None
+        for key in schema or ():
+            if key in named:
+                raise ValidationException(
+                    f"One or more parameter values were invalid: Cannot update attribute {key}. "
+                    "This attribute is part of the key"
+                )
+
+
+def _updated_attributes(update: Mapping[str, Any]) -> set[str]:
+    names = update.get("ExpressionAttributeNames")
+    aliases = names if isinstance(names, dict) else {}
+    found = {str(a) for a in update.get("AttributeUpdates") or {} if isinstance(a, str)}
+    expression = update.get("UpdateExpression")
+    if isinstance(expression, str):
+        found |= {_top_level(t, aliases) for t in _update_targets(expression)}
+    return found
+
+
+def refuse_projected_table_reads(operation: Operation) -> None:
+    """DynamoDB's ValidationException for `Select: ALL_PROJECTED_ATTRIBUTES` without an index, which
+    moto answers with every attribute of the table's items."""
+    params = operation.params
+    if (operation.service, operation.name) not in (("dynamodb", "Query"), ("dynamodb", "Scan")):
+        return
+    if params.get("Select") == "ALL_PROJECTED_ATTRIBUTES" and not params.get("IndexName"):
+        raise ValidationException(
+            "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName"
+        )
+
+
 def _merged(found: Iterable[Permission]) -> list[Permission]:
     """One permission per (action, resource), the list keys of its requests joined."""
     out: dict[tuple[str, str], Permission] = {}

@@ -55,7 +55,7 @@ def gateway(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 class Caller:
     """A user allowed the item calls on its own partition and the ALLOWED attributes of one table."""
 
-    def __init__(self, gateway: Server) -> None:
+    def __init__(self, gateway: Server, selects: tuple[str, ...] = ("SPECIFIC_ATTRIBUTES",)) -> None:
         self.gateway = gateway
         self.table = f"fgac-{uuid.uuid4().hex[:8]}"
         self.name = f"u-{uuid.uuid4().hex[:8]}"
@@ -89,7 +89,7 @@ class Caller:
                 "dynamodb:Attributes": ALLOWED,
             },
             "StringEqualsIfExists": {
-                "dynamodb:Select": "SPECIFIC_ATTRIBUTES",
+                "dynamodb:Select": list(selects),
                 "dynamodb:ReturnValues": ["NONE", "UPDATED_OLD", "UPDATED_NEW"],
             },
         }
@@ -440,3 +440,45 @@ def test_partiql_and_the_whole_old_item_stay_refused(caller: Caller) -> None:
     item = {"pk": {"S": caller.name}, "sk": {"S": "1"}, "shown": {"S": "w"}}
     _denied(caller.refused("put_item", Item=item, ReturnValues="ALL_OLD"))
     assert caller.stored()["shown"] == {"S": "hello"}
+
+
+def test_an_update_of_the_partition_key_is_refused_and_the_item_stays_in_its_partition(
+    caller: Caller,
+) -> None:
+    """moto applies `AttributeUpdates` to a key attribute (DynamoDB refuses it): the caller's own item,
+    which it may write, would move into the victim's partition, which it may not."""
+    before = caller.stored()
+    for update in (
+        {"AttributeUpdates": {"pk": {"Value": {"S": "victim"}, "Action": "PUT"}}},
+        {
+            "UpdateExpression": "SET #k = :o",
+            "ExpressionAttributeNames": {"#k": "pk"},
+            "ExpressionAttributeValues": {":o": {"S": "victim"}},
+        },
+    ):
+        found = caller.refused("update_item", Key=caller.key(), **update)
+        assert found == (
+            "ValidationException",
+            "One or more parameter values were invalid: Cannot update attribute pk. "
+            "This attribute is part of the key",
+            400,
+        )
+    assert caller.stored() == before
+    assert caller.stored("victim")["secret"] == {"S": "secret-of-victim"}
+
+
+def test_an_indexs_projection_asked_of_the_table_is_refused(gateway: Server) -> None:
+    """A policy may allow ALL_PROJECTED_ATTRIBUTES for its indexes' projections; moto answers it on a
+    table with every attribute, DynamoDB refuses it there."""
+    caller = Caller(gateway, ("SPECIFIC_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES"))
+    found = caller.refused(
+        "query",
+        KeyConditionExpression="pk = :me",
+        ExpressionAttributeValues={":me": {"S": caller.name}},
+        Select="ALL_PROJECTED_ATTRIBUTES",
+    )
+    assert found == (
+        "ValidationException",
+        "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName",
+        400,
+    )
