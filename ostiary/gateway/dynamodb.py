@@ -249,7 +249,10 @@ def _implicit_keys(action: str, request: Mapping[str, Any], index: str | None) -
     item: Ostiary asks it as `dynamodb:ReturnValues` ALL_OLD (unless `ReturnValues` asks more)."""
     out: dict[str, str | list[str]] = {}
     if action in _READ_ACTIONS and not isinstance(request.get("Select"), str):
-        projected = request.get("ProjectionExpression") or request.get("AttributesToGet")
+        expression, listed = request.get("ProjectionExpression"), request.get("AttributesToGet")
+        projected = (isinstance(expression, str) and expression.strip()) or (
+            isinstance(listed, list) and listed
+        )
         whole = "ALL_PROJECTED_ATTRIBUTES" if index else "ALL_ATTRIBUTES"
         out["dynamodb:Select"] = "SPECIFIC_ATTRIBUTES" if projected else whole
     on_failure = request.get("ReturnValuesOnConditionCheckFailure")
