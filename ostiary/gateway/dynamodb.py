@@ -62,6 +62,7 @@ IMPORT_LOGS_ACTIONS = (
 EXPORT_S3_ACTIONS = ("s3:AbortMultipartUpload", "s3:PutObject", "s3:PutObjectAcl")
 DYNAMODB_PRINCIPAL = "dynamodb.amazonaws.com"
 _S3_SSE = {"KMS": "aws:kms", "AES256": "AES256"}
+_INDEX_ACTIONS = frozenset({"dynamodb:Query", "dynamodb:Scan"})
 _READ_ACTIONS = frozenset({"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchGetItem"})
 _TRANSACT_WRITE_ACTIONS = {
     "ConditionCheck": "dynamodb:ConditionCheckItem",
@@ -228,7 +229,10 @@ def _table_name(table: str) -> str:
 def _on_table(action: str, request: Mapping[str, Any], facts: Facts) -> Permission:
     """One item or table request on its table, or on its index (Query and Scan with `IndexName`)."""
     table = str(request["TableName"])
-    index = request.get("IndexName") if isinstance(request.get("IndexName"), str) else None
+    # Only Query and Scan read an index: another call's `IndexName` is no member of it, which the backend
+    # ignores, and must not move the decision onto the index's ARN.
+    named = request.get("IndexName") if action in _INDEX_ACTIONS else None
+    index = named if isinstance(named, str) and named else None
     context: dict[str, str | list[str]] = {}
     leading = _leading_keys(request, lambda: facts.key_schema(_table_name(table), index))
     if leading is not None:

@@ -482,3 +482,23 @@ def test_an_indexs_projection_asked_of_the_table_is_refused(gateway: Server) -> 
         "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName",
         400,
     )
+
+
+def test_an_index_name_on_an_item_call_is_decided_on_the_table(gateway: Server) -> None:
+    """GetItem and PutItem have no `IndexName` (the backend ignores it): a grant on the table's indexes
+    must not let them read or write the table's items."""
+    caller = Caller(gateway)
+    iam = gateway.client("iam")
+    arn = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{caller.table}/index/*"
+    statement = {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem"], "Resource": arn}
+    document = {"Version": "2012-10-17", "Statement": [statement]}
+    iam.put_user_policy(UserName=caller.name, PolicyName="indexes", PolicyDocument=json.dumps(document))
+    body = {"TableName": caller.table, "IndexName": "any", "Key": caller.key("victim")}
+    status, answer = caller.raw("GetItem", json.dumps(body).encode())
+    assert (status, answer["__type"]) == (400, "com.amazon.coral.service#AccessDeniedException"), answer
+    item = {**caller.key("victim"), "shown": {"S": "planted"}}
+    status, answer = caller.raw(
+        "PutItem", json.dumps({"TableName": caller.table, "IndexName": "any", "Item": item}).encode()
+    )
+    assert (status, answer["__type"]) == (400, "com.amazon.coral.service#AccessDeniedException"), answer
+    assert caller.stored("victim")["shown"] == {"S": "hello"}
