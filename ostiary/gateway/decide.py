@@ -18,6 +18,7 @@ decided.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -245,14 +246,21 @@ class Authorizer:
         self, operation: Operation, caller: Caller | None, region: str, request_body: bytes | None = None
     ) -> None:
         """Refuse, with the service's own error, what the backend must not see: a key or table named by
-        an ARN of another region, a PartiQL statement whose table cannot be read, a bucket policy S3
-        would refuse (MalformedPolicy), and a bucket or table created over another account's.
+        an ARN of another region, a PartiQL statement whose table cannot be read, a DynamoDB value of
+        more than one type, a Query's partition value it cannot read, an update of a key attribute, an
+        index's projection asked of a table (`dynamodb`), a bucket policy S3 would refuse
+        (MalformedPolicy), and a bucket or table created over another account's.
 
         The policy text is the operation's `Policy` member, else `request_body` (PutBucketPolicy's payload).
         """
         ownership.refuse_another_region(operation, region)
         kmsaliases.refuse(operation, caller.account_id if caller is not None else self.settings.account_id)
         dynamodb.refuse_unread_statements(operation, region)
+        dynamodb.refuse_unread_values(operation)
+        schema = functools.partial(self.lookups.key_schema, region)
+        dynamodb.refuse_unread_key_conditions(operation, schema)
+        dynamodb.refuse_key_updates(operation, schema)
+        dynamodb.refuse_projected_table_reads(operation)
         if operation.service == "s3":
             s3.refuse_access_point_source(operation)
         if (operation.service, operation.name) == ("s3", "PutBucketPolicy"):

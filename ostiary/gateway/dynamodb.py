@@ -29,7 +29,8 @@ _PARTIQL_VERBS = ("SELECT", "INSERT", "UPDATE", "DELETE")
 _PARTIQL_LITERAL = re.compile(r"'(?:[^']|'')*'")  # a string literal ('' inside is a quote)
 # What DynamoDB answers a statement it cannot parse; after the colon, our words.
 UNREAD_STATEMENT = "Statement wasn't well formed, can't be processed: "
-_KEY_EQUALS = re.compile(r"(#?[A-Za-z0-9_]+)\s*=\s*(:[A-Za-z0-9_]+)")
+# `name = :value`, where a name or placeholder is whatever the backend takes for one (`#p-x`, `:ä`).
+_KEY_EQUALS = re.compile(r"([^\s=()<>,]+)\s*=\s*(:[^\s=()<>,]+)")
 _UPDATE_CLAUSE = re.compile(r"\b(SET|REMOVE|ADD|DELETE)\b", re.IGNORECASE)
 _REQUEST_KEYS = {
     "dynamodb:Select": "Select",
@@ -61,6 +62,8 @@ IMPORT_LOGS_ACTIONS = (
 EXPORT_S3_ACTIONS = ("s3:AbortMultipartUpload", "s3:PutObject", "s3:PutObjectAcl")
 DYNAMODB_PRINCIPAL = "dynamodb.amazonaws.com"
 _S3_SSE = {"KMS": "aws:kms", "AES256": "AES256"}
+_INDEX_ACTIONS = frozenset({"dynamodb:Query", "dynamodb:Scan"})
+_READ_ACTIONS = frozenset({"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchGetItem"})
 _TRANSACT_WRITE_ACTIONS = {
     "ConditionCheck": "dynamodb:ConditionCheckItem",
     "Put": "dynamodb:PutItem",
@@ -226,7 +229,10 @@ def _table_name(table: str) -> str:
 def _on_table(action: str, request: Mapping[str, Any], facts: Facts) -> Permission:
     """One item or table request on its table, or on its index (Query and Scan with `IndexName`)."""
     table = str(request["TableName"])
-    index = request.get("IndexName") if isinstance(request.get("IndexName"), str) else None
+    # Only Query and Scan read an index: another call's `IndexName` is no member of it, which the backend
+    # ignores, and must not move the decision onto the index's ARN.
+    named = request.get("IndexName") if action in _INDEX_ACTIONS else None
+    index = named if isinstance(named, str) and named else None
     context: dict[str, str | list[str]] = {}
     leading = _leading_keys(request, lambda: facts.key_schema(_table_name(table), index))
     if leading is not None:
@@ -234,7 +240,29 @@ def _on_table(action: str, request: Mapping[str, Any], facts: Facts) -> Permissi
     attributes = _attributes(request)
     if attributes:
         context["dynamodb:Attributes"] = attributes
+    context.update(_implicit_keys(action, request, index))
     return Permission(action, table_arn(table, facts, index), context)
+
+
+def _implicit_keys(action: str, request: Mapping[str, Any], index: str | None) -> dict[str, str | list[str]]:
+    """What a request without `Select` or `ReturnValues` still asks for. A read without `Select` asks
+    SPECIFIC_ATTRIBUTES with a projection, else every attribute: ALL_ATTRIBUTES of a table,
+    ALL_PROJECTED_ATTRIBUTES of an index (the API reference's default of `Select`), so that
+    `StringEqualsIfExists` on `dynamodb:Select` cannot be passed by leaving the projection out. A write
+    whose `ReturnValuesOnConditionCheckFailure` is ALL_OLD answers a failed condition with the whole
+    item: Ostiary asks it as `dynamodb:ReturnValues` ALL_OLD (unless `ReturnValues` asks more)."""
+    out: dict[str, str | list[str]] = {}
+    if action in _READ_ACTIONS and not isinstance(request.get("Select"), str):
+        expression, listed = request.get("ProjectionExpression"), request.get("AttributesToGet")
+        projected = (isinstance(expression, str) and expression.strip()) or (
+            isinstance(listed, list) and listed
+        )
+        whole = "ALL_PROJECTED_ATTRIBUTES" if index else "ALL_ATTRIBUTES"
+        out["dynamodb:Select"] = "SPECIFIC_ATTRIBUTES" if projected else whole
+    on_failure = request.get("ReturnValuesOnConditionCheckFailure")
+    if on_failure == "ALL_OLD" and request.get("ReturnValues") in (None, "NONE"):
+        out["dynamodb:ReturnValues"] = "ALL_OLD"
+    return out
 
 
 def _batch(name: str, params: Mapping[str, Any], facts: Facts) -> Iterator[Permission]:
@@ -315,6 +343,119 @@ def refuse_unread_statements(operation: Operation, region: str) -> None:
         if found is None:
             raise ValidationException(f"{UNREAD_STATEMENT}the gateway cannot tell which one table it names")
         ownership.refuse_another_region(Operation("dynamodb", "", {"TableName": found[1]}), region)
+
+
+def refuse_unread_values(operation: Operation) -> None:
+    """DynamoDB's ValidationException for an AttributeValue of a key, an item, a key condition or an
+    expression's values that has not exactly one type: the gateway reads none of `{"S": "a", "NULL":
+    true}`'s values as a leading key, the backend may read the first (moto does), and a
+    `ForAllValues` allow or `ForAnyValue` deny on `dynamodb:LeadingKeys` would not see it."""
+    if operation.service == "dynamodb":
+        _refuse_values(operation.params, 0)
+
+
+def _refuse_values(value: Any, depth: int) -> None:
+    if depth > 8:  # a request's members are never deeper: RequestItems > table > Keys > key > value
+        return
+    if isinstance(value, list):
+        for member in value:
+            _refuse_values(member, depth + 1)
+        return
+    if not isinstance(value, dict):
+        return
+    for name, member in value.items():
+        if name in _VALUE_MAPS and isinstance(member, dict):
+            for attribute in member.values():
+                _refuse_value(attribute)
+        elif name == "Keys" and isinstance(member, list):
+            for key in member:
+                for attribute in key.values() if isinstance(key, dict) else ():
+                    _refuse_value(attribute)
+        elif name == "AttributeValueList" and isinstance(member, list):
+            for attribute in member:
+                _refuse_value(attribute)
+        else:
+            _refuse_values(member, depth + 1)
+
+
+_VALUE_MAPS = frozenset({"Key", "Item", "ExclusiveStartKey", "ExpressionAttributeValues"})
+
+
+def _refuse_value(attribute: Any) -> None:
+    if isinstance(attribute, dict) and len(attribute) > 1:
+        raise ValidationException(
+            "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the "
+            "supported datatypes"
+        )
+    if isinstance(attribute, dict) and not attribute:
+        raise ValidationException(
+            "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
+        )
+
+
+def refuse_unread_key_conditions(
+    operation: Operation, key_schema: Callable[[str, str | None], tuple[str, ...] | None]
+) -> None:
+    """DynamoDB's ValidationException for a Query whose key condition names no partition key value the
+    gateway can read (`:v = pk`, a placeholder it does not find): its `dynamodb:LeadingKeys` were
+    empty, which a `ForAllValues` condition lets through, whatever partition the backend reads."""
+    params = operation.params
+    if (operation.service, operation.name) != ("dynamodb", "Query") or not isinstance(
+        params.get("TableName"), str
+    ):
+        return
+    if not (params.get("KeyConditionExpression") or params.get("KeyConditions")):
+        return
+    index = params.get("IndexName") if isinstance(params.get("IndexName"), str) else None
+    schema = key_schema(_table_name(params["TableName"]), index)
+    if schema and not _key_condition_values(params, schema[0]):
+        raise ValidationException(f"Query condition missed key schema element: {schema[0]}")
+
+
+def refuse_key_updates(
+    operation: Operation, key_schema: Callable[[str, str | None], tuple[str, ...] | None]
+) -> None:
+    """DynamoDB's ValidationException for an update of a key attribute (`AttributeUpdates` or an
+    `UpdateExpression` target): moto applies `AttributeUpdates` to the partition key, moving an item the
+    caller may write into a partition it may not."""
+    if operation.service != "dynamodb":
+        return
+    updates: list[Any] = [operation.params] if operation.name == "UpdateItem" else []
+    if operation.name == "TransactWriteItems" and isinstance(operation.params.get("TransactItems"), list):
+        updates = [i.get("Update") for i in operation.params["TransactItems"] if isinstance(i, dict)]
+    for update in updates:
+        if not isinstance(update, dict) or not isinstance(update.get("TableName"), str):
+            continue
+        named = _updated_attributes(update)
+        schema = key_schema(_table_name(update["TableName"]), None) if named else None
+        for key in schema or ():
+            if key in named:
+                raise ValidationException(
+                    f"One or more parameter values were invalid: Cannot update attribute {key}. "
+                    "This attribute is part of the key"
+                )
+
+
+def _updated_attributes(update: Mapping[str, Any]) -> set[str]:
+    names = update.get("ExpressionAttributeNames")
+    aliases = names if isinstance(names, dict) else {}
+    found = {str(a) for a in update.get("AttributeUpdates") or {} if isinstance(a, str)}
+    expression = update.get("UpdateExpression")
+    if isinstance(expression, str):
+        found |= {_top_level(t, aliases) for t in _update_targets(expression)}
+    return found
+
+
+def refuse_projected_table_reads(operation: Operation) -> None:
+    """DynamoDB's ValidationException for `Select: ALL_PROJECTED_ATTRIBUTES` without an index, which
+    moto answers with every attribute of the table's items."""
+    params = operation.params
+    if (operation.service, operation.name) not in (("dynamodb", "Query"), ("dynamodb", "Scan")):
+        return
+    if params.get("Select") == "ALL_PROJECTED_ATTRIBUTES" and not params.get("IndexName"):
+        raise ValidationException(
+            "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName"
+        )
 
 
 def _merged(found: Iterable[Permission]) -> list[Permission]:
@@ -406,7 +547,43 @@ def _attributes(request: Mapping[str, Any]) -> list[str]:
     update = request.get("UpdateExpression")
     if isinstance(update, str):
         found += [_top_level(p, aliases) for p in _update_targets(update)]
+    # What a request reads to decide, or copies from (`SET allowed = hidden`), it accesses as well: a
+    # condition or filter on a hidden attribute would tell its value.
+    for member in ("ProjectionExpression", "UpdateExpression", "ConditionExpression", "FilterExpression"):
+        expression = request.get(member)
+        if isinstance(expression, str):
+            found += expression_attributes(expression, aliases)
+    for member in ("Expected", "QueryFilter", "ScanFilter"):
+        legacy = request.get(member)
+        found += [str(a) for a in legacy or {} if isinstance(a, str)] if isinstance(legacy, dict) else []
     return list(dict.fromkeys(a for a in found if a))
+
+
+# Two readings of an expression's tokens: the narrow one splits `#a-b` into `#a`, `-`, `b`; the wide one
+# keeps it one placeholder, as the backend may. A request is asked every attribute of both (never fewer).
+_EXPRESSION_TOKENS = (
+    re.compile(r":[A-Za-z0-9_]+|#[A-Za-z0-9_]+|[A-Za-z_][A-Za-z0-9_]*|[0-9]+|\S"),
+    re.compile(r"[:#][^\s()\[\],.=<>]+|[^\s()\[\],.=<>:#]+|\S"),
+)
+_EXPRESSION_WORDS = frozenset({"AND", "OR", "NOT", "BETWEEN", "IN", "SET", "REMOVE", "ADD", "DELETE"})
+
+
+def expression_attributes(expression: str, aliases: Mapping[str, Any]) -> list[str]:
+    """The top-level attribute of every document path an expression names, wherever it stands (an
+    operand, a function's argument, an update's target or source): a name or `#placeholder` that is not
+    a value (`:v`), a function (`size(`), a keyword, an index (`[0]`) nor a nested part (`.b`)."""
+    found: list[str] = []
+    for pattern in _EXPRESSION_TOKENS:
+        tokens = pattern.findall(expression)
+        for i, token in enumerate(tokens):
+            if token[0] in ":[]().,=<>" or token.isdigit() or token.upper() in _EXPRESSION_WORDS:
+                continue
+            if not (token[0] in "#_" or token[0].isalpha()):
+                continue
+            if (i + 1 < len(tokens) and tokens[i + 1] == "(") or (i > 0 and tokens[i - 1] == "."):
+                continue
+            found.append(str(aliases.get(token, token)))
+    return list(dict.fromkeys(found))
 
 
 def _split_top_level(expression: str) -> list[str]:

@@ -144,13 +144,22 @@ def _operation_names(model: ServiceModel) -> frozenset[str]:
 
 
 def _json_body(body: bytes) -> dict[str, Any] | None:
+    """The body's JSON object; None when it is none, or names one member twice in an object: which of
+    the two a backend reads is its parser's choice, and the decision must read the request it forwards."""
     if not body.strip():
         return {}
     try:
-        parsed = json.loads(body)
+        parsed = json.loads(body, object_pairs_hook=_unique_members)
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
     return parsed if isinstance(parsed, dict) else None
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise ValueError("a member named twice")
+    return found
 
 
 # -- query and EC2 services: `Action` in the query string or the form body ------------------------

@@ -10,7 +10,7 @@ from typing import Any
 import botocore.session
 import pytest
 
-from ostiary.gateway import mapping
+from ostiary.gateway import dynamodb, mapping
 from ostiary.gateway.operations import Operation, identify
 from ostiary.gateway.permissions import Facts, Permission, permissions_of
 from tests.unit.gateway.botocore_requests import built_request, sample_input
@@ -254,7 +254,11 @@ def test_get_item_is_asked_on_the_table_with_leading_keys_and_projected_attribut
         (
             "dynamodb:GetItem",
             TABLE,
-            {"dynamodb:LeadingKeys": ["Acme Band"], "dynamodb:Attributes": ["Year", "Genre", "Tracks"]},
+            {
+                "dynamodb:LeadingKeys": ["Acme Band"],
+                "dynamodb:Attributes": ["Year", "Genre", "Tracks"],
+                "dynamodb:Select": "SPECIFIC_ATTRIBUTES",
+            },
         )
     ]
 
@@ -339,11 +343,19 @@ def test_batch_get_item_is_one_permission_per_table() -> None:
         "Other": {"Keys": [{"Id": {"S": "x"}}], "ProjectionExpression": "Id, Body"},
     }
     assert _wire("dynamodb", "BatchGetItem", {"RequestItems": items}) == [
-        ("dynamodb:BatchGetItem", TABLE, {"dynamodb:LeadingKeys": ["a", "b"]}),
+        (
+            "dynamodb:BatchGetItem",
+            TABLE,
+            {"dynamodb:LeadingKeys": ["a", "b"], "dynamodb:Select": "ALL_ATTRIBUTES"},
+        ),
         (
             "dynamodb:BatchGetItem",
             f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/Other",
-            {"dynamodb:LeadingKeys": ["x"], "dynamodb:Attributes": ["Id", "Body"]},
+            {
+                "dynamodb:LeadingKeys": ["x"],
+                "dynamodb:Attributes": ["Id", "Body"],
+                "dynamodb:Select": "SPECIFIC_ATTRIBUTES",
+            },
         ),
     ]
 
@@ -415,7 +427,10 @@ def test_partiql_statements_need_the_verbs_action_on_their_table() -> None:
 def test_an_unknown_key_schema_makes_every_key_value_a_leading_key() -> None:
     facts = Facts(account=ACCOUNT, region="us-east-1")
     params = {"TableName": "T", "Key": {"Pk": {"S": "p"}, "Sk": {"N": "2"}}}
-    assert _needs("dynamodb", "GetItem", params, facts)[0][2] == {"dynamodb:LeadingKeys": ["p", "2"]}
+    assert _needs("dynamodb", "GetItem", params, facts)[0][2] == {
+        "dynamodb:LeadingKeys": ["p", "2"],
+        "dynamodb:Select": "ALL_ATTRIBUTES",  # no projection: the whole item
+    }
 
 
 def test_tagging_a_table_carries_request_tags() -> None:
@@ -697,3 +712,58 @@ def test_every_operation_the_map_names_is_in_botocores_models() -> None:
     for name in [*data["sdk_method_iam_mappings"], *data["additions"]]:
         sdk, operation = name.split(".")
         assert operation in _MODELS[services[sdk]].operation_names, name
+
+
+@pytest.mark.parametrize(
+    ("expression", "names", "expected"),
+    [
+        ("SET a = b, #c.d[0] = if_not_exists(e, :v) REMOVE f[1].g ADD h :n", {"#c": "C"}, list("abCefh")),
+        (
+            "attribute_exists(#s.#n) AND size(t) > :n OR NOT (u BETWEEN :a AND :b)",
+            {"#s": "S", "#n": "N"},
+            ["S", "t", "u"],
+        ),
+        ("begins_with(x, :p) AND y IN (:a, :b) AND contains(z.q, :c)", {}, ["x", "y", "z"]),
+        ("#s-pk = :v", {"#s": "shown", "#s-pk": "secret"}, ["shown", "pk", "secret"]),
+    ],
+)
+def test_an_expression_names_every_top_level_attribute_it_reads_or_writes(
+    expression: str, names: dict[str, str], expected: list[str]
+) -> None:
+    assert dynamodb.expression_attributes(expression, names) == expected
+
+
+@pytest.mark.parametrize(
+    ("params", "refused"),
+    [
+        ({"KeyConditionExpression": ":v = pk", "ExpressionAttributeValues": {":v": {"S": "x"}}}, True),
+        ({"KeyConditionExpression": "pk = :w", "ExpressionAttributeValues": {":v": {"S": "x"}}}, True),
+        ({"KeyConditions": {"pk": {"ComparisonOperator": "GE", "AttributeValueList": [{"S": "x"}]}}}, True),
+        (
+            {
+                "KeyConditionExpression": "#p = :v-1",
+                "ExpressionAttributeNames": {"#p": "pk"},
+                "ExpressionAttributeValues": {":v-1": {"S": "x"}},
+            },
+            False,
+        ),
+        (
+            {
+                "KeyConditionExpression": "sk = :s AND pk = :v",
+                "ExpressionAttributeValues": {":v": {"S": "x"}, ":s": {"S": "y"}},
+            },
+            False,
+        ),
+    ],
+)
+def test_a_query_whose_partition_value_cannot_be_read_is_refused(
+    params: dict[str, Any], refused: bool
+) -> None:
+    """Its `dynamodb:LeadingKeys` would be empty, which `ForAllValues` lets through."""
+    operation = Operation("dynamodb", "Query", {"TableName": "T", **params})
+    if refused:
+        with pytest.raises(dynamodb.ValidationException) as caught:
+            dynamodb.refuse_unread_key_conditions(operation, lambda table, index: ("pk", "sk"))
+        assert caught.value.args[0] == "Query condition missed key schema element: pk"
+    else:
+        dynamodb.refuse_unread_key_conditions(operation, lambda table, index: ("pk", "sk"))
