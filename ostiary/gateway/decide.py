@@ -49,6 +49,7 @@ from ostiary.gateway.ownership import BUCKET_POLICY_ACTIONS, CREATING_ACTIONS, R
 from ostiary.gateway.permissions import Facts, Permission, permissions_of
 from ostiary.policy import Decision, Principal, Request, authorize
 from ostiary.protocol import HttpRequest
+from ostiary.services import named_principals
 from ostiary.settings import OFF, SOFT, Settings
 from ostiary.store import principals, uploads
 from ostiary.store import resources as store
@@ -269,7 +270,7 @@ class Authorizer:
         if operation.service == "kms" and operation.name in ("PutKeyPolicy", "CreateKey", "ReplicateKey"):
             policy = operation.params.get("Policy")
             if isinstance(policy, str):
-                keypolicies.validate(policy)
+                keypolicies.validate(policy, self._principal_exists)
         created = ownership.target(operation, region)
         if created is None:
             return
@@ -335,6 +336,8 @@ class Authorizer:
                 _policy_text(operation, request_body), bucket, self._principal_exists
             )
         with self.db.transaction() as conn:
+            if stored is not None:  # the principals first, held: none is deleted meanwhile
+                named_principals.bind(conn, named_principals.BUCKET, bucket, stored, _invalid_principal)
             store.set_policy(
                 conn,
                 "s3",
@@ -447,6 +450,11 @@ def _json(body: bytes | None) -> Any:
         return json.loads(body) if body else None
     except ValueError:
         return None
+
+
+def _invalid_principal(_name: str) -> bucketpolicies.MalformedPolicy:
+    """S3's refusal of a bucket policy naming a user or role that does not exist."""
+    return bucketpolicies.MalformedPolicy(bucketpolicies.BAD_PRINCIPAL)
 
 
 def _bucket_policy_applies(owned: Owned, policy: Any) -> bool:

@@ -6,11 +6,18 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from typing import Any
 
 from ostiary.errors import AwsError
 from ostiary.gateway.operations import Operation
-from ostiary.policy import PolicySyntaxError, compile_policy, parse_policy
+from ostiary.policy import (
+    PolicySyntaxError,
+    aws_principals,
+    compile_policy,
+    is_user_or_role_arn,
+    parse_policy,
+)
 
 MAX_POLICY_BYTES = 32 * 1024  # KMS's limit on a key policy
 _ROOT_PREFIX = "arn:aws:iam::"
@@ -23,9 +30,13 @@ class MalformedPolicyDocumentException(AwsError):
     code, status, sender_fault = "MalformedPolicyDocumentException", 400, True
 
 
-def validate(text: str) -> None:
+INVALID_PRINCIPALS = "Policy contains a statement with one or more invalid principals."  # KMS's text
+
+
+def validate(text: str, principal_exists: Callable[[str], bool] | None = None) -> None:
     """Refuse a key policy KMS would refuse for its form: over 32 KB, or not the policy grammar (the
-    engine's own parser, as a resource policy: a principal in every statement)."""
+    engine's own parser, as a resource policy: a principal in every statement), or naming an IAM user
+    or role that `principal_exists(arn)` says does not exist."""
     if len(text.encode()) > MAX_POLICY_BYTES:
         raise MalformedPolicyDocumentException(
             f"1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have "
@@ -35,6 +46,10 @@ def validate(text: str) -> None:
         parse_policy(text, "resource")
     except PolicySyntaxError as exc:
         raise MalformedPolicyDocumentException(exc.message) from None
+    if principal_exists is not None:
+        named = [n for n in aws_principals(text) if is_user_or_role_arn(n)]
+        if not all(principal_exists(arn) for arn in named):
+            raise MalformedPolicyDocumentException(INVALID_PRINCIPALS)
 
 
 def default_key_policy(account: str) -> str:

@@ -17,6 +17,7 @@ from ostiary.policy.findings import Finding, validate_policy
 from ostiary.policy.matchers import glob_matches
 from ostiary.policy.model import Condition, Policy, Position, Statement
 from ostiary.policy.parse import parse_policy
+from ostiary.policy.principals import aws_principals, is_unique_id, is_user_or_role_arn, with_aws_principal
 from ostiary.policy.request import Principal, Request
 
 __all__ = [
@@ -39,11 +40,15 @@ __all__ = [
     "Statement",
     "authorize",
     "authorize_assume_role",
+    "aws_principals",
     "combine_policies",
     "compile_policy",
     "decision_line",
     "evaluate_case",
     "glob_matches",
+    "is_unique_id",
+    "is_user_or_role_arn",
     "parse_policy",
     "validate_policy",
+    "with_aws_principal",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ostiary.policy.errors import PolicySyntaxError
@@ -120,3 +121,67 @@ def _same_provider(name: str, provider: str | None) -> bool:
     if name in ("*", provider):
         return True
     return provider.endswith("-provider/" + name) or name.endswith("-provider/" + provider)
+
+
+def is_user_or_role_arn(name: str) -> bool:
+    """Whether a principal is an IAM user or role ARN (`arn:aws:iam::ACCOUNT:user/...`, `.../role/...`):
+    the principals IAM binds to their unique id when a policy naming them is saved."""
+    parts = name.split(":", 5)
+    return _is_principal_arn(name) and parts[2] == "iam" and parts[5].startswith(("user/", "role/"))
+
+
+def is_unique_id(name: str) -> bool:
+    """Whether a principal is a user's or role's unique id (AIDA…, AROA…)."""
+    return _is_unique_id(name)
+
+
+def aws_principals(document: str) -> tuple[str, ...]:
+    """Every `AWS` principal the Principal and NotPrincipal elements of a (valid) policy name, in order,
+    each once; a text that is not a policy names none."""
+    found: dict[str, None] = {}
+    for element in _principal_elements(_loaded(document)):
+        for name in _aws_names(element):
+            found.setdefault(name, None)
+    return tuple(found)
+
+
+def with_aws_principal(document: str, old: str, new: str) -> str | None:
+    """The policy with `old` replaced by `new` wherever an `AWS` principal names it (Principal and
+    NotPrincipal only, never a Condition or a Resource), as compact JSON; None when none names it."""
+    data = _loaded(document)
+    changed = False
+    for element in _principal_elements(data):
+        value = element.get("AWS")
+        if value == old:
+            element["AWS"], changed = new, True
+        elif isinstance(value, list) and old in value:
+            element["AWS"], changed = [new if v == old else v for v in value], True
+    if not changed:
+        return None
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def _loaded(document: str) -> Any:
+    try:
+        return json.loads(document)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _principal_elements(data: Any) -> list[dict[str, Any]]:
+    """The Principal and NotPrincipal objects of a decoded policy (statements as an object or a list)."""
+    raw = data.get("Statement") if isinstance(data, dict) else None
+    statements = [raw] if isinstance(raw, dict) else raw if isinstance(raw, list) else []
+    return [
+        s[key]
+        for s in statements
+        if isinstance(s, dict)
+        for key in ("Principal", "NotPrincipal")
+        if isinstance(s.get(key), dict)
+    ]
+
+
+def _aws_names(element: dict[str, Any]) -> list[str]:
+    value = element.get("AWS")
+    names = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    return [n for n in names if isinstance(n, str)]

@@ -9,9 +9,11 @@ from ostiary import ids
 from ostiary.errors import (
     DeleteConflictException,
     EntityAlreadyExistsException,
+    MalformedPolicyDocumentException,
+    NoSuchEntityException,
     UnmodifiableEntityException,
 )
-from ostiary.services import Context, operation
+from ostiary.services import Context, named_principals, operation
 from ostiary.services import tags as tagging
 from ostiary.services._signin_duration import signin_change, with_signin
 from ostiary.services.documents import TRUST, TRUST_MAX, check_document
@@ -57,6 +59,16 @@ def check_trust_policy(document: str) -> str:
     return check_document(document, TRUST, TRUST_MAX)
 
 
+def bind_trust_policy(conn: Any, role_id: str, document: str) -> None:
+    """Bind the users and roles a (valid) trust policy names to their unique ids; MalformedPolicyDocument
+    naming the first that does not exist."""
+    named_principals.bind(conn, named_principals.ROLE, role_id, document, _invalid_principal)
+
+
+def _invalid_principal(name: str) -> MalformedPolicyDocumentException:
+    return MalformedPolicyDocumentException(named_principals.INVALID_PRINCIPAL.format(name))
+
+
 @operation("CreateRole")
 def create_role(
     ctx: Context,
@@ -79,6 +91,7 @@ def create_role(
             raise conflict
         if permissions_boundary is not None:
             check_boundary(conn, ctx.account_id, permissions_boundary)
+        bind_trust_policy(conn, role_id, assume_role_policy_document)  # before the role: not itself
         store.insert(
             conn,
             role_id=role_id,
@@ -161,7 +174,9 @@ def update_assume_role_policy(ctx: Context, role_name: str, policy_document: str
         row = store.get(conn, ctx.account_id, role_name)
         check_modifiable(row)
         check_trust_policy(policy_document)
-        store.change(conn, row.role_id, trust_policy=policy_document)
+        bind_trust_policy(conn, row.role_id, policy_document)  # the principals first: see delete_role
+        if not store.change(conn, row.role_id, trust_policy=policy_document):  # deleted meanwhile
+            raise NoSuchEntityException(f"The role with name {role_name} cannot be found.")
         accounts.bump_epoch(conn, ctx.account_id)
     return {}
 
@@ -169,6 +184,7 @@ def update_assume_role_policy(ctx: Context, role_name: str, policy_document: str
 @operation("DeleteRole")
 def delete_role(ctx: Context, role_name: str) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
+        named_principals.hold_deletes(conn)
         row = store.get(conn, ctx.account_id, role_name, lock=True)  # no policy attached meanwhile
         check_modifiable(row)
         if store.instance_profile_count(conn, row.role_id):
@@ -178,6 +194,8 @@ def delete_role(ctx: Context, role_name: str) -> dict[str, Any]:
         if store.inline_policy_count(conn, row.role_id):
             raise DeleteConflictException("Cannot delete entity, must delete policies first.")
         tag_store.remove_all(conn, "role", row.role_id)
+        named_principals.deleted(conn, row.role_id)
+        named_principals.unbind(conn, named_principals.ROLE, row.role_id)
         store.remove(conn, row.role_id)
         accounts.bump_epoch(conn, ctx.account_id)
     return {}

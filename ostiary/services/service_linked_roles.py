@@ -11,7 +11,7 @@ from typing import Any
 
 from ostiary import ids
 from ostiary.errors import InvalidInputException, NoSuchEntityException, ValidationError
-from ostiary.services import Context, operation
+from ostiary.services import Context, named_principals, operation
 from ostiary.services.roles import role_shape
 from ostiary.store import accounts
 from ostiary.store import policies as policy_store
@@ -78,7 +78,8 @@ def create_service_linked_role(
 @operation("DeleteServiceLinkedRole")
 def delete_service_linked_role(ctx: Context, role_name: str) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
-        row = role_store.get(conn, ctx.account_id, role_name)
+        named_principals.hold_deletes(conn)
+        row = role_store.get(conn, ctx.account_id, role_name, lock=True)
         if not row.service_linked:  # not recorded
             raise InvalidInputException(f"Role {role_name} is not a service-linked role.")
         task_id = f"task{row.path}{row.name}/{uuid.uuid4()}"
@@ -88,6 +89,8 @@ def delete_service_linked_role(ctx: Context, role_name: str) -> dict[str, Any]:
         else:
             store.drop_policies(conn, row.role_id)
             tag_store.remove_all(conn, "role", row.role_id)
+            named_principals.deleted(conn, row.role_id)
+            named_principals.unbind(conn, named_principals.ROLE, row.role_id)
             role_store.remove(conn, row.role_id)
             accounts.bump_epoch(conn, ctx.account_id)
         store.insert_task(

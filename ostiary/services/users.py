@@ -13,7 +13,7 @@ from ostiary.errors import (
     NoSuchEntityException,
     ValidationError,
 )
-from ostiary.services import Context, operation
+from ostiary.services import Context, named_principals, operation
 from ostiary.services import tags as tag_service
 from ostiary.store import accounts, locks
 from ostiary.store import policies as policy_store
@@ -164,11 +164,14 @@ def update_user(
         target = user_arn(ctx.account_id, new_path or row.path, new_user_name or row.name)
         enforce.require(ctx, "iam:UpdateUser", target, {})
     with ctx.db.transaction(on_conflict=conflict) as conn:
+        named_principals.hold_deletes(conn)
         row = require(conn, ctx.account_id, user_name)
         name = new_user_name or row.name
         if name.lower() != row.name_key and store.find(conn, ctx.account_id, name) is not None:
             raise conflict
         store.update_user(conn, row.user_id, name=name, path=new_path or row.path)
+        if (name, new_path or row.path) != (row.name, row.path):
+            named_principals.renamed(conn, row.user_id, user_arn(ctx.account_id, new_path or row.path, name))
         accounts.bump_epoch(conn, ctx.account_id)
     return {}
 
@@ -176,10 +179,12 @@ def update_user(
 @operation("DeleteUser")
 def delete_user(ctx: Context, user_name: str) -> dict[str, Any]:
     with ctx.db.transaction() as conn:
+        named_principals.hold_deletes(conn)
         row = require(conn, ctx.account_id, user_name, lock=True)
         conflict = store.delete_conflict(conn, row.user_id)
         if conflict is not None:
             raise DeleteConflictException(conflict)
+        named_principals.deleted(conn, row.user_id)
         store.delete_user(conn, row.user_id)
         accounts.bump_epoch(conn, ctx.account_id)
     return {}

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 
 from ostiary.store import changes
+from ostiary.store import named_principals as named
 from ostiary.store.db import Database
 from ostiary.store.recent import Recent
 from ostiary.store.tables import metadata
@@ -109,6 +110,7 @@ def record(conn: Connection, service: str, region: str, name: str, owner_account
     if owner(conn, service, region, name) == owner_account:
         return
     note_change(conn)
+    _forget_principals(conn, service, name)
     conn.execute(delete(_t).where(_key(service, region, name)))
     conn.execute(
         _t.insert().values(
@@ -120,6 +122,7 @@ def record(conn: Connection, service: str, region: str, name: str, owner_account
 def forget(conn: Connection, service: str, region: str, name: str) -> None:
     """The resource was deleted: its owner and policy go with it."""
     note_change(conn)
+    _forget_principals(conn, service, name)
     conn.execute(delete(_t).where(_key(service, region, name)))
 
 
@@ -134,8 +137,11 @@ def set_policy(
     now: datetime,
 ) -> None:
     """Store (or, with None, drop) a resource's policy; a resource Ostiary never saw gets a row owned by
-    `default_owner` (the account such resources belong to)."""
+    `default_owner` (the account such resources belong to). The principals a new bucket policy names
+    are bound by the caller (`services/named_principals.py`); dropping one forgets them here."""
     note_change(conn)
+    if text is None:
+        _forget_principals(conn, service, name)
     changed = conn.execute(
         update(_t).where(_key(service, region, name)).values(policy=text, policy_updated_at=now)
     ).rowcount
@@ -151,6 +157,25 @@ def set_policy(
                 policy_updated_at=now,
             )
         )
+
+
+def _forget_principals(conn: Connection, service: str, name: str) -> None:
+    """A bucket's policy is gone: so are the bindings of the principals it named."""
+    if service == "s3":
+        named.forget(conn, named.BUCKET, name)
+
+
+def policy_for_update(conn: Connection, service: str, region: str, name: str) -> str | None:
+    """A resource's stored policy, its row held until the transaction ends (a rewrite of the text is not
+    lost to a PutBucketPolicy made meanwhile)."""
+    stmt = select(_t.c.policy).where(_key(service, region, name)).with_for_update(key_share=True)
+    return conn.execute(stmt).scalar()
+
+
+def rewrite_policy(conn: Connection, service: str, region: str, name: str, text: str) -> None:
+    """Replace a resource's stored policy by a rewriting of it (its time of update kept)."""
+    note_change(conn)
+    conn.execute(update(_t).where(_key(service, region, name)).values(policy=text))
 
 
 def find(conn: Connection, service: str, region: str, name: str) -> tuple[str, str | None] | None:

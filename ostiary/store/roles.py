@@ -50,9 +50,9 @@ def insert_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(roles.insert(), [{**row, "name_key": row["name"].lower()} for row in rows])
 
 
-def change(conn: Connection, role_id: str, **values: Any) -> None:
-    """Set some columns of one role."""
-    conn.execute(update(roles).where(roles.c.role_id == role_id).values(**values))
+def change(conn: Connection, role_id: str, **values: Any) -> bool:
+    """Set some columns of one role; False when there is no such role (deleted meanwhile)."""
+    return bool(conn.execute(update(roles).where(roles.c.role_id == role_id).values(**values)).rowcount)
 
 
 def remove(conn: Connection, role_id: str) -> None:

@@ -176,10 +176,12 @@ def test_kms_refusals_of_a_key_policy_implicit_and_explicit(gateway: Server) -> 
         == b"secret"
     )
 
+    nobody = f"nobody-{uuid.uuid4().hex[:8]}"  # KMS refuses a key policy naming a user that is not
+    gateway.client("iam").create_user(UserName=nobody)
     closed = _doc(
         {
             "Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/nobody"},
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/{nobody}"},
             "Action": "kms:*",
             "Resource": "*",
         }

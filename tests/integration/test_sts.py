@@ -121,7 +121,8 @@ def test_session_credentials_work_against_iam(
 def test_a_trust_policy_that_does_not_name_the_caller_refuses(
     server: Server, iam: Any, alice: dict[str, str], unique: str
 ) -> None:
-    role_arn = make_role(iam, f"Other-{unique}", trust({"AWS": f"arn:aws:iam::{ACCOUNT}:user/nobody"}))
+    other = iam.create_user(UserName=f"nobody-{unique}")["User"]["Arn"]  # IAM refuses a user that is not
+    role_arn = make_role(iam, f"Other-{unique}", trust({"AWS": other}))
     with pytest.raises(ClientError) as exc:
         sts_of(server, alice).assume_role(RoleArn=role_arn, RoleSessionName="s1")
     assert error_of(exc) == (

@@ -203,6 +203,7 @@ def test_no_spelling_reaches_a_role_that_does_not_trust_the_caller_or_another_ac
             account["sts"].assume_role(RoleArn=spelled, RoleSessionName="s1")
         assert _error(exc)[0] == "AccessDenied", spelled
     # a role that trusts only a principal that is not alice stays closed under every spelling
+    account["iam"].create_user(UserName="nobody")  # IAM refuses a trust policy naming a user that is not
     private = account["iam"].create_role(
         RoleName="Private",
         Path="/team/",
