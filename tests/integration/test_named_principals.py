@@ -210,3 +210,12 @@ def test_a_role_deleted_while_a_policy_naming_it_is_saved_is_never_named_by_its_
             assert saved.result() in ("saved", "MalformedPolicyDocument")
         shown = json.dumps(_trust_of(iam, holder))
         assert named["Arn"] not in shown  # named either by its id or not at all
+
+
+def test_deleting_a_service_linked_role_rewrites_a_trust_policy_naming_it(iam, server, unique):
+    linked = iam.create_service_linked_role(AWSServiceName="autoscaling.amazonaws.com", CustomSuffix=unique)
+    arn, role_id, name = linked["Role"]["Arn"], linked["Role"]["RoleId"], linked["Role"]["RoleName"]
+    iam.create_role(RoleName=f"r-{unique}", AssumeRolePolicyDocument=_trust(arn))
+    task = iam.delete_service_linked_role(RoleName=name)["DeletionTaskId"]
+    assert iam.get_service_linked_role_deletion_status(DeletionTaskId=task)["Status"] == "SUCCEEDED"
+    assert _trust_of(iam, f"r-{unique}")["Statement"][0]["Principal"] == {"AWS": [role_id]}
