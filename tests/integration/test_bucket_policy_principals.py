@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -120,3 +121,31 @@ def test_a_key_policy_naming_a_user_that_does_not_exist_is_refused(harness: Harn
         PolicyName="default",
         Policy=json.dumps({"Version": "2012-10-17", "Statement": [root, named]}),
     )
+
+
+def test_a_user_deleted_while_a_bucket_policy_naming_it_is_saved_is_never_named_by_its_arn(
+    harness: Harness,
+) -> None:
+    s3 = harness.client("s3")
+    bucket = f"np-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    for _ in range(6):
+        name = f"race-{uuid.uuid4().hex[:8]}"
+        arn = harness.iam().create_user(UserName=name)["User"]["Arn"]
+
+        def save(arn: str = arn) -> str:
+            try:
+                s3.put_bucket_policy(Bucket=bucket, Policy=_grant(bucket, arn))
+            except ClientError as exc:
+                return _refusal(exc)[0]
+            return "saved"
+
+        with ThreadPoolExecutor(2) as pool:
+            saved = pool.submit(save)
+            pool.submit(harness.iam().delete_user, UserName=name).result()
+            assert saved.result() in ("saved", "MalformedPolicy")
+        try:
+            shown = s3.get_bucket_policy(Bucket=bucket)["Policy"]
+        except ClientError:
+            continue  # no policy saved yet
+        assert arn not in shown  # named by its unique id, or not at all
