@@ -9,7 +9,8 @@ botocore model (`of`): a plan of the members to hide, at any depth, applied by `
 - DynamoDB's attribute values are customer data: CloudTrail's data events keep a key's (`Key`, `Keys`,
   `ExclusiveStartKey`), an item's attribute names (`Item` → its names), a PartiQL statement with its
   literals `***(Redacted)`, and leave every other value out (expression attribute values, updates,
-  filters, statement parameters).
+  filters, statement parameters);
+- an SQS message's body and an SNS message are hidden, their attributes' values left out.
 
 Operations with nothing to hide (most) have no plan: their parameters take the plain path.
 """
@@ -35,7 +36,13 @@ Plan = Any
 
 _MODEL_NAMES = {"access-analyzer": "accessanalyzer"}  # our services' names that are not the model's
 _SERVED = frozenset({"iam", "sts"})  # the models Ostiary serves itself (protocol/data)
-_DATA_SHAPES = frozenset({("dynamodb", "AttributeValue")})
+# Customer data no model marks sensitive. CloudTrail records an SQS message's body as hidden (SQS's
+# developer guide, SendMessage's data event); an SNS message is taken as the same (our choice: AWS's
+# records of Publish are not at hand); message attributes' values are left out.
+_HIDDEN_MEMBERS = frozenset({("sqs", "MessageBody"), ("sns", "Message")})
+_DATA_SHAPES = frozenset(
+    {("dynamodb", "AttributeValue"), ("sqs", "MessageAttributeValue"), ("sns", "MessageAttributeValue")}
+)
 _KEY_MEMBERS = frozenset({"Key", "Keys", "ExclusiveStartKey"})  # a key's values: kept, as CloudTrail does
 _ITEM_MEMBERS = frozenset({"Item"})
 _STATEMENT_MEMBERS = frozenset({"Statement"})
@@ -82,6 +89,9 @@ def _plan(shape: Shape, service: str, planned: dict[str, Plan | None]) -> Plan |
         members: dict[str, Plan] = {}
         planned[shape.name] = members
         for name, member in shape.members.items():
+            if (service, name) in _HIDDEN_MEMBERS:
+                members[name] = HIDE
+                continue
             if service == "dynamodb" and name in _KEY_MEMBERS:
                 continue
             if service == "dynamodb" and name in _ITEM_MEMBERS and member.type_name == "map":

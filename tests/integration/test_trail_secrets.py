@@ -277,6 +277,38 @@ def _assert_no_secret(record: dict[str, Any]) -> None:
         assert secret not in text, record["eventName"]
 
 
+def test_message_bodies_are_hidden_and_their_attributes_left_out(gateway: Server) -> None:
+    """CloudTrail's SendMessage data event records `"messageBody": "HIDDEN_DUE_TO_SECURITY_REASONS"`;
+    SNS's Publish (query protocol: flattened members) is recorded the same way."""
+    sqs_root: Any = gateway.client("sqs")
+    queue = sqs_root.create_queue(QueueName=f"sec-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    topic = gateway.client("sns").create_topic(Name=f"sec-{uuid.uuid4().hex[:8]}")["TopicArn"]  # type: ignore[attr-defined]
+    name, client = _user(gateway)
+    attributes = {"card": {"DataType": "String", "StringValue": _secret("attr")}}
+    _call(
+        client("sqs").send_message, QueueUrl=queue, MessageBody=_secret("body"), MessageAttributes=attributes
+    )
+    sns = client("sns")
+    _call(sns.publish, TopicArn=topic, Message=_secret("note"), MessageAttributes=attributes)
+    _call(
+        sns.publish_batch,
+        TopicArn=topic,
+        PublishBatchRequestEntries=[{"Id": "1", "Message": _secret("batch")}],
+    )
+    records = _records(gateway, name)
+    (sent,) = records["SendMessage"]
+    assert (
+        sent["requestParameters"]["messageBody"] == HIDDEN
+        and "messageAttributes" not in sent["requestParameters"]
+    )
+    (published,) = records["Publish"]
+    assert published["requestParameters"]["message"] == HIDDEN
+    (batch,) = records["PublishBatch"]
+    assert batch["requestParameters"]["publishBatchRequestEntries.member.1.Message"] == HIDDEN
+    for record in (sent, published, batch):
+        _assert_no_secret(record)
+
+
 def _by_event(gateway: Server, event: str) -> list[dict[str, Any]]:
     page = gateway.client("cloudtrail").lookup_events(  # type: ignore[attr-defined]
         LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": event}]
@@ -345,6 +377,7 @@ def test_no_secret_is_at_rest_in_the_data_directory_or_the_log(gateway: Server) 
         test_dynamodb_item_values_are_left_out_at_any_depth,
         test_kms_plaintexts_and_messages_are_left_out,
         test_secrets_of_services_behind_a_catch_all_backend_are_hidden,
+        test_message_bodies_are_hidden_and_their_attributes_left_out,
         test_a_saml_providers_private_key_is_hidden,
         test_a_bedrock_api_keys_secret_is_left_out_of_the_answer,
         test_a_presigned_query_calls_signature_and_session_token_are_not_recorded,
