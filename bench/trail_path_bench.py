@@ -1,7 +1,8 @@
 """What the audit trail costs on the request path: the trail's hooks timed in one thread, no server.
 
 A gateway DynamoDB GetItem (`calls.decided` around an authorizer that allows at once, with the trail on
-and off: the difference is the trail's share) and IAM calls (`Trail.begin` and `Trail.answered` for
+and off: the difference is the trail's share), a PutItem (its item's values left out by its redaction
+plan, `trail.plans`) and IAM calls (`Trail.begin` and `Trail.answered` for
 GetUser and CreateUser, the trail on), each in bursts of 500 calls with a pause between (about the
 rate of a busy server, so that the recorder's thread swaps and makes segments as it does in one), each
 call with a request id of its own. The figure is the thread's CPU time per call (`time.thread_time`):
@@ -83,9 +84,18 @@ def main() -> None:
         trail = recorder.Recorder(on_db, folder / "trail", separate_writer=True)
         hooks = calls.Trail(SimpleNamespace(), on_db, None, trail)  # type: ignore[arg-type]
         operation = Operation("dynamodb", "GetItem", {"TableName": "bench", "Key": {"id": {"S": "item-1"}}})
+        put_item = Operation(  # an operation with a plan: its item's values out, its names kept
+            "dynamodb",
+            "PutItem",
+            {
+                "TableName": "bench",
+                "Item": {"id": {"S": "item-1"}, "card": {"S": "4111"}},
+                "ReturnValues": "NONE",
+            },
+        )
         now = datetime.now(UTC)
 
-        def gateway(authorizer: Allowing) -> Callable[[str], None]:
+        def gateway(authorizer: Allowing, operation: Operation = operation) -> Callable[[str], None]:
             def one(request_id: str) -> None:
                 calls.decided(authorizer, REQUEST, CALLER, operation, "us-east-1", request_id, now)  # type: ignore[arg-type]
 
@@ -107,6 +117,7 @@ def main() -> None:
         cases = {
             "gateway GetItem, trail on": gateway(Allowing(on_db)),
             "gateway GetItem, trail off": gateway(Allowing(off_db)),
+            "gateway PutItem, trail on": gateway(Allowing(on_db), put_item),
             "IAM GetUser": iam("GetUser", {"UserName": "bench-1"}, {"User": dict(user, CreateDate=now)}),
             "IAM CreateUser": iam(
                 "CreateUser", {"UserName": "bench-1"}, {"User": dict(user, CreateDate=now)}

@@ -180,7 +180,8 @@ def _identify_query(model: ServiceModel, request: HttpRequest) -> Operation | Un
         return UnknownOperation(service, "the query string or form body is malformed")
     params: dict[str, Any] = {}
     for name, value in fields:
-        params.setdefault(name, value)
+        if name.lower() not in _SIGNATURE_PARAMS:  # a presigned URL's credentials: no parameter
+            params.setdefault(name, value)
     if text is not request.query_string and request.query_string and _in_both(request.query_string, text):
         return UnknownOperation(service, "a parameter is in both the query string and the form body")
     action = params.pop("Action", None)

@@ -171,7 +171,7 @@ class Draft:
             account,
             operation.service,
             operation.name,
-            _gateway_params(operation.params),
+            operation.params,  # its secrets and data out when its records are made (`plans`)
             request_id,
             now.timestamp(),
             request.client_ip,
@@ -296,17 +296,6 @@ def _cached(resolve: Callable[[str, str, str], str | None]) -> Callable[[str, st
 def _unresolved(region: str, account: str, alias: str) -> None:
     """No alias lookup (a refused call: its decision may not have looked the alias up)."""
     return None
-
-
-_PAYLOADS = frozenset({"Body", "Item", "Plaintext", "CiphertextBlob"})
-
-
-def _gateway_params(params: dict[str, Any]) -> dict[str, Any]:
-    """A gateway call's parameters without its payloads (an object's body, an item's values are data,
-    not parameters CloudTrail keeps)."""
-    if params.keys().isdisjoint(_PAYLOADS):  # most calls carry none
-        return params
-    return {k: v for k, v in params.items() if k not in _PAYLOADS}
 
 
 def _arn_account(arn: str) -> str | None:

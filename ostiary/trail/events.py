@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from ostiary.trail import redaction
+from ostiary.trail import plans, redaction
 
 EVENT_VERSION = "1.08"
 
@@ -103,6 +103,7 @@ def call(
     the other accounts whose trails get a copy.
     """
     kept = error is None and not _read_only(operation)
+    asked, answered = plans.of(service, operation)
     credentials = result.get("Credentials") if result else None
     issued = credentials.get("AccessKeyId") if isinstance(credentials, dict) else None
     return (
@@ -111,8 +112,8 @@ def call(
         account_id,
         service,
         operation,
-        redaction.request_parameters(params),
-        redaction.response_elements(result) if kept else None,
+        redaction.request_parameters(params, asked),
+        redaction.response_elements(result, answered) if kept else None,
         error,
         request_id,
         when,

@@ -1,6 +1,8 @@
 """Secrets out of an event: what CloudTrail never writes down.
 
-A request's secret parameters (a password, a SAML assertion, a web identity token, a private key, an
+What the operation's model marks secret (or data) is hidden by its plan (`plans`: sensitive shapes, blobs,
+DynamoDB's item values) at any depth; the names below are hidden besides, in every call. A request's
+secret parameters (a password, a SAML assertion, a web identity token, a private key, an
 MFA code) stay in its record as the marker `HIDDEN_DUE_TO_SECURITY_REASONS`, so a reader sees that one
 was sent; an answer's secrets (a secret access key, a session token, a service password, a virtual
 MFA device's seed) are left out altogether. Member names become CloudTrail's camelCase, and dates
@@ -14,7 +16,9 @@ import functools
 from datetime import UTC, datetime
 from typing import Any
 
-HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
+from ostiary.trail import plans
+
+HIDDEN = plans.HIDDEN
 
 # Member names (lower-cased) whose values are secret, in a request or in an answer, at any depth.
 SECRET_MEMBERS = frozenset(
@@ -38,8 +42,11 @@ SECRET_MEMBERS = frozenset(
 )
 
 
-def request_parameters(params: dict[str, Any]) -> dict[str, Any] | None:
-    """A request's parameters as CloudTrail records them: camelCase, secrets marked hidden."""
+def request_parameters(params: dict[str, Any], plan: plans.Plan | None = None) -> dict[str, Any] | None:
+    """A request's parameters as CloudTrail records them: camelCase, secrets marked hidden, and what
+    the operation's `plan` hides (`plans.of`) hidden or left out."""
+    if plan is not None:
+        params = plans.apply(params, plan, True)
     return _clean(params, True) or None
 
 
@@ -60,10 +67,13 @@ def _camel(name: Any) -> str:
     return camel(str(name))
 
 
-def response_elements(result: dict[str, Any] | None) -> dict[str, Any] | None:
-    """An answer's elements as CloudTrail records them: camelCase, secrets left out."""
+def response_elements(result: dict[str, Any] | None, plan: plans.Plan | None = None) -> dict[str, Any] | None:
+    """An answer's elements as CloudTrail records them: camelCase, secrets (the fixed names', and what
+    the operation's `plan` hides) left out."""
     if not result:
         return None
+    if plan is not None:
+        result = plans.apply(result, plan, False)
     return _clean(result, False) or None
 
 
