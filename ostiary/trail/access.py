@@ -21,6 +21,8 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from ostiary.store.last_access import Access
 
 log = logging.getLogger("ostiary.trail")
@@ -37,8 +39,8 @@ def of_records(texts: Iterable[str]) -> list[Access]:
     found: list[Access] = []
     for text in texts:
         try:
-            record = json.loads(text)
-        except ValueError:
+            record = orjson.loads(text)
+        except ValueError:  # orjson.JSONDecodeError is one
             continue
         if isinstance(record, dict):
             found.extend(of_record(record))

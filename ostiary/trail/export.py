@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ostiary.store import trail_events, trail_store
 from ostiary.store.db import Database
 
@@ -40,7 +42,7 @@ def write_files(db: Database, since: datetime, folder: Path, account_id: str | N
     """Write the records in CloudTrail's layout under `folder`; the files written."""
     groups: dict[tuple[str, str, datetime], list[dict[str, Any]]] = defaultdict(list)
     for text in records(db, since, account_id):
-        record = json.loads(text)
+        record = orjson.loads(text)
         at = datetime.strptime(record["eventTime"], "%Y-%m-%dT%H:%M:%SZ")
         window = at.replace(minute=at.minute - at.minute % _WINDOW_MINUTES, second=0)
         groups[(record["recipientAccountId"], record.get("awsRegion") or "us-east-1", window)].append(record)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from ostiary.errors import AwsError
 from ostiary.store import trail_events, trail_store
 from ostiary.store.db import Database
@@ -208,8 +210,8 @@ def _event(row: Any) -> dict[str, Any]:
 def _resources(record: str) -> list[tuple[str, str]]:
     """The resources (type, name) an event names, read from its record as the writer read them."""
     try:
-        found = json.loads(record)
-    except ValueError:
+        found = orjson.loads(record)
+    except ValueError:  # orjson.JSONDecodeError is one
         return []
     return events.lookup_resources(found) if isinstance(found, dict) else []
 

@@ -21,9 +21,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from ostiary.errors import ConcurrentModificationException
 from ostiary.store import last_access, trail_events
@@ -49,20 +50,17 @@ MOST_SEGMENTS = 8
 WRITER_CACHE_MIB = 64
 
 
-# json.dumps(record, separators=(",", ":")), its C encoder made once (`encode` makes one per call: a
-# µs); no check for cycles: a record is made of a frame's primitives.
-_chunks = (
-    c_make_encoder(
-        None, json.JSONEncoder().default, encode_basestring_ascii, None, ":", ",", False, False, True
-    )
-    if c_make_encoder is not None
-    else None
-)
-_encode_slowly = json.JSONEncoder(separators=(",", ":")).encode
+# A record's JSON: orjson's (compact, UTF-8 as is), a seventh of the standard encoder's CPU, which was a
+# fifth of the writer's; the standard encoder for what orjson refuses (an integer past 64 bits).
+_AS_JSON_DOES = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS  # no record holds one
+_encode_slowly = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def _encode(record: dict[str, Any]) -> str:
-    return "".join(_chunks(record, 0)) if _chunks is not None else _encode_slowly(record)
+    try:
+        return orjson.dumps(record, option=_AS_JSON_DOES).decode()
+    except orjson.JSONEncodeError:
+        return _encode_slowly(record)
 
 
 _last_time: tuple[str, datetime] = ("", datetime.min)  # the last eventTime read, and its datetime

@@ -166,12 +166,15 @@ def test_event_ids_are_the_digests_version_4_uuid_as_before() -> None:
         assert uuid.UUID(expected).version == 4
 
 
-def test_a_records_json_is_json_dumps_compact_form() -> None:
+def test_a_records_json_is_compact_json_in_utf_8() -> None:
     record = _records(
         user_identity(root_caller("111122223333", "AKIA")), "iam", "CreateUser", {"UserName": "zoë"}
     )[0]
-    record |= {"n": 1.5, "big": 10**20, "nan": float("nan"), "list": [True, None, {"é": '\u2603\n"\\'}]}
-    assert writer._encode(record) == json.dumps(record, separators=(",", ":"))
+    record |= {"n": 1.5, "big": 10**20, "list": [True, None, {"é": '\u2603\n"\\'}]}
+    text = writer._encode(record)
+    assert text == json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+    assert json.loads(text) == record
+    assert json.loads(writer._encode({"nan": float("nan")})) == {"nan": None}  # JSON has no NaN
     with pytest.raises(TypeError):
         writer._encode({"when": NOW})
 
