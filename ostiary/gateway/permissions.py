@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ostiary.gateway import dynamodb, generic, kms, publicaccess, s3
-from ostiary.gateway.mapping import Facts, Permission, is_permissionless, resource_types
+from ostiary.gateway.mapping import Facts, Permission, iam_prefix, is_permissionless, resource_types
 from ostiary.gateway.operations import Operation
 
 __all__ = ["Facts", "Permission", "permissions_of"]
@@ -49,6 +49,6 @@ def permissions_of(operation: Operation, facts: Facts) -> tuple[Permission, ...]
         if kept is permission or (kept.context != permission.context and permission not in out):
             out.append(permission)
     if not out:
-        action = f"{operation.service}:{operation.name}"
+        action = f"{iam_prefix(operation.service)}:{operation.name}"
         return (Permission(action, "*", is_unnamed=special is None and bool(resource_types(action))),)
     return tuple(out)

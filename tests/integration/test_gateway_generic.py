@@ -234,3 +234,23 @@ def test_a_deny_is_not_escaped_through_an_operation_of_another_name(gateway: Ser
     code, status, message = _refusal(denied.value)
     assert (code, status) == ("AccessDeniedException", 403)
     assert message.endswith(f"lambda:InvokeFunction on resource: {function_arn} {_EXPLICIT}")
+
+
+def test_a_service_is_decided_in_its_iam_prefix_not_its_model_name(gateway: Server) -> None:
+    machine = f"arn:aws:states:us-east-1:{gateway.account_id}:stateMachine:sm-{uuid.uuid4().hex[:8]}"
+    client: Any = gateway.client(
+        "stepfunctions",
+        *_policy_user(
+            gateway,
+            [
+                {"Effect": "Allow", "Action": "states:*", "Resource": "*"},
+                {"Effect": "Deny", "Action": "states:StartExecution", "Resource": machine},
+            ],
+        ),
+    )
+    assert "stateMachines" in client.list_state_machines()
+    with pytest.raises(ClientError) as denied:
+        client.start_execution(stateMachineArn=machine)
+    code, status, message = _refusal(denied.value)
+    assert (code, status) == ("AccessDeniedException", 400)
+    assert message.endswith(f"states:StartExecution on resource: {machine} {_EXPLICIT}")
