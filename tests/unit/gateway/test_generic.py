@@ -105,3 +105,8 @@ def test_only_an_action_with_resource_types_is_unnamed() -> None:
     assert _needs("logs", "PutLogEvents", {"logGroupName": "g", "logStreamName": "s"}) == [
         ("logs:PutLogEvents", "*", True)
     ]
+
+
+def test_a_layer_version_is_named_by_its_arn() -> None:
+    arn = f"arn:aws:lambda:us-east-1:{OTHER}:layer:tools:3"
+    assert _needs("lambda", "GetLayerVersionByArn", {"Arn": arn}) == [("lambda:GetLayerVersion", arn, False)]
