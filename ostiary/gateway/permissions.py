@@ -2,7 +2,9 @@
 
 S3, DynamoDB and KMS have their own modules (their ARNs and keys are AWS's, down to the batch and
 copy cases), and so do S3 Control's account settings (`publicaccess`); any other service is mapped
-generically, the operation's name in its IAM prefix on the resource its parameters name, else "*".
+generically (`generic`): the map's actions, else the operation's name in its IAM prefix, on the
+resource its parameters surely name, else on "*" (then, when the action has resource types, unnamed:
+any Deny of the action refuses it).
 Pure: `Facts` brings what only the store knows.
 """
 
@@ -10,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ostiary.gateway import dynamodb, kms, publicaccess, s3
-from ostiary.gateway.mapping import Facts, Permission, is_permissionless, listed_only, mapped
+from ostiary.gateway import dynamodb, generic, kms, publicaccess, s3
+from ostiary.gateway.mapping import Facts, Permission, iam_prefix, is_permissionless, resource_types
 from ostiary.gateway.operations import Operation
 
 __all__ = ["Facts", "Permission", "permissions_of"]
@@ -37,10 +39,7 @@ def permissions_of(operation: Operation, facts: Facts) -> tuple[Permission, ...]
     if special is not None:
         found = special(operation, facts)
     else:
-        found = [
-            Permission(p.action, p.resource, listed_only(p.action, p.context))
-            for p in mapped(operation.service, operation.name, operation.params, facts)
-        ]
+        found = generic.permissions(operation, facts)
     unique: dict[tuple[str, str], Permission] = {}
     out: list[Permission] = []
     for permission in found:
@@ -50,5 +49,6 @@ def permissions_of(operation: Operation, facts: Facts) -> tuple[Permission, ...]
         if kept is permission or (kept.context != permission.context and permission not in out):
             out.append(permission)
     if not out:
-        return (Permission(f"{operation.service}:{operation.name}", "*"),)
+        action = f"{iam_prefix(operation.service)}:{operation.name}"
+        return (Permission(action, "*", is_unnamed=special is None and bool(resource_types(action))),)
     return tuple(out)

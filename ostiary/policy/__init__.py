@@ -7,7 +7,7 @@ decision = authorize(Request(principal, "s3:GetObject", arn, context), identity=
 
 from __future__ import annotations
 
-from ostiary.policy.authorize import authorize, authorize_assume_role
+from ostiary.policy.authorize import authorize, authorize_assume_role, authorize_unnamed
 from ostiary.policy.cache import PolicySet, PolicySetCache
 from ostiary.policy.case import decision_line, evaluate_case
 from ostiary.policy.compile import CompiledPolicy, combine_policies, compile_policy
@@ -40,6 +40,7 @@ __all__ = [
     "Statement",
     "authorize",
     "authorize_assume_role",
+    "authorize_unnamed",
     "aws_principals",
     "combine_policies",
     "compile_policy",

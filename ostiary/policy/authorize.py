@@ -180,6 +180,77 @@ def _caller_side(applies: dict[str, bool], found: dict[str, Matches], needs_iden
     return ""
 
 
+def authorize_unnamed(
+    request: Request,
+    *,
+    identity: Policies = (),
+    boundary: CompiledPolicy | None = None,
+    session: Policies | None = None,
+    scps: Sequence[CompiledPolicy] | None = None,
+    resource: CompiledPolicy | None = None,
+    resource_account: str | None = None,
+) -> Decision:
+    """Decide a request on `*` whose resource could not be named although the action has resource types.
+
+    As `authorize`, and fail closed: any Deny statement of the action whose principal and conditions
+    hold refuses, whatever its Resource or NotResource says (the call may act on what it denies), while
+    an Allow must still match `*`. Never raises.
+    """
+    decision = authorize(
+        request,
+        identity=identity,
+        boundary=boundary,
+        session=session,
+        scps=scps,
+        resource=resource,
+        resource_account=resource_account,
+    )
+    if decision.decision == EXPLICIT_DENY:
+        return decision
+    principal = request.principal
+    caller = principal.has_identity_policies
+    limited = caller and principal.type != "root"
+    if limited and boundary is not None and resource is not None and not principal.has_boundary:
+        principal = replace(principal, has_boundary=True)  # NotPrincipal spares no bounded caller
+        request = Request(principal, request.action, request.resource, request.context)
+    groups = (  # in _DENY_ORDER
+        identity if limited else None,
+        resource,
+        boundary if limited else None,
+        session if caller else None,
+        scps if caller else None,
+    )
+    errors: list[str] = []
+    missing: list[str] = []
+    denies = [found for group in groups for found in _blind_denies(group, request, errors, missing)]
+    if not denies:
+        return decision
+    return Decision(
+        EXPLICIT_DENY,
+        explicit_deny_reason(denies[0].policy_type),
+        tuple(denies),
+        tuple(dict.fromkeys((*decision.errors, *errors))),
+        tuple(dict.fromkeys((*decision.missing_context_keys, *missing))),
+    )
+
+
+def _blind_denies(
+    policies: Policies | None, request: Request, errors: list[str], missing: list[str]
+) -> list[MatchedStatement]:
+    """The Deny statements of the action in a policy group whose principal and conditions hold, whatever
+    their Resource or NotResource."""
+    if not policies:
+        return []
+    group = (policies,) if isinstance(policies, CompiledPolicy) else policies
+    action, keys = request.action_lower, request.lookup()
+    return [
+        statement.matched
+        for policy in group
+        for statement in policy.candidates(action)
+        if statement.is_deny and statement.resource_blind_runner()(request, keys, errors, missing)
+    ]
+
+
 def authorize_assume_role(
     request: Request,
     trust: CompiledPolicy,

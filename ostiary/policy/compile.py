@@ -31,7 +31,7 @@ class CompiledStatement:
 
     __slots__ = ("is_deny", "matched", "conditions", "principals", "is_not_principal", "action_patterns",
                  "is_not_action", "_actions", "_resources", "_templates", "_is_not_resource",
-                 "_run", "resource_patterns", "index_keys")  # fmt: skip
+                 "_run", "_blind_run", "resource_patterns", "index_keys")  # fmt: skip
 
     def __init__(self, statement: Statement, policy_id: str, policy_type: str, has_variables: bool) -> None:
         self.is_deny = statement.effect == "Deny"
@@ -59,6 +59,7 @@ class CompiledStatement:
         self.is_not_principal = statement.is_not_principal
         self.conditions = tuple(CompiledCondition(c, has_variables) for c in statement.conditions)
         self._run: Run | None = None
+        self._blind_run: Run | None = None
         self.index_keys: tuple[object] | None = None  # `resource_index.pattern_keys`, remembered there
 
     def runner(self) -> Run:
@@ -66,6 +67,12 @@ class CompiledStatement:
         if self._run is None:
             self._run = statement_runner(self)
         return self._run
+
+    def resource_blind_runner(self) -> Run:
+        """The statement's closure without its Resource/NotResource test (built on first use)."""
+        if self._blind_run is None:
+            self._blind_run = statement_runner(self, tests_resource=False)
+        return self._blind_run
 
     def action_applies(self, action: str) -> bool:
         """Whether the (lowercased) action is covered by Action, or not excluded by NotAction."""

@@ -26,9 +26,12 @@ Plan = tuple[tuple[bool, MatchedStatement, Run], ...]  # (is Deny, the statement
 Test = Callable[[Request, dict[str, object]], bool]
 
 
-def statement_runner(statement: CompiledStatement) -> Run:
-    """The statement's closure; it answers True for level 3 when it has no Principal element."""
-    resource = _resource_test(statement)
+def statement_runner(statement: CompiledStatement, *, tests_resource: bool = True) -> Run:
+    """The statement's closure; it answers True for level 3 when it has no Principal element.
+
+    `tests_resource` False: Resource and NotResource are not looked at (a request on no named resource).
+    """
+    resource = _resource_test(statement) if tests_resource else None
     checks = tuple(compile_check(c) for c in statement.conditions)
     if statement.principals is not None or len(checks) > 1:
         return _general(statement, resource, checks)

@@ -101,3 +101,156 @@ def test_bad_signatures_are_refused_in_each_protocol(gateway: Server) -> None:
             getattr(client, call)()
         assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] in (400, 403)
         assert "Signature" in refused.value.response["Error"]["Code"]
+
+
+def _policy_user(gateway: Server, statements: list[dict[str, Any]]) -> tuple[str, str]:
+    iam: Any = gateway.client("iam")
+    name = f"g-{uuid.uuid4().hex[:10]}"
+    iam.create_user(UserName=name)
+    document = {"Version": "2012-10-17", "Statement": statements}
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(document))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+_EXPLICIT = "with an explicit deny in an identity-based policy"
+
+
+def test_a_deny_on_a_queue_named_by_its_url_is_not_escaped(gateway: Server) -> None:
+    secret, other = f"secret-{uuid.uuid4().hex[:8]}", f"open-{uuid.uuid4().hex[:8]}"
+    denied_arn = f"arn:aws:sqs:us-east-1:{gateway.account_id}:{secret}"
+    sqs: Any = gateway.client(
+        "sqs",
+        *_policy_user(
+            gateway,
+            [
+                {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"},
+                {"Effect": "Deny", "Action": "sqs:SendMessage", "Resource": denied_arn},
+            ],
+        ),
+    )
+    secret_url = sqs.create_queue(QueueName=secret)["QueueUrl"]
+    other_url = sqs.create_queue(QueueName=other)["QueueUrl"]
+    assert sqs.send_message(QueueUrl=other_url, MessageBody="hello")["MessageId"]
+    with pytest.raises(ClientError) as denied:
+        sqs.send_message(QueueUrl=secret_url, MessageBody="hello")
+    code, status, message = _refusal(denied.value)
+    assert status in (400, 403) and "AccessDenied" in code
+    assert f"sqs:SendMessage on resource: {denied_arn} {_EXPLICIT}" in message
+
+
+def test_a_deny_on_a_secret_named_by_its_id_is_not_escaped(gateway: Server) -> None:
+    name = f"s-{uuid.uuid4().hex[:8]}"
+    pattern = f"arn:aws:secretsmanager:us-east-1:{gateway.account_id}:secret:{name}-??????"
+    client: Any = gateway.client(
+        "secretsmanager",
+        *_policy_user(
+            gateway,
+            [
+                {"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"},
+                {"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": pattern},
+            ],
+        ),
+    )
+    arn = client.create_secret(Name=name, SecretString="hush")["ARN"]
+    assert client.describe_secret(SecretId=name)["ARN"] == arn
+    for secret_id in (name, arn):
+        with pytest.raises(ClientError) as denied:
+            client.get_secret_value(SecretId=secret_id)
+        code, status, message = _refusal(denied.value)
+        assert (code, status) == ("AccessDeniedException", 400)
+        assert "secretsmanager:GetSecretValue" in message and message.endswith(_EXPLICIT)
+
+
+def test_a_deny_with_a_condition_that_does_not_hold_lets_a_call_on_no_named_resource_through(
+    gateway: Server,
+) -> None:
+    name = f"s-{uuid.uuid4().hex[:8]}"
+    client: Any = gateway.client(
+        "secretsmanager",
+        *_policy_user(
+            gateway,
+            [
+                {"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"},
+                {
+                    "Effect": "Deny",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": "arn:aws:secretsmanager:*:*:secret:other-*",
+                    "Condition": {"StringEquals": {"aws:RequestedRegion": "eu-west-3"}},
+                },
+            ],
+        ),
+    )
+    client.create_secret(Name=name, SecretString="hush")
+    assert client.get_secret_value(SecretId=name)["SecretString"] == "hush"
+
+
+def test_a_resource_of_another_account_named_in_a_parameter_is_decided_as_that_accounts(
+    gateway: Server,
+) -> None:
+    other = "999999999999"
+    keys = _policy_user(
+        gateway,
+        [{"Effect": "Allow", "Action": ["sqs:*", "secretsmanager:*"], "Resource": "*"}],
+    )
+    sqs: Any = gateway.client("sqs", *keys)
+    url = sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    foreign_url = url.replace(f"/{gateway.account_id}/", f"/{other}/")
+    with pytest.raises(ClientError) as denied:
+        sqs.send_message(QueueUrl=foreign_url, MessageBody="hello")
+    code, _, message = _refusal(denied.value)
+    assert "AccessDenied" in code
+    assert f"on resource: arn:aws:sqs:us-east-1:{other}:" in message
+    secrets: Any = gateway.client("secretsmanager", *keys)
+    foreign_arn = f"arn:aws:secretsmanager:us-east-1:{other}:secret:theirs-AbCdEf"
+    with pytest.raises(ClientError) as denied:
+        secrets.get_secret_value(SecretId=foreign_arn)
+    code, status, message = _refusal(denied.value)
+    assert (code, status) == ("AccessDeniedException", 400)
+    assert f"on resource: {foreign_arn} because no resource-based policy allows" in message
+
+
+def test_a_deny_is_not_escaped_through_an_operation_of_another_name(gateway: Server) -> None:
+    queue, function = f"secret-{uuid.uuid4().hex[:8]}", f"fn-{uuid.uuid4().hex[:8]}"
+    queue_arn = f"arn:aws:sqs:us-east-1:{gateway.account_id}:{queue}"
+    function_arn = f"arn:aws:lambda:us-east-1:{gateway.account_id}:function:{function}"
+    keys = _policy_user(
+        gateway,
+        [
+            {"Effect": "Allow", "Action": ["sqs:*", "lambda:*"], "Resource": "*"},
+            {"Effect": "Deny", "Action": "sqs:SendMessage", "Resource": queue_arn},
+            {"Effect": "Deny", "Action": "lambda:InvokeFunction", "Resource": function_arn},
+        ],
+    )
+    sqs: Any = gateway.client("sqs", *keys)
+    url = sqs.create_queue(QueueName=queue)["QueueUrl"]
+    with pytest.raises(ClientError) as denied:
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "1", "MessageBody": "hello"}])
+    code, _, message = _refusal(denied.value)
+    assert "AccessDenied" in code
+    assert f"sqs:SendMessage on resource: {queue_arn} {_EXPLICIT}" in message
+    with pytest.raises(ClientError) as denied:
+        gateway.client("lambda", *keys).invoke(FunctionName=function, Payload=b"{}")
+    code, status, message = _refusal(denied.value)
+    assert (code, status) == ("AccessDeniedException", 403)
+    assert message.endswith(f"lambda:InvokeFunction on resource: {function_arn} {_EXPLICIT}")
+
+
+def test_a_service_is_decided_in_its_iam_prefix_not_its_model_name(gateway: Server) -> None:
+    machine = f"arn:aws:states:us-east-1:{gateway.account_id}:stateMachine:sm-{uuid.uuid4().hex[:8]}"
+    client: Any = gateway.client(
+        "stepfunctions",
+        *_policy_user(
+            gateway,
+            [
+                {"Effect": "Allow", "Action": "states:*", "Resource": "*"},
+                {"Effect": "Deny", "Action": "states:StartExecution", "Resource": machine},
+            ],
+        ),
+    )
+    assert "stateMachines" in client.list_state_machines()
+    with pytest.raises(ClientError) as denied:
+        client.start_execution(stateMachineArn=machine)
+    code, status, message = _refusal(denied.value)
+    assert (code, status) == ("AccessDeniedException", 400)
+    assert message.endswith(f"states:StartExecution on resource: {machine} {_EXPLICIT}")

@@ -695,11 +695,11 @@ def test_every_operation_needs_actions_aws_lists_on_resources_of_the_service(
         assert permission.resource == "*" or permission.resource.startswith(f"arn:aws:{prefix}:"), permission
 
 
-def test_the_shipped_map_holds_only_s3_dynamodb_and_kms_and_names_its_source() -> None:
+def test_the_shipped_map_holds_known_services_and_names_its_source() -> None:
     data = json.loads(mapping.DATA_FILE.read_text())
     assert "iann0036/iam-dataset" in data["info"] and "MIT" in data["info"]
     names = [*data["sdk_method_iam_mappings"], *data["additions"], *data["sdk_permissionless_actions"]]
-    assert {n.split(".")[0] for n in names} == {"S3", "DynamoDB", "KMS"}
+    assert {n.split(".")[0] for n in names} <= set(mapping.SDK_NAMES.values())
     for entry in (e for entries in data["sdk_method_iam_mappings"].values() for e in entries):
         assert mapping.is_known_action(entry["action"]), entry["action"]
     for entry in (e for entries in data["additions"].values() for e in entries):
@@ -708,10 +708,11 @@ def test_the_shipped_map_holds_only_s3_dynamodb_and_kms_and_names_its_source() -
 
 def test_every_operation_the_map_names_is_in_botocores_models() -> None:
     data = json.loads(mapping.DATA_FILE.read_text())
-    services = {"S3": "s3", "DynamoDB": "dynamodb", "KMS": "kms"}
+    services = {sdk: service for service, sdk in mapping.SDK_NAMES.items()}
     for name in [*data["sdk_method_iam_mappings"], *data["additions"]]:
         sdk, operation = name.split(".")
-        assert operation in _MODELS[services[sdk]].operation_names, name
+        model = _MODELS.get(services[sdk]) or botocore.session.get_session().get_service_model(services[sdk])
+        assert operation in model.operation_names, name
 
 
 @pytest.mark.parametrize(
