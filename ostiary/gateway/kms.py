@@ -128,6 +128,8 @@ def _resources(
         target = params.get("TargetKeyId") if operation != "DeleteAlias" else alias
         if isinstance(target, str):
             yield key_arn(target, facts)[0], None
+        if operation == "UpdateAlias":  # "kms:UpdateAlias on the current KMS key" as well as the new one
+            yield key_arn(alias, facts)[0], None
         return
     tags_new_key = operation in _TAGS_ON_CREATE and action == "kms:TagResource"
     if action == "kms:CreateKey" or tags_new_key or not resource_types(action):
@@ -138,6 +140,13 @@ def _resources(
         yield key_arn(value, facts)
     else:
         yield "*", None
+        return
+    region = params.get("PrimaryRegion")
+    if operation == "UpdatePrimaryRegion" and isinstance(region, str) and region:
+        # "kms:UpdatePrimaryRegion on the current replica key (in the replica key's Region)" as well
+        found = key_arn(value, facts)[0].split(":", 5)
+        if len(found) == 6:
+            yield ":".join([*found[:3], region, *found[4:]]), None
 
 
 def key_arn(value: str, facts: Facts) -> tuple[str, str | None]:

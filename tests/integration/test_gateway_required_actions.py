@@ -302,3 +302,34 @@ def test_adding_a_replica_needs_create_table_replica_in_its_region(harness: Harn
     replica = [{"Create": {"RegionName": "eu-west-1"}}]
     code, _, status = refused(dynamodb.update_table, TableName=table, ReplicaUpdates=replica)
     assert (code, status) == ("AccessDeniedException", 400)
+
+
+def test_repointing_an_alias_needs_update_alias_on_its_current_key(harness: Harness) -> None:
+    kms = harness.client("kms")
+    current, new = (kms.create_key()["KeyMetadata"]["Arn"] for _ in range(2))
+    alias = f"alias/required-{uuid.uuid4().hex[:8]}"
+    kms.create_alias(AliasName=alias, TargetKeyId=current)
+    _, keys = harness.user(
+        [
+            {"Effect": "Allow", "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "kms:UpdateAlias", "Resource": current},
+        ]
+    )
+    code, _, status = refused(harness.client("kms", keys).update_alias, AliasName=alias, TargetKeyId=new)
+    assert (code, status) == ("AccessDeniedException", 400)
+    assert kms.describe_key(KeyId=alias)["KeyMetadata"]["Arn"] == current
+
+
+def test_moving_a_primary_key_needs_update_primary_region_on_the_replica(harness: Harness) -> None:
+    primary = harness.client("kms").create_key(MultiRegion=True)["KeyMetadata"]
+    replica = primary["Arn"].replace(":us-east-1:", ":eu-west-1:")
+    _, keys = harness.user(
+        [
+            {"Effect": "Allow", "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "kms:UpdatePrimaryRegion", "Resource": replica},
+        ]
+    )
+    kms = harness.client("kms", keys)
+    move = {"KeyId": primary["Arn"], "PrimaryRegion": "eu-west-1"}
+    code, _, status = refused(kms.update_primary_region, **move)
+    assert (code, status) == ("AccessDeniedException", 400)

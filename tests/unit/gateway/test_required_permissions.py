@@ -383,6 +383,27 @@ _VARIANTS: list[tuple[str, str, dict[str, Any], set[tuple[str, str]], set[str]]]
     ),
     (
         "kms",
+        "UpdateAlias",
+        {"AliasName": "alias/app", "TargetKeyId": "new-key"},
+        {
+            ("kms:UpdateAlias", "arn:aws:kms:us-east-1:123456789012:alias/app"),
+            ("kms:UpdateAlias", "arn:aws:kms:us-east-1:123456789012:key/new-key"),
+            ("kms:UpdateAlias", KEY_ARN),
+        },
+        set(),
+    ),
+    (
+        "kms",
+        "UpdatePrimaryRegion",
+        {"KeyId": KEY_ARN, "PrimaryRegion": "eu-west-1"},
+        {
+            ("kms:UpdatePrimaryRegion", KEY_ARN),
+            ("kms:UpdatePrimaryRegion", KEY_ARN.replace("us-east-1", "eu-west-1")),
+        },
+        set(),
+    ),
+    (
+        "kms",
         "ReEncrypt",
         {"CiphertextBlob": b"x", "SourceKeyId": KEY_ARN, "DestinationKeyId": "alias/app"},
         {("kms:ReEncryptFrom", KEY_ARN), ("kms:ReEncryptTo", KEY_ARN)},
