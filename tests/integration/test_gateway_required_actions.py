@@ -1,9 +1,12 @@
-"""Calls that need more than their own action, as AWS asks them: a policy denying the extra action
-refuses the call through the gateway (governance bypass, GetObjectAttributes' pair, CreateBucket's and
-PutObject's Object Lock headers, CreateKey's tags), and a bucket's default SSE-KMS key named by an alias
-is the owner's key, shown back as its alias.
+"""Calls that need more than their own action, as AWS asks them: a policy denying the extra action (or on
+the extra resource) refuses the call through the gateway. Governance bypass, GetObjectAttributes' pair,
+CreateBucket's, PutObject's and retention documents' Object Lock, replication's role, SSE-KMS decrypts
+(Select, ListParts, a HeadObject's checksum), UpdateObjectEncryption, CreateKey's tags, UpdateAlias'
+current key, UpdatePrimaryRegion's replica, a backup named by ARN, CreateTable's resource policy and
+UpdateTable's replicas; versions, grants and ReEncrypt as AWS decides them; and a bucket's default SSE-KMS
+key named by an alias is the owner's key, shown back as its alias.
 
-A real `ostiary serve` whose gateway forwards S3 and KMS to moto's server.
+A real `ostiary serve` whose gateway forwards S3, DynamoDB and KMS to moto's server.
 """
 
 from __future__ import annotations
@@ -333,3 +336,83 @@ def test_moving_a_primary_key_needs_update_primary_region_on_the_replica(harness
     move = {"KeyId": primary["Arn"], "PrimaryRegion": "eu-west-1"}
     code, _, status = refused(kms.update_primary_region, **move)
     assert (code, status) == ("AccessDeniedException", 400)
+
+
+def test_a_grant_is_decided_on_its_operations_and_grantee(harness: Harness) -> None:
+    key = harness.client("kms").create_key()["KeyMetadata"]["Arn"]
+    grantee = "arn:aws:iam::123456789012:role/grantee"
+    _, keys = harness.user(
+        [
+            {"Effect": "Allow", "Action": "kms:*", "Resource": "*"},
+            {
+                "Effect": "Deny",
+                "Action": "kms:CreateGrant",
+                "Resource": "*",
+                "Condition": {"ForAnyValue:StringEquals": {"kms:GrantOperations": "Decrypt"}},
+            },
+            {
+                "Effect": "Deny",
+                "Action": "kms:CreateGrant",
+                "Resource": "*",
+                "Condition": {"StringLike": {"kms:GranteePrincipal": "*:role/outsider"}},
+            },
+        ]
+    )
+    kms = harness.client("kms", keys)
+    for operations, principal in (
+        (["Encrypt", "Decrypt"], grantee),
+        (["Encrypt"], grantee[:-7] + "outsider"),
+    ):
+        grant = {"KeyId": key, "GranteePrincipal": principal, "Operations": operations}
+        code, _, status = refused(kms.create_grant, **grant)
+        assert (code, status) == ("AccessDeniedException", 400), grant
+    kms.create_grant(KeyId=key, GranteePrincipal=grantee, Operations=["Encrypt"])
+
+
+def test_re_encrypt_needs_from_on_the_source_key_and_to_on_the_destination(harness: Harness) -> None:
+    admin = harness.client("kms")
+    source, destination = (admin.create_key()["KeyMetadata"]["Arn"] for _ in range(2))
+    blob = admin.encrypt(KeyId=source, Plaintext=b"x")["CiphertextBlob"]
+    for action, denied in (("kms:ReEncryptFrom", source), ("kms:ReEncryptTo", destination)):
+        _, keys = harness.user(
+            [
+                {"Effect": "Allow", "Action": "kms:*", "Resource": "*"},
+                {"Effect": "Deny", "Action": action, "Resource": denied},
+            ]
+        )
+        kms = harness.client("kms", keys)
+        code, _, status = refused(kms.re_encrypt, CiphertextBlob=blob, DestinationKeyId=destination)
+        assert (code, status) == ("AccessDeniedException", 400), action
+
+
+def test_a_version_named_by_its_id_needs_the_version_actions(harness: Harness) -> None:
+    bucket = _bucket(harness)
+    admin = harness.client("s3")
+    admin.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    version = admin.put_object(Bucket=bucket, Key="o", Body=b"old")["VersionId"]
+    admin.put_object(Bucket=bucket, Key="o", Body=b"new")
+    s3 = _denied(
+        harness,
+        "s3",
+        "s3:GetObjectVersion",
+        "s3:DeleteObjectVersion",
+        "s3:GetObjectVersionTagging",
+        "s3:PutObjectVersionTagging",
+        "s3:GetObjectVersionAcl",
+    )
+    one = {"Bucket": bucket, "Key": "o", "VersionId": version}
+    calls: list[tuple[Any, dict[str, Any]]] = [
+        (s3.get_object, one),
+        (s3.head_object, one),
+        (s3.get_object_tagging, one),
+        (s3.put_object_tagging, {**one, "Tagging": {"TagSet": []}}),
+        (s3.get_object_acl, one),
+        (s3.copy_object, {"Bucket": bucket, "Key": "copy", "CopySource": one}),
+        (s3.delete_objects, {"Bucket": bucket, "Delete": {"Objects": [{"Key": "o", "VersionId": version}]}}),
+        (s3.delete_object, one),
+    ]
+    for call, kwargs in calls:
+        code, _, status = refused(call, **kwargs)
+        assert status == 403 and code in ("AccessDenied", "403"), call
+    assert s3.get_object(Bucket=bucket, Key="o")["Body"].read() == b"new"  # the latest: s3:GetObject
+    assert admin.get_object(**one)["Body"].read() == b"old"
