@@ -91,10 +91,64 @@ def permissions(operation: Operation, facts: Facts) -> list[Permission]:
         found = [Permission("dynamodb:ListTables", table_arn("*", facts))]
     elif isinstance(params.get("TableName"), str):
         found = [_on_table(f"dynamodb:{name}", params, facts)]
+        if name == "CreateTable" and params.get("ResourcePolicy"):  # "You need to specify the
+            # CreateTable and PutResourcePolicy IAM actions" (CreateTable's ResourcePolicy)
+            found.append(Permission("dynamodb:PutResourcePolicy", found[0].resource))
+        if name == "UpdateTable":
+            found += replica_permissions(params, facts)
+    elif _named_arn(params) is not None:
+        found = [Permission(f"dynamodb:{name}", str(_named_arn(params)))]
     else:
         found = list(mapped("dynamodb", name, params, facts))
     keys = request_keys(params)
-    return [Permission(p.action, p.resource, listed_only(p.action, {**keys, **p.context})) for p in found]
+    return [
+        Permission(
+            p.action, p.resource, listed_only(p.action, {**keys, **p.context}), p.resource_account, p.creates
+        )
+        for p in found
+    ]
+
+
+# What adding or removing a replica asks in the replica's region ("Using IAM with global tables",
+# version 2019.11.21): the source region's dynamodb:UpdateTable is the call's own.
+REPLICA_CREATE_ACTIONS = (
+    "dynamodb:CreateTable",
+    "dynamodb:CreateTableReplica",
+    "dynamodb:Scan",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+    "dynamodb:PutItem",
+    "dynamodb:GetItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+)
+REPLICA_DELETE_ACTIONS = ("dynamodb:DeleteTable", "dynamodb:DeleteTableReplica")
+
+
+def replica_permissions(params: Mapping[str, Any], facts: Facts) -> list[Permission]:
+    """UpdateTable's `ReplicaUpdates`: each replica created or deleted asks its actions on the table of
+    the same name in the replica's region (a created one is the caller's own)."""
+    updates, table = params.get("ReplicaUpdates"), params.get("TableName")
+    if not isinstance(updates, list) or not isinstance(table, str):
+        return []
+    found: list[Permission] = []
+    for update in updates:
+        for kind, actions in (("Create", REPLICA_CREATE_ACTIONS), ("Delete", REPLICA_DELETE_ACTIONS)):
+            region = (update.get(kind) or {}).get("RegionName") if isinstance(update, dict) else None
+            if isinstance(region, str) and region:
+                arn = table_arn(_table_name(table), Facts(account=facts.account, region=region))
+                found += [Permission(a, arn, creates=kind == "Create") for a in actions]
+    return found
+
+
+def _named_arn(params: Mapping[str, Any]) -> str | None:
+    """The backup, export or import a call names by its ARN (DeleteBackup's `BackupArn` ...): the resource
+    its action is asked on, never "*", which a policy denying that ARN would not match."""
+    for member in ("BackupArn", "ExportArn", "ImportArn"):
+        value = params.get(member)
+        if isinstance(value, str) and value.startswith("arn:"):
+            return value
+    return None
 
 
 def export_permissions(params: Mapping[str, Any], facts: Facts) -> list[Permission]:

@@ -47,6 +47,9 @@ _REENCRYPT = {
 # Permissions whose key only the answer names (a symmetric ciphertext carries its key's id): the
 # gateway asks them once the backend has answered, on the key the answer names, and drops a refused one.
 _KEY_IN_ANSWER = {("Decrypt", "kms:Decrypt"): "KeyId", ("ReEncrypt", "kms:ReEncryptFrom"): "SourceKeyId"}
+# Calls whose `Tags` tag the key they make: "To add tags when creating a KMS key, the caller must have
+# kms:TagResource permission in an IAM policy" (on "*": the key does not exist yet).
+_TAGS_ON_CREATE = frozenset({"CreateKey", "ReplicateKey"})
 _ALIAS_OPERATIONS = frozenset({"CreateAlias", "UpdateAlias", "DeleteAlias"})
 _KEY_FORMAT = "arn:${Partition}:kms:${Region}:${Account}:key/${KeyId}"
 # The AWS managed key S3 encrypts with when SSE-KMS names no key.
@@ -107,8 +110,12 @@ def key_in_answer(operation: Operation, permission: Permission) -> str | None:
 def _actions(operation: str, params: Mapping[str, Any]) -> list[str]:
     found = entries("kms", operation)
     if found is None:
-        return [f"kms:{operation}"]
-    return [str(e["action"]) for e in found if "action" in e and e["action"].startswith("kms:")]
+        listed = [f"kms:{operation}"]
+    else:
+        listed = [str(e["action"]) for e in found if "action" in e and e["action"].startswith("kms:")]
+    if operation in _TAGS_ON_CREATE and params.get("Tags"):
+        listed.append("kms:TagResource")
+    return listed
 
 
 def _resources(
@@ -121,8 +128,11 @@ def _resources(
         target = params.get("TargetKeyId") if operation != "DeleteAlias" else alias
         if isinstance(target, str):
             yield key_arn(target, facts)[0], None
+        if operation == "UpdateAlias":  # "kms:UpdateAlias on the current KMS key" as well as the new one
+            yield key_arn(alias, facts)[0], None
         return
-    if action == "kms:CreateKey" or not resource_types(action):
+    tags_new_key = operation in _TAGS_ON_CREATE and action == "kms:TagResource"
+    if action == "kms:CreateKey" or tags_new_key or not resource_types(action):
         yield "*", None
         return
     value = params.get(key_member)
@@ -130,6 +140,13 @@ def _resources(
         yield key_arn(value, facts)
     else:
         yield "*", None
+        return
+    region = params.get("PrimaryRegion")
+    if operation == "UpdatePrimaryRegion" and isinstance(region, str) and region:
+        # "kms:UpdatePrimaryRegion on the current replica key (in the replica key's Region)" as well
+        found = key_arn(value, facts)[0].split(":", 5)
+        if len(found) == 6:
+            yield ":".join([*found[:3], region, *found[4:]]), None
 
 
 def key_arn(value: str, facts: Facts) -> tuple[str, str | None]:

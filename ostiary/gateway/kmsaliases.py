@@ -16,8 +16,11 @@ A name that is 256 characters already is 269 on the backend: a backend that chec
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
+import zlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -174,7 +177,8 @@ def key_for_service(key_id: str, account: str, region: str, resolve: Callable[[s
     return target if target.startswith("arn:") else f"arn:aws:kms:{region}:{owner}:key/{target}"
 
 
-_S3_KEY_HEADER = "x-amz-server-side-encryption-aws-kms-key-id"
+S3_KEY_HEADER = "x-amz-server-side-encryption-aws-kms-key-id"
+SSE_HEADER = "x-amz-server-side-encryption"
 Resolve = Callable[[str, str], str | None]  # (owning account, `alias/x`) → its key's ARN or id, or None
 
 
@@ -183,7 +187,7 @@ def service_headers(
 ) -> list[tuple[str, str]]:
     """An S3 request's headers with its SSE-KMS key named as `key_for_service` names it."""
     return [
-        (k, key_for_service(v, account, region, resolve) if k == _S3_KEY_HEADER else v) for k, v in headers
+        (k, key_for_service(v, account, region, resolve) if k == S3_KEY_HEADER else v) for k, v in headers
     ]
 
 
@@ -200,3 +204,83 @@ def service_body(
     request = json.loads(body)  # it parsed already: identify read the operation from it
     request["S3SseKmsKeyId"] = key_for_service(value, account, region, resolve)
     return json.dumps(request).encode()
+
+
+_MASTER_KEY = re.compile(rb"(<KMSMasterKeyID>)([^<]*)(</KMSMasterKeyID>)")
+_BACKEND_KEY = re.compile(r"alias/(\d{12})/(.+)")
+
+
+def bucket_encryption_body(operation: Operation, account: str, region: str, body: bytes) -> bytes | None:
+    """PutBucketEncryption's document with each `KMSMasterKeyID` that names an alias as the backend knows
+    it (`alias/A/x`; an alias ARN keeps its form, `arn:...:A:alias/A/x`), so that S3 encrypts with the
+    owner's key and GetBucketEncryption answers the alias as it was given (`client_text`); None when it
+    names none. An alias name is the caller's, as KMS reads it."""
+    if (operation.service, operation.name) != ("s3", "PutBucketEncryption"):
+        return None
+
+    def rewritten(found: re.Match[bytes]) -> bytes:
+        value = found[2].decode("utf-8", "replace").strip()
+        named = named_alias(value, account)
+        if named is None or named[1].startswith(MANAGED):
+            return found[0]
+        backend = backend_alias(*named)
+        if value.startswith("arn:"):
+            parts = value.split(":", 5)
+            backend = ":".join([*parts[:5], backend])
+        return found[1] + backend.encode() + found[3]
+
+    changed = _MASTER_KEY.sub(rewritten, body)
+    return changed if changed != body else None
+
+
+def from_backend(key_id: str | None, region: str) -> str | None:
+    """A KMS key id the backend tells of (a bucket's default key, an object's key): a backend alias
+    (`alias/A/x`, or its ARN) as the alias ARN of its owner A (`arn:aws:kms:REGION:A:alias/x`), which
+    the decision resolves in A's aliases; any other id as it is."""
+    if key_id is None:
+        return None
+    named = key_id.split(":", 5)[5] if key_id.startswith("arn:") and key_id.count(":") >= 5 else key_id
+    found = _BACKEND_KEY.fullmatch(named)
+    parts = key_id.split(":", 5) if key_id.startswith("arn:") else ["arn", "aws", "kms", region, ""]
+    # An ARN is a backend alias only in the form `bucket_encryption_body` writes: its account the alias's
+    # owner (`key_for_service` names a missing alias `alias/B/x` of A as `arn:...:A:alias/B/x`).
+    if found is None or parts[4] not in ("", found[1]):
+        return key_id
+    return f"arn:{parts[1]}:kms:{parts[3] or region}:{found[1]}:alias/{found[2]}"
+
+
+def default_key_headers(
+    operation: Operation,
+    default: tuple[str, str | None] | None,
+    account: str,
+    region: str,
+    resolve: Resolve,
+) -> list[tuple[str, str]]:
+    """The headers of an upload relying on its bucket's default SSE-KMS key (`default`, as
+    `from_backend` names it) when an alias names that key: the key as `key_for_service` names it (the key
+    ARN its owner's alias points to), so that the backend encrypts with the key the decision was made on
+    and answers its ARN, as S3 does."""
+    if operation.params.get("ServerSideEncryption") or default is None or default[1] is None:
+        return []
+    if default[0] not in ("aws:kms", "aws:kms:dsse") or named_alias(default[1], account) is None:
+        return []
+    return [(SSE_HEADER, default[0]), (S3_KEY_HEADER, key_for_service(default[1], account, region, resolve))]
+
+
+_CHECKSUM_HEADERS = ("x-amz-checksum-", "x-amz-sdk-checksum-algorithm")
+
+
+def digests_of(headers: list[tuple[str, str]], body: bytes) -> list[tuple[str, str]]:
+    """The headers of a request whose body was rewritten (`bucket_encryption_body`): its Content-MD5 and
+    CRC32 checksum computed anew, any other checksum of the body as the client sent it dropped (S3 would
+    refuse it as not matching)."""
+    out: list[tuple[str, str]] = []
+    for name, value in headers:
+        if name == "content-md5":
+            value = base64.b64encode(hashlib.md5(body).digest()).decode()  # noqa: S324 - S3's digest
+        elif name == "x-amz-checksum-crc32":
+            value = base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
+        elif name.startswith(_CHECKSUM_HEADERS):
+            continue
+        out.append((name, value))
+    return out

@@ -101,7 +101,12 @@ class BackendLookups:
         answer = self._s3(region, "GET", "/" + quote(bucket, safe=""), "encryption=")
         if answer is None or answer.status != 200 or len(answer.body) > 64 * 1024:
             return None
-        return default_encryption(answer.body)
+        found = default_encryption(answer.body)
+        return (found[0], kmsaliases.from_backend(found[1], region)) if found is not None else None
+
+    def forget_bucket_encryption(self, region: str, bucket: str) -> None:
+        """The bucket's default encryption changed: read it afresh next time."""
+        self._cache.drop(("encryption", region, bucket))
 
     def object_encryption(
         self, region: str, bucket: str, key: str, version: str | None
@@ -116,7 +121,8 @@ class BackendLookups:
         algorithm = headers.get("x-amz-server-side-encryption")
         if algorithm is None:
             return None
-        return algorithm, headers.get("x-amz-server-side-encryption-aws-kms-key-id") or None
+        key_id = headers.get("x-amz-server-side-encryption-aws-kms-key-id") or None
+        return algorithm, kmsaliases.from_backend(key_id, region)
 
     def prefix_encryption(self, region: str, bucket: str, prefix: str) -> tuple[StoredObject, ...]:
         """How each object under a prefix is encrypted, for the SSE-KMS ones: (object key, algorithm, KMS
@@ -132,7 +138,9 @@ class BackendLookups:
             headers = {k.lower(): v for k, v in answer.headers}
             algorithm = headers.get("x-amz-server-side-encryption", "")
             if algorithm.startswith("aws:kms"):
-                key_id = headers.get("x-amz-server-side-encryption-aws-kms-key-id") or None
+                key_id = kmsaliases.from_backend(
+                    headers.get("x-amz-server-side-encryption-aws-kms-key-id") or None, region
+                )
                 bucket_key = headers.get("x-amz-server-side-encryption-bucket-key-enabled", "") == "true"
                 found.append((key, algorithm, key_id, bucket_key))
         return tuple(found)

@@ -1,9 +1,10 @@
-"""What S3 operations need beyond the map: copy sources, batch deletes, versions, and S3's request keys.
+"""What S3 operations need beyond the map: copy sources, batch deletes, versions, the actions a parameter
+adds, and the KMS permissions S3 asks with the caller's credentials (request keys: `s3keys`).
 
-AWS's S3 documentation ("Required permissions for Amazon S3 API operations") decides where the map
-lists more than a call needs: CopyObject and UploadPartCopy need s3:GetObject on the source and
-s3:PutObject on the target; ACL and tagging headers add s3:PutObjectAcl and s3:PutObjectTagging; a
-`versionId` turns an object action into its `...Version...` twin.
+AWS's S3 documentation ("Required permissions for Amazon S3 API operations", each API reference's
+"Permissions") decides where the map lists more or less than a call needs: CopyObject and UploadPartCopy
+need s3:GetObject on the source and s3:PutObject on the target; ACL, tagging and Object Lock headers add
+their actions; a `versionId` turns an object action into its `...Version...` twin.
 """
 
 from __future__ import annotations
@@ -13,41 +14,16 @@ import binascii
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
-from ostiary.gateway import kms
+from ostiary.gateway import kms, kmsaliases
 from ostiary.gateway.mapping import Facts, Permission, listed_only, mapped, resources
 from ostiary.gateway.operations import Operation
 from ostiary.gateway.publicaccess import NotImplementedHere
+from ostiary.gateway.s3keys import copy_source, request_keys
 
-# Condition keys read from one member of the request.
-_MEMBER_KEYS = {
-    "s3:x-amz-acl": "ACL",
-    "s3:x-amz-copy-source": "CopySource",
-    "s3:x-amz-metadata-directive": "MetadataDirective",
-    "s3:x-amz-server-side-encryption": "ServerSideEncryption",
-    "s3:x-amz-server-side-encryption-aws-kms-key-id": "SSEKMSKeyId",
-    "s3:x-amz-server-side-encryption-customer-algorithm": "SSECustomerAlgorithm",
-    "s3:x-amz-storage-class": "StorageClass",
-    "s3:x-amz-website-redirect-location": "WebsiteRedirectLocation",
-    "s3:x-amz-grant-full-control": "GrantFullControl",
-    "s3:x-amz-grant-read": "GrantRead",
-    "s3:x-amz-grant-read-acp": "GrantReadACP",
-    "s3:x-amz-grant-write": "GrantWrite",
-    "s3:x-amz-grant-write-acp": "GrantWriteACP",
-    "s3:x-amz-object-ownership": "ObjectOwnership",
-    "s3:object-lock-mode": "ObjectLockMode",
-    "s3:object-lock-retain-until-date": "ObjectLockRetainUntilDate",
-    "s3:object-lock-legal-hold": "ObjectLockLegalHoldStatus",
-    "s3:if-match": "IfMatch",
-    "s3:if-none-match": "IfNoneMatch",
-    "s3:versionid": "VersionId",
-    "s3:prefix": "Prefix",
-    "s3:delimiter": "Delimiter",
-    "s3:max-keys": "MaxKeys",
-}
 _ACL_MEMBERS = ("ACL", "GrantFullControl", "GrantRead", "GrantReadACP", "GrantWrite", "GrantWriteACP")
-_WRITES_OBJECT = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
+WRITES_OBJECT = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
 SSE_KMS = frozenset({"aws:kms", "aws:kms:dsse"})
 # What S3 asks KMS with the caller's credentials when it encrypts an object with SSE-KMS. A multipart
 # upload's are split over its calls (CreateMultipartUpload's "Permissions"): "The requester must also
@@ -59,10 +35,21 @@ _SSE_KMS_ACTIONS = {
     "CreateMultipartUpload": ("kms:GenerateDataKey",),
 }
 # Calls on a multipart upload that need kms:Decrypt on the key it was created with (`_upload_decrypt`).
-_DECRYPTS_UPLOAD = frozenset({"UploadPart", "UploadPartCopy", "CompleteMultipartUpload"})
+_DECRYPTS_UPLOAD = frozenset({"UploadPart", "UploadPartCopy", "CompleteMultipartUpload", "ListParts"})
 _CHECKSUMS = ("ChecksumCRC32", "ChecksumCRC32C", "ChecksumCRC64NVME", "ChecksumSHA1", "ChecksumSHA256")
 # Answers whose body S3 decrypts for the caller: kms:Decrypt on the key the answer names.
 _DECRYPTS = frozenset({"GetObject"})
+# Actions AWS asks together with another: GetObjectAttributes needs s3:GetObject (s3:GetObjectVersion)
+# and s3:GetObjectAttributes (s3:GetObjectVersionAttributes), its API reference's "Permissions".
+# UpdateObjectEncryption needs s3:PutObject as well as s3:UpdateObjectEncryption (its "Permissions").
+_ALSO_ASKED = {
+    "s3:GetObjectAttributes": ("s3:GetObject",),
+    "s3:UpdateObjectEncryption": ("s3:PutObject",),
+}
+# Calls that `x-amz-bypass-governance-retention: true` lets past governance-mode retention, and the
+# actions whose objects it is asked on.
+_BYPASSES_GOVERNANCE = frozenset({"DeleteObject", "DeleteObjects", "PutObjectRetention"})
+_GOVERNED = frozenset({"s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectRetention"})
 # Object actions whose `versionId` makes them act on one version.
 _VERSIONED = {
     "s3:GetObject": "s3:GetObjectVersion",
@@ -87,17 +74,60 @@ def permissions(operation: Operation, facts: Facts) -> list[Permission]:
         found = list(_delete_objects(params, facts))
     else:
         found = [p for p in mapped("s3", name, params, facts) if not _is_listed_only_maybe(name, p)]
+        found += [Permission(a, p.resource) for p in found for a in _ALSO_ASKED.get(p.action, ())]
         found = [_versioned(p) for p in found] if params.get("VersionId") else found
-    if name in _WRITES_OBJECT:
+    if name in WRITES_OBJECT:
         found.extend(_header_writes(params, facts))
+    if name == "CreateBucket":
+        found.extend(_bucket_header_writes(params, facts))
+    if name == "PutBucketReplication":
+        found.extend(_replication_role(params))
+    if name in _BYPASSES_GOVERNANCE and params.get("BypassGovernanceRetention") is True:
+        found.extend(_bypass(found))
     keys = request_keys(params)
     found = [Permission(p.action, p.resource, listed_only(p.action, {**keys, **p.context})) for p in found]
     return (
         found
         + _sse_kms(name, params, facts)
         + _source_decrypt(name, params, facts)
+        + _select_decrypt(name, params, facts)
+        + _reencrypt(name, params, facts)
         + _upload_decrypt(name, params, facts)
     )
+
+
+def _bucket_header_writes(params: Mapping[str, Any], facts: Facts) -> Iterator[Permission]:
+    """CreateBucket's headers that set what other actions set (its API reference, "Permissions"): ACL
+    headers need s3:PutBucketAcl, Object Lock s3:PutBucketObjectLockConfiguration and
+    s3:PutBucketVersioning, `x-amz-object-ownership` s3:PutBucketOwnershipControls, on the bucket."""
+    bucket = params.get("Bucket")
+    if not isinstance(bucket, str):
+        return
+    arn = resources("s3:CreateBucket", {"BucketName": bucket}, facts)[0]
+    if any(params.get(m) for m in _ACL_MEMBERS):
+        yield Permission("s3:PutBucketAcl", arn)
+    if params.get("ObjectLockEnabledForBucket") is True:
+        yield Permission("s3:PutBucketObjectLockConfiguration", arn)
+        yield Permission("s3:PutBucketVersioning", arn)
+    if params.get("ObjectOwnership"):
+        yield Permission("s3:PutBucketOwnershipControls", arn)
+
+
+def _replication_role(params: Mapping[str, Any]) -> Iterator[Permission]:
+    """PutBucketReplication passes its configuration's role to S3: iam:PassRole on that role, with
+    `iam:PassedToService` S3's principal (the map's entry names `${Role}`, which is no member)."""
+    configuration = params.get("ReplicationConfiguration")
+    role = configuration.get("Role") if isinstance(configuration, dict) else None
+    if isinstance(role, str) and role:  # a value that is no ARN names no role: asked on "*"
+        arn = role if role.startswith("arn:") else "*"
+        yield Permission("iam:PassRole", arn, {"iam:PassedToService": "s3.amazonaws.com"})
+
+
+def _bypass(found: list[Permission]) -> list[Permission]:
+    """`x-amz-bypass-governance-retention: true`: s3:BypassGovernanceRetention on every object the call
+    deletes or whose retention it changes (Object Lock's "Bypassing governance mode")."""
+    objects = [p.resource for p in found if p.action in _GOVERNED]
+    return [Permission("s3:BypassGovernanceRetention", arn) for arn in dict.fromkeys(objects)]
 
 
 def _sse_kms(name: str, params: Mapping[str, Any], facts: Facts) -> list[Permission]:
@@ -136,12 +166,52 @@ def _source_decrypt(name: str, params: Mapping[str, Any], facts: Facts) -> list[
     return kms.for_service(("kms:Decrypt",), stored[1], "s3", facts, context)
 
 
+def _select_decrypt(name: str, params: Mapping[str, Any], facts: Facts) -> list[Permission]:
+    """SelectObjectContent of an object stored with SSE-KMS: S3 decrypts it for the caller, as for
+    GetObject, but its answer names no key; so kms:Decrypt (via S3) on the key the backend tells the
+    object was stored with, asked before the call."""
+    bucket, key = params.get("Bucket"), params.get("Key")
+    if name != "SelectObjectContent" or not isinstance(bucket, str) or not isinstance(key, str):
+        return []
+    stored = facts.object_encryption(bucket, key, None)
+    if stored is None or stored[0] not in SSE_KMS:
+        return []
+    context = {"aws:s3:arn": object_arn(bucket, key, facts)}
+    return kms.for_service(("kms:Decrypt",), stored[1], "s3", facts, context)
+
+
+def _reencrypt(name: str, params: Mapping[str, Any], facts: Facts) -> list[Permission]:
+    """UpdateObjectEncryption's KMS permissions ("kms:Encrypt, kms:Decrypt, kms:GenerateDataKey,
+    kms:ReEncrypt*"), via S3: decrypting and re-encrypting from the key the object is stored with, as the
+    backend tells of it, and encrypting to the key the request names."""
+    if name != "UpdateObjectEncryption":
+        return []
+    bucket, key, version = params.get("Bucket"), params.get("Key"), params.get("VersionId")
+    if not isinstance(bucket, str) or not isinstance(key, str):
+        return []
+    context = {"aws:s3:arn": object_arn(bucket, key, facts)}
+    wanted = ((params.get("ObjectEncryption") or {}).get("SSEKMS") or {}).get("KMSKeyArn")
+    found = kms.for_service(
+        ("kms:GenerateDataKey", "kms:Encrypt", "kms:ReEncryptTo"),
+        wanted if isinstance(wanted, str) and wanted else None,
+        "s3",
+        facts,
+        context,
+    )
+    stored = facts.object_encryption(bucket, key, version if isinstance(version, str) else None)
+    if stored is not None and stored[0] in SSE_KMS:
+        found += kms.for_service(("kms:Decrypt", "kms:ReEncryptFrom"), stored[1], "s3", facts, context)
+    return found
+
+
 def _upload_decrypt(name: str, params: Mapping[str, Any], facts: Facts) -> list[Permission]:
     """A part of a multipart upload made with SSE-KMS: kms:Decrypt (via S3) on the upload's key, as it
     was kept from CreateMultipartUpload's answer (`created_upload`); nothing when it is unknown.
 
     UploadPart and UploadPartCopy always need it ("the requester needs permissions for the kms:Decrypt
-    action on the UploadPart and UploadPartCopy APIs"); CompleteMultipartUpload only with checksums
+    action on the UploadPart and UploadPartCopy APIs"), and so does ListParts ("you must have permission
+    to the kms:Decrypt action for the ListParts request to succeed"); CompleteMultipartUpload only with
+    checksums
     ("If you provide an additional checksum value in your MultipartUpload requests and the object is
     encrypted with Key Management Service, you must have permission to use the kms:Decrypt action for
     the CompleteMultipartUpload request to succeed").
@@ -182,7 +252,8 @@ def created_upload(
     found = {k.lower(): v for k, v in headers.items()}
     params = operation.params
     algorithm = found.get("x-amz-server-side-encryption") or params.get("ServerSideEncryption")
-    key_id = found.get("x-amz-server-side-encryption-aws-kms-key-id") or params.get("SSEKMSKeyId")
+    told = found.get("x-amz-server-side-encryption-aws-kms-key-id")
+    key_id = kmsaliases.from_backend(told, facts.region) if told else params.get("SSEKMSKeyId")
     bucket_key = found.get("x-amz-server-side-encryption-bucket-key-enabled", "").lower() == "true"
     if algorithm is None and isinstance(params.get("Bucket"), str):
         default = facts.bucket_encryption(params["Bucket"])
@@ -200,17 +271,31 @@ def answer_permissions(
     """The permissions to decide once the backend's answer headers arrived, before its body is sent.
 
     A GetObject of an object stored with SSE-KMS needs kms:Decrypt (via S3) on the key the object was
-    stored with, which only the answer names (`x-amz-server-side-encryption-aws-kms-key-id`).
+    stored with, which only the answer names (`x-amz-server-side-encryption-aws-kms-key-id`); so does a
+    HeadObject whose `ChecksumMode` has the answer carry the object's checksum ("you must have
+    permission to use the kms:Decrypt action to retrieve the checksum").
     """
-    if operation.service != "s3" or operation.name not in _DECRYPTS or status not in (200, 206):
+    if operation.service != "s3" or status not in (200, 206):
         return []
     found = {k.lower(): v for k, v in headers.items()}
+    if operation.name not in _DECRYPTS and not _tells_checksum(operation, found):
+        return []
     if found.get("x-amz-server-side-encryption") not in SSE_KMS:
         return []
-    key_id = found.get("x-amz-server-side-encryption-aws-kms-key-id") or None
+    told = found.get("x-amz-server-side-encryption-aws-kms-key-id") or None
+    key_id = kmsaliases.from_backend(told, facts.region)
     is_bucket_key = found.get("x-amz-server-side-encryption-bucket-key-enabled", "").lower() == "true"
     context = {"aws:s3:arn": _s3_arn(operation.params, facts, is_bucket_key)}
     return kms.for_service(("kms:Decrypt",), key_id, "s3", facts, context)
+
+
+def _tells_checksum(operation: Operation, headers: Mapping[str, str]) -> bool:
+    """Whether a HeadObject's answer carries the object's checksum (`ChecksumMode: ENABLED`)."""
+    return (
+        operation.name == "HeadObject"
+        and operation.params.get("ChecksumMode") == "ENABLED"
+        and any(k.startswith("x-amz-checksum-") and k != "x-amz-checksum-type" for k in headers)
+    )
 
 
 def _s3_arn(params: Mapping[str, Any], facts: Facts, is_bucket_key: bool) -> str:
@@ -242,16 +327,6 @@ def _versioned(permission: Permission) -> Permission:
 def object_arn(bucket: str, key: str, facts: Facts) -> str:
     """The ARN of an object (`arn:aws:s3:::bucket/key`)."""
     return resources("s3:GetObject", {"BucketName": bucket, "ObjectName": key}, facts)[0]
-
-
-def copy_source(value: str) -> tuple[str, str, str | None] | None:
-    """(bucket, key, version) of an `x-amz-copy-source` (`/bucket/key?versionId=v`, URL-encoded)."""
-    path, _, query = value.partition("?")
-    bucket, _, key = unquote(path).lstrip("/").partition("/")
-    if not bucket or not key:
-        return None
-    version = dict(parse_qsl(query)).get("versionId")
-    return bucket, key, version
 
 
 def refuse_access_point_source(operation: Operation) -> None:
@@ -303,70 +378,14 @@ def _delete_objects(params: Mapping[str, Any], facts: Facts) -> Iterator[Permiss
 
 
 def _header_writes(params: Mapping[str, Any], facts: Facts) -> Iterator[Permission]:
-    """ACL headers need s3:PutObjectAcl, a tagging header s3:PutObjectTagging, on the written object."""
+    """ACL headers need s3:PutObjectAcl, a tagging header s3:PutObjectTagging, Object Lock's retention
+    headers s3:PutObjectRetention and its legal hold header s3:PutObjectLegalHold, on the written object."""
     if any(params.get(m) for m in _ACL_MEMBERS):
         yield Permission("s3:PutObjectAcl", _target(params, facts))
+    if params.get("ObjectLockMode") or params.get("ObjectLockRetainUntilDate"):
+        yield Permission("s3:PutObjectRetention", _target(params, facts))
+    if params.get("ObjectLockLegalHoldStatus"):
+        yield Permission("s3:PutObjectLegalHold", _target(params, facts))
     replaces = params.get("TaggingDirective", "REPLACE") == "REPLACE"
     if params.get("Tagging") and replaces:
         yield Permission("s3:PutObjectTagging", _target(params, facts))
-
-
-_KEYS_OF_MEMBER: dict[str, tuple[str, ...]] = {
-    member: tuple(key for key, named in _MEMBER_KEYS.items() if named == member)
-    for member in dict.fromkeys(_MEMBER_KEYS.values())
-}
-
-
-def request_keys(params: Mapping[str, Any]) -> dict[str, str | list[str]]:
-    """S3's condition keys that the request's own members supply (each action keeps those it lists)."""
-    out: dict[str, str | list[str]] = {}
-    for member, value in params.items():  # a request has a few members; the keys are many
-        keys = _KEYS_OF_MEMBER.get(member)
-        if keys is not None and value is not None and value != "":
-            for key in keys:
-                out[key] = _text(value)
-    source = params.get("CopySource")
-    if isinstance(source, str) and source:
-        out["s3:x-amz-copy-source"] = _copy_source_key(source)
-    tags = _object_tags(params)
-    if tags is not None:
-        out.update({f"s3:RequestObjectTag/{k}": v for k, v in tags.items()})
-        out["s3:RequestObjectTagKeys"] = list(tags)
-    bucket_tags = _tag_set(params.get("Tagging")) if "Tagging" in params else None
-    if bucket_tags is not None:
-        out.update({f"aws:RequestTag/{k}": v for k, v in bucket_tags.items()})
-        out["aws:TagKeys"] = list(bucket_tags)
-    location = (params.get("CreateBucketConfiguration") or {}).get("LocationConstraint")
-    if isinstance(location, str):
-        out["s3:locationconstraint"] = location
-    return out
-
-
-def _copy_source_key(value: str) -> str:
-    """`s3:x-amz-copy-source` as AWS's examples write it, `bucket/key`, however the header spells the
-    object the backend copies (URL-encoded, `%2F` for `/`, a leading `/`, a `?versionId=`): a policy
-    on one spelling holds for every other."""
-    found = copy_source(value)
-    if found is None:
-        return unquote(value.partition("?")[0]).lstrip("/")
-    return f"{found[0]}/{found[1]}"
-
-
-def _object_tags(params: Mapping[str, Any]) -> dict[str, str] | None:
-    tagging = params.get("Tagging")
-    if isinstance(tagging, str):  # the x-amz-tagging header: URL-encoded `k1=v1&k2=v2`
-        return dict(parse_qsl(tagging, keep_blank_values=True))
-    return _tag_set(tagging)
-
-
-def _tag_set(tagging: Any) -> dict[str, str] | None:
-    if not isinstance(tagging, dict) or not isinstance(tagging.get("TagSet"), list):
-        return None
-    tags = [t for t in tagging["TagSet"] if isinstance(t, dict) and isinstance(t.get("Key"), str)]
-    return {t["Key"]: str(t.get("Value", "")) for t in tags}
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

@@ -259,6 +259,20 @@ class S3Requests:
                 region,
                 lambda owner, alias: lookups.resolve_alias(region, owner, alias),
             )
+            bucket, named = operation.params.get("Bucket"), operation.params.get("ServerSideEncryption")
+            if operation.name in s3.WRITES_OBJECT and isinstance(bucket, str) and not named:
+                headers += kmsaliases.default_key_headers(  # the bucket's default key
+                    operation,
+                    lookups.bucket_encryption(region, bucket),
+                    caller.account_id,
+                    region,
+                    lambda owner, alias: lookups.resolve_alias(region, owner, alias),
+                )
+        if body is not None and operation.name == "PutBucketEncryption":  # its key named by an alias
+            account = caller.account_id if caller is not None else self.settings.account_id
+            rewritten = kmsaliases.bucket_encryption_body(operation, account, region, body)
+            if rewritten is not None:
+                body, headers = rewritten, kmsaliases.digests_of(headers, rewritten)
         if operation.name == "CreateBucket" and not operation.params.get("ObjectOwnership"):
             headers.append((objectownership.HEADER, objectownership.ENFORCED))  # S3's default since 2023
         if body is not None:
@@ -314,6 +328,9 @@ class S3Requests:
         replaced = self.authorizer.after_success(prepared.operation, prepared.caller, prepared.region, data)
         self._after_success(prepared, dict(response.headers), data)
         returned = answer_headers(response)
+        if replaced is None and prepared.operation.name == "GetBucketEncryption":
+            shown = kmsaliases.client_text(data.decode("utf-8", "replace")).encode("utf-8")
+            replaced = shown if shown != data else None  # a key named by an alias, as its owner named it
         if replaced is not None:
             data, returned = replaced, ownership.headers_for(returned, replaced)
         return Answer(response.status, returned, data)
@@ -325,7 +342,11 @@ class S3Requests:
 
     def _reads_answer(self, operation: Operation) -> bool:
         """Whether a success's body is read whole before it is sent (lists, multipart uploads' answers)."""
-        return self.authorizer.needs_answer(operation) or multipart.reads_answer(operation)
+        return (
+            self.authorizer.needs_answer(operation)
+            or multipart.reads_answer(operation)
+            or operation.name == "GetBucketEncryption"
+        )
 
     def _block_public_access(
         self, operation: Operation, caller: Caller | None, region: str, body: bytes | None
@@ -419,6 +440,8 @@ class S3Requests:
             self.authorizer.lookups.forget_public_access_block(bucket)
         if operation.name in objectownership.CHANGES and isinstance(operation.params.get("Bucket"), str):
             self.authorizer.lookups.forget_object_ownership(operation.params["Bucket"])
+        if operation.name in _ENCRYPTION_CHANGES and isinstance(operation.params.get("Bucket"), str):
+            self.authorizer.lookups.forget_bucket_encryption(prepared.region, operation.params["Bucket"])
         if not multipart.keeps(operation):
             return
         caller = prepared.caller
@@ -445,6 +468,9 @@ class S3Requests:
         facts = self.authorizer.facts(caller.account_id, region, with_key_schema=False)
         for permission in s3.answer_permissions(operation, response.status, dict(response.headers), facts):
             self.authorizer.decide(pending.ctx, permission, region)
+
+
+_ENCRYPTION_CHANGES = frozenset({"PutBucketEncryption", "DeleteBucketEncryption", "DeleteBucket"})
 
 
 def backend_target(head: HttpRequest, operation: Operation) -> str:

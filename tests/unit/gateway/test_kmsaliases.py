@@ -80,3 +80,33 @@ def test_an_upload_naming_an_alias_names_the_callers_aliass_key() -> None:
         ("x-amz-server-side-encryption-aws-kms-key-id", KEY_ARN),
         ("x-amz-meta-k", "alias/x"),
     ]
+
+
+def _encryption(key_id: str) -> bytes:
+    return (
+        "<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault>"
+        f"<SSEAlgorithm>aws:kms</SSEAlgorithm><KMSMasterKeyID>{key_id}</KMSMasterKeyID>"
+        "</ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>"
+    ).encode()
+
+
+def test_a_bucket_default_alias_is_the_backends_and_shown_back_as_given() -> None:
+    operation = Operation("s3", "PutBucketEncryption", {"Bucket": "b"})
+    arn = f"arn:aws:kms:us-east-1:{B}:alias/x"
+    for given, kept in (("alias/x", f"alias/{A}/x"), (arn, f"arn:aws:kms:us-east-1:{B}:alias/{B}/x")):
+        body = kmsaliases.bucket_encryption_body(operation, A, "us-east-1", _encryption(given))
+        assert body == _encryption(kept)
+        assert kmsaliases.client_text(body.decode()).encode() == _encryption(given)
+    for unchanged in ("alias/aws/s3", KEY_ARN, "1234abcd"):
+        assert kmsaliases.bucket_encryption_body(operation, A, "us-east-1", _encryption(unchanged)) is None
+
+
+def test_a_key_the_backend_names_by_a_backend_alias_is_its_owners_alias() -> None:
+    owners = f"arn:aws:kms:us-east-1:{A}:alias/x"
+    assert kmsaliases.from_backend(f"alias/{A}/x", "us-east-1") == owners
+    assert kmsaliases.from_backend(f"arn:aws:kms:us-east-1:{A}:alias/{A}/x", "eu-west-1") == owners
+    # What `key_for_service` names a missing alias `alias/B/x` of A by is A's alias, never B's.
+    missing = f"arn:aws:kms:us-east-1:{A}:alias/{B}/x"
+    assert kmsaliases.from_backend(missing, "us-east-1") == missing
+    for other in (KEY_ARN, "alias/x", "alias/aws/s3", None):
+        assert kmsaliases.from_backend(other, "us-east-1") == other

@@ -219,7 +219,7 @@ def test_a_versioned_object_action_is_its_version_twin() -> None:
     )
 
 
-def test_create_bucket_carries_its_location_constraint_and_acl() -> None:
+def test_create_bucket_carries_its_location_constraint_and_its_acl_needs_put_bucket_acl() -> None:
     params = {
         "Bucket": "b",
         "ACL": "private",
@@ -230,7 +230,8 @@ def test_create_bucket_carries_its_location_constraint_and_acl() -> None:
             "s3:CreateBucket",
             "arn:aws:s3:::b",
             {"s3:x-amz-acl": "private", "s3:locationconstraint": "eu-west-1"},
-        )
+        ),
+        ("s3:PutBucketAcl", "arn:aws:s3:::b", {"s3:x-amz-acl": "private"}),
     ]
 
 
@@ -645,7 +646,7 @@ def test_create_alias_needs_create_alias_on_the_alias_and_the_key() -> None:
     ]
 
 
-def test_create_key_is_asked_on_everything_with_its_spec_and_tags() -> None:
+def test_create_key_is_asked_on_everything_with_its_spec_and_tags_and_tag_resource() -> None:
     params = {"KeySpec": "RSA_2048", "KeyUsage": "SIGN_VERIFY", "Tags": [{"TagKey": "team", "TagValue": "x"}]}
     assert _wire("kms", "CreateKey", params) == [
         (
@@ -658,7 +659,12 @@ def test_create_key_is_asked_on_everything_with_its_spec_and_tags() -> None:
                 "aws:RequestTag/team": "x",
                 "aws:TagKeys": ["team"],
             },
-        )
+        ),
+        (
+            "kms:TagResource",
+            "*",
+            {"kms:CallerAccount": "111122223333", "aws:RequestTag/team": "x", "aws:TagKeys": ["team"]},
+        ),
     ]
 
 
