@@ -10,9 +10,14 @@ botocore model (`of`): a plan of the members to hide, at any depth, applied by `
   `ExclusiveStartKey`), an item's attribute names (`Item` → its names), a PartiQL statement with its
   literals `***(Redacted)`, and leave every other value out (expression attribute values, updates,
   filters, statement parameters);
-- an SQS message's body and an SNS message are hidden, their attributes' values left out.
+- an SQS message's body and an SNS message are hidden, their attributes' values left out;
+- a map's keys are data, not member names: kept as sent (a KMS encryption context's, a table's name in
+  `RequestItems`, an attribute's name, a tag's key), where a structure's member names are camelCased;
+- a DynamoDB key is recorded as CloudTrail's data events record it: its attribute names as sent, each
+  value without its type (`"key": {"Artist": "No One You Know"}`, DynamoDB's developer guide).
 
-Operations with nothing to hide (most) have no plan: their parameters take the plain path.
+Operations with nothing to hide and no map (most of IAM's and STS's) have no plan: their parameters take
+the plain path.
 """
 
 from __future__ import annotations
@@ -27,11 +32,13 @@ HIDE = "hide"  # a secret: a request's marked hidden, an answer's left out
 DROP = "drop"  # data: left out
 NAMES = "names"  # an item: its attribute names
 STATEMENT = "statement"  # a PartiQL statement: its literals redacted
+KEY = "key"  # a DynamoDB key: its attribute names as sent, each value without its type
 
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 
-# A plan: an action (above), or a structure's {member: plan} of the members that hold something to hide,
-# or ("[]", plan) of a list's items, or ("{}", plan) of a map's values.
+# A plan: an action (above), or a structure's {member: plan} of the members that hold something to hide
+# or a map, or ("[]", plan) of a list's items, or ("{}", plan) of a map (its keys kept as sent) and of its
+# values (None: nothing in them to hide, and no map).
 Plan = Any
 
 _MODEL_NAMES = {"access-analyzer": "accessanalyzer"}  # our services' names that are not the model's
@@ -93,6 +100,10 @@ def _plan(shape: Shape, service: str, planned: dict[str, Plan | None]) -> Plan |
                 members[name] = HIDE
                 continue
             if service == "dynamodb" and name in _KEY_MEMBERS:
+                if member.type_name == "map":
+                    members[name] = KEY
+                elif member.type_name == "list" and member.member.type_name == "map":
+                    members[name] = ("[]", KEY)
                 continue
             if service == "dynamodb" and name in _ITEM_MEMBERS and member.type_name == "map":
                 members[name] = NAMES
@@ -106,65 +117,22 @@ def _plan(shape: Shape, service: str, planned: dict[str, Plan | None]) -> Plan |
         if not members:
             planned[shape.name] = None
         return members or None
-    if kind in ("list", "map"):
-        inner = _plan(shape.member if kind == "list" else shape.value, service, planned)
+    if kind == "list":
+        inner = _plan(shape.member, service, planned)
         if inner is None or isinstance(inner, str):
-            return inner  # a list of secrets is a secret, a map of data is data
-        return ("[]" if kind == "list" else "{}", inner)
+            return inner  # a list of secrets is a secret
+        return ("[]", inner)
+    if kind == "map":
+        inner = _plan(shape.value, service, planned)
+        if isinstance(inner, str):
+            return inner  # a map of secrets is a secret, a map of data is data
+        return ("{}", inner)  # its keys kept as sent
     return None
 
 
-def apply(value: Any, plan: Plan, hide: bool) -> Any:
-    """`value` without what `plan` hides (a structure's members by model name; `hide`: a request's
-    secrets marked hidden, else left out). A query protocol's flattened members (`Tags.member.1.Value`)
-    are planned by the member they start with. A value not of its shape (a malformed request's: a
-    string where the model has an item) is left out: it may hold what the plan would hide."""
-    kept = _applied(value, plan, hide)
-    return {} if kept is _OUT else kept
-
-
-_OUT = object()  # left out
-
-
-def _applied(value: Any, plan: Plan, hide: bool) -> Any:
-    if isinstance(plan, dict):
-        if not isinstance(value, dict):
-            return _OUT
-        kept: dict[str, Any] = {}
-        for name, item in value.items():
-            step = plan.get(name)
-            if step is None and "." in name:
-                step = _flat(plan, name)
-            if step is None:
-                kept[name] = item
-            elif step == HIDE:
-                if hide:
-                    kept[name] = HIDDEN
-            elif step == NAMES:
-                if isinstance(item, dict):
-                    kept[name] = list(item)
-            elif step == STATEMENT:
-                if isinstance(item, str):
-                    kept[name] = redacted_statement(item)
-            elif step != DROP:
-                found = _applied(item, step, hide)
-                if found is not _OUT:
-                    kept[name] = found
-        return kept
-    kind, inner = plan
-    if kind == "[]" and isinstance(value, list):
-        items = (_applied(item, inner, hide) for item in value)
-    elif kind == "{}" and isinstance(value, dict):
-        pairs = {key: _applied(item, inner, hide) for key, item in value.items()}
-        return {key: item for key, item in pairs.items() if item is not _OUT}
-    else:
-        return _OUT
-    return [item for item in items if item is not _OUT]
-
-
-def _flat(plan: dict[str, Plan], name: str) -> Plan | None:
-    """The plan of a flattened query member (`Parent.member.1.Child`, `Map.entry.1.value`): the action
-    it falls under, if any."""
+def flat(plan: dict[str, Plan], name: str) -> Plan | None:
+    """The plan of a query protocol's flattened member (`Parent.member.1.Child`, `Map.entry.1.value`),
+    planned by the member it starts with: the action it falls under, if any."""
     parts = name.split(".")
     step: Plan | None = plan.get(parts[0])
     for part in parts[1:]:

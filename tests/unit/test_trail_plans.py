@@ -9,9 +9,9 @@ from ostiary.trail import plans, redaction
 HIDDEN = redaction.HIDDEN
 
 
-def test_operations_with_nothing_to_hide_have_no_plan() -> None:
+def test_operations_with_nothing_to_hide_and_no_map_have_no_plan() -> None:
     assert plans.of("iam", "GetUser") == (None, None)
-    assert plans.of("dynamodb", "GetItem")[0] is None  # its Key is kept, as CloudTrail keeps it
+    assert plans.of("dynamodb", "DescribeTable")[0] is None
     assert plans.of("signin", "ConsoleLogin") == (None, None)  # no model: the fixed names only
     assert plans.of("s3", "NoSuchOperation") == (None, None)
 
@@ -31,11 +31,11 @@ def test_a_query_services_sensitive_member_is_hidden_flat_or_nested() -> None:
         "Options.entry.1.key": "a",
         "Options.entry.1.value.Token": "t",
     }
-    assert plans.apply(flat, nested, True) == {
-        "Logins.member.1.Password": HIDDEN,
-        "Logins.member.1.Name": "n",
-        "Options.entry.1.key": "a",
-        "Options.entry.1.value.Token": HIDDEN,
+    assert redaction.request_parameters(flat, nested) == {
+        "logins.member.1.Password": HIDDEN,
+        "logins.member.1.Name": "n",
+        "options.entry.1.key": "a",
+        "options.entry.1.value.Token": HIDDEN,
     }
 
 
@@ -70,6 +70,10 @@ def test_a_value_not_of_its_shape_is_left_out() -> None:
     asked, _ = plans.of("dynamodb", "TransactWriteItems")
     listed = {"TransactItems": [{"Put": {"Item": {"k": {"S": "a"}}}}, "4111"]}
     assert redaction.request_parameters(listed, asked) == {"transactItems": [{"put": {"item": ["k"]}}]}
+    asked, _ = plans.of("dynamodb", "GetItem")
+    odd = {"TableName": "t", "Key": {"k": {"BOOL": True}, "s": {"S": "a", "N": "1"}, "m": {"M": {}}}}
+    assert redaction.request_parameters(odd, asked) == {"tableName": "t", "key": {}}  # no key's value
+    assert redaction.request_parameters({"TableName": "t", "Key": "k"}, asked) == {"tableName": "t"}
 
 
 def test_a_secret_is_hidden_at_any_depth_of_a_recursive_shape() -> None:
@@ -85,4 +89,112 @@ def test_a_secret_is_hidden_at_any_depth_of_a_recursive_shape() -> None:
     assert redaction.request_parameters(params, asked) == {
         "name": "j",
         "configurationOverrides": {"applicationConfiguration": [hidden]},
+    }
+
+
+def test_a_maps_keys_are_kept_as_sent_and_a_structures_members_camelcased() -> None:
+    """A KMS encryption context's keys, a table's name in RequestItems, an attribute's name, an
+    expression attribute name's token and a tag's key are data, not member names."""
+    asked, _ = plans.of("kms", "Encrypt")
+    params = {"KeyId": "alias/a", "Plaintext": "eA==", "EncryptionContext": {"Department": "Sales"}}
+    assert redaction.request_parameters(params, asked) == {
+        "keyId": "alias/a",
+        "encryptionContext": {"Department": "Sales"},
+    }
+    asked, _ = plans.of("kms", "CreateGrant")  # a map in a structure
+    params = {
+        "KeyId": "k",
+        "Constraints": {"EncryptionContextSubset": {"Team": "A"}},
+        "Operations": ["Decrypt"],
+    }
+    assert redaction.request_parameters(params, asked) == {
+        "keyId": "k",
+        "constraints": {"encryptionContextSubset": {"Team": "A"}},
+        "operations": ["Decrypt"],
+    }
+    asked, _ = plans.of("lambda", "TagResource")  # a catch-all backend's service: Tags a map
+    params = {"Resource": "arn:aws:lambda:us-east-1:111122223333:function:f", "Tags": {"CostCenter": "1"}}
+    assert redaction.request_parameters(params, asked)["tags"] == {"CostCenter": "1"}
+    asked, _ = plans.of("sqs", "CreateQueue")
+    params = {"QueueName": "q", "Attributes": {"VisibilityTimeout": "5"}, "tags": {"Owner": "me"}}
+    assert redaction.request_parameters(params, asked) == {
+        "queueName": "q",
+        "attributes": {"VisibilityTimeout": "5"},
+        "tags": {"Owner": "me"},
+    }
+
+
+def test_dynamodb_table_names_attribute_names_and_keys_are_recorded_as_sent() -> None:
+    """CloudTrail records a key's values without their types (`"key": {"Artist": "No One You Know"}`,
+    DynamoDB's developer guide)."""
+    asked, _ = plans.of("dynamodb", "GetItem")
+    params = {
+        "TableName": "Orders",
+        "Key": {"OrderId": {"S": "o-1"}, "Line": {"N": "2"}, "Blob": {"B": "AAE="}},
+        "ProjectionExpression": "#S",
+        "ExpressionAttributeNames": {"#S": "Status"},
+    }
+    assert redaction.request_parameters(params, asked) == {
+        "tableName": "Orders",
+        "key": {"OrderId": "o-1", "Line": "2", "Blob": "AAE="},
+        "projectionExpression": "#S",
+        "expressionAttributeNames": {"#S": "Status"},
+    }
+    asked, _ = plans.of("dynamodb", "BatchGetItem")
+    params = {"RequestItems": {"Orders": {"Keys": [{"OrderId": {"S": "o-1"}}], "ConsistentRead": True}}}
+    assert redaction.request_parameters(params, asked) == {
+        "requestItems": {"Orders": {"keys": [{"OrderId": "o-1"}], "consistentRead": True}}
+    }
+    asked, _ = plans.of("dynamodb", "BatchWriteItem")
+    params = {
+        "RequestItems": {
+            "Orders": [
+                {"PutRequest": {"Item": {"OrderId": {"S": "o-2"}, "Card": {"S": "4111"}}}},
+                {"DeleteRequest": {"Key": {"OrderId": {"S": "o-1"}}}},
+            ]
+        }
+    }
+    assert redaction.request_parameters(params, asked) == {
+        "requestItems": {
+            "Orders": [
+                {"putRequest": {"item": ["OrderId", "Card"]}},
+                {"deleteRequest": {"key": {"OrderId": "o-1"}}},
+            ]
+        }
+    }
+    asked, _ = plans.of("dynamodb", "UpdateItem")
+    params = {
+        "TableName": "Orders",
+        "Key": {"OrderId": {"S": "o-1"}},
+        "AttributeUpdates": {"Card": {"Value": {"S": "4111"}, "Action": "PUT"}},
+        "ExpressionAttributeValues": {":c": {"S": "4111"}},
+    }
+    assert redaction.request_parameters(params, asked) == {
+        "tableName": "Orders",
+        "key": {"OrderId": "o-1"},
+        "attributeUpdates": {"Card": {"action": "PUT"}},
+    }
+    asked, _ = plans.of("dynamodb", "Query")
+    params = {"TableName": "Orders", "ExclusiveStartKey": {"OrderId": {"S": "o-1"}}}
+    assert redaction.request_parameters(params, asked)["exclusiveStartKey"] == {"OrderId": "o-1"}
+
+
+def test_a_secret_name_as_a_maps_key_is_hidden_all_the_same() -> None:
+    asked, _ = plans.of("kms", "Encrypt")
+    params = {"KeyId": "k", "EncryptionContext": {"Password": "p-1", "Team": "A"}}
+    assert redaction.request_parameters(params, asked) == {
+        "keyId": "k",
+        "encryptionContext": {"Password": HIDDEN, "Team": "A"},
+    }
+    asked, _ = plans.of("dynamodb", "GetItem")
+    params = {"TableName": "t", "Key": {"password": {"S": "p-2"}}}
+    assert redaction.request_parameters(params, asked) == {"tableName": "t", "key": {"password": HIDDEN}}
+
+
+def test_an_answers_maps_keep_their_keys() -> None:
+    """IAM's GetAccountSummary answers a map of counts by their names."""
+    _, answered = plans.of("iam", "GetAccountSummary")
+    result = {"SummaryMap": {"Users": 3, "AccessKeysPerUserQuota": 2}}
+    assert redaction.response_elements(result, answered) == {
+        "summaryMap": {"Users": 3, "AccessKeysPerUserQuota": 2}
     }
