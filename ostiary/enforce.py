@@ -9,6 +9,7 @@ its account, so it is let through before anything is read.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -175,18 +176,8 @@ def authorize_call(
     if extra_context:
         context.update(extra_context)
     request = Request(principal, action, resource, context)
-    if is_unnamed:
-        decision = authorize_unnamed(
-            request,
-            identity=policies.combined,
-            boundary=policies.boundary,
-            session=None if policies.session is None else list(policies.session),
-            resource=resource_policy,
-            resource_account=resource_account,
-        )
-        metrics.decided(decision.decision)
-        return decision
-    return _decided(policies, request, resource_policy, resource_account)
+    decide = authorize_unnamed if is_unnamed else authorize
+    return _decided(policies, request, resource_policy, resource_account, decide)
 
 
 def require(ctx: Context, action: str, resource: str, extra_context: dict[str, Any]) -> None:
@@ -524,9 +515,13 @@ def _authorize(
 
 
 def _decided(
-    policies: PolicySet, request: Request, resource_policy: Any, resource_account: str | None
+    policies: PolicySet,
+    request: Request,
+    resource_policy: Any,
+    resource_account: str | None,
+    decide: Callable[..., Any] = authorize,
 ) -> Any:
-    decision = authorize(
+    decision = decide(
         request,
         identity=policies.combined,
         boundary=policies.boundary,
