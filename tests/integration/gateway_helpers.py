@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -62,3 +63,15 @@ def refused(call: Any, **kwargs: Any) -> tuple[str, str, int]:
     with pytest.raises(ClientError) as caught:
         call(**kwargs)
     return refusal(caught.value)
+
+
+def records_by_name(gateway: Any, username: str) -> dict[str, list[dict[str, Any]]]:
+    """A user's CloudTrail records (LookupEvents, one page) by event name, oldest first."""
+    page = gateway.client("cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "Username", "AttributeValue": username}]
+    )
+    found: dict[str, list[dict[str, Any]]] = {}
+    for event in reversed(page["Events"]):
+        record = json.loads(event["CloudTrailEvent"])
+        found.setdefault(record["eventName"], []).append(record)
+    return found

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import Server, start_server, stop_server
 from tests.integration.authz_helpers import allow, doc
-from tests.integration.gateway_helpers import moto_backend
+from tests.integration.gateway_helpers import moto_backend, records_by_name
 
 pytest.importorskip("moto.server", reason="moto's server is the gateway's test backend")
 
@@ -45,18 +45,6 @@ def _user(gateway: Server, *actions: str) -> tuple[str, Any]:
     return name, lambda service: gateway.client(service, key["AccessKeyId"], key["SecretAccessKey"])
 
 
-def _records(gateway: Server, name: str) -> dict[str, list[dict[str, Any]]]:
-    """A user's records by event name (oldest first)."""
-    page = gateway.client("cloudtrail").lookup_events(  # type: ignore[attr-defined]
-        LookupAttributes=[{"AttributeKey": "Username", "AttributeValue": name}]
-    )
-    found: dict[str, list[dict[str, Any]]] = {}
-    for event in reversed(page["Events"]):
-        record = json.loads(event["CloudTrailEvent"])
-        found.setdefault(record["eventName"], []).append(record)
-    return found
-
-
 def test_a_kms_encryption_contexts_keys_are_recorded_as_sent(gateway: Server) -> None:
     key_id = gateway.client("kms").create_key()["KeyMetadata"]["KeyId"]  # type: ignore[attr-defined]
     name, client = _user(gateway, "kms:Encrypt", "kms:TagResource")
@@ -64,7 +52,7 @@ def test_a_kms_encryption_contexts_keys_are_recorded_as_sent(gateway: Server) ->
     context = {"Department": "Finance", "CostCenter": "CC-12"}
     kms.encrypt(KeyId=key_id, Plaintext=b"x", EncryptionContext=context)
     kms.tag_resource(KeyId=key_id, Tags=[{"TagKey": "Owner", "TagValue": "Ops"}])
-    records = _records(gateway, name)
+    records = records_by_name(gateway, name)
     (encrypt,) = records["Encrypt"]
     assert "errorCode" not in encrypt
     assert encrypt["requestParameters"] == {"keyId": key_id, "encryptionContext": context}
@@ -97,7 +85,7 @@ def test_dynamodb_table_and_attribute_names_are_recorded_as_sent(gateway: Server
             table: [{"PutRequest": {"Item": {"OrderId": {"S": "o-2"}, "Total": {"N": "987654321"}}}}]
         }
     )
-    records = _records(gateway, name)
+    records = records_by_name(gateway, name)
     (put,) = records["PutItem"]
     assert put["requestParameters"] == {"tableName": table, "item": ["OrderId", "Total"]}
     (got,) = records["GetItem"]
@@ -124,7 +112,7 @@ def test_tags_sent_as_a_map_keep_their_keys(gateway: Server) -> None:
     client("sqs").create_queue(
         QueueName=queue, Attributes={"VisibilityTimeout": "7"}, tags={"CostCenter": "CC-12"}
     )
-    (created,) = _records(gateway, name)["CreateQueue"]
+    (created,) = records_by_name(gateway, name)["CreateQueue"]
     assert created["requestParameters"] == {
         "queueName": queue,
         "attributes": {"VisibilityTimeout": "7"},

@@ -17,7 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import Server, start_server, stop_server
-from tests.integration.gateway_helpers import moto_backend
+from tests.integration.gateway_helpers import moto_backend, records_by_name
 
 pytest.importorskip("moto.server", reason="moto's server is the gateway's test backend")
 
@@ -61,18 +61,6 @@ def _user(gateway: Server) -> tuple[str, Any]:
     return name, lambda service: gateway.client(service, key["AccessKeyId"], key["SecretAccessKey"])
 
 
-def _records(gateway: Server, name: str) -> dict[str, list[dict[str, Any]]]:
-    """A user's records by event name (oldest first)."""
-    page = gateway.client("cloudtrail").lookup_events(  # type: ignore[attr-defined]
-        LookupAttributes=[{"AttributeKey": "Username", "AttributeValue": name}]
-    )
-    found: dict[str, list[dict[str, Any]]] = {}
-    for event in reversed(page["Events"]):
-        record = json.loads(event["CloudTrailEvent"])
-        found.setdefault(record["eventName"], []).append(record)
-    return found
-
-
 def _call(call: Any, **kwargs: Any) -> None:
     """A call whose answer does not matter (moto may not serve it): its record does."""
     try:
@@ -107,7 +95,7 @@ def test_s3_customer_keys_are_hidden(gateway: Server) -> None:
         SSECustomerAlgorithm="AES256",
         SSECustomerKey=key,
     )
-    records = _records(gateway, name)
+    records = records_by_name(gateway, name)
     for event in ("PutObject", "GetObject", "CopyObject"):
         (record,) = records[event]
         assert record["requestParameters"]["sSECustomerKey"] == HIDDEN, event
@@ -180,7 +168,7 @@ def test_dynamodb_item_values_are_left_out_at_any_depth(gateway: Server) -> None
         dynamodb.execute_statement,
         Statement=f"INSERT INTO \"{table}\" VALUE {{'k': 'four', 'card': '{secret['S']}'}}",
     )
-    records = _records(gateway, name)
+    records = records_by_name(gateway, name)
     for event in (
         "PutItem",
         "BatchWriteItem",
@@ -235,7 +223,7 @@ def test_kms_plaintexts_and_messages_are_left_out(gateway: Server) -> None:
     _call(kms.generate_data_key, KeyId=symmetric, KeySpec="AES_256")
     blob = root.encrypt(KeyId=symmetric, Plaintext=b"x")["CiphertextBlob"]
     _call(kms.decrypt, CiphertextBlob=blob)
-    records = _records(gateway, name)
+    records = records_by_name(gateway, name)
     for event in ("Encrypt", "Sign", "Verify", "GenerateMac"):
         (record,) = records[event]
         _assert_no_secret(record)
@@ -257,7 +245,7 @@ def test_secrets_of_services_behind_a_catch_all_backend_are_hidden(gateway: Serv
     _call(secrets.put_secret_value, SecretId=secret_name, SecretBinary=_secret("binary").encode())
     SECRETS.append(base64.b64encode(SECRETS[-1].encode()).decode())
     _call(ssm.put_parameter, Name=f"/sec/{secret_name}", Value=_secret("ssm"), Type="SecureString")
-    records = _records(gateway, name)
+    records = records_by_name(gateway, name)
     (create,) = records["CreateSecret"]
     assert (
         create["requestParameters"]["secretString"] == HIDDEN
@@ -295,7 +283,7 @@ def test_message_bodies_are_hidden_and_their_attributes_left_out(gateway: Server
         TopicArn=topic,
         PublishBatchRequestEntries=[{"Id": "1", "Message": _secret("batch")}],
     )
-    records = _records(gateway, name)
+    records = records_by_name(gateway, name)
     (sent,) = records["SendMessage"]
     assert (
         sent["requestParameters"]["messageBody"] == HIDDEN
@@ -363,7 +351,7 @@ def test_a_presigned_query_calls_signature_and_session_token_are_not_recorded(ga
     SECRETS.append(signature)
     with urllib.request.urlopen(url) as answer:
         assert answer.status == 200
-    (record,) = _records(gateway, name)["ListTopics"]
+    (record,) = records_by_name(gateway, name)["ListTopics"]
     _assert_no_secret(record)
     assert record["requestParameters"] is None
 
