@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -203,6 +204,31 @@ def _fresh_pg_database() -> Iterator[str]:
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty store's URL, once a SQLite file and once a PostgreSQL database of its own (a migration's
+    test takes it from one revision to another)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ostiary.db'}"
+    else:
+        yield from _fresh_pg_database()
+
+
+def migrate(db: Any, revision: str, *, down: bool = False) -> None:
+    """Take a store (`ostiary.store.db.Database`) up, or `down`, to an Alembic revision."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    from ostiary.store.db import _MIGRATIONS
+
+    with db.engine.connect() as conn:
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        cfg.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+        conn.commit()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -9,15 +9,12 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 
 from ostiary.store import accounts
 from ostiary.store.db import Database
-from tests.conftest import Server
+from tests.conftest import Server, migrate
 
-MIGRATIONS = Path(accounts.__file__).parent / "migrations"
 DOCUMENT = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
 )
@@ -129,7 +126,7 @@ def test_the_migration_counts_the_rows_already_there(
     )
     db = Database(url, pool=False)
     try:
-        _migrate(db, "0014")
+        migrate(db, "0014")
         with db.transaction() as conn:
             conn.execute(
                 text(
@@ -144,23 +141,14 @@ def test_the_migration_counts_the_rows_already_there(
                         f"VALUES ('AIDAOLD{i}', '111122223333', 'u{i}', 'u{i}', '/', CURRENT_TIMESTAMP)"
                     )
                 )
-        _migrate(db, "head")
+        migrate(db, "head")
         with db.read() as conn:
             assert accounts.summary_counts(conn, "111122223333")["Users"] == 4
             assert {
                 k: accounts.summary_counts(conn, "111122223333")[k] for k in KEPT
             } == accounts.counted_summary(conn, "111122223333")
-        _migrate(db, "0014", down=True)  # and back: the table and its triggers go
+        migrate(db, "0014", down=True)  # and back: the table and its triggers go
         with db.transaction() as conn:
             conn.execute(text("DELETE FROM users WHERE user_id = 'AIDAOLD0'"))
     finally:
         db.dispose()
-
-
-def _migrate(db: Database, target: str, *, down: bool = False) -> None:
-    with db.engine.connect() as conn:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, target)
-        conn.commit()

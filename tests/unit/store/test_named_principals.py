@@ -4,38 +4,16 @@ the ARN is one's now (exact path and name), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import select, text
 
 from ostiary.store import named_principals
-from ostiary.store.db import _MIGRATIONS, Database
-from tests.conftest import _fresh_pg_database
+from ostiary.store.db import Database
+from tests.conftest import migrate
 
 ACCOUNT = "123456789012"
 NOW = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ostiary.db'}"
-    else:
-        yield from _fresh_pg_database()
-
-
-def _migrate(db: Database, revision: str, *, down: bool = False) -> None:
-    with db.engine.connect() as conn:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(_MIGRATIONS))
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, revision)
-        conn.commit()
 
 
 def _trust(*names: str) -> str:
@@ -45,7 +23,7 @@ def _trust(*names: str) -> str:
 
 def test_migration_0020_binds_the_principals_stored_policies_name(fresh_url: str) -> None:
     db = Database(fresh_url, pool=False)
-    _migrate(db, "0019")
+    migrate(db, "0019")
     bob = f"arn:aws:iam::{ACCOUNT}:user/team/bob"
     with db.transaction() as conn:
         conn.execute(
@@ -97,7 +75,7 @@ def test_migration_0020_binds_the_principals_stored_policies_name(fresh_url: str
             ),
             {"a": ACCOUNT, "p": bucket, "t": NOW},
         )
-    _migrate(db, "head")
+    migrate(db, "head")
     t = named_principals.named_principals.c
     with db.read() as conn:
         rows = conn.execute(select(t.holder_kind, t.holder_id, t.principal_arn, t.principal_id)).all()
@@ -105,5 +83,5 @@ def test_migration_0020_binds_the_principals_stored_policies_name(fresh_url: str
         ("bucket", "b", f"arn:aws:iam::{ACCOUNT}:role/Self", "AROASELF00000000001"),
         ("role", "AROAHOLDER000000001", bob, "AIDABOB0000000000001"),
     ]
-    _migrate(db, "0019", down=True)
+    migrate(db, "0019", down=True)
     db.dispose()

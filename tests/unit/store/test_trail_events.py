@@ -14,15 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import func, select, text
 
 from ostiary.store import last_access, trail_events
-from ostiary.store.db import _MIGRATIONS, Database
+from ostiary.store.db import Database
 from ostiary.trail import events, writer
 from ostiary.trail.segments import frame as frame_bytes
-from tests.conftest import _fresh_pg_database
+from tests.conftest import migrate
 
 ACCOUNT = "123456789012"
 
@@ -211,26 +209,9 @@ def test_the_writer_holds_segments_until_enough_wait_someone_waits_or_its_input_
             os.close(write)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ostiary.db'}"
-    else:
-        yield from _fresh_pg_database()
-
-
-def _migrate(db: Database, revision: str, *, down: bool = False) -> None:
-    with db.engine.connect() as conn:
-        cfg = Config()
-        cfg.set_main_option("script_location", str(_MIGRATIONS))
-        cfg.attributes["connection"] = conn
-        (command.downgrade if down else command.upgrade)(cfg, revision)
-        conn.commit()
-
-
 def test_migration_0018_keeps_each_events_resources(fresh_url: str) -> None:
     db = Database(fresh_url, pool=False)
-    _migrate(db, "0017")
+    migrate(db, "0017")
     at = datetime(2026, 12, 4, 16, 0, 1, tzinfo=UTC)
     old = [("e1", "0", "AWS::IAM::User", "ann"), ("e1", "1", "AWS::IAM::Role", "R"), ("e2", "0", None, "b")]
     with db.transaction() as conn:
@@ -241,7 +222,7 @@ def test_migration_0018_keeps_each_events_resources(fresh_url: str) -> None:
             ),
             [{"e": e, "p": p, "a": ACCOUNT, "t": at, "k": k, "n": n} for e, p, k, n in old],
         )
-    _migrate(db, "head")
+    migrate(db, "head")
     r = trail_events.trail_resources.c
     with db.read() as conn:
         rows = conn.execute(select(r.event_id, r.resource_type, r.resource_name, r.event_time)).all()
@@ -250,7 +231,7 @@ def test_migration_0018_keeps_each_events_resources(fresh_url: str) -> None:
         ("e1", "AWS::IAM::User", "ann", at),
         ("e2", "", "b", at),
     ]
-    _migrate(db, "0017", down=True)
+    migrate(db, "0017", down=True)
     with db.read() as conn:
         back = conn.execute(
             text("SELECT event_id, position, resource_type, resource_name FROM trail_resources")
