@@ -27,8 +27,12 @@ MIN_SEGMENT_BYTES = 64 * 1024  # the smallest
 _PAGE = mmap.PAGESIZE
 # madvise's advice that faults every page in, writable (Linux 5.14; Python 3.11 does not name it)
 _POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
-_madvise = ctypes.CDLL(None, use_errno=True).madvise
+_LIBC = ctypes.CDLL(None, use_errno=True)  # its functions run without the interpreter lock
+_madvise = _LIBC.madvise
 _madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+_msync = _LIBC.msync
+_msync.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+_MS_SYNC = getattr(mmap, "MS_SYNC", 4)
 
 
 class Segment:
@@ -61,7 +65,7 @@ class Segment:
         """Make what was appended durable (msync of the pages it is in: the zero tail is not waited
         for, and is usually deleted with the file before it is written back), then unmap."""
         if sync and self.used:
-            self._map.flush(0, min(self.size, -(-self.used // _PAGE) * _PAGE))
+            _sync(self._map, min(self.size, -(-self.used // _PAGE) * _PAGE))
         self._map.close()
 
     def discard(self) -> None:
@@ -82,6 +86,19 @@ def _populate(mapping: mmap.mmap, size: int) -> None:
     if not done:
         for offset in range(0, size, _PAGE):
             mapping[offset] = 0
+
+
+def _sync(mapping: mmap.mmap, length: int) -> None:
+    """msync the first `length` bytes of a mapping to its file, by msync called through ctypes: the
+    request path goes on meanwhile (`mmap.flush` holds the interpreter lock for the whole write, a few
+    milliseconds on this kind of disk, and the event loop with it)."""
+    view = (ctypes.c_char * length).from_buffer(mapping)
+    try:
+        failed = _msync(ctypes.addressof(view), length, _MS_SYNC) != 0
+    finally:
+        del view  # the mapping can be closed again
+    if failed:
+        raise OSError(ctypes.get_errno(), "msync of a trail segment failed")
 
 
 def size_after(size: int, used: int) -> int:
