@@ -10,6 +10,8 @@ policy, so never). The root of the owning account may do anything to its resourc
 explicit Deny of the bucket policy refuses (never the bucket-policy calls themselves). An unsigned
 request is anonymous: only a bucket policy allowing `"*"` lets it through. Bucket policies are kept in
 the store, validated as S3 does, and answered from there (`answer_here`): the backend never sees them.
+Key policies go to the backend and, once it took them, into the store, which decides and answers
+GetKeyPolicy (`keypolicystore`).
 
 `--enforce soft` logs each refusal of a signed caller (who, what, on what, the deciding statements) and
 lets it through; `--enforce off` decides nothing for signed callers. Anonymous requests are always
@@ -35,6 +37,7 @@ from ostiary.gateway import (
     bucketpolicies,
     dynamodb,
     keypolicies,
+    keypolicystore,
     kms,
     kmsaliases,
     listtokens,
@@ -47,7 +50,7 @@ from ostiary.gateway.lookups import BackendLookups
 from ostiary.gateway.operations import Operation
 from ostiary.gateway.ownership import BUCKET_POLICY_ACTIONS, CREATING_ACTIONS, Resource
 from ostiary.gateway.permissions import Facts, Permission, permissions_of
-from ostiary.policy import Decision, Principal, Request, authorize
+from ostiary.policy import Decision, Principal, Request, authorize, is_unique_id
 from ostiary.protocol import HttpRequest
 from ostiary.services import named_principals
 from ostiary.settings import OFF, SOFT, Settings
@@ -218,17 +221,18 @@ class Authorizer:
         """The resource policy a permission is also decided by: a bucket's stored policy, a KMS key's
         policy (None for tables, and for buckets without one).
 
-        A key's own policy comes from the backend; a key it cannot tell of, and a call on no key (CreateKey,
-        ListKeys), take AWS's default key policy, which lets the account's identity policies decide.
+        A key's policy is the one stored when it was written through the gateway (`keypolicystore`), else
+        the backend's; a key neither can tell of, and a call on no key (CreateKey, ListKeys), take AWS's
+        default key policy, which lets the account's identity policies decide.
         """
         action = owned.permission.action
         if action.startswith("s3:"):
             return bucketpolicies.compiled(owned.policy_text) if owned.policy_text else None
         if not action.startswith("kms:"):
             return None
-        resource = owned.resource
-        is_key = resource is not None and resource.service == "kms"
-        text = self.lookups.key_policy(region, resource.name) if resource is not None and is_key else None
+        resource, text = owned.resource, owned.policy_text
+        if text is None and resource is not None and resource.service == "kms":
+            text = self.lookups.key_policy(region, resource.name)
         return keypolicies.compiled(text, owned.owner or caller_account)
 
     def _restricted(self, owned: Owned, region: str) -> bool:
@@ -288,14 +292,17 @@ class Authorizer:
             raise ownership.BucketAlreadyExists(ownership.BUCKET_TAKEN)
         raise ownership.ResourceInUseException(f"Table already exists: {created.name}")
 
-    def _principal_exists(self, arn: str) -> bool:
-        """Whether the IAM user or role an ARN names exists, with that path (`arn:aws:iam::A:user/p/n`)."""
-        parts = arn.split(":", 5)
+    def _principal_exists(self, name: str) -> bool:
+        """Whether the IAM user or role an ARN names exists, spelled exactly as its ARN is
+        (`arn:aws:iam::A:user/p/n`), or one has this unique id (AIDA…, AROA…)."""
+        if is_unique_id(name):
+            with self.db.read() as conn:
+                return any(principals.find_by_id(conn, kind, name) for kind in ("user", "role"))
+        parts = name.split(":", 5)
         kind, _, path_and_name = parts[5].partition("/")
-        path, _, name = ("/" + path_and_name).rpartition("/")
         with self.db.read() as conn:
-            found = principals.find_named(conn, parts[4], kind, name)
-        return found is not None and found.name == name and found.path == path + "/"
+            found = principals.find_named(conn, parts[4], kind, path_and_name.rpartition("/")[2])
+        return found is not None and name == f"arn:aws:iam::{parts[4]}:{kind}{found.path}{found.name}"
 
     def needs_answer(self, operation: Operation) -> bool:
         """Whether `after_success` reads the answer's body (list answers, CreateKey's): small answers only."""
@@ -383,6 +390,14 @@ class Authorizer:
                     store.forget(conn, gone.service, gone.region, gone.name)
         if operation.service == "kms" and isinstance(operation.params.get("AliasName"), str):
             self.lookups.forget_alias(region, account, operation.params["AliasName"])
+        if operation.service == "kms":
+            facts = self.facts(account, region)
+            key = made or keypolicystore.key_named(operation, facts, self.lookups.resolve_alias)
+            kept = keypolicystore.after_success(
+                self.db, operation, key, account, self.settings.account_id, body, now or datetime.now(UTC)
+            )
+            if kept is not None:  # GetKeyPolicy's answer: the stored policy
+                return kept
         if body is None or kind not in ownership.LISTS:
             return None
         default = self.settings.account_id

@@ -15,6 +15,7 @@ from ostiary.policy import (
     PolicySyntaxError,
     aws_principals,
     compile_policy,
+    is_unique_id,
     is_user_or_role_arn,
     parse_policy,
 )
@@ -36,7 +37,7 @@ INVALID_PRINCIPALS = "Policy contains a statement with one or more invalid princ
 def validate(text: str, principal_exists: Callable[[str], bool] | None = None) -> None:
     """Refuse a key policy KMS would refuse for its form: over 32 KB, or not the policy grammar (the
     engine's own parser, as a resource policy: a principal in every statement), or naming an IAM user
-    or role that `principal_exists(arn)` says does not exist."""
+    or role (by ARN or unique id) that `principal_exists(name)` says does not exist."""
     if len(text.encode()) > MAX_POLICY_BYTES:
         raise MalformedPolicyDocumentException(
             f"1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have "
@@ -47,7 +48,7 @@ def validate(text: str, principal_exists: Callable[[str], bool] | None = None) -
     except PolicySyntaxError as exc:
         raise MalformedPolicyDocumentException(exc.message) from None
     if principal_exists is not None:
-        named = [n for n in aws_principals(text) if is_user_or_role_arn(n)]
+        named = [n for n in aws_principals(text) if is_user_or_role_arn(n) or is_unique_id(n)]
         if not all(principal_exists(arn) for arn in named):
             raise MalformedPolicyDocumentException(INVALID_PRINCIPALS)
 

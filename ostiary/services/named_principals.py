@@ -1,15 +1,16 @@
-"""IAM users and roles named in resource policies (role trust policies, S3 bucket policies) are bound to
-their unique id, as AWS binds them.
+"""IAM users and roles named in resource policies (role trust policies, S3 bucket policies, KMS key
+policies) are bound to their unique id, as AWS binds them.
 
 Saving such a policy: every user or role ARN it names in Principal or NotPrincipal must be an existing
 principal's exact ARN (path and name as the principal has them), every unique id an existing one's,
-else the write is refused (`refuse(name)`: IAM's MalformedPolicyDocument, S3's MalformedPolicy). The
-principals are held until the transaction ends, so none is deleted meanwhile.
+else the write is refused (`refuse(name)`: IAM's MalformedPolicyDocument, S3's MalformedPolicy, KMS's
+MalformedPolicyDocumentException). The principals are held until the transaction ends, so none is
+deleted meanwhile.
 
 Deleting a user or role rewrites, in the same transaction, each policy naming its ARN to name its
 unique id (AIDA…, AROA…): the engine matches that id to the deleted principal alone, so a principal made
-again under the name inherits nothing, and GetRole or GetBucketPolicy shows the id as AWS does.
-Renaming a user (UpdateUser) rewrites the ARN to the new one.
+again under the name inherits nothing, and GetRole, GetBucketPolicy or GetKeyPolicy shows the id as AWS
+does. Renaming a user (UpdateUser) rewrites the ARN to the new one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ostiary.policy import aws_principals, is_unique_id, is_user_or_role_arn, wi
 from ostiary.store import accounts, locks, resources, roles
 from ostiary.store import named_principals as store
 from ostiary.store.named_principals import BUCKET as BUCKET
+from ostiary.store.named_principals import KEY as KEY
 from ostiary.store.named_principals import ROLE as ROLE
 
 INVALID_PRINCIPAL = 'Invalid principal in policy: "AWS":"{}"'  # IAM's text (UpdateAssumeRolePolicy)
@@ -73,7 +75,10 @@ def _rewrite(conn: Any, principal_id: str, new_name: Callable[[str], str]) -> No
         if holder_kind == ROLE:
             _rewrite_trust_policy(conn, holder_id, arn, new_name(arn))
         elif holder_kind == BUCKET:
-            _rewrite_bucket_policy(conn, holder_id, arn, new_name(arn))
+            _rewrite_resource_policy(conn, "s3", resources.GLOBAL_REGION, holder_id, arn, new_name(arn))
+        elif holder_kind == KEY:
+            region, key_id = store.key_of_holder(holder_id)
+            _rewrite_resource_policy(conn, "kms", region, key_id, arn, new_name(arn))
 
 
 def _rewrite_trust_policy(conn: Any, role_id: str, old: str, new: str) -> None:
@@ -85,8 +90,9 @@ def _rewrite_trust_policy(conn: Any, role_id: str, old: str, new: str) -> None:
     accounts.bump_epoch(conn, row.account_id)
 
 
-def _rewrite_bucket_policy(conn: Any, bucket: str, old: str, new: str) -> None:
-    policy = resources.policy_for_update(conn, "s3", resources.GLOBAL_REGION, bucket)
+def _rewrite_resource_policy(conn: Any, service: str, region: str, name: str, old: str, new: str) -> None:
+    """A bucket's or a key's stored policy, rewritten (`gateway_resources`)."""
+    policy = resources.policy_for_update(conn, service, region, name)
     text = None if policy is None else with_aws_principal(policy, old, new)
     if text is not None:
-        resources.rewrite_policy(conn, "s3", resources.GLOBAL_REGION, bucket, text)
+        resources.rewrite_policy(conn, service, region, name, text)

@@ -5,7 +5,8 @@ AWS keeps such a principal as its unique id: a user or role deleted and made aga
 is another principal, and the policy does not name it. Ostiary keeps the policy's text as written and,
 beside it, one row per (holder, principal ARN) with that id; deleting the principal rewrites each
 holder's text to name the id instead (`services/named_principals.py`). A holder is a role (its trust
-policy, by role id) or a bucket (its policy in `gateway_resources`, by name).
+policy, by role id), a bucket (its policy in `gateway_resources`, by name) or a KMS key (its key policy
+in `gateway_resources`, by `key_holder(region, key id)`).
 """
 
 from __future__ import annotations
@@ -16,20 +17,31 @@ from sqlalchemy import Column, Connection, Index, String, Table, delete, select,
 
 from ostiary.store.tables import metadata, roles, users
 
-ROLE, BUCKET = "role", "bucket"  # the kinds of holder
+ROLE, BUCKET, KEY = "role", "bucket", "key"  # the kinds of holder
 
 # Migration 0020. No foreign key: a holder's rows go with it (DeleteRole, DeleteBucket), a principal's
 # when it is deleted, in the same transaction.
 named_principals = Table(
     "named_principals",
     metadata,
-    Column("holder_kind", String(16), primary_key=True),  # role, bucket
-    Column("holder_id", String(255), primary_key=True),  # a role id, a bucket name
+    Column("holder_kind", String(16), primary_key=True),  # role, bucket, key
+    Column("holder_id", String(255), primary_key=True),  # a role id, a bucket name, `key_holder`
     Column("principal_arn", String(1024), primary_key=True),  # as the policy spells it (the exact ARN)
     Column("principal_id", String(128), nullable=False),  # the user's or role's unique id at save time
     Index("ix_named_principals_principal_id", "principal_id"),
 )
 _t = named_principals
+
+
+def key_holder(region: str, key_id: str) -> str:
+    """The holder id of a KMS key's policy: its region and key id (neither holds a `/`)."""
+    return f"{region}/{key_id}"
+
+
+def key_of_holder(holder_id: str) -> tuple[str, str]:
+    """(region, key id) of a key's holder id."""
+    region, _, key_id = holder_id.partition("/")
+    return region, key_id
 
 
 def resolve(conn: Connection, arn: str) -> str | None:

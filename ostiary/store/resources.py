@@ -1,5 +1,5 @@
 """Who owns each bucket, table and key that the gateway forwards to a shared backend, and the S3 bucket
-policies written through it.
+policies and KMS key policies written through it.
 
 A row is (service, region, name): S3 buckets are global (region ''), DynamoDB tables are named per
 region, KMS keys by key id per region. A name with no row belongs to the default account: the backend
@@ -44,7 +44,7 @@ gateway_resources = Table(
     Column("region", String(32), primary_key=True),  # '' for S3 buckets
     Column("name", String(255), primary_key=True),  # bucket name, table name, key id
     Column("owner_account", String(12), nullable=False),
-    Column("policy", Text),  # a bucket's policy as stored: validated, canonical JSON; NULL for none
+    Column("policy", Text),  # a bucket's or key's policy as stored (validated); NULL for none
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("policy_updated_at", DateTime(timezone=True)),
     Index("ix_gateway_resources_owner_account", "owner_account"),
@@ -110,7 +110,7 @@ def record(conn: Connection, service: str, region: str, name: str, owner_account
     if owner(conn, service, region, name) == owner_account:
         return
     note_change(conn)
-    _forget_principals(conn, service, name)
+    _forget_principals(conn, service, region, name)
     conn.execute(delete(_t).where(_key(service, region, name)))
     conn.execute(
         _t.insert().values(
@@ -122,7 +122,7 @@ def record(conn: Connection, service: str, region: str, name: str, owner_account
 def forget(conn: Connection, service: str, region: str, name: str) -> None:
     """The resource was deleted: its owner and policy go with it."""
     note_change(conn)
-    _forget_principals(conn, service, name)
+    _forget_principals(conn, service, region, name)
     conn.execute(delete(_t).where(_key(service, region, name)))
 
 
@@ -141,7 +141,7 @@ def set_policy(
     are bound by the caller (`services/named_principals.py`); dropping one forgets them here."""
     note_change(conn)
     if text is None:
-        _forget_principals(conn, service, name)
+        _forget_principals(conn, service, region, name)
     changed = conn.execute(
         update(_t).where(_key(service, region, name)).values(policy=text, policy_updated_at=now)
     ).rowcount
@@ -159,10 +159,12 @@ def set_policy(
         )
 
 
-def _forget_principals(conn: Connection, service: str, name: str) -> None:
-    """A bucket's policy is gone: so are the bindings of the principals it named."""
+def _forget_principals(conn: Connection, service: str, region: str, name: str) -> None:
+    """A bucket's or a key's policy is gone: so are the bindings of the principals it named."""
     if service == "s3":
         named.forget(conn, named.BUCKET, name)
+    elif service == "kms":
+        named.forget(conn, named.KEY, named.key_holder(region, name))
 
 
 def policy_for_update(conn: Connection, service: str, region: str, name: str) -> str | None:
