@@ -41,6 +41,7 @@ from ostiary.gateway import (
     kms,
     kmsaliases,
     listtokens,
+    multidelete,
     ownership,
     publicaccess,
     s3,
@@ -73,11 +74,13 @@ _FACTS_KEPT = 1024
 @quick_init
 @dataclass(frozen=True)
 class Pending:
-    """The caller's context, and the permissions to ask once the backend has answered (KMS Decrypt of a
-    ciphertext names its key only in the answer)."""
+    """The caller's context, the permissions to ask once the backend has answered (KMS Decrypt of a
+    ciphertext names its key only in the answer), and the positions of a DeleteObjects' objects the
+    caller may not delete (`multidelete`)."""
 
     ctx: services.Context | None
     permissions: tuple[tuple[Permission, str], ...]
+    refused: tuple[int, ...] = ()
 
 
 @quick_init
@@ -112,14 +115,14 @@ class Authorizer:
         request_id: str,
         now: datetime,
     ) -> Pending:
-        """Ask the engine about every permission the operation needs; AccessDenied at the first refusal.
+        """Ask the engine about every permission the operation needs; AccessDenied at the first refusal
+        (a DeleteObjects' objects are decided one by one: the refused ones are returned).
 
         `caller` None is an unsigned request. Returns the permissions only the answer can name the
         resource of.
         """
         if caller is None:
-            self._authorize_anonymous(request, operation, region, now)
-            return Pending(None, ())
+            return Pending(None, (), self._authorize_anonymous(request, operation, region, now))
         if self.settings.enforce == OFF:
             return Pending(None, ())
         ctx = services.Context(
@@ -137,6 +140,10 @@ class Authorizer:
         # A root's decisions never read a table's key schema (no resource policy of a table names keys):
         # not asked, so a CreateTable does not look its table up before it exists.
         facts = self.facts(caller.account_id, region, with_key_schema=not caller.is_root)
+        if multidelete.is_decided_per_object(operation):
+            return Pending(
+                ctx, (), multidelete.refused(operation, facts, lambda p: self.decide(ctx, p, region))
+            )
         for permission in permissions_of(operation, facts):
             member = kms.key_in_answer(operation, permission)
             if member is not None:
@@ -268,6 +275,7 @@ class Authorizer:
         dynamodb.refuse_projected_table_reads(operation)
         if operation.service == "s3":
             s3.refuse_access_point_source(operation)
+            multidelete.refuse_unreadable(operation)
         if (operation.service, operation.name) == ("s3", "PutBucketPolicy"):
             bucket = str(operation.params.get("Bucket", ""))
             bucketpolicies.validate(_policy_text(operation, request_body), bucket, self._principal_exists)
@@ -427,22 +435,32 @@ class Authorizer:
 
     def _authorize_anonymous(
         self, request: HttpRequest, operation: Operation, region: str, now: datetime
-    ) -> None:
-        """S3's AccessDenied unless a bucket policy allows `"*"` every permission of an unsigned request."""
+    ) -> tuple[int, ...]:
+        """S3's AccessDenied unless a bucket policy allows `"*"` every permission of an unsigned request
+        (a DeleteObjects' objects one by one: the positions of the refused ones are returned)."""
         if operation.service != "s3":
             raise AccessDenied(ANONYMOUS_DENIED)
         context = _anonymous_context(request, region, now)
-        for permission in permissions_of(operation, self.facts(self.settings.account_id, region)):
-            owned = self.owned(permission, self.settings.account_id, region)
-            policy = self._resource_policy(owned, self.settings.account_id, region)
-            if policy is None or owned.owner is None or permission.action in BUCKET_POLICY_ACTIONS:
-                raise AccessDenied(ANONYMOUS_DENIED)
-            if self._restricted(owned, region):
-                raise AccessDenied(ANONYMOUS_DENIED)
-            keys = {**context, **permission.context, "aws:ResourceAccount": owned.owner}
-            asked = Request(_ANONYMOUS, permission.action, owned.permission.resource, keys)
-            if not authorize(asked, resource=policy, resource_account=owned.owner).is_allowed:
-                raise AccessDenied(ANONYMOUS_DENIED)
+        facts = self.facts(self.settings.account_id, region)
+        if multidelete.is_decided_per_object(operation):
+            return multidelete.refused(operation, facts, lambda p: self._decide_anonymous(p, context, region))
+        for permission in permissions_of(operation, facts):
+            self._decide_anonymous(permission, context, region)
+        return ()
+
+    def _decide_anonymous(
+        self, permission: Permission, context: dict[str, str | list[str]], region: str
+    ) -> None:
+        owned = self.owned(permission, self.settings.account_id, region)
+        policy = self._resource_policy(owned, self.settings.account_id, region)
+        if policy is None or owned.owner is None or permission.action in BUCKET_POLICY_ACTIONS:
+            raise AccessDenied(ANONYMOUS_DENIED)
+        if self._restricted(owned, region):
+            raise AccessDenied(ANONYMOUS_DENIED)
+        keys = {**context, **permission.context, "aws:ResourceAccount": owned.owner}
+        asked = Request(_ANONYMOUS, permission.action, owned.permission.resource, keys)
+        if not authorize(asked, resource=policy, resource_account=owned.owner).is_allowed:
+            raise AccessDenied(ANONYMOUS_DENIED)
 
 
 def _no_alias(region: str, account: str, alias: str) -> str | None:

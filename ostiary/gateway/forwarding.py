@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import parse_qsl, quote, unquote
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -29,7 +29,9 @@ from ostiary.auth.sigv4 import payload_sha256
 from ostiary.frozen import quick_init
 from ostiary.gateway.backend_async import AsyncResponse
 from ostiary.gateway.backend_http import BackendError, BackendHttp, BackendResponse
+from ostiary.gateway.operations import Operation, virtual_bucket
 from ostiary.protocol import HttpRequest
+from ostiary.protocol.query import AUTH_PARAMS
 
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 # The client's signature and what the new one (or the connection) sets anew.
@@ -314,3 +316,29 @@ def _key(secret: str, date: str, region: str, service: str) -> bytes:
 
 def _host(backend_url: str) -> str:
     return backend_url.split("://", 1)[-1].split("/", 1)[0]
+
+
+def backend_target(head: HttpRequest, operation: Operation) -> str:
+    """The path and query the backend gets: path-style (a virtual-host bucket moves into the path, as
+    `identify` read it from the host however the host spells it), without a presigned URL's signature,
+    and each query parameter once, with the value the decision read."""
+    path = head.path
+    bucket = operation.params.get("Bucket")
+    if isinstance(bucket, str) and bucket and virtual_bucket(head) == bucket:
+        path = f"/{quote(bucket, safe='')}{path}"
+    query = head.query_string
+    if query and ("X-Amz-" in query or ("&" in query and _repeats_a_name(query))):
+        kept = dict(parse_qsl(query, keep_blank_values=True))  # a repeated one: the last, as `identify` reads
+        query = urlencode([(k, v) for k, v in kept.items() if k not in AUTH_PARAMS], quote_via=quote)
+    return path + (f"?{query}" if query else "")
+
+
+def _repeats_a_name(query: str) -> bool:
+    """Whether a query string names a parameter twice (however it is encoded: decoded only then)."""
+    names = [pair.partition("=")[0] for pair in query.split("&") if pair]
+    if len(set(names)) != len(names):
+        return True
+    if "%" not in query and "+" not in query:
+        return False
+    decoded = {name for name, _ in parse_qsl(query, keep_blank_values=True)}
+    return len(decoded) != len(names)

@@ -26,7 +26,7 @@ from ostiary.protocol import HttpRequest
 
 MAX_TARGET_CHARS = 256
 MAX_QUERY_FIELDS = 1000
-MAX_XML_BODY_BYTES = 1024 * 1024
+MAX_XML_BODY_BYTES = 2 * 1024 * 1024  # DeleteObjects: 1,000 keys of up to 1,024 bytes
 MAX_KEY_BYTES = 1024
 DEFAULT_VIRTUAL_HOSTS = ("localhost",)
 

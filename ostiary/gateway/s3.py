@@ -362,7 +362,8 @@ def _target(params: Mapping[str, Any], facts: Facts) -> str:
 
 
 def _delete_objects(params: Mapping[str, Any], facts: Facts) -> Iterator[Permission]:
-    """s3:DeleteObject (s3:DeleteObjectVersion) on every key listed; on `bucket/*` when none is read."""
+    """s3:DeleteObject (s3:DeleteObjectVersion) on every key listed; on `bucket/*` when none is read.
+    The gateway decides them key by key (`multidelete`): a refused key fails alone, not the call."""
     bucket = str(params.get("Bucket", ""))
     listed = (params.get("Delete") or {}).get("Objects")
     if not isinstance(listed, list) or not listed:

@@ -17,7 +17,6 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, quote, urlencode
 
 from ostiary import blocking, ids
 from ostiary.auth import payload, sigv4
@@ -30,6 +29,7 @@ from ostiary.gateway import (
     bucketpolicies,
     kmsaliases,
     listtokens,
+    multidelete,
     multipart,
     objectownership,
     ownership,
@@ -40,12 +40,12 @@ from ostiary.gateway import (
 from ostiary.gateway.backend_async import AsyncBackend, AsyncResponse
 from ostiary.gateway.backend_http import BackendError, BackendResponse
 from ostiary.gateway.decide import Authorizer, Pending
-from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder, answer_headers
+from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder, answer_headers, backend_target
 from ostiary.gateway.mapping import Facts
-from ostiary.gateway.operations import Operation, UnknownOperation, identify, needs_body, virtual_bucket
+from ostiary.gateway.multidelete import MALFORMED_XML, MalformedXML
+from ostiary.gateway.operations import Operation, UnknownOperation, identify, needs_body
 from ostiary.gateway.streaming import Bridge, ClientGone
 from ostiary.protocol import HttpRequest
-from ostiary.protocol.query import AUTH_PARAMS
 from ostiary.settings import Settings
 from ostiary.store import public_access, resources
 from ostiary.store.db import Database
@@ -60,15 +60,10 @@ MAX_DOCUMENT_BYTES = 2 * 1024 * 1024  # an XML document an operation is read fro
 ANSWER_PIECE_BYTES = 256 * 1024
 
 _T = TypeVar("_T")
-_MALFORMED_XML = "The XML you provided was not well-formed or did not validate against our published schema"
 
 
 class EntityTooLarge(AwsError):
     code, status = "MaxMessageLengthExceeded", 400
-
-
-class MalformedXML(AwsError):
-    code, status = "MalformedXML", 400
 
 
 class S3Requests:
@@ -132,7 +127,7 @@ class S3Requests:
             )
             try:
                 await _on_loop_or_thread(self.threads, self._decide_answer, prepared, response)
-                if 200 <= response.status < 300 and self._reads_answer(prepared.operation):
+                if 200 <= response.status < 300 and self._reads_answer(prepared):
                     data = await response.read(MAX_DOCUMENT_BYTES)
                     answer = await _on_loop_or_thread(
                         self.threads, self._answer_whole, prepared, response, data
@@ -250,6 +245,11 @@ class S3Requests:
             return here
         if operation.name == "GetBucketPolicyStatus":
             return self._policy_status(operation, region)
+        everything = multidelete.answer_refused(  # a DeleteObjects whose every object is refused
+            operation, pending.refused, lambda bucket: self.authorizer.lookups.bucket_exists(region, bucket)
+        )
+        if everything is not None:
+            return everything
         headers = reader.forward_headers(head.headers)
         if caller is not None:  # an SSE-KMS key named by the caller's alias: its key (`kmsaliases`)
             lookups = self.authorizer.lookups
@@ -273,6 +273,8 @@ class S3Requests:
             rewritten = kmsaliases.bucket_encryption_body(operation, account, region, body)
             if rewritten is not None:
                 body, headers = rewritten, kmsaliases.digests_of(headers, rewritten)
+        if body is not None and pending.refused:  # the objects the caller may delete, alone
+            body, headers = multidelete.forwarded(operation, pending.refused, headers)
         if operation.name == "CreateBucket" and not operation.params.get("ObjectOwnership"):
             headers.append((objectownership.HEADER, objectownership.ENFORCED))  # S3's default since 2023
         if body is not None:
@@ -311,7 +313,7 @@ class S3Requests:
             self._decide_answer(prepared, response)
             if not 200 <= response.status < 300:
                 _stream_answer(response, bridge, head.method, prepared.draft)
-            elif self._reads_answer(prepared.operation):
+            elif self._reads_answer(prepared):
                 answer = self._answer_whole(prepared, response, response.read(MAX_DOCUMENT_BYTES))
                 _settle(prepared.draft, _answered(answer))
                 bridge.whole(answer)
@@ -331,6 +333,8 @@ class S3Requests:
         if replaced is None and prepared.operation.name == "GetBucketEncryption":
             shown = kmsaliases.client_text(data.decode("utf-8", "replace")).encode("utf-8")
             replaced = shown if shown != data else None  # a key named by an alias, as its owner named it
+        if prepared.pending.refused:  # a DeleteObjects' refused objects, as S3 answers them
+            replaced = multidelete.merged(prepared.operation, prepared.pending.refused, data)
         if replaced is not None:
             data, returned = replaced, ownership.headers_for(returned, replaced)
         return Answer(response.status, returned, data)
@@ -340,12 +344,15 @@ class S3Requests:
         self.authorizer.after_success(prepared.operation, prepared.caller, prepared.region, None)
         self._after_success(prepared, {}, None)
 
-    def _reads_answer(self, operation: Operation) -> bool:
-        """Whether a success's body is read whole before it is sent (lists, multipart uploads' answers)."""
+    def _reads_answer(self, prepared: _Prepared) -> bool:
+        """Whether a success's body is read whole before it is sent (lists, multipart uploads' answers, a
+        DeleteObjects' with refused objects)."""
+        operation = prepared.operation
         return (
             self.authorizer.needs_answer(operation)
             or multipart.reads_answer(operation)
             or operation.name == "GetBucketEncryption"
+            or bool(prepared.pending.refused)
         )
 
     def _block_public_access(
@@ -397,7 +404,7 @@ class S3Requests:
         if operation.name == "PutPublicAccessBlock":
             settings = publicaccess.parse(body or b"")
             if settings is None:
-                raise MalformedXML(_MALFORMED_XML)
+                raise MalformedXML(MALFORMED_XML)
             with self.db.transaction() as conn:
                 public_access.put(conn, account, publicaccess.as_tuple(settings), now)
             return Answer(200, (), b"")
@@ -473,32 +480,6 @@ class S3Requests:
 _ENCRYPTION_CHANGES = frozenset({"PutBucketEncryption", "DeleteBucketEncryption", "DeleteBucket"})
 
 
-def backend_target(head: HttpRequest, operation: Operation) -> str:
-    """The path and query the backend gets: path-style (a virtual-host bucket moves into the path, as
-    `identify` read it from the host however the host spells it), without a presigned URL's signature,
-    and each query parameter once, with the value the decision read."""
-    path = head.path
-    bucket = operation.params.get("Bucket")
-    if isinstance(bucket, str) and bucket and virtual_bucket(head) == bucket:
-        path = f"/{quote(bucket, safe='')}{path}"
-    query = head.query_string
-    if query and ("X-Amz-" in query or ("&" in query and _repeats_a_name(query))):
-        kept = dict(parse_qsl(query, keep_blank_values=True))  # a repeated one: the last, as `identify` reads
-        query = urlencode([(k, v) for k, v in kept.items() if k not in AUTH_PARAMS], quote_via=quote)
-    return path + (f"?{query}" if query else "")
-
-
-def _repeats_a_name(query: str) -> bool:
-    """Whether a query string names a parameter twice (however it is encoded: decoded only then)."""
-    names = [pair.partition("=")[0] for pair in query.split("&") if pair]
-    if len(set(names)) != len(names):
-        return True
-    if "%" not in query and "+" not in query:
-        return False
-    decoded = {name for name, _ in parse_qsl(query, keep_blank_values=True)}
-    return len(decoded) != len(names)
-
-
 def _service_of(head: HttpRequest) -> str:
     """`s3control` for S3 Control's account calls (signed for S3 too), else `s3`."""
     if not head.path.startswith(publicaccess.CONTROL_PREFIX):  # most requests: no header read
@@ -571,7 +552,7 @@ def _unknown(operation: UnknownOperation) -> AwsError:
         return ownership.MethodNotAllowed(
             f"The specified method is not allowed against this resource: {operation.reason}."
         )
-    return MalformedXML(_MALFORMED_XML)
+    return MalformedXML(MALFORMED_XML)
 
 
 @quick_init

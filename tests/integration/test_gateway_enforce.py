@@ -40,6 +40,8 @@ def _serve(backend: str, data_dir: Path, *flags: str, env: dict[str, str] | None
         "sqlite",
         "--backend",
         f"dynamodb={backend}",
+        "--backend",
+        f"s3={backend}",
         *flags,
         env_extra=env,
     )
@@ -132,6 +134,23 @@ def test_soft_mode_forwards_a_refused_put_item_and_logs_one_line_of_who_what_and
         assert part in lines[0], (part, lines[0])
     assert "decision=ImplicitDeny" in lines[0]
     assert keys[1] not in lines[0]
+
+
+def test_soft_mode_deletes_each_refused_object_of_a_delete_objects_and_logs_it(soft: Server) -> None:
+    admin: Any = soft.client("s3")
+    bucket = f"soft-{uuid.uuid4().hex[:12]}"
+    admin.create_bucket(Bucket=bucket)
+    for key in ("public/a", "keep/b"):
+        admin.put_object(Bucket=bucket, Key=key, Body=b"x")
+    public = f"arn:aws:s3:::{bucket}/public/*"
+    _, keys = _user(soft, [{"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": public}])
+    before = _let_through(soft)
+    s3: Any = soft.client("s3", *keys)
+    answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "public/a"}, {"Key": "keep/b"}]})
+    assert sorted(d["Key"] for d in answer["Deleted"]) == ["keep/b", "public/a"] and "Errors" not in answer
+    assert admin.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+    lines = _let_through(soft)[len(before) :]
+    assert len(lines) == 1 and f"resource=arn:aws:s3:::{bucket}/keep/b " in lines[0], lines
 
 
 def test_soft_mode_names_the_deny_statement_and_logs_no_secret_of_a_role_session(soft: Server) -> None:
