@@ -33,7 +33,7 @@ from ostiary.frozen import quick_init
 from ostiary.gateway import (
     anonymous,
     bucketpolicies,
-    dynamodb,
+    dynamodb_refusals,
     keypolicies,
     keypolicystore,
     kms,
@@ -261,12 +261,12 @@ class Authorizer:
         """
         ownership.refuse_another_region(operation, region)
         kmsaliases.refuse(operation, caller.account_id if caller is not None else self.settings.account_id)
-        dynamodb.refuse_unread_statements(operation, region)
-        dynamodb.refuse_unread_values(operation)
+        dynamodb_refusals.refuse_unread_statements(operation, region)
+        dynamodb_refusals.refuse_unread_values(operation)
         schema = functools.partial(self.lookups.key_schema, region)
-        dynamodb.refuse_unread_key_conditions(operation, schema)
-        dynamodb.refuse_key_updates(operation, schema)
-        dynamodb.refuse_projected_table_reads(operation)
+        dynamodb_refusals.refuse_unread_key_conditions(operation, schema)
+        dynamodb_refusals.refuse_key_updates(operation, schema)
+        dynamodb_refusals.refuse_projected_table_reads(operation)
         if operation.service == "s3":
             s3.refuse_access_point_source(operation)
             multidelete.refuse_unreadable(operation)
