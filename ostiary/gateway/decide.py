@@ -8,34 +8,32 @@ account as the resource's (its ARN rewritten to carry it), which makes any other
 cross-account (both its identity policy and the resource policy must allow; a table has no resource
 policy, so never). The root of the owning account may do anything to its resources but what an
 explicit Deny of the bucket policy refuses (never the bucket-policy calls themselves). An unsigned
-request is anonymous: only a bucket policy allowing `"*"` lets it through. Bucket policies are kept in
-the store, validated as S3 does, and answered from there (`answer_here`): the backend never sees them.
-Key policies go to the backend and, once it took them, into the store, which decides and answers
-GetKeyPolicy (`keypolicystore`).
+request is anonymous: only a bucket policy allowing `"*"` lets it through (`anonymous.py`). Bucket
+policies are kept in the store, validated as S3 does, and answered from there (`answer_here`): the
+backend never sees them. Key policies go to the backend and, once it took them, into the store, which
+decides and answers GetKeyPolicy (`keypolicystore`).
 
 `--enforce soft` logs each refusal of a signed caller (who, what, on what, the deciding statements) and
-lets it through; `--enforce off` decides nothing for signed callers. Anonymous requests are always
-decided.
+lets it through (`verdicts.py`); `--enforce off` decides nothing for signed callers. Anonymous requests
+are always decided.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from ostiary import enforce, services
+from ostiary import services
 from ostiary.auth.caller import Caller
-from ostiary.errors import AccessDenied
 from ostiary.frozen import quick_init
 from ostiary.gateway import (
+    anonymous,
     bucketpolicies,
-    dynamodb,
+    dynamodb_refusals,
     keypolicies,
     keypolicystore,
     kms,
@@ -45,13 +43,14 @@ from ostiary.gateway import (
     ownership,
     publicaccess,
     s3,
+    verdicts,
 )
 from ostiary.gateway.forwarding import Answer, BackendUnavailable
 from ostiary.gateway.lookups import BackendLookups
 from ostiary.gateway.operations import Operation
 from ostiary.gateway.ownership import BUCKET_POLICY_ACTIONS, CREATING_ACTIONS, Resource
 from ostiary.gateway.permissions import Facts, Permission, permissions_of
-from ostiary.policy import Decision, Principal, Request, authorize, is_unique_id
+from ostiary.policy import is_unique_id
 from ostiary.protocol import HttpRequest
 from ostiary.services import named_principals
 from ostiary.settings import OFF, SOFT, Settings
@@ -60,14 +59,9 @@ from ostiary.store import resources as store
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
 
-log = logging.getLogger("ostiary.gateway")
-
-_BARE = re.compile(r"[!-~]+")  # printable, no space: logged as it is
 _POLICY_CALLS = frozenset(
     {("s3", "GetBucketPolicy"), ("s3", "PutBucketPolicy"), ("s3", "DeleteBucketPolicy")}
 )
-ANONYMOUS_DENIED = "Access Denied"  # S3's refusal of an anonymous caller, word for word
-_ANONYMOUS = Principal(arn="*", type="anonymous")
 _FACTS_KEPT = 1024
 
 
@@ -122,7 +116,7 @@ class Authorizer:
         resource of.
         """
         if caller is None:
-            return Pending(None, (), self._authorize_anonymous(request, operation, region, now))
+            return Pending(None, (), anonymous.decide(self, request, operation, region, now))
         if self.settings.enforce == OFF:
             return Pending(None, ())
         ctx = services.Context(
@@ -198,13 +192,13 @@ class Authorizer:
         if caller is None:
             raise TypeError("decide takes a signed caller")
         owned = self.owned(permission, caller.account_id, region)
-        policy = self._resource_policy(owned, caller.account_id, region)
+        policy = self.resource_policy(owned, caller.account_id, region)
         is_own = owned.owner in (None, caller.account_id)
-        if not is_own and policy is not None and self._restricted(owned, region):
+        if not is_own and policy is not None and self.restricted(owned, region):
             policy = None  # RestrictPublicBuckets: another account's access through the policy is blocked
         if caller.is_root and is_own and not _bucket_policy_applies(owned, policy):
             return
-        _decide(ctx, owned.permission, policy, owned.owner, is_soft=self.is_soft)
+        verdicts.decide(ctx, owned.permission, policy, owned.owner, is_soft=self.is_soft)
         if not is_own and owned.permission.action in BUCKET_POLICY_ACTIONS and not self.is_soft:
             raise ownership.MethodNotAllowed(ownership.METHOD_NOT_ALLOWED)
 
@@ -224,7 +218,7 @@ class Authorizer:
         arn = ownership.with_account(permission.resource, owner)
         return Owned(Permission(permission.action, arn, permission.context), owner, resource, text)
 
-    def _resource_policy(self, owned: Owned, caller_account: str, region: str) -> Any:
+    def resource_policy(self, owned: Owned, caller_account: str, region: str) -> Any:
         """The resource policy a permission is also decided by: a bucket's stored policy, a KMS key's
         policy (None for tables, and for buckets without one).
 
@@ -242,7 +236,7 @@ class Authorizer:
             text = self.lookups.key_policy(region, resource.name)
         return keypolicies.compiled(text, owned.owner or caller_account)
 
-    def _restricted(self, owned: Owned, region: str) -> bool:
+    def restricted(self, owned: Owned, region: str) -> bool:
         """Whether a bucket's public policy is restricted to its own account (RestrictPublicBuckets)."""
         text, resource = owned.policy_text, owned.resource
         if text is None or resource is None or not owned.permission.action.startswith("s3:"):
@@ -267,12 +261,12 @@ class Authorizer:
         """
         ownership.refuse_another_region(operation, region)
         kmsaliases.refuse(operation, caller.account_id if caller is not None else self.settings.account_id)
-        dynamodb.refuse_unread_statements(operation, region)
-        dynamodb.refuse_unread_values(operation)
+        dynamodb_refusals.refuse_unread_statements(operation, region)
+        dynamodb_refusals.refuse_unread_values(operation)
         schema = functools.partial(self.lookups.key_schema, region)
-        dynamodb.refuse_unread_key_conditions(operation, schema)
-        dynamodb.refuse_key_updates(operation, schema)
-        dynamodb.refuse_projected_table_reads(operation)
+        dynamodb_refusals.refuse_unread_key_conditions(operation, schema)
+        dynamodb_refusals.refuse_key_updates(operation, schema)
+        dynamodb_refusals.refuse_projected_table_reads(operation)
         if operation.service == "s3":
             s3.refuse_access_point_source(operation)
             multidelete.refuse_unreadable(operation)
@@ -433,35 +427,6 @@ class Authorizer:
         )
         return sealed if sealed is not None else cut
 
-    def _authorize_anonymous(
-        self, request: HttpRequest, operation: Operation, region: str, now: datetime
-    ) -> tuple[int, ...]:
-        """S3's AccessDenied unless a bucket policy allows `"*"` every permission of an unsigned request
-        (a DeleteObjects' objects one by one: the positions of the refused ones are returned)."""
-        if operation.service != "s3":
-            raise AccessDenied(ANONYMOUS_DENIED)
-        context = _anonymous_context(request, region, now)
-        facts = self.facts(self.settings.account_id, region)
-        if multidelete.is_decided_per_object(operation):
-            return multidelete.refused(operation, facts, lambda p: self._decide_anonymous(p, context, region))
-        for permission in permissions_of(operation, facts):
-            self._decide_anonymous(permission, context, region)
-        return ()
-
-    def _decide_anonymous(
-        self, permission: Permission, context: dict[str, str | list[str]], region: str
-    ) -> None:
-        owned = self.owned(permission, self.settings.account_id, region)
-        policy = self._resource_policy(owned, self.settings.account_id, region)
-        if policy is None or owned.owner is None or permission.action in BUCKET_POLICY_ACTIONS:
-            raise AccessDenied(ANONYMOUS_DENIED)
-        if self._restricted(owned, region):
-            raise AccessDenied(ANONYMOUS_DENIED)
-        keys = {**context, **permission.context, "aws:ResourceAccount": owned.owner}
-        asked = Request(_ANONYMOUS, permission.action, owned.permission.resource, keys)
-        if not authorize(asked, resource=policy, resource_account=owned.owner).is_allowed:
-            raise AccessDenied(ANONYMOUS_DENIED)
-
 
 def _no_alias(region: str, account: str, alias: str) -> str | None:
     return None
@@ -498,77 +463,3 @@ def _bucket_policy_applies(owned: Owned, policy: Any) -> bool:
         and owned.permission.action.startswith("s3:")
         and (owned.permission.action not in BUCKET_POLICY_ACTIONS)
     )
-
-
-def _anonymous_context(request: HttpRequest, region: str, now: datetime) -> dict[str, str | list[str]]:
-    """The request context of an unsigned request: what the connection and the clock say."""
-    return {
-        "aws:PrincipalType": "Anonymous",
-        "aws:SourceIp": request.client_ip,
-        "aws:SecureTransport": "true" if request.is_secure else "false",
-        "aws:CurrentTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "aws:EpochTime": str(int(now.timestamp())),
-        "aws:RequestedRegion": region or enforce.DEFAULT_REGION,
-        "aws:ViaAWSService": "false",
-    }
-
-
-def _decide(
-    ctx: services.Context,
-    permission: Permission,
-    resource_policy: Any = None,
-    owner: str | None = None,
-    *,
-    is_soft: bool = False,
-) -> None:
-    """AccessDenied, with AWS's message, unless the engine allows the caller this permission.
-
-    `resource_policy` is the compiled policy of the resource (a key policy, a bucket policy), if it has
-    one; `owner` the resource's account (aws:ResourceAccount), when the permission names one resource.
-    `is_soft` (`--enforce soft`): a refusal is logged instead of raised.
-    """
-    context: dict[str, str | list[str]] = dict(permission.context)
-    if owner:
-        context["aws:ResourceAccount"] = owner
-    decision = enforce.authorize_call(
-        ctx,
-        permission.action,
-        permission.resource,
-        context,
-        resource_policy=resource_policy,
-        resource_account=owner,
-        is_unnamed=permission.is_unnamed,
-    )
-    if decision.is_allowed:
-        return
-    if ctx.caller is None:
-        raise TypeError("the gateway authorizes signed callers only")
-    if is_soft:
-        _log_let_through(ctx.request_id, ctx.caller.arn, permission, decision)
-        return
-    raise enforce.access_denied(ctx.caller, permission.action, permission.resource, decision)
-
-
-def _log_let_through(request_id: str, principal_arn: str, permission: Permission, decision: Decision) -> None:
-    """One log line for a refusal `--enforce soft` let through: who, what, on what, and why.
-
-    Names and policy ids only: never a signature, a session token or a key.
-    """
-    statements = [f"{s.effect} {s.label} ({s.policy_type})" for s in decision.statements]
-    log.warning(
-        "soft mode let a refused request through: request=%s principal=%s action=%s resource=%s "
-        "decision=%s reason=%s statements=%s",
-        request_id,
-        _field(principal_arn),
-        _field(permission.action),
-        _field(permission.resource),
-        decision.decision,
-        _field(decision.reason or "none"),
-        _field("; ".join(statements) or "none"),
-    )
-
-
-def _field(text: str) -> str:
-    """A value for a `key=value` log line: as it is when printable without spaces, else a JSON string
-    (so no value can break the line or pose as another key)."""
-    return text if _BARE.fullmatch(text) and '"' not in text and "=" not in text else json.dumps(text)

@@ -4,22 +4,21 @@ transaction, PartiQL statements by verb, and the fine-grained keys `dynamodb:Lea
 
 A table's partition key comes from `Facts.key_schema`; when it is unknown, every key attribute's value
 (every scalar attribute of an item) is a leading key, which can only make a `ForAllValues` condition
-harder to meet, never easier.
+harder to meet, never easier. The keys are read in `dynamodb_keys`; what the backend must not see is
+refused in `dynamodb_refusals`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from ostiary.gateway import kms, ownership
+from ostiary.gateway import dynamodb_keys, kms
 from ostiary.gateway.mapping import PARTITION, Facts, Permission, listed_only, mapped, on_behalf, resources
 from ostiary.gateway.operations import Operation
-from ostiary.gateway.ownership import ValidationException
 
-_SCALAR_TYPES = ("S", "N", "B")
-_PARTIQL_OPERATIONS = frozenset({"ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"})
+PARTIQL_OPERATIONS = frozenset({"ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"})
 _PARTIQL = re.compile(
     r"""(?:\bFROM|\bINTO|^\s*UPDATE)\s+(?:"(?P<quoted>[^"]+)"|(?P<bare>[A-Za-z0-9_-](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?))"""
     r"""(?:\."(?P<index>[^"]+)")?""",
@@ -27,16 +26,6 @@ _PARTIQL = re.compile(
 )
 _PARTIQL_VERBS = ("SELECT", "INSERT", "UPDATE", "DELETE")
 _PARTIQL_LITERAL = re.compile(r"'(?:[^']|'')*'")  # a string literal ('' inside is a quote)
-# What DynamoDB answers a statement it cannot parse; after the colon, our words.
-UNREAD_STATEMENT = "Statement wasn't well formed, can't be processed: "
-# `name = :value`, where a name or placeholder is whatever the backend takes for one (`#p-x`, `:ä`).
-_KEY_EQUALS = re.compile(r"([^\s=()<>,]+)\s*=\s*(:[^\s=()<>,]+)")
-_UPDATE_CLAUSE = re.compile(r"\b(SET|REMOVE|ADD|DELETE)\b", re.IGNORECASE)
-_REQUEST_KEYS = {
-    "dynamodb:Select": "Select",
-    "dynamodb:ReturnValues": "ReturnValues",
-    "dynamodb:ReturnConsumedCapacity": "ReturnConsumedCapacity",
-}
 # What a restore does on its new table with the caller's permissions ("DynamoDB read and write
 # permissions on the target table are necessary for restore functionality").
 RESTORE_TARGET_ACTIONS = (
@@ -63,7 +52,6 @@ EXPORT_S3_ACTIONS = ("s3:AbortMultipartUpload", "s3:PutObject", "s3:PutObjectAcl
 DYNAMODB_PRINCIPAL = "dynamodb.amazonaws.com"
 _S3_SSE = {"KMS": "aws:kms", "AES256": "AES256"}
 _INDEX_ACTIONS = frozenset({"dynamodb:Query", "dynamodb:Scan"})
-_READ_ACTIONS = frozenset({"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:BatchGetItem"})
 _TRANSACT_WRITE_ACTIONS = {
     "ConditionCheck": "dynamodb:ConditionCheckItem",
     "Put": "dynamodb:PutItem",
@@ -79,7 +67,7 @@ def permissions(operation: Operation, facts: Facts) -> list[Permission]:
         found = _merged(_batch(name, params, facts))
     elif name in ("TransactGetItems", "TransactWriteItems"):
         found = _merged(_transaction(name, params, facts))
-    elif name in _PARTIQL_OPERATIONS:
+    elif name in PARTIQL_OPERATIONS:
         found = _merged(_partiql(params, facts))
     elif name == "ExportTableToPointInTime":
         return export_permissions(params, facts)
@@ -100,7 +88,7 @@ def permissions(operation: Operation, facts: Facts) -> list[Permission]:
         found = [Permission(f"dynamodb:{name}", str(_named_arn(params)))]
     else:
         found = list(mapped("dynamodb", name, params, facts))
-    keys = request_keys(params)
+    keys = dynamodb_keys.request_keys(params)
     return [
         Permission(
             p.action, p.resource, listed_only(p.action, {**keys, **p.context}), p.resource_account, p.creates
@@ -136,7 +124,7 @@ def replica_permissions(params: Mapping[str, Any], facts: Facts) -> list[Permiss
         for kind, actions in (("Create", REPLICA_CREATE_ACTIONS), ("Delete", REPLICA_DELETE_ACTIONS)):
             region = (update.get(kind) or {}).get("RegionName") if isinstance(update, dict) else None
             if isinstance(region, str) and region:
-                arn = table_arn(_table_name(table), Facts(account=facts.account, region=region))
+                arn = table_arn(table_name(table), Facts(account=facts.account, region=region))
                 found += [Permission(a, arn, creates=kind == "Create") for a in actions]
     return found
 
@@ -276,7 +264,7 @@ _TABLE_ARNS_KEPT = 4096
 _table_arns: dict[tuple[str, str, str], str] = {}  # by table name, region and account
 
 
-def _table_name(table: str) -> str:
+def table_name(table: str) -> str:
     return table.split(":table/", 1)[1].split("/", 1)[0] if table.startswith("arn:") else table
 
 
@@ -288,35 +276,14 @@ def _on_table(action: str, request: Mapping[str, Any], facts: Facts) -> Permissi
     named = request.get("IndexName") if action in _INDEX_ACTIONS else None
     index = named if isinstance(named, str) and named else None
     context: dict[str, str | list[str]] = {}
-    leading = _leading_keys(request, lambda: facts.key_schema(_table_name(table), index))
+    leading = dynamodb_keys.leading_keys(request, lambda: facts.key_schema(table_name(table), index))
     if leading is not None:
         context["dynamodb:LeadingKeys"] = leading
-    attributes = _attributes(request)
+    attributes = dynamodb_keys.attributes(request)
     if attributes:
         context["dynamodb:Attributes"] = attributes
-    context.update(_implicit_keys(action, request, index))
+    context.update(dynamodb_keys.implicit_keys(action, request, index))
     return Permission(action, table_arn(table, facts, index), context)
-
-
-def _implicit_keys(action: str, request: Mapping[str, Any], index: str | None) -> dict[str, str | list[str]]:
-    """What a request without `Select` or `ReturnValues` still asks for. A read without `Select` asks
-    SPECIFIC_ATTRIBUTES with a projection, else every attribute: ALL_ATTRIBUTES of a table,
-    ALL_PROJECTED_ATTRIBUTES of an index (the API reference's default of `Select`), so that
-    `StringEqualsIfExists` on `dynamodb:Select` cannot be passed by leaving the projection out. A write
-    whose `ReturnValuesOnConditionCheckFailure` is ALL_OLD answers a failed condition with the whole
-    item: Ostiary asks it as `dynamodb:ReturnValues` ALL_OLD (unless `ReturnValues` asks more)."""
-    out: dict[str, str | list[str]] = {}
-    if action in _READ_ACTIONS and not isinstance(request.get("Select"), str):
-        expression, listed = request.get("ProjectionExpression"), request.get("AttributesToGet")
-        projected = (isinstance(expression, str) and expression.strip()) or (
-            isinstance(listed, list) and listed
-        )
-        whole = "ALL_PROJECTED_ATTRIBUTES" if index else "ALL_ATTRIBUTES"
-        out["dynamodb:Select"] = "SPECIFIC_ATTRIBUTES" if projected else whole
-    on_failure = request.get("ReturnValuesOnConditionCheckFailure")
-    if on_failure == "ALL_OLD" and request.get("ReturnValues") in (None, "NONE"):
-        out["dynamodb:ReturnValues"] = "ALL_OLD"
-    return out
 
 
 def _batch(name: str, params: Mapping[str, Any], facts: Facts) -> Iterator[Permission]:
@@ -351,7 +318,7 @@ def _transaction(name: str, params: Mapping[str, Any], facts: Facts) -> Iterator
 def _partiql(params: Mapping[str, Any], facts: Facts) -> Iterator[Permission]:
     """A PartiQL statement is dynamodb:PartiQL<Verb> on the table (or index) it names; one that cannot
     be read needs every PartiQL action on "*" (and is refused before the backend: `unread_statement`)."""
-    for statement in _statements(params):
+    for statement in statements_of(params):
         found = statement_table(statement)
         if found is None:
             yield from (Permission(f"dynamodb:PartiQL{v.capitalize()}", "*") for v in _PARTIQL_VERBS)
@@ -360,7 +327,7 @@ def _partiql(params: Mapping[str, Any], facts: Facts) -> Iterator[Permission]:
         yield Permission(f"dynamodb:PartiQL{verb.capitalize()}", table_arn(table, facts, index))
 
 
-def _statements(params: Mapping[str, Any]) -> list[Any]:
+def statements_of(params: Mapping[str, Any]) -> list[Any]:
     statements = [params.get("Statement")]
     for name in ("Statements", "TransactStatements"):
         listed = params.get(name)
@@ -386,132 +353,6 @@ def statement_table(statement: Any) -> tuple[str, str, str | None] | None:
     return verb, found[0]["quoted"] or found[0]["bare"], found[0]["index"]
 
 
-def refuse_unread_statements(operation: Operation, region: str) -> None:
-    """DynamoDB's ValidationException for a PartiQL call with a statement whose one table cannot be
-    read (`statement_table`), the backend's parser might find a table the decision did not; or whose
-    table is an ARN of another region than the request's (`ownership.refuse_another_region`)."""
-    if operation.service != "dynamodb" or operation.name not in _PARTIQL_OPERATIONS:
-        return
-    for statement in _statements(operation.params):
-        found = statement_table(statement)
-        if found is None:
-            raise ValidationException(f"{UNREAD_STATEMENT}the gateway cannot tell which one table it names")
-        ownership.refuse_another_region(Operation("dynamodb", "", {"TableName": found[1]}), region)
-
-
-def refuse_unread_values(operation: Operation) -> None:
-    """DynamoDB's ValidationException for an AttributeValue of a key, an item, a key condition or an
-    expression's values that has not exactly one type: the gateway reads none of `{"S": "a", "NULL":
-    true}`'s values as a leading key, the backend may read the first (moto does), and a
-    `ForAllValues` allow or `ForAnyValue` deny on `dynamodb:LeadingKeys` would not see it."""
-    if operation.service == "dynamodb":
-        _refuse_values(operation.params, 0)
-
-
-def _refuse_values(value: Any, depth: int) -> None:
-    if depth > 8:  # a request's members are never deeper: RequestItems > table > Keys > key > value
-        return
-    if isinstance(value, list):
-        for member in value:
-            _refuse_values(member, depth + 1)
-        return
-    if not isinstance(value, dict):
-        return
-    for name, member in value.items():
-        if name in _VALUE_MAPS and isinstance(member, dict):
-            for attribute in member.values():
-                _refuse_value(attribute)
-        elif name == "Keys" and isinstance(member, list):
-            for key in member:
-                for attribute in key.values() if isinstance(key, dict) else ():
-                    _refuse_value(attribute)
-        elif name == "AttributeValueList" and isinstance(member, list):
-            for attribute in member:
-                _refuse_value(attribute)
-        else:
-            _refuse_values(member, depth + 1)
-
-
-_VALUE_MAPS = frozenset({"Key", "Item", "ExclusiveStartKey", "ExpressionAttributeValues"})
-
-
-def _refuse_value(attribute: Any) -> None:
-    if isinstance(attribute, dict) and len(attribute) > 1:
-        raise ValidationException(
-            "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the "
-            "supported datatypes"
-        )
-    if isinstance(attribute, dict) and not attribute:
-        raise ValidationException(
-            "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
-        )
-
-
-def refuse_unread_key_conditions(
-    operation: Operation, key_schema: Callable[[str, str | None], tuple[str, ...] | None]
-) -> None:
-    """DynamoDB's ValidationException for a Query whose key condition names no partition key value the
-    gateway can read (`:v = pk`, a placeholder it does not find): its `dynamodb:LeadingKeys` were
-    empty, which a `ForAllValues` condition lets through, whatever partition the backend reads."""
-    params = operation.params
-    if (operation.service, operation.name) != ("dynamodb", "Query") or not isinstance(
-        params.get("TableName"), str
-    ):
-        return
-    if not (params.get("KeyConditionExpression") or params.get("KeyConditions")):
-        return
-    index = params.get("IndexName") if isinstance(params.get("IndexName"), str) else None
-    schema = key_schema(_table_name(params["TableName"]), index)
-    if schema and not _key_condition_values(params, schema[0]):
-        raise ValidationException(f"Query condition missed key schema element: {schema[0]}")
-
-
-def refuse_key_updates(
-    operation: Operation, key_schema: Callable[[str, str | None], tuple[str, ...] | None]
-) -> None:
-    """DynamoDB's ValidationException for an update of a key attribute (`AttributeUpdates` or an
-    `UpdateExpression` target): moto applies `AttributeUpdates` to the partition key, moving an item the
-    caller may write into a partition it may not."""
-    if operation.service != "dynamodb":
-        return
-    updates: list[Any] = [operation.params] if operation.name == "UpdateItem" else []
-    if operation.name == "TransactWriteItems" and isinstance(operation.params.get("TransactItems"), list):
-        updates = [i.get("Update") for i in operation.params["TransactItems"] if isinstance(i, dict)]
-    for update in updates:
-        if not isinstance(update, dict) or not isinstance(update.get("TableName"), str):
-            continue
-        named = _updated_attributes(update)
-        schema = key_schema(_table_name(update["TableName"]), None) if named else None
-        for key in schema or ():
-            if key in named:
-                raise ValidationException(
-                    f"One or more parameter values were invalid: Cannot update attribute {key}. "
-                    "This attribute is part of the key"
-                )
-
-
-def _updated_attributes(update: Mapping[str, Any]) -> set[str]:
-    names = update.get("ExpressionAttributeNames")
-    aliases = names if isinstance(names, dict) else {}
-    found = {str(a) for a in update.get("AttributeUpdates") or {} if isinstance(a, str)}
-    expression = update.get("UpdateExpression")
-    if isinstance(expression, str):
-        found |= {_top_level(t, aliases) for t in _update_targets(expression)}
-    return found
-
-
-def refuse_projected_table_reads(operation: Operation) -> None:
-    """DynamoDB's ValidationException for `Select: ALL_PROJECTED_ATTRIBUTES` without an index, which
-    moto answers with every attribute of the table's items."""
-    params = operation.params
-    if (operation.service, operation.name) not in (("dynamodb", "Query"), ("dynamodb", "Scan")):
-        return
-    if params.get("Select") == "ALL_PROJECTED_ATTRIBUTES" and not params.get("IndexName"):
-        raise ValidationException(
-            "ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName"
-        )
-
-
 def _merged(found: Iterable[Permission]) -> list[Permission]:
     """One permission per (action, resource), the list keys of its requests joined."""
     out: dict[tuple[str, str], Permission] = {}
@@ -529,162 +370,3 @@ def _merged(found: Iterable[Permission]) -> list[Permission]:
                 context.setdefault(name, value)
         out[key] = Permission(permission.action, permission.resource, context)
     return list(out.values())
-
-
-# -- dynamodb:LeadingKeys ---------------------------------------------------------------------------
-
-
-def _leading_keys(
-    request: Mapping[str, Any], key_schema: Callable[[], tuple[str, ...] | None]
-) -> list[str] | None:
-    """The partition key values a request names; None when it names none (Scan, CreateTable ...), and
-    then the table's key schema is not asked for."""
-    items: list[dict[str, Any]] = [i for s in ("Key", "Item") if isinstance(i := request.get(s), dict)]
-    has_condition = request.get("KeyConditionExpression") or request.get("KeyConditions")
-    if not items and not has_condition:
-        return None
-    schema = key_schema()
-    partition = schema[0] if schema else None
-    values = [v for item in items for v in _values(item, partition)]
-    values += _key_condition_values(request, partition)
-    return list(dict.fromkeys(values))
-
-
-def _values(item: Mapping[str, Any], partition: str | None) -> list[str]:
-    names = [partition] if partition else list(item)
-    return [v for n in names if (v := _scalar(item.get(n))) is not None]
-
-
-def _scalar(value: Any) -> str | None:
-    """The text of a scalar AttributeValue ({"S": "x"}, {"N": "1"}, {"B": "base64"}), else None."""
-    if isinstance(value, dict) and len(value) == 1:
-        kind, text = next(iter(value.items()))
-        if kind in _SCALAR_TYPES and isinstance(text, str):
-            return text
-    return None
-
-
-def _key_condition_values(request: Mapping[str, Any], partition: str | None) -> list[str]:
-    names = request.get("ExpressionAttributeNames") or {}
-    values = request.get("ExpressionAttributeValues") or {}
-    out = []
-    expression = request.get("KeyConditionExpression")
-    if isinstance(expression, str) and isinstance(values, dict):
-        for name, placeholder in _KEY_EQUALS.findall(expression):
-            attribute = names.get(name, name) if isinstance(names, dict) else name
-            if partition is None or attribute == partition:
-                out.append(_scalar(values.get(placeholder)))
-    conditions = request.get("KeyConditions")
-    for attribute, condition in conditions.items() if isinstance(conditions, dict) else ():
-        if (partition is None or attribute == partition) and isinstance(condition, dict):
-            if condition.get("ComparisonOperator") == "EQ":
-                out += [_scalar(v) for v in condition.get("AttributeValueList") or []]
-    return [v for v in out if v is not None]
-
-
-# -- dynamodb:Attributes ----------------------------------------------------------------------------
-
-
-def _attributes(request: Mapping[str, Any]) -> list[str]:
-    """The top-level attribute names a request reads (projection) or writes (item, update)."""
-    names = request.get("ExpressionAttributeNames")
-    aliases = names if isinstance(names, dict) else {}
-    found: list[str] = []
-    projection = request.get("ProjectionExpression")
-    if isinstance(projection, str):
-        found += [_top_level(p, aliases) for p in _split_top_level(projection)]
-    for listed in (request.get("AttributesToGet"), list(request.get("AttributeUpdates") or {})):
-        found += [str(a) for a in listed or [] if isinstance(a, str)]
-    item = request.get("Item")
-    if isinstance(item, dict):
-        found += [str(k) for k in item]
-    update = request.get("UpdateExpression")
-    if isinstance(update, str):
-        found += [_top_level(p, aliases) for p in _update_targets(update)]
-    # What a request reads to decide, or copies from (`SET allowed = hidden`), it accesses as well: a
-    # condition or filter on a hidden attribute would tell its value.
-    for member in ("ProjectionExpression", "UpdateExpression", "ConditionExpression", "FilterExpression"):
-        expression = request.get(member)
-        if isinstance(expression, str):
-            found += expression_attributes(expression, aliases)
-    for member in ("Expected", "QueryFilter", "ScanFilter"):
-        legacy = request.get(member)
-        found += [str(a) for a in legacy or {} if isinstance(a, str)] if isinstance(legacy, dict) else []
-    return list(dict.fromkeys(a for a in found if a))
-
-
-# Two readings of an expression's tokens: the narrow one splits `#a-b` into `#a`, `-`, `b`; the wide one
-# keeps it one placeholder, as the backend may. A request is asked every attribute of both (never fewer).
-_EXPRESSION_TOKENS = (
-    re.compile(r":[A-Za-z0-9_]+|#[A-Za-z0-9_]+|[A-Za-z_][A-Za-z0-9_]*|[0-9]+|\S"),
-    re.compile(r"[:#][^\s()\[\],.=<>]+|[^\s()\[\],.=<>:#]+|\S"),
-)
-_EXPRESSION_WORDS = frozenset({"AND", "OR", "NOT", "BETWEEN", "IN", "SET", "REMOVE", "ADD", "DELETE"})
-
-
-def expression_attributes(expression: str, aliases: Mapping[str, Any]) -> list[str]:
-    """The top-level attribute of every document path an expression names, wherever it stands (an
-    operand, a function's argument, an update's target or source): a name or `#placeholder` that is not
-    a value (`:v`), a function (`size(`), a keyword, an index (`[0]`) nor a nested part (`.b`)."""
-    found: list[str] = []
-    for pattern in _EXPRESSION_TOKENS:
-        tokens = pattern.findall(expression)
-        for i, token in enumerate(tokens):
-            if token[0] in ":[]().,=<>" or token.isdigit() or token.upper() in _EXPRESSION_WORDS:
-                continue
-            if not (token[0] in "#_" or token[0].isalpha()):
-                continue
-            if (i + 1 < len(tokens) and tokens[i + 1] == "(") or (i > 0 and tokens[i - 1] == "."):
-                continue
-            found.append(str(aliases.get(token, token)))
-    return list(dict.fromkeys(found))
-
-
-def _split_top_level(expression: str) -> list[str]:
-    parts: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for char in expression:
-        depth += (char == "(") - (char == ")")
-        if char == "," and depth == 0:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return [p.strip() for p in parts if p.strip()]
-
-
-def _top_level(path: str, aliases: Mapping[str, Any]) -> str:
-    first = re.split(r"[.\[]", path.strip(), maxsplit=1)[0].strip()
-    return str(aliases.get(first, first))
-
-
-def _update_targets(expression: str) -> list[str]:
-    pieces = _UPDATE_CLAUSE.split(expression)
-    targets = []
-    for clause, body in zip(pieces[1::2], pieces[2::2], strict=False):
-        for action in _split_top_level(body):
-            if clause.upper() == "SET":
-                targets.append(action.split("=", 1)[0])
-            elif clause.upper() == "REMOVE":
-                targets.append(action)
-            elif action.split():
-                targets.append(action.split()[0])
-    return targets
-
-
-def request_keys(params: Mapping[str, Any]) -> dict[str, str | list[str]]:
-    """The request keys of DynamoDB that any of its actions may list: Select, ReturnValues, tags."""
-    out: dict[str, str | list[str]] = {}
-    for key, member in _REQUEST_KEYS.items():
-        if isinstance(params.get(member), str):
-            out[key] = params[member]
-    tags = params.get("Tags")
-    if isinstance(tags, list):
-        pairs = [(t.get("Key"), t.get("Value")) for t in tags if isinstance(t, dict)]
-        out.update({f"aws:RequestTag/{k}": str(v) for k, v in pairs if isinstance(k, str)})
-        out["aws:TagKeys"] = [k for k, _ in pairs if isinstance(k, str)]
-    if isinstance(params.get("TagKeys"), list):
-        out["aws:TagKeys"] = [str(k) for k in params["TagKeys"]]
-    return out

@@ -29,7 +29,8 @@ from ostiary.auth.sigv4 import payload_sha256
 from ostiary.frozen import quick_init
 from ostiary.gateway.backend_async import AsyncResponse
 from ostiary.gateway.backend_http import BackendError, BackendHttp, BackendResponse
-from ostiary.gateway.operations import Operation, virtual_bucket
+from ostiary.gateway.operations import Operation
+from ostiary.gateway.s3_routes import virtual_bucket
 from ostiary.protocol import HttpRequest
 from ostiary.protocol.query import AUTH_PARAMS
 

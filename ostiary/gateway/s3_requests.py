@@ -4,29 +4,27 @@ body checked as it flows (its declared SHA-256 or its chunk signatures); the bac
 A body that does not verify never becomes whole in the backend: the last verified piece is held back
 until the body's end has been checked, and a failed check drops the backend connection before it.
 Bodies up to `MAX_BUFFERED_BYTES`, and XML documents the operation is read from (DeleteObjects,
-PutBucketPolicy...), are read whole and checked before anything is sent.
+PutBucketPolicy...), are read whole and checked before anything is sent (`s3_bodies`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from ostiary import blocking, ids
 from ostiary.auth import payload, sigv4
 from ostiary.auth.authenticate import authenticate_with_key
 from ostiary.auth.caller import Caller
 from ostiary.blocking import WouldBlock
-from ostiary.errors import AccessDenied, AwsError
+from ostiary.errors import AccessDenied
 from ostiary.frozen import quick_init
 from ostiary.gateway import (
-    bucketpolicies,
     kmsaliases,
     listtokens,
     multidelete,
@@ -34,20 +32,31 @@ from ostiary.gateway import (
     objectownership,
     ownership,
     publicaccess,
-    refusals,
     s3,
+    s3_answers,
+    s3_bodies,
+    s3_store_answers,
 )
 from ostiary.gateway.backend_async import AsyncBackend, AsyncResponse
 from ostiary.gateway.backend_http import BackendError, BackendResponse
 from ostiary.gateway.decide import Authorizer, Pending
 from ostiary.gateway.forwarding import Answer, BackendUnavailable, Forwarder, answer_headers, backend_target
 from ostiary.gateway.mapping import Facts
-from ostiary.gateway.multidelete import MALFORMED_XML, MalformedXML
 from ostiary.gateway.operations import Operation, UnknownOperation, identify, needs_body
+from ostiary.gateway.s3_answers import (
+    ANSWER_PIECE_BYTES,
+    answered,
+    failed,
+    on_loop_or_thread,
+    refusal_answer,
+    send_whole,
+    settle,
+    stream_answer,
+)
 from ostiary.gateway.streaming import Bridge, ClientGone
 from ostiary.protocol import HttpRequest
 from ostiary.settings import Settings
-from ostiary.store import public_access, resources
+from ostiary.store import resources
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
 from ostiary.trail import calls as trail
@@ -57,13 +66,6 @@ log = logging.getLogger("ostiary.gateway")
 SERVICE = "s3"
 MAX_BUFFERED_BYTES = 1024 * 1024  # bodies up to this are checked whole before they are sent
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024  # an XML document an operation is read from (DeleteObjects: 1,000 keys)
-ANSWER_PIECE_BYTES = 256 * 1024
-
-_T = TypeVar("_T")
-
-
-class EntityTooLarge(AwsError):
-    code, status = "MaxMessageLengthExceeded", 400
 
 
 class S3Requests:
@@ -97,12 +99,12 @@ class S3Requests:
             self._serve(head, bridge, request_id)
         except ClientGone:
             raise
-        except Exception as exc:  # noqa: BLE001 - the outer guard (`_failure`): never a traceback on the wire
-            refusal = _failure(head, exc, request_id)
+        except Exception as exc:  # noqa: BLE001 - the outer guard (`s3_answers.failure`): never a traceback on the wire
+            refusal = s3_answers.failure(head, exc, request_id)
             if bridge.started:  # the answer is under way: nothing left to say but to stop
                 log.warning("s3 request %s failed after its answer began (%d)", request_id, refusal[0])
                 raise ClientGone(str(refusal[0])) from exc
-            bridge.whole(_refusal_answer(refusal, request_id))
+            bridge.whole(refusal_answer(refusal, request_id))
 
     async def serve_on_loop(self, head: HttpRequest, body: bytes, send: Any) -> bool:
         """Answer a request whose body is all in memory without leaving the event loop, when what its
@@ -113,11 +115,11 @@ class S3Requests:
                 prepared = self._prepare(head, iter((body,)), request_id)
         except WouldBlock:
             return False
-        except Exception as exc:  # noqa: BLE001 - the outer guard (`_failure`)
-            await _send_whole(send, _refusal_answer(_failure(head, exc, request_id), request_id))
+        except Exception as exc:  # noqa: BLE001 - the outer guard (`s3_answers.failure`)
+            await send_whole(send, refusal_answer(s3_answers.failure(head, exc, request_id), request_id))
             return True
         if isinstance(prepared, Answer):
-            await _send_whole(send, prepared)
+            await send_whole(send, prepared)
             return True
         draft = prepared.draft
         started = False
@@ -126,26 +128,26 @@ class S3Requests:
                 self.backend, head.method, prepared.target, prepared.signed_headers, prepared.body or b""
             )
             try:
-                await _on_loop_or_thread(self.threads, self._decide_answer, prepared, response)
+                await on_loop_or_thread(self.threads, self._decide_answer, prepared, response)
                 if 200 <= response.status < 300 and self._reads_answer(prepared):
                     data = await response.read(MAX_DOCUMENT_BYTES)
-                    answer = await _on_loop_or_thread(
+                    answer = await on_loop_or_thread(
                         self.threads, self._answer_whole, prepared, response, data
                     )
-                    _settle(draft, _answered(answer))
-                    await _send_whole(send, answer)
+                    settle(draft, answered(answer))
+                    await send_whole(send, answer)
                     return True
                 if 200 <= response.status < 300:
-                    await _on_loop_or_thread(self.threads, self._succeeded, prepared)
+                    await on_loop_or_thread(self.threads, self._succeeded, prepared)
                 length = response.header("content-length")
                 small = length is not None and length.isdigit() and int(length) <= ANSWER_PIECE_BYTES
                 if head.method != "HEAD" and small:
                     answer = Answer(response.status, answer_headers(response), await response.read())
-                    _settle(draft, _answered(answer))
-                    await _send_whole(send, answer)
+                    settle(draft, answered(answer))
+                    await send_whole(send, answer)
                     return True
-                _settle(draft, _answered(Answer(response.status, answer_headers(response), b"")))
-                await _start(send, response.status, answer_headers(response))
+                settle(draft, answered(Answer(response.status, answer_headers(response), b"")))
+                await s3_answers.start(send, response.status, answer_headers(response))
                 started = True
                 async for piece in response.pieces(ANSWER_PIECE_BYTES):
                     await send({"type": "http.response.body", "body": piece, "more_body": True})
@@ -154,16 +156,16 @@ class S3Requests:
                 response.release()
         except BackendError as exc:
             failure: Exception = BackendUnavailable(str(exc))
-        except Exception as exc:  # noqa: BLE001 - the outer guard (`_failure`)
+        except Exception as exc:  # noqa: BLE001 - the outer guard (`s3_answers.failure`)
             failure = exc
         else:
             return True
-        refusal = _failure(head, failure, request_id)
-        _settle(draft, _answered(_refusal_answer(refusal, request_id), failure))  # (no-op once under way)
+        refusal = s3_answers.failure(head, failure, request_id)
+        settle(draft, answered(refusal_answer(refusal, request_id), failure))  # (no-op once under way)
         if started:  # the answer is under way: nothing left to say but to stop
             log.warning("s3 request %s failed after its answer began (%d)", request_id, refusal[0])
             raise ClientGone(str(refusal[0])) from failure
-        await _send_whole(send, _refusal_answer(refusal, request_id))
+        await send_whole(send, refusal_answer(refusal, request_id))
         return True
 
     def _prepare(self, head: HttpRequest, pieces: Iterator[bytes], request_id: str) -> _Prepared | Answer:
@@ -193,28 +195,28 @@ class S3Requests:
         service = _service_of(head)
         operation = identify(service, head)
         if isinstance(operation, UnknownOperation):
-            raise _unknown(operation)
+            raise s3_answers.unknown(operation)
         body: bytes | None = None
         length = reader.decoded_length
         if length is None and head.header("transfer-encoding") is not None:  # a body of unsaid length
             raise payload.MissingContentLength("You must provide the Content-Length HTTP header.")
         reads_body = needs_body(operation)
         if reads_body or length is None or length <= MAX_BUFFERED_BYTES:
-            body = _whole(pieces, reader, MAX_DOCUMENT_BYTES if reads_body else MAX_BUFFERED_BYTES)
+            body = s3_bodies.whole(pieces, reader, MAX_DOCUMENT_BYTES if reads_body else MAX_BUFFERED_BYTES)
             if reads_body:
                 operation = identify(service, dataclasses.replace(head, body=body))
                 if isinstance(operation, UnknownOperation):
-                    raise _unknown(operation)
+                    raise s3_answers.unknown(operation)
         pending, draft = trail.decided(self.authorizer, head, caller, operation, region, request_id, now)
         try:
             prepared = self._decided(head, caller, operation, region, pending, draft, body, reader, now)
         except WouldBlock:
             raise  # decided again on a thread, and recorded there
         except Exception as exc:
-            _settle(draft, _failed(exc))
+            settle(draft, failed(exc))
             raise
         if isinstance(prepared, Answer):
-            _settle(draft, _answered(prepared))
+            settle(draft, answered(prepared))
         return prepared
 
     def _decided(
@@ -233,7 +235,7 @@ class S3Requests:
         else the request signed for the backend."""
         self.authorizer.before_forward(operation, caller, region, body)
         if operation.service == "s3control":
-            return self._account_settings(operation, caller, body, now)
+            return s3_store_answers.account_settings(self.db, operation, caller, body, now)
         self._block_public_access(operation, caller, region, body)
         self._object_ownership(operation, region)
         lookups = self.authorizer.lookups
@@ -244,7 +246,7 @@ class S3Requests:
         if here is not None:
             return here
         if operation.name == "GetBucketPolicyStatus":
-            return self._policy_status(operation, region)
+            return s3_store_answers.policy_status(self.db, self.authorizer.lookups, operation, region)
         everything = multidelete.answer_refused(  # a DeleteObjects whose every object is refused
             operation, pending.refused, lambda bucket: self.authorizer.lookups.bucket_exists(region, bucket)
         )
@@ -294,17 +296,17 @@ class S3Requests:
         try:
             self._exchange(head, bridge, prepared)
         except ClientGone:
-            _settle(prepared.draft, None)  # the client left: what the backend was asked is recorded
+            settle(prepared.draft, None)  # the client left: what the backend was asked is recorded
             raise
         except Exception as exc:
-            _settle(prepared.draft, _failed(exc))
+            settle(prepared.draft, failed(exc))
             raise
 
     def _exchange(self, head: HttpRequest, bridge: Bridge, prepared: _Prepared) -> None:
         """Forward a prepared request and stream the answer back, its record settled before it starts."""
         body = prepared.body
         sent: bytes | Iterable[bytes] = (
-            body if body is not None else _verified(bridge.body(), prepared.reader)
+            body if body is not None else s3_bodies.verified(bridge.body(), prepared.reader)
         )
         response = self.forwarder.send_signed(
             self.backend, head.method, prepared.target, prepared.signed_headers, sent
@@ -312,14 +314,14 @@ class S3Requests:
         try:
             self._decide_answer(prepared, response)
             if not 200 <= response.status < 300:
-                _stream_answer(response, bridge, head.method, prepared.draft)
+                stream_answer(response, bridge, head.method, prepared.draft)
             elif self._reads_answer(prepared):
                 answer = self._answer_whole(prepared, response, response.read(MAX_DOCUMENT_BYTES))
-                _settle(prepared.draft, _answered(answer))
+                settle(prepared.draft, answered(answer))
                 bridge.whole(answer)
             else:
                 self._succeeded(prepared)
-                _stream_answer(response, bridge, head.method, prepared.draft)
+                stream_answer(response, bridge, head.method, prepared.draft)
         finally:
             response.release()
 
@@ -393,49 +395,6 @@ class S3Requests:
         owner = found[0] if found is not None else self.settings.account_id
         return publicaccess.effective(self.authorizer.lookups, self.db, region, bucket, owner)
 
-    def _account_settings(
-        self, operation: Operation, caller: Caller | None, body: bytes | None, now: datetime
-    ) -> Answer:
-        """S3 Control's calls on an account's own Block Public Access settings, answered from the store
-        (the backend's namespace is every account's): AccessDenied for another account's."""
-        account = operation.params.get("AccountId")
-        if caller is None or account != caller.account_id:
-            raise AccessDenied("Access Denied")
-        if operation.name == "PutPublicAccessBlock":
-            settings = publicaccess.parse(body or b"")
-            if settings is None:
-                raise MalformedXML(MALFORMED_XML)
-            with self.db.transaction() as conn:
-                public_access.put(conn, account, publicaccess.as_tuple(settings), now)
-            return Answer(200, (), b"")
-        if operation.name == "GetPublicAccessBlock":
-            with self.db.read() as conn:
-                found = public_access.find(conn, account)
-            if found is None:
-                raise publicaccess.NoSuchPublicAccessBlockConfiguration(publicaccess.NO_CONFIGURATION)
-            document = publicaccess.document(publicaccess.PublicAccessBlock(*found))
-            return Answer(200, (("content-type", "application/xml"),), document)
-        if operation.name == "DeletePublicAccessBlock":
-            with self.db.transaction() as conn:
-                public_access.remove(conn, account)
-            return Answer(204, (), b"")
-        raise publicaccess.NotImplementedHere(
-            f"the gateway serves S3 Control's account Block Public Access calls only, not {operation.name}"
-        )
-
-    def _policy_status(self, operation: Operation, region: str) -> Answer:
-        """GetBucketPolicyStatus from the stored policy (the backend never sees it): IsPublic as
-        `policy.public` judges it; NoSuchBucketPolicy (NoSuchBucket) as S3 answers."""
-        bucket = str(operation.params.get("Bucket", ""))
-        with self.db.read() as conn:
-            found = resources.find(conn, "s3", resources.GLOBAL_REGION, bucket)
-        if found is None and self.authorizer.lookups.bucket_exists(region, bucket) is not True:
-            raise bucketpolicies.NoSuchBucket(bucketpolicies.NO_BUCKET)
-        text = found[1] if found is not None else None
-        if text is None:
-            raise bucketpolicies.NoSuchBucketPolicy(bucketpolicies.NO_POLICY)
-        return Answer(200, (("content-type", "application/xml"),), publicaccess.policy_status(text))
-
     def _after_success(self, prepared: _Prepared, headers: dict[str, str], body: bytes | None) -> None:
         """What a success changed of the bucket's Block Public Access settings (a new bucket's are all
         on, as S3 makes them) and Object Ownership, and of multipart uploads (`multipart`)."""
@@ -497,64 +456,6 @@ def _is_signature_v2(head: HttpRequest) -> bool:
     return authorization.startswith("AWS ") or ("AWSAccessKeyId=" in query and "Signature=" in query)
 
 
-def _whole(pieces: Iterable[bytes], reader: payload.PayloadReader, limit: int) -> bytes:
-    """The whole body, checked; EntityTooLarge past `limit`."""
-    parts: list[bytes] = []
-    size = 0
-    for piece in pieces:
-        ready = reader.feed(piece)
-        size += len(ready)
-        if size > limit:
-            raise EntityTooLarge(f"Your request was too big (over {limit} bytes here).")
-        parts.append(ready)
-    reader.finish()
-    return b"".join(parts)
-
-
-def _verified(pieces: Iterable[bytes], reader: payload.PayloadReader) -> Iterator[bytes]:
-    """The body as it is checked, the last piece held back until the whole body has been."""
-    held = b""
-    sent = 0
-    for piece in pieces:
-        ready = reader.feed(piece)
-        if ready:
-            if held:
-                yield held
-                sent += len(held)
-            held = ready
-    reader.finish()
-    if reader.decoded_length is not None and sent + len(held) != reader.decoded_length:
-        raise payload.IncompleteBody(
-            "You did not provide the number of bytes specified by the Content-Length HTTP header"
-        )
-    if held:
-        yield held
-
-
-def _stream_answer(response: BackendResponse, bridge: Bridge, method: str, draft: trail.Draft | None) -> None:
-    """The backend's answer to the client, whole when small; the request's record settled first."""
-    length = response.header("content-length")
-    if method != "HEAD" and length is not None and length.isdigit() and int(length) <= ANSWER_PIECE_BYTES:
-        answer = Answer(response.status, answer_headers(response), response.read())
-        _settle(draft, _answered(answer))
-        bridge.whole(answer)
-        return
-    _settle(draft, _answered(Answer(response.status, answer_headers(response), b"")))
-    bridge.start(response.status, answer_headers(response))
-    for piece in response.stream(ANSWER_PIECE_BYTES):
-        if piece:
-            bridge.piece(piece)
-    bridge.piece(b"", more=False)
-
-
-def _unknown(operation: UnknownOperation) -> AwsError:
-    if operation.operation is None:
-        return ownership.MethodNotAllowed(
-            f"The specified method is not allowed against this resource: {operation.reason}."
-        )
-    return MalformedXML(MALFORMED_XML)
-
-
 @quick_init
 @dataclass(frozen=True)
 class _Prepared:
@@ -569,71 +470,3 @@ class _Prepared:
     body: bytes | None  # None: streamed as it arrives, checked by `reader`
     reader: payload.PayloadReader
     draft: trail.Draft | None  # its record, settled before its answer starts
-
-
-def _failure(head: HttpRequest, exc: Exception, request_id: str) -> tuple[int, bytes, str]:
-    """S3's error for a failure: its AWS error, 503 ServiceUnavailable for a backend that did not
-    answer, 500 InternalError (logged with its traceback) for anything else."""
-    if isinstance(exc, AwsError):
-        has_token = head.header("x-amz-security-token") is not None or "X-Amz-Security-Token=" in (
-            head.query_string
-        )
-        return refusals.xml_refusal(exc, request_id, has_session_token=has_token)
-    if isinstance(exc, BackendUnavailable):
-        log.warning("backend of s3 unavailable in request %s: %s", request_id, exc)
-        return refusals.xml_error("ServiceUnavailable", 503, "Please reduce your request rate.", request_id)
-    log.error("internal failure in gateway request %s", request_id, exc_info=exc)
-    message = "We encountered an internal error. Please try again."
-    return refusals.xml_error("InternalError", 500, message, request_id)
-
-
-def _answered(answer: Answer, error: Exception | None = None) -> tuple[str, str] | None:
-    """What a request's record says of its answer: an AWS error's own code and message when one was
-    raised, else the error the answer's body names (None: a success)."""
-    if isinstance(error, AwsError):
-        return error.code, error.message
-    if answer.status < 400:
-        return None
-    kind = next((value for name, value in answer.headers if name == "content-type"), None)
-    return trail.answered_error(answer.status, kind, answer.body)
-
-
-def _failed(exc: Exception) -> tuple[str, str]:
-    """What a request's record says of a failure (`_failure` answers it, and logs what is unexpected)."""
-    if isinstance(exc, AwsError):
-        return exc.code, exc.message
-    if isinstance(exc, BackendUnavailable):
-        return "ServiceUnavailable", "Please reduce your request rate."
-    return "InternalError", "We encountered an internal error. Please try again."
-
-
-def _settle(draft: trail.Draft | None, error: tuple[str, str] | None) -> None:
-    if draft is not None:
-        draft.settle(error)
-
-
-def _refusal_answer(refusal: tuple[int, bytes, str], request_id: str) -> Answer:
-    status, body, content_type = refusal
-    return Answer(status, (("content-type", content_type), ("x-amz-request-id", request_id)), body)
-
-
-async def _on_loop_or_thread(threads: Executor, work: Callable[..., _T], *args: Any) -> _T:
-    """`work(*args)` on the event loop, or on a worker thread when it would wait for I/O there."""
-    try:
-        with blocking.on_loop():
-            return work(*args)
-    except WouldBlock:
-        return await asyncio.get_running_loop().run_in_executor(threads, work, *args)
-
-
-async def _start(send: Any, status: int, headers: Sequence[tuple[str, str]]) -> None:
-    encoded = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-    await send({"type": "http.response.start", "status": status, "headers": encoded})
-
-
-async def _send_whole(send: Any, answer: Answer) -> None:
-    """A whole answer, its content-length its body's."""
-    headers = [(k, v) for k, v in answer.headers if k != "content-length"]
-    headers.append(("content-length", str(len(answer.body))))
-    await _start(send, answer.status, headers)
-    await send({"type": "http.response.body", "body": answer.body})

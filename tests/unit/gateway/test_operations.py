@@ -200,14 +200,14 @@ def test_an_entity_bomb_in_the_payload_is_not_expanded() -> None:
 
 def _uncached_route(request: HttpRequest) -> str | None:
     """The route every candidate's own matching picks, nothing remembered."""
-    from ostiary.gateway import operations
+    from ostiary.gateway import operations, s3_routes
 
     model = operations.service_model("s3")
-    target = operations._target(request, operations.DEFAULT_VIRTUAL_HOSTS)
+    target = s3_routes.target(request, s3_routes.DEFAULT_VIRTUAL_HOSTS)
     assert not isinstance(target, str)
     shape = (request.method, target.bucket is not None, target.key is not None)
-    routes = operations._routes_by_shape(model).get(shape, ())
-    matches = [r for r in routes if operations._matches(r, request, target)]
+    routes = s3_routes._routes_by_shape(model).get(shape, ())
+    matches = [r for r in routes if s3_routes._matches(r, request, target)]
     return max(matches, key=lambda r: r.rank).operation if matches else None
 
 
@@ -225,10 +225,10 @@ def _s3_corpus() -> list[HttpRequest]:
 def test_a_remembered_route_is_the_route_matching_would_pick() -> None:
     # Every operation's request, minimal and with every located member, twice over in two orders: the
     # second time most are answered from what the first remembered, and each must still be its own.
-    from ostiary.gateway import operations
+    from ostiary.gateway import s3_routes
 
     corpus = _s3_corpus()
-    operations._matched.clear()
+    s3_routes._matched.clear()
     for requests in (corpus, corpus[::-1], corpus):
         for request in requests:
             found = identify("s3", request)

@@ -10,7 +10,7 @@ from typing import Any
 import botocore.session
 import pytest
 
-from ostiary.gateway import dynamodb, mapping
+from ostiary.gateway import dynamodb_keys, dynamodb_refusals, mapping
 from ostiary.gateway.operations import Operation, identify
 from ostiary.gateway.permissions import Facts, Permission, permissions_of
 from tests.unit.gateway.botocore_requests import built_request, sample_input
@@ -737,7 +737,7 @@ def test_every_operation_the_map_names_is_in_botocores_models() -> None:
 def test_an_expression_names_every_top_level_attribute_it_reads_or_writes(
     expression: str, names: dict[str, str], expected: list[str]
 ) -> None:
-    assert dynamodb.expression_attributes(expression, names) == expected
+    assert dynamodb_keys.expression_attributes(expression, names) == expected
 
 
 @pytest.mark.parametrize(
@@ -769,8 +769,8 @@ def test_a_query_whose_partition_value_cannot_be_read_is_refused(
     """Its `dynamodb:LeadingKeys` would be empty, which `ForAllValues` lets through."""
     operation = Operation("dynamodb", "Query", {"TableName": "T", **params})
     if refused:
-        with pytest.raises(dynamodb.ValidationException) as caught:
-            dynamodb.refuse_unread_key_conditions(operation, lambda table, index: ("pk", "sk"))
+        with pytest.raises(dynamodb_refusals.ValidationException) as caught:
+            dynamodb_refusals.refuse_unread_key_conditions(operation, lambda table, index: ("pk", "sk"))
         assert caught.value.args[0] == "Query condition missed key schema element: pk"
     else:
-        dynamodb.refuse_unread_key_conditions(operation, lambda table, index: ("pk", "sk"))
+        dynamodb_refusals.refuse_unread_key_conditions(operation, lambda table, index: ("pk", "sk"))
