@@ -392,7 +392,7 @@ class Authorizer:
                     store.forget(conn, gone.service, gone.region, gone.name)
         if operation.service == "kms" and isinstance(operation.params.get("AliasName"), str):
             self.lookups.forget_alias(region, account, operation.params["AliasName"])
-        if operation.service == "kms":
+        if keypolicystore.concerns(operation):
             facts = self.facts(account, region)
             key = made or keypolicystore.key_named(operation, facts, self.lookups.resolve_alias)
             kept = keypolicystore.after_success(

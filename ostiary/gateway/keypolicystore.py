@@ -33,6 +33,13 @@ from ostiary.store.db import Database
 from ostiary.store.named_principals import key_holder
 
 _NAMES_KEY = frozenset({"PutKeyPolicy", "GetKeyPolicy"})  # the calls whose `KeyId` names the key here
+_CONCERNED = _NAMES_KEY | {"CreateKey"}
+
+
+def concerns(operation: Operation) -> bool:
+    """Whether a KMS call writes or reads a stored key policy (CreateKey, PutKeyPolicy, GetKeyPolicy):
+    the others (Encrypt, Decrypt...) have nothing to do here once the backend answered."""
+    return operation.service == "kms" and operation.name in _CONCERNED
 
 
 def key_named(
