@@ -51,6 +51,14 @@ class _Cache:
             self._entries[key] = (now, value)
         return value
 
+    def peek(self, key: tuple[str, ...]) -> Any:
+        """The value kept for `key` while it is fresh, else None: never computed."""
+        with self._lock:
+            hit = self._entries.get(key)
+        if hit is not None and time.monotonic() - hit[0] < TTL_SECONDS:
+            return hit[1]
+        return None
+
     def drop(self, key: tuple[str, ...]) -> None:
         """Forget one value (it changed through this process)."""
         with self._lock:
@@ -69,6 +77,12 @@ class BackendLookups:
         """(partition key, sort key) of a table or one of its indexes, or None when unknown."""
         key = ("schema", region, table, index or "")
         found: tuple[str, ...] | None = self._cache.get(key, lambda: self._schema(region, table, index))
+        return found
+
+    def known_key_schema(self, region: str, table: str) -> tuple[str, ...] | None:
+        """A table's (partition key, sort key) when it is kept (a decision looked it up a moment ago),
+        else None: the backend is not asked."""
+        found: tuple[str, ...] | None = self._cache.peek(("schema", region, table, ""))
         return found
 
     def resolve_alias(self, region: str, account: str, alias: str) -> str | None:

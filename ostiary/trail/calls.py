@@ -21,7 +21,7 @@ from ostiary.protocol import ApiCall, HttpRequest
 from ostiary.settings import Settings
 from ostiary.store.db import Database
 from ostiary.store.keyring import Keyring
-from ostiary.trail import endpoint, events, recorder
+from ostiary.trail import endpoint, events, item_keys, recorder
 from ostiary.trail.config import TrailConfig
 from ostiary.trail.identity import marshalled_identity, unsigned_identity
 
@@ -146,7 +146,8 @@ def decided(
 class Draft:
     """A gateway request's record, written once what it was answered is known: `settle` (the first call
     counts). Its resources are read when it is drafted (an allowed call's alias was resolved by its
-    decision: the lookup is cached then)."""
+    decision: the lookup is cached then), and so is a DynamoDB put's item key (`item_keys`: when its
+    decision looked the table's key schema up)."""
 
     __slots__ = ("_trail", "_frame", "_done")
 
@@ -171,7 +172,14 @@ class Draft:
             account,
             operation.service,
             operation.name,
-            operation.params,  # its secrets and data out when its records are made (`plans`)
+            # its secrets and data out when its records are made (`plans`); a put's item key added
+            # (`item_keys`) when its table's key schema is kept, never asked of the backend for it
+            item_keys.keyed(
+                operation.service,
+                operation.name,
+                operation.params,
+                lambda table: authorizer.lookups.known_key_schema(region, table),
+            ),
             request_id,
             now.timestamp(),
             request.client_ip,

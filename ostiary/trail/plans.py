@@ -14,7 +14,9 @@ botocore model (`of`): a plan of the members to hide, at any depth, applied by `
 - a map's keys are data, not member names: kept as sent (a KMS encryption context's, a table's name in
   `RequestItems`, an attribute's name, a tag's key), where a structure's member names are camelCased;
 - a DynamoDB key is recorded as CloudTrail's data events record it: its attribute names as sent, each
-  value without its type (`"key": {"Artist": "No One You Know"}`, DynamoDB's developer guide).
+  value without its type (`"key": {"Artist": "No One You Know"}`, DynamoDB's developer guide); so is a
+  put's (PutItem's, a TransactWriteItems' Put's), which its request does not name apart from its item:
+  the gateway adds it (`item_keys`) when the table's key schema is known.
 
 Operations with nothing to hide and no map (most of IAM's and STS's) have no plan: their parameters take
 the plain path.
@@ -52,6 +54,9 @@ _DATA_SHAPES = frozenset(
 )
 _KEY_MEMBERS = frozenset({"Key", "Keys", "ExclusiveStartKey"})  # a key's values: kept, as CloudTrail does
 _ITEM_MEMBERS = frozenset({"Item"})
+# The puts whose records name their item's key beside its attribute names (`item_keys` adds the `Key`):
+# PutItem's and a TransactWriteItems' Put's, in DynamoDB's developer guide's records of them.
+_KEYED_PUTS = frozenset({"PutItemInput", "Put"})
 _STATEMENT_MEMBERS = frozenset({"Statement"})
 
 
@@ -114,6 +119,8 @@ def _plan(shape: Shape, service: str, planned: dict[str, Plan | None]) -> Plan |
             found = _plan(member, service, planned)
             if found is not None:
                 members[name] = found
+        if service == "dynamodb" and shape.name in _KEYED_PUTS and "Item" in shape.members:
+            members["Key"] = KEY
         if not members:
             planned[shape.name] = None
         return members or None

@@ -87,7 +87,11 @@ def test_dynamodb_table_and_attribute_names_are_recorded_as_sent(gateway: Server
     )
     records = records_by_name(gateway, name)
     (put,) = records["PutItem"]
-    assert put["requestParameters"] == {"tableName": table, "item": ["OrderId", "Total"]}
+    assert put["requestParameters"] == {  # the item's key beside its names, as CloudTrail records a put
+        "tableName": table,
+        "key": {"OrderId": "o-1"},
+        "item": ["OrderId", "Total"],
+    }
     (got,) = records["GetItem"]
     assert "errorCode" not in got
     assert got["requestParameters"] == {

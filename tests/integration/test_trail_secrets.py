@@ -200,6 +200,46 @@ def test_dynamodb_item_values_are_left_out_at_any_depth(gateway: Server) -> None
     )
 
 
+def test_a_put_items_record_names_its_key_and_no_other_value(gateway: Server) -> None:
+    """CloudTrail's PutItem data event records the item's key (`"key": {"Artist": "No One You Know",
+    "SongTitle": "Scared of My Shadow"}`, its values without their types) beside the item's attribute
+    names, and so does a TransactWriteItems' Put (DynamoDB's developer guide, "Understanding DynamoDB log
+    file entries"); the item's other values are not recorded."""
+    pair = f"Sec{uuid.uuid4().hex[:10]}"
+    gateway.client("dynamodb").create_table(  # type: ignore[attr-defined]
+        TableName=pair,
+        KeySchema=[
+            {"AttributeName": "Artist", "KeyType": "HASH"},
+            {"AttributeName": "SongTitle", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "Artist", "AttributeType": "S"},
+            {"AttributeName": "SongTitle", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    single = _table(gateway)
+    name, client = _user(gateway)
+    dynamodb = client("dynamodb")
+    song = {"Artist": {"S": "No One You Know"}, "SongTitle": {"S": "Scared of My Shadow"}}
+    _call(dynamodb.put_item, TableName=pair, Item={**song, "AlbumTitle": {"S": _secret("album")}})
+    _call(dynamodb.put_item, TableName=single, Item={"card": {"S": _secret("card")}, "k": {"S": "solo"}})
+    _call(
+        dynamodb.transact_write_items,
+        TransactItems=[{"Put": {"TableName": pair, "Item": {"Notes": {"S": _secret("notes")}, **song}}}],
+    )
+    records = records_by_name(gateway, name)
+    by_table = {r["requestParameters"]["tableName"]: r["requestParameters"] for r in records["PutItem"]}
+    assert by_table[pair]["key"] == {"Artist": "No One You Know", "SongTitle": "Scared of My Shadow"}
+    assert by_table[pair]["item"] == ["Artist", "SongTitle", "AlbumTitle"]
+    assert by_table[single]["key"] == {"k": "solo"} and by_table[single]["item"] == ["card", "k"]
+    ((put,),) = [r["requestParameters"]["transactItems"] for r in records["TransactWriteItems"]]
+    assert put["put"]["key"] == {"Artist": "No One You Know", "SongTitle": "Scared of My Shadow"}
+    assert put["put"]["item"] == ["Notes", "Artist", "SongTitle"]
+    for record in (*records["PutItem"], *records["TransactWriteItems"]):
+        _assert_no_secret(record)
+
+
 def test_kms_plaintexts_and_messages_are_left_out(gateway: Server) -> None:
     root: Any = gateway.client("kms")
     symmetric = root.create_key()["KeyMetadata"]["KeyId"]
@@ -363,6 +403,7 @@ def test_no_secret_is_at_rest_in_the_data_directory_or_the_log(gateway: Server) 
     probes = (
         test_s3_customer_keys_are_hidden,
         test_dynamodb_item_values_are_left_out_at_any_depth,
+        test_a_put_items_record_names_its_key_and_no_other_value,
         test_kms_plaintexts_and_messages_are_left_out,
         test_secrets_of_services_behind_a_catch_all_backend_are_hidden,
         test_message_bodies_are_hidden_and_their_attributes_left_out,

@@ -4,7 +4,7 @@ tests/integration/test_trail_secrets.py send them through the real server)."""
 
 from __future__ import annotations
 
-from ostiary.trail import plans, redaction
+from ostiary.trail import item_keys, plans, redaction
 
 HIDDEN = redaction.HIDDEN
 
@@ -177,6 +177,52 @@ def test_dynamodb_table_names_attribute_names_and_keys_are_recorded_as_sent() ->
     asked, _ = plans.of("dynamodb", "Query")
     params = {"TableName": "Orders", "ExclusiveStartKey": {"OrderId": {"S": "o-1"}}}
     assert redaction.request_parameters(params, asked)["exclusiveStartKey"] == {"OrderId": "o-1"}
+
+
+def test_a_puts_key_is_recorded_beside_its_items_names_when_its_key_schema_is_known() -> None:
+    """CloudTrail's PutItem and TransactWriteItems records name the item's key, its values without their
+    types (DynamoDB's developer guide); its other values never. A table whose key schema is not kept
+    (`None`: the backend is not asked for the trail's sake) gets no key."""
+    schemas = {"Music": ("Artist", "SongTitle"), "Orders": ("OrderId",)}
+    song = {
+        "SongTitle": {"S": "Scared of My Shadow"},
+        "Album": {"S": "x"},
+        "Artist": {"S": "No One You Know"},
+    }
+    put = {"TableName": "Music", "Item": song, "ReturnConsumedCapacity": "TOTAL"}
+    asked, _ = plans.of("dynamodb", "PutItem")
+    keyed = item_keys.keyed("dynamodb", "PutItem", put, schemas.get)
+    assert redaction.request_parameters(keyed, asked) == {
+        "tableName": "Music",
+        "key": {"Artist": "No One You Know", "SongTitle": "Scared of My Shadow"},
+        "item": ["SongTitle", "Album", "Artist"],
+        "returnConsumedCapacity": "TOTAL",
+    }
+    arn = {
+        **put,
+        "TableName": "arn:aws:dynamodb:us-east-1:123456789012:table/Orders",
+        "Item": {"OrderId": {"N": "7"}},
+    }
+    assert redaction.request_parameters(item_keys.keyed("dynamodb", "PutItem", arn, schemas.get), asked)[
+        "key"
+    ] == {"OrderId": "7"}
+    for unknown in ({**put, "TableName": "Other"}, {**put, "Item": {"Album": {"S": "x"}}}):
+        assert item_keys.keyed("dynamodb", "PutItem", unknown, schemas.get) is unknown
+    asked, _ = plans.of("dynamodb", "TransactWriteItems")
+    transaction = {
+        "TransactItems": [{"Put": put}, {"Delete": {"TableName": "Music", "Key": {"Artist": {"S": "a"}}}}]
+    }
+    recorded = redaction.request_parameters(
+        item_keys.keyed("dynamodb", "TransactWriteItems", transaction, schemas.get), asked
+    )
+    assert recorded is not None
+    assert recorded["transactItems"][0]["put"]["key"] == {
+        "Artist": "No One You Know",
+        "SongTitle": "Scared of My Shadow",
+    }
+    assert recorded["transactItems"][1] == {"delete": {"tableName": "Music", "key": {"Artist": "a"}}}
+    batch = {"RequestItems": {"Music": [{"PutRequest": {"Item": song}}]}}  # no record of AWS's shows a key
+    assert item_keys.keyed("dynamodb", "BatchWriteItem", batch, schemas.get) is batch
 
 
 def test_a_secret_name_as_a_maps_key_is_hidden_all_the_same() -> None:
