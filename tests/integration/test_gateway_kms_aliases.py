@@ -8,13 +8,12 @@ A real `ostiary serve` whose gateway forwards KMS, S3 and DynamoDB to moto's ser
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.integration.gateway_helpers import backend_client, moto_backend, refused
-from tests.integration.test_gateway_ownership import Harness, running_harness
+from tests.integration.gateway_helpers import backend_client, refused
+from tests.integration.test_gateway_ownership import Harness, harness_fixtures
 
 pytest.importorskip(
     "moto.server", reason="moto's server is the gateway's test backend (pip install moto[server])"
@@ -23,17 +22,7 @@ pytest.importorskip(
 REGION = "us-east-1"
 
 
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from moto_backend(tmp_path_factory)
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def harness(
-    request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Harness]:
-    database_url = request.getfixturevalue("module_pg_database") if request.param == "postgresql" else None
-    yield from running_harness(backend, tmp_path_factory, database_url)
+backend, harness = harness_fixtures()
 
 
 class Account:

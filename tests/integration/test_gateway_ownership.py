@@ -84,11 +84,6 @@ class Harness:
         return arn, {"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"]}
 
 
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from moto_backend(tmp_path_factory)
-
-
 def running_harness(
     backend: str, tmp_path_factory: pytest.TempPathFactory, database_url: str | None = None
 ) -> Iterator[Harness]:
@@ -103,13 +98,28 @@ def running_harness(
     stop_server(server)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def harness(
-    request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Harness]:
-    """The harness over SQLite, then over PostgreSQL (a database of its own, for its own keyring)."""
-    database_url = request.getfixturevalue("module_pg_database") if request.param == "postgresql" else None
-    yield from running_harness(backend, tmp_path_factory, database_url)
+def harness_fixtures() -> tuple[Any, Any]:
+    """A module's `backend` (moto's server) and `harness` (Ostiary in front of it over SQLite, then over
+    PostgreSQL: a database of its own, for its own keyring) fixtures, one each a module:
+    `backend, harness = harness_fixtures()`."""
+
+    @pytest.fixture(scope="module")
+    def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+        yield from moto_backend(tmp_path_factory)
+
+    @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+    def harness(
+        request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[Harness]:
+        database_url = (
+            request.getfixturevalue("module_pg_database") if request.param == "postgresql" else None
+        )
+        yield from running_harness(backend, tmp_path_factory, database_url)
+
+    return backend, harness
+
+
+backend, harness = harness_fixtures()
 
 
 @pytest.fixture(scope="module")

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.integration.gateway_helpers import moto_backend
 from tests.integration.gateway_helpers import refusal as _refusal
-from tests.integration.test_gateway_ownership import Harness, running_harness
+from tests.integration.test_gateway_ownership import Harness, harness_fixtures
 
 ENCRYPT = [{"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*"}]
 INVALID = (
@@ -27,17 +25,7 @@ INVALID = (
 )
 
 
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from moto_backend(tmp_path_factory)
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def harness(
-    request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Harness]:
-    database_url = request.getfixturevalue("module_pg_database") if request.param == "postgresql" else None
-    yield from running_harness(backend, tmp_path_factory, database_url)
+backend, harness = harness_fixtures()
 
 
 def _policy(account: str, principal: Any) -> str:
