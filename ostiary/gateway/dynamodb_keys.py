@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ostiary.gateway.mapping import tag_keys
+
 _SCALAR_TYPES = ("S", "N", "B")
 # `name = :value`, where a name or placeholder is whatever the backend takes for one (`#p-x`, `:ä`).
 _KEY_EQUALS = re.compile(r"([^\s=()<>,]+)\s*=\s*(:[^\s=()<>,]+)")
@@ -192,11 +194,5 @@ def request_keys(params: Mapping[str, Any]) -> dict[str, str | list[str]]:
     for key, member in _REQUEST_KEYS.items():
         if isinstance(params.get(member), str):
             out[key] = params[member]
-    tags = params.get("Tags")
-    if isinstance(tags, list):
-        pairs = [(t.get("Key"), t.get("Value")) for t in tags if isinstance(t, dict)]
-        out.update({f"aws:RequestTag/{k}": str(v) for k, v in pairs if isinstance(k, str)})
-        out["aws:TagKeys"] = [k for k, _ in pairs if isinstance(k, str)]
-    if isinstance(params.get("TagKeys"), list):
-        out["aws:TagKeys"] = [str(k) for k in params["TagKeys"]]
+    out.update(tag_keys(params, "Key", "Value"))
     return out

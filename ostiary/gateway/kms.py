@@ -11,7 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from ostiary.gateway.mapping import Facts, Permission, entries, fill, listed_only, on_behalf, resource_types
+from ostiary.gateway.mapping import (
+    Facts,
+    Permission,
+    entries,
+    fill,
+    listed_only,
+    on_behalf,
+    resource_types,
+    tag_keys,
+)
 from ostiary.gateway.operations import Operation
 
 _MEMBER_KEYS = {
@@ -184,13 +193,7 @@ def request_keys(params: Mapping[str, Any], facts: Facts) -> dict[str, str | lis
             out[key] = [str(v) for v in value] if isinstance(value, list) else _text(value)
     if isinstance(params.get("SourceKeyId"), str) and isinstance(params.get("DestinationKeyId"), str):
         out["kms:ReEncryptOnSameKey"] = _text(params["SourceKeyId"] == params["DestinationKeyId"])
-    tags = params.get("Tags")
-    if isinstance(tags, list):
-        pairs = [(t.get("TagKey"), t.get("TagValue")) for t in tags if isinstance(t, dict)]
-        out.update({f"aws:RequestTag/{k}": str(v) for k, v in pairs if isinstance(k, str)})
-        out["aws:TagKeys"] = [k for k, _ in pairs if isinstance(k, str)]
-    if isinstance(params.get("TagKeys"), list):
-        out["aws:TagKeys"] = [str(k) for k in params["TagKeys"]]
+    out.update(tag_keys(params, "TagKey", "TagValue"))
     out.update(_grant_keys(params))
     return out
 

@@ -147,6 +147,21 @@ def on_behalf(called_via: tuple[str, ...] = ()) -> dict[str, str | list[str]]:
     return out
 
 
+def tag_keys(params: Mapping[str, Any], key_member: str, value_member: str) -> dict[str, str | list[str]]:
+    """`aws:RequestTag/<key>` and `aws:TagKeys` of a request's `Tags` (a list of structures whose key and
+    value are `key_member` and `value_member`: DynamoDB's `Key`/`Value`, KMS's `TagKey`/`TagValue`), or of
+    its `TagKeys` (an untagging call's)."""
+    out: dict[str, str | list[str]] = {}
+    tags = params.get("Tags")
+    if isinstance(tags, list):
+        pairs = [(t.get(key_member), t.get(value_member)) for t in tags if isinstance(t, dict)]
+        out.update({f"aws:RequestTag/{k}": str(v) for k, v in pairs if isinstance(k, str)})
+        out["aws:TagKeys"] = [k for k, _ in pairs if isinstance(k, str)]
+    if isinstance(params.get("TagKeys"), list):
+        out["aws:TagKeys"] = [str(k) for k in params["TagKeys"]]
+    return out
+
+
 # -- the map ----------------------------------------------------------------------------------------
 
 

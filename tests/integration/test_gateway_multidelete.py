@@ -12,7 +12,6 @@ import base64
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,8 +22,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from tests.integration.gateway_helpers import moto_backend, records_by_name, refused
-from tests.integration.test_gateway_ownership import Harness, running_harness
+from tests.integration.gateway_helpers import records_by_name, refused
+from tests.integration.test_gateway_ownership import Harness, harness_fixtures
 
 pytest.importorskip(
     "moto.server", reason="moto's server is the gateway's test backend (pip install moto[server])"
@@ -33,14 +32,7 @@ pytest.importorskip(
 DENIED = {"Code": "AccessDenied", "Message": "Access Denied"}
 
 
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from moto_backend(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def harness(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    yield from running_harness(backend, tmp_path_factory)
+backend, harness = harness_fixtures(("sqlite",))
 
 
 def _bucket(harness: Harness, *keys: str) -> str:

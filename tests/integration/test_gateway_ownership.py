@@ -98,16 +98,16 @@ def running_harness(
     stop_server(server)
 
 
-def harness_fixtures() -> tuple[Any, Any]:
-    """A module's `backend` (moto's server) and `harness` (Ostiary in front of it over SQLite, then over
-    PostgreSQL: a database of its own, for its own keyring) fixtures, one each a module:
+def harness_fixtures(stores: tuple[str, ...] = ("sqlite", "postgresql")) -> tuple[Any, Any]:
+    """A module's `backend` (moto's server) and `harness` (Ostiary in front of it over each of `stores`
+    in turn: PostgreSQL's a database of its own, for its own keyring) fixtures, one each a module:
     `backend, harness = harness_fixtures()`."""
 
     @pytest.fixture(scope="module")
     def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield from moto_backend(tmp_path_factory)
 
-    @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+    @pytest.fixture(scope="module", params=list(stores))
     def harness(
         request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory
     ) -> Iterator[Harness]:

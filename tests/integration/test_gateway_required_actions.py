@@ -12,28 +12,20 @@ A real `ostiary serve` whose gateway forwards S3, DynamoDB and KMS to moto's ser
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tests.integration.gateway_helpers import moto_backend, refused
-from tests.integration.test_gateway_ownership import Harness, running_harness
+from tests.integration.gateway_helpers import refused
+from tests.integration.test_gateway_ownership import Harness, harness_fixtures
 
 pytest.importorskip(
     "moto.server", reason="moto's server is the gateway's test backend (pip install moto[server])"
 )
 
 
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from moto_backend(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def harness(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    yield from running_harness(backend, tmp_path_factory)
+backend, harness = harness_fixtures(("sqlite",))
 
 
 def _denied(harness: Harness, service: str, *actions: str) -> Any:
