@@ -206,3 +206,15 @@ def _post_delete(
     credentials = Credentials(keys["AccessKeyId"], keys["SecretAccessKey"])
     S3SigV4Auth(credentials, "s3", "us-east-1").add_auth(request)
     return urllib3.request("POST", url, body=body, headers=dict(request.headers.items()), retries=False)
+
+
+def test_refused_keys_spelled_with_xml_and_other_scripts_come_back_as_sent(harness: Harness) -> None:
+    """A refused key holding what XML escapes, or not ASCII, is named in its `<Error>` as it was listed;
+    a key allowed by its prefix but spelled to look like a denied one is decided as spelled."""
+    odd = ["keep/a&b<c>\"d'", "keep/ключ ü", "other/%2e%2e/x", "public/../keep/y"]
+    bucket = _bucket(harness, *odd)
+    _, keys = _user(harness, bucket)
+    answer = harness.client("s3", keys).delete_objects(Bucket=bucket, Delete=_objects(*odd))
+    assert _errors(answer) == sorted(({"Key": key, **DENIED} for key in odd[:3]), key=lambda e: e["Key"])
+    assert [d["Key"] for d in answer["Deleted"]] == ["public/../keep/y"]  # S3 keys are not paths
+    assert all(_exists(harness, bucket, key) for key in odd[:3])
