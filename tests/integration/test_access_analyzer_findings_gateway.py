@@ -1,7 +1,8 @@
-"""External-access findings on S3 bucket policies written through the gateway (moto as its backend): a
-PutBucketPolicy that grants another account or the public yields findings naming who gets what, and
-DeleteBucketPolicy resolves them; and the AWS CLI's view of a role's finding. One server over SQLite:
-the store paths are covered on both backends by test_access_analyzer_findings.py."""
+"""External-access findings on S3 bucket policies and KMS key policies written through the gateway (moto
+as its backend): a PutBucketPolicy or PutKeyPolicy that grants another account or the public yields
+findings naming who gets what, and a policy that no longer does resolves them; and the AWS CLI's view of
+a role's finding. One server over SQLite: the store paths are covered on both backends by
+test_access_analyzer_findings.py."""
 
 from __future__ import annotations
 
@@ -66,6 +67,53 @@ def test_bucket_policy_put_through_the_gateway_is_analyzed(harness: Harness) -> 
     their_arn = theirs.create_analyzer(analyzerName="external", type="ACCOUNT")["arn"]
     assert theirs.list_findings(analyzerArn=their_arn)["findings"] == []
     s3.delete_bucket_policy(Bucket=bucket)
+    assert {f["status"] for f in aa.list_findings(analyzerArn=arn)["findings"]} == {"RESOLVED"}
+
+
+def test_a_key_policy_put_through_the_gateway_is_analyzed(harness: Harness) -> None:
+    """A key policy the gateway keeps (CreateKey's, PutKeyPolicy's) is analyzed as the bucket policies
+    are: its grant to another account is a finding on the key; the default key policy (the owner's root)
+    is none, nor is a key made before the analyzer with a policy naming only the owner."""
+    root = harness.account()
+    account = root["AccountId"]
+    kms = harness.client("kms", root)
+    aa = harness.client("accessanalyzer", root)
+    own = kms.create_key()["KeyMetadata"]["Arn"]  # AWS's default key policy
+    manage = {
+        "Sid": "owner",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+    alone = kms.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": [manage]}))
+    arn = aa.create_analyzer(analyzerName="external", type="ACCOUNT")["arn"]
+    assert aa.list_findings(analyzerArn=arn)["findings"] == []
+    shared = kms.create_key()["KeyMetadata"]
+    use = {
+        "Sid": "partner",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{OTHER}:root"},
+        "Action": ["kms:Decrypt", "kms:Encrypt"],
+        "Resource": "*",
+    }
+    kms.put_key_policy(
+        KeyId=shared["KeyId"],
+        PolicyName="default",
+        Policy=json.dumps({"Version": "2012-10-17", "Statement": [manage, use]}),
+    )
+    (finding,) = aa.list_findings(analyzerArn=arn)["findings"]
+    key_arn = f"arn:aws:kms:us-east-1:{account}:key/{shared['KeyId']}"
+    assert (finding["resource"], finding["resourceType"]) == (key_arn, "AWS::KMS::Key")
+    assert finding["principal"] == {"AWS": f"arn:aws:iam::{OTHER}:root"}
+    assert sorted(finding["action"]) == ["kms:Decrypt", "kms:Encrypt"]
+    assert (finding["isPublic"], finding["status"]) == (False, "ACTIVE")
+    assert own != shared["Arn"] != alone["KeyMetadata"]["Arn"]  # (three keys, one of them shared)
+    kms.put_key_policy(
+        KeyId=shared["KeyId"],
+        PolicyName="default",
+        Policy=json.dumps({"Version": "2012-10-17", "Statement": [manage]}),
+    )
     assert {f["status"] for f in aa.list_findings(analyzerArn=arn)["findings"]} == {"RESOLVED"}
 
 
