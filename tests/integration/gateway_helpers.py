@@ -6,7 +6,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -75,3 +77,22 @@ def records_by_name(gateway: Any, username: str) -> dict[str, list[dict[str, Any
         record = json.loads(event["CloudTrailEvent"])
         found.setdefault(record["eventName"], []).append(record)
     return found
+
+
+def saved_while_deleted(iam: Any, put: Callable[[str], object]) -> tuple[str, str]:
+    """A user made, then a policy naming it saved (`put(its ARN)`) while the user is deleted beside it:
+    (the user's ARN, "saved" or the code of the save's refusal)."""
+    name = f"race-{uuid.uuid4().hex[:8]}"
+    arn = str(iam.create_user(UserName=name)["User"]["Arn"])
+
+    def save() -> str:
+        try:
+            put(arn)
+        except ClientError as exc:
+            return refusal(exc)[0]
+        return "saved"
+
+    with ThreadPoolExecutor(2) as pool:
+        saved = pool.submit(save)
+        pool.submit(iam.delete_user, UserName=name).result()
+        return arn, saved.result()

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.integration.gateway_helpers import refusal as _refusal
+from tests.integration.gateway_helpers import saved_while_deleted
 from tests.integration.test_gateway_ownership import Harness, harness_fixtures
 
 backend, harness = harness_fixtures()
@@ -117,20 +117,10 @@ def test_a_user_deleted_while_a_bucket_policy_naming_it_is_saved_is_never_named_
     bucket = f"np-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=bucket)
     for _ in range(6):
-        name = f"race-{uuid.uuid4().hex[:8]}"
-        arn = harness.iam().create_user(UserName=name)["User"]["Arn"]
-
-        def save(arn: str = arn) -> str:
-            try:
-                s3.put_bucket_policy(Bucket=bucket, Policy=_grant(bucket, arn))
-            except ClientError as exc:
-                return _refusal(exc)[0]
-            return "saved"
-
-        with ThreadPoolExecutor(2) as pool:
-            saved = pool.submit(save)
-            pool.submit(harness.iam().delete_user, UserName=name).result()
-            assert saved.result() in ("saved", "MalformedPolicy")
+        arn, saved = saved_while_deleted(
+            harness.iam(), lambda arn: s3.put_bucket_policy(Bucket=bucket, Policy=_grant(bucket, arn))
+        )
+        assert saved in ("saved", "MalformedPolicy")
         try:
             shown = s3.get_bucket_policy(Bucket=bucket)["Policy"]
         except ClientError:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.integration.gateway_helpers import refusal as _refusal
+from tests.integration.gateway_helpers import saved_while_deleted
 from tests.integration.test_gateway_ownership import Harness, harness_fixtures
 
 ENCRYPT = [{"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*"}]
@@ -166,18 +166,9 @@ def test_a_user_deleted_while_a_key_policy_naming_it_is_saved_is_never_named_by_
     account = harness.server.account_id
     key_id = kms.create_key()["KeyMetadata"]["KeyId"]
     for _ in range(6):
-        name = f"race-{uuid.uuid4().hex[:8]}"
-        arn = harness.iam().create_user(UserName=name)["User"]["Arn"]
-
-        def save(arn: str = arn) -> str:
-            try:
-                kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=_policy(account, arn))
-            except ClientError as exc:
-                return _refusal(exc)[0]
-            return "saved"
-
-        with ThreadPoolExecutor(2) as pool:
-            saved = pool.submit(save)
-            pool.submit(harness.iam().delete_user, UserName=name).result()
-            assert saved.result() in ("saved", "MalformedPolicyDocumentException")
+        arn, saved = saved_while_deleted(
+            harness.iam(),
+            lambda arn: kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=_policy(account, arn)),
+        )
+        assert saved in ("saved", "MalformedPolicyDocumentException")
         assert arn not in kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]
