@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 ENV = "OSTIARY_BACKENDS"
 ACCESS_KEY_ENV = "OSTIARY_BACKEND_ACCESS_KEY_ID"
 SECRET_KEY_ENV = "OSTIARY_BACKEND_SECRET_ACCESS_KEY"
+ACCOUNT_ENV = "OSTIARY_BACKEND_ACCOUNT_ID"  # the backend's own account (default: asked of its STS)
 TIMEOUT_ENV = "OSTIARY_BACKEND_TIMEOUT"  # seconds a backend may stay silent before the client gets a 503
 ANY_SERVICE = "*"
 # Services Ostiary serves itself: a backend for them is refused.
@@ -27,6 +28,7 @@ class Backends:
     access_key_id: str = "test"
     secret_access_key: str = field(default="test", repr=False)
     timeout_seconds: float = 60.0
+    account_id: str | None = None  # the account the backend writes into its ARNs (None: learned)
 
     def url_for(self, service: str) -> str | None:
         """The backend URL of `service`, or None when no backend serves it."""
@@ -68,7 +70,17 @@ def from_environment(environ: Mapping[str, str] | None = None) -> Backends:
         access_key_id=env.get(ACCESS_KEY_ENV) or "test",
         secret_access_key=env.get(SECRET_KEY_ENV) or "test",
         timeout_seconds=_timeout(env.get(TIMEOUT_ENV)),
+        account_id=_account(env.get(ACCOUNT_ENV)),
     )
+
+
+def _account(text: str | None) -> str | None:
+    """`OSTIARY_BACKEND_ACCOUNT_ID`: twelve digits, or None (learned); ValueError for anything else."""
+    if not text:
+        return None
+    if not re.fullmatch(r"\d{12}", text.strip()):
+        raise ValueError(f"{ACCOUNT_ENV} must be an account id of twelve digits, not {text}")
+    return text.strip()
 
 
 def _timeout(text: str | None) -> float:

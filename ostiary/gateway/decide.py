@@ -218,6 +218,11 @@ class Authorizer:
         arn = ownership.with_account(permission.resource, owner)
         return Owned(Permission(permission.action, arn, permission.context), owner, resource, text)
 
+    def owner_of(self, service: str, region: str, name: str) -> str:
+        """The account that owns a table or key (the default account's when Ostiary never saw it made)."""
+        found = store.recent_find(self.db, service, region, name)
+        return found[0] if found is not None else self.settings.account_id
+
     def resource_policy(self, owned: Owned, caller_account: str, region: str) -> Any:
         """The resource policy a permission is also decided by: a bucket's stored policy, a KMS key's
         policy (None for tables, and for buckets without one).

@@ -27,7 +27,7 @@ from ostiary.auth.caller import Caller
 from ostiary.blocking import WouldBlock
 from ostiary.errors import AwsError, MissingAuthenticationToken
 from ostiary.frozen import quick_init
-from ostiary.gateway import keypolicies, kmsaliases, listtokens, ownership, refusals
+from ostiary.gateway import backendarns, keypolicies, kmsaliases, listtokens, ownership, refusals
 from ostiary.gateway.backend_async import AsyncBackend
 from ostiary.gateway.backend_http import BackendError
 from ostiary.gateway.backends import Backends
@@ -108,7 +108,9 @@ class Gateway:
         self._backend = AsyncBackend(read_timeout=backends.timeout_seconds)
         # The gateway's own threads: a slow upload holds one, and never one the IAM endpoint needs.
         self._threads = ThreadPoolExecutor(MAX_CONCURRENT_REQUESTS, thread_name_prefix="ostiary-gateway")
-        self.authorizer = Authorizer(settings, db, keyring, BackendLookups(self.forwarder, backends.url_for))
+        self.authorizer = Authorizer(
+            settings, db, keyring, BackendLookups(self.forwarder, backends.url_for, backends.account_id)
+        )
         for service in backends.services:  # their models read now, with the rest of start-up
             service_model(service)
         s3_backend = backends.url_for("s3")
@@ -269,6 +271,12 @@ class Gateway:
             aliased = self._aliased(operation, caller.account_id, signed.region, request.body)
             if aliased is not None:  # the caller's aliases as the backend knows them
                 request = dataclasses.replace(request, body=aliased)
+            lookups, region = self.authorizer.lookups, signed.region
+            in_backend = backendarns.backend_body(
+                operation, request.body, lambda: lookups.backend_account(service, region)
+            )
+            if in_backend is not None:  # its table and key ARNs in the backend's account
+                request = dataclasses.replace(request, body=in_backend)
             outgoing = self.forwarder.outgoing(backend, request, service, signed.region)
         except WouldBlock:
             raise  # decided again on a thread, and recorded there
@@ -301,7 +309,22 @@ class Gateway:
             body = self.authorizer.after_success(operation, caller, prepared.region, answer.body)
             if body is not None:
                 answer = Answer(answer.status, ownership.headers_for(answer.headers, body), body)
+        if backendarns.rewritten(prepared.operation, answer.status):
+            answer = self._owners_arns(prepared, answer)
         return answer
+
+    def _owners_arns(self, prepared: Prepared, answer: Answer) -> Answer:
+        """A DynamoDB or KMS answer with its ARNs in their owners' accounts (`backendarns`)."""
+        service, region = prepared.operation.service, prepared.region
+        backend = self.authorizer.lookups.backend_account(service, region)
+        if backend is None:
+            return answer
+        body = backendarns.client_body(
+            service, ownership.plain(answer.body), backend, region, self.authorizer.owner_of
+        )
+        if body is None:
+            return answer
+        return Answer(answer.status, ownership.headers_for(answer.headers, body), body)
 
     def _finished(self, prepared: Prepared, answer: Answer, request_id: str) -> Answer:
         """`_finish` on a worker thread. Never raises."""

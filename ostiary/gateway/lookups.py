@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import threading
 import time
 import xml.etree.ElementTree as ElementTree
@@ -27,6 +28,8 @@ NEGATIVE_TTL_SECONDS = 1.0  # "no such table" is kept only briefly: the table ma
 MAX_ENTRIES = 4096
 MAX_LISTED_OBJECTS = 1000  # the objects of an import's source whose encryption is asked (one page)
 MAX_UPLOAD_PAGES = 10  # pages of uploads under one key read to find an upload id
+ACCOUNT_RETRY_SECONDS = 30.0  # a backend that could not tell its account is asked again after this
+_CALLER_ACCOUNT = re.compile(rb"<Account>\s*(\d{12})\s*</Account>")
 StoredObject = tuple[str, str, str | None, bool]  # (object key, algorithm, KMS key id, bucket key)
 
 
@@ -68,10 +71,43 @@ class _Cache:
 class BackendLookups:
     """Key schemas and alias targets, read from the backends of DynamoDB and KMS."""
 
-    def __init__(self, forwarder: Forwarder, url_for: Callable[[str], str | None]) -> None:
+    def __init__(
+        self, forwarder: Forwarder, url_for: Callable[[str], str | None], backend_account: str | None = None
+    ) -> None:
         self._forwarder = forwarder
         self._url_for = url_for
         self._cache = _Cache()
+        self._backend_account = backend_account  # configured, else learned once
+        self._account_asked = -ACCOUNT_RETRY_SECONDS
+
+    def backend_account(self, service: str, region: str) -> str | None:
+        """The account the backend of `service` writes into its ARNs: configured, else asked once of the
+        backend's STS (GetCallerIdentity with the backend's credentials); None while it cannot tell
+        (asked again after `ACCOUNT_RETRY_SECONDS`)."""
+        if self._backend_account is not None:
+            return self._backend_account
+        if time.monotonic() - self._account_asked < ACCOUNT_RETRY_SECONDS:
+            return None
+        url = self._url_for(service)
+        if url is None:
+            return None
+        request = HttpRequest(
+            method="POST",
+            path="/",
+            query_string="",
+            headers=(("content-type", "application/x-www-form-urlencoded; charset=utf-8"),),
+            body=b"Action=GetCallerIdentity&Version=2011-06-15",
+        )
+        try:
+            answer = self._forwarder.forward(url, request, "sts", region)
+        except BackendUnavailable:
+            answer = None
+        found = _CALLER_ACCOUNT.search(answer.body) if answer is not None and answer.status == 200 else None
+        if found is None:
+            self._account_asked = time.monotonic()
+            return None
+        self._backend_account = found[1].decode()
+        return self._backend_account
 
     def key_schema(self, region: str, table: str, index: str | None) -> tuple[str, ...] | None:
         """(partition key, sort key) of a table or one of its indexes, or None when unknown."""
