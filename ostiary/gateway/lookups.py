@@ -88,20 +88,13 @@ class BackendLookups:
             return self._backend_account
         if time.monotonic() - self._account_asked < ACCOUNT_RETRY_SECONDS:
             return None
-        url = self._url_for(service)
-        if url is None:
-            return None
-        request = HttpRequest(
-            method="POST",
-            path="/",
-            query_string="",
-            headers=(("content-type", "application/x-www-form-urlencoded; charset=utf-8"),),
-            body=b"Action=GetCallerIdentity&Version=2011-06-15",
+        answer = self._post(
+            service,
+            "sts",
+            region,
+            (("content-type", "application/x-www-form-urlencoded; charset=utf-8"),),
+            b"Action=GetCallerIdentity&Version=2011-06-15",
         )
-        try:
-            answer = self._forwarder.forward(url, request, "sts", region)
-        except BackendUnavailable:
-            answer = None
         found = _CALLER_ACCOUNT.search(answer.body) if answer is not None and answer.status == 200 else None
         if found is None:
             self._account_asked = time.monotonic()
@@ -301,18 +294,11 @@ class BackendLookups:
 
     def _s3(self, region: str, method: str, path: str, query_string: str, body: bytes = b"") -> Answer | None:
         """The S3 backend's answer to a request, None when there is no S3 backend or it is down."""
-        url = self._url_for("s3")
-        if url is None:
-            return None
         headers: tuple[tuple[str, str], ...] = (("x-amz-content-sha256", hashlib.sha256(body).hexdigest()),)
         if body:
             digest = base64.b64encode(hashlib.md5(body).digest()).decode()  # noqa: S324 - S3's Content-MD5
             headers += (("content-md5", digest), ("content-type", "application/xml"))
-        request = HttpRequest(method=method, path=path, query_string=query_string, headers=headers, body=body)
-        try:
-            return self._forwarder.forward(url, request, "s3", region)
-        except BackendUnavailable:
-            return None
+        return self._send("s3", "s3", region, HttpRequest(method, path, query_string, headers, body))
 
     def _policy(self, region: str, key_arn: str) -> str | None:
         params = {"KeyId": key_arn, "PolicyName": "default"}
@@ -346,20 +332,28 @@ class BackendLookups:
         return arn if isinstance(arn, str) else None
 
     def _call(self, service: str, region: str, target: str, params: dict[str, Any], version: str) -> Any:
-        url = self._url_for(service)
+        headers = (("x-amz-target", target), ("content-type", f"application/x-amz-json-{version}"))
+        answer = self._post(service, service, region, headers, json.dumps(params).encode())
+        try:
+            return json.loads(answer.body) if answer is not None and answer.status == 200 else None
+        except ValueError:
+            return None
+
+    def _post(
+        self, backend_of: str, service: str, region: str, headers: tuple[tuple[str, str], ...], body: bytes
+    ) -> Answer | None:
+        """The answer to a POST to `/` of the backend of `backend_of`, signed for `service` (`_send`)."""
+        return self._send(backend_of, service, region, HttpRequest("POST", "/", "", headers, body))
+
+    def _send(self, backend_of: str, service: str, region: str, request: HttpRequest) -> Answer | None:
+        """The backend of `backend_of`'s answer to `request`, signed for `service`; None when there is no
+        such backend or it cannot be reached."""
+        url = self._url_for(backend_of)
         if url is None:
             return None
-        request = HttpRequest(
-            method="POST",
-            path="/",
-            query_string="",
-            headers=(("x-amz-target", target), ("content-type", f"application/x-amz-json-{version}")),
-            body=json.dumps(params).encode(),
-        )
         try:
-            answer = self._forwarder.forward(url, request, service, region)
-            return json.loads(answer.body) if answer.status == 200 else None
-        except (BackendUnavailable, ValueError):
+            return self._forwarder.forward(url, request, service, region)
+        except BackendUnavailable:
             return None
 
 
